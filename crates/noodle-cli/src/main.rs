@@ -1,0 +1,341 @@
+//! `noodle` — the command-line tool. A thin layer over the `noodle` embedding API.
+
+use noodle::{codes, Error, Eval, Output, Runtime, Session};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+noodle — the Noodle language
+
+usage:
+  noodle run FILE            compile and run a .noodle file (or run a .nbc file)
+  noodle build FILE [-o OUT] compile to NBC bytecode (default OUT: FILE with .nbc)
+  noodle check FILE...       type-check without running
+  noodle disasm FILE         show the bytecode of a .noodle or .nbc file
+  noodle explain CODE        explain an error code (`noodle explain --list` lists them)
+  noodle test [PATH...]      run the test_* functions in .noodle files (default: tests/ or .)
+  noodle repl                interactive session
+  noodle version
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(cmd) = args.first() else {
+        eprint!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let rest = &args[1..];
+    match cmd.as_str() {
+        "run" => cmd_run(rest),
+        "build" => cmd_build(rest),
+        "check" => cmd_check(rest),
+        "disasm" => cmd_disasm(rest),
+        "explain" => cmd_explain(rest),
+        "test" => cmd_test(rest),
+        "repl" => cmd_repl(),
+        "version" | "--version" | "-V" => {
+            println!("noodle {} (NBC format {})", env!("CARGO_PKG_VERSION"), noodle_nbc_version());
+            ExitCode::SUCCESS
+        }
+        "help" | "--help" | "-h" => {
+            print!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        other => {
+            if other.ends_with(".noodle") || other.ends_with(".nbc") {
+                return cmd_run(&args);
+            }
+            eprintln!("error[N0902]: unknown command `{other}`\n");
+            eprint!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn noodle_nbc_version() -> u16 {
+    1
+}
+
+fn usage_error(msg: &str) -> ExitCode {
+    eprintln!("error[N0902]: {msg}");
+    eprintln!("run `noodle help` for usage");
+    ExitCode::from(2)
+}
+
+/// Loads a program from a `.noodle` (compiling it) or `.nbc` file; prints warnings.
+fn load(path: &Path) -> Result<noodle::Program, Error> {
+    if path.extension().is_some_and(|e| e == "nbc") {
+        let bytes = std::fs::read(path).map_err(|e| Error::Io(path.to_path_buf(), e))?;
+        return noodle::load_nbc(&bytes).map_err(Error::Load);
+    }
+    let compiled = noodle::compile_file(path)?;
+    if !compiled.warnings.items.is_empty() {
+        eprint!("{}", compiled.warnings.render());
+    }
+    Ok(compiled.program)
+}
+
+fn fail(e: Error) -> ExitCode {
+    eprint!("{}", e.render());
+    ExitCode::from(1)
+}
+
+fn cmd_run(args: &[String]) -> ExitCode {
+    let Some(file) = args.first() else { return usage_error("`noodle run` needs a file") };
+    let program = match load(Path::new(file)) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let mut rt = match Runtime::new(program, Output::stdio()) {
+        Ok(rt) => rt,
+        Err(e) => return fail(e),
+    };
+    match rt.run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(u) => {
+            eprint!("{}", u.render());
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn cmd_build(args: &[String]) -> ExitCode {
+    let mut file = None;
+    let mut out = None;
+    let mut i = 0;
+    while i < args.len() {
+        if args[i] == "-o" {
+            let Some(o) = args.get(i + 1) else { return usage_error("`-o` needs a path") };
+            out = Some(PathBuf::from(o));
+            i += 2;
+        } else {
+            file = Some(PathBuf::from(&args[i]));
+            i += 1;
+        }
+    }
+    let Some(file) = file else { return usage_error("`noodle build` needs a file") };
+    let out = out.unwrap_or_else(|| file.with_extension("nbc"));
+    let program = match load(&file) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let bytes = noodle::encode(&program);
+    // write to a temporary file and rename, so a failure never leaves a half-written .nbc
+    let tmp = out.with_extension("nbc.tmp");
+    if let Err(e) = std::fs::write(&tmp, &bytes).and_then(|_| std::fs::rename(&tmp, &out)) {
+        let _ = std::fs::remove_file(&tmp);
+        return fail(Error::Io(out, e));
+    }
+    eprintln!("wrote {} ({} bytes)", out.display(), bytes.len());
+    ExitCode::SUCCESS
+}
+
+fn cmd_check(args: &[String]) -> ExitCode {
+    if args.is_empty() {
+        return usage_error("`noodle check` needs at least one file");
+    }
+    let mut failed = false;
+    for f in args {
+        match noodle::compile_file(Path::new(f)) {
+            Ok(c) => {
+                if !c.warnings.items.is_empty() {
+                    eprint!("{}", c.warnings.render());
+                }
+            }
+            Err(e) => {
+                eprint!("{}", e.render());
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        ExitCode::from(1)
+    } else {
+        eprintln!("checked {} file{}: no errors", args.len(), if args.len() == 1 { "" } else { "s" });
+        ExitCode::SUCCESS
+    }
+}
+
+fn cmd_disasm(args: &[String]) -> ExitCode {
+    let Some(file) = args.first() else { return usage_error("`noodle disasm` needs a file") };
+    match load(Path::new(file)) {
+        Ok(p) => {
+            print!("{}", noodle::disassemble(&p));
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
+}
+
+fn cmd_explain(args: &[String]) -> ExitCode {
+    let Some(code) = args.first() else { return usage_error("`noodle explain` needs a code, e.g. N0200") };
+    if code == "--list" {
+        for c in codes::CODES {
+            println!("{}  {}", c.code, c.title);
+        }
+        return ExitCode::SUCCESS;
+    }
+    match codes::lookup(code) {
+        Some(c) => {
+            println!("{}: {}\n", c.code, c.title);
+            println!("{}", c.explanation.trim_end());
+            ExitCode::SUCCESS
+        }
+        None => {
+            eprintln!("error[N0902]: unknown error code `{code}`; `noodle explain --list` lists them all");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn collect_noodle_files(p: &Path, out: &mut Vec<PathBuf>) {
+    if p.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(p).map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
+        entries.sort();
+        for e in entries {
+            collect_noodle_files(&e, out);
+        }
+    } else if p.extension().is_some_and(|e| e == "noodle") {
+        out.push(p.to_path_buf());
+    }
+}
+
+fn cmd_test(args: &[String]) -> ExitCode {
+    let roots: Vec<PathBuf> = if args.is_empty() {
+        if Path::new("tests").is_dir() {
+            vec![PathBuf::from("tests")]
+        } else {
+            vec![PathBuf::from(".")]
+        }
+    } else {
+        args.iter().map(PathBuf::from).collect()
+    };
+    let mut files = Vec::new();
+    for r in &roots {
+        if !r.exists() {
+            return fail(Error::Io(r.clone(), std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory")));
+        }
+        collect_noodle_files(r, &mut files);
+    }
+    let (mut passed, mut failed) = (0, 0);
+    let start = std::time::Instant::now();
+    for f in files {
+        let Ok(text) = std::fs::read_to_string(&f) else { continue };
+        if !text.contains("def test_") {
+            continue;
+        }
+        let program = match noodle::compile_source(&f, text) {
+            Ok(c) => c.program,
+            Err(e) => {
+                println!("test {} ... FAILED (does not compile)", f.display());
+                eprint!("{}", e.render());
+                failed += 1;
+                continue;
+            }
+        };
+        let mut rt = match Runtime::new(program, Output::stdio()) {
+            Ok(rt) => rt,
+            Err(e) => return fail(e),
+        };
+        if let Err(u) = rt.run() {
+            println!("test {} ... FAILED (top-level code)", f.display());
+            eprint!("{}", u.render());
+            failed += 1;
+            continue;
+        }
+        for name in rt.functions_with_prefix("test_") {
+            match rt.call(&name, &[]) {
+                Ok(_) => {
+                    println!("test {}::{name} ... ok", f.display());
+                    passed += 1;
+                }
+                Err(e) => {
+                    rt.flush();
+                    println!("test {}::{name} ... FAILED", f.display());
+                    eprint!("{}", e.render());
+                    failed += 1;
+                }
+            }
+        }
+    }
+    let status = if failed == 0 { "ok" } else { "FAILED" };
+    println!("\ntest result: {status}. {passed} passed; {failed} failed; finished in {:.2}s", start.elapsed().as_secs_f64());
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn balance(s: &str) -> i32 {
+    let mut depth = 0;
+    let mut in_str = false;
+    let mut prev = ' ';
+    for c in s.chars() {
+        if in_str {
+            if c == '"' && prev != '\\' {
+                in_str = false;
+            }
+        } else {
+            match c {
+                '"' => in_str = true,
+                '#' => {
+                    // comment to end of line
+                }
+                '(' | '[' | '{' => depth += 1,
+                ')' | ']' | '}' => depth -= 1,
+                _ => {}
+            }
+        }
+        prev = c;
+    }
+    depth
+}
+
+fn cmd_repl() -> ExitCode {
+    let mut rl = match rustyline::DefaultEditor::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error[N0901]: cannot start the line editor: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    println!("Noodle {} — type :help for help, :quit to leave", env!("CARGO_PKG_VERSION"));
+    let mut session = Session::new();
+    loop {
+        let mut input = match rl.readline(">>> ") {
+            Ok(l) => l,
+            Err(_) => break,
+        };
+        while balance(&input) > 0 {
+            match rl.readline("... ") {
+                Ok(l) => {
+                    input.push('\n');
+                    input.push_str(&l);
+                }
+                Err(_) => break,
+            }
+        }
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            continue;
+        }
+        let _ = rl.add_history_entry(trimmed);
+        match trimmed {
+            ":quit" | ":q" | ":exit" => break,
+            ":help" => {
+                println!("Enter statements or expressions. Definitions persist between inputs.");
+                println!("An expression's value is printed with its type. :quit leaves.");
+                continue;
+            }
+            _ => {}
+        }
+        match session.eval(&input) {
+            Eval::Ok(Some(ty)) => println!(": {ty}"),
+            Eval::Ok(None) => {}
+            Eval::Compile(d) => eprint!("{d}"),
+            Eval::Runtime(d) => eprint!("{d}"),
+        }
+    }
+    ExitCode::SUCCESS
+}

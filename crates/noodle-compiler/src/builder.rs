@@ -1,0 +1,96 @@
+//! Emitting one function's code: registers, jumps with back-patching, and the line table.
+
+use noodle_nbc::Op;
+
+pub type Reg = u16;
+
+pub struct FuncBuilder {
+    pub name: String,
+    pub arity: u16,
+    pub code: Vec<Op>,
+    pub lines: Vec<u32>,
+    /// Next free register; registers below are in use (locals and live temporaries).
+    pub next: u32,
+    /// High-water mark: the function's register window size.
+    pub max: u32,
+    pub line: u32,
+    pub file: u32,
+    pub overflow: bool,
+}
+
+pub struct Label(pub usize);
+
+impl FuncBuilder {
+    pub fn new(name: String, file: u32, arity: u16) -> FuncBuilder {
+        FuncBuilder { name, arity, code: Vec::new(), lines: Vec::new(), next: arity as u32, max: arity as u32, line: 1, file, overflow: false }
+    }
+
+    pub fn emit(&mut self, op: Op) -> usize {
+        self.code.push(op);
+        self.lines.push(self.line);
+        self.code.len() - 1
+    }
+
+    /// Allocates `n` consecutive registers.
+    pub fn alloc(&mut self, n: u32) -> Reg {
+        let r = self.next;
+        self.next += n;
+        if self.next > self.max {
+            self.max = self.next;
+        }
+        if self.next >= u16::MAX as u32 {
+            self.overflow = true;
+            return 0;
+        }
+        r as Reg
+    }
+    pub fn temp(&mut self) -> Reg {
+        self.alloc(1)
+    }
+    pub fn mark(&self) -> u32 {
+        self.next
+    }
+    pub fn release(&mut self, mark: u32) {
+        self.next = mark;
+    }
+
+    pub fn here(&self) -> usize {
+        self.code.len()
+    }
+
+    /// Emits a forward jump to be patched later.
+    pub fn jump(&mut self) -> Label {
+        Label(self.emit(Op::Jump { off: 0 }))
+    }
+    pub fn jump_if_false(&mut self, cond: Reg) -> Label {
+        Label(self.emit(Op::JumpIfFalse { cond, off: 0 }))
+    }
+    pub fn jump_if_true(&mut self, cond: Reg) -> Label {
+        Label(self.emit(Op::JumpIfTrue { cond, off: 0 }))
+    }
+    pub fn jump_if_none(&mut self, src: Reg) -> Label {
+        Label(self.emit(Op::JumpIfNone { src, off: 0 }))
+    }
+    pub fn jump_if_not_none(&mut self, src: Reg) -> Label {
+        Label(self.emit(Op::JumpIfNotNone { src, off: 0 }))
+    }
+
+    /// Points the jump at `label` to the current position.
+    pub fn patch(&mut self, label: Label) {
+        let target = self.here();
+        self.patch_to(label, target);
+    }
+    pub fn patch_to(&mut self, label: Label, target: usize) {
+        let off = target as i64 - label.0 as i64 - 1;
+        match &mut self.code[label.0] {
+            Op::Jump { off: o } | Op::JumpIfFalse { off: o, .. } | Op::JumpIfTrue { off: o, .. } | Op::JumpIfNone { off: o, .. } | Op::JumpIfNotNone { off: o, .. } | Op::TryBegin { off: o, .. } => *o = off as i32,
+            Op::JumpIfLtInt { off: o, .. } | Op::JumpIfLeInt { off: o, .. } | Op::JumpIfLtFloat { off: o, .. } => *o = off as i16,
+            _ => unreachable!("patching a non-jump"),
+        }
+    }
+    /// Emits a backward jump to `target`.
+    pub fn jump_back(&mut self, target: usize) {
+        let off = target as i64 - self.here() as i64 - 1;
+        self.emit(Op::Jump { off: off as i32 });
+    }
+}

@@ -1,0 +1,1198 @@
+//! Compiler state: modules, declarations, scopes, and the driver.
+
+use crate::builder::{FuncBuilder, Label, Reg};
+use crate::builtins;
+use crate::types::{Show, Subst, Type, TypeNames};
+use indexmap::IndexMap;
+use noodle_nbc::{Const, Function, Op, Program, RecordType};
+use noodle_syntax::ast::{self, Block, Expr, Item, TypeExpr};
+use noodle_syntax::{Diagnostic, SourceFile, Span};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// Reads module source files. The CLI uses the file system; tests and the REPL may not.
+pub trait SourceLoader {
+    fn load(&mut self, path: &Path) -> std::io::Result<String>;
+}
+
+pub struct FsLoader;
+impl SourceLoader for FsLoader {
+    fn load(&mut self, path: &Path) -> std::io::Result<String> {
+        std::fs::read_to_string(path)
+    }
+}
+
+pub struct CompileOutput {
+    pub program: Program,
+    pub warnings: Vec<Diagnostic>,
+    /// For a REPL line that is a single expression: its type, shown to the user.
+    pub expr_type: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ParamInfo {
+    pub name: String,
+    pub ty: Type,
+    pub default: Option<Expr>,
+}
+
+#[derive(Clone, Debug)]
+pub struct FuncInfo {
+    pub name: String,
+    pub func: u32,
+    pub params: Vec<ParamInfo>,
+    pub ret: Type,
+    /// Type parameter ids of a generic function.
+    pub type_params: Vec<u32>,
+    pub has_self: bool,
+    pub public: bool,
+    pub module: usize,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct StructInfo {
+    pub name: String,
+    pub module: usize,
+    pub public: bool,
+    pub fields: Vec<(String, Type)>,
+    pub defaults: Vec<Option<Expr>>,
+    pub methods: IndexMap<String, usize>,
+    pub record: u16,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct VariantInfo {
+    pub name: String,
+    pub fields: Vec<(String, Type)>,
+    pub record: u16,
+}
+
+#[derive(Clone, Debug)]
+pub struct EnumInfo {
+    pub name: String,
+    pub module: usize,
+    pub public: bool,
+    pub variants: Vec<VariantInfo>,
+    pub methods: IndexMap<String, usize>,
+    pub enum_id: u16,
+}
+
+#[derive(Clone, Debug)]
+pub struct IfaceInfo {
+    pub name: String,
+    pub module: usize,
+    pub public: bool,
+    pub methods: Vec<(String, Vec<Type>, Type)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct GlobalInfo {
+    pub name: String,
+    pub ty: Type,
+    pub mutable: bool,
+    pub idx: u32,
+}
+
+#[derive(Clone, Debug)]
+pub enum Symbol {
+    Func(usize),
+    Struct(u32),
+    Enum(u32),
+    Iface(u32),
+    Global(usize),
+    Module(usize),
+    /// A standard module such as `std.math`.
+    Std(&'static str),
+}
+
+#[derive(Debug)]
+pub struct ModuleInfo {
+    pub name: String,
+    pub file: u32,
+    pub dir: PathBuf,
+    pub symbols: HashMap<String, (Symbol, bool)>,
+    pub init: Option<u32>,
+    pub done: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Local {
+    pub reg: Reg,
+    pub ty: Type,
+    pub mutable: bool,
+    /// The register holds a cell (the variable is captured by a closure and mutable).
+    pub cell: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Capture {
+    pub name: String,
+    pub ty: Type,
+    pub mutable: bool,
+    pub cell: bool,
+    /// Where the value comes from in the enclosing function.
+    pub source: CapSource,
+}
+
+#[derive(Clone, Debug)]
+pub enum CapSource {
+    Local(Reg),
+    Capture(u16),
+}
+
+pub struct LoopCtx {
+    pub breaks: Vec<Label>,
+    pub continues: Vec<Label>,
+    pub try_depth: usize,
+}
+
+pub struct FnState {
+    pub b: FuncBuilder,
+    pub scopes: Vec<Vec<(String, Local)>>,
+    pub captures: Vec<Capture>,
+    /// Names referenced from nested closures: such `var`s live in cells.
+    pub captured_names: HashSet<String>,
+    pub ret: Type,
+    pub loops: Vec<LoopCtx>,
+    /// Enclosing `try` blocks, with their `finally` blocks (inlined on early exits).
+    pub tries: Vec<Option<Block>>,
+    pub self_ty: Option<Type>,
+    pub module: usize,
+    pub type_params: Vec<(String, Type)>,
+    pub is_init: bool,
+}
+
+pub enum NameRes {
+    Local(Local),
+    Capture(u16, Capture),
+    Global(usize),
+    Func(usize),
+    Struct(u32),
+    Enum(u32),
+    Iface(u32),
+    Module(usize),
+    Std(&'static str),
+    Builtin(&'static str),
+    None,
+}
+
+pub struct Compiler {
+    pub files: Vec<SourceFile>,
+    pub diags: Vec<Diagnostic>,
+    pub warnings: Vec<Diagnostic>,
+    pub subst: Subst,
+    pub program: Program,
+    pub consts: HashMap<ConstKey, u32>,
+    pub natives: HashMap<String, u16>,
+    pub method_names: HashMap<String, u16>,
+    pub modules: Vec<ModuleInfo>,
+    pub module_by_path: HashMap<PathBuf, usize>,
+    pub funcs: Vec<FuncInfo>,
+    pub structs: Vec<StructInfo>,
+    pub enums: Vec<EnumInfo>,
+    pub ifaces: Vec<IfaceInfo>,
+    pub globals: Vec<GlobalInfo>,
+    pub fns: Vec<FnState>,
+    pub loader: Box<dyn SourceLoader>,
+    pub next_type_param: u32,
+    /// Function bodies waiting to be compiled: (func info index, declaration, self type).
+    pending: Vec<(usize, ast::FuncDecl, Option<Type>)>,
+    pub prelude: usize,
+    import_stack: Vec<PathBuf>,
+    repl_module: Option<usize>,
+    pub repl_expr_type: Option<String>,
+}
+
+#[derive(Hash, PartialEq, Eq, Clone)]
+pub enum ConstKey {
+    Int(i64),
+    Float(u64),
+    Str(String),
+    Bytes(Vec<u8>),
+}
+
+impl TypeNames for Compiler {
+    fn struct_name(&self, id: u32) -> String {
+        self.structs[id as usize].name.clone()
+    }
+    fn enum_name(&self, id: u32) -> String {
+        self.enums[id as usize].name.clone()
+    }
+    fn iface_name(&self, id: u32) -> String {
+        self.ifaces[id as usize].name.clone()
+    }
+}
+
+pub const ERROR_STRUCT: u32 = 0;
+
+/// A just-reported diagnostic, to add a label or hint to.
+pub struct DiagRef<'a>(&'a mut Diagnostic);
+
+impl DiagRef<'_> {
+    pub fn label(self, s: impl Into<String>) -> Self {
+        self.0.label = s.into();
+        self
+    }
+    pub fn hint(self, s: impl Into<String>) -> Self {
+        self.0.hint = Some(s.into());
+        self
+    }
+}
+
+impl Compiler {
+    pub fn new(loader: Box<dyn SourceLoader>) -> Compiler {
+        let mut c = Compiler {
+            files: Vec::new(),
+            diags: Vec::new(),
+            warnings: Vec::new(),
+            subst: Subst::default(),
+            program: Program::default(),
+            consts: HashMap::new(),
+            natives: HashMap::new(),
+            method_names: HashMap::new(),
+            modules: Vec::new(),
+            module_by_path: HashMap::new(),
+            funcs: Vec::new(),
+            structs: Vec::new(),
+            enums: Vec::new(),
+            ifaces: Vec::new(),
+            globals: Vec::new(),
+            fns: Vec::new(),
+            loader,
+            next_type_param: 0,
+            pending: Vec::new(),
+            prelude: 0,
+            import_stack: Vec::new(),
+            repl_module: None,
+            repl_expr_type: None,
+        };
+        // The built-in `Error` struct is type 0 / record 0.
+        c.program.types.push(RecordType { name: "Error".into(), enum_name: None, enum_id: u16::MAX, fields: vec!["code".into(), "message".into()], methods: vec![] });
+        c.structs.push(StructInfo {
+            name: "Error".into(),
+            module: 0,
+            public: true,
+            fields: vec![("code".into(), Type::Str), ("message".into(), Type::Str)],
+            defaults: vec![None, None],
+            methods: IndexMap::new(),
+            record: 0,
+            span: Span::default(),
+        });
+        // Function 0 is the program entry; its code is written at the end.
+        c.program.funcs.push(Function { name: "<main>".into(), arity: 0, nregs: 1, ncaptures: 0, file: 0, code: vec![Op::ReturnNone], lines: vec![0] });
+        // The prelude: library code written in Noodle itself.
+        let idx = c.load_module_text("<prelude>".into(), PathBuf::from("<prelude>"), builtins::PRELUDE.to_string());
+        c.prelude = idx;
+        c
+    }
+
+    // ---- diagnostics and display ----
+    pub fn error(&mut self, code: &'static str, msg: impl Into<String>, span: Span) -> DiagRef<'_> {
+        self.diags.push(Diagnostic::error(code, msg, span));
+        DiagRef(self.diags.last_mut().unwrap())
+    }
+    pub fn show(&self, t: &Type) -> String {
+        Show(t, self, &self.subst).to_string()
+    }
+
+    // ---- constants and tables ----
+    pub fn konst(&mut self, c: Const) -> u32 {
+        let key = match &c {
+            Const::Int(v) => ConstKey::Int(*v),
+            Const::Float(v) => ConstKey::Float(v.to_bits()),
+            Const::Str(s) => ConstKey::Str(s.clone()),
+            Const::Bytes(b) => ConstKey::Bytes(b.clone()),
+        };
+        if let Some(&i) = self.consts.get(&key) {
+            return i;
+        }
+        let i = self.program.consts.len() as u32;
+        self.program.consts.push(c);
+        self.consts.insert(key, i);
+        i
+    }
+    pub fn native(&mut self, name: &str) -> u16 {
+        if let Some(&i) = self.natives.get(name) {
+            return i;
+        }
+        let i = self.program.natives.len() as u16;
+        self.program.natives.push(name.to_string());
+        self.natives.insert(name.to_string(), i);
+        i
+    }
+    pub fn method_name(&mut self, name: &str) -> u16 {
+        if let Some(&i) = self.method_names.get(name) {
+            return i;
+        }
+        let i = self.program.method_names.len() as u16;
+        self.program.method_names.push(name.to_string());
+        self.method_names.insert(name.to_string(), i);
+        i
+    }
+
+    // ---- current function helpers ----
+    pub fn f(&mut self) -> &mut FnState {
+        self.fns.last_mut().unwrap()
+    }
+    pub fn b(&mut self) -> &mut FuncBuilder {
+        &mut self.fns.last_mut().unwrap().b
+    }
+    pub fn emit(&mut self, op: Op) -> usize {
+        self.b().emit(op)
+    }
+    pub fn set_line(&mut self, span: Span) {
+        if self.fns.is_empty() {
+            return;
+        }
+        let file = span.file as usize;
+        if let Some(f) = self.files.get(file) {
+            let (line, _) = f.line_col(span.start);
+            self.b().line = line as u32;
+        }
+    }
+    pub fn cur_module(&self) -> usize {
+        self.fns.last().map(|f| f.module).unwrap_or(0)
+    }
+
+    pub fn push_scope(&mut self) {
+        self.f().scopes.push(Vec::new());
+    }
+    pub fn pop_scope(&mut self) {
+        self.f().scopes.pop();
+    }
+    pub fn declare_local(&mut self, name: &str, ty: Type, mutable: bool) -> Local {
+        let cell = mutable && self.f().captured_names.contains(name);
+        let reg = self.b().temp();
+        let l = Local { reg, ty, mutable, cell };
+        self.f().scopes.last_mut().unwrap().push((name.to_string(), l.clone()));
+        l
+    }
+    /// Binds a name to an existing register (pattern bindings, narrowing).
+    pub fn bind_local(&mut self, name: &str, l: Local) {
+        self.f().scopes.last_mut().unwrap().push((name.to_string(), l));
+    }
+
+    // ---- name resolution ----
+    pub fn resolve(&mut self, name: &str) -> NameRes {
+        let depth = self.fns.len();
+        if depth > 0 {
+            if let Some(r) = self.resolve_in_fn(depth - 1, name) {
+                return r;
+            }
+        }
+        let m = self.cur_module();
+        self.resolve_module_symbol(m, name)
+    }
+
+    fn find_local(&self, fi: usize, name: &str) -> Option<Local> {
+        for scope in self.fns[fi].scopes.iter().rev() {
+            for (n, l) in scope.iter().rev() {
+                if n == name {
+                    return Some(l.clone());
+                }
+            }
+        }
+        None
+    }
+
+    fn resolve_in_fn(&mut self, fi: usize, name: &str) -> Option<NameRes> {
+        if let Some(l) = self.find_local(fi, name) {
+            return Some(NameRes::Local(l));
+        }
+        if let Some(i) = self.fns[fi].captures.iter().position(|c| c.name == name) {
+            return Some(NameRes::Capture(i as u16, self.fns[fi].captures[i].clone()));
+        }
+        if self.fns[fi].is_init || fi == 0 {
+            return None;
+        }
+        // Look in the enclosing function; capture from it.
+        let outer = self.resolve_in_fn(fi - 1, name)?;
+        let cap = match outer {
+            NameRes::Local(l) => Capture { name: name.into(), ty: l.ty.clone(), mutable: l.mutable, cell: l.cell, source: CapSource::Local(l.reg) },
+            NameRes::Capture(i, c) => Capture { source: CapSource::Capture(i), ..c },
+            other => return Some(other),
+        };
+        self.fns[fi].captures.push(cap.clone());
+        Some(NameRes::Capture(self.fns[fi].captures.len() as u16 - 1, cap))
+    }
+
+    pub fn resolve_module_symbol(&mut self, m: usize, name: &str) -> NameRes {
+        if let Some((sym, _)) = self.modules[m].symbols.get(name) {
+            return sym_res(sym);
+        }
+        if let Some((sym, true)) = self.modules[self.prelude].symbols.get(name) {
+            return sym_res(sym);
+        }
+        if name == "Error" {
+            return NameRes::Struct(ERROR_STRUCT);
+        }
+        if let Some(b) = builtins::builtin_function(name) {
+            return NameRes::Builtin(b);
+        }
+        NameRes::None
+    }
+
+    // ---- types ----
+    pub fn resolve_type(&mut self, te: &TypeExpr) -> Type {
+        match te {
+            TypeExpr::Optional(t, _) => Type::optional(self.resolve_type(t)),
+            TypeExpr::Tuple(ts, _) => Type::Tuple(ts.iter().map(|t| self.resolve_type(t)).collect()),
+            TypeExpr::Func { params, ret, .. } => {
+                let ps = params.iter().map(|t| self.resolve_type(t)).collect();
+                let r = ret.as_ref().map(|t| self.resolve_type(t)).unwrap_or(Type::None);
+                Type::Func(ps, Box::new(r))
+            }
+            TypeExpr::Named { path, args, span } => {
+                let arity = |c: &mut Compiler, n: usize| -> bool {
+                    if args.len() != n {
+                        c.error("N0214", format!("`{}` takes {} type argument{}, found {}", path[0].name, n, if n == 1 { "" } else { "s" }, args.len()), *span)
+                            .label("wrong number of type arguments");
+                        false
+                    } else {
+                        true
+                    }
+                };
+                if path.len() == 1 {
+                    let name = path[0].name.as_str();
+                    let simple = match name {
+                        "int" => Some(Type::Int),
+                        "float" => Some(Type::Float),
+                        "bool" => Some(Type::Bool),
+                        "str" => Some(Type::Str),
+                        "bytes" => Some(Type::Bytes),
+                        "none" => Some(Type::None),
+                        "any" => Some(Type::Any),
+                        _ => None,
+                    };
+                    if let Some(t) = simple {
+                        arity(self, 0);
+                        return t;
+                    }
+                    match name {
+                        "list" | "set" => {
+                            if !arity(self, 1) {
+                                return Type::Unknown;
+                            }
+                            let t = self.resolve_type(&args[0]);
+                            return if name == "list" { Type::list(t) } else { Type::Set(Box::new(t)) };
+                        }
+                        "dict" => {
+                            if !arity(self, 2) {
+                                return Type::Unknown;
+                            }
+                            let k = self.resolve_type(&args[0]);
+                            let v = self.resolve_type(&args[1]);
+                            return Type::Dict(Box::new(k), Box::new(v));
+                        }
+                        _ => {}
+                    }
+                    if let Some(f) = self.fns.last() {
+                        if let Some((_, t)) = f.type_params.iter().rev().find(|(n, _)| n == name) {
+                            return t.clone();
+                        }
+                    }
+                    let m = self.cur_module();
+                    let res = self.resolve_module_symbol(m, name);
+                    return self.type_from_res(res, name, args.len(), *span);
+                }
+                // mod.Type
+                let m = self.cur_module();
+                match self.resolve_module_symbol(m, &path[0].name) {
+                    NameRes::Module(mi) if path.len() == 2 => {
+                        let name = &path[1].name;
+                        match self.modules[mi].symbols.get(name).cloned() {
+                            Some((sym, public)) => {
+                                if !public {
+                                    self.error("N0104", format!("`{}` is not public in module `{}`", name, self.modules[mi].name), path[1].span)
+                                        .hint("mark it `pub` in its module to use it here");
+                                }
+                                let res = sym_res(&sym);
+                                self.type_from_res(res, name, args.len(), *span)
+                            }
+                            None => {
+                                self.error("N0102", format!("unknown type `{}.{}`", path[0].name, name), *span);
+                                Type::Unknown
+                            }
+                        }
+                    }
+                    _ => {
+                        let full: Vec<&str> = path.iter().map(|i| i.name.as_str()).collect();
+                        self.error("N0102", format!("unknown type `{}`", full.join(".")), *span);
+                        Type::Unknown
+                    }
+                }
+            }
+        }
+    }
+
+    fn type_from_res(&mut self, res: NameRes, name: &str, nargs: usize, span: Span) -> Type {
+        let t = match res {
+            NameRes::Struct(s) => Type::Struct(s),
+            NameRes::Enum(e) => Type::Enum(e),
+            NameRes::Iface(i) => Type::Interface(i),
+            _ => {
+                let mut d = Diagnostic::error("N0102", format!("unknown type `{name}`"), span).label("not a type");
+                if let Some(s) = suggest(name, &["int", "float", "bool", "str", "bytes", "none", "any", "list", "dict", "set"]) {
+                    d = d.hint(format!("did you mean `{s}`?"));
+                }
+                self.diags.push(d);
+                return Type::Unknown;
+            }
+        };
+        if nargs > 0 {
+            self.error("N0214", format!("`{name}` is not generic"), span).label("takes no type arguments");
+        }
+        t
+    }
+
+    /// Is a value of type `from` usable where `to` is expected? (Unifies inference variables.)
+    pub fn assignable(&mut self, from: &Type, to: &Type) -> bool {
+        let from = self.subst.resolve(from);
+        let to = self.subst.resolve(to);
+        match (&from, &to) {
+            (Type::Never, _) | (Type::Unknown, _) | (_, Type::Unknown) | (_, Type::Any) => true,
+            (Type::Var(_), _) | (_, Type::Var(_)) => self.subst.unify(&from, &to),
+            (Type::None, Type::Optional(_)) => true,
+            (Type::Optional(a), Type::Optional(b)) => self.assignable(a, b) && (self.subst.unify(a, b) || matches!(**b, Type::Any | Type::Interface(_))),
+            (_, Type::Optional(b)) => self.assignable(&from, b),
+            (Type::Struct(s), Type::Interface(i)) => self.satisfies(Type::Struct(*s), *i).is_ok(),
+            (Type::Enum(s), Type::Interface(i)) => self.satisfies(Type::Enum(*s), *i).is_ok(),
+            (Type::Int, Type::Float) => true,
+            (Type::List(a), Type::List(b)) if matches!(self.subst.resolve(b), Type::Any) => {
+                let _ = a;
+                self.subst.unify(&from, &to)
+            }
+            (Type::Func(p1, r1), Type::Func(p2, r2)) => {
+                p1.len() == p2.len() && p1.iter().zip(p2.iter()).all(|(a, b)| self.subst.unify(a, b)) && (self.subst.unify(r1, r2) || matches!(self.subst.resolve(r2), Type::None))
+            }
+            _ => self.subst.unify(&from, &to),
+        }
+    }
+
+    /// Checks that a struct or enum has every method of an interface with the same signature.
+    pub fn satisfies(&mut self, t: Type, iface: u32) -> Result<(), String> {
+        let methods = self.ifaces[iface as usize].methods.clone();
+        let table = match &t {
+            Type::Struct(s) => self.structs[*s as usize].methods.clone(),
+            Type::Enum(e) => self.enums[*e as usize].methods.clone(),
+            _ => return Err("only structs and enums can implement interfaces".into()),
+        };
+        for (name, params, ret) in methods {
+            let Some(&fi) = table.get(&name) else {
+                return Err(format!("it has no method `{name}`"));
+            };
+            let f = &self.funcs[fi];
+            let fparams: Vec<Type> = f.params.iter().map(|p| p.ty.clone()).collect();
+            if !f.has_self || fparams != params || f.ret != ret {
+                return Err(format!("its method `{name}` has a different signature"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reports a mismatch when `from` is not assignable to `to`, with a targeted message.
+    pub fn expect_type(&mut self, from: &Type, to: &Type, span: Span) -> bool {
+        if self.assignable(from, to) {
+            return true;
+        }
+        let rf = self.subst.resolve(from);
+        let rt = self.subst.resolve(to);
+        if let Type::Optional(inner) = &rf {
+            if self.assignable(inner, &rt) {
+                self.diags.push(
+                    Diagnostic::error("N0204", format!("`{}` may be none, but `{}` is expected", self.show(&rf), self.show(&rt)), span)
+                        .label("this may be none")
+                        .hint("check it first (`if x != none { ... }`), give a default with `??`, or assert with `!`"),
+                );
+                return false;
+            }
+        }
+        if let (Type::Struct(_) | Type::Enum(_), Type::Interface(i)) = (&rf, &rt) {
+            let why = self.satisfies(rf.clone(), *i).err().unwrap_or_default();
+            self.diags.push(
+                Diagnostic::error("N0209", format!("`{}` does not implement interface `{}`: {why}", self.show(&rf), self.show(&rt)), span)
+                    .label(format!("this is `{}`", self.show(&rf))),
+            );
+            return false;
+        }
+        let mut d = Diagnostic::error("N0200", format!("type mismatch: expected `{}`, found `{}`", self.show(&rt), self.show(&rf)), span)
+            .label(format!("this is `{}`", self.show(&rf)));
+        match (&rf, &rt) {
+            (Type::Str, Type::Int) => d = d.hint("convert with int(...)"),
+            (Type::Str, Type::Float) => d = d.hint("convert with float(...)"),
+            (Type::Int | Type::Float | Type::Bool, Type::Str) => d = d.hint("convert with str(...) or use an f-string"),
+            (Type::Float, Type::Int) => d = d.hint("convert with int(...) (truncates) or math.round(...)"),
+            _ => {}
+        }
+        self.diags.push(d);
+        false
+    }
+
+    // ---- modules ----
+    fn load_module_text(&mut self, name: String, path: PathBuf, text: String) -> usize {
+        let file = self.files.len() as u32;
+        self.program.files.push(path.display().to_string());
+        let display = if name == "<prelude>" { name.clone() } else { path.display().to_string() };
+        self.files.push(SourceFile::new(display, text.clone()));
+        let (module, diags) = noodle_syntax::parse(&text, file);
+        self.diags.extend(diags);
+        let dir = path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+        let mi = self.modules.len();
+        self.modules.push(ModuleInfo { name, file, dir, symbols: HashMap::new(), init: None, done: false });
+        self.module_by_path.insert(path.clone(), mi);
+        self.import_stack.push(path);
+        self.compile_module(mi, &module);
+        self.import_stack.pop();
+        mi
+    }
+
+    /// Compiles a program whose main module is `path` with source `text`.
+    pub fn compile_main(&mut self, path: &Path, text: String) -> Result<CompileOutput, Vec<Diagnostic>> {
+        let name = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "main".into());
+        let mi = self.load_module_text(name, path.to_path_buf(), text);
+        self.finish(Some(mi))
+    }
+
+    /// Compiles one REPL input against everything earlier inputs declared. The returned program
+    /// contains everything so far; its entry runs only the new input's top-level code.
+    pub fn compile_repl(&mut self, text: String) -> Result<CompileOutput, Vec<Diagnostic>> {
+        let file = self.files.len() as u32;
+        let fname = format!("<repl {}>", file);
+        self.program.files.push(fname.clone());
+        self.files.push(SourceFile::new(fname, text.clone()));
+        let (module, diags) = noodle_syntax::parse(&text, file);
+        let before = (self.funcs.len(), self.structs.len(), self.enums.len(), self.ifaces.len(), self.globals.len(), self.program.nglobals, self.program.types.len(), self.program.funcs.len());
+        let saved_symbols = self.repl_module.map(|m| self.modules[m].symbols.clone());
+        self.diags.extend(diags);
+        let mi = match self.repl_module {
+            Some(m) => {
+                self.modules[m].file = file;
+                self.modules[m].done = false;
+                m
+            }
+            None => {
+                let m = self.modules.len();
+                self.modules.push(ModuleInfo { name: "repl".into(), file, dir: std::env::current_dir().unwrap_or_default(), symbols: HashMap::new(), init: None, done: false });
+                self.repl_module = Some(m);
+                m
+            }
+        };
+        self.repl_expr_type = None;
+        if let [Item::Stmt(ast::Stmt::Expr(_), _)] = module.items.as_slice() {
+            self.repl_expr_type = Some(String::new());
+        }
+        self.compile_module(mi, &module);
+        let r = self.finish(Some(mi));
+        if r.is_err() {
+            // Roll back the declarations of the failed input so the session stays usable.
+            self.funcs.truncate(before.0);
+            self.structs.truncate(before.1);
+            self.enums.truncate(before.2);
+            self.ifaces.truncate(before.3);
+            self.globals.truncate(before.4);
+            self.program.nglobals = before.5;
+            self.program.types.truncate(before.6);
+            self.program.funcs.truncate(before.7);
+            if let Some(s) = saved_symbols {
+                self.modules[mi].symbols = s;
+            } else {
+                self.modules[mi].symbols.clear();
+            }
+            self.pending.clear();
+        }
+        r
+    }
+
+    fn finish(&mut self, main: Option<usize>) -> Result<CompileOutput, Vec<Diagnostic>> {
+        let errors: Vec<Diagnostic> = std::mem::take(&mut self.diags);
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        // entry: run module initialisers in dependency order (the REPL: only the new one)
+        let mut code = Vec::new();
+        let mut lines = Vec::new();
+        let order: Vec<usize> = if self.repl_module.is_some() && main == self.repl_module {
+            self.modules.iter().enumerate().filter(|(i, m)| !m.done || Some(*i) == main).map(|(i, _)| i).collect()
+        } else {
+            (0..self.modules.len()).collect()
+        };
+        for mi in order {
+            if let Some(init) = self.modules[mi].init {
+                code.push(Op::Call { base: 0, func: init });
+                lines.push(0);
+            }
+            self.modules[mi].done = true;
+        }
+        code.push(Op::ReturnNone);
+        lines.push(0);
+        self.program.funcs[0] = Function { name: "<main>".into(), arity: 0, nregs: 1, ncaptures: 0, file: 0, code, lines };
+        self.program.entry = 0;
+        let expr_type = self.repl_expr_type.take().filter(|s| !s.is_empty());
+        Ok(CompileOutput { program: self.program.clone(), warnings: std::mem::take(&mut self.warnings), expr_type })
+    }
+
+    fn import_module(&mut self, from: usize, path: &[ast::Ident], span: Span) -> Option<Symbol> {
+        if path[0].name == "std" {
+            let full: Vec<&str> = path.iter().map(|i| i.name.as_str()).collect();
+            let name = full.join(".");
+            return match builtins::std_module(&name) {
+                Some(n) => Some(Symbol::Std(n)),
+                None => {
+                    self.error("N0103", format!("no standard module `{name}`"), span).hint("standard modules: std.math, std.string, std.time, std.io");
+                    None
+                }
+            };
+        }
+        let mut p = self.modules[from].dir.clone();
+        for (i, part) in path.iter().enumerate() {
+            if i + 1 == path.len() {
+                p.push(format!("{}.noodle", part.name));
+            } else {
+                p.push(&part.name);
+            }
+        }
+        if self.import_stack.contains(&p) {
+            let chain: Vec<String> = self.import_stack.iter().skip_while(|x| **x != p).map(|x| x.display().to_string()).collect();
+            self.error("N0107", format!("import cycle: {} -> {}", chain.join(" -> "), p.display()), span)
+                .hint("move the shared declarations into a third module that both import");
+            return None;
+        }
+        if let Some(&mi) = self.module_by_path.get(&p) {
+            return Some(Symbol::Module(mi));
+        }
+        let text = match self.loader.load(&p) {
+            Ok(t) => t,
+            Err(e) => {
+                let full: Vec<&str> = path.iter().map(|i| i.name.as_str()).collect();
+                self.error("N0103", format!("module `{}` not found: cannot read {} ({})", full.join("."), p.display(), e.kind()), span)
+                    .label("imported here");
+                return None;
+            }
+        };
+        let name = path.last().unwrap().name.clone();
+        // compile the imported module completely, with its own function stack
+        let saved_fns = std::mem::take(&mut self.fns);
+        let saved_pending = std::mem::take(&mut self.pending);
+        let mi = self.load_module_text(name, p, text);
+        self.fns = saved_fns;
+        self.pending = saved_pending;
+        Some(Symbol::Module(mi))
+    }
+
+    fn define(&mut self, m: usize, name: &ast::Ident, sym: Symbol, public: bool) {
+        if let Some((old, _)) = self.modules[m].symbols.get(&name.name) {
+            if self.repl_module != Some(m) || matches!(old, Symbol::Module(_) | Symbol::Std(_)) && false {
+                let what = match old {
+                    Symbol::Func(_) => "function",
+                    Symbol::Struct(_) => "struct",
+                    Symbol::Enum(_) => "enum",
+                    Symbol::Iface(_) => "interface",
+                    Symbol::Global(_) => "variable",
+                    Symbol::Module(_) | Symbol::Std(_) => "import",
+                };
+                if self.repl_module != Some(m) {
+                    self.error("N0101", format!("`{}` is defined more than once", name.name), name.span)
+                        .label(format!("a {what} with this name already exists in this module"));
+                    return;
+                }
+            }
+        }
+        self.modules[m].symbols.insert(name.name.clone(), (sym, public));
+    }
+
+    fn compile_module(&mut self, mi: usize, module: &ast::Module) {
+        // 1. imports
+        for item in &module.items {
+            if let Item::Import(imp) = item {
+                let Some(sym) = self.import_module(mi, &imp.path, imp.span) else { continue };
+                match &imp.names {
+                    None => {
+                        let bind = imp.alias.clone().unwrap_or_else(|| imp.path.last().unwrap().clone());
+                        self.define(mi, &bind, sym, false);
+                    }
+                    Some(names) => {
+                        for (n, alias) in names {
+                            let found = match &sym {
+                                Symbol::Module(other) => match self.modules[*other].symbols.get(&n.name).cloned() {
+                                    Some((s, true)) => Some(s),
+                                    Some((_, false)) => {
+                                        self.error("N0104", format!("`{}` is not public in module `{}`", n.name, self.modules[*other].name), n.span)
+                                            .hint("mark it `pub` in its module to import it");
+                                        continue;
+                                    }
+                                    None => None,
+                                },
+                                Symbol::Std(_) => None,
+                                _ => None,
+                            };
+                            let bind = alias.clone().unwrap_or_else(|| n.clone());
+                            match (found, &sym) {
+                                (Some(s), _) => self.define(mi, &bind, s, false),
+                                (None, Symbol::Std(std)) => {
+                                    if builtins::std_item(std, &n.name).is_some() {
+                                        // `from std.math import sqrt`: a global alias resolved at use.
+                                        self.std_aliases_insert(mi, &bind, std, &n.name);
+                                    } else {
+                                        self.error("N0100", format!("module `{std}` has no item `{}`", n.name), n.span);
+                                    }
+                                }
+                                (None, _) => {
+                                    self.error("N0100", format!("module has no item `{}`", n.name), n.span);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // 2. type declarations (names first so they can refer to each other)
+        let mut struct_ids = Vec::new();
+        let mut enum_ids = Vec::new();
+        let mut iface_ids = Vec::new();
+        for item in &module.items {
+            match item {
+                Item::Struct(s) => {
+                    let id = self.structs.len() as u32;
+                    let record = self.program.types.len() as u16;
+                    self.program.types.push(RecordType { name: s.name.name.clone(), enum_name: None, enum_id: u16::MAX, fields: s.fields.iter().map(|f| f.name.name.clone()).collect(), methods: vec![] });
+                    self.structs.push(StructInfo { name: s.name.name.clone(), module: mi, public: s.public, fields: vec![], defaults: vec![], methods: IndexMap::new(), record, span: s.span });
+                    self.define(mi, &s.name, Symbol::Struct(id), s.public);
+                    struct_ids.push(id);
+                }
+                Item::Enum(e) => {
+                    let id = self.enums.len() as u32;
+                    let enum_id = self.enums.len() as u16;
+                    self.enums.push(EnumInfo { name: e.name.name.clone(), module: mi, public: e.public, variants: vec![], methods: IndexMap::new(), enum_id });
+                    self.define(mi, &e.name, Symbol::Enum(id), e.public);
+                    enum_ids.push(id);
+                }
+                Item::Interface(i) => {
+                    let id = self.ifaces.len() as u32;
+                    self.ifaces.push(IfaceInfo { name: i.name.name.clone(), module: mi, public: i.public, methods: vec![] });
+                    self.define(mi, &i.name, Symbol::Iface(id), i.public);
+                    iface_ids.push(id);
+                }
+                _ => {}
+            }
+        }
+        // A pseudo function state so type resolution knows the current module.
+        self.fns.push(self.new_fn_state("<decl>".into(), mi, 0, true));
+        let (mut si, mut ei, mut ii) = (0, 0, 0);
+        for item in &module.items {
+            match item {
+                Item::Struct(s) => {
+                    let id = struct_ids[si];
+                    si += 1;
+                    let mut seen = HashSet::new();
+                    let mut fields = Vec::new();
+                    let mut defaults = Vec::new();
+                    for f in &s.fields {
+                        if !seen.insert(f.name.name.clone()) {
+                            self.error("N0101", format!("field `{}` is declared twice", f.name.name), f.name.span);
+                        }
+                        let t = self.resolve_type(&f.ty);
+                        if let Some(d) = &f.default {
+                            self.check_const_default(d);
+                        }
+                        fields.push((f.name.name.clone(), t));
+                        defaults.push(f.default.clone());
+                    }
+                    self.structs[id as usize].fields = fields;
+                    self.structs[id as usize].defaults = defaults;
+                }
+                Item::Enum(e) => {
+                    let id = enum_ids[ei];
+                    ei += 1;
+                    let mut variants = Vec::new();
+                    let mut seen = HashSet::new();
+                    for v in &e.variants {
+                        if !seen.insert(v.name.name.clone()) {
+                            self.error("N0101", format!("variant `{}` is declared twice", v.name.name), v.name.span);
+                        }
+                        let fields: Vec<(String, Type)> = v.fields.iter().map(|f| (f.name.name.clone(), self.resolve_type(&f.ty))).collect();
+                        let record = self.program.types.len() as u16;
+                        self.program.types.push(RecordType {
+                            name: v.name.name.clone(),
+                            enum_name: Some(e.name.name.clone()),
+                            enum_id: self.enums[id as usize].enum_id,
+                            fields: fields.iter().map(|f| f.0.clone()).collect(),
+                            methods: vec![],
+                        });
+                        variants.push(VariantInfo { name: v.name.name.clone(), fields, record });
+                    }
+                    self.enums[id as usize].variants = variants;
+                }
+                Item::Interface(i) => {
+                    let id = iface_ids[ii];
+                    ii += 1;
+                    let mut methods = Vec::new();
+                    for m in &i.methods {
+                        if m.self_span.is_none() {
+                            self.error("N0215", format!("interface method `{}` must take `self` as its first parameter", m.name.name), m.name.span);
+                        }
+                        let ps = m.params.iter().map(|p| p.ty.as_ref().map(|t| self.resolve_type(t)).unwrap_or(Type::Unknown)).collect();
+                        let r = m.ret.as_ref().map(|t| self.resolve_type(t)).unwrap_or(Type::None);
+                        methods.push((m.name.name.clone(), ps, r));
+                    }
+                    self.ifaces[id as usize].methods = methods;
+                }
+                _ => {}
+            }
+        }
+        // 3. function and method signatures
+        let mut bodies: Vec<(usize, ast::FuncDecl, Option<Type>)> = Vec::new();
+        let (mut si, mut ei) = (0, 0);
+        for item in &module.items {
+            match item {
+                Item::Func(f) => {
+                    if f.self_span.is_some() {
+                        self.error("N0215", "`self` is only allowed in methods", f.self_span.unwrap()).hint("declare this function inside a struct or enum");
+                    }
+                    let fi = self.declare_func(f, mi, None);
+                    self.define(mi, &f.name, Symbol::Func(fi), f.public);
+                    bodies.push((fi, f.clone(), None));
+                }
+                Item::Struct(s) => {
+                    let id = struct_ids[si];
+                    si += 1;
+                    for m in &s.methods {
+                        let self_ty = Type::Struct(id);
+                        let fi = self.declare_func(m, mi, Some(self_ty.clone()));
+                        if self.structs[id as usize].methods.insert(m.name.name.clone(), fi).is_some() {
+                            self.error("N0101", format!("method `{}` is defined twice", m.name.name), m.name.span);
+                        }
+                        if self.structs[id as usize].fields.iter().any(|(n, _)| *n == m.name.name) {
+                            self.error("N0101", format!("`{}` is both a field and a method", m.name.name), m.name.span);
+                        }
+                        if m.self_span.is_some() {
+                            let mn = self.method_name(&m.name.name);
+                            let rec = self.structs[id as usize].record as usize;
+                            let func = self.funcs[fi].func;
+                            self.program.types[rec].methods.push((mn, func));
+                        }
+                        bodies.push((fi, m.clone(), Some(self_ty)));
+                    }
+                }
+                Item::Enum(e) => {
+                    let id = enum_ids[ei];
+                    ei += 1;
+                    for m in &e.methods {
+                        let self_ty = Type::Enum(id);
+                        let fi = self.declare_func(m, mi, Some(self_ty.clone()));
+                        if self.enums[id as usize].methods.insert(m.name.name.clone(), fi).is_some() {
+                            self.error("N0101", format!("method `{}` is defined twice", m.name.name), m.name.span);
+                        }
+                        if m.self_span.is_some() {
+                            let mn = self.method_name(&m.name.name);
+                            let func = self.funcs[fi].func;
+                            let recs: Vec<u16> = self.enums[id as usize].variants.iter().map(|v| v.record).collect();
+                            for rec in recs {
+                                self.program.types[rec as usize].methods.push((mn, func));
+                            }
+                        }
+                        bodies.push((fi, m.clone(), Some(self_ty)));
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.fns.pop();
+        // 4. top-level code: the module initialiser (defines globals)
+        let init_idx = self.program.funcs.len() as u32;
+        self.program.funcs.push(Function { name: format!("<init {}>", self.modules[mi].name), arity: 0, nregs: 0, ncaptures: 0, file: self.modules[mi].file, code: vec![], lines: vec![] });
+        self.modules[mi].init = Some(init_idx);
+        let mut st = self.new_fn_state(format!("<init {}>", self.modules[mi].name), mi, 0, true);
+        st.captured_names = HashSet::new();
+        self.fns.push(st);
+        let stmts: Vec<(&ast::Stmt, bool)> = module.items.iter().filter_map(|it| if let Item::Stmt(s, p) = it { Some((s, *p)) } else { None }).collect();
+        let n = stmts.len();
+        for (i, (s, public)) in stmts.into_iter().enumerate() {
+            let last = i + 1 == n;
+            self.top_level_stmt(mi, s, public, last);
+        }
+        self.emit(Op::ReturnNone);
+        let st = self.fns.pop().unwrap();
+        self.finish_fn(init_idx, st, 0);
+        // 5. function bodies
+        for (fi, decl, self_ty) in bodies {
+            self.compile_func_body(fi, &decl, self_ty);
+        }
+    }
+
+    fn std_aliases_insert(&mut self, mi: usize, bind: &ast::Ident, std: &'static str, item: &str) {
+        // Store as a synthetic symbol: `Std` module plus the item name, resolved in expr.rs.
+        let key = format!("{std}::{item}");
+        let leaked: &'static str = Box::leak(key.into_boxed_str());
+        self.define(mi, bind, Symbol::Std(leaked), false);
+    }
+
+    fn check_const_default(&mut self, d: &Expr) {
+        use ast::ExprKind as K;
+        let ok = match &d.kind {
+            K::Int(_) | K::Float(_) | K::Bool(_) | K::Str(_) | K::None | K::Bytes(_) => true,
+            K::Unary(ast::UnOp::Neg, e) => matches!(e.kind, K::Int(_) | K::Float(_)),
+            K::List(v) | K::Tuple(v) => v.is_empty() || matches!(d.kind, K::Tuple(_)),
+            K::Dict(v) => v.is_empty(),
+            K::Name(_) | K::Field { .. } => true,
+            _ => false,
+        };
+        if !ok {
+            self.error("N0216", "a default value must be a literal or a constant name", d.span)
+                .hint("compute the value inside the function instead, from an optional parameter");
+        }
+    }
+
+    pub fn new_fn_state(&self, name: String, module: usize, arity: u16, is_init: bool) -> FnState {
+        let file = self.modules.get(module).map(|m| m.file).unwrap_or(0);
+        FnState {
+            b: FuncBuilder::new(name, file, arity),
+            scopes: vec![Vec::new()],
+            captures: Vec::new(),
+            captured_names: HashSet::new(),
+            ret: Type::None,
+            loops: Vec::new(),
+            tries: Vec::new(),
+            self_ty: None,
+            module,
+            type_params: Vec::new(),
+            is_init,
+        }
+    }
+
+    fn declare_func(&mut self, f: &ast::FuncDecl, mi: usize, self_ty: Option<Type>) -> usize {
+        let mut tps = Vec::new();
+        let mut tp_ids = Vec::new();
+        for tp in &f.type_params {
+            let id = self.next_type_param;
+            self.next_type_param += 1;
+            tps.push((tp.name.clone(), Type::Param(id, tp.name.clone())));
+            tp_ids.push(id);
+        }
+        let saved = std::mem::take(&mut self.f().type_params);
+        self.f().type_params = tps;
+        let mut params = Vec::new();
+        let mut seen = HashSet::new();
+        for p in &f.params {
+            if !seen.insert(p.name.name.clone()) {
+                self.error("N0101", format!("parameter `{}` is declared twice", p.name.name), p.name.span);
+            }
+            let ty = p.ty.as_ref().map(|t| self.resolve_type(t)).unwrap_or(Type::Unknown);
+            if let Some(d) = &p.default {
+                self.check_const_default(d);
+            }
+            params.push(ParamInfo { name: p.name.name.clone(), ty, default: p.default.clone() });
+        }
+        let ret = f.ret.as_ref().map(|t| self.resolve_type(t)).unwrap_or(Type::None);
+        self.f().type_params = saved;
+        let func = self.program.funcs.len() as u32;
+        let qual = match &self_ty {
+            Some(t) => format!("{}.{}", self.show(t), f.name.name),
+            None => f.name.name.clone(),
+        };
+        self.program.funcs.push(Function { name: qual.clone(), arity: 0, nregs: 0, ncaptures: 0, file: self.modules[mi].file, code: vec![], lines: vec![] });
+        let fi = self.funcs.len();
+        self.funcs.push(FuncInfo { name: qual, func, params, ret, type_params: tp_ids, has_self: f.self_span.is_some(), public: f.public, module: mi, span: f.span });
+        fi
+    }
+
+    pub fn finish_fn(&mut self, func: u32, st: FnState, ncaptures: u16) {
+        let mut b = st.b;
+        if b.overflow {
+            self.error("N0217", format!("function `{}` needs more than 65535 registers", b.name), Span::default());
+        }
+        if b.code.is_empty() || !matches!(b.code.last(), Some(Op::Return { .. } | Op::ReturnNone | Op::Jump { .. } | Op::Throw { .. })) {
+            b.emit(Op::ReturnNone);
+        }
+        let f = &mut self.program.funcs[func as usize];
+        f.arity = b.arity;
+        f.nregs = b.max.max(1).min(u16::MAX as u32) as u16;
+        f.ncaptures = ncaptures;
+        f.code = b.code;
+        f.lines = b.lines;
+    }
+
+    fn compile_func_body(&mut self, fi: usize, decl: &ast::FuncDecl, self_ty: Option<Type>) {
+        let info = self.funcs[fi].clone();
+        let arity = info.params.len() as u16 + if info.has_self { 1 } else { 0 };
+        let mut st = self.new_fn_state(info.name.clone(), info.module, arity, false);
+        st.ret = info.ret.clone();
+        st.self_ty = if info.has_self { self_ty } else { None };
+        st.type_params = decl.type_params.iter().zip(info.type_params.iter()).map(|(n, id)| (n.name.clone(), Type::Param(*id, n.name.clone()))).collect();
+        let body = decl.body.as_ref().expect("functions have bodies");
+        st.captured_names = crate::stmt::captured_names(body);
+        self.fns.push(st);
+        let mut reg = 0u16;
+        if info.has_self {
+            let t = self.f().self_ty.clone().unwrap();
+            self.bind_local("self", Local { reg: 0, ty: t, mutable: false, cell: false });
+            reg = 1;
+        }
+        for p in &info.params {
+            let l = Local { reg, ty: p.ty.clone(), mutable: false, cell: false };
+            self.bind_local(&p.name, l);
+            reg += 1;
+        }
+        self.set_line(decl.span);
+        let diverges = self.block_stmts(body);
+        let ret = self.subst.resolve(&info.ret);
+        if !diverges {
+            if matches!(ret, Type::None | Type::Unknown | Type::Any) || matches!(ret, Type::Optional(_)) && false {
+                self.emit(Op::ReturnNone);
+            } else {
+                let end = Span { start: body.span.end.saturating_sub(1), ..body.span };
+                let msg = format!("function `{}` may reach its end without returning a `{}`", decl.name.name, self.show(&ret));
+                self.diags.push(
+                    Diagnostic::error("N0205", msg, end)
+                        .label("control can reach here")
+                        .note(decl.name.span, "declared here")
+                        .hint("add a `return` on every path, or change the return type"),
+                );
+            }
+        }
+        let st = self.fns.pop().unwrap();
+        self.finish_fn(info.func, st, 0);
+    }
+}
+
+fn sym_res(sym: &Symbol) -> NameRes {
+    match sym {
+        Symbol::Func(f) => NameRes::Func(*f),
+        Symbol::Struct(s) => NameRes::Struct(*s),
+        Symbol::Enum(e) => NameRes::Enum(*e),
+        Symbol::Iface(i) => NameRes::Iface(*i),
+        Symbol::Global(g) => NameRes::Global(*g),
+        Symbol::Module(m) => NameRes::Module(*m),
+        Symbol::Std(s) => NameRes::Std(s),
+    }
+}
+
+/// The closest name by edit distance, for "did you mean" hints.
+pub fn suggest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let mut best = None;
+    let mut best_d = usize::MAX;
+    for c in candidates {
+        let d = edit_distance(name, c);
+        if d < best_d && d <= (name.len() / 3).max(1) && *c != name {
+            best_d = d;
+            best = Some(*c);
+        }
+    }
+    best
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut cur = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = if a[i - 1] == b[j - 1] { 0 } else { 1 };
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}

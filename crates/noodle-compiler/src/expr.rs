@@ -1,0 +1,1855 @@
+//! Expressions: type checking and code generation together.
+
+use crate::builder::Reg;
+use crate::builtins::{self, Imp, StdItem};
+use crate::compiler::{CapSource, Compiler, Local, NameRes, ParamInfo, ERROR_STRUCT};
+use crate::types::Type;
+use noodle_nbc::op::*;
+use noodle_nbc::{Const, Op};
+use noodle_syntax::ast::{Arg, BinOp, Block, Expr, ExprKind, FStrPart, Param, Stmt, TypeExpr, UnOp};
+use noodle_syntax::{Diagnostic, Span};
+
+type Narrow = Vec<(String, Type)>;
+
+impl Compiler {
+    fn dst(&mut self, dst: Option<Reg>) -> Reg {
+        match dst {
+            Some(r) => r,
+            None => self.b().temp(),
+        }
+    }
+
+    fn to_dst(&mut self, r: Reg, dst: Option<Reg>) -> Reg {
+        match dst {
+            Some(d) if d != r => {
+                self.emit(Op::Move { dst: d, src: r });
+                d
+            }
+            _ => r,
+        }
+    }
+
+    /// Compiles `e` with an expected type, checks it, and widens int to float where needed.
+    pub fn expr_coerce(&mut self, e: &Expr, dst: Option<Reg>, expected: &Type) -> Reg {
+        let (r, t) = self.expr(e, dst, Some(expected));
+        self.expect_type(&t, expected, e.span);
+        let t = self.subst.resolve(&t);
+        let exp = self.subst.resolve(expected);
+        let wants_float = matches!(exp, Type::Float) || matches!(&exp, Type::Optional(i) if **i == Type::Float);
+        if wants_float && t == Type::Int {
+            let d = match dst {
+                Some(d) => d,
+                None => self.b().temp(),
+            };
+            self.emit(Op::IntToFloat { dst: d, src: r });
+            return d;
+        }
+        r
+    }
+
+    /// Finds an expression's type without keeping its code (used for assignment targets).
+    pub fn peek_type(&mut self, e: &Expr) -> (Reg, Type) {
+        let mark = self.b().mark();
+        let len = self.b().code.len();
+        let ndiag = self.diags.len();
+        let r = self.expr(e, None, None);
+        self.b().code.truncate(len);
+        self.b().lines.truncate(len);
+        self.diags.truncate(ndiag);
+        self.b().release(mark);
+        r
+    }
+
+    pub fn unknown_name(&mut self, n: &str, span: Span) {
+        let mut cands: Vec<String> = Vec::new();
+        if let Some(f) = self.fns.last() {
+            for s in &f.scopes {
+                cands.extend(s.iter().map(|(n, _)| n.clone()));
+            }
+        }
+        let m = self.cur_module();
+        cands.extend(self.modules[m].symbols.keys().cloned());
+        for b in ["print", "len", "range", "str", "int", "float", "bool", "abs", "min", "max", "assert", "type_of", "set"] {
+            cands.push(b.into());
+        }
+        let refs: Vec<&str> = cands.iter().map(|s| s.as_str()).collect();
+        let mut d = Diagnostic::error("N0100", format!("unknown name `{n}`"), span).label("not found in this scope");
+        if let Some(s) = crate::compiler::suggest(n, &refs) {
+            d = d.hint(format!("did you mean `{s}`?"));
+        } else if n == "True" || n == "False" || n == "None" {
+            d = d.hint(format!("Noodle spells it `{}`", n.to_lowercase()));
+        }
+        self.diags.push(d);
+    }
+
+    fn load_const(&mut self, c: Const, dst: Option<Reg>) -> Reg {
+        let d = self.dst(dst);
+        if let Const::Int(v) = c {
+            if v >= i32::MIN as i64 && v <= i32::MAX as i64 {
+                self.emit(Op::LoadInt { dst: d, val: v as i32 });
+                return d;
+            }
+        }
+        let idx = self.konst(c);
+        self.emit(Op::LoadConst { dst: d, idx });
+        d
+    }
+
+    /// Compiles an expression. `dst`, when given, is where the result must end up.
+    pub fn expr(&mut self, e: &Expr, dst: Option<Reg>, expected: Option<&Type>) -> (Reg, Type) {
+        self.set_line(e.span);
+        match &e.kind {
+            ExprKind::Int(v) => (self.load_const(Const::Int(*v), dst), Type::Int),
+            ExprKind::Float(v) => (self.load_const(Const::Float(*v), dst), Type::Float),
+            ExprKind::Str(s) => (self.load_const(Const::Str(s.clone()), dst), Type::Str),
+            ExprKind::Bytes(b) => (self.load_const(Const::Bytes(b.clone()), dst), Type::Bytes),
+            ExprKind::Bool(b) => {
+                let d = self.dst(dst);
+                self.emit(if *b { Op::LoadTrue { dst: d } } else { Op::LoadFalse { dst: d } });
+                (d, Type::Bool)
+            }
+            ExprKind::None => {
+                let d = self.dst(dst);
+                self.emit(Op::LoadNone { dst: d });
+                (d, Type::None)
+            }
+            ExprKind::Error => (self.dst(dst), Type::Unknown),
+            ExprKind::Name(n) => self.name_expr(n, e.span, dst),
+            ExprKind::SelfRef => {
+                if let NameRes::None = self.resolve("self") {
+                    self.error("N0215", "`self` can only be used inside a method", e.span).hint("methods are `def`s inside a struct or enum that take `self` first");
+                    return (self.dst(dst), Type::Unknown);
+                }
+                self.name_expr("self", e.span, dst)
+            }
+            ExprKind::FStr(parts) => self.fstring(parts, dst),
+            ExprKind::List(elems) => {
+                let want = match expected.map(|t| self.subst.resolve(t)) {
+                    Some(Type::List(t)) => Some(*t),
+                    _ => None,
+                };
+                let (base, et) = self.elements(elems, want, "list");
+                let d = self.dst(dst);
+                self.emit(Op::NewList { dst: d, base, count: elems.len() as u16 });
+                (d, Type::list(et))
+            }
+            ExprKind::Set(elems) => {
+                let want = match expected.map(|t| self.subst.resolve(t)) {
+                    Some(Type::Set(t)) => Some(*t),
+                    _ => None,
+                };
+                let (base, et) = self.elements(elems, want, "set");
+                if !builtins::hashable(&self.subst.resolve(&et)) {
+                    let shown = self.show(&et);
+                    self.error("N0200", format!("`{shown}` values cannot be set elements"), e.span).hint("set elements must be int, float, bool, str, bytes, none, tuples of those, or enum/struct values");
+                }
+                let d = self.dst(dst);
+                self.emit(Op::NewSet { dst: d, base, count: elems.len() as u16 });
+                (d, Type::Set(Box::new(et)))
+            }
+            ExprKind::Dict(entries) => {
+                let (wk, wv) = match expected.map(|t| self.subst.resolve(t)) {
+                    Some(Type::Dict(k, v)) => (Some(*k), Some(*v)),
+                    _ => (None, None),
+                };
+                let base = self.b().alloc(2 * entries.len() as u32);
+                let mut kt = wk.clone().unwrap_or_else(|| self.subst.fresh());
+                let mut vt = wv.clone().unwrap_or_else(|| self.subst.fresh());
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    let kr = base + 2 * i as u16;
+                    let (_, t) = self.expr(k, Some(kr), Some(&kt));
+                    if i == 0 && wk.is_none() {
+                        kt = t.clone();
+                    }
+                    self.expect_type(&t, &kt, k.span);
+                    let (vr, t) = self.expr(v, Some(kr + 1), Some(&vt));
+                    if i == 0 && wv.is_none() {
+                        vt = t.clone();
+                    } else if self.subst.resolve(&vt) == Type::Float && self.subst.resolve(&t) == Type::Int {
+                        self.emit(Op::IntToFloat { dst: vr, src: vr });
+                    } else {
+                        self.expect_type(&t, &vt, v.span);
+                    }
+                }
+                if !builtins::hashable(&self.subst.resolve(&kt)) {
+                    let shown = self.show(&kt);
+                    self.error("N0200", format!("`{shown}` values cannot be dict keys"), e.span);
+                }
+                let d = self.dst(dst);
+                self.emit(Op::NewDict { dst: d, base, count: entries.len() as u16 });
+                (d, Type::Dict(Box::new(kt), Box::new(vt)))
+            }
+            ExprKind::Tuple(elems) => {
+                let want: Option<Vec<Type>> = match expected.map(|t| self.subst.resolve(t)) {
+                    Some(Type::Tuple(ts)) if ts.len() == elems.len() => Some(ts),
+                    _ => None,
+                };
+                let base = self.b().alloc(elems.len() as u32);
+                let mut ts = Vec::new();
+                for (i, el) in elems.iter().enumerate() {
+                    let r = base + i as u16;
+                    match &want {
+                        Some(w) => {
+                            self.expr_coerce(el, Some(r), &w[i]);
+                            ts.push(w[i].clone());
+                        }
+                        None => ts.push(self.expr(el, Some(r), None).1),
+                    }
+                }
+                let d = self.dst(dst);
+                self.emit(Op::NewTuple { dst: d, base, count: elems.len() as u16 });
+                (d, Type::Tuple(ts))
+            }
+            ExprKind::Unary(op, x) => self.unary(*op, x, dst, e.span),
+            ExprKind::Binary(op, a, b) => self.binary(*op, a, b, dst, e.span, expected),
+            ExprKind::Range { start, end, inclusive } => {
+                let base = self.b().alloc(3);
+                self.expr_coerce(start, Some(base + 1), &Type::Int);
+                self.expr_coerce(end, Some(base + 2), &Type::Int);
+                if *inclusive {
+                    self.emit(Op::AddIntImm { dst: base + 2, a: base + 2, imm: 1 });
+                }
+                let n = self.native("range");
+                self.emit(Op::CallNative { base, native: n, argc: 2 });
+                (self.to_dst(base, dst), Type::list(Type::Int))
+            }
+            ExprKind::Call { callee, args } => self.call(callee, args, dst, e.span, expected),
+            ExprKind::Field { target, name, optional } => self.field(target, name, *optional, dst, e.span),
+            ExprKind::TupleField { target, index } => {
+                let (r, t) = self.expr(target, None, None);
+                match self.subst.resolve(&t) {
+                    Type::Tuple(ts) => {
+                        if (*index as usize) < ts.len() {
+                            let d = self.dst(dst);
+                            self.emit(Op::GetField { dst: d, obj: r, idx: *index as u16 });
+                            (d, ts[*index as usize].clone())
+                        } else {
+                            self.error("N0106", format!("tuple has {} elements; there is no element {index}", ts.len()), e.span);
+                            (self.dst(dst), Type::Unknown)
+                        }
+                    }
+                    Type::Unknown => (self.dst(dst), Type::Unknown),
+                    t => {
+                        let shown = self.show(&t);
+                        self.error("N0106", format!("`{shown}` is not a tuple; `.{index}` needs a tuple"), e.span);
+                        (self.dst(dst), Type::Unknown)
+                    }
+                }
+            }
+            ExprKind::Index { target, index } => self.index(target, index, dst, e.span),
+            ExprKind::Slice { target, start, end } => {
+                let (r, t) = self.expr(target, None, None);
+                let t = self.subst.resolve(&t);
+                match &t {
+                    Type::List(_) | Type::Str | Type::Bytes => {}
+                    Type::Unknown => {}
+                    _ => {
+                        let shown = self.show(&t);
+                        self.error("N0207", format!("`{shown}` cannot be sliced"), target.span).hint("slices work on lists, strings and bytes");
+                    }
+                }
+                let base = self.b().alloc(2);
+                match start {
+                    Some(s) => {
+                        self.expr_coerce(s, Some(base), &Type::Int);
+                    }
+                    None => {
+                        self.emit(Op::LoadNone { dst: base });
+                    }
+                }
+                match end {
+                    Some(s) => {
+                        self.expr_coerce(s, Some(base + 1), &Type::Int);
+                    }
+                    None => {
+                        self.emit(Op::LoadNone { dst: base + 1 });
+                    }
+                }
+                let d = self.dst(dst);
+                self.emit(Op::Slice { dst: d, obj: r, base });
+                (d, t)
+            }
+            ExprKind::Unwrap(x) => {
+                let (r, t) = self.expr(x, None, None);
+                let t = self.subst.resolve(&t);
+                let inner = match t {
+                    Type::Optional(i) => *i,
+                    Type::Unknown => Type::Unknown,
+                    Type::Any => Type::Any,
+                    other => {
+                        let shown = self.show(&other);
+                        self.warnings.push(Diagnostic::warning("N0218", format!("`!` on `{shown}`, which is never none"), e.span));
+                        other
+                    }
+                };
+                let d = self.dst(dst);
+                self.emit(Op::Unwrap { dst: d, src: r });
+                (d, inner)
+            }
+            ExprKind::Is(x, te) => {
+                let ty = self.resolve_type(te);
+                let kind = self.kind_code(&ty, te);
+                let (r, _) = self.expr(x, None, None);
+                let d = self.dst(dst);
+                self.emit(Op::IsKind { dst: d, src: r, kind });
+                (d, Type::Bool)
+            }
+            ExprKind::As(x, te) => {
+                let ty = self.resolve_type(te);
+                let (r, xt) = self.expr(x, None, None);
+                let xt = self.subst.resolve(&xt);
+                // Numeric conversions are not casts.
+                if ty == Type::Float && xt == Type::Int {
+                    let d = self.dst(dst);
+                    self.emit(Op::IntToFloat { dst: d, src: r });
+                    return (d, Type::Float);
+                }
+                let kind = self.kind_code(&ty, te);
+                let d = self.dst(dst);
+                self.emit(Op::CastKind { dst: d, src: r, kind });
+                (d, ty)
+            }
+            ExprKind::Lambda { params, ret, body } => {
+                let want = match expected.map(|t| self.subst.resolve(t)) {
+                    Some(Type::Func(ps, r)) if ps.len() == params.len() => Some((ps, *r)),
+                    _ => None,
+                };
+                let mut ptys = Vec::new();
+                for (i, p) in params.iter().enumerate() {
+                    let t = match (&p.ty, &want) {
+                        (Some(t), _) => self.resolve_type(t),
+                        (None, Some((ps, _))) => ps[i].clone(),
+                        (None, None) => {
+                            self.error("N0208", format!("cannot infer the type of parameter `{}`", p.name.name), p.name.span)
+                                .hint(format!("write `{}: int` (or the type it should have)", p.name.name));
+                            Type::Unknown
+                        }
+                    };
+                    ptys.push(t);
+                }
+                let ret_ty = match (ret, &want) {
+                    (Some(t), _) => self.resolve_type(t),
+                    (None, Some((_, r))) => r.clone(),
+                    (None, None) => self.subst.fresh(),
+                };
+                let d = self.dst(dst);
+                let t = self.lambda("<lambda>", params, Some(ptys), ret_ty, body, d, e.span);
+                (d, t)
+            }
+            ExprKind::If { cond, then, else_ } => self.if_expr(cond, then, else_.as_deref(), dst, expected),
+            ExprKind::Match { scrutinee, arms } => self.match_expr(scrutinee, arms, dst, expected, e.span),
+            ExprKind::Block(b) => self.block_expr(b, dst, expected),
+        }
+    }
+
+    fn elements(&mut self, elems: &[Expr], want: Option<Type>, what: &str) -> (Reg, Type) {
+        let base = self.b().alloc(elems.len() as u32);
+        let mut et = want.clone().unwrap_or_else(|| self.subst.fresh());
+        let mut any_float = false;
+        let mut types = Vec::new();
+        for (i, el) in elems.iter().enumerate() {
+            let r = base + i as u16;
+            let (_, t) = self.expr(el, Some(r), Some(&et));
+            let rt = self.subst.resolve(&t);
+            types.push(rt.clone());
+            if rt == Type::Float {
+                any_float = true;
+            }
+            if want.is_none() && i == 0 {
+                et = t;
+                continue;
+            }
+            let cur = self.subst.resolve(&et);
+            if cur == Type::Int && rt == Type::Float && want.is_none() {
+                et = Type::Float;
+                continue;
+            }
+            if cur == Type::Float && rt == Type::Int {
+                continue;
+            }
+            if rt == Type::None && want.is_none() && !matches!(cur, Type::Optional(_)) {
+                et = Type::optional(cur);
+                continue;
+            }
+            if let (Type::None, false) = (&cur, matches!(rt, Type::None)) {
+                et = Type::optional(rt);
+                continue;
+            }
+            if !self.assignable(&t, &et) {
+                let (a, b) = (self.show(&rt), self.show(&cur));
+                self.error("N0200", format!("{what} elements must have one type: expected `{b}`, found `{a}`"), el.span).label(format!("this is `{a}`"));
+            }
+        }
+        // widen ints in a float list
+        if any_float || self.subst.resolve(&et) == Type::Float {
+            for (i, t) in types.iter().enumerate() {
+                if *t == Type::Int {
+                    let r = base + i as u16;
+                    self.emit(Op::IntToFloat { dst: r, src: r });
+                }
+            }
+        }
+        (base, et)
+    }
+
+    fn name_expr(&mut self, n: &str, span: Span, dst: Option<Reg>) -> (Reg, Type) {
+        match self.resolve(n) {
+            NameRes::Local(l) => {
+                if l.cell {
+                    let d = self.dst(dst);
+                    self.emit(Op::CellGet { dst: d, cell: l.reg });
+                    (d, l.ty)
+                } else {
+                    (self.to_dst(l.reg, dst), l.ty)
+                }
+            }
+            NameRes::Capture(i, c) => {
+                let d = self.dst(dst);
+                self.emit(Op::LoadCapture { dst: d, idx: i });
+                if c.cell {
+                    self.emit(Op::CellGet { dst: d, cell: d });
+                }
+                (d, c.ty)
+            }
+            NameRes::Global(g) => {
+                let gi = self.globals[g].clone();
+                let d = self.dst(dst);
+                self.emit(Op::LoadGlobal { dst: d, idx: gi.idx });
+                (d, gi.ty)
+            }
+            NameRes::Func(fi) => {
+                let info = self.funcs[fi].clone();
+                if !info.type_params.is_empty() {
+                    self.error("N0208", format!("generic function `{n}` cannot be used as a value"), span).hint("wrap it in a lambda with concrete types");
+                }
+                let d = self.dst(dst);
+                self.emit(Op::LoadFunc { dst: d, func: info.func });
+                (d, Type::Func(info.params.iter().map(|p| p.ty.clone()).collect(), Box::new(info.ret.clone())))
+            }
+            NameRes::Struct(_) | NameRes::Enum(_) | NameRes::Iface(_) => {
+                self.error("N0200", format!("`{n}` is a type, not a value"), span).hint(format!("construct a value with `{n}(...)`"));
+                (self.dst(dst), Type::Unknown)
+            }
+            NameRes::Module(_) | NameRes::Std(_) => {
+                if let NameRes::Std(s) = self.resolve(n) {
+                    if let Some((m, item)) = s.split_once("::") {
+                        return self.std_value(m, item, span, dst);
+                    }
+                }
+                self.error("N0200", format!("`{n}` is a module, not a value"), span).hint(format!("use an item from it: `{n}.name`"));
+                (self.dst(dst), Type::Unknown)
+            }
+            NameRes::Builtin(b) => {
+                self.error("N0200", format!("built-in function `{b}` cannot be used as a value"), span).hint(format!("wrap it in a lambda: `fn (x) => {b}(x)`"));
+                (self.dst(dst), Type::Unknown)
+            }
+            NameRes::None => {
+                self.unknown_name(n, span);
+                (self.dst(dst), Type::Unknown)
+            }
+        }
+    }
+
+    fn std_value(&mut self, m: &str, item: &str, span: Span, dst: Option<Reg>) -> (Reg, Type) {
+        match builtins::std_item(m, item) {
+            Some(StdItem::Const(c, t)) => (self.load_const(c, dst), t),
+            Some(StdItem::Func { .. }) => {
+                self.error("N0200", format!("`{item}` is a native function and cannot be used as a value"), span).hint(format!("wrap it in a lambda: `fn (x) => {item}(x)`"));
+                (self.dst(dst), Type::Unknown)
+            }
+            None => {
+                self.error("N0106", format!("module `{m}` has no item `{item}`"), span);
+                (self.dst(dst), Type::Unknown)
+            }
+        }
+    }
+
+    fn kind_code(&mut self, ty: &Type, te: &TypeExpr) -> u16 {
+        match ty {
+            Type::None => KIND_NONE,
+            Type::Bool => KIND_BOOL,
+            Type::Int => KIND_INT,
+            Type::Float => KIND_FLOAT,
+            Type::Str => KIND_STR,
+            Type::Bytes => KIND_BYTES,
+            Type::List(e) if **e == Type::Any => KIND_LIST,
+            Type::Dict(k, v) if **v == Type::Any && matches!(**k, Type::Any | Type::Str | Type::Int) && **k == Type::Any => KIND_DICT,
+            Type::Set(e) if **e == Type::Any => KIND_SET,
+            Type::Struct(s) => KIND_RECORD + self.structs[*s as usize].record,
+            Type::Enum(e) => KIND_ENUM + self.enums[*e as usize].enum_id,
+            Type::Unknown => KIND_NONE,
+            _ => {
+                let shown = self.show(ty);
+                self.error("N0200", format!("cannot test or cast to `{shown}` at run time"), te.span())
+                    .hint("use a scalar type, a struct or enum, or a container of `any` (`list[any]`, `dict[any, any]`, `set[any]`)");
+                KIND_NONE
+            }
+        }
+    }
+
+    fn fstring(&mut self, parts: &[FStrPart], dst: Option<Reg>) -> (Reg, Type) {
+        let n = parts.len().max(1);
+        let base = self.b().alloc(n as u32);
+        if parts.is_empty() {
+            self.load_const(Const::Str(String::new()), Some(base));
+        }
+        for (i, p) in parts.iter().enumerate() {
+            let r = base + i as u16;
+            match p {
+                FStrPart::Lit(s) => {
+                    self.load_const(Const::Str(s.clone()), Some(r));
+                }
+                FStrPart::Expr(e, spec) => {
+                    let (v, t) = self.expr(e, None, None);
+                    match spec {
+                        Some(s) => {
+                            let spec = self.konst(Const::Str(s.clone()));
+                            self.emit(Op::Format { dst: r, src: v, spec });
+                        }
+                        None => {
+                            if self.subst.resolve(&t) == Type::Str {
+                                self.emit(Op::Move { dst: r, src: v });
+                            } else {
+                                self.emit(Op::ToStr { dst: r, src: v });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if n == 1 {
+            return (self.to_dst(base, dst), Type::Str);
+        }
+        let d = self.dst(dst);
+        self.emit(Op::Concat { dst: d, base, count: n as u16 });
+        (d, Type::Str)
+    }
+
+    fn unary(&mut self, op: UnOp, x: &Expr, dst: Option<Reg>, span: Span) -> (Reg, Type) {
+        // fold negative literals
+        if op == UnOp::Neg {
+            match x.kind {
+                ExprKind::Int(v) if v != i64::MIN => return (self.load_const(Const::Int(-v), dst), Type::Int),
+                ExprKind::Float(v) => return (self.load_const(Const::Float(-v), dst), Type::Float),
+                _ => {}
+            }
+        }
+        let (r, t) = self.expr(x, None, None);
+        let t = self.subst.resolve(&t);
+        let d = self.dst(dst);
+        match (op, &t) {
+            (UnOp::Neg, Type::Int) => {
+                self.emit(Op::NegInt { dst: d, src: r });
+                (d, Type::Int)
+            }
+            (UnOp::Neg, Type::Float) => {
+                self.emit(Op::NegFloat { dst: d, src: r });
+                (d, Type::Float)
+            }
+            (UnOp::Not, Type::Bool) => {
+                self.emit(Op::Not { dst: d, src: r });
+                (d, Type::Bool)
+            }
+            (UnOp::BitNot, Type::Int) => {
+                self.emit(Op::BitNot { dst: d, src: r });
+                (d, Type::Int)
+            }
+            (_, Type::Unknown) => (d, Type::Unknown),
+            (_, Type::Optional(_)) => {
+                let shown = self.show(&t);
+                self.error("N0204", format!("`{shown}` may be none"), x.span).hint("check it first (`if x != none`), or use `??` or `!`");
+                (d, Type::Unknown)
+            }
+            _ => {
+                let sym = match op {
+                    UnOp::Neg => "-",
+                    UnOp::Not => "not",
+                    UnOp::BitNot => "~",
+                };
+                let shown = self.show(&t);
+                let mut d2 = Diagnostic::error("N0203", format!("operator `{sym}` cannot be applied to `{shown}`"), span).label(format!("this is `{shown}`"));
+                if op == UnOp::Not {
+                    d2 = d2.hint("`not` needs a bool; there is no truthiness (compare explicitly, e.g. `x != 0`)");
+                }
+                self.diags.push(d2);
+                (d, Type::Unknown)
+            }
+        }
+    }
+
+    /// Extracts optional/`is` narrowings implied by a condition being true and being false.
+    pub fn narrowings(&mut self, cond: &Expr) -> (Narrow, Narrow) {
+        match &cond.kind {
+            ExprKind::Binary(op @ (BinOp::Ne | BinOp::Eq), a, b) => {
+                let name = match (&a.kind, &b.kind) {
+                    (ExprKind::Name(n), ExprKind::None) | (ExprKind::None, ExprKind::Name(n)) => n,
+                    _ => return (vec![], vec![]),
+                };
+                let t = match self.resolve(name) {
+                    NameRes::Local(l) => l.ty,
+                    _ => return (vec![], vec![]),
+                };
+                let inner = match self.subst.resolve(&t) {
+                    Type::Optional(i) => *i,
+                    _ => return (vec![], vec![]),
+                };
+                let n = vec![(name.clone(), inner)];
+                if *op == BinOp::Ne {
+                    (n, vec![])
+                } else {
+                    (vec![], n)
+                }
+            }
+            ExprKind::Is(x, te) => {
+                if let ExprKind::Name(name) = &x.kind {
+                    if let NameRes::Local(_) = self.resolve(name) {
+                        let ndiag = self.diags.len();
+                        let t = self.resolve_type(te);
+                        self.diags.truncate(ndiag);
+                        return (vec![(name.clone(), t)], vec![]);
+                    }
+                }
+                (vec![], vec![])
+            }
+            ExprKind::Binary(BinOp::And, a, b) => {
+                let (mut t1, _) = self.narrowings(a);
+                let (t2, _) = self.narrowings(b);
+                t1.extend(t2);
+                (t1, vec![])
+            }
+            ExprKind::Binary(BinOp::Or, a, b) => {
+                let (_, mut f1) = self.narrowings(a);
+                let (_, f2) = self.narrowings(b);
+                f1.extend(f2);
+                (vec![], f1)
+            }
+            ExprKind::Unary(UnOp::Not, x) => {
+                let (t, f) = self.narrowings(x);
+                (f, t)
+            }
+            _ => (vec![], vec![]),
+        }
+    }
+
+    pub fn apply_narrowing(&mut self, n: &Narrow) {
+        for (name, t) in n {
+            if let NameRes::Local(l) = self.resolve(name) {
+                self.bind_local(name, Local { ty: t.clone(), ..l });
+            }
+        }
+    }
+
+    fn binary(&mut self, op: BinOp, a: &Expr, b: &Expr, dst: Option<Reg>, span: Span, expected: Option<&Type>) -> (Reg, Type) {
+        match op {
+            BinOp::And | BinOp::Or => {
+                let d = self.dst(dst);
+                self.expr_coerce(a, Some(d), &Type::Bool);
+                let j = if op == BinOp::And { self.b().jump_if_false(d) } else { self.b().jump_if_true(d) };
+                self.push_scope();
+                if op == BinOp::And {
+                    let (t, _) = self.narrowings(a);
+                    self.apply_narrowing(&t);
+                } else {
+                    let (_, f) = self.narrowings(a);
+                    self.apply_narrowing(&f);
+                }
+                self.expr_coerce(b, Some(d), &Type::Bool);
+                self.pop_scope();
+                self.b().patch(j);
+                return (d, Type::Bool);
+            }
+            BinOp::Coalesce => {
+                let d = self.dst(dst);
+                let (_, at) = self.expr(a, Some(d), Option::None);
+                let at = self.subst.resolve(&at);
+                let inner = match &at {
+                    Type::Optional(i) => (**i).clone(),
+                    Type::None => expected.cloned().unwrap_or_else(|| self.subst.fresh()),
+                    Type::Unknown => Type::Unknown,
+                    other => {
+                        let shown = self.show(other);
+                        self.warnings.push(Diagnostic::warning("N0218", format!("`??` on `{shown}`, which is never none"), a.span));
+                        other.clone()
+                    }
+                };
+                let j = self.b().jump_if_not_none(d);
+                let (_, bt) = self.expr(b, Some(d), Some(&inner));
+                let bt = self.subst.resolve(&bt);
+                let result = if matches!(bt, Type::Optional(_)) {
+                    self.expect_type(&bt, &Type::optional(inner.clone()), b.span);
+                    Type::optional(inner)
+                } else {
+                    if inner == Type::Float && bt == Type::Int {
+                        self.emit(Op::IntToFloat { dst: d, src: d });
+                    } else {
+                        self.expect_type(&bt, &inner, b.span);
+                    }
+                    inner
+                };
+                self.b().patch(j);
+                return (d, result);
+            }
+            _ => {}
+        }
+        let (ra, ta) = self.expr(a, Option::None, Option::None);
+        let (rb, tb) = self.expr(b, Option::None, Option::None);
+        let ta = self.subst.resolve(&ta);
+        let tb = self.subst.resolve(&tb);
+        let d = self.dst(dst);
+        if ta.is_error() || tb.is_error() {
+            let t = match op {
+                BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::In | BinOp::NotIn => Type::Bool,
+                _ => Type::Unknown,
+            };
+            return (d, t);
+        }
+        use Type::*;
+        let num = |t: &Type| matches!(t, Int | Float);
+        // widen mixed int/float operands
+        let widen = |c: &mut Compiler, ra: Reg, rb: Reg| -> (Reg, Reg) {
+            let ra2 = if ta == Int {
+                let t = c.b().temp();
+                c.emit(Op::IntToFloat { dst: t, src: ra });
+                t
+            } else {
+                ra
+            };
+            let rb2 = if tb == Int {
+                let t = c.b().temp();
+                c.emit(Op::IntToFloat { dst: t, src: rb });
+                t
+            } else {
+                rb
+            };
+            (ra2, rb2)
+        };
+        let result = match op {
+            BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::FloorDiv | BinOp::Mod | BinOp::Pow if ta == Int && tb == Int => {
+                let o = match op {
+                    BinOp::Add => {
+                        if let ExprKind::Int(v) = b.kind {
+                            if v >= i16::MIN as i64 && v <= i16::MAX as i64 {
+                                self.b().code.pop();
+                                self.b().lines.pop();
+                                self.emit(Op::AddIntImm { dst: d, a: ra, imm: v as i16 });
+                                return (d, Int);
+                            }
+                        }
+                        Op::AddInt { dst: d, a: ra, b: rb }
+                    }
+                    BinOp::Sub => {
+                        if let ExprKind::Int(v) = b.kind {
+                            if v > i16::MIN as i64 && v <= i16::MAX as i64 && matches!(self.b().code.last(), Some(Op::LoadInt { .. })) {
+                                self.b().code.pop();
+                                self.b().lines.pop();
+                                self.emit(Op::AddIntImm { dst: d, a: ra, imm: -v as i16 });
+                                return (d, Int);
+                            }
+                        }
+                        Op::SubInt { dst: d, a: ra, b: rb }
+                    }
+                    BinOp::Mul => Op::MulInt { dst: d, a: ra, b: rb },
+                    BinOp::FloorDiv => Op::DivInt { dst: d, a: ra, b: rb },
+                    BinOp::Mod => Op::ModInt { dst: d, a: ra, b: rb },
+                    _ => Op::PowInt { dst: d, a: ra, b: rb },
+                };
+                self.emit(o);
+                Int
+            }
+            BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::FloorDiv | BinOp::Mod | BinOp::Pow if num(&ta) && num(&tb) => {
+                let (x, y) = widen(self, ra, rb);
+                self.emit(match op {
+                    BinOp::Add => Op::AddFloat { dst: d, a: x, b: y },
+                    BinOp::Sub => Op::SubFloat { dst: d, a: x, b: y },
+                    BinOp::Mul => Op::MulFloat { dst: d, a: x, b: y },
+                    BinOp::Div => Op::DivFloat { dst: d, a: x, b: y },
+                    BinOp::FloorDiv => Op::FloorDivFloat { dst: d, a: x, b: y },
+                    BinOp::Mod => Op::ModFloat { dst: d, a: x, b: y },
+                    _ => Op::PowFloat { dst: d, a: x, b: y },
+                });
+                Float
+            }
+            BinOp::Add if ta == Str && tb == Str => {
+                self.emit(Op::AddStr { dst: d, a: ra, b: rb });
+                Str
+            }
+            BinOp::Add if matches!((&ta, &tb), (List(_), List(_))) => {
+                if !self.assignable(&tb, &ta) {
+                    return self.op_error(op, &ta, &tb, span, d);
+                }
+                self.call_native2("list_concat", ra, rb, d);
+                ta.clone()
+            }
+            BinOp::Mul if matches!(ta, List(_) | Str) && tb == Int => {
+                self.call_native2(if ta == Str { "str_repeat" } else { "list_repeat" }, ra, rb, d);
+                ta.clone()
+            }
+            BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor | BinOp::Shl | BinOp::Shr if ta == Int && tb == Int => {
+                self.emit(match op {
+                    BinOp::BitAnd => Op::BitAnd { dst: d, a: ra, b: rb },
+                    BinOp::BitOr => Op::BitOr { dst: d, a: ra, b: rb },
+                    BinOp::BitXor => Op::BitXor { dst: d, a: ra, b: rb },
+                    BinOp::Shl => Op::Shl { dst: d, a: ra, b: rb },
+                    _ => Op::Shr { dst: d, a: ra, b: rb },
+                });
+                Int
+            }
+            BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                let (x, y) = if matches!(op, BinOp::Gt | BinOp::Ge) { (rb, ra) } else { (ra, rb) };
+                let le = matches!(op, BinOp::Le | BinOp::Ge);
+                if ta == Int && tb == Int {
+                    self.emit(if le { Op::LeInt { dst: d, a: x, b: y } } else { Op::LtInt { dst: d, a: x, b: y } });
+                } else if num(&ta) && num(&tb) {
+                    let (wa, wb) = widen(self, ra, rb);
+                    let (x, y) = if matches!(op, BinOp::Gt | BinOp::Ge) { (wb, wa) } else { (wa, wb) };
+                    self.emit(if le { Op::LeFloat { dst: d, a: x, b: y } } else { Op::LtFloat { dst: d, a: x, b: y } });
+                } else if ta == tb && builtins::orderable(&ta) {
+                    self.emit(if le { Op::Le { dst: d, a: x, b: y } } else { Op::Lt { dst: d, a: x, b: y } });
+                } else {
+                    return self.op_error(op, &ta, &tb, span, d);
+                }
+                Bool
+            }
+            BinOp::Eq | BinOp::Ne => {
+                let eq = op == BinOp::Eq;
+                if ta == Int && tb == Int {
+                    self.emit(if eq { Op::EqInt { dst: d, a: ra, b: rb } } else { Op::NeInt { dst: d, a: ra, b: rb } });
+                } else if ta == Float && tb == Float {
+                    self.emit(if eq { Op::EqFloat { dst: d, a: ra, b: rb } } else { Op::NeFloat { dst: d, a: ra, b: rb } });
+                } else {
+                    let comparable = (num(&ta) && num(&tb)) || self.comparable(&ta, &tb);
+                    if !comparable {
+                        let (x, y) = (self.show(&ta), self.show(&tb));
+                        self.error("N0203", format!("cannot compare `{x}` with `{y}`"), span).label("these values can never be equal").hint("convert one side so both have the same type");
+                    }
+                    self.emit(if eq { Op::Eq { dst: d, a: ra, b: rb } } else { Op::Ne { dst: d, a: ra, b: rb } });
+                }
+                Bool
+            }
+            BinOp::In | BinOp::NotIn => {
+                let ok = match &tb {
+                    List(e) | Set(e) => {
+                        let e = (**e).clone();
+                        self.assignable(&ta, &e)
+                    }
+                    Dict(k, _) => {
+                        let k = (**k).clone();
+                        self.assignable(&ta, &k)
+                    }
+                    Str => ta == Str,
+                    Bytes => ta == Int || ta == Bytes,
+                    _ => false,
+                };
+                if !ok {
+                    return self.op_error(op, &ta, &tb, span, d);
+                }
+                self.emit(Op::Contains { dst: d, container: rb, item: ra });
+                if op == BinOp::NotIn {
+                    self.emit(Op::Not { dst: d, src: d });
+                }
+                Bool
+            }
+            _ => return self.op_error(op, &ta, &tb, span, d),
+        };
+        (d, result)
+    }
+
+    fn comparable(&mut self, a: &Type, b: &Type) -> bool {
+        if matches!(a, Type::None) || matches!(b, Type::None) {
+            return matches!(a, Type::None | Type::Optional(_) | Type::Any) || matches!(b, Type::None | Type::Optional(_) | Type::Any);
+        }
+        if matches!(a, Type::Any) || matches!(b, Type::Any) {
+            return true;
+        }
+        let strip = |t: &Type| match t {
+            Type::Optional(i) => (**i).clone(),
+            t => t.clone(),
+        };
+        let (a2, b2) = (strip(a), strip(b));
+        if matches!((&a2, &b2), (Type::Int | Type::Float, Type::Int | Type::Float)) {
+            return true;
+        }
+        self.assignable(&a2, &b2) || self.assignable(&b2, &a2)
+    }
+
+    fn op_error(&mut self, op: BinOp, ta: &Type, tb: &Type, span: Span, d: Reg) -> (Reg, Type) {
+        if matches!(ta, Type::Optional(_)) || matches!(tb, Type::Optional(_)) {
+            let shown = if matches!(ta, Type::Optional(_)) { self.show(ta) } else { self.show(tb) };
+            self.error("N0204", format!("operator `{}` cannot be applied to `{shown}`, which may be none", op.text()), span)
+                .hint("check it first (`if x != none { ... }`), give a default with `??`, or assert with `!`");
+            return (d, Type::Unknown);
+        }
+        let (x, y) = (self.show(ta), self.show(tb));
+        let mut diag = Diagnostic::error("N0203", format!("operator `{}` cannot be applied to `{x}` and `{y}`", op.text()), span);
+        if (*ta == Type::Str) != (*tb == Type::Str) && op == BinOp::Add {
+            diag = diag.hint("convert with str(...) or use an f-string: f\"{x}{y}\"");
+        }
+        self.diags.push(diag);
+        (d, Type::Unknown)
+    }
+
+    fn call_native2(&mut self, name: &str, a: Reg, b: Reg, d: Reg) {
+        let base = self.b().alloc(3);
+        self.emit(Op::Move { dst: base + 1, src: a });
+        self.emit(Op::Move { dst: base + 2, src: b });
+        let n = self.native(name);
+        self.emit(Op::CallNative { base, native: n, argc: 2 });
+        self.emit(Op::Move { dst: d, src: base });
+    }
+
+    /// Compiles a condition and jumps back to `target` when it holds (loop back-edges).
+    pub fn cond_jump_back(&mut self, cond: &Expr, target: usize) {
+        if let ExprKind::Binary(op @ (BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge), a, b) = &cond.kind {
+            let ndiag = self.diags.len();
+            let (_, ta) = self.peek_type(a);
+            let (_, tb) = self.peek_type(b);
+            self.diags.truncate(ndiag);
+            let (ta, tb) = (self.subst.resolve(&ta), self.subst.resolve(&tb));
+            if ta == Type::Int && tb == Type::Int {
+                let (ra, _) = self.expr(a, None, None);
+                let (rb, _) = self.expr(b, None, None);
+                let (x, y) = if matches!(op, BinOp::Gt | BinOp::Ge) { (rb, ra) } else { (ra, rb) };
+                self.int_cmp_jump_back(x, y, matches!(op, BinOp::Le | BinOp::Ge), target);
+                return;
+            }
+            if ta == Type::Float && tb == Type::Float && matches!(op, BinOp::Lt | BinOp::Gt) {
+                let (ra, _) = self.expr(a, None, None);
+                let (rb, _) = self.expr(b, None, None);
+                let (x, y) = if *op == BinOp::Gt { (rb, ra) } else { (ra, rb) };
+                let off = target as i64 - self.b().here() as i64 - 1;
+                if off >= i16::MIN as i64 {
+                    self.emit(Op::JumpIfLtFloat { a: x, b: y, off: off as i16 });
+                    return;
+                }
+            }
+        }
+        let c = self.expr_coerce(cond, None, &Type::Bool);
+        let off = target as i64 - self.b().here() as i64 - 1;
+        self.emit(Op::JumpIfTrue { cond: c, off: off as i32 });
+    }
+
+    fn index(&mut self, target: &Expr, index: &Expr, dst: Option<Reg>, span: Span) -> (Reg, Type) {
+        let (r, t) = self.expr(target, None, None);
+        let t = self.subst.resolve(&t);
+        let d = self.dst(dst);
+        match &t {
+            Type::List(e) => {
+                let i = self.expr_coerce(index, None, &Type::Int);
+                self.emit(Op::ListGet { dst: d, list: r, idx: i });
+                (d, (**e).clone())
+            }
+            Type::Dict(k, v) => {
+                let k = (**k).clone();
+                let key = self.expr_coerce(index, None, &k);
+                self.emit(Op::IndexGet { dst: d, obj: r, key });
+                (d, (**v).clone())
+            }
+            Type::Str | Type::Bytes => {
+                let i = self.expr_coerce(index, None, &Type::Int);
+                self.emit(Op::IndexGet { dst: d, obj: r, key: i });
+                (d, if t == Type::Str { Type::Str } else { Type::Int })
+            }
+            Type::Tuple(_) => {
+                self.error("N0207", "tuples are indexed with `.0`, `.1`, ...", span).hint("write `t.0` instead of `t[0]`");
+                (d, Type::Unknown)
+            }
+            Type::Unknown => (d, Type::Unknown),
+            Type::Optional(_) => {
+                let shown = self.show(&t);
+                self.error("N0204", format!("cannot index `{shown}`, which may be none"), target.span).hint("check it first (`if x != none { ... }`) or assert with `!`");
+                (d, Type::Unknown)
+            }
+            _ => {
+                let shown = self.show(&t);
+                self.error("N0207", format!("`{shown}` cannot be indexed"), target.span).label(format!("this is `{shown}`"));
+                (d, Type::Unknown)
+            }
+        }
+    }
+
+    fn field(&mut self, target: &Expr, name: &noodle_syntax::ast::Ident, optional: bool, dst: Option<Reg>, span: Span) -> (Reg, Type) {
+        // module items, std items, enum variants without payload, static access
+        if let ExprKind::Name(n) = &target.kind {
+            match self.resolve(n) {
+                NameRes::Module(mi) => return self.module_item_value(mi, name, dst),
+                NameRes::Std(s) if !s.contains("::") => return self.std_value(s, &name.name, name.span, dst),
+                NameRes::Enum(ei) => {
+                    let info = self.enums[ei as usize].clone();
+                    return match info.variants.iter().find(|v| v.name == name.name) {
+                        Some(v) if v.fields.is_empty() => {
+                            let d = self.dst(dst);
+                            self.emit(Op::NewRecord { dst: d, ty: v.record, base: 0 });
+                            (d, Type::Enum(ei))
+                        }
+                        Some(_) => {
+                            self.error("N0201", format!("variant `{}.{}` needs its payload", info.name, name.name), span).hint(format!("write `{}.{}(...)`", info.name, name.name));
+                            (self.dst(dst), Type::Unknown)
+                        }
+                        None => {
+                            let cands: Vec<&str> = info.variants.iter().map(|v| v.name.as_str()).collect();
+                            let mut d = Diagnostic::error("N0106", format!("enum `{}` has no variant `{}`", info.name, name.name), name.span);
+                            if let Some(s) = crate::compiler::suggest(&name.name, &cands) {
+                                d = d.hint(format!("did you mean `{s}`?"));
+                            }
+                            self.diags.push(d);
+                            (self.dst(dst), Type::Unknown)
+                        }
+                    };
+                }
+                _ => {}
+            }
+        }
+        let (r, t) = self.expr(target, None, None);
+        let t = self.subst.resolve(&t);
+        let (base_t, is_opt) = match &t {
+            Type::Optional(i) if optional => ((**i).clone(), true),
+            Type::Optional(_) => {
+                let shown = self.show(&t);
+                self.error("N0204", format!("cannot read field `{}` of `{shown}`, which may be none", name.name), target.span)
+                    .hint("check it first (`if x != none { ... }`), use `?.`, or assert with `!`");
+                return (self.dst(dst), Type::Unknown);
+            }
+            other => (other.clone(), false),
+        };
+        let d = self.dst(dst);
+        let skip = if is_opt { Some(self.b().jump_if_none(r)) } else { None };
+        if is_opt {
+            self.emit(Op::Move { dst: d, src: r });
+        }
+        let ft = match &base_t {
+            Type::Struct(s) => {
+                let info = &self.structs[*s as usize];
+                match info.fields.iter().position(|f| f.0 == name.name) {
+                    Some(i) => {
+                        let ft = info.fields[i].1.clone();
+                        self.emit(Op::GetField { dst: d, obj: r, idx: i as u16 });
+                        ft
+                    }
+                    None => {
+                        let sname = info.name.clone();
+                        let cands: Vec<String> = info.fields.iter().map(|f| f.0.clone()).chain(info.methods.keys().cloned()).collect();
+                        let refs: Vec<&str> = cands.iter().map(|s| s.as_str()).collect();
+                        let hint = crate::compiler::suggest(&name.name, &refs).map(|s| format!("did you mean `{s}`?"));
+                        let is_method = info.methods.contains_key(&name.name);
+                        let mut dg = Diagnostic::error("N0106", format!("struct `{sname}` has no field `{}`", name.name), name.span).label("unknown field");
+                        if is_method {
+                            dg = dg.hint(format!("`{}` is a method: call it with `()`", name.name));
+                        } else if let Some(h) = hint {
+                            dg = dg.hint(h);
+                        }
+                        self.diags.push(dg);
+                        Type::Unknown
+                    }
+                }
+            }
+            Type::Unknown => Type::Unknown,
+            _ => {
+                let shown = self.show(&base_t);
+                let mut dg = Diagnostic::error("N0106", format!("`{shown}` has no field `{}`", name.name), name.span).label("unknown field");
+                if builtins::method(&base_t, &name.name).is_some() {
+                    dg = dg.hint(format!("`{}` is a method: call it with `()`", name.name));
+                }
+                self.diags.push(dg);
+                Type::Unknown
+            }
+        };
+        if let Some(j) = skip {
+            self.b().patch(j);
+            return (d, Type::optional(ft));
+        }
+        (d, ft)
+    }
+
+    fn module_item_value(&mut self, mi: usize, name: &noodle_syntax::ast::Ident, dst: Option<Reg>) -> (Reg, Type) {
+        match self.modules[mi].symbols.get(&name.name).cloned() {
+            Some((sym, public)) => {
+                if !public {
+                    self.error("N0104", format!("`{}` is not public in module `{}`", name.name, self.modules[mi].name), name.span).hint("mark it `pub` in its module to use it here");
+                }
+                match sym {
+                    crate::compiler::Symbol::Global(g) => {
+                        let gi = self.globals[g].clone();
+                        let d = self.dst(dst);
+                        self.emit(Op::LoadGlobal { dst: d, idx: gi.idx });
+                        (d, gi.ty)
+                    }
+                    crate::compiler::Symbol::Func(fi) => {
+                        let info = self.funcs[fi].clone();
+                        let d = self.dst(dst);
+                        self.emit(Op::LoadFunc { dst: d, func: info.func });
+                        (d, Type::Func(info.params.iter().map(|p| p.ty.clone()).collect(), Box::new(info.ret.clone())))
+                    }
+                    _ => {
+                        self.error("N0200", format!("`{}` is not a value", name.name), name.span);
+                        (self.dst(dst), Type::Unknown)
+                    }
+                }
+            }
+            None => {
+                self.error("N0100", format!("module `{}` has no item `{}`", self.modules[mi].name, name.name), name.span);
+                (self.dst(dst), Type::Unknown)
+            }
+        }
+    }
+
+    fn if_expr(&mut self, cond: &Expr, then: &Block, else_: Option<&Expr>, dst: Option<Reg>, expected: Option<&Type>) -> (Reg, Type) {
+        let (when_true, when_false) = self.narrowings(cond);
+        let c = self.expr_coerce(cond, None, &Type::Bool);
+        let d = self.dst(dst);
+        let jf = self.b().jump_if_false(c);
+        self.push_scope();
+        self.apply_narrowing(&when_true);
+        let (_, t1) = self.block_expr(then, Some(d), expected);
+        self.pop_scope();
+        let Some(else_) = else_ else {
+            self.b().patch(jf);
+            return (d, Type::None);
+        };
+        let jend = self.b().jump();
+        self.b().patch(jf);
+        self.push_scope();
+        self.apply_narrowing(&when_false);
+        let after_then = self.b().here();
+        let (_, t2) = self.expr(else_, Some(d), expected.or(Some(&t1)));
+        self.pop_scope();
+        let t = self.join_types(&t1, &t2, else_.span, d, after_then);
+        self.b().patch(jend);
+        (d, t)
+    }
+
+    /// The common type of two branches. Widening int to float in the first branch is not
+    /// possible after the fact, so a mixed int/float join widens both at the end.
+    pub fn join_types(&mut self, t1: &Type, t2: &Type, span: Span, d: Reg, _split: usize) -> Type {
+        let a = self.subst.resolve(t1);
+        let b = self.subst.resolve(t2);
+        match (&a, &b) {
+            (Type::Never, _) => b,
+            (_, Type::Never) => a,
+            (Type::None, Type::None) => Type::None,
+            (Type::None, _) => Type::optional(b),
+            (_, Type::None) => Type::optional(a),
+            (Type::Int, Type::Float) | (Type::Float, Type::Int) => {
+                // both branches left a number in d: convert at the join
+                let n = self.native("float");
+                let base = self.b().alloc(2);
+                self.emit(Op::Move { dst: base + 1, src: d });
+                self.emit(Op::CallNative { base, native: n, argc: 1 });
+                self.emit(Op::Move { dst: d, src: base });
+                Type::Float
+            }
+            _ => {
+                if self.assignable(&b, &a) {
+                    a
+                } else if self.assignable(&a, &b) {
+                    b
+                } else {
+                    let (x, y) = (self.show(&a), self.show(&b));
+                    self.error("N0200", format!("branches have different types: `{x}` and `{y}`"), span).label(format!("this is `{y}`"));
+                    Type::Unknown
+                }
+            }
+        }
+    }
+
+    /// A block in expression position: its value is its last expression statement.
+    pub fn block_expr(&mut self, b: &Block, dst: Option<Reg>, expected: Option<&Type>) -> (Reg, Type) {
+        let d = self.dst(dst);
+        self.push_scope();
+        let n = b.stmts.len();
+        let mut t = Type::None;
+        let mut exits = false;
+        for (i, s) in b.stmts.iter().enumerate() {
+            if i + 1 == n {
+                if let Stmt::Expr(e) = s {
+                    if !matches!(e.kind, ExprKind::If { else_: None, .. }) {
+                        let (_, et) = self.expr(e, Some(d), expected);
+                        t = et;
+                        break;
+                    }
+                }
+            }
+            let mark = self.b().mark();
+            exits |= self.stmt(s);
+            let keep = self.f().scopes.last().unwrap().iter().map(|(_, l)| l.reg as u32 + 1).max().unwrap_or(0);
+            self.b().release(mark.max(keep));
+            if i + 1 == n {
+                if exits {
+                    t = Type::Never;
+                } else {
+                    self.emit(Op::LoadNone { dst: d });
+                }
+            }
+        }
+        if n == 0 {
+            self.emit(Op::LoadNone { dst: d });
+        }
+        self.pop_scope();
+        (d, t)
+    }
+
+    /// Compiles a closure body as a new function and emits `MakeClosure` (or `LoadFunc` when it
+    /// captures nothing) into `d`. Returns the function type.
+    #[allow(clippy::too_many_arguments)]
+    pub fn lambda(&mut self, name: &str, params: &[Param], ptys: Option<Vec<Type>>, ret: Type, body: &Block, d: Reg, span: Span) -> Type {
+        let ptys = ptys.unwrap_or_default();
+        let func = self.program.funcs.len() as u32;
+        let qual = format!("{}{}", if name == "<lambda>" { "<lambda" } else { "" }, if name == "<lambda>" { format!(" {}>", func) } else { name.to_string() });
+        self.program.funcs.push(noodle_nbc::Function { name: qual.clone(), arity: 0, nregs: 0, ncaptures: 0, file: 0, code: vec![], lines: vec![] });
+        let module = self.cur_module();
+        let mut st = self.new_fn_state(qual, module, params.len() as u16, false);
+        st.ret = ret.clone();
+        st.captured_names = crate::stmt::captured_names(body);
+        st.type_params = self.fns.last().map(|f| f.type_params.clone()).unwrap_or_default();
+        self.fns.push(st);
+        for (i, p) in params.iter().enumerate() {
+            let t = ptys.get(i).cloned().unwrap_or(Type::Unknown);
+            self.bind_local(&p.name.name, Local { reg: i as u16, ty: t, mutable: false, cell: false });
+        }
+        self.set_line(span);
+        let exits = self.block_stmts(body);
+        let rr = self.subst.resolve(&ret);
+        if !exits {
+            if let Type::Var(v) = rr {
+                self.subst.bind(v, Type::None);
+            } else if !matches!(rr, Type::None | Type::Unknown | Type::Any) {
+                let shown = self.show(&rr);
+                self.error("N0205", format!("closure may reach its end without returning a `{shown}`"), span);
+            }
+            self.emit(Op::ReturnNone);
+        }
+        let st = self.fns.pop().unwrap();
+        let caps = st.captures.clone();
+        self.program.funcs[func as usize].file = st.b.file;
+        self.finish_fn(func, st, caps.len() as u16);
+        let fty = Type::Func(ptys, Box::new(ret));
+        if caps.is_empty() {
+            self.emit(Op::LoadFunc { dst: d, func });
+            return fty;
+        }
+        // captured values go in d+1 .. d+n
+        let base = self.b().alloc(caps.len() as u32 + 1);
+        for (i, c) in caps.iter().enumerate() {
+            let r = base + 1 + i as u16;
+            match c.source {
+                CapSource::Local(src) => {
+                    self.emit(Op::Move { dst: r, src });
+                }
+                CapSource::Capture(idx) => {
+                    self.emit(Op::LoadCapture { dst: r, idx });
+                }
+            }
+        }
+        self.emit(Op::MakeClosure { dst: base, func });
+        self.emit(Op::Move { dst: d, src: base });
+        fty
+    }
+
+    // ---- calls ----
+
+    fn call(&mut self, callee: &Expr, args: &[Arg], dst: Option<Reg>, span: Span, expected: Option<&Type>) -> (Reg, Type) {
+        match &callee.kind {
+            ExprKind::Name(n) => match self.resolve(n) {
+                NameRes::Func(fi) => return self.call_func(fi, None, args, dst, span, expected),
+                NameRes::Struct(s) => return self.construct(s, args, dst, span),
+                NameRes::Builtin(b) => return self.call_builtin(b, args, dst, span, expected),
+                NameRes::Std(s) if s.contains("::") => {
+                    let (m, item) = s.split_once("::").unwrap();
+                    return self.call_std(m, item, args, dst, span);
+                }
+                NameRes::None => {
+                    self.unknown_name(n, callee.span);
+                    for a in args {
+                        self.expr(&a.value, None, None);
+                    }
+                    return (self.dst(dst), Type::Unknown);
+                }
+                _ => {}
+            },
+            ExprKind::Field { target, name, optional: false } => {
+                if let ExprKind::Name(n) = &target.kind {
+                    match self.resolve(n) {
+                        NameRes::Module(mi) => {
+                            match self.modules[mi].symbols.get(&name.name).cloned() {
+                                Some((sym, public)) => {
+                                    if !public {
+                                        self.error("N0104", format!("`{}` is not public in module `{}`", name.name, self.modules[mi].name), name.span).hint("mark it `pub` in its module to use it here");
+                                    }
+                                    match sym {
+                                        crate::compiler::Symbol::Func(fi) => return self.call_func(fi, None, args, dst, span, expected),
+                                        crate::compiler::Symbol::Struct(s) => return self.construct(s, args, dst, span),
+                                        _ => {}
+                                    }
+                                }
+                                None => {
+                                    self.error("N0100", format!("module `{}` has no item `{}`", self.modules[mi].name, name.name), name.span);
+                                    return (self.dst(dst), Type::Unknown);
+                                }
+                            }
+                        }
+                        NameRes::Std(s) if !s.contains("::") => return self.call_std(s, &name.name, args, dst, span),
+                        NameRes::Struct(s) => {
+                            let info = self.structs[s as usize].clone();
+                            return match info.methods.get(&name.name) {
+                                Some(&fi) if !self.funcs[fi].has_self => self.call_func(fi, None, args, dst, span, expected),
+                                Some(_) => {
+                                    self.error("N0215", format!("`{}.{}` is a method and needs a value: call it as `value.{}(...)`", info.name, name.name, name.name), span);
+                                    (self.dst(dst), Type::Unknown)
+                                }
+                                None => {
+                                    self.error("N0106", format!("struct `{}` has no static method `{}`", info.name, name.name), name.span);
+                                    (self.dst(dst), Type::Unknown)
+                                }
+                            };
+                        }
+                        NameRes::Enum(e) => return self.enum_call(e, name, args, dst, span, expected),
+                        _ => {}
+                    }
+                }
+                return self.method_call(target, name, args, dst, span, expected);
+            }
+            _ => {}
+        }
+        // calling a function value
+        let (fr, ft) = self.expr(callee, None, None);
+        let ft = self.subst.resolve(&ft);
+        match ft {
+            Type::Func(ps, ret) => {
+                if args.len() != ps.len() {
+                    self.error("N0201", format!("this function takes {} argument{} but {} were given", ps.len(), plural(ps.len()), args.len()), span);
+                }
+                let base = self.b().alloc(ps.len().max(args.len()) as u32 + 1);
+                self.emit(Op::Move { dst: base, src: fr });
+                for (i, a) in args.iter().enumerate() {
+                    if let Some(n) = &a.name {
+                        self.error("N0202", format!("named argument `{}` cannot be used when calling a function value", n.name), n.span);
+                    }
+                    match ps.get(i) {
+                        Some(p) => {
+                            self.expr_coerce(&a.value, Some(base + 1 + i as u16), p);
+                        }
+                        None => {
+                            self.expr(&a.value, Some(base + 1 + i as u16), None);
+                        }
+                    }
+                }
+                self.emit(Op::CallValue { base, argc: args.len() as u8 });
+                (self.to_dst(base, dst), *ret)
+            }
+            Type::Unknown => (self.dst(dst), Type::Unknown),
+            Type::Optional(_) => {
+                let shown = self.show(&ft);
+                self.error("N0204", format!("cannot call `{shown}`, which may be none"), callee.span).hint("check it first or assert with `!`");
+                (self.dst(dst), Type::Unknown)
+            }
+            other => {
+                let shown = self.show(&other);
+                self.error("N0206", format!("`{shown}` is not callable"), callee.span).label(format!("this is `{shown}`"));
+                for a in args {
+                    self.expr(&a.value, None, None);
+                }
+                (self.dst(dst), Type::Unknown)
+            }
+        }
+    }
+
+    /// Matches call arguments to parameters: positional first, then named; fills defaults.
+    fn bind_args<'e>(&mut self, fname: &str, params: &[ParamInfo], args: &'e [Arg], span: Span) -> Vec<Option<Expr>> {
+        let mut slots: Vec<Option<Expr>> = vec![None; params.len()];
+        let mut seen_named = false;
+        let mut ok = true;
+        for (i, a) in args.iter().enumerate() {
+            match &a.name {
+                None => {
+                    if seen_named {
+                        self.error("N0202", "positional argument after a named argument", a.value.span).hint("put positional arguments first");
+                        ok = false;
+                        continue;
+                    }
+                    if i < params.len() {
+                        slots[i] = Some(a.value.clone());
+                    } else {
+                        ok = false;
+                    }
+                }
+                Some(n) => {
+                    seen_named = true;
+                    match params.iter().position(|p| p.name == n.name) {
+                        Some(pi) => {
+                            if slots[pi].is_some() {
+                                self.error("N0202", format!("argument `{}` is given twice", n.name), n.span);
+                            } else {
+                                slots[pi] = Some(a.value.clone());
+                            }
+                        }
+                        None => {
+                            let cands: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
+                            let mut d = Diagnostic::error("N0202", format!("`{fname}` has no parameter named `{}`", n.name), n.span);
+                            if let Some(s) = crate::compiler::suggest(&n.name, &cands) {
+                                d = d.hint(format!("did you mean `{s}`?"));
+                            }
+                            self.diags.push(d);
+                        }
+                    }
+                }
+            }
+        }
+        let positional = args.iter().filter(|a| a.name.is_none()).count();
+        if positional > params.len() || !ok && positional > params.len() {
+            self.error("N0201", format!("`{fname}` takes {} argument{} but {} were given", params.len(), plural(params.len()), args.len()), span).label("too many arguments");
+        }
+        let mut missing = Vec::new();
+        for (i, p) in params.iter().enumerate() {
+            if slots[i].is_none() {
+                match &p.default {
+                    Some(d) => slots[i] = Some(d.clone()),
+                    None => missing.push(p.name.clone()),
+                }
+            }
+        }
+        if !missing.is_empty() {
+            let any_named = args.iter().any(|a| a.name.is_some());
+            let code = if any_named { "N0202" } else { "N0201" };
+            let list: Vec<String> = missing.iter().map(|m| format!("`{m}`")).collect();
+            self.error(code, format!("`{fname}` is missing argument{} {}", plural(missing.len()), list.join(", ")), span)
+                .label(format!("expected {} argument{}, found {}", params.len(), plural(params.len()), args.len()));
+        }
+        slots
+    }
+
+    fn call_func(&mut self, fi: usize, recv: Option<(Reg, Type)>, args: &[Arg], dst: Option<Reg>, span: Span, expected: Option<&Type>) -> (Reg, Type) {
+        let info = self.funcs[fi].clone();
+        // instantiate generics with fresh inference variables
+        let mut inst: Vec<(u32, Type)> = Vec::new();
+        for &tp in &info.type_params {
+            inst.push((tp, self.subst.fresh()));
+        }
+        let subst_params = |t: &Type| instantiate(t, &inst);
+        let params: Vec<ParamInfo> = info.params.iter().map(|p| ParamInfo { ty: subst_params(&p.ty), ..p.clone() }).collect();
+        let ret = subst_params(&info.ret);
+        if let Some(exp) = expected {
+            // lets `let xs: list[int] = make()` fix a generic return type early
+            if self.subst.has_vars(&ret) {
+                self.subst.unify(&ret, exp);
+            }
+        }
+        let short = info.name.rsplit('.').next().unwrap_or(&info.name).to_string();
+        let slots = self.bind_args(&short, &params, args, span);
+        let extra = if recv.is_some() { 1 } else { 0 };
+        let base = self.b().alloc(params.len() as u32 + 1 + extra);
+        if let Some((r, _)) = &recv {
+            self.emit(Op::Move { dst: base + 1, src: *r });
+        }
+        for (i, (slot, p)) in slots.iter().zip(params.iter()).enumerate() {
+            let r = base + 1 + extra as u16 + i as u16;
+            match slot {
+                Some(e) => {
+                    self.expr_coerce(e, Some(r), &p.ty);
+                }
+                None => {
+                    self.emit(Op::LoadNone { dst: r });
+                }
+            }
+        }
+        for a in args.iter().skip(params.len()) {
+            if a.name.is_none() {
+                self.expr(&a.value, None, None);
+            }
+        }
+        self.emit(Op::Call { base, func: info.func });
+        let ret = self.subst.resolve(&ret);
+        (self.to_dst(base, dst), ret)
+    }
+
+    fn construct(&mut self, s: u32, args: &[Arg], dst: Option<Reg>, span: Span) -> (Reg, Type) {
+        let info = self.structs[s as usize].clone();
+        if s == ERROR_STRUCT && args.len() == 1 && args[0].name.is_none() {
+            // Error(message): the code defaults to E0000
+            let base = self.b().alloc(2);
+            self.load_const(Const::Str("E0000".into()), Some(base));
+            self.expr_coerce(&args[0].value, Some(base + 1), &Type::Str);
+            let d = self.dst(dst);
+            self.emit(Op::NewRecord { dst: d, ty: info.record, base });
+            return (d, Type::Struct(s));
+        }
+        let params: Vec<ParamInfo> = info.fields.iter().zip(info.defaults.iter()).map(|((n, t), d)| ParamInfo { name: n.clone(), ty: t.clone(), default: d.clone() }).collect();
+        let slots = self.bind_args(&info.name, &params, args, span);
+        let base = self.b().alloc(params.len().max(1) as u32);
+        // defaults are compiled in the struct's own module
+        for (i, (slot, p)) in slots.iter().zip(params.iter()).enumerate() {
+            let r = base + i as u16;
+            match slot {
+                Some(e) => {
+                    self.expr_coerce(e, Some(r), &p.ty);
+                }
+                None => {
+                    self.emit(Op::LoadNone { dst: r });
+                }
+            }
+        }
+        let d = self.dst(dst);
+        self.emit(Op::NewRecord { dst: d, ty: info.record, base });
+        (d, Type::Struct(s))
+    }
+
+    fn enum_call(&mut self, e: u32, name: &noodle_syntax::ast::Ident, args: &[Arg], dst: Option<Reg>, span: Span, expected: Option<&Type>) -> (Reg, Type) {
+        let info = self.enums[e as usize].clone();
+        if let Some(v) = info.variants.iter().find(|v| v.name == name.name) {
+            let params: Vec<ParamInfo> = v.fields.iter().map(|(n, t)| ParamInfo { name: n.clone(), ty: t.clone(), default: None }).collect();
+            let label = format!("{}.{}", info.name, v.name);
+            let slots = self.bind_args(&label, &params, args, span);
+            let base = self.b().alloc(params.len().max(1) as u32);
+            for (i, (slot, p)) in slots.iter().zip(params.iter()).enumerate() {
+                if let Some(x) = slot {
+                    self.expr_coerce(x, Some(base + i as u16), &p.ty);
+                }
+            }
+            let d = self.dst(dst);
+            self.emit(Op::NewRecord { dst: d, ty: v.record, base });
+            return (d, Type::Enum(e));
+        }
+        if let Some(&fi) = info.methods.get(&name.name) {
+            if !self.funcs[fi].has_self {
+                return self.call_func(fi, None, args, dst, span, expected);
+            }
+        }
+        let cands: Vec<&str> = info.variants.iter().map(|v| v.name.as_str()).collect();
+        let mut d = Diagnostic::error("N0106", format!("enum `{}` has no variant `{}`", info.name, name.name), name.span);
+        if let Some(s) = crate::compiler::suggest(&name.name, &cands) {
+            d = d.hint(format!("did you mean `{s}`?"));
+        }
+        self.diags.push(d);
+        (self.dst(dst), Type::Unknown)
+    }
+
+    fn method_call(&mut self, target: &Expr, name: &noodle_syntax::ast::Ident, args: &[Arg], dst: Option<Reg>, span: Span, expected: Option<&Type>) -> (Reg, Type) {
+        let (r, t) = self.expr(target, None, None);
+        let t = self.subst.resolve(&t);
+        match &t {
+            Type::Struct(s) => {
+                let info = self.structs[*s as usize].clone();
+                if let Some(&fi) = info.methods.get(&name.name) {
+                    if !self.funcs[fi].has_self {
+                        self.error("N0215", format!("`{}` is a static method: call it as `{}.{}(...)`", name.name, info.name, name.name), name.span);
+                        return (self.dst(dst), Type::Unknown);
+                    }
+                    return self.call_func(fi, Some((r, t.clone())), args, dst, span, expected);
+                }
+                // a field holding a function
+                if let Some(i) = info.fields.iter().position(|f| f.0 == name.name) {
+                    if let Type::Func(ps, ret) = self.subst.resolve(&info.fields[i].1) {
+                        let base = self.b().alloc(args.len() as u32 + 1);
+                        self.emit(Op::GetField { dst: base, obj: r, idx: i as u16 });
+                        if ps.len() != args.len() {
+                            self.error("N0201", format!("`{}` takes {} argument{} but {} were given", name.name, ps.len(), plural(ps.len()), args.len()), span);
+                        }
+                        for (j, a) in args.iter().enumerate() {
+                            let p = ps.get(j).cloned().unwrap_or(Type::Unknown);
+                            self.expr_coerce(&a.value, Some(base + 1 + j as u16), &p);
+                        }
+                        self.emit(Op::CallValue { base, argc: args.len() as u8 });
+                        return (self.to_dst(base, dst), *ret);
+                    }
+                }
+                let cands: Vec<String> = info.methods.keys().cloned().collect();
+                let refs: Vec<&str> = cands.iter().map(|s| s.as_str()).collect();
+                let mut d = Diagnostic::error("N0106", format!("struct `{}` has no method `{}`", info.name, name.name), name.span).label("unknown method");
+                if let Some(s) = crate::compiler::suggest(&name.name, &refs) {
+                    d = d.hint(format!("did you mean `{s}`?"));
+                }
+                self.diags.push(d);
+                (self.dst(dst), Type::Unknown)
+            }
+            Type::Enum(e) => {
+                let info = self.enums[*e as usize].clone();
+                if let Some(&fi) = info.methods.get(&name.name) {
+                    if self.funcs[fi].has_self {
+                        return self.call_func(fi, Some((r, t.clone())), args, dst, span, expected);
+                    }
+                }
+                self.error("N0106", format!("enum `{}` has no method `{}`", info.name, name.name), name.span);
+                (self.dst(dst), Type::Unknown)
+            }
+            Type::Interface(i) => {
+                let info = self.ifaces[*i as usize].clone();
+                let Some((_, ps, ret)) = info.methods.iter().find(|m| m.0 == name.name).cloned() else {
+                    self.error("N0106", format!("interface `{}` has no method `{}`", info.name, name.name), name.span);
+                    return (self.dst(dst), Type::Unknown);
+                };
+                if ps.len() != args.len() {
+                    self.error("N0201", format!("`{}` takes {} argument{} but {} were given", name.name, ps.len(), plural(ps.len()), args.len()), span);
+                }
+                let base = self.b().alloc(args.len() as u32 + 2);
+                self.emit(Op::Move { dst: base + 1, src: r });
+                for (j, a) in args.iter().enumerate() {
+                    let p = ps.get(j).cloned().unwrap_or(Type::Unknown);
+                    self.expr_coerce(&a.value, Some(base + 2 + j as u16), &p);
+                }
+                let m = self.method_name(&name.name);
+                self.emit(Op::CallMethod { base, name: m, argc: args.len() as u8 + 1 });
+                (self.to_dst(base, dst), ret)
+            }
+            Type::Unknown => {
+                for a in args {
+                    self.expr(&a.value, None, None);
+                }
+                (self.dst(dst), Type::Unknown)
+            }
+            Type::Optional(_) => {
+                let shown = self.show(&t);
+                self.error("N0204", format!("cannot call `{}` on `{shown}`, which may be none", name.name), target.span)
+                    .hint("check it first (`if x != none { ... }`) or assert with `!`");
+                (self.dst(dst), Type::Unknown)
+            }
+            _ => self.builtin_method(r, &t, name, args, dst, span),
+        }
+    }
+
+    fn builtin_method(&mut self, r: Reg, t: &Type, name: &noodle_syntax::ast::Ident, args: &[Arg], dst: Option<Reg>, span: Span) -> (Reg, Type) {
+        let Some(sig) = builtins::method(t, &name.name) else {
+            let shown = self.show(t);
+            let mut d = Diagnostic::error("N0106", format!("`{shown}` has no method `{}`", name.name), name.span).label("unknown method");
+            if matches!(name.name.as_str(), "sort" | "sorted" | "min" | "max") && matches!(t, Type::List(_)) {
+                d = d.hint("sorting needs elements that can be ordered (int, float, str, bytes, bool or tuples of those); use sort_by(key)");
+            } else if let Some(s) = crate::compiler::suggest(&name.name, builtins::METHOD_NAMES) {
+                d = d.hint(format!("did you mean `{s}`?"));
+            }
+            self.diags.push(d);
+            for a in args {
+                self.expr(&a.value, None, None);
+            }
+            return (self.dst(dst), Type::Unknown);
+        };
+        match sig.imp {
+            Imp::Len => {
+                if !args.is_empty() {
+                    self.error("N0201", "`len` takes no arguments", span);
+                }
+                let d = self.dst(dst);
+                self.emit(Op::Len { dst: d, src: r });
+                (d, Type::Int)
+            }
+            Imp::Prelude(pname) => {
+                let NameRes::Func(fi) = self.resolve_module_symbol(self.prelude, pname) else { unreachable!("prelude function {pname}") };
+                self.call_func(fi, Some((r, t.clone())), args, dst, span, None)
+            }
+            Imp::Native(native) => {
+                for a in args {
+                    if let Some(n) = &a.name {
+                        self.error("N0202", format!("built-in method `{}` takes no named arguments", name.name), n.span);
+                    }
+                }
+                if args.len() < sig.required || args.len() > sig.params.len() {
+                    let shown = self.show(t);
+                    let expect = if sig.required == sig.params.len() { format!("{}", sig.required) } else { format!("{} to {}", sig.required, sig.params.len()) };
+                    self.error("N0201", format!("`{shown}.{}` takes {expect} argument{} but {} were given", name.name, plural(sig.params.len()), args.len()), span);
+                }
+                let base = self.b().alloc(args.len() as u32 + 2);
+                self.emit(Op::Move { dst: base + 1, src: r });
+                for (i, a) in args.iter().enumerate() {
+                    let p = sig.params.get(i).cloned().unwrap_or(Type::Unknown);
+                    self.expr_coerce(&a.value, Some(base + 2 + i as u16), &p);
+                }
+                let n = self.native(native);
+                self.emit(Op::CallNative { base, native: n, argc: args.len() as u8 + 1 });
+                (self.to_dst(base, dst), sig.ret)
+            }
+        }
+    }
+
+    fn call_std(&mut self, m: &str, item: &str, args: &[Arg], dst: Option<Reg>, span: Span) -> (Reg, Type) {
+        match builtins::std_item(m, item) {
+            Some(StdItem::Func { params, variadic, ret, native }) => {
+                if !variadic && args.len() != params.len() {
+                    self.error("N0201", format!("`{item}` takes {} argument{} but {} were given", params.len(), plural(params.len()), args.len()), span);
+                }
+                let base = self.b().alloc(args.len() as u32 + 1);
+                for (i, a) in args.iter().enumerate() {
+                    let r = base + 1 + i as u16;
+                    match params.get(i) {
+                        Some(p) if !variadic => {
+                            self.expr_coerce(&a.value, Some(r), p);
+                        }
+                        _ => {
+                            self.expr(&a.value, Some(r), None);
+                        }
+                    }
+                }
+                let n = self.native(native);
+                self.emit(Op::CallNative { base, native: n, argc: args.len() as u8 });
+                (self.to_dst(base, dst), ret)
+            }
+            Some(StdItem::Const(..)) => {
+                self.error("N0206", format!("`{item}` is a constant, not a function"), span);
+                (self.dst(dst), Type::Unknown)
+            }
+            None => {
+                self.error("N0106", format!("module `{m}` has no function `{item}`"), span);
+                (self.dst(dst), Type::Unknown)
+            }
+        }
+    }
+
+    fn call_builtin(&mut self, b: &str, args: &[Arg], dst: Option<Reg>, span: Span, expected: Option<&Type>) -> (Reg, Type) {
+        for a in args {
+            if let Some(n) = &a.name {
+                self.error("N0202", format!("`{b}` takes no named arguments"), n.span);
+            }
+        }
+        let arity = |c: &mut Compiler, lo: usize, hi: usize| -> bool {
+            if args.len() < lo || args.len() > hi {
+                let expect = if lo == hi { format!("{lo}") } else { format!("{lo} to {hi}") };
+                c.error("N0201", format!("`{b}` takes {expect} argument{} but {} were given", plural(hi), args.len()), span);
+                false
+            } else {
+                true
+            }
+        };
+        match b {
+            "print" => {
+                let base = self.b().alloc(args.len() as u32 + 1);
+                for (i, a) in args.iter().enumerate() {
+                    self.expr(&a.value, Some(base + 1 + i as u16), None);
+                }
+                let n = self.native("print");
+                self.emit(Op::CallNative { base, native: n, argc: args.len() as u8 });
+                (self.to_dst(base, dst), Type::None)
+            }
+            "len" => {
+                if !arity(self, 1, 1) {
+                    return (self.dst(dst), Type::Int);
+                }
+                let (r, t) = self.expr(&args[0].value, None, None);
+                let t = self.subst.resolve(&t);
+                if !matches!(t, Type::Str | Type::Bytes | Type::List(_) | Type::Dict(..) | Type::Set(_) | Type::Unknown | Type::Tuple(_)) {
+                    let shown = self.show(&t);
+                    let code = if matches!(t, Type::Optional(_)) { "N0204" } else { "N0200" };
+                    self.error(code, format!("`len` needs a str, bytes, list, dict or set, found `{shown}`"), args[0].value.span);
+                }
+                let d = self.dst(dst);
+                self.emit(Op::Len { dst: d, src: r });
+                (d, Type::Int)
+            }
+            "str" => {
+                if !arity(self, 1, 1) {
+                    return (self.dst(dst), Type::Str);
+                }
+                let (r, _) = self.expr(&args[0].value, None, None);
+                let d = self.dst(dst);
+                self.emit(Op::ToStr { dst: d, src: r });
+                (d, Type::Str)
+            }
+            "set" => {
+                arity(self, 0, 0);
+                let d = self.dst(dst);
+                let base = self.b().alloc(1);
+                let n = self.native("set_new");
+                self.emit(Op::CallNative { base, native: n, argc: 0 });
+                self.emit(Op::Move { dst: d, src: base });
+                let et = match expected.map(|t| self.subst.resolve(t)) {
+                    Some(Type::Set(e)) => *e,
+                    _ => self.subst.fresh(),
+                };
+                (d, Type::Set(Box::new(et)))
+            }
+            "int" | "float" | "bool" | "abs" | "min" | "max" | "assert" | "type_of" | "range" => {
+                let (lo, hi) = match b {
+                    "min" | "max" => (2, 2),
+                    "assert" => (1, 2),
+                    "range" => (1, 3),
+                    _ => (1, 1),
+                };
+                arity(self, lo, hi);
+                let base = self.b().alloc(args.len() as u32 + 1);
+                let mut types = Vec::new();
+                for (i, a) in args.iter().enumerate() {
+                    let r = base + 1 + i as u16;
+                    let t = match b {
+                        "assert" if i == 0 => {
+                            self.expr_coerce(&a.value, Some(r), &Type::Bool);
+                            Type::Bool
+                        }
+                        "assert" => {
+                            self.expr_coerce(&a.value, Some(r), &Type::Str);
+                            Type::Str
+                        }
+                        "range" => {
+                            self.expr_coerce(&a.value, Some(r), &Type::Int);
+                            Type::Int
+                        }
+                        _ => self.expr(&a.value, Some(r), None).1,
+                    };
+                    types.push(self.subst.resolve(&t));
+                }
+                let ret = match b {
+                    "int" => {
+                        self.check_convertible(b, &types, &args[..args.len().min(1)]);
+                        Type::Int
+                    }
+                    "float" => {
+                        self.check_convertible(b, &types, &args[..args.len().min(1)]);
+                        Type::Float
+                    }
+                    "bool" => Type::Bool,
+                    "assert" => Type::None,
+                    "type_of" => Type::Str,
+                    "range" => Type::list(Type::Int),
+                    _ => {
+                        // abs/min/max: numbers (min/max also strings)
+                        let all_num = types.iter().all(|t| t.is_numeric() || t.is_error());
+                        let all_str = b != "abs" && types.iter().all(|t| *t == Type::Str);
+                        if !all_num && !all_str {
+                            let shown: Vec<String> = types.iter().map(|t| self.show(t)).collect();
+                            self.error("N0200", format!("`{b}` needs numbers, found `{}`", shown.join("`, `")), span);
+                        }
+                        if all_str && !types.is_empty() {
+                            Type::Str
+                        } else if types.iter().any(|t| *t == Type::Float) {
+                            Type::Float
+                        } else {
+                            Type::Int
+                        }
+                    }
+                };
+                let n = self.native(b);
+                self.emit(Op::CallNative { base, native: n, argc: args.len() as u8 });
+                (self.to_dst(base, dst), ret)
+            }
+            _ => unreachable!("builtin {b}"),
+        }
+    }
+
+    fn check_convertible(&mut self, f: &str, types: &[Type], args: &[Arg]) {
+        if let (Some(t), Some(a)) = (types.first(), args.first()) {
+            if !matches!(t, Type::Int | Type::Float | Type::Str | Type::Bool | Type::Any | Type::Unknown) {
+                let shown = self.show(t);
+                let code = if matches!(t, Type::Optional(_)) { "N0204" } else { "N0200" };
+                self.error(code, format!("cannot convert `{shown}` with `{f}`"), a.value.span).hint(format!("`{f}` accepts int, float, str and bool"));
+            }
+        }
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// Replaces type parameters by their instantiation.
+pub fn instantiate(t: &Type, inst: &[(u32, Type)]) -> Type {
+    if inst.is_empty() {
+        return t.clone();
+    }
+    match t {
+        Type::Param(id, _) => inst.iter().find(|(i, _)| i == id).map(|(_, t)| t.clone()).unwrap_or_else(|| t.clone()),
+        Type::List(a) => Type::List(Box::new(instantiate(a, inst))),
+        Type::Set(a) => Type::Set(Box::new(instantiate(a, inst))),
+        Type::Optional(a) => Type::optional(instantiate(a, inst)),
+        Type::Dict(k, v) => Type::Dict(Box::new(instantiate(k, inst)), Box::new(instantiate(v, inst))),
+        Type::Tuple(ts) => Type::Tuple(ts.iter().map(|t| instantiate(t, inst)).collect()),
+        Type::Func(ps, r) => Type::Func(ps.iter().map(|t| instantiate(t, inst)).collect(), Box::new(instantiate(r, inst))),
+        t => t.clone(),
+    }
+}

@@ -1,0 +1,656 @@
+//! `match`: pattern tests and bindings, plus exhaustiveness and reachability checking with the
+//! usefulness algorithm (Maranget, "Warnings for pattern matching").
+
+use crate::builder::{Label, Reg};
+use crate::compiler::{Compiler, Local, NameRes};
+use crate::types::Type;
+use noodle_nbc::op::KIND_RECORD;
+use noodle_nbc::{Const, Op};
+use noodle_syntax::ast::{Expr, Ident, MatchArm, PatKind, Pattern};
+use noodle_syntax::{Diagnostic, Span};
+
+#[derive(Clone, Debug, PartialEq)]
+enum Ctor {
+    True,
+    False,
+    Null,
+    Some_,
+    Variant(u16),
+    Tuple,
+    Struct,
+    Lit(String),
+}
+
+#[derive(Clone, Debug)]
+enum P {
+    Wild,
+    C(Ctor, Vec<P>),
+    Or(Vec<P>),
+}
+
+impl Compiler {
+    pub fn match_expr(&mut self, scrutinee: &Expr, arms: &[MatchArm], dst: Option<Reg>, expected: Option<&Type>, span: Span) -> (Reg, Type) {
+        let (sr, st) = self.expr(scrutinee, None, None);
+        let st = self.subst.resolve(&st);
+        // keep the scrutinee in its own register: arms may reassign the variable it came from
+        let s = self.b().temp();
+        self.emit(Op::Move { dst: s, src: sr });
+        let d = match dst {
+            Some(r) => r,
+            None => self.b().temp(),
+        };
+        let mut ends = Vec::new();
+        let mut result: Option<Type> = expected.cloned();
+        let mut rows: Vec<Vec<P>> = Vec::new();
+        let mut all_never = true;
+        for arm in arms {
+            self.set_line(arm.span);
+            // reachability
+            let lowered = self.lower(&arm.pat, &st);
+            if !st.is_error() && self.useful(&rows, &[lowered.clone()], std::slice::from_ref(&st)).is_none() {
+                self.diags.push(Diagnostic::error("N0301", "this arm can never match", arm.pat.span).label("earlier arms already cover every value it matches").hint("remove it or move it before the arm that covers it"));
+            }
+            if arm.guard.is_none() {
+                rows.push(vec![lowered]);
+            }
+            self.push_scope();
+            let mut fails = self.test_pattern(&arm.pat, s, &st);
+            if let Some(g) = &arm.guard {
+                let c = self.expr_coerce(g, None, &Type::Bool);
+                fails.push(self.b().jump_if_false(c));
+            }
+            let (_, t) = self.expr(&arm.body, Some(d), result.as_ref());
+            let t = self.subst.resolve(&t);
+            if t != Type::Never {
+                all_never = false;
+                match &result {
+                    None => result = Some(t),
+                    Some(r) => {
+                        let r = self.subst.resolve(r);
+                        if r == Type::Float && t == Type::Int {
+                            self.emit(Op::IntToFloat { dst: d, src: d });
+                        } else if !self.assignable(&t, &r) {
+                            if r == Type::None && expected.is_none() {
+                                result = Some(Type::optional(t));
+                            } else if t == Type::None && expected.is_none() {
+                                result = Some(Type::optional(r));
+                            } else if expected.is_some() {
+                                self.expect_type(&t, &r, arm.body.span);
+                            } else {
+                                let (a, b) = (self.show(&r), self.show(&t));
+                                self.error("N0200", format!("match arms have different types: `{a}` and `{b}`"), arm.body.span).label(format!("this is `{b}`"));
+                            }
+                        }
+                    }
+                }
+            }
+            self.pop_scope();
+            ends.push(self.b().jump());
+            for f in fails {
+                self.b().patch(f);
+            }
+        }
+        // exhaustiveness
+        if !st.is_error() {
+            if let Some(w) = self.useful(&rows, &[P::Wild], std::slice::from_ref(&st)) {
+                let missing = self.show_pat(&w[0], &st);
+                self.diags.push(
+                    Diagnostic::error("N0300", format!("non-exhaustive match: `{missing}` is not covered"), scrutinee.span)
+                        .label(format!("this is `{}`", self.show(&st)))
+                        .note(span, "in this match")
+                        .hint(format!("add an arm for `{missing}`, or a `_ => ...` arm")),
+                );
+            }
+        }
+        // unreachable at run time when the match is exhaustive; kept so nothing falls through
+        let base = self.b().alloc(2);
+        let c1 = self.konst(Const::Str("N2012".into()));
+        let c2 = self.konst(Const::Str("no match arm matched".into()));
+        self.emit(Op::LoadConst { dst: base, idx: c1 });
+        self.emit(Op::LoadConst { dst: base + 1, idx: c2 });
+        self.emit(Op::NewRecord { dst: base, ty: 0, base });
+        self.emit(Op::Throw { src: base });
+        for e in ends {
+            self.b().patch(e);
+        }
+        let t = if all_never && !arms.is_empty() { Type::Never } else { result.unwrap_or(Type::None) };
+        (d, t)
+    }
+
+    fn resolve_variant(&mut self, path: &[Ident], ty: &Type) -> Option<(u32, usize)> {
+        let enum_of_ty = match ty {
+            Type::Enum(e) => Some(*e),
+            Type::Optional(i) => match **i {
+                Type::Enum(e) => Some(e),
+                _ => None,
+            },
+            _ => None,
+        };
+        let (e, vname) = if path.len() == 2 {
+            match self.resolve(&path[0].name) {
+                NameRes::Enum(e) => (e, &path[1]),
+                _ => return None,
+            }
+        } else {
+            (enum_of_ty?, &path[0])
+        };
+        let vi = self.enums[e as usize].variants.iter().position(|v| v.name == vname.name)?;
+        Some((e, vi))
+    }
+
+    /// Emits the tests for `pat` against register `r`; returns jumps taken when it fails.
+    fn test_pattern(&mut self, pat: &Pattern, r: Reg, ty: &Type) -> Vec<Label> {
+        let ty = self.subst.resolve(ty);
+        let mut fails = Vec::new();
+        let mismatch = |c: &mut Compiler, what: &str, ty: &Type| {
+            let shown = c.show(ty);
+            c.error("N0302", format!("{what} pattern cannot match a value of type `{shown}`"), pat.span).label(format!("the matched value is `{shown}`"));
+        };
+        match &pat.kind {
+            PatKind::Wildcard => {}
+            PatKind::Bind(name) => {
+                if let Type::Enum(e) = ty {
+                    let info = &self.enums[e as usize];
+                    if let Some(v) = info.variants.iter().find(|v| v.name == *name) {
+                        let rec = v.record;
+                        let nfields = v.fields.len();
+                        if nfields > 0 {
+                            let vn = v.name.clone();
+                            self.error("N0302", format!("variant `{vn}` has a payload"), pat.span).hint(format!("write `{vn}(..)` with a pattern for each field"));
+                        }
+                        let c = self.b().temp();
+                        self.emit(Op::IsKind { dst: c, src: r, kind: KIND_RECORD + rec });
+                        fails.push(self.b().jump_if_false(c));
+                        return fails;
+                    }
+                }
+                let reg = self.b().temp();
+                self.emit(Op::Move { dst: reg, src: r });
+                self.bind_local(name, Local { reg, ty: ty.clone(), mutable: false, cell: false });
+            }
+            PatKind::Int(_) | PatKind::Float(_) | PatKind::Str(_) | PatKind::Bool(_) => {
+                let (c, lit_ty) = match &pat.kind {
+                    PatKind::Int(v) => (Const::Int(*v), Type::Int),
+                    PatKind::Float(v) => (Const::Float(*v), Type::Float),
+                    PatKind::Str(s) => (Const::Str(s.clone()), Type::Str),
+                    PatKind::Bool(b) => (Const::Int(*b as i64), Type::Bool),
+                    _ => unreachable!(),
+                };
+                let base = match &ty {
+                    Type::Optional(i) => (**i).clone(),
+                    t => t.clone(),
+                };
+                if !base.is_error() && base != lit_ty && base != Type::Any && !(base == Type::Float && lit_ty == Type::Int) {
+                    mismatch(self, "this literal", &ty);
+                    return fails;
+                }
+                let t = self.b().temp();
+                match (&pat.kind, &ty) {
+                    (PatKind::Bool(b), Type::Bool) => {
+                        fails.push(if *b { self.b().jump_if_false(r) } else { self.b().jump_if_true(r) });
+                        return fails;
+                    }
+                    (PatKind::Bool(b), _) => {
+                        self.emit(if *b { Op::LoadTrue { dst: t } } else { Op::LoadFalse { dst: t } });
+                    }
+                    (PatKind::Int(v), Type::Float) => {
+                        let idx = self.konst(Const::Float(*v as f64));
+                        self.emit(Op::LoadConst { dst: t, idx });
+                    }
+                    _ => {
+                        let idx = self.konst(c);
+                        self.emit(Op::LoadConst { dst: t, idx });
+                    }
+                }
+                let eq = self.b().temp();
+                if ty == Type::Int {
+                    self.emit(Op::EqInt { dst: eq, a: r, b: t });
+                } else {
+                    self.emit(Op::Eq { dst: eq, a: r, b: t });
+                }
+                fails.push(self.b().jump_if_false(eq));
+            }
+            PatKind::None => {
+                if !matches!(ty, Type::Optional(_) | Type::None | Type::Any | Type::Unknown) {
+                    mismatch(self, "the `none`", &ty);
+                    return fails;
+                }
+                fails.push(self.b().jump_if_not_none(r));
+            }
+            PatKind::Range { lo, hi, inclusive } => {
+                if !matches!(ty, Type::Int | Type::Unknown) {
+                    mismatch(self, "a range", &ty);
+                    return fails;
+                }
+                let (a, b, c) = (self.b().temp(), self.b().temp(), self.b().temp());
+                let ca = self.konst(Const::Int(*lo));
+                let cb = self.konst(Const::Int(*hi));
+                self.emit(Op::LoadConst { dst: a, idx: ca });
+                self.emit(Op::LoadConst { dst: b, idx: cb });
+                self.emit(Op::LeInt { dst: c, a, b: r });
+                fails.push(self.b().jump_if_false(c));
+                self.emit(if *inclusive { Op::LeInt { dst: c, a: r, b } } else { Op::LtInt { dst: c, a: r, b } });
+                fails.push(self.b().jump_if_false(c));
+            }
+            PatKind::Tuple(ps) => {
+                let inner = match &ty {
+                    Type::Optional(i) => {
+                        fails.push(self.b().jump_if_none(r));
+                        (**i).clone()
+                    }
+                    t => t.clone(),
+                };
+                let elems = match inner {
+                    Type::Tuple(ts) if ts.len() == ps.len() => ts,
+                    Type::Unknown => vec![Type::Unknown; ps.len()],
+                    other => {
+                        mismatch(self, &format!("a {}-element tuple", ps.len()), &other);
+                        return fails;
+                    }
+                };
+                for (i, (p, t)) in ps.iter().zip(elems.iter()).enumerate() {
+                    let e = self.b().temp();
+                    self.emit(Op::GetField { dst: e, obj: r, idx: i as u16 });
+                    fails.extend(self.test_pattern(p, e, t));
+                }
+            }
+            PatKind::Variant { path, args } => {
+                // A struct name with positional sub-patterns: `Point(x, y)`.
+                if path.len() == 1 {
+                    if let NameRes::Struct(s) = self.resolve(&path[0].name) {
+                        let info = self.structs[s as usize].clone();
+                        let args = args.clone().unwrap_or_default();
+                        if ty != Type::Struct(s) && !ty.is_error() {
+                            mismatch(self, &format!("a `{}`", info.name), &ty);
+                            return fails;
+                        }
+                        if args.len() != info.fields.len() {
+                            self.error("N0302", format!("struct `{}` has {} fields but the pattern has {}", info.name, info.fields.len(), args.len()), pat.span);
+                            return fails;
+                        }
+                        for (i, (p, (_, ft))) in args.iter().zip(info.fields.iter()).enumerate() {
+                            let e = self.b().temp();
+                            self.emit(Op::GetField { dst: e, obj: r, idx: i as u16 });
+                            fails.extend(self.test_pattern(p, e, ft));
+                        }
+                        return fails;
+                    }
+                }
+                let Some((e, vi)) = self.resolve_variant(path, &ty) else {
+                    let full: Vec<&str> = path.iter().map(|i| i.name.as_str()).collect();
+                    if ty.is_error() {
+                        return fails;
+                    }
+                    let shown = self.show(&ty);
+                    self.error("N0302", format!("`{}` is not a variant of `{shown}`", full.join(".")), pat.span).label(format!("the matched value is `{shown}`"));
+                    return fails;
+                };
+                let base_ty = match &ty {
+                    Type::Optional(i) => {
+                        fails.push(self.b().jump_if_none(r));
+                        (**i).clone()
+                    }
+                    t => t.clone(),
+                };
+                if base_ty != Type::Enum(e) && base_ty != Type::Any {
+                    mismatch(self, &format!("a `{}`", self.enums[e as usize].name), &ty);
+                    return fails;
+                }
+                let v = self.enums[e as usize].variants[vi].clone();
+                let c = self.b().temp();
+                self.emit(Op::IsKind { dst: c, src: r, kind: KIND_RECORD + v.record });
+                fails.push(self.b().jump_if_false(c));
+                if let Some(args) = args {
+                    if args.len() != v.fields.len() {
+                        self.error("N0302", format!("variant `{}` has {} field{} but the pattern has {}", v.name, v.fields.len(), if v.fields.len() == 1 { "" } else { "s" }, args.len()), pat.span);
+                        return fails;
+                    }
+                    for (i, (p, (_, ft))) in args.iter().zip(v.fields.iter()).enumerate() {
+                        let e = self.b().temp();
+                        self.emit(Op::GetField { dst: e, obj: r, idx: i as u16 });
+                        fails.extend(self.test_pattern(p, e, ft));
+                    }
+                }
+            }
+            PatKind::Struct { path, fields } => {
+                let (names, types, test_kind): (Vec<String>, Vec<Type>, Option<u16>) = match self.resolve(&path[0].name) {
+                    NameRes::Struct(s) if path.len() == 1 => {
+                        let info = self.structs[s as usize].clone();
+                        if ty != Type::Struct(s) && !ty.is_error() {
+                            mismatch(self, &format!("a `{}`", info.name), &ty);
+                            return fails;
+                        }
+                        (info.fields.iter().map(|f| f.0.clone()).collect(), info.fields.iter().map(|f| f.1.clone()).collect(), None)
+                    }
+                    _ => match self.resolve_variant(path, &ty) {
+                        Some((e, vi)) => {
+                            let v = self.enums[e as usize].variants[vi].clone();
+                            (v.fields.iter().map(|f| f.0.clone()).collect(), v.fields.iter().map(|f| f.1.clone()).collect(), Some(KIND_RECORD + v.record))
+                        }
+                        None => {
+                            let full: Vec<&str> = path.iter().map(|i| i.name.as_str()).collect();
+                            self.error("N0302", format!("`{}` is not a struct or variant that fits here", full.join(".")), pat.span);
+                            return fails;
+                        }
+                    },
+                };
+                if let Some(k) = test_kind {
+                    let c = self.b().temp();
+                    self.emit(Op::IsKind { dst: c, src: r, kind: k });
+                    fails.push(self.b().jump_if_false(c));
+                }
+                for (f, p) in fields {
+                    match names.iter().position(|n| *n == f.name) {
+                        Some(i) => {
+                            let e = self.b().temp();
+                            self.emit(Op::GetField { dst: e, obj: r, idx: i as u16 });
+                            fails.extend(self.test_pattern(p, e, &types[i]));
+                        }
+                        None => {
+                            self.error("N0106", format!("no field `{}` here", f.name), f.span);
+                        }
+                    }
+                }
+            }
+            PatKind::Or(alts) => {
+                for a in alts {
+                    if binds_names(a, &ty, self) {
+                        self.error("N0302", "alternatives (`|`) cannot bind names", a.span).hint("use separate arms, or `_`");
+                        return fails;
+                    }
+                }
+                let mut ok_jumps = Vec::new();
+                for a in &alts[..alts.len() - 1] {
+                    let f = self.test_pattern(a, r, &ty);
+                    ok_jumps.push(self.b().jump());
+                    for j in f {
+                        self.b().patch(j);
+                    }
+                }
+                fails = self.test_pattern(alts.last().unwrap(), r, &ty);
+                for j in ok_jumps {
+                    self.b().patch(j);
+                }
+            }
+        }
+        fails
+    }
+
+    // ---- exhaustiveness ----
+
+    fn lower(&mut self, pat: &Pattern, ty: &Type) -> P {
+        let ty = self.subst.resolve(ty);
+        // a non-none pattern on an optional matches the `some` case
+        if let Type::Optional(inner) = &ty {
+            return match &pat.kind {
+                PatKind::Wildcard => P::Wild,
+                PatKind::Bind(n) if self.resolve_variant(&[Ident { name: n.clone(), span: pat.span }], &ty).is_none() => P::Wild,
+                PatKind::None => P::C(Ctor::Null, vec![]),
+                PatKind::Or(alts) => P::Or(alts.iter().map(|a| self.lower(a, &ty)).collect()),
+                _ => P::C(Ctor::Some_, vec![self.lower(pat, inner)]),
+            };
+        }
+        match &pat.kind {
+            PatKind::Wildcard => P::Wild,
+            PatKind::Bind(n) => {
+                if let Type::Enum(e) = ty {
+                    if let Some(v) = self.enums[e as usize].variants.iter().find(|v| v.name == *n) {
+                        return P::C(Ctor::Variant(v.record), vec![P::Wild; v.fields.len()]);
+                    }
+                }
+                P::Wild
+            }
+            PatKind::Bool(true) => P::C(Ctor::True, vec![]),
+            PatKind::Bool(false) => P::C(Ctor::False, vec![]),
+            PatKind::None => P::C(Ctor::Null, vec![]),
+            PatKind::Int(v) => P::C(Ctor::Lit(format!("i{v}")), vec![]),
+            PatKind::Float(v) => P::C(Ctor::Lit(format!("f{v}")), vec![]),
+            PatKind::Str(s) => P::C(Ctor::Lit(format!("s{s}")), vec![]),
+            PatKind::Range { lo, hi, inclusive } => P::C(Ctor::Lit(format!("r{lo}..{hi}{inclusive}")), vec![]),
+            PatKind::Tuple(ps) => {
+                let ts = match &ty {
+                    Type::Tuple(ts) if ts.len() == ps.len() => ts.clone(),
+                    _ => vec![Type::Unknown; ps.len()],
+                };
+                P::C(Ctor::Tuple, ps.iter().zip(ts.iter()).map(|(p, t)| self.lower(p, t)).collect())
+            }
+            PatKind::Variant { path, args } => {
+                if path.len() == 1 {
+                    if let NameRes::Struct(s) = self.resolve(&path[0].name) {
+                        let fts: Vec<Type> = self.structs[s as usize].fields.iter().map(|f| f.1.clone()).collect();
+                        let args = args.clone().unwrap_or_default();
+                        if args.len() != fts.len() {
+                            return P::Wild;
+                        }
+                        return P::C(Ctor::Struct, args.iter().zip(fts.iter()).map(|(p, t)| self.lower(p, t)).collect());
+                    }
+                }
+                match self.resolve_variant(path, &ty) {
+                    Some((e, vi)) => {
+                        let v = self.enums[e as usize].variants[vi].clone();
+                        let subs = match args {
+                            Some(a) if a.len() == v.fields.len() => a.iter().zip(v.fields.iter()).map(|(p, (_, t))| self.lower(p, t)).collect(),
+                            _ => vec![P::Wild; v.fields.len()],
+                        };
+                        P::C(Ctor::Variant(v.record), subs)
+                    }
+                    None => P::Wild,
+                }
+            }
+            PatKind::Struct { path, fields } => {
+                let (names, types, ctor): (Vec<String>, Vec<Type>, Ctor) = match self.resolve(&path[0].name) {
+                    NameRes::Struct(s) if path.len() == 1 => {
+                        let info = &self.structs[s as usize];
+                        (info.fields.iter().map(|f| f.0.clone()).collect(), info.fields.iter().map(|f| f.1.clone()).collect(), Ctor::Struct)
+                    }
+                    _ => match self.resolve_variant(path, &ty) {
+                        Some((e, vi)) => {
+                            let v = &self.enums[e as usize].variants[vi];
+                            (v.fields.iter().map(|f| f.0.clone()).collect(), v.fields.iter().map(|f| f.1.clone()).collect(), Ctor::Variant(v.record))
+                        }
+                        None => return P::Wild,
+                    },
+                };
+                let mut subs = vec![P::Wild; names.len()];
+                for (f, p) in fields {
+                    if let Some(i) = names.iter().position(|n| *n == f.name) {
+                        subs[i] = self.lower(p, &types[i]);
+                    }
+                }
+                P::C(ctor, subs)
+            }
+            PatKind::Or(alts) => P::Or(alts.iter().map(|a| self.lower(a, &ty)).collect()),
+        }
+    }
+
+    /// The complete list of constructors of a type with their field types, or None when the
+    /// type has infinitely many values (ints, strings...).
+    fn signature(&mut self, ty: &Type) -> Option<Vec<(Ctor, Vec<Type>)>> {
+        match self.subst.resolve(ty) {
+            Type::Bool => Some(vec![(Ctor::True, vec![]), (Ctor::False, vec![])]),
+            Type::None => Some(vec![(Ctor::Null, vec![])]),
+            Type::Optional(i) => Some(vec![(Ctor::Null, vec![]), (Ctor::Some_, vec![*i])]),
+            Type::Enum(e) => Some(self.enums[e as usize].variants.iter().map(|v| (Ctor::Variant(v.record), v.fields.iter().map(|f| f.1.clone()).collect())).collect()),
+            Type::Tuple(ts) => Some(vec![(Ctor::Tuple, ts)]),
+            Type::Struct(s) => Some(vec![(Ctor::Struct, self.structs[s as usize].fields.iter().map(|f| f.1.clone()).collect())]),
+            _ => None,
+        }
+    }
+
+    fn ctor_fields(&mut self, c: &Ctor, ty: &Type, arity: usize) -> Vec<Type> {
+        if let Some(sig) = self.signature(ty) {
+            if let Some((_, ts)) = sig.into_iter().find(|(c2, _)| c2 == c) {
+                return ts;
+            }
+        }
+        vec![Type::Unknown; arity]
+    }
+
+    /// Returns a witness (a vector of patterns matching `v`'s columns) when `v` matches some
+    /// value no row matches.
+    fn useful(&mut self, rows: &[Vec<P>], v: &[P], tys: &[Type]) -> Option<Vec<P>> {
+        if v.is_empty() {
+            return if rows.is_empty() { Some(vec![]) } else { None };
+        }
+        // expand or-patterns in the first column of the rows
+        let mut expanded: Vec<Vec<P>> = Vec::new();
+        for r in rows {
+            expand_or(r, &mut expanded);
+        }
+        let rows = &expanded;
+        match &v[0] {
+            P::Or(alts) => {
+                for a in alts {
+                    let mut v2 = vec![a.clone()];
+                    v2.extend_from_slice(&v[1..]);
+                    if let Some(w) = self.useful(rows, &v2, tys) {
+                        return Some(w);
+                    }
+                }
+                None
+            }
+            P::C(c, args) => {
+                let fts = self.ctor_fields(c, &tys[0], args.len());
+                let spec = specialize(rows, c, args.len());
+                let mut v2 = args.clone();
+                v2.extend_from_slice(&v[1..]);
+                let mut t2 = fts;
+                t2.extend_from_slice(&tys[1..]);
+                let w = self.useful(&spec, &v2, &t2)?;
+                Some(rebuild(c.clone(), args.len(), w))
+            }
+            P::Wild => {
+                let used: Vec<Ctor> = rows.iter().filter_map(|r| if let P::C(c, _) = &r[0] { Some(c.clone()) } else { None }).collect();
+                let sig = self.signature(&tys[0]);
+                if let Some(sig) = &sig {
+                    if !sig.is_empty() && sig.iter().all(|(c, _)| used.contains(c)) {
+                        for (c, fts) in sig.clone() {
+                            let spec = specialize(rows, &c, fts.len());
+                            let mut v2 = vec![P::Wild; fts.len()];
+                            v2.extend_from_slice(&v[1..]);
+                            let mut t2 = fts.clone();
+                            t2.extend_from_slice(&tys[1..]);
+                            if let Some(w) = self.useful(&spec, &v2, &t2) {
+                                return Some(rebuild(c, fts.len(), w));
+                            }
+                        }
+                        return None;
+                    }
+                }
+                let default: Vec<Vec<P>> = rows.iter().filter(|r| matches!(r[0], P::Wild)).map(|r| r[1..].to_vec()).collect();
+                let w = self.useful(&default, &v[1..], &tys[1..])?;
+                let head = match &sig {
+                    Some(sig) => match sig.iter().find(|(c, _)| !used.contains(c)) {
+                        Some((c, fts)) => P::C(c.clone(), vec![P::Wild; fts.len()]),
+                        None => P::Wild,
+                    },
+                    None => P::Wild,
+                };
+                let mut out = vec![head];
+                out.extend(w);
+                Some(out)
+            }
+        }
+    }
+
+    fn show_pat(&mut self, p: &P, ty: &Type) -> String {
+        let ty = self.subst.resolve(ty);
+        match p {
+            P::Wild => "_".into(),
+            P::Or(_) => "_".into(),
+            P::C(c, args) => match c {
+                Ctor::True => "true".into(),
+                Ctor::False => "false".into(),
+                Ctor::Null => "none".into(),
+                Ctor::Lit(s) => s[1..].to_string(),
+                Ctor::Some_ => {
+                    let inner = match &ty {
+                        Type::Optional(i) => (**i).clone(),
+                        _ => Type::Unknown,
+                    };
+                    self.show_pat(&args[0], &inner)
+                }
+                Ctor::Tuple => {
+                    let ts = match &ty {
+                        Type::Tuple(ts) => ts.clone(),
+                        _ => vec![Type::Unknown; args.len()],
+                    };
+                    let parts: Vec<String> = args.iter().zip(ts.iter()).map(|(a, t)| self.show_pat(a, t)).collect();
+                    format!("({})", parts.join(", "))
+                }
+                Ctor::Struct => {
+                    let name = self.show(&ty);
+                    format!("{name} {{ .. }}")
+                }
+                Ctor::Variant(rec) => {
+                    let t = &self.program.types[*rec as usize];
+                    let name = format!("{}.{}", t.enum_name.clone().unwrap_or_default(), t.name);
+                    if args.is_empty() {
+                        name
+                    } else {
+                        let fts: Vec<Type> = self.enums.iter().flat_map(|e| e.variants.iter()).find(|v| v.record == *rec).map(|v| v.fields.iter().map(|f| f.1.clone()).collect()).unwrap_or_default();
+                        let parts: Vec<String> = args.iter().zip(fts.iter()).map(|(a, t)| self.show_pat(a, t)).collect();
+                        format!("{name}({})", parts.join(", "))
+                    }
+                }
+            },
+        }
+    }
+}
+
+fn binds_names(p: &Pattern, ty: &Type, c: &mut Compiler) -> bool {
+    match &p.kind {
+        PatKind::Bind(n) => {
+            if let Type::Enum(e) = ty {
+                if c.enums[*e as usize].variants.iter().any(|v| v.name == *n) {
+                    return false;
+                }
+            }
+            true
+        }
+        PatKind::Tuple(ps) | PatKind::Or(ps) => ps.iter().any(|q| binds_names(q, &Type::Unknown, c)),
+        PatKind::Variant { args: Some(ps), .. } => ps.iter().any(|q| binds_names(q, &Type::Unknown, c)),
+        PatKind::Struct { fields, .. } => fields.iter().any(|(_, q)| binds_names(q, &Type::Unknown, c)),
+        _ => false,
+    }
+}
+
+fn expand_or(row: &[P], out: &mut Vec<Vec<P>>) {
+    match row.first() {
+        Some(P::Or(alts)) => {
+            for a in alts {
+                let mut r = vec![a.clone()];
+                r.extend_from_slice(&row[1..]);
+                expand_or(&r, out);
+            }
+        }
+        _ => out.push(row.to_vec()),
+    }
+}
+
+fn specialize(rows: &[Vec<P>], c: &Ctor, arity: usize) -> Vec<Vec<P>> {
+    let mut out = Vec::new();
+    for r in rows {
+        match &r[0] {
+            P::C(c2, args) if c2 == c => {
+                let mut nr = args.clone();
+                nr.extend_from_slice(&r[1..]);
+                out.push(nr);
+            }
+            P::Wild => {
+                let mut nr = vec![P::Wild; arity];
+                nr.extend_from_slice(&r[1..]);
+                out.push(nr);
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn rebuild(c: Ctor, arity: usize, w: Vec<P>) -> Vec<P> {
+    let (args, rest) = w.split_at(arity.min(w.len()));
+    let mut out = vec![P::C(c, args.to_vec())];
+    out.extend_from_slice(rest);
+    out
+}

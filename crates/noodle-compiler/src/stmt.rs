@@ -1,0 +1,889 @@
+//! Statements: bindings, assignment, loops, try/catch/finally, returns.
+
+use crate::builder::Reg;
+use crate::compiler::{Compiler, GlobalInfo, Local, LoopCtx, NameRes, Symbol};
+use crate::types::Type;
+use noodle_nbc::Op;
+use noodle_syntax::ast::{self, Block, Expr, ExprKind, PatKind, Pattern, Stmt};
+use noodle_syntax::{Diagnostic, Span};
+use std::collections::HashSet;
+
+/// Names mentioned inside closures (lambdas and nested `def`s) anywhere in `block`. A `var`
+/// with such a name is stored in a cell so that the closure and its scope share it.
+pub fn captured_names(block: &Block) -> HashSet<String> {
+    let mut out = HashSet::new();
+    for s in &block.stmts {
+        walk_stmt(s, false, &mut out);
+    }
+    out
+}
+
+fn walk_block(b: &Block, inside: bool, out: &mut HashSet<String>) {
+    for s in &b.stmts {
+        walk_stmt(s, inside, out);
+    }
+}
+
+fn walk_stmt(s: &Stmt, inside: bool, out: &mut HashSet<String>) {
+    match s {
+        Stmt::Let { value, .. } => walk_expr(value, inside, out),
+        Stmt::Assign { target, value, .. } => {
+            walk_expr(target, inside, out);
+            walk_expr(value, inside, out);
+        }
+        Stmt::Expr(e) | Stmt::Throw(e, _) | Stmt::Return(Some(e), _) => walk_expr(e, inside, out),
+        Stmt::Return(None, _) | Stmt::Break(_) | Stmt::Continue(_) => {}
+        Stmt::While { cond, body, .. } => {
+            walk_expr(cond, inside, out);
+            walk_block(body, inside, out);
+        }
+        Stmt::For { iter, body, .. } => {
+            walk_expr(iter, inside, out);
+            walk_block(body, inside, out);
+        }
+        Stmt::Try { body, catch, finally, .. } => {
+            walk_block(body, inside, out);
+            if let Some((_, b)) = catch {
+                walk_block(b, inside, out);
+            }
+            if let Some(b) = finally {
+                walk_block(b, inside, out);
+            }
+        }
+        Stmt::Func(f) => {
+            out.insert(f.name.name.clone());
+            if let Some(b) = &f.body {
+                walk_block(b, true, out);
+            }
+        }
+    }
+}
+
+fn walk_expr(e: &Expr, inside: bool, out: &mut HashSet<String>) {
+    let w = |x: &Expr, out: &mut HashSet<String>| walk_expr(x, inside, out);
+    match &e.kind {
+        ExprKind::Name(n) => {
+            if inside {
+                out.insert(n.clone());
+            }
+        }
+        ExprKind::Lambda { body, params, .. } => {
+            for p in params {
+                if let Some(d) = &p.default {
+                    walk_expr(d, true, out);
+                }
+            }
+            walk_block(body, true, out)
+        }
+        ExprKind::List(v) | ExprKind::Set(v) | ExprKind::Tuple(v) => v.iter().for_each(|x| w(x, out)),
+        ExprKind::Dict(v) => v.iter().for_each(|(a, b)| {
+            w(a, out);
+            w(b, out)
+        }),
+        ExprKind::FStr(parts) => parts.iter().for_each(|p| {
+            if let ast::FStrPart::Expr(x, _) = p {
+                w(x, out)
+            }
+        }),
+        ExprKind::Unary(_, x) | ExprKind::Unwrap(x) | ExprKind::Is(x, _) | ExprKind::As(x, _) => w(x, out),
+        ExprKind::TupleField { target, .. } | ExprKind::Field { target, .. } => w(target, out),
+        ExprKind::Binary(_, a, b) | ExprKind::Index { target: a, index: b } | ExprKind::Range { start: a, end: b, .. } => {
+            w(a, out);
+            w(b, out)
+        }
+        ExprKind::Slice { target, start, end } => {
+            w(target, out);
+            if let Some(s) = start {
+                w(s, out)
+            }
+            if let Some(s) = end {
+                w(s, out)
+            }
+        }
+        ExprKind::Call { callee, args } => {
+            w(callee, out);
+            args.iter().for_each(|a| w(&a.value, out))
+        }
+        ExprKind::If { cond, then, else_ } => {
+            w(cond, out);
+            walk_block(then, inside, out);
+            if let Some(e) = else_ {
+                w(e, out)
+            }
+        }
+        ExprKind::Match { scrutinee, arms } => {
+            w(scrutinee, out);
+            for a in arms {
+                if let Some(g) = &a.guard {
+                    w(g, out)
+                }
+                w(&a.body, out)
+            }
+        }
+        ExprKind::Block(b) => walk_block(b, inside, out),
+        _ => {}
+    }
+}
+
+/// Does this block certainly not complete normally?
+pub fn always_exits(b: &Block) -> bool {
+    b.stmts.last().map(|s| match s {
+        Stmt::Return(..) | Stmt::Throw(..) | Stmt::Break(_) | Stmt::Continue(_) => true,
+        Stmt::Expr(Expr { kind: ExprKind::If { then, else_: Some(e), .. }, .. }) => always_exits(then) && expr_exits(e),
+        _ => false,
+    }) == Some(true)
+}
+
+fn expr_exits(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Block(b) => always_exits(b),
+        ExprKind::If { then, else_: Some(e), .. } => always_exits(then) && expr_exits(e),
+        _ => false,
+    }
+}
+
+impl Compiler {
+    pub fn top_level_stmt(&mut self, mi: usize, s: &Stmt, public: bool, last: bool) {
+        self.set_line(stmt_span(s));
+        let mark = self.b().mark();
+        match s {
+            Stmt::Let { mutable, pat: Pattern { kind: PatKind::Bind(name), span: pspan }, ty, value, .. } => {
+                let declared = ty.as_ref().map(|t| self.resolve_type(t));
+                let tmp = self.b().temp();
+                let vt = match &declared {
+                    Some(t) => {
+                        self.expr_coerce(value, Some(tmp), t);
+                        t.clone()
+                    }
+                    None => self.expr(value, Some(tmp), None).1,
+                };
+                let vt = self.subst.resolve(&vt);
+                if declared.is_none() {
+                    self.check_inferred(&vt, value.span, name);
+                }
+                let vt = if vt == Type::Never { Type::Unknown } else { vt };
+                let idx = self.program.nglobals;
+                self.program.nglobals += 1;
+                self.emit(Op::StoreGlobal { src: tmp, idx });
+                let gi = self.globals.len();
+                self.globals.push(GlobalInfo { name: name.clone(), ty: vt, mutable: *mutable, idx });
+                let ident = ast::Ident { name: name.clone(), span: *pspan };
+                if self.modules[mi].symbols.contains_key(name) && !matches!(self.modules[mi].symbols.get(name), Some((Symbol::Global(_), _))) && Some(mi) != self.repl_module_idx() {
+                    self.error("N0101", format!("`{name}` is defined more than once"), *pspan).label("a declaration with this name already exists in this module");
+                } else if matches!(self.modules[mi].symbols.get(name), Some((Symbol::Global(_), _))) && Some(mi) != self.repl_module_idx() {
+                    self.error("N0101", format!("`{name}` is defined more than once"), *pspan)
+                        .label("a global with this name already exists")
+                        .hint("assign to it instead (declare it with `var` to make it mutable)");
+                } else {
+                    self.modules[mi].symbols.insert(ident.name, (Symbol::Global(gi), public));
+                }
+            }
+            Stmt::Expr(e) if last && self.repl_expr_type.is_some() => {
+                let (r, t) = self.expr(e, None, None);
+                let shown = self.show(&self.subst.resolve(&t));
+                self.repl_expr_type = Some(shown);
+                if !matches!(self.subst.resolve(&t), Type::None | Type::Never) {
+                    let base = self.b().alloc(2);
+                    self.emit(Op::Move { dst: base + 1, src: r });
+                    let n = self.native("repl_show");
+                    self.emit(Op::CallNative { base, native: n, argc: 1 });
+                }
+            }
+            _ => {
+                if public {
+                    self.error("N0010", "`pub` applies only to declarations", stmt_span(s));
+                }
+                let names = captured_names(&Block { stmts: vec![s.clone()], span: stmt_span(s) });
+                self.f().captured_names.extend(names);
+                self.stmt(s);
+            }
+        }
+        self.b().release(mark);
+    }
+
+    fn repl_module_idx(&self) -> Option<usize> {
+        self.modules.iter().position(|m| m.name == "repl" && m.dir.as_os_str().len() > 0 && false)
+    }
+
+    pub fn check_inferred(&mut self, t: &Type, span: Span, name: &str) {
+        if self.subst.has_vars(t) {
+            let shown = self.show(t);
+            self.diags.push(
+                Diagnostic::error("N0208", format!("cannot infer the type of `{name}` (`{shown}`)"), span)
+                    .label("element type unknown")
+                    .hint(format!("annotate it, for example `let {name}: list[int] = []`")),
+            );
+        }
+    }
+
+    /// Compiles the statements of a block in a new scope. Returns true when the block cannot
+    /// complete normally.
+    pub fn block_stmts(&mut self, b: &Block) -> bool {
+        self.push_scope();
+        let mut diverges = false;
+        for s in &b.stmts {
+            if diverges {
+                // unreachable code is still checked
+            }
+            let mark = self.b().mark();
+            let d = self.stmt(s);
+            // Locals declared by this statement stay allocated; temporaries are freed.
+            let keep = self.f().scopes.last().unwrap().iter().map(|(_, l)| l.reg as u32 + 1).max().unwrap_or(0);
+            self.b().release(mark.max(keep));
+            diverges |= d;
+        }
+        self.pop_scope();
+        diverges
+    }
+
+    pub fn stmt(&mut self, s: &Stmt) -> bool {
+        self.set_line(stmt_span(s));
+        match s {
+            Stmt::Let { mutable, pat, ty, value, span } => {
+                self.let_stmt(*mutable, pat, ty.as_ref(), value, *span);
+                false
+            }
+            Stmt::Assign { target, op, value, span } => {
+                self.assign(target, *op, value, *span);
+                false
+            }
+            Stmt::Expr(e) => {
+                if let ExprKind::If { cond, then, else_ } = &e.kind {
+                    return self.if_stmt(cond, then, else_.as_deref());
+                }
+                if let ExprKind::Match { .. } = &e.kind {
+                    let (_, t) = self.expr(e, None, None);
+                    return matches!(t, Type::Never);
+                }
+                let (_, t) = self.expr(e, None, None);
+                matches!(t, Type::Never)
+            }
+            Stmt::Return(v, span) => {
+                self.return_stmt(v.as_ref(), *span);
+                true
+            }
+            Stmt::Break(span) | Stmt::Continue(span) => {
+                let is_break = matches!(s, Stmt::Break(_));
+                if self.f().loops.is_empty() {
+                    let w = if is_break { "break" } else { "continue" };
+                    self.error("N0210", format!("`{w}` outside of a loop"), *span).label("not inside `while` or `for`");
+                    return true;
+                }
+                let depth = self.f().loops.last().unwrap().try_depth;
+                self.unwind_tries(depth);
+                let l = self.b().jump();
+                let lp = self.f().loops.last_mut().unwrap();
+                if is_break {
+                    lp.breaks.push(l);
+                } else {
+                    lp.continues.push(l);
+                }
+                true
+            }
+            Stmt::Throw(e, _) => {
+                let err_ty = Type::Struct(crate::compiler::ERROR_STRUCT);
+                let r = self.expr_coerce(e, None, &err_ty);
+                self.emit(Op::Throw { src: r });
+                true
+            }
+            Stmt::While { cond, body, .. } => self.while_stmt(cond, body),
+            Stmt::For { pat, iter, body, .. } => {
+                self.for_stmt(pat, iter, body);
+                false
+            }
+            Stmt::Try { body, catch, finally, .. } => self.try_stmt(body, catch.as_ref(), finally.as_ref()),
+            Stmt::Func(f) => {
+                self.nested_def(f);
+                false
+            }
+        }
+    }
+
+    fn nested_def(&mut self, f: &ast::FuncDecl) {
+        if f.self_span.is_some() {
+            self.error("N0215", "`self` is only allowed in methods", f.self_span.unwrap());
+        }
+        // Declare the name first (as a cell when the function refers to itself) so recursion works.
+        let params: Vec<ast::Param> = f.params.clone();
+        let mut ptys = Vec::new();
+        for p in &params {
+            ptys.push(p.ty.as_ref().map(|t| self.resolve_type(t)).unwrap_or(Type::Unknown));
+        }
+        let ret = f.ret.as_ref().map(|t| self.resolve_type(t)).unwrap_or(Type::None);
+        let fty = Type::Func(ptys.clone(), Box::new(ret.clone()));
+        let local = self.declare_local(&f.name.name, fty.clone(), true);
+        if local.cell {
+            self.emit(Op::LoadNone { dst: local.reg });
+            self.emit(Op::NewCell { dst: local.reg, src: local.reg });
+        }
+        let tmp = self.b().temp();
+        self.lambda(&f.name.name, &params, Some(ptys), ret, f.body.as_ref().unwrap(), tmp, f.span);
+        if local.cell {
+            self.emit(Op::CellSet { cell: local.reg, src: tmp });
+        } else {
+            self.emit(Op::Move { dst: local.reg, src: tmp });
+        }
+    }
+
+    fn let_stmt(&mut self, mutable: bool, pat: &Pattern, ty: Option<&ast::TypeExpr>, value: &Expr, _span: Span) {
+        let declared = ty.map(|t| self.resolve_type(t));
+        if let PatKind::Bind(name) = &pat.kind {
+            // Compile into a fresh register, then bind: `let x = x + 1` sees the old `x`.
+            let reg = self.b().temp();
+            let vt = match &declared {
+                Some(t) => {
+                    self.expr_coerce(value, Some(reg), t);
+                    t.clone()
+                }
+                None => self.expr(value, Some(reg), None).1,
+            };
+            let vt = self.subst.resolve(&vt);
+            if declared.is_none() {
+                self.check_inferred(&vt, value.span, name);
+            }
+            let vt = if vt == Type::Never { Type::Unknown } else { vt };
+            let cell = mutable && self.f().captured_names.contains(name);
+            if cell {
+                self.emit(Op::NewCell { dst: reg, src: reg });
+            }
+            self.bind_local(name, Local { reg, ty: vt, mutable, cell });
+            return;
+        }
+        let (r, vt) = match &declared {
+            Some(t) => (self.expr_coerce(value, None, t), t.clone()),
+            None => self.expr(value, None, None),
+        };
+        let vt = self.subst.resolve(&vt);
+        if !self.pattern_irrefutable(pat, &vt) {
+            self.error("N0300", "this pattern may not match every value", pat.span).hint("use `match` for patterns that can fail");
+        }
+        self.bind_pattern(pat, r, &vt, mutable);
+    }
+
+    /// Binds the names of an irrefutable pattern (names and tuples) to parts of `r`.
+    pub fn bind_pattern(&mut self, pat: &Pattern, r: Reg, ty: &Type, mutable: bool) {
+        match &pat.kind {
+            PatKind::Wildcard => {}
+            PatKind::Bind(name) => {
+                let cell = mutable && self.f().captured_names.contains(name);
+                let reg = self.b().temp();
+                if cell {
+                    self.emit(Op::NewCell { dst: reg, src: r });
+                } else {
+                    self.emit(Op::Move { dst: reg, src: r });
+                }
+                self.bind_local(name, Local { reg, ty: ty.clone(), mutable, cell });
+            }
+            PatKind::Tuple(ps) => {
+                let elems = match self.subst.resolve(ty) {
+                    Type::Tuple(ts) if ts.len() == ps.len() => ts,
+                    Type::Unknown => vec![Type::Unknown; ps.len()],
+                    other => {
+                        let shown = self.show(&other);
+                        self.error("N0302", format!("a tuple pattern with {} elements cannot match `{shown}`", ps.len()), pat.span);
+                        vec![Type::Unknown; ps.len()]
+                    }
+                };
+                for (i, (p, t)) in ps.iter().zip(elems.iter()).enumerate() {
+                    let tmp = self.b().temp();
+                    self.emit(Op::GetField { dst: tmp, obj: r, idx: i as u16 });
+                    self.bind_pattern(p, tmp, t, mutable);
+                }
+            }
+            _ => {
+                self.error("N0302", "only names, `_` and tuples can be used here", pat.span).hint("use `match` to test a value against a pattern");
+            }
+        }
+    }
+
+    fn pattern_irrefutable(&mut self, pat: &Pattern, _ty: &Type) -> bool {
+        match &pat.kind {
+            PatKind::Wildcard | PatKind::Bind(_) => true,
+            PatKind::Tuple(ps) => ps.iter().all(|p| self.pattern_irrefutable(p, &Type::Unknown)),
+            _ => false,
+        }
+    }
+
+    fn assign(&mut self, target: &Expr, op: Option<ast::BinOp>, value: &Expr, span: Span) {
+        // Compound assignment: evaluate `target op value` and assign the result.
+        let synthesized;
+        let value = match op {
+            Some(op) => {
+                synthesized = Expr { kind: ExprKind::Binary(op, Box::new(target.clone()), Box::new(value.clone())), span };
+                &synthesized
+            }
+            None => value,
+        };
+        match &target.kind {
+            ExprKind::Tuple(targets) => {
+                // evaluate every value first (a, b = b, a), then assign
+                let ExprKind::Tuple(values) = &value.kind else {
+                    let (r, t) = self.expr(value, None, None);
+                    let elems = match self.subst.resolve(&t) {
+                        Type::Tuple(ts) if ts.len() == targets.len() => ts,
+                        _ => {
+                            let shown = self.show(&t);
+                            self.error("N0200", format!("cannot unpack `{shown}` into {} targets", targets.len()), value.span);
+                            return;
+                        }
+                    };
+                    for (i, (tg, ty)) in targets.iter().zip(elems).enumerate() {
+                        let tmp = self.b().temp();
+                        self.emit(Op::GetField { dst: tmp, obj: r, idx: i as u16 });
+                        self.store_to(tg, tmp, &ty);
+                    }
+                    return;
+                };
+                if values.len() != targets.len() {
+                    self.error("N0200", format!("{} targets but {} values", targets.len(), values.len()), span);
+                    return;
+                }
+                let mut regs = Vec::new();
+                for v in values {
+                    let r = self.b().temp();
+                    let (_, t) = self.expr(v, Some(r), None);
+                    regs.push((r, t));
+                }
+                for (tg, (r, t)) in targets.iter().zip(regs) {
+                    self.store_to(tg, r, &t);
+                }
+            }
+            _ => {
+                let expected = self.target_type(target);
+                let r = match expected {
+                    Some(t) => self.expr_coerce(value, None, &t),
+                    None => self.expr(value, None, None).0,
+                };
+                let vt = self.target_type(target).unwrap_or(Type::Unknown);
+                self.store_to(target, r, &vt);
+            }
+        }
+    }
+
+    /// The declared type of an assignment target, reporting invalid targets.
+    fn target_type(&mut self, target: &Expr) -> Option<Type> {
+        match &target.kind {
+            ExprKind::Name(n) => match self.resolve(n) {
+                NameRes::Local(l) => Some(l.ty),
+                NameRes::Capture(_, c) => Some(c.ty),
+                NameRes::Global(g) => Some(self.globals[g].ty.clone()),
+                _ => None,
+            },
+            ExprKind::Field { target: obj, name, optional: false } => {
+                let (_, t) = self.peek_type(obj);
+                match self.subst.resolve(&t) {
+                    Type::Struct(s) => self.structs[s as usize].fields.iter().find(|f| f.0 == name.name).map(|f| f.1.clone()),
+                    _ => None,
+                }
+            }
+            ExprKind::Index { target: obj, .. } => {
+                let (_, t) = self.peek_type(obj);
+                match self.subst.resolve(&t) {
+                    Type::List(e) => Some(*e),
+                    Type::Dict(_, v) => Some(*v),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// Stores register `r` (of type `vt`) into an assignment target.
+    fn store_to(&mut self, target: &Expr, r: Reg, vt: &Type) {
+        match &target.kind {
+            ExprKind::Name(n) => match self.resolve(n) {
+                NameRes::Local(l) => {
+                    if !l.mutable {
+                        self.immutable_error(n, target.span);
+                        return;
+                    }
+                    self.expect_type(vt, &l.ty, target.span);
+                    if l.cell {
+                        self.emit(Op::CellSet { cell: l.reg, src: r });
+                    } else if l.reg != r {
+                        self.emit(Op::Move { dst: l.reg, src: r });
+                    }
+                }
+                NameRes::Capture(i, c) => {
+                    if !c.mutable {
+                        self.immutable_error(n, target.span);
+                        return;
+                    }
+                    self.expect_type(vt, &c.ty, target.span);
+                    let cell = self.b().temp();
+                    self.emit(Op::LoadCapture { dst: cell, idx: i });
+                    self.emit(Op::CellSet { cell, src: r });
+                }
+                NameRes::Global(g) => {
+                    let gi = self.globals[g].clone();
+                    if !gi.mutable {
+                        self.immutable_error(n, target.span);
+                        return;
+                    }
+                    self.expect_type(vt, &gi.ty, target.span);
+                    self.emit(Op::StoreGlobal { src: r, idx: gi.idx });
+                }
+                NameRes::None => {
+                    self.unknown_name(n, target.span);
+                }
+                _ => {
+                    self.error("N0012", format!("cannot assign to `{n}`"), target.span).label("not a variable");
+                }
+            },
+            ExprKind::Field { target: obj, name, optional } => {
+                if *optional {
+                    self.error("N0012", "cannot assign through `?.`", target.span).hint("check for none first");
+                    return;
+                }
+                let (o, t) = self.expr(obj, None, None);
+                match self.subst.resolve(&t) {
+                    Type::Struct(s) => {
+                        let info = &self.structs[s as usize];
+                        match info.fields.iter().position(|f| f.0 == name.name) {
+                            Some(i) => {
+                                let ft = info.fields[i].1.clone();
+                                self.expect_type(vt, &ft, target.span);
+                                self.emit(Op::SetField { obj: o, idx: i as u16, src: r });
+                            }
+                            None => {
+                                let sname = info.name.clone();
+                                self.error("N0106", format!("struct `{sname}` has no field `{}`", name.name), name.span);
+                            }
+                        }
+                    }
+                    Type::Unknown => {}
+                    Type::Optional(_) => {
+                        self.error("N0204", format!("cannot set field `{}` of a value that may be none", name.name), obj.span)
+                            .hint("check it first (`if x != none { ... }`) or assert with `!`");
+                    }
+                    other => {
+                        let shown = self.show(&other);
+                        self.error("N0012", format!("cannot assign to a field of `{shown}`"), target.span).label("only struct fields can be assigned");
+                    }
+                }
+            }
+            ExprKind::Index { target: obj, index } => {
+                let (o, t) = self.expr(obj, None, None);
+                match self.subst.resolve(&t) {
+                    Type::List(e) => {
+                        let i = self.expr_coerce(index, None, &Type::Int);
+                        self.expect_type(vt, &e, target.span);
+                        self.emit(Op::ListSet { list: o, idx: i, src: r });
+                    }
+                    Type::Dict(k, v) => {
+                        let key = self.expr_coerce(index, None, &k);
+                        self.expect_type(vt, &v, target.span);
+                        self.emit(Op::IndexSet { obj: o, key, src: r });
+                    }
+                    Type::Unknown => {}
+                    other => {
+                        let shown = self.show(&other);
+                        self.error("N0207", format!("`{shown}` does not support item assignment"), obj.span).hint("only lists and dicts can be changed by index");
+                    }
+                }
+            }
+            _ => {
+                self.error("N0012", "invalid assignment target", target.span).label("cannot assign to this").hint("assign to a variable, a field (`x.f`) or an element (`xs[i]`)");
+            }
+        }
+    }
+
+    pub fn immutable_error(&mut self, n: &str, span: Span) {
+        self.error("N0105", format!("cannot assign twice to immutable binding `{n}`"), span)
+            .label("assignment to a `let` binding or parameter")
+            .hint(format!("declare it with `var {n}` to make it mutable"));
+    }
+
+    fn return_stmt(&mut self, v: Option<&Expr>, span: Span) {
+        if self.f().is_init {
+            self.error("N0211", "`return` outside of a function", span);
+            return;
+        }
+        let ret = self.f().ret.clone();
+        let r = match v {
+            Some(e) => Some(self.expr_coerce(e, None, &ret)),
+            None => {
+                if !matches!(self.subst.resolve(&ret), Type::None | Type::Unknown | Type::Optional(_)) {
+                    let shown = self.show(&ret);
+                    self.error("N0200", format!("this function must return a `{shown}`"), span).label("`return` without a value");
+                }
+                None
+            }
+        };
+        self.unwind_tries(0);
+        match r {
+            Some(src) => self.emit(Op::Return { src }),
+            None => self.emit(Op::ReturnNone),
+        };
+    }
+
+    /// Leaves every `try` above `depth`, running their `finally` blocks (innermost first).
+    fn unwind_tries(&mut self, depth: usize) {
+        let n = self.f().tries.len();
+        for i in (depth..n).rev() {
+            self.emit(Op::TryEnd);
+            let fin = self.f().tries[i].clone();
+            if let Some(fin) = fin {
+                let saved: Vec<Option<Block>> = self.f().tries.drain(i..).collect();
+                self.block_stmts(&fin);
+                self.f().tries.extend(saved);
+            }
+        }
+    }
+
+    fn if_stmt(&mut self, cond: &Expr, then: &Block, else_: Option<&Expr>) -> bool {
+        let (when_true, when_false) = self.narrowings(cond);
+        let c = self.expr_coerce(cond, None, &Type::Bool);
+        let jf = self.b().jump_if_false(c);
+        self.push_scope();
+        self.apply_narrowing(&when_true);
+        let then_exits = self.block_stmts(then);
+        self.pop_scope();
+        match else_ {
+            None => {
+                self.b().patch(jf);
+                if then_exits {
+                    // `if x == none { return }`: x is narrowed for the rest of the block
+                    self.apply_narrowing(&when_false);
+                }
+                false
+            }
+            Some(e) => {
+                let jend = self.b().jump();
+                self.b().patch(jf);
+                self.push_scope();
+                self.apply_narrowing(&when_false);
+                let else_exits = match &e.kind {
+                    ExprKind::If { cond, then, else_ } => self.if_stmt(cond, then, else_.as_deref()),
+                    ExprKind::Block(b) => self.block_stmts(b),
+                    _ => {
+                        self.expr(e, None, None);
+                        false
+                    }
+                };
+                self.pop_scope();
+                self.b().patch(jend);
+                if then_exits && !else_exits {
+                    self.apply_narrowing(&when_false);
+                }
+                then_exits && else_exits
+            }
+        }
+    }
+
+    fn while_stmt(&mut self, cond: &Expr, body: &Block) -> bool {
+        let infinite = matches!(cond.kind, ExprKind::Bool(true));
+        let (when_true, _) = self.narrowings(cond);
+        let to_cond = if infinite { None } else { Some(self.b().jump()) };
+        let top = self.b().here();
+        let depth = self.f().tries.len();
+        self.f().loops.push(LoopCtx { breaks: vec![], continues: vec![], try_depth: depth });
+        self.push_scope();
+        self.apply_narrowing(&when_true);
+        self.block_stmts(body);
+        self.pop_scope();
+        let lp = self.f().loops.pop().unwrap();
+        for c in lp.continues {
+            self.b().patch(c);
+        }
+        if let Some(j) = to_cond {
+            self.b().patch(j);
+        }
+        if infinite {
+            self.b().jump_back(top);
+        } else {
+            self.set_line(cond.span);
+            self.cond_jump_back(cond, top);
+        }
+        let has_break = !lp.breaks.is_empty();
+        for b in lp.breaks {
+            self.b().patch(b);
+        }
+        infinite && !has_break
+    }
+
+    fn for_stmt(&mut self, pat: &Pattern, iter: &Expr, body: &Block) {
+        // Counting loops over ranges need no iterator object.
+        let range = match &iter.kind {
+            ExprKind::Range { start, end, inclusive } => Some((Some(&**start), &**end, *inclusive)),
+            ExprKind::Call { callee, args } if matches!(&callee.kind, ExprKind::Name(n) if n == "range") && matches!(self.resolve("range"), NameRes::Builtin(_)) && (args.len() == 1 || args.len() == 2) && args.iter().all(|a| a.name.is_none()) => {
+                if args.len() == 1 {
+                    Some((None, &args[0].value, false))
+                } else {
+                    Some((Some(&args[0].value), &args[1].value, false))
+                }
+            }
+            _ => None,
+        };
+        let depth = self.f().tries.len();
+        self.push_scope();
+        if let Some((start, end, inclusive)) = range {
+            let counter = self.b().temp();
+            match start {
+                Some(s) => {
+                    self.expr_coerce(s, Some(counter), &Type::Int);
+                }
+                None => {
+                    self.emit(Op::LoadInt { dst: counter, val: 0 });
+                }
+            }
+            let limit = self.b().temp();
+            self.expr_coerce(end, Some(limit), &Type::Int);
+            let to_cond = self.b().jump();
+            let top = self.b().here();
+            self.f().loops.push(LoopCtx { breaks: vec![], continues: vec![], try_depth: depth });
+            self.push_scope();
+            self.bind_loop_var(pat, counter, &Type::Int);
+            self.block_stmts(body);
+            self.pop_scope();
+            let lp = self.f().loops.pop().unwrap();
+            for c in lp.continues {
+                self.b().patch(c);
+            }
+            self.emit(Op::AddIntImm { dst: counter, a: counter, imm: 1 });
+            self.b().patch(to_cond);
+            self.int_cmp_jump_back(counter, limit, inclusive, top);
+            for b in lp.breaks {
+                self.b().patch(b);
+            }
+        } else {
+            let (r, t) = self.expr(iter, None, None);
+            let t = self.subst.resolve(&t);
+            let elem = match &t {
+                Type::List(e) | Type::Set(e) => (**e).clone(),
+                Type::Dict(k, _) => (**k).clone(),
+                Type::Str => Type::Str,
+                Type::Bytes => Type::Int,
+                Type::Unknown => Type::Unknown,
+                Type::Optional(_) => {
+                    let shown = self.show(&t);
+                    self.error("N0204", format!("cannot iterate over `{shown}`, which may be none"), iter.span).hint("check it first, or iterate over `xs ?? []`");
+                    Type::Unknown
+                }
+                _ => {
+                    let shown = self.show(&t);
+                    self.error("N0213", format!("`{shown}` is not iterable"), iter.span).hint("iterate over a list, range, str, bytes, dict or set");
+                    Type::Unknown
+                }
+            };
+            let list = self.b().temp();
+            if matches!(t, Type::List(_)) {
+                self.emit(Op::Move { dst: list, src: r });
+            } else {
+                self.emit(Op::IterList { dst: list, src: r });
+            }
+            let idx = self.b().temp();
+            let len = self.b().temp();
+            let item = self.b().temp();
+            self.emit(Op::LoadInt { dst: idx, val: 0 });
+            let to_cond = self.b().jump();
+            let top = self.b().here();
+            self.emit(Op::ListGet { dst: item, list, idx });
+            self.f().loops.push(LoopCtx { breaks: vec![], continues: vec![], try_depth: depth });
+            self.push_scope();
+            self.bind_loop_var(pat, item, &elem);
+            self.block_stmts(body);
+            self.pop_scope();
+            let lp = self.f().loops.pop().unwrap();
+            for c in lp.continues {
+                self.b().patch(c);
+            }
+            self.emit(Op::AddIntImm { dst: idx, a: idx, imm: 1 });
+            self.b().patch(to_cond);
+            self.emit(Op::Len { dst: len, src: list });
+            self.int_cmp_jump_back(idx, len, false, top);
+            for b in lp.breaks {
+                self.b().patch(b);
+            }
+        }
+        self.pop_scope();
+    }
+
+    fn bind_loop_var(&mut self, pat: &Pattern, r: Reg, ty: &Type) {
+        match &pat.kind {
+            PatKind::Bind(name) if !self.f().captured_names.contains(name) => {
+                // the loop variable is the counter/item register itself (it is immutable)
+                self.bind_local(name, Local { reg: r, ty: ty.clone(), mutable: false, cell: false });
+            }
+            _ => {
+                if !self.pattern_irrefutable(pat, ty) {
+                    self.error("N0302", "a `for` pattern must match every element", pat.span);
+                }
+                self.bind_pattern(pat, r, ty, false)
+            }
+        }
+    }
+
+    /// Emits `if a < b (or <=) goto target` for a backward loop edge, fused when it fits.
+    pub fn int_cmp_jump_back(&mut self, a: Reg, b: Reg, inclusive: bool, target: usize) {
+        let off = target as i64 - self.b().here() as i64 - 1;
+        if off >= i16::MIN as i64 {
+            let off = off as i16;
+            self.emit(if inclusive { Op::JumpIfLeInt { a, b, off } } else { Op::JumpIfLtInt { a, b, off } });
+        } else {
+            let c = self.b().temp();
+            self.emit(if inclusive { Op::LeInt { dst: c, a, b } } else { Op::LtInt { dst: c, a, b } });
+            let off = target as i64 - self.b().here() as i64 - 1;
+            self.emit(Op::JumpIfTrue { cond: c, off: off as i32 });
+        }
+    }
+
+    fn try_stmt(&mut self, body: &Block, catch: Option<&(ast::Ident, Block)>, finally: Option<&Block>) -> bool {
+        let err = self.b().temp();
+        let handler = crate::builder::Label(self.emit(Op::TryBegin { reg: err, off: 0 }));
+        self.f().tries.push(finally.cloned());
+        let body_exits = self.block_stmts(body);
+        self.f().tries.pop();
+        self.emit(Op::TryEnd);
+        if let Some(f) = finally {
+            self.block_stmts(f);
+        }
+        let jend = self.b().jump();
+        self.b().patch(handler);
+        let mut catch_exits = false;
+        match catch {
+            Some((name, cblock)) => {
+                let inner_handler = finally.map(|_| {
+                    let err2 = self.b().temp();
+                    (err2, crate::builder::Label(self.emit(Op::TryBegin { reg: err2, off: 0 })))
+                });
+                if finally.is_some() {
+                    self.f().tries.push(finally.cloned());
+                }
+                self.push_scope();
+                self.bind_local(&name.name, Local { reg: err, ty: Type::Struct(crate::compiler::ERROR_STRUCT), mutable: false, cell: false });
+                catch_exits = self.block_stmts(cblock);
+                self.pop_scope();
+                if let Some((err2, h)) = inner_handler {
+                    self.f().tries.pop();
+                    self.emit(Op::TryEnd);
+                    self.block_stmts(finally.unwrap());
+                    let j2 = self.b().jump();
+                    self.b().patch(h);
+                    self.block_stmts(finally.unwrap());
+                    self.emit(Op::Throw { src: err2 });
+                    self.b().patch(j2);
+                }
+            }
+            None => {
+                if let Some(f) = finally {
+                    self.block_stmts(f);
+                }
+                self.emit(Op::Throw { src: err });
+                catch_exits = true;
+            }
+        }
+        self.b().patch(jend);
+        let finally_exits = finally.map(always_exits).unwrap_or(false);
+        (body_exits && catch_exits) || finally_exits
+    }
+}
+
+pub fn stmt_span(s: &Stmt) -> Span {
+    match s {
+        Stmt::Let { span, .. } | Stmt::Assign { span, .. } | Stmt::While { span, .. } | Stmt::For { span, .. } | Stmt::Try { span, .. } => *span,
+        Stmt::Expr(e) => e.span,
+        Stmt::Return(_, s) | Stmt::Break(s) | Stmt::Continue(s) | Stmt::Throw(_, s) => *s,
+        Stmt::Func(f) => f.span,
+    }
+}

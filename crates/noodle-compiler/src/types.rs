@@ -1,0 +1,189 @@
+//! Types as the checker sees them, and unification for local inference.
+
+use std::fmt;
+
+pub type StructId = u32;
+pub type EnumId = u32;
+pub type IfaceId = u32;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Type {
+    Int,
+    Float,
+    Bool,
+    Str,
+    Bytes,
+    None,
+    Any,
+    /// The type of an expression that never produces a value (`throw`, `return`).
+    Never,
+    /// Produced after an error, compatible with everything so one mistake reports once.
+    Unknown,
+    Range,
+    List(Box<Type>),
+    Dict(Box<Type>, Box<Type>),
+    Set(Box<Type>),
+    Tuple(Vec<Type>),
+    Optional(Box<Type>),
+    Func(Vec<Type>, Box<Type>),
+    Struct(StructId),
+    Enum(EnumId),
+    Interface(IfaceId),
+    /// A generic function's type parameter, opaque inside its body.
+    Param(u32, String),
+    /// An inference variable.
+    Var(u32),
+}
+
+impl Type {
+    pub fn list(t: Type) -> Type {
+        Type::List(Box::new(t))
+    }
+    pub fn optional(t: Type) -> Type {
+        match t {
+            Type::Optional(_) | Type::None | Type::Any | Type::Unknown => t,
+            t => Type::Optional(Box::new(t)),
+        }
+    }
+    pub fn is_numeric(&self) -> bool {
+        matches!(self, Type::Int | Type::Float)
+    }
+    pub fn is_error(&self) -> bool {
+        matches!(self, Type::Unknown)
+    }
+}
+
+/// Names for struct/enum/interface ids, used when printing types.
+pub trait TypeNames {
+    fn struct_name(&self, id: StructId) -> String;
+    fn enum_name(&self, id: EnumId) -> String;
+    fn iface_name(&self, id: IfaceId) -> String;
+}
+
+pub struct Show<'a>(pub &'a Type, pub &'a dyn TypeNames, pub &'a Subst);
+
+impl fmt::Display for Show<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        let names = self.1;
+        let s = self.2;
+        let show = |t: &Type| Show(t, names, s).to_string();
+        match self.0 {
+            Type::Int => write!(f, "int"),
+            Type::Float => write!(f, "float"),
+            Type::Bool => write!(f, "bool"),
+            Type::Str => write!(f, "str"),
+            Type::Bytes => write!(f, "bytes"),
+            Type::None => write!(f, "none"),
+            Type::Any => write!(f, "any"),
+            Type::Never => write!(f, "never"),
+            Type::Unknown => write!(f, "?"),
+            Type::Range => write!(f, "range"),
+            Type::List(t) => write!(f, "list[{}]", show(t)),
+            Type::Dict(k, v) => write!(f, "dict[{}, {}]", show(k), show(v)),
+            Type::Set(t) => write!(f, "set[{}]", show(t)),
+            Type::Tuple(ts) => {
+                let parts: Vec<String> = ts.iter().map(show).collect();
+                if ts.len() == 1 {
+                    write!(f, "({},)", parts[0])
+                } else {
+                    write!(f, "({})", parts.join(", "))
+                }
+            }
+            Type::Optional(t) => {
+                if matches!(**t, Type::Func(..)) {
+                    write!(f, "({})?", show(t))
+                } else {
+                    write!(f, "{}?", show(t))
+                }
+            }
+            Type::Func(ps, r) => {
+                let parts: Vec<String> = ps.iter().map(show).collect();
+                write!(f, "fn({}) -> {}", parts.join(", "), show(r))
+            }
+            Type::Struct(id) => write!(f, "{}", names.struct_name(*id)),
+            Type::Enum(id) => write!(f, "{}", names.enum_name(*id)),
+            Type::Interface(id) => write!(f, "{}", names.iface_name(*id)),
+            Type::Param(_, n) => write!(f, "{n}"),
+            Type::Var(v) => match s.get(*v) {
+                Some(t) => write!(f, "{}", show(t)),
+                None => write!(f, "_"),
+            },
+        }
+    }
+}
+
+/// The substitution for inference variables.
+#[derive(Default, Debug)]
+pub struct Subst {
+    vars: Vec<Option<Type>>,
+}
+
+impl Subst {
+    pub fn fresh(&mut self) -> Type {
+        self.vars.push(None);
+        Type::Var(self.vars.len() as u32 - 1)
+    }
+    pub fn get(&self, v: u32) -> Option<&Type> {
+        self.vars.get(v as usize).and_then(|t| t.as_ref())
+    }
+    /// Replaces solved variables, recursively.
+    pub fn resolve(&self, t: &Type) -> Type {
+        match t {
+            Type::Var(v) => match self.get(*v) {
+                Some(t) => self.resolve(t),
+                None => t.clone(),
+            },
+            Type::List(a) => Type::List(Box::new(self.resolve(a))),
+            Type::Set(a) => Type::Set(Box::new(self.resolve(a))),
+            Type::Optional(a) => Type::optional(self.resolve(a)),
+            Type::Dict(k, v) => Type::Dict(Box::new(self.resolve(k)), Box::new(self.resolve(v))),
+            Type::Tuple(ts) => Type::Tuple(ts.iter().map(|t| self.resolve(t)).collect()),
+            Type::Func(ps, r) => Type::Func(ps.iter().map(|t| self.resolve(t)).collect(), Box::new(self.resolve(r))),
+            t => t.clone(),
+        }
+    }
+    pub fn has_vars(&self, t: &Type) -> bool {
+        match self.resolve(t) {
+            Type::Var(_) => true,
+            Type::List(a) | Type::Set(a) | Type::Optional(a) => self.has_vars(&a),
+            Type::Dict(k, v) => self.has_vars(&k) || self.has_vars(&v),
+            Type::Tuple(ts) => ts.iter().any(|t| self.has_vars(t)),
+            Type::Func(ps, r) => ps.iter().any(|t| self.has_vars(t)) || self.has_vars(&r),
+            _ => false,
+        }
+    }
+    fn occurs(&self, v: u32, t: &Type) -> bool {
+        match self.resolve(t) {
+            Type::Var(w) => v == w,
+            Type::List(a) | Type::Set(a) | Type::Optional(a) => self.occurs(v, &a),
+            Type::Dict(k, x) => self.occurs(v, &k) || self.occurs(v, &x),
+            Type::Tuple(ts) => ts.iter().any(|t| self.occurs(v, t)),
+            Type::Func(ps, r) => ps.iter().any(|t| self.occurs(v, t)) || self.occurs(v, &r),
+            _ => false,
+        }
+    }
+    pub fn bind(&mut self, v: u32, t: Type) -> bool {
+        if self.occurs(v, &t) {
+            return false;
+        }
+        self.vars[v as usize] = Some(t);
+        true
+    }
+    /// Makes two types equal (invariant positions). Returns false when they cannot be.
+    pub fn unify(&mut self, a: &Type, b: &Type) -> bool {
+        let a = self.resolve(a);
+        let b = self.resolve(b);
+        match (&a, &b) {
+            (Type::Unknown, _) | (_, Type::Unknown) => true,
+            (Type::Var(x), Type::Var(y)) if x == y => true,
+            (Type::Var(x), t) | (t, Type::Var(x)) => self.bind(*x, t.clone()),
+            (Type::List(x), Type::List(y)) | (Type::Set(x), Type::Set(y)) | (Type::Optional(x), Type::Optional(y)) => self.unify(x, y),
+            (Type::Dict(k1, v1), Type::Dict(k2, v2)) => self.unify(k1, k2) && self.unify(v1, v2),
+            (Type::Tuple(x), Type::Tuple(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| self.unify(p, q)),
+            (Type::Func(p1, r1), Type::Func(p2, r2)) => {
+                p1.len() == p2.len() && p1.iter().zip(p2).all(|(p, q)| self.unify(p, q)) && self.unify(r1, r2)
+            }
+            _ => a == b,
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! The instruction set. Registers are `u16` indexes into the current function's register
+//! window. Instructions are type-specialised where the checker knows the types (`AddInt` vs
+//! `AddFloat`), so the hot paths do no dynamic dispatch on value kinds.
+//!
+//! Calling convention: `Call { base, func }` calls with the arguments in registers
+//! `base+1 ..= base+arity`; the callee's register window starts at `base+1` (its parameters are
+//! its first registers) and the result is written to `base`.
+
+/// Runtime kind codes used by `IsKind` / `CastKind` (`x is T`, `x as T`). Record types (structs,
+/// enum variants) use `KIND_RECORD + type index`; `KIND_ENUM + enum index` tests any variant of
+/// an enum.
+pub const KIND_NONE: u16 = 0;
+pub const KIND_BOOL: u16 = 1;
+pub const KIND_INT: u16 = 2;
+pub const KIND_FLOAT: u16 = 3;
+pub const KIND_STR: u16 = 4;
+pub const KIND_BYTES: u16 = 5;
+pub const KIND_LIST: u16 = 6;
+pub const KIND_DICT: u16 = 7;
+pub const KIND_SET: u16 = 8;
+pub const KIND_TUPLE: u16 = 9;
+pub const KIND_FUNC: u16 = 10;
+pub const KIND_RECORD: u16 = 0x1000;
+
+macro_rules! operand_ty {
+    (reg) => { u16 };
+    (cnt) => { u16 };
+    (typ) => { u16 };
+    (native) => { u16 };
+    (meth) => { u16 };
+    (kind) => { u16 };
+    (argc) => { u8 };
+    (imm16) => { i16 };
+    (imm32) => { i32 };
+    (jmp) => { i32 };
+    (glob) => { u32 };
+    (cnst) => { u32 };
+    (func) => { u32 };
+}
+
+/// The kind of each operand, for the encoder, the verifier and the disassembler.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operand {
+    Reg,
+    Cnt,
+    Typ,
+    Native,
+    Meth,
+    Kind,
+    Argc,
+    Imm16,
+    Imm32,
+    Jmp,
+    Glob,
+    Cnst,
+    Func,
+}
+
+macro_rules! operand_kind {
+    (reg) => { Operand::Reg };
+    (cnt) => { Operand::Cnt };
+    (typ) => { Operand::Typ };
+    (native) => { Operand::Native };
+    (meth) => { Operand::Meth };
+    (kind) => { Operand::Kind };
+    (argc) => { Operand::Argc };
+    (imm16) => { Operand::Imm16 };
+    (imm32) => { Operand::Imm32 };
+    (jmp) => { Operand::Jmp };
+    (glob) => { Operand::Glob };
+    (cnst) => { Operand::Cnst };
+    (func) => { Operand::Func };
+}
+
+macro_rules! ops {
+    ($( $(#[$doc:meta])* $name:ident $( { $( $field:ident : $kind:ident ),* } )? ),* $(,)?) => {
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        pub enum Op {
+            $( $(#[$doc])* $name $( { $( $field: operand_ty!($kind) ),* } )? ),*
+        }
+
+        /// One entry per opcode, in opcode order: the mnemonic and the operands.
+        pub const OPCODES: &[(&str, &[(&str, Operand)])] = &[
+            $( (stringify!($name), &[ $( $( (stringify!($field), operand_kind!($kind)) ),* )? ]) ),*
+        ];
+
+        impl Op {
+            pub fn opcode(&self) -> u8 {
+                let mut _i = 0u8;
+                $(
+                    if let Op::$name { .. } = self { return _i; }
+                    _i += 1;
+                )*
+                unreachable!()
+            }
+
+            /// The operand values, widened to i64, in declaration order.
+            pub fn operands(&self) -> Vec<i64> {
+                match *self {
+                    $( Op::$name $( { $( $field ),* } )? => vec![ $( $( $field as i64 ),* )? ] ),*
+                }
+            }
+
+            /// Rebuilds an instruction from an opcode and operand values (already range-checked
+            /// by the decoder against each operand's width).
+            pub fn from_parts(opcode: u8, vals: &[i64]) -> Option<Op> {
+                let mut _i = 0u8;
+                $(
+                    if opcode == _i {
+                        #[allow(unused_mut, unused_variables)]
+                        let mut it = vals.iter();
+                        return Some(Op::$name $( { $( $field: *it.next()? as operand_ty!($kind) ),* } )?);
+                    }
+                    _i += 1;
+                )*
+                None
+            }
+        }
+    };
+}
+
+ops! {
+    /// No operation (kept so patched code can be padded).
+    Nop,
+    Move { dst: reg, src: reg },
+    LoadNone { dst: reg },
+    LoadTrue { dst: reg },
+    LoadFalse { dst: reg },
+    LoadInt { dst: reg, val: imm32 },
+    LoadConst { dst: reg, idx: cnst },
+    LoadFunc { dst: reg, func: func },
+    LoadGlobal { dst: reg, idx: glob },
+    StoreGlobal { src: reg, idx: glob },
+
+    // integer arithmetic (checked: overflow and division by zero raise errors)
+    AddInt { dst: reg, a: reg, b: reg },
+    SubInt { dst: reg, a: reg, b: reg },
+    MulInt { dst: reg, a: reg, b: reg },
+    DivInt { dst: reg, a: reg, b: reg },
+    ModInt { dst: reg, a: reg, b: reg },
+    PowInt { dst: reg, a: reg, b: reg },
+    NegInt { dst: reg, src: reg },
+    AddIntImm { dst: reg, a: reg, imm: imm16 },
+    BitAnd { dst: reg, a: reg, b: reg },
+    BitOr { dst: reg, a: reg, b: reg },
+    BitXor { dst: reg, a: reg, b: reg },
+    Shl { dst: reg, a: reg, b: reg },
+    Shr { dst: reg, a: reg, b: reg },
+    BitNot { dst: reg, src: reg },
+
+    // float arithmetic
+    AddFloat { dst: reg, a: reg, b: reg },
+    SubFloat { dst: reg, a: reg, b: reg },
+    MulFloat { dst: reg, a: reg, b: reg },
+    DivFloat { dst: reg, a: reg, b: reg },
+    FloorDivFloat { dst: reg, a: reg, b: reg },
+    ModFloat { dst: reg, a: reg, b: reg },
+    PowFloat { dst: reg, a: reg, b: reg },
+    NegFloat { dst: reg, src: reg },
+    IntToFloat { dst: reg, src: reg },
+
+    // comparisons producing bools
+    EqInt { dst: reg, a: reg, b: reg },
+    NeInt { dst: reg, a: reg, b: reg },
+    LtInt { dst: reg, a: reg, b: reg },
+    LeInt { dst: reg, a: reg, b: reg },
+    EqFloat { dst: reg, a: reg, b: reg },
+    NeFloat { dst: reg, a: reg, b: reg },
+    LtFloat { dst: reg, a: reg, b: reg },
+    LeFloat { dst: reg, a: reg, b: reg },
+    /// Structural equality on any two values.
+    Eq { dst: reg, a: reg, b: reg },
+    Ne { dst: reg, a: reg, b: reg },
+    /// Ordering on str, bytes, tuples and lists (and numbers).
+    Lt { dst: reg, a: reg, b: reg },
+    Le { dst: reg, a: reg, b: reg },
+    Not { dst: reg, src: reg },
+    /// `item in container` for list, dict, set, str (substring), bytes.
+    Contains { dst: reg, container: reg, item: reg },
+
+    // control flow; offsets are relative to the next instruction
+    Jump { off: jmp },
+    JumpIfTrue { cond: reg, off: jmp },
+    JumpIfFalse { cond: reg, off: jmp },
+    JumpIfNone { src: reg, off: jmp },
+    JumpIfNotNone { src: reg, off: jmp },
+    /// if a < b jump (backward loop conditions, fused compare-and-branch).
+    JumpIfLtInt { a: reg, b: reg, off: imm16 },
+    JumpIfLeInt { a: reg, b: reg, off: imm16 },
+    JumpIfLtFloat { a: reg, b: reg, off: imm16 },
+
+    // calls
+    Call { base: reg, func: func },
+    /// Calls the function or closure value in register `base`.
+    CallValue { base: reg, argc: argc },
+    CallNative { base: reg, native: native, argc: argc },
+    /// Interface dispatch: the receiver is in `base+1`; the method is looked up by name.
+    CallMethod { base: reg, name: meth, argc: argc },
+    Return { src: reg },
+    ReturnNone,
+
+    // objects
+    NewList { dst: reg, base: reg, count: cnt },
+    NewDict { dst: reg, base: reg, count: cnt },
+    NewSet { dst: reg, base: reg, count: cnt },
+    NewTuple { dst: reg, base: reg, count: cnt },
+    /// Builds a record (struct or enum variant) from registers `base ..` (one per field).
+    NewRecord { dst: reg, ty: typ, base: reg },
+    /// Field `idx` of a record or element `idx` of a tuple.
+    GetField { dst: reg, obj: reg, idx: cnt },
+    SetField { obj: reg, idx: cnt, src: reg },
+    ListGet { dst: reg, list: reg, idx: reg },
+    ListSet { list: reg, idx: reg, src: reg },
+    /// Indexing of dict, str, bytes, tuple and list values.
+    IndexGet { dst: reg, obj: reg, key: reg },
+    IndexSet { obj: reg, key: reg, src: reg },
+    /// `obj[start:end]`: start is in `base`, end in `base+1` (none for an open end).
+    Slice { dst: reg, obj: reg, base: reg },
+    Len { dst: reg, src: reg },
+    /// A list to iterate over: the list itself, a dict's keys, a set's elements, a string's
+    /// characters, a bytes value's ints, a range's ints.
+    IterList { dst: reg, src: reg },
+    IsKind { dst: reg, src: reg, kind: kind },
+    CastKind { dst: reg, src: reg, kind: kind },
+    Unwrap { dst: reg, src: reg },
+
+    // closures and captured variables
+    /// Builds a closure over `func`, capturing registers `dst+1 ..= dst+ncaptures`.
+    MakeClosure { dst: reg, func: func },
+    LoadCapture { dst: reg, idx: cnt },
+    NewCell { dst: reg, src: reg },
+    CellGet { dst: reg, cell: reg },
+    CellSet { cell: reg, src: reg },
+
+    // strings
+    ToStr { dst: reg, src: reg },
+    /// Formats `src` with the format spec in string constant `spec`.
+    Format { dst: reg, src: reg, spec: cnst },
+    /// Concatenates `count` strings from registers `base ..`.
+    Concat { dst: reg, base: reg, count: cnt },
+    AddStr { dst: reg, a: reg, b: reg },
+
+    // errors
+    /// Installs a handler: an error raised before the matching `TryEnd` jumps to `off` with the
+    /// error value in `reg`.
+    TryBegin { reg: reg, off: jmp },
+    TryEnd,
+    Throw { src: reg },
+}
+
+/// `IsKind`/`CastKind` code for "any variant of enum `n`": `KIND_ENUM + n`.
+pub const KIND_ENUM: u16 = 0x2000;

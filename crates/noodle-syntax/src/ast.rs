@@ -1,0 +1,247 @@
+//! The abstract syntax tree produced by the parser. Every node carries its span.
+
+use crate::span::Span;
+
+#[derive(Clone, Debug)]
+pub struct Module {
+    pub items: Vec<Item>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum Item {
+    Import(Import),
+    Func(FuncDecl),
+    Struct(StructDecl),
+    Enum(EnumDecl),
+    Interface(InterfaceDecl),
+    /// A top-level statement (including top-level `let`/`var`, which become globals).
+    Stmt(Stmt, bool /* pub */),
+}
+
+#[derive(Clone, Debug)]
+pub struct Import {
+    /// `import a.b.c [as x]` or `from a.b import x, y`.
+    pub path: Vec<Ident>,
+    pub alias: Option<Ident>,
+    pub names: Option<Vec<(Ident, Option<Ident>)>>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct Param {
+    pub name: Ident,
+    pub ty: Option<TypeExpr>,
+    pub default: Option<Expr>,
+}
+
+#[derive(Clone, Debug)]
+pub struct FuncDecl {
+    pub public: bool,
+    pub name: Ident,
+    pub type_params: Vec<Ident>,
+    /// `Some` when the first parameter is `self`.
+    pub self_span: Option<Span>,
+    pub params: Vec<Param>,
+    pub ret: Option<TypeExpr>,
+    /// `None` for interface method signatures.
+    pub body: Option<Block>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct FieldDecl {
+    pub name: Ident,
+    pub ty: TypeExpr,
+    pub default: Option<Expr>,
+}
+
+#[derive(Clone, Debug)]
+pub struct StructDecl {
+    pub public: bool,
+    pub name: Ident,
+    pub fields: Vec<FieldDecl>,
+    pub methods: Vec<FuncDecl>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct VariantDecl {
+    pub name: Ident,
+    pub fields: Vec<FieldDecl>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct EnumDecl {
+    pub public: bool,
+    pub name: Ident,
+    pub variants: Vec<VariantDecl>,
+    pub methods: Vec<FuncDecl>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct InterfaceDecl {
+    pub public: bool,
+    pub name: Ident,
+    pub methods: Vec<FuncDecl>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum TypeExpr {
+    /// `int`, `Point`, `list[int]`, `dict[str, int]`, `mod.Type`.
+    Named { path: Vec<Ident>, args: Vec<TypeExpr>, span: Span },
+    Tuple(Vec<TypeExpr>, Span),
+    Optional(Box<TypeExpr>, Span),
+    Func { params: Vec<TypeExpr>, ret: Option<Box<TypeExpr>>, span: Span },
+}
+
+impl TypeExpr {
+    pub fn span(&self) -> Span {
+        match self {
+            TypeExpr::Named { span, .. } | TypeExpr::Tuple(_, span) | TypeExpr::Optional(_, span) | TypeExpr::Func { span, .. } => *span,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Block {
+    pub stmts: Vec<Stmt>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum Stmt {
+    Let { mutable: bool, pat: Pattern, ty: Option<TypeExpr>, value: Expr, span: Span },
+    Assign { target: Expr, op: Option<BinOp>, value: Expr, span: Span },
+    Expr(Expr),
+    Return(Option<Expr>, Span),
+    Break(Span),
+    Continue(Span),
+    While { cond: Expr, body: Block, span: Span },
+    For { pat: Pattern, iter: Expr, body: Block, span: Span },
+    Throw(Expr, Span),
+    Try { body: Block, catch: Option<(Ident, Block)>, finally: Option<Block>, span: Span },
+    /// A nested function declaration (a named closure).
+    Func(Box<FuncDecl>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinOp {
+    Add, Sub, Mul, Div, FloorDiv, Mod, Pow,
+    Eq, Ne, Lt, Le, Gt, Ge,
+    And, Or, BitAnd, BitOr, BitXor, Shl, Shr,
+    In, NotIn, Coalesce,
+}
+
+impl BinOp {
+    pub fn text(self) -> &'static str {
+        match self {
+            BinOp::Add => "+", BinOp::Sub => "-", BinOp::Mul => "*", BinOp::Div => "/",
+            BinOp::FloorDiv => "//", BinOp::Mod => "%", BinOp::Pow => "**", BinOp::Eq => "==",
+            BinOp::Ne => "!=", BinOp::Lt => "<", BinOp::Le => "<=", BinOp::Gt => ">", BinOp::Ge => ">=",
+            BinOp::And => "and", BinOp::Or => "or", BinOp::BitAnd => "&", BinOp::BitOr => "|",
+            BinOp::BitXor => "^", BinOp::Shl => "<<", BinOp::Shr => ">>", BinOp::In => "in",
+            BinOp::NotIn => "not in", BinOp::Coalesce => "??",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnOp {
+    Neg,
+    Not,
+    BitNot,
+}
+
+#[derive(Clone, Debug)]
+pub struct Arg {
+    pub name: Option<Ident>,
+    pub value: Expr,
+}
+
+#[derive(Clone, Debug)]
+pub enum FStrPart {
+    Lit(String),
+    Expr(Expr, Option<String>),
+}
+
+#[derive(Clone, Debug)]
+pub struct MatchArm {
+    pub pat: Pattern,
+    pub guard: Option<Expr>,
+    pub body: Expr,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum ExprKind {
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Str(String),
+    Bytes(Vec<u8>),
+    FStr(Vec<FStrPart>),
+    None,
+    Name(String),
+    SelfRef,
+    List(Vec<Expr>),
+    Dict(Vec<(Expr, Expr)>),
+    Set(Vec<Expr>),
+    Tuple(Vec<Expr>),
+    Unary(UnOp, Box<Expr>),
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    Range { start: Box<Expr>, end: Box<Expr>, inclusive: bool },
+    Call { callee: Box<Expr>, args: Vec<Arg> },
+    Field { target: Box<Expr>, name: Ident, optional: bool },
+    /// `t.0`
+    TupleField { target: Box<Expr>, index: u32 },
+    Index { target: Box<Expr>, index: Box<Expr> },
+    Slice { target: Box<Expr>, start: Option<Box<Expr>>, end: Option<Box<Expr>> },
+    Unwrap(Box<Expr>),
+    Is(Box<Expr>, TypeExpr),
+    As(Box<Expr>, TypeExpr),
+    Lambda { params: Vec<Param>, ret: Option<TypeExpr>, body: Block },
+    If { cond: Box<Expr>, then: Block, else_: Option<Box<Expr>> },
+    Match { scrutinee: Box<Expr>, arms: Vec<MatchArm> },
+    Block(Block),
+    /// Placeholder after a parse error, so later passes can continue.
+    Error,
+}
+
+#[derive(Clone, Debug)]
+pub struct Pattern {
+    pub kind: PatKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum PatKind {
+    Wildcard,
+    Bind(String),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Bool(bool),
+    None,
+    Range { lo: i64, hi: i64, inclusive: bool },
+    Tuple(Vec<Pattern>),
+    /// `E.V(p, ..)`, `V(p, ..)`, `E.V`, `V` (path has one or two parts); `args` is None without parens.
+    Variant { path: Vec<Ident>, args: Option<Vec<Pattern>> },
+    /// `Point { x: p, y }`
+    Struct { path: Vec<Ident>, fields: Vec<(Ident, Pattern)> },
+    Or(Vec<Pattern>),
+}

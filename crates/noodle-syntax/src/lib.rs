@@ -1,0 +1,15 @@
+//! Noodle's syntax layer: source files, tokens, the AST, and the parser.
+//!
+//! Invariant (as in rust-analyzer): parsing never fails. `parse` always returns a module plus
+//! the diagnostics it found, recovering at statement and declaration boundaries, so that later
+//! stages can report more errors in the same run. This crate knows nothing of types or the VM.
+
+pub mod ast;
+pub mod diag;
+pub mod lexer;
+pub mod parser;
+pub mod span;
+
+pub use diag::{Diagnostic, Severity};
+pub use parser::parse;
+pub use span::{SourceFile, Span};

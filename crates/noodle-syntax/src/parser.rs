@@ -1,0 +1,1333 @@
+//! A recursive-descent parser with Pratt-style expressions. It never fails: errors become
+//! diagnostics, and the parser re-synchronises at the next statement or declaration.
+
+use crate::ast::*;
+use crate::diag::Diagnostic;
+use crate::lexer::{lex, FPart, Tok, Token};
+use crate::span::Span;
+
+/// Parses one source file. `file` is the index of the file in the caller's file table.
+pub fn parse(src: &str, file: u32) -> (Module, Vec<Diagnostic>) {
+    let (tokens, diags) = lex(src, file, 0, src.len());
+    let mut p = Parser { src, file, tokens, pos: 0, diags, last_err_pos: usize::MAX };
+    let items = p.module();
+    (Module { items }, p.diags)
+}
+
+/// Parses a single expression (used by the REPL to show a value's type).
+pub fn parse_expr(src: &str, file: u32) -> (Expr, Vec<Diagnostic>) {
+    let (tokens, diags) = lex(src, file, 0, src.len());
+    let mut p = Parser { src, file, tokens, pos: 0, diags, last_err_pos: usize::MAX };
+    p.skip_newlines();
+    let e = p.expr().unwrap_or(Expr { kind: ExprKind::Error, span: Span::new(file, 0, src.len()) });
+    p.skip_newlines();
+    if !p.at(&Tok::Eof) {
+        p.error_here("expected end of expression");
+    }
+    (e, p.diags)
+}
+
+struct Parser<'a> {
+    src: &'a str,
+    file: u32,
+    tokens: Vec<Token>,
+    pos: usize,
+    diags: Vec<Diagnostic>,
+    last_err_pos: usize,
+}
+
+type PResult<T> = Result<T, ()>;
+
+const BP_COALESCE: u8 = 1;
+const BP_OR: u8 = 2;
+const BP_AND: u8 = 3;
+const BP_NOT: u8 = 4;
+const BP_CMP: u8 = 5;
+const BP_RANGE: u8 = 6;
+const BP_UNARY: u8 = 14;
+
+fn infix_bp(t: &Tok) -> Option<(u8, BinOp)> {
+    Some(match t {
+        Tok::QuestionQuestion => (BP_COALESCE, BinOp::Coalesce),
+        Tok::Or => (BP_OR, BinOp::Or),
+        Tok::And => (BP_AND, BinOp::And),
+        Tok::EqEq => (BP_CMP, BinOp::Eq),
+        Tok::NotEq => (BP_CMP, BinOp::Ne),
+        Tok::Lt => (BP_CMP, BinOp::Lt),
+        Tok::Le => (BP_CMP, BinOp::Le),
+        Tok::Gt => (BP_CMP, BinOp::Gt),
+        Tok::Ge => (BP_CMP, BinOp::Ge),
+        Tok::In => (BP_CMP, BinOp::In),
+        Tok::Pipe => (7, BinOp::BitOr),
+        Tok::Caret => (8, BinOp::BitXor),
+        Tok::Amp => (9, BinOp::BitAnd),
+        Tok::Shl => (10, BinOp::Shl),
+        Tok::Shr => (10, BinOp::Shr),
+        Tok::Plus => (11, BinOp::Add),
+        Tok::Minus => (11, BinOp::Sub),
+        Tok::Star => (12, BinOp::Mul),
+        Tok::Slash => (12, BinOp::Div),
+        Tok::SlashSlash => (12, BinOp::FloorDiv),
+        Tok::Percent => (12, BinOp::Mod),
+        Tok::StarStar => (15, BinOp::Pow),
+        _ => return None,
+    })
+}
+
+impl<'a> Parser<'a> {
+    // ---- token helpers ----
+    fn peek(&self) -> &Tok {
+        &self.tokens[self.pos].tok
+    }
+    fn peek_at(&self, n: usize) -> &Tok {
+        let i = (self.pos + n).min(self.tokens.len() - 1);
+        &self.tokens[i].tok
+    }
+    fn span(&self) -> Span {
+        self.tokens[self.pos].span
+    }
+    fn prev_span(&self) -> Span {
+        self.tokens[self.pos.saturating_sub(1)].span
+    }
+    fn at(&self, t: &Tok) -> bool {
+        self.peek() == t
+    }
+    fn bump(&mut self) -> Token {
+        let t = self.tokens[self.pos].clone();
+        if self.pos < self.tokens.len() - 1 {
+            self.pos += 1;
+        }
+        t
+    }
+    fn eat(&mut self, t: &Tok) -> bool {
+        if self.at(t) {
+            self.bump();
+            true
+        } else {
+            false
+        }
+    }
+    fn skip_newlines(&mut self) {
+        while matches!(self.peek(), Tok::Newline | Tok::Semi) {
+            self.bump();
+        }
+    }
+    /// Looks past newlines for `t`; consumes the newlines only if it is there.
+    fn peek_past_newlines(&self, t: &Tok) -> bool {
+        let mut i = self.pos;
+        while matches!(self.tokens[i].tok, Tok::Newline) && i < self.tokens.len() - 1 {
+            i += 1;
+        }
+        &self.tokens[i].tok == t
+    }
+
+    fn error_here(&mut self, msg: &str) {
+        let found = self.peek().describe();
+        let span = self.span();
+        self.error_at(span, format!("{msg}, found {found}"), "");
+    }
+    fn error_at(&mut self, span: Span, msg: String, label: &str) {
+        // One error per position: avoids cascades while recovering.
+        if self.last_err_pos == self.pos {
+            return;
+        }
+        self.last_err_pos = self.pos;
+        let code = if matches!(self.peek(), Tok::Eof) && msg.contains("expected `}`") { "N0011" } else { "N0010" };
+        let mut d = Diagnostic::error(code, msg, span);
+        if !label.is_empty() {
+            d = d.label(label);
+        }
+        self.diags.push(d);
+    }
+    fn expect(&mut self, t: Tok) -> PResult<Span> {
+        if self.at(&t) {
+            Ok(self.bump().span)
+        } else {
+            let found = self.peek().describe();
+            let span = self.span();
+            if matches!(self.peek(), Tok::Eof) && matches!(t, Tok::RBrace | Tok::RParen | Tok::RBracket) {
+                if self.last_err_pos != self.pos {
+                    self.last_err_pos = self.pos;
+                    self.diags.push(
+                        Diagnostic::error("N0011", format!("unclosed delimiter: expected `{}` before the end of the file", t.text()), span)
+                            .label("file ends here")
+                            .hint(format!("add the missing `{}`", t.text())),
+                    );
+                }
+            } else {
+                let label = format!("expected `{}`", t.text());
+                self.error_at(span, format!("expected `{}`, found {found}", t.text()), &label);
+            }
+            Err(())
+        }
+    }
+    fn ident(&mut self) -> PResult<Ident> {
+        match self.peek().clone() {
+            Tok::Ident(name) => {
+                let span = self.bump().span;
+                Ok(Ident { name, span })
+            }
+            _ => {
+                self.error_here("expected a name");
+                Err(())
+            }
+        }
+    }
+    /// End of a statement: newline, `;`, or before `}` / EOF.
+    fn end_stmt(&mut self) -> PResult<()> {
+        match self.peek() {
+            Tok::Newline | Tok::Semi => {
+                self.bump();
+                Ok(())
+            }
+            Tok::RBrace | Tok::Eof => Ok(()),
+            _ => {
+                self.error_here("expected end of statement");
+                Err(())
+            }
+        }
+    }
+    /// Skips to the start of the next statement at this nesting level.
+    fn sync_stmt(&mut self) {
+        let mut depth = 0i32;
+        loop {
+            match self.peek() {
+                Tok::Eof => return,
+                Tok::LBrace => depth += 1,
+                Tok::RBrace => {
+                    if depth == 0 {
+                        return;
+                    }
+                    depth -= 1;
+                    if depth == 0 {
+                        self.bump();
+                        if matches!(self.peek(), Tok::Newline | Tok::Semi) {
+                            self.bump();
+                        }
+                        return;
+                    }
+                }
+                Tok::Newline | Tok::Semi if depth == 0 => {
+                    self.bump();
+                    return;
+                }
+                _ => {}
+            }
+            self.bump();
+        }
+    }
+    /// Skips to the next top-level declaration keyword at the start of a line.
+    fn sync_item(&mut self) {
+        loop {
+            match self.peek() {
+                Tok::Eof => return,
+                Tok::Def | Tok::Struct | Tok::Enum | Tok::Interface | Tok::Import | Tok::From | Tok::Pub
+                    if self.pos == 0 || matches!(self.tokens[self.pos - 1].tok, Tok::Newline | Tok::RBrace | Tok::Semi) =>
+                {
+                    return
+                }
+                _ => {
+                    self.bump();
+                }
+            }
+        }
+    }
+
+    // ---- items ----
+    fn module(&mut self) -> Vec<Item> {
+        let mut items = Vec::new();
+        loop {
+            self.skip_newlines();
+            if self.at(&Tok::Eof) {
+                break;
+            }
+            if self.at(&Tok::RBrace) {
+                let span = self.span();
+                self.error_at(span, "unexpected `}`".into(), "no block to close");
+                self.bump();
+                continue;
+            }
+            let start = self.pos;
+            match self.item() {
+                Ok(it) => items.push(it),
+                Err(()) => {
+                    if matches!(self.peek(), Tok::Def | Tok::Struct | Tok::Enum | Tok::Interface) && self.pos == start {
+                        self.bump();
+                    }
+                    self.sync_item();
+                }
+            }
+        }
+        items
+    }
+
+    fn item(&mut self) -> PResult<Item> {
+        let public = self.eat(&Tok::Pub);
+        match self.peek() {
+            Tok::Import | Tok::From => {
+                let i = self.import()?;
+                self.end_stmt()?;
+                Ok(Item::Import(i))
+            }
+            Tok::Def => Ok(Item::Func(self.func(public, false)?)),
+            Tok::Struct => Ok(Item::Struct(self.struct_decl(public)?)),
+            Tok::Enum => Ok(Item::Enum(self.enum_decl(public)?)),
+            Tok::Interface => Ok(Item::Interface(self.interface_decl(public)?)),
+            Tok::Let | Tok::Var => {
+                let s = self.stmt()?;
+                Ok(Item::Stmt(s, public))
+            }
+            _ if public => {
+                self.error_here("expected `def`, `struct`, `enum`, `interface`, `let` or `var` after `pub`");
+                Err(())
+            }
+            _ => {
+                let s = self.stmt_recover()?;
+                Ok(Item::Stmt(s, false))
+            }
+        }
+    }
+
+    fn stmt_recover(&mut self) -> PResult<Stmt> {
+        match self.stmt() {
+            Ok(s) => Ok(s),
+            Err(()) => {
+                self.sync_stmt();
+                Err(())
+            }
+        }
+    }
+
+    fn import(&mut self) -> PResult<Import> {
+        let start = self.span();
+        if self.eat(&Tok::From) {
+            let path = self.dotted()?;
+            self.expect(Tok::Import)?;
+            let mut names = Vec::new();
+            let paren = self.eat(&Tok::LParen);
+            loop {
+                if paren {
+                    self.skip_newlines();
+                }
+                let n = self.ident()?;
+                let alias = if self.eat(&Tok::As) { Some(self.ident()?) } else { None };
+                names.push((n, alias));
+                if !self.eat(&Tok::Comma) {
+                    break;
+                }
+            }
+            if paren {
+                self.skip_newlines();
+                self.expect(Tok::RParen)?;
+            }
+            Ok(Import { path, alias: None, names: Some(names), span: start.to(self.prev_span()) })
+        } else {
+            self.expect(Tok::Import)?;
+            let path = self.dotted()?;
+            let alias = if self.eat(&Tok::As) { Some(self.ident()?) } else { None };
+            Ok(Import { path, alias, names: None, span: start.to(self.prev_span()) })
+        }
+    }
+
+    fn dotted(&mut self) -> PResult<Vec<Ident>> {
+        let mut path = vec![self.ident()?];
+        while self.eat(&Tok::Dot) {
+            path.push(self.ident()?);
+        }
+        Ok(path)
+    }
+
+    fn type_params(&mut self) -> PResult<Vec<Ident>> {
+        let mut tps = Vec::new();
+        if self.eat(&Tok::LBracket) {
+            loop {
+                tps.push(self.ident()?);
+                if !self.eat(&Tok::Comma) {
+                    break;
+                }
+            }
+            self.expect(Tok::RBracket)?;
+        }
+        Ok(tps)
+    }
+
+    /// `def name[T](params) -> T { body }`; in interfaces the body is absent.
+    fn func(&mut self, public: bool, signature_only: bool) -> PResult<FuncDecl> {
+        let start = self.expect(Tok::Def)?;
+        let name = self.ident()?;
+        let type_params = self.type_params()?;
+        self.expect(Tok::LParen)?;
+        let mut self_span = None;
+        let mut params = Vec::new();
+        self.skip_newlines();
+        if self.at(&Tok::SelfKw) {
+            self_span = Some(self.bump().span);
+            if !self.at(&Tok::RParen) {
+                self.expect(Tok::Comma)?;
+            }
+        }
+        params.extend(self.params(Tok::RParen, true)?);
+        self.expect(Tok::RParen)?;
+        let ret = if self.eat(&Tok::Arrow) { Some(self.type_expr()?) } else { None };
+        let body = if signature_only && !self.at(&Tok::LBrace) {
+            self.end_stmt()?;
+            None
+        } else {
+            Some(self.block()?)
+        };
+        Ok(FuncDecl { public, name, type_params, self_span, params, ret, body, span: start.to(self.prev_span()) })
+    }
+
+    fn params(&mut self, close: Tok, require_types: bool) -> PResult<Vec<Param>> {
+        let mut params = Vec::new();
+        loop {
+            self.skip_newlines();
+            if self.at(&close) {
+                break;
+            }
+            if self.at(&Tok::SelfKw) {
+                let span = self.span();
+                self.diags.push(Diagnostic::error("N0215", "`self` must be the first parameter", span).label("move `self` first"));
+                self.bump();
+            } else {
+                let name = self.ident()?;
+                let ty = if self.eat(&Tok::Colon) {
+                    Some(self.type_expr()?)
+                } else {
+                    if require_types {
+                        let span = name.span;
+                        self.diags.push(
+                            Diagnostic::error("N0208", format!("parameter `{}` needs a type", name.name), span)
+                                .label("missing `: type`")
+                                .hint(format!("write `{}: int` (or the type it should have)", name.name)),
+                        );
+                    }
+                    None
+                };
+                let default = if self.eat(&Tok::Eq) { Some(self.expr()?) } else { None };
+                params.push(Param { name, ty, default });
+            }
+            self.skip_newlines();
+            if !self.eat(&Tok::Comma) {
+                break;
+            }
+        }
+        self.skip_newlines();
+        Ok(params)
+    }
+
+    fn field_decl(&mut self) -> PResult<FieldDecl> {
+        let name = self.ident()?;
+        self.expect(Tok::Colon)?;
+        let ty = self.type_expr()?;
+        let default = if self.eat(&Tok::Eq) { Some(self.expr()?) } else { None };
+        Ok(FieldDecl { name, ty, default })
+    }
+
+    fn struct_decl(&mut self, public: bool) -> PResult<StructDecl> {
+        let start = self.expect(Tok::Struct)?;
+        let name = self.ident()?;
+        self.expect(Tok::LBrace)?;
+        let mut fields = Vec::new();
+        let mut methods = Vec::new();
+        loop {
+            self.skip_newlines();
+            while self.eat(&Tok::Comma) {
+                self.skip_newlines();
+            }
+            if self.at(&Tok::RBrace) || self.at(&Tok::Eof) {
+                break;
+            }
+            let mpub = self.eat(&Tok::Pub);
+            let r = if self.at(&Tok::Def) {
+                self.func(mpub, false).map(|f| methods.push(f))
+            } else {
+                self.field_decl().map(|f| fields.push(f))
+            };
+            if r.is_err() {
+                self.sync_stmt();
+            }
+        }
+        self.expect(Tok::RBrace)?;
+        Ok(StructDecl { public, name, fields, methods, span: start.to(self.prev_span()) })
+    }
+
+    fn enum_decl(&mut self, public: bool) -> PResult<EnumDecl> {
+        let start = self.expect(Tok::Enum)?;
+        let name = self.ident()?;
+        self.expect(Tok::LBrace)?;
+        let mut variants = Vec::new();
+        let mut methods = Vec::new();
+        loop {
+            self.skip_newlines();
+            while self.eat(&Tok::Comma) {
+                self.skip_newlines();
+            }
+            if self.at(&Tok::RBrace) || self.at(&Tok::Eof) {
+                break;
+            }
+            let mpub = self.eat(&Tok::Pub);
+            if self.at(&Tok::Def) {
+                match self.func(mpub, false) {
+                    Ok(f) => methods.push(f),
+                    Err(()) => self.sync_stmt(),
+                }
+                continue;
+            }
+            let r = (|| -> PResult<VariantDecl> {
+                let vname = self.ident()?;
+                let mut fields = Vec::new();
+                if self.eat(&Tok::LParen) {
+                    let mut i = 0;
+                    loop {
+                        self.skip_newlines();
+                        if self.at(&Tok::RParen) {
+                            break;
+                        }
+                        if matches!(self.peek(), Tok::Ident(_)) && self.peek_at(1) == &Tok::Colon {
+                            fields.push(self.field_decl()?);
+                        } else {
+                            let ty = self.type_expr()?;
+                            fields.push(FieldDecl { name: Ident { name: format!("{i}"), span: ty.span() }, ty, default: None });
+                        }
+                        i += 1;
+                        self.skip_newlines();
+                        if !self.eat(&Tok::Comma) {
+                            break;
+                        }
+                    }
+                    self.skip_newlines();
+                    self.expect(Tok::RParen)?;
+                }
+                let span = vname.span.to(self.prev_span());
+                Ok(VariantDecl { name: vname, fields, span })
+            })();
+            match r {
+                Ok(v) => variants.push(v),
+                Err(()) => self.sync_stmt(),
+            }
+        }
+        self.expect(Tok::RBrace)?;
+        Ok(EnumDecl { public, name, variants, methods, span: start.to(self.prev_span()) })
+    }
+
+    fn interface_decl(&mut self, public: bool) -> PResult<InterfaceDecl> {
+        let start = self.expect(Tok::Interface)?;
+        let name = self.ident()?;
+        self.expect(Tok::LBrace)?;
+        let mut methods = Vec::new();
+        loop {
+            self.skip_newlines();
+            if self.at(&Tok::RBrace) || self.at(&Tok::Eof) {
+                break;
+            }
+            match self.func(false, true) {
+                Ok(f) => methods.push(f),
+                Err(()) => self.sync_stmt(),
+            }
+        }
+        self.expect(Tok::RBrace)?;
+        Ok(InterfaceDecl { public, name, methods, span: start.to(self.prev_span()) })
+    }
+
+    // ---- types ----
+    fn type_expr(&mut self) -> PResult<TypeExpr> {
+        let start = self.span();
+        let mut t = match self.peek().clone() {
+            Tok::LParen => {
+                self.bump();
+                let mut elems = Vec::new();
+                loop {
+                    self.skip_newlines();
+                    if self.at(&Tok::RParen) {
+                        break;
+                    }
+                    elems.push(self.type_expr()?);
+                    if !self.eat(&Tok::Comma) {
+                        break;
+                    }
+                }
+                self.expect(Tok::RParen)?;
+                if elems.len() == 1 && !matches!(self.tokens[self.pos - 2].tok, Tok::Comma) {
+                    elems.pop().unwrap()
+                } else {
+                    TypeExpr::Tuple(elems, start.to(self.prev_span()))
+                }
+            }
+            Tok::Fn => {
+                self.bump();
+                self.expect(Tok::LParen)?;
+                let mut params = Vec::new();
+                loop {
+                    if self.at(&Tok::RParen) {
+                        break;
+                    }
+                    params.push(self.type_expr()?);
+                    if !self.eat(&Tok::Comma) {
+                        break;
+                    }
+                }
+                self.expect(Tok::RParen)?;
+                let ret = if self.eat(&Tok::Arrow) { Some(Box::new(self.type_expr()?)) } else { None };
+                TypeExpr::Func { params, ret, span: start.to(self.prev_span()) }
+            }
+            Tok::None_ => {
+                let span = self.bump().span;
+                TypeExpr::Named { path: vec![Ident { name: "none".into(), span }], args: vec![], span }
+            }
+            Tok::Ident(_) => {
+                let path = self.dotted()?;
+                let mut args = Vec::new();
+                if self.eat(&Tok::LBracket) {
+                    loop {
+                        args.push(self.type_expr()?);
+                        if !self.eat(&Tok::Comma) {
+                            break;
+                        }
+                    }
+                    self.expect(Tok::RBracket)?;
+                }
+                TypeExpr::Named { path, args, span: start.to(self.prev_span()) }
+            }
+            _ => {
+                self.error_here("expected a type");
+                return Err(());
+            }
+        };
+        while self.at(&Tok::Question) {
+            self.bump();
+            t = TypeExpr::Optional(Box::new(t), start.to(self.prev_span()));
+        }
+        Ok(t)
+    }
+
+    // ---- statements ----
+    fn block(&mut self) -> PResult<Block> {
+        let start = self.expect(Tok::LBrace)?;
+        let mut stmts = Vec::new();
+        loop {
+            self.skip_newlines();
+            if self.at(&Tok::RBrace) || self.at(&Tok::Eof) {
+                break;
+            }
+            if let Ok(s) = self.stmt_recover() {
+                stmts.push(s);
+            }
+        }
+        self.expect(Tok::RBrace)?;
+        Ok(Block { stmts, span: start.to(self.prev_span()) })
+    }
+
+    fn stmt(&mut self) -> PResult<Stmt> {
+        let start = self.span();
+        let s = match self.peek() {
+            Tok::Let | Tok::Var => {
+                let mutable = self.bump().tok == Tok::Var;
+                let pat = self.pattern_no_or()?;
+                let ty = if self.eat(&Tok::Colon) { Some(self.type_expr()?) } else { None };
+                if !self.at(&Tok::Eq) {
+                    let span = self.span();
+                    self.error_at(span, format!("expected `=` and a value, found {}", self.peek().describe()), "bindings need a value");
+                    return Err(());
+                }
+                self.bump();
+                let value = self.expr()?;
+                Stmt::Let { mutable, pat, ty, value, span: start.to(self.prev_span()) }
+            }
+            Tok::Return => {
+                self.bump();
+                let value = if matches!(self.peek(), Tok::Newline | Tok::Semi | Tok::RBrace | Tok::Eof) { None } else { Some(self.expr()?) };
+                Stmt::Return(value, start.to(self.prev_span()))
+            }
+            Tok::Break => {
+                self.bump();
+                Stmt::Break(start)
+            }
+            Tok::Continue => {
+                self.bump();
+                Stmt::Continue(start)
+            }
+            Tok::Throw => {
+                self.bump();
+                let e = self.expr()?;
+                Stmt::Throw(e, start.to(self.prev_span()))
+            }
+            Tok::While => {
+                self.bump();
+                let cond = self.expr()?;
+                let body = self.block()?;
+                Stmt::While { cond, body, span: start.to(self.prev_span()) }
+            }
+            Tok::For => {
+                self.bump();
+                let pat = self.pattern_no_or()?;
+                self.expect(Tok::In)?;
+                let iter = self.expr()?;
+                let body = self.block()?;
+                Stmt::For { pat, iter, body, span: start.to(self.prev_span()) }
+            }
+            Tok::Try => {
+                self.bump();
+                let body = self.block()?;
+                let mut catch = None;
+                let mut finally = None;
+                if self.peek_past_newlines(&Tok::Catch) {
+                    self.skip_newlines();
+                    self.bump();
+                    let name = self.ident()?;
+                    let b = self.block()?;
+                    catch = Some((name, b));
+                }
+                if self.peek_past_newlines(&Tok::Finally) {
+                    self.skip_newlines();
+                    self.bump();
+                    finally = Some(self.block()?);
+                }
+                if catch.is_none() && finally.is_none() {
+                    let span = self.span();
+                    self.error_at(span, "expected `catch` or `finally` after a `try` block".into(), "");
+                    return Err(());
+                }
+                Stmt::Try { body, catch, finally, span: start.to(self.prev_span()) }
+            }
+            Tok::Def => Stmt::Func(Box::new(self.func(false, false)?)),
+            _ => {
+                let e = self.expr()?;
+                if self.at(&Tok::Comma) {
+                    // tuple assignment: a, b = b, a
+                    let mut targets = vec![e];
+                    while self.eat(&Tok::Comma) {
+                        targets.push(self.expr()?);
+                    }
+                    let tspan = start.to(self.prev_span());
+                    self.expect(Tok::Eq)?;
+                    let vstart = self.span();
+                    let mut values = vec![self.expr()?];
+                    while self.eat(&Tok::Comma) {
+                        values.push(self.expr()?);
+                    }
+                    let vspan = vstart.to(self.prev_span());
+                    let value = if values.len() == 1 { values.pop().unwrap() } else { Expr { kind: ExprKind::Tuple(values), span: vspan } };
+                    Stmt::Assign { target: Expr { kind: ExprKind::Tuple(targets), span: tspan }, op: None, value, span: start.to(self.prev_span()) }
+                } else {
+                    let op = match self.peek() {
+                        Tok::Eq => Some(None),
+                        Tok::PlusEq => Some(Some(BinOp::Add)),
+                        Tok::MinusEq => Some(Some(BinOp::Sub)),
+                        Tok::StarEq => Some(Some(BinOp::Mul)),
+                        Tok::SlashEq => Some(Some(BinOp::Div)),
+                        Tok::SlashSlashEq => Some(Some(BinOp::FloorDiv)),
+                        Tok::PercentEq => Some(Some(BinOp::Mod)),
+                        _ => None,
+                    };
+                    match op {
+                        Some(op) => {
+                            self.bump();
+                            let value = self.expr()?;
+                            Stmt::Assign { target: e, op, value, span: start.to(self.prev_span()) }
+                        }
+                        None => Stmt::Expr(e),
+                    }
+                }
+            }
+        };
+        self.end_stmt()?;
+        Ok(s)
+    }
+
+    // ---- expressions ----
+    pub fn expr(&mut self) -> PResult<Expr> {
+        self.expr_bp(0)
+    }
+
+    fn expr_bp(&mut self, min_bp: u8) -> PResult<Expr> {
+        let mut lhs = self.prefix()?;
+        loop {
+            let t = self.peek().clone();
+            // `not in`
+            if t == Tok::Not && self.peek_at(1) == &Tok::In {
+                if BP_CMP < min_bp || BP_CMP == min_bp {
+                    break;
+                }
+                self.bump();
+                self.bump();
+                let rhs = self.expr_bp(BP_CMP + 1)?;
+                let span = lhs.span.to(rhs.span);
+                lhs = Expr { kind: ExprKind::Binary(BinOp::NotIn, Box::new(lhs), Box::new(rhs)), span };
+                continue;
+            }
+            if matches!(t, Tok::Is | Tok::As) {
+                if 13 <= min_bp {
+                    break;
+                }
+                self.bump();
+                let ty = self.type_expr()?;
+                let span = lhs.span.to(ty.span());
+                lhs = Expr {
+                    kind: if t == Tok::Is { ExprKind::Is(Box::new(lhs), ty) } else { ExprKind::As(Box::new(lhs), ty) },
+                    span,
+                };
+                continue;
+            }
+            if matches!(t, Tok::DotDot | Tok::DotDotEq) {
+                if BP_RANGE <= min_bp {
+                    break;
+                }
+                self.bump();
+                let rhs = self.expr_bp(BP_RANGE)?;
+                let span = lhs.span.to(rhs.span);
+                lhs = Expr { kind: ExprKind::Range { start: Box::new(lhs), end: Box::new(rhs), inclusive: t == Tok::DotDotEq }, span };
+                continue;
+            }
+            let Some((bp, op)) = infix_bp(&t) else { break };
+            if bp <= min_bp {
+                break;
+            }
+            self.bump();
+            // `**` is right associative; comparisons do not chain.
+            let rbp = if op == BinOp::Pow { bp - 1 } else { bp };
+            let rhs = if op == BinOp::Pow { self.pow_rhs()? } else { self.expr_bp(rbp)? };
+            if bp == BP_CMP {
+                if let Some((b2, _)) = infix_bp(self.peek()) {
+                    if b2 == BP_CMP {
+                        let span = self.span();
+                        self.diags.push(
+                            Diagnostic::error("N0010", "comparison operators cannot be chained", span)
+                                .hint("write `a < b and b < c`"),
+                        );
+                    }
+                }
+            }
+            let span = lhs.span.to(rhs.span);
+            lhs = Expr { kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)), span };
+        }
+        Ok(lhs)
+    }
+
+    /// The right operand of `**`: a unary expression that may itself contain `**`.
+    fn pow_rhs(&mut self) -> PResult<Expr> {
+        self.expr_bp(BP_UNARY)
+    }
+
+    fn prefix(&mut self) -> PResult<Expr> {
+        let start = self.span();
+        match self.peek() {
+            Tok::Minus => {
+                self.bump();
+                // -9223372036854775808 is a valid literal
+                if let Tok::Int(v) = self.peek().clone() {
+                    if v == 1u64 << 63 && !matches!(self.peek_at(1), Tok::StarStar) {
+                        let end = self.bump().span;
+                        return self.postfix(Expr { kind: ExprKind::Int(i64::MIN), span: start.to(end) });
+                    }
+                }
+                let e = self.expr_bp(BP_UNARY)?;
+                let span = start.to(e.span);
+                Ok(Expr { kind: ExprKind::Unary(UnOp::Neg, Box::new(e)), span })
+            }
+            Tok::Tilde => {
+                self.bump();
+                let e = self.expr_bp(BP_UNARY)?;
+                let span = start.to(e.span);
+                Ok(Expr { kind: ExprKind::Unary(UnOp::BitNot, Box::new(e)), span })
+            }
+            Tok::Not => {
+                self.bump();
+                let e = self.expr_bp(BP_NOT)?;
+                let span = start.to(e.span);
+                Ok(Expr { kind: ExprKind::Unary(UnOp::Not, Box::new(e)), span })
+            }
+            _ => {
+                let e = self.primary()?;
+                self.postfix(e)
+            }
+        }
+    }
+
+    fn postfix(&mut self, mut e: Expr) -> PResult<Expr> {
+        loop {
+            match self.peek().clone() {
+                Tok::LParen => {
+                    self.bump();
+                    let args = self.args()?;
+                    self.expect(Tok::RParen)?;
+                    let span = e.span.to(self.prev_span());
+                    e = Expr { kind: ExprKind::Call { callee: Box::new(e), args }, span };
+                }
+                Tok::Dot | Tok::QuestionDot => {
+                    let optional = self.bump().tok == Tok::QuestionDot;
+                    match self.peek().clone() {
+                        Tok::Int(i) if !optional => {
+                            self.bump();
+                            let span = e.span.to(self.prev_span());
+                            e = Expr { kind: ExprKind::TupleField { target: Box::new(e), index: i as u32 }, span };
+                        }
+                        Tok::Float(_) if !optional => {
+                            // `t.0.1` lexes as `t` `.` `0.1`
+                            let tspan = self.bump().span;
+                            let text = &self.src[tspan.start as usize..tspan.end as usize];
+                            let mut parts = text.split('.');
+                            let a: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+                            let b: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+                            let s1 = e.span.to(tspan);
+                            e = Expr { kind: ExprKind::TupleField { target: Box::new(e), index: a }, span: s1 };
+                            e = Expr { kind: ExprKind::TupleField { target: Box::new(e), index: b }, span: s1 };
+                        }
+                        _ => {
+                            let name = self.ident()?;
+                            let span = e.span.to(name.span);
+                            e = Expr { kind: ExprKind::Field { target: Box::new(e), name, optional }, span };
+                        }
+                    }
+                }
+                Tok::LBracket => {
+                    self.bump();
+                    self.skip_newlines();
+                    let start = if self.at(&Tok::Colon) { None } else { Some(Box::new(self.expr()?)) };
+                    if self.eat(&Tok::Colon) {
+                        let end = if self.at(&Tok::RBracket) { None } else { Some(Box::new(self.expr()?)) };
+                        self.expect(Tok::RBracket)?;
+                        let span = e.span.to(self.prev_span());
+                        e = Expr { kind: ExprKind::Slice { target: Box::new(e), start, end }, span };
+                    } else {
+                        self.expect(Tok::RBracket)?;
+                        let span = e.span.to(self.prev_span());
+                        e = Expr { kind: ExprKind::Index { target: Box::new(e), index: start.unwrap() }, span };
+                    }
+                }
+                Tok::Bang => {
+                    self.bump();
+                    let span = e.span.to(self.prev_span());
+                    e = Expr { kind: ExprKind::Unwrap(Box::new(e)), span };
+                }
+                _ => return Ok(e),
+            }
+        }
+    }
+
+    fn args(&mut self) -> PResult<Vec<Arg>> {
+        let mut args = Vec::new();
+        loop {
+            self.skip_newlines();
+            if self.at(&Tok::RParen) {
+                break;
+            }
+            let name = if matches!(self.peek(), Tok::Ident(_)) && self.peek_at(1) == &Tok::Colon {
+                let n = self.ident()?;
+                self.bump();
+                Some(n)
+            } else {
+                None
+            };
+            let value = self.expr()?;
+            args.push(Arg { name, value });
+            self.skip_newlines();
+            if !self.eat(&Tok::Comma) {
+                break;
+            }
+        }
+        self.skip_newlines();
+        Ok(args)
+    }
+
+    fn primary(&mut self) -> PResult<Expr> {
+        let start = self.span();
+        let tok = self.peek().clone();
+        let kind = match tok {
+            Tok::Int(v) => {
+                self.bump();
+                if v > i64::MAX as u64 {
+                    self.diags.push(
+                        Diagnostic::error("N0003", "integer literal is too large", start)
+                            .label("does not fit in a 64-bit int")
+                            .hint("the largest int is 9223372036854775807"),
+                    );
+                }
+                ExprKind::Int(v as i64)
+            }
+            Tok::Float(v) => {
+                self.bump();
+                ExprKind::Float(v)
+            }
+            Tok::Str(s) => {
+                self.bump();
+                ExprKind::Str(s)
+            }
+            Tok::Bytes(b) => {
+                self.bump();
+                ExprKind::Bytes(b)
+            }
+            Tok::FStr(parts) => {
+                self.bump();
+                let mut out = Vec::new();
+                for p in parts {
+                    match p {
+                        FPart::Lit(s) => out.push(FStrPart::Lit(s)),
+                        FPart::Expr { start: s, end, spec } => {
+                            let (toks, d) = lex(self.src, self.file, s, end);
+                            self.diags.extend(d);
+                            let toks: Vec<Token> = toks.into_iter().filter(|t| t.tok != Tok::Newline).collect();
+                            let mut sub = Parser { src: self.src, file: self.file, tokens: toks, pos: 0, diags: Vec::new(), last_err_pos: usize::MAX };
+                            let r = sub.expr();
+                            if r.is_ok() && !sub.at(&Tok::Eof) {
+                                sub.error_here("expected `}` after the f-string expression");
+                            }
+                            self.diags.extend(sub.diags);
+                            out.push(FStrPart::Expr(r.unwrap_or(Expr { kind: ExprKind::Error, span: Span::new(self.file, s, end) }), spec));
+                        }
+                    }
+                }
+                ExprKind::FStr(out)
+            }
+            Tok::True => {
+                self.bump();
+                ExprKind::Bool(true)
+            }
+            Tok::False => {
+                self.bump();
+                ExprKind::Bool(false)
+            }
+            Tok::None_ => {
+                self.bump();
+                ExprKind::None
+            }
+            Tok::SelfKw => {
+                self.bump();
+                ExprKind::SelfRef
+            }
+            Tok::Ident(name) => {
+                self.bump();
+                ExprKind::Name(name)
+            }
+            Tok::LParen => {
+                self.bump();
+                self.skip_newlines();
+                if self.eat(&Tok::RParen) {
+                    ExprKind::Tuple(vec![])
+                } else {
+                    let first = self.expr()?;
+                    self.skip_newlines();
+                    if self.eat(&Tok::Comma) {
+                        let mut elems = vec![first];
+                        loop {
+                            self.skip_newlines();
+                            if self.at(&Tok::RParen) {
+                                break;
+                            }
+                            elems.push(self.expr()?);
+                            self.skip_newlines();
+                            if !self.eat(&Tok::Comma) {
+                                break;
+                            }
+                        }
+                        self.skip_newlines();
+                        self.expect(Tok::RParen)?;
+                        ExprKind::Tuple(elems)
+                    } else {
+                        self.expect(Tok::RParen)?;
+                        // keep the parenthesised span
+                        return Ok(Expr { kind: first.kind, span: start.to(self.prev_span()) });
+                    }
+                }
+            }
+            Tok::LBracket => {
+                self.bump();
+                let mut elems = Vec::new();
+                loop {
+                    self.skip_newlines();
+                    if self.at(&Tok::RBracket) {
+                        break;
+                    }
+                    elems.push(self.expr()?);
+                    self.skip_newlines();
+                    if !self.eat(&Tok::Comma) {
+                        break;
+                    }
+                }
+                self.skip_newlines();
+                self.expect(Tok::RBracket)?;
+                ExprKind::List(elems)
+            }
+            Tok::LBrace => {
+                self.bump();
+                self.skip_newlines();
+                if self.eat(&Tok::RBrace) {
+                    ExprKind::Dict(vec![])
+                } else {
+                    let first = self.expr()?;
+                    if self.eat(&Tok::Colon) {
+                        let v = self.expr()?;
+                        let mut entries = vec![(first, v)];
+                        loop {
+                            self.skip_newlines();
+                            if !self.eat(&Tok::Comma) {
+                                break;
+                            }
+                            self.skip_newlines();
+                            if self.at(&Tok::RBrace) {
+                                break;
+                            }
+                            let k = self.expr()?;
+                            self.expect(Tok::Colon)?;
+                            let v = self.expr()?;
+                            entries.push((k, v));
+                        }
+                        self.skip_newlines();
+                        self.expect(Tok::RBrace)?;
+                        ExprKind::Dict(entries)
+                    } else {
+                        let mut elems = vec![first];
+                        loop {
+                            self.skip_newlines();
+                            if !self.eat(&Tok::Comma) {
+                                break;
+                            }
+                            self.skip_newlines();
+                            if self.at(&Tok::RBrace) {
+                                break;
+                            }
+                            elems.push(self.expr()?);
+                        }
+                        self.skip_newlines();
+                        self.expect(Tok::RBrace)?;
+                        ExprKind::Set(elems)
+                    }
+                }
+            }
+            Tok::Fn => {
+                self.bump();
+                self.expect(Tok::LParen)?;
+                let params = self.params(Tok::RParen, false)?;
+                self.expect(Tok::RParen)?;
+                let ret = if self.eat(&Tok::Arrow) { Some(self.type_expr()?) } else { None };
+                let body = if self.at(&Tok::FatArrow) {
+                    self.bump();
+                    let e = self.expr()?;
+                    let span = e.span;
+                    Block { stmts: vec![Stmt::Return(Some(e), span)], span }
+                } else {
+                    self.block()?
+                };
+                ExprKind::Lambda { params, ret, body }
+            }
+            Tok::If => return self.if_expr(),
+            Tok::Match => {
+                self.bump();
+                let scrutinee = self.expr()?;
+                self.expect(Tok::LBrace)?;
+                let mut arms = Vec::new();
+                loop {
+                    self.skip_newlines();
+                    while self.eat(&Tok::Comma) {
+                        self.skip_newlines();
+                    }
+                    if self.at(&Tok::RBrace) || self.at(&Tok::Eof) {
+                        break;
+                    }
+                    let r = (|| -> PResult<MatchArm> {
+                        let pat = self.pattern()?;
+                        let guard = if self.eat(&Tok::If) { Some(self.expr()?) } else { None };
+                        self.expect(Tok::FatArrow)?;
+                        let body = if self.at(&Tok::LBrace) {
+                            let b = self.block()?;
+                            let span = b.span;
+                            Expr { kind: ExprKind::Block(b), span }
+                        } else {
+                            self.expr()?
+                        };
+                        let span = pat.span.to(body.span);
+                        Ok(MatchArm { pat, guard, body, span })
+                    })();
+                    match r {
+                        Ok(a) => arms.push(a),
+                        Err(()) => self.sync_stmt(),
+                    }
+                }
+                self.expect(Tok::RBrace)?;
+                ExprKind::Match { scrutinee: Box::new(scrutinee), arms }
+            }
+            _ => {
+                let found = tok.describe();
+                self.error_at(start, format!("expected an expression, found {found}"), "expected an expression");
+                return Err(());
+            }
+        };
+        Ok(Expr { kind, span: start.to(self.prev_span()) })
+    }
+
+    fn if_expr(&mut self) -> PResult<Expr> {
+        let start = self.expect(Tok::If)?;
+        let cond = self.expr()?;
+        let then = self.block()?;
+        let else_ = if self.peek_past_newlines(&Tok::Elif) {
+            self.skip_newlines();
+            // treat `elif` as `else if`
+            self.tokens[self.pos].tok = Tok::If;
+            Some(Box::new(self.if_expr()?))
+        } else if self.peek_past_newlines(&Tok::Else) {
+            self.skip_newlines();
+            self.bump();
+            if self.at(&Tok::If) {
+                Some(Box::new(self.if_expr()?))
+            } else {
+                let b = self.block()?;
+                let span = b.span;
+                Some(Box::new(Expr { kind: ExprKind::Block(b), span }))
+            }
+        } else {
+            None
+        };
+        Ok(Expr { kind: ExprKind::If { cond: Box::new(cond), then, else_ }, span: start.to(self.prev_span()) })
+    }
+
+    // ---- patterns ----
+    fn pattern(&mut self) -> PResult<Pattern> {
+        let first = self.pattern_no_or()?;
+        if !self.at(&Tok::Pipe) {
+            return Ok(first);
+        }
+        let mut alts = vec![first];
+        while self.eat(&Tok::Pipe) {
+            alts.push(self.pattern_no_or()?);
+        }
+        let span = alts[0].span.to(alts.last().unwrap().span);
+        Ok(Pattern { kind: PatKind::Or(alts), span })
+    }
+
+    fn pattern_no_or(&mut self) -> PResult<Pattern> {
+        let start = self.span();
+        let kind = match self.peek().clone() {
+            Tok::Ident(name) if name == "_" => {
+                self.bump();
+                PatKind::Wildcard
+            }
+            Tok::Ident(_) => {
+                let path = self.dotted()?;
+                if self.at(&Tok::LParen) {
+                    self.bump();
+                    let mut args = Vec::new();
+                    loop {
+                        self.skip_newlines();
+                        if self.at(&Tok::RParen) {
+                            break;
+                        }
+                        args.push(self.pattern()?);
+                        if !self.eat(&Tok::Comma) {
+                            break;
+                        }
+                    }
+                    self.skip_newlines();
+                    self.expect(Tok::RParen)?;
+                    PatKind::Variant { path, args: Some(args) }
+                } else if self.at(&Tok::LBrace) && path[0].name.chars().next().is_some_and(|c| c.is_uppercase()) {
+                    self.bump();
+                    let mut fields = Vec::new();
+                    loop {
+                        self.skip_newlines();
+                        if self.at(&Tok::RBrace) {
+                            break;
+                        }
+                        let f = self.ident()?;
+                        let p = if self.eat(&Tok::Colon) {
+                            self.pattern()?
+                        } else {
+                            Pattern { kind: PatKind::Bind(f.name.clone()), span: f.span }
+                        };
+                        fields.push((f, p));
+                        self.skip_newlines();
+                        if !self.eat(&Tok::Comma) {
+                            break;
+                        }
+                    }
+                    self.skip_newlines();
+                    self.expect(Tok::RBrace)?;
+                    PatKind::Struct { path, fields }
+                } else if path.len() == 1 {
+                    PatKind::Bind(path[0].name.clone())
+                } else {
+                    PatKind::Variant { path, args: None }
+                }
+            }
+            Tok::Minus | Tok::Int(_) => {
+                let neg = self.eat(&Tok::Minus);
+                match self.peek().clone() {
+                    Tok::Int(v) => {
+                        self.bump();
+                        let v = if neg { (v as i64).wrapping_neg() } else { v as i64 };
+                        if matches!(self.peek(), Tok::DotDot | Tok::DotDotEq) {
+                            let inclusive = self.bump().tok == Tok::DotDotEq;
+                            let neg2 = self.eat(&Tok::Minus);
+                            match self.peek().clone() {
+                                Tok::Int(h) => {
+                                    self.bump();
+                                    let h = if neg2 { -(h as i64) } else { h as i64 };
+                                    PatKind::Range { lo: v, hi: h, inclusive }
+                                }
+                                _ => {
+                                    self.error_here("expected an integer to end the range pattern");
+                                    return Err(());
+                                }
+                            }
+                        } else {
+                            PatKind::Int(v)
+                        }
+                    }
+                    Tok::Float(f) => {
+                        self.bump();
+                        PatKind::Float(if neg { -f } else { f })
+                    }
+                    _ => {
+                        self.error_here("expected a number after `-` in a pattern");
+                        return Err(());
+                    }
+                }
+            }
+            Tok::Float(f) => {
+                self.bump();
+                PatKind::Float(f)
+            }
+            Tok::Str(s) => {
+                self.bump();
+                PatKind::Str(s)
+            }
+            Tok::True => {
+                self.bump();
+                PatKind::Bool(true)
+            }
+            Tok::False => {
+                self.bump();
+                PatKind::Bool(false)
+            }
+            Tok::None_ => {
+                self.bump();
+                PatKind::None
+            }
+            Tok::LParen => {
+                self.bump();
+                let mut elems = Vec::new();
+                let mut trailing_comma = false;
+                loop {
+                    self.skip_newlines();
+                    if self.at(&Tok::RParen) {
+                        break;
+                    }
+                    elems.push(self.pattern()?);
+                    trailing_comma = self.eat(&Tok::Comma);
+                    if !trailing_comma {
+                        break;
+                    }
+                }
+                self.expect(Tok::RParen)?;
+                if elems.len() == 1 && !trailing_comma {
+                    return Ok(elems.pop().unwrap());
+                }
+                PatKind::Tuple(elems)
+            }
+            _ => {
+                self.error_here("expected a pattern");
+                return Err(());
+            }
+        };
+        Ok(Pattern { kind, span: start.to(self.prev_span()) })
+    }
+}

@@ -1,0 +1,31 @@
+//! Errors raised while running. They become Noodle `Error` values (record type 0 with fields
+//! `code` and `message`) when a program can catch them.
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct VmError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl VmError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> VmError {
+        VmError { code, message: message.into() }
+    }
+    pub fn div_zero() -> VmError {
+        VmError::new("N2001", "division by zero")
+    }
+    pub fn overflow(what: &str) -> VmError {
+        VmError::new("N2002", format!("integer overflow in {what}"))
+    }
+    pub fn index(i: i64, len: usize) -> VmError {
+        VmError::new("N2003", format!("index {i} out of range for length {len}"))
+    }
+    pub fn arg(msg: impl Into<String>) -> VmError {
+        VmError::new("N2011", msg)
+    }
+    /// Bytecode asked for an operation on a value of the wrong kind. Verified bytecode from the
+    /// compiler never does this; hand-made bytecode gets this error instead of undefined behaviour.
+    pub fn bad_operand(op: &str) -> VmError {
+        VmError::new("N2099", format!("invalid operand for `{op}` (malformed bytecode)"))
+    }
+}

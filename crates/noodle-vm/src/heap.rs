@@ -1,0 +1,104 @@
+//! A heap of objects with a mark-and-sweep collector. Each VM (and later each actor) owns one
+//! heap, collected independently; objects never move, so an `ObjRef` stays valid while the
+//! object is reachable. Cycles are collected like everything else.
+
+use crate::value::{Obj, ObjRef, Value};
+use std::rc::Rc;
+
+pub struct Heap {
+    slots: Vec<Option<Obj>>,
+    marks: Vec<bool>,
+    free: Vec<u32>,
+    /// Allocations since the last collection.
+    allocated: usize,
+    /// Collect when `allocated` reaches this.
+    threshold: usize,
+    pub collections: usize,
+}
+
+const MIN_THRESHOLD: usize = 200_000;
+
+impl Default for Heap {
+    fn default() -> Self {
+        Heap::new()
+    }
+}
+
+impl Heap {
+    pub fn new() -> Heap {
+        Heap { slots: Vec::new(), marks: Vec::new(), free: Vec::new(), allocated: 0, threshold: MIN_THRESHOLD, collections: 0 }
+    }
+
+    #[inline]
+    pub fn alloc(&mut self, obj: Obj) -> Value {
+        self.allocated += 1;
+        let r = match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = Some(obj);
+                i
+            }
+            None => {
+                self.slots.push(Some(obj));
+                self.marks.push(false);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        Value::Obj(ObjRef(r))
+    }
+
+    pub fn alloc_str(&mut self, s: impl Into<Rc<str>>) -> Value {
+        self.alloc(Obj::Str(s.into()))
+    }
+
+    /// True when enough has been allocated that the VM should collect at its next safe point.
+    #[inline]
+    pub fn wants_gc(&self) -> bool {
+        self.allocated >= self.threshold
+    }
+
+    #[inline]
+    pub fn get(&self, r: ObjRef) -> &Obj {
+        // Handles come only from this heap and live objects are never freed, so the slot exists.
+        self.slots[r.0 as usize].as_ref().expect("dangling object reference")
+    }
+
+    #[inline]
+    pub fn get_mut(&mut self, r: ObjRef) -> &mut Obj {
+        self.slots[r.0 as usize].as_mut().expect("dangling object reference")
+    }
+
+    pub fn live(&self) -> usize {
+        self.slots.len() - self.free.len()
+    }
+
+    /// Marks everything reachable from `roots` and frees the rest.
+    pub fn collect<'a>(&mut self, roots: impl Iterator<Item = &'a Value>) {
+        let mut stack: Vec<ObjRef> = Vec::new();
+        for v in roots {
+            if let Value::Obj(r) = v {
+                stack.push(*r);
+            }
+        }
+        while let Some(r) = stack.pop() {
+            let i = r.0 as usize;
+            if self.marks[i] {
+                continue;
+            }
+            self.marks[i] = true;
+            if let Some(o) = &self.slots[i] {
+                o.trace(&mut stack);
+            }
+        }
+        for i in 0..self.slots.len() {
+            if self.marks[i] {
+                self.marks[i] = false;
+            } else if self.slots[i].is_some() {
+                self.slots[i] = None;
+                self.free.push(i as u32);
+            }
+        }
+        self.collections += 1;
+        self.allocated = 0;
+        self.threshold = self.live().max(MIN_THRESHOLD);
+    }
+}

@@ -1,0 +1,1095 @@
+//! The interpreter: a register machine over verified NBC.
+//!
+//! State lives in the `Vm` (register stack, call frames, handlers, heap), not in Rust locals
+//! across calls, so execution can stop after an instruction budget and resume later (actor
+//! fairness, `await`, debugger breakpoints and resource limits all build on `run`).
+
+use crate::error::VmError;
+use crate::fmt;
+use crate::heap::Heap;
+use crate::natives::{self, Ctx, NativeFn};
+use crate::ops;
+use crate::value::{Obj, ObjRef, Value};
+use noodle_nbc::op::*;
+use noodle_nbc::{Const, Op, Program};
+use std::io::{BufRead, Write};
+use std::rc::Rc;
+
+/// Maximum call depth before N2009.
+pub const MAX_DEPTH: usize = 10_000;
+
+/// Where a program's standard streams go.
+pub struct Output {
+    pub out: Box<dyn Write>,
+    pub err: Box<dyn Write>,
+    pub input: Box<dyn BufRead>,
+}
+
+impl Output {
+    /// The process's stdout (buffered), stderr and stdin.
+    pub fn stdio() -> Output {
+        Output {
+            out: Box::new(std::io::BufWriter::with_capacity(1 << 16, std::io::stdout())),
+            err: Box::new(std::io::stderr()),
+            input: Box::new(std::io::BufReader::new(std::io::stdin())),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Frame {
+    func: u32,
+    pc: usize,
+    base: usize,
+    /// The closure being run (for `LoadCapture`).
+    closure: Option<ObjRef>,
+    /// Absolute register that receives the return value.
+    ret: usize,
+}
+
+#[derive(Clone, Debug)]
+struct Handler {
+    /// Number of frames when the handler was installed.
+    depth: usize,
+    pc: usize,
+    reg: usize,
+}
+
+/// An error nobody caught: its code, message and the stack at the throw.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Uncaught {
+    pub code: String,
+    pub message: String,
+    /// (function name, file, line), innermost first.
+    pub trace: Vec<(String, String, u32)>,
+}
+
+impl Uncaught {
+    pub fn render(&self) -> String {
+        let mut s = format!("error[{}]: {}\n", self.code, self.message);
+        for (f, file, line) in &self.trace {
+            s.push_str(&format!("  at {f} ({file}:{line})\n"));
+        }
+        s
+    }
+}
+
+#[derive(Debug)]
+pub enum RunState {
+    Finished(Value),
+    /// The instruction budget ran out; call `run` again to continue.
+    Paused,
+    Error(Uncaught),
+}
+
+pub struct Vm {
+    program: Rc<Program>,
+    natives: Vec<NativeFn>,
+    consts: Vec<Value>,
+    globals: Vec<Value>,
+    stack: Vec<Value>,
+    frames: Vec<Frame>,
+    handlers: Vec<Handler>,
+    pub heap: Heap,
+    pub io: Output,
+    /// Trace of the most recent throw of each error object (for uncaught reports).
+    last_trace: Option<(ObjRef, Vec<(String, String, u32)>)>,
+    /// Frames below this depth belong to an outer `call`; returning to it finishes.
+    entry_depth: usize,
+}
+
+fn bad(op: &str) -> VmError {
+    VmError::bad_operand(op)
+}
+
+impl Vm {
+    /// Prepares a verified program to run. Fails if it names a native this VM lacks.
+    pub fn new(program: Program, io: Output) -> Result<Vm, String> {
+        let mut vm = Vm {
+            program: Rc::new(Program::default()),
+            natives: Vec::new(),
+            consts: Vec::new(),
+            globals: Vec::new(),
+            stack: Vec::new(),
+            frames: Vec::new(),
+            handlers: Vec::new(),
+            heap: Heap::new(),
+            io,
+            last_trace: None,
+            entry_depth: 0,
+        };
+        vm.load(program)?;
+        Ok(vm)
+    }
+
+    /// Replaces the program with an extended version of it (the REPL), keeping globals and heap.
+    pub fn load(&mut self, program: Program) -> Result<(), String> {
+        let mut natives = Vec::with_capacity(program.natives.len());
+        for n in &program.natives {
+            natives.push(natives::lookup(n).ok_or_else(|| format!("unknown native function `{n}`"))?);
+        }
+        self.natives = natives;
+        for c in &program.consts[self.consts.len().min(program.consts.len())..] {
+            let v = match c {
+                Const::Int(i) => Value::Int(*i),
+                Const::Float(f) => Value::Float(*f),
+                Const::Str(s) => self.heap.alloc_str(s.as_str()),
+                Const::Bytes(b) => self.heap.alloc(Obj::Bytes(b.as_slice().into())),
+            };
+            self.consts.push(v);
+        }
+        self.globals.resize(program.nglobals as usize, Value::Undef);
+        self.program = Rc::new(program);
+        Ok(())
+    }
+
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    /// Starts the program's entry function. Follow with `run`.
+    pub fn start(&mut self) {
+        let entry = self.program.entry;
+        self.push_entry(entry, None, &[]);
+    }
+
+    fn push_entry(&mut self, func: u32, closure: Option<ObjRef>, args: &[Value]) {
+        let base = self.frames.last().map(|f| f.base + self.program.funcs[f.func as usize].nregs as usize).unwrap_or(0) + 1;
+        let need = base + self.program.funcs[func as usize].nregs as usize + 1;
+        if self.stack.len() < need {
+            self.stack.resize(need, Value::None);
+        }
+        for (i, a) in args.iter().enumerate() {
+            self.stack[base + i] = *a;
+        }
+        self.entry_depth = self.frames.len();
+        self.frames.push(Frame { func, pc: 0, base, closure, ret: base - 1 });
+    }
+
+    /// Calls a function (by index) with arguments and runs it to completion.
+    pub fn call(&mut self, func: u32, args: &[Value]) -> RunState {
+        let saved = self.entry_depth;
+        if self.program.funcs.get(func as usize).map(|f| f.arity as usize) != Some(args.len()) {
+            return RunState::Error(Uncaught { code: "N2011".into(), message: "wrong number of arguments for call".into(), trace: vec![] });
+        }
+        self.push_entry(func, None, args);
+        let r = loop {
+            match self.run(None) {
+                RunState::Paused => continue,
+                other => break other,
+            }
+        };
+        self.entry_depth = saved;
+        r
+    }
+
+    pub fn flush(&mut self) {
+        let _ = self.io.out.flush();
+    }
+
+    fn make_error(&mut self, e: VmError) -> Value {
+        let code = self.heap.alloc_str(e.code);
+        let msg = self.heap.alloc_str(e.message);
+        self.heap.alloc(Obj::Record { ty: 0, fields: vec![code, msg].into_boxed_slice() })
+    }
+
+    fn trace(&self) -> Vec<(String, String, u32)> {
+        let p = &self.program;
+        let mut out = Vec::new();
+        for f in self.frames.iter().rev() {
+            let func = &p.funcs[f.func as usize];
+            if func.name == "<main>" {
+                continue;
+            }
+            let line = func.lines.get(f.pc.saturating_sub(1)).copied().unwrap_or(0);
+            let file = p.files.get(func.file as usize).cloned().unwrap_or_default();
+            let name = match func.name.strip_prefix("<init ") {
+                Some(m) => format!("<module {}", m),
+                None => func.name.clone(),
+            };
+            out.push((name, file, line));
+        }
+        out
+    }
+
+    /// Finds a handler for `err`; returns false when there is none (the frames are left as
+    /// they were at the throw, for the trace).
+    fn throw(&mut self, err: Value) -> bool {
+        let keep = matches!((&self.last_trace, err), (Some((r, _)), Value::Obj(e)) if *r == e);
+        if !keep {
+            if let Value::Obj(e) = err {
+                self.last_trace = Some((e, self.trace()));
+            }
+        }
+        match self.handlers.last() {
+            Some(h) if h.depth > self.entry_depth => {
+                let h = self.handlers.pop().unwrap();
+                self.frames.truncate(h.depth);
+                self.frames.last_mut().unwrap().pc = h.pc;
+                self.stack[h.reg] = err;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn uncaught(&mut self, err: Value) -> RunState {
+        let (code, message) = match err {
+            Value::Obj(r) => match self.heap.get(r) {
+                Obj::Record { ty: 0, fields } if fields.len() == 2 => (fmt::display(&self.heap, &self.program, fields[0]), fmt::display(&self.heap, &self.program, fields[1])),
+                _ => ("N2099".into(), fmt::display(&self.heap, &self.program, err)),
+            },
+            _ => ("N2099".into(), fmt::display(&self.heap, &self.program, err)),
+        };
+        let trace = match (&self.last_trace, err) {
+            (Some((r, t)), Value::Obj(e)) if *r == e => t.clone(),
+            _ => self.trace(),
+        };
+        self.frames.truncate(self.entry_depth);
+        self.handlers.retain(|h| h.depth <= self.entry_depth);
+        RunState::Error(Uncaught { code, message, trace })
+    }
+
+    fn collect_garbage(&mut self) {
+        let top = self.frames.last().map(|f| f.base + self.program.funcs[f.func as usize].nregs as usize).unwrap_or(0).min(self.stack.len());
+        for v in &mut self.stack[top..] {
+            *v = Value::None;
+        }
+        let closures: Vec<Value> = self.frames.iter().filter_map(|f| f.closure.map(Value::Obj)).collect();
+        let trace_root = self.last_trace.as_ref().map(|(r, _)| Value::Obj(*r));
+        self.heap.collect(self.stack[..top].iter().chain(self.globals.iter()).chain(self.consts.iter()).chain(closures.iter()).chain(trace_root.iter()));
+    }
+
+    /// Runs until the program finishes, fails, or (with a budget) pauses. The budget counts
+    /// calls and backward jumps.
+    pub fn run(&mut self, budget: Option<u64>) -> RunState {
+        let mut budget = budget.unwrap_or(u64::MAX);
+        loop {
+            match self.exec(&mut budget) {
+                Ok(Some(state)) => return state,
+                Ok(None) => continue,
+                Err(err) => {
+                    if !self.throw(err) {
+                        return self.uncaught(err);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The dispatch loop. Returns Ok(Some) when done or paused, Err(error value) on a throw.
+    fn exec(&mut self, budget: &mut u64) -> Result<Option<RunState>, Value> {
+        let prog = self.program.clone();
+        let mut fr = self.frames.last().cloned().expect("no frame to run");
+        let mut code: &[Op] = &prog.funcs[fr.func as usize].code;
+        let mut pc = fr.pc;
+        let mut base = fr.base;
+        macro_rules! r {
+            ($i:expr) => {
+                self.stack[base + $i as usize]
+            };
+        }
+        macro_rules! fail {
+            ($e:expr) => {{
+                self.frames.last_mut().unwrap().pc = pc;
+                let e = $e;
+                let v = self.make_error(e);
+                return Err(v);
+            }};
+        }
+        macro_rules! int {
+            ($i:expr, $op:expr) => {
+                match r!($i) {
+                    Value::Int(v) => v,
+                    _ => fail!(bad($op)),
+                }
+            };
+        }
+        macro_rules! float {
+            ($i:expr, $op:expr) => {
+                match r!($i) {
+                    Value::Float(v) => v,
+                    _ => fail!(bad($op)),
+                }
+            };
+        }
+        macro_rules! tick {
+            () => {
+                *budget -= 1;
+                if *budget == 0 || self.heap.wants_gc() {
+                    self.frames.last_mut().unwrap().pc = pc;
+                    if self.heap.wants_gc() {
+                        self.collect_garbage();
+                    }
+                    if *budget == 0 {
+                        return Ok(Some(RunState::Paused));
+                    }
+                }
+            };
+        }
+        // Enters `func` with its window at `new_base`.
+        macro_rules! enter {
+            ($func:expr, $new_base:expr, $closure:expr, $ret:expr) => {{
+                if self.frames.len() >= MAX_DEPTH {
+                    fail!(VmError::new("N2009", format!("call depth exceeded ({MAX_DEPTH} nested calls): infinite recursion?")));
+                }
+                let f = &prog.funcs[$func as usize];
+                let need = $new_base + f.nregs as usize;
+                if self.stack.len() < need {
+                    self.stack.resize(need.max(self.stack.len() * 2), Value::None);
+                }
+                self.frames.last_mut().unwrap().pc = pc;
+                fr = Frame { func: $func, pc: 0, base: $new_base, closure: $closure, ret: $ret };
+                self.frames.push(fr.clone());
+                code = &f.code;
+                pc = 0;
+                base = $new_base;
+                tick!();
+            }};
+        }
+        loop {
+            let op = code[pc];
+            pc += 1;
+            match op {
+                Op::Nop => {}
+                Op::Move { dst, src } => r!(dst) = r!(src),
+                Op::LoadNone { dst } => r!(dst) = Value::None,
+                Op::LoadTrue { dst } => r!(dst) = Value::Bool(true),
+                Op::LoadFalse { dst } => r!(dst) = Value::Bool(false),
+                Op::LoadInt { dst, val } => r!(dst) = Value::Int(val as i64),
+                Op::LoadConst { dst, idx } => r!(dst) = self.consts[idx as usize],
+                Op::LoadFunc { dst, func } => r!(dst) = Value::Func(func),
+                Op::LoadGlobal { dst, idx } => {
+                    let v = self.globals[idx as usize];
+                    if let Value::Undef = v {
+                        fail!(VmError::new("N2012", "a global variable was used before its definition ran"));
+                    }
+                    r!(dst) = v;
+                }
+                Op::StoreGlobal { src, idx } => self.globals[idx as usize] = r!(src),
+
+                Op::AddInt { dst, a, b } => match int!(a, "AddInt").checked_add(int!(b, "AddInt")) {
+                    Some(v) => r!(dst) = Value::Int(v),
+                    None => fail!(VmError::overflow("addition")),
+                },
+                Op::SubInt { dst, a, b } => match int!(a, "SubInt").checked_sub(int!(b, "SubInt")) {
+                    Some(v) => r!(dst) = Value::Int(v),
+                    None => fail!(VmError::overflow("subtraction")),
+                },
+                Op::MulInt { dst, a, b } => match int!(a, "MulInt").checked_mul(int!(b, "MulInt")) {
+                    Some(v) => r!(dst) = Value::Int(v),
+                    None => fail!(VmError::overflow("multiplication")),
+                },
+                Op::DivInt { dst, a, b } => {
+                    let (x, y) = (int!(a, "DivInt"), int!(b, "DivInt"));
+                    if y == 0 {
+                        fail!(VmError::div_zero());
+                    }
+                    match x.checked_div(y) {
+                        Some(q) => {
+                            let q = if x % y != 0 && ((x < 0) != (y < 0)) { q - 1 } else { q };
+                            r!(dst) = Value::Int(q);
+                        }
+                        None => fail!(VmError::overflow("division")),
+                    }
+                }
+                Op::ModInt { dst, a, b } => {
+                    let (x, y) = (int!(a, "ModInt"), int!(b, "ModInt"));
+                    if y == 0 {
+                        fail!(VmError::div_zero());
+                    }
+                    let m = x.checked_rem(y).unwrap_or(0);
+                    r!(dst) = Value::Int(if m != 0 && ((m < 0) != (y < 0)) { m + y } else { m });
+                }
+                Op::PowInt { dst, a, b } => {
+                    let (x, y) = (int!(a, "PowInt"), int!(b, "PowInt"));
+                    if y < 0 {
+                        fail!(VmError::arg("negative exponent for an int power; use a float base (2.0 ** -1)"));
+                    }
+                    let v = match x {
+                        0 | 1 => Some(if y == 0 { 1 } else { x }),
+                        -1 => Some(if y % 2 == 0 { 1 } else { -1 }),
+                        _ => u32::try_from(y).ok().and_then(|y| x.checked_pow(y)),
+                    };
+                    match v {
+                        Some(v) => r!(dst) = Value::Int(v),
+                        None => fail!(VmError::overflow("power")),
+                    }
+                }
+                Op::NegInt { dst, src } => match int!(src, "NegInt").checked_neg() {
+                    Some(v) => r!(dst) = Value::Int(v),
+                    None => fail!(VmError::overflow("negation")),
+                },
+                Op::AddIntImm { dst, a, imm } => match int!(a, "AddIntImm").checked_add(imm as i64) {
+                    Some(v) => r!(dst) = Value::Int(v),
+                    None => fail!(VmError::overflow("addition")),
+                },
+                Op::BitAnd { dst, a, b } => r!(dst) = Value::Int(int!(a, "BitAnd") & int!(b, "BitAnd")),
+                Op::BitOr { dst, a, b } => r!(dst) = Value::Int(int!(a, "BitOr") | int!(b, "BitOr")),
+                Op::BitXor { dst, a, b } => r!(dst) = Value::Int(int!(a, "BitXor") ^ int!(b, "BitXor")),
+                Op::Shl { dst, a, b } => {
+                    let (x, y) = (int!(a, "Shl"), int!(b, "Shl"));
+                    if y < 0 {
+                        fail!(VmError::arg("negative shift count"));
+                    }
+                    if y >= 64 {
+                        if x == 0 {
+                            r!(dst) = Value::Int(0);
+                        } else {
+                            fail!(VmError::overflow("left shift"));
+                        }
+                    } else {
+                        let v = x << y;
+                        if v >> y != x {
+                            fail!(VmError::overflow("left shift"));
+                        }
+                        r!(dst) = Value::Int(v);
+                    }
+                }
+                Op::Shr { dst, a, b } => {
+                    let (x, y) = (int!(a, "Shr"), int!(b, "Shr"));
+                    if y < 0 {
+                        fail!(VmError::arg("negative shift count"));
+                    }
+                    r!(dst) = Value::Int(x >> y.min(63));
+                }
+                Op::BitNot { dst, src } => r!(dst) = Value::Int(!int!(src, "BitNot")),
+
+                Op::AddFloat { dst, a, b } => r!(dst) = Value::Float(float!(a, "AddFloat") + float!(b, "AddFloat")),
+                Op::SubFloat { dst, a, b } => r!(dst) = Value::Float(float!(a, "SubFloat") - float!(b, "SubFloat")),
+                Op::MulFloat { dst, a, b } => r!(dst) = Value::Float(float!(a, "MulFloat") * float!(b, "MulFloat")),
+                Op::DivFloat { dst, a, b } => r!(dst) = Value::Float(float!(a, "DivFloat") / float!(b, "DivFloat")),
+                Op::FloorDivFloat { dst, a, b } => r!(dst) = Value::Float((float!(a, "FloorDivFloat") / float!(b, "FloorDivFloat")).floor()),
+                Op::ModFloat { dst, a, b } => {
+                    let (x, y) = (float!(a, "ModFloat"), float!(b, "ModFloat"));
+                    let m = x % y;
+                    r!(dst) = Value::Float(if m != 0.0 && ((m < 0.0) != (y < 0.0)) { m + y } else { m });
+                }
+                Op::PowFloat { dst, a, b } => r!(dst) = Value::Float(float!(a, "PowFloat").powf(float!(b, "PowFloat"))),
+                Op::NegFloat { dst, src } => r!(dst) = Value::Float(-float!(src, "NegFloat")),
+                Op::IntToFloat { dst, src } => r!(dst) = Value::Float(int!(src, "IntToFloat") as f64),
+
+                Op::EqInt { dst, a, b } => {
+                    let v = match (r!(a), r!(b)) {
+                        (Value::Int(x), Value::Int(y)) => x == y,
+                        (Value::Bool(x), Value::Bool(y)) => x == y,
+                        _ => fail!(bad("EqInt")),
+                    };
+                    r!(dst) = Value::Bool(v);
+                }
+                Op::NeInt { dst, a, b } => r!(dst) = Value::Bool(int!(a, "NeInt") != int!(b, "NeInt")),
+                Op::LtInt { dst, a, b } => r!(dst) = Value::Bool(int!(a, "LtInt") < int!(b, "LtInt")),
+                Op::LeInt { dst, a, b } => r!(dst) = Value::Bool(int!(a, "LeInt") <= int!(b, "LeInt")),
+                Op::EqFloat { dst, a, b } => r!(dst) = Value::Bool(float!(a, "EqFloat") == float!(b, "EqFloat")),
+                Op::NeFloat { dst, a, b } => r!(dst) = Value::Bool(float!(a, "NeFloat") != float!(b, "NeFloat")),
+                Op::LtFloat { dst, a, b } => r!(dst) = Value::Bool(float!(a, "LtFloat") < float!(b, "LtFloat")),
+                Op::LeFloat { dst, a, b } => r!(dst) = Value::Bool(float!(a, "LeFloat") <= float!(b, "LeFloat")),
+                Op::Eq { dst, a, b } => r!(dst) = Value::Bool(ops::values_equal(&self.heap, &prog, r!(a), r!(b))),
+                Op::Ne { dst, a, b } => r!(dst) = Value::Bool(!ops::values_equal(&self.heap, &prog, r!(a), r!(b))),
+                Op::Lt { dst, a, b } => match ops::compare(&self.heap, r!(a), r!(b)) {
+                    Ok(o) => r!(dst) = Value::Bool(o == std::cmp::Ordering::Less),
+                    Err(e) => fail!(e),
+                },
+                Op::Le { dst, a, b } => match ops::compare(&self.heap, r!(a), r!(b)) {
+                    Ok(o) => r!(dst) = Value::Bool(o != std::cmp::Ordering::Greater),
+                    Err(e) => fail!(e),
+                },
+                Op::Not { dst, src } => match r!(src) {
+                    Value::Bool(b) => r!(dst) = Value::Bool(!b),
+                    _ => fail!(bad("Not")),
+                },
+                Op::Contains { dst, container, item } => match self.contains(&prog, r!(container), r!(item)) {
+                    Ok(b) => r!(dst) = Value::Bool(b),
+                    Err(e) => fail!(e),
+                },
+
+                Op::Jump { off } => {
+                    pc = (pc as i64 + off as i64) as usize;
+                    if off < 0 {
+                        tick!();
+                    }
+                }
+                Op::JumpIfTrue { cond, off } => match r!(cond) {
+                    Value::Bool(true) => {
+                        pc = (pc as i64 + off as i64) as usize;
+                        if off < 0 {
+                            tick!();
+                        }
+                    }
+                    Value::Bool(false) => {}
+                    _ => fail!(bad("JumpIfTrue")),
+                },
+                Op::JumpIfFalse { cond, off } => match r!(cond) {
+                    Value::Bool(false) => {
+                        pc = (pc as i64 + off as i64) as usize;
+                        if off < 0 {
+                            tick!();
+                        }
+                    }
+                    Value::Bool(true) => {}
+                    _ => fail!(bad("JumpIfFalse")),
+                },
+                Op::JumpIfNone { src, off } => {
+                    if let Value::None = r!(src) {
+                        pc = (pc as i64 + off as i64) as usize;
+                        if off < 0 {
+                            tick!();
+                        }
+                    }
+                }
+                Op::JumpIfNotNone { src, off } => {
+                    if !matches!(r!(src), Value::None) {
+                        pc = (pc as i64 + off as i64) as usize;
+                        if off < 0 {
+                            tick!();
+                        }
+                    }
+                }
+                Op::JumpIfLtInt { a, b, off } => {
+                    if int!(a, "JumpIfLtInt") < int!(b, "JumpIfLtInt") {
+                        pc = (pc as i64 + off as i64) as usize;
+                        if off < 0 {
+                            tick!();
+                        }
+                    }
+                }
+                Op::JumpIfLeInt { a, b, off } => {
+                    if int!(a, "JumpIfLeInt") <= int!(b, "JumpIfLeInt") {
+                        pc = (pc as i64 + off as i64) as usize;
+                        if off < 0 {
+                            tick!();
+                        }
+                    }
+                }
+                Op::JumpIfLtFloat { a, b, off } => {
+                    if float!(a, "JumpIfLtFloat") < float!(b, "JumpIfLtFloat") {
+                        pc = (pc as i64 + off as i64) as usize;
+                        if off < 0 {
+                            tick!();
+                        }
+                    }
+                }
+
+                Op::Call { base: b, func } => {
+                    let nb = base + b as usize + 1;
+                    enter!(func, nb, None, nb - 1);
+                }
+                Op::CallValue { base: b, argc } => {
+                    let nb = base + b as usize + 1;
+                    let (func, closure) = match r!(b) {
+                        Value::Func(f) => (f, None),
+                        Value::Obj(o) => match self.heap.get(o) {
+                            Obj::Closure { func, .. } => (*func, Some(o)),
+                            _ => fail!(bad("CallValue")),
+                        },
+                        _ => fail!(bad("CallValue")),
+                    };
+                    if prog.funcs[func as usize].arity != argc as u16 {
+                        fail!(bad("CallValue (arity)"));
+                    }
+                    enter!(func, nb, closure, nb - 1);
+                }
+                Op::CallMethod { base: b, name, argc } => {
+                    let nb = base + b as usize + 1;
+                    let func = match r!(b as usize + 1) {
+                        Value::Obj(o) => match self.heap.get(o) {
+                            Obj::Record { ty, .. } => prog.types[*ty as usize].methods.iter().find(|(m, _)| *m == name).map(|(_, f)| *f),
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    let Some(func) = func else {
+                        let m = prog.method_names[name as usize].clone();
+                        fail!(VmError::new("N2099", format!("value has no method `{m}` (malformed bytecode)")));
+                    };
+                    if prog.funcs[func as usize].arity != argc as u16 {
+                        fail!(bad("CallMethod (arity)"));
+                    }
+                    enter!(func, nb, None, nb - 1);
+                }
+                Op::CallNative { base: b, native, argc } => {
+                    let f = self.natives[native as usize];
+                    let start = base + b as usize + 1;
+                    let res = {
+                        let mut ctx = Ctx { heap: &mut self.heap, program: &prog, out: &mut *self.io.out, err: &mut *self.io.err, input: &mut *self.io.input };
+                        f(&mut ctx, &self.stack[start..start + argc as usize])
+                    };
+                    match res {
+                        Ok(v) => r!(b) = v,
+                        Err(e) => fail!(e),
+                    }
+                }
+                Op::Return { src } => {
+                    let v = r!(src);
+                    let done = self.frames.pop().unwrap();
+                    if self.frames.len() <= self.entry_depth {
+                        self.stack[done.ret] = v;
+                        return Ok(Some(RunState::Finished(v)));
+                    }
+                    self.stack[done.ret] = v;
+                    while self.handlers.last().is_some_and(|h| h.depth > self.frames.len()) {
+                        self.handlers.pop();
+                    }
+                    fr = self.frames.last().unwrap().clone();
+                    code = &prog.funcs[fr.func as usize].code;
+                    pc = fr.pc;
+                    base = fr.base;
+                }
+                Op::ReturnNone => {
+                    let done = self.frames.pop().unwrap();
+                    self.stack[done.ret] = Value::None;
+                    if self.frames.len() <= self.entry_depth {
+                        return Ok(Some(RunState::Finished(Value::None)));
+                    }
+                    while self.handlers.last().is_some_and(|h| h.depth > self.frames.len()) {
+                        self.handlers.pop();
+                    }
+                    fr = self.frames.last().unwrap().clone();
+                    code = &prog.funcs[fr.func as usize].code;
+                    pc = fr.pc;
+                    base = fr.base;
+                }
+
+                Op::NewList { dst, base: b, count } => {
+                    let s = base + b as usize;
+                    let v = self.stack[s..s + count as usize].to_vec();
+                    r!(dst) = self.heap.alloc(Obj::List(v));
+                }
+                Op::NewTuple { dst, base: b, count } => {
+                    let s = base + b as usize;
+                    let v: Box<[Value]> = self.stack[s..s + count as usize].into();
+                    r!(dst) = self.heap.alloc(Obj::Tuple(v));
+                }
+                Op::NewDict { dst, base: b, count } => {
+                    let s = base + b as usize;
+                    let mut m = indexmap::IndexMap::with_capacity(count as usize);
+                    for i in 0..count as usize {
+                        let k = self.stack[s + 2 * i];
+                        let v = self.stack[s + 2 * i + 1];
+                        m.insert(ops::key_of(&self.heap, &prog, k), (k, v));
+                    }
+                    r!(dst) = self.heap.alloc(Obj::Dict(m));
+                }
+                Op::NewSet { dst, base: b, count } => {
+                    let s = base + b as usize;
+                    let mut m = indexmap::IndexMap::with_capacity(count as usize);
+                    for i in 0..count as usize {
+                        let k = self.stack[s + i];
+                        m.insert(ops::key_of(&self.heap, &prog, k), k);
+                    }
+                    r!(dst) = self.heap.alloc(Obj::Set(m));
+                }
+                Op::NewRecord { dst, ty, base: b } => {
+                    let n = prog.types[ty as usize].fields.len();
+                    let s = base + b as usize;
+                    let fields: Box<[Value]> = self.stack[s..s + n].into();
+                    r!(dst) = self.heap.alloc(Obj::Record { ty, fields });
+                }
+                Op::GetField { dst, obj, idx } => {
+                    let v = match r!(obj) {
+                        Value::Obj(o) => match self.heap.get(o) {
+                            Obj::Record { fields, .. } | Obj::Tuple(fields) => fields.get(idx as usize).copied(),
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    match v {
+                        Some(v) => r!(dst) = v,
+                        None => fail!(bad("GetField")),
+                    }
+                }
+                Op::SetField { obj, idx, src } => {
+                    let v = r!(src);
+                    let ok = match r!(obj) {
+                        Value::Obj(o) => match self.heap.get_mut(o) {
+                            Obj::Record { fields, .. } => fields.get_mut(idx as usize).map(|f| *f = v).is_some(),
+                            _ => false,
+                        },
+                        _ => false,
+                    };
+                    if !ok {
+                        fail!(bad("SetField"));
+                    }
+                }
+                Op::ListGet { dst, list, idx } => {
+                    let i = int!(idx, "ListGet");
+                    let Value::Obj(o) = r!(list) else { fail!(bad("ListGet")) };
+                    let Obj::List(v) = self.heap.get(o) else { fail!(bad("ListGet")) };
+                    let n = v.len();
+                    let j = if i < 0 { i + n as i64 } else { i };
+                    if j < 0 || j >= n as i64 {
+                        fail!(VmError::index(i, n));
+                    }
+                    r!(dst) = v[j as usize];
+                }
+                Op::ListSet { list, idx, src } => {
+                    let i = int!(idx, "ListSet");
+                    let val = r!(src);
+                    let Value::Obj(o) = r!(list) else { fail!(bad("ListSet")) };
+                    let Obj::List(v) = self.heap.get_mut(o) else { fail!(bad("ListSet")) };
+                    let n = v.len();
+                    let j = if i < 0 { i + n as i64 } else { i };
+                    if j < 0 || j >= n as i64 {
+                        fail!(VmError::index(i, n));
+                    }
+                    v[j as usize] = val;
+                }
+                Op::IndexGet { dst, obj, key } => match self.index_get(&prog, r!(obj), r!(key)) {
+                    Ok(v) => r!(dst) = v,
+                    Err(e) => fail!(e),
+                },
+                Op::IndexSet { obj, key, src } => {
+                    let (k, v) = (r!(key), r!(src));
+                    let image = ops::key_of(&self.heap, &prog, k);
+                    let Value::Obj(o) = r!(obj) else { fail!(bad("IndexSet")) };
+                    match self.heap.get_mut(o) {
+                        Obj::Dict(m) => match m.get_mut(&image) {
+                            Some(slot) => slot.1 = v,
+                            None => {
+                                m.insert(image, (k, v));
+                            }
+                        },
+                        _ => fail!(bad("IndexSet")),
+                    }
+                }
+                Op::Slice { dst, obj, base: b } => {
+                    let (s, e) = (r!(b), r!(b as usize + 1));
+                    match self.slice(r!(obj), s, e) {
+                        Ok(v) => r!(dst) = v,
+                        Err(e) => fail!(e),
+                    }
+                }
+                Op::Len { dst, src } => {
+                    let Value::Obj(o) = r!(src) else { fail!(bad("Len")) };
+                    let n = match self.heap.get(o) {
+                        Obj::Str(s) => str_len(s),
+                        Obj::Bytes(b) => b.len(),
+                        Obj::List(v) => v.len(),
+                        Obj::Tuple(v) => v.len(),
+                        Obj::Dict(m) => m.len(),
+                        Obj::Set(m) => m.len(),
+                        _ => fail!(bad("Len")),
+                    };
+                    r!(dst) = Value::Int(n as i64);
+                }
+                Op::IterList { dst, src } => match self.iter_list(r!(src)) {
+                    Ok(v) => r!(dst) = v,
+                    Err(e) => fail!(e),
+                },
+                Op::IsKind { dst, src, kind } => r!(dst) = Value::Bool(self.is_kind(&prog, r!(src), kind)),
+                Op::CastKind { dst, src, kind } => {
+                    let v = r!(src);
+                    if !self.is_kind(&prog, v, kind) {
+                        let want = kind_name(&prog, kind);
+                        let got = ops_type_name(&self.heap, &prog, v);
+                        fail!(VmError::new("N2006", format!("cannot cast a `{got}` value to `{want}`")));
+                    }
+                    r!(dst) = v;
+                }
+                Op::Unwrap { dst, src } => {
+                    let v = r!(src);
+                    if let Value::None = v {
+                        fail!(VmError::new("N2005", "unwrapped a none value with `!`"));
+                    }
+                    r!(dst) = v;
+                }
+
+                Op::MakeClosure { dst, func } => {
+                    let n = prog.funcs[func as usize].ncaptures as usize;
+                    let s = base + dst as usize + 1;
+                    let captures: Box<[Value]> = self.stack[s..s + n].into();
+                    r!(dst) = self.heap.alloc(Obj::Closure { func, captures });
+                }
+                Op::LoadCapture { dst, idx } => {
+                    let v = match fr.closure.map(|c| self.heap.get(c)) {
+                        Some(Obj::Closure { captures, .. }) => captures.get(idx as usize).copied(),
+                        _ => None,
+                    };
+                    match v {
+                        Some(v) => r!(dst) = v,
+                        None => fail!(bad("LoadCapture")),
+                    }
+                }
+                Op::NewCell { dst, src } => {
+                    let v = r!(src);
+                    r!(dst) = self.heap.alloc(Obj::Cell(v));
+                }
+                Op::CellGet { dst, cell } => {
+                    let Value::Obj(o) = r!(cell) else { fail!(bad("CellGet")) };
+                    let Obj::Cell(v) = self.heap.get(o) else { fail!(bad("CellGet")) };
+                    r!(dst) = *v;
+                }
+                Op::CellSet { cell, src } => {
+                    let v = r!(src);
+                    let Value::Obj(o) = r!(cell) else { fail!(bad("CellSet")) };
+                    let Obj::Cell(c) = self.heap.get_mut(o) else { fail!(bad("CellSet")) };
+                    *c = v;
+                }
+
+                Op::ToStr { dst, src } => {
+                    let v = r!(src);
+                    if let Value::Obj(o) = v {
+                        if let Obj::Str(_) = self.heap.get(o) {
+                            r!(dst) = v;
+                            continue;
+                        }
+                    }
+                    let s = fmt::display(&self.heap, &prog, v);
+                    r!(dst) = self.heap.alloc_str(s);
+                }
+                Op::Format { dst, src, spec } => {
+                    let Const::Str(spec) = &prog.consts[spec as usize] else { fail!(bad("Format")) };
+                    match fmt::format_spec(&self.heap, &prog, r!(src), spec) {
+                        Ok(s) => r!(dst) = self.heap.alloc_str(s),
+                        Err(e) => fail!(e),
+                    }
+                }
+                Op::Concat { dst, base: b, count } => {
+                    let mut out = String::new();
+                    for i in 0..count as usize {
+                        match self.stack[base + b as usize + i] {
+                            Value::Obj(o) => match self.heap.get(o) {
+                                Obj::Str(s) => out.push_str(s),
+                                _ => fail!(bad("Concat")),
+                            },
+                            _ => fail!(bad("Concat")),
+                        }
+                    }
+                    r!(dst) = self.heap.alloc_str(out);
+                }
+                Op::AddStr { dst, a, b } => {
+                    let s = match (r!(a), r!(b)) {
+                        (Value::Obj(x), Value::Obj(y)) => match (self.heap.get(x), self.heap.get(y)) {
+                            (Obj::Str(x), Obj::Str(y)) => {
+                                let mut s = String::with_capacity(x.len() + y.len());
+                                s.push_str(x);
+                                s.push_str(y);
+                                s
+                            }
+                            _ => fail!(bad("AddStr")),
+                        },
+                        _ => fail!(bad("AddStr")),
+                    };
+                    r!(dst) = self.heap.alloc_str(s);
+                }
+
+                Op::TryBegin { reg, off } => {
+                    self.handlers.push(Handler { depth: self.frames.len(), pc: (pc as i64 + off as i64) as usize, reg: base + reg as usize });
+                }
+                Op::TryEnd => {
+                    self.handlers.pop();
+                }
+                Op::Throw { src } => {
+                    self.frames.last_mut().unwrap().pc = pc;
+                    return Err(r!(src));
+                }
+            }
+        }
+    }
+
+    fn contains(&self, prog: &Program, container: Value, item: Value) -> Result<bool, VmError> {
+        let Value::Obj(o) = container else { return Err(bad("Contains")) };
+        Ok(match self.heap.get(o) {
+            Obj::List(v) => v.iter().any(|x| ops::values_equal(&self.heap, prog, *x, item)),
+            Obj::Dict(m) => m.contains_key(&ops::key_of(&self.heap, prog, item)),
+            Obj::Set(m) => m.contains_key(&ops::key_of(&self.heap, prog, item)),
+            Obj::Str(s) => match item {
+                Value::Obj(i) => match self.heap.get(i) {
+                    Obj::Str(needle) => s.contains(&**needle),
+                    _ => return Err(bad("Contains")),
+                },
+                _ => return Err(bad("Contains")),
+            },
+            Obj::Bytes(b) => match item {
+                Value::Int(i) => b.iter().any(|x| *x as i64 == i),
+                Value::Obj(i) => match self.heap.get(i) {
+                    Obj::Bytes(n) => n.is_empty() || b.windows(n.len()).any(|w| w == &**n),
+                    _ => return Err(bad("Contains")),
+                },
+                _ => return Err(bad("Contains")),
+            },
+            _ => return Err(bad("Contains")),
+        })
+    }
+
+    fn index_get(&mut self, prog: &Program, obj: Value, key: Value) -> Result<Value, VmError> {
+        let Value::Obj(o) = obj else { return Err(bad("IndexGet")) };
+        let idx = |i: i64, n: usize| -> Result<usize, VmError> {
+            let j = if i < 0 { i + n as i64 } else { i };
+            if j < 0 || j >= n as i64 {
+                Err(VmError::index(i, n))
+            } else {
+                Ok(j as usize)
+            }
+        };
+        match self.heap.get(o) {
+            Obj::Dict(m) => match m.get(&ops::key_of(&self.heap, prog, key)) {
+                Some((_, v)) => Ok(*v),
+                None => Err(VmError::new("N2004", format!("key not found: {}", fmt::repr(&self.heap, prog, key)))),
+            },
+            Obj::List(v) => {
+                let Value::Int(i) = key else { return Err(bad("IndexGet")) };
+                Ok(v[idx(i, v.len())?])
+            }
+            Obj::Tuple(v) => {
+                let Value::Int(i) = key else { return Err(bad("IndexGet")) };
+                Ok(v[idx(i, v.len())?])
+            }
+            Obj::Bytes(b) => {
+                let Value::Int(i) = key else { return Err(bad("IndexGet")) };
+                Ok(Value::Int(b[idx(i, b.len())?] as i64))
+            }
+            Obj::Str(s) => {
+                let Value::Int(i) = key else { return Err(bad("IndexGet")) };
+                let ch: String = if s.is_ascii() {
+                    let j = idx(i, s.len())?;
+                    s[j..j + 1].to_string()
+                } else {
+                    let n = s.chars().count();
+                    let j = idx(i, n)?;
+                    s.chars().nth(j).unwrap().to_string()
+                };
+                Ok(self.heap.alloc_str(ch))
+            }
+            _ => Err(bad("IndexGet")),
+        }
+    }
+
+    fn slice(&mut self, obj: Value, s: Value, e: Value) -> Result<Value, VmError> {
+        let Value::Obj(o) = obj else { return Err(bad("Slice")) };
+        let bound = |v: Value, n: usize, default: usize| -> Result<usize, VmError> {
+            match v {
+                Value::None => Ok(default),
+                Value::Int(i) => {
+                    let j = if i < 0 { i + n as i64 } else { i };
+                    Ok(j.clamp(0, n as i64) as usize)
+                }
+                _ => Err(bad("Slice")),
+            }
+        };
+        let out = match self.heap.get(o) {
+            Obj::List(v) => {
+                let n = v.len();
+                let (a, b) = (bound(s, n, 0)?, bound(e, n, n)?);
+                Obj::List(if a < b { v[a..b].to_vec() } else { vec![] })
+            }
+            Obj::Bytes(v) => {
+                let n = v.len();
+                let (a, b) = (bound(s, n, 0)?, bound(e, n, n)?);
+                Obj::Bytes(if a < b { v[a..b].into() } else { Rc::from(&[][..]) })
+            }
+            Obj::Str(st) => {
+                if st.is_ascii() {
+                    let n = st.len();
+                    let (a, b) = (bound(s, n, 0)?, bound(e, n, n)?);
+                    Obj::Str(if a < b { st[a..b].into() } else { "".into() })
+                } else {
+                    let chars: Vec<char> = st.chars().collect();
+                    let n = chars.len();
+                    let (a, b) = (bound(s, n, 0)?, bound(e, n, n)?);
+                    Obj::Str(if a < b { chars[a..b].iter().collect::<String>().into() } else { "".into() })
+                }
+            }
+            _ => return Err(bad("Slice")),
+        };
+        Ok(self.heap.alloc(out))
+    }
+
+    fn iter_list(&mut self, v: Value) -> Result<Value, VmError> {
+        let Value::Obj(o) = v else { return Err(bad("IterList")) };
+        let items: Vec<Value> = match self.heap.get(o) {
+            Obj::List(_) => return Ok(v),
+            Obj::Dict(m) => m.values().map(|(k, _)| *k).collect(),
+            Obj::Set(m) => m.values().copied().collect(),
+            Obj::Tuple(t) => t.to_vec(),
+            Obj::Bytes(b) => b.iter().map(|x| Value::Int(*x as i64)).collect(),
+            Obj::Str(s) => {
+                let s = s.clone();
+                let mut out = Vec::with_capacity(s.len());
+                for c in s.chars() {
+                    let mut buf = [0u8; 4];
+                    out.push(self.heap.alloc_str(&*c.encode_utf8(&mut buf)));
+                }
+                out
+            }
+            _ => return Err(bad("IterList")),
+        };
+        Ok(self.heap.alloc(Obj::List(items)))
+    }
+
+    fn is_kind(&self, prog: &Program, v: Value, kind: u16) -> bool {
+        match kind {
+            KIND_NONE => matches!(v, Value::None),
+            KIND_BOOL => matches!(v, Value::Bool(_)),
+            KIND_INT => matches!(v, Value::Int(_)),
+            KIND_FLOAT => matches!(v, Value::Float(_)),
+            KIND_FUNC => matches!(v, Value::Func(_)) || matches!(v, Value::Obj(o) if matches!(self.heap.get(o), Obj::Closure { .. })),
+            _ => {
+                let Value::Obj(o) = v else { return false };
+                let obj = self.heap.get(o);
+                match kind {
+                    KIND_STR => matches!(obj, Obj::Str(_)),
+                    KIND_BYTES => matches!(obj, Obj::Bytes(_)),
+                    KIND_LIST => matches!(obj, Obj::List(_)),
+                    KIND_DICT => matches!(obj, Obj::Dict(_)),
+                    KIND_SET => matches!(obj, Obj::Set(_)),
+                    KIND_TUPLE => matches!(obj, Obj::Tuple(_)),
+                    k if k >= KIND_ENUM => matches!(obj, Obj::Record { ty, .. } if prog.types[*ty as usize].enum_id == k - KIND_ENUM),
+                    k if k >= KIND_RECORD => matches!(obj, Obj::Record { ty, .. } if *ty == k - KIND_RECORD),
+                    _ => false,
+                }
+            }
+        }
+    }
+}
+
+fn str_len(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.chars().count()
+    }
+}
+
+fn kind_name(prog: &Program, kind: u16) -> String {
+    match kind {
+        KIND_NONE => "none".into(),
+        KIND_BOOL => "bool".into(),
+        KIND_INT => "int".into(),
+        KIND_FLOAT => "float".into(),
+        KIND_STR => "str".into(),
+        KIND_BYTES => "bytes".into(),
+        KIND_LIST => "list".into(),
+        KIND_DICT => "dict".into(),
+        KIND_SET => "set".into(),
+        KIND_TUPLE => "tuple".into(),
+        KIND_FUNC => "function".into(),
+        k if k >= KIND_ENUM => prog.types.iter().find(|t| t.enum_id == k - KIND_ENUM).and_then(|t| t.enum_name.clone()).unwrap_or_default(),
+        k => prog.types.get((k - KIND_RECORD) as usize).map(|t| t.name.clone()).unwrap_or_default(),
+    }
+}
+
+fn ops_type_name(heap: &Heap, prog: &Program, v: Value) -> String {
+    match v {
+        Value::None => "none".into(),
+        Value::Bool(_) => "bool".into(),
+        Value::Int(_) => "int".into(),
+        Value::Float(_) => "float".into(),
+        Value::Func(_) => "function".into(),
+        Value::Undef => "undefined".into(),
+        Value::Obj(o) => match heap.get(o) {
+            Obj::Str(_) => "str".into(),
+            Obj::Bytes(_) => "bytes".into(),
+            Obj::List(_) => "list".into(),
+            Obj::Tuple(_) => "tuple".into(),
+            Obj::Dict(_) => "dict".into(),
+            Obj::Set(_) => "set".into(),
+            Obj::Record { ty, .. } => {
+                let t = &prog.types[*ty as usize];
+                t.enum_name.clone().unwrap_or_else(|| t.name.clone())
+            }
+            Obj::Closure { .. } => "function".into(),
+            Obj::Cell(_) => "cell".into(),
+        },
+    }
+}

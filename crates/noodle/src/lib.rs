@@ -1,0 +1,250 @@
+//! The Noodle embedding API. The CLI, and later the Python module, the language server and the
+//! cluster node, all go through this crate; none of them reaches into the compiler or the VM.
+//!
+//! ```no_run
+//! let compiled = noodle::compile_file(std::path::Path::new("hello.noodle")).unwrap();
+//! let mut rt = noodle::Runtime::new(compiled.program, noodle::Output::stdio()).unwrap();
+//! rt.run().unwrap();
+//! ```
+
+pub mod codes;
+
+use noodle_compiler::{Compiler, SourceLoader};
+pub use noodle_nbc::{LoadError, Program};
+use noodle_syntax::{Diagnostic, SourceFile};
+pub use noodle_vm::vm::Uncaught;
+pub use noodle_vm::{Output, RunState, Value};
+use std::path::{Path, PathBuf};
+
+/// Compile-time errors (and warnings) with the sources needed to show them.
+#[derive(Debug)]
+pub struct Diagnostics {
+    pub items: Vec<Diagnostic>,
+    pub files: Vec<SourceFile>,
+}
+
+impl Diagnostics {
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        for d in &self.items {
+            s.push_str(&d.render(&self.files));
+            s.push('\n');
+        }
+        let errors = self.items.iter().filter(|d| d.severity == noodle_syntax::Severity::Error).count();
+        if errors > 0 {
+            s.push_str(&format!("error: could not compile: {errors} error{} found\n", if errors == 1 { "" } else { "s" }));
+        }
+        s
+    }
+    pub fn codes(&self) -> Vec<&'static str> {
+        self.items.iter().map(|d| d.code).collect()
+    }
+}
+
+pub struct Compiled {
+    pub program: Program,
+    pub warnings: Diagnostics,
+}
+
+struct Fs;
+impl SourceLoader for Fs {
+    fn load(&mut self, path: &Path) -> std::io::Result<String> {
+        std::fs::read_to_string(path)
+    }
+}
+
+/// Why a file could not be compiled or loaded.
+#[derive(Debug)]
+pub enum Error {
+    Io(PathBuf, std::io::Error),
+    Compile(Diagnostics),
+    Load(LoadError),
+    Runtime(Uncaught),
+    Setup(String),
+}
+
+impl Error {
+    pub fn render(&self) -> String {
+        match self {
+            Error::Io(p, e) => format!("error[N0900]: cannot read {}: {e}\n", p.display()),
+            Error::Compile(d) => d.render(),
+            Error::Load(e) => format!("error[{}]: {e}\n", e.code()),
+            Error::Runtime(u) => u.render(),
+            Error::Setup(s) => format!("error[N0901]: {s}\n"),
+        }
+    }
+}
+
+/// Compiles a source text as the main module `name` (imports resolve relative to its folder).
+pub fn compile_source(path: &Path, text: String) -> Result<Compiled, Error> {
+    let mut c = Compiler::new(Box::new(Fs));
+    let r = c.compile_main(path, text);
+    let files = c.files.clone();
+    match r {
+        Ok(out) => {
+            noodle_nbc::verify(&out.program).map_err(Error::Load)?;
+            Ok(Compiled { program: out.program, warnings: Diagnostics { items: out.warnings, files } })
+        }
+        Err(diags) => Err(Error::Compile(Diagnostics { items: diags, files })),
+    }
+}
+
+pub fn compile_file(path: &Path) -> Result<Compiled, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Io(path.to_path_buf(), e))?;
+    compile_source(path, text)
+}
+
+/// Serialises a program to `.nbc` bytes.
+pub fn encode(p: &Program) -> Vec<u8> {
+    noodle_nbc::encode(p)
+}
+
+/// Decodes and verifies `.nbc` bytes. Untrusted input is fine: errors, never a crash.
+pub fn load_nbc(bytes: &[u8]) -> Result<Program, LoadError> {
+    let p = noodle_nbc::decode(bytes)?;
+    noodle_nbc::verify(&p)?;
+    Ok(p)
+}
+
+pub fn disassemble(p: &Program) -> String {
+    noodle_nbc::disasm::disassemble(p)
+}
+
+/// A loaded program ready to run.
+pub struct Runtime {
+    vm: noodle_vm::Vm,
+}
+
+impl Runtime {
+    pub fn new(program: Program, io: Output) -> Result<Runtime, Error> {
+        let vm = noodle_vm::Vm::new(program, io).map_err(Error::Setup)?;
+        Ok(Runtime { vm })
+    }
+
+    /// Runs the program's top-level code to the end.
+    pub fn run(&mut self) -> Result<(), Uncaught> {
+        self.vm.start();
+        let r = loop {
+            match self.vm.run(None) {
+                RunState::Paused => continue,
+                RunState::Finished(_) => break Ok(()),
+                RunState::Error(u) => break Err(u),
+            }
+        };
+        self.vm.flush();
+        r
+    }
+
+    /// Runs with an instruction budget; `Ok(false)` means paused (call `resume`).
+    pub fn start_with_budget(&mut self, budget: u64) -> Result<bool, Uncaught> {
+        self.vm.start();
+        self.resume(budget)
+    }
+
+    pub fn resume(&mut self, budget: u64) -> Result<bool, Uncaught> {
+        match self.vm.run(Some(budget)) {
+            RunState::Paused => Ok(false),
+            RunState::Finished(_) => {
+                self.vm.flush();
+                Ok(true)
+            }
+            RunState::Error(u) => {
+                self.vm.flush();
+                Err(u)
+            }
+        }
+    }
+
+    /// Calls a top-level function by name with arguments (after `run`).
+    pub fn call(&mut self, name: &str, args: &[Value]) -> Result<Value, Error> {
+        let f = self.vm.program().func_by_name(name).ok_or_else(|| Error::Setup(format!("no function named `{name}`")))?;
+        let r = self.vm.call(f, args);
+        self.vm.flush();
+        match r {
+            RunState::Finished(v) => Ok(v),
+            RunState::Error(u) => Err(Error::Runtime(u)),
+            RunState::Paused => unreachable!("call runs to completion"),
+        }
+    }
+
+    /// Names of the program's top-level functions whose names start with `prefix`.
+    pub fn functions_with_prefix(&self, prefix: &str) -> Vec<String> {
+        self.vm.program().funcs.iter().filter(|f| f.name.starts_with(prefix) && !f.name.contains('.') && f.arity == 0).map(|f| f.name.clone()).collect()
+    }
+
+    /// Shows a value as `print` would.
+    pub fn display(&self, v: Value) -> String {
+        noodle_vm::fmt::display(&self.vm.heap, self.vm.program(), v)
+    }
+
+    pub fn flush(&mut self) {
+        self.vm.flush();
+    }
+}
+
+/// An interactive session: each input is compiled against everything before it, and globals,
+/// functions and types persist.
+pub struct Session {
+    compiler: Compiler,
+    vm: Option<noodle_vm::Vm>,
+}
+
+pub enum Eval {
+    /// Compiled and ran; for an expression, its type.
+    Ok(Option<String>),
+    Compile(String),
+    Runtime(String),
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Session::new()
+    }
+}
+
+impl Session {
+    pub fn new() -> Session {
+        Session { compiler: Compiler::new(Box::new(Fs)), vm: None }
+    }
+
+    pub fn eval(&mut self, text: &str) -> Eval {
+        let r = self.compiler.compile_repl(text.to_string());
+        let files = self.compiler.files.clone();
+        match r {
+            Err(diags) => Eval::Compile(Diagnostics { items: diags, files }.render()),
+            Ok(out) => {
+                let program = out.program;
+                if let Err(e) = noodle_nbc::verify(&program) {
+                    return Eval::Compile(format!("error[{}]: {e}\n", e.code()));
+                }
+                let vm = match self.vm.as_mut() {
+                    Some(vm) => {
+                        if let Err(e) = vm.load(program) {
+                            return Eval::Runtime(e);
+                        }
+                        vm
+                    }
+                    None => match noodle_vm::Vm::new(program, Output::stdio()) {
+                        Ok(vm) => self.vm.insert(vm),
+                        Err(e) => return Eval::Runtime(e),
+                    },
+                };
+                vm.start();
+                let r = loop {
+                    match vm.run(None) {
+                        RunState::Paused => continue,
+                        RunState::Finished(_) => break Eval::Ok(out.expr_type),
+                        RunState::Error(u) => break Eval::Runtime(u.render()),
+                    }
+                };
+                vm.flush();
+                r
+            }
+        }
+    }
+}
+
+/// The natives the compiler can emit calls to, and whether the VM has each (for tests).
+pub fn missing_natives() -> Vec<&'static str> {
+    noodle_compiler::native_names().into_iter().filter(|n| noodle_vm::natives::lookup(n).is_none()).collect()
+}
