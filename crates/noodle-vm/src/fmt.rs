@@ -62,7 +62,22 @@ fn push_float_repr(out: &mut String, f: f64) {
 /// The shortest round-trip decimal digits of a positive finite float and its decimal exponent
 /// (the value is `d.ddd × 10^exp`).
 fn shortest_digits(a: f64) -> (String, i32) {
-    split_sci(&format!("{a:e}"))
+    let (digits, exp) = split_sci(&format!("{a:e}"));
+    // When two shortest candidates are equally close (x.25 with an ulp of 0.125), Rust picks
+    // the upper one and Python the one with an even last digit. Only an odd last digit can
+    // differ: then prefer the correctly rounded (half-to-even) digits if they round-trip.
+    let odd = digits.as_bytes().last().is_some_and(|d| d % 2 == 1);
+    if odd {
+        let rounded = format!("{a:.prec$e}", prec = digits.len() - 1);
+        if rounded.parse::<f64>() == Ok(a) {
+            let (d2, e2) = split_sci(&rounded);
+            let d2 = d2.trim_end_matches('0');
+            if !d2.is_empty() && d2.len() <= digits.len() {
+                return (d2.to_string(), e2);
+            }
+        }
+    }
+    (digits, exp)
 }
 
 /// Splits Rust's `{:e}` output ("1.25e-3") into its digits ("125") and exponent (-3).
@@ -405,7 +420,7 @@ pub fn format_spec(heap: &Heap, program: &Program, v: Value, spec: &str) -> Resu
     };
     match v {
         Value::Int(i) => format_int(i, &s, spec, &wrong_type),
-        Value::Float(f) => format_float(f, &s, spec, &wrong_type),
+        Value::Float(f) => format_float(f, &s, &wrong_type),
         Value::Bool(b) => match s.ty {
             None | Some('s') => format_str(if b { "true" } else { "false" }, &s, spec),
             Some(_) => format_int(b as i64, &s, spec, &wrong_type),
@@ -530,7 +545,7 @@ fn finish_number(neg: bool, prefix: &str, int_digits: &str, rest: &str, group_ev
 fn format_int(i: i64, s: &Spec, spec: &str, wrong_type: &dyn Fn(&str) -> VmError) -> Result<String, VmError> {
     let ty = s.ty.unwrap_or('d');
     if matches!(ty, 'e' | 'E' | 'f' | 'F' | 'g' | 'G' | '%') {
-        return format_float(i as f64, s, spec, wrong_type);
+        return format_float(i as f64, s, wrong_type);
     }
     if ty == 's' {
         return Err(wrong_type("int"));
@@ -570,9 +585,38 @@ fn split_digits(body: &str) -> (&str, &str) {
     body.split_at(n)
 }
 
+/// Rust's formatter refuses precisions above `u16::MAX`. A double's exact decimal expansion has
+/// at most 1074 digits after the point and 767 significant digits, so formatting with these
+/// many and padding with zeros is exact.
+const EXACT_FIXED: usize = 1100;
+const EXACT_SCI: usize = 800;
+
+/// `{:.p$}` for any `p`.
+fn fixed(a: f64, p: usize) -> String {
+    let q = p.min(EXACT_FIXED);
+    let mut s = format!("{a:.q$}");
+    s.extend(std::iter::repeat_n('0', p - q));
+    s
+}
+
+/// `{:.p$e}` (Rust's form, `1.50e0`) for any `p`.
+fn sci_raw(a: f64, p: usize) -> String {
+    let q = p.min(EXACT_SCI);
+    let s = format!("{a:.q$e}");
+    if p == q {
+        return s;
+    }
+    let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
+    let mut out = mant.to_string();
+    out.extend(std::iter::repeat_n('0', p - q));
+    out.push('e');
+    out.push_str(exp);
+    out
+}
+
 /// `{:.p$e}` in Python's style: `1.234560e+02`.
 fn sci(a: f64, p: usize, alt: bool) -> String {
-    let s = format!("{a:.p$e}");
+    let s = sci_raw(a, p);
     let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
     let mut out = mant.to_string();
     if alt && !out.contains('.') {
@@ -595,10 +639,10 @@ fn strip_zeros(s: &str) -> &str {
 /// least one digit after the point in fixed notation.
 fn general(a: f64, p: usize, alt: bool, repr_style: bool) -> String {
     let p = p.max(1);
-    let exp = if a == 0.0 { 0 } else { split_sci(&format!("{a:.prec$e}", prec = p - 1)).1 };
+    let exp = if a == 0.0 { 0 } else { split_sci(&sci_raw(a, p - 1)).1 };
     let limit = if repr_style { p as i32 - 1 } else { p as i32 };
     if exp < -4 || exp >= limit {
-        let s = format!("{a:.prec$e}", prec = p - 1);
+        let s = sci_raw(a, p - 1);
         let (mant, e) = s.split_once('e').unwrap_or((&s, "0"));
         let mut out = if alt { mant.to_string() } else { strip_zeros(mant).to_string() };
         if alt && !out.contains('.') {
@@ -608,7 +652,7 @@ fn general(a: f64, p: usize, alt: bool, repr_style: bool) -> String {
         out
     } else {
         let decimals = (p as i32 - 1 - exp).max(0) as usize;
-        let s = format!("{a:.decimals$}");
+        let s = fixed(a, decimals);
         let mut out = if alt { s } else { strip_zeros(&s).to_string() };
         if alt && !out.contains('.') {
             out.push('.');
@@ -620,7 +664,7 @@ fn general(a: f64, p: usize, alt: bool, repr_style: bool) -> String {
     }
 }
 
-fn format_float(f: f64, s: &Spec, spec: &str, wrong_type: &dyn Fn(&str) -> VmError) -> Result<String, VmError> {
+fn format_float(f: f64, s: &Spec, wrong_type: &dyn Fn(&str) -> VmError) -> Result<String, VmError> {
     let ty = s.ty;
     if !matches!(ty, None | Some('f' | 'F' | 'e' | 'E' | 'g' | 'G' | 'n' | '%')) {
         return Err(wrong_type("float"));
@@ -641,7 +685,7 @@ fn format_float(f: f64, s: &Spec, spec: &str, wrong_type: &dyn Fn(&str) -> VmErr
     let body = match ty {
         Some('f' | 'F') => {
             let p = s.precision.unwrap_or(6);
-            let mut b = format!("{a:.p$}");
+            let mut b = fixed(a, p);
             if s.alt && p == 0 {
                 b.push('.');
             }
@@ -649,7 +693,7 @@ fn format_float(f: f64, s: &Spec, spec: &str, wrong_type: &dyn Fn(&str) -> VmErr
         }
         Some('%') => {
             let p = s.precision.unwrap_or(6);
-            let mut b = format!("{:.p$}", a * 100.0);
+            let mut b = fixed(a * 100.0, p);
             if s.alt && p == 0 {
                 b.push('.');
             }
@@ -682,6 +726,7 @@ fn format_float(f: f64, s: &Spec, spec: &str, wrong_type: &dyn Fn(&str) -> VmErr
 }
 
 #[cfg(test)]
+#[allow(clippy::approx_constant, clippy::excessive_precision)]
 mod tests {
     use super::*;
     use noodle_nbc::{Function, RecordType};
@@ -719,9 +764,13 @@ mod tests {
             (2.0 / 3.0, "0.6666666666666666"),
             (123.456, "123.456"),
             (-1e-7, "-1e-07"),
-            (9.999999999999999e15, "9999999999999998.0"),
+            (9999999999999998.0, "9999999999999998.0"),
             (1.5e300, "1.5e+300"),
             (0.5, "0.5"),
+            // ties between two shortest candidates go to the even digit, as in Python
+            (-737442394383927.25, "-737442394383927.2"),
+            (-890325975821640.25, "-890325975821640.2"),
+            (0.375e-300, "3.75e-301"),
         ];
         for &(f, want) in cases {
             assert_eq!(float_repr(f), want, "repr of {f:?}");
@@ -831,11 +880,23 @@ mod tests {
         let l = h.alloc(Obj::List(vec![Value::Int(1), s]));
         assert_eq!(format_spec(&h, &p, l, ">12").unwrap(), "  [1, \"abc\"]");
         // errors (python3 raises ValueError for each)
+        // big widths and precisions work (and are bounded)
+        assert_eq!(format_spec(&h, &p, Value::Float(1.5), ".100000f").unwrap().len(), 100_002);
+        assert_eq!(format_spec(&h, &p, Value::Float(1.5), ".100000e").unwrap().len(), 100_006);
+        assert_eq!(format_spec(&h, &p, Value::Float(1.5), ".100000g").unwrap(), "1.5");
+        assert_eq!(format_spec(&h, &p, Value::Float(1.5), "#.100000g").unwrap().len(), 100_001);
+        // (python3: the exact expansion, which has 751 significant digits)
+        let exact = format_spec(&h, &p, Value::Float(1e-320), ".100000").unwrap();
+        assert!(exact.starts_with("9.999888671826830054133752367652800") && exact.ends_with("769439697265625e-321") && exact.len() == 757, "{exact}");
+        let tiny = format_spec(&h, &p, Value::Float(5e-324), ".1080f").unwrap();
+        assert!(tiny.starts_with("0.000") && tiny.ends_with("06419718265533447265625000000") && tiny.len() == 1082, "{tiny}");
+        assert_eq!(format_spec(&h, &p, Value::Int(1), "1000000").unwrap().len(), 1_000_000);
+        assert_eq!(format_spec(&h, &p, Value::Int(1), "1000001").unwrap_err().code, "N2011");
         for (v, spec) in [
             (s, "d"),
             (s, "+"),
             (s, "=5"),
-            (s, ",") ,
+            (s, ","),
             (Value::Int(1), ".2"),
             (Value::Int(1), ",x"),
             (Value::Int(1), "s"),

@@ -346,6 +346,7 @@ pub fn truthy(heap: &Heap, v: Value) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::approx_constant, clippy::excessive_precision)]
 mod tests {
     use super::*;
     use indexmap::IndexMap;

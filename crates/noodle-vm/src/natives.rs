@@ -1,0 +1,1918 @@
+//! The native standard library: built-in functions, methods of the built-in types and the
+//! `std.*` modules, looked up by name when a program is loaded. Methods receive their receiver
+//! as `args[0]`. Natives never call back into Noodle code (generic callbacks such as `map` are
+//! written in the prelude) and never panic: wrong arity or wrong value kinds, which only
+//! hand-made bytecode can produce, give `VmError::bad_operand`.
+
+use crate::fmt::{display, repr, str_repr};
+use crate::ops::{compare, key_of, truthy, values_equal};
+use crate::value::{Key, Obj};
+use crate::{Heap, Value, VmError};
+use indexmap::IndexMap;
+use noodle_nbc::Program;
+use std::cmp::Ordering;
+use std::rc::Rc;
+
+/// What a native can reach: the heap, the program (for type and function names) and the
+/// standard streams.
+pub struct Ctx<'a> {
+    pub heap: &'a mut Heap,
+    pub program: &'a Program,
+    pub out: &'a mut dyn std::io::Write,
+    pub err: &'a mut dyn std::io::Write,
+    pub input: &'a mut dyn std::io::BufRead,
+}
+
+pub type NativeFn = fn(&mut Ctx, &[Value]) -> Result<Value, VmError>;
+
+static NATIVES: &[(&str, NativeFn)] = &[
+    // built-in functions
+    ("print", print),
+    ("repl_show", repl_show),
+    ("int", int),
+    ("float", float),
+    ("bool", bool_),
+    ("abs", abs),
+    ("min", min),
+    ("max", max),
+    ("assert", assert),
+    ("type_of", type_of),
+    ("range", range),
+    ("set_new", set_new),
+    ("list_concat", list_concat),
+    ("list_repeat", list_repeat),
+    ("str_repeat", str_repeat),
+    // str
+    ("str.upper", str_upper),
+    ("str.lower", str_lower),
+    ("str.trim", str_trim),
+    ("str.trim_start", str_trim_start),
+    ("str.trim_end", str_trim_end),
+    ("str.split", str_split),
+    ("str.split_whitespace", str_split_whitespace),
+    ("str.lines", str_lines),
+    ("str.join", str_join),
+    ("str.contains", str_contains),
+    ("str.starts_with", str_starts_with),
+    ("str.ends_with", str_ends_with),
+    ("str.find", str_find),
+    ("str.replace", str_replace),
+    ("str.repeat", str_repeat_method),
+    ("str.chars", str_chars),
+    ("str.bytes", str_bytes),
+    ("str.is_digit", str_is_digit),
+    ("str.is_alpha", str_is_alpha),
+    ("str.is_space", str_is_space),
+    // bytes
+    ("bytes.decode", bytes_decode),
+    ("bytes.hex", bytes_hex),
+    // list
+    ("list.push", list_push),
+    ("list.pop", list_pop),
+    ("list.insert", list_insert),
+    ("list.remove_at", list_remove_at),
+    ("list.extend", list_extend),
+    ("list.contains", list_contains),
+    ("list.index_of", list_index_of),
+    ("list.reverse", list_reverse),
+    ("list.sort", list_sort),
+    ("list.sorted", list_sorted),
+    ("list.argsort", list_argsort),
+    ("list.copy", list_copy),
+    ("list.clear", list_clear),
+    ("list.enumerate", list_enumerate),
+    ("list.join", list_join),
+    ("list.sum_int", list_sum_int),
+    ("list.sum_float", list_sum_float),
+    ("list.min", list_min),
+    ("list.max", list_max),
+    ("list.first", list_first),
+    ("list.last", list_last),
+    // dict
+    ("dict.get", dict_get),
+    ("dict.contains", dict_contains),
+    ("dict.remove", dict_remove),
+    ("dict.keys", dict_keys),
+    ("dict.values", dict_values),
+    ("dict.items", dict_items),
+    ("dict.clear", dict_clear),
+    ("dict.copy", dict_copy),
+    // set
+    ("set.add", set_add),
+    ("set.remove", set_remove),
+    ("set.contains", set_contains),
+    ("set.union", set_union),
+    ("set.intersection", set_intersection),
+    ("set.difference", set_difference),
+    ("set.to_list", set_to_list),
+    ("set.copy", set_copy),
+    ("set.clear", set_clear),
+    // std.math
+    ("math.sqrt", math_sqrt),
+    ("math.sin", math_sin),
+    ("math.cos", math_cos),
+    ("math.tan", math_tan),
+    ("math.asin", math_asin),
+    ("math.acos", math_acos),
+    ("math.atan", math_atan),
+    ("math.atan2", math_atan2),
+    ("math.exp", math_exp),
+    ("math.log", math_log),
+    ("math.log2", math_log2),
+    ("math.log10", math_log10),
+    ("math.pow", math_pow),
+    ("math.floor", math_floor),
+    ("math.ceil", math_ceil),
+    ("math.round", math_round),
+    ("math.trunc", math_trunc),
+    ("math.hypot", math_hypot),
+    ("math.is_nan", math_is_nan),
+    ("math.is_inf", math_is_inf),
+    ("math.gcd", math_gcd),
+    // std.string
+    ("string.from_code", string_from_code),
+    ("string.code", string_code),
+    // std.time
+    ("time.now", time_now),
+    ("time.monotonic", time_monotonic),
+    ("time.sleep", time_sleep),
+    // std.io
+    ("io.read_line", io_read_line),
+    ("io.read_all", io_read_all),
+    ("io.read_file", io_read_file),
+    ("io.write_file", io_write_file),
+    ("io.append_file", io_append_file),
+    ("io.file_exists", io_file_exists),
+    ("io.write", io_write),
+    ("io.eprint", io_eprint),
+];
+
+/// The native with this name.
+pub fn lookup(name: &str) -> Option<NativeFn> {
+    NATIVES.iter().find(|(n, _)| *n == name).map(|&(_, f)| f)
+}
+
+/// Every name `lookup` accepts.
+pub fn all_names() -> Vec<&'static str> {
+    NATIVES.iter().map(|&(n, _)| n).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+type R = Result<Value, VmError>;
+
+fn bad(name: &str) -> VmError {
+    VmError::bad_operand(name)
+}
+
+fn arity(args: &[Value], n: usize, name: &str) -> Result<(), VmError> {
+    if args.len() == n {
+        Ok(())
+    } else {
+        Err(bad(name))
+    }
+}
+
+fn as_int(v: Value, name: &str) -> Result<i64, VmError> {
+    match v {
+        Value::Int(i) => Ok(i),
+        _ => Err(bad(name)),
+    }
+}
+
+/// A float argument; ints are accepted and widened.
+fn as_float(v: Value, name: &str) -> Result<f64, VmError> {
+    match v {
+        Value::Float(f) => Ok(f),
+        Value::Int(i) => Ok(i as f64),
+        _ => Err(bad(name)),
+    }
+}
+
+fn as_str<'h>(heap: &'h Heap, v: Value, name: &str) -> Result<&'h str, VmError> {
+    match v {
+        Value::Obj(r) => match heap.get(r) {
+            Obj::Str(s) => Ok(s),
+            _ => Err(bad(name)),
+        },
+        _ => Err(bad(name)),
+    }
+}
+
+fn as_bytes<'h>(heap: &'h Heap, v: Value, name: &str) -> Result<&'h [u8], VmError> {
+    match v {
+        Value::Obj(r) => match heap.get(r) {
+            Obj::Bytes(b) => Ok(b),
+            _ => Err(bad(name)),
+        },
+        _ => Err(bad(name)),
+    }
+}
+
+fn as_list<'h>(heap: &'h Heap, v: Value, name: &str) -> Result<&'h Vec<Value>, VmError> {
+    match v {
+        Value::Obj(r) => match heap.get(r) {
+            Obj::List(l) => Ok(l),
+            _ => Err(bad(name)),
+        },
+        _ => Err(bad(name)),
+    }
+}
+
+fn as_list_mut<'h>(heap: &'h mut Heap, v: Value, name: &str) -> Result<&'h mut Vec<Value>, VmError> {
+    match v {
+        Value::Obj(r) => match heap.get_mut(r) {
+            Obj::List(l) => Ok(l),
+            _ => Err(bad(name)),
+        },
+        _ => Err(bad(name)),
+    }
+}
+
+type DictMap = IndexMap<Key, (Value, Value)>;
+type SetMap = IndexMap<Key, Value>;
+
+fn as_dict<'h>(heap: &'h Heap, v: Value, name: &str) -> Result<&'h DictMap, VmError> {
+    match v {
+        Value::Obj(r) => match heap.get(r) {
+            Obj::Dict(d) => Ok(d),
+            _ => Err(bad(name)),
+        },
+        _ => Err(bad(name)),
+    }
+}
+
+fn as_dict_mut<'h>(heap: &'h mut Heap, v: Value, name: &str) -> Result<&'h mut DictMap, VmError> {
+    match v {
+        Value::Obj(r) => match heap.get_mut(r) {
+            Obj::Dict(d) => Ok(d),
+            _ => Err(bad(name)),
+        },
+        _ => Err(bad(name)),
+    }
+}
+
+fn as_set<'h>(heap: &'h Heap, v: Value, name: &str) -> Result<&'h SetMap, VmError> {
+    match v {
+        Value::Obj(r) => match heap.get(r) {
+            Obj::Set(s) => Ok(s),
+            _ => Err(bad(name)),
+        },
+        _ => Err(bad(name)),
+    }
+}
+
+fn as_set_mut<'h>(heap: &'h mut Heap, v: Value, name: &str) -> Result<&'h mut SetMap, VmError> {
+    match v {
+        Value::Obj(r) => match heap.get_mut(r) {
+            Obj::Set(s) => Ok(s),
+            _ => Err(bad(name)),
+        },
+        _ => Err(bad(name)),
+    }
+}
+
+fn new_list(heap: &mut Heap, items: Vec<Value>) -> Value {
+    heap.alloc(Obj::List(items))
+}
+
+fn new_str_list(heap: &mut Heap, parts: Vec<Rc<str>>) -> Value {
+    let items = parts.into_iter().map(|p| heap.alloc(Obj::Str(p))).collect();
+    heap.alloc(Obj::List(items))
+}
+
+/// Reserves room for `n` values, failing cleanly instead of aborting on absurd sizes.
+fn vec_with_capacity<T>(n: usize, what: &str) -> Result<Vec<T>, VmError> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| VmError::arg(format!("{what} is too large")))?;
+    Ok(v)
+}
+
+/// An I/O error's text without Rust's " (os error N)" suffix.
+fn io_text(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error ") {
+        Some(i) if s.ends_with(')') => s[..i].to_string(),
+        _ => s,
+    }
+}
+
+fn io_error(what: &str, e: &std::io::Error) -> VmError {
+    VmError::new("N2010", format!("{what}: {}", io_text(e)))
+}
+
+fn write_all(w: &mut dyn std::io::Write, text: &str, what: &str) -> Result<(), VmError> {
+    w.write_all(text.as_bytes()).map_err(|e| io_error(what, &e))
+}
+
+fn push_display(heap: &Heap, program: &Program, v: Value, out: &mut String) {
+    if let Value::Obj(r) = v {
+        if let Obj::Str(s) = heap.get(r) {
+            out.push_str(s);
+            return;
+        }
+    }
+    out.push_str(&display(heap, program, v));
+}
+
+/// The values separated by spaces, then a newline.
+fn print_line(heap: &Heap, program: &Program, args: &[Value]) -> String {
+    let mut s = String::new();
+    for (i, v) in args.iter().enumerate() {
+        if i > 0 {
+            s.push(' ');
+        }
+        push_display(heap, program, *v, &mut s);
+    }
+    s.push('\n');
+    s
+}
+
+const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+
+/// Float to int for `int()` and the rounding functions: NaN and infinities fail with N2007,
+/// values outside the int range with N2002.
+fn float_to_int(f: f64, what: &str) -> Result<i64, VmError> {
+    if f.is_nan() {
+        return Err(VmError::new("N2007", "cannot convert nan to int"));
+    }
+    if f.is_infinite() {
+        return Err(VmError::new("N2007", format!("cannot convert {} to int", if f > 0.0 { "inf" } else { "-inf" })));
+    }
+    let t = f.trunc();
+    if (-TWO_63..TWO_63).contains(&t) {
+        Ok(t as i64)
+    } else {
+        Err(VmError::overflow(what))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// built-in functions
+
+fn print(ctx: &mut Ctx, args: &[Value]) -> R {
+    let line = print_line(ctx.heap, ctx.program, args);
+    write_all(ctx.out, &line, "<stdout>")?;
+    Ok(Value::None)
+}
+
+fn repl_show(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "repl_show")?;
+    let mut text = repr(ctx.heap, ctx.program, args[0]);
+    text.push('\n');
+    write_all(ctx.out, &text, "<stdout>")?;
+    Ok(Value::None)
+}
+
+fn int(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "int")?;
+    Ok(Value::Int(match args[0] {
+        Value::Int(i) => i,
+        Value::Float(f) => float_to_int(f, "int()")?,
+        Value::Bool(b) => b as i64,
+        v => {
+            let s = as_str(ctx.heap, v, "int")?;
+            let t = s.trim();
+            let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(VmError::new("N2007", format!("cannot convert {} to int", str_repr(s))));
+            }
+            t.parse::<i64>().map_err(|_| VmError::overflow("int()"))?
+        }
+    }))
+}
+
+fn float(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "float")?;
+    Ok(Value::Float(match args[0] {
+        Value::Int(i) => i as f64,
+        Value::Float(f) => f,
+        Value::Bool(b) => b as i64 as f64,
+        v => {
+            let s = as_str(ctx.heap, v, "float")?;
+            let t = s.trim();
+            // Rust's parser accepts what Python's float() does (inf, nan, 1e5, .5), except
+            // underscores, which Noodle does not accept in strings either.
+            t.parse::<f64>().map_err(|_| VmError::new("N2007", format!("cannot convert {} to float", str_repr(s))))?
+        }
+    }))
+}
+
+fn bool_(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "bool")?;
+    Ok(Value::Bool(truthy(ctx.heap, args[0])))
+}
+
+fn abs(_ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "abs")?;
+    match args[0] {
+        Value::Int(i) => i.checked_abs().map(Value::Int).ok_or_else(|| VmError::overflow("abs")),
+        Value::Float(f) => Ok(Value::Float(f.abs())),
+        _ => Err(bad("abs")),
+    }
+}
+
+/// The smaller (or larger) of two values; the first one on ties. Numbers follow Python (a NaN
+/// argument is not an error), an int and a float give a float; other values use `compare`.
+fn pick(heap: &Heap, a: Value, b: Value, want_max: bool) -> R {
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => Ok(Value::Int(if want_max { x.max(y) } else { x.min(y) })),
+        (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+            let (x, y) = (as_float(a, "min")?, as_float(b, "min")?);
+            let take_b = if want_max { y > x } else { y < x };
+            Ok(Value::Float(if take_b { y } else { x }))
+        }
+        _ => {
+            let o = compare(heap, b, a)?;
+            let take_b = if want_max { o == Ordering::Greater } else { o == Ordering::Less };
+            Ok(if take_b { b } else { a })
+        }
+    }
+}
+
+fn min(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "min")?;
+    pick(ctx.heap, args[0], args[1], false)
+}
+
+fn max(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "max")?;
+    pick(ctx.heap, args[0], args[1], true)
+}
+
+fn assert(ctx: &mut Ctx, args: &[Value]) -> R {
+    if args.is_empty() || args.len() > 2 {
+        return Err(bad("assert"));
+    }
+    if truthy(ctx.heap, args[0]) {
+        return Ok(Value::None);
+    }
+    let msg = match args.get(1) {
+        Some(Value::None) | None => "assertion failed".to_string(),
+        Some(&m) => display(ctx.heap, ctx.program, m),
+    };
+    Err(VmError::new("N2008", msg))
+}
+
+fn type_name(heap: &Heap, program: &Program, v: Value) -> String {
+    match v {
+        Value::None => "none".into(),
+        Value::Bool(_) => "bool".into(),
+        Value::Int(_) => "int".into(),
+        Value::Float(_) => "float".into(),
+        Value::Func(_) => "function".into(),
+        Value::Undef => "undefined".into(),
+        Value::Obj(r) => match heap.get(r) {
+            Obj::Str(_) => "str".into(),
+            Obj::Bytes(_) => "bytes".into(),
+            Obj::List(_) => "list".into(),
+            Obj::Tuple(_) => "tuple".into(),
+            Obj::Dict(_) => "dict".into(),
+            Obj::Set(_) => "set".into(),
+            Obj::Closure { .. } => "function".into(),
+            Obj::Cell(v) => type_name(heap, program, *v),
+            Obj::Record { ty, .. } => match program.types.get(*ty as usize) {
+                Some(t) => t.enum_name.clone().unwrap_or_else(|| t.name.clone()),
+                None => "record".into(),
+            },
+        },
+    }
+}
+
+fn type_of(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "type_of")?;
+    let name = type_name(ctx.heap, ctx.program, args[0]);
+    Ok(ctx.heap.alloc_str(name))
+}
+
+fn range(ctx: &mut Ctx, args: &[Value]) -> R {
+    let n = |i: usize| as_int(args[i], "range");
+    let (start, stop, step) = match args.len() {
+        1 => (0, n(0)?, 1),
+        2 => (n(0)?, n(1)?, 1),
+        3 => (n(0)?, n(1)?, n(2)?),
+        _ => return Err(bad("range")),
+    };
+    if step == 0 {
+        return Err(VmError::arg("range step cannot be zero"));
+    }
+    let (start, stop, step) = (start as i128, stop as i128, step as i128);
+    let len = if step > 0 && start < stop {
+        (stop - start + step - 1) / step
+    } else if step < 0 && start > stop {
+        (start - stop - step - 1) / -step
+    } else {
+        0
+    };
+    let len = usize::try_from(len).map_err(|_| VmError::arg("range is too large"))?;
+    let mut items = vec_with_capacity(len, "range")?;
+    let mut x = start;
+    for _ in 0..len {
+        items.push(Value::Int(x as i64));
+        x += step;
+    }
+    Ok(new_list(ctx.heap, items))
+}
+
+fn set_new(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 0, "set_new")?;
+    Ok(ctx.heap.alloc(Obj::Set(IndexMap::new())))
+}
+
+fn list_concat(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "list_concat")?;
+    let a = as_list(ctx.heap, args[0], "list_concat")?;
+    let b = as_list(ctx.heap, args[1], "list_concat")?;
+    let mut items = vec_with_capacity(a.len() + b.len(), "list")?;
+    items.extend_from_slice(a);
+    items.extend_from_slice(b);
+    Ok(new_list(ctx.heap, items))
+}
+
+/// `(x, n)` or `(n, x)`: the repeated value and the count.
+fn repeat_args(args: &[Value], name: &str) -> Result<(Value, i64), VmError> {
+    arity(args, 2, name)?;
+    match (args[0], args[1]) {
+        (Value::Int(n), x @ Value::Obj(_)) | (x @ Value::Obj(_), Value::Int(n)) => Ok((x, n)),
+        _ => Err(bad(name)),
+    }
+}
+
+fn list_repeat(ctx: &mut Ctx, args: &[Value]) -> R {
+    let (l, n) = repeat_args(args, "list_repeat")?;
+    let src = as_list(ctx.heap, l, "list_repeat")?;
+    let n = n.max(0) as usize;
+    let total = src.len().checked_mul(n).ok_or_else(|| VmError::arg("repeated list is too large"))?;
+    if total == 0 {
+        return Ok(new_list(ctx.heap, Vec::new()));
+    }
+    let mut items = vec_with_capacity(total, "repeated list")?;
+    for _ in 0..n {
+        items.extend_from_slice(src);
+    }
+    Ok(new_list(ctx.heap, items))
+}
+
+fn repeat_str(ctx: &mut Ctx, s: Value, n: i64, name: &str) -> R {
+    let text = as_str(ctx.heap, s, name)?;
+    let n = n.max(0) as usize;
+    let total = text.len().checked_mul(n).ok_or_else(|| VmError::arg("repeated string is too large"))?;
+    if total == 0 {
+        return Ok(ctx.heap.alloc_str(""));
+    }
+    let mut out = String::new();
+    out.try_reserve_exact(total).map_err(|_| VmError::arg("repeated string is too large"))?;
+    for _ in 0..n {
+        out.push_str(text);
+    }
+    Ok(ctx.heap.alloc_str(out))
+}
+
+fn str_repeat(ctx: &mut Ctx, args: &[Value]) -> R {
+    let (s, n) = repeat_args(args, "str_repeat")?;
+    repeat_str(ctx, s, n, "str_repeat")
+}
+
+// ---------------------------------------------------------------------------------------------
+// str
+
+fn str_map(ctx: &mut Ctx, args: &[Value], name: &str, f: fn(&str) -> String) -> R {
+    arity(args, 1, name)?;
+    let s = f(as_str(ctx.heap, args[0], name)?);
+    Ok(ctx.heap.alloc_str(s))
+}
+
+/// A substring of the receiver: the same object when nothing was cut off.
+fn str_slice_fn(ctx: &mut Ctx, args: &[Value], name: &str, f: fn(&str) -> &str) -> R {
+    arity(args, 1, name)?;
+    let s = as_str(ctx.heap, args[0], name)?;
+    let t = f(s);
+    if t.len() == s.len() {
+        return Ok(args[0]);
+    }
+    let t: Rc<str> = t.into();
+    Ok(ctx.heap.alloc(Obj::Str(t)))
+}
+
+fn str_upper(ctx: &mut Ctx, args: &[Value]) -> R {
+    str_map(ctx, args, "str.upper", str::to_uppercase)
+}
+
+fn str_lower(ctx: &mut Ctx, args: &[Value]) -> R {
+    str_map(ctx, args, "str.lower", str::to_lowercase)
+}
+
+fn str_trim(ctx: &mut Ctx, args: &[Value]) -> R {
+    str_slice_fn(ctx, args, "str.trim", str::trim)
+}
+
+fn str_trim_start(ctx: &mut Ctx, args: &[Value]) -> R {
+    str_slice_fn(ctx, args, "str.trim_start", str::trim_start)
+}
+
+fn str_trim_end(ctx: &mut Ctx, args: &[Value]) -> R {
+    str_slice_fn(ctx, args, "str.trim_end", str::trim_end)
+}
+
+fn str_split(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "str.split")?;
+    let s = as_str(ctx.heap, args[0], "str.split")?;
+    let sep = as_str(ctx.heap, args[1], "str.split")?;
+    if sep.is_empty() {
+        return Err(VmError::arg("empty separator"));
+    }
+    let parts: Vec<Rc<str>> = s.split(sep).map(Rc::from).collect();
+    Ok(new_str_list(ctx.heap, parts))
+}
+
+fn str_split_whitespace(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "str.split_whitespace")?;
+    let s = as_str(ctx.heap, args[0], "str.split_whitespace")?;
+    let parts: Vec<Rc<str>> = s.split_whitespace().map(Rc::from).collect();
+    Ok(new_str_list(ctx.heap, parts))
+}
+
+/// Python's `str.splitlines()`: splits at `\n`, `\r\n`, `\r`, `\v`, `\f`, `\x1c`-`\x1e`,
+/// `\x85`, U+2028 and U+2029; a final line break does not start another line.
+fn split_lines(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut it = s.char_indices().peekable();
+    while let Some((i, c)) = it.next() {
+        match c {
+            '\n' | '\x0b' | '\x0c' | '\x1c' | '\x1d' | '\x1e' | '\u{85}' | '\u{2028}' | '\u{2029}' => {
+                out.push(&s[start..i]);
+                start = i + c.len_utf8();
+            }
+            '\r' => {
+                out.push(&s[start..i]);
+                start = i + 1;
+                if let Some(&(_, '\n')) = it.peek() {
+                    it.next();
+                    start += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    if start < s.len() {
+        out.push(&s[start..]);
+    }
+    out
+}
+
+fn str_lines(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "str.lines")?;
+    let s = as_str(ctx.heap, args[0], "str.lines")?;
+    let parts: Vec<Rc<str>> = split_lines(s).into_iter().map(Rc::from).collect();
+    Ok(new_str_list(ctx.heap, parts))
+}
+
+fn join(heap: &Heap, items: &[Value], sep: &str, name: &str) -> Result<String, VmError> {
+    let mut out = String::new();
+    for (i, v) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(sep);
+        }
+        out.push_str(as_str(heap, *v, name)?);
+    }
+    Ok(out)
+}
+
+fn str_join(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "str.join")?;
+    let sep = as_str(ctx.heap, args[0], "str.join")?;
+    let items = as_list(ctx.heap, args[1], "str.join")?;
+    let s = join(ctx.heap, items, sep, "str.join")?;
+    Ok(ctx.heap.alloc_str(s))
+}
+
+fn str_pred2(ctx: &mut Ctx, args: &[Value], name: &str, f: fn(&str, &str) -> bool) -> R {
+    arity(args, 2, name)?;
+    let s = as_str(ctx.heap, args[0], name)?;
+    let t = as_str(ctx.heap, args[1], name)?;
+    Ok(Value::Bool(f(s, t)))
+}
+
+fn str_contains(ctx: &mut Ctx, args: &[Value]) -> R {
+    str_pred2(ctx, args, "str.contains", |s, t| s.contains(t))
+}
+
+fn str_starts_with(ctx: &mut Ctx, args: &[Value]) -> R {
+    str_pred2(ctx, args, "str.starts_with", |s, t| s.starts_with(t))
+}
+
+fn str_ends_with(ctx: &mut Ctx, args: &[Value]) -> R {
+    str_pred2(ctx, args, "str.ends_with", |s, t| s.ends_with(t))
+}
+
+fn str_find(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "str.find")?;
+    let s = as_str(ctx.heap, args[0], "str.find")?;
+    let t = as_str(ctx.heap, args[1], "str.find")?;
+    Ok(match s.find(t) {
+        Some(b) => Value::Int(s[..b].chars().count() as i64),
+        None => Value::None,
+    })
+}
+
+fn str_replace(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 3, "str.replace")?;
+    let s = as_str(ctx.heap, args[0], "str.replace")?;
+    let a = as_str(ctx.heap, args[1], "str.replace")?;
+    let b = as_str(ctx.heap, args[2], "str.replace")?;
+    if !a.is_empty() && !s.contains(a) {
+        return Ok(args[0]);
+    }
+    // Guard the size first: replacing "" inserts `b` between every two characters.
+    let count = if a.is_empty() { s.chars().count() + 1 } else { s.matches(a).count() };
+    let grow = b.len().saturating_sub(a.len()).checked_mul(count).and_then(|g| g.checked_add(s.len()));
+    if grow.is_none_or(|n| n > isize::MAX as usize / 2) {
+        return Err(VmError::arg("replaced string is too large"));
+    }
+    let r = s.replace(a, b);
+    Ok(ctx.heap.alloc_str(r))
+}
+
+fn str_repeat_method(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "str.repeat")?;
+    let n = as_int(args[1], "str.repeat")?;
+    if n < 0 {
+        return Err(VmError::arg("repeat count cannot be negative"));
+    }
+    repeat_str(ctx, args[0], n, "str.repeat")
+}
+
+fn str_chars(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "str.chars")?;
+    let s = as_str(ctx.heap, args[0], "str.chars")?;
+    let mut buf = [0u8; 4];
+    let parts: Vec<Rc<str>> = s.chars().map(|c| Rc::from(&*c.encode_utf8(&mut buf))).collect();
+    Ok(new_str_list(ctx.heap, parts))
+}
+
+fn str_bytes(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "str.bytes")?;
+    let b: Rc<[u8]> = as_str(ctx.heap, args[0], "str.bytes")?.as_bytes().into();
+    Ok(ctx.heap.alloc(Obj::Bytes(b)))
+}
+
+fn str_all(ctx: &mut Ctx, args: &[Value], name: &str, f: fn(char) -> bool) -> R {
+    arity(args, 1, name)?;
+    let s = as_str(ctx.heap, args[0], name)?;
+    Ok(Value::Bool(!s.is_empty() && s.chars().all(f)))
+}
+
+fn str_is_digit(ctx: &mut Ctx, args: &[Value]) -> R {
+    str_all(ctx, args, "str.is_digit", |c| c.is_ascii_digit())
+}
+
+fn str_is_alpha(ctx: &mut Ctx, args: &[Value]) -> R {
+    str_all(ctx, args, "str.is_alpha", char::is_alphabetic)
+}
+
+fn str_is_space(ctx: &mut Ctx, args: &[Value]) -> R {
+    str_all(ctx, args, "str.is_space", char::is_whitespace)
+}
+
+// ---------------------------------------------------------------------------------------------
+// bytes
+
+fn bytes_decode(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "bytes.decode")?;
+    let b = as_bytes(ctx.heap, args[0], "bytes.decode")?;
+    let s: Rc<str> = std::str::from_utf8(b).map_err(|_| VmError::new("N2007", "invalid UTF-8 in bytes"))?.into();
+    Ok(ctx.heap.alloc(Obj::Str(s)))
+}
+
+fn bytes_hex(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "bytes.hex")?;
+    let b = as_bytes(ctx.heap, args[0], "bytes.hex")?;
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(b.len() * 2);
+    for &x in b {
+        s.push(HEX[(x >> 4) as usize] as char);
+        s.push(HEX[(x & 15) as usize] as char);
+    }
+    Ok(ctx.heap.alloc_str(s))
+}
+
+// ---------------------------------------------------------------------------------------------
+// list
+
+fn list_push(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "list.push")?;
+    as_list_mut(ctx.heap, args[0], "list.push")?.push(args[1]);
+    Ok(Value::None)
+}
+
+fn list_pop(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "list.pop")?;
+    as_list_mut(ctx.heap, args[0], "list.pop")?.pop().ok_or_else(|| VmError::arg("pop from an empty list"))
+}
+
+fn list_insert(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 3, "list.insert")?;
+    let i = as_int(args[1], "list.insert")?;
+    let l = as_list_mut(ctx.heap, args[0], "list.insert")?;
+    let len = l.len() as i64;
+    let at = if i < 0 { (i + len).max(0) } else { i.min(len) };
+    l.insert(at as usize, args[2]);
+    Ok(Value::None)
+}
+
+fn list_remove_at(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "list.remove_at")?;
+    let i = as_int(args[1], "list.remove_at")?;
+    let l = as_list_mut(ctx.heap, args[0], "list.remove_at")?;
+    let len = l.len();
+    let at = if i < 0 { i.checked_add(len as i64) } else { Some(i) };
+    match at {
+        Some(at) if at >= 0 && (at as u64) < len as u64 => Ok(l.remove(at as usize)),
+        _ => Err(VmError::index(i, len)),
+    }
+}
+
+fn list_extend(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "list.extend")?;
+    let items = as_list(ctx.heap, args[1], "list.extend")?.clone();
+    as_list_mut(ctx.heap, args[0], "list.extend")?.extend(items);
+    Ok(Value::None)
+}
+
+fn position(ctx: &Ctx, args: &[Value], name: &str) -> Result<Option<usize>, VmError> {
+    arity(args, 2, name)?;
+    let l = as_list(ctx.heap, args[0], name)?;
+    Ok(l.iter().position(|&v| values_equal(ctx.heap, ctx.program, v, args[1])))
+}
+
+fn list_contains(ctx: &mut Ctx, args: &[Value]) -> R {
+    Ok(Value::Bool(position(ctx, args, "list.contains")?.is_some()))
+}
+
+fn list_index_of(ctx: &mut Ctx, args: &[Value]) -> R {
+    Ok(position(ctx, args, "list.index_of")?.map_or(Value::None, |i| Value::Int(i as i64)))
+}
+
+fn list_reverse(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "list.reverse")?;
+    as_list_mut(ctx.heap, args[0], "list.reverse")?.reverse();
+    Ok(Value::None)
+}
+
+/// A stable merge sort with a comparison that can fail; the first error stops it. (The standard
+/// library's sorts may panic when a comparison is inconsistent, which an aborted comparison
+/// would be.)
+fn merge_sort<T: Copy>(v: &mut [T], cmp: &mut dyn FnMut(T, T) -> Result<Ordering, VmError>) -> Result<(), VmError> {
+    const RUN: usize = 16;
+    let n = v.len();
+    for start in (0..n).step_by(RUN) {
+        let end = (start + RUN).min(n);
+        for i in start + 1..end {
+            let x = v[i];
+            let mut j = i;
+            while j > start && cmp(v[j - 1], x)? == Ordering::Greater {
+                v[j] = v[j - 1];
+                j -= 1;
+            }
+            v[j] = x;
+        }
+    }
+    if n <= RUN {
+        return Ok(());
+    }
+    let mut a: Vec<T> = v.to_vec();
+    let mut b: Vec<T> = a.clone();
+    let mut width = RUN;
+    while width < n {
+        let mut lo = 0;
+        while lo < n {
+            let mid = (lo + width).min(n);
+            let hi = (lo + 2 * width).min(n);
+            let (mut i, mut j, mut k) = (lo, mid, lo);
+            while i < mid && j < hi {
+                if cmp(a[j], a[i])? == Ordering::Less {
+                    b[k] = a[j];
+                    j += 1;
+                } else {
+                    b[k] = a[i];
+                    i += 1;
+                }
+                k += 1;
+            }
+            b[k..k + (mid - i)].copy_from_slice(&a[i..mid]);
+            k += mid - i;
+            b[k..k + (hi - j)].copy_from_slice(&a[j..hi]);
+            lo = hi;
+        }
+        std::mem::swap(&mut a, &mut b);
+        width *= 2;
+    }
+    v.copy_from_slice(&a);
+    Ok(())
+}
+
+/// The order that sorts `items` stably, as indices.
+fn sort_order(heap: &Heap, items: &[Value]) -> Result<Vec<usize>, VmError> {
+    let mut idx: Vec<usize> = (0..items.len()).collect();
+    // Fast paths for the common homogeneous lists.
+    if let Some(ints) = items.iter().map(|v| if let Value::Int(i) = v { Some(*i) } else { None }).collect::<Option<Vec<i64>>>() {
+        idx.sort_by_key(|&i| ints[i]);
+        return Ok(idx);
+    }
+    if let Some(floats) = items.iter().map(|v| if let Value::Float(f) = v { (!f.is_nan()).then_some(*f) } else { None }).collect::<Option<Vec<f64>>>() {
+        idx.sort_by(|&i, &j| floats[i].partial_cmp(&floats[j]).unwrap_or(Ordering::Equal));
+        return Ok(idx);
+    }
+    let strs: Option<Vec<&str>> = items
+        .iter()
+        .map(|v| match v {
+            Value::Obj(r) => match heap.get(*r) {
+                Obj::Str(s) => Some(&**s),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    if let Some(strs) = strs {
+        idx.sort_by(|&i, &j| strs[i].cmp(strs[j]));
+        return Ok(idx);
+    }
+    merge_sort(&mut idx, &mut |i, j| compare(heap, items[i], items[j]))?;
+    Ok(idx)
+}
+
+fn sorted_values(heap: &Heap, items: &[Value]) -> Result<Vec<Value>, VmError> {
+    Ok(sort_order(heap, items)?.into_iter().map(|i| items[i]).collect())
+}
+
+fn list_sort(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "list.sort")?;
+    let items = as_list(ctx.heap, args[0], "list.sort")?;
+    let sorted = sorted_values(ctx.heap, items)?;
+    *as_list_mut(ctx.heap, args[0], "list.sort")? = sorted;
+    Ok(Value::None)
+}
+
+fn list_sorted(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "list.sorted")?;
+    let items = as_list(ctx.heap, args[0], "list.sorted")?;
+    let sorted = sorted_values(ctx.heap, items)?;
+    Ok(new_list(ctx.heap, sorted))
+}
+
+fn list_argsort(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "list.argsort")?;
+    let items = as_list(ctx.heap, args[0], "list.argsort")?;
+    let order = sort_order(ctx.heap, items)?;
+    Ok(new_list(ctx.heap, order.into_iter().map(|i| Value::Int(i as i64)).collect()))
+}
+
+fn list_copy(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "list.copy")?;
+    let items = as_list(ctx.heap, args[0], "list.copy")?.clone();
+    Ok(new_list(ctx.heap, items))
+}
+
+fn list_clear(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "list.clear")?;
+    as_list_mut(ctx.heap, args[0], "list.clear")?.clear();
+    Ok(Value::None)
+}
+
+fn list_enumerate(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "list.enumerate")?;
+    let items = as_list(ctx.heap, args[0], "list.enumerate")?.clone();
+    let pairs = items.into_iter().enumerate().map(|(i, v)| ctx.heap.alloc(Obj::Tuple(Box::new([Value::Int(i as i64), v])))).collect();
+    Ok(new_list(ctx.heap, pairs))
+}
+
+fn list_join(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "list.join")?;
+    let items = as_list(ctx.heap, args[0], "list.join")?;
+    let sep = as_str(ctx.heap, args[1], "list.join")?;
+    let s = join(ctx.heap, items, sep, "list.join")?;
+    Ok(ctx.heap.alloc_str(s))
+}
+
+fn list_sum_int(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "list.sum_int")?;
+    let mut total: i64 = 0;
+    for &v in as_list(ctx.heap, args[0], "list.sum_int")? {
+        total = total.checked_add(as_int(v, "list.sum_int")?).ok_or_else(|| VmError::overflow("sum"))?;
+    }
+    Ok(Value::Int(total))
+}
+
+fn list_sum_float(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "list.sum_float")?;
+    let mut total = 0.0;
+    for &v in as_list(ctx.heap, args[0], "list.sum_float")? {
+        total += as_float(v, "list.sum_float")?;
+    }
+    Ok(Value::Float(total))
+}
+
+fn list_extreme(ctx: &mut Ctx, args: &[Value], name: &str, want_max: bool) -> R {
+    arity(args, 1, name)?;
+    let items = as_list(ctx.heap, args[0], name)?;
+    let Some((&first, rest)) = items.split_first() else {
+        return Err(VmError::arg(format!("{} of an empty list", if want_max { "max" } else { "min" })));
+    };
+    let mut best = first;
+    for &v in rest {
+        best = pick(ctx.heap, best, v, want_max)?;
+    }
+    Ok(best)
+}
+
+fn list_min(ctx: &mut Ctx, args: &[Value]) -> R {
+    list_extreme(ctx, args, "list.min", false)
+}
+
+fn list_max(ctx: &mut Ctx, args: &[Value]) -> R {
+    list_extreme(ctx, args, "list.max", true)
+}
+
+fn list_first(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "list.first")?;
+    Ok(as_list(ctx.heap, args[0], "list.first")?.first().copied().unwrap_or(Value::None))
+}
+
+fn list_last(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "list.last")?;
+    Ok(as_list(ctx.heap, args[0], "list.last")?.last().copied().unwrap_or(Value::None))
+}
+
+// ---------------------------------------------------------------------------------------------
+// dict
+
+fn dict_get(ctx: &mut Ctx, args: &[Value]) -> R {
+    if args.len() != 2 && args.len() != 3 {
+        return Err(bad("dict.get"));
+    }
+    let key = key_of(ctx.heap, ctx.program, args[1]);
+    let d = as_dict(ctx.heap, args[0], "dict.get")?;
+    Ok(match d.get(&key) {
+        Some(&(_, v)) => v,
+        None => args.get(2).copied().unwrap_or(Value::None),
+    })
+}
+
+fn dict_contains(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "dict.contains")?;
+    let key = key_of(ctx.heap, ctx.program, args[1]);
+    Ok(Value::Bool(as_dict(ctx.heap, args[0], "dict.contains")?.contains_key(&key)))
+}
+
+fn dict_remove(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "dict.remove")?;
+    let key = key_of(ctx.heap, ctx.program, args[1]);
+    Ok(as_dict_mut(ctx.heap, args[0], "dict.remove")?.shift_remove(&key).map_or(Value::None, |(_, v)| v))
+}
+
+fn dict_keys(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "dict.keys")?;
+    let keys = as_dict(ctx.heap, args[0], "dict.keys")?.values().map(|&(k, _)| k).collect();
+    Ok(new_list(ctx.heap, keys))
+}
+
+fn dict_values(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "dict.values")?;
+    let values = as_dict(ctx.heap, args[0], "dict.values")?.values().map(|&(_, v)| v).collect();
+    Ok(new_list(ctx.heap, values))
+}
+
+fn dict_items(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "dict.items")?;
+    let pairs: Vec<(Value, Value)> = as_dict(ctx.heap, args[0], "dict.items")?.values().copied().collect();
+    let items = pairs.into_iter().map(|(k, v)| ctx.heap.alloc(Obj::Tuple(Box::new([k, v])))).collect();
+    Ok(new_list(ctx.heap, items))
+}
+
+fn dict_clear(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "dict.clear")?;
+    as_dict_mut(ctx.heap, args[0], "dict.clear")?.clear();
+    Ok(Value::None)
+}
+
+fn dict_copy(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "dict.copy")?;
+    let d = as_dict(ctx.heap, args[0], "dict.copy")?.clone();
+    Ok(ctx.heap.alloc(Obj::Dict(d)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// set
+
+fn set_add(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "set.add")?;
+    let key = key_of(ctx.heap, ctx.program, args[1]);
+    as_set_mut(ctx.heap, args[0], "set.add")?.entry(key).or_insert(args[1]);
+    Ok(Value::None)
+}
+
+fn set_remove(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "set.remove")?;
+    let key = key_of(ctx.heap, ctx.program, args[1]);
+    Ok(Value::Bool(as_set_mut(ctx.heap, args[0], "set.remove")?.shift_remove(&key).is_some()))
+}
+
+fn set_contains(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "set.contains")?;
+    let key = key_of(ctx.heap, ctx.program, args[1]);
+    Ok(Value::Bool(as_set(ctx.heap, args[0], "set.contains")?.contains_key(&key)))
+}
+
+fn set_union(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "set.union")?;
+    let mut out = as_set(ctx.heap, args[0], "set.union")?.clone();
+    for (k, &v) in as_set(ctx.heap, args[1], "set.union")? {
+        if !out.contains_key(k) {
+            out.insert(k.clone(), v);
+        }
+    }
+    Ok(ctx.heap.alloc(Obj::Set(out)))
+}
+
+fn set_filter(ctx: &mut Ctx, args: &[Value], name: &str, keep_common: bool) -> R {
+    arity(args, 2, name)?;
+    let a = as_set(ctx.heap, args[0], name)?;
+    let b = as_set(ctx.heap, args[1], name)?;
+    let out: SetMap = a.iter().filter(|(k, _)| b.contains_key(*k) == keep_common).map(|(k, &v)| (k.clone(), v)).collect();
+    Ok(ctx.heap.alloc(Obj::Set(out)))
+}
+
+fn set_intersection(ctx: &mut Ctx, args: &[Value]) -> R {
+    set_filter(ctx, args, "set.intersection", true)
+}
+
+fn set_difference(ctx: &mut Ctx, args: &[Value]) -> R {
+    set_filter(ctx, args, "set.difference", false)
+}
+
+fn set_to_list(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "set.to_list")?;
+    let items = as_set(ctx.heap, args[0], "set.to_list")?.values().copied().collect();
+    Ok(new_list(ctx.heap, items))
+}
+
+fn set_copy(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "set.copy")?;
+    let s = as_set(ctx.heap, args[0], "set.copy")?.clone();
+    Ok(ctx.heap.alloc(Obj::Set(s)))
+}
+
+fn set_clear(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "set.clear")?;
+    as_set_mut(ctx.heap, args[0], "set.clear")?.clear();
+    Ok(Value::None)
+}
+
+// ---------------------------------------------------------------------------------------------
+// std.math
+
+fn math1(args: &[Value], name: &str, f: fn(f64) -> f64) -> R {
+    arity(args, 1, name)?;
+    Ok(Value::Float(f(as_float(args[0], name)?)))
+}
+
+fn math2(args: &[Value], name: &str, f: fn(f64, f64) -> f64) -> R {
+    arity(args, 2, name)?;
+    Ok(Value::Float(f(as_float(args[0], name)?, as_float(args[1], name)?)))
+}
+
+fn math_sqrt(_: &mut Ctx, args: &[Value]) -> R {
+    math1(args, "math.sqrt", f64::sqrt)
+}
+fn math_sin(_: &mut Ctx, args: &[Value]) -> R {
+    math1(args, "math.sin", f64::sin)
+}
+fn math_cos(_: &mut Ctx, args: &[Value]) -> R {
+    math1(args, "math.cos", f64::cos)
+}
+fn math_tan(_: &mut Ctx, args: &[Value]) -> R {
+    math1(args, "math.tan", f64::tan)
+}
+fn math_asin(_: &mut Ctx, args: &[Value]) -> R {
+    math1(args, "math.asin", f64::asin)
+}
+fn math_acos(_: &mut Ctx, args: &[Value]) -> R {
+    math1(args, "math.acos", f64::acos)
+}
+fn math_atan(_: &mut Ctx, args: &[Value]) -> R {
+    math1(args, "math.atan", f64::atan)
+}
+fn math_atan2(_: &mut Ctx, args: &[Value]) -> R {
+    math2(args, "math.atan2", f64::atan2)
+}
+fn math_exp(_: &mut Ctx, args: &[Value]) -> R {
+    math1(args, "math.exp", f64::exp)
+}
+fn math_log(_: &mut Ctx, args: &[Value]) -> R {
+    math1(args, "math.log", f64::ln)
+}
+fn math_log2(_: &mut Ctx, args: &[Value]) -> R {
+    math1(args, "math.log2", f64::log2)
+}
+fn math_log10(_: &mut Ctx, args: &[Value]) -> R {
+    math1(args, "math.log10", f64::log10)
+}
+fn math_pow(_: &mut Ctx, args: &[Value]) -> R {
+    math2(args, "math.pow", f64::powf)
+}
+fn math_hypot(_: &mut Ctx, args: &[Value]) -> R {
+    math2(args, "math.hypot", f64::hypot)
+}
+
+/// floor/ceil/round/trunc: float to int.
+fn math_to_int(args: &[Value], name: &str, f: fn(f64) -> f64) -> R {
+    arity(args, 1, name)?;
+    match args[0] {
+        Value::Int(i) => Ok(Value::Int(i)),
+        Value::Float(x) => Ok(Value::Int(float_to_int(f(x), name)?)),
+        _ => Err(bad(name)),
+    }
+}
+
+fn math_floor(_: &mut Ctx, args: &[Value]) -> R {
+    math_to_int(args, "math.floor", f64::floor)
+}
+fn math_ceil(_: &mut Ctx, args: &[Value]) -> R {
+    math_to_int(args, "math.ceil", f64::ceil)
+}
+fn math_round(_: &mut Ctx, args: &[Value]) -> R {
+    math_to_int(args, "math.round", f64::round_ties_even)
+}
+fn math_trunc(_: &mut Ctx, args: &[Value]) -> R {
+    math_to_int(args, "math.trunc", f64::trunc)
+}
+
+fn math_is_nan(_: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "math.is_nan")?;
+    Ok(Value::Bool(as_float(args[0], "math.is_nan")?.is_nan()))
+}
+
+fn math_is_inf(_: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "math.is_inf")?;
+    Ok(Value::Bool(as_float(args[0], "math.is_inf")?.is_infinite()))
+}
+
+fn math_gcd(_: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "math.gcd")?;
+    let (mut a, mut b) = (as_int(args[0], "math.gcd")?.unsigned_abs(), as_int(args[1], "math.gcd")?.unsigned_abs());
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    i64::try_from(a).map(Value::Int).map_err(|_| VmError::overflow("math.gcd"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// std.string
+
+fn string_from_code(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "string.from_code")?;
+    let n = as_int(args[0], "string.from_code")?;
+    let c = u32::try_from(n).ok().and_then(char::from_u32).ok_or_else(|| VmError::arg(format!("{n} is not a valid code point")))?;
+    Ok(ctx.heap.alloc_str(c.to_string()))
+}
+
+fn string_code(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "string.code")?;
+    let s = as_str(ctx.heap, args[0], "string.code")?;
+    s.chars().next().map(|c| Value::Int(c as i64)).ok_or_else(|| VmError::arg("code of an empty string"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// std.time
+
+fn time_now(_: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 0, "time.now")?;
+    let t = match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_secs_f64(),
+        Err(e) => -e.duration().as_secs_f64(),
+    };
+    Ok(Value::Float(t))
+}
+
+fn time_monotonic(_: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 0, "time.monotonic")?;
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let start = START.get_or_init(std::time::Instant::now);
+    Ok(Value::Float(start.elapsed().as_secs_f64()))
+}
+
+fn time_sleep(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "time.sleep")?;
+    let secs = as_float(args[0], "time.sleep")?;
+    if secs.is_nan() || secs < 0.0 {
+        return Err(VmError::arg("sleep length cannot be negative"));
+    }
+    let d = std::time::Duration::try_from_secs_f64(secs).map_err(|_| VmError::arg("sleep length is too large"))?;
+    // Show what was printed so far before pausing.
+    ctx.out.flush().map_err(|e| io_error("<stdout>", &e))?;
+    std::thread::sleep(d);
+    Ok(Value::None)
+}
+
+// ---------------------------------------------------------------------------------------------
+// std.io
+
+fn io_read_line(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 0, "io.read_line")?;
+    ctx.out.flush().map_err(|e| io_error("<stdout>", &e))?;
+    let mut buf = Vec::new();
+    let n = ctx.input.read_until(b'\n', &mut buf).map_err(|e| io_error("<stdin>", &e))?;
+    if n == 0 {
+        return Ok(Value::None);
+    }
+    if buf.last() == Some(&b'\n') {
+        buf.pop();
+        if buf.last() == Some(&b'\r') {
+            buf.pop();
+        }
+    }
+    let s = String::from_utf8_lossy(&buf).into_owned();
+    Ok(ctx.heap.alloc_str(s))
+}
+
+fn io_read_all(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 0, "io.read_all")?;
+    ctx.out.flush().map_err(|e| io_error("<stdout>", &e))?;
+    let mut buf = Vec::new();
+    ctx.input.read_to_end(&mut buf).map_err(|e| io_error("<stdin>", &e))?;
+    let s = String::from_utf8_lossy(&buf).into_owned();
+    Ok(ctx.heap.alloc_str(s))
+}
+
+fn io_read_file(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "io.read_file")?;
+    let path = as_str(ctx.heap, args[0], "io.read_file")?;
+    let text = std::fs::read_to_string(path).map_err(|e| io_error(path, &e))?;
+    Ok(ctx.heap.alloc_str(text))
+}
+
+fn io_write_file(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "io.write_file")?;
+    let path = as_str(ctx.heap, args[0], "io.write_file")?;
+    let text = as_str(ctx.heap, args[1], "io.write_file")?;
+    std::fs::write(path, text).map_err(|e| io_error(path, &e))?;
+    Ok(Value::None)
+}
+
+fn io_append_file(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "io.append_file")?;
+    let path = as_str(ctx.heap, args[0], "io.append_file")?;
+    let text = as_str(ctx.heap, args[1], "io.append_file")?;
+    let mut f = std::fs::OpenOptions::new().append(true).create(true).open(path).map_err(|e| io_error(path, &e))?;
+    std::io::Write::write_all(&mut f, text.as_bytes()).map_err(|e| io_error(path, &e))?;
+    Ok(Value::None)
+}
+
+fn io_file_exists(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "io.file_exists")?;
+    let path = as_str(ctx.heap, args[0], "io.file_exists")?;
+    Ok(Value::Bool(std::path::Path::new(path).exists()))
+}
+
+fn io_write(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "io.write")?;
+    let mut s = String::new();
+    push_display(ctx.heap, ctx.program, args[0], &mut s);
+    write_all(ctx.out, &s, "<stdout>")?;
+    Ok(Value::None)
+}
+
+fn io_eprint(ctx: &mut Ctx, args: &[Value]) -> R {
+    let line = print_line(ctx.heap, ctx.program, args);
+    write_all(ctx.err, &line, "<stderr>")?;
+    Ok(Value::None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use noodle_nbc::RecordType;
+
+    struct T {
+        heap: Heap,
+        program: Program,
+        out: Vec<u8>,
+        err: Vec<u8>,
+        input: std::io::Cursor<Vec<u8>>,
+    }
+
+    impl T {
+        fn new() -> T {
+            let program = Program {
+                types: vec![
+                    RecordType { name: "Error".into(), enum_name: None, enum_id: u16::MAX, fields: vec!["code".into(), "message".into()], methods: vec![] },
+                    RecordType { name: "Point".into(), enum_name: None, enum_id: u16::MAX, fields: vec!["x".into(), "y".into()], methods: vec![] },
+                    RecordType { name: "Circle".into(), enum_name: Some("Shape".into()), enum_id: 0, fields: vec!["r".into()], methods: vec![] },
+                ],
+                ..Default::default()
+            };
+            T { heap: Heap::new(), program, out: vec![], err: vec![], input: std::io::Cursor::new(vec![]) }
+        }
+        fn call(&mut self, name: &str, args: &[Value]) -> R {
+            let f = lookup(name).unwrap_or_else(|| panic!("no native {name}"));
+            let mut ctx = Ctx { heap: &mut self.heap, program: &self.program, out: &mut self.out, err: &mut self.err, input: &mut self.input };
+            f(&mut ctx, args)
+        }
+        fn s(&mut self, s: &str) -> Value {
+            self.heap.alloc_str(s)
+        }
+        fn list(&mut self, items: Vec<Value>) -> Value {
+            self.heap.alloc(Obj::List(items))
+        }
+        fn ints(&mut self, items: &[i64]) -> Value {
+            self.list(items.iter().map(|&i| Value::Int(i)).collect())
+        }
+        fn show(&self, v: Value) -> String {
+            repr(&self.heap, &self.program, v)
+        }
+        fn ok(&mut self, name: &str, args: &[Value]) -> String {
+            let v = self.call(name, args).unwrap_or_else(|e| panic!("{name} failed: {e:?}"));
+            self.show(v)
+        }
+        fn err(&mut self, name: &str, args: &[Value]) -> VmError {
+            self.call(name, args).expect_err(name)
+        }
+    }
+
+    #[test]
+    fn every_compiler_native_exists() {
+        // native_names() from noodle-compiler's builtins.rs (this crate cannot depend on it).
+        let names = [
+            "print",
+            "repl_show",
+            "int",
+            "float",
+            "bool",
+            "abs",
+            "min",
+            "max",
+            "assert",
+            "type_of",
+            "range",
+            "set_new",
+            "list_concat",
+            "list_repeat",
+            "str_repeat",
+            "str.upper",
+            "str.lower",
+            "str.trim",
+            "str.trim_start",
+            "str.trim_end",
+            "str.split",
+            "str.split_whitespace",
+            "str.lines",
+            "str.join",
+            "str.contains",
+            "str.starts_with",
+            "str.ends_with",
+            "str.find",
+            "str.replace",
+            "str.repeat",
+            "str.chars",
+            "str.bytes",
+            "str.is_digit",
+            "str.is_alpha",
+            "str.is_space",
+            "bytes.decode",
+            "bytes.hex",
+            "list.push",
+            "list.pop",
+            "list.insert",
+            "list.remove_at",
+            "list.extend",
+            "list.contains",
+            "list.index_of",
+            "list.reverse",
+            "list.sort",
+            "list.sorted",
+            "list.argsort",
+            "list.copy",
+            "list.clear",
+            "list.enumerate",
+            "list.join",
+            "list.sum_int",
+            "list.sum_float",
+            "list.min",
+            "list.max",
+            "list.first",
+            "list.last",
+            "dict.get",
+            "dict.contains",
+            "dict.remove",
+            "dict.keys",
+            "dict.values",
+            "dict.items",
+            "dict.clear",
+            "dict.copy",
+            "set.add",
+            "set.remove",
+            "set.contains",
+            "set.union",
+            "set.intersection",
+            "set.difference",
+            "set.to_list",
+            "set.copy",
+            "set.clear",
+            "math.sqrt",
+            "math.sin",
+            "math.cos",
+            "math.tan",
+            "math.asin",
+            "math.acos",
+            "math.atan",
+            "math.atan2",
+            "math.exp",
+            "math.log",
+            "math.log2",
+            "math.log10",
+            "math.pow",
+            "math.floor",
+            "math.ceil",
+            "math.round",
+            "math.trunc",
+            "math.hypot",
+            "math.is_nan",
+            "math.is_inf",
+            "math.gcd",
+            "string.from_code",
+            "string.code",
+            "time.now",
+            "time.monotonic",
+            "time.sleep",
+            "io.read_line",
+            "io.read_all",
+            "io.read_file",
+            "io.write_file",
+            "io.append_file",
+            "io.file_exists",
+            "io.write",
+            "io.eprint",
+        ];
+        for n in names {
+            assert!(lookup(n).is_some(), "missing native {n}");
+        }
+        let all = all_names();
+        assert_eq!(all.len(), names.len());
+        let mut dedup = all.clone();
+        dedup.sort();
+        dedup.dedup();
+        assert_eq!(dedup.len(), all.len());
+    }
+
+    #[test]
+    fn no_panics_on_bad_operands() {
+        let mut t = T::new();
+        let s = t.s("x");
+        let l = t.ints(&[1]);
+        let samples = [Value::None, Value::Int(-1), Value::Float(f64::NAN), Value::Bool(true), s, l, Value::Func(0), Value::Undef];
+        for name in all_names() {
+            if name == "time.sleep" || name.starts_with("io.") {
+                continue;
+            }
+            for n in 0..=4 {
+                for a in samples {
+                    for b in samples {
+                        let args = [a, b, s, Value::Int(2)];
+                        let _ = t.call(name, &args[..n]);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn conversions() {
+        let mut t = T::new();
+        assert_eq!(t.ok("int", &[Value::Float(-3.9)]), "-3");
+        assert_eq!(t.ok("int", &[Value::Bool(true)]), "1");
+        let s = t.s("  -42\n");
+        assert_eq!(t.ok("int", &[s]), "-42");
+        let s = t.s("+7");
+        assert_eq!(t.ok("int", &[s]), "7");
+        for bad in ["x", "1_000", "", "-", "1.5", "+-1", "0x10"] {
+            let s = t.s(bad);
+            let e = t.err("int", &[s]);
+            assert_eq!(e.code, "N2007");
+            assert_eq!(e.message, format!("cannot convert {} to int", str_repr(bad)));
+        }
+        let s = t.s("99999999999999999999");
+        assert_eq!(t.err("int", &[s]).code, "N2002");
+        assert_eq!(t.err("int", &[Value::Float(f64::NAN)]).message, "cannot convert nan to int");
+        assert_eq!(t.err("int", &[Value::Float(f64::INFINITY)]).code, "N2007");
+        assert_eq!(t.err("int", &[Value::Float(1e19)]).code, "N2002");
+        assert_eq!(t.ok("float", &[Value::Int(3)]), "3.0");
+        for (text, want) in [("1e5", "100000.0"), (" 2.5 ", "2.5"), ("inf", "inf"), ("-Infinity", "-inf"), ("nan", "nan"), (".5", "0.5")] {
+            let s = t.s(text);
+            assert_eq!(t.ok("float", &[s]), want);
+        }
+        let s = t.s("x");
+        assert_eq!(t.err("float", &[s]).message, "cannot convert \"x\" to float");
+        let e = t.s("");
+        assert_eq!(t.ok("bool", &[e]), "false");
+        assert_eq!(t.ok("bool", &[s]), "true");
+        assert_eq!(t.ok("abs", &[Value::Int(-5)]), "5");
+        assert_eq!(t.ok("abs", &[Value::Float(-0.5)]), "0.5");
+        assert_eq!(t.err("abs", &[Value::Int(i64::MIN)]).code, "N2002");
+        assert_eq!(t.ok("min", &[Value::Int(3), Value::Int(2)]), "2");
+        assert_eq!(t.ok("max", &[Value::Int(3), Value::Float(2.5)]), "3.0");
+        let (a, b) = (t.s("apple"), t.s("banana"));
+        assert_eq!(t.ok("max", &[a, b]), "\"banana\"");
+        assert_eq!(t.ok("type_of", &[Value::Int(1)]), "\"int\"");
+        let c = t.heap.alloc(Obj::Record { ty: 2, fields: Box::new([Value::Float(1.0)]) });
+        assert_eq!(t.ok("type_of", &[c]), "\"Shape\"");
+        let p = t.heap.alloc(Obj::Record { ty: 1, fields: Box::new([Value::Float(1.0), Value::Float(2.0)]) });
+        assert_eq!(t.ok("type_of", &[p]), "\"Point\"");
+        assert_eq!(t.ok("type_of", &[Value::Func(0)]), "\"function\"");
+        assert!(t.call("assert", &[Value::Bool(true)]).is_ok());
+        assert_eq!(t.err("assert", &[Value::Bool(false)]), VmError::new("N2008", "assertion failed"));
+        let m = t.s("boom");
+        assert_eq!(t.err("assert", &[Value::Bool(false), m]), VmError::new("N2008", "boom"));
+    }
+
+    #[test]
+    fn ranges_and_repeats() {
+        let mut t = T::new();
+        assert_eq!(t.ok("range", &[Value::Int(4)]), "[0, 1, 2, 3]");
+        assert_eq!(t.ok("range", &[Value::Int(2), Value::Int(5)]), "[2, 3, 4]");
+        assert_eq!(t.ok("range", &[Value::Int(10), Value::Int(0), Value::Int(-3)]), "[10, 7, 4, 1]");
+        assert_eq!(t.ok("range", &[Value::Int(0), Value::Int(10), Value::Int(4)]), "[0, 4, 8]");
+        assert_eq!(t.ok("range", &[Value::Int(5), Value::Int(0)]), "[]");
+        assert_eq!(t.err("range", &[Value::Int(0), Value::Int(1), Value::Int(0)]).code, "N2011");
+        assert_eq!(t.ok("range", &[Value::Int(i64::MAX - 1), Value::Int(i64::MAX)]), format!("[{}]", i64::MAX - 1));
+        assert!(t.call("range", &[Value::Int(i64::MIN), Value::Int(i64::MAX)]).is_err());
+        let l = t.ints(&[1, 2]);
+        assert_eq!(t.ok("list_repeat", &[l, Value::Int(2)]), "[1, 2, 1, 2]");
+        assert_eq!(t.ok("list_repeat", &[Value::Int(-1), l]), "[]");
+        assert!(t.call("list_repeat", &[l, Value::Int(i64::MAX)]).is_err());
+        let m = t.ints(&[3]);
+        assert_eq!(t.ok("list_concat", &[l, m]), "[1, 2, 3]");
+        let s = t.s("ab");
+        assert_eq!(t.ok("str_repeat", &[s, Value::Int(3)]), "\"ababab\"");
+        assert_eq!(t.ok("str_repeat", &[s, Value::Int(-3)]), "\"\"");
+        assert_eq!(t.ok("str.repeat", &[s, Value::Int(0)]), "\"\"");
+        assert_eq!(t.err("str.repeat", &[s, Value::Int(-1)]), VmError::new("N2011", "repeat count cannot be negative"));
+        assert!(t.call("str.repeat", &[s, Value::Int(i64::MAX)]).is_err());
+        // empty things repeated many times finish at once
+        let e = t.s("");
+        assert_eq!(t.ok("str.repeat", &[e, Value::Int(i64::MAX)]), "\"\"");
+        let el = t.ints(&[]);
+        assert_eq!(t.ok("list_repeat", &[el, Value::Int(i64::MAX)]), "[]");
+        assert_eq!(t.ok("set_new", &[]), "set()");
+    }
+
+    #[test]
+    fn strings() {
+        let mut t = T::new();
+        let s = t.s("a,b,,c");
+        let comma = t.s(",");
+        assert_eq!(t.ok("str.split", &[s, comma]), "[\"a\", \"b\", \"\", \"c\"]");
+        let e = t.s("");
+        assert_eq!(t.ok("str.split", &[e, comma]), "[\"\"]");
+        assert_eq!(t.err("str.split", &[s, e]).code, "N2011");
+        let ws = t.s("  one \t two\nthree  ");
+        assert_eq!(t.ok("str.split_whitespace", &[ws]), "[\"one\", \"two\", \"three\"]");
+        assert_eq!(t.ok("str.trim", &[ws]), "\"one \\t two\\nthree\"");
+        assert_eq!(t.ok("str.trim_start", &[ws]), "\"one \\t two\\nthree  \"");
+        assert_eq!(t.ok("str.trim_end", &[ws]), "\"  one \\t two\\nthree\"");
+        let lines = t.s("a\nb\r\nc\rd\n\ne\n");
+        assert_eq!(t.ok("str.lines", &[lines]), "[\"a\", \"b\", \"c\", \"d\", \"\", \"e\"]");
+        assert_eq!(t.ok("str.lines", &[e]), "[]");
+        let u = t.s("héllo wörld");
+        assert_eq!(t.ok("str.upper", &[u]), "\"HÉLLO WÖRLD\"");
+        let o = t.s("wö");
+        assert_eq!(t.ok("str.find", &[u, o]), "6");
+        let z = t.s("z");
+        assert_eq!(t.ok("str.find", &[u, z]), "none");
+        assert_eq!(t.ok("str.contains", &[u, o]), "true");
+        let h = t.s("hé");
+        assert_eq!(t.ok("str.starts_with", &[u, h]), "true");
+        assert_eq!(t.ok("str.ends_with", &[u, h]), "false");
+        let l = t.s("l");
+        let big_l = t.s("L");
+        assert_eq!(t.ok("str.replace", &[u, l, big_l]), "\"héLLo wörLd\"");
+        let dash = t.s("-");
+        let abc = t.s("abc");
+        assert_eq!(t.ok("str.replace", &[abc, e, dash]), "\"-a-b-c-\"");
+        assert_eq!(t.ok("str.chars", &[h]), "[\"h\", \"é\"]");
+        assert_eq!(t.ok("str.bytes", &[h]), "b\"h\\xc3\\xa9\"");
+        let parts = t.list(vec![abc, h]);
+        assert_eq!(t.ok("str.join", &[dash, parts]), "\"abc-hé\"");
+        assert_eq!(t.ok("list.join", &[parts, dash]), "\"abc-hé\"");
+        let digits = t.s("0123");
+        assert_eq!(t.ok("str.is_digit", &[digits]), "true");
+        assert_eq!(t.ok("str.is_digit", &[e]), "false");
+        assert_eq!(t.ok("str.is_alpha", &[h]), "true");
+        assert_eq!(t.ok("str.is_alpha", &[u]), "false");
+        let sp = t.s(" \t\n");
+        assert_eq!(t.ok("str.is_space", &[sp]), "true");
+        let b = t.heap.alloc(Obj::Bytes(Rc::from(&b"\xfe\xad"[..])));
+        assert_eq!(t.ok("bytes.hex", &[b]), "\"fead\"");
+        assert_eq!(t.err("bytes.decode", &[b]), VmError::new("N2007", "invalid UTF-8 in bytes"));
+        let hb = t.call("str.bytes", &[h]).unwrap();
+        assert_eq!(t.ok("bytes.decode", &[hb]), "\"hé\"");
+        assert_eq!(t.ok("string.code", &[h]), "104");
+        assert_eq!(t.err("string.code", &[e]).code, "N2011");
+        assert_eq!(t.ok("string.from_code", &[Value::Int(233)]), "\"é\"");
+        assert_eq!(t.err("string.from_code", &[Value::Int(0xD800)]).code, "N2011");
+        assert_eq!(t.err("string.from_code", &[Value::Int(-1)]).code, "N2011");
+    }
+
+    #[test]
+    fn lists() {
+        let mut t = T::new();
+        let l = t.ints(&[3, 1, 2]);
+        t.call("list.push", &[l, Value::Int(0)]).unwrap();
+        assert_eq!(t.show(l), "[3, 1, 2, 0]");
+        assert_eq!(t.ok("list.pop", &[l]), "0");
+        t.call("list.insert", &[l, Value::Int(-1), Value::Int(9)]).unwrap();
+        assert_eq!(t.show(l), "[3, 1, 9, 2]");
+        t.call("list.insert", &[l, Value::Int(100), Value::Int(8)]).unwrap();
+        t.call("list.insert", &[l, Value::Int(-100), Value::Int(7)]).unwrap();
+        assert_eq!(t.show(l), "[7, 3, 1, 9, 2, 8]");
+        assert_eq!(t.ok("list.remove_at", &[l, Value::Int(-1)]), "8");
+        assert_eq!(t.ok("list.remove_at", &[l, Value::Int(0)]), "7");
+        assert_eq!(t.err("list.remove_at", &[l, Value::Int(4)]), VmError::index(4, 4));
+        assert_eq!(t.err("list.remove_at", &[l, Value::Int(-5)]), VmError::index(-5, 4));
+        assert_eq!(t.err("list.remove_at", &[l, Value::Int(i64::MIN)]).code, "N2003");
+        assert_eq!(t.ok("list.sorted", &[l]), "[1, 2, 3, 9]");
+        assert_eq!(t.ok("list.argsort", &[l]), "[1, 3, 0, 2]");
+        assert_eq!(t.show(l), "[3, 1, 9, 2]");
+        t.call("list.sort", &[l]).unwrap();
+        assert_eq!(t.show(l), "[1, 2, 3, 9]");
+        t.call("list.extend", &[l, l]).unwrap();
+        assert_eq!(t.show(l), "[1, 2, 3, 9, 1, 2, 3, 9]");
+        assert_eq!(t.ok("list.index_of", &[l, Value::Float(3.0)]), "2");
+        assert_eq!(t.ok("list.index_of", &[l, Value::Int(5)]), "none");
+        assert_eq!(t.ok("list.contains", &[l, Value::Int(9)]), "true");
+        assert_eq!(t.ok("list.sum_int", &[l]), "30");
+        assert_eq!(t.ok("list.min", &[l]), "1");
+        assert_eq!(t.ok("list.max", &[l]), "9");
+        assert_eq!(t.ok("list.first", &[l]), "1");
+        assert_eq!(t.ok("list.last", &[l]), "9");
+        t.call("list.reverse", &[l]).unwrap();
+        assert_eq!(t.ok("list.first", &[l]), "9");
+        let c = t.call("list.copy", &[l]).unwrap();
+        t.call("list.clear", &[l]).unwrap();
+        assert_eq!(t.show(l), "[]");
+        assert_eq!(t.show(c), "[9, 3, 2, 1, 9, 3, 2, 1]");
+        assert_eq!(t.err("list.pop", &[l]), VmError::new("N2011", "pop from an empty list"));
+        assert_eq!(t.err("list.min", &[l]).code, "N2011");
+        assert_eq!(t.ok("list.first", &[l]), "none");
+        assert_eq!(t.ok("list.sum_int", &[l]), "0");
+        let big = t.ints(&[i64::MAX, 1]);
+        assert_eq!(t.err("list.sum_int", &[big]).code, "N2002");
+        let fl = t.list(vec![Value::Float(0.1), Value::Float(0.2), Value::Float(0.3)]);
+        assert_eq!(t.ok("list.sum_float", &[fl]), "0.6000000000000001");
+        let nan = t.list(vec![Value::Float(1.0), Value::Float(f64::NAN)]);
+        assert_eq!(t.err("list.sort", &[nan]).code, "N2011");
+        let (a, b) = (t.s("a"), t.s("b"));
+        let strs = t.list(vec![b, a]);
+        assert_eq!(t.ok("list.enumerate", &[strs]), "[(0, \"b\"), (1, \"a\")]");
+        assert_eq!(t.ok("list.sorted", &[strs]), "[\"a\", \"b\"]");
+        // stable sort of tuples by the general path, with many elements
+        let mut items = vec![];
+        for i in 0..100 {
+            let s = t.s(&format!("k{}", i % 7));
+            items.push(t.heap.alloc(Obj::Tuple(Box::new([Value::Int(i % 5), s]))));
+        }
+        let tl = t.list(items.clone());
+        let sorted = t.call("list.sorted", &[tl]).unwrap();
+        let mut want = items.clone();
+        want.sort_by(|x, y| compare(&t.heap, *x, *y).unwrap());
+        let want = t.list(want);
+        assert!(values_equal(&t.heap, &t.program, sorted, want));
+        let order = t.call("list.argsort", &[tl]).unwrap();
+        let Value::Obj(r) = order else { panic!() };
+        let Obj::List(order) = t.heap.get(r) else { panic!() };
+        let order: Vec<i64> = order.iter().map(|v| if let Value::Int(i) = v { *i } else { -1 }).collect();
+        for w in order.windows(2) {
+            let o = compare(&t.heap, items[w[0] as usize], items[w[1] as usize]).unwrap();
+            assert!(o == Ordering::Less || (o == Ordering::Equal && w[0] < w[1]));
+        }
+    }
+
+    #[test]
+    fn merge_sort_is_stable_and_sorts() {
+        let mut v: Vec<(i32, usize)> = (0..1000).map(|i| (((i * 7919) % 13) as i32, i)).collect();
+        let mut want = v.clone();
+        want.sort_by_key(|p| p.0);
+        merge_sort(&mut v, &mut |a, b| Ok(a.0.cmp(&b.0))).unwrap();
+        assert_eq!(v, want);
+    }
+
+    #[test]
+    fn dicts_and_sets() {
+        let mut t = T::new();
+        let (a, b, c) = (t.s("a"), t.s("b"), t.s("c"));
+        let mut m = DictMap::new();
+        for (k, v) in [(a, 1), (b, 2), (c, 3)] {
+            m.insert(key_of(&t.heap, &t.program, k), (k, Value::Int(v)));
+        }
+        let d = t.heap.alloc(Obj::Dict(m));
+        let b2 = t.s("b");
+        let z = t.s("z");
+        assert_eq!(t.ok("dict.get", &[d, b2]), "2");
+        assert_eq!(t.ok("dict.get", &[d, z]), "none");
+        assert_eq!(t.ok("dict.get", &[d, z, Value::Int(0)]), "0");
+        assert_eq!(t.ok("dict.get", &[d, b2, Value::Int(0)]), "2");
+        assert_eq!(t.ok("dict.contains", &[d, b2]), "true");
+        assert_eq!(t.ok("dict.remove", &[d, b2]), "2");
+        assert_eq!(t.ok("dict.remove", &[d, b2]), "none");
+        assert_eq!(t.ok("dict.keys", &[d]), "[\"a\", \"c\"]");
+        assert_eq!(t.ok("dict.values", &[d]), "[1, 3]");
+        assert_eq!(t.ok("dict.items", &[d]), "[(\"a\", 1), (\"c\", 3)]");
+        let d2 = t.call("dict.copy", &[d]).unwrap();
+        t.call("dict.clear", &[d]).unwrap();
+        assert_eq!(t.show(d), "{}");
+        assert_eq!(t.show(d2), "{\"a\": 1, \"c\": 3}");
+
+        let s = t.call("set_new", &[]).unwrap();
+        for i in [3, 1, 2, 1] {
+            t.call("set.add", &[s, Value::Int(i)]).unwrap();
+        }
+        assert_eq!(t.show(s), "{3, 1, 2}");
+        let s2 = t.call("set_new", &[]).unwrap();
+        for i in [2, 4, 3] {
+            t.call("set.add", &[s2, Value::Int(i)]).unwrap();
+        }
+        assert_eq!(t.ok("set.union", &[s, s2]), "{3, 1, 2, 4}");
+        assert_eq!(t.ok("set.intersection", &[s, s2]), "{3, 2}");
+        assert_eq!(t.ok("set.difference", &[s, s2]), "{1}");
+        assert_eq!(t.ok("set.remove", &[s, Value::Int(3)]), "true");
+        assert_eq!(t.ok("set.remove", &[s, Value::Int(3)]), "false");
+        assert_eq!(t.ok("set.contains", &[s, Value::Int(1)]), "true");
+        assert_eq!(t.ok("set.to_list", &[s]), "[1, 2]");
+        let s3 = t.call("set.copy", &[s]).unwrap();
+        t.call("set.clear", &[s]).unwrap();
+        assert_eq!(t.show(s), "set()");
+        assert_eq!(t.show(s3), "{1, 2}");
+    }
+
+    #[test]
+    fn math() {
+        let mut t = T::new();
+        assert_eq!(t.ok("math.sqrt", &[Value::Float(2.0)]), "1.4142135623730951");
+        assert_eq!(t.ok("math.sqrt", &[Value::Float(-1.0)]), "nan");
+        assert_eq!(t.ok("math.log", &[Value::Float(-1.0)]), "nan");
+        assert_eq!(t.ok("math.pow", &[Value::Float(2.0), Value::Float(10.0)]), "1024.0");
+        assert_eq!(t.ok("math.floor", &[Value::Float(-1.5)]), "-2");
+        assert_eq!(t.ok("math.ceil", &[Value::Float(-1.5)]), "-1");
+        assert_eq!(t.ok("math.trunc", &[Value::Float(-1.5)]), "-1");
+        assert_eq!(t.ok("math.round", &[Value::Float(2.5)]), "2");
+        assert_eq!(t.ok("math.round", &[Value::Float(3.5)]), "4");
+        assert_eq!(t.ok("math.round", &[Value::Float(-0.5)]), "0");
+        assert_eq!(t.err("math.round", &[Value::Float(f64::NAN)]).code, "N2007");
+        assert_eq!(t.err("math.floor", &[Value::Float(1e300)]).code, "N2002");
+        assert_eq!(t.ok("math.gcd", &[Value::Int(-12), Value::Int(18)]), "6");
+        assert_eq!(t.ok("math.gcd", &[Value::Int(0), Value::Int(0)]), "0");
+        assert_eq!(t.err("math.gcd", &[Value::Int(i64::MIN), Value::Int(0)]).code, "N2002");
+        assert_eq!(t.ok("math.hypot", &[Value::Float(3.0), Value::Float(4.0)]), "5.0");
+        assert_eq!(t.ok("math.is_nan", &[Value::Float(f64::NAN)]), "true");
+        assert_eq!(t.ok("math.is_inf", &[Value::Float(f64::NEG_INFINITY)]), "true");
+    }
+
+    #[test]
+    fn io() {
+        let mut t = T::new();
+        let (a, l) = (t.s("a"), t.ints(&[1]));
+        t.call("print", &[a, Value::Int(1), l, Value::None]).unwrap();
+        t.call("io.write", &[a]).unwrap();
+        t.call("repl_show", &[a]).unwrap();
+        t.call("print", &[]).unwrap();
+        assert_eq!(String::from_utf8(t.out.clone()).unwrap(), "a 1 [1] none\na\"a\"\n\n");
+        t.call("io.eprint", &[a, Value::Float(2.0)]).unwrap();
+        assert_eq!(String::from_utf8(t.err.clone()).unwrap(), "a 2.0\n");
+        t.input = std::io::Cursor::new(b"one\r\ntwo\nrest\nof it".to_vec());
+        assert_eq!(t.ok("io.read_line", &[]), "\"one\"");
+        assert_eq!(t.ok("io.read_line", &[]), "\"two\"");
+        assert_eq!(t.ok("io.read_all", &[]), "\"rest\\nof it\"");
+        assert_eq!(t.ok("io.read_line", &[]), "none");
+        let dir = std::env::temp_dir().join(format!("noodle-natives-test-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let path = t.s(dir.join("f.txt").to_str().unwrap());
+        let text = t.s("hello\n");
+        t.call("io.write_file", &[path, text]).unwrap();
+        t.call("io.append_file", &[path, text]).unwrap();
+        assert_eq!(t.ok("io.read_file", &[path]), "\"hello\\nhello\\n\"");
+        assert_eq!(t.ok("io.file_exists", &[path]), "true");
+        let missing = t.s(dir.join("missing.txt").to_str().unwrap());
+        assert_eq!(t.ok("io.file_exists", &[missing]), "false");
+        let e = t.err("io.read_file", &[missing]);
+        assert_eq!(e.code, "N2010");
+        assert!(e.message.ends_with("missing.txt: No such file or directory"), "{}", e.message);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(t.err("time.sleep", &[Value::Float(-1.0)]).code, "N2011");
+        t.call("time.sleep", &[Value::Float(0.0)]).unwrap();
+        let m1 = t.call("time.monotonic", &[]).unwrap();
+        let m2 = t.call("time.monotonic", &[]).unwrap();
+        assert!(matches!((m1, m2), (Value::Float(a), Value::Float(b)) if b >= a));
+        assert!(matches!(t.call("time.now", &[]).unwrap(), Value::Float(x) if x > 1.6e9));
+    }
+}
