@@ -94,3 +94,13 @@ impl FuncBuilder {
         self.emit(Op::Jump { off: off as i32 });
     }
 }
+
+/// Where a jump instruction at `pc` goes, if it is one.
+pub fn jump_target(op: &Op, pc: usize) -> Option<usize> {
+    let off = match *op {
+        Op::Jump { off } | Op::JumpIfFalse { off, .. } | Op::JumpIfTrue { off, .. } | Op::JumpIfNone { off, .. } | Op::JumpIfNotNone { off, .. } | Op::TryBegin { off, .. } => off as i64,
+        Op::JumpIfLtInt { off, .. } | Op::JumpIfLeInt { off, .. } | Op::JumpIfLtFloat { off, .. } => off as i64,
+        _ => return None,
+    };
+    Some((pc as i64 + 1 + off) as usize)
+}

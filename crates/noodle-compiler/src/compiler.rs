@@ -124,6 +124,10 @@ pub struct Local {
     pub mutable: bool,
     /// The register holds a cell (the variable is captured by a closure and mutable).
     pub cell: bool,
+    /// For a narrowed mutable variable: its declared type (assignments are checked against it).
+    pub wide: Option<Type>,
+    /// This local is a narrowed copy of a global: assignments also store the global.
+    pub global: Option<u32>,
 }
 
 #[derive(Clone, Debug)]
@@ -200,6 +204,8 @@ pub struct Compiler {
     /// Function bodies waiting to be compiled: (func info index, declaration, self type).
     pending: Vec<(usize, ast::FuncDecl, Option<Type>)>,
     pub prelude: usize,
+    /// Modules in the order they finished compiling: dependencies before dependents.
+    init_order: Vec<usize>,
     import_stack: Vec<PathBuf>,
     repl_module: Option<usize>,
     pub repl_expr_type: Option<String>,
@@ -264,6 +270,7 @@ impl Compiler {
             next_type_param: 0,
             pending: Vec::new(),
             prelude: 0,
+            init_order: Vec::new(),
             import_stack: Vec::new(),
             repl_module: None,
             repl_expr_type: None,
@@ -365,7 +372,7 @@ impl Compiler {
     pub fn declare_local(&mut self, name: &str, ty: Type, mutable: bool) -> Local {
         let cell = mutable && self.f().captured_names.contains(name);
         let reg = self.b().temp();
-        let l = Local { reg, ty, mutable, cell };
+        let l = Local { reg, ty, mutable, cell, wide: None, global: None };
         self.f().scopes.last_mut().unwrap().push((name.to_string(), l.clone()));
         l
     }
@@ -714,9 +721,9 @@ impl Compiler {
         let mut code = Vec::new();
         let mut lines = Vec::new();
         let order: Vec<usize> = if self.repl_module.is_some() && main == self.repl_module {
-            self.modules.iter().enumerate().filter(|(i, m)| !m.done || Some(*i) == main).map(|(i, _)| i).collect()
+            self.init_order.iter().copied().filter(|&i| !self.modules[i].done || Some(i) == main).collect()
         } else {
-            (0..self.modules.len()).collect()
+            self.init_order.clone()
         };
         for mi in order {
             if let Some(init) = self.modules[mi].init {
@@ -1019,6 +1026,9 @@ impl Compiler {
         for (fi, decl, self_ty) in bodies {
             self.compile_func_body(fi, &decl, self_ty);
         }
+        if !self.init_order.contains(&mi) {
+            self.init_order.push(mi);
+        }
     }
 
     fn std_aliases_insert(&mut self, mi: usize, bind: &ast::Ident, std: &'static str, item: &str) {
@@ -1102,7 +1112,11 @@ impl Compiler {
         if b.overflow {
             self.error("N0217", format!("function `{}` needs more than 65535 registers", b.name), Span::default());
         }
-        if b.code.is_empty() || !matches!(b.code.last(), Some(Op::Return { .. } | Op::ReturnNone | Op::Jump { .. } | Op::Throw { .. })) {
+        // A forward jump may target the end of the code, so end with a return unless the last
+        // instruction already leaves the function.
+        let len = b.code.len();
+        let jumps_to_end = b.code.iter().enumerate().any(|(pc, op)| crate::builder::jump_target(op, pc) == Some(len));
+        if jumps_to_end || !matches!(b.code.last(), Some(Op::Return { .. } | Op::ReturnNone | Op::Throw { .. } | Op::Jump { .. })) {
             b.emit(Op::ReturnNone);
         }
         let f = &mut self.program.funcs[func as usize];
@@ -1126,11 +1140,11 @@ impl Compiler {
         let mut reg = 0u16;
         if info.has_self {
             let t = self.f().self_ty.clone().unwrap();
-            self.bind_local("self", Local { reg: 0, ty: t, mutable: false, cell: false });
+            self.bind_local("self", Local { reg: 0, ty: t, mutable: false, cell: false, wide: None, global: None });
             reg = 1;
         }
         for p in &info.params {
-            let l = Local { reg, ty: p.ty.clone(), mutable: false, cell: false };
+            let l = Local { reg, ty: p.ty.clone(), mutable: false, cell: false, wide: None, global: None };
             self.bind_local(&p.name, l);
             reg += 1;
         }

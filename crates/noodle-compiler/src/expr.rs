@@ -381,7 +381,7 @@ impl Compiler {
             }
         }
         // widen ints in a float list
-        if any_float || self.subst.resolve(&et) == Type::Float {
+        if any_float && self.subst.resolve(&et) == Type::Float {
             for (i, t) in types.iter().enumerate() {
                 if *t == Type::Int {
                     let r = base + i as u16;
@@ -587,6 +587,7 @@ impl Compiler {
                 };
                 let t = match self.resolve(name) {
                     NameRes::Local(l) => l.ty,
+                    NameRes::Global(g) => self.globals[g].ty.clone(),
                     _ => return (vec![], vec![]),
                 };
                 let inner = match self.subst.resolve(&t) {
@@ -602,7 +603,7 @@ impl Compiler {
             }
             ExprKind::Is(x, te) => {
                 if let ExprKind::Name(name) = &x.kind {
-                    if let NameRes::Local(_) = self.resolve(name) {
+                    if matches!(self.resolve(name), NameRes::Local(_) | NameRes::Global(_)) {
                         let ndiag = self.diags.len();
                         let t = self.resolve_type(te);
                         self.diags.truncate(ndiag);
@@ -633,8 +634,20 @@ impl Compiler {
 
     pub fn apply_narrowing(&mut self, n: &Narrow) {
         for (name, t) in n {
-            if let NameRes::Local(l) = self.resolve(name) {
-                self.bind_local(name, Local { ty: t.clone(), ..l });
+            match self.resolve(name) {
+                NameRes::Local(l) => {
+                    let wide = if l.mutable { Some(l.wide.clone().unwrap_or(l.ty.clone())) } else { None };
+                    self.bind_local(name, Local { ty: t.clone(), wide, ..l })
+                }
+                NameRes::Global(g) => {
+                    // narrow a local copy of the global; assignments through it update both
+                    let gi = self.globals[g].clone();
+                    let reg = self.b().temp();
+                    self.emit(Op::LoadGlobal { dst: reg, idx: gi.idx });
+                    let (wide, global) = if gi.mutable { (Some(gi.ty.clone()), Some(gi.idx)) } else { (None, None) };
+                    self.bind_local(name, Local { reg, ty: t.clone(), mutable: gi.mutable, cell: false, wide, global });
+                }
+                _ => {}
             }
         }
     }
@@ -973,6 +986,11 @@ impl Compiler {
             match self.resolve(n) {
                 NameRes::Module(mi) => return self.module_item_value(mi, name, dst),
                 NameRes::Std(s) if !s.contains("::") => return self.std_value(s, &name.name, name.span, dst),
+                _ => {}
+            }
+        }
+        if let Some(res) = self.static_type(target) {
+            match res {
                 NameRes::Enum(ei) => {
                     let info = self.enums[ei as usize].clone();
                     return match info.variants.iter().find(|v| v.name == name.name) {
@@ -1012,10 +1030,12 @@ impl Compiler {
             other => (other.clone(), false),
         };
         let d = self.dst(dst);
-        let skip = if is_opt { Some(self.b().jump_if_none(r)) } else { None };
-        if is_opt {
+        let skip = if is_opt {
             self.emit(Op::Move { dst: d, src: r });
-        }
+            Some(self.b().jump_if_none(d))
+        } else {
+            None
+        };
         let ft = match &base_t {
             Type::Struct(s) => {
                 let info = &self.structs[*s as usize];
@@ -1203,7 +1223,7 @@ impl Compiler {
         self.fns.push(st);
         for (i, p) in params.iter().enumerate() {
             let t = ptys.get(i).cloned().unwrap_or(Type::Unknown);
-            self.bind_local(&p.name.name, Local { reg: i as u16, ty: t, mutable: false, cell: false });
+            self.bind_local(&p.name.name, Local { reg: i as u16, ty: t, mutable: false, cell: false, wide: None, global: None });
         }
         self.set_line(span);
         let exits = self.block_stmts(body);
@@ -1287,6 +1307,11 @@ impl Compiler {
                             }
                         }
                         NameRes::Std(s) if !s.contains("::") => return self.call_std(s, &name.name, args, dst, span),
+                        _ => {}
+                    }
+                }
+                if let Some(res) = self.static_type(target) {
+                    match res {
                         NameRes::Struct(s) => {
                             let info = self.structs[s as usize].clone();
                             return match info.methods.get(&name.name) {
@@ -1433,8 +1458,17 @@ impl Compiler {
             }
         }
         let short = info.name.rsplit('.').next().unwrap_or(&info.name).to_string();
+        // A prelude function called as a method: the receiver is its first parameter.
+        let (params, extra) = match &recv {
+            Some((_, rt)) if !info.has_self => {
+                let first = params.first().map(|p| p.ty.clone()).unwrap_or(Type::Unknown);
+                self.subst.unify(rt, &first);
+                (params[1..].to_vec(), 1)
+            }
+            Some(_) => (params, 1),
+            None => (params, 0),
+        };
         let slots = self.bind_args(&short, &params, args, span);
-        let extra = if recv.is_some() { 1 } else { 0 };
         let base = self.b().alloc(params.len() as u32 + 1 + extra);
         if let Some((r, _)) = &recv {
             self.emit(Op::Move { dst: base + 1, src: *r });
@@ -1489,6 +1523,31 @@ impl Compiler {
         let d = self.dst(dst);
         self.emit(Op::NewRecord { dst: d, ty: info.record, base });
         (d, Type::Struct(s))
+    }
+
+    /// `T` or `module.T` naming a struct or enum (for static calls and variants).
+    fn static_type(&mut self, e: &Expr) -> Option<NameRes> {
+        match &e.kind {
+            ExprKind::Name(n) => match self.resolve(n) {
+                r @ (NameRes::Struct(_) | NameRes::Enum(_)) => Some(r),
+                _ => None,
+            },
+            ExprKind::Field { target, name, optional: false } => {
+                let ExprKind::Name(m) = &target.kind else { return None };
+                let NameRes::Module(mi) = self.resolve(m) else { return None };
+                let (sym, public) = self.modules[mi].symbols.get(&name.name).cloned()?;
+                let r = match sym {
+                    crate::compiler::Symbol::Struct(s) => NameRes::Struct(s),
+                    crate::compiler::Symbol::Enum(e) => NameRes::Enum(e),
+                    _ => return None,
+                };
+                if !public {
+                    self.error("N0104", format!("`{}` is not public in module `{}`", name.name, self.modules[mi].name), name.span).hint("mark it `pub` in its module to use it here");
+                }
+                Some(r)
+            }
+            _ => None,
+        }
     }
 
     fn enum_call(&mut self, e: u32, name: &noodle_syntax::ast::Ident, args: &[Arg], dst: Option<Reg>, span: Span, expected: Option<&Type>) -> (Reg, Type) {
@@ -1651,7 +1710,8 @@ impl Compiler {
                 }
                 let n = self.native(native);
                 self.emit(Op::CallNative { base, native: n, argc: args.len() as u8 + 1 });
-                (self.to_dst(base, dst), sig.ret)
+                let ret = if native == "dict.get" && args.len() == 1 { Type::optional(sig.ret) } else { sig.ret };
+                (self.to_dst(base, dst), ret)
             }
         }
     }

@@ -166,7 +166,7 @@ impl Compiler {
                 }
                 let reg = self.b().temp();
                 self.emit(Op::Move { dst: reg, src: r });
-                self.bind_local(name, Local { reg, ty: ty.clone(), mutable: false, cell: false });
+                self.bind_local(name, Local { reg, ty: ty.clone(), mutable: false, cell: false, wide: None, global: None });
             }
             PatKind::Int(_) | PatKind::Float(_) | PatKind::Str(_) | PatKind::Bool(_) => {
                 let (c, lit_ty) = match &pat.kind {

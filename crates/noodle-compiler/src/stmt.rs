@@ -198,7 +198,9 @@ impl Compiler {
                 self.stmt(s);
             }
         }
-        self.b().release(mark);
+        // keep the registers of top-level locals (tuple-pattern lets, narrowed copies)
+        let keep = self.f().scopes.last().unwrap().iter().map(|(_, l)| l.reg as u32 + 1).max().unwrap_or(0);
+        self.b().release(mark.max(keep));
     }
 
     fn repl_module_idx(&self) -> Option<usize> {
@@ -346,7 +348,7 @@ impl Compiler {
             if cell {
                 self.emit(Op::NewCell { dst: reg, src: reg });
             }
-            self.bind_local(name, Local { reg, ty: vt, mutable, cell });
+            self.bind_local(name, Local { reg, ty: vt, mutable, cell, wide: None, global: None });
             return;
         }
         let (r, vt) = match &declared {
@@ -372,7 +374,7 @@ impl Compiler {
                 } else {
                     self.emit(Op::Move { dst: reg, src: r });
                 }
-                self.bind_local(name, Local { reg, ty: ty.clone(), mutable, cell });
+                self.bind_local(name, Local { reg, ty: ty.clone(), mutable, cell, wide: None, global: None });
             }
             PatKind::Tuple(ps) => {
                 let elems = match self.subst.resolve(ty) {
@@ -464,7 +466,7 @@ impl Compiler {
     fn target_type(&mut self, target: &Expr) -> Option<Type> {
         match &target.kind {
             ExprKind::Name(n) => match self.resolve(n) {
-                NameRes::Local(l) => Some(l.ty),
+                NameRes::Local(l) => Some(l.wide.unwrap_or(l.ty)),
                 NameRes::Capture(_, c) => Some(c.ty),
                 NameRes::Global(g) => Some(self.globals[g].ty.clone()),
                 _ => None,
@@ -497,7 +499,20 @@ impl Compiler {
                         self.immutable_error(n, target.span);
                         return;
                     }
-                    self.expect_type(vt, &l.ty, target.span);
+                    match &l.wide {
+                        Some(w) => {
+                            // assigning a narrowed variable widens it again
+                            let w = w.clone();
+                            self.expect_type(vt, &w, target.span);
+                            self.bind_local(n, Local { ty: w, wide: None, ..l.clone() });
+                        }
+                        None => {
+                            self.expect_type(vt, &l.ty, target.span);
+                        }
+                    }
+                    if let Some(idx) = l.global {
+                        self.emit(Op::StoreGlobal { src: r, idx });
+                    }
                     if l.cell {
                         self.emit(Op::CellSet { cell: l.reg, src: r });
                     } else if l.reg != r {
@@ -649,7 +664,7 @@ impl Compiler {
                 false
             }
             Some(e) => {
-                let jend = self.b().jump();
+                let jend = if then_exits { None } else { Some(self.b().jump()) };
                 self.b().patch(jf);
                 self.push_scope();
                 self.apply_narrowing(&when_false);
@@ -662,7 +677,9 @@ impl Compiler {
                     }
                 };
                 self.pop_scope();
-                self.b().patch(jend);
+                if let Some(j) = jend {
+                    self.b().patch(j);
+                }
                 if then_exits && !else_exits {
                     self.apply_narrowing(&when_false);
                 }
@@ -803,7 +820,7 @@ impl Compiler {
         match &pat.kind {
             PatKind::Bind(name) if !self.f().captured_names.contains(name) => {
                 // the loop variable is the counter/item register itself (it is immutable)
-                self.bind_local(name, Local { reg: r, ty: ty.clone(), mutable: false, cell: false });
+                self.bind_local(name, Local { reg: r, ty: ty.clone(), mutable: false, cell: false, wide: None, global: None });
             }
             _ => {
                 if !self.pattern_irrefutable(pat, ty) {
@@ -840,7 +857,7 @@ impl Compiler {
         }
         let jend = self.b().jump();
         self.b().patch(handler);
-        let mut catch_exits = false;
+        let catch_exits;
         match catch {
             Some((name, cblock)) => {
                 let inner_handler = finally.map(|_| {
@@ -851,7 +868,7 @@ impl Compiler {
                     self.f().tries.push(finally.cloned());
                 }
                 self.push_scope();
-                self.bind_local(&name.name, Local { reg: err, ty: Type::Struct(crate::compiler::ERROR_STRUCT), mutable: false, cell: false });
+                self.bind_local(&name.name, Local { reg: err, ty: Type::Struct(crate::compiler::ERROR_STRUCT), mutable: false, cell: false, wide: None, global: None });
                 catch_exits = self.block_stmts(cblock);
                 self.pop_scope();
                 if let Some((err2, h)) = inner_handler {
