@@ -824,10 +824,10 @@ impl Compiler {
                             let found = match &sym {
                                 Symbol::Module(other) => match self.modules[*other].symbols.get(&n.name).cloned() {
                                     Some((s, true)) => Some(s),
-                                    Some((_, false)) => {
+                                    Some((s, false)) => {
                                         self.error("N0104", format!("`{}` is not public in module `{}`", n.name, self.modules[*other].name), n.span)
                                             .hint("mark it `pub` in its module to import it");
-                                        continue;
+                                        Some(s)
                                     }
                                     None => None,
                                 },
@@ -1128,7 +1128,8 @@ impl Compiler {
     }
 
     fn compile_func_body(&mut self, fi: usize, decl: &ast::FuncDecl, self_ty: Option<Type>) {
-        let info = self.funcs[fi].clone();
+        let mut info = self.funcs[fi].clone();
+        info.has_self &= self_ty.is_some();
         let arity = info.params.len() as u16 + if info.has_self { 1 } else { 0 };
         let mut st = self.new_fn_state(info.name.clone(), info.module, arity, false);
         st.ret = info.ret.clone();

@@ -355,7 +355,13 @@ impl Compiler {
             if rt == Type::Float {
                 any_float = true;
             }
-            if want.is_none() && i == 0 {
+            if let Some(w) = &want {
+                if !(*w == Type::Float && rt == Type::Int) {
+                    self.expect_type(&t, w, el.span);
+                }
+                continue;
+            }
+            if i == 0 {
                 et = t;
                 continue;
             }
@@ -1228,9 +1234,12 @@ impl Compiler {
         self.set_line(span);
         let exits = self.block_stmts(body);
         let rr = self.subst.resolve(&ret);
+        if let Type::Var(v) = rr {
+            // a closure that never returns a value returns none
+            self.subst.bind(v, Type::None);
+        }
         if !exits {
-            if let Type::Var(v) = rr {
-                self.subst.bind(v, Type::None);
+            if let Type::Var(_) = rr {
             } else if !matches!(rr, Type::None | Type::Unknown | Type::Any) {
                 let shown = self.show(&rr);
                 self.error("N0205", format!("closure may reach its end without returning a `{shown}`"), span);

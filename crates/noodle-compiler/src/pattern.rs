@@ -47,14 +47,20 @@ impl Compiler {
             self.set_line(arm.span);
             // reachability
             let lowered = self.lower(&arm.pat, &st);
-            if !st.is_error() && self.useful(&rows, &[lowered.clone()], std::slice::from_ref(&st)).is_none() {
+            if !st.is_error() && !rows.is_empty() && self.useful(&rows, &[lowered.clone()], std::slice::from_ref(&st)).is_none() {
                 self.diags.push(Diagnostic::error("N0301", "this arm can never match", arm.pat.span).label("earlier arms already cover every value it matches").hint("remove it or move it before the arm that covers it"));
             }
-            if arm.guard.is_none() {
+            self.push_scope();
+            let before = self.diags.len();
+            let mut fails = self.test_pattern(&arm.pat, s, &st);
+            let bad_pattern = self.diags[before..].iter().any(|d| d.code == "N0302");
+            if bad_pattern {
+                // names the broken pattern would bind exist, so the arm body checks quietly
+                self.bind_unknown(&arm.pat);
+            }
+            if arm.guard.is_none() && !bad_pattern {
                 rows.push(vec![lowered]);
             }
-            self.push_scope();
-            let mut fails = self.test_pattern(&arm.pat, s, &st);
             if let Some(g) = &arm.guard {
                 let c = self.expr_coerce(g, None, &Type::Bool);
                 fails.push(self.b().jump_if_false(c));
@@ -376,6 +382,24 @@ impl Compiler {
         fails
     }
 
+    /// Binds every name in a pattern to an unknown-typed value (after a pattern error).
+    fn bind_unknown(&mut self, pat: &Pattern) {
+        match &pat.kind {
+            PatKind::Bind(n) => {
+                if let NameRes::Local(_) = self.resolve(n) {
+                    return;
+                }
+                let reg = self.b().temp();
+                self.emit(Op::LoadNone { dst: reg });
+                self.bind_local(n, Local { reg, ty: Type::Unknown, mutable: false, cell: false, wide: None, global: None });
+            }
+            PatKind::Tuple(ps) | PatKind::Or(ps) => ps.iter().for_each(|p| self.bind_unknown(p)),
+            PatKind::Variant { args: Some(ps), .. } => ps.iter().for_each(|p| self.bind_unknown(p)),
+            PatKind::Struct { fields, .. } => fields.iter().for_each(|(_, p)| self.bind_unknown(p)),
+            _ => {}
+        }
+    }
+
     // ---- exhaustiveness ----
 
     fn lower(&mut self, pat: &Pattern, ty: &Type) -> P {
@@ -410,6 +434,7 @@ impl Compiler {
             PatKind::Tuple(ps) => {
                 let ts = match &ty {
                     Type::Tuple(ts) if ts.len() == ps.len() => ts.clone(),
+                    Type::Tuple(_) => return P::Wild,
                     _ => vec![Type::Unknown; ps.len()],
                 };
                 P::C(Ctor::Tuple, ps.iter().zip(ts.iter()).map(|(p, t)| self.lower(p, t)).collect())
@@ -479,7 +504,9 @@ impl Compiler {
 
     fn ctor_fields(&mut self, c: &Ctor, ty: &Type, arity: usize) -> Vec<Type> {
         if let Some(sig) = self.signature(ty) {
-            if let Some((_, ts)) = sig.into_iter().find(|(c2, _)| c2 == c) {
+            if let Some((_, mut ts)) = sig.into_iter().find(|(c2, _)| c2 == c) {
+                // a pattern of the wrong size was already reported; keep the columns aligned
+                ts.resize(arity, Type::Unknown);
                 return ts;
             }
         }

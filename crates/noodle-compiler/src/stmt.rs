@@ -208,12 +208,19 @@ impl Compiler {
     }
 
     pub fn check_inferred(&mut self, t: &Type, span: Span, name: &str) {
-        if self.subst.has_vars(t) {
-            let shown = self.show(t);
+        if self.subst.has_vars(t) && !contains_unknown(&self.subst.resolve(t)) {
+            let t = self.subst.resolve(t);
+            let shown = self.show(&t);
+            let example = match t {
+                Type::List(_) => format!("`let {name}: list[int] = []`"),
+                Type::Dict(..) => format!("`let {name}: dict[str, int] = {{}}`"),
+                Type::Set(_) => format!("`let {name}: set[int] = set()`"),
+                _ => format!("`let {name}: TYPE = ...`"),
+            };
             self.diags.push(
                 Diagnostic::error("N0208", format!("cannot infer the type of `{name}` (`{shown}`)"), span)
-                    .label("element type unknown")
-                    .hint(format!("annotate it, for example `let {name}: list[int] = []`")),
+                    .label("part of this type is unknown")
+                    .hint(format!("add a type annotation, for example {example}")),
             );
         }
     }
@@ -902,5 +909,17 @@ pub fn stmt_span(s: &Stmt) -> Span {
         Stmt::Expr(e) => e.span,
         Stmt::Return(_, s) | Stmt::Break(s) | Stmt::Continue(s) | Stmt::Throw(_, s) => *s,
         Stmt::Func(f) => f.span,
+    }
+}
+
+/// Does a type contain `Unknown` (the mark of an error reported elsewhere)?
+pub fn contains_unknown(t: &Type) -> bool {
+    match t {
+        Type::Unknown => true,
+        Type::List(a) | Type::Set(a) | Type::Optional(a) => contains_unknown(a),
+        Type::Dict(k, v) => contains_unknown(k) || contains_unknown(v),
+        Type::Tuple(ts) => ts.iter().any(contains_unknown),
+        Type::Func(ps, r) => ps.iter().any(contains_unknown) || contains_unknown(r),
+        _ => false,
     }
 }
