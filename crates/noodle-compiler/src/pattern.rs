@@ -104,7 +104,7 @@ impl Compiler {
                     Diagnostic::error("N0300", format!("non-exhaustive match: `{missing}` is not covered"), scrutinee.span)
                         .label(format!("this is `{}`", self.show(&st)))
                         .note(span, "in this match")
-                        .hint(format!("add an arm for `{missing}`, or a `_ => ...` arm")),
+                        .hint(if missing == "_" { "add a `_ => ...` arm for the remaining values".to_string() } else { format!("add an arm for `{missing}`, or a `_ => ...` arm") }),
                 );
             }
         }

@@ -180,6 +180,17 @@ impl Runtime {
     pub fn flush(&mut self) {
         self.vm.flush();
     }
+
+    /// Heap statistics: live objects and completed collections.
+    pub fn heap_stats(&self) -> HeapStats {
+        HeapStats { live: self.vm.heap.live(), collections: self.vm.heap.collections }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct HeapStats {
+    pub live: usize,
+    pub collections: usize,
 }
 
 /// An interactive session: each input is compiled against everything before it, and globals,

@@ -1,0 +1,120 @@
+//! End-to-end tests of the CLI's tools: repl, test, build, disasm, explain, check.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+fn noodle(args: &[&str], stdin: &str) -> (String, String, i32) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_noodle"))
+        .args(args)
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned(), out.status.code().unwrap_or(-1))
+}
+
+#[test]
+fn repl_keeps_definitions_shows_types_and_recovers() {
+    let input = "let x = 40\ndef inc(n: int) -> int {\n    return n + 1\n}\ninc(x) + 1\nlet y: int = \"oops\"\nx * 2\n[1, 2].map(fn (v) => v * 1.5)\nundefined_name\n\"still alive\"\n";
+    let (out, err, code) = noodle(&["repl"], input);
+    assert_eq!(code, 0, "stderr: {err}");
+    assert!(out.contains("42\n: int"), "value and type of an expression: {out}");
+    assert!(out.contains("80\n: int"), "definitions persist after an error: {out}");
+    assert!(out.contains("[1.5, 3.0]\n: list[float]"), "{out}");
+    assert!(out.contains("\"still alive\"\n: str"), "{out}");
+    assert!(err.contains("error[N0200]"), "type error reported: {err}");
+    assert!(err.contains("error[N0100]"), "unknown name reported: {err}");
+    assert!(!err.contains("panicked"));
+}
+
+#[test]
+fn repl_runtime_error_keeps_session() {
+    let (out, err, code) = noodle(&["repl"], "var n = 1\n10 // (n - 1)\nn + 1\n");
+    assert_eq!(code, 0);
+    assert!(err.contains("error[N2001]"), "{err}");
+    assert!(out.contains("2\n: int"), "{out}");
+}
+
+#[test]
+fn test_command_runs_test_functions() {
+    let (out, err, code) = noodle(&["test", "tests/tools/math_test.noodle"], "");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("test tests/tools/math_test.noodle::test_square ... ok"), "{out}");
+    assert!(out.contains("2 passed; 0 failed"), "{out}");
+}
+
+#[test]
+fn test_command_reports_failures() {
+    let (out, err, code) = noodle(&["test", "tests/tools"], "");
+    assert_eq!(code, 1);
+    assert!(out.contains("test_fails ... FAILED"), "{out}");
+    assert!(err.contains("error[N2008]: arithmetic is broken"), "{err}");
+    assert!(out.contains("3 passed; 1 failed"), "{out}");
+}
+
+#[test]
+fn build_then_run_and_disasm_nbc() {
+    let dir = std::env::temp_dir().join(format!("noodle-build-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let nbc = dir.join("fib.nbc");
+    let (_, err, code) = noodle(&["build", "bench/fib.noodle", "-o", nbc.to_str().unwrap()], "");
+    assert_eq!(code, 0, "{err}");
+    let bytes = std::fs::read(&nbc).unwrap();
+    assert_eq!(&bytes[..4], b"NBC\0");
+    let (out, _, code) = noodle(&["run", nbc.to_str().unwrap()], "");
+    assert_eq!((out.as_str(), code), ("2178309\n", 0));
+    let (dis, _, code) = noodle(&["disasm", nbc.to_str().unwrap()], "");
+    assert_eq!(code, 0);
+    assert!(dis.contains("fn #") && dis.contains("Call"), "{dis}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn explain_prints_long_form_and_lists_codes() {
+    let (out, _, code) = noodle(&["explain", "n0204"], "");
+    assert_eq!(code, 0);
+    assert!(out.starts_with("N0204: "), "{out}");
+    assert!(out.lines().count() > 5);
+    let (list, _, _) = noodle(&["explain", "--list"], "");
+    for c in ["N0001", "N0200", "N0300", "N0504", "N2001", "N2011"] {
+        assert!(list.contains(c), "{c} missing from --list");
+    }
+    let (_, err, code) = noodle(&["explain", "N9999"], "");
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown error code"));
+}
+
+#[test]
+fn every_reported_code_has_an_explanation() {
+    // Codes that appear in compile-fail snapshots must all be explainable.
+    let mut dir: Vec<_> = std::fs::read_dir(root().join("tests/compile_fail")).unwrap().filter_map(|e| e.ok()).collect();
+    dir.sort_by_key(|e| e.path());
+    for e in dir {
+        if e.path().extension().is_some_and(|x| x == "stderr") {
+            let text = std::fs::read_to_string(e.path()).unwrap();
+            for part in text.split("error[").skip(1).chain(text.split("warning[").skip(1)) {
+                let code = &part[..5];
+                assert!(noodle::codes::lookup(code).is_some(), "{code} in {} has no explanation", e.path().display());
+            }
+        }
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let (_, err, code) = noodle(&["frobnicate"], "");
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown command"));
+    let (_, err, code) = noodle(&["run", "does/not/exist.noodle"], "");
+    assert_eq!(code, 1);
+    assert!(err.contains("error[N0900]"), "{err}");
+}

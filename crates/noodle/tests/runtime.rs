@@ -1,0 +1,92 @@
+//! The embedding API: running with an instruction budget (preemption), calling functions,
+//! and bounded memory under heavy allocation, cycles included.
+
+use noodle::{Output, Runtime, Value};
+use std::cell::RefCell;
+use std::io::Write;
+use std::path::Path;
+use std::rc::Rc;
+
+#[derive(Clone, Default)]
+struct Buf(Rc<RefCell<Vec<u8>>>);
+impl Write for Buf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn runtime(src: &str) -> (Runtime, Buf) {
+    let compiled = noodle::compile_source(Path::new("test.noodle"), src.to_string()).map_err(|e| e.render()).unwrap();
+    let out = Buf::default();
+    let io = Output { out: Box::new(out.clone()), err: Box::new(std::io::sink()), input: Box::new(std::io::empty()) };
+    (Runtime::new(compiled.program, io).unwrap(), out)
+}
+
+fn text(b: &Buf) -> String {
+    String::from_utf8(b.0.borrow().clone()).unwrap()
+}
+
+#[test]
+fn budget_pauses_and_resumes_to_the_same_result() {
+    let src = "var total = 0\nfor i in 0..100000 { total = (total + i * i) % 1000003 }\nprint(total)\n";
+    let (mut rt, out) = runtime(src);
+    let mut pauses = 0;
+    let mut done = rt.start_with_budget(1000).unwrap();
+    while !done {
+        pauses += 1;
+        done = rt.resume(1000).unwrap();
+    }
+    assert!(pauses >= 99, "a 100k-iteration loop with a budget of 1000 pauses about 100 times, paused {pauses}");
+    let (mut rt2, out2) = runtime(src);
+    rt2.run().unwrap();
+    assert_eq!(text(&out), text(&out2));
+}
+
+#[test]
+fn an_infinite_loop_can_be_stopped() {
+    let (mut rt, _) = runtime("var n = 0\nwhile true { n += 1 }\n");
+    assert!(!rt.start_with_budget(10_000).unwrap());
+    for _ in 0..10 {
+        assert!(!rt.resume(10_000).unwrap(), "the loop never finishes, but each slice returns");
+    }
+}
+
+#[test]
+fn call_a_function_by_name() {
+    let (mut rt, out) = runtime("def add(a: int, b: int) -> int {\n    print(\"adding\")\n    return a + b\n}\n");
+    rt.run().unwrap();
+    let v = rt.call("add", &[Value::Int(2), Value::Int(40)]).unwrap();
+    assert!(matches!(v, Value::Int(42)));
+    assert_eq!(text(&out), "adding\n");
+    assert!(rt.call("nope", &[]).is_err());
+}
+
+#[test]
+fn errors_from_calls_carry_code_and_trace() {
+    let (mut rt, _) = runtime("def boom(n: int) -> int {\n    return 10 // n\n}\n");
+    rt.run().unwrap();
+    match rt.call("boom", &[Value::Int(0)]) {
+        Err(noodle::Error::Runtime(u)) => {
+            assert_eq!(u.code, "N2001");
+            assert_eq!(u.trace[0].0, "boom");
+            assert_eq!(u.trace[0].2, 2);
+        }
+        other => panic!("expected a runtime error, got {:?}", other.map(|_| ())),
+    }
+}
+
+#[test]
+fn cyclic_garbage_is_collected() {
+    // Two million nodes in two-element cycles: without cycle collection this needs gigabytes.
+    let src = "struct Node {\n    other: Node?\n    payload: list[int]\n}\nvar kept = 0\nfor i in 0..1000000 {\n    let a = Node(none, [i])\n    let b = Node(a, [i])\n    a.other = b\n    kept += len(b.other!.payload)\n}\nprint(kept)\n";
+    let (mut rt, out) = runtime(src);
+    rt.run().unwrap();
+    assert_eq!(text(&out), "1000000\n");
+    let stats = rt.heap_stats();
+    assert!(stats.collections > 0, "the collector ran");
+    assert!(stats.live < 1_000_000, "live objects stay bounded: {}", stats.live);
+}
