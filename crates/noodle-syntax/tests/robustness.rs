@@ -144,6 +144,8 @@ const REGRESSIONS: &[&str] = &[
     "f\"{x b\"open f\"{x\"open",
     "f\"{x",
     "f\"{",
+    "f\"{\"",
+    "f\"{\"\\",
 ];
 
 #[test]

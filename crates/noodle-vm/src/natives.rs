@@ -6,9 +6,9 @@
 
 use crate::fmt::{display, repr, str_repr};
 use crate::ops::{compare, key_of, truthy, values_equal};
-use crate::value::{Key, Obj};
+use crate::value::Obj;
 use crate::{Heap, Value, VmError};
-use indexmap::IndexMap;
+
 use noodle_nbc::Program;
 use std::cmp::Ordering;
 use std::rc::Rc;
@@ -230,8 +230,7 @@ fn as_list_mut<'h>(heap: &'h mut Heap, v: Value, name: &str) -> Result<&'h mut V
     }
 }
 
-type DictMap = IndexMap<Key, (Value, Value)>;
-type SetMap = IndexMap<Key, Value>;
+use crate::value::{DictMap, SetMap};
 
 fn as_dict<'h>(heap: &'h Heap, v: Value, name: &str) -> Result<&'h DictMap, VmError> {
     match v {
@@ -517,7 +516,7 @@ fn range(ctx: &mut Ctx, args: &[Value]) -> R {
 
 fn set_new(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 0, "set_new")?;
-    Ok(ctx.heap.alloc(Obj::Set(IndexMap::new())))
+    Ok(ctx.heap.alloc(Obj::Set(Box::default())))
 }
 
 fn list_concat(ctx: &mut Ctx, args: &[Value]) -> R {
@@ -1100,7 +1099,7 @@ fn dict_clear(ctx: &mut Ctx, args: &[Value]) -> R {
 fn dict_copy(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "dict.copy")?;
     let d = as_dict(ctx.heap, args[0], "dict.copy")?.clone();
-    Ok(ctx.heap.alloc(Obj::Dict(d)))
+    Ok(ctx.heap.alloc(Obj::Dict(Box::new(d))))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1133,7 +1132,7 @@ fn set_union(ctx: &mut Ctx, args: &[Value]) -> R {
             out.insert(k.clone(), v);
         }
     }
-    Ok(ctx.heap.alloc(Obj::Set(out)))
+    Ok(ctx.heap.alloc(Obj::Set(Box::new(out))))
 }
 
 fn set_filter(ctx: &mut Ctx, args: &[Value], name: &str, keep_common: bool) -> R {
@@ -1141,7 +1140,7 @@ fn set_filter(ctx: &mut Ctx, args: &[Value], name: &str, keep_common: bool) -> R
     let a = as_set(ctx.heap, args[0], name)?;
     let b = as_set(ctx.heap, args[1], name)?;
     let out: SetMap = a.iter().filter(|(k, _)| b.contains_key(*k) == keep_common).map(|(k, &v)| (k.clone(), v)).collect();
-    Ok(ctx.heap.alloc(Obj::Set(out)))
+    Ok(ctx.heap.alloc(Obj::Set(Box::new(out))))
 }
 
 fn set_intersection(ctx: &mut Ctx, args: &[Value]) -> R {
@@ -1161,7 +1160,7 @@ fn set_to_list(ctx: &mut Ctx, args: &[Value]) -> R {
 fn set_copy(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "set.copy")?;
     let s = as_set(ctx.heap, args[0], "set.copy")?.clone();
-    Ok(ctx.heap.alloc(Obj::Set(s)))
+    Ok(ctx.heap.alloc(Obj::Set(Box::new(s))))
 }
 
 fn set_clear(ctx: &mut Ctx, args: &[Value]) -> R {
@@ -1815,7 +1814,7 @@ mod tests {
         for (k, v) in [(a, 1), (b, 2), (c, 3)] {
             m.insert(key_of(&t.heap, &t.program, k), (k, Value::Int(v)));
         }
-        let d = t.heap.alloc(Obj::Dict(m));
+        let d = t.heap.alloc(Obj::Dict(Box::new(m)));
         let b2 = t.s("b");
         let z = t.s("z");
         assert_eq!(t.ok("dict.get", &[d, b2]), "2");

@@ -147,7 +147,7 @@ pub fn values_equal(heap: &Heap, program: &Program, a: Value, b: Value) -> bool 
                 pending.extend(p.iter().copied().zip(q.iter().copied()))
             }
             (Obj::Dict(p), Obj::Dict(q)) => {
-                for (k, (_, v)) in p {
+                for (k, (_, v)) in p.iter() {
                     match q.get(k) {
                         Some((_, w)) => pending.push((*v, *w)),
                         None => return false,

@@ -38,15 +38,21 @@ pub enum Key {
     Ref(u32),
 }
 
+/// Fast keyed hashing with a per-process random seed (foldhash, as hashbrown uses).
+pub type BuildHasher = foldhash::fast::RandomState;
+/// key image -> (key value, value), in insertion order.
+pub type DictMap = IndexMap<Key, (Value, Value), BuildHasher>;
+/// key image -> element value, in insertion order.
+pub type SetMap = IndexMap<Key, Value, BuildHasher>;
+
 pub enum Obj {
     Str(Rc<str>),
     Bytes(Rc<[u8]>),
     List(Vec<Value>),
     Tuple(Box<[Value]>),
-    /// key image -> (key value, value), in insertion order.
-    Dict(IndexMap<Key, (Value, Value)>),
-    /// key image -> element value, in insertion order.
-    Set(IndexMap<Key, Value>),
+    /// Boxed so that `Obj` (and every heap slot) stays small.
+    Dict(Box<DictMap>),
+    Set(Box<SetMap>),
     /// A struct instance or an enum variant (`ty` indexes `Program::types`).
     Record { ty: u16, fields: Box<[Value]> },
     Closure { func: u32, captures: Box<[Value]> },

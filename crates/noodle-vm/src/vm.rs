@@ -36,7 +36,7 @@ impl Output {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 struct Frame {
     func: u32,
     pc: usize,
@@ -124,6 +124,9 @@ impl Vm {
 
     /// Replaces the program with an extended version of it (the REPL), keeping globals and heap.
     pub fn load(&mut self, program: Program) -> Result<(), String> {
+        // The dispatch loop trusts verified code (register indexes, jump targets): never run
+        // a program that has not passed the verifier.
+        noodle_nbc::verify(&program).map_err(|e| e.to_string())?;
         let mut natives = Vec::with_capacity(program.natives.len());
         for n in &program.natives {
             natives.push(natives::lookup(n).ok_or_else(|| format!("unknown native function `{n}`"))?);
@@ -280,13 +283,17 @@ impl Vm {
     /// The dispatch loop. Returns Ok(Some) when done or paused, Err(error value) on a throw.
     fn exec(&mut self, budget: &mut u64) -> Result<Option<RunState>, Value> {
         let prog = self.program.clone();
-        let mut fr = self.frames.last().cloned().expect("no frame to run");
+        let mut fr = *self.frames.last().expect("no frame to run");
         let mut code: &[Op] = &prog.funcs[fr.func as usize].code;
         let mut pc = fr.pc;
         let mut base = fr.base;
+        // SAFETY: the verifier proved every register operand is below the function's `nregs`,
+        // and a frame is only entered after the stack holds `base + nregs` values. `regs` is
+        // recomputed whenever the stack may have moved (frame entry) or the frame changes.
+        let mut regs: *mut Value = unsafe { self.stack.as_mut_ptr().add(base) };
         macro_rules! r {
             ($i:expr) => {
-                self.stack[base + $i as usize]
+                *unsafe { &mut *regs.add($i as usize) }
             };
         }
         macro_rules! fail {
@@ -340,10 +347,11 @@ impl Vm {
                 }
                 self.frames.last_mut().unwrap().pc = pc;
                 fr = Frame { func: $func, pc: 0, base: $new_base, closure: $closure, ret: $ret };
-                self.frames.push(fr.clone());
+                self.frames.push(fr);
                 code = &f.code;
                 pc = 0;
                 base = $new_base;
+                regs = unsafe { self.stack.as_mut_ptr().add(base) };
                 tick!();
             }};
         }
@@ -630,10 +638,11 @@ impl Vm {
                     while self.handlers.last().is_some_and(|h| h.depth > self.frames.len()) {
                         self.handlers.pop();
                     }
-                    fr = self.frames.last().unwrap().clone();
+                    fr = *self.frames.last().unwrap();
                     code = &prog.funcs[fr.func as usize].code;
                     pc = fr.pc;
                     base = fr.base;
+                    regs = unsafe { self.stack.as_mut_ptr().add(base) };
                 }
                 Op::ReturnNone => {
                     let done = self.frames.pop().unwrap();
@@ -644,10 +653,11 @@ impl Vm {
                     while self.handlers.last().is_some_and(|h| h.depth > self.frames.len()) {
                         self.handlers.pop();
                     }
-                    fr = self.frames.last().unwrap().clone();
+                    fr = *self.frames.last().unwrap();
                     code = &prog.funcs[fr.func as usize].code;
                     pc = fr.pc;
                     base = fr.base;
+                    regs = unsafe { self.stack.as_mut_ptr().add(base) };
                 }
 
                 Op::NewList { dst, base: b, count } => {
@@ -662,22 +672,22 @@ impl Vm {
                 }
                 Op::NewDict { dst, base: b, count } => {
                     let s = base + b as usize;
-                    let mut m = indexmap::IndexMap::with_capacity(count as usize);
+                    let mut m = crate::value::DictMap::with_capacity_and_hasher(count as usize, Default::default());
                     for i in 0..count as usize {
                         let k = self.stack[s + 2 * i];
                         let v = self.stack[s + 2 * i + 1];
                         m.insert(ops::key_of(&self.heap, &prog, k), (k, v));
                     }
-                    r!(dst) = self.heap.alloc(Obj::Dict(m));
+                    r!(dst) = self.heap.alloc(Obj::Dict(Box::new(m)));
                 }
                 Op::NewSet { dst, base: b, count } => {
                     let s = base + b as usize;
-                    let mut m = indexmap::IndexMap::with_capacity(count as usize);
+                    let mut m = crate::value::SetMap::with_capacity_and_hasher(count as usize, Default::default());
                     for i in 0..count as usize {
                         let k = self.stack[s + i];
                         m.insert(ops::key_of(&self.heap, &prog, k), k);
                     }
-                    r!(dst) = self.heap.alloc(Obj::Set(m));
+                    r!(dst) = self.heap.alloc(Obj::Set(Box::new(m)));
                 }
                 Op::NewRecord { dst, ty, base: b } => {
                     let n = prog.types[ty as usize].fields.len();

@@ -415,6 +415,10 @@ fn mutate_with_fixed_crc(name: &str, bytes: &[u8], patterns: &dyn Fn(usize) -> V
                 }
                 Ok(true) => loaded += 1,
             }
+            if std::env::var_os("NBC_TRACE").is_some() {
+                // the last line printed names the mutant that aborted the process (e.g. on OOM)
+                eprintln!("{name}: running mutant byte {i} ^ {x:#04x}");
+            }
             if let Err(msg) = load_and_run(&b, 10, 1000) {
                 panics.push(format!("{name}: running panicked: byte {i} ^ {x:#04x}: {msg}"));
             }
