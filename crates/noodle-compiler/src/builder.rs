@@ -16,13 +16,15 @@ pub struct FuncBuilder {
     pub line: u32,
     pub file: u32,
     pub overflow: bool,
+    /// A fused 16-bit branch could not reach its target.
+    pub fuse_overflow: bool,
 }
 
 pub struct Label(pub usize);
 
 impl FuncBuilder {
     pub fn new(name: String, file: u32, arity: u16) -> FuncBuilder {
-        FuncBuilder { name, arity, code: Vec::new(), lines: Vec::new(), next: arity as u32, max: arity as u32, line: 1, file, overflow: false }
+        FuncBuilder { name, arity, code: Vec::new(), lines: Vec::new(), next: arity as u32, max: arity as u32, line: 1, file, overflow: false, fuse_overflow: false }
     }
 
     pub fn emit(&mut self, op: Op) -> usize {
@@ -82,10 +84,9 @@ impl FuncBuilder {
     }
     pub fn patch_to(&mut self, label: Label, target: usize) {
         let off = target as i64 - label.0 as i64 - 1;
-        match &mut self.code[label.0] {
-            Op::Jump { off: o } | Op::JumpIfFalse { off: o, .. } | Op::JumpIfTrue { off: o, .. } | Op::JumpIfNone { off: o, .. } | Op::JumpIfNotNone { off: o, .. } | Op::TryBegin { off: o, .. } => *o = off as i32,
-            Op::JumpIfLtInt { off: o, .. } | Op::JumpIfLeInt { off: o, .. } | Op::JumpIfLtFloat { off: o, .. } => *o = off as i16,
-            _ => unreachable!("patching a non-jump"),
+        if !self.code[label.0].set_jump_offset(off) {
+            // a 16-bit fused branch cannot reach: the function is recompiled without fusion
+            self.fuse_overflow = true;
         }
     }
     /// Emits a backward jump to `target`.
@@ -97,10 +98,5 @@ impl FuncBuilder {
 
 /// Where a jump instruction at `pc` goes, if it is one.
 pub fn jump_target(op: &Op, pc: usize) -> Option<usize> {
-    let off = match *op {
-        Op::Jump { off } | Op::JumpIfFalse { off, .. } | Op::JumpIfTrue { off, .. } | Op::JumpIfNone { off, .. } | Op::JumpIfNotNone { off, .. } | Op::TryBegin { off, .. } => off as i64,
-        Op::JumpIfLtInt { off, .. } | Op::JumpIfLeInt { off, .. } | Op::JumpIfLtFloat { off, .. } => off as i64,
-        _ => return None,
-    };
-    Some((pc as i64 + 1 + off) as usize)
+    op.jump_offset().map(|off| (pc as i64 + 1 + off) as usize)
 }

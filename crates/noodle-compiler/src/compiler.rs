@@ -209,6 +209,9 @@ pub struct Compiler {
     import_stack: Vec<PathBuf>,
     repl_module: Option<usize>,
     pub repl_expr_type: Option<String>,
+    /// Emit fused 16-bit compare-and-branch instructions. Turned off (and the program
+    /// recompiled) when a function is too large for them to reach.
+    pub fuse: bool,
 }
 
 #[derive(Hash, PartialEq, Eq, Clone)]
@@ -249,6 +252,11 @@ impl DiagRef<'_> {
 
 impl Compiler {
     pub fn new(loader: Box<dyn SourceLoader>) -> Compiler {
+        Compiler::with_fusion(loader, true)
+    }
+
+    /// A compiler that does (or does not) emit fused 16-bit branches.
+    pub fn with_fusion(loader: Box<dyn SourceLoader>, fuse: bool) -> Compiler {
         let mut c = Compiler {
             files: Vec::new(),
             diags: Vec::new(),
@@ -274,6 +282,7 @@ impl Compiler {
             import_stack: Vec::new(),
             repl_module: None,
             repl_expr_type: None,
+            fuse,
         };
         // The built-in `Error` struct is type 0 / record 0.
         c.program.types.push(RecordType { name: "Error".into(), enum_name: None, enum_id: u16::MAX, fields: vec!["code".into(), "message".into()], methods: vec![] });
@@ -1109,6 +1118,9 @@ impl Compiler {
 
     pub fn finish_fn(&mut self, func: u32, st: FnState, ncaptures: u16) {
         let mut b = st.b;
+        if b.fuse_overflow {
+            self.error("N0219", format!("function `{}` is too large for short branches", b.name), Span::default());
+        }
         if b.overflow {
             self.error("N0217", format!("function `{}` needs more than 65535 registers", b.name), Span::default());
         }

@@ -1,6 +1,6 @@
 //! Expressions: type checking and code generation together.
 
-use crate::builder::Reg;
+use crate::builder::{Label, Reg};
 use crate::builtins::{self, Imp, StdItem};
 use crate::compiler::{CapSource, Compiler, Local, NameRes, ParamInfo, ERROR_STRUCT};
 use crate::types::Type;
@@ -715,6 +715,11 @@ impl Compiler {
         let ta = self.subst.resolve(&ta);
         let tb = self.subst.resolve(&tb);
         let d = self.dst(dst);
+        self.binary_regs(op, (ra, ta), (rb, tb), b, d, span)
+    }
+
+    /// The second half of a binary operation: both operands are already in registers.
+    fn binary_regs(&mut self, op: BinOp, (ra, ta): (Reg, Type), (rb, tb): (Reg, Type), b: &Expr, d: Reg, span: Span) -> (Reg, Type) {
         if ta.is_error() || tb.is_error() {
             let t = match op {
                 BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::In | BinOp::NotIn => Type::Bool,
@@ -918,33 +923,128 @@ impl Compiler {
 
     /// Compiles a condition and jumps back to `target` when it holds (loop back-edges).
     pub fn cond_jump_back(&mut self, cond: &Expr, target: usize) {
-        if let ExprKind::Binary(op @ (BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge), a, b) = &cond.kind {
-            let ndiag = self.diags.len();
-            let (_, ta) = self.peek_type(a);
-            let (_, tb) = self.peek_type(b);
-            self.diags.truncate(ndiag);
-            let (ta, tb) = (self.subst.resolve(&ta), self.subst.resolve(&tb));
-            if ta == Type::Int && tb == Type::Int {
-                let (ra, _) = self.expr(a, None, None);
-                let (rb, _) = self.expr(b, None, None);
-                let (x, y) = if matches!(op, BinOp::Gt | BinOp::Ge) { (rb, ra) } else { (ra, rb) };
-                self.int_cmp_jump_back(x, y, matches!(op, BinOp::Le | BinOp::Ge), target);
-                return;
-            }
-            if ta == Type::Float && tb == Type::Float && matches!(op, BinOp::Lt | BinOp::Gt) {
-                let (ra, _) = self.expr(a, None, None);
-                let (rb, _) = self.expr(b, None, None);
-                let (x, y) = if *op == BinOp::Gt { (rb, ra) } else { (ra, rb) };
-                let off = target as i64 - self.b().here() as i64 - 1;
-                if off >= i16::MIN as i64 {
-                    self.emit(Op::JumpIfLtFloat { a: x, b: y, off: off as i16 });
-                    return;
-                }
-            }
+        for l in self.cond_jump(cond, true) {
+            self.b().patch_to(l, target);
         }
-        let c = self.expr_coerce(cond, None, &Type::Bool);
-        let off = target as i64 - self.b().here() as i64 - 1;
-        self.emit(Op::JumpIfTrue { cond: c, off: off as i32 });
+    }
+
+    /// Compiles a condition as control flow: the returned jumps are taken when the condition
+    /// is `when`; otherwise execution falls through. Comparisons become fused
+    /// compare-and-branch instructions, `x == none` a none test, and `and`/`or`/`not` jumps.
+    pub fn cond_jump(&mut self, e: &Expr, when: bool) -> Vec<Label> {
+        self.set_line(e.span);
+        match &e.kind {
+            ExprKind::Unary(UnOp::Not, x) => return self.cond_jump(x, !when),
+            ExprKind::Binary(BinOp::And, a, b) => {
+                let (narrow, _) = self.narrowings(a);
+                let skip = self.cond_jump(a, false);
+                self.push_scope();
+                self.apply_narrowing(&narrow);
+                let jumps = self.cond_jump(b, when);
+                self.pop_scope();
+                if when {
+                    for l in skip {
+                        self.b().patch(l);
+                    }
+                    return jumps;
+                }
+                let mut all = skip;
+                all.extend(jumps);
+                return all;
+            }
+            ExprKind::Binary(BinOp::Or, a, b) => {
+                let (_, narrow) = self.narrowings(a);
+                let taken = self.cond_jump(a, true);
+                self.push_scope();
+                self.apply_narrowing(&narrow);
+                let jumps = self.cond_jump(b, when);
+                self.pop_scope();
+                if when {
+                    let mut all = taken;
+                    all.extend(jumps);
+                    return all;
+                }
+                for l in taken {
+                    self.b().patch(l);
+                }
+                return jumps;
+            }
+            ExprKind::Binary(op @ (BinOp::Eq | BinOp::Ne), x, y) if matches!(y.kind, ExprKind::None) || matches!(x.kind, ExprKind::None) => {
+                let v = if matches!(y.kind, ExprKind::None) { x } else { y };
+                let (r, t) = self.expr(v, None, None);
+                let t = self.subst.resolve(&t);
+                if !matches!(t, Type::Optional(_) | Type::None | Type::Any | Type::Unknown | Type::Param(..) | Type::Var(_)) {
+                    let shown = self.show(&t);
+                    self.warnings.push(Diagnostic::warning("N0218", format!("comparing `{shown}` with none: it is never none"), e.span));
+                }
+                let is_none = (*op == BinOp::Eq) == when;
+                return vec![if is_none { self.b().jump_if_none(r) } else { self.b().jump_if_not_none(r) }];
+            }
+            ExprKind::Binary(op @ (BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne), a, b) if self.fuse => {
+                let (ra, ta) = self.expr(a, None, None);
+                let ta = self.subst.resolve(&ta);
+                // `x < 10`: compare with an immediate
+                if let (Type::Int, ExprKind::Int(v)) = (&ta, &b.kind) {
+                    if *v >= i16::MIN as i64 && *v <= i16::MAX as i64 {
+                        let imm = *v as i16;
+                        let rel = if when { *op } else { negate(*op) };
+                        let opc = match rel {
+                            BinOp::Lt => Op::JumpIfLtIntImm { a: ra, imm, off: 0 },
+                            BinOp::Le => Op::JumpIfLeIntImm { a: ra, imm, off: 0 },
+                            BinOp::Gt => Op::JumpIfGtIntImm { a: ra, imm, off: 0 },
+                            BinOp::Ge => Op::JumpIfGeIntImm { a: ra, imm, off: 0 },
+                            BinOp::Eq => Op::JumpIfEqIntImm { a: ra, imm, off: 0 },
+                            _ => Op::JumpIfNeIntImm { a: ra, imm, off: 0 },
+                        };
+                        return vec![Label(self.emit(opc))];
+                    }
+                }
+                let (rb, tb) = self.expr(b, None, None);
+                let tb = self.subst.resolve(&tb);
+                if ta == Type::Int && tb == Type::Int {
+                    let rel = if when { *op } else { negate(*op) };
+                    let opc = match rel {
+                        BinOp::Lt => Op::JumpIfLtInt { a: ra, b: rb, off: 0 },
+                        BinOp::Le => Op::JumpIfLeInt { a: ra, b: rb, off: 0 },
+                        BinOp::Gt => Op::JumpIfLtInt { a: rb, b: ra, off: 0 },
+                        BinOp::Ge => Op::JumpIfLeInt { a: rb, b: ra, off: 0 },
+                        BinOp::Eq => Op::JumpIfEqInt { a: ra, b: rb, off: 0 },
+                        _ => Op::JumpIfNeInt { a: ra, b: rb, off: 0 },
+                    };
+                    return vec![Label(self.emit(opc))];
+                }
+                if ta.is_numeric() && tb.is_numeric() && !matches!(op, BinOp::Eq | BinOp::Ne) {
+                    let wa = self.widen_reg(ra, &ta);
+                    let wb = self.widen_reg(rb, &tb);
+                    let (x, y) = if matches!(op, BinOp::Gt | BinOp::Ge) { (wb, wa) } else { (wa, wb) };
+                    let le = matches!(op, BinOp::Le | BinOp::Ge);
+                    let opc = match (when, le) {
+                        (true, false) => Op::JumpIfLtFloat { a: x, b: y, off: 0 },
+                        (true, true) => Op::JumpIfLeFloat { a: x, b: y, off: 0 },
+                        (false, false) => Op::JumpIfNotLtFloat { a: x, b: y, off: 0 },
+                        (false, true) => Op::JumpIfNotLeFloat { a: x, b: y, off: 0 },
+                    };
+                    return vec![Label(self.emit(opc))];
+                }
+                let d = self.b().temp();
+                let (_, t) = self.binary_regs(*op, (ra, ta), (rb, tb), b, d, e.span);
+                self.expect_type(&t, &Type::Bool, e.span);
+                return vec![if when { self.b().jump_if_true(d) } else { self.b().jump_if_false(d) }];
+            }
+            _ => {}
+        }
+        let c = self.expr_coerce(e, None, &Type::Bool);
+        vec![if when { self.b().jump_if_true(c) } else { self.b().jump_if_false(c) }]
+    }
+
+    fn widen_reg(&mut self, r: Reg, t: &Type) -> Reg {
+        if *t == Type::Int {
+            let w = self.b().temp();
+            self.emit(Op::IntToFloat { dst: w, src: r });
+            w
+        } else {
+            r
+        }
     }
 
     fn index(&mut self, target: &Expr, index: &Expr, dst: Option<Reg>, span: Span) -> (Reg, Type) {
@@ -1120,19 +1220,22 @@ impl Compiler {
 
     fn if_expr(&mut self, cond: &Expr, then: &Block, else_: Option<&Expr>, dst: Option<Reg>, expected: Option<&Type>) -> (Reg, Type) {
         let (when_true, when_false) = self.narrowings(cond);
-        let c = self.expr_coerce(cond, None, &Type::Bool);
         let d = self.dst(dst);
-        let jf = self.b().jump_if_false(c);
+        let jf = self.cond_jump(cond, false);
         self.push_scope();
         self.apply_narrowing(&when_true);
         let (_, t1) = self.block_expr(then, Some(d), expected);
         self.pop_scope();
         let Some(else_) = else_ else {
-            self.b().patch(jf);
+            for l in jf {
+                self.b().patch(l);
+            }
             return (d, Type::None);
         };
         let jend = self.b().jump();
-        self.b().patch(jf);
+        for l in jf {
+            self.b().patch(l);
+        }
         self.push_scope();
         self.apply_narrowing(&when_false);
         let after_then = self.b().here();
@@ -1895,6 +1998,18 @@ impl Compiler {
                 self.error(code, format!("cannot convert `{shown}` with `{f}`"), a.value.span).hint(format!("`{f}` accepts int, float, str and bool"));
             }
         }
+    }
+}
+
+/// The comparison that holds exactly when `op` does not (for ints).
+fn negate(op: BinOp) -> BinOp {
+    match op {
+        BinOp::Lt => BinOp::Ge,
+        BinOp::Le => BinOp::Gt,
+        BinOp::Gt => BinOp::Le,
+        BinOp::Ge => BinOp::Lt,
+        BinOp::Eq => BinOp::Ne,
+        _ => BinOp::Eq,
     }
 }
 

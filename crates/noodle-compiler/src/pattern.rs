@@ -62,8 +62,7 @@ impl Compiler {
                 rows.push(vec![lowered]);
             }
             if let Some(g) = &arm.guard {
-                let c = self.expr_coerce(g, None, &Type::Bool);
-                fails.push(self.b().jump_if_false(c));
+                fails.extend(self.cond_jump(g, false));
             }
             let (_, t) = self.expr(&arm.body, Some(d), result.as_ref());
             let t = self.subst.resolve(&t);

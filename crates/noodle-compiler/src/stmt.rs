@@ -655,15 +655,16 @@ impl Compiler {
 
     fn if_stmt(&mut self, cond: &Expr, then: &Block, else_: Option<&Expr>) -> bool {
         let (when_true, when_false) = self.narrowings(cond);
-        let c = self.expr_coerce(cond, None, &Type::Bool);
-        let jf = self.b().jump_if_false(c);
+        let jf = self.cond_jump(cond, false);
         self.push_scope();
         self.apply_narrowing(&when_true);
         let then_exits = self.block_stmts(then);
         self.pop_scope();
         match else_ {
             None => {
-                self.b().patch(jf);
+                for l in jf {
+                    self.b().patch(l);
+                }
                 if then_exits {
                     // `if x == none { return }`: x is narrowed for the rest of the block
                     self.apply_narrowing(&when_false);
@@ -672,7 +673,9 @@ impl Compiler {
             }
             Some(e) => {
                 let jend = if then_exits { None } else { Some(self.b().jump()) };
-                self.b().patch(jf);
+                for l in jf {
+                    self.b().patch(l);
+                }
                 self.push_scope();
                 self.apply_narrowing(&when_false);
                 let else_exits = match &e.kind {
@@ -841,7 +844,7 @@ impl Compiler {
     /// Emits `if a < b (or <=) goto target` for a backward loop edge, fused when it fits.
     pub fn int_cmp_jump_back(&mut self, a: Reg, b: Reg, inclusive: bool, target: usize) {
         let off = target as i64 - self.b().here() as i64 - 1;
-        if off >= i16::MIN as i64 {
+        if off >= i16::MIN as i64 && self.fuse {
             let off = off as i16;
             self.emit(if inclusive { Op::JumpIfLeInt { a, b, off } } else { Op::JumpIfLtInt { a, b, off } });
         } else {

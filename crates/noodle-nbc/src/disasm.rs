@@ -27,10 +27,10 @@ pub fn disassemble(p: &Program) -> String {
             let opc = op.opcode() as usize;
             let (mnemonic, kinds) = OPCODES[opc];
             let mut args = Vec::new();
-            for (v, (name, kind)) in op.operands().into_iter().zip(kinds.iter()) {
+            for (v, (_name, kind)) in op.operands().into_iter().zip(kinds.iter()) {
                 args.push(match kind {
                     Operand::Reg => format!("r{v}"),
-                    Operand::Jmp | Operand::Imm16 if name == &"off" => format!("->{}", pc as i64 + 1 + v),
+                    Operand::Jmp | Operand::Rel => format!("->{}", pc as i64 + 1 + v),
                     Operand::Cnst => format!("#{v}"),
                     Operand::Func => format!("{}", p.funcs.get(v as usize).map(|f| f.name.as_str()).unwrap_or("?")),
                     Operand::Native => p.natives.get(v as usize).cloned().unwrap_or_default(),

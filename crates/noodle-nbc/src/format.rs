@@ -66,7 +66,7 @@ impl std::error::Error for LoadError {}
 fn operand_width(k: Operand) -> usize {
     match k {
         Operand::Argc => 1,
-        Operand::Reg | Operand::Cnt | Operand::Typ | Operand::Native | Operand::Meth | Operand::Kind | Operand::Imm16 => 2,
+        Operand::Reg | Operand::Cnt | Operand::Typ | Operand::Native | Operand::Meth | Operand::Kind | Operand::Imm16 | Operand::Rel => 2,
         Operand::Imm32 | Operand::Jmp | Operand::Glob | Operand::Cnst | Operand::Func => 4,
     }
 }
@@ -310,7 +310,7 @@ pub fn decode(bytes: &[u8]) -> Result<Program, LoadError> {
             for (_, kind) in operands.iter() {
                 let v = match kind {
                     Operand::Argc => r.u8("operand")? as i64,
-                    Operand::Imm16 => r.u16("operand")? as i16 as i64,
+                    Operand::Imm16 | Operand::Rel => r.u16("operand")? as i16 as i64,
                     Operand::Reg | Operand::Cnt | Operand::Typ | Operand::Native | Operand::Meth | Operand::Kind => r.u16("operand")? as i64,
                     Operand::Imm32 | Operand::Jmp => r.u32("operand")? as i32 as i64,
                     Operand::Glob | Operand::Cnst | Operand::Func => r.u32("operand")? as i64,

@@ -31,6 +31,7 @@ macro_rules! operand_ty {
     (kind) => { u16 };
     (argc) => { u8 };
     (imm16) => { i16 };
+    (rel) => { i16 };
     (imm32) => { i32 };
     (jmp) => { i32 };
     (glob) => { u32 };
@@ -50,7 +51,10 @@ pub enum Operand {
     Argc,
     Imm16,
     Imm32,
+    /// A 32-bit jump offset, relative to the next instruction.
     Jmp,
+    /// A 16-bit jump offset (fused compare-and-branch instructions).
+    Rel,
     Glob,
     Cnst,
     Func,
@@ -65,6 +69,7 @@ macro_rules! operand_kind {
     (kind) => { Operand::Kind };
     (argc) => { Operand::Argc };
     (imm16) => { Operand::Imm16 };
+    (rel) => { Operand::Rel };
     (imm32) => { Operand::Imm32 };
     (jmp) => { Operand::Jmp };
     (glob) => { Operand::Glob };
@@ -184,10 +189,22 @@ ops! {
     JumpIfFalse { cond: reg, off: jmp },
     JumpIfNone { src: reg, off: jmp },
     JumpIfNotNone { src: reg, off: jmp },
-    /// if a < b jump (backward loop conditions, fused compare-and-branch).
-    JumpIfLtInt { a: reg, b: reg, off: imm16 },
-    JumpIfLeInt { a: reg, b: reg, off: imm16 },
-    JumpIfLtFloat { a: reg, b: reg, off: imm16 },
+    // fused compare-and-branch: jump when the comparison holds
+    JumpIfLtInt { a: reg, b: reg, off: rel },
+    JumpIfLeInt { a: reg, b: reg, off: rel },
+    JumpIfEqInt { a: reg, b: reg, off: rel },
+    JumpIfNeInt { a: reg, b: reg, off: rel },
+    JumpIfLtIntImm { a: reg, imm: imm16, off: rel },
+    JumpIfLeIntImm { a: reg, imm: imm16, off: rel },
+    JumpIfGtIntImm { a: reg, imm: imm16, off: rel },
+    JumpIfGeIntImm { a: reg, imm: imm16, off: rel },
+    JumpIfEqIntImm { a: reg, imm: imm16, off: rel },
+    JumpIfNeIntImm { a: reg, imm: imm16, off: rel },
+    JumpIfLtFloat { a: reg, b: reg, off: rel },
+    JumpIfLeFloat { a: reg, b: reg, off: rel },
+    /// Jump when `!(a < b)` (true for NaN operands).
+    JumpIfNotLtFloat { a: reg, b: reg, off: rel },
+    JumpIfNotLeFloat { a: reg, b: reg, off: rel },
 
     // calls
     Call { base: reg, func: func },
@@ -250,3 +267,30 @@ ops! {
 
 /// `IsKind`/`CastKind` code for "any variant of enum `n`": `KIND_ENUM + n`.
 pub const KIND_ENUM: u16 = 0x2000;
+
+impl Op {
+    /// The jump offset of a jump instruction (relative to the next instruction).
+    pub fn jump_offset(&self) -> Option<i64> {
+        let kinds = OPCODES[self.opcode() as usize].1;
+        let i = kinds.iter().position(|(_, k)| matches!(k, Operand::Jmp | Operand::Rel))?;
+        Some(self.operands()[i])
+    }
+
+    /// Sets the jump offset; false when it does not fit the instruction's offset field.
+    pub fn set_jump_offset(&mut self, off: i64) -> bool {
+        let opc = self.opcode();
+        let kinds = OPCODES[opc as usize].1;
+        let Some(i) = kinds.iter().position(|(_, k)| matches!(k, Operand::Jmp | Operand::Rel)) else { return false };
+        let fits = match kinds[i].1 {
+            Operand::Rel => off >= i16::MIN as i64 && off <= i16::MAX as i64,
+            _ => off >= i32::MIN as i64 && off <= i32::MAX as i64,
+        };
+        if !fits {
+            return false;
+        }
+        let mut vals = self.operands();
+        vals[i] = off;
+        *self = Op::from_parts(opc, &vals).expect("same opcode");
+        true
+    }
+}

@@ -9,6 +9,9 @@ fn bad(msg: String) -> LoadError {
     LoadError::Invalid(msg)
 }
 
+/// The most globals a program may declare (each costs memory before the program runs).
+pub const MAX_GLOBALS: u32 = 1 << 24;
+
 pub fn verify(p: &Program) -> Result<(), LoadError> {
     let nfuncs = p.funcs.len();
     if p.entry as usize >= nfuncs {
@@ -16,6 +19,14 @@ pub fn verify(p: &Program) -> Result<(), LoadError> {
     }
     if p.funcs[p.entry as usize].arity != 0 {
         return Err(bad("the entry function must take no arguments".into()));
+    }
+    if p.nglobals > MAX_GLOBALS {
+        return Err(bad(format!("{} globals is more than the limit of {MAX_GLOBALS}", p.nglobals)));
+    }
+    // Runtime errors are built as records of type 0, so it must be `Error(code, message)`.
+    match p.types.first() {
+        Some(t) if t.name == "Error" && t.enum_name.is_none() && t.enum_id == u16::MAX && t.fields == ["code", "message"] => {}
+        _ => return Err(bad("type 0 must be the built-in struct `Error(code, message)`".into())),
     }
     let nenums = p.types.iter().filter(|t| t.enum_id != u16::MAX).map(|t| t.enum_id as usize + 1).max().unwrap_or(0);
     for (ti, t) in p.types.iter().enumerate() {
@@ -63,7 +74,7 @@ pub fn verify(p: &Program) -> Result<(), LoadError> {
                     Operand::Typ => (v as usize) < p.types.len(),
                     Operand::Native => (v as usize) < p.natives.len(),
                     Operand::Meth => (v as usize) < p.method_names.len(),
-                    Operand::Jmp | Operand::Imm16 if matches!(op, Op::Jump { .. } | Op::JumpIfTrue { .. } | Op::JumpIfFalse { .. } | Op::JumpIfNone { .. } | Op::JumpIfNotNone { .. } | Op::JumpIfLtInt { .. } | Op::JumpIfLeInt { .. } | Op::JumpIfLtFloat { .. } | Op::TryBegin { .. }) => {
+                    Operand::Jmp | Operand::Rel => {
                         let target = pc as i64 + 1 + v;
                         target >= 0 && (target as usize) < len
                     }

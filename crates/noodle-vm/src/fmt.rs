@@ -948,14 +948,14 @@ mod tests {
         assert_eq!(display(&h, &p, t2), "(1, \"a\")");
         let key_b = h.alloc_str("b");
         let d = h.alloc(Obj::Dict(
-            [(crate::Key::Str("a".into()), (one, Value::Int(1))), (crate::Key::Str("b".into()), (key_b, Value::Int(2)))].into_iter().collect(),
+            [(crate::Key::Str("a".into()), (one, Value::Int(1))), (crate::Key::Str("b".into()), (key_b, Value::Int(2)))].into_iter().collect::<crate::value::DictMap>().into(),
         ));
         assert_eq!(display(&h, &p, d), "{\"a\": 1, \"b\": 2}");
         let d0 = h.alloc(Obj::Dict(Default::default()));
         assert_eq!(display(&h, &p, d0), "{}");
         let s0 = h.alloc(Obj::Set(Default::default()));
         assert_eq!(display(&h, &p, s0), "set()");
-        let s2 = h.alloc(Obj::Set([(crate::Key::Int(1), Value::Int(1)), (crate::Key::Int(2), Value::Int(2))].into_iter().collect()));
+        let s2 = h.alloc(Obj::Set([(crate::Key::Int(1), Value::Int(1)), (crate::Key::Int(2), Value::Int(2))].into_iter().collect::<crate::value::SetMap>().into()));
         assert_eq!(display(&h, &p, s2), "{1, 2}");
         let pt = h.alloc(Obj::Record { ty: 1, fields: Box::new([Value::Float(1.0), one]) });
         assert_eq!(display(&h, &p, pt), "Point(x: 1.0, y: \"a\")");

@@ -1810,7 +1810,7 @@ mod tests {
     fn dicts_and_sets() {
         let mut t = T::new();
         let (a, b, c) = (t.s("a"), t.s("b"), t.s("c"));
-        let mut m = DictMap::new();
+        let mut m = DictMap::default();
         for (k, v) in [(a, 1), (b, 2), (c, 3)] {
             m.insert(key_of(&t.heap, &t.program, k), (k, Value::Int(v)));
         }

@@ -404,16 +404,16 @@ mod tests {
         assert!(values_equal(&h, &p, p1, p1));
         // dicts and sets ignore order
         let mk_dict = |h: &mut Heap, pairs: &[(i64, i64)]| {
-            let m: IndexMap<Key, (Value, Value)> = pairs.iter().map(|&(k, v)| (Key::Int(k), (Value::Int(k), Value::Int(v)))).collect();
-            h.alloc(Obj::Dict(m))
+            let m: crate::value::DictMap = pairs.iter().map(|&(k, v)| (Key::Int(k), (Value::Int(k), Value::Int(v)))).collect();
+            h.alloc(Obj::Dict(Box::new(m)))
         };
         let d1 = mk_dict(&mut h, &[(1, 10), (2, 20)]);
         let d2 = mk_dict(&mut h, &[(2, 20), (1, 10)]);
         let d3 = mk_dict(&mut h, &[(2, 20), (1, 11)]);
         assert!(values_equal(&h, &p, d1, d2));
         assert!(!values_equal(&h, &p, d1, d3));
-        let st1 = h.alloc(Obj::Set([1, 2].iter().map(|&i| (Key::Int(i), Value::Int(i))).collect()));
-        let st2 = h.alloc(Obj::Set([2, 1].iter().map(|&i| (Key::Int(i), Value::Int(i))).collect()));
+        let st1 = h.alloc(Obj::Set([1, 2].iter().map(|&i| (Key::Int(i), Value::Int(i))).collect::<crate::value::SetMap>().into()));
+        let st2 = h.alloc(Obj::Set([2, 1].iter().map(|&i| (Key::Int(i), Value::Int(i))).collect::<crate::value::SetMap>().into()));
         assert!(values_equal(&h, &p, st1, st2));
         // functions by identity
         assert!(values_equal(&h, &p, Value::Func(1), Value::Func(1)));

@@ -17,6 +17,9 @@ use std::rc::Rc;
 
 /// Maximum call depth before N2009.
 pub const MAX_DEPTH: usize = 10_000;
+/// Maximum number of registers on the stack (all frames together) before N2009: 16M values,
+/// 256 MiB, whatever the register counts a (possibly hostile) program declares.
+pub const MAX_STACK: usize = 1 << 24;
 
 /// Where a program's standard streams go.
 pub struct Output {
@@ -334,6 +337,16 @@ impl Vm {
                 }
             };
         }
+        // Relative jump; backward jumps are safe points (budget, collection).
+        macro_rules! jump {
+            ($off:expr) => {{
+                let off = $off as isize;
+                pc = (pc as isize + off) as usize;
+                if off < 0 {
+                    tick!();
+                }
+            }};
+        }
         // Enters `func` with its window at `new_base`.
         macro_rules! enter {
             ($func:expr, $new_base:expr, $closure:expr, $ret:expr) => {{
@@ -342,8 +355,11 @@ impl Vm {
                 }
                 let f = &prog.funcs[$func as usize];
                 let need = $new_base + f.nregs as usize;
+                if need > MAX_STACK {
+                    fail!(VmError::new("N2009", format!("stack overflow: the call stack needs more than {MAX_STACK} registers")));
+                }
                 if self.stack.len() < need {
-                    self.stack.resize(need.max(self.stack.len() * 2), Value::None);
+                    self.stack.resize(need.max(self.stack.len() * 2).min(MAX_STACK), Value::None);
                 }
                 self.frames.last_mut().unwrap().pc = pc;
                 fr = Frame { func: $func, pc: 0, base: $new_base, closure: $closure, ret: $ret };
@@ -356,7 +372,9 @@ impl Vm {
             }};
         }
         loop {
-            let op = code[pc];
+            // SAFETY: verified code ends with a return/jump/throw and every jump target is in
+            // range, so `pc` never leaves the function's code.
+            let op = unsafe { *code.get_unchecked(pc) };
             pc += 1;
             match op {
                 Op::Nop => {}
@@ -511,70 +529,95 @@ impl Vm {
                     Err(e) => fail!(e),
                 },
 
-                Op::Jump { off } => {
-                    pc = (pc as i64 + off as i64) as usize;
-                    if off < 0 {
-                        tick!();
-                    }
-                }
+                Op::Jump { off } => jump!(off),
                 Op::JumpIfTrue { cond, off } => match r!(cond) {
-                    Value::Bool(true) => {
-                        pc = (pc as i64 + off as i64) as usize;
-                        if off < 0 {
-                            tick!();
-                        }
-                    }
+                    Value::Bool(true) => jump!(off),
                     Value::Bool(false) => {}
                     _ => fail!(bad("JumpIfTrue")),
                 },
                 Op::JumpIfFalse { cond, off } => match r!(cond) {
-                    Value::Bool(false) => {
-                        pc = (pc as i64 + off as i64) as usize;
-                        if off < 0 {
-                            tick!();
-                        }
-                    }
+                    Value::Bool(false) => jump!(off),
                     Value::Bool(true) => {}
                     _ => fail!(bad("JumpIfFalse")),
                 },
                 Op::JumpIfNone { src, off } => {
                     if let Value::None = r!(src) {
-                        pc = (pc as i64 + off as i64) as usize;
-                        if off < 0 {
-                            tick!();
-                        }
+                        jump!(off);
                     }
                 }
                 Op::JumpIfNotNone { src, off } => {
                     if !matches!(r!(src), Value::None) {
-                        pc = (pc as i64 + off as i64) as usize;
-                        if off < 0 {
-                            tick!();
-                        }
+                        jump!(off);
                     }
                 }
                 Op::JumpIfLtInt { a, b, off } => {
                     if int!(a, "JumpIfLtInt") < int!(b, "JumpIfLtInt") {
-                        pc = (pc as i64 + off as i64) as usize;
-                        if off < 0 {
-                            tick!();
-                        }
+                        jump!(off);
                     }
                 }
                 Op::JumpIfLeInt { a, b, off } => {
                     if int!(a, "JumpIfLeInt") <= int!(b, "JumpIfLeInt") {
-                        pc = (pc as i64 + off as i64) as usize;
-                        if off < 0 {
-                            tick!();
-                        }
+                        jump!(off);
+                    }
+                }
+                Op::JumpIfEqInt { a, b, off } => {
+                    if int!(a, "JumpIfEqInt") == int!(b, "JumpIfEqInt") {
+                        jump!(off);
+                    }
+                }
+                Op::JumpIfNeInt { a, b, off } => {
+                    if int!(a, "JumpIfNeInt") != int!(b, "JumpIfNeInt") {
+                        jump!(off);
+                    }
+                }
+                Op::JumpIfLtIntImm { a, imm, off } => {
+                    if int!(a, "JumpIfLtIntImm") < imm as i64 {
+                        jump!(off);
+                    }
+                }
+                Op::JumpIfLeIntImm { a, imm, off } => {
+                    if int!(a, "JumpIfLeIntImm") <= imm as i64 {
+                        jump!(off);
+                    }
+                }
+                Op::JumpIfGtIntImm { a, imm, off } => {
+                    if int!(a, "JumpIfGtIntImm") > imm as i64 {
+                        jump!(off);
+                    }
+                }
+                Op::JumpIfGeIntImm { a, imm, off } => {
+                    if int!(a, "JumpIfGeIntImm") >= imm as i64 {
+                        jump!(off);
+                    }
+                }
+                Op::JumpIfEqIntImm { a, imm, off } => {
+                    if int!(a, "JumpIfEqIntImm") == imm as i64 {
+                        jump!(off);
+                    }
+                }
+                Op::JumpIfNeIntImm { a, imm, off } => {
+                    if int!(a, "JumpIfNeIntImm") != imm as i64 {
+                        jump!(off);
                     }
                 }
                 Op::JumpIfLtFloat { a, b, off } => {
                     if float!(a, "JumpIfLtFloat") < float!(b, "JumpIfLtFloat") {
-                        pc = (pc as i64 + off as i64) as usize;
-                        if off < 0 {
-                            tick!();
-                        }
+                        jump!(off);
+                    }
+                }
+                Op::JumpIfLeFloat { a, b, off } => {
+                    if float!(a, "JumpIfLeFloat") <= float!(b, "JumpIfLeFloat") {
+                        jump!(off);
+                    }
+                }
+                Op::JumpIfNotLtFloat { a, b, off } => {
+                    if !(float!(a, "JumpIfNotLtFloat") < float!(b, "JumpIfNotLtFloat")) {
+                        jump!(off);
+                    }
+                }
+                Op::JumpIfNotLeFloat { a, b, off } => {
+                    if !(float!(a, "JumpIfNotLeFloat") <= float!(b, "JumpIfNotLeFloat")) {
+                        jump!(off);
                     }
                 }
 

@@ -78,7 +78,12 @@ impl Error {
 /// Compiles a source text as the main module `name` (imports resolve relative to its folder).
 pub fn compile_source(path: &Path, text: String) -> Result<Compiled, Error> {
     let mut c = Compiler::new(Box::new(Fs));
-    let r = c.compile_main(path, text);
+    let mut r = c.compile_main(path, text.clone());
+    if matches!(&r, Err(d) if d.iter().any(|d| d.code == "N0219")) {
+        // a function too large for 16-bit branches: compile again without them
+        c = Compiler::with_fusion(Box::new(Fs), false);
+        r = c.compile_main(path, text);
+    }
     let files = c.files.clone();
     match r {
         Ok(out) => {
@@ -219,7 +224,11 @@ impl Session {
     }
 
     pub fn eval(&mut self, text: &str) -> Eval {
-        let r = self.compiler.compile_repl(text.to_string());
+        let mut r = self.compiler.compile_repl(text.to_string());
+        if matches!(&r, Err(d) if d.iter().any(|d| d.code == "N0219")) {
+            self.compiler.fuse = false;
+            r = self.compiler.compile_repl(text.to_string());
+        }
         let files = self.compiler.files.clone();
         match r {
             Err(diags) => Eval::Compile(Diagnostics { items: diags, files }.render()),
