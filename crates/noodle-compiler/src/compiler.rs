@@ -207,7 +207,7 @@ pub struct Compiler {
     /// Modules in the order they finished compiling: dependencies before dependents.
     init_order: Vec<usize>,
     import_stack: Vec<PathBuf>,
-    repl_module: Option<usize>,
+    pub(crate) repl_module: Option<usize>,
     pub repl_expr_type: Option<String>,
     /// Emit fused 16-bit compare-and-branch instructions. Turned off (and the program
     /// recompiled) when a function is too large for them to reach.
@@ -615,7 +615,7 @@ impl Compiler {
         }
         let rf = self.subst.resolve(from);
         let rt = self.subst.resolve(to);
-        if let Type::Optional(inner) = &rf {
+        if let (Type::Optional(inner), false) = (&rf, matches!(rt, Type::Optional(_))) {
             if self.assignable(inner, &rt) {
                 self.diags.push(
                     Diagnostic::error("N0204", format!("`{}` may be none, but `{}` is expected", self.show(&rf), self.show(&rt)), span)

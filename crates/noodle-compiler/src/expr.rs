@@ -124,7 +124,7 @@ impl Compiler {
             }
             ExprKind::FStr(parts) => self.fstring(parts, dst),
             ExprKind::List(elems) => {
-                let want = match expected.map(|t| self.subst.resolve(t)) {
+                let want = match expected.map(|t| strip_optional(self.subst.resolve(t))) {
                     Some(Type::List(t)) => Some(*t),
                     _ => None,
                 };
@@ -134,7 +134,7 @@ impl Compiler {
                 (d, Type::list(et))
             }
             ExprKind::Set(elems) => {
-                let want = match expected.map(|t| self.subst.resolve(t)) {
+                let want = match expected.map(|t| strip_optional(self.subst.resolve(t))) {
                     Some(Type::Set(t)) => Some(*t),
                     _ => None,
                 };
@@ -148,7 +148,7 @@ impl Compiler {
                 (d, Type::Set(Box::new(et)))
             }
             ExprKind::Dict(entries) => {
-                let (wk, wv) = match expected.map(|t| self.subst.resolve(t)) {
+                let (wk, wv) = match expected.map(|t| strip_optional(self.subst.resolve(t))) {
                     Some(Type::Dict(k, v)) => (Some(*k), Some(*v)),
                     _ => (None, None),
                 };
@@ -180,7 +180,7 @@ impl Compiler {
                 (d, Type::Dict(Box::new(kt), Box::new(vt)))
             }
             ExprKind::Tuple(elems) => {
-                let want: Option<Vec<Type>> = match expected.map(|t| self.subst.resolve(t)) {
+                let want: Option<Vec<Type>> = match expected.map(|t| strip_optional(self.subst.resolve(t))) {
                     Some(Type::Tuple(ts)) if ts.len() == elems.len() => Some(ts),
                     _ => None,
                 };
@@ -310,7 +310,7 @@ impl Compiler {
                 (d, ty)
             }
             ExprKind::Lambda { params, ret, body } => {
-                let want = match expected.map(|t| self.subst.resolve(t)) {
+                let want = match expected.map(|t| strip_optional(self.subst.resolve(t))) {
                     Some(Type::Func(ps, r)) if ps.len() == params.len() => Some((ps, *r)),
                     _ => None,
                 };
@@ -387,7 +387,13 @@ impl Compiler {
             }
         }
         // widen ints in a float list
-        if any_float && self.subst.resolve(&et) == Type::Float {
+        let _ = any_float;
+        let float_elems = match self.subst.resolve(&et) {
+            Type::Float => true,
+            Type::Optional(i) => *i == Type::Float,
+            _ => false,
+        };
+        if float_elems {
             for (i, t) in types.iter().enumerate() {
                 if *t == Type::Int {
                     let r = base + i as u16;
@@ -401,7 +407,14 @@ impl Compiler {
     fn name_expr(&mut self, n: &str, span: Span, dst: Option<Reg>) -> (Reg, Type) {
         match self.resolve(n) {
             NameRes::Local(l) => {
-                if l.cell {
+                if let Some(idx) = l.global {
+                    let d = self.dst(dst);
+                    self.emit(Op::LoadGlobal { dst: d, idx });
+                    if l.wide.is_some() {
+                        self.emit(Op::Unwrap { dst: d, src: d });
+                    }
+                    (d, l.ty)
+                } else if l.cell {
                     let d = self.dst(dst);
                     self.emit(Op::CellGet { dst: d, cell: l.reg });
                     (d, l.ty)
@@ -594,6 +607,7 @@ impl Compiler {
                 let t = match self.resolve(name) {
                     NameRes::Local(l) => l.ty,
                     NameRes::Global(g) => self.globals[g].ty.clone(),
+                    NameRes::Capture(_, c) => c.ty,
                     _ => return (vec![], vec![]),
                 };
                 let inner = match self.subst.resolve(&t) {
@@ -609,7 +623,7 @@ impl Compiler {
             }
             ExprKind::Is(x, te) => {
                 if let ExprKind::Name(name) = &x.kind {
-                    if matches!(self.resolve(name), NameRes::Local(_) | NameRes::Global(_)) {
+                    if matches!(self.resolve(name), NameRes::Local(_) | NameRes::Global(_) | NameRes::Capture(..)) {
                         let ndiag = self.diags.len();
                         let t = self.resolve_type(te);
                         self.diags.truncate(ndiag);
@@ -641,17 +655,31 @@ impl Compiler {
     pub fn apply_narrowing(&mut self, n: &Narrow) {
         for (name, t) in n {
             match self.resolve(name) {
-                NameRes::Local(l) => {
+                // A captured mutable variable (a cell) may be changed by any closure call, so it
+                // is never narrowed.
+                NameRes::Local(l) if !l.cell => {
                     let wide = if l.mutable { Some(l.wide.clone().unwrap_or(l.ty.clone())) } else { None };
                     self.bind_local(name, Local { ty: t.clone(), wide, ..l })
                 }
-                NameRes::Global(g) => {
-                    // narrow a local copy of the global; assignments through it update both
-                    let gi = self.globals[g].clone();
+                // Immutable globals and captures cannot change: narrow a local copy.
+                NameRes::Global(g) if !self.globals[g].mutable => {
+                    let idx = self.globals[g].idx;
                     let reg = self.b().temp();
-                    self.emit(Op::LoadGlobal { dst: reg, idx: gi.idx });
-                    let (wide, global) = if gi.mutable { (Some(gi.ty.clone()), Some(gi.idx)) } else { (None, None) };
-                    self.bind_local(name, Local { reg, ty: t.clone(), mutable: gi.mutable, cell: false, wide, global });
+                    self.emit(Op::LoadGlobal { dst: reg, idx });
+                    self.bind_local(name, Local { reg, ty: t.clone(), mutable: false, cell: false, wide: None, global: None });
+                }
+                // A mutable global may be changed by any call: reads of the narrowed name
+                // re-load it and check it is still not none (N2005 if it is).
+                NameRes::Global(g) => {
+                    let gi = self.globals[g].clone();
+                    if matches!(self.subst.resolve(&gi.ty), Type::Optional(ref inner) if **inner == self.subst.resolve(t)) {
+                        self.bind_local(name, Local { reg: 0, ty: t.clone(), mutable: true, cell: false, wide: Some(gi.ty.clone()), global: Some(gi.idx) });
+                    }
+                }
+                NameRes::Capture(i, c) if !c.mutable => {
+                    let reg = self.b().temp();
+                    self.emit(Op::LoadCapture { dst: reg, idx: i });
+                    self.bind_local(name, Local { reg, ty: t.clone(), mutable: false, cell: false, wide: None, global: None });
                 }
                 _ => {}
             }
@@ -807,6 +835,10 @@ impl Compiler {
             BinOp::Mul if matches!(ta, List(_) | Str) && tb == Int => {
                 self.call_native2(if ta == Str { "str_repeat" } else { "list_repeat" }, ra, rb, d);
                 ta.clone()
+            }
+            BinOp::Mul if ta == Int && matches!(tb, List(_) | Str) => {
+                self.call_native2(if tb == Str { "str_repeat" } else { "list_repeat" }, rb, ra, d);
+                tb.clone()
             }
             BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor | BinOp::Shl | BinOp::Shr if ta == Int && tb == Int => {
                 self.emit(match op {
@@ -1238,34 +1270,37 @@ impl Compiler {
         }
         self.push_scope();
         self.apply_narrowing(&when_false);
-        let after_then = self.b().here();
         let (_, t2) = self.expr(else_, Some(d), expected.or(Some(&t1)));
         self.pop_scope();
-        let t = self.join_types(&t1, &t2, else_.span, d, after_then);
+        let (t, widen) = self.join_types(&t1, &t2, else_.span);
         self.b().patch(jend);
+        if widen {
+            self.to_float_at_join(d);
+        }
         (d, t)
     }
 
-    /// The common type of two branches. Widening int to float in the first branch is not
-    /// possible after the fact, so a mixed int/float join widens both at the end.
-    pub fn join_types(&mut self, t1: &Type, t2: &Type, span: Span, d: Reg, _split: usize) -> Type {
+    /// Converts `d` (an int or a float, depending on the branch taken) to a float.
+    pub fn to_float_at_join(&mut self, d: Reg) {
+        let n = self.native("float");
+        let base = self.b().alloc(2);
+        self.emit(Op::Move { dst: base + 1, src: d });
+        self.emit(Op::CallNative { base, native: n, argc: 1 });
+        self.emit(Op::Move { dst: d, src: base });
+    }
+
+    /// The common type of two branches, and whether an int/float mix must be widened where
+    /// the branches meet.
+    pub fn join_types(&mut self, t1: &Type, t2: &Type, span: Span) -> (Type, bool) {
         let a = self.subst.resolve(t1);
         let b = self.subst.resolve(t2);
-        match (&a, &b) {
+        let t = match (&a, &b) {
             (Type::Never, _) => b,
             (_, Type::Never) => a,
             (Type::None, Type::None) => Type::None,
             (Type::None, _) => Type::optional(b),
             (_, Type::None) => Type::optional(a),
-            (Type::Int, Type::Float) | (Type::Float, Type::Int) => {
-                // both branches left a number in d: convert at the join
-                let n = self.native("float");
-                let base = self.b().alloc(2);
-                self.emit(Op::Move { dst: base + 1, src: d });
-                self.emit(Op::CallNative { base, native: n, argc: 1 });
-                self.emit(Op::Move { dst: d, src: base });
-                Type::Float
-            }
+            (Type::Int, Type::Float) | (Type::Float, Type::Int) => return (Type::Float, true),
             _ => {
                 if self.assignable(&b, &a) {
                     a
@@ -1277,7 +1312,8 @@ impl Compiler {
                     Type::Unknown
                 }
             }
-        }
+        };
+        (t, false)
     }
 
     /// A block in expression position: its value is its last expression statement.
@@ -1444,6 +1480,7 @@ impl Compiler {
                 }
                 return self.method_call(target, name, args, dst, span, expected);
             }
+            ExprKind::Field { target, name, optional: true } => return self.optional_method_call(target, name, args, dst, span),
             _ => {}
         }
         // calling a function value
@@ -1695,6 +1732,37 @@ impl Compiler {
     fn method_call(&mut self, target: &Expr, name: &noodle_syntax::ast::Ident, args: &[Arg], dst: Option<Reg>, span: Span, expected: Option<&Type>) -> (Reg, Type) {
         let (r, t) = self.expr(target, None, None);
         let t = self.subst.resolve(&t);
+        if matches!(t, Type::Optional(_)) {
+            let shown = self.show(&t);
+            self.error("N0204", format!("cannot call `{}` on `{shown}`, which may be none", name.name), target.span)
+                .hint("check it first (`if x != none { ... }`), call with `?.`, or assert with `!`");
+            return (self.dst(dst), Type::Unknown);
+        }
+        self.method_call_on(r, t, name, args, dst, span, expected)
+    }
+
+    /// `x?.m(args)`: none when `x` is none, else the method's result.
+    fn optional_method_call(&mut self, target: &Expr, name: &noodle_syntax::ast::Ident, args: &[Arg], dst: Option<Reg>, span: Span) -> (Reg, Type) {
+        let (r, t) = self.expr(target, None, None);
+        let inner = match self.subst.resolve(&t) {
+            Type::Optional(i) => *i,
+            Type::Unknown => return (self.dst(dst), Type::Unknown),
+            other => {
+                let shown = self.show(&other);
+                self.warnings.push(Diagnostic::warning("N0218", format!("`?.` on `{shown}`, which is never none"), target.span));
+                other
+            }
+        };
+        let d = self.dst(dst);
+        self.emit(Op::Move { dst: d, src: r });
+        let skip = self.b().jump_if_none(d);
+        let (_, rt) = self.method_call_on(d, inner, name, args, Some(d), span, None);
+        self.b().patch(skip);
+        (d, Type::optional(rt))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn method_call_on(&mut self, r: Reg, t: Type, name: &noodle_syntax::ast::Ident, args: &[Arg], dst: Option<Reg>, span: Span, expected: Option<&Type>) -> (Reg, Type) {
         match &t {
             Type::Struct(s) => {
                 let info = self.structs[*s as usize].clone();
@@ -1763,12 +1831,6 @@ impl Compiler {
                 for a in args {
                     self.expr(&a.value, None, None);
                 }
-                (self.dst(dst), Type::Unknown)
-            }
-            Type::Optional(_) => {
-                let shown = self.show(&t);
-                self.error("N0204", format!("cannot call `{}` on `{shown}`, which may be none", name.name), target.span)
-                    .hint("check it first (`if x != none { ... }`) or assert with `!`");
                 (self.dst(dst), Type::Unknown)
             }
             _ => self.builtin_method(r, &t, name, args, dst, span),
@@ -1998,6 +2060,13 @@ impl Compiler {
                 self.error(code, format!("cannot convert `{shown}` with `{f}`"), a.value.span).hint(format!("`{f}` accepts int, float, str and bool"));
             }
         }
+    }
+}
+
+fn strip_optional(t: Type) -> Type {
+    match t {
+        Type::Optional(i) => *i,
+        t => t,
     }
 }
 

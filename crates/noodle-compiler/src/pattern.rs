@@ -43,6 +43,7 @@ impl Compiler {
         let mut result: Option<Type> = expected.cloned();
         let mut rows: Vec<Vec<P>> = Vec::new();
         let mut all_never = true;
+        let mut widen_at_end = false;
         for arm in arms {
             self.set_line(arm.span);
             // reachability
@@ -74,6 +75,9 @@ impl Compiler {
                         let r = self.subst.resolve(r);
                         if r == Type::Float && t == Type::Int {
                             self.emit(Op::IntToFloat { dst: d, src: d });
+                        } else if r == Type::Int && t == Type::Float && expected.is_none() {
+                            result = Some(Type::Float);
+                            widen_at_end = true;
                         } else if !self.assignable(&t, &r) {
                             if r == Type::None && expected.is_none() {
                                 result = Some(Type::optional(t));
@@ -118,6 +122,9 @@ impl Compiler {
         for e in ends {
             self.b().patch(e);
         }
+        if widen_at_end {
+            self.to_float_at_join(d);
+        }
         let t = if all_never && !arms.is_empty() { Type::Never } else { result.unwrap_or(Type::None) };
         (d, t)
     }
@@ -154,7 +161,18 @@ impl Compiler {
         match &pat.kind {
             PatKind::Wildcard => {}
             PatKind::Bind(name) => {
-                if let Type::Enum(e) = ty {
+                let enum_ty = match &ty {
+                    Type::Enum(e) => Some((*e, false)),
+                    Type::Optional(i) => match **i {
+                        Type::Enum(e) => Some((e, true)),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                if let Some((e, optional)) = enum_ty {
+                    if optional && self.enums[e as usize].variants.iter().any(|v| v.name == *name) {
+                        fails.push(self.b().jump_if_none(r));
+                    }
                     let info = &self.enums[e as usize];
                     if let Some(v) = info.variants.iter().find(|v| v.name == *name) {
                         let rec = v.record;

@@ -178,6 +178,15 @@ impl Compiler {
                     self.modules[mi].symbols.insert(ident.name, (Symbol::Global(gi), public));
                 }
             }
+            Stmt::Let { mutable, pat, ty, value, .. } if matches!(pat.kind, PatKind::Tuple(_)) => {
+                let declared = ty.as_ref().map(|t| self.resolve_type(t));
+                let (r, vt) = match &declared {
+                    Some(t) => (self.expr_coerce(value, None, t), t.clone()),
+                    None => self.expr(value, None, None),
+                };
+                let vt = self.subst.resolve(&vt);
+                self.bind_pattern_global(mi, pat, r, &vt, *mutable, public);
+            }
             Stmt::Expr(e) if last && self.repl_expr_type.is_some() => {
                 let (r, t) = self.expr(e, None, None);
                 let shown = self.show(&self.subst.resolve(&t));
@@ -203,8 +212,46 @@ impl Compiler {
         self.b().release(mark.max(keep));
     }
 
+    /// A top-level tuple pattern: each name becomes a global.
+    fn bind_pattern_global(&mut self, mi: usize, pat: &Pattern, r: Reg, ty: &Type, mutable: bool, public: bool) {
+        match &pat.kind {
+            PatKind::Wildcard => {}
+            PatKind::Bind(name) => {
+                let idx = self.program.nglobals;
+                self.program.nglobals += 1;
+                self.emit(Op::StoreGlobal { src: r, idx });
+                let gi = self.globals.len();
+                self.globals.push(GlobalInfo { name: name.clone(), ty: ty.clone(), mutable, idx });
+                if self.modules[mi].symbols.contains_key(name) && Some(mi) != self.repl_module_idx() {
+                    self.error("N0101", format!("`{name}` is defined more than once"), pat.span);
+                } else {
+                    self.modules[mi].symbols.insert(name.clone(), (Symbol::Global(gi), public));
+                }
+            }
+            PatKind::Tuple(ps) => {
+                let elems = match self.subst.resolve(ty) {
+                    Type::Tuple(ts) if ts.len() == ps.len() => ts,
+                    Type::Unknown => vec![Type::Unknown; ps.len()],
+                    other => {
+                        let shown = self.show(&other);
+                        self.error("N0302", format!("a tuple pattern with {} elements cannot match `{shown}`", ps.len()), pat.span);
+                        vec![Type::Unknown; ps.len()]
+                    }
+                };
+                for (i, (p, t)) in ps.iter().zip(elems.iter()).enumerate() {
+                    let tmp = self.b().temp();
+                    self.emit(Op::GetField { dst: tmp, obj: r, idx: i as u16 });
+                    self.bind_pattern_global(mi, p, tmp, t, mutable, public);
+                }
+            }
+            _ => {
+                self.error("N0302", "only names, `_` and tuples can be used here", pat.span).hint("use `match` to test a value against a pattern");
+            }
+        }
+    }
+
     fn repl_module_idx(&self) -> Option<usize> {
-        self.modules.iter().position(|m| m.name == "repl" && m.dir.as_os_str().len() > 0 && false)
+        self.repl_module
     }
 
     pub fn check_inferred(&mut self, t: &Type, span: Span, name: &str) {
@@ -508,10 +555,11 @@ impl Compiler {
                     }
                     match &l.wide {
                         Some(w) => {
-                            // assigning a narrowed variable widens it again
+                            // assigning a narrowed variable widens it again, in every
+                            // enclosing scope (the narrowing may come from an outer `if`)
                             let w = w.clone();
                             self.expect_type(vt, &w, target.span);
-                            self.bind_local(n, Local { ty: w, wide: None, ..l.clone() });
+                            self.widen(n, l.reg);
                         }
                         None => {
                             self.expect_type(vt, &l.ty, target.span);
@@ -519,8 +567,7 @@ impl Compiler {
                     }
                     if let Some(idx) = l.global {
                         self.emit(Op::StoreGlobal { src: r, idx });
-                    }
-                    if l.cell {
+                    } else if l.cell {
                         self.emit(Op::CellSet { cell: l.reg, src: r });
                     } else if l.reg != r {
                         self.emit(Op::Move { dst: l.reg, src: r });
@@ -606,6 +653,33 @@ impl Compiler {
             }
             _ => {
                 self.error("N0012", "invalid assignment target", target.span).label("cannot assign to this").hint("assign to a variable, a field (`x.f`) or an element (`xs[i]`)");
+            }
+        }
+    }
+
+    /// Undoes the narrowing of the variable `name` (register `reg`) in all scopes.
+    pub fn widen(&mut self, name: &str, reg: Reg) {
+        for scope in self.f().scopes.iter_mut() {
+            for (n, l) in scope.iter_mut() {
+                if n == name && l.reg == reg {
+                    if let Some(w) = l.wide.take() {
+                        l.ty = w;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Before a loop: a narrowed variable assigned anywhere in the body may be none again on
+    /// the next iteration, so it is widened for the whole loop.
+    fn widen_assigned_in(&mut self, body: &Block) {
+        let mut names = HashSet::new();
+        assigned_names(&body.stmts, &mut names);
+        for n in names {
+            if let NameRes::Local(l) = self.resolve(&n) {
+                if l.wide.is_some() {
+                    self.widen(&n, l.reg);
+                }
             }
         }
     }
@@ -699,6 +773,7 @@ impl Compiler {
     }
 
     fn while_stmt(&mut self, cond: &Expr, body: &Block) -> bool {
+        self.widen_assigned_in(body);
         let infinite = matches!(cond.kind, ExprKind::Bool(true));
         let (when_true, _) = self.narrowings(cond);
         let to_cond = if infinite { None } else { Some(self.b().jump()) };
@@ -730,6 +805,7 @@ impl Compiler {
     }
 
     fn for_stmt(&mut self, pat: &Pattern, iter: &Expr, body: &Block) {
+        self.widen_assigned_in(body);
         // Counting loops over ranges need no iterator object.
         let range = match &iter.kind {
             ExprKind::Range { start, end, inclusive } => Some((Some(&**start), &**end, *inclusive)),
@@ -924,5 +1000,49 @@ pub fn contains_unknown(t: &Type) -> bool {
         Type::Tuple(ts) => ts.iter().any(contains_unknown),
         Type::Func(ps, r) => ps.iter().any(contains_unknown) || contains_unknown(r),
         _ => false,
+    }
+}
+
+/// Names assigned (`x = ...`, `x += ...`, `a, x = ...`) anywhere in these statements,
+/// closures excluded (a closure cannot assign a narrowable variable: captured ones are cells).
+fn assigned_names(stmts: &[Stmt], out: &mut HashSet<String>) {
+    fn target(e: &Expr, out: &mut HashSet<String>) {
+        match &e.kind {
+            ExprKind::Name(n) => {
+                out.insert(n.clone());
+            }
+            ExprKind::Tuple(ts) => ts.iter().for_each(|t| target(t, out)),
+            _ => {}
+        }
+    }
+    fn expr(e: &Expr, out: &mut HashSet<String>) {
+        match &e.kind {
+            ExprKind::If { then, else_, .. } => {
+                assigned_names(&then.stmts, out);
+                if let Some(e) = else_ {
+                    expr(e, out);
+                }
+            }
+            ExprKind::Block(b) => assigned_names(&b.stmts, out),
+            ExprKind::Match { arms, .. } => arms.iter().for_each(|a| expr(&a.body, out)),
+            _ => {}
+        }
+    }
+    for s in stmts {
+        match s {
+            Stmt::Assign { target: t, .. } => target(t, out),
+            Stmt::Expr(e) => expr(e, out),
+            Stmt::While { body, .. } | Stmt::For { body, .. } => assigned_names(&body.stmts, out),
+            Stmt::Try { body, catch, finally, .. } => {
+                assigned_names(&body.stmts, out);
+                if let Some((_, b)) = catch {
+                    assigned_names(&b.stmts, out);
+                }
+                if let Some(b) = finally {
+                    assigned_names(&b.stmts, out);
+                }
+            }
+            _ => {}
+        }
     }
 }

@@ -135,14 +135,16 @@ pub struct Lexer<'a> {
     pos: usize,
     end: usize,
     file: u32,
-    depth: i32,
+    /// Open delimiters: newlines are significant when the innermost is `{` (or none).
+    delims: Vec<u8>,
     pub tokens: Vec<Token>,
     pub diags: Vec<Diagnostic>,
 }
 
 /// Lexes `src[start..end]` (the whole file, or an f-string hole).
 pub fn lex(src: &str, file: u32, start: usize, end: usize) -> (Vec<Token>, Vec<Diagnostic>) {
-    let mut lx = Lexer { src, bytes: src.as_bytes(), pos: start, end, file, depth: 0, tokens: Vec::new(), diags: Vec::new() };
+    let start = if start == 0 && src.starts_with('\u{feff}') { 3 } else { start };
+    let mut lx = Lexer { src, bytes: src.as_bytes(), pos: start, end, file, delims: Vec::new(), tokens: Vec::new(), diags: Vec::new() };
     lx.run();
     (lx.tokens, lx.diags)
 }
@@ -162,7 +164,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn newline(&mut self, at: usize) {
-        if self.depth > 0 {
+        if matches!(self.delims.last(), Some(b'(' | b'[')) {
             return;
         }
         let ends = self.tokens.last().map(|t| t.tok.ends_statement()).unwrap_or(false);
@@ -259,7 +261,7 @@ impl<'a> Lexer<'a> {
             }
         }
         let at = self.end;
-        self.depth = 0;
+        self.delims.clear();
         self.newline_at_end(at);
         self.tokens.push(Token { tok: Tok::Eof, span: self.span(at, at) });
     }
@@ -332,8 +334,20 @@ impl<'a> Lexer<'a> {
             }
         };
         match tok {
-            Tok::LParen | Tok::LBracket => self.depth += 1,
-            Tok::RParen | Tok::RBracket => self.depth = (self.depth - 1).max(0),
+            Tok::LParen => self.delims.push(b'('),
+            Tok::LBracket => self.delims.push(b'['),
+            Tok::LBrace => self.delims.push(b'{'),
+            Tok::RParen | Tok::RBracket | Tok::RBrace => {
+                // pop to the matching opener (mismatches are the parser's to report)
+                let open = match tok {
+                    Tok::RParen => b'(',
+                    Tok::RBracket => b'[',
+                    _ => b'{',
+                };
+                if let Some(i) = self.delims.iter().rposition(|&d| d == open) {
+                    self.delims.truncate(i);
+                }
+            }
             _ => {}
         }
         self.pos += n;

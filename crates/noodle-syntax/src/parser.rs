@@ -264,6 +264,11 @@ impl<'a> Parser<'a> {
     fn item(&mut self) -> PResult<Item> {
         let public = self.eat(&Tok::Pub);
         match self.peek() {
+            Tok::Import | Tok::From if public => {
+                let span = self.span();
+                self.error_at(span, "`pub` cannot be applied to an import".into(), "re-exporting is not supported");
+                Err(())
+            }
             Tok::Import | Tok::From => {
                 let i = self.import()?;
                 self.end_stmt()?;
@@ -369,7 +374,12 @@ impl<'a> Parser<'a> {
         params.extend(self.params(Tok::RParen, true)?);
         self.expect(Tok::RParen)?;
         let ret = if self.eat(&Tok::Arrow) { Some(self.type_expr()?) } else { None };
-        let body = if signature_only && !self.at(&Tok::LBrace) {
+        let body = if signature_only {
+            if self.at(&Tok::LBrace) {
+                let span = self.span();
+                self.error_at(span, "interface methods have no body".into(), "remove the body; structs implement the method");
+                return Err(());
+            }
             self.end_stmt()?;
             None
         } else {
@@ -751,7 +761,8 @@ impl<'a> Parser<'a> {
                 }
                 self.bump();
                 self.bump();
-                let rhs = self.expr_bp(BP_CMP + 1)?;
+                let rhs = self.expr_bp(BP_CMP)?;
+                self.no_chained_comparison();
                 let span = lhs.span.to(rhs.span);
                 lhs = Expr { kind: ExprKind::Binary(BinOp::NotIn, Box::new(lhs), Box::new(rhs)), span };
                 continue;
@@ -788,20 +799,21 @@ impl<'a> Parser<'a> {
             let rbp = if op == BinOp::Pow { bp - 1 } else { bp };
             let rhs = if op == BinOp::Pow { self.pow_rhs()? } else { self.expr_bp(rbp)? };
             if bp == BP_CMP {
-                if let Some((b2, _)) = infix_bp(self.peek()) {
-                    if b2 == BP_CMP {
-                        let span = self.span();
-                        self.diags.push(
-                            Diagnostic::error("N0010", "comparison operators cannot be chained", span)
-                                .hint("write `a < b and b < c`"),
-                        );
-                    }
-                }
+                self.no_chained_comparison();
             }
             let span = lhs.span.to(rhs.span);
             lhs = Expr { kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)), span };
         }
         Ok(lhs)
+    }
+
+    /// After a comparison: another comparison operator would chain, which Noodle refuses.
+    fn no_chained_comparison(&mut self) {
+        let chained = matches!(infix_bp(self.peek()), Some((BP_CMP, _))) || (self.at(&Tok::Not) && self.peek_at(1) == &Tok::In);
+        if chained {
+            let span = self.span();
+            self.diags.push(Diagnostic::error("N0010", "comparison operators cannot be chained", span).hint("write `a < b and b < c`"));
+        }
     }
 
     /// The right operand of `**`: a unary expression that may itself contain `**`.

@@ -842,7 +842,7 @@ impl Vm {
                 Op::Unwrap { dst, src } => {
                     let v = r!(src);
                     if let Value::None = v {
-                        fail!(VmError::new("N2005", "unwrapped a none value with `!`"));
+                        fail!(VmError::new("N2005", "unwrapped a none value (with `!`, or a narrowed global that was set to none after its check)"));
                     }
                     r!(dst) = v;
                 }
