@@ -53,7 +53,7 @@ fn main() -> ExitCode {
 }
 
 fn noodle_nbc_version() -> u16 {
-    1
+    noodle::NBC_FORMAT_VERSION
 }
 
 fn usage_error(msg: &str) -> ExitCode {

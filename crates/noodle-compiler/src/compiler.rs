@@ -722,7 +722,9 @@ impl Compiler {
     }
 
     fn finish(&mut self, main: Option<usize>) -> Result<CompileOutput, Vec<Diagnostic>> {
-        let errors: Vec<Diagnostic> = std::mem::take(&mut self.diags);
+        let mut errors: Vec<Diagnostic> = std::mem::take(&mut self.diags);
+        // report in source order (declarations, top-level code and bodies are checked in passes)
+        errors.sort_by_key(|d| (d.span.file, d.span.start));
         if !errors.is_empty() {
             return Err(errors);
         }

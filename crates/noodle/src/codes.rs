@@ -733,6 +733,28 @@ Remove the `!` or the `?? default`."#,
     },
     // ---------------------------------------------------------------- match and patterns
     CodeInfo {
+        code: "N0219",
+        title: "function too large for short branches (internal)",
+        explanation: r#"Comparisons that decide a branch are compiled to fused compare-and-branch instructions
+with 16-bit offsets. A function body of more than about 32,000 instructions can need a
+longer jump; the compiler then reports N0219 internally and compiles the whole program
+again without fused branches, so this code is never shown for a successful build.
+
+If you see it, the recompilation failed for another reason reported next to it; fix that
+error. Splitting a very large function into smaller ones also avoids the slower path:
+
+Wrong:
+
+    def everything() {
+        # tens of thousands of statements
+    }
+
+Right:
+
+    def part_one() { ... }
+    def part_two() { ... }"#,
+    },
+    CodeInfo {
         code: "N0300",
         title: "non-exhaustive match",
         explanation: r#"A `match` does not cover every possible value of its scrutinee: an enum variant, `true` or
@@ -938,6 +960,26 @@ Right:
 
 Rebuild the bytecode with the Noodle you run it with, or run the .noodle source directly.
 When embedding, check the function name you ask for."#,
+    },
+    CodeInfo {
+        code: "N0902",
+        title: "command-line usage error",
+        explanation: r#"The `noodle` command was called with an unknown subcommand, a missing file name, a
+missing option value, or an unknown error code for `noodle explain`. Nothing was run. The
+exit status is 2 for usage errors, 1 for errors in the program itself.
+
+Wrong:
+
+    noodle frobnicate app.noodle
+    noodle build app.noodle -o
+
+Right:
+
+    noodle run app.noodle
+    noodle build app.noodle -o app.nbc
+
+Run `noodle help` for the list of commands and their arguments, and
+`noodle explain --list` for every error code."#,
     },
     // ---------------------------------------------------------------- runtime errors
     CodeInfo {
@@ -1285,8 +1327,8 @@ mod tests {
             "N0001", "N0002", "N0003", "N0004", "N0010", "N0011", "N0012", "N0100", "N0101", "N0102",
             "N0103", "N0104", "N0105", "N0106", "N0107", "N0200", "N0201", "N0202", "N0203", "N0204",
             "N0205", "N0206", "N0207", "N0208", "N0209", "N0210", "N0211", "N0213", "N0214", "N0215",
-            "N0216", "N0217", "N0218", "N0300", "N0301", "N0302", "N0500", "N0501", "N0502", "N0503",
-            "N0504", "N0900", "N0901", "N2001", "N2002", "N2003", "N2004", "N2005", "N2006", "N2007",
+            "N0216", "N0217", "N0218", "N0219", "N0300", "N0301", "N0302", "N0500", "N0501", "N0502", "N0503",
+            "N0504", "N0900", "N0901", "N0902", "N2001", "N2002", "N2003", "N2004", "N2005", "N2006", "N2007",
             "N2008", "N2009", "N2010", "N2011", "N2012", "N2099",
         ];
         for code in expected {

@@ -10,7 +10,7 @@
 pub mod codes;
 
 use noodle_compiler::{Compiler, SourceLoader};
-pub use noodle_nbc::{LoadError, Program};
+pub use noodle_nbc::{LoadError, Program, FORMAT_VERSION as NBC_FORMAT_VERSION};
 use noodle_syntax::{Diagnostic, SourceFile};
 pub use noodle_vm::vm::Uncaught;
 pub use noodle_vm::{Output, RunState, Value};
