@@ -9,6 +9,7 @@ use noodle_syntax::ast::{self, Block, Expr, Item, TypeExpr};
 use noodle_syntax::{Diagnostic, SourceFile, Span};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 /// Reads module source files. The CLI uses the file system; tests and the REPL may not.
 pub trait SourceLoader {
@@ -33,14 +34,14 @@ pub struct CompileOutput {
 pub struct ParamInfo {
     pub name: String,
     pub ty: Type,
-    pub default: Option<Expr>,
+    pub default: Option<Rc<Expr>>,
 }
 
 #[derive(Clone, Debug)]
 pub struct FuncInfo {
     pub name: String,
     pub func: u32,
-    pub params: Vec<ParamInfo>,
+    pub params: Rc<Vec<ParamInfo>>,
     pub ret: Type,
     /// Type parameter ids of a generic function.
     pub type_params: Vec<u32>,
@@ -56,7 +57,7 @@ pub struct StructInfo {
     pub module: usize,
     pub public: bool,
     pub fields: Vec<(String, Type)>,
-    pub defaults: Vec<Option<Expr>>,
+    pub defaults: Vec<Option<Rc<Expr>>>,
     pub methods: IndexMap<String, usize>,
     pub record: u16,
     pub span: Span,
@@ -364,7 +365,7 @@ impl Compiler {
         }
         let file = span.file as usize;
         if let Some(f) = self.files.get(file) {
-            let (line, _) = f.line_col(span.start);
+            let line = f.line_of(span.start);
             self.b().line = line as u32;
         }
     }
@@ -748,7 +749,9 @@ impl Compiler {
         self.program.funcs[0] = Function { name: "<main>".into(), arity: 0, nregs: 1, ncaptures: 0, file: 0, code, lines };
         self.program.entry = 0;
         let expr_type = self.repl_expr_type.take().filter(|s| !s.is_empty());
-        Ok(CompileOutput { program: self.program.clone(), warnings: std::mem::take(&mut self.warnings), expr_type })
+        // A REPL session keeps building on its program; a one-shot compile hands it over.
+        let program = if self.repl_module.is_some() { self.program.clone() } else { std::mem::take(&mut self.program) };
+        Ok(CompileOutput { program, warnings: std::mem::take(&mut self.warnings), expr_type })
     }
 
     fn import_module(&mut self, from: usize, path: &[ast::Ident], span: Span) -> Option<Symbol> {
@@ -915,7 +918,7 @@ impl Compiler {
                             self.check_const_default(d);
                         }
                         fields.push((f.name.name.clone(), t));
-                        defaults.push(f.default.clone());
+                        defaults.push(f.default.clone().map(Rc::new));
                     }
                     self.structs[id as usize].fields = fields;
                     self.structs[id as usize].defaults = defaults;
@@ -960,7 +963,7 @@ impl Compiler {
             }
         }
         // 3. function and method signatures
-        let mut bodies: Vec<(usize, ast::FuncDecl, Option<Type>)> = Vec::new();
+        let mut bodies: Vec<(usize, &ast::FuncDecl, Option<Type>)> = Vec::new();
         let (mut si, mut ei) = (0, 0);
         for item in &module.items {
             match item {
@@ -970,7 +973,7 @@ impl Compiler {
                     }
                     let fi = self.declare_func(f, mi, None);
                     self.define(mi, &f.name, Symbol::Func(fi), f.public);
-                    bodies.push((fi, f.clone(), None));
+                    bodies.push((fi, f, None));
                 }
                 Item::Struct(s) => {
                     let id = struct_ids[si];
@@ -990,7 +993,7 @@ impl Compiler {
                             let func = self.funcs[fi].func;
                             self.program.types[rec].methods.push((mn, func));
                         }
-                        bodies.push((fi, m.clone(), Some(self_ty)));
+                        bodies.push((fi, m, Some(self_ty)));
                     }
                 }
                 Item::Enum(e) => {
@@ -1010,7 +1013,7 @@ impl Compiler {
                                 self.program.types[rec as usize].methods.push((mn, func));
                             }
                         }
-                        bodies.push((fi, m.clone(), Some(self_ty)));
+                        bodies.push((fi, m, Some(self_ty)));
                     }
                 }
                 _ => {}
@@ -1035,7 +1038,7 @@ impl Compiler {
         self.finish_fn(init_idx, st, 0);
         // 5. function bodies
         for (fi, decl, self_ty) in bodies {
-            self.compile_func_body(fi, &decl, self_ty);
+            self.compile_func_body(fi, decl, self_ty);
         }
         if !self.init_order.contains(&mi) {
             self.init_order.push(mi);
@@ -1103,7 +1106,7 @@ impl Compiler {
             if let Some(d) = &p.default {
                 self.check_const_default(d);
             }
-            params.push(ParamInfo { name: p.name.name.clone(), ty, default: p.default.clone() });
+            params.push(ParamInfo { name: p.name.name.clone(), ty, default: p.default.clone().map(Rc::new) });
         }
         let ret = f.ret.as_ref().map(|t| self.resolve_type(t)).unwrap_or(Type::None);
         self.f().type_params = saved;
@@ -1114,7 +1117,7 @@ impl Compiler {
         };
         self.program.funcs.push(Function { name: qual.clone(), arity: 0, nregs: 0, ncaptures: 0, file: self.modules[mi].file, code: vec![], lines: vec![] });
         let fi = self.funcs.len();
-        self.funcs.push(FuncInfo { name: qual, func, params, ret, type_params: tp_ids, has_self: f.self_span.is_some(), public: f.public, module: mi, span: f.span });
+        self.funcs.push(FuncInfo { name: qual, func, params: Rc::new(params), ret, type_params: tp_ids, has_self: f.self_span.is_some(), public: f.public, module: mi, span: f.span });
         fi
     }
 
@@ -1158,7 +1161,7 @@ impl Compiler {
             self.bind_local("self", Local { reg: 0, ty: t, mutable: false, cell: false, wide: None, global: None });
             reg = 1;
         }
-        for p in &info.params {
+        for p in info.params.iter() {
             let l = Local { reg, ty: p.ty.clone(), mutable: false, cell: false, wide: None, global: None };
             self.bind_local(&p.name, l);
             reg += 1;

@@ -4,6 +4,7 @@ use crate::builder::{Label, Reg};
 use crate::builtins::{self, Imp, StdItem};
 use crate::compiler::{CapSource, Compiler, Local, NameRes, ParamInfo, ERROR_STRUCT};
 use crate::types::Type;
+use std::borrow::Cow;
 use noodle_nbc::op::*;
 use noodle_nbc::{Const, Op};
 use noodle_syntax::ast::{Arg, BinOp, Block, Expr, ExprKind, FStrPart, Param, Stmt, TypeExpr, UnOp};
@@ -1527,8 +1528,8 @@ impl Compiler {
     }
 
     /// Matches call arguments to parameters: positional first, then named; fills defaults.
-    fn bind_args<'e>(&mut self, fname: &str, params: &[ParamInfo], args: &'e [Arg], span: Span) -> Vec<Option<Expr>> {
-        let mut slots: Vec<Option<Expr>> = vec![None; params.len()];
+    fn bind_args<'e>(&mut self, fname: &str, params: &[ParamInfo], args: &'e [Arg], span: Span) -> Vec<Option<Cow<'e, Expr>>> {
+        let mut slots: Vec<Option<Cow<'e, Expr>>> = vec![None; params.len()];
         let mut seen_named = false;
         let mut ok = true;
         for (i, a) in args.iter().enumerate() {
@@ -1540,7 +1541,7 @@ impl Compiler {
                         continue;
                     }
                     if i < params.len() {
-                        slots[i] = Some(a.value.clone());
+                        slots[i] = Some(Cow::Borrowed(&a.value));
                     } else {
                         ok = false;
                     }
@@ -1552,7 +1553,7 @@ impl Compiler {
                             if slots[pi].is_some() {
                                 self.error("N0202", format!("argument `{}` is given twice", n.name), n.span);
                             } else {
-                                slots[pi] = Some(a.value.clone());
+                                slots[pi] = Some(Cow::Borrowed(&a.value));
                             }
                         }
                         None => {
@@ -1575,7 +1576,7 @@ impl Compiler {
         for (i, p) in params.iter().enumerate() {
             if slots[i].is_none() {
                 match &p.default {
-                    Some(d) => slots[i] = Some(d.clone()),
+                    Some(d) => slots[i] = Some(Cow::Owned((**d).clone())),
                     None => missing.push(p.name.clone()),
                 }
             }

@@ -11,8 +11,12 @@ use std::collections::HashSet;
 /// Names mentioned inside closures (lambdas and nested `def`s) anywhere in `block`. A `var`
 /// with such a name is stored in a cell so that the closure and its scope share it.
 pub fn captured_names(block: &Block) -> HashSet<String> {
+    captured_names_in(&block.stmts)
+}
+
+pub fn captured_names_in(stmts: &[Stmt]) -> HashSet<String> {
     let mut out = HashSet::new();
-    for s in &block.stmts {
+    for s in stmts {
         walk_stmt(s, false, &mut out);
     }
     out
@@ -202,7 +206,7 @@ impl Compiler {
                 if public {
                     self.error("N0010", "`pub` applies only to declarations", stmt_span(s));
                 }
-                let names = captured_names(&Block { stmts: vec![s.clone()], span: stmt_span(s) });
+                let names = captured_names_in(std::slice::from_ref(s));
                 self.f().captured_names.extend(names);
                 self.stmt(s);
             }

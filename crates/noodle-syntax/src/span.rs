@@ -47,6 +47,14 @@ impl SourceFile {
         (line + 1, col + 1)
     }
 
+    /// The 1-based line of an offset (cheaper than `line_col`).
+    pub fn line_of(&self, offset: u32) -> usize {
+        match self.line_starts.binary_search(&(offset as usize)) {
+            Ok(l) => l + 1,
+            Err(l) => l,
+        }
+    }
+
     /// The text of a 1-based line, without its newline.
     pub fn line_text(&self, line: usize) -> &str {
         let start = self.line_starts.get(line - 1).copied().unwrap_or(self.text.len());

@@ -9,14 +9,15 @@ pub struct Heap {
     slots: Vec<Option<Obj>>,
     marks: Vec<bool>,
     free: Vec<u32>,
-    /// Allocations since the last collection.
+    /// Approximate bytes allocated since the last collection.
     allocated: usize,
-    /// Collect when `allocated` reaches this.
+    /// Collect when `allocated` reaches this: the live size after the last collection (so the
+    /// heap grows to about twice what is live, as with Lua's default pause), at least 1 MiB.
     threshold: usize,
     pub collections: usize,
 }
 
-const MIN_THRESHOLD: usize = 200_000;
+const MIN_THRESHOLD: usize = 1 << 20;
 
 impl Default for Heap {
     fn default() -> Self {
@@ -31,7 +32,7 @@ impl Heap {
 
     #[inline]
     pub fn alloc(&mut self, obj: Obj) -> Value {
-        self.allocated += 1;
+        self.allocated += obj.approx_bytes();
         let r = match self.free.pop() {
             Some(i) => {
                 self.slots[i as usize] = Some(obj);
@@ -89,9 +90,11 @@ impl Heap {
                 o.trace(&mut stack);
             }
         }
+        let mut live_bytes = 0;
         for i in 0..self.slots.len() {
             if self.marks[i] {
                 self.marks[i] = false;
+                live_bytes += self.slots[i].as_ref().map_or(0, |o| o.approx_bytes());
             } else if self.slots[i].is_some() {
                 self.slots[i] = None;
                 self.free.push(i as u32);
@@ -99,6 +102,6 @@ impl Heap {
         }
         self.collections += 1;
         self.allocated = 0;
-        self.threshold = self.live().max(MIN_THRESHOLD);
+        self.threshold = live_bytes.max(MIN_THRESHOLD);
     }
 }

@@ -274,7 +274,7 @@ fn key_part<'h>(heap: &'h Heap, program: &Program, v: Value) -> KeyPart<'h> {
         Value::Func(f) => Key::Variant(FUNC_KEY_TY, Box::new([Key::Int(f as i64)])),
         Value::Undef => Key::Variant(UNDEF_KEY_TY, Box::new([])),
         Value::Obj(r) => match heap.get(r) {
-            Obj::Str(s) => Key::Str(s.clone()),
+            Obj::Str(s) => Key::Str(crate::value::StrKey::new(s)),
             Obj::Bytes(b) => Key::Bytes(b.clone()),
             Obj::Tuple(items) => return KeyPart::Compound(None, items),
             Obj::Record { ty, fields } if is_variant(program, *ty) => return KeyPart::Compound(Some(*ty), fields),

@@ -29,7 +29,7 @@ pub enum Key {
     Int(i64),
     /// Float bits, with -0.0 folded into 0.0.
     Float(u64),
-    Str(Rc<str>),
+    Str(StrKey),
     Bytes(Rc<[u8]>),
     Tuple(Box<[Key]>),
     /// An enum value: by variant and payload.
@@ -44,6 +44,52 @@ pub type BuildHasher = foldhash::fast::RandomState;
 pub type DictMap = IndexMap<Key, (Value, Value), BuildHasher>;
 /// key image -> element value, in insertion order.
 pub type SetMap = IndexMap<Key, Value, BuildHasher>;
+
+/// A string as a dict key. Short strings (most keys) are stored inline, so looking a key up
+/// compares bytes in the table entry instead of following a pointer to the string object.
+#[derive(Clone, Debug)]
+pub enum StrKey {
+    Inline { len: u8, bytes: [u8; 22] },
+    Shared(Rc<str>),
+}
+
+impl StrKey {
+    pub fn new(s: &Rc<str>) -> StrKey {
+        if s.len() <= 22 {
+            let mut bytes = [0u8; 22];
+            bytes[..s.len()].copy_from_slice(s.as_bytes());
+            StrKey::Inline { len: s.len() as u8, bytes }
+        } else {
+            StrKey::Shared(s.clone())
+        }
+    }
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            StrKey::Inline { len, bytes } => &bytes[..*len as usize],
+            StrKey::Shared(s) => s.as_bytes(),
+        }
+    }
+}
+
+impl From<&str> for StrKey {
+    fn from(s: &str) -> StrKey {
+        StrKey::new(&Rc::from(s))
+    }
+}
+
+impl PartialEq for StrKey {
+    fn eq(&self, other: &StrKey) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+impl Eq for StrKey {}
+
+impl std::hash::Hash for StrKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write(self.as_bytes());
+        state.write_u8(0xff);
+    }
+}
 
 pub enum Obj {
     Str(Rc<str>),
@@ -61,6 +107,20 @@ pub enum Obj {
 }
 
 impl Obj {
+    /// Approximate heap bytes owned by this object (for collection pacing).
+    pub fn approx_bytes(&self) -> usize {
+        const SLOT: usize = 32;
+        SLOT + match self {
+            Obj::Str(s) => s.len() + 16,
+            Obj::Bytes(b) => b.len() + 16,
+            Obj::List(v) => v.capacity() * 16,
+            Obj::Tuple(v) | Obj::Record { fields: v, .. } | Obj::Closure { captures: v, .. } => v.len() * 16,
+            Obj::Dict(m) => m.capacity() * 72,
+            Obj::Set(m) => m.capacity() * 56,
+            Obj::Cell(_) => 0,
+        }
+    }
+
     /// Pushes every value this object refers to (for the collector).
     pub fn trace(&self, out: &mut Vec<ObjRef>) {
         let mut push = |v: &Value| {

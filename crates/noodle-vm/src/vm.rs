@@ -887,8 +887,14 @@ impl Vm {
                             continue;
                         }
                     }
+                    if let Value::Int(i) = v {
+                        // the common case, formatted without an intermediate String
+                        let mut buf = [0u8; 20];
+                        r!(dst) = self.heap.alloc_str(format_int(i, &mut buf));
+                        continue;
+                    }
                     let s = fmt::display(&self.heap, &prog, v);
-                    r!(dst) = self.heap.alloc_str(s);
+                    r!(dst) = self.heap.alloc_str(s.as_str());
                 }
                 Op::Format { dst, src, spec } => {
                     let Const::Str(spec) = &prog.consts[spec as usize] else { fail!(bad("Format")) };
@@ -911,14 +917,9 @@ impl Vm {
                     r!(dst) = self.heap.alloc_str(out);
                 }
                 Op::AddStr { dst, a, b } => {
-                    let s = match (r!(a), r!(b)) {
+                    let s: Rc<str> = match (r!(a), r!(b)) {
                         (Value::Obj(x), Value::Obj(y)) => match (self.heap.get(x), self.heap.get(y)) {
-                            (Obj::Str(x), Obj::Str(y)) => {
-                                let mut s = String::with_capacity(x.len() + y.len());
-                                s.push_str(x);
-                                s.push_str(y);
-                                s
-                            }
+                            (Obj::Str(x), Obj::Str(y)) => concat_str(x, y),
                             _ => fail!(bad("AddStr")),
                         },
                         _ => fail!(bad("AddStr")),
@@ -1093,6 +1094,43 @@ impl Vm {
                 }
             }
         }
+    }
+}
+
+/// Formats an int into `buf` without allocating.
+fn format_int(i: i64, buf: &mut [u8; 20]) -> &str {
+    let mut n = i.unsigned_abs();
+    let mut pos = buf.len();
+    loop {
+        pos -= 1;
+        buf[pos] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if i < 0 {
+        // i64::MIN has 19 digits, so there is always room for the sign
+        pos -= 1;
+        buf[pos] = b'-';
+    }
+    std::str::from_utf8(&buf[pos..]).unwrap_or("")
+}
+
+/// `a + b` as one allocation of the result (short results are built on the stack).
+fn concat_str(a: &str, b: &str) -> Rc<str> {
+    let n = a.len() + b.len();
+    if n <= 128 {
+        let mut buf = [0u8; 128];
+        buf[..a.len()].copy_from_slice(a.as_bytes());
+        buf[a.len()..n].copy_from_slice(b.as_bytes());
+        // both halves are valid UTF-8, so their concatenation is too
+        Rc::from(std::str::from_utf8(&buf[..n]).unwrap_or(""))
+    } else {
+        let mut s = String::with_capacity(n);
+        s.push_str(a);
+        s.push_str(b);
+        Rc::from(s)
     }
 }
 
