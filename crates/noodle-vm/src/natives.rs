@@ -983,7 +983,7 @@ fn list_clear(ctx: &mut Ctx, args: &[Value]) -> R {
 fn list_enumerate(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "list.enumerate")?;
     let items = as_list(ctx.heap, args[0], "list.enumerate")?.clone();
-    let pairs = items.into_iter().enumerate().map(|(i, v)| ctx.heap.alloc(Obj::Tuple(Box::new([Value::Int(i as i64), v])))).collect();
+    let pairs = items.into_iter().enumerate().map(|(i, v)| ctx.heap.alloc(Obj::Tuple(crate::value::Fields::from_slice(&[Value::Int(i as i64), v])))).collect();
     Ok(new_list(ctx.heap, pairs))
 }
 
@@ -1086,7 +1086,7 @@ fn dict_values(ctx: &mut Ctx, args: &[Value]) -> R {
 fn dict_items(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "dict.items")?;
     let pairs: Vec<(Value, Value)> = as_dict(ctx.heap, args[0], "dict.items")?.values().copied().collect();
-    let items = pairs.into_iter().map(|(k, v)| ctx.heap.alloc(Obj::Tuple(Box::new([k, v])))).collect();
+    let items = pairs.into_iter().map(|(k, v)| ctx.heap.alloc(Obj::Tuple(crate::value::Fields::from_slice(&[k, v])))).collect();
     Ok(new_list(ctx.heap, items))
 }
 
@@ -1624,9 +1624,9 @@ mod tests {
         let (a, b) = (t.s("apple"), t.s("banana"));
         assert_eq!(t.ok("max", &[a, b]), "\"banana\"");
         assert_eq!(t.ok("type_of", &[Value::Int(1)]), "\"int\"");
-        let c = t.heap.alloc(Obj::Record { ty: 2, fields: Box::new([Value::Float(1.0)]) });
+        let c = t.heap.alloc(Obj::Record { ty: 2, fields: crate::value::Fields::from_slice(&[Value::Float(1.0)]) });
         assert_eq!(t.ok("type_of", &[c]), "\"Shape\"");
-        let p = t.heap.alloc(Obj::Record { ty: 1, fields: Box::new([Value::Float(1.0), Value::Float(2.0)]) });
+        let p = t.heap.alloc(Obj::Record { ty: 1, fields: crate::value::Fields::from_slice(&[Value::Float(1.0), Value::Float(2.0)]) });
         assert_eq!(t.ok("type_of", &[p]), "\"Point\"");
         assert_eq!(t.ok("type_of", &[Value::Func(0)]), "\"function\"");
         assert!(t.call("assert", &[Value::Bool(true)]).is_ok());
@@ -1779,7 +1779,7 @@ mod tests {
         let mut items = vec![];
         for i in 0..100 {
             let s = t.s(&format!("k{}", i % 7));
-            items.push(t.heap.alloc(Obj::Tuple(Box::new([Value::Int(i % 5), s]))));
+            items.push(t.heap.alloc(Obj::Tuple(crate::value::Fields::from_slice(&[Value::Int(i % 5), s]))));
         }
         let tl = t.list(items.clone());
         let sorted = t.call("list.sorted", &[tl]).unwrap();

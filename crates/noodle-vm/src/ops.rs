@@ -390,16 +390,16 @@ mod tests {
         let l3 = h.alloc(Obj::List(vec![Value::Int(1), s3]));
         assert!(values_equal(&h, &p, l1, l2));
         assert!(!values_equal(&h, &p, l1, l3));
-        let t1 = h.alloc(Obj::Tuple(Box::new([Value::Int(1), s1])));
+        let t1 = h.alloc(Obj::Tuple(crate::value::Fields::from_slice(&[Value::Int(1), s1])));
         assert!(!values_equal(&h, &p, l1, t1));
         // records: variants by value, structs by identity
-        let c1 = h.alloc(Obj::Record { ty: 2, fields: Box::new([Value::Float(1.0)]) });
-        let c2 = h.alloc(Obj::Record { ty: 2, fields: Box::new([Value::Float(1.0)]) });
-        let sq = h.alloc(Obj::Record { ty: 3, fields: Box::new([Value::Float(1.0)]) });
+        let c1 = h.alloc(Obj::Record { ty: 2, fields: crate::value::Fields::from_slice(&[Value::Float(1.0)]) });
+        let c2 = h.alloc(Obj::Record { ty: 2, fields: crate::value::Fields::from_slice(&[Value::Float(1.0)]) });
+        let sq = h.alloc(Obj::Record { ty: 3, fields: crate::value::Fields::from_slice(&[Value::Float(1.0)]) });
         assert!(values_equal(&h, &p, c1, c2));
         assert!(!values_equal(&h, &p, c1, sq));
-        let p1 = h.alloc(Obj::Record { ty: 1, fields: Box::new([Value::Int(1), Value::Int(2)]) });
-        let p2 = h.alloc(Obj::Record { ty: 1, fields: Box::new([Value::Int(1), Value::Int(2)]) });
+        let p1 = h.alloc(Obj::Record { ty: 1, fields: crate::value::Fields::from_slice(&[Value::Int(1), Value::Int(2)]) });
+        let p2 = h.alloc(Obj::Record { ty: 1, fields: crate::value::Fields::from_slice(&[Value::Int(1), Value::Int(2)]) });
         assert!(!values_equal(&h, &p, p1, p2));
         assert!(values_equal(&h, &p, p1, p1));
         // dicts and sets ignore order
@@ -438,16 +438,16 @@ mod tests {
         let mut x = Value::None;
         let mut y = Value::None;
         for _ in 0..200_000 {
-            x = h.alloc(Obj::Record { ty: 2, fields: Box::new([x]) });
-            y = h.alloc(Obj::Record { ty: 2, fields: Box::new([y]) });
+            x = h.alloc(Obj::Record { ty: 2, fields: crate::value::Fields::from_slice(&[x]) });
+            y = h.alloc(Obj::Record { ty: 2, fields: crate::value::Fields::from_slice(&[y]) });
         }
         assert!(values_equal(&h, &p, x, y));
         // (`Key`'s derived traits recurse, so keep keys shallower)
         let mut x = Value::None;
         let mut y = Value::None;
         for _ in 0..1000 {
-            x = h.alloc(Obj::Record { ty: 2, fields: Box::new([x]) });
-            y = h.alloc(Obj::Tuple(Box::new([y])));
+            x = h.alloc(Obj::Record { ty: 2, fields: crate::value::Fields::from_slice(&[x]) });
+            y = h.alloc(Obj::Tuple(crate::value::Fields::from_slice(&[y])));
         }
         assert!(key_of(&h, &p, x) == key_of(&h, &p, x));
         assert!(key_of(&h, &p, y) == key_of(&h, &p, y));
@@ -473,9 +473,9 @@ mod tests {
         let z = h.alloc_str("z");
         assert_eq!(compare(&h, a, b), Ok(Less));
         assert_eq!(compare(&h, e, z), Ok(Greater));
-        let t1 = h.alloc(Obj::Tuple(Box::new([Value::Int(1), a])));
-        let t2 = h.alloc(Obj::Tuple(Box::new([Value::Int(1), b])));
-        let t3 = h.alloc(Obj::Tuple(Box::new([Value::Int(1)])));
+        let t1 = h.alloc(Obj::Tuple(crate::value::Fields::from_slice(&[Value::Int(1), a])));
+        let t2 = h.alloc(Obj::Tuple(crate::value::Fields::from_slice(&[Value::Int(1), b])));
+        let t3 = h.alloc(Obj::Tuple(crate::value::Fields::from_slice(&[Value::Int(1)])));
         assert_eq!(compare(&h, t1, t2), Ok(Less));
         assert_eq!(compare(&h, t3, t1), Ok(Less));
         let l1 = h.alloc(Obj::List(vec![Value::Int(1), Value::Int(2)]));
@@ -500,14 +500,14 @@ mod tests {
         let s1 = h.alloc_str("k");
         let s2 = h.alloc_str("k");
         assert_eq!(key_of(&h, &p, s1), key_of(&h, &p, s2));
-        let t1 = h.alloc(Obj::Tuple(Box::new([Value::Int(1), s1])));
-        let t2 = h.alloc(Obj::Tuple(Box::new([Value::Int(1), s2])));
+        let t1 = h.alloc(Obj::Tuple(crate::value::Fields::from_slice(&[Value::Int(1), s1])));
+        let t2 = h.alloc(Obj::Tuple(crate::value::Fields::from_slice(&[Value::Int(1), s2])));
         assert_eq!(key_of(&h, &p, t1), key_of(&h, &p, t2));
-        let c1 = h.alloc(Obj::Record { ty: 2, fields: Box::new([t1]) });
-        let c2 = h.alloc(Obj::Record { ty: 2, fields: Box::new([t2]) });
+        let c1 = h.alloc(Obj::Record { ty: 2, fields: crate::value::Fields::from_slice(&[t1]) });
+        let c2 = h.alloc(Obj::Record { ty: 2, fields: crate::value::Fields::from_slice(&[t2]) });
         assert_eq!(key_of(&h, &p, c1), key_of(&h, &p, c2));
-        let p1 = h.alloc(Obj::Record { ty: 1, fields: Box::new([]) });
-        let p2 = h.alloc(Obj::Record { ty: 1, fields: Box::new([]) });
+        let p1 = h.alloc(Obj::Record { ty: 1, fields: crate::value::Fields::from_slice(&[]) });
+        let p2 = h.alloc(Obj::Record { ty: 1, fields: crate::value::Fields::from_slice(&[]) });
         assert_ne!(key_of(&h, &p, p1), key_of(&h, &p, p2));
         assert_ne!(key_of(&h, &p, Value::Func(0)), key_of(&h, &p, Value::Func(1)));
 

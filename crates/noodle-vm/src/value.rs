@@ -91,16 +91,20 @@ impl std::hash::Hash for StrKey {
     }
 }
 
+/// Tuple elements and record fields: up to two are stored inline in the heap slot, so a small
+/// struct or pair costs no separate allocation.
+pub type Fields = smallvec::SmallVec<[Value; 2]>;
+
 pub enum Obj {
     Str(Rc<str>),
     Bytes(Rc<[u8]>),
     List(Vec<Value>),
-    Tuple(Box<[Value]>),
+    Tuple(Fields),
     /// Boxed so that `Obj` (and every heap slot) stays small.
     Dict(Box<DictMap>),
     Set(Box<SetMap>),
     /// A struct instance or an enum variant (`ty` indexes `Program::types`).
-    Record { ty: u16, fields: Box<[Value]> },
+    Record { ty: u16, fields: Fields },
     Closure { func: u32, captures: Box<[Value]> },
     /// A mutable variable shared between a scope and its closures.
     Cell(Value),
@@ -114,7 +118,8 @@ impl Obj {
             Obj::Str(s) => s.len() + 16,
             Obj::Bytes(b) => b.len() + 16,
             Obj::List(v) => v.capacity() * 16,
-            Obj::Tuple(v) | Obj::Record { fields: v, .. } | Obj::Closure { captures: v, .. } => v.len() * 16,
+            Obj::Tuple(v) | Obj::Record { fields: v, .. } => if v.spilled() { v.len() * 16 } else { 0 },
+            Obj::Closure { captures: v, .. } => v.len() * 16,
             Obj::Dict(m) => m.capacity() * 72,
             Obj::Set(m) => m.capacity() * 56,
             Obj::Cell(_) => 0,
@@ -131,7 +136,8 @@ impl Obj {
         match self {
             Obj::Str(_) | Obj::Bytes(_) => {}
             Obj::List(v) => v.iter().for_each(&mut push),
-            Obj::Tuple(v) | Obj::Record { fields: v, .. } | Obj::Closure { captures: v, .. } => v.iter().for_each(&mut push),
+            Obj::Tuple(v) | Obj::Record { fields: v, .. } => v.iter().for_each(&mut push),
+            Obj::Closure { captures: v, .. } => v.iter().for_each(&mut push),
             Obj::Dict(m) => m.values().for_each(|(k, v)| {
                 push(k);
                 push(v)

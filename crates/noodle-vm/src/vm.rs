@@ -196,7 +196,7 @@ impl Vm {
     fn make_error(&mut self, e: VmError) -> Value {
         let code = self.heap.alloc_str(e.code);
         let msg = self.heap.alloc_str(e.message);
-        self.heap.alloc(Obj::Record { ty: 0, fields: vec![code, msg].into_boxed_slice() })
+        self.heap.alloc(Obj::Record { ty: 0, fields: crate::value::Fields::from_slice(&[code, msg]) })
     }
 
     fn trace(&self) -> Vec<(String, String, u32)> {
@@ -710,7 +710,7 @@ impl Vm {
                 }
                 Op::NewTuple { dst, base: b, count } => {
                     let s = base + b as usize;
-                    let v: Box<[Value]> = self.stack[s..s + count as usize].into();
+                    let v = crate::value::Fields::from_slice(&self.stack[s..s + count as usize]);
                     r!(dst) = self.heap.alloc(Obj::Tuple(v));
                 }
                 Op::NewDict { dst, base: b, count } => {
@@ -735,7 +735,7 @@ impl Vm {
                 Op::NewRecord { dst, ty, base: b } => {
                     let n = prog.types[ty as usize].fields.len();
                     let s = base + b as usize;
-                    let fields: Box<[Value]> = self.stack[s..s + n].into();
+                    let fields = crate::value::Fields::from_slice(&self.stack[s..s + n]);
                     r!(dst) = self.heap.alloc(Obj::Record { ty, fields });
                 }
                 Op::GetField { dst, obj, idx } => {
