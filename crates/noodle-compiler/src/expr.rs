@@ -1894,6 +1894,12 @@ impl Compiler {
     fn call_std(&mut self, m: &str, item: &str, args: &[Arg], dst: Option<Reg>, span: Span) -> (Reg, Type) {
         match builtins::std_item(m, item) {
             Some(StdItem::Func { params, variadic, ret, native }) => {
+                if native == "math.sqrt" && args.len() == 1 && args[0].name.is_none() {
+                    let x = self.expr_coerce(&args[0].value, None, &Type::Float);
+                    let d = self.dst(dst);
+                    self.emit(Op::SqrtFloat { dst: d, src: x });
+                    return (d, Type::Float);
+                }
                 if !variadic && args.len() != params.len() {
                     self.error("N0201", format!("`{item}` takes {} argument{} but {} were given", params.len(), plural(params.len()), args.len()), span);
                 }

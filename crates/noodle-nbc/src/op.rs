@@ -163,6 +163,8 @@ ops! {
     PowFloat { dst: reg, a: reg, b: reg },
     NegFloat { dst: reg, src: reg },
     IntToFloat { dst: reg, src: reg },
+    /// `math.sqrt`, as an instruction rather than a native call (hot in numeric code).
+    SqrtFloat { dst: reg, src: reg },
 
     // comparisons producing bools
     EqInt { dst: reg, a: reg, b: reg },

@@ -76,11 +76,31 @@ fn render_snippet(out: &mut String, files: &[SourceFile], span: Span, label: &st
     let (line, col) = file.line_col(span.start);
     let (end_line, end_col) = file.line_col(span.end.max(span.start));
     let _ = writeln!(out, "  --> {}:{line}:{col}", file.name);
-    let text = file.line_text(line);
+    let full = file.line_text(line).replace('\t', " ");
     let width = line.to_string().len().max(2);
+    let mut len = if end_line == line { end_col.saturating_sub(col).max(1) } else { (full.chars().count() + 1).saturating_sub(col).max(1) };
+    // Very long lines are shown as a window around the span.
+    const WINDOW: usize = 100;
+    let chars: Vec<char> = full.chars().collect();
+    let (text, col) = if chars.len() > WINDOW {
+        let start = col.saturating_sub(40).max(1) - 1;
+        let end = (start + WINDOW).min(chars.len());
+        len = len.min(end.saturating_sub(col - 1).max(1));
+        let mut t: String = chars[start..end].iter().collect();
+        let mut shift = start;
+        if start > 0 {
+            t = format!("...{t}");
+            shift = start.saturating_sub(3);
+        }
+        if end < chars.len() {
+            t.push_str("...");
+        }
+        (t, col - shift)
+    } else {
+        (full, col)
+    };
     let _ = writeln!(out, "{:>width$} |", "");
-    let _ = writeln!(out, "{line:>width$} | {}", text.replace('\t', " "));
-    let len = if end_line == line { end_col.saturating_sub(col).max(1) } else { (text.chars().count() + 1).saturating_sub(col).max(1) };
+    let _ = writeln!(out, "{line:>width$} | {text}");
     let pad = " ".repeat(col - 1);
     let carets = "^".repeat(len);
     if label.is_empty() {

@@ -9,7 +9,7 @@ use crate::span::Span;
 /// Parses one source file. `file` is the index of the file in the caller's file table.
 pub fn parse(src: &str, file: u32) -> (Module, Vec<Diagnostic>) {
     let (tokens, diags) = lex(src, file, 0, src.len());
-    let mut p = Parser { src, file, tokens, pos: 0, diags, last_err_pos: usize::MAX };
+    let mut p = Parser { src, file, tokens, pos: 0, diags, last_err_pos: usize::MAX, depth: 0 };
     let items = p.module();
     (Module { items }, p.diags)
 }
@@ -17,7 +17,7 @@ pub fn parse(src: &str, file: u32) -> (Module, Vec<Diagnostic>) {
 /// Parses a single expression (used by the REPL to show a value's type).
 pub fn parse_expr(src: &str, file: u32) -> (Expr, Vec<Diagnostic>) {
     let (tokens, diags) = lex(src, file, 0, src.len());
-    let mut p = Parser { src, file, tokens, pos: 0, diags, last_err_pos: usize::MAX };
+    let mut p = Parser { src, file, tokens, pos: 0, diags, last_err_pos: usize::MAX, depth: 0 };
     p.skip_newlines();
     let e = p.expr().unwrap_or(Expr { kind: ExprKind::Error, span: Span::new(file, 0, src.len()) });
     p.skip_newlines();
@@ -34,7 +34,13 @@ struct Parser<'a> {
     pos: usize,
     diags: Vec<Diagnostic>,
     last_err_pos: usize,
+    /// Current nesting of expressions, blocks, patterns and types (bounded, so that deeply
+    /// nested input cannot overflow the stack of the parser or of later passes).
+    depth: u32,
 }
+
+/// The deepest nesting of expressions, blocks, patterns and types a file may have.
+pub const MAX_NESTING: u32 = 200;
 
 type PResult<T> = Result<T, ()>;
 
@@ -542,6 +548,16 @@ impl<'a> Parser<'a> {
 
     // ---- types ----
     fn type_expr(&mut self) -> PResult<TypeExpr> {
+        if !self.enter(1) {
+            return Err(());
+        }
+        self.depth += 1;
+        let r = self.type_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn type_inner(&mut self) -> PResult<TypeExpr> {
         let start = self.span();
         let mut t = match self.peek().clone() {
             Tok::LParen => {
@@ -613,6 +629,16 @@ impl<'a> Parser<'a> {
 
     // ---- statements ----
     fn block(&mut self) -> PResult<Block> {
+        if !self.enter(1) {
+            return Err(());
+        }
+        self.depth += 1;
+        let r = self.block_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn block_inner(&mut self) -> PResult<Block> {
         let start = self.expect(Tok::LBrace)?;
         let mut stmts = Vec::new();
         loop {
@@ -750,9 +776,48 @@ impl<'a> Parser<'a> {
         self.expr_bp(0)
     }
 
+    /// Enters one more level of nesting; false (with an error) past `MAX_NESTING`.
+    fn enter(&mut self, levels: u32) -> bool {
+        if self.depth + levels > MAX_NESTING {
+            let span = self.span();
+            if self.last_err_pos != self.pos {
+                self.last_err_pos = self.pos;
+                self.diags.push(
+                    Diagnostic::error("N0013", format!("nested too deeply (more than {MAX_NESTING} levels)"), span)
+                        .label("nesting limit reached here")
+                        .hint("split the expression or block into smaller functions or variables"),
+                );
+            }
+            return false;
+        }
+        true
+    }
+
     fn expr_bp(&mut self, min_bp: u8) -> PResult<Expr> {
+        if !self.enter(1) {
+            return Err(());
+        }
+        self.depth += 1;
+        let r = self.expr_bp_inner(min_bp);
+        self.depth -= 1;
+        r
+    }
+
+    fn expr_bp_inner(&mut self, min_bp: u8) -> PResult<Expr> {
+        let outer = self.depth;
+        let r = self.expr_bp_loop(min_bp);
+        self.depth = outer;
+        r
+    }
+
+    fn expr_bp_loop(&mut self, min_bp: u8) -> PResult<Expr> {
         let mut lhs = self.prefix()?;
         loop {
+            // each operator applied nests the tree one level deeper
+            if !self.enter(1) {
+                return Err(());
+            }
+            self.depth += 1;
             let t = self.peek().clone();
             // `not in`
             if t == Tok::Not && self.peek_at(1) == &Tok::In {
@@ -856,8 +921,22 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn postfix(&mut self, mut e: Expr) -> PResult<Expr> {
+    fn postfix(&mut self, e: Expr) -> PResult<Expr> {
+        let outer = self.depth;
+        let r = self.postfix_loop(e);
+        self.depth = outer;
+        r
+    }
+
+    fn postfix_loop(&mut self, mut e: Expr) -> PResult<Expr> {
         loop {
+            if matches!(self.peek(), Tok::LParen | Tok::Dot | Tok::QuestionDot | Tok::LBracket | Tok::Bang) {
+                // each postfix operation nests the tree one level deeper
+                if !self.enter(1) {
+                    return Err(());
+                }
+                self.depth += 1;
+            }
             match self.peek().clone() {
                 Tok::LParen => {
                     self.bump();
@@ -979,7 +1058,7 @@ impl<'a> Parser<'a> {
                             let (toks, d) = lex(self.src, self.file, s, end);
                             self.diags.extend(d);
                             let toks: Vec<Token> = toks.into_iter().filter(|t| t.tok != Tok::Newline).collect();
-                            let mut sub = Parser { src: self.src, file: self.file, tokens: toks, pos: 0, diags: Vec::new(), last_err_pos: usize::MAX };
+                            let mut sub = Parser { src: self.src, file: self.file, tokens: toks, pos: 0, diags: Vec::new(), last_err_pos: usize::MAX, depth: 0 };
                             let r = sub.expr();
                             if r.is_ok() && !sub.at(&Tok::Eof) {
                                 sub.error_here("expected `}` after the f-string expression");
@@ -1207,6 +1286,16 @@ impl<'a> Parser<'a> {
     }
 
     fn pattern_no_or(&mut self) -> PResult<Pattern> {
+        if !self.enter(1) {
+            return Err(());
+        }
+        self.depth += 1;
+        let r = self.pattern_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn pattern_inner(&mut self) -> PResult<Pattern> {
         let start = self.span();
         let kind = match self.peek().clone() {
             Tok::Ident(name) if name == "_" => {

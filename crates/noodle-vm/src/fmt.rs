@@ -99,6 +99,9 @@ struct Printer<'a> {
     heap: &'a Heap,
     program: &'a Program,
     out: String,
+    /// Containers being printed (the path from the root): meeting one again is a cycle,
+    /// printed as `...` the way Python prints `[[...]]`.
+    path: Vec<crate::value::ObjRef>,
 }
 
 impl Printer<'_> {
@@ -117,6 +120,26 @@ impl Printer<'_> {
             Value::Func(f) => self.func(f),
             Value::Undef => self.out.push_str("<undefined>"),
             Value::Obj(r) => {
+                let heap = self.heap;
+                let container = !matches!(heap.get(r), Obj::Str(_) | Obj::Bytes(_));
+                if container {
+                    if self.path.contains(&r) {
+                        self.out.push_str("...");
+                        return;
+                    }
+                    self.path.push(r);
+                }
+                self.obj(r, quote, depth);
+                if container {
+                    self.path.pop();
+                }
+            }
+        }
+    }
+
+    fn obj(&mut self, r: crate::value::ObjRef, quote: bool, depth: usize) {
+        {
+            {
                 let heap = self.heap;
                 match heap.get(r) {
                     Obj::Str(s) => {
@@ -238,14 +261,14 @@ pub fn display(heap: &Heap, program: &Program, v: Value) -> String {
             return s.to_string();
         }
     }
-    let mut p = Printer { heap, program, out: String::new() };
+    let mut p = Printer { heap, program, out: String::new(), path: Vec::new() };
     p.value(v, false, 0);
     p.out
 }
 
 /// The quoted form: strings in double quotes with escapes, bytes as `b"..."`.
 pub fn repr(heap: &Heap, program: &Program, v: Value) -> String {
-    let mut p = Printer { heap, program, out: String::new() };
+    let mut p = Printer { heap, program, out: String::new(), path: Vec::new() };
     p.value(v, true, 0);
     p.out
 }

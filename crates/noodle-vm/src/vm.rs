@@ -494,6 +494,7 @@ impl Vm {
                 Op::PowFloat { dst, a, b } => r!(dst) = Value::Float(float!(a, "PowFloat").powf(float!(b, "PowFloat"))),
                 Op::NegFloat { dst, src } => r!(dst) = Value::Float(-float!(src, "NegFloat")),
                 Op::IntToFloat { dst, src } => r!(dst) = Value::Float(int!(src, "IntToFloat") as f64),
+                Op::SqrtFloat { dst, src } => r!(dst) = Value::Float(float!(src, "SqrtFloat").sqrt()),
 
                 Op::EqInt { dst, a, b } => {
                     let v = match (r!(a), r!(b)) {

@@ -168,6 +168,28 @@ Assign to a variable instead, or check an optional value before setting its fiel
     },
     // ---------------------------------------------------------------- names and modules
     CodeInfo {
+        code: "N0013",
+        title: "nested too deeply",
+        explanation: r#"Expressions, blocks, patterns and types may nest at most 200 levels deep. Each operator
+in a chain such as `1 + 2 + 3 + ...` counts as one level, as does each call, index or
+field access applied to a value. The limit keeps the compiler's own stack bounded, so no
+input file can crash it. Programs written by hand never come near it; generated code can.
+
+Wrong:
+
+    let total = 1 + 1 + 1 + 1 + ...  # hundreds of terms in one expression
+
+Right:
+
+    var total = 0
+    for i in 0..500 {
+        total += 1
+    }
+
+Split very long expressions into several statements with intermediate variables, or build
+the value in a loop; split deeply nested blocks into functions."#,
+    },
+    CodeInfo {
         code: "N0100",
         title: "unknown name",
         explanation: r#"A name is used that is not defined in the current scope. Names are block scoped: a
@@ -1324,7 +1346,7 @@ mod tests {
     #[test]
     fn every_documented_code_is_listed() {
         let expected = [
-            "N0001", "N0002", "N0003", "N0004", "N0010", "N0011", "N0012", "N0100", "N0101", "N0102",
+            "N0001", "N0002", "N0003", "N0004", "N0010", "N0011", "N0012", "N0013", "N0100", "N0101", "N0102",
             "N0103", "N0104", "N0105", "N0106", "N0107", "N0200", "N0201", "N0202", "N0203", "N0204",
             "N0205", "N0206", "N0207", "N0208", "N0209", "N0210", "N0211", "N0213", "N0214", "N0215",
             "N0216", "N0217", "N0218", "N0219", "N0300", "N0301", "N0302", "N0500", "N0501", "N0502", "N0503",
