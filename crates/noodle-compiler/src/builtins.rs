@@ -244,6 +244,23 @@ pub fn std_module(name: &str) -> Option<&'static str> {
     })
 }
 
+/// Every item of every standard module, as `module::item` (static, so imports of single items
+/// need no allocated names).
+pub const STD_ITEMS: &[&str] = &[
+    "std.math::pi", "std.math::e", "std.math::inf", "std.math::nan", "std.math::sqrt", "std.math::sin", "std.math::cos",
+    "std.math::tan", "std.math::asin", "std.math::acos", "std.math::atan", "std.math::atan2", "std.math::exp",
+    "std.math::log", "std.math::log2", "std.math::log10", "std.math::pow", "std.math::floor", "std.math::ceil",
+    "std.math::round", "std.math::trunc", "std.math::hypot", "std.math::is_nan", "std.math::is_inf", "std.math::gcd",
+    "std.string::from_code", "std.string::code", "std.string::digits", "std.string::ascii_lowercase",
+    "std.string::ascii_uppercase", "std.string::ascii_letters", "std.string::whitespace", "std.time::now",
+    "std.time::monotonic", "std.time::sleep", "std.io::read_line", "std.io::read_all", "std.io::read_file",
+    "std.io::write_file", "std.io::append_file", "std.io::file_exists", "std.io::write", "std.io::eprint",
+];
+
+pub fn std_item_key(module: &str, item: &str) -> Option<&'static str> {
+    STD_ITEMS.iter().copied().find(|k| k.split_once("::") == Some((module, item)))
+}
+
 pub enum StdItem {
     /// Parameters (`variadic` takes any number of `any`), return type, native name.
     Func { params: Vec<Type>, variadic: bool, ret: Type, native: &'static str },

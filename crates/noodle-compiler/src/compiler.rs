@@ -1046,10 +1046,10 @@ impl Compiler {
     }
 
     fn std_aliases_insert(&mut self, mi: usize, bind: &ast::Ident, std: &'static str, item: &str) {
-        // Store as a synthetic symbol: `Std` module plus the item name, resolved in expr.rs.
-        let key = format!("{std}::{item}");
-        let leaked: &'static str = Box::leak(key.into_boxed_str());
-        self.define(mi, bind, Symbol::Std(leaked), false);
+        // `from std.math import sqrt`: a symbol naming `module::item`, resolved at use.
+        if let Some(key) = builtins::std_item_key(std, item) {
+            self.define(mi, bind, Symbol::Std(key), false);
+        }
     }
 
     fn check_const_default(&mut self, d: &Expr) {

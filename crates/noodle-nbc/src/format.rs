@@ -1,4 +1,4 @@
-//! The `.nbc` binary format (version 1). All integers are little-endian.
+//! The `.nbc` binary format (version 2). All integers are little-endian.
 //!
 //! ```text
 //! header   magic "NBC\0" | version u16 | flags u16 (0) | body length u32 | crc32 of body u32
@@ -20,7 +20,8 @@ use crate::program::{Const, Function, Program, RecordType};
 use std::fmt;
 
 pub const MAGIC: &[u8; 4] = b"NBC\0";
-pub const FORMAT_VERSION: u16 = 1;
+/// Bumped whenever the encoding or the opcode table changes.
+pub const FORMAT_VERSION: u16 = 2;
 const HEADER_LEN: usize = 16;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -246,6 +247,10 @@ pub fn decode(bytes: &[u8]) -> Result<Program, LoadError> {
     let version = u16::from_le_bytes([bytes[4], bytes[5]]);
     if version != FORMAT_VERSION {
         return Err(LoadError::Version { found: version, supported: FORMAT_VERSION });
+    }
+    let flags = u16::from_le_bytes([bytes[6], bytes[7]]);
+    if flags != 0 {
+        return Err(LoadError::Malformed(format!("unknown header flags {flags:#06x} (this Noodle knows none)")));
     }
     let len = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
     let crc = u32::from_le_bytes(bytes[12..16].try_into().unwrap());

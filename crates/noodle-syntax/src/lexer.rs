@@ -151,7 +151,8 @@ pub fn lex(src: &str, file: u32, start: usize, end: usize) -> (Vec<Token>, Vec<D
 
 impl<'a> Lexer<'a> {
     fn span(&self, s: usize, e: usize) -> Span {
-        Span::new(self.file, s, e)
+        // error spans never point past the end of the input
+        Span::new(self.file, s.min(self.end), e.min(self.end))
     }
     fn peek(&self) -> u8 {
         if self.pos < self.end { self.bytes[self.pos] } else { 0 }
@@ -431,6 +432,10 @@ impl<'a> Lexer<'a> {
 
     /// Reads an escape after a backslash; returns the char.
     fn escape(&mut self, bytes_mode: bool) -> Option<char> {
+        if self.pos >= self.end {
+            // a backslash at the very end: the caller reports the unterminated string
+            return None;
+        }
         let s = self.pos - 1;
         let c = self.peek();
         self.pos += 1;
@@ -575,12 +580,12 @@ impl<'a> Lexer<'a> {
                                 if self.peek() == b'\\' {
                                     self.pos += 1;
                                 }
-                                self.pos += 1;
+                                self.pos = (self.pos + 1).min(self.end);
                             }
                         }
                         _ => {}
                     }
-                    self.pos += 1;
+                    self.pos = (self.pos + 1).min(self.end);
                 }
                 if self.peek() != b'}' {
                     self.diags.push(Diagnostic::error("N0002", "unterminated `{` in f-string", self.span(es - 1, self.pos)).hint("close the interpolation with `}`; write `{{` for a literal brace"));

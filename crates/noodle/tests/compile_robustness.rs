@@ -17,19 +17,29 @@ const VOCAB: &[&str] = &[
     "<<", ">>", "..", "..=", "+=", "-=", "\n", "\n", "\n", " ",
 ];
 
-/// Statements that are valid on their own or in sequence, to build programs that get past the
-/// parser and into the checker and code generator.
+/// Declarations that every generated program starts with, so that the statements below have
+/// names to use and programs get past the checker into the code generator and the VM.
+const DEFS: &str = "let x = 1
+var y = 2
+var n = 0
+let xs = [1, 2, 3]
+var s = \"a\"
+struct P { a: int
+ b: str }
+enum E { A
+ B(v: int) }
+interface I { def m(self) -> int }
+def f(a: int) -> int { return a + 1 }
+def g[T](v: T) -> T { return v }
+let p = P(1, \"z\")
+let e = E.B(4)
+let c = fn (a: int) -> int => a * y
+let d = {\"k\": 1}
+let o: int? = none
+";
+
+/// Statements valid after DEFS (in any order), to be mangled.
 const LINES: &[&str] = &[
-    "let x = 1",
-    "var y = 2",
-    "var n = 0",
-    "let xs = [1, 2, 3]",
-    "var s = \"a\"",
-    "struct P { a: int\n b: str }",
-    "enum E { A\n B(v: int) }",
-    "interface I { def m(self) -> int }",
-    "def f(a: int) -> int { return a + 1 }",
-    "def g[T](v: T) -> T { return v }",
     "print(x, y)",
     "print(f(x))",
     "y += x",
@@ -39,22 +49,22 @@ const LINES: &[&str] = &[
     "for i in 0..3 { n += i }",
     "while n < 10 { n += 3 }",
     "if x > 0 { print(\"pos\") } else { print(\"neg\") }",
-    "let p = P(1, \"z\")",
     "print(p.a, p.b)",
-    "let e = E.B(4)",
     "print(match e { E.A => 0\n E.B(v) => v })",
     "try { throw Error(\"K\", \"m\") } catch err { print(err.code) } finally { print(1) }",
-    "let c = fn (a: int) -> int => a * y",
     "print(c(3))",
-    "let d = {\"k\": 1}",
     "d[\"j\"] = 2",
     "print(xs.map(fn (v) => v * 2))",
     "print(g(5), g(\"t\"))",
-    "let o: int? = none",
     "print(o ?? 7)",
     "xs.push(4)",
     "print(len(xs), xs[0], (1, 2))",
     "print(f\"{x:>4} {s}\")",
+    "let t = (x, s)",
+    "var q = [p, P(2, \"w\")]",
+    "print(xs.filter(fn (v) => v > 1).len())",
+    "def h(k: int) -> int { if k < 2 { return k }\n return h(k - 1) + h(k - 2) }",
+    "print({1, 2} == {2, 1}, \"a\" in s, x is int)",
 ];
 
 fn soup(max: usize) -> impl Strategy<Value = String> {
@@ -76,7 +86,7 @@ fn lines() -> impl Strategy<Value = String> {
         }
         words.join(" ")
     });
-    prop::collection::vec(line, 1..12).prop_map(|ls| ls.join("\n") + "\n")
+    prop::collection::vec(line, 1..12).prop_map(|ls| format!("{DEFS}{}\n", ls.join("\n")))
 }
 
 /// Compiles `src`; if it compiles, runs it with a budget. Panics (failing the test) if the
@@ -124,10 +134,28 @@ proptest! {
 
 #[test]
 fn all_lines_together_compile_and_run() {
-    // Keeps LINES honest: if the language changes, the generator above should change with it.
-    let src = LINES.join("\n") + "\n";
+    // Keeps DEFS and LINES honest: if the language changes, the generator should change too.
+    let src = format!("{DEFS}{}\n", LINES.join("\n"));
     match noodle::compile_source(Path::new("lines.noodle"), src.clone()) {
         Ok(_) => compile_and_maybe_run(&src),
         Err(e) => panic!("{}", e.render()),
     }
+}
+
+#[test]
+fn mangled_programs_often_compile() {
+    // The generator is only useful if a fair share of its programs reach code generation.
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let strategy = lines();
+    let n = 200;
+    let ok = (0..n)
+        .filter(|_| {
+            let src = strategy.new_tree(&mut runner).unwrap().current();
+            noodle::compile_source(Path::new("m.noodle"), src).is_ok()
+        })
+        .count();
+    eprintln!("{ok} of {n} mangled programs compiled");
+    assert!(ok * 10 >= n, "only {ok} of {n} mangled programs compiled");
 }

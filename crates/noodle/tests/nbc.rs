@@ -226,10 +226,10 @@ fn fix_header(bytes: &mut [u8]) {
     fix_crc(bytes);
 }
 
-/// Globals the VM allocates up front when it loads a program. Anything the verifier accepts
-/// above this is reported as a finding instead of being run (the VM would try to allocate
-/// `nglobals * 16` bytes and abort the whole test process).
-const MAX_SANE_GLOBALS: u32 = 1 << 20;
+/// Globals the VM allocates up front when it loads a program (the verifier's limit is 2^24).
+/// Anything the verifier accepts above this is reported as a finding instead of being run (the
+/// VM would try to allocate `nglobals * 16` bytes and could abort the process).
+const MAX_SANE_GLOBALS: u32 = 1 << 24;
 
 /// A resource problem in a verified program that would abort the process if it ran.
 fn too_big(p: &Program) -> Option<String> {
@@ -410,61 +410,179 @@ fn every_byte_and_bit_flip_in_the_body_fails_the_checksum() {
     }
 }
 
-/// Flips in the body with the checksum recomputed: the decoder and verifier are now the only
-/// defence. Whatever loads must run (with a budget) without panicking.
-fn mutate_with_fixed_crc(name: &str, bytes: &[u8], patterns: &dyn Fn(usize) -> Vec<u8>, resumes: u32, step: u64) -> (usize, usize, Vec<String>) {
-    let (mut loaded, mut refused) = (0, 0);
-    let mut panics = Vec::new();
-    for i in 16..bytes.len() {
-        for x in patterns(i) {
-            let mut b = bytes.to_vec();
-            b[i] ^= x;
-            fix_crc(&mut b);
-            let ok = catch_unwind(|| noodle::load_nbc(&b).is_ok());
-            match ok {
-                Err(_) => {
-                    panics.push(format!("{name}: load_nbc panicked: byte {i} ^ {x:#04x}"));
-                    continue;
-                }
-                Ok(false) => {
-                    refused += 1;
-                    continue;
-                }
-                Ok(true) => loaded += 1,
-            }
-            if let Some(path) = std::env::var_os("NBC_TRACE") {
-                // Debugging aid: the last mutant written (and named) is the one that aborted the
-                // process, e.g. on a huge allocation. Inspect it with `noodle disasm`.
-                eprintln!("{name}: running mutant byte {i} ^ {x:#04x}");
-                std::fs::write(path, &b).unwrap();
-            }
-            if let Err(msg) = load_and_run(&b, resumes, step) {
-                panics.push(format!("{name}: byte {i} ^ {x:#04x}: {msg}"));
+// Flips in the body with the checksum recomputed: the decoder and verifier are now the only
+// defence. Whatever loads must run (with a budget) without panicking.
+//
+// A bug in the VM can do worse than panic: a failed huge allocation aborts the process, and
+// an exponential loop in native code ignores the budget. So these campaigns run in a child
+// process (this same test binary, re-run with NBC_CHILD set) under a memory limit; the parent
+// records a mutant that kills or hangs the child as a finding and restarts after it.
+
+/// A mutation campaign: (label, bytes) for each mutant, and the budget to run each with.
+struct Campaign {
+    mutants: Vec<(String, Vec<u8>)>,
+    resumes: u32,
+    step: u64,
+}
+
+fn campaign(which: &str) -> Campaign {
+    let mut mutants = Vec::new();
+    let (programs, resumes, step) = match which {
+        // every program: one bit per byte (rotating) plus the whole byte inverted
+        "body" => (programs(), 10, 1000),
+        // fib only: every bit of every byte
+        "fib_bits" => (programs().into_iter().filter(|(n, _)| *n == "fib").collect(), 4, 250),
+        other => panic!("unknown campaign {other}"),
+    };
+    for (name, p) in programs {
+        let bytes = noodle::encode(&p);
+        for i in 16..bytes.len() {
+            let xs: Vec<u8> = if which == "body" { vec![1u8 << (i % 8), 0xff] } else { (0..8).map(|b| 1u8 << b).collect() };
+            for x in xs {
+                let mut b = bytes.clone();
+                b[i] ^= x;
+                fix_crc(&mut b);
+                mutants.push((format!("{name}: byte {i} ^ {x:#04x}"), b));
             }
         }
     }
-    (loaded, refused, panics)
+    Campaign { mutants, resumes, step }
+}
+
+/// Child side: runs mutants from `start` on, writing each index to `progress` before running
+/// it and each finding to stdout.
+fn campaign_child(c: &Campaign, start: usize, progress: &Path) {
+    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(progress).unwrap();
+    let (mut loaded, mut refused) = (0, 0);
+    // libtest has printed "test NAME ... " without a newline
+    println!();
+    for (k, (label, b)) in c.mutants.iter().enumerate().skip(start) {
+        writeln!(f, "{k}").unwrap();
+        match catch_unwind(|| noodle::load_nbc(b).is_ok()) {
+            Err(_) => println!("NBC-FINDING\t{label}: load_nbc panicked"),
+            Ok(false) => refused += 1,
+            Ok(true) => {
+                loaded += 1;
+                if let Err(msg) = load_and_run(b, c.resumes, c.step) {
+                    println!("NBC-FINDING\t{label}: {msg}");
+                }
+            }
+        }
+    }
+    writeln!(f, "done").unwrap();
+    println!("NBC-STATS\t{loaded}\t{refused}");
+}
+
+/// Parent side: runs the campaign in child processes; returns the findings.
+fn run_campaign(test: &str, which: &str) -> Vec<String> {
+    let total = campaign(which).mutants.len();
+    let dir = std::env::temp_dir().join(format!("noodle-nbc-{}-{which}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (progress, out) = (dir.join("progress"), dir.join("out"));
+    let mut findings = Vec::new();
+    let (mut loaded, mut refused) = (0usize, 0usize);
+    let mut start = 0;
+    while start < total {
+        let _ = std::fs::remove_file(&progress);
+        let exe = std::env::current_exe().unwrap();
+        let args = ["--exact", test, "--nocapture", "--test-threads=1"];
+        // 4 GiB of address space: a runaway allocation aborts the child quickly instead of
+        // swapping the machine to death
+        let mut cmd = if cfg!(unix) && Path::new("/bin/sh").exists() {
+            let mut c = std::process::Command::new("/bin/sh");
+            c.arg("-c").arg("ulimit -v 4194304 2>/dev/null; exec \"$0\" \"$@\"").arg(&exe).args(args);
+            c
+        } else {
+            let mut c = std::process::Command::new(&exe);
+            c.args(args);
+            c
+        };
+        let mut child = cmd
+            .env("NBC_CHILD", format!("{which}:{start}:{}", progress.display()))
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // wait, killing the child if one mutant runs for more than 60 s
+        let (mut last, mut since) = (String::new(), std::time::Instant::now());
+        let status = loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                break Some(st);
+            }
+            let p = std::fs::read_to_string(&progress).unwrap_or_default();
+            if p != last {
+                last = p;
+                since = std::time::Instant::now();
+            } else if since.elapsed().as_secs() > 60 {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        for line in std::fs::read_to_string(&out).unwrap_or_default().lines() {
+            if let Some(i) = line.find("NBC-FINDING\t") {
+                findings.push(line[i + 12..].to_string());
+            } else if let Some(st) = line.find("NBC-STATS\t").map(|i| &line[i + 10..]) {
+                let v: Vec<usize> = st.split('\t').map(|x| x.parse().unwrap()).collect();
+                loaded += v[0];
+                refused += v[1];
+            }
+        }
+        let p = std::fs::read_to_string(&progress).unwrap_or_default();
+        let last_line = p.lines().last().unwrap_or("");
+        if last_line == "done" {
+            break;
+        }
+        // the child died (or hung) on the last mutant it started
+        let Ok(k) = last_line.parse::<usize>() else {
+            panic!("the child process for campaign {which} failed before running a mutant ({status:?}):\n{}", std::fs::read_to_string(&out).unwrap_or_default());
+        };
+        let c = campaign(which);
+        let how = match status {
+            None => "hung (killed after 60 s without progress)".to_string(),
+            Some(st) => format!("killed the process ({st}; e.g. an allocation failure or stack overflow)"),
+        };
+        findings.push(format!("{}: {how}", c.mutants[k].0));
+        if std::env::var_os("NBC_KEEP").is_some() {
+            let path = dir.join(format!("mutant-{k}.nbc"));
+            std::fs::write(&path, &c.mutants[k].1).unwrap();
+            eprintln!("kept {}", path.display());
+        }
+        start = k + 1;
+    }
+    eprintln!("campaign {which}: {total} mutants, {loaded} loaded and ran, {refused} refused (counts leave out child runs that crashed), {} findings", findings.len());
+    if std::env::var_os("NBC_KEEP").is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    findings
+}
+
+/// In a child process, runs its share of the campaign and returns true.
+fn campaign_child_mode() -> bool {
+    let Ok(spec) = std::env::var("NBC_CHILD") else { return false };
+    let mut parts = spec.splitn(3, ':');
+    let (which, start, progress) = (parts.next().unwrap(), parts.next().unwrap().parse().unwrap(), parts.next().unwrap());
+    campaign_child(&campaign(which), start, Path::new(progress));
+    true
 }
 
 #[test]
 fn body_flips_with_fixed_checksum_never_panic() {
-    let mut all = Vec::new();
-    for (name, p) in programs() {
-        let bytes = noodle::encode(&p);
-        // one bit per byte (rotating) plus the whole byte inverted
-        let (loaded, refused, panics) = mutate_with_fixed_crc(name, &bytes, &|i| vec![1u8 << (i % 8), 0xff], 10, 1000);
-        eprintln!("{name}: {} body bytes, {loaded} mutants loaded and ran, {refused} refused", bytes.len() - 16);
-        all.extend(panics);
+    if campaign_child_mode() {
+        return;
     }
-    assert!(all.is_empty(), "{} mutants panicked (or were accepted although too big to run):\n{}", all.len(), all.join("\n"));
+    let findings = run_campaign("body_flips_with_fixed_checksum_never_panic", "body");
+    assert!(findings.is_empty(), "{} mutants panicked, crashed, hung or were accepted although too big to run (rerun with NBC_KEEP=1 to keep the crashing files):\n{}", findings.len(), findings.join("\n"));
 }
 
 #[test]
 fn every_bit_flip_in_the_fib_body_with_fixed_checksum_never_panics() {
-    let (_, p) = programs().into_iter().find(|(n, _)| *n == "fib").unwrap();
-    let bytes = noodle::encode(&p);
-    let (_, _, panics) = mutate_with_fixed_crc("fib", &bytes, &|_| (0..8).map(|b| 1u8 << b).collect(), 4, 250);
-    assert!(panics.is_empty(), "{} mutants panicked (or were accepted although too big to run):\n{}", panics.len(), panics.join("\n"));
+    if campaign_child_mode() {
+        return;
+    }
+    let findings = run_campaign("every_bit_flip_in_the_fib_body_with_fixed_checksum_never_panics", "fib_bits");
+    assert!(findings.is_empty(), "{} mutants panicked, crashed, hung or were accepted although too big to run (rerun with NBC_KEEP=1 to keep the crashing files):\n{}", findings.len(), findings.join("\n"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -473,7 +591,7 @@ fn every_bit_flip_in_the_fib_body_with_fixed_checksum_never_panics() {
 #[test]
 fn wrong_version_names_both_versions() {
     let p = compile("rich.noodle", RICH);
-    for v in [0u16, 2, 99, 0x100, u16::MAX] {
+    for v in [0u16, 1, 3, 99, 0x100, u16::MAX] {
         let mut b = noodle::encode(&p);
         b[4..6].copy_from_slice(&v.to_le_bytes());
         let e = noodle::load_nbc(&b).unwrap_err();
@@ -489,6 +607,18 @@ fn wrong_version_names_both_versions() {
 fn noodle_format_version() -> u16 {
     let b = noodle::encode(&compile("v.noodle", "print(1)\n"));
     u16::from_le_bytes([b[4], b[5]])
+}
+
+/// Found by `every_bit_flip_in_the_header_is_refused`: the decoder ignores the flags field
+/// (header bytes 6..8), which the format documents as 0, so a corrupted or future-format
+/// header loads.
+#[test]
+fn nonzero_flags_are_refused() {
+    for flags in [1u16, 0x8000, u16::MAX] {
+        let mut b = noodle::encode(&compile("v.noodle", "print(1)\n"));
+        b[6..8].copy_from_slice(&flags.to_le_bytes());
+        assert!(noodle::load_nbc(&b).is_err(), "flags {flags:#06x} were accepted");
+    }
 }
 
 #[test]
@@ -693,6 +823,10 @@ fn fixtures() -> Vec<(&'static str, Vec<u8>, &'static str)> {
     let mut b = good.clone();
     b[4..6].copy_from_slice(&99u16.to_le_bytes());
     out.push(("version_99.nbc", b, "N0501"));
+    // flags must be 0 in format version 1 (a later version may give them a meaning)
+    let mut b = good.clone();
+    b[6] = 1;
+    out.push(("flags_set.nbc", b, "N050"));
     let mut b = good.clone();
     let mid = 16 + (good.len() - 16) / 2;
     b[mid] ^= 0x20;
@@ -740,28 +874,31 @@ fn fixtures() -> Vec<(&'static str, Vec<u8>, &'static str)> {
 #[test]
 fn fixtures_are_up_to_date() {
     let dir = root().join("tests/nbc");
-    let bless = std::env::var_os("NOODLE_BLESS").is_some();
-    if bless {
+    if std::env::var_os("NOODLE_BLESS").is_some() {
         std::fs::create_dir_all(&dir).unwrap();
-    }
-    for (file, bytes, code) in fixtures() {
-        let path = dir.join(file);
-        if bless {
-            std::fs::write(&path, &bytes).unwrap();
+        for (file, bytes, _) in fixtures() {
+            std::fs::write(dir.join(file), &bytes).unwrap();
         }
-        // The committed bytes are what the CLI tests use: check they still fail the same way.
+    }
+    // The committed bytes are what the CLI tests use: check they still fail the same way.
+    let mut wrong = Vec::new();
+    for (file, _, code) in fixtures() {
+        let path = dir.join(file);
         let on_disk = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (run with NOODLE_BLESS=1)", path.display()));
         let got = match noodle::load_nbc(&on_disk) {
-            Err(e) => e.code(),
-            Ok(p) if too_big(&p).is_some() => panic!("{file}: {}", too_big(&p).unwrap()),
+            Err(e) => e.code().to_string(),
+            Ok(p) if too_big(&p).is_some() => too_big(&p).unwrap(),
             Ok(p) => match run_budgeted(p, 10, 1000).outcome {
-                Outcome::Setup => "N0901",
-                other => panic!("{file} loaded and ran: {other:?}"),
+                Outcome::Setup => "N0901".to_string(),
+                other => format!("loaded and ran: {other:?}"),
             },
         };
         // "N050" means any loader error: the fix for that file may pick either kind
-        assert!(if code.len() == 4 { got.starts_with(code) } else { got == code }, "{file}: {got} instead of {code}");
+        if !(if code.len() == 4 { got.starts_with(code) } else { got == code }) {
+            wrong.push(format!("{file}: {got} instead of {code}"));
+        }
     }
+    assert!(wrong.is_empty(), "fixtures that do not fail as expected:\n{}", wrong.join("\n"));
 }
 
 #[test]
