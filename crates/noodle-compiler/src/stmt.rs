@@ -508,6 +508,24 @@ impl Compiler {
                     self.store_to(tg, r, &t);
                 }
             }
+            ExprKind::Name(n) if writes_last(&value.kind) => {
+                // `x = a + b`, `x += 1`: compute straight into x's register when x is a plain
+                // local; the value expression writes its destination only as its last step.
+                match self.resolve(n) {
+                    NameRes::Local(l) if l.mutable && !l.cell && l.wide.is_none() && l.global.is_none() => {
+                        self.expr_coerce(value, Some(l.reg), &l.ty);
+                    }
+                    _ => {
+                        let expected = self.target_type(target);
+                        let r = match expected {
+                            Some(t) => self.expr_coerce(value, None, &t),
+                            None => self.expr(value, None, None).0,
+                        };
+                        let vt = self.target_type(target).unwrap_or(Type::Unknown);
+                        self.store_to(target, r, &vt);
+                    }
+                }
+            }
             _ => {
                 let expected = self.target_type(target);
                 let r = match expected {
@@ -1048,5 +1066,15 @@ fn assigned_names(stmts: &[Stmt], out: &mut HashSet<String>) {
             }
             _ => {}
         }
+    }
+}
+
+/// Does compiling this expression into a register write that register only at its very end
+/// (after every operand has been read)? Short-circuit operators and conditionals do not.
+fn writes_last(e: &ExprKind) -> bool {
+    match e {
+        ExprKind::Binary(op, ..) => !matches!(op, ast::BinOp::And | ast::BinOp::Or | ast::BinOp::Coalesce),
+        ExprKind::Unary(..) | ExprKind::Call { .. } | ExprKind::Index { .. } | ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Str(_) | ExprKind::Bool(_) => true,
+        _ => false,
     }
 }
