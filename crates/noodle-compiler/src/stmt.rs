@@ -47,7 +47,8 @@ fn walk_stmt(s: &Stmt, inside: bool, out: &mut HashSet<String>) {
         }
         Stmt::Try { body, catch, finally, .. } => {
             walk_block(body, inside, out);
-            if let Some((_, b)) = catch {
+            if let Some(c) = catch {
+                let b = &c.1;
                 walk_block(b, inside, out);
             }
             if let Some(b) = finally {
@@ -151,7 +152,9 @@ impl Compiler {
         self.set_line(stmt_span(s));
         let mark = self.b().mark();
         match s {
-            Stmt::Let { mutable, pat: Pattern { kind: PatKind::Bind(name), span: pspan }, ty, value, .. } => {
+            Stmt::Let { mutable, pat, ty, value, .. } if matches!(pat.kind, PatKind::Bind(_)) => {
+                let PatKind::Bind(name) = &pat.kind else { unreachable!() };
+                let pspan = &pat.span;
                 let declared = ty.as_ref().map(|t| self.resolve_type(t));
                 let tmp = self.b().temp();
                 let vt = match &declared {
@@ -300,7 +303,7 @@ impl Compiler {
         self.set_line(stmt_span(s));
         match s {
             Stmt::Let { mutable, pat, ty, value, span } => {
-                self.let_stmt(*mutable, pat, ty.as_ref(), value, *span);
+                self.let_stmt(*mutable, pat, ty.as_deref(), value, *span);
                 false
             }
             Stmt::Assign { target, op, value, span } => {
@@ -351,7 +354,7 @@ impl Compiler {
                 self.for_stmt(pat, iter, body);
                 false
             }
-            Stmt::Try { body, catch, finally, .. } => self.try_stmt(body, catch.as_ref(), finally.as_ref()),
+            Stmt::Try { body, catch, finally, .. } => self.try_stmt(body, catch.as_deref(), finally.as_deref()),
             Stmt::Func(f) => {
                 self.nested_def(f);
                 false
@@ -1057,7 +1060,8 @@ fn assigned_names(stmts: &[Stmt], out: &mut HashSet<String>) {
             Stmt::While { body, .. } | Stmt::For { body, .. } => assigned_names(&body.stmts, out),
             Stmt::Try { body, catch, finally, .. } => {
                 assigned_names(&body.stmts, out);
-                if let Some((_, b)) = catch {
+                if let Some(c) = catch {
+                let b = &c.1;
                     assigned_names(&b.stmts, out);
                 }
                 if let Some(b) = finally {

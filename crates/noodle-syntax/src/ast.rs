@@ -119,16 +119,16 @@ pub struct Block {
 
 #[derive(Clone, Debug)]
 pub enum Stmt {
-    Let { mutable: bool, pat: Pattern, ty: Option<TypeExpr>, value: Expr, span: Span },
+    Let { mutable: bool, pat: Box<Pattern>, ty: Option<Box<TypeExpr>>, value: Expr, span: Span },
     Assign { target: Expr, op: Option<BinOp>, value: Expr, span: Span },
     Expr(Expr),
     Return(Option<Expr>, Span),
     Break(Span),
     Continue(Span),
     While { cond: Expr, body: Block, span: Span },
-    For { pat: Pattern, iter: Expr, body: Block, span: Span },
+    For { pat: Box<Pattern>, iter: Expr, body: Block, span: Span },
     Throw(Expr, Span),
-    Try { body: Block, catch: Option<(Ident, Block)>, finally: Option<Block>, span: Span },
+    Try { body: Box<Block>, catch: Option<Box<(Ident, Block)>>, finally: Option<Box<Block>>, span: Span },
     /// A nested function declaration (a named closure).
     Func(Box<FuncDecl>),
 }
@@ -212,10 +212,10 @@ pub enum ExprKind {
     Index { target: Box<Expr>, index: Box<Expr> },
     Slice { target: Box<Expr>, start: Option<Box<Expr>>, end: Option<Box<Expr>> },
     Unwrap(Box<Expr>),
-    Is(Box<Expr>, TypeExpr),
-    As(Box<Expr>, TypeExpr),
-    Lambda { params: Vec<Param>, ret: Option<TypeExpr>, body: Block },
-    If { cond: Box<Expr>, then: Block, else_: Option<Box<Expr>> },
+    Is(Box<Expr>, Box<TypeExpr>),
+    As(Box<Expr>, Box<TypeExpr>),
+    Lambda { params: Vec<Param>, ret: Option<Box<TypeExpr>>, body: Box<Block> },
+    If { cond: Box<Expr>, then: Box<Block>, else_: Option<Box<Expr>> },
     Match { scrutinee: Box<Expr>, arms: Vec<MatchArm> },
     Block(Block),
     /// Placeholder after a parse error, so later passes can continue.

@@ -668,7 +668,7 @@ impl<'a> Parser<'a> {
                 }
                 self.bump();
                 let value = self.expr()?;
-                Stmt::Let { mutable, pat, ty, value, span: start.to(self.prev_span()) }
+                Stmt::Let { mutable, pat: Box::new(pat), ty: ty.map(Box::new), value, span: start.to(self.prev_span()) }
             }
             Tok::Return => {
                 self.bump();
@@ -700,7 +700,7 @@ impl<'a> Parser<'a> {
                 self.expect(Tok::In)?;
                 let iter = self.expr()?;
                 let body = self.block()?;
-                Stmt::For { pat, iter, body, span: start.to(self.prev_span()) }
+                Stmt::For { pat: Box::new(pat), iter, body, span: start.to(self.prev_span()) }
             }
             Tok::Try => {
                 self.bump();
@@ -724,7 +724,7 @@ impl<'a> Parser<'a> {
                     self.error_at(span, "expected `catch` or `finally` after a `try` block".into(), "");
                     return Err(());
                 }
-                Stmt::Try { body, catch, finally, span: start.to(self.prev_span()) }
+                Stmt::Try { body: Box::new(body), catch: catch.map(Box::new), finally: finally.map(Box::new), span: start.to(self.prev_span()) }
             }
             Tok::Def => Stmt::Func(Box::new(self.func(false, false)?)),
             _ => {
@@ -840,7 +840,7 @@ impl<'a> Parser<'a> {
                 let ty = self.type_expr()?;
                 let span = lhs.span.to(ty.span());
                 lhs = Expr {
-                    kind: if t == Tok::Is { ExprKind::Is(Box::new(lhs), ty) } else { ExprKind::As(Box::new(lhs), ty) },
+                    kind: if t == Tok::Is { ExprKind::Is(Box::new(lhs), Box::new(ty)) } else { ExprKind::As(Box::new(lhs), Box::new(ty)) },
                     span,
                 };
                 continue;
@@ -1199,7 +1199,7 @@ impl<'a> Parser<'a> {
                 } else {
                     self.block()?
                 };
-                ExprKind::Lambda { params, ret, body }
+                ExprKind::Lambda { params, ret: ret.map(Box::new), body: Box::new(body) }
             }
             Tok::If => return self.if_expr(),
             Tok::Match => {
@@ -1268,7 +1268,7 @@ impl<'a> Parser<'a> {
         } else {
             None
         };
-        Ok(Expr { kind: ExprKind::If { cond: Box::new(cond), then, else_ }, span: start.to(self.prev_span()) })
+        Ok(Expr { kind: ExprKind::If { cond: Box::new(cond), then: Box::new(then), else_ }, span: start.to(self.prev_span()) })
     }
 
     // ---- patterns ----
