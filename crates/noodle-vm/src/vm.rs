@@ -44,10 +44,9 @@ struct Frame {
     func: u32,
     pc: usize,
     base: usize,
-    /// The closure being run (for `LoadCapture`).
+    /// The closure being run (for `LoadCapture`). The return value goes to register
+    /// `base - 1` (the caller's `base` operand).
     closure: Option<ObjRef>,
-    /// Absolute register that receives the return value.
-    ret: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -169,7 +168,7 @@ impl Vm {
             self.stack[base + i] = *a;
         }
         self.entry_depth = self.frames.len();
-        self.frames.push(Frame { func, pc: 0, base, closure, ret: base - 1 });
+        self.frames.push(Frame { func, pc: 0, base, closure });
     }
 
     /// Calls a function (by index) with arguments and runs it to completion.
@@ -349,7 +348,7 @@ impl Vm {
         }
         // Enters `func` with its window at `new_base`.
         macro_rules! enter {
-            ($func:expr, $new_base:expr, $closure:expr, $ret:expr) => {{
+            ($func:expr, $new_base:expr, $closure:expr) => {{
                 if self.frames.len() >= MAX_DEPTH {
                     fail!(VmError::new("N2009", format!("call depth exceeded ({MAX_DEPTH} nested calls): infinite recursion?")));
                 }
@@ -362,7 +361,7 @@ impl Vm {
                     self.stack.resize(need.max(self.stack.len() * 2).min(MAX_STACK), Value::None);
                 }
                 self.frames.last_mut().unwrap().pc = pc;
-                fr = Frame { func: $func, pc: 0, base: $new_base, closure: $closure, ret: $ret };
+                fr = Frame { func: $func, pc: 0, base: $new_base, closure: $closure };
                 self.frames.push(fr);
                 code = &f.code;
                 pc = 0;
@@ -624,7 +623,7 @@ impl Vm {
 
                 Op::Call { base: b, func } => {
                     let nb = base + b as usize + 1;
-                    enter!(func, nb, None, nb - 1);
+                    enter!(func, nb, None);
                 }
                 Op::CallValue { base: b, argc } => {
                     let nb = base + b as usize + 1;
@@ -639,7 +638,7 @@ impl Vm {
                     if prog.funcs[func as usize].arity != argc as u16 {
                         fail!(bad("CallValue (arity)"));
                     }
-                    enter!(func, nb, closure, nb - 1);
+                    enter!(func, nb, closure);
                 }
                 Op::CallMethod { base: b, name, argc } => {
                     let nb = base + b as usize + 1;
@@ -657,7 +656,7 @@ impl Vm {
                     if prog.funcs[func as usize].arity != argc as u16 {
                         fail!(bad("CallMethod (arity)"));
                     }
-                    enter!(func, nb, None, nb - 1);
+                    enter!(func, nb, None);
                 }
                 Op::CallNative { base: b, native, argc } => {
                     let f = self.natives[native as usize];
@@ -673,12 +672,13 @@ impl Vm {
                 }
                 Op::Return { src } => {
                     let v = r!(src);
-                    let done = self.frames.pop().unwrap();
+                    self.frames.pop();
+                    // SAFETY: every frame's base is at least 1; base - 1 is the caller's result
+                    // register (or the slot reserved below an entry frame).
+                    unsafe { *regs.sub(1) = v };
                     if self.frames.len() <= self.entry_depth {
-                        self.stack[done.ret] = v;
                         return Ok(Some(RunState::Finished(v)));
                     }
-                    self.stack[done.ret] = v;
                     while self.handlers.last().is_some_and(|h| h.depth > self.frames.len()) {
                         self.handlers.pop();
                     }
@@ -689,8 +689,8 @@ impl Vm {
                     regs = unsafe { self.stack.as_mut_ptr().add(base) };
                 }
                 Op::ReturnNone => {
-                    let done = self.frames.pop().unwrap();
-                    self.stack[done.ret] = Value::None;
+                    self.frames.pop();
+                    unsafe { *regs.sub(1) = Value::None };
                     if self.frames.len() <= self.entry_depth {
                         return Ok(Some(RunState::Finished(Value::None)));
                     }
