@@ -162,11 +162,15 @@ impl Printer<'_> {
                     }
                     Obj::Dict(m) => {
                         self.out.push('{');
-                        for (i, (k, v)) in m.values().enumerate() {
+                        for (i, (image, (k, v))) in m.iter().enumerate() {
                             if i > 0 {
                                 self.out.push_str(", ");
                             }
-                            self.value(*k, true, depth + 1);
+                            match (k, image) {
+                                // string keys are kept only as their key image
+                                (Value::Undef, crate::value::Key::Str(s)) => push_str_repr(&mut self.out, std::str::from_utf8(s.as_bytes()).unwrap_or("")),
+                                _ => self.value(*k, true, depth + 1),
+                            }
                             self.out.push_str(": ");
                             self.value(*v, true, depth + 1);
                         }

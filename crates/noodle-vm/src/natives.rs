@@ -1073,7 +1073,9 @@ fn dict_remove(ctx: &mut Ctx, args: &[Value]) -> R {
 
 fn dict_keys(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "dict.keys")?;
-    let keys = as_dict(ctx.heap, args[0], "dict.keys")?.values().map(|&(k, _)| k).collect();
+    as_dict(ctx.heap, args[0], "dict.keys")?;
+    let Value::Obj(d) = args[0] else { return Err(bad("dict.keys")) };
+    let keys = crate::ops::dict_keys(ctx.heap, d);
     Ok(new_list(ctx.heap, keys))
 }
 
@@ -1085,7 +1087,9 @@ fn dict_values(ctx: &mut Ctx, args: &[Value]) -> R {
 
 fn dict_items(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "dict.items")?;
-    let pairs: Vec<(Value, Value)> = as_dict(ctx.heap, args[0], "dict.items")?.values().copied().collect();
+    let values: Vec<Value> = as_dict(ctx.heap, args[0], "dict.items")?.values().map(|&(_, v)| v).collect();
+    let Value::Obj(d) = args[0] else { return Err(bad("dict.items")) };
+    let pairs: Vec<(Value, Value)> = crate::ops::dict_keys(ctx.heap, d).into_iter().zip(values).collect();
     let items = pairs.into_iter().map(|(k, v)| ctx.heap.alloc(Obj::Tuple(crate::value::Fields::from_slice(&[k, v])))).collect();
     Ok(new_list(ctx.heap, items))
 }

@@ -325,6 +325,36 @@ pub fn key_of(heap: &Heap, program: &Program, v: Value) -> Key {
 
 /// Truthiness for `bool(x)`: false for none, false, 0, 0.0, NaN is true (as in Python), and
 /// empty str, bytes, list, dict, set and tuple.
+/// What a dict stores as the key value of an entry. String keys store nothing (`Undef`): the
+/// key image holds the text, so the dict does not keep a string object alive per entry; the
+/// string is made again when a program asks for the keys.
+pub fn stored_dict_key(image: &Key, k: Value) -> Value {
+    match image {
+        Key::Str(_) => Value::Undef,
+        _ => k,
+    }
+}
+
+/// The key value of a dict entry, making a string for string keys (see `stored_dict_key`).
+pub fn dict_key_value(heap: &mut Heap, image: &Key, stored: Value) -> Value {
+    match (stored, image) {
+        (Value::Undef, Key::Str(s)) => match s {
+            crate::value::StrKey::Shared(rc) => heap.alloc(Obj::Str(rc.clone())),
+            k => heap.alloc_str(std::str::from_utf8(k.as_bytes()).unwrap_or("")),
+        },
+        _ => stored,
+    }
+}
+
+/// Every key value of a dict, in order.
+pub fn dict_keys(heap: &mut Heap, dict: crate::value::ObjRef) -> Vec<Value> {
+    let entries: Vec<(Key, Value)> = match heap.get(dict) {
+        Obj::Dict(m) => m.iter().map(|(img, (k, _))| (img.clone(), *k)).collect(),
+        _ => return Vec::new(),
+    };
+    entries.into_iter().map(|(img, k)| dict_key_value(heap, &img, k)).collect()
+}
+
 pub fn truthy(heap: &Heap, v: Value) -> bool {
     match v {
         Value::None | Value::Undef => false,

@@ -720,7 +720,9 @@ impl Vm {
                     for i in 0..count as usize {
                         let k = self.stack[s + 2 * i];
                         let v = self.stack[s + 2 * i + 1];
-                        m.insert(ops::key_of(&self.heap, &prog, k), (k, v));
+                        let image = ops::key_of(&self.heap, &prog, k);
+                        let stored = ops::stored_dict_key(&image, k);
+                        m.insert(image, (stored, v));
                     }
                     r!(dst) = self.heap.alloc(Obj::Dict(Box::new(m)));
                 }
@@ -800,7 +802,8 @@ impl Vm {
                         Obj::Dict(m) => match m.get_mut(&image) {
                             Some(slot) => slot.1 = v,
                             None => {
-                                m.insert(image, (k, v));
+                                let stored = ops::stored_dict_key(&image, k);
+                                m.insert(image, (stored, v));
                             }
                         },
                         _ => fail!(bad("IndexSet")),
@@ -1054,7 +1057,7 @@ impl Vm {
         let Value::Obj(o) = v else { return Err(bad("IterList")) };
         let items: Vec<Value> = match self.heap.get(o) {
             Obj::List(_) => return Ok(v),
-            Obj::Dict(m) => m.values().map(|(k, _)| *k).collect(),
+            Obj::Dict(_) => ops::dict_keys(&mut self.heap, o),
             Obj::Set(m) => m.values().copied().collect(),
             Obj::Tuple(t) => t.to_vec(),
             Obj::Bytes(b) => b.iter().map(|x| Value::Int(*x as i64)).collect(),
