@@ -167,9 +167,20 @@ impl<'a> Parser<'a> {
             Err(())
         }
     }
+    /// The current token with its text moved out (for a token about to be consumed).
+    fn take_tok(&mut self) -> Tok {
+        match &mut self.tokens[self.pos].tok {
+            Tok::Ident(s) => Tok::Ident(std::mem::take(s)),
+            Tok::Str(s) => Tok::Str(std::mem::take(s)),
+            Tok::FStr(p) => Tok::FStr(std::mem::take(p)),
+            Tok::Bytes(b) => Tok::Bytes(std::mem::take(b)),
+            other => other.clone(),
+        }
+    }
     fn ident(&mut self) -> PResult<Ident> {
-        match self.peek().clone() {
-            Tok::Ident(name) => {
+        match self.peek() {
+            Tok::Ident(_) => {
+                let Tok::Ident(name) = self.take_tok() else { unreachable!() };
                 let span = self.bump().span;
                 Ok(Ident { name, span })
             }
@@ -1023,7 +1034,8 @@ impl<'a> Parser<'a> {
 
     fn primary(&mut self) -> PResult<Expr> {
         let start = self.span();
-        let tok = self.peek().clone();
+        // every arm that uses the token's text consumes the token
+        let tok = self.take_tok();
         let kind = match tok {
             Tok::Int(v) => {
                 self.bump();
