@@ -577,10 +577,6 @@ impl Compiler {
             (Type::Struct(s), Type::Interface(i)) => self.satisfies(Type::Struct(*s), *i).is_ok(),
             (Type::Enum(s), Type::Interface(i)) => self.satisfies(Type::Enum(*s), *i).is_ok(),
             (Type::Int, Type::Float) => true,
-            (Type::List(a), Type::List(b)) if matches!(self.subst.resolve(b), Type::Any) => {
-                let _ = a;
-                self.subst.unify(&from, &to)
-            }
             (Type::Func(p1, r1), Type::Func(p2, r2)) => {
                 p1.len() == p2.len() && p1.iter().zip(p2.iter()).all(|(a, b)| self.subst.unify(a, b)) && (self.subst.unify(r1, r2) || matches!(self.subst.resolve(r2), Type::None))
             }
@@ -803,8 +799,9 @@ impl Compiler {
     }
 
     fn define(&mut self, m: usize, name: &ast::Ident, sym: Symbol, public: bool) {
-        if let Some((old, _)) = self.modules[m].symbols.get(&name.name) {
-            if self.repl_module != Some(m) || matches!(old, Symbol::Module(_) | Symbol::Std(_)) && false {
+        // The REPL may redefine names; a file may not.
+        if self.repl_module != Some(m) {
+            if let Some((old, _)) = self.modules[m].symbols.get(&name.name) {
                 let what = match old {
                     Symbol::Func(_) => "function",
                     Symbol::Struct(_) => "struct",
@@ -813,11 +810,9 @@ impl Compiler {
                     Symbol::Global(_) => "variable",
                     Symbol::Module(_) | Symbol::Std(_) => "import",
                 };
-                if self.repl_module != Some(m) {
-                    self.error("N0101", format!("`{}` is defined more than once", name.name), name.span)
-                        .label(format!("a {what} with this name already exists in this module"));
-                    return;
-                }
+                self.error("N0101", format!("`{}` is defined more than once", name.name), name.span)
+                    .label(format!("a {what} with this name already exists in this module"));
+                return;
             }
         }
         self.modules[m].symbols.insert(name.name.clone(), (sym, public));
@@ -1170,7 +1165,7 @@ impl Compiler {
         let diverges = self.block_stmts(body);
         let ret = self.subst.resolve(&info.ret);
         if !diverges {
-            if matches!(ret, Type::None | Type::Unknown | Type::Any) || matches!(ret, Type::Optional(_)) && false {
+            if matches!(ret, Type::None | Type::Unknown | Type::Any) {
                 self.emit(Op::ReturnNone);
             } else {
                 let end = Span { start: body.span.end.saturating_sub(1), ..body.span };

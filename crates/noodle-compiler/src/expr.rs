@@ -346,16 +346,12 @@ impl Compiler {
     fn elements(&mut self, elems: &[Expr], want: Option<Type>, what: &str) -> (Reg, Type) {
         let base = self.b().alloc(elems.len() as u32);
         let mut et = want.clone().unwrap_or_else(|| self.subst.fresh());
-        let mut any_float = false;
         let mut types = Vec::new();
         for (i, el) in elems.iter().enumerate() {
             let r = base + i as u16;
             let (_, t) = self.expr(el, Some(r), Some(&et));
             let rt = self.subst.resolve(&t);
             types.push(rt.clone());
-            if rt == Type::Float {
-                any_float = true;
-            }
             if let Some(w) = &want {
                 if !(*w == Type::Float && rt == Type::Int) {
                     self.expect_type(&t, w, el.span);
@@ -388,7 +384,6 @@ impl Compiler {
             }
         }
         // widen ints in a float list
-        let _ = any_float;
         let float_elems = match self.subst.resolve(&et) {
             Type::Float => true,
             Type::Optional(i) => *i == Type::Float,

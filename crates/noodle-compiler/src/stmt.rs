@@ -236,15 +236,7 @@ impl Compiler {
                 }
             }
             PatKind::Tuple(ps) => {
-                let elems = match self.subst.resolve(ty) {
-                    Type::Tuple(ts) if ts.len() == ps.len() => ts,
-                    Type::Unknown => vec![Type::Unknown; ps.len()],
-                    other => {
-                        let shown = self.show(&other);
-                        self.error("N0302", format!("a tuple pattern with {} elements cannot match `{shown}`", ps.len()), pat.span);
-                        vec![Type::Unknown; ps.len()]
-                    }
-                };
+                let elems = self.tuple_pattern_types(pat, ps.len(), ty);
                 for (i, (p, t)) in ps.iter().zip(elems.iter()).enumerate() {
                     let tmp = self.b().temp();
                     self.emit(Op::GetField { dst: tmp, obj: r, idx: i as u16 });
@@ -284,10 +276,8 @@ impl Compiler {
     pub fn block_stmts(&mut self, b: &Block) -> bool {
         self.push_scope();
         let mut diverges = false;
+        // statements after one that always exits are still checked and compiled
         for s in &b.stmts {
-            if diverges {
-                // unreachable code is still checked
-            }
             let mark = self.b().mark();
             let d = self.stmt(s);
             // Locals declared by this statement stay allocated; temporaries are freed.
@@ -438,15 +428,7 @@ impl Compiler {
                 self.bind_local(name, Local { reg, ty: ty.clone(), mutable, cell, wide: None, global: None });
             }
             PatKind::Tuple(ps) => {
-                let elems = match self.subst.resolve(ty) {
-                    Type::Tuple(ts) if ts.len() == ps.len() => ts,
-                    Type::Unknown => vec![Type::Unknown; ps.len()],
-                    other => {
-                        let shown = self.show(&other);
-                        self.error("N0302", format!("a tuple pattern with {} elements cannot match `{shown}`", ps.len()), pat.span);
-                        vec![Type::Unknown; ps.len()]
-                    }
-                };
+                let elems = self.tuple_pattern_types(pat, ps.len(), ty);
                 for (i, (p, t)) in ps.iter().zip(elems.iter()).enumerate() {
                     let tmp = self.b().temp();
                     self.emit(Op::GetField { dst: tmp, obj: r, idx: i as u16 });
@@ -455,6 +437,20 @@ impl Compiler {
             }
             _ => {
                 self.error("N0302", "only names, `_` and tuples can be used here", pat.span).hint("use `match` to test a value against a pattern");
+            }
+        }
+    }
+
+    /// The element types a destructuring tuple pattern of `n` elements binds (N0302 when the
+    /// value is not such a tuple).
+    fn tuple_pattern_types(&mut self, pat: &Pattern, n: usize, ty: &Type) -> Vec<Type> {
+        match self.subst.resolve(ty) {
+            Type::Tuple(ts) if ts.len() == n => ts,
+            Type::Unknown => vec![Type::Unknown; n],
+            other => {
+                let shown = self.show(&other);
+                self.error("N0302", format!("a tuple pattern with {n} elements cannot match `{shown}`"), pat.span);
+                vec![Type::Unknown; n]
             }
         }
     }

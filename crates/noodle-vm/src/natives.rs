@@ -454,7 +454,8 @@ fn assert(ctx: &mut Ctx, args: &[Value]) -> R {
     Err(VmError::new("N2008", msg))
 }
 
-fn type_name(heap: &Heap, program: &Program, v: Value) -> String {
+/// The run-time type name of a value (`type_of`, cast errors).
+pub fn type_name(heap: &Heap, program: &Program, v: Value) -> String {
     match v {
         Value::None => "none".into(),
         Value::Bool(_) => "bool".into(),

@@ -838,7 +838,7 @@ impl Vm {
                     let v = r!(src);
                     if !self.is_kind(&prog, v, kind) {
                         let want = kind_name(&prog, kind);
-                        let got = ops_type_name(&self.heap, &prog, v);
+                        let got = natives::type_name(&self.heap, &prog, v);
                         fail!(VmError::new("N2006", format!("cannot cast a `{got}` value to `{want}`")));
                     }
                     r!(dst) = v;
@@ -1164,27 +1164,3 @@ fn kind_name(prog: &Program, kind: u16) -> String {
     }
 }
 
-fn ops_type_name(heap: &Heap, prog: &Program, v: Value) -> String {
-    match v {
-        Value::None => "none".into(),
-        Value::Bool(_) => "bool".into(),
-        Value::Int(_) => "int".into(),
-        Value::Float(_) => "float".into(),
-        Value::Func(_) => "function".into(),
-        Value::Undef => "undefined".into(),
-        Value::Obj(o) => match heap.get(o) {
-            Obj::Str(_) => "str".into(),
-            Obj::Bytes(_) => "bytes".into(),
-            Obj::List(_) => "list".into(),
-            Obj::Tuple(_) => "tuple".into(),
-            Obj::Dict(_) => "dict".into(),
-            Obj::Set(_) => "set".into(),
-            Obj::Record { ty, .. } => {
-                let t = &prog.types[*ty as usize];
-                t.enum_name.clone().unwrap_or_else(|| t.name.clone())
-            }
-            Obj::Closure { .. } => "function".into(),
-            Obj::Cell(_) => "cell".into(),
-        },
-    }
-}
