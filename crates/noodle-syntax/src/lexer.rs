@@ -137,16 +137,30 @@ pub struct Lexer<'a> {
     file: u32,
     /// Open delimiters: newlines are significant when the innermost is `{` (or none).
     delims: Vec<u8>,
+    /// Tokens produced and not yet taken by the parser.
     pub tokens: Vec<Token>,
     pub diags: Vec<Diagnostic>,
+    /// Could the last token produced end a statement? (Decides whether a newline counts.)
+    last_ends: bool,
+    /// The end of input has been reached and `Eof` produced.
+    pub done: bool,
 }
 
 /// Lexes `src[start..end]` (the whole file, or an f-string hole).
 pub fn lex(src: &str, file: u32, start: usize, end: usize) -> (Vec<Token>, Vec<Diagnostic>) {
-    let start = if start == 0 && src.starts_with('\u{feff}') { 3 } else { start };
-    let mut lx = Lexer { src, bytes: src.as_bytes(), pos: start, end, file, delims: Vec::new(), tokens: Vec::new(), diags: Vec::new() };
-    lx.run();
+    let mut lx = Lexer::new(src, file, start, end);
+    while !lx.done {
+        lx.step();
+    }
     (lx.tokens, lx.diags)
+}
+
+impl<'a> Lexer<'a> {
+    /// A lexer over `src[start..end]` that produces tokens on demand (`step`).
+    pub fn new(src: &'a str, file: u32, start: usize, end: usize) -> Lexer<'a> {
+        let start = if start == 0 && src.starts_with('\u{feff}') { 3 } else { start };
+        Lexer { src, bytes: src.as_bytes(), pos: start, end, file, delims: Vec::new(), tokens: Vec::new(), diags: Vec::new(), last_ends: false, done: false }
+    }
 }
 
 impl<'a> Lexer<'a> {
@@ -161,6 +175,7 @@ impl<'a> Lexer<'a> {
         if self.pos + n < self.end { self.bytes[self.pos + n] } else { 0 }
     }
     fn push(&mut self, tok: Tok, s: usize) {
+        self.last_ends = tok.ends_statement();
         self.tokens.push(Token { tok, span: self.span(s, self.pos) });
     }
 
@@ -168,8 +183,7 @@ impl<'a> Lexer<'a> {
         if matches!(self.delims.last(), Some(b'(' | b'[')) {
             return;
         }
-        let ends = self.tokens.last().map(|t| t.tok.ends_statement()).unwrap_or(false);
-        if !ends {
+        if !self.last_ends {
             return;
         }
         // Continuation: the next non-blank, non-comment line starts with `.` or `?.`.
@@ -193,10 +207,17 @@ impl<'a> Lexer<'a> {
                 return;
             }
         }
+        self.last_ends = false;
         self.tokens.push(Token { tok: Tok::Newline, span: self.span(at, at + 1) });
     }
 
-    fn run(&mut self) {
+    /// Lexes one more lexeme (which may produce no token, for spaces and comments), or at the
+    /// end of input the final newline and `Eof`.
+    pub fn step(&mut self) {
+        if self.done {
+            return;
+        }
+        #[allow(clippy::never_loop)]
         while self.pos < self.end {
             let s = self.pos;
             let c = self.peek();
@@ -260,17 +281,15 @@ impl<'a> Lexer<'a> {
                 }
                 _ => self.punct(s),
             }
+            return;
         }
         let at = self.end;
         self.delims.clear();
-        self.newline_at_end(at);
-        self.tokens.push(Token { tok: Tok::Eof, span: self.span(at, at) });
-    }
-
-    fn newline_at_end(&mut self, at: usize) {
-        if self.tokens.last().map(|t| t.tok.ends_statement()).unwrap_or(false) {
+        if self.last_ends {
             self.tokens.push(Token { tok: Tok::Newline, span: self.span(at, at) });
         }
+        self.tokens.push(Token { tok: Tok::Eof, span: self.span(at, at) });
+        self.done = true;
     }
 
     fn punct(&mut self, s: usize) {

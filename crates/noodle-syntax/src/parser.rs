@@ -3,34 +3,39 @@
 
 use crate::ast::*;
 use crate::diag::Diagnostic;
-use crate::lexer::{lex, FPart, Tok, Token};
+use crate::lexer::{lex, FPart, Lexer, Tok, Token};
 use crate::span::Span;
 
 /// Parses one source file. `file` is the index of the file in the caller's file table.
 pub fn parse(src: &str, file: u32) -> (Module, Vec<Diagnostic>) {
-    let (tokens, diags) = lex(src, file, 0, src.len());
-    let mut p = Parser { src, file, tokens, pos: 0, diags, last_err_pos: usize::MAX, depth: 0 };
+    // Tokens are lexed as the parser needs them and dropped behind it, so a large file never
+    // holds all its tokens at once.
+    let mut p = Parser::new(src, file, Lexer::new(src, file, 0, src.len()));
     let items = p.module();
+    p.diags.extend(p.lexer.diags.drain(..));
     (Module { items }, p.diags)
 }
 
 /// Parses a single expression (used by the REPL to show a value's type).
 pub fn parse_expr(src: &str, file: u32) -> (Expr, Vec<Diagnostic>) {
-    let (tokens, diags) = lex(src, file, 0, src.len());
-    let mut p = Parser { src, file, tokens, pos: 0, diags, last_err_pos: usize::MAX, depth: 0 };
+    let mut p = Parser::new(src, file, Lexer::new(src, file, 0, src.len()));
     p.skip_newlines();
     let e = p.expr().unwrap_or(Expr { kind: ExprKind::Error, span: Span::new(file, 0, src.len()) });
     p.skip_newlines();
     if !p.at(&Tok::Eof) {
         p.error_here("expected end of expression");
     }
+    p.diags.extend(p.lexer.diags.drain(..));
     (e, p.diags)
 }
 
 struct Parser<'a> {
+    lexer: Lexer<'a>,
+    /// A window of tokens: `tokens[0]` is token number `base`; `pos` is absolute.
+    tokens: Vec<Token>,
+    base: usize,
     src: &'a str,
     file: u32,
-    tokens: Vec<Token>,
     pos: usize,
     diags: Vec<Diagnostic>,
     last_err_pos: usize,
@@ -80,28 +85,67 @@ fn infix_bp(t: &Tok) -> Option<(u8, BinOp)> {
     })
 }
 
+/// Tokens the parser may look at ahead of `pos` without asking for more.
+const LOOKAHEAD: usize = 3;
+/// Tokens kept behind `pos` (`prev_span`, and a look back of two).
+const KEEP_BEHIND: usize = 4;
+
 impl<'a> Parser<'a> {
+    fn new(src: &'a str, file: u32, lexer: Lexer<'a>) -> Parser<'a> {
+        let mut p = Parser { lexer, tokens: Vec::new(), base: 0, src, file, pos: 0, diags: Vec::new(), last_err_pos: usize::MAX, depth: 0 };
+        p.fill(LOOKAHEAD);
+        p
+    }
+
+    /// A parser over tokens lexed already (f-string holes).
+    fn from_tokens(src: &'a str, file: u32, tokens: Vec<Token>) -> Parser<'a> {
+        let mut lexer = Lexer::new(src, file, 0, 0);
+        lexer.done = true;
+        Parser { lexer, tokens, base: 0, src, file, pos: 0, diags: Vec::new(), last_err_pos: usize::MAX, depth: 0 }
+    }
+
+    /// Lexes until the token `abs` exists (or the input ends).
+    fn fill(&mut self, abs: usize) {
+        while self.base + self.tokens.len() <= abs && !self.lexer.done {
+            self.lexer.step();
+            self.tokens.append(&mut self.lexer.tokens);
+        }
+    }
+
+    /// Token number `abs`, or the last one (`Eof`) past the end.
+    fn tok(&self, abs: usize) -> &Token {
+        let i = abs.saturating_sub(self.base).min(self.tokens.len() - 1);
+        &self.tokens[i]
+    }
+
     // ---- token helpers ----
     fn peek(&self) -> &Tok {
-        &self.tokens[self.pos].tok
+        &self.tok(self.pos).tok
     }
     fn peek_at(&self, n: usize) -> &Tok {
-        let i = (self.pos + n).min(self.tokens.len() - 1);
-        &self.tokens[i].tok
+        debug_assert!(n < LOOKAHEAD);
+        &self.tok(self.pos + n).tok
     }
     fn span(&self) -> Span {
-        self.tokens[self.pos].span
+        self.tok(self.pos).span
     }
     fn prev_span(&self) -> Span {
-        self.tokens[self.pos.saturating_sub(1)].span
+        self.tok(self.pos.saturating_sub(1)).span
     }
     fn at(&self, t: &Tok) -> bool {
         self.peek() == t
     }
     fn bump(&mut self) -> Token {
-        let t = self.tokens[self.pos].clone();
-        if self.pos < self.tokens.len() - 1 {
+        let t = self.tok(self.pos).clone();
+        if !matches!(t.tok, Tok::Eof) {
             self.pos += 1;
+        }
+        self.fill(self.pos + LOOKAHEAD);
+        if self.pos - self.base > 4096 {
+            // only the few tokens at and after `pos` move
+            let drop = self.pos - self.base - KEEP_BEHIND;
+            self.tokens.drain(..drop);
+            self.base += drop;
         }
         t
     }
@@ -119,12 +163,16 @@ impl<'a> Parser<'a> {
         }
     }
     /// Looks past newlines for `t`; consumes the newlines only if it is there.
-    fn peek_past_newlines(&self, t: &Tok) -> bool {
+    fn peek_past_newlines(&mut self, t: &Tok) -> bool {
         let mut i = self.pos;
-        while matches!(self.tokens[i].tok, Tok::Newline) && i < self.tokens.len() - 1 {
+        loop {
+            self.fill(i);
+            if !matches!(self.tok(i).tok, Tok::Newline) || self.base + self.tokens.len() <= i {
+                break;
+            }
             i += 1;
         }
-        &self.tokens[i].tok == t
+        &self.tok(i).tok == t
     }
 
     fn error_here(&mut self, msg: &str) {
@@ -169,7 +217,8 @@ impl<'a> Parser<'a> {
     }
     /// The current token with its text moved out (for a token about to be consumed).
     fn take_tok(&mut self) -> Tok {
-        match &mut self.tokens[self.pos].tok {
+        let i = self.pos - self.base;
+        match &mut self.tokens[i].tok {
             Tok::Ident(s) => Tok::Ident(std::mem::take(s)),
             Tok::Str(s) => Tok::Str(std::mem::take(s)),
             Tok::FStr(p) => Tok::FStr(std::mem::take(p)),
@@ -239,7 +288,7 @@ impl<'a> Parser<'a> {
             match self.peek() {
                 Tok::Eof => return,
                 Tok::Def | Tok::Struct | Tok::Enum | Tok::Interface | Tok::Import | Tok::From | Tok::Pub
-                    if self.pos == 0 || matches!(self.tokens[self.pos - 1].tok, Tok::Newline | Tok::RBrace | Tok::Semi) =>
+                    if self.pos == 0 || matches!(self.tok(self.pos - 1).tok, Tok::Newline | Tok::RBrace | Tok::Semi) =>
                 {
                     return
                 }
@@ -585,7 +634,7 @@ impl<'a> Parser<'a> {
                     }
                 }
                 self.expect(Tok::RParen)?;
-                if elems.len() == 1 && !matches!(self.tokens[self.pos - 2].tok, Tok::Comma) {
+                if elems.len() == 1 && !matches!(self.tok(self.pos - 2).tok, Tok::Comma) {
                     elems.pop().unwrap()
                 } else {
                     TypeExpr::Tuple(elems, start.to(self.prev_span()))
@@ -1070,7 +1119,7 @@ impl<'a> Parser<'a> {
                             let (toks, d) = lex(self.src, self.file, s, end);
                             self.diags.extend(d);
                             let toks: Vec<Token> = toks.into_iter().filter(|t| t.tok != Tok::Newline).collect();
-                            let mut sub = Parser { src: self.src, file: self.file, tokens: toks, pos: 0, diags: Vec::new(), last_err_pos: usize::MAX, depth: 0 };
+                            let mut sub = Parser::from_tokens(self.src, self.file, toks);
                             let r = sub.expr();
                             if r.is_ok() && !sub.at(&Tok::Eof) {
                                 sub.error_here("expected `}` after the f-string expression");
@@ -1265,7 +1314,8 @@ impl<'a> Parser<'a> {
         let else_ = if self.peek_past_newlines(&Tok::Elif) {
             self.skip_newlines();
             // treat `elif` as `else if`
-            self.tokens[self.pos].tok = Tok::If;
+            let i = self.pos - self.base;
+            self.tokens[i].tok = Tok::If;
             Some(Box::new(self.if_expr()?))
         } else if self.peek_past_newlines(&Tok::Else) {
             self.skip_newlines();
