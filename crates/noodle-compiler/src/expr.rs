@@ -734,6 +734,22 @@ impl Compiler {
             }
             _ => {}
         }
+        // `1 + x`: an int literal on the left of `+` becomes an immediate (the literal has no
+        // side effects, so evaluating `x` first is unobservable)
+        if let (BinOp::Add, ExprKind::Int(v)) = (op, &a.kind) {
+            if *v >= i16::MIN as i64 && *v <= i16::MAX as i64 {
+                let (rb, tb) = self.expr(b, Option::None, Option::None);
+                let tb = self.subst.resolve(&tb);
+                let d = self.dst(dst);
+                if tb == Type::Int {
+                    self.emit(Op::AddIntImm { dst: d, a: rb, imm: *v as i16 });
+                    return (d, Type::Int);
+                }
+                let ra = self.b().temp();
+                self.load_const(Const::Int(*v), Some(ra));
+                return self.binary_regs(op, (ra, Type::Int), (rb, tb), b, d, span);
+            }
+        }
         let (ra, ta) = self.expr(a, Option::None, Option::None);
         let (rb, tb) = self.expr(b, Option::None, Option::None);
         let ta = self.subst.resolve(&ta);
