@@ -79,6 +79,8 @@ impl Compiler {
             d = d.hint(format!("did you mean `{s}`?"));
         } else if n == "True" || n == "False" || n == "None" {
             d = d.hint(format!("Noodle spells it `{}`", n.to_lowercase()));
+        } else if let Some(h) = python_hint(n) {
+            d = d.hint(h);
         }
         self.diags.push(d);
     }
@@ -2079,6 +2081,22 @@ impl Compiler {
             }
         }
     }
+}
+
+/// Hints for Python built-ins that Noodle spells differently.
+fn python_hint(n: &str) -> Option<&'static str> {
+    Some(match n {
+        "sum" => "lists have a method: `xs.sum()`",
+        "sorted" => "lists have a method: `xs.sorted()` (or `xs.sort()` in place)",
+        "enumerate" => "lists have a method: `xs.enumerate()` gives (index, item) pairs",
+        "map" | "filter" => "lists have methods: `xs.map(f)`, `xs.filter(f)`",
+        "isinstance" => "test a dynamic value with `x is T`",
+        "input" => "read a line with `std.io.read_line()` (after `import std.io`)",
+        "open" => "read and write files with `std.io.read_file` and `std.io.write_file`",
+        "self" => "`self` is only available inside methods",
+        "null" | "nil" | "NULL" => "Noodle spells it `none`",
+        _ => return None,
+    })
 }
 
 fn strip_optional(t: Type) -> Type {
