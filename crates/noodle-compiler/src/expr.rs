@@ -524,10 +524,10 @@ impl Compiler {
                             self.emit(Op::Format { dst: r, src: v, spec });
                         }
                         None => {
-                            if self.subst.resolve(&t) == Type::Str {
+                            // Concat formats non-strings itself
+                            let _ = t;
+                            if v != r {
                                 self.emit(Op::Move { dst: r, src: v });
-                            } else {
-                                self.emit(Op::ToStr { dst: r, src: v });
                             }
                         }
                     }
@@ -736,6 +736,39 @@ impl Compiler {
             }
             _ => {}
         }
+        // `"w" + str(n)`: one Concat formats `n` and builds the result in one allocation
+        if op == BinOp::Add && (self.is_str_call(a) || self.is_str_call(b)) {
+            let base = self.b().alloc(2);
+            let mut types = Vec::new();
+            for (i, e) in [a, b].into_iter().enumerate() {
+                let r = base + i as u16;
+                let t = match self.str_call_arg(e) {
+                    Some(x) => {
+                        self.expr(x, Some(r), Option::None);
+                        Type::Str
+                    }
+                    None => {
+                        let (_, t) = self.expr(e, Some(r), Option::None);
+                        self.subst.resolve(&t)
+                    }
+                };
+                types.push(t);
+            }
+            let d = self.dst(dst);
+            if types.iter().all(|t| *t == Type::Str) {
+                self.emit(Op::Concat { dst: d, base, count: 2 });
+                return (d, Type::Str);
+            }
+            // not a string concatenation after all: finish the `str()` calls, report as usual
+            for (i, e) in [a, b].into_iter().enumerate() {
+                if self.str_call_arg(e).is_some() {
+                    let r = base + i as u16;
+                    self.emit(Op::ToStr { dst: r, src: r });
+                }
+            }
+            let (ta, tb) = (types[0].clone(), types[1].clone());
+            return self.binary_regs(op, (base, ta), (base + 1, tb), b, d, span);
+        }
         // `1 + x`: an int literal on the left of `+` becomes an immediate (the literal has no
         // side effects, so evaluating `x` first is unobservable)
         if let (BinOp::Add, ExprKind::Int(v)) = (op, &a.kind) {
@@ -758,6 +791,24 @@ impl Compiler {
         let tb = self.subst.resolve(&tb);
         let d = self.dst(dst);
         self.binary_regs(op, (ra, ta), (rb, tb), b, d, span)
+    }
+
+    /// `str(x)` with the built-in `str`: its argument.
+    fn str_call_arg<'e>(&mut self, e: &'e Expr) -> Option<&'e Expr> {
+        match &e.kind {
+            ExprKind::Call { callee, args } if args.len() == 1 && args[0].name.is_none() && matches!(&callee.kind, ExprKind::Name(n) if n == "str") => {
+                if matches!(self.resolve("str"), NameRes::Builtin(_)) {
+                    Some(&args[0].value)
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        }
+    }
+
+    fn is_str_call(&mut self, e: &Expr) -> bool {
+        self.str_call_arg(e).is_some()
     }
 
     /// The second half of a binary operation: both operands are already in registers.

@@ -255,7 +255,8 @@ ops! {
     ToStr { dst: reg, src: reg },
     /// Formats `src` with the format spec in string constant `spec`.
     Format { dst: reg, src: reg, spec: cnst },
-    /// Concatenates `count` strings from registers `base ..`.
+    /// Concatenates `count` values from registers `base ..`; values that are not strings are
+    /// formatted as `str()` formats them.
     Concat { dst: reg, base: reg, count: cnt },
     AddStr { dst: reg, a: reg, b: reg },
 

@@ -908,17 +908,25 @@ impl Vm {
                     }
                 }
                 Op::Concat { dst, base: b, count } => {
-                    let mut out = String::new();
+                    // Strings are copied; any other value is formatted as `str()` would, so
+                    // `"w" + str(n)` and f-strings build one string with one allocation.
+                    // built on the stack when short: the result is the only allocation
+                    let mut out = smallvec::SmallVec::<[u8; 128]>::new();
                     for i in 0..count as usize {
                         match self.stack[base + b as usize + i] {
                             Value::Obj(o) => match self.heap.get(o) {
-                                Obj::Str(s) => out.push_str(s),
-                                _ => fail!(bad("Concat")),
+                                Obj::Str(s) => out.extend_from_slice(s.as_bytes()),
+                                _ => out.extend_from_slice(fmt::display(&self.heap, &prog, Value::Obj(o)).as_bytes()),
                             },
-                            _ => fail!(bad("Concat")),
+                            Value::Int(n) => {
+                                let mut buf = [0u8; 20];
+                                out.extend_from_slice(format_int(n, &mut buf).as_bytes());
+                            }
+                            v => out.extend_from_slice(fmt::display(&self.heap, &prog, v).as_bytes()),
                         }
                     }
-                    r!(dst) = self.heap.alloc_str(out);
+                    // every piece is valid UTF-8, so the whole is
+                    r!(dst) = self.heap.alloc_str(std::str::from_utf8(&out).unwrap_or(""));
                 }
                 Op::AddStr { dst, a, b } => {
                     let s: Rc<str> = match (r!(a), r!(b)) {
