@@ -268,7 +268,11 @@ impl Vm {
     /// Runs until the program finishes, fails, or (with a budget) pauses. The budget counts
     /// calls and backward jumps.
     pub fn run(&mut self, budget: Option<u64>) -> RunState {
-        let mut budget = budget.unwrap_or(u64::MAX);
+        if self.frames.len() <= self.entry_depth {
+            // nothing started, or already finished: there is nothing to run
+            return RunState::Finished(Value::None);
+        }
+        let mut budget = budget.unwrap_or(u64::MAX).max(1);
         loop {
             match self.exec(&mut budget) {
                 Ok(Some(state)) => return state,

@@ -90,3 +90,12 @@ fn cyclic_garbage_is_collected() {
     assert!(stats.collections > 0, "the collector ran");
     assert!(stats.live < 1_000_000, "live objects stay bounded: {}", stats.live);
 }
+
+#[test]
+fn resuming_a_finished_program_is_harmless() {
+    let (mut rt, out) = runtime("print(1)\n");
+    assert!(rt.start_with_budget(1000).unwrap());
+    assert!(rt.resume(1000).unwrap(), "nothing left to run");
+    assert!(rt.resume(0).unwrap());
+    assert_eq!(text(&out), "1\n");
+}
