@@ -750,6 +750,24 @@ impl Compiler {
 
     fn if_stmt(&mut self, cond: &Expr, then: &Block, else_: Option<&Expr>) -> bool {
         let (when_true, when_false) = self.narrowings(cond);
+        // `if c { break }` / `if c { continue }`: the condition jumps straight to the loop's
+        // exit or next iteration (when no `finally` has to run on the way)
+        if let (None, [stmt @ (Stmt::Break(_) | Stmt::Continue(_))]) = (else_, then.stmts.as_slice()) {
+            let f = self.fns.last().unwrap();
+            let direct = f.loops.last().is_some_and(|l| l.try_depth == f.tries.len());
+            if direct {
+                self.set_line(stmt_span(stmt));
+                let jumps = self.cond_jump(cond, true);
+                let lp = self.f().loops.last_mut().unwrap();
+                if matches!(stmt, Stmt::Break(_)) {
+                    lp.breaks.extend(jumps);
+                } else {
+                    lp.continues.extend(jumps);
+                }
+                self.apply_narrowing(&when_false);
+                return false;
+            }
+        }
         let jf = self.cond_jump(cond, false);
         self.push_scope();
         self.apply_narrowing(&when_true);
