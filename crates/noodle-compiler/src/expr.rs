@@ -767,7 +767,7 @@ impl Compiler {
                 }
             }
             let (ta, tb) = (types[0].clone(), types[1].clone());
-            return self.binary_regs(op, (base, ta), (base + 1, tb), b, d, span);
+            return self.binary_regs(op, (base, ta), (base + 1, tb), d, span);
         }
         // `1 + x`: an int literal on the left of `+` becomes an immediate (the literal has no
         // side effects, so evaluating `x` first is unobservable)
@@ -782,15 +782,24 @@ impl Compiler {
                 }
                 let ra = self.b().temp();
                 self.load_const(Const::Int(*v), Some(ra));
-                return self.binary_regs(op, (ra, Type::Int), (rb, tb), b, d, span);
+                return self.binary_regs(op, (ra, Type::Int), (rb, tb), d, span);
             }
         }
         let (ra, ta) = self.expr(a, Option::None, Option::None);
-        let (rb, tb) = self.expr(b, Option::None, Option::None);
         let ta = self.subst.resolve(&ta);
+        // `x + 1`, `x - 1`: an int literal on the right becomes an immediate
+        if let (BinOp::Add | BinOp::Sub, Type::Int, ExprKind::Int(v)) = (op, &ta, &b.kind) {
+            let imm = if op == BinOp::Add { *v } else { v.wrapping_neg() };
+            if imm >= i16::MIN as i64 && imm <= i16::MAX as i64 && *v != i64::MIN {
+                let d = self.dst(dst);
+                self.emit(Op::AddIntImm { dst: d, a: ra, imm: imm as i16 });
+                return (d, Type::Int);
+            }
+        }
+        let (rb, tb) = self.expr(b, Option::None, Option::None);
         let tb = self.subst.resolve(&tb);
         let d = self.dst(dst);
-        self.binary_regs(op, (ra, ta), (rb, tb), b, d, span)
+        self.binary_regs(op, (ra, ta), (rb, tb), d, span)
     }
 
     /// `str(x)` with the built-in `str`: its argument.
@@ -812,7 +821,7 @@ impl Compiler {
     }
 
     /// The second half of a binary operation: both operands are already in registers.
-    fn binary_regs(&mut self, op: BinOp, (ra, ta): (Reg, Type), (rb, tb): (Reg, Type), b: &Expr, d: Reg, span: Span) -> (Reg, Type) {
+    fn binary_regs(&mut self, op: BinOp, (ra, ta): (Reg, Type), (rb, tb): (Reg, Type), d: Reg, span: Span) -> (Reg, Type) {
         if ta.is_error() || tb.is_error() {
             let t = match op {
                 BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::In | BinOp::NotIn => Type::Bool,
@@ -843,28 +852,8 @@ impl Compiler {
         let result = match op {
             BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::FloorDiv | BinOp::Mod | BinOp::Pow if ta == Int && tb == Int => {
                 let o = match op {
-                    BinOp::Add => {
-                        if let ExprKind::Int(v) = b.kind {
-                            if v >= i16::MIN as i64 && v <= i16::MAX as i64 {
-                                self.b().code.pop();
-                                self.b().lines.pop();
-                                self.emit(Op::AddIntImm { dst: d, a: ra, imm: v as i16 });
-                                return (d, Int);
-                            }
-                        }
-                        Op::AddInt { dst: d, a: ra, b: rb }
-                    }
-                    BinOp::Sub => {
-                        if let ExprKind::Int(v) = b.kind {
-                            if v > i16::MIN as i64 && v <= i16::MAX as i64 && matches!(self.b().code.last(), Some(Op::LoadInt { .. })) {
-                                self.b().code.pop();
-                                self.b().lines.pop();
-                                self.emit(Op::AddIntImm { dst: d, a: ra, imm: -v as i16 });
-                                return (d, Int);
-                            }
-                        }
-                        Op::SubInt { dst: d, a: ra, b: rb }
-                    }
+                    BinOp::Add => Op::AddInt { dst: d, a: ra, b: rb },
+                    BinOp::Sub => Op::SubInt { dst: d, a: ra, b: rb },
                     BinOp::Mul => Op::MulInt { dst: d, a: ra, b: rb },
                     BinOp::FloorDiv => Op::DivInt { dst: d, a: ra, b: rb },
                     BinOp::Mod => Op::ModInt { dst: d, a: ra, b: rb },
@@ -1124,7 +1113,7 @@ impl Compiler {
                     return vec![Label(self.emit(opc))];
                 }
                 let d = self.b().temp();
-                let (_, t) = self.binary_regs(*op, (ra, ta), (rb, tb), b, d, e.span);
+                let (_, t) = self.binary_regs(*op, (ra, ta), (rb, tb), d, e.span);
                 self.expect_type(&t, &Type::Bool, e.span);
                 return vec![if when { self.b().jump_if_true(d) } else { self.b().jump_if_false(d) }];
             }
