@@ -476,7 +476,9 @@ impl<'a> Lexer<'a> {
                         v as char
                     }
                     _ => {
-                        self.diags.push(Diagnostic::error("N0004", "invalid escape sequence", self.span(s, self.pos + 1))
+                        // the span covers `\x` and the next character (whole, never half a one)
+                        let next = self.src[self.pos..self.end].chars().next().map_or(0, char::len_utf8);
+                        self.diags.push(Diagnostic::error("N0004", "invalid escape sequence", self.span(s, self.pos + next))
                             .hint(if bytes_mode { "use \\xHH with two hex digits" } else { "use \\xHH with two hex digits below 80, or \\u{...} for other characters" }));
                         return None;
                     }
