@@ -507,25 +507,19 @@ impl Compiler {
                     self.store_to(tg, r, &t);
                 }
             }
-            ExprKind::Name(n) if writes_last(&value.kind) => {
+            _ => {
                 // `x = a + b`, `x += 1`: compute straight into x's register when x is a plain
                 // local; the value expression writes its destination only as its last step.
-                match self.resolve(n) {
-                    NameRes::Local(l) if l.mutable && !l.cell && l.wide.is_none() && l.global.is_none() => {
-                        self.expr_coerce(value, Some(l.reg), &l.ty);
-                    }
-                    _ => {
-                        let expected = self.target_type(target);
-                        let r = match expected {
-                            Some(t) => self.expr_coerce(value, None, &t),
-                            None => self.expr(value, None, None).0,
-                        };
-                        let vt = self.target_type(target).unwrap_or(Type::Unknown);
-                        self.store_to(target, r, &vt);
+                if let ExprKind::Name(n) = &target.kind {
+                    if writes_last(&value.kind) {
+                        if let NameRes::Local(l) = self.resolve(n) {
+                            if l.mutable && !l.cell && l.wide.is_none() && l.global.is_none() {
+                                self.expr_coerce(value, Some(l.reg), &l.ty);
+                                return;
+                            }
+                        }
                     }
                 }
-            }
-            _ => {
                 let expected = self.target_type(target);
                 let r = match expected {
                     Some(t) => self.expr_coerce(value, None, &t),
