@@ -1021,37 +1021,22 @@ impl Compiler {
         self.set_line(e.span);
         match &e.kind {
             ExprKind::Unary(UnOp::Not, x) => return self.cond_jump(x, !when),
-            ExprKind::Binary(BinOp::And, a, b) => {
-                let (narrow, _) = self.narrowings(a);
-                let skip = self.cond_jump(a, false);
+            ExprKind::Binary(op @ (BinOp::And | BinOp::Or), a, b) => {
+                let is_and = *op == BinOp::And;
+                let (when_true, when_false) = self.narrowings(a);
+                // the left operand alone decides when it is false (`and`) or true (`or`)
+                let decided = self.cond_jump(a, !is_and);
                 self.push_scope();
-                self.apply_narrowing(&narrow);
-                let jumps = self.cond_jump(b, when);
+                self.apply_narrowing(if is_and { &when_true } else { &when_false });
+                let mut jumps = self.cond_jump(b, when);
                 self.pop_scope();
-                if when {
-                    for l in skip {
+                if when == is_and {
+                    // decided means the opposite of `when`: fall through
+                    for l in decided {
                         self.b().patch(l);
                     }
-                    return jumps;
-                }
-                let mut all = skip;
-                all.extend(jumps);
-                return all;
-            }
-            ExprKind::Binary(BinOp::Or, a, b) => {
-                let (_, narrow) = self.narrowings(a);
-                let taken = self.cond_jump(a, true);
-                self.push_scope();
-                self.apply_narrowing(&narrow);
-                let jumps = self.cond_jump(b, when);
-                self.pop_scope();
-                if when {
-                    let mut all = taken;
-                    all.extend(jumps);
-                    return all;
-                }
-                for l in taken {
-                    self.b().patch(l);
+                } else {
+                    jumps.extend(decided);
                 }
                 return jumps;
             }
