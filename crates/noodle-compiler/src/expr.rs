@@ -280,8 +280,7 @@ impl Compiler {
                     Type::Unknown => Type::Unknown,
                     Type::Any => Type::Any,
                     other => {
-                        let shown = self.show(&other);
-                        self.warnings.push(Diagnostic::warning("N0218", format!("`!` on `{shown}`, which is never none"), e.span));
+                        self.never_none("`!`", &other, e.span);
                         other
                     }
                 };
@@ -712,8 +711,7 @@ impl Compiler {
                     Type::None => expected.cloned().unwrap_or_else(|| self.subst.fresh()),
                     Type::Unknown => Type::Unknown,
                     other => {
-                        let shown = self.show(other);
-                        self.warnings.push(Diagnostic::warning("N0218", format!("`??` on `{shown}`, which is never none"), a.span));
+                        self.never_none("`??`", other, a.span);
                         other.clone()
                     }
                 };
@@ -1106,6 +1104,12 @@ impl Compiler {
         }
         let c = self.expr_coerce(e, None, &Type::Bool);
         vec![if when { self.b().jump_if_true(c) } else { self.b().jump_if_false(c) }]
+    }
+
+    /// N0218: an optional-only operator applied to a value that is never none.
+    fn never_none(&mut self, what: &str, t: &Type, span: Span) {
+        let shown = self.show(t);
+        self.warnings.push(Diagnostic::warning("N0218", format!("{what} on `{shown}`, which is never none"), span));
     }
 
     fn widen_reg(&mut self, r: Reg, t: &Type) -> Reg {
@@ -1787,8 +1791,7 @@ impl Compiler {
             Type::Optional(i) => *i,
             Type::Unknown => return (self.dst(dst), Type::Unknown),
             other => {
-                let shown = self.show(&other);
-                self.warnings.push(Diagnostic::warning("N0218", format!("`?.` on `{shown}`, which is never none"), target.span));
+                self.never_none("`?.`", &other, target.span);
                 other
             }
         };

@@ -520,12 +520,12 @@ impl Compiler {
                         }
                     }
                 }
-                let expected = self.target_type(target);
-                let r = match expected {
-                    Some(t) => self.expr_coerce(value, None, &t),
-                    None => self.expr(value, None, None).0,
-                };
+                // the target's declared type, found once (it compiles and discards the target)
                 let vt = self.target_type(target).unwrap_or(Type::Unknown);
+                let r = match vt {
+                    Type::Unknown => self.expr(value, None, None).0,
+                    ref t => self.expr_coerce(value, None, t),
+                };
                 self.store_to(target, r, &vt);
             }
         }
