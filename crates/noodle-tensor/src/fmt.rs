@@ -1,0 +1,151 @@
+//! Printing in the style NumPy users know: nested brackets, columns aligned, the middle of
+//! large tensors elided with `...`, and the dtype when it is not the default for its values.
+//!
+//! ```text
+//! tensor([[1., 2.],
+//!         [3., 4.]], dtype=f32)
+//! ```
+
+use crate::{with_dtype, DType, Elem, Tensor};
+
+/// Tensors with more elements than this print only their edges.
+const THRESHOLD: usize = 1000;
+/// How many leading and trailing entries of each axis an elided tensor shows.
+const EDGE: usize = 3;
+
+/// Formats one float the way NumPy does for an array with the given style: up to 8 decimals,
+/// trailing zeros dropped, `1.` for whole numbers.
+fn float_text(x: f64, sci: bool) -> String {
+    if x.is_nan() {
+        return "nan".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    if sci {
+        let s = format!("{x:.8e}");
+        let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+        let m = m.trim_end_matches('0');
+        let exp: i32 = e.parse().unwrap_or(0);
+        return format!("{m}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
+    }
+    let s = format!("{x:.8}");
+    let s = s.trim_end_matches('0');
+    if s == "-0." && x == 0.0 {
+        return "-0.".into();
+    }
+    s.to_string()
+}
+
+/// The text of a tensor, e.g. `tensor([1, 2, 3])`.
+pub fn format_tensor(t: &Tensor) -> String {
+    let shape = t.shape().to_vec();
+    let elide = t.numel() > THRESHOLD;
+    // the elements that will be shown, in order, as text
+    let vals: Vec<f64> = t.to_vec::<f64>();
+    let texts: Vec<String> = with_dtype!(t.dtype(), T => {
+        let raw = t.to_vec::<T>();
+        match T::DTYPE {
+            DType::Bool => raw.iter().map(|&b| if b.to_f64() != 0.0 { "True".to_string() } else { "False".to_string() }).collect(),
+            DType::I64 => raw.iter().map(|x| x.to_i64().to_string()).collect(),
+            _ => {
+                let finite: Vec<f64> = vals.iter().copied().filter(|x| x.is_finite() && *x != 0.0).map(f64::abs).collect();
+                let max = finite.iter().cloned().fold(0.0, f64::max);
+                let min = finite.iter().cloned().fold(f64::INFINITY, f64::min);
+                let sci = max >= 1e8 || (min < 1e-4) || (max / min > 1e3 && min < 1.0 && max > 1e3);
+                vals.iter().map(|&x| float_text(x, sci)).collect()
+            }
+        }
+    });
+    // align the decimal points, as NumPy does: pad the integer part on the left and the
+    // fraction on the right
+    let split = |s: &String| match s.find('.') {
+        Some(i) if !s.contains('e') => (i, s.len() - i),
+        _ => (s.len(), 0),
+    };
+    let int_w = texts.iter().map(|s| split(s).0).max().unwrap_or(0);
+    let frac_w = texts.iter().map(|s| split(s).1).max().unwrap_or(0);
+    let texts: Vec<String> = texts.iter().map(|s| {
+        let (i, f) = split(s);
+        format!("{}{s}{}", " ".repeat(int_w - i), " ".repeat(frac_w - f))
+    }).collect();
+    let width = texts.iter().map(|s| s.len()).max().unwrap_or(1);
+    let mut out = String::from("tensor(");
+    let indent = "tensor(".len();
+    if shape.is_empty() {
+        out.push_str(texts[0].trim());
+    } else if t.numel() == 0 {
+        out.push_str("[]");
+    } else {
+        let mut strides = vec![1usize; shape.len()];
+        for i in (0..shape.len().saturating_sub(1)).rev() {
+            strides[i] = strides[i + 1] * shape[i + 1];
+        }
+        block(&mut out, &texts, &shape, &strides, 0, 0, width, indent, elide);
+    }
+    if t.numel() == 0 && shape.len() != 1 {
+        out.push_str(&format!(", shape={}", crate::shape_str(&shape)));
+    }
+    let default_dtype = matches!(t.dtype(), DType::F64 | DType::I64 | DType::Bool);
+    if !default_dtype || t.numel() == 0 {
+        out.push_str(&format!(", dtype={}", t.dtype().name()));
+    }
+    out.push(')');
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn block(out: &mut String, texts: &[String], shape: &[usize], strides: &[usize], axis: usize, base: usize, width: usize, indent: usize, elide: bool) {
+    let n = shape[axis];
+    out.push('[');
+    let shown: Vec<Option<usize>> = if elide && n > 2 * EDGE {
+        (0..EDGE).map(Some).chain(std::iter::once(None)).chain((n - EDGE..n).map(Some)).collect()
+    } else {
+        (0..n).map(Some).collect()
+    };
+    let last_axis = axis + 1 == shape.len();
+    for (k, i) in shown.iter().enumerate() {
+        if k > 0 {
+            if last_axis {
+                out.push_str(", ");
+            } else {
+                out.push(',');
+                // one blank line between 2-d blocks, two between 3-d blocks, ...
+                for _ in 0..(shape.len() - axis - 1) {
+                    out.push('\n');
+                }
+                out.push_str(&" ".repeat(indent + axis + 1));
+            }
+        }
+        match i {
+            None => out.push_str("..."),
+            Some(i) => {
+                if last_axis {
+                    let s = &texts[base + i * strides[axis]];
+                    out.push_str(&" ".repeat(width - s.len()));
+                    out.push_str(s);
+                } else {
+                    block(out, texts, shape, strides, axis + 1, base + i * strides[axis], width, indent, elide);
+                }
+            }
+        }
+    }
+    out.push(']');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn looks_like_numpy() {
+        let t = Tensor::from_vec(vec![1.0f64, 2.5, -3.0, 4.0], vec![2, 2]).unwrap();
+        assert_eq!(format_tensor(&t), "tensor([[ 1. ,  2.5],\n        [-3. ,  4. ]])");
+        let t = Tensor::from_vec(vec![1i64, 20, 3], vec![3]).unwrap();
+        assert_eq!(format_tensor(&t), "tensor([ 1, 20,  3])");
+        let t = Tensor::from_vec(vec![0.5f32], vec![]).unwrap();
+        assert_eq!(format_tensor(&t), "tensor(0.5, dtype=f32)");
+        let t = Tensor::zeros(&[0, 3], DType::F64).unwrap();
+        assert_eq!(format_tensor(&t), "tensor([], shape=(0, 3), dtype=f64)");
+    }
+}

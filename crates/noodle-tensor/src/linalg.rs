@@ -1,0 +1,1 @@
+//! Linear algebra for `std.linalg` (faer's factorisations).

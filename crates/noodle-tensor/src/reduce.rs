@@ -1,0 +1,328 @@
+//! Reductions over all elements or over given axes, with `keepdims`.
+//!
+//! A reduction over one axis sees the tensor as `(outer, len, inner)`: with `inner == 1` each
+//! output is a reduction of one contiguous row; otherwise whole rows of `inner` outputs are
+//! combined at once, which vectorises. Several axes are reduced one after another.
+
+use crate::kernels::{self, Num, PAR_MIN};
+use crate::{norm_axis, shape_str, DType, Elem, Result, Tensor, TensorError};
+use rayon::prelude::*;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReduceOp {
+    Sum,
+    Prod,
+    Min,
+    Max,
+    Mean,
+    Var,
+    Std,
+    ArgMin,
+    ArgMax,
+    Any,
+    All,
+}
+
+impl ReduceOp {
+    pub fn name(self) -> &'static str {
+        match self {
+            ReduceOp::Sum => "sum",
+            ReduceOp::Prod => "prod",
+            ReduceOp::Min => "min",
+            ReduceOp::Max => "max",
+            ReduceOp::Mean => "mean",
+            ReduceOp::Var => "var",
+            ReduceOp::Std => "std",
+            ReduceOp::ArgMin => "argmin",
+            ReduceOp::ArgMax => "argmax",
+            ReduceOp::Any => "any",
+            ReduceOp::All => "all",
+        }
+    }
+    pub fn result_dtype(self, a: DType) -> DType {
+        match self {
+            ReduceOp::Sum | ReduceOp::Prod => a.max(DType::I64),
+            ReduceOp::Min | ReduceOp::Max => a,
+            ReduceOp::Mean | ReduceOp::Var | ReduceOp::Std => a.float_of(),
+            ReduceOp::ArgMin | ReduceOp::ArgMax => DType::I64,
+            ReduceOp::Any | ReduceOp::All => DType::Bool,
+        }
+    }
+}
+
+/// The basic reductions every other one is built from.
+#[derive(Clone, Copy, PartialEq)]
+enum Basic {
+    Sum,
+    Prod,
+    Min,
+    Max,
+}
+
+/// `axes` normalised, sorted and without repeats; `None` means all.
+fn axes_of(a: &Tensor, axes: Option<&[i64]>) -> Result<Vec<usize>> {
+    let mut out = match axes {
+        None => (0..a.ndim()).collect(),
+        Some(ax) => ax.iter().map(|&x| norm_axis(x, a.ndim())).collect::<Result<Vec<_>>>()?,
+    };
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+fn out_shape(shape: &[usize], axes: &[usize], keepdims: bool) -> Vec<usize> {
+    let mut out = Vec::new();
+    for (i, &d) in shape.iter().enumerate() {
+        if axes.contains(&i) {
+            if keepdims {
+                out.push(1);
+            }
+        } else {
+            out.push(d);
+        }
+    }
+    out
+}
+
+/// Reduces `a` (contiguous, element type `T`) over one axis, keeping it with length 1.
+fn reduce_axis<T: Num>(a: &Tensor, axis: usize, op: Basic) -> Result<Tensor> {
+    let shape = a.shape();
+    let len = shape[axis];
+    let outer: usize = shape[..axis].iter().product();
+    let inner: usize = shape[axis + 1..].iter().product();
+    let src = a.to_vec::<T>();
+    let init = match op {
+        Basic::Sum => T::zero(),
+        Basic::Prod => T::one(),
+        Basic::Min => T::highest(),
+        Basic::Max => T::lowest(),
+    };
+    let step = move |acc: T, x: T| match op {
+        Basic::Sum => acc.add(x),
+        Basic::Prod => acc.mul(x),
+        Basic::Min => acc.min_of(x),
+        Basic::Max => acc.max_of(x),
+    };
+    let mut out = vec![init; outer * inner];
+    let block = |o: usize, dst: &mut [T]| {
+        let base = o * len * inner;
+        if inner == 1 {
+            dst[0] = row_reduce(&src[base..base + len], init, op);
+        } else {
+            for k in 0..len {
+                let row = &src[base + k * inner..base + (k + 1) * inner];
+                for (d, &x) in dst.iter_mut().zip(row) {
+                    *d = step(*d, x);
+                }
+            }
+        }
+    };
+    if outer * inner * len >= PAR_MIN && outer > 1 {
+        out.par_chunks_mut(inner.max(1)).enumerate().for_each(|(o, dst)| block(o, dst));
+    } else if inner > 0 {
+        for (o, dst) in out.chunks_mut(inner).enumerate() {
+            block(o, dst);
+        }
+    }
+    let mut kept = shape.to_vec();
+    kept[axis] = 1;
+    Tensor::from_vec(out, kept)
+}
+
+/// One contiguous row, with eight accumulators so the loop vectorises (and sums pairwise-ish,
+/// which is more accurate than a single running total). Large rows are split across threads.
+fn row_reduce<T: Num>(row: &[T], init: T, op: Basic) -> T {
+    let step = |acc: T, x: T| match op {
+        Basic::Sum => acc.add(x),
+        Basic::Prod => acc.mul(x),
+        Basic::Min => acc.min_of(x),
+        Basic::Max => acc.max_of(x),
+    };
+    if row.len() >= PAR_MIN * 4 {
+        return row.par_chunks(PAR_MIN).map(|c| row_reduce(c, init, op)).reduce(|| init, step);
+    }
+    let mut acc = [init; 8];
+    let chunks = row.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for k in 0..8 {
+            acc[k] = step(acc[k], c[k]);
+        }
+    }
+    let mut total = init;
+    for a in acc {
+        total = step(total, a);
+    }
+    for &x in rest {
+        total = step(total, x);
+    }
+    total
+}
+
+fn basic(a: &Tensor, axes: &[usize], op: Basic) -> Result<Tensor> {
+    let dt = match op {
+        Basic::Sum | Basic::Prod => a.dtype().max(DType::I64),
+        _ => a.dtype().max(DType::I64),
+    };
+    let mut t = a.astype(dt).contiguous();
+    for &ax in axes {
+        t = match dt {
+            DType::F32 => reduce_axis::<f32>(&t, ax, op)?,
+            DType::F64 => reduce_axis::<f64>(&t, ax, op)?,
+            _ => reduce_axis::<i64>(&t, ax, op)?,
+        };
+    }
+    Ok(t)
+}
+
+/// The index of the smallest (or largest) element along one axis; the first one on ties, and
+/// a NaN counts as the extreme, as in NumPy.
+fn arg_axis<T: Elem>(a: &Tensor, axis: usize, want_max: bool) -> Result<Tensor> {
+    let shape = a.shape();
+    let len = shape[axis];
+    if len == 0 {
+        return Err(TensorError::shape(format!("{}: axis {axis} of shape {} is empty", if want_max { "argmax" } else { "argmin" }, shape_str(shape))));
+    }
+    let outer: usize = shape[..axis].iter().product();
+    let inner: usize = shape[axis + 1..].iter().product();
+    let src = a.contiguous().to_vec::<T>();
+    let better = |x: T, best: T| {
+        if best != best {
+            return false;
+        }
+        if x != x {
+            return true;
+        }
+        if want_max { x > best } else { x < best }
+    };
+    let mut out = vec![0i64; outer * inner];
+    let block = |o: usize, dst: &mut [i64]| {
+        let base = o * len * inner;
+        if inner == 1 {
+            let row = &src[base..base + len];
+            let mut bi = 0;
+            for (i, &x) in row.iter().enumerate().skip(1) {
+                if better(x, row[bi]) {
+                    bi = i;
+                }
+            }
+            dst[0] = bi as i64;
+        } else {
+            let mut best: Vec<T> = src[base..base + inner].to_vec();
+            for k in 1..len {
+                let row = &src[base + k * inner..base + (k + 1) * inner];
+                for j in 0..inner {
+                    if better(row[j], best[j]) {
+                        best[j] = row[j];
+                        dst[j] = k as i64;
+                    }
+                }
+            }
+        }
+    };
+    if outer * inner * len >= PAR_MIN && outer > 1 {
+        out.par_chunks_mut(inner.max(1)).enumerate().for_each(|(o, d)| block(o, d));
+    } else if inner > 0 {
+        for (o, d) in out.chunks_mut(inner).enumerate() {
+            block(o, d);
+        }
+    }
+    let mut kept = shape.to_vec();
+    kept[axis] = 1;
+    Tensor::from_vec(out, kept)
+}
+
+/// Reduces over `axes` (all when `None`). The result always has the kept axes as length 1;
+/// without `keepdims` they are removed.
+pub fn reduce(op: ReduceOp, a: &Tensor, axes: Option<&[i64]>, keepdims: bool) -> Result<Tensor> {
+    let ax = axes_of(a, axes)?;
+    let shape = out_shape(a.shape(), &ax, keepdims);
+    let count: usize = ax.iter().map(|&i| a.shape()[i]).product();
+    let kept = match op {
+        ReduceOp::Sum => basic(a, &ax, Basic::Sum)?,
+        ReduceOp::Prod => basic(a, &ax, Basic::Prod)?,
+        ReduceOp::Min | ReduceOp::Max => {
+            if count == 0 {
+                return Err(TensorError::shape(format!("{} of an empty tensor (shape {}) has no value", op.name(), shape_str(a.shape()))));
+            }
+            let r = basic(a, &ax, if op == ReduceOp::Min { Basic::Min } else { Basic::Max })?;
+            r.astype(a.dtype())
+        }
+        ReduceOp::Any => basic(&a.astype(DType::Bool), &ax, Basic::Max)?.astype(DType::Bool),
+        ReduceOp::All => basic(&a.astype(DType::Bool), &ax, Basic::Min)?.astype(DType::Bool),
+        ReduceOp::Mean => {
+            let ft = a.dtype().float_of();
+            let s = basic(&a.astype(ft), &ax, Basic::Sum)?;
+            kernels::binary_scalar(kernels::BinOp::Div, &s, crate::Scalar::Float(count as f64), false)?
+        }
+        ReduceOp::Var | ReduceOp::Std => {
+            let ft = a.dtype().float_of();
+            let x = a.astype(ft);
+            let mean = reduce(ReduceOp::Mean, &x, axes, true)?;
+            let d = kernels::binary(kernels::BinOp::Sub, &x, &mean)?;
+            let sq = kernels::binary(kernels::BinOp::Mul, &d, &d)?;
+            let v = reduce(ReduceOp::Mean, &sq, axes, true)?;
+            if op == ReduceOp::Std {
+                kernels::unary(kernels::UnOp::Sqrt, &v)?
+            } else {
+                v
+            }
+        }
+        ReduceOp::ArgMin | ReduceOp::ArgMax => {
+            let want_max = op == ReduceOp::ArgMax;
+            if a.numel() == 0 {
+                return Err(TensorError::shape(format!("{} of an empty tensor (shape {}) has no value", op.name(), shape_str(a.shape()))));
+            }
+            match axes {
+                None => {
+                    let flat = a.reshape(&[-1])?;
+                    let r = crate::with_dtype!(a.dtype(), T => arg_axis::<T>(&flat, 0, want_max)?);
+                    let shape = if keepdims { vec![1; a.ndim()] } else { vec![] };
+                    return r.reshape(&shape.iter().map(|&d| d as i64).collect::<Vec<_>>());
+                }
+                Some(list) if list.len() == 1 => {
+                    let axis = norm_axis(list[0], a.ndim())?;
+                    crate::with_dtype!(a.dtype(), T => arg_axis::<T>(a, axis, want_max)?)
+                }
+                Some(_) => return Err(TensorError::arg(format!("{} takes a single axis", op.name()))),
+            }
+        }
+    };
+    kept.reshape(&shape.iter().map(|&d| d as i64).collect::<Vec<_>>())
+}
+
+/// `exp(x - max) / sum(exp(x - max))` along an axis (stable for large inputs).
+pub fn softmax(a: &Tensor, axis: i64) -> Result<Tensor> {
+    let x = a.astype(a.dtype().float_of());
+    let m = reduce(ReduceOp::Max, &x, Some(&[axis]), true)?;
+    let e = kernels::unary(kernels::UnOp::Exp, &kernels::binary(kernels::BinOp::Sub, &x, &m)?)?;
+    let s = reduce(ReduceOp::Sum, &e, Some(&[axis]), true)?;
+    kernels::binary(kernels::BinOp::Div, &e, &s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_over_axes() {
+        let a = Tensor::arange(0.0, 6.0, 1.0, DType::F64).unwrap().reshape(&[2, 3]).unwrap();
+        assert_eq!(reduce(ReduceOp::Sum, &a, None, false).unwrap().to_vec::<f64>(), vec![15.0]);
+        let s0 = reduce(ReduceOp::Sum, &a, Some(&[0]), false).unwrap();
+        assert_eq!((s0.shape().to_vec(), s0.to_vec::<f64>()), (vec![3], vec![3.0, 5.0, 7.0]));
+        let s1 = reduce(ReduceOp::Sum, &a, Some(&[1]), true).unwrap();
+        assert_eq!((s1.shape().to_vec(), s1.to_vec::<f64>()), (vec![2, 1], vec![3.0, 12.0]));
+        let am = reduce(ReduceOp::ArgMax, &a, Some(&[0]), false).unwrap();
+        assert_eq!(am.to_vec::<i64>(), vec![1, 1, 1]);
+        let v = reduce(ReduceOp::Var, &a, None, false).unwrap();
+        assert!((v.to_vec::<f64>()[0] - 35.0 / 12.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn softmax_rows_sum_to_one() {
+        let a = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 1000.0, 1000.0, 1000.0], vec![2, 3]).unwrap();
+        let s = softmax(&a, -1).unwrap();
+        let r = reduce(ReduceOp::Sum, &s, Some(&[1]), false).unwrap().to_vec::<f32>();
+        assert!(r.iter().all(|x| (x - 1.0).abs() < 1e-6));
+    }
+}
