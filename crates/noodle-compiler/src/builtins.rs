@@ -240,6 +240,8 @@ pub fn std_module(name: &str) -> Option<&'static str> {
         "std.string" => "std.string",
         "std.time" => "std.time",
         "std.io" => "std.io",
+        "std.tensor" => "std.tensor",
+        "std.linalg" => "std.linalg",
         _ => return None,
     })
 }
@@ -257,8 +259,20 @@ pub const STD_ITEMS: &[&str] = &[
     "std.io::write_file", "std.io::append_file", "std.io::file_exists", "std.io::write", "std.io::eprint",
 ];
 
+/// The items of `std.tensor` and `std.linalg` (their signatures live in `tensor.rs`).
+pub const TENSOR_ITEMS: &[&str] = &[
+    "std.tensor::f32", "std.tensor::f64", "std.tensor::i64", "std.tensor::bool", "std.tensor::from_list", "std.tensor::zeros",
+    "std.tensor::ones", "std.tensor::full", "std.tensor::eye", "std.tensor::arange", "std.tensor::linspace", "std.tensor::rand",
+    "std.tensor::randn", "std.tensor::randint", "std.tensor::where", "std.tensor::concat", "std.tensor::stack",
+    "std.tensor::split", "std.tensor::matmul", "std.tensor::maximum", "std.tensor::minimum", "std.tensor::allclose",
+    "std.tensor::array_equal", "std.tensor::exp", "std.tensor::log", "std.tensor::sqrt", "std.tensor::abs", "std.tensor::sin",
+    "std.tensor::cos", "std.tensor::tanh", "std.tensor::sigmoid", "std.tensor::relu", "std.tensor::softmax", "std.tensor::clip",
+    "std.tensor::sum", "std.tensor::mean", "std.linalg::solve", "std.linalg::inv", "std.linalg::det", "std.linalg::qr",
+    "std.linalg::cholesky", "std.linalg::svd", "std.linalg::eigh", "std.linalg::norm", "std.linalg::lstsq",
+];
+
 pub fn std_item_key(module: &str, item: &str) -> Option<&'static str> {
-    STD_ITEMS.iter().copied().find(|k| k.split_once("::") == Some((module, item)))
+    STD_ITEMS.iter().chain(TENSOR_ITEMS).copied().find(|k| k.split_once("::") == Some((module, item)))
 }
 
 pub enum StdItem {
@@ -318,6 +332,14 @@ pub fn std_item(module: &str, item: &str) -> Option<StdItem> {
             "sleep" => f(vec![Float], None, "time.sleep"),
             _ => Option::None,
         },
+        "std.tensor" | "std.linalg" => {
+            let key = std_item_key(module, item)?;
+            if module == "std.tensor" && crate::tensor::DTYPE_NAMES.contains(&item) {
+                return Some(StdItem::Const(Const::Str(item.to_string()), Str));
+            }
+            // called through `tensor.rs`; as a value it is reported like any native
+            Some(StdItem::Func { params: vec![], variadic: true, ret: Unknown, native: key })
+        }
         "std.io" => match item {
             "read_line" => f(vec![], Type::optional(Str), "io.read_line"),
             "read_all" => f(vec![], Str, "io.read_all"),
@@ -357,6 +379,7 @@ pub fn native_names() -> Vec<&'static str> {
             }
         }
     }
+    v.extend(crate::tensor::native_names());
     for m in ["std.math", "std.string", "std.time", "std.io"] {
         for item in [
             "sqrt", "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "exp", "log", "log2", "log10", "pow", "floor", "ceil",

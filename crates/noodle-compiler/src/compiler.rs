@@ -495,6 +495,22 @@ impl Compiler {
                             let t = self.resolve_type(&args[0]);
                             return if name == "list" { Type::list(t) } else { Type::Set(Box::new(t)) };
                         }
+                        "tensor" => {
+                            if !arity(self, 1) {
+                                return Type::Unknown;
+                            }
+                            let elem = match &args[0] {
+                                TypeExpr::Named { path, args: a, .. } if path.len() == 1 && a.is_empty() => crate::types::TE::from_name(&path[0].name),
+                                _ => None,
+                            };
+                            return match elem {
+                                Some(e) => Type::Tensor(e),
+                                None => {
+                                    self.error("N0102", "a tensor's element type must be `f32`, `f64`, `i64` or `bool`", args[0].span()).label("not a tensor element type");
+                                    Type::Unknown
+                                }
+                            };
+                        }
                         "dict" => {
                             if !arity(self, 2) {
                                 return Type::Unknown;
@@ -551,7 +567,7 @@ impl Compiler {
             NameRes::Iface(i) => Type::Interface(i),
             _ => {
                 let mut d = Diagnostic::error("N0102", format!("unknown type `{name}`"), span).label("not a type");
-                if let Some(s) = suggest(name, &["int", "float", "bool", "str", "bytes", "none", "any", "list", "dict", "set"]) {
+                if let Some(s) = suggest(name, &["int", "float", "bool", "str", "bytes", "none", "any", "list", "dict", "set", "tensor"]) {
                     d = d.hint(format!("did you mean `{s}`?"));
                 }
                 self.diags.push(d);

@@ -13,14 +13,14 @@ use noodle_syntax::{Diagnostic, Span};
 type Narrow = Vec<(String, Type)>;
 
 impl Compiler {
-    fn dst(&mut self, dst: Option<Reg>) -> Reg {
+    pub fn dst(&mut self, dst: Option<Reg>) -> Reg {
         match dst {
             Some(r) => r,
             None => self.b().temp(),
         }
     }
 
-    fn to_dst(&mut self, r: Reg, dst: Option<Reg>) -> Reg {
+    pub fn to_dst(&mut self, r: Reg, dst: Option<Reg>) -> Reg {
         match dst {
             Some(d) if d != r => {
                 self.emit(Op::Move { dst: d, src: r });
@@ -32,6 +32,17 @@ impl Compiler {
 
     /// Compiles `e` with an expected type, checks it, and widens int to float where needed.
     pub fn expr_coerce(&mut self, e: &Expr, dst: Option<Reg>, expected: &Type) -> Reg {
+        // a list literal where a tensor is expected becomes a tensor of that element type
+        if let (Type::Tensor(te), ExprKind::List(_)) = (strip_optional(self.subst.resolve(expected)), &e.kind) {
+            let (r, t) = self.expr(e, None, None);
+            let t = self.subst.resolve(&t);
+            if crate::tensor::nested_elem(&t).is_none() && !matches!(&t, Type::List(x) if matches!(**x, Type::Var(_))) {
+                self.expect_type(&t, expected, e.span);
+            }
+            let d = self.dst(dst);
+            self.list_to_tensor(r, te, d);
+            return d;
+        }
         let (r, t) = self.expr(e, dst, Some(expected));
         self.expect_type(&t, expected, e.span);
         let t = self.subst.resolve(&t);
@@ -85,7 +96,7 @@ impl Compiler {
         self.diags.push(d);
     }
 
-    fn load_const(&mut self, c: Const, dst: Option<Reg>) -> Reg {
+    pub fn load_const(&mut self, c: Const, dst: Option<Reg>) -> Reg {
         let d = self.dst(dst);
         if let Const::Int(v) = c {
             if v >= i32::MIN as i64 && v <= i32::MAX as i64 {
@@ -240,9 +251,18 @@ impl Compiler {
                 }
             }
             ExprKind::Index { target, index } => self.index(target, index, dst, e.span),
+            ExprKind::SliceItem { .. } => {
+                self.error("N0207", "a slice with a step, or a subscript with several entries, can only index a tensor", e.span)
+                    .hint("lists, strings and bytes take one index or one `start:end` slice");
+                (self.dst(dst), Type::Unknown)
+            }
             ExprKind::Slice { target, start, end } => {
                 let (r, t) = self.expr(target, None, None);
                 let t = self.subst.resolve(&t);
+                if let Type::Tensor(_) = t {
+                    let item = Expr { kind: ExprKind::SliceItem { start: start.clone(), stop: end.clone(), step: None }, span: e.span };
+                    return (self.tensor_index(r, &item, dst), t);
+                }
                 match &t {
                     Type::List(_) | Type::Str | Type::Bytes => {}
                     Type::Unknown => {}
@@ -570,6 +590,7 @@ impl Compiler {
                 self.emit(Op::BitNot { dst: d, src: r });
                 (d, Type::Int)
             }
+            (_, Type::Tensor(te)) => self.tensor_unary(op, r, *te, d, span),
             (_, Type::Unknown) => (d, Type::Unknown),
             (_, Type::Optional(_)) => {
                 let shown = self.show(&t);
@@ -826,6 +847,9 @@ impl Compiler {
                 _ => Type::Unknown,
             };
             return (d, t);
+        }
+        if matches!(ta, Type::Tensor(_)) || matches!(tb, Type::Tensor(_)) {
+            return self.tensor_binary(op, (ra, ta), (rb, tb), d, span);
         }
         use Type::*;
         let num = |t: &Type| matches!(t, Int | Float);
@@ -1125,6 +1149,9 @@ impl Compiler {
     fn index(&mut self, target: &Expr, index: &Expr, dst: Option<Reg>, span: Span) -> (Reg, Type) {
         let (r, t) = self.expr(target, None, None);
         let t = self.subst.resolve(&t);
+        if let Type::Tensor(_) = t {
+            return (self.tensor_index(r, index, dst), t);
+        }
         let d = self.dst(dst);
         match &t {
             Type::List(e) => {
@@ -1217,6 +1244,15 @@ impl Compiler {
         } else {
             None
         };
+        if let Type::Tensor(te) = base_t {
+            if let Some((d2, ft)) = self.tensor_field(r, te, name, Some(d)) {
+                if let Some(j) = skip {
+                    self.b().patch(j);
+                    return (d2, Type::optional(ft));
+                }
+                return (d2, ft);
+            }
+        }
         let ft = match &base_t {
             Type::Struct(s) => {
                 let info = &self.structs[*s as usize];
@@ -1875,6 +1911,7 @@ impl Compiler {
                 }
                 (self.dst(dst), Type::Unknown)
             }
+            Type::Tensor(te) => self.tensor_method(r, *te, name, args, dst, span),
             _ => self.builtin_method(r, &t, name, args, dst, span),
         }
     }
@@ -1933,6 +1970,11 @@ impl Compiler {
     }
 
     fn call_std(&mut self, m: &str, item: &str, args: &[Arg], dst: Option<Reg>, span: Span) -> (Reg, Type) {
+        if m == "std.tensor" || m == "std.linalg" {
+            if let Some(r) = self.tensor_std(m, item, args, dst, span) {
+                return r;
+            }
+        }
         match builtins::std_item(m, item) {
             Some(StdItem::Func { params, variadic, ret, native }) => {
                 if native == "math.sqrt" && args.len() == 1 && args[0].name.is_none() {
@@ -2002,7 +2044,7 @@ impl Compiler {
                 }
                 let (r, t) = self.expr(&args[0].value, None, None);
                 let t = self.subst.resolve(&t);
-                if !matches!(t, Type::Str | Type::Bytes | Type::List(_) | Type::Dict(..) | Type::Set(_) | Type::Unknown | Type::Tuple(_)) {
+                if !matches!(t, Type::Str | Type::Bytes | Type::List(_) | Type::Dict(..) | Type::Set(_) | Type::Unknown | Type::Tuple(_) | Type::Tensor(_)) {
                     let shown = self.show(&t);
                     let code = if matches!(t, Type::Optional(_)) { "N0204" } else { "N0200" };
                     self.error(code, format!("`len` needs a str, bytes, list, dict or set, found `{shown}`"), args[0].value.span);

@@ -14,6 +14,7 @@ mod compiler;
 mod expr;
 mod pattern;
 mod stmt;
+mod tensor;
 pub mod types;
 
 pub use builtins::native_names;

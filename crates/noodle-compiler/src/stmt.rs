@@ -105,6 +105,11 @@ fn walk_expr(e: &Expr, inside: bool, out: &mut HashSet<String>) {
                 w(s, out)
             }
         }
+        ExprKind::SliceItem { start, stop, step } => {
+            for s in [start, stop, step].into_iter().flatten() {
+                w(s, out)
+            }
+        }
         ExprKind::Call { callee, args } => {
             w(callee, out);
             args.iter().for_each(|a| w(&a.value, out))
@@ -464,6 +469,28 @@ impl Compiler {
     }
 
     fn assign(&mut self, target: &Expr, op: Option<ast::BinOp>, value: &Expr, span: Span) {
+        // tensors: `t op= x` works in place and `t[...] = x` writes through the view
+        if !matches!(target.kind, ExprKind::Tuple(_)) {
+            if let Some(op) = op {
+                if let (_, Type::Tensor(te)) = self.peek_type(target) {
+                    self.tensor_inplace(op, target, te, value, span);
+                    return;
+                }
+            } else if let ExprKind::Index { target: obj, index } = &target.kind {
+                if let (_, Type::Tensor(_)) = self.peek_type(obj) {
+                    let (r, _) = self.expr(obj, None, None);
+                    self.tensor_store(r, index, value);
+                    return;
+                }
+            } else if let ExprKind::Slice { target: obj, start, end } = &target.kind {
+                if let (_, Type::Tensor(_)) = self.peek_type(obj) {
+                    let (r, _) = self.expr(obj, None, None);
+                    let item = Expr { kind: ExprKind::SliceItem { start: start.clone(), stop: end.clone(), step: None }, span: target.span };
+                    self.tensor_store(r, &item, value);
+                    return;
+                }
+            }
+        }
         // Compound assignment: evaluate `target op value` and assign the result.
         let synthesized;
         let value = match op {

@@ -20,6 +20,8 @@ pub enum Type {
     /// Produced after an error, compatible with everything so one mistake reports once.
     Unknown,
     Range,
+    /// An n-dimensional tensor; the element type is static, the shape is not.
+    Tensor(TE),
     List(Box<Type>),
     Dict(Box<Type>, Box<Type>),
     Set(Box<Type>),
@@ -53,6 +55,52 @@ impl Type {
     }
 }
 
+/// The element type of a tensor. The order is the promotion order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TE {
+    Bool,
+    I64,
+    F32,
+    F64,
+}
+
+impl TE {
+    pub fn name(self) -> &'static str {
+        match self {
+            TE::Bool => "bool",
+            TE::I64 => "i64",
+            TE::F32 => "f32",
+            TE::F64 => "f64",
+        }
+    }
+    pub fn from_name(s: &str) -> Option<TE> {
+        Some(match s {
+            "bool" => TE::Bool,
+            "i64" | "int" => TE::I64,
+            "f32" => TE::F32,
+            "f64" | "float" => TE::F64,
+            _ => return None,
+        })
+    }
+    pub fn is_float(self) -> bool {
+        matches!(self, TE::F32 | TE::F64)
+    }
+    /// As the runtime promotes: the larger type, except that i64 with f32 gives f64.
+    pub fn promote(a: TE, b: TE) -> TE {
+        match (a.max(b), a.min(b)) {
+            (TE::F32, TE::I64) => TE::F64,
+            (hi, _) => hi,
+        }
+    }
+    pub fn float_of(self) -> TE {
+        if self == TE::F32 {
+            TE::F32
+        } else {
+            TE::F64
+        }
+    }
+}
+
 /// Names for struct/enum/interface ids, used when printing types.
 pub trait TypeNames {
     fn struct_name(&self, id: StructId) -> String;
@@ -78,6 +126,7 @@ impl fmt::Display for Show<'_> {
             Type::Never => write!(f, "never"),
             Type::Unknown => write!(f, "?"),
             Type::Range => write!(f, "range"),
+            Type::Tensor(e) => write!(f, "tensor[{}]", e.name()),
             Type::List(t) => write!(f, "list[{}]", show(t)),
             Type::Dict(k, v) => write!(f, "dict[{}, {}]", show(k), show(v)),
             Type::Set(t) => write!(f, "set[{}]", show(t)),

@@ -135,7 +135,7 @@ pub enum Stmt {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BinOp {
-    Add, Sub, Mul, Div, FloorDiv, Mod, Pow,
+    Add, Sub, Mul, Div, FloorDiv, Mod, Pow, MatMul,
     Eq, Ne, Lt, Le, Gt, Ge,
     And, Or, BitAnd, BitOr, BitXor, Shl, Shr,
     In, NotIn, Coalesce,
@@ -145,7 +145,7 @@ impl BinOp {
     pub fn text(self) -> &'static str {
         match self {
             BinOp::Add => "+", BinOp::Sub => "-", BinOp::Mul => "*", BinOp::Div => "/",
-            BinOp::FloorDiv => "//", BinOp::Mod => "%", BinOp::Pow => "**", BinOp::Eq => "==",
+            BinOp::FloorDiv => "//", BinOp::Mod => "%", BinOp::Pow => "**", BinOp::MatMul => "@", BinOp::Eq => "==",
             BinOp::Ne => "!=", BinOp::Lt => "<", BinOp::Le => "<=", BinOp::Gt => ">", BinOp::Ge => ">=",
             BinOp::And => "and", BinOp::Or => "or", BinOp::BitAnd => "&", BinOp::BitOr => "|",
             BinOp::BitXor => "^", BinOp::Shl => "<<", BinOp::Shr => ">>", BinOp::In => "in",
@@ -211,6 +211,9 @@ pub enum ExprKind {
     TupleField { target: Box<Expr>, index: u32 },
     Index { target: Box<Expr>, index: Box<Expr> },
     Slice { target: Box<Expr>, start: Option<Box<Expr>>, end: Option<Box<Expr>> },
+    /// `a:b:c` as one entry of a multi-part subscript (`t[1:, ::2]`, `t[::-1]`); only valid
+    /// inside `[...]`. Several entries form an `Index` whose index is a `Tuple`.
+    SliceItem { start: Option<Box<Expr>>, stop: Option<Box<Expr>>, step: Option<Box<Expr>> },
     Unwrap(Box<Expr>),
     Is(Box<Expr>, Box<TypeExpr>),
     As(Box<Expr>, Box<TypeExpr>),

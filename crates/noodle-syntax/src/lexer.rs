@@ -21,7 +21,7 @@ pub enum Tok {
     LParen, RParen, LBracket, RBracket, LBrace, RBrace, Comma, Dot, Colon, Semi, Arrow, FatArrow,
     Question, QuestionDot, QuestionQuestion, Bang, Eq, EqEq, NotEq, Lt, Le, Gt, Ge, Plus, Minus,
     Star, StarStar, Slash, SlashSlash, Percent, Amp, Pipe, Caret, Tilde, Shl, Shr, DotDot,
-    DotDotEq, PlusEq, MinusEq, StarEq, SlashEq, SlashSlashEq, PercentEq,
+    DotDotEq, At, AtEq, PlusEq, MinusEq, StarEq, SlashEq, SlashSlashEq, PercentEq,
     Newline,
     Eof,
 }
@@ -122,7 +122,7 @@ impl Tok {
             Tok::Star => "*", Tok::StarStar => "**", Tok::Slash => "/", Tok::SlashSlash => "//",
             Tok::Percent => "%", Tok::Amp => "&", Tok::Pipe => "|", Tok::Caret => "^",
             Tok::Tilde => "~", Tok::Shl => "<<", Tok::Shr => ">>", Tok::DotDot => "..",
-            Tok::DotDotEq => "..=", Tok::PlusEq => "+=", Tok::MinusEq => "-=", Tok::StarEq => "*=",
+            Tok::DotDotEq => "..=", Tok::At => "@", Tok::AtEq => "@=", Tok::PlusEq => "+=", Tok::MinusEq => "-=", Tok::StarEq => "*=",
             Tok::SlashEq => "/=", Tok::SlashSlashEq => "//=", Tok::PercentEq => "%=",
             _ => "?",
         }
@@ -341,6 +341,8 @@ impl<'a> Lexer<'a> {
             (b'|', _, _) => (Tok::Pipe, 1),
             (b'^', _, _) => (Tok::Caret, 1),
             (b'~', _, _) => (Tok::Tilde, 1),
+            (b'@', b'=', _) => (Tok::AtEq, 2),
+            (b'@', _, _) => (Tok::At, 1),
             _ => {
                 let ch = self.src[self.pos..].chars().next().unwrap_or('\0');
                 self.pos += ch.len_utf8().max(1);

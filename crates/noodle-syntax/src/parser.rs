@@ -77,6 +77,7 @@ fn infix_bp(t: &Tok) -> Option<(u8, BinOp)> {
         Tok::Plus => (11, BinOp::Add),
         Tok::Minus => (11, BinOp::Sub),
         Tok::Star => (12, BinOp::Mul),
+        Tok::At => (12, BinOp::MatMul),
         Tok::Slash => (12, BinOp::Div),
         Tok::SlashSlash => (12, BinOp::FloorDiv),
         Tok::Percent => (12, BinOp::Mod),
@@ -238,6 +239,16 @@ impl<'a> Parser<'a> {
                 Err(())
             }
         }
+    }
+    /// A name after `.`: keywords are allowed there (`t.var()`, `x.match`), since the dot
+    /// already says a member follows.
+    fn member_name(&mut self) -> PResult<Ident> {
+        let text = self.peek().text();
+        if !matches!(self.peek(), Tok::Ident(_)) && !text.is_empty() && text.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            let span = self.bump().span;
+            return Ok(Ident { name: text.to_string(), span });
+        }
+        self.ident()
     }
     /// End of a statement: newline, `;`, or before `}` / EOF.
     fn end_stmt(&mut self) -> PResult<()> {
@@ -814,6 +825,7 @@ impl<'a> Parser<'a> {
                         Tok::SlashEq => Some(Some(BinOp::Div)),
                         Tok::SlashSlashEq => Some(Some(BinOp::FloorDiv)),
                         Tok::PercentEq => Some(Some(BinOp::Mod)),
+                        Tok::AtEq => Some(Some(BinOp::MatMul)),
                         _ => None,
                     };
                     match op {
@@ -1025,7 +1037,7 @@ impl<'a> Parser<'a> {
                             e = Expr { kind: ExprKind::TupleField { target: Box::new(e), index: b }, span: s1 };
                         }
                         _ => {
-                            let name = self.ident()?;
+                            let name = self.member_name()?;
                             let span = e.span.to(name.span);
                             e = Expr { kind: ExprKind::Field { target: Box::new(e), name, optional }, span };
                         }
@@ -1034,17 +1046,30 @@ impl<'a> Parser<'a> {
                 Tok::LBracket => {
                     self.bump();
                     self.skip_newlines();
-                    let start = if self.at(&Tok::Colon) { None } else { Some(Box::new(self.expr()?)) };
-                    if self.eat(&Tok::Colon) {
-                        let end = if self.at(&Tok::RBracket) { None } else { Some(Box::new(self.expr()?)) };
-                        self.expect(Tok::RBracket)?;
-                        let span = e.span.to(self.prev_span());
-                        e = Expr { kind: ExprKind::Slice { target: Box::new(e), start, end }, span };
-                    } else {
-                        self.expect(Tok::RBracket)?;
-                        let span = e.span.to(self.prev_span());
-                        e = Expr { kind: ExprKind::Index { target: Box::new(e), index: start.unwrap() }, span };
+                    let mut items = vec![self.subscript_item()?];
+                    while self.eat(&Tok::Comma) {
+                        self.skip_newlines();
+                        if self.at(&Tok::RBracket) {
+                            break;
+                        }
+                        items.push(self.subscript_item()?);
                     }
+                    self.skip_newlines();
+                    self.expect(Tok::RBracket)?;
+                    let span = e.span.to(self.prev_span());
+                    let target = Box::new(e);
+                    let kind = if items.len() == 1 {
+                        match items.pop().unwrap() {
+                            // `xs[a:b]`: the plain slice of lists, strings and bytes
+                            Expr { kind: ExprKind::SliceItem { start, stop, step: None }, .. } => ExprKind::Slice { target, start, end: stop },
+                            index => ExprKind::Index { target, index: Box::new(index) },
+                        }
+                    } else {
+                        let first = items[0].span;
+                        let last = items[items.len() - 1].span;
+                        ExprKind::Index { target, index: Box::new(Expr { kind: ExprKind::Tuple(items), span: first.to(last) }) }
+                    };
+                    e = Expr { kind, span };
                 }
                 Tok::Bang => {
                     self.bump();
@@ -1054,6 +1079,28 @@ impl<'a> Parser<'a> {
                 _ => return Ok(e),
             }
         }
+    }
+
+    /// One entry of a subscript: an expression, or a slice `start:stop:step` with each part
+    /// optional.
+    fn subscript_item(&mut self) -> PResult<Expr> {
+        let begin = self.span();
+        let ends = |t: &Tok| matches!(t, Tok::Colon | Tok::Comma | Tok::RBracket);
+        let start = if ends(self.peek()) { None } else { Some(Box::new(self.expr()?)) };
+        if !self.eat(&Tok::Colon) {
+            return match start {
+                Some(e) => Ok(*e),
+                // `t[]`, `t[, 1]`: reports "expected an expression"
+                None => self.expr(),
+            };
+        }
+        let stop = if ends(self.peek()) { None } else { Some(Box::new(self.expr()?)) };
+        let step = if self.eat(&Tok::Colon) {
+            if matches!(self.peek(), Tok::Comma | Tok::RBracket) { None } else { Some(Box::new(self.expr()?)) }
+        } else {
+            None
+        };
+        Ok(Expr { kind: ExprKind::SliceItem { start, stop, step }, span: begin.to(self.prev_span()) })
     }
 
     fn args(&mut self) -> PResult<Vec<Arg>> {

@@ -697,6 +697,11 @@ impl Tensor {
         }
         shape.extend_from_slice(&self.shape[items.len()..]);
         strides.extend_from_slice(&self.strides[items.len()..]);
+        // a view without elements reads nothing, but its offset must stay inside the buffer
+        // (`zeros((2, 0))[1]` would otherwise start past the end of an empty buffer)
+        if shape.contains(&0) {
+            offset = self.offset as isize;
+        }
         Ok(self.view(shape, strides, offset as usize))
     }
 

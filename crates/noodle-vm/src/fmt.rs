@@ -193,6 +193,7 @@ impl Printer<'_> {
                     Obj::Record { ty, fields } => self.record(*ty, fields, depth),
                     Obj::Closure { func, .. } => self.func(*func),
                     Obj::Cell(v) => self.value(*v, quote, depth + 1),
+                    Obj::Tensor(t) => self.out.push_str(&noodle_tensor::format_tensor(t)),
                 }
             }
         }
@@ -428,6 +429,7 @@ fn kind_of(heap: &Heap, v: Value) -> &'static str {
             Obj::Record { .. } => "record",
             Obj::Closure { .. } => "function",
             Obj::Cell(_) => "cell",
+            Obj::Tensor(_) => "tensor",
         },
     }
 }

@@ -6,6 +6,7 @@ pub mod fmt;
 pub mod heap;
 pub mod natives;
 pub mod ops;
+pub mod tensor;
 pub mod value;
 pub mod vm;
 

@@ -149,12 +149,12 @@ static NATIVES: &[(&str, NativeFn)] = &[
 
 /// The native with this name.
 pub fn lookup(name: &str) -> Option<NativeFn> {
-    NATIVES.iter().find(|(n, _)| *n == name).map(|&(_, f)| f)
+    NATIVES.iter().chain(crate::tensor::NATIVES).find(|(n, _)| *n == name).map(|&(_, f)| f)
 }
 
 /// Every name `lookup` accepts.
 pub fn all_names() -> Vec<&'static str> {
-    NATIVES.iter().map(|&(n, _)| n).collect()
+    NATIVES.iter().chain(crate::tensor::NATIVES).map(|&(n, _)| n).collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -472,6 +472,7 @@ pub fn type_name(heap: &Heap, program: &Program, v: Value) -> String {
             Obj::Set(_) => "set".into(),
             Obj::Closure { .. } => "function".into(),
             Obj::Cell(v) => type_name(heap, program, *v),
+            Obj::Tensor(t) => format!("tensor[{}]", t.dtype().name()),
             Obj::Record { ty, .. } => match program.types.get(*ty as usize) {
                 Some(t) => t.enum_name.clone().unwrap_or_else(|| t.name.clone()),
                 None => "record".into(),
@@ -1563,7 +1564,8 @@ mod tests {
             assert!(lookup(n).is_some(), "missing native {n}");
         }
         let all = all_names();
-        assert_eq!(all.len(), names.len());
+        // the tensor natives are listed in their own table
+        assert_eq!(all.len(), names.len() + crate::tensor::NATIVES.len());
         let mut dedup = all.clone();
         dedup.sort();
         dedup.dedup();

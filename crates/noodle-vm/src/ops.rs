@@ -189,6 +189,7 @@ fn kind_name(heap: &Heap, v: Value) -> &'static str {
             Obj::Record { .. } => "record",
             Obj::Closure { .. } => "function",
             Obj::Cell(_) => "cell",
+            Obj::Tensor(_) => "tensor",
         },
     }
 }
@@ -370,7 +371,7 @@ pub fn truthy(heap: &Heap, v: Value) -> bool {
             Obj::Dict(d) => !d.is_empty(),
             Obj::Set(s) => !s.is_empty(),
             Obj::Cell(v) => truthy(heap, *v),
-            Obj::Record { .. } | Obj::Closure { .. } => true,
+            Obj::Record { .. } | Obj::Closure { .. } | Obj::Tensor(_) => true,
         },
     }
 }

@@ -108,6 +108,8 @@ pub enum Obj {
     Closure { func: u32, captures: Box<[Value]> },
     /// A mutable variable shared between a scope and its closures.
     Cell(Value),
+    /// A tensor view; its buffer is reference-counted and may be shared with other views.
+    Tensor(Box<noodle_tensor::Tensor>),
 }
 
 impl Obj {
@@ -123,6 +125,8 @@ impl Obj {
             Obj::Dict(m) => m.capacity() * 72,
             Obj::Set(m) => m.capacity() * 56,
             Obj::Cell(_) => 0,
+            // a share of the buffer, so many views of one buffer do not each count all of it
+            Obj::Tensor(t) => 96 + t.buffer_bytes() / std::sync::Arc::strong_count(t.buffer()).max(1),
         }
     }
 
@@ -144,6 +148,7 @@ impl Obj {
             }),
             Obj::Set(m) => m.values().for_each(&mut push),
             Obj::Cell(v) => push(v),
+            Obj::Tensor(_) => {}
         }
     }
 }

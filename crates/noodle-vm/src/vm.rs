@@ -829,6 +829,10 @@ impl Vm {
                         Obj::Tuple(v) => v.len(),
                         Obj::Dict(m) => m.len(),
                         Obj::Set(m) => m.len(),
+                        Obj::Tensor(t) => match t.shape().first() {
+                            Some(&n) => n,
+                            None => fail!(VmError::new("N2101", "len() of a 0-d tensor")),
+                        },
                         _ => fail!(bad("Len")),
                     };
                     r!(dst) = Value::Int(n as i64);

@@ -777,6 +777,27 @@ Right:
     def part_two() { ... }"#,
     },
     CodeInfo {
+        code: "N0230",
+        title: "tensor dtype not known at compile time",
+        explanation: r#"A tensor's element type (`f32`, `f64`, `i64` or `bool`) is part of its static type, so
+the `dtype` argument of `zeros`, `ones`, `full`, `eye`, `arange`, `linspace`, `rand`, `randn`,
+`from_list` and `astype` must name the type directly. A dtype held in a variable cannot be
+checked.
+
+Wrong:
+
+    let kind = "f32"
+    let t = tensor.zeros([2, 2], dtype: kind)
+
+Right:
+
+    let t = tensor.zeros([2, 2], dtype: tensor.f32)
+    let u = tensor.zeros([2, 2], dtype: "f32")
+
+Write `tensor.f32`, `tensor.f64`, `tensor.i64` or `tensor.bool` (or the same names as string
+literals)."#,
+    },
+    CodeInfo {
         code: "N0300",
         title: "non-exhaustive match",
         explanation: r#"A `match` does not cover every possible value of its scrutinee: an enum variant, `true` or
@@ -1290,6 +1311,95 @@ Right:
 Rebuild the program from source. If a program compiled by Noodle itself fails with N2099,
 that is a bug in the compiler or VM; please report it with the source that triggers it."#,
     },
+    CodeInfo {
+        code: "N2101",
+        title: "tensor shapes do not match",
+        explanation: r#"Two tensors were combined whose shapes do not broadcast, or a shape did not fit: a
+reshape to a different element count, nested lists of unequal lengths, a matrix product whose
+inner dimensions differ, `item()` on more than one element. The message names both shapes.
+
+Broadcasting aligns shapes from the right; each pair of dimensions must be equal or one of
+them 1: (3, 4) and (4,) combine, (3, 4) and (5,) do not.
+
+Wrong:
+
+    let a = tensor.zeros([3, 4])
+    print(a + tensor.ones([5]))      # cannot broadcast shapes (3, 4) and (5,)
+
+Right:
+
+    print(a + tensor.ones([4]))
+    print(a + tensor.ones([3, 1]))
+
+Check shapes with `t.shape`; use `reshape`, `unsqueeze` or `.T` to line them up."#,
+    },
+    CodeInfo {
+        code: "N2102",
+        title: "tensor index out of range",
+        explanation: r#"A tensor subscript picked a position outside its axis, gave more indices than the tensor
+has dimensions, or used a slice step of zero. Indices run from 0 to n - 1 and from -n to -1.
+
+Wrong:
+
+    let a = tensor.zeros([3, 4])
+    print(a[3, 0])
+
+Right:
+
+    print(a[2, 0])
+    print(a[-1, 0])"#,
+    },
+    CodeInfo {
+        code: "N2103",
+        title: "tensor axis out of range",
+        explanation: r#"A reduction, `softmax`, `concat`, `stack`, `split`, `sort`, `squeeze`, `unsqueeze` or
+`permute` named an axis the tensor does not have. A tensor with n dimensions has axes 0 to
+n - 1 (or -n to -1 counting from the end).
+
+Wrong:
+
+    let a = tensor.zeros([3, 4])
+    print(a.sum(axis: 2))
+
+Right:
+
+    print(a.sum(axis: 1))
+    print(a.sum(axis: -1))"#,
+    },
+    CodeInfo {
+        code: "N2104",
+        title: "invalid tensor argument",
+        explanation: r#"An argument of a tensor function was out of its domain: a negative dimension in a shape,
+an empty range for `randint`, a zero `step` for `arange`, a negative `k` for `topk`, a
+non-positive number of sections for `split`, or an unknown `ord` for `linalg.norm`.
+
+Wrong:
+
+    print(tensor.zeros([2, -1]))
+    print(tensor.randint(5, 5, [3], seed: 1))
+
+Right:
+
+    print(tensor.zeros([2, 1]))
+    print(tensor.randint(0, 5, [3], seed: 1))"#,
+    },
+    CodeInfo {
+        code: "N2105",
+        title: "linear algebra failure",
+        explanation: r#"A `std.linalg` function could not produce a result for this matrix: `solve` and `inv` of
+a singular matrix, `cholesky` of a matrix that is not symmetric positive definite.
+
+Wrong:
+
+    print(linalg.solve(tensor.ones([2, 2]), tensor.ones([2])))
+
+Right:
+
+    let a = tensor.from_list([[2.0, 1.0], [1.0, 3.0]])
+    print(linalg.solve(a, tensor.ones([2])))
+
+For a singular or non-square system, `linalg.lstsq` gives the least-squares solution."#,
+    },
 ];
 
 #[cfg(test)]
@@ -1349,9 +1459,9 @@ mod tests {
             "N0001", "N0002", "N0003", "N0004", "N0010", "N0011", "N0012", "N0013", "N0100", "N0101", "N0102",
             "N0103", "N0104", "N0105", "N0106", "N0107", "N0200", "N0201", "N0202", "N0203", "N0204",
             "N0205", "N0206", "N0207", "N0208", "N0209", "N0210", "N0211", "N0213", "N0214", "N0215",
-            "N0216", "N0217", "N0218", "N0219", "N0300", "N0301", "N0302", "N0500", "N0501", "N0502", "N0503",
+            "N0216", "N0217", "N0218", "N0219", "N0230", "N0300", "N0301", "N0302", "N0500", "N0501", "N0502", "N0503",
             "N0504", "N0900", "N0901", "N0902", "N2001", "N2002", "N2003", "N2004", "N2005", "N2006", "N2007",
-            "N2008", "N2009", "N2010", "N2011", "N2012", "N2099",
+            "N2008", "N2009", "N2010", "N2011", "N2012", "N2099", "N2101", "N2102", "N2103", "N2104", "N2105",
         ];
         for code in expected {
             assert!(lookup(code).is_some(), "{code} is missing");
