@@ -119,12 +119,11 @@ impl Data {
         self.len() == 0
     }
     fn zeros(dtype: DType, n: usize) -> Data {
-        match dtype {
-            DType::Bool => Data::Bool(vec![false; n]),
-            DType::I64 => Data::I64(vec![0; n]),
-            DType::F32 => Data::F32(vec![0.0; n]),
-            DType::F64 => Data::F64(vec![0.0; n]),
-        }
+        with_dtype!(dtype, T => {
+            let mut v: Vec<T> = kernels::with_capacity(n);
+            v.resize(n, T::from_i64(0));
+            T::wrap(v)
+        })
     }
 }
 
@@ -401,7 +400,11 @@ impl Tensor {
 
     pub fn full(shape: &[usize], value: Scalar, dtype: DType) -> Result<Tensor> {
         let n = numel_of(shape)?;
-        let data = with_dtype!(dtype, T => T::wrap(vec![value.to_elem::<T>(); n]));
+        let data = with_dtype!(dtype, T => {
+            let mut v: Vec<T> = kernels::with_capacity(n);
+            v.resize(n, value.to_elem::<T>());
+            T::wrap(v)
+        });
         Tensor::from_data(data, shape.to_vec())
     }
 
@@ -501,9 +504,11 @@ impl Tensor {
             let s = S::slice(&d);
             if self.is_contiguous() {
                 // same type: the conversion is the identity and this is a copy
-                return s[self.offset..self.offset + n].iter().map(|&x| kernels::convert::<S, T>(x)).collect();
+                let mut out = kernels::with_capacity(n);
+                out.extend(s[self.offset..self.offset + n].iter().map(|&x| kernels::convert::<S, T>(x)));
+                return out;
             }
-            let mut out = Vec::with_capacity(n);
+            let mut out = kernels::with_capacity(n);
             kernels::walk(&self.shape, [&self.strides], [self.offset], |[i]| out.push(kernels::convert::<S, T>(s[i])));
             out
         })

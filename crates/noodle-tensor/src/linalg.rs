@@ -187,20 +187,29 @@ fn permute_cols<T: Real>(m: &Mat<T>, order: &[usize]) -> Mat<T> {
 
 /// Factorises `a` (n, n) in place with partial pivoting and solves `a x = rhs` in place.
 /// Returns whether a pivot was exactly zero (the matrix is singular).
-fn lu_solve_in_place<T: Real>(mut a: Mat<T>, rhs: MatMut<'_, T>) -> bool {
-    let n = a.nrows();
+fn lu_solve_in_place<T: Real>(mut a_t: Mat<T>, rhs: MatMut<'_, T>) -> bool {
+    // `a_t` is the transpose of the matrix: a row-major tensor read as column-major, which is a
+    // straight copy instead of a transposing one. A = (P L U)^T, so the transposed solve gives
+    // the solution of A x = b.
+    let n = a_t.nrows();
     let par = par_for(n * n * n);
     let mut fwd = vec![0usize; n];
     let mut bwd = vec![0usize; n];
     let mut mem = MemBuffer::new(lu_factor::lu_in_place_scratch::<usize, T>(n, n, par, Default::default()));
-    let (_, perm) = lu_factor::lu_in_place(a.as_mut(), &mut fwd, &mut bwd, par, MemStack::new(&mut mem), Default::default());
-    let singular = (0..n).any(|i| a[(i, i)] == T::from_f64(0.0));
+    let (_, perm) = lu_factor::lu_in_place(a_t.as_mut(), &mut fwd, &mut bwd, par, MemStack::new(&mut mem), Default::default());
+    let singular = (0..n).any(|i| a_t[(i, i)] == T::from_f64(0.0));
     if !singular {
         let k = rhs.ncols();
-        let mut mem = MemBuffer::new(lu_solve_mod::solve_in_place_scratch::<usize, T>(n, k, par));
-        lu_solve_mod::solve_in_place(a.as_ref(), a.as_ref(), perm, rhs, par, MemStack::new(&mut mem));
+        let mut mem = MemBuffer::new(lu_solve_mod::solve_transpose_in_place_scratch::<usize, T>(n, k, par));
+        lu_solve_mod::solve_transpose_in_place(a_t.as_ref(), a_t.as_ref(), perm, rhs, par, MemStack::new(&mut mem));
     }
     singular
+}
+
+/// The transpose of a 2-D tensor as a faer matrix: its row-major elements read column-major.
+fn to_mat_t<T: Real>(t: &Tensor) -> Mat<T> {
+    let (r, c) = (t.shape()[0], t.shape()[1]);
+    MatRef::from_column_major_slice(&t.to_vec::<T>(), c, r).to_owned()
 }
 
 /// The solution `x` of `a x = b` for a square `a` (n, n) and `b` (n,) or (n, k), by LU with
@@ -211,7 +220,7 @@ pub fn solve(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let k = rhs_cols("solve", a, b, n)?;
     let dt = float_dtype(DType::promote(a.dtype(), b.dtype()));
     with_float!(dt, T => {
-        let am = to_mat::<T>(a);
+        let am = to_mat_t::<T>(a);
         let mut x = mat_of(&b.to_vec::<T>(), n, k);
         let finite = all_finite(am.as_ref()) && all_finite(x.as_ref());
         let singular = lu_solve_in_place(am, x.as_mut());
@@ -226,7 +235,7 @@ pub fn solve(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 pub fn inv(a: &Tensor) -> Result<Tensor> {
     let n = square("inv", a)?;
     with_float!(float_dtype(a.dtype()), T => {
-        let am = to_mat::<T>(a);
+        let am = to_mat_t::<T>(a);
         let finite = all_finite(am.as_ref());
         let mut x = Mat::<T>::identity(n, n);
         let singular = lu_solve_in_place(am, x.as_mut());
@@ -241,7 +250,8 @@ pub fn inv(a: &Tensor) -> Result<Tensor> {
 /// input dtype, from the LU factorisation; NaN input gives NaN.
 pub fn det(a: &Tensor) -> Result<f64> {
     let n = square("det", a)?;
-    let mut lu = to_mat::<f64>(a);
+    // det(A^T) = det(A), and the transpose is the cheaper copy
+    let mut lu = to_mat_t::<f64>(a);
     let par = par_for(n * n * n);
     let mut fwd = vec![0usize; n];
     let mut bwd = vec![0usize; n];

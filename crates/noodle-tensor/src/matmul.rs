@@ -74,7 +74,8 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let db = if a3.shares_buffer(&b3) { None } else { Some(b3.buffer().read()) };
     let dbr = db.as_deref().unwrap_or(&da);
     let result = crate::with_dtype!(dt, T => {
-        let mut out: Vec<T> = vec![T::from_i64(0); nb * m * n];
+        let mut out: Vec<T> = crate::kernels::with_capacity(nb * m * n);
+        out.resize(nb * m * n, T::from_i64(0));
         if m * n > 0 {
             for (c, &(oa, ob)) in out.chunks_mut(m * n).zip(&offsets) {
                 let (sa_, sb_) = (T::slice(&da), T::slice(dbr));

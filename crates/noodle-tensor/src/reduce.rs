@@ -5,7 +5,7 @@
 //! combined at once, which vectorises. Several axes are reduced one after another.
 
 use crate::kernels::{self, Num, PAR_MIN};
-use crate::{norm_axis, shape_str, DType, Elem, Result, Tensor, TensorError};
+use crate::{norm_axis, shape_str, DType, Result, Tensor, TensorError};
 use rayon::prelude::*;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,46 +84,94 @@ fn out_shape(shape: &[usize], axes: &[usize], keepdims: bool) -> Vec<usize> {
     out
 }
 
-/// Reduces `a` (contiguous, element type `T`) over one axis, keeping it with length 1.
+/// `acc[j] = acc[j] op row[j]`, with the operation chosen outside the loop so it vectorises.
+fn fold_row<T: Num>(acc: &mut [T], row: &[T], op: Basic) {
+    let pairs = acc.iter_mut().zip(row);
+    match op {
+        Basic::Sum => pairs.for_each(|(d, &x)| *d = d.add(x)),
+        Basic::Prod => pairs.for_each(|(d, &x)| *d = d.mul(x)),
+        Basic::Min => pairs.for_each(|(d, &x)| *d = d.min_of(x)),
+        Basic::Max => pairs.for_each(|(d, &x)| *d = d.max_of(x)),
+    }
+}
+
+/// How many output columns one parallel task owns: about four tasks per thread, in multiples of
+/// eight so the inner loop vectorises.
+fn block_cols(inner: usize) -> usize {
+    if inner == 1 {
+        return 1;
+    }
+    let per = inner.div_ceil(4 * rayon::current_num_threads());
+    per.next_multiple_of(8).clamp(64, 4096)
+}
+
+/// Reduces `a` (contiguous, element type `T`) over one axis, keeping it with length 1. The
+/// buffer is read in place. Work is split across threads by output blocks: each task owns a
+/// run of `inner` columns of one outer index (or one row when `inner == 1`).
 fn reduce_axis<T: Num>(a: &Tensor, axis: usize, op: Basic) -> Result<Tensor> {
     let shape = a.shape();
     let len = shape[axis];
     let outer: usize = shape[..axis].iter().product();
     let inner: usize = shape[axis + 1..].iter().product();
-    let src = a.to_vec::<T>();
+    let guard = a.buffer().read();
+    let src = &T::slice(&guard)[a.offset()..a.offset() + a.numel()];
     let init = match op {
         Basic::Sum => T::zero(),
         Basic::Prod => T::one(),
         Basic::Min => T::highest(),
         Basic::Max => T::lowest(),
     };
-    let step = move |acc: T, x: T| match op {
-        Basic::Sum => acc.add(x),
-        Basic::Prod => acc.mul(x),
-        Basic::Min => acc.min_of(x),
-        Basic::Max => acc.max_of(x),
-    };
+    // reducing the leading axis of a wide tensor: each thread streams a band of rows into its
+    // own accumulator row (reading memory in order), then the bands are combined
+    if outer == 1 && inner > 1 && len >= 4 && len * inner >= PAR_MIN {
+        let bands = (2 * rayon::current_num_threads()).clamp(1, len);
+        let per = len.div_ceil(bands);
+        let partials: Vec<Vec<T>> = (0..bands)
+            .into_par_iter()
+            .map(|p| {
+                let mut acc = vec![init; inner];
+                for k in p * per..((p + 1) * per).min(len) {
+                    fold_row(&mut acc, &src[k * inner..(k + 1) * inner], op);
+                }
+                acc
+            })
+            .collect();
+        let mut out = vec![init; inner];
+        for part in partials {
+            fold_row(&mut out, &part, op);
+        }
+        drop(guard);
+        let mut kept = shape.to_vec();
+        kept[axis] = 1;
+        return Tensor::from_vec(out, kept);
+    }
     let mut out = vec![init; outer * inner];
-    let block = |o: usize, dst: &mut [T]| {
+    // one task: the outputs `dst` = columns `j0..j0 + dst.len()` of outer index `o`
+    let task = |o: usize, j0: usize, dst: &mut [T]| {
         let base = o * len * inner;
         if inner == 1 {
             dst[0] = row_reduce(&src[base..base + len], init, op);
         } else {
             for k in 0..len {
-                let row = &src[base + k * inner..base + (k + 1) * inner];
-                for (d, &x) in dst.iter_mut().zip(row) {
-                    *d = step(*d, x);
-                }
+                fold_row(dst, &src[base + k * inner + j0..base + k * inner + j0 + dst.len()], op);
             }
         }
     };
-    if outer * inner * len >= PAR_MIN && outer > 1 {
-        out.par_chunks_mut(inner.max(1)).enumerate().for_each(|(o, dst)| block(o, dst));
+    let cols = block_cols(inner);
+    if outer * inner * len >= PAR_MIN && outer * inner > 0 {
+        out.par_chunks_mut(inner.max(1)).enumerate().for_each(|(o, row)| {
+            if inner == 1 {
+                task(o, 0, row);
+            } else {
+                row.par_chunks_mut(cols).enumerate().for_each(|(c, dst)| task(o, c * cols, dst));
+            }
+        });
     } else if inner > 0 {
-        for (o, dst) in out.chunks_mut(inner).enumerate() {
-            block(o, dst);
+        for (o, row) in out.chunks_mut(inner).enumerate() {
+            task(o, 0, row);
         }
     }
+    drop(guard);
     let mut kept = shape.to_vec();
     kept[axis] = 1;
     Tensor::from_vec(out, kept)
@@ -132,14 +180,17 @@ fn reduce_axis<T: Num>(a: &Tensor, axis: usize, op: Basic) -> Result<Tensor> {
 /// One contiguous row, with eight accumulators so the loop vectorises (and sums pairwise-ish,
 /// which is more accurate than a single running total). Large rows are split across threads.
 fn row_reduce<T: Num>(row: &[T], init: T, op: Basic) -> T {
-    let step = |acc: T, x: T| match op {
-        Basic::Sum => acc.add(x),
-        Basic::Prod => acc.mul(x),
-        Basic::Min => acc.min_of(x),
-        Basic::Max => acc.max_of(x),
-    };
+    match op {
+        Basic::Sum => lanes(row, init, |a: T, x: T| a.add(x)),
+        Basic::Prod => lanes(row, init, |a: T, x: T| a.mul(x)),
+        Basic::Min => lanes(row, init, |a: T, x: T| a.min_of(x)),
+        Basic::Max => lanes(row, init, |a: T, x: T| a.max_of(x)),
+    }
+}
+
+fn lanes<T: Num>(row: &[T], init: T, step: impl Fn(T, T) -> T + Copy + Sync + Send) -> T {
     if row.len() >= PAR_MIN * 4 {
-        return row.par_chunks(PAR_MIN).map(|c| row_reduce(c, init, op)).reduce(|| init, step);
+        return row.par_chunks(PAR_MIN).map(|c| lanes(c, init, step)).reduce(|| init, step);
     }
     let mut acc = [init; 8];
     let chunks = row.chunks_exact(8);
@@ -176,16 +227,20 @@ fn basic(a: &Tensor, axes: &[usize], op: Basic) -> Result<Tensor> {
 }
 
 /// The index of the smallest (or largest) element along one axis; the first one on ties, and
-/// a NaN counts as the extreme, as in NumPy.
-fn arg_axis<T: Elem>(a: &Tensor, axis: usize, want_max: bool) -> Result<Tensor> {
+/// a NaN counts as the extreme, as in NumPy. Reads the buffer in place, in parallel.
+fn arg_axis<T: Num>(a: &Tensor, axis: usize, want_max: bool) -> Result<Tensor> {
     let shape = a.shape();
     let len = shape[axis];
     if len == 0 {
         return Err(TensorError::shape(format!("{}: axis {axis} of shape {} is empty", if want_max { "argmax" } else { "argmin" }, shape_str(shape))));
     }
+    let a = a.contiguous();
     let outer: usize = shape[..axis].iter().product();
     let inner: usize = shape[axis + 1..].iter().product();
-    let src = a.contiguous().to_vec::<T>();
+    let guard = a.buffer().read();
+    let src = &T::slice(&guard)[a.offset()..a.offset() + a.numel()];
+    // `x != x` is the NaN test for every element type
+    #[allow(clippy::eq_op)]
     let better = |x: T, best: T| {
         if best != best {
             return false;
@@ -196,22 +251,28 @@ fn arg_axis<T: Elem>(a: &Tensor, axis: usize, want_max: bool) -> Result<Tensor> 
         if want_max { x > best } else { x < best }
     };
     let mut out = vec![0i64; outer * inner];
-    let block = |o: usize, dst: &mut [i64]| {
+    let task = |o: usize, j0: usize, dst: &mut [i64]| {
         let base = o * len * inner;
         if inner == 1 {
+            // the extreme first (a vectorised pass; NaN propagates), then its first position
             let row = &src[base..base + len];
-            let mut bi = 0;
-            for (i, &x) in row.iter().enumerate().skip(1) {
-                if better(x, row[bi]) {
-                    bi = i;
-                }
-            }
-            dst[0] = bi as i64;
+            #[allow(clippy::eq_op)]
+            let has_nan = row.iter().fold(false, |n, &x| n | (x != x));
+            #[allow(clippy::eq_op)]
+            let at = if has_nan {
+                row.iter().position(|&x| x != x)
+            } else {
+                // NaN-free: a plain compare-select reduction, which vectorises
+                let m = if want_max { lanes(row, row[0], |a: T, x: T| if x > a { x } else { a }) } else { lanes(row, row[0], |a: T, x: T| if x < a { x } else { a }) };
+                row.iter().position(|&x| x == m)
+            };
+            dst[0] = at.unwrap_or(0) as i64;
         } else {
-            let mut best: Vec<T> = src[base..base + inner].to_vec();
+            let w = dst.len();
+            let mut best: Vec<T> = src[base + j0..base + j0 + w].to_vec();
             for k in 1..len {
-                let row = &src[base + k * inner..base + (k + 1) * inner];
-                for j in 0..inner {
+                let row = &src[base + k * inner + j0..base + k * inner + j0 + w];
+                for j in 0..w {
                     if better(row[j], best[j]) {
                         best[j] = row[j];
                         dst[j] = k as i64;
@@ -220,16 +281,34 @@ fn arg_axis<T: Elem>(a: &Tensor, axis: usize, want_max: bool) -> Result<Tensor> 
             }
         }
     };
-    if outer * inner * len >= PAR_MIN && outer > 1 {
-        out.par_chunks_mut(inner.max(1)).enumerate().for_each(|(o, d)| block(o, d));
+    let cols = block_cols(inner);
+    if outer * inner * len >= PAR_MIN && outer * inner > 0 {
+        out.par_chunks_mut(inner.max(1)).enumerate().for_each(|(o, row)| {
+            if inner == 1 {
+                task(o, 0, row);
+            } else {
+                row.par_chunks_mut(cols).enumerate().for_each(|(c, dst)| task(o, c * cols, dst));
+            }
+        });
     } else if inner > 0 {
-        for (o, d) in out.chunks_mut(inner).enumerate() {
-            block(o, d);
+        for (o, row) in out.chunks_mut(inner).enumerate() {
+            task(o, 0, row);
         }
     }
+    drop(guard);
     let mut kept = shape.to_vec();
     kept[axis] = 1;
     Tensor::from_vec(out, kept)
+}
+
+/// `arg_axis` for any element type (bools compare as 0 and 1).
+fn arg_of(a: &Tensor, axis: usize, want_max: bool) -> Result<Tensor> {
+    match a.dtype() {
+        DType::F32 => arg_axis::<f32>(a, axis, want_max),
+        DType::F64 => arg_axis::<f64>(a, axis, want_max),
+        DType::I64 => arg_axis::<i64>(a, axis, want_max),
+        DType::Bool => arg_axis::<i64>(&a.astype(DType::I64), axis, want_max),
+    }
 }
 
 /// Reduces over `axes` (all when `None`). The result always has the kept axes as length 1;
@@ -276,13 +355,13 @@ pub fn reduce(op: ReduceOp, a: &Tensor, axes: Option<&[i64]>, keepdims: bool) ->
             match axes {
                 None => {
                     let flat = a.reshape(&[-1])?;
-                    let r = crate::with_dtype!(a.dtype(), T => arg_axis::<T>(&flat, 0, want_max)?);
+                    let r = arg_of(&flat, 0, want_max)?;
                     let shape = if keepdims { vec![1; a.ndim()] } else { vec![] };
                     return r.reshape(&shape.iter().map(|&d| d as i64).collect::<Vec<_>>());
                 }
                 Some(list) if list.len() == 1 => {
                     let axis = norm_axis(list[0], a.ndim())?;
-                    crate::with_dtype!(a.dtype(), T => arg_axis::<T>(a, axis, want_max)?)
+                    arg_of(a, axis, want_max)?
                 }
                 Some(_) => return Err(TensorError::arg(format!("{} takes a single axis", op.name()))),
             }
