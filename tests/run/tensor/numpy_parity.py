@@ -9,7 +9,8 @@ def fmt_shape(s):
 
 def show(name, t):
     t = np.asarray(t, dtype=np.float64)
-    print(f"{name} {fmt_shape(t.shape)}: " + " ".join(f"{x:.6f}" for x in t.reshape(-1)))
+    vals = [0.0 if -0.0000005 < x < 0.0000005 else x for x in t.reshape(-1)]
+    print(f"{name} {fmt_shape(t.shape)}: " + " ".join(f"{x:.6f}" for x in vals))
 
 def show_i(name, t):
     t = np.asarray(t)
