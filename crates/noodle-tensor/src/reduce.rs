@@ -255,18 +255,7 @@ fn arg_axis<T: Num>(a: &Tensor, axis: usize, want_max: bool) -> Result<Tensor> {
         let base = o * len * inner;
         if inner == 1 {
             // the extreme first (a vectorised pass; NaN propagates), then its first position
-            let row = &src[base..base + len];
-            #[allow(clippy::eq_op)]
-            let has_nan = row.iter().fold(false, |n, &x| n | (x != x));
-            #[allow(clippy::eq_op)]
-            let at = if has_nan {
-                row.iter().position(|&x| x != x)
-            } else {
-                // NaN-free: a plain compare-select reduction, which vectorises
-                let m = if want_max { lanes(row, row[0], |a: T, x: T| if x > a { x } else { a }) } else { lanes(row, row[0], |a: T, x: T| if x < a { x } else { a }) };
-                row.iter().position(|&x| x == m)
-            };
-            dst[0] = at.unwrap_or(0) as i64;
+            dst[0] = arg_row(&src[base..base + len], want_max) as i64;
         } else {
             let w = dst.len();
             let mut best: Vec<T> = src[base + j0..base + j0 + w].to_vec();
@@ -299,6 +288,34 @@ fn arg_axis<T: Num>(a: &Tensor, axis: usize, want_max: bool) -> Result<Tensor> {
     let mut kept = shape.to_vec();
     kept[axis] = 1;
     Tensor::from_vec(out, kept)
+}
+
+/// The position of the first extreme of a non-empty row (the first NaN when there is one). One
+/// vectorised pass over blocks finds each block's extreme and the NaN flag; only the winning
+/// block is searched for the position.
+fn arg_row<T: Num>(row: &[T], want_max: bool) -> usize {
+    const BLOCK: usize = 512;
+    let pick = |a: T, x: T| if want_max { if x > a { x } else { a } } else if x < a { x } else { a };
+    let mut best = row[0];
+    let mut best_block = 0;
+    let mut nan = false;
+    for (b, blk) in row.chunks(BLOCK).enumerate() {
+        let m = if want_max { lanes(blk, blk[0], |a: T, x: T| if x > a { x } else { a }) } else { lanes(blk, blk[0], |a: T, x: T| if x < a { x } else { a }) };
+        #[allow(clippy::eq_op)]
+        let has_nan = blk.iter().fold(false, |n, &x| n | (x != x));
+        nan |= has_nan;
+        // strictly better: an equal extreme in a later block does not win (first occurrence)
+        if pick(best, m) != best {
+            best = m;
+            best_block = b;
+        }
+    }
+    #[allow(clippy::eq_op)]
+    if nan {
+        return row.iter().position(|&x| x != x).unwrap_or(0);
+    }
+    let start = best_block * BLOCK;
+    start + row[start..].iter().position(|&x| x == best).unwrap_or(0)
 }
 
 /// `arg_axis` for any element type (bools compare as 0 and 1).
@@ -395,6 +412,37 @@ mod tests {
         assert_eq!(am.to_vec::<i64>(), vec![1, 1, 1]);
         let v = reduce(ReduceOp::Var, &a, None, false).unwrap();
         assert!((v.to_vec::<f64>()[0] - 35.0 / 12.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn arg_extremes_take_the_first_and_nan_wins() {
+        let naive = |row: &[f64], want_max: bool| {
+            let mut bi = 0;
+            for (i, &x) in row.iter().enumerate() {
+                if x.is_nan() {
+                    return i;
+                }
+                if (want_max && x > row[bi]) || (!want_max && x < row[bi]) {
+                    bi = i;
+                }
+            }
+            bi
+        };
+        let mut rng = crate::random::Rng::new(9);
+        for len in [1usize, 7, 511, 512, 513, 2000] {
+            let mut row: Vec<f64> = (0..len).map(|_| (rng.below(0, 20)) as f64).collect();
+            for want_max in [true, false] {
+                assert_eq!(arg_row(&row, want_max), naive(&row, want_max), "len {len}");
+            }
+            if len > 3 {
+                row[len - 2] = f64::NAN;
+                assert_eq!(arg_row(&row, true), len - 2);
+            }
+        }
+        let t = Tensor::from_vec((0..3000).map(|i| ((i * 7919) % 1000) as f64).collect::<Vec<_>>(), vec![3, 1000]).unwrap();
+        let am = reduce(ReduceOp::ArgMax, &t, Some(&[1]), false).unwrap().to_vec::<i64>();
+        let rows: Vec<Vec<f64>> = t.to_vec::<f64>().chunks(1000).map(|c| c.to_vec()).collect();
+        assert_eq!(am, rows.iter().map(|r| naive(r, true) as i64).collect::<Vec<_>>());
     }
 
     #[test]
