@@ -71,7 +71,7 @@ const METHODS: &[&str] = &[
     "shape", "ndim", "dtype", "size", "device", "T", "reshape", "transpose", "permute", "squeeze", "unsqueeze", "broadcast_to",
     "contiguous", "is_contiguous", "copy", "astype", "item", "to_list", "to_lists", "exp", "log", "sqrt", "abs", "sin", "cos",
     "tanh", "sigmoid", "relu", "floor", "ceil", "round", "logical_not", "clip", "softmax", "sum", "mean", "min", "max", "prod",
-    "std", "var", "argmin", "argmax", "any", "all", "sort", "argsort", "topk", "fill", "matmul", "len",
+    "std", "var", "argmin", "argmax", "any", "all", "sort", "argsort", "topk", "fill", "matmul", "pow", "len",
 ];
 
 /// Natives the compiler may call for tensors (checked against the VM by a test).
@@ -590,6 +590,7 @@ impl Compiler {
             "topk" => ("tensor.topk", vec![P("k", K::Int, D::Req)], Type::Tuple(vec![same.clone(), Type::Tensor(TE::I64)])),
             "fill" => ("tensor.fill", vec![P("value", K::Operand, D::Req)], Type::None),
             "matmul" => ("tensor.binary", vec![P("other", K::Tensor, D::Req)], Type::Unknown),
+            "pow" => ("tensor.binary", vec![P("exponent", K::Operand, D::Req)], Type::Unknown),
             "len" => ("tensor.len", vec![], Type::Int),
             _ => {
                 let shown = self.show(&same);
@@ -612,7 +613,8 @@ impl Compiler {
             self.emit(Op::Len { dst: d, src: r });
             return (d, Type::Int);
         }
-        let extra = (m == "matmul") as usize;
+        // `matmul` and `pow` are `tensor.binary` with the operator code as a last argument
+        let extra = matches!(m, "matmul" | "pow") as usize;
         let (base, given) = self.tensor_args(&fname, Some(r), &params, args, span, extra);
         let ret = match m {
             "astype" => given[0].dtype.map(Type::Tensor).unwrap_or(Type::Unknown),
@@ -620,10 +622,21 @@ impl Compiler {
                 Some(o) => Type::Tensor(TE::promote(te, o).max(TE::I64)),
                 None => Type::Unknown,
             },
+            "pow" => {
+                let other = match &given[0].ty {
+                    Type::Tensor(o) => Some(*o),
+                    t => scalar_meets(t, te),
+                };
+                match other.map(|o| binary_result(BinOp::Pow, te, o)) {
+                    Some(Ok(r)) => Type::Tensor(r),
+                    _ => Type::Unknown,
+                }
+            }
             _ => ret,
         };
         if extra == 1 {
-            self.load_const(Const::Int(16), Some(base + 1 + params.len() as u16 + 1));
+            let code = if m == "pow" { 6 } else { 16 };
+            self.load_const(Const::Int(code), Some(base + 1 + params.len() as u16 + 1));
         }
         (self.emit_native(native, base, params.len() + 1 + extra, dst), ret)
     }

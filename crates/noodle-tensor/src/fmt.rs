@@ -37,6 +37,20 @@ fn float_text(x: f64, sci: bool) -> String {
     s.to_string()
 }
 
+/// An f32 as NumPy prints it: the shortest text that reads back as the same f32 (so `sqrt(2)`
+/// is `1.4142135`, not the f64 expansion of that f32), at most 8 decimals.
+fn f32_text(x: f32, sci: bool) -> String {
+    if sci || !x.is_finite() {
+        return float_text(x as f64, sci);
+    }
+    let s = format!("{x}");
+    match s.find('.') {
+        Some(dot) if s.len() - dot - 1 > 8 => float_text(x as f64, false),
+        Some(_) => s,
+        None => s + ".",
+    }
+}
+
 /// The text of a tensor, e.g. `tensor([1, 2, 3])`.
 pub fn format_tensor(t: &Tensor) -> String {
     let shape = t.shape().to_vec();
@@ -53,7 +67,11 @@ pub fn format_tensor(t: &Tensor) -> String {
                 let max = finite.iter().cloned().fold(0.0, f64::max);
                 let min = finite.iter().cloned().fold(f64::INFINITY, f64::min);
                 let sci = max >= 1e8 || (min < 1e-4) || (max / min > 1e3 && min < 1.0 && max > 1e3);
-                vals.iter().map(|&x| float_text(x, sci)).collect()
+                if T::DTYPE == DType::F32 {
+                    raw.iter().map(|&x| f32_text(x.to_f64() as f32, sci)).collect()
+                } else {
+                    vals.iter().map(|&x| float_text(x, sci)).collect()
+                }
             }
         }
     });
@@ -145,6 +163,8 @@ mod tests {
         assert_eq!(format_tensor(&t), "tensor([ 1, 20,  3])");
         let t = Tensor::from_vec(vec![0.5f32], vec![]).unwrap();
         assert_eq!(format_tensor(&t), "tensor(0.5, dtype=f32)");
+        let t = Tensor::from_vec(vec![0.0f32, 1.0, 2f32.sqrt(), 0.1], vec![4]).unwrap();
+        assert_eq!(format_tensor(&t), "tensor([0.       , 1.       , 1.4142135, 0.1      ], dtype=f32)");
         let t = Tensor::zeros(&[0, 3], DType::F64).unwrap();
         assert_eq!(format_tensor(&t), "tensor([], shape=(0, 3), dtype=f64)");
     }
