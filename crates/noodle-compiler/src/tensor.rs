@@ -552,15 +552,7 @@ impl Compiler {
         let m = name.name.as_str();
         let same = Type::Tensor(te);
         let fname = format!("tensor.{m}");
-        if let Some(code) = UNARY.iter().position(|u| *u == m) {
-            let res = match m {
-                "abs" | "relu" if te != TE::Bool => te,
-                "abs" | "relu" => TE::I64,
-                "floor" | "ceil" | "round" if te == TE::I64 => te,
-                "logical_not" => TE::Bool,
-                _ => te.float_of(),
-            };
-            let _ = (code, res);
+        if UNARY.contains(&m) {
             if !args.is_empty() {
                 self.error("N0201", format!("`{fname}` takes no arguments"), span);
             }
@@ -797,6 +789,7 @@ impl Compiler {
         Some((self.emit_native(native, base, argc, dst), ret))
     }
 
+    /// An elementwise function (`UNARY`) of the tensor in register `r`.
     fn tensor_method_on_reg(&mut self, r: Reg, te: TE, item: &str, dst: Option<Reg>, _span: Span) -> (Reg, Type) {
         let res = match item {
             "abs" | "relu" if te != TE::Bool => te,

@@ -418,6 +418,7 @@ pub fn map<S: Elem, T: Elem>(a: &Tensor, f: impl Fn(S) -> T + Sync + Send) -> Te
 /// `f` over broadcast pairs of elements of `a` and `b` (both of element type `S`).
 pub fn map2<S: Elem, T: Elem>(a: &Tensor, b: &Tensor, f: impl Fn(S, S) -> T + Sync + Send) -> Result<Tensor> {
     let shape = broadcast_shapes(a.shape(), b.shape())?;
+    crate::check_alloc(&shape, T::DTYPE)?;
     let (da, db) = (a.buffer().read(), if a.shares_buffer(b) { None } else { Some(b.buffer().read()) });
     let sa = S::slice(&da);
     let sb = S::slice(db.as_deref().unwrap_or(&da));
@@ -573,6 +574,7 @@ pub fn clip(a: &Tensor, lo: Option<Scalar>, hi: Option<Scalar>) -> Result<Tensor
 pub fn where_(cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let shape = broadcast_shapes(&broadcast_shapes(cond.shape(), a.shape())?, b.shape())?;
     let ct = DType::promote(a.dtype(), b.dtype());
+    crate::check_alloc(&shape, ct)?;
     let c = cond.astype(DType::Bool).broadcast_to(&shape)?.contiguous();
     let (a, b) = (a.astype(ct).broadcast_to(&shape)?.contiguous(), b.astype(ct).broadcast_to(&shape)?.contiguous());
     let cv = c.to_vec::<bool>();

@@ -203,6 +203,19 @@ pub fn numel_of(shape: &[usize]) -> Result<usize> {
     Ok(n)
 }
 
+/// Refuses (N2104) a new buffer the system cannot provide, instead of letting the allocation
+/// abort the process: the memory is reserved and released at once (with overcommit this costs
+/// only address space). Buffers under 1 GiB are not checked.
+pub fn check_alloc(shape: &[usize], dtype: DType) -> Result<()> {
+    let n = numel_of(shape)?;
+    let bytes = n.saturating_mul(dtype.size_of());
+    if bytes < 1 << 30 {
+        return Ok(());
+    }
+    let mut probe: Vec<u8> = Vec::new();
+    probe.try_reserve_exact(bytes).map_err(|_| TensorError::arg(format!("cannot allocate {:.1} GiB for a tensor of shape {}", bytes as f64 / (1u64 << 30) as f64, shape_str(shape))))
+}
+
 fn contiguous_strides(shape: &[usize]) -> Vec<isize> {
     let mut strides = vec![0isize; shape.len()];
     let mut s = 1isize;
@@ -394,11 +407,13 @@ impl Tensor {
     }
 
     pub fn zeros(shape: &[usize], dtype: DType) -> Result<Tensor> {
+        check_alloc(shape, dtype)?;
         let n = numel_of(shape)?;
         Tensor::from_data(Data::zeros(dtype, n), shape.to_vec())
     }
 
     pub fn full(shape: &[usize], value: Scalar, dtype: DType) -> Result<Tensor> {
+        check_alloc(shape, dtype)?;
         let n = numel_of(shape)?;
         let data = with_dtype!(dtype, T => {
             let mut v: Vec<T> = kernels::with_capacity(n);
@@ -432,13 +447,14 @@ impl Tensor {
             return Err(TensorError::arg("arange: too many elements"));
         }
         let n = n as usize;
+        check_alloc(&[n], dtype)?;
         let data = with_dtype!(dtype, T => T::wrap((0..n).map(|i| T::from_f64(start + i as f64 * step)).collect()));
         Tensor::from_data(data, vec![n])
     }
 
     /// `n` evenly spaced values from `start` to `stop` inclusive.
     pub fn linspace(start: f64, stop: f64, n: usize, dtype: DType) -> Result<Tensor> {
-        numel_of(&[n])?;
+        check_alloc(&[n], dtype)?;
         let step = if n > 1 { (stop - start) / (n - 1) as f64 } else { 0.0 };
         let data = with_dtype!(dtype, T => T::wrap((0..n).map(|i| T::from_f64(if i + 1 == n && n > 1 { stop } else { start + i as f64 * step })).collect()));
         Tensor::from_data(data, vec![n])

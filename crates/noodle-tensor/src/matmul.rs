@@ -61,6 +61,7 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let nb: usize = batch.iter().product();
     let mut out_shape = batch.clone();
     out_shape.extend_from_slice(&[m, n]);
+    crate::check_alloc(&out_shape, dt)?;
     let bd = batch.len();
     // per batch element: the offsets of its (m, k) and (k, n) matrices
     let mut offsets = Vec::with_capacity(nb);

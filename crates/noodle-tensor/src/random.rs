@@ -69,6 +69,7 @@ fn float_dtype(dtype: DType, what: &str) -> Result<DType> {
 /// Uniform samples in [0, 1).
 pub fn rand(shape: &[usize], seed: u64, dtype: DType) -> Result<Tensor> {
     let dtype = float_dtype(dtype, "rand")?;
+    crate::check_alloc(shape, dtype)?;
     let n = numel_of(shape)?;
     let mut rng = Rng::new(seed);
     let data = with_dtype!(dtype, T => T::wrap((0..n).map(|_| T::from_f64(rng.uniform())).collect()));
@@ -78,6 +79,7 @@ pub fn rand(shape: &[usize], seed: u64, dtype: DType) -> Result<Tensor> {
 /// Standard normal samples.
 pub fn randn(shape: &[usize], seed: u64, dtype: DType) -> Result<Tensor> {
     let dtype = float_dtype(dtype, "randn")?;
+    crate::check_alloc(shape, dtype)?;
     let n = numel_of(shape)?;
     let mut rng = Rng::new(seed);
     let data = with_dtype!(dtype, T => T::wrap((0..n).map(|_| T::from_f64(rng.normal())).collect()));
@@ -89,6 +91,7 @@ pub fn randint(lo: i64, hi: i64, shape: &[usize], seed: u64) -> Result<Tensor> {
     if hi <= lo {
         return Err(TensorError::arg(format!("randint: the range [{lo}, {hi}) is empty")));
     }
+    crate::check_alloc(shape, DType::I64)?;
     let n = numel_of(shape)?;
     let mut rng = Rng::new(seed);
     Tensor::from_vec((0..n).map(|_| rng.below(lo, hi)).collect::<Vec<i64>>(), shape.to_vec())

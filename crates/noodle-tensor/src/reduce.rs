@@ -105,6 +105,26 @@ fn block_cols(inner: usize) -> usize {
     per.next_multiple_of(8).clamp(64, 4096)
 }
 
+/// Runs `task(o, j0, dst)` over the output `(outer, inner)` of a reduction along an axis of
+/// length `len`: each call owns the columns `j0..j0 + dst.len()` of outer index `o`. Large
+/// reductions split rows, and wide rows split into column blocks, across threads.
+fn run_blocks<U: Send>(out: &mut [U], outer: usize, inner: usize, len: usize, task: impl Fn(usize, usize, &mut [U]) + Sync) {
+    let cols = block_cols(inner);
+    if outer * inner * len >= PAR_MIN && outer * inner > 0 {
+        out.par_chunks_mut(inner.max(1)).enumerate().for_each(|(o, row)| {
+            if inner == 1 {
+                task(o, 0, row);
+            } else {
+                row.par_chunks_mut(cols).enumerate().for_each(|(c, dst)| task(o, c * cols, dst));
+            }
+        });
+    } else if inner > 0 {
+        for (o, row) in out.chunks_mut(inner).enumerate() {
+            task(o, 0, row);
+        }
+    }
+}
+
 /// Reduces `a` (contiguous, element type `T`) over one axis, keeping it with length 1. The
 /// buffer is read in place. Work is split across threads by output blocks: each task owns a
 /// run of `inner` columns of one outer index (or one row when `inner == 1`).
@@ -157,20 +177,7 @@ fn reduce_axis<T: Num>(a: &Tensor, axis: usize, op: Basic) -> Result<Tensor> {
             }
         }
     };
-    let cols = block_cols(inner);
-    if outer * inner * len >= PAR_MIN && outer * inner > 0 {
-        out.par_chunks_mut(inner.max(1)).enumerate().for_each(|(o, row)| {
-            if inner == 1 {
-                task(o, 0, row);
-            } else {
-                row.par_chunks_mut(cols).enumerate().for_each(|(c, dst)| task(o, c * cols, dst));
-            }
-        });
-    } else if inner > 0 {
-        for (o, row) in out.chunks_mut(inner).enumerate() {
-            task(o, 0, row);
-        }
-    }
+    run_blocks(&mut out, outer, inner, len, task);
     drop(guard);
     let mut kept = shape.to_vec();
     kept[axis] = 1;
@@ -270,20 +277,7 @@ fn arg_axis<T: Num>(a: &Tensor, axis: usize, want_max: bool) -> Result<Tensor> {
             }
         }
     };
-    let cols = block_cols(inner);
-    if outer * inner * len >= PAR_MIN && outer * inner > 0 {
-        out.par_chunks_mut(inner.max(1)).enumerate().for_each(|(o, row)| {
-            if inner == 1 {
-                task(o, 0, row);
-            } else {
-                row.par_chunks_mut(cols).enumerate().for_each(|(c, dst)| task(o, c * cols, dst));
-            }
-        });
-    } else if inner > 0 {
-        for (o, row) in out.chunks_mut(inner).enumerate() {
-            task(o, 0, row);
-        }
-    }
+    run_blocks(&mut out, outer, inner, len, task);
     drop(guard);
     let mut kept = shape.to_vec();
     kept[axis] = 1;
