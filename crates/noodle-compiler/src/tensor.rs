@@ -301,7 +301,10 @@ impl Compiler {
             let at = base + (fixed + 1 + 3 * k) as u16;
             match &item.kind {
                 ExprKind::SliceItem { start, stop, step } => {
-                    mask |= 1 << k;
+                    // more than 32 entries is reported below; the mask only has room for 32
+                    if k < 32 {
+                        mask |= 1 << k;
+                    }
                     for (j, part) in [start, stop, step].into_iter().enumerate() {
                         match part {
                             Some(e) => {

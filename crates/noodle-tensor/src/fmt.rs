@@ -37,6 +37,15 @@ fn float_text(x: f64, sci: bool) -> String {
     s.to_string()
 }
 
+/// `x` in scientific notation with `p` mantissa decimals (`1.e-10` when `p` is 0).
+fn sci_text(x: f64, p: usize) -> String {
+    let s = format!("{x:.p$e}");
+    let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+    let exp: i32 = e.parse().unwrap_or(0);
+    let m = if p == 0 { format!("{m}.") } else { m.to_string() };
+    format!("{m}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
+}
+
 /// An f32 as NumPy prints it: the shortest text that reads back as the same f32 (so `sqrt(2)`
 /// is `1.4142135`, not the f64 expansion of that f32), at most 8 decimals.
 fn f32_text(x: f32, sci: bool) -> String {
@@ -67,7 +76,13 @@ pub fn format_tensor(t: &Tensor) -> String {
                 let max = finite.iter().cloned().fold(0.0, f64::max);
                 let min = finite.iter().cloned().fold(f64::INFINITY, f64::min);
                 let sci = max >= 1e8 || (min < 1e-4) || (max / min > 1e3 && min < 1.0 && max > 1e3);
-                if T::DTYPE == DType::F32 {
+                if sci {
+                    // NumPy gives every mantissa the same number of digits: 1.5e+09, 2.0e+00
+                    let texts: Vec<String> = vals.iter().map(|&x| float_text(x, true)).collect();
+                    let digits = |t: &String| t.split_once('e').map_or(0, |(m, _)| m.split_once('.').map_or(0, |(_, f)| f.len()));
+                    let p = texts.iter().map(digits).max().unwrap_or(0);
+                    texts.into_iter().zip(&vals).map(|(t, &x)| if x.is_finite() { sci_text(x, p) } else { t }).collect()
+                } else if T::DTYPE == DType::F32 {
                     raw.iter().map(|&x| f32_text(x.to_f64() as f32, sci)).collect()
                 } else {
                     vals.iter().map(|&x| float_text(x, sci)).collect()
@@ -165,6 +180,13 @@ mod tests {
         assert_eq!(format_tensor(&t), "tensor(0.5, dtype=f32)");
         let t = Tensor::from_vec(vec![0.0f32, 1.0, 2f32.sqrt(), 0.1], vec![4]).unwrap();
         assert_eq!(format_tensor(&t), "tensor([0.       , 1.       , 1.4142135, 0.1      ], dtype=f32)");
+        // scientific notation, mantissas padded to the same digits (as NumPy prints them)
+        let t = Tensor::from_vec(vec![1.5e9f64, 2.0], vec![2]).unwrap();
+        assert_eq!(format_tensor(&t), "tensor([1.5e+09, 2.0e+00])");
+        let t = Tensor::from_vec(vec![1e-10f64, 1.0], vec![2]).unwrap();
+        assert_eq!(format_tensor(&t), "tensor([1.e-10, 1.e+00])");
+        let t = Tensor::from_vec(vec![-1.0f64, 2.5e-3], vec![2]).unwrap();
+        assert_eq!(format_tensor(&t), "tensor([-1.    ,  0.0025])");
         let t = Tensor::zeros(&[0, 3], DType::F64).unwrap();
         assert_eq!(format_tensor(&t), "tensor([], shape=(0, 3), dtype=f64)");
     }
