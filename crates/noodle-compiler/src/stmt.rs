@@ -917,6 +917,8 @@ impl Compiler {
                 Type::Dict(k, _) => (**k).clone(),
                 Type::Str => Type::Str,
                 Type::Bytes => Type::Int,
+                // the rows (views along the first axis)
+                Type::Tensor(_) => t.clone(),
                 Type::Unknown => Type::Unknown,
                 Type::Optional(_) => {
                     let shown = self.show(&t);
@@ -925,7 +927,7 @@ impl Compiler {
                 }
                 _ => {
                     let shown = self.show(&t);
-                    self.error("N0213", format!("`{shown}` is not iterable"), iter.span).hint("iterate over a list, range, str, bytes, dict or set");
+                    self.error("N0213", format!("`{shown}` is not iterable"), iter.span).hint("iterate over a list, range, str, bytes, dict, set or tensor");
                     Type::Unknown
                 }
             };

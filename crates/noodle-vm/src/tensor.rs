@@ -70,6 +70,14 @@ pub static NATIVES: &[(&str, NativeFn)] = &[
     ("linalg.lstsq", lstsq),
 ];
 
+/// The views `t[0]`, `t[1]`, ... along the first axis (what `for row in t` visits).
+pub fn rows(t: &Tensor) -> noodle_tensor::Result<Vec<Tensor>> {
+    if t.ndim() == 0 {
+        return Err(TensorError::shape("a 0-d tensor cannot be iterated (use item())"));
+    }
+    (0..t.shape()[0] as i64).map(|i| t.index(&[IndexItem::At(i)])).collect()
+}
+
 fn err(e: TensorError) -> VmError {
     VmError::new(e.code, e.message)
 }

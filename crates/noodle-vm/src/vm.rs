@@ -1086,6 +1086,11 @@ impl Vm {
                 }
                 out
             }
+            // a tensor iterates over its first axis, as views
+            Obj::Tensor(t) => {
+                let rows = crate::tensor::rows(t).map_err(|e| VmError::new(e.code, e.message))?;
+                rows.into_iter().map(|r| self.heap.alloc(Obj::Tensor(Box::new(r)))).collect()
+            }
             _ => return Err(bad("IterList")),
         };
         Ok(self.heap.alloc(Obj::List(items)))

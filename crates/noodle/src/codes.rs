@@ -622,8 +622,8 @@ Move the code into a function, or restructure it with `if` / `else` or `break`."
         code: "N0213",
         title: "value is not iterable",
         explanation: r#"A `for` loop iterates over a value that cannot be iterated. `for` works on lists, ranges,
-strings (by code point), bytes, sets and dicts (their keys); not on ints, floats, bools or
-structs.
+strings (by code point), bytes, sets, dicts (their keys) and tensors (their rows); not on
+ints, floats, bools or structs.
 
 Wrong:
 
