@@ -62,9 +62,13 @@ fn f32_text(x: f32, sci: bool) -> String {
 
 /// The text of a tensor, e.g. `tensor([1, 2, 3])`.
 pub fn format_tensor(t: &Tensor) -> String {
-    let shape = t.shape().to_vec();
+    let full_shape = t.shape().to_vec();
     let elide = t.numel() > THRESHOLD;
-    // the elements that will be shown, in order, as text
+    // only the elements that will be shown: the first and last EDGE of each long axis (so a
+    // huge tensor, or a huge broadcast view, prints without being copied)
+    let shown = if elide { edges(t) } else { t.clone() };
+    let t = &shown;
+    let shape = t.shape().to_vec();
     let vals: Vec<f64> = t.to_vec::<f64>();
     let texts: Vec<String> = with_dtype!(t.dtype(), T => {
         let raw = t.to_vec::<T>();
@@ -114,7 +118,7 @@ pub fn format_tensor(t: &Tensor) -> String {
         for i in (0..shape.len().saturating_sub(1)).rev() {
             strides[i] = strides[i + 1] * shape[i + 1];
         }
-        block(&mut out, &texts, &shape, &strides, 0, 0, width, indent, elide);
+        block(&mut out, &texts, &shape, &full_shape, &strides, 0, 0, width, indent, elide);
     }
     if t.numel() == 0 && shape.len() != 1 {
         out.push_str(&format!(", shape={}", crate::shape_str(&shape)));
@@ -127,12 +131,40 @@ pub fn format_tensor(t: &Tensor) -> String {
     out
 }
 
+/// The first and last `EDGE` entries of every axis longer than `2 * EDGE`, gathered into a
+/// small tensor straight from the buffer (nothing else is read or copied).
+fn edges(t: &Tensor) -> Tensor {
+    let kept: Vec<Vec<usize>> = t.shape().iter().map(|&n| if n > 2 * EDGE { (0..EDGE).chain(n - EDGE..n).collect() } else { (0..n).collect() }).collect();
+    let shape: Vec<usize> = kept.iter().map(|k| k.len()).collect();
+    let count: usize = shape.iter().product();
+    let guard = t.buffer().read();
+    with_dtype!(t.dtype(), T => {
+        let src = T::slice(&guard);
+        let mut out = Vec::with_capacity(count);
+        let mut idx = vec![0usize; shape.len()];
+        for _ in 0..count {
+            let off = t.offset() as isize + idx.iter().enumerate().map(|(a, &i)| kept[a][i] as isize * t.strides()[a]).sum::<isize>();
+            out.push(src[off as usize]);
+            for a in (0..shape.len()).rev() {
+                idx[a] += 1;
+                if idx[a] < shape[a] {
+                    break;
+                }
+                idx[a] = 0;
+            }
+        }
+        Tensor::from_vec(out, shape).expect("the gathered count is the shape's")
+    })
+}
+
 #[allow(clippy::too_many_arguments)]
-fn block(out: &mut String, texts: &[String], shape: &[usize], strides: &[usize], axis: usize, base: usize, width: usize, indent: usize, elide: bool) {
+fn block(out: &mut String, texts: &[String], shape: &[usize], full_shape: &[usize], strides: &[usize], axis: usize, base: usize, width: usize, indent: usize, elide: bool) {
     let n = shape[axis];
     out.push('[');
-    let shown: Vec<Option<usize>> = if elide && n > 2 * EDGE {
-        (0..EDGE).map(Some).chain(std::iter::once(None)).chain((n - EDGE..n).map(Some)).collect()
+    // `shape` is the shape of the shown elements; an axis longer than 2 * EDGE in the full
+    // tensor was cut to its 2 * EDGE edge entries
+    let shown: Vec<Option<usize>> = if elide && full_shape[axis] > 2 * EDGE {
+        (0..EDGE).map(Some).chain(std::iter::once(None)).chain((EDGE..2 * EDGE).map(Some)).collect()
     } else {
         (0..n).map(Some).collect()
     };
@@ -158,7 +190,7 @@ fn block(out: &mut String, texts: &[String], shape: &[usize], strides: &[usize],
                     out.push_str(&" ".repeat(width - s.len()));
                     out.push_str(s);
                 } else {
-                    block(out, texts, shape, strides, axis + 1, base + i * strides[axis], width, indent, elide);
+                    block(out, texts, shape, full_shape, strides, axis + 1, base + i * strides[axis], width, indent, elide);
                 }
             }
         }

@@ -78,6 +78,12 @@ pub fn rows(t: &Tensor) -> noodle_tensor::Result<Vec<Tensor>> {
     (0..t.shape()[0] as i64).map(|i| t.index(&[IndexItem::At(i)])).collect()
 }
 
+/// Refuses (N2104) an operation that would materialise more memory than the system can give,
+/// e.g. a copy of a huge broadcast view, instead of letting the allocation abort the process.
+fn fits(t: &Tensor) -> Result<(), VmError> {
+    noodle_tensor::check_alloc(t.shape(), t.dtype().max(DType::I64)).map_err(err)
+}
+
 fn err(e: TensorError) -> VmError {
     VmError::new(e.code, e.message)
 }
@@ -550,6 +556,7 @@ fn transpose(ctx: &mut Ctx, args: &[Value]) -> R {
 
 fn reshape(ctx: &mut Ctx, args: &[Value]) -> R {
     let dims = ints_at(ctx, args, 1, "reshape")?;
+    fits(tensor_at(ctx, args, 0, "reshape")?)?;
     let t = tensor_at(ctx, args, 0, "reshape")?.reshape(&dims);
     ok(ctx, t)
 }
@@ -579,11 +586,13 @@ fn broadcast_to(ctx: &mut Ctx, args: &[Value]) -> R {
 }
 
 fn contiguous(ctx: &mut Ctx, args: &[Value]) -> R {
+    fits(tensor_at(ctx, args, 0, "contiguous")?)?;
     let t = tensor_at(ctx, args, 0, "contiguous")?.contiguous();
     Ok(new_tensor(ctx, t))
 }
 
 fn copy(ctx: &mut Ctx, args: &[Value]) -> R {
+    fits(tensor_at(ctx, args, 0, "copy")?)?;
     let t = tensor_at(ctx, args, 0, "copy")?.copy();
     Ok(new_tensor(ctx, t))
 }
@@ -591,6 +600,7 @@ fn copy(ctx: &mut Ctx, args: &[Value]) -> R {
 fn astype(ctx: &mut Ctx, args: &[Value]) -> R {
     let dt = dtype_at(ctx, args, 1, DType::F64, "astype")?;
     let t = tensor_at(ctx, args, 0, "astype")?;
+    fits(t)?;
     // a new buffer even for the same dtype, as NumPy's astype copies by default
     let t = if t.dtype() == dt { t.copy() } else { t.astype(dt) };
     Ok(new_tensor(ctx, t))
@@ -625,6 +635,7 @@ fn need_ndim(t: &Tensor, n: usize, what: &str) -> Result<(), VmError> {
 fn to_list(ctx: &mut Ctx, args: &[Value]) -> R {
     let t = tensor_at(ctx, args, 0, "to_list")?;
     need_ndim(t, 1, "to_list")?;
+    fits(t)?;
     let vals = scalars(t);
     Ok(list_value(ctx, vals))
 }
@@ -632,6 +643,7 @@ fn to_list(ctx: &mut Ctx, args: &[Value]) -> R {
 fn to_lists(ctx: &mut Ctx, args: &[Value]) -> R {
     let t = tensor_at(ctx, args, 0, "to_lists")?;
     need_ndim(t, 2, "to_lists")?;
+    fits(t)?;
     let cols = t.shape()[1];
     let vals = scalars(t);
     let rows: Vec<Vec<Value>> = if cols == 0 { vec![Vec::new(); t.shape()[0]] } else { vals.chunks(cols).map(|c| c.to_vec()).collect() };
@@ -643,12 +655,14 @@ fn to_lists(ctx: &mut Ctx, args: &[Value]) -> R {
 
 fn clip(ctx: &mut Ctx, args: &[Value]) -> R {
     let t = tensor_at(ctx, args, 0, "clip")?.clone();
+    fits(&t)?;
     let (lo, hi) = (opt_scalar(args, 1, "clip")?, opt_scalar(args, 2, "clip")?);
     ok(ctx, kernels::clip(&t, lo, hi))
 }
 
 fn softmax(ctx: &mut Ctx, args: &[Value]) -> R {
     let t = tensor_at(ctx, args, 0, "softmax")?.clone();
+    fits(&t)?;
     let axis = int_at(args, 1, "softmax")?;
     ok(ctx, reduce::softmax(&t, axis))
 }
@@ -656,6 +670,7 @@ fn softmax(ctx: &mut Ctx, args: &[Value]) -> R {
 fn sort_parts(ctx: &Ctx, args: &[Value], name: &str) -> Result<(Tensor, Tensor), VmError> {
     let t = tensor_at(ctx, args, 0, name)?;
     let axis = int_at(args, 1, name)?;
+    fits(t)?;
     let desc = bool_at(args, 2, name)?;
     kernels::sort(t, axis, desc).map_err(err)
 }
@@ -672,6 +687,7 @@ fn argsort(ctx: &mut Ctx, args: &[Value]) -> R {
 
 fn topk(ctx: &mut Ctx, args: &[Value]) -> R {
     let t = tensor_at(ctx, args, 0, "topk")?.clone();
+    fits(&t)?;
     let k = int_at(args, 1, "topk")?;
     if k < 0 {
         return Err(VmError::new("N2104", format!("topk: k must not be negative, found {k}")));
@@ -778,6 +794,7 @@ fn unary(ctx: &mut Ctx, args: &[Value]) -> R {
         _ => return Err(bad("tensor.unary")),
     };
     let t = tensor_at(ctx, args, 0, "tensor.unary")?.clone();
+    fits(&t)?;
     ok(ctx, noodle_tensor::backend(t.device()).unary(op, &t))
 }
 
@@ -794,6 +811,7 @@ fn reduce_(ctx: &mut Ctx, args: &[Value]) -> R {
     let code = code_at(args, 3, REDUCE_OPS.len() as i64, "tensor.reduce")?;
     let want_scalar = bool_at(args, 4, "tensor.reduce")?;
     let t = tensor_at(ctx, args, 0, "tensor.reduce")?.clone();
+    fits(&t)?;
     let r = noodle_tensor::backend(t.device()).reduce(REDUCE_OPS[code as usize], &t, axes.as_deref(), keepdims).map_err(err)?;
     if want_scalar {
         return Ok(scalar_value(r.item().map_err(err)?));
@@ -805,12 +823,15 @@ fn reduce_(ctx: &mut Ctx, args: &[Value]) -> R {
 
 fn linalg1(ctx: &mut Ctx, args: &[Value], name: &str, f: fn(&Tensor) -> noodle_tensor::Result<Tensor>) -> R {
     let a = tensor_at(ctx, args, 0, name)?.clone();
+    fits(&a)?;
     ok(ctx, f(&a))
 }
 
 fn linalg2(ctx: &mut Ctx, args: &[Value], name: &str, f: fn(&Tensor, &Tensor) -> noodle_tensor::Result<Tensor>) -> R {
     let a = tensor_at(ctx, args, 0, name)?.clone();
     let b = tensor_at(ctx, args, 1, name)?.clone();
+    fits(&a)?;
+    fits(&b)?;
     ok(ctx, f(&a, &b))
 }
 
