@@ -123,6 +123,10 @@ pub fn format_tensor(t: &Tensor) -> String {
     if t.numel() == 0 && shape.len() != 1 {
         out.push_str(&format!(", shape={}", crate::shape_str(&shape)));
     }
+    // an elided tensor says its full shape on a line of its own, as NumPy 2 does
+    if elide {
+        out.push_str(&format!(",\n{}shape={}", " ".repeat(indent), crate::shape_str(&full_shape)));
+    }
     let default_dtype = matches!(t.dtype(), DType::F64 | DType::I64 | DType::Bool);
     if !default_dtype || t.numel() == 0 {
         out.push_str(&format!(", dtype={}", t.dtype().name()));
