@@ -11,15 +11,16 @@ fn par_for(m: usize, n: usize, k: usize) -> Par {
     if m * n * k >= 64 * 64 * 64 { Par::rayon(0) } else { Par::Seq }
 }
 
-/// Float product of one (m, k) and (k, n) pair given as raw strided views into `out`.
+/// Float product of one (m, k) and (k, n) pair given as raw strided views, written row-major
+/// to `out` (m * n elements, which may be uninitialised: `Accum::Replace` only writes them).
 ///
 /// Safety: the offsets and strides must describe elements inside the slices (true for views
-/// produced by `Tensor`'s methods).
+/// produced by `Tensor`'s methods), and `out` must be valid for m * n writes.
 #[allow(clippy::too_many_arguments)]
-unsafe fn gemm_one<T: faer::traits::ComplexField + Elem>(a: &[T], (ao, ars, acs): (usize, isize, isize), b: &[T], (bo, brs, bcs): (usize, isize, isize), out: &mut [T], m: usize, k: usize, n: usize) {
+unsafe fn gemm_one<T: faer::traits::ComplexField + Elem>(a: &[T], (ao, ars, acs): (usize, isize, isize), b: &[T], (bo, brs, bcs): (usize, isize, isize), out: *mut T, m: usize, k: usize, n: usize) {
     let lhs = MatRef::<T>::from_raw_parts(a.as_ptr().add(ao), m, k, ars, acs);
     let rhs = MatRef::<T>::from_raw_parts(b.as_ptr().add(bo), k, n, brs, bcs);
-    let dst = MatMut::<T>::from_row_major_slice_mut(out, m, n);
+    let dst = MatMut::<T>::from_raw_parts_mut(out, m, n, n as isize, 1);
     gemm(dst, Accum::Replace, lhs, rhs, T::from_f64(1.0), par_for(m, n, k));
 }
 
@@ -75,14 +76,24 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let db = if a3.shares_buffer(&b3) { None } else { Some(b3.buffer().read()) };
     let dbr = db.as_deref().unwrap_or(&da);
     let result = crate::with_dtype!(dt, T => {
-        let mut out: Vec<T> = crate::kernels::with_capacity(nb * m * n);
-        out.resize(nb * m * n, T::from_i64(0));
-        if m * n > 0 {
-            for (c, &(oa, ob)) in out.chunks_mut(m * n).zip(&offsets) {
-                let (sa_, sb_) = (T::slice(&da), T::slice(dbr));
-                match dt {
-                    DType::F32 | DType::F64 => float_dispatch(sa_, (oa, ars, acs), sb_, (ob, brs, bcs), c, m, k, n),
-                    _ => int_dispatch(sa_, (oa, ars, acs), sb_, (ob, brs, bcs), c, m, k, n),
+        let total = nb * m * n;
+        let mut out: Vec<T> = crate::kernels::with_capacity(total);
+        let (sa_, sb_) = (T::slice(&da), T::slice(dbr));
+        if dt.is_float() && k > 0 {
+            // gemm writes every output element, so the buffer is not zeroed first
+            let base = out.spare_capacity_mut().as_mut_ptr() as *mut T;
+            for (i, &(oa, ob)) in offsets.iter().enumerate() {
+                // Safety: `base` has room for `total` elements and batch i writes m * n of
+                // them starting at i * m * n.
+                unsafe { float_dispatch(sa_, (oa, ars, acs), sb_, (ob, brs, bcs), base.add(i * m * n), m, k, n) };
+            }
+            // Safety: every element was written above (or `total` is 0).
+            unsafe { out.set_len(total) };
+        } else {
+            out.resize(total, T::from_i64(0));
+            if m * n > 0 && k > 0 {
+                for (c, &(oa, ob)) in out.chunks_mut(m * n).zip(&offsets) {
+                    int_dispatch(sa_, (oa, ars, acs), sb_, (ob, brs, bcs), c, m, k, n);
                 }
             }
         }
@@ -102,18 +113,12 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 
 type View = (usize, isize, isize);
 
+/// Safety: as for `gemm_one`.
 #[allow(clippy::too_many_arguments)]
-fn float_dispatch<T: Elem>(a: &[T], va: View, b: &[T], vb: View, out: &mut [T], m: usize, k: usize, n: usize) {
+unsafe fn float_dispatch<T: Elem>(a: &[T], va: View, b: &[T], vb: View, out: *mut T, m: usize, k: usize, n: usize) {
     match T::DTYPE {
-        DType::F64 => {
-            let (a, b) = (cast::<T, f64>(a), cast::<T, f64>(b));
-            // Safety: views come from `Tensor`, so every addressed element is in bounds.
-            unsafe { gemm_one(a, va, b, vb, cast_mut::<T, f64>(out), m, k, n) }
-        }
-        DType::F32 => {
-            let (a, b) = (cast::<T, f32>(a), cast::<T, f32>(b));
-            unsafe { gemm_one(a, va, b, vb, cast_mut::<T, f32>(out), m, k, n) }
-        }
+        DType::F64 => gemm_one(cast::<T, f64>(a), va, cast::<T, f64>(b), vb, out as *mut f64, m, k, n),
+        DType::F32 => gemm_one(cast::<T, f32>(a), va, cast::<T, f32>(b), vb, out as *mut f32, m, k, n),
         _ => {}
     }
 }
@@ -154,6 +159,11 @@ mod tests {
         let batch = Tensor::arange(0.0, 12.0, 1.0, DType::F32).unwrap().reshape(&[2, 2, 3]).unwrap();
         let r = matmul(&batch, &a.transpose().astype(DType::F32)).unwrap();
         assert_eq!(r.shape(), &[2, 2, 2]);
+        // empty inner dimension: zeros; empty outer dimension: an empty result
+        let z = matmul(&Tensor::zeros(&[2, 0], DType::F64).unwrap(), &Tensor::zeros(&[0, 3], DType::F64).unwrap()).unwrap();
+        assert_eq!((z.shape().to_vec(), z.to_vec::<f64>()), (vec![2, 3], vec![0.0; 6]));
+        let z = matmul(&Tensor::zeros(&[0, 3], DType::F32).unwrap(), &Tensor::zeros(&[3, 2], DType::F32).unwrap()).unwrap();
+        assert_eq!(z.shape(), &[0, 2]);
         let e = matmul(&a, &a).unwrap_err();
         assert!(e.message.contains("(2, 3) and (2, 3)"), "{}", e.message);
     }
