@@ -263,13 +263,7 @@ impl Compiler {
         let (base, argc) = self.subscript_args(r, index, None);
         let n = self.native("tensor.get");
         self.emit(Op::CallNative { base, native: n, argc });
-        match dst {
-            Some(d) => {
-                self.emit(Op::Move { dst: d, src: base });
-                d
-            }
-            None => base,
-        }
+        self.to_dst(base, dst)
     }
 
     /// `t[...] = value`: writes through the view (every view of the buffer sees it).
@@ -382,10 +376,7 @@ impl Compiler {
             "T" => ("tensor.transpose", Type::Tensor(te)),
             _ => return None,
         };
-        let d = match dst {
-            Some(d) => d,
-            None => self.b().temp(),
-        };
+        let d = self.dst(dst);
         self.call_tensor_native(native, &[Some(r)], None, d);
         Some((d, ty))
     }
@@ -564,6 +555,14 @@ impl Compiler {
         if REDUCTIONS.contains(&m) {
             return self.reduction(m, Some(r), Some(te), args, dst, span);
         }
+        if m == "len" {
+            if !args.is_empty() {
+                self.error("N0201", "`len` takes no arguments", span);
+            }
+            let d = self.dst(dst);
+            self.emit(Op::Len { dst: d, src: r });
+            return (d, Type::Int);
+        }
         let (native, params, ret): (&str, Vec<P>, Type) = match m {
             "reshape" => ("tensor.reshape", vec![P("shape", K::Shape, D::Req)], same.clone()),
             "transpose" => ("tensor.transpose", vec![], same.clone()),
@@ -586,7 +585,6 @@ impl Compiler {
             "fill" => ("tensor.fill", vec![P("value", K::Operand, D::Req)], Type::None),
             "matmul" => ("tensor.binary", vec![P("other", K::Tensor, D::Req)], Type::Unknown),
             "pow" => ("tensor.binary", vec![P("exponent", K::Operand, D::Req)], Type::Unknown),
-            "len" => ("tensor.len", vec![], Type::Int),
             _ => {
                 let shown = self.show(&same);
                 let mut d = Diagnostic::error("N0106", format!("`{shown}` has no method `{m}`"), name.span).label("unknown method");
@@ -600,14 +598,6 @@ impl Compiler {
                 return (self.dst(dst), Type::Unknown);
             }
         };
-        if m == "len" {
-            if !args.is_empty() {
-                self.error("N0201", "`len` takes no arguments", span);
-            }
-            let d = self.dst(dst);
-            self.emit(Op::Len { dst: d, src: r });
-            return (d, Type::Int);
-        }
         // `matmul` and `pow` are `tensor.binary` with the operator code as a last argument
         let extra = matches!(m, "matmul" | "pow") as usize;
         let (base, given) = self.tensor_args(&fname, Some(r), &params, args, span, extra);
@@ -801,10 +791,7 @@ impl Compiler {
             "logical_not" => TE::Bool,
             _ => te.float_of(),
         };
-        let d = match dst {
-            Some(d) => d,
-            None => self.b().temp(),
-        };
+        let d = self.dst(dst);
         self.call_tensor_native("tensor.unary", &[Some(r)], Some(unary_code(item)), d);
         (d, Type::Tensor(res))
     }

@@ -66,24 +66,24 @@ fn float_dtype(dtype: DType, what: &str) -> Result<DType> {
     }
 }
 
-/// Uniform samples in [0, 1).
-pub fn rand(shape: &[usize], seed: u64, dtype: DType) -> Result<Tensor> {
-    let dtype = float_dtype(dtype, "rand")?;
+/// A float tensor of `shape` filled with `sample(rng)` draws from a generator seeded by `seed`.
+fn sampled(shape: &[usize], seed: u64, dtype: DType, what: &str, sample: fn(&mut Rng) -> f64) -> Result<Tensor> {
+    let dtype = float_dtype(dtype, what)?;
     crate::check_alloc(shape, dtype)?;
     let n = numel_of(shape)?;
     let mut rng = Rng::new(seed);
-    let data = with_dtype!(dtype, T => T::wrap((0..n).map(|_| T::from_f64(rng.uniform())).collect()));
+    let data = with_dtype!(dtype, T => T::wrap((0..n).map(|_| T::from_f64(sample(&mut rng))).collect()));
     Tensor::from_data(data, shape.to_vec())
+}
+
+/// Uniform samples in [0, 1).
+pub fn rand(shape: &[usize], seed: u64, dtype: DType) -> Result<Tensor> {
+    sampled(shape, seed, dtype, "rand", Rng::uniform)
 }
 
 /// Standard normal samples.
 pub fn randn(shape: &[usize], seed: u64, dtype: DType) -> Result<Tensor> {
-    let dtype = float_dtype(dtype, "randn")?;
-    crate::check_alloc(shape, dtype)?;
-    let n = numel_of(shape)?;
-    let mut rng = Rng::new(seed);
-    let data = with_dtype!(dtype, T => T::wrap((0..n).map(|_| T::from_f64(rng.normal())).collect()));
-    Tensor::from_data(data, shape.to_vec())
+    sampled(shape, seed, dtype, "randn", Rng::normal)
 }
 
 /// Uniform integers in [lo, hi).

@@ -218,10 +218,8 @@ fn lanes<T: Num>(row: &[T], init: T, step: impl Fn(T, T) -> T + Copy + Sync + Se
 }
 
 fn basic(a: &Tensor, axes: &[usize], op: Basic) -> Result<Tensor> {
-    let dt = match op {
-        Basic::Sum | Basic::Prod => a.dtype().max(DType::I64),
-        _ => a.dtype().max(DType::I64),
-    };
+    // bools reduce as integers; `reduce` converts min/max back to the input's type
+    let dt = a.dtype().max(DType::I64);
     let mut t = a.astype(dt).contiguous();
     for &ax in axes {
         t = match dt {

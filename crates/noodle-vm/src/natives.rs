@@ -174,7 +174,7 @@ fn arity(args: &[Value], n: usize, name: &str) -> Result<(), VmError> {
     }
 }
 
-fn as_int(v: Value, name: &str) -> Result<i64, VmError> {
+pub(crate) fn as_int(v: Value, name: &str) -> Result<i64, VmError> {
     match v {
         Value::Int(i) => Ok(i),
         _ => Err(bad(name)),
@@ -182,7 +182,7 @@ fn as_int(v: Value, name: &str) -> Result<i64, VmError> {
 }
 
 /// A float argument; ints are accepted and widened.
-fn as_float(v: Value, name: &str) -> Result<f64, VmError> {
+pub(crate) fn as_float(v: Value, name: &str) -> Result<f64, VmError> {
     match v {
         Value::Float(f) => Ok(f),
         Value::Int(i) => Ok(i as f64),

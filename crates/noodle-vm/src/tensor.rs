@@ -3,7 +3,7 @@
 //! collected view only drops its reference. The compiler has checked element types; shapes,
 //! axes and indices are checked here and become Noodle errors (N2101-N2105).
 
-use crate::natives::{Ctx, NativeFn};
+use crate::natives::{as_float, as_int, Ctx, NativeFn};
 use crate::value::Obj;
 use crate::{Value, VmError};
 use noodle_tensor::kernels::{self, BinOp, UnOp};
@@ -115,10 +115,7 @@ fn ok(ctx: &mut Ctx, t: noodle_tensor::Result<Tensor>) -> R {
 }
 
 fn int_at(args: &[Value], i: usize, name: &str) -> Result<i64, VmError> {
-    match arg(args, i, name)? {
-        Value::Int(v) => Ok(v),
-        _ => Err(bad(name)),
-    }
+    as_int(arg(args, i, name)?, name)
 }
 
 fn opt_int(args: &[Value], i: usize, name: &str) -> Result<Option<i64>, VmError> {
@@ -146,11 +143,7 @@ fn opt_scalar(args: &[Value], i: usize, name: &str) -> Result<Option<Scalar>, Vm
 }
 
 fn float_at(args: &[Value], i: usize, name: &str) -> Result<f64, VmError> {
-    match arg(args, i, name)? {
-        Value::Float(f) => Ok(f),
-        Value::Int(v) => Ok(v as f64),
-        _ => Err(bad(name)),
-    }
+    as_float(arg(args, i, name)?, name)
 }
 
 fn bool_at(args: &[Value], i: usize, name: &str) -> Result<bool, VmError> {
