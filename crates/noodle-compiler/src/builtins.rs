@@ -242,6 +242,8 @@ pub fn std_module(name: &str) -> Option<&'static str> {
         "std.io" => "std.io",
         "std.tensor" => "std.tensor",
         "std.linalg" => "std.linalg",
+        "std.db" => "std.db",
+        "std.os" => "std.os",
         _ => return None,
     })
 }
@@ -256,7 +258,8 @@ pub const STD_ITEMS: &[&str] = &[
     "std.string::from_code", "std.string::code", "std.string::digits", "std.string::ascii_lowercase",
     "std.string::ascii_uppercase", "std.string::ascii_letters", "std.string::whitespace", "std.time::now",
     "std.time::monotonic", "std.time::sleep", "std.io::read_line", "std.io::read_all", "std.io::read_file",
-    "std.io::write_file", "std.io::append_file", "std.io::file_exists", "std.io::write", "std.io::eprint",
+    "std.io::write_file", "std.io::append_file", "std.io::file_exists", "std.io::write", "std.io::eprint", "std.os::env",
+    "std.db::connect",
 ];
 
 /// The items of `std.tensor` and `std.linalg` (their signatures live in `tensor.rs`).
@@ -332,6 +335,12 @@ pub fn std_item(module: &str, item: &str) -> Option<StdItem> {
             "sleep" => f(vec![Float], None, "time.sleep"),
             _ => Option::None,
         },
+        "std.os" => match item {
+            "env" => f(vec![Str], Type::optional(Str), "os.env"),
+            _ => Option::None,
+        },
+        // called through `db.rs`; as a value it is reported like any native
+        "std.db" if item == "connect" => Some(StdItem::Func { params: vec![], variadic: true, ret: Unknown, native: "db.connect" }),
         "std.tensor" | "std.linalg" => {
             let key = std_item_key(module, item)?;
             if module == "std.tensor" && crate::tensor::DTYPE_NAMES.contains(&item) {
@@ -380,11 +389,12 @@ pub fn native_names() -> Vec<&'static str> {
         }
     }
     v.extend(crate::tensor::native_names());
-    for m in ["std.math", "std.string", "std.time", "std.io"] {
+    v.extend(crate::db::NATIVES);
+    for m in ["std.math", "std.string", "std.time", "std.io", "std.os"] {
         for item in [
             "sqrt", "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "exp", "log", "log2", "log10", "pow", "floor", "ceil",
             "round", "trunc", "hypot", "is_nan", "is_inf", "gcd", "from_code", "code", "now", "monotonic", "sleep", "read_line",
-            "read_all", "read_file", "write_file", "append_file", "file_exists", "write", "eprint",
+            "read_all", "read_file", "write_file", "append_file", "file_exists", "write", "eprint", "env",
         ] {
             if let Some(StdItem::Func { native, .. }) = std_item(m, item) {
                 if !v.contains(&native) {

@@ -213,6 +213,8 @@ pub struct Compiler {
     /// Emit fused 16-bit compare-and-branch instructions. Turned off (and the program
     /// recompiled) when a function is too large for them to reach.
     pub fuse: bool,
+    /// `with` statements compiled so far (numbers their hidden locals).
+    pub(crate) with_count: u32,
 }
 
 #[derive(Hash, PartialEq, Eq, Clone)]
@@ -284,6 +286,7 @@ impl Compiler {
             repl_module: None,
             repl_expr_type: None,
             fuse,
+            with_count: 0,
         };
         // The built-in `Error` struct is type 0 / record 0.
         c.program.types.push(RecordType { name: "Error".into(), enum_name: None, enum_id: u16::MAX, fields: vec!["code".into(), "message".into()], methods: vec![] });
@@ -532,7 +535,14 @@ impl Compiler {
                 }
                 // mod.Type
                 let m = self.cur_module();
-                match self.resolve_module_symbol(m, &path[0].name) {
+                let res = self.resolve_module_symbol(m, &path[0].name);
+                if let (NameRes::Std("std.db"), 2) = (&res, path.len()) {
+                    if !args.is_empty() {
+                        self.error("N0214", format!("`db.{}` takes no type arguments", path[1].name), *span);
+                    }
+                    return self.db_type(&path[1]);
+                }
+                match res {
                     NameRes::Module(mi) if path.len() == 2 => {
                         let name = &path[1].name;
                         match self.modules[mi].symbols.get(name).cloned() {

@@ -1152,6 +1152,9 @@ impl Compiler {
         if let Type::Tensor(_) = t {
             return (self.tensor_index(r, index, dst), t);
         }
+        if let Type::Db(dt) = t {
+            return self.db_index(r, dt, index, dst, span);
+        }
         let d = self.dst(dst);
         match &t {
             Type::List(e) => {
@@ -1254,6 +1257,7 @@ impl Compiler {
             }
         }
         let ft = match &base_t {
+            Type::Db(t) => self.db_field(r, *t, name, d).unwrap_or(Type::Unknown),
             Type::Struct(s) => {
                 let info = &self.structs[*s as usize];
                 match info.fields.iter().position(|f| f.0 == name.name) {
@@ -1912,6 +1916,7 @@ impl Compiler {
                 (self.dst(dst), Type::Unknown)
             }
             Type::Tensor(te) => self.tensor_method(r, *te, name, args, dst, span),
+            Type::Db(t) => self.db_method(r, *t, name, args, dst, span),
             _ => self.builtin_method(r, &t, name, args, dst, span),
         }
     }
@@ -1972,6 +1977,11 @@ impl Compiler {
     fn call_std(&mut self, m: &str, item: &str, args: &[Arg], dst: Option<Reg>, span: Span) -> (Reg, Type) {
         if m == "std.tensor" || m == "std.linalg" {
             if let Some(r) = self.tensor_std(m, item, args, dst, span) {
+                return r;
+            }
+        }
+        if m == "std.db" {
+            if let Some(r) = self.db_std(item, args, dst, span) {
                 return r;
             }
         }
@@ -2044,7 +2054,7 @@ impl Compiler {
                 }
                 let (r, t) = self.expr(&args[0].value, None, None);
                 let t = self.subst.resolve(&t);
-                if !matches!(t, Type::Str | Type::Bytes | Type::List(_) | Type::Dict(..) | Type::Set(_) | Type::Unknown | Type::Tuple(_) | Type::Tensor(_)) {
+                if !matches!(t, Type::Str | Type::Bytes | Type::List(_) | Type::Dict(..) | Type::Set(_) | Type::Unknown | Type::Tuple(_) | Type::Tensor(_) | Type::Db(crate::db::DbT::Rows | crate::db::DbT::Row)) {
                     let shown = self.show(&t);
                     let code = if matches!(t, Type::Optional(_)) { "N0204" } else { "N0200" };
                     self.error(code, format!("`len` needs a str, bytes, list, dict or set, found `{shown}`"), args[0].value.span);

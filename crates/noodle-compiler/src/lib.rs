@@ -15,6 +15,7 @@ mod expr;
 mod pattern;
 mod stmt;
 mod tensor;
+mod db;
 pub mod types;
 
 pub use builtins::native_names;

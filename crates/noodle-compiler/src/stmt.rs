@@ -55,6 +55,10 @@ fn walk_stmt(s: &Stmt, inside: bool, out: &mut HashSet<String>) {
                 walk_block(b, inside, out);
             }
         }
+        Stmt::With { value, body, .. } => {
+            walk_expr(value, inside, out);
+            walk_block(body, inside, out);
+        }
         Stmt::Func(f) => {
             out.insert(f.name.name.clone());
             if let Some(b) = &f.body {
@@ -350,6 +354,7 @@ impl Compiler {
                 false
             }
             Stmt::Try { body, catch, finally, .. } => self.try_stmt(body, catch.as_deref(), finally.as_deref()),
+            Stmt::With { value, name, body, span } => self.with_stmt(value, name.as_ref(), body, *span),
             Stmt::Func(f) => {
                 self.nested_def(f);
                 false
@@ -912,6 +917,11 @@ impl Compiler {
         } else {
             let (r, t) = self.expr(iter, None, None);
             let t = self.subst.resolve(&t);
+            if t == Type::Db(crate::db::DbT::Cursor) {
+                self.cursor_loop(r, pat, body, depth);
+                self.pop_scope();
+                return;
+            }
             let elem = match &t {
                 Type::List(e) | Type::Set(e) => (**e).clone(),
                 Type::Dict(k, _) => (**k).clone(),
@@ -919,6 +929,7 @@ impl Compiler {
                 Type::Bytes => Type::Int,
                 // the rows (views along the first axis)
                 Type::Tensor(_) => t.clone(),
+                Type::Db(crate::db::DbT::Rows) => Type::Db(crate::db::DbT::Row),
                 Type::Unknown => Type::Unknown,
                 Type::Optional(_) => {
                     let shown = self.show(&t);
@@ -927,7 +938,7 @@ impl Compiler {
                 }
                 _ => {
                     let shown = self.show(&t);
-                    self.error("N0213", format!("`{shown}` is not iterable"), iter.span).hint("iterate over a list, range, str, bytes, dict, set or tensor");
+                    self.error("N0213", format!("`{shown}` is not iterable"), iter.span).hint("iterate over a list, range, str, bytes, dict, set, tensor, query result or cursor");
                     Type::Unknown
                 }
             };
@@ -964,6 +975,31 @@ impl Compiler {
         self.pop_scope();
     }
 
+    /// `for row in cursor`: fetches rows one at a time until the cursor reports none, so a
+    /// result larger than memory streams through.
+    fn cursor_loop(&mut self, cursor: Reg, pat: &Pattern, body: &Block, depth: usize) {
+        let item = self.b().temp();
+        let base = self.b().alloc(2);
+        let top = self.b().here();
+        self.emit(Op::Move { dst: base + 1, src: cursor });
+        self.emit_native("db.cursor_next", base, 1, Some(item));
+        let done = self.b().jump_if_none(item);
+        self.f().loops.push(LoopCtx { breaks: vec![], continues: vec![], try_depth: depth });
+        self.push_scope();
+        self.bind_loop_var(pat, item, &Type::Db(crate::db::DbT::Row));
+        self.block_stmts(body);
+        self.pop_scope();
+        let lp = self.f().loops.pop().unwrap();
+        for c in lp.continues {
+            self.b().patch_to(c, top);
+        }
+        self.b().jump_back(top);
+        self.b().patch(done);
+        for b in lp.breaks {
+            self.b().patch(b);
+        }
+    }
+
     fn bind_loop_var(&mut self, pat: &Pattern, r: Reg, ty: &Type) {
         match &pat.kind {
             PatKind::Bind(name) if !self.f().captured_names.contains(name) => {
@@ -991,6 +1027,64 @@ impl Compiler {
             let off = target as i64 - self.b().here() as i64 - 1;
             self.emit(Op::JumpIfTrue { cond: c, off: off as i32 });
         }
+    }
+
+    /// `with value as name { body }` is compiled as
+    ///
+    /// ```text
+    /// let with#v = value; let name = with#v; var with#ok = false
+    /// try { body; with#ok = true } finally { with#v.exit(with#ok) }
+    /// ```
+    ///
+    /// with names no program can write (numbered, so nested blocks and `finally` code
+    /// repeated at early exits always reach their own). Returns whether the block always exits.
+    fn with_stmt(&mut self, value: &Expr, name: Option<&ast::Ident>, body: &Block, span: Span) -> bool {
+        let n = self.with_count;
+        self.with_count += 1;
+        let v = format!("with#v{n}");
+        let ok = format!("with#ok{n}");
+        let sp = value.span;
+        let ident = |s: &str| ast::Ident { name: s.to_string(), span: sp };
+        let name_expr = |s: &str| Expr { kind: ExprKind::Name(s.to_string()), span: sp };
+        let bind = |s: &str| Box::new(Pattern { kind: PatKind::Bind(s.to_string()), span: sp });
+        self.push_scope();
+        self.stmt(&Stmt::Let { mutable: false, pat: bind(&v), ty: None, value: value.clone(), span: sp });
+        // the value must have `exit(completed: bool)`: a transaction, or a struct with that method
+        let ty = match self.resolve(&v) {
+            NameRes::Local(l) => self.subst.resolve(&l.ty),
+            _ => Type::Unknown,
+        };
+        let has_exit = match &ty {
+            Type::Db(crate::db::DbT::Transaction) | Type::Unknown => true,
+            Type::Struct(s) => self.structs[*s as usize].methods.contains_key("exit"),
+            _ => false,
+        };
+        if !has_exit {
+            let shown = self.show(&ty);
+            self.error("N0241", format!("`with` needs a value with an `exit(completed: bool)` method, and `{shown}` has none"), sp)
+                .label(format!("this is `{shown}`"))
+                .hint("use `with` on a transaction (`conn.transaction()`) or on a struct that defines `def exit(self, completed: bool)`");
+            self.pop_scope();
+            return false;
+        }
+        if let Some(nm) = name {
+            self.stmt(&Stmt::Let { mutable: false, pat: Box::new(Pattern { kind: PatKind::Bind(nm.name.clone()), span: nm.span }), ty: None, value: name_expr(&v), span: sp });
+        }
+        self.stmt(&Stmt::Let { mutable: true, pat: bind(&ok), ty: None, value: Expr { kind: ExprKind::Bool(false), span: sp }, span: sp });
+        let mut stmts = body.stmts.clone();
+        stmts.push(Stmt::Assign { target: name_expr(&ok), op: None, value: Expr { kind: ExprKind::Bool(true), span: sp }, span: sp });
+        let exit_call = Expr {
+            kind: ExprKind::Call {
+                callee: Box::new(Expr { kind: ExprKind::Field { target: Box::new(name_expr(&v)), name: ident("exit"), optional: false }, span: sp }),
+                args: vec![ast::Arg { name: None, value: name_expr(&ok) }],
+            },
+            span: sp,
+        };
+        let try_body = Block { stmts, span: body.span };
+        let finally = Block { stmts: vec![Stmt::Expr(exit_call)], span: sp };
+        let exits = self.stmt(&Stmt::Try { body: Box::new(try_body), catch: None, finally: Some(Box::new(finally)), span });
+        self.pop_scope();
+        exits
     }
 
     fn try_stmt(&mut self, body: &Block, catch: Option<&(ast::Ident, Block)>, finally: Option<&Block>) -> bool {
@@ -1046,7 +1140,7 @@ impl Compiler {
 
 pub fn stmt_span(s: &Stmt) -> Span {
     match s {
-        Stmt::Let { span, .. } | Stmt::Assign { span, .. } | Stmt::While { span, .. } | Stmt::For { span, .. } | Stmt::Try { span, .. } => *span,
+        Stmt::Let { span, .. } | Stmt::Assign { span, .. } | Stmt::While { span, .. } | Stmt::For { span, .. } | Stmt::Try { span, .. } | Stmt::With { span, .. } => *span,
         Stmt::Expr(e) => e.span,
         Stmt::Return(_, s) | Stmt::Break(s) | Stmt::Continue(s) | Stmt::Throw(_, s) => *s,
         Stmt::Func(f) => f.span,
@@ -1095,6 +1189,7 @@ fn assigned_names(stmts: &[Stmt], out: &mut HashSet<String>) {
             Stmt::Assign { target: t, .. } => target(t, out),
             Stmt::Expr(e) => expr(e, out),
             Stmt::While { body, .. } | Stmt::For { body, .. } => assigned_names(&body.stmts, out),
+            Stmt::With { body, .. } => assigned_names(&body.stmts, out),
             Stmt::Try { body, catch, finally, .. } => {
                 assigned_names(&body.stmts, out);
                 if let Some(c) = catch {

@@ -11,7 +11,7 @@ use noodle_syntax::{Diagnostic, Span};
 
 /// What a parameter of a tensor function accepts.
 #[derive(Clone, Copy, PartialEq)]
-enum K {
+pub(crate) enum K {
     /// A tensor of any element type.
     Tensor,
     /// A tensor or a number (int, float, bool).
@@ -34,11 +34,19 @@ enum K {
     Tensors,
     /// Nested lists of numbers or bools.
     Nested,
+    /// `str` or none.
+    OptStr,
+    /// A number of seconds or none.
+    OptFloat,
+    /// Query parameters: a list (positional) or a `dict[str, ...]` (named), or none.
+    Params,
+    /// A list of parameter lists or dicts (`execute_many`).
+    ParamRows,
 }
 
 /// A parameter's default when it is not given.
 #[derive(Clone, Copy, PartialEq)]
-enum D {
+pub(crate) enum D {
     Req,
     None,
     Int(i64),
@@ -46,13 +54,13 @@ enum D {
     Bool(bool),
 }
 
-struct P(&'static str, K, D);
+pub(crate) struct P(pub &'static str, pub K, pub D);
 
 /// What the arguments turned out to be.
-struct Given {
-    given: bool,
-    ty: Type,
-    dtype: Option<TE>,
+pub(crate) struct Given {
+    pub given: bool,
+    pub ty: Type,
+    pub dtype: Option<TE>,
 }
 
 pub const DTYPE_NAMES: &[&str] = &["f32", "f64", "i64", "bool"];
@@ -383,7 +391,7 @@ impl Compiler {
 
     /// Compiles arguments against a parameter list into consecutive registers after `base + 1`
     /// (after the receiver, when there is one).
-    fn tensor_args(&mut self, fname: &str, recv: Option<Reg>, params: &[P], args: &[Arg], span: Span, extra: usize) -> (Reg, Vec<Given>) {
+    pub(crate) fn native_args(&mut self, fname: &str, recv: Option<Reg>, params: &[P], args: &[Arg], span: Span, extra: usize) -> (Reg, Vec<Given>) {
         let off = recv.is_some() as usize;
         // `extra` registers after the arguments are for constants the caller adds
         let base = self.b().alloc((params.len() + off + extra) as u32 + 1);
@@ -449,6 +457,11 @@ impl Compiler {
                 out.push(Given { given: false, ty: Type::Unknown, dtype: None });
                 continue;
             };
+            if matches!(p.1, K::Params | K::ParamRows) {
+                let ty = self.db_params_arg(e, reg, p.1 == K::ParamRows, fname, p.0);
+                out.push(Given { given: true, ty, dtype: None });
+                continue;
+            }
             if p.1 == K::DType {
                 let dt = self.static_dtype(e);
                 let name = dt.map(|d| d.name()).unwrap_or("f64");
@@ -462,6 +475,8 @@ impl Compiler {
                 K::Bool => Some(Type::Bool),
                 K::Str => Some(Type::Str),
                 K::OptInt => Some(Type::optional(Type::Int)),
+                K::OptStr => Some(Type::optional(Type::Str)),
+                K::OptFloat => Some(Type::optional(Type::Float)),
                 _ => None,
             };
             let ty = match expected {
@@ -511,7 +526,7 @@ impl Compiler {
     }
 
     /// The dtype an argument names: `tensor.f32`, `f32` imported from std.tensor, or `"f32"`.
-    fn static_dtype(&mut self, e: &Expr) -> Option<TE> {
+    pub(crate) fn static_dtype(&mut self, e: &Expr) -> Option<TE> {
         let name = match &e.kind {
             ExprKind::Str(s) => Some(s.clone()),
             ExprKind::Field { target, name, .. } => match &target.kind {
@@ -535,7 +550,7 @@ impl Compiler {
         }
     }
 
-    fn emit_native(&mut self, native: &str, base: Reg, argc: usize, dst: Option<Reg>) -> Reg {
+    pub(crate) fn emit_native(&mut self, native: &str, base: Reg, argc: usize, dst: Option<Reg>) -> Reg {
         let n = self.native(native);
         self.emit(Op::CallNative { base, native: n, argc: argc as u8 });
         self.to_dst(base, dst)
@@ -600,7 +615,7 @@ impl Compiler {
         };
         // `matmul` and `pow` are `tensor.binary` with the operator code as a last argument
         let extra = matches!(m, "matmul" | "pow") as usize;
-        let (base, given) = self.tensor_args(&fname, Some(r), &params, args, span, extra);
+        let (base, given) = self.native_args(&fname, Some(r), &params, args, span, extra);
         let ret = match m {
             "astype" => given[0].dtype.map(Type::Tensor).unwrap_or(Type::Unknown),
             "matmul" => match given[0].dtype {
@@ -634,7 +649,7 @@ impl Compiler {
         if recv.is_none() {
             params.insert(0, P("t", K::Tensor, D::Req));
         }
-        let (base, given) = self.tensor_args(&fname, recv, &params, args, span, 2);
+        let (base, given) = self.native_args(&fname, recv, &params, args, span, 2);
         let te = te.or(given[0].dtype).unwrap_or(TE::F64);
         let k = given.len();
         let scalar = !given[k - 2].given && !given[k - 1].given;
@@ -667,7 +682,7 @@ impl Compiler {
                 "norm" => (vec![t, P("ord", K::Str, D::None)], false),
                 _ => (vec![t], false),
             };
-            let (base, given) = self.tensor_args(&fname, None, &params, args, span, 0);
+            let (base, given) = self.native_args(&fname, None, &params, args, span, 0);
             let mut e = given[0].dtype.unwrap_or(TE::F64).float_of();
             if two {
                 e = TE::promote(e, given[1].dtype.unwrap_or(TE::F64)).float_of();
@@ -682,7 +697,7 @@ impl Compiler {
             return Some((self.emit_native(linalg_native(item), base, params.len(), dst), ret));
         }
         if UNARY.contains(&item) {
-            let (base, given) = self.tensor_args(&fname, None, &[P("t", K::Tensor, D::Req)], args, span, 0);
+            let (base, given) = self.native_args(&fname, None, &[P("t", K::Tensor, D::Req)], args, span, 0);
             let te = given[0].dtype.unwrap_or(TE::F64);
             let r = base + 1;
             let (d, t) = self.tensor_method_on_reg(r, te, item, dst, span);
@@ -712,7 +727,7 @@ impl Compiler {
             _ => return None,
         };
         let binary = matches!(item, "matmul" | "maximum" | "minimum");
-        let (base, given) = self.tensor_args(&fname, None, &params, args, span, binary as usize);
+        let (base, given) = self.native_args(&fname, None, &params, args, span, binary as usize);
         let mut argc = params.len();
         let ret = match item {
             "from_list" => match (given[1].dtype, given[0].dtype) {

@@ -22,6 +22,8 @@ pub enum Type {
     Range,
     /// An n-dimensional tensor; the element type is static, the shape is not.
     Tensor(TE),
+    /// A `std.db` handle: connection, transaction, result, row or cursor.
+    Db(crate::db::DbT),
     List(Box<Type>),
     Dict(Box<Type>, Box<Type>),
     Set(Box<Type>),
@@ -127,6 +129,7 @@ impl fmt::Display for Show<'_> {
             Type::Unknown => write!(f, "?"),
             Type::Range => write!(f, "range"),
             Type::Tensor(e) => write!(f, "tensor[{}]", e.name()),
+            Type::Db(d) => write!(f, "db.{}", d.name()),
             Type::List(t) => write!(f, "list[{}]", show(t)),
             Type::Dict(k, v) => write!(f, "dict[{}, {}]", show(k), show(v)),
             Type::Set(t) => write!(f, "set[{}]", show(t)),

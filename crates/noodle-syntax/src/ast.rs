@@ -129,6 +129,10 @@ pub enum Stmt {
     For { pat: Box<Pattern>, iter: Expr, body: Block, span: Span },
     Throw(Expr, Span),
     Try { body: Box<Block>, catch: Option<Box<(Ident, Block)>>, finally: Option<Box<Block>>, span: Span },
+    /// `with value [as name] { body }`: runs the body, then `value.exit(true)` when it
+    /// completed or `value.exit(false)` when it was left by an error, `return`, `break` or
+    /// `continue`.
+    With { value: Expr, name: Option<Ident>, body: Box<Block>, span: Span },
     /// A nested function declaration (a named closure).
     Func(Box<FuncDecl>),
 }

@@ -16,7 +16,7 @@ pub enum Tok {
     // keywords
     Let, Var, Def, Fn, Return, If, Elif, Else, While, For, In, Break, Continue, Match, Struct,
     Enum, Interface, Pub, Import, From, As, Throw, Try, Catch, Finally, True, False, None_, And,
-    Or, Not, Is, SelfKw,
+    Or, Not, Is, SelfKw, With,
     // punctuation
     LParen, RParen, LBracket, RBracket, LBrace, RBrace, Comma, Dot, Colon, Semi, Arrow, FatArrow,
     Question, QuestionDot, QuestionQuestion, Bang, Eq, EqEq, NotEq, Lt, Le, Gt, Ge, Plus, Minus,
@@ -67,6 +67,7 @@ pub fn keyword(s: &str) -> Option<Tok> {
         "try" => Tok::Try,
         "catch" => Tok::Catch,
         "finally" => Tok::Finally,
+        "with" => Tok::With,
         "true" => Tok::True,
         "false" => Tok::False,
         "none" => Tok::None_,
@@ -112,7 +113,7 @@ impl Tok {
             Tok::Import => "import", Tok::From => "from", Tok::As => "as", Tok::Throw => "throw",
             Tok::Try => "try", Tok::Catch => "catch", Tok::Finally => "finally", Tok::True => "true",
             Tok::False => "false", Tok::None_ => "none", Tok::And => "and", Tok::Or => "or",
-            Tok::Not => "not", Tok::Is => "is", Tok::SelfKw => "self",
+            Tok::Not => "not", Tok::Is => "is", Tok::SelfKw => "self", Tok::With => "with",
             Tok::LParen => "(", Tok::RParen => ")", Tok::LBracket => "[", Tok::RBracket => "]",
             Tok::LBrace => "{", Tok::RBrace => "}", Tok::Comma => ",", Tok::Dot => ".",
             Tok::Colon => ":", Tok::Semi => ";", Tok::Arrow => "->", Tok::FatArrow => "=>",

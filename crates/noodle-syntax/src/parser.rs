@@ -42,6 +42,8 @@ struct Parser<'a> {
     /// Current nesting of expressions, blocks, patterns and types (bounded, so that deeply
     /// nested input cannot overflow the stack of the parser or of later passes).
     depth: u32,
+    /// Parsing the value of a `with` statement, where `as NAME {` names the value.
+    with_head: bool,
 }
 
 /// The deepest nesting of expressions, blocks, patterns and types a file may have.
@@ -93,7 +95,7 @@ const KEEP_BEHIND: usize = 4;
 
 impl<'a> Parser<'a> {
     fn new(src: &'a str, file: u32, lexer: Lexer<'a>) -> Parser<'a> {
-        let mut p = Parser { lexer, tokens: Vec::new(), base: 0, src, file, pos: 0, diags: Vec::new(), last_err_pos: usize::MAX, depth: 0 };
+        let mut p = Parser { lexer, tokens: Vec::new(), base: 0, src, file, pos: 0, diags: Vec::new(), last_err_pos: usize::MAX, depth: 0, with_head: false };
         p.fill(LOOKAHEAD);
         p
     }
@@ -102,7 +104,7 @@ impl<'a> Parser<'a> {
     fn from_tokens(src: &'a str, file: u32, tokens: Vec<Token>) -> Parser<'a> {
         let mut lexer = Lexer::new(src, file, 0, 0);
         lexer.done = true;
-        Parser { lexer, tokens, base: 0, src, file, pos: 0, diags: Vec::new(), last_err_pos: usize::MAX, depth: 0 }
+        Parser { lexer, tokens, base: 0, src, file, pos: 0, diags: Vec::new(), last_err_pos: usize::MAX, depth: 0, with_head: false }
     }
 
     /// Lexes until the token `abs` exists (or the input ends).
@@ -797,6 +799,17 @@ impl<'a> Parser<'a> {
                 }
                 Stmt::Try { body: Box::new(body), catch: catch.map(Box::new), finally: finally.map(Box::new), span: start.to(self.prev_span()) }
             }
+            Tok::With => {
+                self.bump();
+                // `as NAME {` ends the value: it names the value rather than casting it
+                self.with_head = true;
+                let value = self.expr();
+                self.with_head = false;
+                let value = value?;
+                let name = if self.eat(&Tok::As) { Some(self.ident()?) } else { None };
+                let body = self.block()?;
+                Stmt::With { value, name, body: Box::new(body), span: start.to(self.prev_span()) }
+            }
             Tok::Def => Stmt::Func(Box::new(self.func(false, false)?)),
             _ => {
                 let e = self.expr()?;
@@ -906,6 +919,9 @@ impl<'a> Parser<'a> {
             }
             if matches!(t, Tok::Is | Tok::As) {
                 if 13 <= min_bp {
+                    break;
+                }
+                if t == Tok::As && self.with_head && matches!(self.peek_at(1), Tok::Ident(_)) && self.peek_at(2) == &Tok::LBrace {
                     break;
                 }
                 self.bump();

@@ -194,6 +194,7 @@ impl Printer<'_> {
                     Obj::Closure { func, .. } => self.func(*func),
                     Obj::Cell(v) => self.value(*v, quote, depth + 1),
                     Obj::Tensor(t) => self.out.push_str(&noodle_tensor::format_tensor(t)),
+                    Obj::Db(d) => crate::db::format(d, &mut self.out),
                 }
             }
         }
@@ -303,7 +304,7 @@ fn push_str_repr(out: &mut String, s: &str) {
     out.push('"');
 }
 
-fn push_bytes_repr(out: &mut String, b: &[u8]) {
+pub(crate) fn push_bytes_repr(out: &mut String, b: &[u8]) {
     out.push_str("b\"");
     for &c in b {
         match c {
@@ -430,6 +431,7 @@ fn kind_of(heap: &Heap, v: Value) -> &'static str {
             Obj::Closure { .. } => "function",
             Obj::Cell(_) => "cell",
             Obj::Tensor(_) => "tensor",
+            Obj::Db(d) => d.kind_name(),
         },
     }
 }

@@ -4,6 +4,7 @@
 pub mod error;
 pub mod fmt;
 pub mod heap;
+pub mod db;
 pub mod natives;
 pub mod ops;
 pub mod tensor;

@@ -145,16 +145,18 @@ static NATIVES: &[(&str, NativeFn)] = &[
     ("io.file_exists", io_file_exists),
     ("io.write", io_write),
     ("io.eprint", io_eprint),
+    // std.os
+    ("os.env", os_env),
 ];
 
 /// The native with this name.
 pub fn lookup(name: &str) -> Option<NativeFn> {
-    NATIVES.iter().chain(crate::tensor::NATIVES).find(|(n, _)| *n == name).map(|&(_, f)| f)
+    NATIVES.iter().chain(crate::tensor::NATIVES).chain(crate::db::NATIVES).find(|(n, _)| *n == name).map(|&(_, f)| f)
 }
 
 /// Every name `lookup` accepts.
 pub fn all_names() -> Vec<&'static str> {
-    NATIVES.iter().chain(crate::tensor::NATIVES).map(|&(n, _)| n).collect()
+    NATIVES.iter().chain(crate::tensor::NATIVES).chain(crate::db::NATIVES).map(|&(n, _)| n).collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -473,6 +475,7 @@ pub fn type_name(heap: &Heap, program: &Program, v: Value) -> String {
             Obj::Closure { .. } => "function".into(),
             Obj::Cell(v) => type_name(heap, program, *v),
             Obj::Tensor(t) => format!("tensor[{}]", t.dtype().name()),
+            Obj::Db(d) => format!("db.{}", d.kind_name()),
             Obj::Record { ty, .. } => match program.types.get(*ty as usize) {
                 Some(t) => t.enum_name.clone().unwrap_or_else(|| t.name.clone()),
                 None => "record".into(),
@@ -1559,13 +1562,14 @@ mod tests {
             "io.file_exists",
             "io.write",
             "io.eprint",
+            "os.env",
         ];
         for n in names {
             assert!(lookup(n).is_some(), "missing native {n}");
         }
         let all = all_names();
-        // the tensor natives are listed in their own table
-        assert_eq!(all.len(), names.len() + crate::tensor::NATIVES.len());
+        // the tensor and database natives are listed in their own tables
+        assert_eq!(all.len(), names.len() + crate::tensor::NATIVES.len() + crate::db::NATIVES.len());
         let mut dedup = all.clone();
         dedup.sort();
         dedup.dedup();
@@ -1920,5 +1924,14 @@ mod tests {
         let m2 = t.call("time.monotonic", &[]).unwrap();
         assert!(matches!((m1, m2), (Value::Float(a), Value::Float(b)) if b >= a));
         assert!(matches!(t.call("time.now", &[]).unwrap(), Value::Float(x) if x > 1.6e9));
+    }
+}
+
+fn os_env(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "os.env")?;
+    let name = as_str(ctx.heap, args[0], "os.env")?;
+    match std::env::var(name) {
+        Ok(v) => Ok(ctx.heap.alloc_str(v)),
+        Err(_) => Ok(Value::None),
     }
 }

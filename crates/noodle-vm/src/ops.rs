@@ -190,6 +190,7 @@ fn kind_name(heap: &Heap, v: Value) -> &'static str {
             Obj::Closure { .. } => "function",
             Obj::Cell(_) => "cell",
             Obj::Tensor(_) => "tensor",
+            Obj::Db(d) => d.kind_name(),
         },
     }
 }
@@ -372,6 +373,7 @@ pub fn truthy(heap: &Heap, v: Value) -> bool {
             Obj::Set(s) => !s.is_empty(),
             Obj::Cell(v) => truthy(heap, *v),
             Obj::Record { .. } | Obj::Closure { .. } | Obj::Tensor(_) => true,
+            Obj::Db(d) => d.len().map(|n| n > 0).unwrap_or(true),
         },
     }
 }

@@ -110,6 +110,8 @@ pub enum Obj {
     Cell(Value),
     /// A tensor view; its buffer is reference-counted and may be shared with other views.
     Tensor(Box<noodle_tensor::Tensor>),
+    /// A database connection, transaction, result, row or cursor (`std.db`).
+    Db(Box<crate::db::DbObj>),
 }
 
 impl Obj {
@@ -127,6 +129,7 @@ impl Obj {
             Obj::Cell(_) => 0,
             // a share of the buffer, so many views of one buffer do not each count all of it
             Obj::Tensor(t) => 96 + t.buffer_bytes() / std::sync::Arc::strong_count(t.buffer()).max(1),
+            Obj::Db(d) => d.approx_bytes(),
         }
     }
 
@@ -148,7 +151,7 @@ impl Obj {
             }),
             Obj::Set(m) => m.values().for_each(&mut push),
             Obj::Cell(v) => push(v),
-            Obj::Tensor(_) => {}
+            Obj::Tensor(_) | Obj::Db(_) => {}
         }
     }
 }

@@ -833,6 +833,10 @@ impl Vm {
                             Some(&n) => n,
                             None => fail!(VmError::new("N2101", "len() of a 0-d tensor")),
                         },
+                        Obj::Db(d) => match d.len() {
+                            Some(n) => n,
+                            None => fail!(bad("Len")),
+                        },
                         _ => fail!(bad("Len")),
                     };
                     r!(dst) = Value::Int(n as i64);
@@ -1091,6 +1095,11 @@ impl Vm {
                 let rows = crate::tensor::rows(t).map_err(|e| VmError::new(e.code, e.message))?;
                 rows.into_iter().map(|r| self.heap.alloc(Obj::Tensor(Box::new(r)))).collect()
             }
+            // a result iterates over its rows (views into the shared result)
+            Obj::Db(d) => match crate::db::rows_of(d) {
+                Some(rows) => rows.into_iter().map(|r| self.heap.alloc(Obj::Db(Box::new(r)))).collect(),
+                None => return Err(bad("IterList")),
+            },
             _ => return Err(bad("IterList")),
         };
         Ok(self.heap.alloc(Obj::List(items)))

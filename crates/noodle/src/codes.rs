@@ -798,6 +798,26 @@ Write `tensor.f32`, `tensor.f64`, `tensor.i64` or `tensor.bool` (or the same nam
 literals)."#,
     },
     CodeInfo {
+        code: "N0241",
+        title: "`with` on a value without `exit`",
+        explanation: r#"A `with` block calls `exit(true)` on its value when the block completes and `exit(false)`
+when it is left by an error, `return`, `break` or `continue`. The value must have that method:
+a database transaction (`conn.transaction()`), or a struct that defines
+`def exit(self, completed: bool)`.
+
+Wrong:
+
+    with 42 as n {
+        print(n)
+    }
+
+Right:
+
+    with conn.transaction() as tx {
+        tx.execute("UPDATE accounts SET balance = balance - 10 WHERE id = ?", [1])
+    }"#,
+    },
+    CodeInfo {
         code: "N0300",
         title: "non-exhaustive match",
         explanation: r#"A `match` does not cover every possible value of its scrutinee: an enum variant, `true` or
@@ -1400,6 +1420,135 @@ Right:
 
 For a singular or non-square system, `linalg.lstsq` gives the least-squares solution."#,
     },
+    CodeInfo {
+        code: "N2201",
+        title: "query rejected by the database",
+        explanation: r#"The database refused the statement: a syntax error, an unknown table or column, a wrong
+number of parameters, or a statement that cannot be run this way. The message is the
+database's own, with its SQLSTATE when the backend reports one (PostgreSQL and DuckDB).
+
+Wrong:
+
+    conn.query("selec 1")
+
+Right:
+
+    conn.query("SELECT 1")
+
+Parameters are always bound, never spliced into the SQL: write `?`, `$1` or `:name` and pass
+the values as a list or a dict."#,
+    },
+    CodeInfo {
+        code: "N2202",
+        title: "constraint violation",
+        explanation: r#"A statement broke a constraint of the schema: a unique or primary key, a foreign key, NOT
+NULL or CHECK. The database changed nothing for that statement; inside a transaction, the
+whole transaction is rolled back when its `with` block ends with the error.
+
+Wrong:
+
+    conn.execute("INSERT INTO users (email) VALUES (?)", ["ada@example.com"])
+    conn.execute("INSERT INTO users (email) VALUES (?)", ["ada@example.com"])
+
+Catch the error where a duplicate is expected:
+
+    try {
+        conn.execute("INSERT INTO users (email) VALUES (?)", [email])
+    } catch e {
+        if e.code == "N2202" { print("already registered") } else { throw e }
+    }"#,
+    },
+    CodeInfo {
+        code: "N2203",
+        title: "cannot connect to the database",
+        explanation: r#"`db.connect` could not open the database: the URL is malformed or has an unknown scheme,
+the server refused the connection or the password, the database does not exist, or the file
+cannot be opened. URLs look like `sqlite::memory:`, `sqlite://data/app.db`,
+`postgres://user:password@localhost:5432/app`, `duckdb::memory:` or `duckdb://data/app.duckdb`.
+
+DuckDB needs a build of Noodle with DuckDB support (see the database guide).
+
+    let conn = db.connect("postgres://app:secret@localhost:5432/app", connect_timeout: 3.0)"#,
+    },
+    CodeInfo {
+        code: "N2204",
+        title: "database timeout",
+        explanation: r#"A statement ran longer than the connection's `timeout`, a lock could not be taken in time, or
+no pooled connection became free. `db.connect(url, timeout: 5.0)` sets the limit in seconds.
+
+When every connection of the pool is held by this program's own open transactions or cursors
+the error comes at once: run statements inside a transaction through its handle
+(`tx.query(...)`, not `conn.query(...)`), finish the cursor first, or connect with a larger
+`pool_size`."#,
+    },
+    CodeInfo {
+        code: "N2205",
+        title: "value does not map to or from the database",
+        explanation: r#"A query parameter or a column value has no mapping between Noodle and the database.
+Parameters may be `int`, `float`, `str`, `bytes`, `bool` or `none`; columns of other types
+(arrays, intervals, ...) must be cast in SQL (`x::text`). A tensor holds numbers only: a text
+column, or NULL in an integer tensor, cannot be converted.
+
+Wrong:
+
+    conn.execute("INSERT INTO t (tags) VALUES (?)", [["a", "b"]])
+
+Right:
+
+    conn.execute("INSERT INTO t (tags) VALUES (?)", ["a,b"])"#,
+    },
+    CodeInfo {
+        code: "N2206",
+        title: "transaction failure",
+        explanation: r#"A transaction could not begin, commit or go on: the database aborted it (a serialization
+failure or a deadlock, which a program may retry), the isolation level is not one the backend
+has (SQLite runs every transaction serializable; DuckDB has snapshot isolation only), the
+backend cannot nest transactions (DuckDB has no savepoints), or the transaction was used after
+it ended.
+
+    with conn.transaction(isolation: "serializable") as tx {
+        tx.execute("UPDATE accounts SET balance = balance - 10 WHERE id = ?", [1])
+    }"#,
+    },
+    CodeInfo {
+        code: "N2207",
+        title: "not exactly one row",
+        explanation: r#"`query_one` and `query_value` expect the query to return exactly one row, and this one
+returned none or several.
+
+Use `query(...)` and `rows.first()` when the row may be missing:
+
+    let row = conn.query("SELECT name FROM users WHERE id = ?", [id]).first()
+    if row != none { print(row!.name) }"#,
+    },
+    CodeInfo {
+        code: "N2208",
+        title: "read-only database",
+        explanation: r#"The statement tried to change a database opened with `read_only: true`, or a server that
+refuses writes (a read-only transaction or a standby).
+
+    let conn = db.connect("sqlite://data/app.db", read_only: true)
+    conn.execute("DELETE FROM users")     # N2208
+
+Open a second connection without `read_only` for the code that writes."#,
+    },
+    CodeInfo {
+        code: "N2209",
+        title: "no such column in a row",
+        explanation: r#"A row was asked for a column its result does not have. The message lists the columns the
+query returned. Column names are those of the SELECT list: give computed columns a name
+with `AS`.
+
+Wrong:
+
+    let row = conn.query_one("SELECT count(*) FROM users")
+    print(row.n)
+
+Right:
+
+    let row = conn.query_one("SELECT count(*) AS n FROM users")
+    print(row.n)"#,
+    },
 ];
 
 #[cfg(test)]
@@ -1459,9 +1608,10 @@ mod tests {
             "N0001", "N0002", "N0003", "N0004", "N0010", "N0011", "N0012", "N0013", "N0100", "N0101", "N0102",
             "N0103", "N0104", "N0105", "N0106", "N0107", "N0200", "N0201", "N0202", "N0203", "N0204",
             "N0205", "N0206", "N0207", "N0208", "N0209", "N0210", "N0211", "N0213", "N0214", "N0215",
-            "N0216", "N0217", "N0218", "N0219", "N0230", "N0300", "N0301", "N0302", "N0500", "N0501", "N0502", "N0503",
+            "N0216", "N0217", "N0218", "N0219", "N0230", "N0241", "N0300", "N0301", "N0302", "N0500", "N0501", "N0502", "N0503",
             "N0504", "N0900", "N0901", "N0902", "N2001", "N2002", "N2003", "N2004", "N2005", "N2006", "N2007",
             "N2008", "N2009", "N2010", "N2011", "N2012", "N2099", "N2101", "N2102", "N2103", "N2104", "N2105",
+            "N2201", "N2202", "N2203", "N2204", "N2205", "N2206", "N2207", "N2208", "N2209",
         ];
         for code in expected {
             assert!(lookup(code).is_some(), "{code} is missing");

@@ -1,0 +1,725 @@
+//! `std.db` natives: the bridge between VM values and `noodle-db`. Connections, transactions,
+//! results, rows and cursors are heap objects wrapping the database layer's handles; rows are
+//! views into a shared result, and their values become VM values only when read. Database
+//! failures become Noodle errors with the layer's stable codes (N2201-N2208).
+
+use crate::natives::{as_float, as_int, Ctx, NativeFn};
+use crate::ops::key_of;
+use crate::value::{DictMap, Obj};
+use crate::{Key, Value, VmError};
+use noodle_db::sql::Params;
+use noodle_db::{Cursor, Database, DbError, Isolation, Options, ResultSet, Tx};
+use noodle_tensor::{DType, Tensor};
+use std::sync::Arc;
+use std::time::Duration;
+
+type R = Result<Value, VmError>;
+type DbValue = noodle_db::Value;
+
+/// The rows of a result, shared by the result and every row read from it.
+pub struct Table {
+    pub columns: Arc<[String]>,
+    pub rows: Vec<Vec<DbValue>>,
+}
+
+pub enum DbObj {
+    Connection(Arc<Database>),
+    Transaction(Tx),
+    Rows(Arc<Table>),
+    Row(Arc<Table>, usize),
+    Cursor(Cursor),
+}
+
+impl DbObj {
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            DbObj::Connection(_) => "Connection",
+            DbObj::Transaction(_) => "Transaction",
+            DbObj::Rows(_) => "Rows",
+            DbObj::Row(..) => "Row",
+            DbObj::Cursor(_) => "Cursor",
+        }
+    }
+    /// `len()` of a result or a row.
+    pub fn len(&self) -> Option<usize> {
+        match self {
+            DbObj::Rows(t) => Some(t.rows.len()),
+            DbObj::Row(t, _) => Some(t.columns.len()),
+            _ => None,
+        }
+    }
+    pub fn approx_bytes(&self) -> usize {
+        match self {
+            // a share of the result, so many rows of one result do not each count all of it
+            DbObj::Rows(t) | DbObj::Row(t, _) => 64 + t.rows.len() * t.columns.len() * 32 / Arc::strong_count(t).max(1),
+            _ => 256,
+        }
+    }
+}
+
+/// The rows of a result as row objects (what `for row in rows` visits).
+pub fn rows_of(d: &DbObj) -> Option<Vec<DbObj>> {
+    match d {
+        DbObj::Rows(t) => Some((0..t.rows.len()).map(|i| DbObj::Row(t.clone(), i)).collect()),
+        _ => None,
+    }
+}
+
+fn show_value(v: &DbValue, out: &mut String) {
+    match v {
+        DbValue::Null => out.push_str("none"),
+        DbValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        DbValue::Int(i) => out.push_str(&i.to_string()),
+        DbValue::Float(f) => out.push_str(&crate::fmt::float_repr(*f)),
+        DbValue::Str(s) => out.push_str(&crate::fmt::str_repr(s)),
+        DbValue::Bytes(b) => crate::fmt::push_bytes_repr(out, b),
+    }
+}
+
+/// How `print` shows database objects.
+pub fn format(d: &DbObj, out: &mut String) {
+    match d {
+        DbObj::Connection(db) => out.push_str(&format!("Connection({})", db.backend_name())),
+        DbObj::Transaction(tx) => out.push_str(if tx.is_open() { "Transaction(open)" } else { "Transaction(ended)" }),
+        DbObj::Rows(t) => {
+            let n = t.rows.len();
+            out.push_str(&format!("Rows({n} row{}; {})", if n == 1 { "" } else { "s" }, t.columns.join(", ")));
+        }
+        DbObj::Row(t, i) => {
+            out.push_str("Row(");
+            for (k, (c, v)) in t.columns.iter().zip(&t.rows[*i]).enumerate() {
+                if k > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(c);
+                out.push_str(": ");
+                show_value(v, out);
+            }
+            out.push(')');
+        }
+        DbObj::Cursor(c) => out.push_str(&format!("Cursor({})", c.columns().join(", "))),
+    }
+}
+
+pub static NATIVES: &[(&str, NativeFn)] = &[
+    ("db.connect", connect),
+    ("db.execute", execute),
+    ("db.execute_many", execute_many),
+    ("db.query", query),
+    ("db.query_one", query_one),
+    ("db.query_value", query_value),
+    ("db.cursor", cursor),
+    ("db.transaction", transaction),
+    ("db.commit", commit),
+    ("db.rollback", rollback),
+    ("db.exit", exit),
+    ("db.tables", tables),
+    ("db.columns", columns),
+    ("db.migrate", migrate),
+    ("db.backend", backend),
+    ("db.column_names", column_names),
+    ("db.rows_get", rows_get),
+    ("db.rows_first", rows_first),
+    ("db.rows_column", rows_column),
+    ("db.rows_to_lists", rows_to_lists),
+    ("db.rows_to_dicts", rows_to_dicts),
+    ("db.rows_tensor", rows_tensor),
+    ("db.rows_column_tensor", rows_column_tensor),
+    ("db.row_field", row_field),
+    ("db.row_get", row_get),
+    ("db.row_to_dict", row_to_dict),
+    ("db.row_to_list", row_to_list),
+    ("db.cursor_next", cursor_next),
+    ("db.cursor_fetch", cursor_fetch),
+];
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+fn bad(name: &str) -> VmError {
+    VmError::bad_operand(name)
+}
+
+fn db_err(e: DbError) -> VmError {
+    VmError::new(e.kind.code(), e.to_string())
+}
+
+fn arg(args: &[Value], i: usize, name: &str) -> Result<Value, VmError> {
+    args.get(i).copied().ok_or_else(|| bad(name))
+}
+
+fn obj<'a>(ctx: &'a Ctx, args: &[Value], i: usize, name: &str) -> Result<&'a DbObj, VmError> {
+    match arg(args, i, name)? {
+        Value::Obj(r) => match ctx.heap.get(r) {
+            Obj::Db(d) => Ok(d),
+            _ => Err(bad(name)),
+        },
+        _ => Err(bad(name)),
+    }
+}
+
+fn obj_mut<'a>(ctx: &'a mut Ctx, args: &[Value], i: usize, name: &str) -> Result<&'a mut DbObj, VmError> {
+    match arg(args, i, name)? {
+        Value::Obj(r) => match ctx.heap.get_mut(r) {
+            Obj::Db(d) => Ok(d),
+            _ => Err(bad(name)),
+        },
+        _ => Err(bad(name)),
+    }
+}
+
+fn str_arg(ctx: &Ctx, args: &[Value], i: usize, name: &str) -> Result<String, VmError> {
+    match arg(args, i, name)? {
+        Value::Obj(r) => match ctx.heap.get(r) {
+            Obj::Str(s) => Ok(s.to_string()),
+            _ => Err(bad(name)),
+        },
+        _ => Err(bad(name)),
+    }
+}
+
+fn opt_str_arg(ctx: &Ctx, args: &[Value], i: usize, name: &str) -> Result<Option<String>, VmError> {
+    match arg(args, i, name)? {
+        Value::None => Ok(None),
+        _ => str_arg(ctx, args, i, name).map(Some),
+    }
+}
+
+fn alloc(ctx: &mut Ctx, d: DbObj) -> Value {
+    ctx.heap.alloc(Obj::Db(Box::new(d)))
+}
+
+/// A Noodle value as a query parameter.
+fn to_db(ctx: &Ctx, v: Value) -> Result<DbValue, VmError> {
+    Ok(match v {
+        Value::None => DbValue::Null,
+        Value::Bool(b) => DbValue::Bool(b),
+        Value::Int(i) => DbValue::Int(i),
+        Value::Float(f) => DbValue::Float(f),
+        Value::Obj(r) => match ctx.heap.get(r) {
+            Obj::Str(s) => DbValue::Str(s.to_string()),
+            Obj::Bytes(b) => DbValue::Bytes(b.to_vec()),
+            _ => {
+                let t = crate::natives::type_name(ctx.heap, ctx.program, v);
+                return Err(VmError::new(
+                    "N2205",
+                    format!("a `{t}` cannot be a query parameter: parameters are int, float, str, bytes, bool or none"),
+                ));
+            }
+        },
+        _ => return Err(bad("db parameter")),
+    })
+}
+
+/// The parameters argument: none, a list (positional) or a dict with str keys (named).
+fn params(ctx: &Ctx, v: Value, name: &str) -> Result<Params, VmError> {
+    match v {
+        Value::None => Ok(Params::none()),
+        Value::Obj(r) => match ctx.heap.get(r) {
+            Obj::List(items) => Ok(Params::Positional(items.iter().map(|&x| to_db(ctx, x)).collect::<Result<_, _>>()?)),
+            Obj::Dict(m) => {
+                let mut out = Vec::with_capacity(m.len());
+                // string keys live in the key image (see `StrKey`)
+                for (image, (_, v)) in m.iter() {
+                    let Key::Str(k) = image else { return Err(bad(name)) };
+                    out.push((String::from_utf8_lossy(k.as_bytes()).into_owned(), to_db(ctx, *v)?));
+                }
+                Ok(Params::Named(out))
+            }
+            _ => Err(bad(name)),
+        },
+        _ => Err(bad(name)),
+    }
+}
+
+/// A database value as a Noodle value.
+fn to_vm(ctx: &mut Ctx, v: &DbValue) -> Value {
+    match v {
+        DbValue::Null => Value::None,
+        DbValue::Bool(b) => Value::Bool(*b),
+        DbValue::Int(i) => Value::Int(*i),
+        DbValue::Float(f) => Value::Float(*f),
+        DbValue::Str(s) => ctx.heap.alloc_str(s.as_str()),
+        DbValue::Bytes(b) => ctx.heap.alloc(Obj::Bytes(b.as_slice().into())),
+    }
+}
+
+fn table(rs: ResultSet) -> Arc<Table> {
+    Arc::new(Table { columns: rs.columns.into(), rows: rs.rows })
+}
+
+fn str_list(ctx: &mut Ctx, items: &[String]) -> Value {
+    let vals = items.iter().map(|s| ctx.heap.alloc_str(s.as_str())).collect();
+    ctx.heap.alloc(Obj::List(vals))
+}
+
+/// Runs `f` on the connection or transaction in `args[0]`.
+fn with_handle<T>(ctx: &Ctx, args: &[Value], name: &str, f: impl FnOnce(Handle) -> noodle_db::Result<T>) -> Result<T, VmError> {
+    match obj(ctx, args, 0, name)? {
+        DbObj::Connection(db) => f(Handle::Db(db)).map_err(db_err),
+        DbObj::Transaction(tx) => f(Handle::Tx(tx)).map_err(db_err),
+        _ => Err(bad(name)),
+    }
+}
+
+enum Handle<'a> {
+    Db(&'a Arc<Database>),
+    Tx(&'a Tx),
+}
+
+impl Handle<'_> {
+    fn execute(&self, sql: &str, p: Params) -> noodle_db::Result<u64> {
+        match self {
+            Handle::Db(d) => d.execute(sql, p),
+            Handle::Tx(t) => t.execute(sql, p),
+        }
+    }
+    fn query(&self, sql: &str, p: Params) -> noodle_db::Result<ResultSet> {
+        match self {
+            Handle::Db(d) => d.query(sql, p),
+            Handle::Tx(t) => t.query(sql, p),
+        }
+    }
+}
+
+fn opt_secs(v: Value, name: &str) -> Result<Option<Duration>, VmError> {
+    match v {
+        Value::None => Ok(None),
+        v => {
+            let s = as_float(v, name)?;
+            if !(s > 0.0 && s.is_finite()) {
+                return Err(VmError::arg(format!("{name}: a timeout must be a positive number of seconds, got {s}")));
+            }
+            Ok(Some(Duration::from_secs_f64(s)))
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// connections and statements
+
+/// `db.connect(url, pool_size, timeout, connect_timeout, read_only)`
+fn connect(ctx: &mut Ctx, args: &[Value]) -> R {
+    let url = str_arg(ctx, args, 0, "db.connect")?;
+    let mut opts = Options::default();
+    match arg(args, 1, "db.connect")? {
+        Value::None => {}
+        v => {
+            let n = as_int(v, "db.connect")?;
+            if n < 1 {
+                return Err(VmError::arg(format!("db.connect: pool_size must be at least 1, got {n}")));
+            }
+            opts.pool_size = n as usize;
+        }
+    }
+    if let Some(t) = opt_secs(arg(args, 2, "db.connect")?, "db.connect")? {
+        opts.timeout = t;
+    }
+    if let Some(t) = opt_secs(arg(args, 3, "db.connect")?, "db.connect")? {
+        opts.connect_timeout = t;
+    }
+    opts.read_only = matches!(arg(args, 4, "db.connect")?, Value::Bool(true));
+    let db = Database::connect(&url, opts).map_err(db_err)?;
+    Ok(alloc(ctx, DbObj::Connection(db)))
+}
+
+fn sql_and_params(ctx: &Ctx, args: &[Value], name: &str) -> Result<(String, Params), VmError> {
+    let sql = str_arg(ctx, args, 1, name)?;
+    let p = params(ctx, arg(args, 2, name)?, name)?;
+    Ok((sql, p))
+}
+
+fn execute(ctx: &mut Ctx, args: &[Value]) -> R {
+    let (sql, p) = sql_and_params(ctx, args, "db.execute")?;
+    let n = with_handle(ctx, args, "db.execute", |h| h.execute(&sql, p))?;
+    Ok(Value::Int(n as i64))
+}
+
+fn execute_many(ctx: &mut Ctx, args: &[Value]) -> R {
+    let sql = str_arg(ctx, args, 1, "db.execute_many")?;
+    let rows = match arg(args, 2, "db.execute_many")? {
+        Value::Obj(r) => match ctx.heap.get(r) {
+            Obj::List(items) => items.iter().map(|&v| params(ctx, v, "db.execute_many")).collect::<Result<Vec<_>, _>>()?,
+            _ => return Err(bad("db.execute_many")),
+        },
+        _ => return Err(bad("db.execute_many")),
+    };
+    let n = match obj(ctx, args, 0, "db.execute_many")? {
+        DbObj::Connection(db) => db.execute_many(&sql, rows),
+        DbObj::Transaction(tx) => tx.execute_many(&sql, rows),
+        _ => return Err(bad("db.execute_many")),
+    }
+    .map_err(db_err)?;
+    Ok(Value::Int(n as i64))
+}
+
+fn query(ctx: &mut Ctx, args: &[Value]) -> R {
+    let (sql, p) = sql_and_params(ctx, args, "db.query")?;
+    let rs = with_handle(ctx, args, "db.query", |h| h.query(&sql, p))?;
+    Ok(alloc(ctx, DbObj::Rows(table(rs))))
+}
+
+/// The one row a query must return (N2207 for none or several).
+fn single(ctx: &Ctx, args: &[Value], name: &str) -> Result<ResultSet, VmError> {
+    let (sql, p) = sql_and_params(ctx, args, name)?;
+    let rs = with_handle(ctx, args, name, |h| h.query(&sql, p))?;
+    match rs.rows.len() {
+        1 => Ok(rs),
+        0 => Err(VmError::new("N2207", format!("{}: the query returned no rows", name.trim_start_matches("db.")))),
+        n => Err(VmError::new("N2207", format!("{}: the query returned {n} rows, expected one", name.trim_start_matches("db.")))),
+    }
+}
+
+fn query_one(ctx: &mut Ctx, args: &[Value]) -> R {
+    let rs = single(ctx, args, "db.query_one")?;
+    Ok(alloc(ctx, DbObj::Row(table(rs), 0)))
+}
+
+fn query_value(ctx: &mut Ctx, args: &[Value]) -> R {
+    let rs = single(ctx, args, "db.query_value")?;
+    match rs.rows[0].first() {
+        Some(v) => Ok(to_vm(ctx, v)),
+        None => Err(VmError::new("N2207", "query_value: the query returned no columns")),
+    }
+}
+
+fn cursor(ctx: &mut Ctx, args: &[Value]) -> R {
+    let (sql, p) = sql_and_params(ctx, args, "db.cursor")?;
+    let batch = as_int(arg(args, 3, "db.cursor")?, "db.cursor")?;
+    if batch < 1 {
+        return Err(VmError::arg(format!("cursor: batch must be at least 1, got {batch}")));
+    }
+    let c = match obj(ctx, args, 0, "db.cursor")? {
+        DbObj::Connection(db) => db.cursor(&sql, p, batch as usize).map_err(db_err)?,
+        _ => return Err(bad("db.cursor")),
+    };
+    Ok(alloc(ctx, DbObj::Cursor(c)))
+}
+
+fn transaction(ctx: &mut Ctx, args: &[Value]) -> R {
+    let iso = match opt_str_arg(ctx, args, 1, "db.transaction")? {
+        Some(s) => Some(Isolation::parse(&s).map_err(db_err)?),
+        None => None,
+    };
+    let tx = match obj(ctx, args, 0, "db.transaction")? {
+        DbObj::Connection(db) => db.begin(iso),
+        DbObj::Transaction(tx) => {
+            if iso.is_some() {
+                return Err(VmError::new("N2206", "a nested transaction runs at the isolation level of the one around it; leave `isolation` out"));
+            }
+            tx.nested()
+        }
+        _ => return Err(bad("db.transaction")),
+    }
+    .map_err(db_err)?;
+    Ok(alloc(ctx, DbObj::Transaction(tx)))
+}
+
+fn tx_mut<'a>(ctx: &'a mut Ctx, args: &[Value], name: &str) -> Result<&'a mut Tx, VmError> {
+    match obj_mut(ctx, args, 0, name)? {
+        DbObj::Transaction(tx) => Ok(tx),
+        _ => Err(bad(name)),
+    }
+}
+
+fn commit(ctx: &mut Ctx, args: &[Value]) -> R {
+    tx_mut(ctx, args, "db.commit")?.commit_mut().map_err(db_err)?;
+    Ok(Value::None)
+}
+
+fn rollback(ctx: &mut Ctx, args: &[Value]) -> R {
+    tx_mut(ctx, args, "db.rollback")?.rollback_mut().map_err(db_err)?;
+    Ok(Value::None)
+}
+
+/// The end of a `with` block: commit if it completed, roll back otherwise.
+fn exit(ctx: &mut Ctx, args: &[Value]) -> R {
+    let ok = matches!(arg(args, 1, "db.exit")?, Value::Bool(true));
+    tx_mut(ctx, args, "db.exit")?.exit(ok).map_err(db_err)?;
+    Ok(Value::None)
+}
+
+fn tables(ctx: &mut Ctx, args: &[Value]) -> R {
+    let names = match obj(ctx, args, 0, "db.tables")? {
+        DbObj::Connection(db) => db.tables().map_err(db_err)?,
+        _ => return Err(bad("db.tables")),
+    };
+    Ok(str_list(ctx, &names))
+}
+
+fn columns(ctx: &mut Ctx, args: &[Value]) -> R {
+    let t = str_arg(ctx, args, 1, "db.columns")?;
+    let cols = match obj(ctx, args, 0, "db.columns")? {
+        DbObj::Connection(db) => db.columns(&t).map_err(db_err)?,
+        _ => return Err(bad("db.columns")),
+    };
+    let rs = ResultSet {
+        columns: ["name", "type", "nullable", "primary_key"].iter().map(|s| s.to_string()).collect(),
+        rows: cols.into_iter().map(|c| vec![DbValue::Str(c.name), DbValue::Str(c.type_name), DbValue::Bool(c.nullable), DbValue::Bool(c.primary_key)]).collect(),
+    };
+    Ok(alloc(ctx, DbObj::Rows(table(rs))))
+}
+
+fn migrate(ctx: &mut Ctx, args: &[Value]) -> R {
+    let dir = str_arg(ctx, args, 1, "db.migrate")?;
+    let applied = match obj(ctx, args, 0, "db.migrate")? {
+        DbObj::Connection(db) => db.migrate(&dir).map_err(db_err)?,
+        _ => return Err(bad("db.migrate")),
+    };
+    Ok(str_list(ctx, &applied))
+}
+
+fn backend(ctx: &mut Ctx, args: &[Value]) -> R {
+    let name = match obj(ctx, args, 0, "db.backend")? {
+        DbObj::Connection(db) => db.backend_name(),
+        _ => return Err(bad("db.backend")),
+    };
+    Ok(ctx.heap.alloc_str(name))
+}
+
+// ---------------------------------------------------------------------------------------------
+// results and rows
+
+fn table_at(ctx: &Ctx, args: &[Value], name: &str) -> Result<Arc<Table>, VmError> {
+    match obj(ctx, args, 0, name)? {
+        DbObj::Rows(t) => Ok(t.clone()),
+        _ => Err(bad(name)),
+    }
+}
+
+fn row_at(ctx: &Ctx, args: &[Value], name: &str) -> Result<(Arc<Table>, usize), VmError> {
+    match obj(ctx, args, 0, name)? {
+        DbObj::Row(t, i) => Ok((t.clone(), *i)),
+        _ => Err(bad(name)),
+    }
+}
+
+/// The column names of a result, row or cursor.
+fn column_names(ctx: &mut Ctx, args: &[Value]) -> R {
+    let cols: Arc<[String]> = match obj(ctx, args, 0, "db.column_names")? {
+        DbObj::Rows(t) | DbObj::Row(t, _) => t.columns.clone(),
+        DbObj::Cursor(c) => c.columns().clone(),
+        _ => return Err(bad("db.column_names")),
+    };
+    Ok(str_list(ctx, &cols))
+}
+
+fn column_index(t: &Table, name: &str) -> Result<usize, VmError> {
+    t.columns.iter().position(|c| c == name).ok_or_else(|| {
+        VmError::new("N2209", format!("the result has no column `{name}`; its columns are: {}", t.columns.join(", ")))
+    })
+}
+
+fn rows_get(ctx: &mut Ctx, args: &[Value]) -> R {
+    let t = table_at(ctx, args, "db.rows_get")?;
+    let i = as_int(arg(args, 1, "db.rows_get")?, "db.rows_get")?;
+    let n = t.rows.len();
+    let k = if i < 0 { i + n as i64 } else { i };
+    if k < 0 || k >= n as i64 {
+        return Err(VmError::index(i, n));
+    }
+    Ok(alloc(ctx, DbObj::Row(t, k as usize)))
+}
+
+fn rows_first(ctx: &mut Ctx, args: &[Value]) -> R {
+    let t = table_at(ctx, args, "db.rows_first")?;
+    if t.rows.is_empty() {
+        return Ok(Value::None);
+    }
+    Ok(alloc(ctx, DbObj::Row(t, 0)))
+}
+
+fn rows_column(ctx: &mut Ctx, args: &[Value]) -> R {
+    let t = table_at(ctx, args, "db.rows_column")?;
+    let c = column_index(&t, &str_arg(ctx, args, 1, "db.rows_column")?)?;
+    let vals = t.rows.iter().map(|r| to_vm(ctx, &r[c])).collect();
+    Ok(ctx.heap.alloc(Obj::List(vals)))
+}
+
+fn row_list(ctx: &mut Ctx, row: &[DbValue]) -> Value {
+    let vals = row.iter().map(|v| to_vm(ctx, v)).collect();
+    ctx.heap.alloc(Obj::List(vals))
+}
+
+fn row_dict(ctx: &mut Ctx, cols: &[String], row: &[DbValue]) -> Value {
+    let mut m = DictMap::default();
+    for (c, v) in cols.iter().zip(row) {
+        let k = ctx.heap.alloc_str(c.as_str());
+        let v = to_vm(ctx, v);
+        m.insert(key_of(ctx.heap, ctx.program, k), (k, v));
+    }
+    ctx.heap.alloc(Obj::Dict(Box::new(m)))
+}
+
+fn rows_to_lists(ctx: &mut Ctx, args: &[Value]) -> R {
+    let t = table_at(ctx, args, "db.rows_to_lists")?;
+    let out = t.rows.iter().map(|r| row_list(ctx, r)).collect();
+    Ok(ctx.heap.alloc(Obj::List(out)))
+}
+
+fn rows_to_dicts(ctx: &mut Ctx, args: &[Value]) -> R {
+    let t = table_at(ctx, args, "db.rows_to_dicts")?;
+    let out = t.rows.iter().map(|r| row_dict(ctx, &t.columns, r)).collect();
+    Ok(ctx.heap.alloc(Obj::List(out)))
+}
+
+/// One cell as a tensor element: numbers and bools; NULL only as a float NaN.
+fn cell_f64(t: &Table, row: usize, col: usize, dtype: DType) -> Result<f64, VmError> {
+    match &t.rows[row][col] {
+        DbValue::Int(i) => Ok(*i as f64),
+        DbValue::Float(f) => Ok(*f),
+        DbValue::Bool(b) => Ok(*b as i64 as f64),
+        DbValue::Null if matches!(dtype, DType::F32 | DType::F64) => Ok(f64::NAN),
+        v => Err(VmError::new(
+            "N2205",
+            format!(
+                "column `{}` row {row} holds {}, which cannot go into a tensor[{}]{}",
+                t.columns[col],
+                match v {
+                    DbValue::Null => "NULL".to_string(),
+                    other => format!("a {}", other.type_name()),
+                },
+                dtype.name(),
+                if matches!(v, DbValue::Null) { " (only float tensors hold NULL, as NaN)" } else { "" }
+            ),
+        )),
+    }
+}
+
+fn build_tensor(t: &Table, cols: &[usize], dtype: DType, shape: Vec<usize>) -> Result<Tensor, VmError> {
+    let n = t.rows.len() * cols.len();
+    let r = match dtype {
+        DType::F64 | DType::F32 => {
+            let mut v = Vec::with_capacity(n);
+            for row in 0..t.rows.len() {
+                for &c in cols {
+                    v.push(cell_f64(t, row, c, dtype)?);
+                }
+            }
+            if dtype == DType::F32 {
+                Tensor::from_vec(v.into_iter().map(|x| x as f32).collect::<Vec<f32>>(), shape)
+            } else {
+                Tensor::from_vec(v, shape)
+            }
+        }
+        DType::I64 => {
+            let mut v = Vec::with_capacity(n);
+            for row in 0..t.rows.len() {
+                for &c in cols {
+                    v.push(match &t.rows[row][c] {
+                        DbValue::Int(i) => *i,
+                        DbValue::Bool(b) => *b as i64,
+                        _ => {
+                            cell_f64(t, row, c, DType::Bool)?;
+                            return Err(VmError::new(
+                                "N2205",
+                                format!("column `{}` row {row} holds a float, which cannot go into a tensor[i64]; ask for dtype f64", t.columns[c]),
+                            ));
+                        }
+                    });
+                }
+            }
+            Tensor::from_vec(v, shape)
+        }
+        DType::Bool => {
+            let mut v = Vec::with_capacity(n);
+            for row in 0..t.rows.len() {
+                for &c in cols {
+                    v.push(cell_f64(t, row, c, DType::Bool)? != 0.0);
+                }
+            }
+            Tensor::from_vec(v, shape)
+        }
+    };
+    r.map_err(|e| VmError::new(e.code, e.message))
+}
+
+fn dtype_arg(ctx: &Ctx, args: &[Value], i: usize, name: &str) -> Result<DType, VmError> {
+    match opt_str_arg(ctx, args, i, name)? {
+        None => Ok(DType::F64),
+        Some(s) => DType::from_name(&s).ok_or_else(|| bad(name)),
+    }
+}
+
+/// The whole result as a 2-D tensor: one row per row, one column per column.
+fn rows_tensor(ctx: &mut Ctx, args: &[Value]) -> R {
+    let t = table_at(ctx, args, "db.rows_tensor")?;
+    let dtype = dtype_arg(ctx, args, 1, "db.rows_tensor")?;
+    let cols: Vec<usize> = (0..t.columns.len()).collect();
+    let shape = vec![t.rows.len(), cols.len()];
+    let tensor = build_tensor(&t, &cols, dtype, shape)?;
+    Ok(ctx.heap.alloc(Obj::Tensor(Box::new(tensor))))
+}
+
+fn rows_column_tensor(ctx: &mut Ctx, args: &[Value]) -> R {
+    let t = table_at(ctx, args, "db.rows_column_tensor")?;
+    let c = column_index(&t, &str_arg(ctx, args, 1, "db.rows_column_tensor")?)?;
+    let dtype = dtype_arg(ctx, args, 2, "db.rows_column_tensor")?;
+    let tensor = build_tensor(&t, &[c], dtype, vec![t.rows.len()])?;
+    Ok(ctx.heap.alloc(Obj::Tensor(Box::new(tensor))))
+}
+
+fn row_field(ctx: &mut Ctx, args: &[Value]) -> R {
+    let (t, i) = row_at(ctx, args, "db.row_field")?;
+    let c = column_index(&t, &str_arg(ctx, args, 1, "db.row_field")?)?;
+    Ok(to_vm(ctx, &t.rows[i][c]))
+}
+
+/// `row[i]` or `row["name"]`.
+fn row_get(ctx: &mut Ctx, args: &[Value]) -> R {
+    let (t, i) = row_at(ctx, args, "db.row_get")?;
+    let c = match arg(args, 1, "db.row_get")? {
+        Value::Int(k) => {
+            let n = t.columns.len();
+            let j = if k < 0 { k + n as i64 } else { k };
+            if j < 0 || j >= n as i64 {
+                return Err(VmError::index(k, n));
+            }
+            j as usize
+        }
+        _ => column_index(&t, &str_arg(ctx, args, 1, "db.row_get")?)?,
+    };
+    Ok(to_vm(ctx, &t.rows[i][c]))
+}
+
+fn row_to_dict(ctx: &mut Ctx, args: &[Value]) -> R {
+    let (t, i) = row_at(ctx, args, "db.row_to_dict")?;
+    Ok(row_dict(ctx, &t.columns, &t.rows[i]))
+}
+
+fn row_to_list(ctx: &mut Ctx, args: &[Value]) -> R {
+    let (t, i) = row_at(ctx, args, "db.row_to_list")?;
+    Ok(row_list(ctx, &t.rows[i]))
+}
+
+// ---------------------------------------------------------------------------------------------
+// cursors
+
+fn cursor_mut<'a>(ctx: &'a mut Ctx, args: &[Value], name: &str) -> Result<&'a mut Cursor, VmError> {
+    match obj_mut(ctx, args, 0, name)? {
+        DbObj::Cursor(c) => Ok(c),
+        _ => Err(bad(name)),
+    }
+}
+
+/// The next row, or none at the end (what `for row in cursor` calls).
+fn cursor_next(ctx: &mut Ctx, args: &[Value]) -> R {
+    let c = cursor_mut(ctx, args, "db.cursor_next")?;
+    let cols = c.columns().clone();
+    match c.next_row().map_err(db_err)? {
+        Some(row) => Ok(alloc(ctx, DbObj::Row(Arc::new(Table { columns: cols, rows: vec![row] }), 0))),
+        None => Ok(Value::None),
+    }
+}
+
+/// The next `n` rows as a result (fewer at the end, empty when done).
+fn cursor_fetch(ctx: &mut Ctx, args: &[Value]) -> R {
+    let n = as_int(arg(args, 1, "db.cursor_fetch")?, "db.cursor_fetch")?;
+    if n < 1 {
+        return Err(VmError::arg(format!("fetch: n must be at least 1, got {n}")));
+    }
+    let c = cursor_mut(ctx, args, "db.cursor_fetch")?;
+    let cols = c.columns().clone();
+    let rows = c.fetch(n as usize).map_err(db_err)?;
+    Ok(alloc(ctx, DbObj::Rows(Arc::new(Table { columns: cols, rows }))))
+}
