@@ -7,6 +7,11 @@
 //! - Code samples in `docs/**/*.md` and `README.md`: a ```noodle block followed by an
 //!   ```output block must print exactly that output.
 //! - `examples/NAME.noodle` + `NAME.out` (stdin from `NAME.txt` when present).
+//! - `tests/db/NAME.noodle` + `NAME.out`: the database conformance suite, run once per backend
+//!   with the database URL in `NOODLE_DB_URL` (a fresh SQLite file, the PostgreSQL server of
+//!   `NOODLE_TEST_POSTGRES_URL` or `scripts/setup-postgres`, a fresh DuckDB file). Every
+//!   backend must print the same output. PostgreSQL trials fail when no server is reachable;
+//!   DuckDB trials are ignored only in builds without the `duckdb` feature.
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::io::Write;
@@ -24,8 +29,13 @@ struct Run {
 }
 
 fn noodle(args: &[&str], stdin: &str, cwd: &Path) -> Run {
+    noodle_env(args, stdin, cwd, &[])
+}
+
+fn noodle_env(args: &[&str], stdin: &str, cwd: &Path, env: &[(&str, &str)]) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_noodle"))
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(cwd)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -204,6 +214,32 @@ fn run_doc_sample(md: &Path, code: &str, expected: &str, tag: &str) -> Result<()
     }
 }
 
+const POSTGRES_URL: &str = "postgres://noodle:noodle@localhost:5432/noodle_test";
+
+/// Runs one conformance program against one backend.
+fn run_db_program(path: &Path, backend: &str) -> Result<(), Failed> {
+    let expected = std::fs::read_to_string(path.with_extension("out")).unwrap();
+    let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+    let dir = std::env::temp_dir().join(format!("noodle-db-{}-{stem}-{backend}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = match backend {
+        "sqlite" => format!("sqlite://{}", dir.join("test.db").display()),
+        "duckdb" => format!("duckdb://{}", dir.join("test.duckdb").display()),
+        _ => std::env::var("NOODLE_TEST_POSTGRES_URL").unwrap_or_else(|_| POSTGRES_URL.to_string()),
+    };
+    let r = noodle_env(&["run", path.file_name().unwrap().to_str().unwrap()], "", path.parent().unwrap(), &[("NOODLE_DB_URL", &url)]);
+    let _ = std::fs::remove_dir_all(&dir);
+    if r.stdout == expected && r.code == 0 {
+        return Ok(());
+    }
+    let mut msg = format!("{backend} ({url}), exit {}:\n{}--- stderr:\n{}", r.code, diff(&expected, &r.stdout), r.stderr);
+    if backend == "postgres" && r.stderr.contains("N2203") {
+        msg.push_str("\nno PostgreSQL server: run scripts/setup-postgres (or set NOODLE_TEST_POSTGRES_URL)");
+    }
+    Err(msg.into())
+}
+
 fn main() {
     let args = Arguments::from_args();
     let root = root();
@@ -240,6 +276,21 @@ fn main() {
             let md2 = md.clone();
             let t = format!("{}-{}", rel.replace(['/', '.'], "_"), tag);
             trials.push(Trial::test(format!("docs::{rel}::{tag}"), move || run_doc_sample(&md2, &code, &expected, &t)));
+        }
+    }
+
+    let mut db_programs = Vec::new();
+    walk(&root.join("tests/db"), "noodle", &mut db_programs);
+    for p in db_programs {
+        if !p.with_extension("out").exists() {
+            continue;
+        }
+        let stem = p.file_stem().unwrap().to_string_lossy().into_owned();
+        for backend in ["sqlite", "postgres", "duckdb"] {
+            let p = p.clone();
+            let t = Trial::test(format!("db::{backend}::{stem}"), move || run_db_program(&p, backend));
+            // DuckDB links a prebuilt library, so it is optional (scripts/test enables it)
+            trials.push(t.with_ignored_flag(backend == "duckdb" && !cfg!(feature = "duckdb")));
         }
     }
 

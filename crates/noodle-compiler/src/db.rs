@@ -50,7 +50,7 @@ pub const NATIVES: &[&str] = &[
     "db.commit", "db.rollback", "db.exit", "db.tables", "db.columns", "db.migrate", "db.backend", "db.column_names",
     "db.rows_get", "db.rows_first", "db.rows_column", "db.rows_to_lists", "db.rows_to_dicts", "db.rows_tensor",
     "db.rows_column_tensor", "db.row_field", "db.row_get", "db.row_to_dict", "db.row_to_list", "db.cursor_next",
-    "db.cursor_fetch",
+    "db.cursor_fetch", "db.cursor_close",
 ];
 
 fn db(t: DbT) -> Type {
@@ -91,6 +91,9 @@ fn method_sig(t: DbT, m: &str) -> Option<(Vec<P>, &'static str, Type)> {
         ("get", DbT::Row) => (vec![P("column", K::Str, D::Req)], "db.row_field", Type::Any),
         ("next", DbT::Cursor) => (vec![], "db.cursor_next", Type::optional(db(DbT::Row))),
         ("fetch", DbT::Cursor) => (vec![P("n", K::Int, D::Req)], "db.cursor_fetch", db(DbT::Rows)),
+        ("close", DbT::Cursor) => (vec![], "db.cursor_close", Type::None),
+        // the end of a `with` block: the cursor is closed however the block ends
+        ("exit", DbT::Cursor) => (vec![P("completed", K::Bool, D::Req)], "db.cursor_close", Type::None),
         _ => return None,
     })
 }
@@ -100,7 +103,7 @@ fn method_names(t: DbT) -> Vec<&'static str> {
     const ALL: &[&str] = &[
         "execute", "execute_many", "query", "query_one", "query_value", "transaction", "cursor", "tables", "columns", "migrate",
         "backend", "commit", "rollback", "exit", "first", "column", "to_lists", "to_dicts", "to_dict", "to_list", "get", "next",
-        "fetch", "len", "tensor", "column_tensor",
+        "fetch", "close", "len", "tensor", "column_tensor",
     ];
     ALL.iter().copied().filter(|m| method_sig(t, m).is_some() || (*m == "len" && matches!(t, DbT::Rows | DbT::Row)) || (matches!(*m, "tensor" | "column_tensor") && t == DbT::Rows)).collect()
 }

@@ -1055,7 +1055,7 @@ impl Compiler {
             _ => Type::Unknown,
         };
         let has_exit = match &ty {
-            Type::Db(crate::db::DbT::Transaction) | Type::Unknown => true,
+            Type::Db(crate::db::DbT::Transaction | crate::db::DbT::Cursor) | Type::Unknown => true,
             Type::Struct(s) => self.structs[*s as usize].methods.contains_key("exit"),
             _ => false,
         };
@@ -1063,7 +1063,7 @@ impl Compiler {
             let shown = self.show(&ty);
             self.error("N0241", format!("`with` needs a value with an `exit(completed: bool)` method, and `{shown}` has none"), sp)
                 .label(format!("this is `{shown}`"))
-                .hint("use `with` on a transaction (`conn.transaction()`) or on a struct that defines `def exit(self, completed: bool)`");
+                .hint("use `with` on a transaction (`conn.transaction()`), a cursor, or a struct that defines `def exit(self, completed: bool)`");
             self.pop_scope();
             return false;
         }

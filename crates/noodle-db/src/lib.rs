@@ -103,6 +103,8 @@ impl DbError {
             s if s.starts_with("08") || s.starts_with("28") || s == "3D000" || s.starts_with("57P") => ErrorKind::Connection,
             "57014" => ErrorKind::Timeout,
             "25006" => ErrorKind::ReadOnly,
+            // data exceptions: a value that does not fit or parse as the column's type
+            s if s.starts_with("22") => ErrorKind::Type,
             s if s.starts_with("40") || s.starts_with("25") => ErrorKind::Transaction,
             _ => ErrorKind::Query,
         };

@@ -135,7 +135,7 @@ impl Database {
                 return Err(DbError::new(
                     ErrorKind::Timeout,
                     format!(
-                        "all {} connection{} of the pool {} held by open transactions or cursors; run statements inside a transaction through its handle (`tx.query(...)`), finish the cursor first, or connect with a larger `pool_size`",
+                        "all {} connection{} of the pool {} held by open transactions or cursors; run statements inside a transaction through its handle (`tx.query(...)`), read the cursor to the end or close() it first, or connect with a larger `pool_size`",
                         self.max,
                         if self.max == 1 { "" } else { "s" },
                         if self.max == 1 { "is" } else { "are" }
@@ -429,13 +429,20 @@ pub struct Cursor {
     columns: Arc<[String]>,
     rx: Option<Receiver<Msg>>,
     buf: VecDeque<Vec<Value>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Cursor {
+    fn drop(&mut self) {
+        self.close();
+    }
 }
 
 impl Cursor {
     fn start(mut conn: Pooled, sql: String, values: Vec<Value>, batch: usize) -> Result<Cursor> {
         // two batches in flight: the reader works while the program consumes
         let (tx, rx) = sync_channel::<Msg>(2);
-        std::thread::Builder::new()
+        let reader = std::thread::Builder::new()
             .name("noodle-db-cursor".into())
             .spawn(move || {
                 let mut pending = Vec::with_capacity(batch);
@@ -467,7 +474,7 @@ impl Cursor {
             })
             .map_err(|e| DbError::new(ErrorKind::Connection, format!("cannot start a cursor thread: {e}")))?;
         match rx.recv() {
-            Ok(Msg::Columns(c)) => Ok(Cursor { columns: c.into(), rx: Some(rx), buf: VecDeque::new() }),
+            Ok(Msg::Columns(c)) => Ok(Cursor { columns: c.into(), rx: Some(rx), buf: VecDeque::new(), reader: Some(reader) }),
             Ok(Msg::Err(e)) => Err(e),
             Ok(Msg::Rows(_)) | Err(_) => Err(DbError::new(ErrorKind::Query, "the cursor ended before reporting its columns")),
         }
@@ -475,6 +482,16 @@ impl Cursor {
 
     pub fn columns(&self) -> &Arc<[String]> {
         &self.columns
+    }
+
+    /// Stops reading and waits until the reader has given its connection back, so the next
+    /// statement finds it in the pool. Later reads find no more rows.
+    pub fn close(&mut self) {
+        self.rx = None;
+        self.buf.clear();
+        if let Some(h) = self.reader.take() {
+            let _ = h.join();
+        }
     }
 
     /// The next row, `None` at the end.

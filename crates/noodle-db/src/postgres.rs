@@ -851,7 +851,7 @@ impl Backend for Postgres {
     fn batch(&mut self, sql: &str) -> Result<()> {
         // DDL can change what cached statements return; savepoint commands (how nested
         // transactions reach here) cannot, so they keep the cache
-        let head = sql.trim_start().get(..12).unwrap_or("").to_ascii_uppercase();
+        let head: String = sql.trim_start().chars().take(11).collect::<String>().to_ascii_uppercase();
         if !(head.starts_with("SAVEPOINT") || head.starts_with("RELEASE") || head.starts_with("ROLLBACK TO")) {
             self.statements.clear();
         }

@@ -150,12 +150,19 @@ impl Backend for Sqlite {
         bind(&mut stmt, params)?;
         let names: Vec<String> = stmt.column_names().map(|s| s.to_string()).collect();
         let n = names.len();
+        // SQLite stores booleans as 0/1; a column declared BOOLEAN reads back as bool, as it
+        // does on the other backends
+        let bools: Vec<bool> = stmt.columns().map(|c| c.decl_type().is_some_and(|t| t.eq_ignore_ascii_case("boolean") || t.eq_ignore_ascii_case("bool"))).collect();
         columns(names);
         let mut rows = stmt.raw_query();
         while let Some(row) = rows.next().map_err(map_err)? {
             let mut vals = Vec::with_capacity(n);
             for i in 0..n {
-                vals.push(from_sql(row.get_ref(i).map_err(map_err)?)?);
+                let v = from_sql(row.get_ref(i).map_err(map_err)?)?;
+                vals.push(match v {
+                    Value::Int(b) if bools[i] => Value::Bool(b != 0),
+                    v => v,
+                });
             }
             if !sink(vals) {
                 break;
@@ -210,7 +217,8 @@ impl Backend for Sqlite {
             .map(|r| ColumnInfo {
                 name: if let Value::Str(s) = &r[0] { s.clone() } else { String::new() },
                 type_name: if let Value::Str(s) = &r[1] { s.clone() } else { String::new() },
-                nullable: r[2] == Value::Int(0),
+                // a primary key is never NULL in SQL, although SQLite lets most hold one
+                nullable: r[2] == Value::Int(0) && r[3] == Value::Int(0),
                 primary_key: matches!(r[3], Value::Int(k) if k > 0),
             })
             .collect())

@@ -131,6 +131,7 @@ pub static NATIVES: &[(&str, NativeFn)] = &[
     ("db.row_to_list", row_to_list),
     ("db.cursor_next", cursor_next),
     ("db.cursor_fetch", cursor_fetch),
+    ("db.cursor_close", cursor_close),
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -722,4 +723,11 @@ fn cursor_fetch(ctx: &mut Ctx, args: &[Value]) -> R {
     let cols = c.columns().clone();
     let rows = c.fetch(n as usize).map_err(db_err)?;
     Ok(alloc(ctx, DbObj::Rows(Arc::new(Table { columns: cols, rows }))))
+}
+
+/// `cursor.close()`, and the end of `with conn.cursor(...) as c { ... }`: gives the connection
+/// back to the pool without reading the remaining rows.
+fn cursor_close(ctx: &mut Ctx, args: &[Value]) -> R {
+    cursor_mut(ctx, args, "db.cursor_close")?.close();
+    Ok(Value::None)
 }
