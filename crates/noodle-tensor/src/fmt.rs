@@ -95,14 +95,18 @@ pub fn format_tensor(t: &Tensor) -> String {
         }
     });
     // align the decimal points, as NumPy does: pad the integer part on the left and the
-    // fraction on the right
+    // fraction on the right; `nan` and `inf` are right-aligned in the whole width
     let split = |s: &String| match s.find('.') {
         Some(i) if !s.contains('e') => (i, s.len() - i),
         _ => (s.len(), 0),
     };
-    let int_w = texts.iter().map(|s| split(s).0).max().unwrap_or(0);
-    let frac_w = texts.iter().map(|s| split(s).1).max().unwrap_or(0);
+    let special = |s: &String| matches!(s.trim_start_matches('-'), "nan" | "inf");
+    let int_w = texts.iter().filter(|s| !special(s)).map(|s| split(s).0).max().unwrap_or(0);
+    let frac_w = texts.iter().filter(|s| !special(s)).map(|s| split(s).1).max().unwrap_or(0);
     let texts: Vec<String> = texts.iter().map(|s| {
+        if special(s) {
+            return format!("{s:>w$}", w = int_w + frac_w);
+        }
         let (i, f) = split(s);
         format!("{}{s}{}", " ".repeat(int_w - i), " ".repeat(frac_w - f))
     }).collect();
