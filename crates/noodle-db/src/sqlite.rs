@@ -157,10 +157,10 @@ impl Backend for Sqlite {
         let mut rows = stmt.raw_query();
         while let Some(row) = rows.next().map_err(map_err)? {
             let mut vals = Vec::with_capacity(n);
-            for i in 0..n {
+            for (i, &is_bool) in bools.iter().enumerate() {
                 let v = from_sql(row.get_ref(i).map_err(map_err)?)?;
                 vals.push(match v {
-                    Value::Int(b) if bools[i] => Value::Bool(b != 0),
+                    Value::Int(b) if is_bool => Value::Bool(b != 0),
                     v => v,
                 });
             }

@@ -41,7 +41,7 @@ impl DbObj {
         }
     }
     /// `len()` of a result or a row.
-    pub fn len(&self) -> Option<usize> {
+    pub fn length(&self) -> Option<usize> {
         match self {
             DbObj::Rows(t) => Some(t.rows.len()),
             DbObj::Row(t, _) => Some(t.columns.len()),

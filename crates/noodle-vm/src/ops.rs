@@ -373,7 +373,7 @@ pub fn truthy(heap: &Heap, v: Value) -> bool {
             Obj::Set(s) => !s.is_empty(),
             Obj::Cell(v) => truthy(heap, *v),
             Obj::Record { .. } | Obj::Closure { .. } | Obj::Tensor(_) => true,
-            Obj::Db(d) => d.len().map(|n| n > 0).unwrap_or(true),
+            Obj::Db(d) => d.length().map(|n| n > 0).unwrap_or(true),
         },
     }
 }

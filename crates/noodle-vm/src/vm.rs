@@ -833,7 +833,7 @@ impl Vm {
                             Some(&n) => n,
                             None => fail!(VmError::new("N2101", "len() of a 0-d tensor")),
                         },
-                        Obj::Db(d) => match d.len() {
+                        Obj::Db(d) => match d.length() {
                             Some(n) => n,
                             None => fail!(bad("Len")),
                         },
