@@ -1054,14 +1054,24 @@ impl Compiler {
             NameRes::Local(l) => self.subst.resolve(&l.ty),
             _ => Type::Unknown,
         };
-        let has_exit = match &ty {
-            Type::Db(crate::db::DbT::Transaction | crate::db::DbT::Cursor) | Type::Unknown => true,
-            Type::Struct(s) => self.structs[*s as usize].methods.contains_key("exit"),
-            _ => false,
+        let method = match &ty {
+            Type::Struct(s) => Some(self.structs[*s as usize].methods.get("exit").copied()),
+            Type::Enum(e) => Some(self.enums[*e as usize].methods.get("exit").copied()),
+            _ => None,
+        };
+        let has_exit = match method {
+            // `def exit(self, completed: bool)`, further parameters optional
+            Some(Some(fi)) => {
+                let f = &self.funcs[fi];
+                f.has_self && f.params.first().is_some_and(|p| p.ty == Type::Bool) && f.params.iter().skip(1).all(|p| p.default.is_some())
+            }
+            Some(None) => false,
+            None => matches!(ty, Type::Db(crate::db::DbT::Transaction | crate::db::DbT::Cursor) | Type::Unknown),
         };
         if !has_exit {
             let shown = self.show(&ty);
-            self.error("N0241", format!("`with` needs a value with an `exit(completed: bool)` method, and `{shown}` has none"), sp)
+            let what = if matches!(method, Some(Some(_))) { "its `exit` does not take one `bool`" } else { "it has none" };
+            self.error("N0241", format!("`with` needs a value with an `exit(completed: bool)` method; `{shown}` cannot be used: {what}"), sp)
                 .label(format!("this is `{shown}`"))
                 .hint("use `with` on a transaction (`conn.transaction()`), a cursor, or a struct that defines `def exit(self, completed: bool)`");
             self.pop_scope();

@@ -96,7 +96,7 @@ impl DbError {
     pub fn with_state(kind: ErrorKind, message: impl Into<String>, state: &str) -> DbError {
         DbError { kind, message: message.into(), sqlstate: Some(state.to_string()) }
     }
-    /// Classifies an error by its SQLSTATE (PostgreSQL and DuckDB use the standard classes).
+    /// Classifies an error by its SQLSTATE (the standard classes, as PostgreSQL reports them).
     pub fn from_sqlstate(state: &str, message: impl Into<String>) -> DbError {
         let kind = match state {
             s if s.starts_with("23") => ErrorKind::Constraint,

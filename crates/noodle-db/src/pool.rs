@@ -132,10 +132,15 @@ impl Database {
             // Every connection is held by this program's own transactions and cursors, so
             // waiting could never succeed.
             if st.held >= self.max {
+                let larger = if self.target == Target::SqliteMemory {
+                    "an in-memory SQLite database has only one connection"
+                } else {
+                    "or connect with a larger `pool_size`"
+                };
                 return Err(DbError::new(
                     ErrorKind::Timeout,
                     format!(
-                        "all {} connection{} of the pool {} held by open transactions or cursors; run statements inside a transaction through its handle (`tx.query(...)`), read the cursor to the end or close() it first, or connect with a larger `pool_size`",
+                        "all {} connection{} of the pool {} held by open transactions or cursors; run statements inside a transaction through its handle (`tx.query(...)`), read the cursor to the end or close() it first, {larger}",
                         self.max,
                         if self.max == 1 { "" } else { "s" },
                         if self.max == 1 { "is" } else { "are" }
@@ -473,10 +478,15 @@ impl Cursor {
                 drop(conn);
             })
             .map_err(|e| DbError::new(ErrorKind::Connection, format!("cannot start a cursor thread: {e}")))?;
+        let failed = |e: DbError, reader: std::thread::JoinHandle<()>| {
+            // wait until the reader has given the connection back
+            let _ = reader.join();
+            Err(e)
+        };
         match rx.recv() {
             Ok(Msg::Columns(c)) => Ok(Cursor { columns: c.into(), rx: Some(rx), buf: VecDeque::new(), reader: Some(reader) }),
-            Ok(Msg::Err(e)) => Err(e),
-            Ok(Msg::Rows(_)) | Err(_) => Err(DbError::new(ErrorKind::Query, "the cursor ended before reporting its columns")),
+            Ok(Msg::Err(e)) => failed(e, reader),
+            Ok(Msg::Rows(_)) | Err(_) => failed(DbError::new(ErrorKind::Query, "the cursor ended before reporting its columns"), reader),
         }
     }
 

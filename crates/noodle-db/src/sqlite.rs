@@ -113,13 +113,17 @@ impl Backend for Sqlite {
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         self.arm();
+        let before = self.conn.total_changes();
         let mut stmt = self.conn.prepare_cached(sql).map_err(map_err)?;
         bind(&mut stmt, params)?;
         let n = stmt.raw_execute().map_err(|e| match e {
             rusqlite::Error::ExecuteReturnedResults => DbError::new(ErrorKind::Query, "the statement returns rows; use `query`"),
             e => map_err(e),
         })?;
-        Ok(n as u64)
+        drop(stmt);
+        // SQLite leaves the count of the last INSERT/UPDATE/DELETE in place for other
+        // statements (CREATE, DROP, ...): they changed no rows
+        Ok(if self.conn.total_changes() == before { 0 } else { n as u64 })
     }
 
     fn execute_many(&mut self, sql: &str, rows: &[Vec<Value>]) -> Result<u64> {
@@ -167,6 +171,9 @@ impl Backend for Sqlite {
             if !sink(vals) {
                 break;
             }
+            // the timeout limits the database's work, not the time the program spends
+            // between rows of a cursor
+            self.arm();
         }
         Ok(())
     }

@@ -802,9 +802,9 @@ impl<'a> Parser<'a> {
             Tok::With => {
                 self.bump();
                 // `as NAME {` ends the value: it names the value rather than casting it
-                self.with_head = true;
+                let outer = std::mem::replace(&mut self.with_head, true);
                 let value = self.expr();
-                self.with_head = false;
+                self.with_head = outer;
                 let value = value?;
                 let name = if self.eat(&Tok::As) { Some(self.ident()?) } else { None };
                 let body = self.block()?;

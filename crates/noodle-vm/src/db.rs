@@ -611,7 +611,7 @@ fn build_tensor(t: &Table, cols: &[usize], dtype: DType, shape: Vec<usize>) -> R
                         DbValue::Int(i) => *i,
                         DbValue::Bool(b) => *b as i64,
                         _ => {
-                            cell_f64(t, row, c, DType::Bool)?;
+                            cell_f64(t, row, c, DType::I64)?;
                             return Err(VmError::new(
                                 "N2205",
                                 format!("column `{}` row {row} holds a float, which cannot go into a tensor[i64]; ask for dtype f64", t.columns[c]),

@@ -802,8 +802,8 @@ literals)."#,
         title: "`with` on a value without `exit`",
         explanation: r#"A `with` block calls `exit(true)` on its value when the block completes and `exit(false)`
 when it is left by an error, `return`, `break` or `continue`. The value must have that method:
-a database transaction (`conn.transaction()`), or a struct that defines
-`def exit(self, completed: bool)`.
+a database transaction (`conn.transaction()`), a cursor (`conn.cursor(...)`), or a struct or
+enum that defines `def exit(self, completed: bool)`.
 
 Wrong:
 
@@ -1425,7 +1425,7 @@ For a singular or non-square system, `linalg.lstsq` gives the least-squares solu
         title: "query rejected by the database",
         explanation: r#"The database refused the statement: a syntax error, an unknown table or column, a wrong
 number of parameters, or a statement that cannot be run this way. The message is the
-database's own, with its SQLSTATE when the backend reports one (PostgreSQL and DuckDB).
+database's own, with its SQLSTATE when the backend reports one (PostgreSQL).
 
 Wrong:
 
