@@ -1,6 +1,7 @@
 //! The connection pool, transactions and streaming cursors.
 
-use crate::sql::{normalize, Params};
+use crate::sql::{normalize, Normalized, Params};
+use std::collections::HashMap;
 use crate::{Backend, ColumnInfo, Connector, DbError, ErrorKind, Isolation, Options, Placeholder, Result, ResultSet, Target, Value};
 use std::collections::VecDeque;
 use std::sync::mpsc::{sync_channel, Receiver};
@@ -25,7 +26,13 @@ pub struct Database {
     connector: Box<dyn Connector>,
     state: Mutex<PoolState>,
     freed: Condvar,
+    /// Statements with their placeholders rewritten, by the program's SQL text: a program runs
+    /// the same few statements many times.
+    rewritten: Mutex<HashMap<Box<str>, Arc<Normalized>>>,
 }
+
+/// Most statements `rewritten` keeps (it is emptied when full).
+const REWRITTEN_MAX: usize = 512;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -94,6 +101,7 @@ impl Database {
             connector,
             state: Mutex::new(PoolState { idle: vec![first], open: 1, held: 0 }),
             freed: Condvar::new(),
+            rewritten: Mutex::new(HashMap::new()),
         };
         Ok(Arc::new(db))
     }
@@ -158,20 +166,34 @@ impl Database {
         }
     }
 
-    fn prepare(&self, sql: &str, params: Params) -> Result<(String, Vec<Value>)> {
-        let n = normalize(sql, self.placeholder)?;
+    /// The statement with its placeholders in the backend's syntax.
+    fn rewrite(&self, sql: &str) -> Result<Arc<Normalized>> {
+        if let Some(n) = lock(&self.rewritten).get(sql) {
+            return Ok(n.clone());
+        }
+        let n = Arc::new(normalize(sql, self.placeholder)?);
+        let mut cache = lock(&self.rewritten);
+        if cache.len() >= REWRITTEN_MAX {
+            cache.clear();
+        }
+        cache.insert(sql.into(), n.clone());
+        Ok(n)
+    }
+
+    fn prepare(&self, sql: &str, params: Params) -> Result<(Arc<Normalized>, Vec<Value>)> {
+        let n = self.rewrite(sql)?;
         let values = n.bind(params)?;
-        Ok((n.sql, values))
+        Ok((n, values))
     }
 
     pub fn execute(self: &Arc<Self>, sql: &str, params: Params) -> Result<u64> {
-        let (sql, values) = self.prepare(sql, params)?;
-        self.acquire()?.conn().execute(&sql, &values)
+        let (n, values) = self.prepare(sql, params)?;
+        self.acquire()?.conn().execute(&n.sql, &values)
     }
 
     pub fn query(self: &Arc<Self>, sql: &str, params: Params) -> Result<ResultSet> {
-        let (sql, values) = self.prepare(sql, params)?;
-        self.acquire()?.conn().query(&sql, &values)
+        let (n, values) = self.prepare(sql, params)?;
+        self.acquire()?.conn().query(&n.sql, &values)
     }
 
     /// Runs one statement per parameter row, all in one transaction: all rows or none.
@@ -184,17 +206,17 @@ impl Database {
 
     /// Streams a query's rows in batches from a background thread that holds one connection.
     pub fn cursor(self: &Arc<Self>, sql: &str, params: Params, batch: usize) -> Result<Cursor> {
-        let (sql, values) = self.prepare(sql, params)?;
+        let (n, values) = self.prepare(sql, params)?;
         let mut conn = self.acquire()?;
         conn.hold();
-        Cursor::start(conn, sql, values, batch.max(1))
+        Cursor::start(conn, n.sql.clone(), values, batch.max(1))
     }
 
     pub fn begin(self: &Arc<Self>, isolation: Option<Isolation>) -> Result<Tx> {
         let mut conn = self.acquire()?;
         conn.conn().begin(isolation)?;
         conn.hold();
-        Ok(Tx { shared: Arc::new(Mutex::new(TxShared { conn: Some(conn), open_levels: 1 })), level: 0, state: TxState::Open })
+        Ok(Tx { db: self.clone(), shared: Arc::new(Mutex::new(TxShared { conn: Some(conn), open_levels: 1 })), level: 0, state: TxState::Open })
     }
 
     pub fn tables(self: &Arc<Self>) -> Result<Vec<String>> {
@@ -280,6 +302,7 @@ enum TxState {
 
 /// An open transaction (level 0) or savepoint (level 1, 2, ...) on one pinned connection.
 pub struct Tx {
+    db: Arc<Database>,
     shared: Arc<Mutex<TxShared>>,
     level: usize,
     state: TxState,
@@ -308,28 +331,18 @@ impl Tx {
         f(sh.conn.as_mut().unwrap().conn())
     }
 
-    fn prepare(&self, sql: &str, params: Params) -> Result<(String, Vec<Value>)> {
-        let db = lock(&self.shared).conn.as_ref().map(|c| c.db.clone());
-        let ph = db.map(|d| d.placeholder).unwrap_or(Placeholder::Dollar);
-        let n = normalize(sql, ph)?;
-        let v = n.bind(params)?;
-        Ok((n.sql, v))
-    }
-
     pub fn execute(&self, sql: &str, params: Params) -> Result<u64> {
-        let (sql, v) = self.prepare(sql, params)?;
-        self.with_conn(|c| c.execute(&sql, &v))
+        let (n, v) = self.db.prepare(sql, params)?;
+        self.with_conn(|c| c.execute(&n.sql, &v))
     }
 
     pub fn query(&self, sql: &str, params: Params) -> Result<ResultSet> {
-        let (sql, v) = self.prepare(sql, params)?;
-        self.with_conn(|c| c.query(&sql, &v))
+        let (n, v) = self.db.prepare(sql, params)?;
+        self.with_conn(|c| c.query(&n.sql, &v))
     }
 
     pub fn execute_many(&self, sql: &str, rows: Vec<Params>) -> Result<u64> {
-        let db = lock(&self.shared).conn.as_ref().map(|c| c.db.clone());
-        let ph = db.map(|d| d.placeholder).unwrap_or(Placeholder::Dollar);
-        let n = normalize(sql, ph)?;
+        let n = self.db.rewrite(sql)?;
         let mut values = Vec::with_capacity(rows.len());
         for r in rows {
             values.push(n.bind(r)?);
@@ -354,7 +367,7 @@ impl Tx {
         let level = self.level + 1;
         pooled.conn().batch(&format!("SAVEPOINT noodle_sp{level}"))?;
         sh.open_levels += 1;
-        Ok(Tx { shared: self.shared.clone(), level, state: TxState::Open })
+        Ok(Tx { db: self.db.clone(), shared: self.shared.clone(), level, state: TxState::Open })
     }
 
     fn finish(&mut self, commit: bool) -> Result<()> {

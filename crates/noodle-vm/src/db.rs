@@ -169,14 +169,18 @@ fn obj_mut<'a>(ctx: &'a mut Ctx, args: &[Value], i: usize, name: &str) -> Result
     }
 }
 
-fn str_arg(ctx: &Ctx, args: &[Value], i: usize, name: &str) -> Result<String, VmError> {
+fn str_ref<'a>(ctx: &'a Ctx, args: &[Value], i: usize, name: &str) -> Result<&'a str, VmError> {
     match arg(args, i, name)? {
         Value::Obj(r) => match ctx.heap.get(r) {
-            Obj::Str(s) => Ok(s.to_string()),
+            Obj::Str(s) => Ok(s),
             _ => Err(bad(name)),
         },
         _ => Err(bad(name)),
     }
+}
+
+fn str_arg(ctx: &Ctx, args: &[Value], i: usize, name: &str) -> Result<String, VmError> {
+    str_ref(ctx, args, i, name).map(|s| s.to_string())
 }
 
 fn opt_str_arg(ctx: &Ctx, args: &[Value], i: usize, name: &str) -> Result<Option<String>, VmError> {
@@ -324,15 +328,17 @@ fn connect(ctx: &mut Ctx, args: &[Value]) -> R {
     Ok(alloc(ctx, DbObj::Connection(db)))
 }
 
-fn sql_and_params(ctx: &Ctx, args: &[Value], name: &str) -> Result<(String, Params), VmError> {
-    let sql = str_arg(ctx, args, 1, name)?;
+/// The SQL (borrowed from the heap: statements run without copying their text) and the
+/// parameters of a statement call.
+fn sql_and_params<'a>(ctx: &'a Ctx, args: &[Value], name: &str) -> Result<(&'a str, Params), VmError> {
+    let sql = str_ref(ctx, args, 1, name)?;
     let p = params(ctx, arg(args, 2, name)?, name)?;
     Ok((sql, p))
 }
 
 fn execute(ctx: &mut Ctx, args: &[Value]) -> R {
     let (sql, p) = sql_and_params(ctx, args, "db.execute")?;
-    let n = with_handle(ctx, args, "db.execute", |h| h.execute(&sql, p))?;
+    let n = with_handle(ctx, args, "db.execute", |h| h.execute(sql, p))?;
     Ok(Value::Int(n as i64))
 }
 
@@ -356,14 +362,14 @@ fn execute_many(ctx: &mut Ctx, args: &[Value]) -> R {
 
 fn query(ctx: &mut Ctx, args: &[Value]) -> R {
     let (sql, p) = sql_and_params(ctx, args, "db.query")?;
-    let rs = with_handle(ctx, args, "db.query", |h| h.query(&sql, p))?;
+    let rs = with_handle(ctx, args, "db.query", |h| h.query(sql, p))?;
     Ok(alloc(ctx, DbObj::Rows(table(rs))))
 }
 
 /// The one row a query must return (N2207 for none or several).
 fn single(ctx: &Ctx, args: &[Value], name: &str) -> Result<ResultSet, VmError> {
     let (sql, p) = sql_and_params(ctx, args, name)?;
-    let rs = with_handle(ctx, args, name, |h| h.query(&sql, p))?;
+    let rs = with_handle(ctx, args, name, |h| h.query(sql, p))?;
     match rs.rows.len() {
         1 => Ok(rs),
         0 => Err(VmError::new("N2207", format!("{}: the query returned no rows", name.trim_start_matches("db.")))),
@@ -391,7 +397,7 @@ fn cursor(ctx: &mut Ctx, args: &[Value]) -> R {
         return Err(VmError::arg(format!("cursor: batch must be at least 1, got {batch}")));
     }
     let c = match obj(ctx, args, 0, "db.cursor")? {
-        DbObj::Connection(db) => db.cursor(&sql, p, batch as usize).map_err(db_err)?,
+        DbObj::Connection(db) => db.cursor(sql, p, batch as usize).map_err(db_err)?,
         _ => return Err(bad("db.cursor")),
     };
     Ok(alloc(ctx, DbObj::Cursor(c)))
