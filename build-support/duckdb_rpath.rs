@@ -1,0 +1,34 @@
+//! Build script shared by the crates whose binaries and tests link DuckDB (the `duckdb`
+//! feature). It records the folder of the prebuilt libduckdb.so (DUCKDB_LIB_DIR, which
+//! .cargo/config.toml points at .deps/duckdb) as a run-time search path, after `$ORIGIN` so an
+//! installed `noodle` may carry the library beside it; the binaries and test binaries then load
+//! it without LD_LIBRARY_PATH, wherever the target directory is. noodle-db also links the
+//! library into its OUT_DIR, which cargo puts on the search path of every `cargo test` and
+//! `cargo run` in the workspace (for builds that turn on only `noodle-db/duckdb`).
+
+use std::path::PathBuf;
+
+fn main() {
+    println!("cargo:rerun-if-env-changed=DUCKDB_LIB_DIR");
+    println!("cargo:rerun-if-changed=../../build-support/duckdb_rpath.rs");
+    if std::env::var_os("CARGO_FEATURE_DUCKDB").is_none() {
+        return;
+    }
+    let Some(dir) = std::env::var_os("DUCKDB_LIB_DIR") else {
+        panic!("the `duckdb` feature needs DUCKDB_LIB_DIR (set by .cargo/config.toml): run scripts/fetch-duckdb first");
+    };
+    let lib = PathBuf::from(dir).join("libduckdb.so");
+    println!("cargo:rerun-if-changed={}", lib.display());
+    let Ok(lib) = lib.canonicalize() else {
+        panic!("the `duckdb` feature links {}, which is missing: run scripts/fetch-duckdb first", lib.display());
+    };
+    let folder = lib.parent().expect("a file has a parent folder");
+    println!("cargo:rustc-link-arg=-Wl,-rpath,$ORIGIN:{}", folder.display());
+    if std::env::var("CARGO_PKG_NAME").as_deref() == Ok("noodle-db") {
+        let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+        let link = out.join("libduckdb.so");
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&lib, &link).expect("link libduckdb.so into OUT_DIR");
+        println!("cargo:rustc-link-search=native={}", out.display());
+    }
+}
