@@ -587,7 +587,12 @@ fn cell_f64(t: &Table, row: usize, col: usize, dtype: DType) -> Result<f64, VmEr
                     other => format!("a {}", other.type_name()),
                 },
                 dtype.name(),
-                if matches!(v, DbValue::Null) { " (only float tensors hold NULL, as NaN)" } else { "" }
+                match v {
+                    DbValue::Null => " (only float tensors hold NULL, as NaN)",
+                    // NUMERIC/DECIMAL values are read as exact text
+                    DbValue::Str(_) => " (for a NUMERIC or DECIMAL column, cast it in SQL: CAST(x AS DOUBLE PRECISION))",
+                    _ => "",
+                }
             ),
         )),
     }
