@@ -288,71 +288,21 @@ fn has_several_statements(sql: &str) -> bool {
     let mut i = 0;
     let mut ended = false;
     while i < b.len() {
-        match b[i] {
-            q @ (b'\'' | b'"') => {
-                if ended {
-                    return true;
-                }
-                // E'...' strings escape with backslashes
-                let backslash =
-                    q == b'\'' && i > 0 && b[i - 1].eq_ignore_ascii_case(&b'e') && (i < 2 || !(b[i - 2].is_ascii_alphanumeric() || b[i - 2] == b'_'));
-                i += 1;
-                while i < b.len() {
-                    if backslash && b[i] == b'\\' {
-                        i += 2;
-                        continue;
-                    }
-                    if b[i] == q {
-                        if b.get(i + 1) == Some(&q) {
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    i += 1;
-                }
-                i += 1;
+        if let Some(j) = crate::sql::skip_literal(sql, i) {
+            // after a `;`, only comments may follow
+            if ended && !matches!(b[i], b'-' | b'/') {
+                return true;
             }
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
-                    i += 1;
-                }
-                i += 2;
-            }
-            b'$' if !ended => {
-                // dollar-quoted string: $tag$ ... $tag$
-                let mut j = i + 1;
-                while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
-                    j += 1;
-                }
-                if j < b.len() && b[j] == b'$' && !b[i + 1..j].first().is_some_and(|c| c.is_ascii_digit()) {
-                    let tag = &sql[i..=j];
-                    i = match sql[j + 1..].find(tag) {
-                        Some(end) => j + 1 + end + tag.len(),
-                        None => b.len(),
-                    };
-                } else {
-                    i += 1;
-                }
-            }
-            b';' => {
-                ended = true;
-                i += 1;
-            }
-            c if c.is_ascii_whitespace() => i += 1,
-            _ => {
-                if ended {
-                    return true;
-                }
-                i += 1;
-            }
+            i = j;
+            continue;
         }
+        match b[i] {
+            b';' => ended = true,
+            c if c.is_ascii_whitespace() => {}
+            _ if ended => return true,
+            _ => {}
+        }
+        i += 1;
     }
     false
 }

@@ -40,6 +40,51 @@ fn err(msg: String) -> DbError {
     DbError::new(ErrorKind::Query, msg)
 }
 
+/// If a string literal, quoted identifier, comment or dollar-quoted string starts at `i`, the
+/// index just after it. Quotes are escaped by doubling them, and in `E'...'` strings also by a
+/// backslash; `$tag$ ... $tag$` is PostgreSQL's dollar quoting (`$1` is a placeholder).
+pub(crate) fn skip_literal(sql: &str, i: usize) -> Option<usize> {
+    let b = sql.as_bytes();
+    let n = b.len();
+    match b[i] {
+        q @ (b'\'' | b'"' | b'`') => {
+            // `e'...'`, but not the end of a name such as `some'...'`
+            let backslash = q == b'\'' && i > 0 && b[i - 1].eq_ignore_ascii_case(&b'e') && (i < 2 || !(b[i - 2].is_ascii_alphanumeric() || b[i - 2] == b'_'));
+            let mut j = i + 1;
+            while j < n {
+                if backslash && b[j] == b'\\' {
+                    j += 2;
+                    continue;
+                }
+                if b[j] == q {
+                    if b.get(j + 1) == Some(&q) {
+                        j += 2;
+                        continue;
+                    }
+                    break;
+                }
+                j += 1;
+            }
+            Some((j + 1).min(n))
+        }
+        b'-' if b.get(i + 1) == Some(&b'-') => Some(sql[i..].find('\n').map_or(n, |k| i + k)),
+        b'/' if b.get(i + 1) == Some(&b'*') => Some(sql[i + 2..].find("*/").map_or(n, |k| i + 2 + k + 2)),
+        b'$' => {
+            let mut j = i + 1;
+            while j < n && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
+                j += 1;
+            }
+            if j < n && b[j] == b'$' && !b.get(i + 1).is_some_and(|c| c.is_ascii_digit()) {
+                let tag = &sql[i..=j];
+                Some(sql[j + 1..].find(tag).map_or(n, |end| j + 1 + end + tag.len()))
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
 /// Rewrites the placeholders of `sql` for `target`.
 pub fn normalize(sql: &str, target: Placeholder) -> Result<Normalized> {
     let b = sql.as_bytes();
@@ -67,34 +112,11 @@ pub fn normalize(sql: &str, target: Placeholder) -> Result<Normalized> {
         Ok(())
     };
     while i < b.len() {
+        if let Some(j) = skip_literal(sql, i) {
+            i = j;
+            continue;
+        }
         match b[i] {
-            q @ (b'\'' | b'"' | b'`') => {
-                // quoted text; a doubled quote is an escaped quote
-                i += 1;
-                while i < b.len() {
-                    if b[i] == q {
-                        if i + 1 < b.len() && b[i + 1] == q {
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    i += 1;
-                }
-                i += 1;
-            }
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
-                    i += 1;
-                }
-                i += 2;
-            }
             b'?' => {
                 set_style(Style::Question, &mut style)?;
                 let mut j = i + 1;
@@ -128,22 +150,6 @@ pub fn normalize(sql: &str, target: Placeholder) -> Result<Normalized> {
                 count = count.max(n);
                 i = j;
                 copied = i;
-            }
-            b'$' => {
-                // a PostgreSQL dollar-quoted string: $tag$ ... $tag$
-                let mut j = i + 1;
-                while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
-                    j += 1;
-                }
-                if j < b.len() && b[j] == b'$' {
-                    let tag = &sql[i..=j];
-                    match sql[j + 1..].find(tag) {
-                        Some(end) => i = j + 1 + end + tag.len(),
-                        None => i = b.len(),
-                    }
-                } else {
-                    i += 1;
-                }
             }
             b':' if b.get(i + 1) == Some(&b':') => i += 2,
             b':' if b.get(i + 1).is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_') && (i == 0 || b[i - 1] != b':') => {
@@ -242,6 +248,8 @@ mod tests {
         assert_eq!(n("select 'it''s ?', /* ? */ ?", Dollar), "select 'it''s ?', /* ? */ $1");
         assert_eq!(n("select $$ ? $$, $tag$ :x $tag$, ?", Dollar), "select $$ ? $$, $tag$ :x $tag$, $1");
         assert_eq!(normalize("select 1", Dollar).unwrap().count, 0);
+        assert_eq!(n("select E'it\\'s ?', ?", Dollar), "select E'it\\'s ?', $1");
+        assert_eq!(n("select some'?', ?", Dollar), "select some'?', $1");
     }
 
     #[test]
