@@ -82,8 +82,18 @@ fn fail(msg: String) -> ! {
     exit(1)
 }
 
-fn check<T, E: std::fmt::Display>(r: Result<T, E>, what: &str) -> T {
-    r.unwrap_or_else(|e| fail(format!("{what}: {e}")))
+/// The value, or the error with its chain of causes (the postgres crate's own message is
+/// only "db error"; the server's is in its source).
+fn check<T, E: std::error::Error>(r: Result<T, E>, what: &str) -> T {
+    r.unwrap_or_else(|e| {
+        let mut msg = format!("{what}: {e}");
+        let mut src = e.source();
+        while let Some(s) = src {
+            msg.push_str(&format!(": {s}"));
+            src = s.source();
+        }
+        fail(msg)
+    })
 }
 
 fn report(key: &str, v: f64) {

@@ -14,6 +14,9 @@ struct PoolState {
     open: usize,
     /// Connections held for a long time by this program: open transactions and cursors.
     held: usize,
+    /// Threads waiting for a connection (only then does a release wake one: waking costs a
+    /// system call on every statement otherwise).
+    waiting: usize,
 }
 
 /// A pool of connections to one database.
@@ -69,8 +72,11 @@ impl Drop for Pooled {
             Some(c) if !broken => st.idle.push(c),
             _ => st.open -= 1,
         }
+        let wake = st.waiting > 0;
         drop(st);
-        self.db.freed.notify_one();
+        if wake {
+            self.db.freed.notify_one();
+        }
     }
 }
 
@@ -99,7 +105,7 @@ impl Database {
             placeholder,
             savepoints,
             connector,
-            state: Mutex::new(PoolState { idle: vec![first], open: 1, held: 0 }),
+            state: Mutex::new(PoolState { idle: vec![first], open: 1, held: 0, waiting: 0 }),
             freed: Condvar::new(),
             rewritten: Mutex::new(HashMap::new()),
         };
@@ -119,7 +125,8 @@ impl Database {
     }
 
     fn acquire(self: &Arc<Self>) -> Result<Pooled> {
-        let deadline = Instant::now() + self.opts.timeout;
+        // the clock is read only when the pool has to wait
+        let mut deadline: Option<Instant> = None;
         let mut st = lock(&self.state);
         loop {
             if let Some(c) = st.idle.pop() {
@@ -131,8 +138,13 @@ impl Database {
                 return match self.connector.connect() {
                     Ok(c) => Ok(Pooled { db: self.clone(), conn: Some(c), held: false }),
                     Err(e) => {
-                        lock(&self.state).open -= 1;
-                        self.freed.notify_one();
+                        let mut st = lock(&self.state);
+                        st.open -= 1;
+                        let wake = st.waiting > 0;
+                        drop(st);
+                        if wake {
+                            self.freed.notify_one();
+                        }
                         Err(e)
                     }
                 };
@@ -156,13 +168,16 @@ impl Database {
                 ));
             }
             let now = Instant::now();
+            let deadline = *deadline.get_or_insert(now + self.opts.timeout);
             if now >= deadline {
                 return Err(DbError::new(
                     ErrorKind::Timeout,
                     format!("no connection became free within {:?}: all {} are in use", self.opts.timeout, self.max),
                 ));
             }
+            st.waiting += 1;
             st = self.freed.wait_timeout(st, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
+            st.waiting -= 1;
         }
     }
 
