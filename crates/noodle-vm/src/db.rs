@@ -538,7 +538,7 @@ fn rows_first(ctx: &mut Ctx, args: &[Value]) -> R {
 
 fn rows_column(ctx: &mut Ctx, args: &[Value]) -> R {
     let t = table_at(ctx, args, "db.rows_column")?;
-    let c = column_index(&t, &str_arg(ctx, args, 1, "db.rows_column")?)?;
+    let c = column_index(&t, str_ref(ctx, args, 1, "db.rows_column")?)?;
     let vals = t.rows.iter().map(|r| to_vm(ctx, &r[c])).collect();
     Ok(ctx.heap.alloc(Obj::List(vals)))
 }
@@ -665,7 +665,7 @@ fn rows_tensor(ctx: &mut Ctx, args: &[Value]) -> R {
 
 fn rows_column_tensor(ctx: &mut Ctx, args: &[Value]) -> R {
     let t = table_at(ctx, args, "db.rows_column_tensor")?;
-    let c = column_index(&t, &str_arg(ctx, args, 1, "db.rows_column_tensor")?)?;
+    let c = column_index(&t, str_ref(ctx, args, 1, "db.rows_column_tensor")?)?;
     let dtype = dtype_arg(ctx, args, 2, "db.rows_column_tensor")?;
     let tensor = build_tensor(&t, &[c], dtype, vec![t.rows.len()])?;
     Ok(ctx.heap.alloc(Obj::Tensor(Box::new(tensor))))
@@ -673,7 +673,7 @@ fn rows_column_tensor(ctx: &mut Ctx, args: &[Value]) -> R {
 
 fn row_field(ctx: &mut Ctx, args: &[Value]) -> R {
     let (t, i) = row_at(ctx, args, "db.row_field")?;
-    let c = column_index(&t, &str_arg(ctx, args, 1, "db.row_field")?)?;
+    let c = column_index(&t, str_ref(ctx, args, 1, "db.row_field")?)?;
     Ok(to_vm(ctx, &t.rows[i][c]))
 }
 
@@ -689,7 +689,7 @@ fn row_get(ctx: &mut Ctx, args: &[Value]) -> R {
             }
             j as usize
         }
-        _ => column_index(&t, &str_arg(ctx, args, 1, "db.row_get")?)?,
+        _ => column_index(&t, str_ref(ctx, args, 1, "db.row_get")?)?,
     };
     Ok(to_vm(ctx, &t.rows[i][c]))
 }
