@@ -5,7 +5,7 @@
 //! the instance once and every pooled connection is a new connection to that instance: they
 //! all see the same data, in-memory databases included.
 
-use crate::{Backend, ColumnInfo, Connector, DbError, ErrorKind, Isolation, Options, Placeholder, Result, ResultSet, Target, Value};
+use crate::{Backend, ColumnInfo, Connector, DbError, ErrorKind, Isolation, Options, Placeholder, Result, Target, Value};
 use ::duckdb::core::{LogicalTypeHandle, LogicalTypeId};
 use ::duckdb::types::{EnumType, TimeUnit, ToSqlOutput, ValueRef};
 use ::duckdb::{AccessMode, CachedStatement, Config, Connection, InterruptHandle};
@@ -588,17 +588,6 @@ impl Backend for DuckDb {
             n += stmt.raw_execute().map_err(|e| self.err(e))? as u64;
         }
         Ok(n)
-    }
-
-    fn query(&mut self, sql: &str, params: &[Value]) -> Result<ResultSet> {
-        let mut out = ResultSet::default();
-        let mut cols = Vec::new();
-        self.stream(sql, params, &mut |c| cols = c, &mut |r| {
-            out.rows.push(r);
-            true
-        })?;
-        out.columns = cols;
-        Ok(out)
     }
 
     fn stream(&mut self, sql: &str, params: &[Value], columns: &mut dyn FnMut(Vec<String>), sink: &mut dyn FnMut(Vec<Value>) -> bool) -> Result<()> {

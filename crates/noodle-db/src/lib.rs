@@ -271,7 +271,17 @@ pub trait Backend: Send {
         }
         Ok(n)
     }
-    fn query(&mut self, sql: &str, params: &[Value]) -> Result<ResultSet>;
+    /// Runs a query and collects its rows.
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<ResultSet> {
+        let mut out = ResultSet::default();
+        let mut cols = Vec::new();
+        self.stream(sql, params, &mut |c| cols = c, &mut |r| {
+            out.rows.push(r);
+            true
+        })?;
+        out.columns = cols;
+        Ok(out)
+    }
     /// Runs a query and hands its rows to `sink` one at a time, first calling `columns` once;
     /// stops early when `sink` returns false.
     fn stream(&mut self, sql: &str, params: &[Value], columns: &mut dyn FnMut(Vec<String>), sink: &mut dyn FnMut(Vec<Value>) -> bool) -> Result<()>;

@@ -4,7 +4,7 @@
 //! strict (an `i64` binds only to `int8`), so [`Param`] and [`Raw`] convert between Noodle
 //! values and whatever type the server inferred for each placeholder or column.
 
-use crate::{Backend, ColumnInfo, DbError, ErrorKind, Isolation, Options, Placeholder, Result, ResultSet, Value};
+use crate::{Backend, ColumnInfo, DbError, ErrorKind, Isolation, Options, Placeholder, Result, Value};
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Timelike, Utc};
 use postgres::config::Host;
 use postgres::fallible_iterator::FallibleIterator;
@@ -774,17 +774,6 @@ impl Backend for Postgres {
             n += self.execute(sql, r)?; // one prepared statement, from the cache
         }
         Ok(n)
-    }
-
-    fn query(&mut self, sql: &str, values: &[Value]) -> Result<ResultSet> {
-        let mut out = ResultSet::default();
-        let mut cols = Vec::new();
-        self.stream(sql, values, &mut |c| cols = c, &mut |r| {
-            out.rows.push(r);
-            true
-        })?;
-        out.columns = cols;
-        Ok(out)
     }
 
     fn stream(&mut self, sql: &str, values: &[Value], columns: &mut dyn FnMut(Vec<String>), sink: &mut dyn FnMut(Vec<Value>) -> bool) -> Result<()> {

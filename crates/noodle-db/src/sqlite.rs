@@ -1,6 +1,6 @@
 //! SQLite through rusqlite, with the SQLite library compiled in (no server, no system library).
 
-use crate::{Backend, ColumnInfo, DbError, ErrorKind, Isolation, Options, Placeholder, Result, ResultSet, Target, Value};
+use crate::{Backend, ColumnInfo, DbError, ErrorKind, Isolation, Options, Placeholder, Result, Target, Value};
 use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
 use rusqlite::{ffi, Connection, OpenFlags};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -135,17 +135,6 @@ impl Backend for Sqlite {
             n += stmt.raw_execute().map_err(map_err)? as u64;
         }
         Ok(n)
-    }
-
-    fn query(&mut self, sql: &str, params: &[Value]) -> Result<ResultSet> {
-        let mut out = ResultSet::default();
-        let mut cols = Vec::new();
-        self.stream(sql, params, &mut |c| cols = c, &mut |r| {
-            out.rows.push(r);
-            true
-        })?;
-        out.columns = cols;
-        Ok(out)
     }
 
     fn stream(&mut self, sql: &str, params: &[Value], columns: &mut dyn FnMut(Vec<String>), sink: &mut dyn FnMut(Vec<Value>) -> bool) -> Result<()> {
