@@ -224,16 +224,7 @@ impl Compiler {
         } else {
             literal_type(e)
         };
-        let ty = match expected {
-            Some(t) => {
-                self.expr_coerce(e, Some(reg), &t);
-                t
-            }
-            None => {
-                let (_, t) = self.expr(e, Some(reg), None);
-                self.subst.resolve(&t)
-            }
-        };
+        let ty = self.arg_into(e, reg, expected);
         let one_ok = |t: &Type| matches!(t, Type::List(_) | Type::Unknown) || matches!(t, Type::Dict(k, _) if matches!(**k, Type::Str | Type::Unknown));
         let ok = match &ty {
             Type::Unknown => true,

@@ -479,16 +479,7 @@ impl Compiler {
                 K::OptFloat => Some(Type::optional(Type::Float)),
                 _ => None,
             };
-            let ty = match expected {
-                Some(t) => {
-                    self.expr_coerce(e, Some(reg), &t);
-                    t
-                }
-                None => {
-                    let (_, t) = self.expr(e, Some(reg), None);
-                    self.subst.resolve(&t)
-                }
-            };
+            let ty = self.arg_into(e, reg, expected);
             let ok = match p.1 {
                 K::Tensor => matches!(ty, Type::Tensor(_)),
                 K::Operand => matches!(ty, Type::Tensor(_) | Type::Int | Type::Float | Type::Bool),
@@ -523,6 +514,21 @@ impl Compiler {
             out.push(Given { given: true, ty, dtype });
         }
         (base, out)
+    }
+
+    /// Compiles a native's argument into `reg`: checked against `expected` when there is one,
+    /// otherwise its own (resolved) type.
+    pub(crate) fn arg_into(&mut self, e: &Expr, reg: Reg, expected: Option<Type>) -> Type {
+        match expected {
+            Some(t) => {
+                self.expr_coerce(e, Some(reg), &t);
+                t
+            }
+            None => {
+                let (_, t) = self.expr(e, Some(reg), None);
+                self.subst.resolve(&t)
+            }
+        }
     }
 
     /// The dtype an argument names: `tensor.f32`, `f32` imported from std.tensor, or `"f32"`.
