@@ -1,7 +1,7 @@
 //! Data-driven end-to-end tests: every program runs through the real `noodle` binary.
 //!
 //! - `tests/run/**/NAME.noodle` + `NAME.out`: expected stdout, plus `# exit:`, `# stderr:`,
-//!   `# stdin:` and `# args:` header lines.
+//!   `# stdin:`, `# args:` and `# env: NAME=VALUE` header lines.
 //! - `tests/compile_fail/*.noodle`: `# expect: CODE...` and a `NAME.stderr` snapshot
 //!   (regenerate with `NOODLE_BLESS=1 cargo test --test programs`).
 //! - Code samples in `docs/**/*.md` and `README.md`: a ```noodle block followed by an
@@ -92,6 +92,7 @@ fn run_program(path: &Path) -> Result<(), Failed> {
     let mut exit = 0;
     let mut stderr_needles = Vec::new();
     let mut stdin = String::new();
+    let mut env: Vec<(String, String)> = Vec::new();
     let mut args: Vec<String> = vec!["run".into(), path.file_name().unwrap().to_string_lossy().into_owned()];
     for line in src.lines() {
         let Some(h) = line.strip_prefix("# ") else { break };
@@ -104,10 +105,15 @@ fn run_program(path: &Path) -> Result<(), Failed> {
             stdin.push('\n');
         } else if let Some(v) = h.strip_prefix("args:") {
             args.extend(v.split_whitespace().map(String::from));
+        } else if let Some(v) = h.strip_prefix("env:") {
+            if let Some((k, val)) = v.trim().split_once('=') {
+                env.push((k.to_string(), val.to_string()));
+            }
         }
     }
     let argv: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
-    let r = noodle(&argv, &stdin, path.parent().unwrap());
+    let envs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let r = noodle_env(&argv, &stdin, path.parent().unwrap(), &envs);
     let mut problems = String::new();
     if r.stdout != expected {
         problems.push_str(&format!("stdout differs:\n{}", diff(&expected, &r.stdout)));

@@ -8,6 +8,14 @@ use noodle_nbc::Const;
 /// The prelude: generic library functions that call back into Noodle code are written in
 /// Noodle itself, so natives never re-enter the VM.
 pub const PRELUDE: &str = r#"
+# What an actor that monitors another receives when that one stops (`ref.monitor()`).
+pub struct Down {
+    id: int
+    actor: str
+    reason: str
+    code: str
+}
+
 pub def __list_map[T, U](xs: list[T], f: fn(T) -> U) -> list[U] {
     var out: list[U] = []
     for x in xs { out.push(f(x)) }
@@ -244,6 +252,7 @@ pub fn std_module(name: &str) -> Option<&'static str> {
         "std.linalg" => "std.linalg",
         "std.db" => "std.db",
         "std.os" => "std.os",
+        "std.actor" => "std.actor",
         _ => return None,
     })
 }
@@ -390,6 +399,7 @@ pub fn native_names() -> Vec<&'static str> {
     }
     v.extend(crate::tensor::native_names());
     v.extend(crate::db::NATIVES);
+    v.extend(crate::actor::NATIVES);
     for m in ["std.math", "std.string", "std.time", "std.io", "std.os"] {
         for item in [
             "sqrt", "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "exp", "log", "log2", "log10", "pow", "floor", "ceil",

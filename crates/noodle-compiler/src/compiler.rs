@@ -100,6 +100,7 @@ pub struct GlobalInfo {
 pub enum Symbol {
     Func(usize),
     Struct(u32),
+    Actor(u32),
     Enum(u32),
     Iface(u32),
     Global(usize),
@@ -177,6 +178,7 @@ pub enum NameRes {
     Struct(u32),
     Enum(u32),
     Iface(u32),
+    Actor(u32),
     Module(usize),
     Std(&'static str),
     Builtin(&'static str),
@@ -196,6 +198,7 @@ pub struct Compiler {
     pub module_by_path: HashMap<PathBuf, usize>,
     pub funcs: Vec<FuncInfo>,
     pub structs: Vec<StructInfo>,
+    pub actors: Vec<crate::actor::ActorInfo>,
     pub enums: Vec<EnumInfo>,
     pub ifaces: Vec<IfaceInfo>,
     pub globals: Vec<GlobalInfo>,
@@ -235,6 +238,12 @@ impl TypeNames for Compiler {
     fn iface_name(&self, id: u32) -> String {
         self.ifaces[id as usize].name.clone()
     }
+    fn actor_name(&self, id: u32) -> String {
+        if id == crate::actor::SUPERVISOR {
+            return "actor.Supervisor".into();
+        }
+        self.actors[id as usize].name.clone()
+    }
 }
 
 pub const ERROR_STRUCT: u32 = 0;
@@ -273,6 +282,7 @@ impl Compiler {
             module_by_path: HashMap::new(),
             funcs: Vec::new(),
             structs: Vec::new(),
+            actors: Vec::new(),
             enums: Vec::new(),
             ifaces: Vec::new(),
             globals: Vec::new(),
@@ -491,6 +501,12 @@ impl Compiler {
                         return t;
                     }
                     match name {
+                        "task" => {
+                            if !arity(self, 1) {
+                                return Type::Unknown;
+                            }
+                            return Type::Task(Box::new(self.resolve_type(&args[0])));
+                        }
                         "list" | "set" => {
                             if !arity(self, 1) {
                                 return Type::Unknown;
@@ -536,6 +552,13 @@ impl Compiler {
                 // mod.Type
                 let m = self.cur_module();
                 let res = self.resolve_module_symbol(m, &path[0].name);
+                if let (NameRes::Std("std.actor"), 2) = (&res, path.len()) {
+                    if path[1].name == "Supervisor" && args.is_empty() {
+                        return Type::Actor(crate::actor::SUPERVISOR);
+                    }
+                    self.error("N0102", format!("unknown type `actor.{}`", path[1].name), *span).hint("`std.actor` has one type: `actor.Supervisor`");
+                    return Type::Unknown;
+                }
                 if let (NameRes::Std("std.db"), 2) = (&res, path.len()) {
                     if !args.is_empty() {
                         self.error("N0214", format!("`db.{}` takes no type arguments", path[1].name), *span);
@@ -575,6 +598,7 @@ impl Compiler {
             NameRes::Struct(s) => Type::Struct(s),
             NameRes::Enum(e) => Type::Enum(e),
             NameRes::Iface(i) => Type::Interface(i),
+            NameRes::Actor(a) => Type::Actor(a),
             _ => {
                 let mut d = Diagnostic::error("N0102", format!("unknown type `{name}`"), span).label("not a type");
                 if let Some(s) = suggest(name, &["int", "float", "bool", "str", "bytes", "none", "any", "list", "dict", "set", "tensor"]) {
@@ -682,6 +706,7 @@ impl Compiler {
         self.modules.push(ModuleInfo { name, file, dir, symbols: HashMap::new(), init: None, done: false });
         self.module_by_path.insert(path.clone(), mi);
         self.import_stack.push(path);
+        let module = self.desugar_actors(mi, module);
         self.compile_module(mi, &module);
         self.import_stack.pop();
         mi
@@ -722,6 +747,7 @@ impl Compiler {
         if let [Item::Stmt(ast::Stmt::Expr(_), _)] = module.items.as_slice() {
             self.repl_expr_type = Some(String::new());
         }
+        let module = self.desugar_actors(mi, module);
         self.compile_module(mi, &module);
         let r = self.finish(Some(mi));
         if r.is_err() {
@@ -824,13 +850,14 @@ impl Compiler {
         Some(Symbol::Module(mi))
     }
 
-    fn define(&mut self, m: usize, name: &ast::Ident, sym: Symbol, public: bool) {
+    pub(crate) fn define(&mut self, m: usize, name: &ast::Ident, sym: Symbol, public: bool) {
         // The REPL may redefine names; a file may not.
         if self.repl_module != Some(m) {
             if let Some((old, _)) = self.modules[m].symbols.get(&name.name) {
                 let what = match old {
                     Symbol::Func(_) => "function",
                     Symbol::Struct(_) => "struct",
+                    Symbol::Actor(_) => "actor",
                     Symbol::Enum(_) => "enum",
                     Symbol::Iface(_) => "interface",
                     Symbol::Global(_) => "variable",
@@ -1213,6 +1240,7 @@ fn sym_res(sym: &Symbol) -> NameRes {
     match sym {
         Symbol::Func(f) => NameRes::Func(*f),
         Symbol::Struct(s) => NameRes::Struct(*s),
+        Symbol::Actor(a) => NameRes::Actor(*a),
         Symbol::Enum(e) => NameRes::Enum(*e),
         Symbol::Iface(i) => NameRes::Iface(*i),
         Symbol::Global(g) => NameRes::Global(*g),

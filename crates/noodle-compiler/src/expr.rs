@@ -228,6 +228,8 @@ impl Compiler {
                 (self.to_dst(base, dst), Type::list(Type::Int))
             }
             ExprKind::Call { callee, args } => self.call(callee, args, dst, e.span, expected),
+            ExprKind::Spawn { options, call } => self.spawn(options, call, dst, e.span),
+            ExprKind::Await(x) => self.await_expr(x, dst, e.span),
             ExprKind::Field { target, name, optional } => self.field(target, name, *optional, dst, e.span),
             ExprKind::TupleField { target, index } => {
                 let (r, t) = self.expr(target, None, None);
@@ -464,6 +466,10 @@ impl Compiler {
             }
             NameRes::Struct(_) | NameRes::Enum(_) | NameRes::Iface(_) => {
                 self.error("N0200", format!("`{n}` is a type, not a value"), span).hint(format!("construct a value with `{n}(...)`"));
+                (self.dst(dst), Type::Unknown)
+            }
+            NameRes::Actor(_) => {
+                self.error("N0200", format!("`{n}` is an actor type, not a value"), span).hint(format!("start one with `spawn {n}(...)`"));
                 (self.dst(dst), Type::Unknown)
             }
             NameRes::Module(_) | NameRes::Std(_) => {
@@ -1610,7 +1616,7 @@ impl Compiler {
     }
 
     /// Matches call arguments to parameters: positional first, then named; fills defaults.
-    fn bind_args<'e>(&mut self, fname: &str, params: &[ParamInfo], args: &'e [Arg], span: Span) -> Vec<Option<Cow<'e, Expr>>> {
+    pub(crate) fn bind_args<'e>(&mut self, fname: &str, params: &[ParamInfo], args: &'e [Arg], span: Span) -> Vec<Option<Cow<'e, Expr>>> {
         let mut slots: Vec<Option<Cow<'e, Expr>>> = vec![None; params.len()];
         let mut seen_named = false;
         let mut ok = true;
@@ -1813,6 +1819,11 @@ impl Compiler {
     }
 
     fn method_call(&mut self, target: &Expr, name: &noodle_syntax::ast::Ident, args: &[Arg], dst: Option<Reg>, span: Span, expected: Option<&Type>) -> (Reg, Type) {
+        if let ExprKind::Name(n) = &target.kind {
+            if let NameRes::Actor(id) = self.resolve(n) {
+                return self.actor_static(id, name, args, dst, span);
+            }
+        }
         let (r, t) = self.expr(target, None, None);
         let t = self.subst.resolve(&t);
         if matches!(t, Type::Optional(_)) {
@@ -1917,6 +1928,11 @@ impl Compiler {
             }
             Type::Tensor(te) => self.tensor_method(r, *te, name, args, dst, span),
             Type::Db(t) => self.db_method(r, *t, name, args, dst, span),
+            Type::Actor(a) => self.actor_method(r, *a, name, args, dst, span),
+            Type::Task(t) => {
+                let t = (**t).clone();
+                self.task_method(r, t, name, args, dst, span)
+            }
             _ => self.builtin_method(r, &t, name, args, dst, span),
         }
     }
@@ -1982,6 +1998,11 @@ impl Compiler {
         }
         if m == "std.db" {
             if let Some(r) = self.db_std(item, args, dst, span) {
+                return r;
+            }
+        }
+        if m == "std.actor" {
+            if let Some(r) = self.actor_std(item, args, dst, span) {
                 return r;
             }
         }

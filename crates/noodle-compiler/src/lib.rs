@@ -15,6 +15,7 @@ mod expr;
 mod pattern;
 mod stmt;
 mod tensor;
+mod actor;
 mod db;
 pub mod types;
 

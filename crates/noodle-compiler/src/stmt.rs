@@ -118,6 +118,11 @@ fn walk_expr(e: &Expr, inside: bool, out: &mut HashSet<String>) {
             w(callee, out);
             args.iter().for_each(|a| w(&a.value, out))
         }
+        ExprKind::Spawn { options, call } => {
+            options.iter().for_each(|a| w(&a.value, out));
+            w(call, out)
+        }
+        ExprKind::Await(x) => w(x, out),
         ExprKind::If { cond, then, else_ } => {
             w(cond, out);
             walk_block(then, inside, out);

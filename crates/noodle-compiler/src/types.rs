@@ -24,6 +24,10 @@ pub enum Type {
     Tensor(TE),
     /// A `std.db` handle: connection, transaction, result, row or cursor.
     Db(crate::db::DbT),
+    /// A reference to an actor (by the compiler's actor index; `SUPERVISOR` for a supervisor).
+    Actor(u32),
+    /// `task[T]`: a result that arrives later (`await` it).
+    Task(Box<Type>),
     List(Box<Type>),
     Dict(Box<Type>, Box<Type>),
     Set(Box<Type>),
@@ -108,6 +112,7 @@ pub trait TypeNames {
     fn struct_name(&self, id: StructId) -> String;
     fn enum_name(&self, id: EnumId) -> String;
     fn iface_name(&self, id: IfaceId) -> String;
+    fn actor_name(&self, id: u32) -> String;
 }
 
 pub struct Show<'a>(pub &'a Type, pub &'a dyn TypeNames, pub &'a Subst);
@@ -153,6 +158,8 @@ impl fmt::Display for Show<'_> {
                 write!(f, "fn({}) -> {}", parts.join(", "), show(r))
             }
             Type::Struct(id) => write!(f, "{}", names.struct_name(*id)),
+            Type::Actor(id) => write!(f, "{}", names.actor_name(*id)),
+            Type::Task(t) => write!(f, "task[{}]", show(t)),
             Type::Enum(id) => write!(f, "{}", names.enum_name(*id)),
             Type::Interface(id) => write!(f, "{}", names.iface_name(*id)),
             Type::Param(_, n) => write!(f, "{n}"),
@@ -187,6 +194,7 @@ impl Subst {
             },
             Type::List(a) => Type::List(Box::new(self.resolve(a))),
             Type::Set(a) => Type::Set(Box::new(self.resolve(a))),
+            Type::Task(a) => Type::Task(Box::new(self.resolve(a))),
             Type::Optional(a) => Type::optional(self.resolve(a)),
             Type::Dict(k, v) => Type::Dict(Box::new(self.resolve(k)), Box::new(self.resolve(v))),
             Type::Tuple(ts) => Type::Tuple(ts.iter().map(|t| self.resolve(t)).collect()),
@@ -197,7 +205,7 @@ impl Subst {
     pub fn has_vars(&self, t: &Type) -> bool {
         match self.resolve(t) {
             Type::Var(_) => true,
-            Type::List(a) | Type::Set(a) | Type::Optional(a) => self.has_vars(&a),
+            Type::List(a) | Type::Set(a) | Type::Optional(a) | Type::Task(a) => self.has_vars(&a),
             Type::Dict(k, v) => self.has_vars(&k) || self.has_vars(&v),
             Type::Tuple(ts) => ts.iter().any(|t| self.has_vars(t)),
             Type::Func(ps, r) => ps.iter().any(|t| self.has_vars(t)) || self.has_vars(&r),
@@ -229,7 +237,7 @@ impl Subst {
             (Type::Unknown, _) | (_, Type::Unknown) => true,
             (Type::Var(x), Type::Var(y)) if x == y => true,
             (Type::Var(x), t) | (t, Type::Var(x)) => self.bind(*x, t.clone()),
-            (Type::List(x), Type::List(y)) | (Type::Set(x), Type::Set(y)) | (Type::Optional(x), Type::Optional(y)) => self.unify(x, y),
+            (Type::List(x), Type::List(y)) | (Type::Set(x), Type::Set(y)) | (Type::Optional(x), Type::Optional(y)) | (Type::Task(x), Type::Task(y)) => self.unify(x, y),
             (Type::Dict(k1, v1), Type::Dict(k2, v2)) => self.unify(k1, k2) && self.unify(v1, v2),
             (Type::Tuple(x), Type::Tuple(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| self.unify(p, q)),
             (Type::Func(p1, r1), Type::Func(p2, r2)) => {

@@ -20,6 +20,7 @@ pub enum Item {
     Struct(StructDecl),
     Enum(EnumDecl),
     Interface(InterfaceDecl),
+    Actor(ActorDecl),
     /// A top-level statement (including top-level `let`/`var`, which become globals).
     Stmt(Stmt, bool /* pub */),
 }
@@ -67,6 +68,18 @@ pub struct StructDecl {
     pub name: Ident,
     pub fields: Vec<FieldDecl>,
     pub methods: Vec<FuncDecl>,
+    pub span: Span,
+}
+
+/// `actor Name { fields, def methods, on handlers }`: state fields and methods like a struct's,
+/// plus message handlers (`on name(self, msg: Type) -> Reply`).
+#[derive(Clone, Debug)]
+pub struct ActorDecl {
+    pub public: bool,
+    pub name: Ident,
+    pub fields: Vec<FieldDecl>,
+    pub methods: Vec<FuncDecl>,
+    pub handlers: Vec<FuncDecl>,
     pub span: Span,
 }
 
@@ -210,6 +223,10 @@ pub enum ExprKind {
     Binary(BinOp, Box<Expr>, Box<Expr>),
     Range { start: Box<Expr>, end: Box<Expr>, inclusive: bool },
     Call { callee: Box<Expr>, args: Vec<Arg> },
+    /// `spawn Actor(args)` or `spawn(options) Actor(args)`.
+    Spawn { options: Vec<Arg>, call: Box<Expr> },
+    /// `await task`.
+    Await(Box<Expr>),
     Field { target: Box<Expr>, name: Ident, optional: bool },
     /// `t.0`
     TupleField { target: Box<Expr>, index: u32 },

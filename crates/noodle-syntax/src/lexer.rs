@@ -16,7 +16,7 @@ pub enum Tok {
     // keywords
     Let, Var, Def, Fn, Return, If, Elif, Else, While, For, In, Break, Continue, Match, Struct,
     Enum, Interface, Pub, Import, From, As, Throw, Try, Catch, Finally, True, False, None_, And,
-    Or, Not, Is, SelfKw, With,
+    Or, Not, Is, SelfKw, With, Spawn, Await,
     // punctuation
     LParen, RParen, LBracket, RBracket, LBrace, RBrace, Comma, Dot, Colon, Semi, Arrow, FatArrow,
     Question, QuestionDot, QuestionQuestion, Bang, Eq, EqEq, NotEq, Lt, Le, Gt, Ge, Plus, Minus,
@@ -68,6 +68,8 @@ pub fn keyword(s: &str) -> Option<Tok> {
         "catch" => Tok::Catch,
         "finally" => Tok::Finally,
         "with" => Tok::With,
+        "spawn" => Tok::Spawn,
+        "await" => Tok::Await,
         "true" => Tok::True,
         "false" => Tok::False,
         "none" => Tok::None_,
@@ -114,6 +116,7 @@ impl Tok {
             Tok::Try => "try", Tok::Catch => "catch", Tok::Finally => "finally", Tok::True => "true",
             Tok::False => "false", Tok::None_ => "none", Tok::And => "and", Tok::Or => "or",
             Tok::Not => "not", Tok::Is => "is", Tok::SelfKw => "self", Tok::With => "with",
+            Tok::Spawn => "spawn", Tok::Await => "await",
             Tok::LParen => "(", Tok::RParen => ")", Tok::LBracket => "[", Tok::RBracket => "]",
             Tok::LBrace => "{", Tok::RBrace => "}", Tok::Comma => ",", Tok::Dot => ".",
             Tok::Colon => ":", Tok::Semi => ";", Tok::Arrow => "->", Tok::FatArrow => "=>",

@@ -355,6 +355,7 @@ impl<'a> Parser<'a> {
             }
             Tok::Def => Ok(Item::Func(self.func(public, false)?)),
             Tok::Struct => Ok(Item::Struct(self.struct_decl(public)?)),
+            Tok::Ident(s) if s == "actor" && matches!(self.peek_at(1), Tok::Ident(_)) && self.peek_at(2) == &Tok::LBrace => Ok(Item::Actor(self.actor_decl(public)?)),
             Tok::Enum => Ok(Item::Enum(self.enum_decl(public)?)),
             Tok::Interface => Ok(Item::Interface(self.interface_decl(public)?)),
             Tok::Let | Tok::Var => {
@@ -438,6 +439,15 @@ impl<'a> Parser<'a> {
     /// `def name[T](params) -> T { body }`; in interfaces the body is absent.
     fn func(&mut self, public: bool, signature_only: bool) -> PResult<FuncDecl> {
         let start = self.expect(Tok::Def)?;
+        self.func_rest(start, public, signature_only)
+    }
+
+    /// A function after its introducing keyword (`def`, or `on` in an actor).
+    fn func_after_def(&mut self, start: Span, public: bool) -> PResult<FuncDecl> {
+        self.func_rest(start, public, false)
+    }
+
+    fn func_rest(&mut self, start: Span, public: bool, signature_only: bool) -> PResult<FuncDecl> {
         let name = self.ident()?;
         let type_params = self.type_params()?;
         self.expect(Tok::LParen)?;
@@ -539,6 +549,42 @@ impl<'a> Parser<'a> {
         }
         self.expect(Tok::RBrace)?;
         Ok(StructDecl { public, name, fields, methods, span: start.to(self.prev_span()) })
+    }
+
+    /// `actor Name { ... }`; `actor` and `on` are keywords only here, so they stay usable as
+    /// names elsewhere (`import std.actor`).
+    fn actor_decl(&mut self, public: bool) -> PResult<ActorDecl> {
+        let start = self.span();
+        self.bump();
+        let name = self.ident()?;
+        self.expect(Tok::LBrace)?;
+        let mut fields = Vec::new();
+        let mut methods = Vec::new();
+        let mut handlers = Vec::new();
+        loop {
+            self.skip_newlines();
+            while self.eat(&Tok::Comma) {
+                self.skip_newlines();
+            }
+            if self.at(&Tok::RBrace) || self.at(&Tok::Eof) {
+                break;
+            }
+            let mpub = self.eat(&Tok::Pub);
+            let r = if self.at(&Tok::Def) {
+                self.func(mpub, false).map(|f| methods.push(f))
+            } else if matches!(self.peek(), Tok::Ident(s) if s == "on") && matches!(self.peek_at(1), Tok::Ident(_)) {
+                // `on name(self, msg: T)`: parsed as a `def`
+                let on = self.bump().span;
+                self.func_after_def(on, mpub).map(|f| handlers.push(f))
+            } else {
+                self.field_decl().map(|f| fields.push(f))
+            };
+            if r.is_err() {
+                self.sync_stmt();
+            }
+        }
+        self.expect(Tok::RBrace)?;
+        Ok(ActorDecl { public, name, fields, methods, handlers, span: start.to(self.prev_span()) })
     }
 
     fn enum_decl(&mut self, public: bool) -> PResult<EnumDecl> {
@@ -1001,6 +1047,35 @@ impl<'a> Parser<'a> {
                 let e = self.expr_bp(BP_NOT)?;
                 let span = start.to(e.span);
                 Ok(Expr { kind: ExprKind::Unary(UnOp::Not, Box::new(e)), span })
+            }
+            Tok::Await => {
+                self.bump();
+                let e = self.expr_bp(BP_UNARY)?;
+                let span = start.to(e.span);
+                Ok(Expr { kind: ExprKind::Await(Box::new(e)), span })
+            }
+            Tok::Spawn => {
+                self.bump();
+                let options = if self.eat(&Tok::LParen) {
+                    let args = self.args()?;
+                    self.expect(Tok::RParen)?;
+                    if let Some(a) = args.iter().find(|a| a.name.is_none()) {
+                        let span = a.value.span;
+                        self.error_at(span, "spawn options are named: `spawn(name: \"w1\", capacity: 100) Worker()`".into(), "give this option a name");
+                        return Err(());
+                    }
+                    args
+                } else {
+                    Vec::new()
+                };
+                let call = self.expr_bp(BP_UNARY)?;
+                if !matches!(call.kind, ExprKind::Call { .. }) {
+                    let span = call.span;
+                    self.error_at(span, "`spawn` needs an actor to start: `spawn Counter(0)`".into(), "expected a call");
+                    return Err(());
+                }
+                let span = start.to(call.span);
+                Ok(Expr { kind: ExprKind::Spawn { options, call: Box::new(call) }, span })
             }
             _ => {
                 let e = self.primary()?;

@@ -195,6 +195,8 @@ impl Printer<'_> {
                     Obj::Cell(v) => self.value(*v, quote, depth + 1),
                     Obj::Tensor(t) => self.out.push_str(&noodle_tensor::format_tensor(t)),
                     Obj::Db(d) => crate::db::format(d, &mut self.out),
+                    Obj::Actor(a) => self.out.push_str(&format!("<{} #{}>", crate::actor::type_name(self.program, a.ty), a.id)),
+                    Obj::Task(t) => self.out.push_str(&format!("<task #{t}>")),
                 }
             }
         }
@@ -432,6 +434,8 @@ fn kind_of(heap: &Heap, v: Value) -> &'static str {
             Obj::Cell(_) => "cell",
             Obj::Tensor(_) => "tensor",
             Obj::Db(d) => d.kind_name(),
+            Obj::Actor(_) => "actor",
+            Obj::Task(_) => "task",
         },
     }
 }

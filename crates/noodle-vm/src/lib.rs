@@ -1,6 +1,7 @@
 //! The Noodle VM: a register machine over NBC, its heap and collector, and the native
 //! standard library.
 
+pub mod actor;
 pub mod error;
 pub mod fmt;
 pub mod heap;
@@ -14,4 +15,4 @@ pub mod vm;
 pub use error::VmError;
 pub use heap::Heap;
 pub use value::{Key, Obj, ObjRef, Value};
-pub use vm::{Output, RunState, Vm};
+pub use vm::{Output, RunState, Template, Uncaught, Vm};

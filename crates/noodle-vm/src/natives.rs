@@ -21,6 +21,10 @@ pub struct Ctx<'a> {
     pub out: &'a mut dyn std::io::Write,
     pub err: &'a mut dyn std::io::Write,
     pub input: &'a mut dyn std::io::BufRead,
+    /// The scheduler, for actor and task natives (None outside a runtime).
+    pub host: Option<&'a mut (dyn crate::actor::Host + 'static)>,
+    /// The process's globals (copied into actors it spawns).
+    pub globals: &'a [Value],
 }
 
 pub type NativeFn = fn(&mut Ctx, &[Value]) -> Result<Value, VmError>;
@@ -151,12 +155,12 @@ static NATIVES: &[(&str, NativeFn)] = &[
 
 /// The native with this name.
 pub fn lookup(name: &str) -> Option<NativeFn> {
-    NATIVES.iter().chain(crate::tensor::NATIVES).chain(crate::db::NATIVES).find(|(n, _)| *n == name).map(|&(_, f)| f)
+    NATIVES.iter().chain(crate::tensor::NATIVES).chain(crate::db::NATIVES).chain(crate::actor::NATIVES).find(|(n, _)| *n == name).map(|&(_, f)| f)
 }
 
 /// Every name `lookup` accepts.
 pub fn all_names() -> Vec<&'static str> {
-    NATIVES.iter().chain(crate::tensor::NATIVES).chain(crate::db::NATIVES).map(|&(n, _)| n).collect()
+    NATIVES.iter().chain(crate::tensor::NATIVES).chain(crate::db::NATIVES).chain(crate::actor::NATIVES).map(|&(n, _)| n).collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -168,7 +172,7 @@ fn bad(name: &str) -> VmError {
     VmError::bad_operand(name)
 }
 
-fn arity(args: &[Value], n: usize, name: &str) -> Result<(), VmError> {
+pub(crate) fn arity(args: &[Value], n: usize, name: &str) -> Result<(), VmError> {
     if args.len() == n {
         Ok(())
     } else {
@@ -192,7 +196,7 @@ pub(crate) fn as_float(v: Value, name: &str) -> Result<f64, VmError> {
     }
 }
 
-fn as_str<'h>(heap: &'h Heap, v: Value, name: &str) -> Result<&'h str, VmError> {
+pub(crate) fn as_str<'h>(heap: &'h Heap, v: Value, name: &str) -> Result<&'h str, VmError> {
     match v {
         Value::Obj(r) => match heap.get(r) {
             Obj::Str(s) => Ok(s),
@@ -476,6 +480,8 @@ pub fn type_name(heap: &Heap, program: &Program, v: Value) -> String {
             Obj::Cell(v) => type_name(heap, program, *v),
             Obj::Tensor(t) => format!("tensor[{}]", t.dtype().name()),
             Obj::Db(d) => format!("db.{}", d.kind_name()),
+            Obj::Actor(a) => crate::actor::type_name(program, a.ty).to_string(),
+            Obj::Task(_) => "task".into(),
             Obj::Record { ty, .. } => match program.types.get(*ty as usize) {
                 Some(t) => t.enum_name.clone().unwrap_or_else(|| t.name.clone()),
                 None => "record".into(),
@@ -1304,8 +1310,12 @@ fn time_now(_: &mut Ctx, args: &[Value]) -> R {
     Ok(Value::Float(t))
 }
 
-fn time_monotonic(_: &mut Ctx, args: &[Value]) -> R {
+fn time_monotonic(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 0, "time.monotonic")?;
+    if let Some(h) = ctx.host.as_deref_mut() {
+        // the scheduler's clock (virtual in deterministic mode, so timings replay exactly)
+        return Ok(Value::Float(h.now()));
+    }
     static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
     let start = START.get_or_init(std::time::Instant::now);
     Ok(Value::Float(start.elapsed().as_secs_f64()))
@@ -1318,6 +1328,12 @@ fn time_sleep(ctx: &mut Ctx, args: &[Value]) -> R {
         return Err(VmError::arg("sleep length cannot be negative"));
     }
     let d = std::time::Duration::try_from_secs_f64(secs).map_err(|_| VmError::arg("sleep length is too large"))?;
+    if let Some(h) = ctx.host.as_deref_mut() {
+        // under the scheduler, only this process waits
+        ctx.out.flush().map_err(|e| io_error("<stdout>", &e))?;
+        h.sleep(secs)?;
+        return Ok(Value::None);
+    }
     // Show what was printed so far before pausing.
     ctx.out.flush().map_err(|e| io_error("<stdout>", &e))?;
     std::thread::sleep(d);
@@ -1425,7 +1441,7 @@ mod tests {
         }
         fn call(&mut self, name: &str, args: &[Value]) -> R {
             let f = lookup(name).unwrap_or_else(|| panic!("no native {name}"));
-            let mut ctx = Ctx { heap: &mut self.heap, program: &self.program, out: &mut self.out, err: &mut self.err, input: &mut self.input };
+            let mut ctx = Ctx { heap: &mut self.heap, program: &self.program, out: &mut self.out, err: &mut self.err, input: &mut self.input, host: None, globals: &[] };
             f(&mut ctx, args)
         }
         fn s(&mut self, s: &str) -> Value {

@@ -81,6 +81,8 @@ fn shallow_eq(heap: &Heap, program: &Program, a: Value, b: Value) -> Shallow {
             }
             match (heap.get(x), heap.get(y)) {
                 (Obj::Str(s), Obj::Str(t)) => bool_(s == t),
+                (Obj::Actor(p), Obj::Actor(q)) => bool_(p.id == q.id),
+                (Obj::Task(p), Obj::Task(q)) => bool_(p == q),
                 (Obj::Bytes(s), Obj::Bytes(t)) => bool_(s == t),
                 (Obj::List(p), Obj::List(q)) => {
                     if p.len() != q.len() {
@@ -191,6 +193,8 @@ fn kind_name(heap: &Heap, v: Value) -> &'static str {
             Obj::Cell(_) => "cell",
             Obj::Tensor(_) => "tensor",
             Obj::Db(d) => d.kind_name(),
+            Obj::Actor(_) => "actor",
+            Obj::Task(_) => "task",
         },
     }
 }
@@ -280,6 +284,7 @@ fn key_part<'h>(heap: &'h Heap, program: &Program, v: Value) -> KeyPart<'h> {
             Obj::Bytes(b) => Key::Bytes(b.clone()),
             Obj::Tuple(items) => return KeyPart::Compound(None, items),
             Obj::Record { ty, fields } if is_variant(program, *ty) => return KeyPart::Compound(Some(*ty), fields),
+            Obj::Actor(a) => Key::Actor(a.id),
             _ => Key::Ref(r.0),
         },
     })
@@ -374,6 +379,7 @@ pub fn truthy(heap: &Heap, v: Value) -> bool {
             Obj::Cell(v) => truthy(heap, *v),
             Obj::Record { .. } | Obj::Closure { .. } | Obj::Tensor(_) => true,
             Obj::Db(d) => d.length().map(|n| n > 0).unwrap_or(true),
+            Obj::Actor(_) | Obj::Task(_) => true,
         },
     }
 }

@@ -36,6 +36,8 @@ pub enum Key {
     Variant(u16, Box<[Key]>),
     /// A struct or other reference object: by identity.
     Ref(u32),
+    /// An actor reference: by the actor's id (the same actor seen from different heaps).
+    Actor(u64),
 }
 
 /// Fast keyed hashing with a per-process random seed (foldhash, as hashbrown uses).
@@ -112,6 +114,10 @@ pub enum Obj {
     Tensor(Box<noodle_tensor::Tensor>),
     /// A database connection, transaction, result, row or cursor (`std.db`).
     Db(Box<crate::db::DbObj>),
+    /// A reference to an actor (equal by identity; can be sent to other actors).
+    Actor(crate::actor::ActorRef),
+    /// A task of this process (an `ask` waiting for its reply, a timer), by the host's id.
+    Task(u64),
 }
 
 impl Obj {
@@ -130,6 +136,7 @@ impl Obj {
             // a share of the buffer, so many views of one buffer do not each count all of it
             Obj::Tensor(t) => 96 + t.buffer_bytes() / std::sync::Arc::strong_count(t.buffer()).max(1),
             Obj::Db(d) => d.approx_bytes(),
+            Obj::Actor(_) | Obj::Task(_) => 16,
         }
     }
 
@@ -151,7 +158,7 @@ impl Obj {
             }),
             Obj::Set(m) => m.values().for_each(&mut push),
             Obj::Cell(v) => push(v),
-            Obj::Tensor(_) | Obj::Db(_) => {}
+            Obj::Tensor(_) | Obj::Db(_) | Obj::Actor(_) | Obj::Task(_) => {}
         }
     }
 }

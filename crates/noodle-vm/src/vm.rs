@@ -14,6 +14,7 @@ use noodle_nbc::op::*;
 use noodle_nbc::{Const, Op, Program};
 use std::io::{BufRead, Write};
 use std::rc::Rc;
+use std::sync::Arc;
 
 /// Maximum call depth before N2009.
 pub const MAX_DEPTH: usize = 10_000;
@@ -23,9 +24,9 @@ pub const MAX_STACK: usize = 1 << 24;
 
 /// Where a program's standard streams go.
 pub struct Output {
-    pub out: Box<dyn Write>,
-    pub err: Box<dyn Write>,
-    pub input: Box<dyn BufRead>,
+    pub out: Box<dyn Write + Send>,
+    pub err: Box<dyn Write + Send>,
+    pub input: Box<dyn BufRead + Send>,
 }
 
 impl Output {
@@ -81,12 +82,16 @@ pub enum RunState {
     Finished(Value),
     /// The instruction budget ran out; call `run` again to continue.
     Paused,
+    /// A native is waiting for something only the host can provide (a reply, a timer, room in
+    /// a mailbox); call `run` again once the host says it may be ready.
+    Suspended,
     Error(Uncaught),
 }
 
 pub struct Vm {
-    program: Rc<Program>,
-    natives: Vec<NativeFn>,
+    program: Arc<Program>,
+    natives: Arc<[NativeFn]>,
+    /// Constants made on first use (`Undef` until then), so a new actor's heap starts empty.
     consts: Vec<Value>,
     globals: Vec<Value>,
     stack: Vec<Value>,
@@ -98,6 +103,59 @@ pub struct Vm {
     last_trace: Option<(ObjRef, Vec<(String, String, u32)>)>,
     /// Frames below this depth belong to an outer `call`; returning to it finishes.
     entry_depth: usize,
+    /// Values the host keeps alive in this heap between calls (an actor's state).
+    pub roots: Vec<Value>,
+    /// The scheduler, for the actor and task natives; None outside a runtime.
+    pub host: Option<Box<dyn crate::actor::Host>>,
+}
+
+// SAFETY: a `Vm` is moved between scheduler threads but only ever used by one thread at a time.
+// Its `Rc`s (strings, keys) point only into its own heap: constants are made per heap, and
+// values cross between VMs only through `actor::export`/`import`, which copy the data, so no
+// `Rc` is ever shared with another VM and moving the whole VM moves every owner together.
+unsafe impl Send for Vm {}
+
+/// A loaded program's code and resolved natives, shared by every process that runs it.
+#[derive(Clone)]
+pub struct Template {
+    program: Arc<Program>,
+    natives: Arc<[NativeFn]>,
+}
+
+impl Template {
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    /// A new VM for another process (an actor): the same code and natives, its own empty
+    /// heap, stack and globals. Its globals start as copies of `globals` (exported from the
+    /// spawning process); `None` stays unassigned.
+    pub fn instantiate(&self, globals: &[Option<crate::actor::Msg>], io: Output) -> Vm {
+        let mut vm = Vm {
+            program: self.program.clone(),
+            natives: self.natives.clone(),
+            consts: Vec::new(),
+            globals: Vec::new(),
+            stack: Vec::new(),
+            frames: Vec::new(),
+            handlers: Vec::new(),
+            heap: Heap::new(),
+            io,
+            last_trace: None,
+            entry_depth: 0,
+            roots: Vec::new(),
+            host: None,
+        };
+        vm.globals = globals
+            .iter()
+            .map(|m| match m {
+                Some(m) => crate::actor::import(&mut vm.heap, &self.program, m),
+                None => Value::Undef,
+            })
+            .collect();
+        vm.globals.resize(self.program.nglobals as usize, Value::Undef);
+        vm
+    }
 }
 
 fn bad(op: &str) -> VmError {
@@ -108,8 +166,8 @@ impl Vm {
     /// Prepares a verified program to run. Fails if it names a native this VM lacks.
     pub fn new(program: Program, io: Output) -> Result<Vm, String> {
         let mut vm = Vm {
-            program: Rc::new(Program::default()),
-            natives: Vec::new(),
+            program: Arc::new(Program::default()),
+            natives: Arc::from(Vec::new()),
             consts: Vec::new(),
             globals: Vec::new(),
             stack: Vec::new(),
@@ -119,9 +177,16 @@ impl Vm {
             io,
             last_trace: None,
             entry_depth: 0,
+            roots: Vec::new(),
+            host: None,
         };
         vm.load(program)?;
         Ok(vm)
+    }
+
+    /// What new processes of this program are made from.
+    pub fn template(&self) -> Template {
+        Template { program: self.program.clone(), natives: self.natives.clone() }
     }
 
     /// Replaces the program with an extended version of it (the REPL), keeping globals and heap.
@@ -133,19 +198,57 @@ impl Vm {
         for n in &program.natives {
             natives.push(natives::lookup(n).ok_or_else(|| format!("unknown native function `{n}`"))?);
         }
-        self.natives = natives;
-        for c in &program.consts[self.consts.len().min(program.consts.len())..] {
-            let v = match c {
-                Const::Int(i) => Value::Int(*i),
-                Const::Float(f) => Value::Float(*f),
-                Const::Str(s) => self.heap.alloc_str(s.as_str()),
-                Const::Bytes(b) => self.heap.alloc(Obj::Bytes(b.as_slice().into())),
-            };
-            self.consts.push(v);
-        }
+        self.natives = natives.into();
         self.globals.resize(program.nglobals as usize, Value::Undef);
-        self.program = Rc::new(program);
+        self.program = Arc::new(program);
         Ok(())
+    }
+
+    /// Makes constant `idx` in this heap (the first `LoadConst` of it).
+    #[cold]
+    fn make_const(&mut self, idx: usize) -> Value {
+        if self.consts.len() <= idx {
+            self.consts.resize(self.program.consts.len().max(idx + 1), Value::Undef);
+        }
+        let v = match &self.program.consts[idx] {
+            Const::Int(i) => Value::Int(*i),
+            Const::Float(f) => Value::Float(*f),
+            Const::Str(s) => self.heap.alloc_str(s.as_str()),
+            Const::Bytes(b) => self.heap.alloc(Obj::Bytes(b.as_slice().into())),
+        };
+        self.consts[idx] = v;
+        v
+    }
+
+    /// Starts a call of `func` with `args` (run it with `run`). The host uses it to run an
+    /// actor's initialiser and handlers.
+    pub fn begin_call(&mut self, func: u32, args: &[Value]) -> Result<(), Uncaught> {
+        if self.program.funcs.get(func as usize).map(|f| f.arity as usize) != Some(args.len()) {
+            return Err(Uncaught { code: "N2011".into(), message: "wrong number of arguments for call".into(), trace: vec![] });
+        }
+        self.push_entry(func, None, args);
+        Ok(())
+    }
+
+    /// Whether a call is in progress (started and neither finished nor failed).
+    pub fn is_running(&self) -> bool {
+        self.frames.len() > self.entry_depth
+    }
+
+    /// Abandons every call in progress (an actor stopped or crashed by a linked one).
+    pub fn abort(&mut self) {
+        self.frames.truncate(self.entry_depth);
+        self.handlers.retain(|h| h.depth <= self.entry_depth);
+    }
+
+    /// Renders a value as `print` would.
+    pub fn display(&self, v: Value) -> String {
+        fmt::display(&self.heap, &self.program, v)
+    }
+
+    /// Stack trace of an error raised by the host (no frames: the host is not Noodle code).
+    pub fn uncaught_from(e: VmError) -> Uncaught {
+        Uncaught { code: e.code.to_string(), message: e.message, trace: vec![] }
     }
 
     pub fn program(&self) -> &Program {
@@ -206,11 +309,21 @@ impl Vm {
             if func.name == "<main>" {
                 continue;
             }
+            // an actor's generated dispatch (`Counter__receive`) is not the program's code
+            if let Some(actor) = func.name.strip_suffix("__receive").or(func.name.strip_suffix("__new")).or(func.name.strip_suffix("__stop")) {
+                if p.func_by_name(&format!("{actor}__receive")).is_some() {
+                    continue;
+                }
+            }
             let line = func.lines.get(f.pc.saturating_sub(1)).copied().unwrap_or(0);
             let file = p.files.get(func.file as usize).cloned().unwrap_or_default();
             let name = match func.name.strip_prefix("<init ") {
                 Some(m) => format!("<module {}", m),
-                None => func.name.clone(),
+                None => match func.name.split_once("State.") {
+                    // a handler of `actor Counter` is a method of its state struct `CounterState`
+                    Some((actor, m)) if p.func_by_name(&format!("{actor}__receive")).is_some() => format!("{actor}.{m}"),
+                    _ => func.name.clone(),
+                },
             };
             out.push((name, file, line));
         }
@@ -262,7 +375,9 @@ impl Vm {
         }
         let closures: Vec<Value> = self.frames.iter().filter_map(|f| f.closure.map(Value::Obj)).collect();
         let trace_root = self.last_trace.as_ref().map(|(r, _)| Value::Obj(*r));
-        self.heap.collect(self.stack[..top].iter().chain(self.globals.iter()).chain(self.consts.iter()).chain(closures.iter()).chain(trace_root.iter()));
+        self.heap.collect(
+            self.stack[..top].iter().chain(self.globals.iter()).chain(self.consts.iter()).chain(closures.iter()).chain(trace_root.iter()).chain(self.roots.iter()),
+        );
     }
 
     /// Runs until the program finishes, fails, or (with a budget) pauses. The budget counts
@@ -386,7 +501,12 @@ impl Vm {
                 Op::LoadTrue { dst } => r!(dst) = Value::Bool(true),
                 Op::LoadFalse { dst } => r!(dst) = Value::Bool(false),
                 Op::LoadInt { dst, val } => r!(dst) = Value::Int(val as i64),
-                Op::LoadConst { dst, idx } => r!(dst) = self.consts[idx as usize],
+                Op::LoadConst { dst, idx } => {
+                    r!(dst) = match self.consts.get(idx as usize) {
+                        Some(v) if !matches!(v, Value::Undef) => *v,
+                        _ => self.make_const(idx as usize),
+                    }
+                }
                 Op::LoadFunc { dst, func } => r!(dst) = Value::Func(func),
                 Op::LoadGlobal { dst, idx } => {
                     let v = self.globals[idx as usize];
@@ -666,11 +786,24 @@ impl Vm {
                     let f = self.natives[native as usize];
                     let start = base + b as usize + 1;
                     let res = {
-                        let mut ctx = Ctx { heap: &mut self.heap, program: &prog, out: &mut *self.io.out, err: &mut *self.io.err, input: &mut *self.io.input };
+                        let mut ctx = Ctx {
+                            heap: &mut self.heap,
+                            program: &prog,
+                            out: &mut *self.io.out,
+                            err: &mut *self.io.err,
+                            input: &mut *self.io.input,
+                            host: self.host.as_deref_mut(),
+                            globals: &self.globals,
+                        };
                         f(&mut ctx, &self.stack[start..start + argc as usize])
                     };
                     match res {
                         Ok(v) => r!(b) = v,
+                        Err(e) if e.code == crate::actor::SUSPEND => {
+                            // run the same call again when resumed
+                            self.frames.last_mut().unwrap().pc = pc - 1;
+                            return Ok(Some(RunState::Suspended));
+                        }
                         Err(e) => fail!(e),
                     }
                 }

@@ -818,6 +818,89 @@ Right:
     }"#,
     },
     CodeInfo {
+        code: "N0242",
+        title: "malformed actor declaration",
+        explanation: r#"An actor's handlers take `self` and exactly one message, whose type picks the handler:
+`on name(self, msg: Type) -> Reply`. `init` takes `self` first, and when an actor has
+`init` every state field needs a default (the fields exist before `init` runs). `on_stop`
+takes only `self`.
+
+Wrong:
+
+    actor Counter {
+        count: int
+        def init(self, start: int) { self.count = start }
+        on add(self, a: int, b: int) { self.count += a + b }
+    }
+
+Right:
+
+    actor Counter {
+        count: int = 0
+        def init(self, start: int) { self.count = start }
+        on add(self, m: Add) { self.count += m.n }
+    }"#,
+    },
+    CodeInfo {
+        code: "N0243",
+        title: "`spawn` of something that is not an actor, or an unknown spawn option",
+        explanation: r#"`spawn` starts an actor declared with `actor`: `spawn Counter(0)`. Its options are named
+and go in parentheses after `spawn`: `name`, `capacity`, `overflow`, `supervisor`, `restart`
+and `link`.
+
+Wrong:
+
+    spawn print("hi")
+    spawn(size: 10) Counter(0)
+
+Right:
+
+    spawn(capacity: 10, overflow: "fail") Counter(0)"#,
+    },
+    CodeInfo {
+        code: "N0244",
+        title: "unknown policy or strategy name",
+        explanation: r#"A literal option has a fixed set of values. Overflow policies: "block", "fail",
+"drop_oldest". Restart policies: "permanent", "transient", "temporary". Supervision
+strategies: "one_for_one", "one_for_all", "rest_for_one".
+
+Wrong:
+
+    spawn(overflow: "drop") Worker()
+
+Right:
+
+    spawn(overflow: "drop_oldest") Worker()"#,
+    },
+    CodeInfo {
+        code: "N0245",
+        title: "`await` on something that is not a task",
+        explanation: r#"`await` waits for a `task[T]` and gives its `T`. Tasks come from `ref.ask(message)`,
+`actor.timer(seconds)`; `actor.gather(tasks)` waits for a list of them at once.
+
+Wrong:
+
+    let n = await 5
+
+Right:
+
+    let n = await counter.ask(Get())"#,
+    },
+    CodeInfo {
+        code: "N0246",
+        title: "the actor has no handler for this message",
+        explanation: r#"`ref.send(m)` and `ref.ask(m)` are checked against the actor's handlers: one of them must
+take a message of `m`'s type. The hint lists the types the actor handles.
+
+Wrong:
+
+    struct Reset {}
+    counter.send(Reset())      # Counter has no `on ...(self, m: Reset)`
+
+Right: add a handler `on reset(self, m: Reset) { ... }` to the actor, or send a message it
+handles."#,
+    },
+    CodeInfo {
         code: "N0300",
         title: "non-exhaustive match",
         explanation: r#"A `match` does not cover every possible value of its scrutinee: an enum variant, `true` or
@@ -1549,6 +1632,122 @@ Right:
     let row = conn.query_one("SELECT count(*) AS n FROM users")
     print(row.n)"#,
     },
+    CodeInfo {
+        code: "N2301",
+        title: "this value cannot be sent to another actor",
+        explanation: r#"Actors share nothing: a message is copied into the receiver's heap. Numbers, strings,
+bytes, lists, dicts, sets, tuples, structs, enums and actor references can be copied, and
+tensors are shared without copying their buffer. Functions, closures, database handles and
+tasks belong to the actor that made them and cannot be sent; neither can a value that
+contains itself.
+
+Send the data the other actor needs instead (for a database, the URL to connect to)."#,
+    },
+    CodeInfo {
+        code: "N2302",
+        title: "the actor crashed while handling the request",
+        explanation: r#"`await ref.ask(m)` raises N2302 when the handler failed with an uncaught error. The
+actor's own log line on stderr says why:
+
+    error[N2001] in actor Worker #2 ("w1"): division by zero
+      at Worker.work (app.noodle:12)
+
+Its `on_stop` ran and, under a supervisor, it may have been restarted as a new actor: find
+it again with `Worker.lookup("w1")`."#,
+    },
+    CodeInfo {
+        code: "N2303",
+        title: "the actor is not running, or did not answer in time",
+        explanation: r#"An `ask` did not get its answer:
+
+- the actor had already stopped when the request arrived;
+- the actor stopped (by `stop()`, its supervisor or a linked crash) before answering;
+- the `timeout:` given to `ask` passed first.
+
+A `send` to a stopped actor is dropped without an error (a moment later it would have been
+anyway); an `ask` is not, because someone waits for it. Find a restarted actor by its
+registered name: `Worker.lookup("w1")`."#,
+    },
+    CodeInfo {
+        code: "N2304",
+        title: "mailbox full",
+        explanation: r#"The receiver's mailbox holds `capacity` messages and its overflow policy is "fail", so the
+message was refused; or the policy is "drop_oldest" and an `ask` waiting in the mailbox was
+dropped to make room.
+
+With the default policy, "block", the sender waits for room instead, which slows a fast
+producer down to the pace of its consumer. Choose "fail" or "drop_oldest" only where losing
+or refusing a message is acceptable."#,
+    },
+    CodeInfo {
+        code: "N2305",
+        title: "actors need the runtime",
+        explanation: r#"The program was run by a host without the actor scheduler, for example through the
+embedding API's `start_with_budget`/`resume`, which run the main program alone with an
+instruction budget. Actors, `ask`/`await`, timers and supervisors need the scheduler.
+
+Run the program with `noodle run`, `noodle test`, or the embedding API's `Runtime::run` and
+`Runtime::call`, which all use it."#,
+    },
+    CodeInfo {
+        code: "N2306",
+        title: "deadlock",
+        explanation: r#"The main program waits for an answer that nothing can give: every actor is idle or waiting
+itself, and no timer is pending. A common cause is two actors that ask each other while
+handling a request (an actor handles one message at a time, so neither can answer). An actor
+asking itself is reported at once.
+
+Send instead of asking in one direction, or split the work so answers do not depend on each
+other."#,
+    },
+    CodeInfo {
+        code: "N2307",
+        title: "task already awaited",
+        explanation: r#"A task's result is delivered once: the first `await` takes it, and a second `await` of the
+same task fails.
+
+Wrong:
+
+    let t = counter.ask(Get())
+    print(await t)
+    print(await t)
+
+Right: keep the value (`let n = await t`) and use it as often as needed."#,
+    },
+    CodeInfo {
+        code: "N2308",
+        title: "a supervisor gave up",
+        explanation: r#"A supervisor's children needed more than `max_restarts` restarts within `within` seconds,
+so restarting them is not helping. The supervisor stopped the remaining children and failed.
+
+A supervisor above it (`parent:`) restarts it with the same children. At the top, the
+failure reaches the code that created the supervisor, which fails with N2309.
+
+The crash log lines before it show why the children kept failing."#,
+    },
+    CodeInfo {
+        code: "N2309",
+        title: "a linked actor crashed",
+        explanation: r#"Links make a crash spread: when one side crashes, the other stops too with this error.
+A normal stop does not spread. Links come from `ref.link()`, from `spawn(link: true)`, and
+from a top-level supervisor to the code that created it.
+
+To be told about a crash without crashing, use `ref.monitor()` and handle the `Down`
+message: `on down(self, d: Down) { ... }`."#,
+    },
+    CodeInfo {
+        code: "N2310",
+        title: "name already registered",
+        explanation: r#"An actor name (`spawn(name: ...)` or `actor.register(name, ref)`) belongs to one running
+actor at a time, so `A.lookup(name)` always finds at most one.
+
+Wrong:
+
+    spawn(name: "db") Writer()
+    spawn(name: "db") Writer()
+
+Choose another name, or stop the actor that has it first."#,
+    },
 ];
 
 #[cfg(test)]
@@ -1608,9 +1807,10 @@ mod tests {
             "N0001", "N0002", "N0003", "N0004", "N0010", "N0011", "N0012", "N0013", "N0100", "N0101", "N0102",
             "N0103", "N0104", "N0105", "N0106", "N0107", "N0200", "N0201", "N0202", "N0203", "N0204",
             "N0205", "N0206", "N0207", "N0208", "N0209", "N0210", "N0211", "N0213", "N0214", "N0215",
-            "N0216", "N0217", "N0218", "N0219", "N0230", "N0241", "N0300", "N0301", "N0302", "N0500", "N0501", "N0502", "N0503",
+            "N0216", "N0217", "N0218", "N0219", "N0230", "N0241", "N0242", "N0243", "N0244", "N0245", "N0246", "N0300", "N0301", "N0302", "N0500", "N0501", "N0502", "N0503",
             "N0504", "N0900", "N0901", "N0902", "N2001", "N2002", "N2003", "N2004", "N2005", "N2006", "N2007",
-            "N2008", "N2009", "N2010", "N2011", "N2012", "N2099", "N2101", "N2102", "N2103", "N2104", "N2105",
+            "N2008", "N2009", "N2010", "N2011", "N2012", "N2099", "N2301", "N2302", "N2303", "N2304", "N2305", "N2306", "N2307", "N2308",
+            "N2309", "N2310", "N2101", "N2102", "N2103", "N2104", "N2105",
             "N2201", "N2202", "N2203", "N2204", "N2205", "N2206", "N2207", "N2208", "N2209",
         ];
         for code in expected {

@@ -115,29 +115,47 @@ pub fn disassemble(p: &Program) -> String {
     noodle_nbc::disasm::disassemble(p)
 }
 
+pub use noodle_runtime::Config as SchedulerConfig;
+
 /// A loaded program ready to run.
 pub struct Runtime {
     vm: noodle_vm::Vm,
+    scheduler: SchedulerConfig,
 }
 
 impl Runtime {
+    /// The scheduler follows `NOODLE_THREADS` and `NOODLE_SEED` when they are set.
     pub fn new(program: Program, io: Output) -> Result<Runtime, Error> {
+        let scheduler = SchedulerConfig::from_env().map_err(Error::Setup)?;
         let vm = noodle_vm::Vm::new(program, io).map_err(Error::Setup)?;
-        Ok(Runtime { vm })
+        Ok(Runtime { vm, scheduler })
     }
 
-    /// Runs the program's top-level code to the end.
+    /// How `run` and `call` schedule actors (threads, or a seed for deterministic mode).
+    pub fn set_scheduler(&mut self, config: SchedulerConfig) {
+        self.scheduler = config;
+    }
+
+    /// Runs the program's top-level code to the end under the actor scheduler; actors still
+    /// running then are stopped (their `on_stop` hooks run).
     pub fn run(&mut self) -> Result<(), Uncaught> {
         self.vm.start();
-        let r = loop {
-            match self.vm.run(None) {
-                RunState::Paused => continue,
-                RunState::Finished(_) => break Ok(()),
-                RunState::Error(u) => break Err(u),
-            }
-        };
+        match self.scheduled() {
+            RunState::Finished(_) => Ok(()),
+            RunState::Error(u) => Err(u),
+            RunState::Paused | RunState::Suspended => unreachable!("the scheduler runs main to the end"),
+        }
+    }
+
+    /// Runs the call already started on the VM under the scheduler.
+    fn scheduled(&mut self) -> RunState {
+        // the VM moves into the scheduler for the run and comes back with its heap and globals
+        let placeholder = self.vm.template().instantiate(&[], silent());
+        let vm = std::mem::replace(&mut self.vm, placeholder);
+        let (vm, state) = noodle_runtime::run_main(vm, &self.scheduler);
+        self.vm = vm;
         self.vm.flush();
-        r
+        state
     }
 
     /// Runs with an instruction budget; `Ok(false)` means paused (call `resume`).
@@ -157,18 +175,19 @@ impl Runtime {
                 self.vm.flush();
                 Err(u)
             }
+            // no scheduler here: actor natives fail with N2305 instead of suspending
+            RunState::Suspended => Ok(false),
         }
     }
 
     /// Calls a top-level function by name with arguments (after `run`).
     pub fn call(&mut self, name: &str, args: &[Value]) -> Result<Value, Error> {
         let f = self.vm.program().func_by_name(name).ok_or_else(|| Error::Setup(format!("no function named `{name}`")))?;
-        let r = self.vm.call(f, args);
-        self.vm.flush();
-        match r {
+        self.vm.begin_call(f, args).map_err(Error::Runtime)?;
+        match self.scheduled() {
             RunState::Finished(v) => Ok(v),
             RunState::Error(u) => Err(Error::Runtime(u)),
-            RunState::Paused => unreachable!("call runs to completion"),
+            RunState::Paused | RunState::Suspended => unreachable!("the scheduler runs a call to the end"),
         }
     }
 
@@ -250,18 +269,24 @@ impl Session {
                     },
                 };
                 vm.start();
-                let r = loop {
-                    match vm.run(None) {
-                        RunState::Paused => continue,
-                        RunState::Finished(_) => break Eval::Ok(out.expr_type),
-                        RunState::Error(u) => break Eval::Runtime(u.render()),
-                    }
-                };
+                let placeholder = vm.template().instantiate(&[], silent());
+                let taken = std::mem::replace(vm, placeholder);
+                let (back, state) = noodle_runtime::run_main(taken, &SchedulerConfig::default());
+                *vm = back;
                 vm.flush();
-                r
+                match state {
+                    RunState::Finished(_) => Eval::Ok(out.expr_type),
+                    RunState::Error(u) => Eval::Runtime(u.render()),
+                    RunState::Paused | RunState::Suspended => unreachable!("the scheduler runs main to the end"),
+                }
             }
         }
     }
+}
+
+/// Streams that go nowhere (a stand-in while the real VM is inside the scheduler).
+fn silent() -> Output {
+    Output { out: Box::new(std::io::sink()), err: Box::new(std::io::sink()), input: Box::new(std::io::empty()) }
 }
 
 /// The natives the compiler can emit calls to, and whether the VM has each (for tests).

@@ -10,11 +10,10 @@
 
 use noodle::{LoadError, Output, Program, Runtime};
 use proptest::prelude::*;
-use std::cell::RefCell;
 use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 // ---------------------------------------------------------------------------------------------
 // programs and helpers
@@ -145,11 +144,11 @@ fn programs() -> Vec<(&'static str, Program)> {
 
 /// A `Write` whose contents the test can read back after handing a clone to the VM.
 #[derive(Clone, Default)]
-struct SharedBuf(Rc<RefCell<Vec<u8>>>);
+struct SharedBuf(Arc<Mutex<Vec<u8>>>);
 
 impl Write for SharedBuf {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        let mut v = self.0.borrow_mut();
+        let mut v = self.0.lock().unwrap();
         // a runaway mutant may print forever; keep the first megabyte
         if v.len() < 1 << 20 {
             v.extend_from_slice(b);
@@ -163,7 +162,7 @@ impl Write for SharedBuf {
 
 impl SharedBuf {
     fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.borrow()).into_owned()
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
 }
 

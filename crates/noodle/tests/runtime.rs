@@ -2,16 +2,15 @@
 //! and bounded memory under heavy allocation, cycles included.
 
 use noodle::{Output, Runtime, Value};
-use std::cell::RefCell;
 use std::io::Write;
 use std::path::Path;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 #[derive(Clone, Default)]
-struct Buf(Rc<RefCell<Vec<u8>>>);
+struct Buf(Arc<Mutex<Vec<u8>>>);
 impl Write for Buf {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(b);
+        self.0.lock().unwrap().extend_from_slice(b);
         Ok(b.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -27,7 +26,7 @@ fn runtime(src: &str) -> (Runtime, Buf) {
 }
 
 fn text(b: &Buf) -> String {
-    String::from_utf8(b.0.borrow().clone()).unwrap()
+    String::from_utf8(b.0.lock().unwrap().clone()).unwrap()
 }
 
 #[test]

@@ -1,0 +1,516 @@
+//! Actors in the checker.
+//!
+//! `actor Counter { ... }` is desugared before declarations are registered:
+//! - its state becomes a struct `CounterState` (the fields, the methods and the handlers as
+//!   methods), reachable only through `self` in its own methods;
+//! - three functions are generated as Noodle source in a file of their own (`<actor Counter>`):
+//!   `Counter__new(args) -> CounterState` (builds the state and runs `init`),
+//!   `Counter__receive(s, m: any) -> any` (calls the handler for the message's type) and, when
+//!   the actor has `on_stop`, `Counter__stop(s)`;
+//! - the name `Counter` becomes the type of references to such actors.
+//!
+//! `spawn Counter(args)` checks the arguments against `Counter__new` and calls the native
+//! `actor.spawn` with the three functions; `ref.send(m)` / `ref.ask(m)` check that some handler
+//! takes `m`'s type, so an unhandled message is a compile-time error (N0246).
+
+use crate::builder::Reg;
+use crate::compiler::{Compiler, NameRes, Symbol};
+use crate::tensor::{D, K, P};
+use crate::types::Type;
+use noodle_nbc::{Const, Op};
+use noodle_syntax::ast::{self, Arg, Expr, ExprKind, Ident, Item};
+use noodle_syntax::{Diagnostic, SourceFile, Span};
+
+/// The type id of `actor.Supervisor` (not an index into `actors`).
+pub const SUPERVISOR: u32 = u32::MAX;
+
+pub const NATIVES: &[&str] = &[
+    "actor.spawn", "actor.send", "actor.ask", "actor.me", "actor.stop", "actor.alive", "actor.monitor", "actor.link",
+    "actor.register", "actor.whereis", "actor.supervisor", "actor.children", "actor.restarts", "task.wait", "task.done",
+    "task.timer", "task.gather",
+];
+
+#[derive(Clone, Debug)]
+pub struct ActorInfo {
+    pub name: String,
+    pub module: usize,
+    /// The state struct's name (`CounterState`).
+    pub state: String,
+    /// Handler method names, in declaration order.
+    pub handlers: Vec<String>,
+    pub has_stop: bool,
+    pub span: Span,
+}
+
+const SPAWN_OPTIONS: &[&str] = &["name", "capacity", "overflow", "supervisor", "restart", "link"];
+
+impl Compiler {
+    /// Replaces each `actor` item by its state struct and generated functions.
+    pub(crate) fn desugar_actors(&mut self, mi: usize, module: ast::Module) -> ast::Module {
+        if !module.items.iter().any(|i| matches!(i, Item::Actor(_))) {
+            return module;
+        }
+        let src_file = self.modules[mi].file as usize;
+        let mut items = Vec::with_capacity(module.items.len() + 4);
+        for item in module.items {
+            let Item::Actor(a) = item else {
+                items.push(item);
+                continue;
+            };
+            let text = self.files[src_file].text.clone();
+            let slice = |s: Span| text.get(s.start as usize..s.end as usize).unwrap_or("").to_string();
+            let name = a.name.name.clone();
+            let state = format!("{name}State");
+            let mut ok = true;
+            let mut handler_names = Vec::new();
+            let mut dispatch = String::new();
+            for h in &a.handlers {
+                let msg_ty = match (&h.self_span, h.params.as_slice()) {
+                    (Some(_), [p]) if p.ty.is_some() && p.default.is_none() => slice(p.ty.as_ref().unwrap().span()),
+                    _ => {
+                        self.error("N0242", format!("handler `{}` must take `self` and one message: `on {}(self, msg: Type)`", h.name.name, h.name.name), h.name.span)
+                            .hint("a handler receives one message; put several values in a struct or an enum variant");
+                        ok = false;
+                        continue;
+                    }
+                };
+                if a.methods.iter().any(|m| m.name.name == h.name.name) || handler_names.contains(&h.name.name) {
+                    self.error("N0101", format!("`{}` is defined more than once in actor `{name}`", h.name.name), h.name.span);
+                    ok = false;
+                    continue;
+                }
+                handler_names.push(h.name.name.clone());
+                if h.ret.is_some() {
+                    dispatch.push_str(&format!("    if m is {msg_ty} {{ return s.{}(m as {msg_ty}) }}\n", h.name.name));
+                } else {
+                    dispatch.push_str(&format!("    if m is {msg_ty} {{\n        s.{}(m as {msg_ty})\n        return none\n    }}\n", h.name.name));
+                }
+            }
+            let init = a.methods.iter().find(|m| m.name.name == "init");
+            let on_stop = a.methods.iter().find(|m| m.name.name == "on_stop");
+            if let Some(st) = on_stop {
+                if st.self_span.is_none() || !st.params.is_empty() {
+                    self.error("N0242", "`on_stop` must take only `self`: `def on_stop(self) { ... }`", st.name.span);
+                    ok = false;
+                }
+            }
+            let (params, construct) = match init {
+                Some(f) => {
+                    if f.self_span.is_none() {
+                        self.error("N0242", "`init` must take `self` first: `def init(self, ...) { ... }`", f.name.span);
+                        ok = false;
+                    }
+                    if let Some(field) = a.fields.iter().find(|f| f.default.is_none()) {
+                        self.error("N0242", format!("state field `{}` needs a default value because actor `{name}` has `init`", field.name.name), field.name.span)
+                            .hint(format!("write `{}: ... = <value>` and set it in `init`", field.name.name));
+                        ok = false;
+                    }
+                    let ps: Vec<String> = f.params.iter().map(|p| slice(p.name.span.to(p.default.as_ref().map(|d| d.span).or(p.ty.as_ref().map(|t| t.span())).unwrap_or(p.name.span)))).collect();
+                    let names: Vec<String> = f.params.iter().map(|p| p.name.name.clone()).collect();
+                    (ps.join(", "), format!("    let s = {state}()\n    s.init({})\n    return s\n", names.join(", ")))
+                }
+                None => {
+                    let req: Vec<&ast::FieldDecl> = a.fields.iter().filter(|f| f.default.is_none()).collect();
+                    let ps: Vec<String> = req.iter().map(|f| format!("{}: {}", f.name.name, slice(f.ty.span()))).collect();
+                    let named: Vec<String> = req.iter().map(|f| format!("{0}: {0}", f.name.name)).collect();
+                    (ps.join(", "), format!("    return {state}({})\n", named.join(", ")))
+                }
+            };
+            if !ok {
+                continue;
+            }
+            let mut gen = format!("def {name}__new({params}) -> {state} {{\n{construct}}}\n\ndef {name}__receive(s: {state}, m: any) -> any {{\n{dispatch}    return none\n}}\n");
+            if on_stop.is_some() {
+                gen.push_str(&format!("\ndef {name}__stop(s: {state}) {{\n    s.on_stop()\n}}\n"));
+            }
+            // the generated code gets a file of its own, so its spans are valid
+            let file = self.files.len() as u32;
+            self.program.files.push(format!("<actor {name}>"));
+            self.files.push(SourceFile::new(format!("<actor {name}>"), gen.clone()));
+            let (generated, diags) = noodle_syntax::parse(&gen, file);
+            self.diags.extend(diags);
+            let mut methods = a.methods.clone();
+            methods.extend(a.handlers.iter().cloned());
+            items.push(Item::Struct(ast::StructDecl { public: a.public, name: Ident { name: state.clone(), span: a.name.span }, fields: a.fields.clone(), methods, span: a.span }));
+            for g in generated.items {
+                if let Item::Func(mut f) = g {
+                    f.public = a.public;
+                    items.push(Item::Func(f));
+                }
+            }
+            let id = self.actors.len() as u32;
+            self.actors.push(ActorInfo { name: name.clone(), module: mi, state, handlers: handler_names, has_stop: on_stop.is_some(), span: a.span });
+            self.define(mi, &a.name, Symbol::Actor(id), a.public);
+        }
+        ast::Module { items }
+    }
+
+    /// A generated function of actor `id` (`new`, `receive`, `stop`), as (function index, VM id).
+    fn actor_fn(&self, id: u32, what: &str) -> Option<(usize, u32)> {
+        let a = &self.actors[id as usize];
+        match self.modules[a.module].symbols.get(&format!("{}__{what}", a.name)) {
+            Some((Symbol::Func(f), _)) => Some((*f, self.funcs[*f].func)),
+            _ => None,
+        }
+    }
+
+    /// Each handler's (message type, reply type).
+    fn handler_types(&self, id: u32) -> Vec<(String, Type, Type)> {
+        let a = &self.actors[id as usize];
+        let Some((Symbol::Struct(sid), _)) = self.modules[a.module].symbols.get(&a.state) else { return vec![] };
+        let s = &self.structs[*sid as usize];
+        a.handlers
+            .iter()
+            .filter_map(|h| {
+                let f = &self.funcs[*s.methods.get(h)?];
+                Some((h.clone(), f.params.first()?.ty.clone(), f.ret.clone()))
+            })
+            .collect()
+    }
+
+    /// `spawn [(options)] Actor(args)`.
+    pub(crate) fn spawn(&mut self, options: &[Arg], call: &Expr, dst: Option<Reg>, span: Span) -> (Reg, Type) {
+        let ExprKind::Call { callee, args } = &call.kind else { unreachable!("the parser only makes spawn of a call") };
+        let id = match &callee.kind {
+            ExprKind::Name(n) => match self.resolve(n) {
+                NameRes::Actor(id) => Some(id),
+                _ => None,
+            },
+            _ => None,
+        };
+        let Some(id) = id else {
+            self.error("N0243", "`spawn` starts an actor: `spawn Counter(...)` where `Counter` is declared with `actor`", callee.span).label("not an actor");
+            for a in args.iter().chain(options) {
+                self.expr(&a.value, None, None);
+            }
+            return (self.dst(dst), Type::Unknown);
+        };
+        let (Some((new_fi, new_f)), Some((_, recv_f))) = (self.actor_fn(id, "new"), self.actor_fn(id, "receive")) else {
+            return (self.dst(dst), Type::Unknown);
+        };
+        let stop_f = self.actor_fn(id, "stop").map(|(_, f)| f);
+        let ty = {
+            let a = &self.actors[id as usize];
+            match self.modules[a.module].symbols.get(&a.state) {
+                Some((Symbol::Struct(sid), _)) => self.structs[*sid as usize].record,
+                _ => 0,
+            }
+        };
+        // native arguments: new, receive, stop, ty, args, name, capacity, overflow, supervisor, restart, link
+        let base = self.b().alloc(12);
+        self.emit(Op::LoadFunc { dst: base + 1, func: new_f });
+        self.emit(Op::LoadFunc { dst: base + 2, func: recv_f });
+        match stop_f {
+            Some(f) => self.emit(Op::LoadFunc { dst: base + 3, func: f }),
+            None => self.emit(Op::LoadNone { dst: base + 3 }),
+        };
+        self.load_const(Const::Int(ty as i64), Some(base + 4));
+        // the initialiser's arguments, checked like a call to it, collected in a list
+        let info = self.funcs[new_fi].clone();
+        let aname = self.actors[id as usize].name.clone();
+        let slots = self.bind_args(&aname, &info.params, args, span);
+        let abase = self.b().alloc(info.params.len() as u32 + 1);
+        for (i, (slot, p)) in slots.iter().zip(info.params.iter()).enumerate() {
+            let r = abase + i as u16;
+            match slot {
+                Some(e) => {
+                    self.expr_coerce(e, Some(r), &p.ty);
+                }
+                None => {
+                    self.emit(Op::LoadNone { dst: r });
+                }
+            }
+        }
+        self.emit(Op::NewList { dst: base + 5, base: abase, count: info.params.len() as u16 });
+        // options
+        let mut given: [Option<&Expr>; 6] = [None; 6];
+        for o in options {
+            let n = o.name.as_ref().expect("the parser requires named spawn options");
+            match SPAWN_OPTIONS.iter().position(|x| *x == n.name) {
+                Some(i) if given[i].is_none() => given[i] = Some(&o.value),
+                Some(_) => {
+                    self.error("N0201", format!("spawn option `{}` is given twice", n.name), n.span);
+                }
+                None => {
+                    let mut d = Diagnostic::error("N0243", format!("unknown spawn option `{}`", n.name), n.span).label("not an option");
+                    d = d.hint(format!("the options are {}", SPAWN_OPTIONS.join(", ")));
+                    if let Some(s) = crate::compiler::suggest(&n.name, SPAWN_OPTIONS) {
+                        d = d.hint(format!("did you mean `{s}`?"));
+                    }
+                    self.diags.push(d);
+                    self.expr(&o.value, None, None);
+                }
+            }
+        }
+        let opt = |c: &mut Compiler, i: usize, reg: Reg, ty: &Type, default: Const| match given[i] {
+            Some(e) => {
+                c.expr_coerce(e, Some(reg), ty);
+            }
+            None => {
+                c.load_const(default, Some(reg));
+            }
+        };
+        match given[0] {
+            Some(e) => {
+                self.expr_coerce(e, Some(base + 6), &Type::optional(Type::Str));
+            }
+            None => {
+                self.emit(Op::LoadNone { dst: base + 6 });
+            }
+        }
+        opt(self, 1, base + 7, &Type::Int, Const::Int(1000));
+        self.check_choice(given[2], &["block", "fail", "drop_oldest"], "overflow policy");
+        opt(self, 2, base + 8, &Type::Str, Const::Str("block".into()));
+        match given[3] {
+            Some(e) => {
+                self.expr_coerce(e, Some(base + 9), &Type::optional(Type::Actor(SUPERVISOR)));
+            }
+            None => {
+                self.emit(Op::LoadNone { dst: base + 9 });
+            }
+        }
+        self.check_choice(given[4], &["permanent", "transient", "temporary"], "restart policy");
+        opt(self, 4, base + 10, &Type::Str, Const::Str("permanent".into()));
+        match given[5] {
+            Some(e) => {
+                self.expr_coerce(e, Some(base + 11), &Type::Bool);
+            }
+            None => {
+                self.emit(Op::LoadFalse { dst: base + 11 });
+            }
+        }
+        (self.emit_native("actor.spawn", base, 11, dst), Type::Actor(id))
+    }
+
+    /// A string option whose literal value is checked here (other values at run time).
+    fn check_choice(&mut self, e: Option<&Expr>, choices: &[&str], what: &str) {
+        if let Some(Expr { kind: ExprKind::Str(s), span }) = e {
+            if !choices.contains(&s.as_str()) {
+                let list: Vec<String> = choices.iter().map(|c| format!("\"{c}\"")).collect();
+                self.error("N0244", format!("unknown {what} \"{s}\""), *span).hint(format!("expected {}", list.join(", ")));
+            }
+        }
+    }
+
+    /// `await task`.
+    pub(crate) fn await_expr(&mut self, x: &Expr, dst: Option<Reg>, _span: Span) -> (Reg, Type) {
+        let base = self.b().alloc(2);
+        let (_, t) = self.expr(x, Some(base + 1), None);
+        let t = self.subst.resolve(&t);
+        let result = match t {
+            Type::Task(r) => *r,
+            Type::Unknown => Type::Unknown,
+            other => {
+                let shown = self.show(&other);
+                self.error("N0245", format!("`await` needs a task, found `{shown}`"), x.span)
+                    .hint("tasks come from `ref.ask(...)`, `actor.timer(...)` and `actor.gather(...)`");
+                Type::Unknown
+            }
+        };
+        (self.emit_native("task.wait", base, 1, dst), result)
+    }
+
+    /// The handler of actor `id` that takes messages of type `t`.
+    fn handler_for(&mut self, id: u32, t: &Type) -> Option<Type> {
+        let hs = self.handler_types(id);
+        for (_, mt, ret) in &hs {
+            if self.subst.resolve(t) == *mt {
+                return Some(ret.clone());
+            }
+        }
+        // a variant's enum, or inference variables
+        for (_, mt, ret) in &hs {
+            if self.assignable(t, mt) && !matches!(mt, Type::Any) {
+                return Some(ret.clone());
+            }
+        }
+        None
+    }
+
+    /// Methods of actor references and supervisors.
+    pub(crate) fn actor_method(&mut self, r: Reg, id: u32, name: &Ident, args: &[Arg], dst: Option<Reg>, span: Span) -> (Reg, Type) {
+        let m = name.name.as_str();
+        let shown = self.show(&Type::Actor(id));
+        let sup = id == SUPERVISOR;
+        let simple: Option<(&str, Type)> = match m {
+            "stop" => Some(("actor.stop", Type::None)),
+            "alive" => Some(("actor.alive", Type::Bool)),
+            "monitor" => Some(("actor.monitor", Type::None)),
+            "link" => Some(("actor.link", Type::None)),
+            "restarts" if sup => Some(("actor.restarts", Type::Int)),
+            "children" if sup => Some(("actor.children", Type::list(Type::Any))),
+            _ => None,
+        };
+        if let Some((native, ret)) = simple {
+            let (base, _) = self.native_args(&format!("{shown}.{m}"), Some(r), &[], args, span, 0);
+            return (self.emit_native(native, base, 1, dst), ret);
+        }
+        if sup || !matches!(m, "send" | "ask") {
+            let names: &[&str] = if sup { &["stop", "alive", "monitor", "link", "restarts", "children"] } else { &["send", "ask", "stop", "alive", "monitor", "link"] };
+            let mut d = Diagnostic::error("N0106", format!("`{shown}` has no method `{m}`"), name.span).label("unknown method");
+            if let Some(s) = crate::compiler::suggest(m, names) {
+                d = d.hint(format!("did you mean `{s}`?"));
+            } else if !sup {
+                d = d.hint(format!("an actor's handlers are reached by messages: `ref.send(msg)` or `await ref.ask(msg)`; `{shown}` has {}", names.join(", ")));
+            }
+            self.diags.push(d);
+            for a in args {
+                self.expr(&a.value, None, None);
+            }
+            return (self.dst(dst), Type::Unknown);
+        }
+        // send(msg) / ask(msg, timeout: seconds)
+        let ask = m == "ask";
+        let (msg, timeout) = match args {
+            [a] if a.name.is_none() => (&a.value, None),
+            [a, t] if a.name.is_none() && ask && t.name.as_ref().is_some_and(|n| n.name == "timeout") => (&a.value, Some(&t.value)),
+            _ => {
+                let usage = if ask { "`ref.ask(message)` or `ref.ask(message, timeout: seconds)`" } else { "`ref.send(message)`" };
+                self.error("N0201", format!("`{m}` takes one message: {usage}"), span);
+                for a in args {
+                    self.expr(&a.value, None, None);
+                }
+                return (self.dst(dst), Type::Unknown);
+            }
+        };
+        let base = self.b().alloc(4);
+        self.emit(Op::Move { dst: base + 1, src: r });
+        let (_, mt) = self.expr(msg, Some(base + 2), None);
+        let mt = self.subst.resolve(&mt);
+        let ret = if mt == Type::Unknown {
+            Type::Unknown
+        } else {
+            match self.handler_for(id, &mt) {
+                Some(ret) => ret,
+                None => {
+                    let mshown = self.show(&mt);
+                    let handled: Vec<String> = self.handler_types(id).iter().map(|(h, t, _)| format!("`{}` ({h})", self.show(t))).collect();
+                    let mut d = Diagnostic::error("N0246", format!("actor `{shown}` has no handler for messages of type `{mshown}`"), msg.span).label("not handled");
+                    d = d.hint(if handled.is_empty() { format!("`{shown}` declares no handlers") } else { format!("`{shown}` handles {}", handled.join(", ")) });
+                    self.diags.push(d);
+                    Type::Unknown
+                }
+            }
+        };
+        if !ask {
+            return (self.emit_native("actor.send", base, 2, dst), Type::None);
+        }
+        match timeout {
+            Some(t) => {
+                self.expr_coerce(t, Some(base + 3), &Type::optional(Type::Float));
+            }
+            None => {
+                self.emit(Op::LoadNone { dst: base + 3 });
+            }
+        }
+        (self.emit_native("actor.ask", base, 3, dst), Type::Task(Box::new(ret)))
+    }
+
+    /// Methods of tasks: `done()`.
+    pub(crate) fn task_method(&mut self, r: Reg, t: Type, name: &Ident, args: &[Arg], dst: Option<Reg>, span: Span) -> (Reg, Type) {
+        if name.name == "done" {
+            let (base, _) = self.native_args("task.done", Some(r), &[], args, span, 0);
+            return (self.emit_native("task.done", base, 1, dst), Type::Bool);
+        }
+        let shown = self.show(&Type::Task(Box::new(t)));
+        self.error("N0106", format!("`{shown}` has no method `{}`", name.name), name.span).hint("wait for a task with `await task`; check it with `task.done()`");
+        for a in args {
+            self.expr(&a.value, None, None);
+        }
+        (self.dst(dst), Type::Unknown)
+    }
+
+    /// `std.actor`: `supervisor`, `timer`, `gather`, `register`, `lookup`-style helpers.
+    pub(crate) fn actor_std(&mut self, item: &str, args: &[Arg], dst: Option<Reg>, span: Span) -> Option<(Reg, Type)> {
+        match item {
+            "supervisor" => {
+                let params = [P("strategy", K::Str, D::Req), P("max_restarts", K::Int, D::Int(3)), P("within", K::Float, D::Float(5.0)), P("name", K::OptStr, D::None)];
+                if let Some(Arg { value: Expr { kind: ExprKind::Str(_), .. }, .. }) = args.first() {
+                    self.check_choice(args.first().map(|a| &a.value), &["one_for_one", "one_for_all", "rest_for_one"], "supervision strategy");
+                }
+                // `parent:` is a supervisor, which `native_args` has no kind for: handled here
+                let (plain, parent): (Vec<Arg>, Option<&Arg>) = {
+                    let p = args.iter().find(|a| a.name.as_ref().is_some_and(|n| n.name == "parent"));
+                    (args.iter().filter(|a| !a.name.as_ref().is_some_and(|n| n.name == "parent")).cloned().collect(), p)
+                };
+                let (base, _) = self.native_args("actor.supervisor", None, &params, &plain, span, 1);
+                match parent {
+                    Some(a) => {
+                        self.expr_coerce(&a.value, Some(base + 5), &Type::Actor(SUPERVISOR));
+                    }
+                    None => {
+                        self.emit(Op::LoadNone { dst: base + 5 });
+                    }
+                }
+                Some((self.emit_native("actor.supervisor", base, 5, dst), Type::Actor(SUPERVISOR)))
+            }
+            "timer" => {
+                let (base, _) = self.native_args("actor.timer", None, &[P("seconds", K::Float, D::Req)], args, span, 0);
+                Some((self.emit_native("task.timer", base, 1, dst), Type::Task(Box::new(Type::None))))
+            }
+            "gather" => {
+                let [a] = args else {
+                    self.error("N0201", "`gather` takes one list of tasks", span);
+                    return Some((self.dst(dst), Type::Unknown));
+                };
+                let base = self.b().alloc(2);
+                let (_, t) = self.expr(&a.value, Some(base + 1), None);
+                let elem = match self.subst.resolve(&t) {
+                    Type::List(e) => match *e {
+                        Type::Task(r) => *r,
+                        Type::Unknown => Type::Unknown,
+                        other => {
+                            let shown = self.show(&other);
+                            self.error("N0200", format!("`gather` takes a list of tasks, found a list of `{shown}`"), a.value.span);
+                            Type::Unknown
+                        }
+                    },
+                    Type::Unknown => Type::Unknown,
+                    other => {
+                        let shown = self.show(&other);
+                        self.error("N0200", format!("`gather` takes a list of tasks, found `{shown}`"), a.value.span);
+                        Type::Unknown
+                    }
+                };
+                Some((self.emit_native("task.gather", base, 1, dst), Type::list(elem)))
+            }
+            "register" => {
+                let [n, a] = args else {
+                    self.error("N0201", "`register` takes a name and an actor: `actor.register(\"name\", ref)`", span);
+                    return Some((self.dst(dst), Type::Unknown));
+                };
+                let base = self.b().alloc(3);
+                self.expr_coerce(&n.value, Some(base + 1), &Type::Str);
+                let (_, t) = self.expr(&a.value, Some(base + 2), None);
+                if !matches!(self.subst.resolve(&t), Type::Actor(_) | Type::Unknown) {
+                    let shown = self.show(&t);
+                    self.error("N0200", format!("`register` takes an actor reference, found `{shown}`"), a.value.span);
+                }
+                Some((self.emit_native("actor.register", base, 2, dst), Type::None))
+            }
+            _ => None,
+        }
+    }
+
+    /// `Counter.lookup(name)`: the actor registered under `name`, if it is a `Counter`.
+    pub(crate) fn actor_static(&mut self, id: u32, name: &Ident, args: &[Arg], dst: Option<Reg>, span: Span) -> (Reg, Type) {
+        let an = self.actors[id as usize].name.clone();
+        if name.name != "lookup" {
+            self.error("N0106", format!("actor `{an}` has no function `{}`", name.name), name.span).hint(format!("`{an}.lookup(name)` finds a registered actor; start one with `spawn {an}(...)`"));
+            for a in args {
+                self.expr(&a.value, None, None);
+            }
+            return (self.dst(dst), Type::Unknown);
+        }
+        let (base, _) = self.native_args(&format!("{an}.lookup"), None, &[P("name", K::Str, D::Req)], args, span, 1);
+        let ty = {
+            let a = &self.actors[id as usize];
+            match self.modules[a.module].symbols.get(&a.state) {
+                Some((Symbol::Struct(sid), _)) => self.structs[*sid as usize].record as i64,
+                _ => -1,
+            }
+        };
+        self.load_const(Const::Int(ty), Some(base + 2));
+        (self.emit_native("actor.whereis", base, 2, dst), Type::optional(Type::Actor(id)))
+    }
+}

@@ -1,0 +1,554 @@
+//! The Noodle actor runtime: many lightweight processes (the main program, actors and
+//! supervisors) multiplexed on a few OS threads.
+//!
+//! - Every actor is a process with its own `Vm` and heap; values cross between processes only
+//!   as `Msg`s (`noodle_vm::actor::export`/`import`).
+//! - A process runs in *slices*: its system messages are applied, then its VM runs with an
+//!   instruction budget. A slice ends when the budget is spent (the process goes to the back of
+//!   the global queue, so a busy loop cannot starve anyone), when it waits (it parks in its own
+//!   inbox, and whoever makes it runnable again puts it back on a queue), or when it dies.
+//! - Threaded mode: `threads` workers with work stealing (`crossbeam-deque`); a process woken
+//!   by a worker goes to that worker's local queue, preempted ones to the global injector. The
+//!   main program runs on the calling thread, so a program that never spawns starts no thread.
+//! - Deterministic mode (`seed`): everything runs on the calling thread, the next process is
+//!   picked by a seeded generator and time is virtual, so a run replays exactly.
+//!
+//! Supervision (`supervisor.rs`) is ordinary processes without a VM that react to their
+//! children's exits.
+
+mod output;
+mod process;
+mod supervisor;
+
+use crossbeam_deque::{Injector, Stealer, Worker};
+use noodle_vm::actor::ActorRef;
+use noodle_vm::{Output, RunState, Vm};
+use process::{Cell, Process};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// How the scheduler runs.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Worker threads for actors (the main program runs on the calling thread).
+    pub threads: usize,
+    /// Deterministic mode: one thread, seeded choice of the next process, virtual time.
+    pub seed: Option<u64>,
+    /// Safepoints (calls and backward jumps) a process may run before it yields.
+    pub budget: u64,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config { threads: std::thread::available_parallelism().map_or(2, |n| n.get()), seed: None, budget: 2_000 }
+    }
+}
+
+impl Config {
+    /// The default, changed by `NOODLE_THREADS` and `NOODLE_SEED` when they are set.
+    pub fn from_env() -> Result<Config, String> {
+        let mut c = Config::default();
+        if let Ok(t) = std::env::var("NOODLE_THREADS") {
+            c.threads = t.parse().ok().filter(|n| *n >= 1).ok_or_else(|| format!("NOODLE_THREADS must be a number of threads (at least 1), not `{t}`"))?;
+        }
+        if let Ok(s) = std::env::var("NOODLE_SEED") {
+            c.seed = Some(s.parse().map_err(|_| format!("NOODLE_SEED must be a whole number, not `{s}`"))?);
+        }
+        Ok(c)
+    }
+}
+
+/// One pending timer: at `at` seconds, `task` of `cell` finishes.
+struct Timer {
+    at: f64,
+    seq: u64,
+    cell: Arc<Cell>,
+    task: u64,
+}
+
+impl PartialEq for Timer {
+    fn eq(&self, o: &Timer) -> bool {
+        self.seq == o.seq
+    }
+}
+impl Eq for Timer {}
+impl PartialOrd for Timer {
+    fn partial_cmp(&self, o: &Timer) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Timer {
+    /// Earliest first in a max-heap.
+    fn cmp(&self, o: &Timer) -> std::cmp::Ordering {
+        o.at.total_cmp(&self.at).then(o.seq.cmp(&self.seq))
+    }
+}
+
+/// Where runnable processes wait.
+enum Queue {
+    Threaded { injector: Injector<Box<Process>>, stealers: Mutex<Vec<Stealer<Box<Process>>>> },
+    Deterministic(Mutex<VecDeque<Box<Process>>>),
+}
+
+/// State shared by every process and thread of one run.
+pub(crate) struct Shared {
+    config: Config,
+    template: noodle_vm::Template,
+    out: output::Sink,
+    err: output::Sink,
+    input: Arc<Mutex<Box<dyn std::io::BufRead + Send>>>,
+    queue: Queue,
+    /// Workers sleeping for want of work, and the lock/condvar they sleep on.
+    idle: AtomicUsize,
+    idle_lock: Mutex<()>,
+    idle_cv: Condvar,
+    workers_started: AtomicBool,
+    workers: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    shutdown: AtomicBool,
+    /// The program has ended and every process is being stopped.
+    pub(crate) shutdown_started: AtomicBool,
+    next_id: AtomicU64,
+    /// Every live process but main, by id.
+    cells: Mutex<HashMap<u64, Arc<Cell>>>,
+    names: Mutex<HashMap<String, ActorRef>>,
+    /// Processes queued or running (for deadlock detection).
+    active: AtomicUsize,
+    timers: Mutex<BinaryHeap<Timer>>,
+    timer_cv: Condvar,
+    timer_seq: AtomicU64,
+    timer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    start: Instant,
+    /// Virtual seconds (deterministic mode), as f64 bits.
+    virtual_now: AtomicU64,
+    /// The record type of `Down` messages (from the prelude), if the program has it.
+    down_ty: Option<u16>,
+    /// Signalled whenever a process dies (shutdown waits on it).
+    death_lock: Mutex<()>,
+    death_cv: Condvar,
+    rng: Mutex<u64>,
+}
+
+thread_local! {
+    /// The local queue of the worker running on this thread, if it is one.
+    static LOCAL: std::cell::RefCell<Option<Worker<Box<Process>>>> = const { std::cell::RefCell::new(None) };
+}
+
+impl Shared {
+    fn deterministic(&self) -> bool {
+        matches!(self.queue, Queue::Deterministic(_))
+    }
+
+    pub(crate) fn now(&self) -> f64 {
+        if self.deterministic() {
+            f64::from_bits(self.virtual_now.load(Ordering::Relaxed))
+        } else {
+            self.start.elapsed().as_secs_f64()
+        }
+    }
+
+    fn advance_to(&self, t: f64) {
+        if t > self.now() {
+            self.virtual_now.store(t.to_bits(), Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn new_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Makes a process runnable. `preempted` ones go to the back of the global queue.
+    pub(crate) fn schedule(self: &Arc<Self>, p: Box<Process>, preempted: bool) {
+        self.active.fetch_add(1, Ordering::SeqCst);
+        match &self.queue {
+            Queue::Deterministic(q) => q.lock().unwrap().push_back(p),
+            Queue::Threaded { injector, .. } => {
+                self.start_workers();
+                let p = if preempted {
+                    Some(p)
+                } else {
+                    LOCAL.with(|l| match &*l.borrow() {
+                        Some(w) => {
+                            w.push(p);
+                            None
+                        }
+                        None => Some(p),
+                    })
+                };
+                if let Some(p) = p {
+                    injector.push(p);
+                }
+                std::sync::atomic::fence(Ordering::SeqCst);
+                if self.idle.load(Ordering::SeqCst) > 0 {
+                    let _g = self.idle_lock.lock().unwrap();
+                    self.idle_cv.notify_one();
+                }
+            }
+        }
+    }
+
+    fn start_workers(self: &Arc<Self>) {
+        if self.workers_started.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let n = self.config.threads.max(1);
+        let locals: Vec<Worker<Box<Process>>> = (0..n).map(|_| Worker::new_lifo()).collect();
+        if let Queue::Threaded { stealers, .. } = &self.queue {
+            *stealers.lock().unwrap() = locals.iter().map(|w| w.stealer()).collect();
+        }
+        let mut handles = self.workers.lock().unwrap();
+        for (i, local) in locals.into_iter().enumerate() {
+            let shared = self.clone();
+            let h = std::thread::Builder::new().name(format!("noodle-worker-{i}")).spawn(move || worker_loop(shared, local)).expect("cannot start a scheduler thread");
+            handles.push(h);
+        }
+        let shared = self.clone();
+        *self.timer_thread.lock().unwrap() = Some(std::thread::Builder::new().name("noodle-timers".into()).spawn(move || timer_loop(shared)).expect("cannot start the timer thread"));
+    }
+
+    /// A task of `cell` that finishes at `at` seconds.
+    pub(crate) fn add_timer(self: &Arc<Self>, at: f64, cell: Arc<Cell>, task: u64) {
+        let seq = self.timer_seq.fetch_add(1, Ordering::Relaxed);
+        self.timers.lock().unwrap().push(Timer { at, seq, cell, task });
+        if !self.deterministic() {
+            self.start_workers();
+            self.timer_cv.notify_one();
+        }
+    }
+
+    fn fire_due_timers(self: &Arc<Self>) {
+        let now = self.now();
+        let mut due = Vec::new();
+        {
+            let mut t = self.timers.lock().unwrap();
+            while t.peek().is_some_and(|x| x.at <= now) {
+                due.push(t.pop().unwrap());
+            }
+        }
+        for t in due {
+            process::deliver_sys(self, &t.cell, process::Sys::Timer { task: t.task });
+        }
+    }
+
+    pub(crate) fn log(&self, text: &str) {
+        let mut e = self.err.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = e.write_all(text.as_bytes());
+        let _ = e.flush();
+    }
+
+    pub(crate) fn output(&self) -> Output {
+        Output {
+            out: Box::new(output::ProcOut::new(self.out.clone())),
+            err: Box::new(output::ProcOut::new(self.err.clone())),
+            input: Box::new(output::SharedIn(self.input.clone())),
+        }
+    }
+
+    pub(crate) fn notify_death(&self) {
+        let _g = self.death_lock.lock().unwrap();
+        self.death_cv.notify_all();
+    }
+
+    /// A deterministic pseudo-random number (splitmix64).
+    fn next_random(&self) -> u64 {
+        let mut s = self.rng.lock().unwrap();
+        *s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = *s;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+use std::io::Write;
+
+fn worker_loop(shared: Arc<Shared>, local: Worker<Box<Process>>) {
+    LOCAL.with(|l| *l.borrow_mut() = Some(local));
+    loop {
+        if shared.shutdown.load(Ordering::SeqCst) {
+            break;
+        }
+        match find_work(&shared) {
+            Some(p) => {
+                process::run_slice(&shared, p);
+                shared.active.fetch_sub(1, Ordering::SeqCst);
+            }
+            None => {
+                let g = shared.idle_lock.lock().unwrap();
+                shared.idle.fetch_add(1, Ordering::SeqCst);
+                std::sync::atomic::fence(Ordering::SeqCst);
+                if has_work(&shared) || shared.shutdown.load(Ordering::SeqCst) {
+                    shared.idle.fetch_sub(1, Ordering::SeqCst);
+                    continue;
+                }
+                let _ = shared.idle_cv.wait_timeout(g, Duration::from_millis(50)).unwrap();
+                shared.idle.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+    }
+    LOCAL.with(|l| *l.borrow_mut() = None);
+}
+
+fn has_work(shared: &Shared) -> bool {
+    let Queue::Threaded { injector, stealers } = &shared.queue else { return false };
+    !injector.is_empty() || stealers.lock().unwrap().iter().any(|s| !s.is_empty())
+}
+
+fn find_work(shared: &Shared) -> Option<Box<Process>> {
+    let Queue::Threaded { injector, stealers } = &shared.queue else { return None };
+    if let Some(p) = LOCAL.with(|l| l.borrow().as_ref().and_then(|w| w.pop())) {
+        return Some(p);
+    }
+    loop {
+        let steal = LOCAL.with(|l| match &*l.borrow() {
+            Some(w) => injector.steal_batch_and_pop(w),
+            None => injector.steal(),
+        });
+        match steal {
+            crossbeam_deque::Steal::Success(p) => return Some(p),
+            crossbeam_deque::Steal::Retry => continue,
+            crossbeam_deque::Steal::Empty => break,
+        }
+    }
+    let stealers = stealers.lock().unwrap().clone();
+    for s in &stealers {
+        loop {
+            match s.steal() {
+                crossbeam_deque::Steal::Success(p) => return Some(p),
+                crossbeam_deque::Steal::Retry => continue,
+                crossbeam_deque::Steal::Empty => break,
+            }
+        }
+    }
+    None
+}
+
+fn timer_loop(shared: Arc<Shared>) {
+    let mut timers = shared.timers.lock().unwrap();
+    loop {
+        if shared.shutdown.load(Ordering::SeqCst) {
+            return;
+        }
+        let now = shared.now();
+        match timers.peek() {
+            Some(t) if t.at <= now => {
+                drop(timers);
+                shared.fire_due_timers();
+                timers = shared.timers.lock().unwrap();
+            }
+            Some(t) => {
+                let wait = Duration::from_secs_f64((t.at - now).min(0.05));
+                timers = shared.timer_cv.wait_timeout(timers, wait).unwrap().0;
+            }
+            None => timers = shared.timer_cv.wait_timeout(timers, Duration::from_millis(50)).unwrap().0,
+        }
+    }
+}
+
+/// Runs a started main program (`Vm::start` or `begin_call` done) to the end under the
+/// scheduler, then stops every actor still running (their `on_stop` hooks run) and returns
+/// the VM and how main ended.
+pub fn run_main(mut vm: Vm, config: &Config) -> (Vm, RunState) {
+    let io = std::mem::replace(&mut vm.io, Output { out: Box::new(std::io::sink()), err: Box::new(std::io::sink()), input: Box::new(std::io::empty()) });
+    let down_ty = vm.program().types.iter().position(|t| t.name == "Down" && t.enum_name.is_none() && t.fields.len() == 4).map(|i| i as u16);
+    let deterministic = config.seed.is_some();
+    let shared = Arc::new(Shared {
+        config: config.clone(),
+        template: vm.template(),
+        out: Arc::new(Mutex::new(io.out)),
+        err: Arc::new(Mutex::new(io.err)),
+        input: Arc::new(Mutex::new(io.input)),
+        queue: if deterministic {
+            Queue::Deterministic(Mutex::new(VecDeque::new()))
+        } else {
+            Queue::Threaded { injector: Injector::new(), stealers: Mutex::new(Vec::new()) }
+        },
+        idle: AtomicUsize::new(0),
+        idle_lock: Mutex::new(()),
+        idle_cv: Condvar::new(),
+        workers_started: AtomicBool::new(false),
+        workers: Mutex::new(Vec::new()),
+        shutdown: AtomicBool::new(false),
+        shutdown_started: AtomicBool::new(false),
+        next_id: AtomicU64::new(1),
+        cells: Mutex::new(HashMap::new()),
+        names: Mutex::new(HashMap::new()),
+        active: AtomicUsize::new(0),
+        timers: Mutex::new(BinaryHeap::new()),
+        timer_cv: Condvar::new(),
+        timer_seq: AtomicU64::new(0),
+        timer_thread: Mutex::new(None),
+        start: Instant::now(),
+        virtual_now: AtomicU64::new(0f64.to_bits()),
+        down_ty,
+        death_lock: Mutex::new(()),
+        death_cv: Condvar::new(),
+        rng: Mutex::new(config.seed.unwrap_or(0)),
+    });
+    vm.io = shared.output();
+    let main_cell = Arc::new(Cell::new(0, u16::MAX - 1, None, usize::MAX, noodle_vm::actor::Overflow::Block, true));
+    vm.host = Some(Box::new(process::ProcHost::new(shared.clone(), main_cell.clone())));
+    let main = Box::new(Process::main(main_cell.clone(), vm));
+    let result = if deterministic { run_deterministic(&shared, &main_cell, main) } else { run_threaded(&shared, &main_cell, main) };
+    let (mut vm, state) = result;
+    shutdown(&shared);
+    vm.host = None;
+    let _ = std::io::Write::flush(&mut vm.io.out);
+    drop(std::mem::replace(&mut vm.io, Output { out: Box::new(std::io::sink()), err: Box::new(std::io::sink()), input: Box::new(std::io::empty()) }));
+    // give the caller its streams back
+    let out = std::mem::replace(&mut *shared.out.lock().unwrap(), Box::new(std::io::sink()));
+    let err = std::mem::replace(&mut *shared.err.lock().unwrap(), Box::new(std::io::sink()));
+    let input = std::mem::replace(&mut *shared.input.lock().unwrap(), Box::new(std::io::empty()));
+    vm.io = Output { out, err, input };
+    (vm, state)
+}
+
+/// Main on this thread; actors on the workers.
+fn run_threaded(shared: &Arc<Shared>, main_cell: &Arc<Cell>, mut main: Box<Process>) -> (Vm, RunState) {
+    let mut quiet_checks = 0;
+    loop {
+        match process::run_main_slice(shared, main) {
+            process::MainEnd::Done(vm, state) => return (vm, state),
+            process::MainEnd::Waiting => {}
+        }
+        // wait until main is runnable again (a reply, a timer, a message)
+        loop {
+            if let Some(p) = main_cell.wait_main(Duration::from_millis(20)) {
+                main = p;
+                quiet_checks = 0;
+                break;
+            }
+            // Nothing queued or running, no timer pending, and main still waits: nothing
+            // can ever wake it. Checked twice in a row so a message in flight is not missed.
+            let idle = shared.active.load(Ordering::SeqCst) == 0 && shared.timers.lock().unwrap().is_empty();
+            quiet_checks = if idle { quiet_checks + 1 } else { 0 };
+            if quiet_checks >= 3 {
+                if let Some(p) = main_cell.take_parked_main() {
+                    return process::deadlock(p);
+                }
+            }
+        }
+    }
+}
+
+/// Everything on this thread, in an order chosen by the seed, with virtual time.
+fn run_deterministic(shared: &Arc<Shared>, main_cell: &Arc<Cell>, main: Box<Process>) -> (Vm, RunState) {
+    shared.schedule(main, false);
+    let mut main_result = None;
+    loop {
+        if let Some(r) = main_result.take() {
+            return r;
+        }
+        let next = {
+            let Queue::Deterministic(q) = &shared.queue else { unreachable!() };
+            let mut q = q.lock().unwrap();
+            if q.is_empty() {
+                None
+            } else {
+                let i = (shared.next_random() % q.len() as u64) as usize;
+                q.remove(i)
+            }
+        };
+        match next {
+            Some(p) => {
+                // each slice takes a little virtual time, so timeouts fire even while
+                // something computes forever
+                shared.advance_to(shared.now() + 0.000_1);
+                shared.active.fetch_sub(1, Ordering::SeqCst);
+                if p.cell.is_main {
+                    if let process::MainEnd::Done(vm, state) = process::run_main_slice(shared, p) {
+                        main_result = Some((vm, state));
+                    }
+                } else {
+                    process::run_slice(shared, p);
+                }
+                shared.fire_due_timers();
+            }
+            None => {
+                // idle: jump to the next timer, or main can never be woken
+                let next_at = shared.timers.lock().unwrap().peek().map(|t| t.at);
+                match next_at {
+                    Some(at) => {
+                        shared.advance_to(at);
+                        shared.fire_due_timers();
+                    }
+                    None => match main_cell.take_parked_main() {
+                        Some(p) => return process::deadlock(p),
+                        None => unreachable!("the deterministic scheduler is idle with main neither queued nor parked"),
+                    },
+                }
+            }
+        }
+    }
+}
+
+/// Stops every actor still alive (newest first, so children before their supervisors) and waits
+/// for their `on_stop` hooks, then stops the threads.
+fn shutdown(shared: &Arc<Shared>) {
+    shared.shutdown_started.store(true, Ordering::SeqCst);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut cells: Vec<Arc<Cell>> = shared.cells.lock().unwrap().values().cloned().collect();
+        if cells.is_empty() {
+            break;
+        }
+        cells.sort_by_key(|c| std::cmp::Reverse(c.id));
+        for c in &cells {
+            process::deliver_sys(shared, c, process::Sys::Shutdown);
+        }
+        if shared.deterministic() {
+            // run until everyone has stopped (timers fire at once: nobody waits for them now)
+            loop {
+                let next = {
+                    let Queue::Deterministic(q) = &shared.queue else { unreachable!() };
+                    q.lock().unwrap().pop_front()
+                };
+                match next {
+                    Some(p) => {
+                        shared.active.fetch_sub(1, Ordering::SeqCst);
+                        process::run_slice(shared, p);
+                    }
+                    None => break,
+                }
+            }
+            if !shared.cells.lock().unwrap().is_empty() {
+                // an on_stop hook waits for something that will not come
+                let next_at = shared.timers.lock().unwrap().peek().map(|t| t.at);
+                match next_at {
+                    Some(at) => {
+                        shared.advance_to(at);
+                        shared.fire_due_timers();
+                    }
+                    None => break,
+                }
+            }
+        } else {
+            let g = shared.death_lock.lock().unwrap();
+            if !shared.cells.lock().unwrap().is_empty() {
+                let _ = shared.death_cv.wait_timeout(g, Duration::from_millis(20)).unwrap();
+            }
+        }
+        if Instant::now() > deadline {
+            let left = shared.cells.lock().unwrap().len();
+            shared.log(&format!("warning: {left} actor(s) did not stop within 10 s of the end of the program\n"));
+            break;
+        }
+    }
+    shared.shutdown.store(true, Ordering::SeqCst);
+    {
+        let _g = shared.idle_lock.lock().unwrap();
+        shared.idle_cv.notify_all();
+    }
+    shared.timer_cv.notify_all();
+    for h in shared.workers.lock().unwrap().drain(..) {
+        let _ = h.join();
+    }
+    if let Some(h) = shared.timer_thread.lock().unwrap().take() {
+        let _ = h.join();
+    }
+    // drop whatever is left (timers hold cells)
+    shared.timers.lock().unwrap().clear();
+    shared.names.lock().unwrap().clear();
+    shared.cells.lock().unwrap().clear();
+}

@@ -1,0 +1,898 @@
+//! Processes (the main program, actors, supervisors), their inboxes, and the `Host` that the
+//! actor natives of one process talk to.
+
+use crate::supervisor::{self, Sup};
+use crate::Shared;
+use noodle_vm::actor::{self, ActorRef, Host, Msg, Overflow, SpawnSpec, SupervisorSpec};
+use noodle_vm::vm::Uncaught;
+use noodle_vm::{RunState, Value, Vm, VmError};
+use std::any::Any;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+/// Messages handled before a process yields even if it has budget left.
+const MESSAGES_PER_SLICE: usize = 128;
+
+/// Why a process ended.
+#[derive(Clone, Debug)]
+pub(crate) enum Reason {
+    /// Its work was done (or `stop` was asked for).
+    Normal,
+    /// Stopped by its supervisor or at the end of the program.
+    Shutdown,
+    Crashed { code: String, message: String },
+}
+
+impl Reason {
+    pub(crate) fn text(&self) -> String {
+        match self {
+            Reason::Normal => "normal".into(),
+            Reason::Shutdown => "shutdown".into(),
+            Reason::Crashed { code, message } => format!("crashed: error[{code}]: {message}"),
+        }
+    }
+    pub(crate) fn code(&self) -> &str {
+        match self {
+            Reason::Crashed { code, .. } => code,
+            _ => "",
+        }
+    }
+}
+
+/// Control messages: applied before any ordinary message, never subject to the capacity.
+pub(crate) enum Sys {
+    Reply { task: u64, result: Result<Msg, VmError> },
+    Timer { task: u64 },
+    /// A mailbox this process was blocked on has room again.
+    Wake,
+    /// Stop after the current message (`stop(ref)`).
+    Stop,
+    /// Stop now (the supervisor or the end of the program).
+    Shutdown,
+    /// A linked process crashed.
+    Exit { who: String, code: String, message: String },
+    /// For supervisors: a child ended.
+    ChildExit { id: u64, reason: Reason },
+    /// For supervisors: a child started under it.
+    Adopt(supervisor::Child),
+}
+
+pub(crate) struct Envelope {
+    pub msg: Msg,
+    pub reply: Option<(Arc<Cell>, u64)>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Watch {
+    Monitor,
+    Link,
+    /// The supervisor of this process.
+    Parent,
+}
+
+pub(crate) struct Inbox {
+    user: VecDeque<Envelope>,
+    sys: VecDeque<Sys>,
+    /// Senders waiting for room (overflow "block").
+    blocked: Vec<Arc<Cell>>,
+    pub(crate) watchers: Vec<(Arc<Cell>, Watch)>,
+    /// The process itself while it waits for something.
+    parked: Option<Box<Process>>,
+    /// The parked process is inside a call (waiting on a task): only control messages wake it.
+    in_call: bool,
+    closed: bool,
+}
+
+impl Inbox {
+    fn runnable(&self) -> bool {
+        !self.sys.is_empty() || (!self.in_call && !self.user.is_empty())
+    }
+}
+
+/// The shared part of a process: what other processes (and references) reach.
+pub(crate) struct Cell {
+    pub id: u64,
+    pub ty: u16,
+    pub is_main: bool,
+    pub name: Option<String>,
+    capacity: usize,
+    overflow: Overflow,
+    pub(crate) inbox: Mutex<Inbox>,
+    main_cv: Condvar,
+    pub dead: AtomicBool,
+    /// For supervisors: the current children and the number of restarts so far.
+    pub(crate) sup_info: Mutex<(Vec<ActorRef>, u64)>,
+    /// For supervisors: how to start each current child again (read by its own supervisor
+    /// when it restarts this one).
+    pub(crate) sup_specs: Mutex<Vec<supervisor::ChildKind>>,
+}
+
+impl Cell {
+    pub(crate) fn new(id: u64, ty: u16, name: Option<String>, capacity: usize, overflow: Overflow, is_main: bool) -> Cell {
+        Cell {
+            id,
+            ty,
+            is_main,
+            name,
+            capacity,
+            overflow,
+            inbox: Mutex::new(Inbox { user: VecDeque::new(), sys: VecDeque::new(), blocked: Vec::new(), watchers: Vec::new(), parked: None, in_call: false, closed: false }),
+            main_cv: Condvar::new(),
+            dead: AtomicBool::new(false),
+            sup_info: Mutex::new((Vec::new(), 0)),
+            sup_specs: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub(crate) fn reference(self: &Arc<Self>) -> ActorRef {
+        ActorRef { id: self.id, ty: self.ty, cell: self.clone() }
+    }
+
+    /// "Worker #3" or "Worker #3 (\"w1\")", for logs and `Down` messages.
+    pub(crate) fn describe(&self, program: &noodle_nbc::Program) -> String {
+        if self.is_main {
+            return "main".into();
+        }
+        let base = format!("{} #{}", actor::type_name(program, self.ty), self.id);
+        match &self.name {
+            Some(n) => format!("{base} (\"{n}\")"),
+            None => base,
+        }
+    }
+
+    /// Waits (threaded mode) until main is parked and runnable, and takes it.
+    pub(crate) fn wait_main(&self, timeout: Duration) -> Option<Box<Process>> {
+        let mut ib = self.inbox.lock().unwrap();
+        if ib.parked.is_some() && ib.runnable() {
+            return ib.parked.take();
+        }
+        ib = self.main_cv.wait_timeout(ib, timeout).unwrap().0;
+        if ib.parked.is_some() && ib.runnable() {
+            return ib.parked.take();
+        }
+        None
+    }
+
+    /// Takes main out of its inbox whatever it waits for (to report a deadlock).
+    pub(crate) fn take_parked_main(&self) -> Option<Box<Process>> {
+        self.inbox.lock().unwrap().parked.take()
+    }
+}
+
+fn cell_of(r: &ActorRef) -> Result<Arc<Cell>, VmError> {
+    r.cell.clone().downcast::<Cell>().map_err(|_| VmError::new("N2303", "this actor reference belongs to another runtime"))
+}
+
+/// Makes a parked process runnable (under its inbox lock).
+fn wake_locked(shared: &Arc<Shared>, cell: &Cell, ib: &mut Inbox) {
+    if !ib.runnable() || ib.parked.is_none() {
+        return;
+    }
+    if cell.is_main && !shared.deterministic() {
+        cell.main_cv.notify_one();
+    } else if let Some(p) = ib.parked.take() {
+        shared.schedule(p, false);
+    }
+}
+
+/// Parks a process that has nothing to do yet (a new supervisor).
+pub(crate) fn park_new(p: Box<Process>) {
+    let cell = p.cell.clone();
+    cell.inbox.lock().unwrap().parked = Some(p);
+}
+
+pub(crate) fn deliver_sys(shared: &Arc<Shared>, cell: &Cell, s: Sys) {
+    let mut ib = cell.inbox.lock().unwrap();
+    if ib.closed {
+        return;
+    }
+    ib.sys.push_back(s);
+    wake_locked(shared, cell, &mut ib);
+}
+
+pub(crate) enum Delivery {
+    Done,
+    Dead,
+    /// Full and the policy is "block": `sender` is registered to be woken.
+    Blocked,
+    Full,
+}
+
+/// Puts an ordinary message in `cell`'s mailbox, applying its capacity and overflow policy.
+pub(crate) fn deliver(shared: &Arc<Shared>, cell: &Cell, env: Envelope, sender: Option<&Arc<Cell>>) -> Delivery {
+    let mut ib = cell.inbox.lock().unwrap();
+    if ib.closed {
+        return Delivery::Dead;
+    }
+    if ib.user.len() >= cell.capacity {
+        match cell.overflow {
+            Overflow::Fail => return Delivery::Full,
+            Overflow::Block => match sender {
+                Some(s) => {
+                    if !ib.blocked.iter().any(|b| b.id == s.id) {
+                        ib.blocked.push(s.clone());
+                    }
+                    return Delivery::Blocked;
+                }
+                // the runtime itself (a `Down` notice) never waits
+                None => {}
+            },
+            Overflow::DropOldest => {
+                if let Some(old) = ib.user.pop_front() {
+                    if let Some((to, task)) = old.reply {
+                        deliver_sys(shared, &to, Sys::Reply { task, result: Err(VmError::new("N2304", "the request was dropped from a full mailbox (overflow \"drop_oldest\")")) });
+                    }
+                }
+            }
+        }
+    }
+    ib.user.push_back(env);
+    wake_locked(shared, cell, &mut ib);
+    Delivery::Done
+}
+
+enum Kind {
+    Main,
+    Actor(Arc<SpawnSpec>),
+    Supervisor(Box<Sup>),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Phase {
+    /// `new` has not run yet.
+    Start,
+    /// Running `new`.
+    Starting,
+    Idle,
+    Handling,
+    /// Running `on_stop`.
+    Stopping,
+}
+
+pub(crate) struct Process {
+    pub cell: Arc<Cell>,
+    vm: Option<Vm>,
+    kind: Kind,
+    phase: Phase,
+    /// Who asked the message being handled.
+    reply: Option<(Arc<Cell>, u64)>,
+    /// Set by `stop`: end after the current message.
+    stop_requested: bool,
+    /// Why the process is stopping (while `on_stop` runs).
+    reason: Option<Reason>,
+}
+
+impl Process {
+    pub(crate) fn main(cell: Arc<Cell>, vm: Vm) -> Process {
+        Process { cell, vm: Some(vm), kind: Kind::Main, phase: Phase::Handling, reply: None, stop_requested: false, reason: None }
+    }
+
+    pub(crate) fn supervisor(cell: Arc<Cell>, sup: Sup) -> Process {
+        Process { cell, vm: None, kind: Kind::Supervisor(Box::new(sup)), phase: Phase::Idle, reply: None, stop_requested: false, reason: None }
+    }
+
+    pub(crate) fn supervisor_mut(&mut self) -> &mut Sup {
+        match &mut self.kind {
+            Kind::Supervisor(s) => s,
+            _ => unreachable!("not a supervisor"),
+        }
+    }
+
+    fn vm(&mut self) -> &mut Vm {
+        self.vm.as_mut().expect("an actor process has a VM")
+    }
+}
+
+/// Starts an actor process for `spec` (a fresh cell, or `cell` when given).
+pub(crate) fn start_actor(shared: &Arc<Shared>, spec: Arc<SpawnSpec>, cell: Arc<Cell>) {
+    let mut vm = shared.template.instantiate(&spec.globals, shared.output());
+    vm.host = Some(Box::new(ProcHost::new(shared.clone(), cell.clone())));
+    shared.cells.lock().unwrap().insert(cell.id, cell.clone());
+    let p = Box::new(Process { cell, vm: Some(vm), kind: Kind::Actor(spec), phase: Phase::Start, reply: None, stop_requested: false, reason: None });
+    shared.schedule(p, false);
+}
+
+pub(crate) fn new_cell(shared: &Arc<Shared>, spec: &SpawnSpec) -> Arc<Cell> {
+    Arc::new(Cell::new(shared.new_id(), spec.ty, spec.name.clone(), spec.capacity, spec.overflow, false))
+}
+
+pub(crate) fn take_sys(cell: &Cell) -> VecDeque<Sys> {
+    std::mem::take(&mut cell.inbox.lock().unwrap().sys)
+}
+
+/// Parks `p` in its inbox unless something arrived meanwhile; returns it back if so.
+pub(crate) fn park(p: Box<Process>) -> Option<Box<Process>> {
+    let cell = p.cell.clone();
+    let mut ib = cell.inbox.lock().unwrap();
+    ib.in_call = p.vm.as_ref().is_some_and(|vm| vm.is_running());
+    if ib.runnable() {
+        return Some(p);
+    }
+    ib.parked = Some(p);
+    None
+}
+
+fn reply(shared: &Arc<Shared>, to: Option<(Arc<Cell>, u64)>, result: Result<Msg, VmError>) {
+    if let Some((cell, task)) = to {
+        deliver_sys(shared, &cell, Sys::Reply { task, result });
+    }
+}
+
+fn log_crash(shared: &Shared, who: &str, u: &Uncaught) {
+    let mut s = format!("error[{}] in actor {who}: {}\n", u.code, u.message);
+    for (f, file, line) in &u.trace {
+        s.push_str(&format!("  at {f} ({file}:{line})\n"));
+    }
+    shared.log(&s);
+}
+
+/// Runs one slice of an actor or supervisor.
+pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
+    if let Kind::Supervisor(_) = p.kind {
+        supervisor::run_slice(shared, p);
+        return;
+    }
+    let mut handled = 0;
+    loop {
+        for s in take_sys(&p.cell) {
+            apply(shared, &mut p, s);
+        }
+        if p.phase == Phase::Idle && p.reason.is_some() {
+            // a shutdown or crash was applied while idle: run on_stop (or die)
+            let reason = p.reason.take().unwrap();
+            if !begin_stop(shared, &mut p, reason) {
+                return;
+            }
+        }
+        match p.phase {
+            Phase::Start => {
+                let Kind::Actor(spec) = &p.kind else { unreachable!() };
+                let spec = spec.clone();
+                let vm = p.vm();
+                let args: Vec<Value> = spec.args.iter().map(|m| actor::import(&mut vm.heap, shared.template.program(), m)).collect();
+                if let Err(u) = vm.begin_call(spec.new, &args) {
+                    crash(shared, p, u);
+                    return;
+                }
+                p.phase = Phase::Starting;
+            }
+            Phase::Idle => {
+                if p.stop_requested {
+                    if !begin_stop(shared, &mut p, Reason::Normal) {
+                        return;
+                    }
+                } else {
+                    if handled >= MESSAGES_PER_SLICE {
+                        shared.schedule(p, true);
+                        return;
+                    }
+                    let env = {
+                        let mut ib = p.cell.inbox.lock().unwrap();
+                        let env = ib.user.pop_front();
+                        if env.is_some() && !ib.blocked.is_empty() {
+                            // room for one blocked sender
+                            let b = ib.blocked.remove(0);
+                            drop(ib);
+                            deliver_sys(shared, &b, Sys::Wake);
+                        }
+                        env
+                    };
+                    let Some(env) = env else {
+                        if let Some(back) = park(p) {
+                            p = back;
+                            continue;
+                        }
+                        return;
+                    };
+                    let Kind::Actor(spec) = &p.kind else { unreachable!() };
+                    let receive = spec.receive;
+                    let vm = p.vm();
+                    let state = vm.roots[0];
+                    let msg = actor::import(&mut vm.heap, shared.template.program(), &env.msg);
+                    drop(env.msg);
+                    if let Err(u) = vm.begin_call(receive, &[state, msg]) {
+                        reply(shared, env.reply, Err(VmError::new("N2302", u.message.clone())));
+                        crash(shared, p, u);
+                        return;
+                    }
+                    p.reply = env.reply;
+                    p.phase = Phase::Handling;
+                }
+            }
+            Phase::Starting | Phase::Handling | Phase::Stopping => {}
+        }
+        let budget = shared.config.budget;
+        match p.vm().run(Some(budget)) {
+            RunState::Finished(v) => match p.phase {
+                Phase::Starting => {
+                    p.vm().roots = vec![v];
+                    p.phase = Phase::Idle;
+                }
+                Phase::Handling => {
+                    let to = p.reply.take();
+                    if to.is_some() {
+                        let vm = p.vm();
+                        let r = actor::export(&vm.heap, shared.template.program(), v);
+                        reply(shared, to, r);
+                    }
+                    p.phase = Phase::Idle;
+                    handled += 1;
+                }
+                Phase::Stopping => {
+                    let reason = p.reason.take().unwrap_or(Reason::Normal);
+                    die(shared, p, reason);
+                    return;
+                }
+                _ => unreachable!(),
+            },
+            RunState::Paused => {
+                shared.schedule(p, true);
+                return;
+            }
+            RunState::Suspended => {
+                if let Some(back) = park(p) {
+                    p = back;
+                    continue;
+                }
+                return;
+            }
+            RunState::Error(u) => {
+                if p.phase == Phase::Stopping {
+                    let who = p.cell.describe(shared.template.program());
+                    log_crash(shared, &format!("{who} (in on_stop)"), &u);
+                    let reason = p.reason.take().unwrap_or(Reason::Normal);
+                    die(shared, p, reason);
+                    return;
+                }
+                crash(shared, p, u);
+                return;
+            }
+        }
+    }
+}
+
+/// An uncaught error in `new` or a handler: log it, answer the asker, run `on_stop`, die.
+fn crash(shared: &Arc<Shared>, mut p: Box<Process>, u: Uncaught) {
+    let who = p.cell.describe(shared.template.program());
+    log_crash(shared, &who, &u);
+    let to = p.reply.take();
+    reply(shared, to, Err(VmError::new("N2302", format!("actor {who} crashed while handling the request: error[{}]: {}", u.code, u.message))));
+    p.vm().abort();
+    if p.phase == Phase::Starting || p.phase == Phase::Start {
+        // no state to clean up
+        die(shared, p, Reason::Crashed { code: u.code, message: u.message });
+        return;
+    }
+    p.phase = Phase::Idle;
+    if begin_stop(shared, &mut p, Reason::Crashed { code: u.code, message: u.message }) {
+        run_slice(shared, p);
+    }
+}
+
+/// Starts `on_stop` (returns true: keep running the process) or dies at once (false).
+fn begin_stop(shared: &Arc<Shared>, p: &mut Box<Process>, reason: Reason) -> bool {
+    let on_stop = match &p.kind {
+        Kind::Actor(spec) => spec.on_stop,
+        _ => None,
+    };
+    let has_state = p.vm.as_ref().is_some_and(|vm| !vm.roots.is_empty());
+    if let (Some(f), true) = (on_stop, has_state) {
+        let vm = p.vm();
+        vm.abort();
+        let state = vm.roots[0];
+        if vm.begin_call(f, &[state]).is_ok() {
+            p.phase = Phase::Stopping;
+            p.reason = Some(reason);
+            return true;
+        }
+    }
+    let p = std::mem::replace(p, Box::new(Process { cell: p.cell.clone(), vm: None, kind: Kind::Main, phase: Phase::Idle, reply: None, stop_requested: false, reason: None }));
+    die(shared, p, reason);
+    false
+}
+
+/// Applies a control message to an actor.
+fn apply(shared: &Arc<Shared>, p: &mut Box<Process>, s: Sys) {
+    match s {
+        Sys::Reply { task, result } => host_of(p).resolve(task, result),
+        Sys::Timer { task } => host_of(p).timer_fired(task),
+        Sys::Wake => {}
+        Sys::Stop => p.stop_requested = true,
+        Sys::Shutdown => interrupt(shared, p, Reason::Shutdown),
+        Sys::Exit { who, code, message } => {
+            let u = Uncaught { code: "N2309".into(), message: format!("linked actor {who} crashed: error[{code}]: {message}"), trace: vec![] };
+            if p.phase != Phase::Stopping {
+                log_crash(shared, &p.cell.describe(shared.template.program()), &u);
+            }
+            interrupt(shared, p, Reason::Crashed { code: u.code, message: u.message });
+        }
+        Sys::ChildExit { .. } | Sys::Adopt(_) => {}
+    }
+}
+
+/// Abandons what the actor is doing and makes it stop for `reason`.
+fn interrupt(shared: &Arc<Shared>, p: &mut Box<Process>, reason: Reason) {
+    if p.phase == Phase::Stopping {
+        return;
+    }
+    let to = p.reply.take();
+    reply(shared, to, Err(VmError::new("N2303", format!("actor {} stopped before answering ({})", p.cell.describe(shared.template.program()), reason.text()))));
+    if let Some(vm) = p.vm.as_mut() {
+        vm.abort();
+    }
+    if p.phase == Phase::Start || p.phase == Phase::Starting {
+        p.vm.as_mut().map(|vm| vm.roots.clear());
+    }
+    p.phase = Phase::Idle;
+    p.reason = Some(reason);
+}
+
+fn host_of(p: &mut Process) -> &mut ProcHost {
+    p.vm.as_mut().and_then(|vm| vm.host.as_mut()).and_then(|h| h.as_any().downcast_mut::<ProcHost>()).expect("a VM process has its host")
+}
+
+/// The end of a process: close its inbox, answer everyone still waiting on it, tell its
+/// watchers, free its heap.
+pub(crate) fn die(shared: &Arc<Shared>, p: Box<Process>, reason: Reason) {
+    let cell = p.cell.clone();
+    let program = shared.template.program();
+    let who = cell.describe(program);
+    let (pending, blocked, watchers) = {
+        let mut ib = cell.inbox.lock().unwrap();
+        ib.closed = true;
+        cell.dead.store(true, Ordering::SeqCst);
+        (std::mem::take(&mut ib.user), std::mem::take(&mut ib.blocked), std::mem::take(&mut ib.watchers))
+    };
+    shared.cells.lock().unwrap().remove(&cell.id);
+    {
+        let mut names = shared.names.lock().unwrap();
+        names.retain(|_, r| r.id != cell.id);
+    }
+    for env in pending {
+        reply(shared, env.reply, Err(VmError::new("N2303", format!("actor {who} stopped before answering ({})", reason.text()))));
+    }
+    for b in blocked {
+        deliver_sys(shared, &b, Sys::Wake);
+    }
+    for (w, how) in watchers {
+        match how {
+            Watch::Monitor => {
+                if let Some(ty) = shared.down_ty {
+                    let m = Msg::Record { ty, fields: vec![Msg::Int(cell.id as i64), Msg::Str(who.clone().into()), Msg::Str(reason.text().into()), Msg::Str(reason.code().into())] };
+                    deliver(shared, &w, Envelope { msg: m, reply: None }, None);
+                }
+            }
+            Watch::Link => {
+                if let Reason::Crashed { code, message } = &reason {
+                    deliver_sys(shared, &w, Sys::Exit { who: who.clone(), code: code.clone(), message: message.clone() });
+                }
+            }
+            Watch::Parent => deliver_sys(shared, &w, Sys::ChildExit { id: cell.id, reason: reason.clone() }),
+        }
+    }
+    drop(p);
+    shared.notify_death();
+}
+
+/// How a slice of main ended.
+pub(crate) enum MainEnd {
+    Done(Vm, RunState),
+    /// Parked in its inbox until something arrives.
+    Waiting,
+}
+
+/// Runs main until it finishes or waits. In deterministic mode it yields after its budget like
+/// everyone else; on its own thread it needs no budget.
+pub(crate) fn run_main_slice(shared: &Arc<Shared>, mut p: Box<Process>) -> MainEnd {
+    let budget = if shared.deterministic() { Some(shared.config.budget) } else { None };
+    loop {
+        for s in take_sys(&p.cell) {
+            match s {
+                Sys::Reply { task, result } => host_of(&mut p).resolve(task, result),
+                Sys::Timer { task } => host_of(&mut p).timer_fired(task),
+                Sys::Exit { who, code, message } => {
+                    let vm = p.vm.take().unwrap();
+                    let mut vm = vm;
+                    vm.abort();
+                    let u = Uncaught { code: "N2309".into(), message: format!("linked actor {who} crashed: error[{code}]: {message}"), trace: vec![] };
+                    return MainEnd::Done(vm, RunState::Error(u));
+                }
+                _ => {}
+            }
+        }
+        match p.vm().run(budget) {
+            RunState::Paused => {
+                if shared.deterministic() {
+                    shared.schedule(p, true);
+                    return MainEnd::Waiting;
+                }
+            }
+            RunState::Suspended => {
+                if let Some(back) = park(p) {
+                    p = back;
+                    continue;
+                }
+                return MainEnd::Waiting;
+            }
+            other => {
+                let vm = p.vm.take().unwrap();
+                return MainEnd::Done(vm, other);
+            }
+        }
+    }
+}
+
+/// Main waits for something nothing can send.
+pub(crate) fn deadlock(mut p: Box<Process>) -> (Vm, RunState) {
+    let mut vm = p.vm.take().unwrap();
+    vm.abort();
+    let u = Uncaught {
+        code: "N2306".into(),
+        message: "deadlock: the main program waits for a reply, a message or room in a mailbox, and no actor is running or has a timer that could provide it".into(),
+        trace: vec![],
+    };
+    (vm, RunState::Error(u))
+}
+
+enum Task {
+    Ask,
+    Timer,
+    Done(Result<Msg, VmError>),
+}
+
+/// One process's side of the scheduler: its tasks and what it is waiting for.
+pub(crate) struct ProcHost {
+    shared: Arc<Shared>,
+    me: Arc<Cell>,
+    tasks: HashMap<u64, Task>,
+    next_task: u64,
+    sleeping: Option<u64>,
+}
+
+impl ProcHost {
+    pub(crate) fn new(shared: Arc<Shared>, me: Arc<Cell>) -> ProcHost {
+        ProcHost { shared, me, tasks: HashMap::new(), next_task: 1, sleeping: None }
+    }
+
+    fn resolve(&mut self, task: u64, result: Result<Msg, VmError>) {
+        if let Some(t) = self.tasks.get_mut(&task) {
+            if !matches!(t, Task::Done(_)) {
+                *t = Task::Done(result);
+            }
+        }
+    }
+
+    fn timer_fired(&mut self, task: u64) {
+        if let Some(t) = self.tasks.get_mut(&task) {
+            match t {
+                Task::Timer => *t = Task::Done(Ok(Msg::None)),
+                Task::Ask => *t = Task::Done(Err(VmError::new("N2303", "the request timed out before the actor answered"))),
+                Task::Done(_) => {}
+            }
+        }
+    }
+
+    fn new_task(&mut self, t: Task) -> u64 {
+        let id = self.next_task;
+        self.next_task += 1;
+        self.tasks.insert(id, t);
+        id
+    }
+}
+
+impl Host for ProcHost {
+    fn as_any(&mut self) -> &mut dyn Any {
+        self
+    }
+
+    fn spawn(&mut self, spec: SpawnSpec) -> Result<ActorRef, VmError> {
+        let shared = self.shared.clone();
+        let cell = new_cell(&shared, &spec);
+        if let Some(name) = &spec.name {
+            let mut names = shared.names.lock().unwrap();
+            if let Some(old) = names.get(name) {
+                if !old.cell.downcast_ref::<Cell>().is_some_and(|c| c.dead.load(Ordering::SeqCst)) && spec.supervisor.is_none() {
+                    return Err(VmError::new("N2310", format!("the name \"{name}\" is already registered to a running actor")));
+                }
+            }
+            names.insert(name.clone(), cell.reference());
+        }
+        let r = cell.reference();
+        if spec.link {
+            cell.inbox.lock().unwrap().watchers.push((self.me.clone(), Watch::Link));
+            self.me.inbox.lock().unwrap().watchers.push((cell.clone(), Watch::Link));
+        }
+        let spec = Arc::new(spec);
+        if let Some(sup) = &spec.supervisor {
+            let sup_cell = cell_of(sup)?;
+            if sup_cell.dead.load(Ordering::SeqCst) {
+                return Err(VmError::new("N2303", "the supervisor is not running"));
+            }
+            cell.inbox.lock().unwrap().watchers.push((sup_cell.clone(), Watch::Parent));
+            deliver_sys(&shared, &sup_cell, Sys::Adopt(supervisor::Child::actor(spec.clone(), cell.clone())));
+        }
+        start_actor(&shared, spec, cell);
+        Ok(r)
+    }
+
+    fn supervisor(&mut self, spec: SupervisorSpec) -> Result<ActorRef, VmError> {
+        let shared = self.shared.clone();
+        let parent = match &spec.parent {
+            Some(p) => Some(cell_of(p)?),
+            None => None,
+        };
+        let cell = supervisor::start(&shared, spec, parent.clone());
+        if parent.is_none() {
+            // no supervisor above: a failure escalates to whoever made it
+            cell.inbox.lock().unwrap().watchers.push((self.me.clone(), Watch::Link));
+        }
+        Ok(cell.reference())
+    }
+
+    fn send(&mut self, to: &ActorRef, msg: Msg) -> Result<(), VmError> {
+        let cell = cell_of(to)?;
+        match deliver(&self.shared, &cell, Envelope { msg, reply: None }, Some(&self.me)) {
+            // a message to an actor that has stopped is dropped, as it could have been by a
+            // moment's difference in timing
+            Delivery::Done | Delivery::Dead => Ok(()),
+            Delivery::Blocked => Err(actor::suspend()),
+            Delivery::Full => Err(full(&cell, &self.shared)),
+        }
+    }
+
+    fn ask(&mut self, to: &ActorRef, msg: Msg, timeout: Option<f64>) -> Result<u64, VmError> {
+        if to.id == self.me.id {
+            return Err(VmError::new("N2306", "an actor cannot ask itself: it would wait for its own answer forever"));
+        }
+        let cell = cell_of(to)?;
+        let task = self.next_task;
+        match deliver(&self.shared, &cell, Envelope { msg, reply: Some((self.me.clone(), task)) }, Some(&self.me)) {
+            Delivery::Done => {}
+            Delivery::Dead => return Err(VmError::new("N2303", format!("actor {} is not running", cell.describe(self.shared.template.program())))),
+            Delivery::Blocked => return Err(actor::suspend()),
+            Delivery::Full => return Err(full(&cell, &self.shared)),
+        }
+        let id = self.new_task(Task::Ask);
+        debug_assert_eq!(id, task);
+        if let Some(secs) = timeout {
+            let at = self.shared.now() + secs;
+            self.shared.add_timer(at, self.me.clone(), id);
+        }
+        Ok(id)
+    }
+
+    fn wait(&mut self, task: u64) -> Result<Msg, VmError> {
+        match self.tasks.get(&task) {
+            Some(Task::Done(_)) => match self.tasks.remove(&task) {
+                Some(Task::Done(r)) => r,
+                _ => unreachable!(),
+            },
+            Some(_) => Err(actor::suspend()),
+            None => Err(VmError::new("N2307", "this task's result was already taken by an earlier `await`")),
+        }
+    }
+
+    fn done(&mut self, task: u64) -> bool {
+        !matches!(self.tasks.get(&task), Some(Task::Ask | Task::Timer))
+    }
+
+    fn timer(&mut self, secs: f64) -> u64 {
+        let id = self.new_task(Task::Timer);
+        let at = self.shared.now() + secs;
+        self.shared.add_timer(at, self.me.clone(), id);
+        id
+    }
+
+    fn sleep(&mut self, secs: f64) -> Result<(), VmError> {
+        match self.sleeping {
+            Some(t) => {
+                if self.done(t) {
+                    self.tasks.remove(&t);
+                    self.sleeping = None;
+                    Ok(())
+                } else {
+                    Err(actor::suspend())
+                }
+            }
+            None => {
+                let t = self.timer(secs);
+                self.sleeping = Some(t);
+                Err(actor::suspend())
+            }
+        }
+    }
+
+    fn me(&mut self) -> Option<ActorRef> {
+        if self.me.is_main {
+            None
+        } else {
+            Some(self.me.reference())
+        }
+    }
+
+    fn stop(&mut self, target: &ActorRef) -> Result<(), VmError> {
+        let cell = cell_of(target)?;
+        if cell.ty == u16::MAX {
+            deliver_sys(&self.shared, &cell, Sys::Shutdown);
+        } else {
+            deliver_sys(&self.shared, &cell, Sys::Stop);
+        }
+        Ok(())
+    }
+
+    fn is_alive(&mut self, target: &ActorRef) -> bool {
+        cell_of(target).is_ok_and(|c| !c.dead.load(Ordering::SeqCst))
+    }
+
+    fn monitor(&mut self, target: &ActorRef) -> Result<(), VmError> {
+        let cell = cell_of(target)?;
+        let mut ib = cell.inbox.lock().unwrap();
+        if ib.closed {
+            drop(ib);
+            if let Some(ty) = self.shared.down_ty {
+                let who = cell.describe(self.shared.template.program());
+                let m = Msg::Record { ty, fields: vec![Msg::Int(cell.id as i64), Msg::Str(who.into()), Msg::Str("not running".into()), Msg::Str("".into())] };
+                deliver(&self.shared, &self.me, Envelope { msg: m, reply: None }, None);
+            }
+            return Ok(());
+        }
+        ib.watchers.push((self.me.clone(), Watch::Monitor));
+        Ok(())
+    }
+
+    fn link(&mut self, target: &ActorRef) -> Result<(), VmError> {
+        let cell = cell_of(target)?;
+        if cell.id == self.me.id {
+            return Ok(());
+        }
+        {
+            let mut ib = cell.inbox.lock().unwrap();
+            if ib.closed {
+                return Err(VmError::new("N2303", format!("actor {} is not running", cell.describe(self.shared.template.program()))));
+            }
+            ib.watchers.push((self.me.clone(), Watch::Link));
+        }
+        self.me.inbox.lock().unwrap().watchers.push((cell, Watch::Link));
+        Ok(())
+    }
+
+    fn register(&mut self, name: &str, target: &ActorRef) -> Result<(), VmError> {
+        let cell = cell_of(target)?;
+        if cell.dead.load(Ordering::SeqCst) {
+            return Err(VmError::new("N2303", format!("actor {} is not running", cell.describe(self.shared.template.program()))));
+        }
+        let mut names = self.shared.names.lock().unwrap();
+        if let Some(old) = names.get(name) {
+            if old.id != target.id && !old.cell.downcast_ref::<Cell>().is_some_and(|c| c.dead.load(Ordering::SeqCst)) {
+                return Err(VmError::new("N2310", format!("the name \"{name}\" is already registered to a running actor")));
+            }
+        }
+        names.insert(name.to_string(), target.clone());
+        Ok(())
+    }
+
+    fn whereis(&mut self, name: &str) -> Option<ActorRef> {
+        let names = self.shared.names.lock().unwrap();
+        names.get(name).filter(|r| !r.cell.downcast_ref::<Cell>().is_some_and(|c| c.dead.load(Ordering::SeqCst))).cloned()
+    }
+
+    fn children(&mut self, sup: &ActorRef) -> Result<(Vec<ActorRef>, u64), VmError> {
+        let cell = cell_of(sup)?;
+        if cell.ty != u16::MAX {
+            return Err(VmError::arg("not a supervisor"));
+        }
+        let info = cell.sup_info.lock().unwrap();
+        Ok((info.0.clone(), info.1))
+    }
+
+    fn now(&mut self) -> f64 {
+        self.shared.now()
+    }
+}
+
+fn full(cell: &Cell, shared: &Shared) -> VmError {
+    VmError::new("N2304", format!("the mailbox of actor {} is full ({} messages; overflow \"fail\")", cell.describe(shared.template.program()), cell.capacity))
+}
+

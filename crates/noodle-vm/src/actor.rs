@@ -1,0 +1,606 @@
+//! What the VM knows about actors: references, messages, and the `Host` interface through which
+//! the actor natives reach the scheduler. The scheduler itself lives in `noodle-runtime`; the
+//! VM never starts a thread or waits on anything.
+//!
+//! Each actor runs in its own `Vm` with its own heap, so a value cannot simply be handed from
+//! one actor to another: `export` turns it into a `Msg` (plain data that owns everything it
+//! holds, `Send`, and shaped so it can later be serialised for other nodes) and `import`
+//! rebuilds it in the receiving heap. Tensors are the exception that proves the rule: their
+//! buffers are reference-counted and shared, so they cross without copying.
+
+use crate::error::VmError;
+use crate::heap::Heap;
+use crate::natives::Ctx;
+use crate::value::{DictMap, Fields, Obj, SetMap, Value};
+use noodle_nbc::Program;
+use std::any::Any;
+use std::sync::Arc;
+
+/// The code a native returns to say "not yet": the VM re-executes the same call when the
+/// process is resumed. Never visible to programs.
+pub const SUSPEND: &str = "<suspend>";
+
+pub fn suspend() -> VmError {
+    VmError::new(SUSPEND, "")
+}
+
+/// A reference to an actor. `id` is unique for the life of the process and is what a reference
+/// will carry between nodes; `cell` is the scheduler's handle (opaque to the VM) for sending
+/// without a lookup.
+#[derive(Clone)]
+pub struct ActorRef {
+    pub id: u64,
+    /// The record type of the actor's state (for display and the checker's ref type), or
+    /// u16::MAX for a supervisor.
+    pub ty: u16,
+    pub cell: Arc<dyn Any + Send + Sync>,
+}
+
+impl std::fmt::Debug for ActorRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ActorRef({})", self.id)
+    }
+}
+
+/// A value in transit between heaps: owns all its data.
+#[derive(Clone, Debug)]
+pub enum Msg {
+    None,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Func(u32),
+    Str(Box<str>),
+    Bytes(Box<[u8]>),
+    List(Vec<Msg>),
+    Tuple(Vec<Msg>),
+    Dict(Vec<(Msg, Msg)>),
+    Set(Vec<Msg>),
+    Record { ty: u16, fields: Vec<Msg> },
+    Tensor(noodle_tensor::Tensor),
+    Actor(ActorRef),
+}
+
+/// Deepest nesting `export` follows before giving up (a message that deep is almost certainly
+/// a mistake, and recursion must stay bounded).
+const MAX_DEPTH: usize = 10_000;
+
+/// Copies `v` out of `heap`. Closures, cells, database handles and tasks cannot leave their
+/// actor (N2301). Shared substructure is copied once per path, like a deep copy; a cycle is
+/// refused rather than followed forever.
+pub fn export(heap: &Heap, program: &Program, v: Value) -> Result<Msg, VmError> {
+    let mut seen = Vec::new();
+    export_in(heap, program, v, &mut seen)
+}
+
+fn export_in(heap: &Heap, program: &Program, v: Value, path: &mut Vec<u32>) -> Result<Msg, VmError> {
+    let r = match v {
+        Value::None | Value::Undef => return Ok(Msg::None),
+        Value::Bool(b) => return Ok(Msg::Bool(b)),
+        Value::Int(i) => return Ok(Msg::Int(i)),
+        Value::Float(f) => return Ok(Msg::Float(f)),
+        Value::Func(f) => return Ok(Msg::Func(f)),
+        Value::Obj(r) => r,
+    };
+    if path.contains(&r.0) {
+        return Err(VmError::new("N2301", "a message cannot contain a cycle (a value that contains itself)"));
+    }
+    if path.len() >= MAX_DEPTH {
+        return Err(VmError::new("N2301", "a message is nested too deeply to send"));
+    }
+    path.push(r.0);
+    let all = |vals: &[Value], path: &mut Vec<u32>| -> Result<Vec<Msg>, VmError> { vals.iter().map(|x| export_in(heap, program, *x, path)).collect() };
+    let m = match heap.get(r) {
+        Obj::Str(s) => Msg::Str(s.as_ref().into()),
+        Obj::Bytes(b) => Msg::Bytes(b.as_ref().into()),
+        Obj::List(items) => Msg::List(all(items, path)?),
+        Obj::Tuple(items) => Msg::Tuple(all(items, path)?),
+        Obj::Record { ty, fields } => Msg::Record { ty: *ty, fields: all(fields, path)? },
+        Obj::Dict(m) => {
+            let mut out = Vec::with_capacity(m.len());
+            for (k, v) in m.values() {
+                out.push((export_in(heap, program, *k, path)?, export_in(heap, program, *v, path)?));
+            }
+            Msg::Dict(out)
+        }
+        Obj::Set(m) => Msg::Set(m.values().map(|x| export_in(heap, program, *x, path)).collect::<Result<_, _>>()?),
+        Obj::Tensor(t) => Msg::Tensor((**t).clone()),
+        Obj::Actor(a) => Msg::Actor(a.clone()),
+        other => {
+            let what = match other {
+                Obj::Closure { .. } => "function",
+                Obj::Cell(_) => "variable cell",
+                Obj::Task(_) => "task",
+                Obj::Db(d) => d.kind_name(),
+                _ => "value",
+            };
+            return Err(VmError::new("N2301", format!("a {what} cannot be sent to another actor: only data (numbers, strings, collections, structs, enums, tensors and actor references) can")));
+        }
+    };
+    path.pop();
+    Ok(m)
+}
+
+/// Rebuilds a message in `heap`.
+pub fn import(heap: &mut Heap, program: &Program, m: &Msg) -> Value {
+    match m {
+        Msg::None => Value::None,
+        Msg::Bool(b) => Value::Bool(*b),
+        Msg::Int(i) => Value::Int(*i),
+        Msg::Float(f) => Value::Float(*f),
+        Msg::Func(f) => Value::Func(*f),
+        Msg::Str(s) => heap.alloc_str(&**s),
+        Msg::Bytes(b) => heap.alloc(Obj::Bytes(b.as_ref().into())),
+        Msg::List(items) => {
+            let v: Vec<Value> = items.iter().map(|x| import(heap, program, x)).collect();
+            heap.alloc(Obj::List(v))
+        }
+        Msg::Tuple(items) => {
+            let v: Fields = items.iter().map(|x| import(heap, program, x)).collect();
+            heap.alloc(Obj::Tuple(v))
+        }
+        Msg::Record { ty, fields } => {
+            let v: Fields = fields.iter().map(|x| import(heap, program, x)).collect();
+            heap.alloc(Obj::Record { ty: *ty, fields: v })
+        }
+        Msg::Dict(items) => {
+            let mut map = DictMap::default();
+            for (k, v) in items {
+                let k = import(heap, program, k);
+                let v = import(heap, program, v);
+                map.insert(crate::ops::key_of(heap, program, k), (k, v));
+            }
+            heap.alloc(Obj::Dict(Box::new(map)))
+        }
+        Msg::Set(items) => {
+            let mut set = SetMap::default();
+            for x in items {
+                let v = import(heap, program, x);
+                set.insert(crate::ops::key_of(heap, program, v), v);
+            }
+            heap.alloc(Obj::Set(Box::new(set)))
+        }
+        Msg::Tensor(t) => heap.alloc(Obj::Tensor(Box::new(t.clone()))),
+        Msg::Actor(a) => heap.alloc(Obj::Actor(a.clone())),
+    }
+}
+
+/// What happens when a message arrives at a full mailbox.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Overflow {
+    /// The sender waits until there is room (the default: backpressure).
+    Block,
+    /// The send fails with N2304.
+    Fail,
+    /// The oldest waiting message is dropped to make room.
+    DropOldest,
+}
+
+impl Overflow {
+    pub fn parse(s: &str) -> Option<Overflow> {
+        Some(match s {
+            "block" => Overflow::Block,
+            "fail" => Overflow::Fail,
+            "drop_oldest" => Overflow::DropOldest,
+            _ => return None,
+        })
+    }
+}
+
+/// When a supervisor restarts a child that stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Restart {
+    /// Always.
+    Permanent,
+    /// Only after a crash, not after a normal stop.
+    Transient,
+    /// Never.
+    Temporary,
+}
+
+impl Restart {
+    pub fn parse(s: &str) -> Option<Restart> {
+        Some(match s {
+            "permanent" => Restart::Permanent,
+            "transient" => Restart::Transient,
+            "temporary" => Restart::Temporary,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Strategy {
+    OneForOne,
+    OneForAll,
+    RestForOne,
+}
+
+impl Strategy {
+    pub fn parse(s: &str) -> Option<Strategy> {
+        Some(match s {
+            "one_for_one" => Strategy::OneForOne,
+            "one_for_all" => Strategy::OneForAll,
+            "rest_for_one" => Strategy::RestForOne,
+            _ => return None,
+        })
+    }
+}
+
+/// Everything needed to start (and restart) an actor.
+#[derive(Clone, Debug)]
+pub struct SpawnSpec {
+    /// Builds the state record from the arguments (runs the actor's `init`).
+    pub new: u32,
+    /// `receive(state, message) -> reply`: dispatches on the message's type.
+    pub receive: u32,
+    /// `on_stop(state)`, when the actor defines it.
+    pub on_stop: Option<u32>,
+    /// The state's record type.
+    pub ty: u16,
+    pub args: Vec<Msg>,
+    pub name: Option<String>,
+    pub capacity: usize,
+    pub overflow: Overflow,
+    pub supervisor: Option<ActorRef>,
+    pub restart: Restart,
+    /// The spawner's globals, copied into the new actor's heap (and again at each restart).
+    pub globals: Arc<Vec<Option<Msg>>>,
+    /// Link the new actor to the spawner.
+    pub link: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct SupervisorSpec {
+    pub strategy: Strategy,
+    /// At most `intensity` restarts within `period` seconds; one more and the supervisor
+    /// stops its children and fails.
+    pub intensity: u32,
+    pub period: f64,
+    pub name: Option<String>,
+    pub parent: Option<ActorRef>,
+}
+
+/// The scheduler, as the natives of one process see it. Calls that cannot finish at once
+/// return `Err(suspend())`; the VM then re-executes the same native call when the process is
+/// resumed, so a blocking operation keeps its progress in the host, not in the VM.
+pub trait Host: Send {
+    /// For the scheduler to reach its own state inside a VM.
+    fn as_any(&mut self) -> &mut dyn Any;
+    fn spawn(&mut self, spec: SpawnSpec) -> Result<ActorRef, VmError>;
+    fn supervisor(&mut self, spec: SupervisorSpec) -> Result<ActorRef, VmError>;
+    fn send(&mut self, to: &ActorRef, msg: Msg) -> Result<(), VmError>;
+    /// Sends a request; the reply resolves the returned task.
+    fn ask(&mut self, to: &ActorRef, msg: Msg, timeout: Option<f64>) -> Result<u64, VmError>;
+    /// The result of a task, or `Err(suspend())` until it is ready.
+    fn wait(&mut self, task: u64) -> Result<Msg, VmError>;
+    /// Whether a task has finished (without waiting).
+    fn done(&mut self, task: u64) -> bool;
+    /// A task that finishes after `secs` with `none`.
+    fn timer(&mut self, secs: f64) -> u64;
+    /// Suspends the process for `secs` (retried until the time has passed).
+    fn sleep(&mut self, secs: f64) -> Result<(), VmError>;
+    /// The running actor, or None in the main program.
+    fn me(&mut self) -> Option<ActorRef>;
+    /// Asks an actor to stop after its current message (`on_stop` runs).
+    fn stop(&mut self, target: &ActorRef) -> Result<(), VmError>;
+    fn is_alive(&mut self, target: &ActorRef) -> bool;
+    /// Delivers a `Down` message to the caller when `target` stops.
+    fn monitor(&mut self, target: &ActorRef) -> Result<(), VmError>;
+    /// Links the caller and `target`: when either crashes, the other crashes too.
+    fn link(&mut self, target: &ActorRef) -> Result<(), VmError>;
+    fn register(&mut self, name: &str, target: &ActorRef) -> Result<(), VmError>;
+    fn whereis(&mut self, name: &str) -> Option<ActorRef>;
+    /// A supervisor's children (in start order) and its restart count.
+    fn children(&mut self, sup: &ActorRef) -> Result<(Vec<ActorRef>, u64), VmError>;
+    /// Seconds since the runtime started (virtual in deterministic mode).
+    fn now(&mut self) -> f64;
+}
+
+/// The name of an actor's state type, for display.
+pub fn type_name(program: &Program, ty: u16) -> &str {
+    if ty == u16::MAX {
+        return "Supervisor";
+    }
+    // the state struct of `actor Counter` is `CounterState`
+    program.types.get(ty as usize).map_or("actor", |t| t.name.strip_suffix("State").unwrap_or(&t.name))
+}
+
+pub(crate) fn host<'c>(ctx: &'c mut Ctx) -> Result<&'c mut (dyn Host + 'static), VmError> {
+    match ctx.host.as_deref_mut() {
+        Some(h) => Ok(h),
+        None => Err(VmError::new("N2305", "actors and tasks need the Noodle runtime (this VM was created without one)")),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// natives: `actor.*` (references, spawning, messages, supervision) and `task.*` (waiting)
+
+use crate::natives::{arity, as_float, as_int, as_str};
+
+type R = Result<Value, VmError>;
+
+pub static NATIVES: &[(&str, crate::natives::NativeFn)] = &[
+    ("actor.spawn", actor_spawn),
+    ("actor.send", actor_send),
+    ("actor.ask", actor_ask),
+    ("actor.me", actor_me),
+    ("actor.stop", actor_stop),
+    ("actor.alive", actor_alive),
+    ("actor.monitor", actor_monitor),
+    ("actor.link", actor_link),
+    ("actor.register", actor_register),
+    ("actor.whereis", actor_whereis),
+    ("actor.supervisor", actor_supervisor),
+    ("actor.children", actor_children),
+    ("actor.restarts", actor_restarts),
+    ("task.wait", task_wait),
+    ("task.done", task_done),
+    ("task.timer", task_timer),
+    ("task.gather", task_gather),
+];
+
+fn bad(name: &str) -> VmError {
+    VmError::bad_operand(name)
+}
+
+fn actor_ref(heap: &Heap, v: Value, name: &str) -> Result<ActorRef, VmError> {
+    match v {
+        Value::Obj(r) => match heap.get(r) {
+            Obj::Actor(a) => Ok(a.clone()),
+            _ => Err(bad(name)),
+        },
+        _ => Err(bad(name)),
+    }
+}
+
+fn task_id(heap: &Heap, v: Value, name: &str) -> Result<u64, VmError> {
+    match v {
+        Value::Obj(r) => match heap.get(r) {
+            Obj::Task(t) => Ok(*t),
+            _ => Err(bad(name)),
+        },
+        _ => Err(bad(name)),
+    }
+}
+
+fn opt_str(heap: &Heap, v: Value, name: &str) -> Result<Option<String>, VmError> {
+    match v {
+        Value::None => Ok(None),
+        v => Ok(Some(as_str(heap, v, name)?.to_string())),
+    }
+}
+
+fn func(v: Value, name: &str) -> Result<u32, VmError> {
+    match v {
+        Value::Func(f) => Ok(f),
+        _ => Err(bad(name)),
+    }
+}
+
+/// A duration in seconds: finite and not negative.
+fn seconds(v: Value, what: &str) -> Result<f64, VmError> {
+    let s = as_float(v, what)?;
+    if !s.is_finite() || s < 0.0 {
+        return Err(VmError::arg(format!("{what} must be a finite number of seconds, not negative (got {s})")));
+    }
+    Ok(s)
+}
+
+fn actor_value(heap: &mut Heap, a: ActorRef) -> Value {
+    heap.alloc(Obj::Actor(a))
+}
+
+/// `actor.spawn(new, receive, on_stop, ty, args, name, capacity, overflow, supervisor, restart, link)`.
+fn actor_spawn(ctx: &mut Ctx, a: &[Value]) -> R {
+    const N: &str = "actor.spawn";
+    arity(a, 11, N)?;
+    let args = match a[4] {
+        Value::Obj(r) => match ctx.heap.get(r) {
+            Obj::List(items) => items.iter().map(|v| export(ctx.heap, ctx.program, *v)).collect::<Result<Vec<_>, _>>()?,
+            _ => return Err(bad(N)),
+        },
+        _ => return Err(bad(N)),
+    };
+    let capacity = as_int(a[6], N)?;
+    if capacity < 1 {
+        return Err(VmError::arg(format!("a mailbox capacity must be at least 1 (got {capacity})")));
+    }
+    let overflow_s = as_str(ctx.heap, a[7], N)?;
+    let overflow = Overflow::parse(overflow_s).ok_or_else(|| VmError::arg(format!("unknown overflow policy `{overflow_s}` (expected \"block\", \"fail\" or \"drop_oldest\")")))?;
+    let restart_s = as_str(ctx.heap, a[9], N)?;
+    let restart = Restart::parse(restart_s).ok_or_else(|| VmError::arg(format!("unknown restart policy `{restart_s}` (expected \"permanent\", \"transient\" or \"temporary\")")))?;
+    let supervisor = match a[8] {
+        Value::None => None,
+        v => Some(actor_ref(ctx.heap, v, N)?),
+    };
+    let spec = SpawnSpec {
+        new: func(a[0], N)?,
+        receive: func(a[1], N)?,
+        on_stop: match a[2] {
+            Value::None => None,
+            v => Some(func(v, N)?),
+        },
+        ty: u16::try_from(as_int(a[3], N)?).map_err(|_| bad(N))?,
+        args,
+        name: opt_str(ctx.heap, a[5], N)?,
+        capacity: capacity as usize,
+        overflow,
+        supervisor,
+        restart,
+        link: matches!(a[10], Value::Bool(true)),
+        globals: Arc::new(
+            ctx.globals
+                .iter()
+                .map(|v| match v {
+                    Value::Undef => None,
+                    v => export(ctx.heap, ctx.program, *v).ok(),
+                })
+                .collect(),
+        ),
+    };
+    let r = host(ctx)?.spawn(spec)?;
+    Ok(actor_value(ctx.heap, r))
+}
+
+fn actor_send(ctx: &mut Ctx, a: &[Value]) -> R {
+    arity(a, 2, "actor.send")?;
+    let to = actor_ref(ctx.heap, a[0], "actor.send")?;
+    let msg = export(ctx.heap, ctx.program, a[1])?;
+    host(ctx)?.send(&to, msg)?;
+    Ok(Value::None)
+}
+
+fn actor_ask(ctx: &mut Ctx, a: &[Value]) -> R {
+    arity(a, 3, "actor.ask")?;
+    let to = actor_ref(ctx.heap, a[0], "actor.ask")?;
+    let msg = export(ctx.heap, ctx.program, a[1])?;
+    let timeout = match a[2] {
+        Value::None => None,
+        v => Some(seconds(v, "an ask timeout")?),
+    };
+    let t = host(ctx)?.ask(&to, msg, timeout)?;
+    Ok(ctx.heap.alloc(Obj::Task(t)))
+}
+
+fn actor_me(ctx: &mut Ctx, a: &[Value]) -> R {
+    arity(a, 0, "actor.me")?;
+    match host(ctx)?.me() {
+        Some(r) => Ok(actor_value(ctx.heap, r)),
+        None => Ok(Value::None),
+    }
+}
+
+fn actor_stop(ctx: &mut Ctx, a: &[Value]) -> R {
+    arity(a, 1, "actor.stop")?;
+    let to = actor_ref(ctx.heap, a[0], "actor.stop")?;
+    host(ctx)?.stop(&to)?;
+    Ok(Value::None)
+}
+
+fn actor_alive(ctx: &mut Ctx, a: &[Value]) -> R {
+    arity(a, 1, "actor.alive")?;
+    let to = actor_ref(ctx.heap, a[0], "actor.alive")?;
+    Ok(Value::Bool(host(ctx)?.is_alive(&to)))
+}
+
+fn actor_monitor(ctx: &mut Ctx, a: &[Value]) -> R {
+    arity(a, 1, "actor.monitor")?;
+    let to = actor_ref(ctx.heap, a[0], "actor.monitor")?;
+    host(ctx)?.monitor(&to)?;
+    Ok(Value::None)
+}
+
+fn actor_link(ctx: &mut Ctx, a: &[Value]) -> R {
+    arity(a, 1, "actor.link")?;
+    let to = actor_ref(ctx.heap, a[0], "actor.link")?;
+    host(ctx)?.link(&to)?;
+    Ok(Value::None)
+}
+
+fn actor_register(ctx: &mut Ctx, a: &[Value]) -> R {
+    arity(a, 2, "actor.register")?;
+    let name = as_str(ctx.heap, a[0], "actor.register")?.to_string();
+    let to = actor_ref(ctx.heap, a[1], "actor.register")?;
+    host(ctx)?.register(&name, &to)?;
+    Ok(Value::None)
+}
+
+/// `actor.whereis(name, ty)`: the actor registered under `name` if its state type is `ty`.
+fn actor_whereis(ctx: &mut Ctx, a: &[Value]) -> R {
+    arity(a, 2, "actor.whereis")?;
+    let name = as_str(ctx.heap, a[0], "actor.whereis")?.to_string();
+    let ty = as_int(a[1], "actor.whereis")?;
+    match host(ctx)?.whereis(&name) {
+        Some(r) if r.ty as i64 == ty => Ok(actor_value(ctx.heap, r)),
+        _ => Ok(Value::None),
+    }
+}
+
+/// `actor.supervisor(strategy, intensity, period, name, parent)`.
+fn actor_supervisor(ctx: &mut Ctx, a: &[Value]) -> R {
+    const N: &str = "actor.supervisor";
+    arity(a, 5, N)?;
+    let s = as_str(ctx.heap, a[0], N)?;
+    let strategy = Strategy::parse(s).ok_or_else(|| VmError::arg(format!("unknown supervision strategy `{s}` (expected \"one_for_one\", \"one_for_all\" or \"rest_for_one\")")))?;
+    let intensity = as_int(a[1], N)?;
+    if intensity < 0 {
+        return Err(VmError::arg(format!("max_restarts cannot be negative (got {intensity})")));
+    }
+    let period = seconds(a[2], "a restart period")?;
+    if period == 0.0 {
+        return Err(VmError::arg("a restart period must be more than 0 seconds"));
+    }
+    let spec = SupervisorSpec {
+        strategy,
+        intensity: intensity.min(u32::MAX as i64) as u32,
+        period,
+        name: opt_str(ctx.heap, a[3], N)?,
+        parent: match a[4] {
+            Value::None => None,
+            v => Some(actor_ref(ctx.heap, v, N)?),
+        },
+    };
+    let r = host(ctx)?.supervisor(spec)?;
+    Ok(actor_value(ctx.heap, r))
+}
+
+fn actor_children(ctx: &mut Ctx, a: &[Value]) -> R {
+    arity(a, 1, "actor.children")?;
+    let sup = actor_ref(ctx.heap, a[0], "actor.children")?;
+    let (kids, _) = host(ctx)?.children(&sup)?;
+    let items: Vec<Value> = kids.into_iter().map(|k| actor_value(ctx.heap, k)).collect();
+    Ok(ctx.heap.alloc(Obj::List(items)))
+}
+
+fn actor_restarts(ctx: &mut Ctx, a: &[Value]) -> R {
+    arity(a, 1, "actor.restarts")?;
+    let sup = actor_ref(ctx.heap, a[0], "actor.restarts")?;
+    let (_, n) = host(ctx)?.children(&sup)?;
+    Ok(Value::Int(n as i64))
+}
+
+/// `await task`: its result, or suspends until there is one.
+fn task_wait(ctx: &mut Ctx, a: &[Value]) -> R {
+    arity(a, 1, "task.wait")?;
+    let t = task_id(ctx.heap, a[0], "task.wait")?;
+    let m = host(ctx)?.wait(t)?;
+    Ok(import(ctx.heap, ctx.program, &m))
+}
+
+fn task_done(ctx: &mut Ctx, a: &[Value]) -> R {
+    arity(a, 1, "task.done")?;
+    let t = task_id(ctx.heap, a[0], "task.done")?;
+    Ok(Value::Bool(host(ctx)?.done(t)))
+}
+
+fn task_timer(ctx: &mut Ctx, a: &[Value]) -> R {
+    arity(a, 1, "task.timer")?;
+    let secs = seconds(a[0], "a timer")?;
+    let t = host(ctx)?.timer(secs);
+    Ok(ctx.heap.alloc(Obj::Task(t)))
+}
+
+/// `gather(tasks)`: every result in order, once all are done; the first failure (in list
+/// order) is raised.
+fn task_gather(ctx: &mut Ctx, a: &[Value]) -> R {
+    arity(a, 1, "task.gather")?;
+    let ids: Vec<u64> = match a[0] {
+        Value::Obj(r) => match ctx.heap.get(r) {
+            Obj::List(items) => items.iter().map(|v| task_id(ctx.heap, *v, "task.gather")).collect::<Result<_, _>>()?,
+            _ => return Err(bad("task.gather")),
+        },
+        _ => return Err(bad("task.gather")),
+    };
+    let h = host(ctx)?;
+    // wait for the first unfinished one; once all are done, collect without suspending
+    if let Some(t) = ids.iter().find(|t| !h.done(**t)) {
+        h.wait(*t)?;
+    }
+    let mut out = Vec::with_capacity(ids.len());
+    for t in ids {
+        out.push(h.wait(t)?);
+    }
+    let items: Vec<Value> = out.iter().map(|m| import(ctx.heap, ctx.program, m)).collect();
+    Ok(ctx.heap.alloc(Obj::List(items)))
+}
