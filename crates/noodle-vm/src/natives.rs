@@ -1584,8 +1584,8 @@ mod tests {
             assert!(lookup(n).is_some(), "missing native {n}");
         }
         let all = all_names();
-        // the tensor and database natives are listed in their own tables
-        assert_eq!(all.len(), names.len() + crate::tensor::NATIVES.len() + crate::db::NATIVES.len());
+        // the tensor, database and actor natives are listed in their own tables
+        assert_eq!(all.len(), names.len() + crate::tensor::NATIVES.len() + crate::db::NATIVES.len() + crate::actor::NATIVES.len());
         let mut dedup = all.clone();
         dedup.sort();
         dedup.dedup();
