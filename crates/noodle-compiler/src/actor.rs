@@ -125,6 +125,7 @@ impl Compiler {
             }
             // the generated code gets a file of its own, so its spans are valid
             let file = self.files.len() as u32;
+            self.generated_files.push(file);
             self.program.files.push(format!("<actor {name}>"));
             self.files.push(SourceFile::new(format!("<actor {name}>"), gen.clone()));
             let (generated, diags) = noodle_syntax::parse(&gen, file);
@@ -154,12 +155,21 @@ impl Compiler {
         }
     }
 
+    /// The state struct of actor `id`.
+    fn state_struct(&self, id: u32) -> Option<u32> {
+        let a = &self.actors[id as usize];
+        match self.modules[a.module].symbols.get(&a.state) {
+            Some((Symbol::Struct(sid), _)) => Some(*sid),
+            _ => None,
+        }
+    }
+
     /// Each handler's (message type, reply type).
     fn handler_types(&self, id: u32) -> Vec<(String, Type, Type)> {
-        let a = &self.actors[id as usize];
-        let Some((Symbol::Struct(sid), _)) = self.modules[a.module].symbols.get(&a.state) else { return vec![] };
-        let s = &self.structs[*sid as usize];
-        a.handlers
+        let Some(sid) = self.state_struct(id) else { return vec![] };
+        let s = &self.structs[sid as usize];
+        self.actors[id as usize]
+            .handlers
             .iter()
             .filter_map(|h| {
                 let f = &self.funcs[*s.methods.get(h)?];
@@ -189,13 +199,7 @@ impl Compiler {
             return (self.dst(dst), Type::Unknown);
         };
         let stop_f = self.actor_fn(id, "stop").map(|(_, f)| f);
-        let ty = {
-            let a = &self.actors[id as usize];
-            match self.modules[a.module].symbols.get(&a.state) {
-                Some((Symbol::Struct(sid), _)) => self.structs[*sid as usize].record,
-                _ => 0,
-            }
-        };
+        let ty = self.state_struct(id).map_or(0, |sid| self.structs[sid as usize].record);
         // native arguments: new, receive, stop, ty, args, name, capacity, overflow, supervisor, restart, link
         let base = self.b().alloc(12);
         self.emit(Op::LoadFunc { dst: base + 1, func: new_f });
@@ -210,17 +214,7 @@ impl Compiler {
         let aname = self.actors[id as usize].name.clone();
         let slots = self.bind_args(&aname, &info.params, args, span);
         let abase = self.b().alloc(info.params.len() as u32 + 1);
-        for (i, (slot, p)) in slots.iter().zip(info.params.iter()).enumerate() {
-            let r = abase + i as u16;
-            match slot {
-                Some(e) => {
-                    self.expr_coerce(e, Some(r), &p.ty);
-                }
-                None => {
-                    self.emit(Op::LoadNone { dst: r });
-                }
-            }
-        }
+        self.store_args(&slots, &info.params, abase);
         self.emit(Op::NewList { dst: base + 5, base: abase, count: info.params.len() as u16 });
         // options
         let mut given: [Option<&Expr>; 6] = [None; 6];
@@ -250,25 +244,11 @@ impl Compiler {
                 c.load_const(default, Some(reg));
             }
         };
-        match given[0] {
-            Some(e) => {
-                self.expr_coerce(e, Some(base + 6), &Type::optional(Type::Str));
-            }
-            None => {
-                self.emit(Op::LoadNone { dst: base + 6 });
-            }
-        }
+        self.opt_arg(given[0], base + 6, &Type::optional(Type::Str));
         opt(self, 1, base + 7, &Type::Int, Const::Int(1000));
         self.check_choice(given[2], &["block", "fail", "drop_oldest"], "overflow policy");
         opt(self, 2, base + 8, &Type::Str, Const::Str("block".into()));
-        match given[3] {
-            Some(e) => {
-                self.expr_coerce(e, Some(base + 9), &Type::optional(Type::Actor(SUPERVISOR)));
-            }
-            None => {
-                self.emit(Op::LoadNone { dst: base + 9 });
-            }
-        }
+        self.opt_arg(given[3], base + 9, &Type::optional(Type::Actor(SUPERVISOR)));
         self.check_choice(given[4], &["permanent", "transient", "temporary"], "restart policy");
         opt(self, 4, base + 10, &Type::Str, Const::Str("permanent".into()));
         match given[5] {
@@ -280,6 +260,18 @@ impl Compiler {
             }
         }
         (self.emit_native("actor.spawn", base, 11, dst), Type::Actor(id))
+    }
+
+    /// An optional argument: compiled against `ty` into `reg`, or none when it is absent.
+    fn opt_arg(&mut self, e: Option<&Expr>, reg: Reg, ty: &Type) {
+        match e {
+            Some(e) => {
+                self.expr_coerce(e, Some(reg), ty);
+            }
+            None => {
+                self.emit(Op::LoadNone { dst: reg });
+            }
+        }
     }
 
     /// A string option whose literal value is checked here (other values at run time).
@@ -395,14 +387,7 @@ impl Compiler {
         if !ask {
             return (self.emit_native("actor.send", base, 2, dst), Type::None);
         }
-        match timeout {
-            Some(t) => {
-                self.expr_coerce(t, Some(base + 3), &Type::optional(Type::Float));
-            }
-            None => {
-                self.emit(Op::LoadNone { dst: base + 3 });
-            }
-        }
+        self.opt_arg(timeout, base + 3, &Type::optional(Type::Float));
         (self.emit_native("actor.ask", base, 3, dst), Type::Task(Box::new(ret)))
     }
 
@@ -425,23 +410,13 @@ impl Compiler {
         match item {
             "supervisor" => {
                 let params = [P("strategy", K::Str, D::Req), P("max_restarts", K::Int, D::Int(3)), P("within", K::Float, D::Float(5.0)), P("name", K::OptStr, D::None)];
-                if let Some(Arg { value: Expr { kind: ExprKind::Str(_), .. }, .. }) = args.first() {
-                    self.check_choice(args.first().map(|a| &a.value), &["one_for_one", "one_for_all", "rest_for_one"], "supervision strategy");
-                }
+                let named = |a: &Arg, n: &str| a.name.as_ref().is_some_and(|x| x.name == n);
+                let strategy = args.iter().find(|a| named(a, "strategy")).or(args.first().filter(|a| a.name.is_none()));
+                self.check_choice(strategy.map(|a| &a.value), &["one_for_one", "one_for_all", "rest_for_one"], "supervision strategy");
                 // `parent:` is a supervisor, which `native_args` has no kind for: handled here
-                let (plain, parent): (Vec<Arg>, Option<&Arg>) = {
-                    let p = args.iter().find(|a| a.name.as_ref().is_some_and(|n| n.name == "parent"));
-                    (args.iter().filter(|a| !a.name.as_ref().is_some_and(|n| n.name == "parent")).cloned().collect(), p)
-                };
+                let (parent, plain): (Vec<Arg>, Vec<Arg>) = args.iter().cloned().partition(|a| named(a, "parent"));
                 let (base, _) = self.native_args("actor.supervisor", None, &params, &plain, span, 1);
-                match parent {
-                    Some(a) => {
-                        self.expr_coerce(&a.value, Some(base + 5), &Type::Actor(SUPERVISOR));
-                    }
-                    None => {
-                        self.emit(Op::LoadNone { dst: base + 5 });
-                    }
-                }
+                self.opt_arg(parent.first().map(|a| &a.value), base + 5, &Type::Actor(SUPERVISOR));
                 Some((self.emit_native("actor.supervisor", base, 5, dst), Type::Actor(SUPERVISOR)))
             }
             "timer" => {
@@ -503,13 +478,7 @@ impl Compiler {
             return (self.dst(dst), Type::Unknown);
         }
         let (base, _) = self.native_args(&format!("{an}.lookup"), None, &[P("name", K::Str, D::Req)], args, span, 1);
-        let ty = {
-            let a = &self.actors[id as usize];
-            match self.modules[a.module].symbols.get(&a.state) {
-                Some((Symbol::Struct(sid), _)) => self.structs[*sid as usize].record as i64,
-                _ => -1,
-            }
-        };
+        let ty = self.state_struct(id).map_or(-1, |sid| self.structs[sid as usize].record as i64);
         self.load_const(Const::Int(ty), Some(base + 2));
         (self.emit_native("actor.whereis", base, 2, dst), Type::optional(Type::Actor(id)))
     }

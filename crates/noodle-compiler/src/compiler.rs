@@ -199,6 +199,8 @@ pub struct Compiler {
     pub funcs: Vec<FuncInfo>,
     pub structs: Vec<StructInfo>,
     pub actors: Vec<crate::actor::ActorInfo>,
+    /// Files of code generated for actors (`<actor Name>`).
+    pub generated_files: Vec<u32>,
     pub enums: Vec<EnumInfo>,
     pub ifaces: Vec<IfaceInfo>,
     pub globals: Vec<GlobalInfo>,
@@ -283,6 +285,7 @@ impl Compiler {
             funcs: Vec::new(),
             structs: Vec::new(),
             actors: Vec::new(),
+            generated_files: Vec::new(),
             enums: Vec::new(),
             ifaces: Vec::new(),
             globals: Vec::new(),
@@ -772,6 +775,11 @@ impl Compiler {
 
     fn finish(&mut self, main: Option<usize>) -> Result<CompileOutput, Vec<Diagnostic>> {
         let mut errors: Vec<Diagnostic> = std::mem::take(&mut self.diags);
+        // An error in an actor's generated code repeats one in the actor's own declaration
+        // (its message types are the handlers'); show only the user's.
+        if errors.iter().any(|d| !self.generated_files.contains(&d.span.file)) {
+            errors.retain(|d| !self.generated_files.contains(&d.span.file));
+        }
         // report in source order (declarations, top-level code and bodies are checked in passes)
         errors.sort_by_key(|d| (d.span.file, d.span.start));
         if !errors.is_empty() {

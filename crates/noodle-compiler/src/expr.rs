@@ -1616,6 +1616,22 @@ impl Compiler {
     }
 
     /// Matches call arguments to parameters: positional first, then named; fills defaults.
+    /// Compiles the arguments `bind_args` matched to `params` into consecutive registers from
+    /// `first`, each against its parameter's type; a parameter left without one gets none.
+    pub(crate) fn store_args(&mut self, slots: &[Option<Cow<'_, Expr>>], params: &[ParamInfo], first: Reg) {
+        for (i, (slot, p)) in slots.iter().zip(params.iter()).enumerate() {
+            let r = first + i as u16;
+            match slot {
+                Some(e) => {
+                    self.expr_coerce(e, Some(r), &p.ty);
+                }
+                None => {
+                    self.emit(Op::LoadNone { dst: r });
+                }
+            }
+        }
+    }
+
     pub(crate) fn bind_args<'e>(&mut self, fname: &str, params: &[ParamInfo], args: &'e [Arg], span: Span) -> Vec<Option<Cow<'e, Expr>>> {
         let mut slots: Vec<Option<Cow<'e, Expr>>> = vec![None; params.len()];
         let mut seen_named = false;
@@ -1711,17 +1727,7 @@ impl Compiler {
         if let Some((r, _)) = &recv {
             self.emit(Op::Move { dst: base + 1, src: *r });
         }
-        for (i, (slot, p)) in slots.iter().zip(params.iter()).enumerate() {
-            let r = base + 1 + extra as u16 + i as u16;
-            match slot {
-                Some(e) => {
-                    self.expr_coerce(e, Some(r), &p.ty);
-                }
-                None => {
-                    self.emit(Op::LoadNone { dst: r });
-                }
-            }
-        }
+        self.store_args(&slots, &params, base + 1 + extra as u16);
         for a in args.iter().skip(params.len()) {
             if a.name.is_none() {
                 self.expr(&a.value, None, None);
@@ -1747,17 +1753,7 @@ impl Compiler {
         let slots = self.bind_args(&info.name, &params, args, span);
         let base = self.b().alloc(params.len().max(1) as u32);
         // defaults are compiled in the struct's own module
-        for (i, (slot, p)) in slots.iter().zip(params.iter()).enumerate() {
-            let r = base + i as u16;
-            match slot {
-                Some(e) => {
-                    self.expr_coerce(e, Some(r), &p.ty);
-                }
-                None => {
-                    self.emit(Op::LoadNone { dst: r });
-                }
-            }
-        }
+        self.store_args(&slots, &params, base);
         let d = self.dst(dst);
         self.emit(Op::NewRecord { dst: d, ty: info.record, base });
         (d, Type::Struct(s))

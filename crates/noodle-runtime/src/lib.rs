@@ -25,6 +25,7 @@ use noodle_vm::actor::ActorRef;
 use noodle_vm::{Output, RunState, Vm};
 use process::{Cell, Process};
 use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -86,9 +87,11 @@ impl Ord for Timer {
     }
 }
 
-/// Where runnable processes wait.
+/// Where runnable processes wait (one per run, so the variants' sizes do not matter).
+#[allow(clippy::large_enum_variant)]
 enum Queue {
-    Threaded { injector: Injector<Box<Process>>, stealers: Mutex<Vec<Stealer<Box<Process>>>> },
+    /// The stealers are set once, when the workers start.
+    Threaded { injector: Injector<Box<Process>>, stealers: std::sync::OnceLock<Vec<Stealer<Box<Process>>>> },
     Deterministic(Mutex<VecDeque<Box<Process>>>),
 }
 
@@ -195,7 +198,7 @@ impl Shared {
         let n = self.config.threads.max(1);
         let locals: Vec<Worker<Box<Process>>> = (0..n).map(|_| Worker::new_lifo()).collect();
         if let Queue::Threaded { stealers, .. } = &self.queue {
-            *stealers.lock().unwrap() = locals.iter().map(|w| w.stealer()).collect();
+            let _ = stealers.set(locals.iter().map(|w| w.stealer()).collect());
         }
         let mut handles = self.workers.lock().unwrap();
         for (i, local) in locals.into_iter().enumerate() {
@@ -231,6 +234,31 @@ impl Shared {
         }
     }
 
+    /// The next process to run in deterministic mode: picked by the seed, or the oldest.
+    fn next_deterministic(&self, seeded: bool) -> Option<Box<Process>> {
+        let Queue::Deterministic(q) = &self.queue else { return None };
+        let mut q = q.lock().unwrap();
+        if q.is_empty() {
+            return None;
+        }
+        let i = if seeded { (self.next_random() % q.len() as u64) as usize } else { 0 };
+        q.remove(i)
+    }
+
+    /// Deterministic mode, nothing to run: moves virtual time to the next timer and fires it.
+    /// False when no timer is pending.
+    fn jump_to_next_timer(self: &Arc<Self>) -> bool {
+        let next_at = self.timers.lock().unwrap().peek().map(|t| t.at);
+        match next_at {
+            Some(at) => {
+                self.advance_to(at);
+                self.fire_due_timers();
+                true
+            }
+            None => false,
+        }
+    }
+
     pub(crate) fn log(&self, text: &str) {
         let mut e = self.err.lock().unwrap_or_else(|e| e.into_inner());
         let _ = e.write_all(text.as_bytes());
@@ -261,8 +289,6 @@ impl Shared {
     }
 }
 
-use std::io::Write;
-
 fn worker_loop(shared: Arc<Shared>, local: Worker<Box<Process>>) {
     LOCAL.with(|l| *l.borrow_mut() = Some(local));
     loop {
@@ -292,7 +318,7 @@ fn worker_loop(shared: Arc<Shared>, local: Worker<Box<Process>>) {
 
 fn has_work(shared: &Shared) -> bool {
     let Queue::Threaded { injector, stealers } = &shared.queue else { return false };
-    !injector.is_empty() || stealers.lock().unwrap().iter().any(|s| !s.is_empty())
+    !injector.is_empty() || stealers.get().is_some_and(|all| all.iter().any(|s| !s.is_empty()))
 }
 
 fn find_work(shared: &Shared) -> Option<Box<Process>> {
@@ -311,8 +337,7 @@ fn find_work(shared: &Shared) -> Option<Box<Process>> {
             crossbeam_deque::Steal::Empty => break,
         }
     }
-    let stealers = stealers.lock().unwrap().clone();
-    for s in &stealers {
+    for s in stealers.get().into_iter().flatten() {
         loop {
             match s.steal() {
                 crossbeam_deque::Steal::Success(p) => return Some(p),
@@ -362,7 +387,7 @@ pub fn run_main(mut vm: Vm, config: &Config) -> (Vm, RunState) {
         queue: if deterministic {
             Queue::Deterministic(Mutex::new(VecDeque::new()))
         } else {
-            Queue::Threaded { injector: Injector::new(), stealers: Mutex::new(Vec::new()) }
+            Queue::Threaded { injector: Injector::new(), stealers: std::sync::OnceLock::new() }
         },
         idle: AtomicUsize::new(0),
         idle_lock: Mutex::new(()),
@@ -440,17 +465,7 @@ fn run_deterministic(shared: &Arc<Shared>, main_cell: &Arc<Cell>, main: Box<Proc
         if let Some(r) = main_result.take() {
             return r;
         }
-        let next = {
-            let Queue::Deterministic(q) = &shared.queue else { unreachable!() };
-            let mut q = q.lock().unwrap();
-            if q.is_empty() {
-                None
-            } else {
-                let i = (shared.next_random() % q.len() as u64) as usize;
-                q.remove(i)
-            }
-        };
-        match next {
+        match shared.next_deterministic(true) {
             Some(p) => {
                 // each slice takes a little virtual time, so timeouts fire even while
                 // something computes forever
@@ -465,18 +480,13 @@ fn run_deterministic(shared: &Arc<Shared>, main_cell: &Arc<Cell>, main: Box<Proc
                 }
                 shared.fire_due_timers();
             }
+            // idle: jump to the next timer, or main can never be woken
             None => {
-                // idle: jump to the next timer, or main can never be woken
-                let next_at = shared.timers.lock().unwrap().peek().map(|t| t.at);
-                match next_at {
-                    Some(at) => {
-                        shared.advance_to(at);
-                        shared.fire_due_timers();
-                    }
-                    None => match main_cell.take_parked_main() {
+                if !shared.jump_to_next_timer() {
+                    match main_cell.take_parked_main() {
                         Some(p) => return process::deadlock(p),
                         None => unreachable!("the deterministic scheduler is idle with main neither queued nor parked"),
-                    },
+                    }
                 }
             }
         }
@@ -499,29 +509,13 @@ fn shutdown(shared: &Arc<Shared>) {
         }
         if shared.deterministic() {
             // run until everyone has stopped (timers fire at once: nobody waits for them now)
-            loop {
-                let next = {
-                    let Queue::Deterministic(q) = &shared.queue else { unreachable!() };
-                    q.lock().unwrap().pop_front()
-                };
-                match next {
-                    Some(p) => {
-                        shared.active.fetch_sub(1, Ordering::SeqCst);
-                        process::run_slice(shared, p);
-                    }
-                    None => break,
-                }
+            while let Some(p) = shared.next_deterministic(false) {
+                shared.active.fetch_sub(1, Ordering::SeqCst);
+                process::run_slice(shared, p);
             }
-            if !shared.cells.lock().unwrap().is_empty() {
-                // an on_stop hook waits for something that will not come
-                let next_at = shared.timers.lock().unwrap().peek().map(|t| t.at);
-                match next_at {
-                    Some(at) => {
-                        shared.advance_to(at);
-                        shared.fire_due_timers();
-                    }
-                    None => break,
-                }
+            // an on_stop hook may wait for a timer; with none pending, it waits forever
+            if !shared.cells.lock().unwrap().is_empty() && !shared.jump_to_next_timer() {
+                break;
             }
         } else {
             let g = shared.death_lock.lock().unwrap();

@@ -161,6 +161,18 @@ impl Cell {
     }
 }
 
+/// Whether the actor behind a reference has stopped.
+fn is_dead(r: &ActorRef) -> bool {
+    r.cell.downcast_ref::<Cell>().is_some_and(|c| c.dead.load(Ordering::SeqCst))
+}
+
+/// The `Down` message a monitor of `cell` receives, if the program has the `Down` type.
+fn down_message(shared: &Shared, cell: &Cell, reason: &str, code: &str) -> Option<Msg> {
+    let ty = shared.down_ty?;
+    let who = cell.describe(shared.template.program());
+    Some(Msg::Record { ty, fields: vec![Msg::Int(cell.id as i64), Msg::Str(who.into()), Msg::Str(reason.into()), Msg::Str(code.into())] })
+}
+
 fn cell_of(r: &ActorRef) -> Result<Arc<Cell>, VmError> {
     r.cell.clone().downcast::<Cell>().map_err(|_| VmError::new("N2303", "this actor reference belongs to another runtime"))
 }
@@ -209,16 +221,15 @@ pub(crate) fn deliver(shared: &Arc<Shared>, cell: &Cell, env: Envelope, sender: 
     if ib.user.len() >= cell.capacity {
         match cell.overflow {
             Overflow::Fail => return Delivery::Full,
-            Overflow::Block => match sender {
-                Some(s) => {
+            // the runtime itself (a `Down` notice, with no sender) never waits
+            Overflow::Block => {
+                if let Some(s) = sender {
                     if !ib.blocked.iter().any(|b| b.id == s.id) {
                         ib.blocked.push(s.clone());
                     }
                     return Delivery::Blocked;
                 }
-                // the runtime itself (a `Down` notice) never waits
-                None => {}
-            },
+            }
             Overflow::DropOldest => {
                 if let Some(old) = ib.user.pop_front() {
                     if let Some((to, task)) = old.reply {
@@ -342,8 +353,9 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
         if p.phase == Phase::Idle && p.reason.is_some() {
             // a shutdown or crash was applied while idle: run on_stop (or die)
             let reason = p.reason.take().unwrap();
-            if !begin_stop(shared, &mut p, reason) {
-                return;
+            match begin_stop(shared, p, reason) {
+                Some(back) => p = back,
+                None => return,
             }
         }
         match p.phase {
@@ -353,15 +365,19 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
                 let vm = p.vm();
                 let args: Vec<Value> = spec.args.iter().map(|m| actor::import(&mut vm.heap, shared.template.program(), m)).collect();
                 if let Err(u) = vm.begin_call(spec.new, &args) {
-                    crash(shared, p, u);
-                    return;
+                    match crash(shared, p, u) {
+                        Some(back) => p = back,
+                        None => return,
+                    }
+                    continue;
                 }
                 p.phase = Phase::Starting;
             }
             Phase::Idle => {
                 if p.stop_requested {
-                    if !begin_stop(shared, &mut p, Reason::Normal) {
-                        return;
+                    match begin_stop(shared, p, Reason::Normal) {
+                        Some(back) => p = back,
+                        None => return,
                     }
                 } else {
                     if handled >= MESSAGES_PER_SLICE {
@@ -394,8 +410,11 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
                     drop(env.msg);
                     if let Err(u) = vm.begin_call(receive, &[state, msg]) {
                         reply(shared, env.reply, Err(VmError::new("N2302", u.message.clone())));
-                        crash(shared, p, u);
-                        return;
+                        match crash(shared, p, u) {
+                            Some(back) => p = back,
+                            None => return,
+                        }
+                        continue;
                     }
                     p.reply = env.reply;
                     p.phase = Phase::Handling;
@@ -414,7 +433,7 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
                     let to = p.reply.take();
                     if to.is_some() {
                         let vm = p.vm();
-                        let r = actor::export(&vm.heap, shared.template.program(), v);
+                        let r = actor::export(&vm.heap, v);
                         reply(shared, to, r);
                     }
                     p.phase = Phase::Idle;
@@ -446,33 +465,35 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
                     die(shared, p, reason);
                     return;
                 }
-                crash(shared, p, u);
-                return;
+                match crash(shared, p, u) {
+                    Some(back) => p = back,
+                    None => return,
+                }
             }
         }
     }
 }
 
-/// An uncaught error in `new` or a handler: log it, answer the asker, run `on_stop`, die.
-fn crash(shared: &Arc<Shared>, mut p: Box<Process>, u: Uncaught) {
+/// An uncaught error in `new` or a handler: log it, answer the asker, and start `on_stop`
+/// (the process comes back to run it) or die.
+fn crash(shared: &Arc<Shared>, mut p: Box<Process>, u: Uncaught) -> Option<Box<Process>> {
     let who = p.cell.describe(shared.template.program());
     log_crash(shared, &who, &u);
     let to = p.reply.take();
     reply(shared, to, Err(VmError::new("N2302", format!("actor {who} crashed while handling the request: error[{}]: {}", u.code, u.message))));
     p.vm().abort();
+    let reason = Reason::Crashed { code: u.code, message: u.message };
     if p.phase == Phase::Starting || p.phase == Phase::Start {
         // no state to clean up
-        die(shared, p, Reason::Crashed { code: u.code, message: u.message });
-        return;
+        die(shared, p, reason);
+        return None;
     }
     p.phase = Phase::Idle;
-    if begin_stop(shared, &mut p, Reason::Crashed { code: u.code, message: u.message }) {
-        run_slice(shared, p);
-    }
+    begin_stop(shared, p, reason)
 }
 
-/// Starts `on_stop` (returns true: keep running the process) or dies at once (false).
-fn begin_stop(shared: &Arc<Shared>, p: &mut Box<Process>, reason: Reason) -> bool {
+/// Starts `on_stop` (the process comes back to run it) or dies at once (None).
+fn begin_stop(shared: &Arc<Shared>, mut p: Box<Process>, reason: Reason) -> Option<Box<Process>> {
     let on_stop = match &p.kind {
         Kind::Actor(spec) => spec.on_stop,
         _ => None,
@@ -485,12 +506,11 @@ fn begin_stop(shared: &Arc<Shared>, p: &mut Box<Process>, reason: Reason) -> boo
         if vm.begin_call(f, &[state]).is_ok() {
             p.phase = Phase::Stopping;
             p.reason = Some(reason);
-            return true;
+            return Some(p);
         }
     }
-    let p = std::mem::replace(p, Box::new(Process { cell: p.cell.clone(), vm: None, kind: Kind::Main, phase: Phase::Idle, reply: None, stop_requested: false, reason: None }));
     die(shared, p, reason);
-    false
+    None
 }
 
 /// Applies a control message to an actor.
@@ -523,7 +543,10 @@ fn interrupt(shared: &Arc<Shared>, p: &mut Box<Process>, reason: Reason) {
         vm.abort();
     }
     if p.phase == Phase::Start || p.phase == Phase::Starting {
-        p.vm.as_mut().map(|vm| vm.roots.clear());
+        // `new` did not finish: there is no state for `on_stop`
+        if let Some(vm) = p.vm.as_mut() {
+            vm.roots.clear();
+        }
     }
     p.phase = Phase::Idle;
     p.reason = Some(reason);
@@ -559,8 +582,7 @@ pub(crate) fn die(shared: &Arc<Shared>, p: Box<Process>, reason: Reason) {
     for (w, how) in watchers {
         match how {
             Watch::Monitor => {
-                if let Some(ty) = shared.down_ty {
-                    let m = Msg::Record { ty, fields: vec![Msg::Int(cell.id as i64), Msg::Str(who.clone().into()), Msg::Str(reason.text().into()), Msg::Str(reason.code().into())] };
+                if let Some(m) = down_message(shared, &cell, &reason.text(), reason.code()) {
                     deliver(shared, &w, Envelope { msg: m, reply: None }, None);
                 }
             }
@@ -576,7 +598,8 @@ pub(crate) fn die(shared: &Arc<Shared>, p: Box<Process>, reason: Reason) {
     shared.notify_death();
 }
 
-/// How a slice of main ended.
+/// How a slice of main ended (once per wait, so its size does not matter).
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum MainEnd {
     Done(Vm, RunState),
     /// Parked in its inbox until something arrives.
@@ -693,7 +716,7 @@ impl Host for ProcHost {
         if let Some(name) = &spec.name {
             let mut names = shared.names.lock().unwrap();
             if let Some(old) = names.get(name) {
-                if !old.cell.downcast_ref::<Cell>().is_some_and(|c| c.dead.load(Ordering::SeqCst)) && spec.supervisor.is_none() {
+                if !is_dead(old) && spec.supervisor.is_none() {
                     return Err(VmError::new("N2310", format!("the name \"{name}\" is already registered to a running actor")));
                 }
             }
@@ -831,9 +854,7 @@ impl Host for ProcHost {
         let mut ib = cell.inbox.lock().unwrap();
         if ib.closed {
             drop(ib);
-            if let Some(ty) = self.shared.down_ty {
-                let who = cell.describe(self.shared.template.program());
-                let m = Msg::Record { ty, fields: vec![Msg::Int(cell.id as i64), Msg::Str(who.into()), Msg::Str("not running".into()), Msg::Str("".into())] };
+            if let Some(m) = down_message(&self.shared, &cell, "not running", "") {
                 deliver(&self.shared, &self.me, Envelope { msg: m, reply: None }, None);
             }
             return Ok(());
@@ -865,7 +886,7 @@ impl Host for ProcHost {
         }
         let mut names = self.shared.names.lock().unwrap();
         if let Some(old) = names.get(name) {
-            if old.id != target.id && !old.cell.downcast_ref::<Cell>().is_some_and(|c| c.dead.load(Ordering::SeqCst)) {
+            if old.id != target.id && !is_dead(old) {
                 return Err(VmError::new("N2310", format!("the name \"{name}\" is already registered to a running actor")));
             }
         }
@@ -875,7 +896,7 @@ impl Host for ProcHost {
 
     fn whereis(&mut self, name: &str) -> Option<ActorRef> {
         let names = self.shared.names.lock().unwrap();
-        names.get(name).filter(|r| !r.cell.downcast_ref::<Cell>().is_some_and(|c| c.dead.load(Ordering::SeqCst))).cloned()
+        names.get(name).filter(|r| !is_dead(r)).cloned()
     }
 
     fn children(&mut self, sup: &ActorRef) -> Result<(Vec<ActorRef>, u64), VmError> {

@@ -97,7 +97,7 @@ fn start_child(shared: &Arc<Shared>, me: &Arc<Cell>, kind: &ChildKind) -> Arc<Ce
 /// Makes the children visible to `children()`/`restarts()` and to a restarting parent.
 fn publish(cell: &Cell, sup: &Sup) {
     *cell.sup_info.lock().unwrap() = (sup.children.iter().map(|c| c.cell.reference()).collect(), sup.total);
-    *cell.sup_specs.lock().unwrap() = sup.children.iter().map(|c| recipe(c)).collect();
+    *cell.sup_specs.lock().unwrap() = sup.children.iter().map(recipe).collect();
 }
 
 /// A child's recipe, with a sub-supervisor's current children.

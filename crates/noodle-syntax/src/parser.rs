@@ -443,10 +443,6 @@ impl<'a> Parser<'a> {
     }
 
     /// A function after its introducing keyword (`def`, or `on` in an actor).
-    fn func_after_def(&mut self, start: Span, public: bool) -> PResult<FuncDecl> {
-        self.func_rest(start, public, false)
-    }
-
     fn func_rest(&mut self, start: Span, public: bool, signature_only: bool) -> PResult<FuncDecl> {
         let name = self.ident()?;
         let type_params = self.type_params()?;
@@ -526,28 +522,7 @@ impl<'a> Parser<'a> {
     fn struct_decl(&mut self, public: bool) -> PResult<StructDecl> {
         let start = self.expect(Tok::Struct)?;
         let name = self.ident()?;
-        self.expect(Tok::LBrace)?;
-        let mut fields = Vec::new();
-        let mut methods = Vec::new();
-        loop {
-            self.skip_newlines();
-            while self.eat(&Tok::Comma) {
-                self.skip_newlines();
-            }
-            if self.at(&Tok::RBrace) || self.at(&Tok::Eof) {
-                break;
-            }
-            let mpub = self.eat(&Tok::Pub);
-            let r = if self.at(&Tok::Def) {
-                self.func(mpub, false).map(|f| methods.push(f))
-            } else {
-                self.field_decl().map(|f| fields.push(f))
-            };
-            if r.is_err() {
-                self.sync_stmt();
-            }
-        }
-        self.expect(Tok::RBrace)?;
+        let (fields, methods, _) = self.members(false)?;
         Ok(StructDecl { public, name, fields, methods, span: start.to(self.prev_span()) })
     }
 
@@ -557,6 +532,13 @@ impl<'a> Parser<'a> {
         let start = self.span();
         self.bump();
         let name = self.ident()?;
+        let (fields, methods, handlers) = self.members(true)?;
+        Ok(ActorDecl { public, name, fields, methods, handlers, span: start.to(self.prev_span()) })
+    }
+
+    /// `{ fields and methods }` of a struct, or of an actor (which also has `on` handlers).
+    #[allow(clippy::type_complexity)]
+    fn members(&mut self, handlers_allowed: bool) -> PResult<(Vec<FieldDecl>, Vec<FuncDecl>, Vec<FuncDecl>)> {
         self.expect(Tok::LBrace)?;
         let mut fields = Vec::new();
         let mut methods = Vec::new();
@@ -572,10 +554,10 @@ impl<'a> Parser<'a> {
             let mpub = self.eat(&Tok::Pub);
             let r = if self.at(&Tok::Def) {
                 self.func(mpub, false).map(|f| methods.push(f))
-            } else if matches!(self.peek(), Tok::Ident(s) if s == "on") && matches!(self.peek_at(1), Tok::Ident(_)) {
-                // `on name(self, msg: T)`: parsed as a `def`
+            } else if handlers_allowed && matches!(self.peek(), Tok::Ident(s) if s == "on") && matches!(self.peek_at(1), Tok::Ident(_)) {
+                // `on name(self, msg: T)`: the rest is parsed as a `def`
                 let on = self.bump().span;
-                self.func_after_def(on, mpub).map(|f| handlers.push(f))
+                self.func_rest(on, mpub, false).map(|f| handlers.push(f))
             } else {
                 self.field_decl().map(|f| fields.push(f))
             };
@@ -584,7 +566,7 @@ impl<'a> Parser<'a> {
             }
         }
         self.expect(Tok::RBrace)?;
-        Ok(ActorDecl { public, name, fields, methods, handlers, span: start.to(self.prev_span()) })
+        Ok((fields, methods, handlers))
     }
 
     fn enum_decl(&mut self, public: bool) -> PResult<EnumDecl> {

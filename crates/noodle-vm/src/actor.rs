@@ -68,12 +68,12 @@ const MAX_DEPTH: usize = 10_000;
 /// Copies `v` out of `heap`. Closures, cells, database handles and tasks cannot leave their
 /// actor (N2301). Shared substructure is copied once per path, like a deep copy; a cycle is
 /// refused rather than followed forever.
-pub fn export(heap: &Heap, program: &Program, v: Value) -> Result<Msg, VmError> {
-    let mut seen = Vec::new();
-    export_in(heap, program, v, &mut seen)
+pub fn export(heap: &Heap, v: Value) -> Result<Msg, VmError> {
+    let mut path = Vec::new();
+    export_in(heap, v, &mut path)
 }
 
-fn export_in(heap: &Heap, program: &Program, v: Value, path: &mut Vec<u32>) -> Result<Msg, VmError> {
+fn export_in(heap: &Heap, v: Value, path: &mut Vec<u32>) -> Result<Msg, VmError> {
     let r = match v {
         Value::None | Value::Undef => return Ok(Msg::None),
         Value::Bool(b) => return Ok(Msg::Bool(b)),
@@ -89,7 +89,7 @@ fn export_in(heap: &Heap, program: &Program, v: Value, path: &mut Vec<u32>) -> R
         return Err(VmError::new("N2301", "a message is nested too deeply to send"));
     }
     path.push(r.0);
-    let all = |vals: &[Value], path: &mut Vec<u32>| -> Result<Vec<Msg>, VmError> { vals.iter().map(|x| export_in(heap, program, *x, path)).collect() };
+    let all = |vals: &[Value], path: &mut Vec<u32>| -> Result<Vec<Msg>, VmError> { vals.iter().map(|x| export_in(heap, *x, path)).collect() };
     let m = match heap.get(r) {
         Obj::Str(s) => Msg::Str(s.as_ref().into()),
         Obj::Bytes(b) => Msg::Bytes(b.as_ref().into()),
@@ -99,11 +99,11 @@ fn export_in(heap: &Heap, program: &Program, v: Value, path: &mut Vec<u32>) -> R
         Obj::Dict(m) => {
             let mut out = Vec::with_capacity(m.len());
             for (k, v) in m.values() {
-                out.push((export_in(heap, program, *k, path)?, export_in(heap, program, *v, path)?));
+                out.push((export_in(heap, *k, path)?, export_in(heap, *v, path)?));
             }
             Msg::Dict(out)
         }
-        Obj::Set(m) => Msg::Set(m.values().map(|x| export_in(heap, program, *x, path)).collect::<Result<_, _>>()?),
+        Obj::Set(m) => Msg::Set(m.values().map(|x| export_in(heap, *x, path)).collect::<Result<_, _>>()?),
         Obj::Tensor(t) => Msg::Tensor((**t).clone()),
         Obj::Actor(a) => Msg::Actor(a.clone()),
         other => {
@@ -397,7 +397,7 @@ fn actor_spawn(ctx: &mut Ctx, a: &[Value]) -> R {
     arity(a, 11, N)?;
     let args = match a[4] {
         Value::Obj(r) => match ctx.heap.get(r) {
-            Obj::List(items) => items.iter().map(|v| export(ctx.heap, ctx.program, *v)).collect::<Result<Vec<_>, _>>()?,
+            Obj::List(items) => items.iter().map(|v| export(ctx.heap, *v)).collect::<Result<Vec<_>, _>>()?,
             _ => return Err(bad(N)),
         },
         _ => return Err(bad(N)),
@@ -434,7 +434,7 @@ fn actor_spawn(ctx: &mut Ctx, a: &[Value]) -> R {
                 .iter()
                 .map(|v| match v {
                     Value::Undef => None,
-                    v => export(ctx.heap, ctx.program, *v).ok(),
+                    v => export(ctx.heap, *v).ok(),
                 })
                 .collect(),
         ),
@@ -446,7 +446,7 @@ fn actor_spawn(ctx: &mut Ctx, a: &[Value]) -> R {
 fn actor_send(ctx: &mut Ctx, a: &[Value]) -> R {
     arity(a, 2, "actor.send")?;
     let to = actor_ref(ctx.heap, a[0], "actor.send")?;
-    let msg = export(ctx.heap, ctx.program, a[1])?;
+    let msg = export(ctx.heap, a[1])?;
     host(ctx)?.send(&to, msg)?;
     Ok(Value::None)
 }
@@ -454,7 +454,7 @@ fn actor_send(ctx: &mut Ctx, a: &[Value]) -> R {
 fn actor_ask(ctx: &mut Ctx, a: &[Value]) -> R {
     arity(a, 3, "actor.ask")?;
     let to = actor_ref(ctx.heap, a[0], "actor.ask")?;
-    let msg = export(ctx.heap, ctx.program, a[1])?;
+    let msg = export(ctx.heap, a[1])?;
     let timeout = match a[2] {
         Value::None => None,
         v => Some(seconds(v, "an ask timeout")?),
@@ -471,11 +471,16 @@ fn actor_me(ctx: &mut Ctx, a: &[Value]) -> R {
     }
 }
 
-fn actor_stop(ctx: &mut Ctx, a: &[Value]) -> R {
-    arity(a, 1, "actor.stop")?;
-    let to = actor_ref(ctx.heap, a[0], "actor.stop")?;
-    host(ctx)?.stop(&to)?;
+/// A native that does one thing to the actor it is given and returns none.
+fn on_actor(ctx: &mut Ctx, a: &[Value], name: &str, f: fn(&mut dyn Host, &ActorRef) -> Result<(), VmError>) -> R {
+    arity(a, 1, name)?;
+    let to = actor_ref(ctx.heap, a[0], name)?;
+    f(host(ctx)?, &to)?;
     Ok(Value::None)
+}
+
+fn actor_stop(ctx: &mut Ctx, a: &[Value]) -> R {
+    on_actor(ctx, a, "actor.stop", |h, r| h.stop(r))
 }
 
 fn actor_alive(ctx: &mut Ctx, a: &[Value]) -> R {
@@ -485,17 +490,11 @@ fn actor_alive(ctx: &mut Ctx, a: &[Value]) -> R {
 }
 
 fn actor_monitor(ctx: &mut Ctx, a: &[Value]) -> R {
-    arity(a, 1, "actor.monitor")?;
-    let to = actor_ref(ctx.heap, a[0], "actor.monitor")?;
-    host(ctx)?.monitor(&to)?;
-    Ok(Value::None)
+    on_actor(ctx, a, "actor.monitor", |h, r| h.monitor(r))
 }
 
 fn actor_link(ctx: &mut Ctx, a: &[Value]) -> R {
-    arity(a, 1, "actor.link")?;
-    let to = actor_ref(ctx.heap, a[0], "actor.link")?;
-    host(ctx)?.link(&to)?;
-    Ok(Value::None)
+    on_actor(ctx, a, "actor.link", |h, r| h.link(r))
 }
 
 fn actor_register(ctx: &mut Ctx, a: &[Value]) -> R {

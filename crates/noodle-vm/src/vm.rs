@@ -165,21 +165,8 @@ fn bad(op: &str) -> VmError {
 impl Vm {
     /// Prepares a verified program to run. Fails if it names a native this VM lacks.
     pub fn new(program: Program, io: Output) -> Result<Vm, String> {
-        let mut vm = Vm {
-            program: Arc::new(Program::default()),
-            natives: Arc::from(Vec::new()),
-            consts: Vec::new(),
-            globals: Vec::new(),
-            stack: Vec::new(),
-            frames: Vec::new(),
-            handlers: Vec::new(),
-            heap: Heap::new(),
-            io,
-            last_trace: None,
-            entry_depth: 0,
-            roots: Vec::new(),
-            host: None,
-        };
+        let empty = Template { program: Arc::new(Program::default()), natives: Arc::from(Vec::new()) };
+        let mut vm = empty.instantiate(&[], io);
         vm.load(program)?;
         Ok(vm)
     }

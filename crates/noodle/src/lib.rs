@@ -149,13 +149,7 @@ impl Runtime {
 
     /// Runs the call already started on the VM under the scheduler.
     fn scheduled(&mut self) -> RunState {
-        // the VM moves into the scheduler for the run and comes back with its heap and globals
-        let placeholder = self.vm.template().instantiate(&[], silent());
-        let vm = std::mem::replace(&mut self.vm, placeholder);
-        let (vm, state) = noodle_runtime::run_main(vm, &self.scheduler);
-        self.vm = vm;
-        self.vm.flush();
-        state
+        run_scheduled(&mut self.vm, &self.scheduler)
     }
 
     /// Runs with an instruction budget; `Ok(false)` means paused (call `resume`).
@@ -269,12 +263,7 @@ impl Session {
                     },
                 };
                 vm.start();
-                let placeholder = vm.template().instantiate(&[], silent());
-                let taken = std::mem::replace(vm, placeholder);
-                let (back, state) = noodle_runtime::run_main(taken, &SchedulerConfig::default());
-                *vm = back;
-                vm.flush();
-                match state {
+                match run_scheduled(vm, &SchedulerConfig::default()) {
                     RunState::Finished(_) => Eval::Ok(out.expr_type),
                     RunState::Error(u) => Eval::Runtime(u.render()),
                     RunState::Paused | RunState::Suspended => unreachable!("the scheduler runs main to the end"),
@@ -284,9 +273,16 @@ impl Session {
     }
 }
 
-/// Streams that go nowhere (a stand-in while the real VM is inside the scheduler).
-fn silent() -> Output {
-    Output { out: Box::new(std::io::sink()), err: Box::new(std::io::sink()), input: Box::new(std::io::empty()) }
+/// Runs the call started on `vm` under the scheduler. The VM moves into the scheduler for the
+/// run and comes back with its heap and globals (a silent stand-in holds its place meanwhile).
+fn run_scheduled(vm: &mut noodle_vm::Vm, config: &SchedulerConfig) -> RunState {
+    let silent = Output { out: Box::new(std::io::sink()), err: Box::new(std::io::sink()), input: Box::new(std::io::empty()) };
+    let placeholder = vm.template().instantiate(&[], silent);
+    let taken = std::mem::replace(vm, placeholder);
+    let (back, state) = noodle_runtime::run_main(taken, config);
+    *vm = back;
+    vm.flush();
+    state
 }
 
 /// The natives the compiler can emit calls to, and whether the VM has each (for tests).
