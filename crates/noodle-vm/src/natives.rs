@@ -1328,15 +1328,13 @@ fn time_sleep(ctx: &mut Ctx, args: &[Value]) -> R {
         return Err(VmError::arg("sleep length cannot be negative"));
     }
     let d = std::time::Duration::try_from_secs_f64(secs).map_err(|_| VmError::arg("sleep length is too large"))?;
-    if let Some(h) = ctx.host.as_deref_mut() {
-        // under the scheduler, only this process waits
-        ctx.out.flush().map_err(|e| io_error("<stdout>", &e))?;
-        h.sleep(secs)?;
-        return Ok(Value::None);
-    }
     // Show what was printed so far before pausing.
     ctx.out.flush().map_err(|e| io_error("<stdout>", &e))?;
-    std::thread::sleep(d);
+    match ctx.host.as_deref_mut() {
+        // under the scheduler, only this process waits
+        Some(h) => h.sleep(secs)?,
+        None => std::thread::sleep(d),
+    }
     Ok(Value::None)
 }
 

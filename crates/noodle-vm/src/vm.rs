@@ -261,23 +261,6 @@ impl Vm {
         self.frames.push(Frame { func, pc: 0, base, closure });
     }
 
-    /// Calls a function (by index) with arguments and runs it to completion.
-    pub fn call(&mut self, func: u32, args: &[Value]) -> RunState {
-        let saved = self.entry_depth;
-        if self.program.funcs.get(func as usize).map(|f| f.arity as usize) != Some(args.len()) {
-            return RunState::Error(Uncaught { code: "N2011".into(), message: "wrong number of arguments for call".into(), trace: vec![] });
-        }
-        self.push_entry(func, None, args);
-        let r = loop {
-            match self.run(None) {
-                RunState::Paused => continue,
-                other => break other,
-            }
-        };
-        self.entry_depth = saved;
-        r
-    }
-
     pub fn flush(&mut self) {
         let _ = self.io.out.flush();
     }
