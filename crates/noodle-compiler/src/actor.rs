@@ -156,7 +156,7 @@ impl Compiler {
     }
 
     /// The state struct of actor `id`.
-    fn state_struct(&self, id: u32) -> Option<u32> {
+    pub(crate) fn state_struct(&self, id: u32) -> Option<u32> {
         let a = &self.actors[id as usize];
         match self.modules[a.module].symbols.get(&a.state) {
             Some((Symbol::Struct(sid), _)) => Some(*sid),

@@ -519,6 +519,11 @@ impl Compiler {
             Type::Set(e) if **e == Type::Any => KIND_SET,
             Type::Struct(s) => KIND_RECORD + self.structs[*s as usize].record,
             Type::Enum(e) => KIND_ENUM + self.enums[*e as usize].enum_id,
+            Type::Actor(crate::actor::SUPERVISOR) => KIND_ACTOR + KIND_SUPERVISOR_OFFSET,
+            Type::Actor(a) => match self.state_struct(*a) {
+                Some(sid) => KIND_ACTOR + self.structs[sid as usize].record,
+                None => KIND_NONE,
+            },
             Type::Unknown => KIND_NONE,
             _ => {
                 let shown = self.show(ty);

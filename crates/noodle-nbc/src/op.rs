@@ -271,6 +271,12 @@ ops! {
 /// `IsKind`/`CastKind` code for "any variant of enum `n`": `KIND_ENUM + n`.
 pub const KIND_ENUM: u16 = 0x2000;
 
+/// `IsKind`/`CastKind` code for "a reference to an actor whose state is record type `t`":
+/// `KIND_ACTOR + t`; `KIND_ACTOR + 0xFFF` is a supervisor.
+pub const KIND_ACTOR: u16 = 0x3000;
+/// The `KIND_ACTOR` offset that stands for supervisors.
+pub const KIND_SUPERVISOR_OFFSET: u16 = 0xFFF;
+
 impl Op {
     /// The jump offset of a jump instruction (relative to the next instruction).
     pub fn jump_offset(&self) -> Option<i64> {

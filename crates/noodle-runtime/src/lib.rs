@@ -9,7 +9,10 @@
 //!   inbox, and whoever makes it runnable again puts it back on a queue), or when it dies.
 //! - Threaded mode: `threads` workers with work stealing (`crossbeam-deque`); a process woken
 //!   by a worker goes to that worker's local queue, preempted ones to the global injector. The
-//!   main program runs on the calling thread, so a program that never spawns starts no thread.
+//!   calling thread is the first worker and main is a process like the others (so an `ask`
+//!   from main to an actor on the same thread costs a queue push, not a thread wake-up); the
+//!   other workers start with the first actor or timer, so a program that never spawns starts
+//!   no thread.
 //! - Deterministic mode (`seed`): everything runs on the calling thread, the next process is
 //!   picked by a seeded generator and time is virtual, so a run replays exactly.
 //!
@@ -33,7 +36,7 @@ use std::time::{Duration, Instant};
 /// How the scheduler runs.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Worker threads for actors (the main program runs on the calling thread).
+    /// Worker threads, the calling thread included.
     pub threads: usize,
     /// Deterministic mode: one thread, seeded choice of the next process, virtual time.
     pub seed: Option<u64>,
@@ -108,6 +111,10 @@ pub(crate) struct Shared {
     idle_lock: Mutex<()>,
     idle_cv: Condvar,
     workers_started: AtomicBool,
+    /// The local queues of the workers not started yet (threaded mode).
+    spare_locals: Mutex<Vec<Worker<Box<Process>>>>,
+    /// How main ended, once it has (threaded mode: any worker may run its last slice).
+    main_done: Mutex<Option<(Vm, RunState)>>,
     workers: Mutex<Vec<std::thread::JoinHandle<()>>>,
     shutdown: AtomicBool,
     /// The program has ended and every process is being stopped.
@@ -195,15 +202,11 @@ impl Shared {
         if self.workers_started.swap(true, Ordering::SeqCst) {
             return;
         }
-        let n = self.config.threads.max(1);
-        let locals: Vec<Worker<Box<Process>>> = (0..n).map(|_| Worker::new_lifo()).collect();
-        if let Queue::Threaded { stealers, .. } = &self.queue {
-            let _ = stealers.set(locals.iter().map(|w| w.stealer()).collect());
-        }
+        let locals = std::mem::take(&mut *self.spare_locals.lock().unwrap());
         let mut handles = self.workers.lock().unwrap();
         for (i, local) in locals.into_iter().enumerate() {
             let shared = self.clone();
-            let h = std::thread::Builder::new().name(format!("noodle-worker-{i}")).spawn(move || worker_loop(shared, local)).expect("cannot start a scheduler thread");
+            let h = std::thread::Builder::new().name(format!("noodle-worker-{}", i + 1)).spawn(move || worker_loop(shared, local)).expect("cannot start a scheduler thread");
             handles.push(h);
         }
         let shared = self.clone();
@@ -295,25 +298,39 @@ fn worker_loop(shared: Arc<Shared>, local: Worker<Box<Process>>) {
         if shared.shutdown.load(Ordering::SeqCst) {
             break;
         }
-        match find_work(&shared) {
-            Some(p) => {
-                process::run_slice(&shared, p);
-                shared.active.fetch_sub(1, Ordering::SeqCst);
-            }
-            None => {
-                let g = shared.idle_lock.lock().unwrap();
-                shared.idle.fetch_add(1, Ordering::SeqCst);
-                std::sync::atomic::fence(Ordering::SeqCst);
-                if has_work(&shared) || shared.shutdown.load(Ordering::SeqCst) {
-                    shared.idle.fetch_sub(1, Ordering::SeqCst);
-                    continue;
-                }
-                let _ = shared.idle_cv.wait_timeout(g, Duration::from_millis(50)).unwrap();
-                shared.idle.fetch_sub(1, Ordering::SeqCst);
-            }
+        if !run_some(&shared) {
+            idle_wait(&shared, Duration::from_millis(50));
         }
     }
     LOCAL.with(|l| *l.borrow_mut() = None);
+}
+
+/// Runs one slice of a runnable process, if there is one.
+fn run_some(shared: &Arc<Shared>) -> bool {
+    let Some(p) = find_work(shared) else { return false };
+    if p.cell.is_main {
+        if let process::MainEnd::Done(vm, state) = process::run_main_slice(shared, p) {
+            *shared.main_done.lock().unwrap() = Some((vm, state));
+            // the calling thread may be asleep waiting for work
+            let _g = shared.idle_lock.lock().unwrap();
+            shared.idle_cv.notify_all();
+        }
+    } else {
+        process::run_slice(shared, p);
+    }
+    shared.active.fetch_sub(1, Ordering::SeqCst);
+    true
+}
+
+/// Sleeps until work may have arrived (or `timeout`).
+fn idle_wait(shared: &Shared, timeout: Duration) {
+    let g = shared.idle_lock.lock().unwrap();
+    shared.idle.fetch_add(1, Ordering::SeqCst);
+    std::sync::atomic::fence(Ordering::SeqCst);
+    if !has_work(shared) && !shared.shutdown.load(Ordering::SeqCst) && shared.main_done.lock().unwrap().is_none() {
+        let _ = shared.idle_cv.wait_timeout(g, timeout).unwrap();
+    }
+    shared.idle.fetch_sub(1, Ordering::SeqCst);
 }
 
 fn has_work(shared: &Shared) -> bool {
@@ -393,6 +410,8 @@ pub fn run_main(mut vm: Vm, config: &Config) -> (Vm, RunState) {
         idle_lock: Mutex::new(()),
         idle_cv: Condvar::new(),
         workers_started: AtomicBool::new(false),
+        spare_locals: Mutex::new(Vec::new()),
+        main_done: Mutex::new(None),
         workers: Mutex::new(Vec::new()),
         shutdown: AtomicBool::new(false),
         shutdown_started: AtomicBool::new(false),
@@ -429,32 +448,40 @@ pub fn run_main(mut vm: Vm, config: &Config) -> (Vm, RunState) {
     (vm, state)
 }
 
-/// Main on this thread; actors on the workers.
-fn run_threaded(shared: &Arc<Shared>, main_cell: &Arc<Cell>, mut main: Box<Process>) -> (Vm, RunState) {
-    let mut quiet_checks = 0;
-    loop {
-        match process::run_main_slice(shared, main) {
-            process::MainEnd::Done(vm, state) => return (vm, state),
-            process::MainEnd::Waiting => {}
-        }
-        // wait until main is runnable again (a reply, a timer, a message)
-        loop {
-            if let Some(p) = main_cell.wait_main(Duration::from_millis(20)) {
-                main = p;
-                quiet_checks = 0;
-                break;
-            }
-            // Nothing queued or running, no timer pending, and main still waits: nothing
-            // can ever wake it. Checked twice in a row so a message in flight is not missed.
-            let idle = shared.active.load(Ordering::SeqCst) == 0 && shared.timers.lock().unwrap().is_empty();
-            quiet_checks = if idle { quiet_checks + 1 } else { 0 };
-            if quiet_checks >= 3 {
-                if let Some(p) = main_cell.take_parked_main() {
-                    return process::deadlock(p);
-                }
-            }
-        }
+/// The calling thread is the first worker; main is one of the processes it (or any other
+/// worker) runs. Returns when main has ended.
+fn run_threaded(shared: &Arc<Shared>, main_cell: &Arc<Cell>, main: Box<Process>) -> (Vm, RunState) {
+    let n = shared.config.threads.max(1);
+    let mut locals: Vec<Worker<Box<Process>>> = (0..n).map(|_| Worker::new_lifo()).collect();
+    if let Queue::Threaded { stealers, .. } = &shared.queue {
+        let _ = stealers.set(locals.iter().map(|w| w.stealer()).collect());
     }
+    let mine = locals.remove(0);
+    *shared.spare_locals.lock().unwrap() = locals;
+    LOCAL.with(|l| *l.borrow_mut() = Some(mine));
+    shared.active.fetch_add(1, Ordering::SeqCst);
+    LOCAL.with(|l| l.borrow().as_ref().unwrap().push(main));
+    let mut quiet_checks = 0;
+    let result = loop {
+        if let Some(done) = shared.main_done.lock().unwrap().take() {
+            break done;
+        }
+        if run_some(shared) {
+            quiet_checks = 0;
+            continue;
+        }
+        // Main waits, nothing is queued or running and no timer is pending: nothing can ever
+        // wake it. Checked three times in a row so a message in flight is not missed.
+        let idle = shared.active.load(Ordering::SeqCst) == 0 && shared.timers.lock().unwrap().is_empty();
+        quiet_checks = if idle { quiet_checks + 1 } else { 0 };
+        if quiet_checks >= 3 {
+            if let Some(p) = main_cell.take_parked_main() {
+                break process::deadlock(p);
+            }
+        }
+        idle_wait(shared, Duration::from_millis(if idle { 5 } else { 20 }));
+    };
+    result
 }
 
 /// Everything on this thread, in an order chosen by the seed, with virtual time.
@@ -518,8 +545,10 @@ fn shutdown(shared: &Arc<Shared>) {
                 break;
             }
         } else {
+            // this thread is a worker too (the only one with NOODLE_THREADS=1)
+            while run_some(shared) {}
             let g = shared.death_lock.lock().unwrap();
-            if !shared.cells.lock().unwrap().is_empty() {
+            if !shared.cells.lock().unwrap().is_empty() && !has_work(shared) {
                 let _ = shared.death_cv.wait_timeout(g, Duration::from_millis(20)).unwrap();
             }
         }
@@ -543,6 +572,7 @@ fn shutdown(shared: &Arc<Shared>) {
     }
     // drop whatever is left (timers hold cells)
     shared.timers.lock().unwrap().clear();
+    LOCAL.with(|l| *l.borrow_mut() = None);
     shared.names.lock().unwrap().clear();
     shared.cells.lock().unwrap().clear();
 }

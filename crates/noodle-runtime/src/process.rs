@@ -9,8 +9,7 @@ use noodle_vm::{RunState, Value, Vm, VmError};
 use std::any::Any;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 
 /// Messages handled before a process yields even if it has budget left.
 const MESSAGES_PER_SLICE: usize = 128;
@@ -100,8 +99,10 @@ pub(crate) struct Cell {
     capacity: usize,
     overflow: Overflow,
     pub(crate) inbox: Mutex<Inbox>,
-    main_cv: Condvar,
     pub dead: AtomicBool,
+    /// Stopping: crashed or told to stop, `on_stop` may still be running. `alive()` is false
+    /// from here on, so whoever got the crash as an error sees it stopped.
+    exiting: AtomicBool,
     /// For supervisors: the current children and the number of restarts so far.
     pub(crate) sup_info: Mutex<(Vec<ActorRef>, u64)>,
     /// For supervisors: how to start each current child again (read by its own supervisor
@@ -119,8 +120,8 @@ impl Cell {
             capacity,
             overflow,
             inbox: Mutex::new(Inbox { user: VecDeque::new(), sys: VecDeque::new(), blocked: Vec::new(), watchers: Vec::new(), parked: None, in_call: false, closed: false }),
-            main_cv: Condvar::new(),
             dead: AtomicBool::new(false),
+            exiting: AtomicBool::new(false),
             sup_info: Mutex::new((Vec::new(), 0)),
             sup_specs: Mutex::new(Vec::new()),
         }
@@ -140,19 +141,6 @@ impl Cell {
             Some(n) => format!("{base} (\"{n}\")"),
             None => base,
         }
-    }
-
-    /// Waits (threaded mode) until main is parked and runnable, and takes it.
-    pub(crate) fn wait_main(&self, timeout: Duration) -> Option<Box<Process>> {
-        let mut ib = self.inbox.lock().unwrap();
-        if ib.parked.is_some() && ib.runnable() {
-            return ib.parked.take();
-        }
-        ib = self.main_cv.wait_timeout(ib, timeout).unwrap().0;
-        if ib.parked.is_some() && ib.runnable() {
-            return ib.parked.take();
-        }
-        None
     }
 
     /// Takes main out of its inbox whatever it waits for (to report a deadlock).
@@ -178,13 +166,11 @@ fn cell_of(r: &ActorRef) -> Result<Arc<Cell>, VmError> {
 }
 
 /// Makes a parked process runnable (under its inbox lock).
-fn wake_locked(shared: &Arc<Shared>, cell: &Cell, ib: &mut Inbox) {
+fn wake_locked(shared: &Arc<Shared>, ib: &mut Inbox) {
     if !ib.runnable() || ib.parked.is_none() {
         return;
     }
-    if cell.is_main && !shared.deterministic() {
-        cell.main_cv.notify_one();
-    } else if let Some(p) = ib.parked.take() {
+    if let Some(p) = ib.parked.take() {
         shared.schedule(p, false);
     }
 }
@@ -201,7 +187,7 @@ pub(crate) fn deliver_sys(shared: &Arc<Shared>, cell: &Cell, s: Sys) {
         return;
     }
     ib.sys.push_back(s);
-    wake_locked(shared, cell, &mut ib);
+    wake_locked(shared, &mut ib);
 }
 
 pub(crate) enum Delivery {
@@ -240,7 +226,7 @@ pub(crate) fn deliver(shared: &Arc<Shared>, cell: &Cell, env: Envelope, sender: 
         }
     }
     ib.user.push_back(env);
-    wake_locked(shared, cell, &mut ib);
+    wake_locked(shared, &mut ib);
     Delivery::Done
 }
 
@@ -479,6 +465,7 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
 fn crash(shared: &Arc<Shared>, mut p: Box<Process>, u: Uncaught) -> Option<Box<Process>> {
     let who = p.cell.describe(shared.template.program());
     log_crash(shared, &who, &u);
+    p.cell.exiting.store(true, Ordering::SeqCst);
     let to = p.reply.take();
     reply(shared, to, Err(VmError::new("N2302", format!("actor {who} crashed while handling the request: error[{}]: {}", u.code, u.message))));
     p.vm().abort();
@@ -494,6 +481,7 @@ fn crash(shared: &Arc<Shared>, mut p: Box<Process>, u: Uncaught) -> Option<Box<P
 
 /// Starts `on_stop` (the process comes back to run it) or dies at once (None).
 fn begin_stop(shared: &Arc<Shared>, mut p: Box<Process>, reason: Reason) -> Option<Box<Process>> {
+    p.cell.exiting.store(true, Ordering::SeqCst);
     let on_stop = match &p.kind {
         Kind::Actor(spec) => spec.on_stop,
         _ => None,
@@ -537,6 +525,7 @@ fn interrupt(shared: &Arc<Shared>, p: &mut Box<Process>, reason: Reason) {
     if p.phase == Phase::Stopping {
         return;
     }
+    p.cell.exiting.store(true, Ordering::SeqCst);
     let to = p.reply.take();
     reply(shared, to, Err(VmError::new("N2303", format!("actor {} stopped before answering ({})", p.cell.describe(shared.template.program()), reason.text()))));
     if let Some(vm) = p.vm.as_mut() {
@@ -606,10 +595,10 @@ pub(crate) enum MainEnd {
     Waiting,
 }
 
-/// Runs main until it finishes or waits. In deterministic mode it yields after its budget like
-/// everyone else; on its own thread it needs no budget.
+/// Runs main until it finishes, waits or has used its budget (then it goes to the back of the
+/// queue like everyone else).
 pub(crate) fn run_main_slice(shared: &Arc<Shared>, mut p: Box<Process>) -> MainEnd {
-    let budget = if shared.deterministic() { Some(shared.config.budget) } else { None };
+    let budget = Some(shared.config.budget);
     loop {
         for s in take_sys(&p.cell) {
             match s {
@@ -627,10 +616,8 @@ pub(crate) fn run_main_slice(shared: &Arc<Shared>, mut p: Box<Process>) -> MainE
         }
         match p.vm().run(budget) {
             RunState::Paused => {
-                if shared.deterministic() {
-                    shared.schedule(p, true);
-                    return MainEnd::Waiting;
-                }
+                shared.schedule(p, true);
+                return MainEnd::Waiting;
             }
             RunState::Suspended => {
                 if let Some(back) = park(p) {
@@ -846,7 +833,7 @@ impl Host for ProcHost {
     }
 
     fn is_alive(&mut self, target: &ActorRef) -> bool {
-        cell_of(target).is_ok_and(|c| !c.dead.load(Ordering::SeqCst))
+        cell_of(target).is_ok_and(|c| !c.dead.load(Ordering::SeqCst) && !c.exiting.load(Ordering::SeqCst))
     }
 
     fn monitor(&mut self, target: &ActorRef) -> Result<(), VmError> {

@@ -1225,6 +1225,7 @@ impl Vm {
                     KIND_DICT => matches!(obj, Obj::Dict(_)),
                     KIND_SET => matches!(obj, Obj::Set(_)),
                     KIND_TUPLE => matches!(obj, Obj::Tuple(_)),
+                    k if k >= KIND_ACTOR => matches!(obj, Obj::Actor(a) if a.ty == k - KIND_ACTOR || (a.ty == u16::MAX && k - KIND_ACTOR == KIND_SUPERVISOR_OFFSET)),
                     k if k >= KIND_ENUM => matches!(obj, Obj::Record { ty, .. } if prog.types[*ty as usize].enum_id == k - KIND_ENUM),
                     k if k >= KIND_RECORD => matches!(obj, Obj::Record { ty, .. } if *ty == k - KIND_RECORD),
                     _ => false,
@@ -1292,6 +1293,8 @@ fn kind_name(prog: &Program, kind: u16) -> String {
         KIND_SET => "set".into(),
         KIND_TUPLE => "tuple".into(),
         KIND_FUNC => "function".into(),
+        k if k >= KIND_ACTOR && k - KIND_ACTOR == KIND_SUPERVISOR_OFFSET => "actor.Supervisor".into(),
+        k if k >= KIND_ACTOR => crate::actor::type_name(prog, k - KIND_ACTOR).to_string(),
         k if k >= KIND_ENUM => prog.types.iter().find(|t| t.enum_id == k - KIND_ENUM).and_then(|t| t.enum_name.clone()).unwrap_or_default(),
         k => prog.types.get((k - KIND_RECORD) as usize).map(|t| t.name.clone()).unwrap_or_default(),
     }
