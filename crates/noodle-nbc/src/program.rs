@@ -58,3 +58,86 @@ impl Program {
         self.funcs.iter().position(|f| f.name == name).map(|i| i as u32)
     }
 }
+
+impl Program {
+    /// The globals that code reachable from `roots` may read or write, as a mask over the
+    /// global slots. An actor's heap gets copies of only these at spawn.
+    ///
+    /// Reachable code is the closure over direct calls, function values made (`LoadFunc`,
+    /// `MakeClosure`) and interface dispatch (every method of that name). A call through a
+    /// function value can only reach a function whose value was made somewhere, so when
+    /// reachable code calls one, every function made anywhere in the program counts too
+    /// (a function value may arrive through a global or an argument). The result may be
+    /// larger than what runs, never smaller.
+    pub fn globals_used(&self, roots: &[u32]) -> Vec<bool> {
+        let mut used = vec![false; self.nglobals as usize];
+        let mut seen = vec![false; self.funcs.len()];
+        let mut work: Vec<u32> = roots.to_vec();
+        let mut indirect_added = false;
+        while let Some(f) = work.pop() {
+            let Some(func) = self.funcs.get(f as usize) else { continue };
+            if std::mem::replace(&mut seen[f as usize], true) {
+                continue;
+            }
+            for op in &func.code {
+                match *op {
+                    Op::LoadGlobal { idx, .. } | Op::StoreGlobal { idx, .. } => {
+                        if let Some(u) = used.get_mut(idx as usize) {
+                            *u = true;
+                        }
+                    }
+                    Op::Call { func, .. } | Op::LoadFunc { func, .. } | Op::MakeClosure { func, .. } => work.push(func),
+                    Op::CallMethod { name, .. } => {
+                        work.extend(self.types.iter().flat_map(|t| t.methods.iter()).filter(|(n, _)| *n == name).map(|(_, f)| *f));
+                    }
+                    Op::CallValue { .. } if !indirect_added => {
+                        indirect_added = true;
+                        for g in &self.funcs {
+                            for op in &g.code {
+                                if let Op::LoadFunc { func, .. } | Op::MakeClosure { func, .. } = *op {
+                                    work.push(func);
+                                }
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        used
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn func(name: &str, code: Vec<Op>) -> Function {
+        let lines = vec![1; code.len()];
+        Function { name: name.into(), arity: 0, nregs: 2, ncaptures: 0, file: 0, code, lines }
+    }
+
+    #[test]
+    fn globals_used_follows_calls_methods_and_function_values() {
+        let p = Program {
+            funcs: vec![
+                // 0: the actor's root: calls 1, dispatches `m`, calls a value
+                func("root", vec![Op::Call { base: 0, func: 1 }, Op::CallMethod { base: 0, name: 0, argc: 0 }, Op::CallValue { base: 0, argc: 0 }, Op::ReturnNone]),
+                func("direct", vec![Op::LoadGlobal { dst: 0, idx: 0 }, Op::ReturnNone]),
+                func("T.m", vec![Op::StoreGlobal { src: 0, idx: 1 }, Op::ReturnNone]),
+                // 3: made as a value by main (4) only: reachable through CallValue
+                func("by_value", vec![Op::LoadGlobal { dst: 0, idx: 2 }, Op::ReturnNone]),
+                func("main", vec![Op::LoadFunc { dst: 0, func: 3 }, Op::LoadGlobal { dst: 0, idx: 3 }, Op::ReturnNone]),
+                func("unrelated", vec![Op::LoadGlobal { dst: 0, idx: 4 }, Op::ReturnNone]),
+            ],
+            types: vec![RecordType { name: "T".into(), enum_name: None, enum_id: u16::MAX, fields: vec![], methods: vec![(0, 2)] }],
+            method_names: vec!["m".into()],
+            nglobals: 5,
+            entry: 4,
+            ..Program::default()
+        };
+        assert_eq!(p.globals_used(&[0]), vec![true, true, true, false, false]);
+        // without the indirect call, `by_value` is not reachable
+        assert_eq!(p.globals_used(&[1, 2]), vec![true, true, false, false, false]);
+    }
+}

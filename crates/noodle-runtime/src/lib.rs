@@ -113,6 +113,8 @@ pub(crate) struct Shared {
     workers_started: AtomicBool,
     /// The local queues of the workers not started yet (threaded mode).
     spare_locals: Mutex<Vec<Worker<Box<Process>>>>,
+    /// The globals each actor declaration may use, by its `new` function.
+    spawn_globals: Mutex<HashMap<u32, Arc<[u32]>>>,
     /// How main ended, once it has (threaded mode: any worker may run its last slice).
     main_done: Mutex<Option<(Vm, RunState)>>,
     workers: Mutex<Vec<std::thread::JoinHandle<()>>>,
@@ -412,6 +414,7 @@ pub fn run_main(mut vm: Vm, config: &Config) -> (Vm, RunState) {
         workers_started: AtomicBool::new(false),
         spare_locals: Mutex::new(Vec::new()),
         main_done: Mutex::new(None),
+        spawn_globals: Mutex::new(HashMap::new()),
         workers: Mutex::new(Vec::new()),
         shutdown: AtomicBool::new(false),
         shutdown_started: AtomicBool::new(false),

@@ -727,6 +727,18 @@ impl Host for ProcHost {
         Ok(r)
     }
 
+    fn globals_used(&mut self, new: u32, receive: u32, on_stop: Option<u32>) -> Arc<[u32]> {
+        let mut cache = self.shared.spawn_globals.lock().unwrap();
+        cache
+            .entry(new)
+            .or_insert_with(|| {
+                let roots: Vec<u32> = [Some(new), Some(receive), on_stop].into_iter().flatten().collect();
+                let mask = self.shared.template.program().globals_used(&roots);
+                mask.iter().enumerate().filter(|(_, u)| **u).map(|(g, _)| g as u32).collect()
+            })
+            .clone()
+    }
+
     fn supervisor(&mut self, spec: SupervisorSpec) -> Result<ActorRef, VmError> {
         let shared = self.shared.clone();
         let parent = match &spec.parent {

@@ -244,8 +244,9 @@ pub struct SpawnSpec {
     pub overflow: Overflow,
     pub supervisor: Option<ActorRef>,
     pub restart: Restart,
-    /// The spawner's globals, copied into the new actor's heap (and again at each restart).
-    pub globals: Arc<Vec<Option<Msg>>>,
+    /// The spawner's globals that the actor's code may use (slot, value), copied into the new
+    /// actor's heap (and again at each restart).
+    pub globals: Arc<Vec<(u32, Msg)>>,
     /// Link the new actor to the spawner.
     pub link: bool,
 }
@@ -268,6 +269,9 @@ pub trait Host: Send {
     /// For the scheduler to reach its own state inside a VM.
     fn as_any(&mut self) -> &mut dyn Any;
     fn spawn(&mut self, spec: SpawnSpec) -> Result<ActorRef, VmError>;
+    /// The global slots an actor with these functions may use (`Program::globals_used`),
+    /// cached by the host.
+    fn globals_used(&mut self, new: u32, receive: u32, on_stop: Option<u32>) -> Arc<[u32]>;
     fn supervisor(&mut self, spec: SupervisorSpec) -> Result<ActorRef, VmError>;
     fn send(&mut self, to: &ActorRef, msg: Msg) -> Result<(), VmError>;
     /// Sends a request; the reply resolves the returned task.
@@ -429,16 +433,18 @@ fn actor_spawn(ctx: &mut Ctx, a: &[Value]) -> R {
         supervisor,
         restart,
         link: matches!(a[10], Value::Bool(true)),
-        globals: Arc::new(
-            ctx.globals
-                .iter()
-                .map(|v| match v {
-                    Value::Undef => None,
-                    v => export(ctx.heap, *v).ok(),
-                })
-                .collect(),
-        ),
+        globals: Arc::new(Vec::new()),
     };
+    let used = host(ctx)?.globals_used(spec.new, spec.receive, spec.on_stop);
+    let globals = used
+        .iter()
+        .filter_map(|&g| match ctx.globals.get(g as usize) {
+            // a global that cannot be copied (a closure) stays unset in the actor
+            Some(v) if !matches!(v, Value::Undef) => export(ctx.heap, *v).ok().map(|m| (g, m)),
+            _ => None,
+        })
+        .collect();
+    let spec = SpawnSpec { globals: Arc::new(globals), ..spec };
     let r = host(ctx)?.spawn(spec)?;
     Ok(actor_value(ctx.heap, r))
 }

@@ -39,6 +39,10 @@ impl Heap {
                 i
             }
             None => {
+                if self.slots.capacity() == 0 {
+                    // an actor's heap often holds just its state: do not start at four slots
+                    self.slots.reserve_exact(1);
+                }
                 self.slots.push(Some(obj));
                 self.marks.push(false);
                 (self.slots.len() - 1) as u32

@@ -128,9 +128,9 @@ impl Template {
     }
 
     /// A new VM for another process (an actor): the same code and natives, its own empty
-    /// heap, stack and globals. Its globals start as copies of `globals` (exported from the
-    /// spawning process); `None` stays unassigned.
-    pub fn instantiate(&self, globals: &[Option<crate::actor::Msg>], io: Output) -> Vm {
+    /// heap, stack and globals. Its globals start as copies of `globals` (slot, value exported
+    /// from the spawning process); the other slots stay unassigned.
+    pub fn instantiate(&self, globals: &[(u32, crate::actor::Msg)], io: Output) -> Vm {
         let mut vm = Vm {
             program: self.program.clone(),
             natives: self.natives.clone(),
@@ -146,14 +146,15 @@ impl Template {
             roots: Vec::new(),
             host: None,
         };
-        vm.globals = globals
-            .iter()
-            .map(|m| match m {
-                Some(m) => crate::actor::import(&mut vm.heap, &self.program, m),
-                None => Value::Undef,
-            })
-            .collect();
-        vm.globals.resize(self.program.nglobals as usize, Value::Undef);
+        // only the slots the actor's code can reach (`Program::globals_used`) need to exist
+        let len = globals.iter().map(|(g, _)| *g as usize + 1).max().unwrap_or(0);
+        vm.globals = vec![Value::Undef; len.min(self.program.nglobals as usize)];
+        for (g, m) in globals {
+            let v = crate::actor::import(&mut vm.heap, &self.program, m);
+            if let Some(slot) = vm.globals.get_mut(*g as usize) {
+                *slot = v;
+            }
+        }
         vm
     }
 }
@@ -191,11 +192,18 @@ impl Vm {
         Ok(())
     }
 
+    #[cold]
+    fn store_global_slow(&mut self, idx: usize, v: Value) {
+        self.globals.resize(idx + 1, Value::Undef);
+        self.globals[idx] = v;
+    }
+
     /// Makes constant `idx` in this heap (the first `LoadConst` of it).
     #[cold]
     fn make_const(&mut self, idx: usize) -> Value {
         if self.consts.len() <= idx {
-            self.consts.resize(self.program.consts.len().max(idx + 1), Value::Undef);
+            // grown on demand: an actor pays only for the constants up to the ones it uses
+            self.consts.resize(idx + 1, Value::Undef);
         }
         let v = match &self.program.consts[idx] {
             Const::Int(i) => Value::Int(*i),
@@ -258,6 +266,10 @@ impl Vm {
             self.stack[base + i] = *a;
         }
         self.entry_depth = self.frames.len();
+        if self.frames.capacity() == 0 {
+            // an idle actor keeps its (empty) frame vector: start it small
+            self.frames.reserve_exact(1);
+        }
         self.frames.push(Frame { func, pc: 0, base, closure });
     }
 
@@ -479,13 +491,20 @@ impl Vm {
                 }
                 Op::LoadFunc { dst, func } => r!(dst) = Value::Func(func),
                 Op::LoadGlobal { dst, idx } => {
-                    let v = self.globals[idx as usize];
+                    // an actor's VM has only the slots its code can reach
+                    let v = self.globals.get(idx as usize).copied().unwrap_or(Value::Undef);
                     if let Value::Undef = v {
                         fail!(VmError::new("N2012", "a global variable was used before its definition ran"));
                     }
                     r!(dst) = v;
                 }
-                Op::StoreGlobal { src, idx } => self.globals[idx as usize] = r!(src),
+                Op::StoreGlobal { src, idx } => {
+                    let v = r!(src);
+                    match self.globals.get_mut(idx as usize) {
+                        Some(g) => *g = v,
+                        None => self.store_global_slow(idx as usize, v),
+                    }
+                }
 
                 Op::AddInt { dst, a, b } => match int!(a, "AddInt").checked_add(int!(b, "AddInt")) {
                     Some(v) => r!(dst) = Value::Int(v),
