@@ -103,6 +103,8 @@ pub(crate) struct Cell {
     /// Stopping: crashed or told to stop, `on_stop` may still be running. `alive()` is false
     /// from here on, so whoever got the crash as an error sees it stopped.
     exiting: AtomicBool,
+    /// Set (under the inbox lock) when a control message is queued, cleared when they are taken.
+    has_sys: AtomicBool,
     /// For supervisors: the current children and the number of restarts so far.
     pub(crate) sup_info: Mutex<(Vec<ActorRef>, u64)>,
     /// For supervisors: how to start each current child again (read by its own supervisor
@@ -122,6 +124,7 @@ impl Cell {
             inbox: Mutex::new(Inbox { user: VecDeque::new(), sys: VecDeque::new(), blocked: Vec::new(), watchers: Vec::new(), parked: None, in_call: false, closed: false }),
             dead: AtomicBool::new(false),
             exiting: AtomicBool::new(false),
+            has_sys: AtomicBool::new(false),
             sup_info: Mutex::new((Vec::new(), 0)),
             sup_specs: Mutex::new(Vec::new()),
         }
@@ -187,6 +190,7 @@ pub(crate) fn deliver_sys(shared: &Arc<Shared>, cell: &Cell, s: Sys) {
         return;
     }
     ib.sys.push_back(s);
+    cell.has_sys.store(true, Ordering::Release);
     wake_locked(shared, &mut ib);
 }
 
@@ -296,7 +300,15 @@ pub(crate) fn new_cell(shared: &Arc<Shared>, spec: &SpawnSpec) -> Arc<Cell> {
 }
 
 pub(crate) fn take_sys(cell: &Cell) -> VecDeque<Sys> {
-    std::mem::take(&mut cell.inbox.lock().unwrap().sys)
+    // checked without the lock first: a message between every control message is the
+    // common case. One that arrives just after is taken on the next turn, or by `park`,
+    // which looks under the lock.
+    if !cell.has_sys.load(Ordering::Acquire) {
+        return VecDeque::new();
+    }
+    let mut ib = cell.inbox.lock().unwrap();
+    cell.has_sys.store(false, Ordering::Relaxed);
+    std::mem::take(&mut ib.sys)
 }
 
 /// Parks `p` in its inbox unless something arrived meanwhile; returns it back if so.
