@@ -27,7 +27,7 @@ pub const SUPERVISOR: u32 = u32::MAX;
 pub const NATIVES: &[&str] = &[
     "actor.spawn", "actor.send", "actor.ask", "actor.me", "actor.stop", "actor.alive", "actor.monitor", "actor.link",
     "actor.register", "actor.whereis", "actor.supervisor", "actor.children", "actor.restarts", "task.wait", "task.done",
-    "task.timer", "task.gather",
+    "task.timer", "task.gather", "task.spawn", "task.cancel", "task.select", "actor.send_later",
 ];
 
 #[derive(Clone, Debug)]
@@ -184,12 +184,20 @@ impl Compiler {
         let id = match &callee.kind {
             ExprKind::Name(n) => match self.resolve(n) {
                 NameRes::Actor(id) => Some(id),
+                NameRes::Func(fi) if !self.funcs[fi].has_self => {
+                    // `spawn f(args)`: the call runs as a task
+                    if let Some(o) = options.first() {
+                        self.error("N0243", "spawn options apply to actors, not to tasks", o.value.span).hint("write `spawn f(...)` without options");
+                    }
+                    return self.call_func(fi, None, args, dst, span, None, true);
+                }
                 _ => None,
             },
             _ => None,
         };
         let Some(id) = id else {
-            self.error("N0243", "`spawn` starts an actor: `spawn Counter(...)` where `Counter` is declared with `actor`", callee.span).label("not an actor");
+            self.error("N0243", "`spawn` starts an actor or a task: `spawn Counter(...)` where `Counter` is declared with `actor`, or `spawn f(...)` for a function `f`", callee.span)
+                .label("not an actor or a function");
             for a in args.iter().chain(options) {
                 self.expr(&a.value, None, None);
             }
@@ -337,8 +345,8 @@ impl Compiler {
             let (base, _) = self.native_args(&format!("{shown}.{m}"), Some(r), &[], args, span, 0);
             return (self.emit_native(native, base, 1, dst), ret);
         }
-        if sup || !matches!(m, "send" | "ask") {
-            let names: &[&str] = if sup { &["stop", "alive", "monitor", "link", "restarts", "children"] } else { &["send", "ask", "stop", "alive", "monitor", "link"] };
+        if sup || !matches!(m, "send" | "ask" | "send_after" | "send_every") {
+            let names: &[&str] = if sup { &["stop", "alive", "monitor", "link", "restarts", "children"] } else { &["send", "ask", "send_after", "send_every", "stop", "alive", "monitor", "link"] };
             let mut d = Diagnostic::error("N0106", format!("`{shown}` has no method `{m}`"), name.span).label("unknown method");
             if let Some(s) = crate::compiler::suggest(m, names) {
                 d = d.hint(format!("did you mean `{s}`?"));
@@ -351,13 +359,19 @@ impl Compiler {
             }
             return (self.dst(dst), Type::Unknown);
         }
-        // send(msg) / ask(msg, timeout: seconds)
+        // send(msg) / ask(msg, timeout: seconds) / send_after(seconds, msg) / send_every(seconds, msg)
         let ask = m == "ask";
-        let (msg, timeout) = match args {
-            [a] if a.name.is_none() => (&a.value, None),
-            [a, t] if a.name.is_none() && ask && t.name.as_ref().is_some_and(|n| n.name == "timeout") => (&a.value, Some(&t.value)),
+        let later = matches!(m, "send_after" | "send_every");
+        let (msg, timeout, delay) = match args {
+            [a] if a.name.is_none() && !later => (&a.value, None, None),
+            [a, t] if a.name.is_none() && ask && t.name.as_ref().is_some_and(|n| n.name == "timeout") => (&a.value, Some(&t.value), None),
+            [d, a] if later && d.name.is_none() && a.name.is_none() => (&a.value, None, Some(&d.value)),
             _ => {
-                let usage = if ask { "`ref.ask(message)` or `ref.ask(message, timeout: seconds)`" } else { "`ref.send(message)`" };
+                let usage = match m {
+                    "ask" => "`ref.ask(message)` or `ref.ask(message, timeout: seconds)`".to_string(),
+                    "send" => "`ref.send(message)`".to_string(),
+                    _ => format!("`ref.{m}(seconds, message)`"),
+                };
                 self.error("N0201", format!("`{m}` takes one message: {usage}"), span);
                 for a in args {
                     self.expr(&a.value, None, None);
@@ -365,9 +379,13 @@ impl Compiler {
                 return (self.dst(dst), Type::Unknown);
             }
         };
-        let base = self.b().alloc(4);
+        let base = self.b().alloc(5);
         self.emit(Op::Move { dst: base + 1, src: r });
-        let (_, mt) = self.expr(msg, Some(base + 2), None);
+        if let Some(d) = delay {
+            self.expr_coerce(d, Some(base + 2), &Type::Float);
+        }
+        let msg_reg = if later { base + 3 } else { base + 2 };
+        let (_, mt) = self.expr(msg, Some(msg_reg), None);
         let mt = self.subst.resolve(&mt);
         let ret = if mt == Type::Unknown {
             Type::Unknown
@@ -384,6 +402,10 @@ impl Compiler {
                 }
             }
         };
+        if later {
+            self.emit(if m == "send_every" { Op::LoadTrue { dst: base + 4 } } else { Op::LoadFalse { dst: base + 4 } });
+            return (self.emit_native("actor.send_later", base, 4, dst), Type::Task(Box::new(Type::None)));
+        }
         if !ask {
             return (self.emit_native("actor.send", base, 2, dst), Type::None);
         }
@@ -391,14 +413,15 @@ impl Compiler {
         (self.emit_native("actor.ask", base, 3, dst), Type::Task(Box::new(ret)))
     }
 
-    /// Methods of tasks: `done()`.
+    /// Methods of tasks: `done()`, `cancel()`.
     pub(crate) fn task_method(&mut self, r: Reg, t: Type, name: &Ident, args: &[Arg], dst: Option<Reg>, span: Span) -> (Reg, Type) {
-        if name.name == "done" {
-            let (base, _) = self.native_args("task.done", Some(r), &[], args, span, 0);
-            return (self.emit_native("task.done", base, 1, dst), Type::Bool);
+        if let "done" | "cancel" = name.name.as_str() {
+            let native = if name.name == "done" { "task.done" } else { "task.cancel" };
+            let (base, _) = self.native_args(native, Some(r), &[], args, span, 0);
+            return (self.emit_native(native, base, 1, dst), Type::Bool);
         }
         let shown = self.show(&Type::Task(Box::new(t)));
-        self.error("N0106", format!("`{shown}` has no method `{}`", name.name), name.span).hint("wait for a task with `await task`; check it with `task.done()`");
+        self.error("N0106", format!("`{shown}` has no method `{}`", name.name), name.span).hint("wait for a task with `await task`; check it with `task.done()`; stop it with `task.cancel()`");
         for a in args {
             self.expr(&a.value, None, None);
         }
@@ -430,24 +453,26 @@ impl Compiler {
                 };
                 let base = self.b().alloc(2);
                 let (_, t) = self.expr(&a.value, Some(base + 1), None);
-                let elem = match self.subst.resolve(&t) {
-                    Type::List(e) => match *e {
-                        Type::Task(r) => *r,
-                        Type::Unknown => Type::Unknown,
-                        other => {
-                            let shown = self.show(&other);
-                            self.error("N0200", format!("`gather` takes a list of tasks, found a list of `{shown}`"), a.value.span);
-                            Type::Unknown
+                let elem = self.task_list_elem("gather", &t, a.value.span);
+                Some((self.emit_native("task.gather", base, 1, dst), Type::list(elem)))
+            }
+            "select" => {
+                let (list, timeout) = match args {
+                    [a] if a.name.is_none() => (a, None),
+                    [a, t] if a.name.is_none() && t.name.as_ref().is_some_and(|n| n.name == "timeout") => (a, Some(&t.value)),
+                    _ => {
+                        self.error("N0201", "`select` takes a list of tasks and an optional `timeout: seconds`", span);
+                        for a in args {
+                            self.expr(&a.value, None, None);
                         }
-                    },
-                    Type::Unknown => Type::Unknown,
-                    other => {
-                        let shown = self.show(&other);
-                        self.error("N0200", format!("`gather` takes a list of tasks, found `{shown}`"), a.value.span);
-                        Type::Unknown
+                        return Some((self.dst(dst), Type::Unknown));
                     }
                 };
-                Some((self.emit_native("task.gather", base, 1, dst), Type::list(elem)))
+                let base = self.b().alloc(3);
+                let (_, t) = self.expr(&list.value, Some(base + 1), None);
+                let elem = self.task_list_elem("select", &t, list.value.span);
+                self.opt_arg(timeout, base + 2, &Type::optional(Type::Float));
+                Some((self.emit_native("task.select", base, 2, dst), Type::Tuple(vec![Type::Int, elem])))
             }
             "register" => {
                 let [n, a] = args else {
@@ -464,6 +489,27 @@ impl Compiler {
                 Some((self.emit_native("actor.register", base, 2, dst), Type::None))
             }
             _ => None,
+        }
+    }
+
+    /// `T` of a `list[task[T]]` given to `what` (`gather`, `select`).
+    fn task_list_elem(&mut self, what: &str, t: &Type, span: Span) -> Type {
+        match self.subst.resolve(t) {
+            Type::List(e) => match *e {
+                Type::Task(r) => *r,
+                Type::Unknown => Type::Unknown,
+                other => {
+                    let shown = self.show(&other);
+                    self.error("N0200", format!("`{what}` takes a list of tasks, found a list of `{shown}`"), span);
+                    Type::Unknown
+                }
+            },
+            Type::Unknown => Type::Unknown,
+            other => {
+                let shown = self.show(&other);
+                self.error("N0200", format!("`{what}` takes a list of tasks, found `{shown}`"), span);
+                Type::Unknown
+            }
         }
     }
 

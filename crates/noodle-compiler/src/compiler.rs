@@ -46,6 +46,8 @@ pub struct FuncInfo {
     /// Type parameter ids of a generic function.
     pub type_params: Vec<u32>,
     pub has_self: bool,
+    /// `async def`: a call starts a task.
+    pub is_async: bool,
     pub public: bool,
     pub module: usize,
     pub span: Span,
@@ -1173,7 +1175,7 @@ impl Compiler {
         };
         self.program.funcs.push(Function { name: qual.clone(), arity: 0, nregs: 0, ncaptures: 0, file: self.modules[mi].file, code: vec![], lines: vec![] });
         let fi = self.funcs.len();
-        self.funcs.push(FuncInfo { name: qual, func, params: Rc::new(params), ret, type_params: tp_ids, has_self: f.self_span.is_some(), public: f.public, module: mi, span: f.span });
+        self.funcs.push(FuncInfo { name: qual, func, params: Rc::new(params), ret, type_params: tp_ids, has_self: f.self_span.is_some(), is_async: f.is_async, public: f.public, module: mi, span: f.span });
         fi
     }
 

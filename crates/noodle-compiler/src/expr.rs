@@ -457,6 +457,10 @@ impl Compiler {
             }
             NameRes::Func(fi) => {
                 let info = self.funcs[fi].clone();
+                if info.is_async {
+                    self.error("N0247", format!("`async` function `{n}` cannot be used as a value"), span)
+                        .hint(format!("call it to start a task (`{n}(...)` has type `task[...]`), or wrap the call in a lambda"));
+                }
                 if !info.type_params.is_empty() {
                     self.error("N0208", format!("generic function `{n}` cannot be used as a value"), span).hint("wrap it in a lambda with concrete types");
                 }
@@ -1511,7 +1515,7 @@ impl Compiler {
     fn call(&mut self, callee: &Expr, args: &[Arg], dst: Option<Reg>, span: Span, expected: Option<&Type>) -> (Reg, Type) {
         match &callee.kind {
             ExprKind::Name(n) => match self.resolve(n) {
-                NameRes::Func(fi) => return self.call_func(fi, None, args, dst, span, expected),
+                NameRes::Func(fi) => return self.call_func(fi, None, args, dst, span, expected, false),
                 NameRes::Struct(s) => return self.construct(s, args, dst, span),
                 NameRes::Builtin(b) => return self.call_builtin(b, args, dst, span, expected),
                 NameRes::Std(s) if s.contains("::") => {
@@ -1537,7 +1541,7 @@ impl Compiler {
                                         self.error("N0104", format!("`{}` is not public in module `{}`", name.name, self.modules[mi].name), name.span).hint("mark it `pub` in its module to use it here");
                                     }
                                     match sym {
-                                        crate::compiler::Symbol::Func(fi) => return self.call_func(fi, None, args, dst, span, expected),
+                                        crate::compiler::Symbol::Func(fi) => return self.call_func(fi, None, args, dst, span, expected, false),
                                         crate::compiler::Symbol::Struct(s) => return self.construct(s, args, dst, span),
                                         _ => {}
                                     }
@@ -1557,7 +1561,7 @@ impl Compiler {
                         NameRes::Struct(s) => {
                             let info = self.structs[s as usize].clone();
                             return match info.methods.get(&name.name) {
-                                Some(&fi) if !self.funcs[fi].has_self => self.call_func(fi, None, args, dst, span, expected),
+                                Some(&fi) if !self.funcs[fi].has_self => self.call_func(fi, None, args, dst, span, expected, false),
                                 Some(_) => {
                                     self.error("N0215", format!("`{}.{}` is a method and needs a value: call it as `value.{}(...)`", info.name, name.name, name.name), span);
                                     (self.dst(dst), Type::Unknown)
@@ -1700,7 +1704,9 @@ impl Compiler {
         slots
     }
 
-    fn call_func(&mut self, fi: usize, recv: Option<(Reg, Type)>, args: &[Arg], dst: Option<Reg>, span: Span, expected: Option<&Type>) -> (Reg, Type) {
+    /// A call of a known function. With `task` (`spawn f(...)`), or when `f` is `async def`,
+    /// the call starts a task and has type `task[R]`.
+    pub(crate) fn call_func(&mut self, fi: usize, recv: Option<(Reg, Type)>, args: &[Arg], dst: Option<Reg>, span: Span, expected: Option<&Type>, task: bool) -> (Reg, Type) {
         let info = self.funcs[fi].clone();
         // instantiate generics with fresh inference variables
         let mut inst: Vec<(u32, Type)> = Vec::new();
@@ -1710,7 +1716,8 @@ impl Compiler {
         let subst_params = |t: &Type| instantiate(t, &inst);
         let params: Vec<ParamInfo> = info.params.iter().map(|p| ParamInfo { ty: subst_params(&p.ty), ..p.clone() }).collect();
         let ret = subst_params(&info.ret);
-        if let Some(exp) = expected {
+        let task = task || info.is_async;
+        if let (Some(exp), false) = (expected, task) {
             // lets `let xs: list[int] = make()` fix a generic return type early
             if self.subst.has_vars(&ret) {
                 self.subst.unify(&ret, exp);
@@ -1738,8 +1745,15 @@ impl Compiler {
                 self.expr(&a.value, None, None);
             }
         }
-        self.emit(Op::Call { base, func: info.func });
         let ret = self.subst.resolve(&ret);
+        if task {
+            // task.spawn(func, [args]): the arguments are copied into the task's own heap
+            let nb = self.b().alloc(3);
+            self.emit(Op::LoadFunc { dst: nb + 1, func: info.func });
+            self.emit(Op::NewList { dst: nb + 2, base: base + 1, count: (params.len() as u32 + extra) as u16 });
+            return (self.emit_native("task.spawn", nb, 2, dst), Type::Task(Box::new(ret)));
+        }
+        self.emit(Op::Call { base, func: info.func });
         (self.to_dst(base, dst), ret)
     }
 
@@ -1807,7 +1821,7 @@ impl Compiler {
         }
         if let Some(&fi) = info.methods.get(&name.name) {
             if !self.funcs[fi].has_self {
-                return self.call_func(fi, None, args, dst, span, expected);
+                return self.call_func(fi, None, args, dst, span, expected, false);
             }
         }
         let cands: Vec<&str> = info.variants.iter().map(|v| v.name.as_str()).collect();
@@ -1865,7 +1879,7 @@ impl Compiler {
                         self.error("N0215", format!("`{}` is a static method: call it as `{}.{}(...)`", name.name, info.name, name.name), name.span);
                         return (self.dst(dst), Type::Unknown);
                     }
-                    return self.call_func(fi, Some((r, t.clone())), args, dst, span, expected);
+                    return self.call_func(fi, Some((r, t.clone())), args, dst, span, expected, false);
                 }
                 // a field holding a function
                 if let Some(i) = info.fields.iter().position(|f| f.0 == name.name) {
@@ -1896,7 +1910,7 @@ impl Compiler {
                 let info = self.enums[*e as usize].clone();
                 if let Some(&fi) = info.methods.get(&name.name) {
                     if self.funcs[fi].has_self {
-                        return self.call_func(fi, Some((r, t.clone())), args, dst, span, expected);
+                        return self.call_func(fi, Some((r, t.clone())), args, dst, span, expected, false);
                     }
                 }
                 self.error("N0106", format!("enum `{}` has no method `{}`", info.name, name.name), name.span);
@@ -1964,7 +1978,7 @@ impl Compiler {
             }
             Imp::Prelude(pname) => {
                 let NameRes::Func(fi) = self.resolve_module_symbol(self.prelude, pname) else { unreachable!("prelude function {pname}") };
-                self.call_func(fi, Some((r, t.clone())), args, dst, span, None)
+                self.call_func(fi, Some((r, t.clone())), args, dst, span, None, false)
             }
             Imp::Native(native) => {
                 for a in args {

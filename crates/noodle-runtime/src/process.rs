@@ -139,6 +139,9 @@ impl Cell {
         if self.is_main {
             return "main".into();
         }
+        if self.ty == actor::TASK_TY {
+            return format!("task {} #{}", self.name.as_deref().unwrap_or("?"), self.id);
+        }
         let base = format!("{} #{}", actor::type_name(program, self.ty), self.id);
         match &self.name {
             Some(n) => format!("{base} (\"{n}\")"),
@@ -237,6 +240,8 @@ pub(crate) fn deliver(shared: &Arc<Shared>, cell: &Cell, env: Envelope, sender: 
 enum Kind {
     Main,
     Actor(Arc<SpawnSpec>),
+    /// A task: runs `spec.new(spec.args)` once; its result answers `reply`.
+    Task(Arc<SpawnSpec>),
     Supervisor(Box<Sup>),
 }
 
@@ -292,6 +297,15 @@ pub(crate) fn start_actor(shared: &Arc<Shared>, spec: Arc<SpawnSpec>, cell: Arc<
     vm.host = Some(Box::new(ProcHost::new(shared.clone(), cell.clone())));
     shared.cells.lock().unwrap().insert(cell.id, cell.clone());
     let p = Box::new(Process { cell, vm: Some(vm), kind: Kind::Actor(spec), phase: Phase::Start, reply: None, stop_requested: false, reason: None });
+    shared.schedule(p, false);
+}
+
+/// Starts a task process; its result goes to task `task` of `parent`.
+fn start_task(shared: &Arc<Shared>, spec: Arc<SpawnSpec>, cell: Arc<Cell>, parent: Arc<Cell>, task: u64) {
+    let mut vm = shared.template.instantiate(&spec.globals, shared.output());
+    vm.host = Some(Box::new(ProcHost::new(shared.clone(), cell.clone())));
+    shared.cells.lock().unwrap().insert(cell.id, cell.clone());
+    let p = Box::new(Process { cell, vm: Some(vm), kind: Kind::Task(spec), phase: Phase::Start, reply: Some((parent, task)), stop_requested: false, reason: None });
     shared.schedule(p, false);
 }
 
@@ -358,7 +372,7 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
         }
         match p.phase {
             Phase::Start => {
-                let Kind::Actor(spec) = &p.kind else { unreachable!() };
+                let (Kind::Actor(spec) | Kind::Task(spec)) = &p.kind else { unreachable!() };
                 let spec = spec.clone();
                 let vm = p.vm();
                 let args: Vec<Value> = spec.args.iter().map(|m| actor::import(&mut vm.heap, shared.template.program(), m)).collect();
@@ -423,6 +437,13 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
         let budget = shared.config.budget;
         match p.vm().run(Some(budget)) {
             RunState::Finished(v) => match p.phase {
+                Phase::Starting if matches!(p.kind, Kind::Task(_)) => {
+                    let to = p.reply.take();
+                    let r = actor::export(&p.vm().heap, v);
+                    reply(shared, to, r);
+                    die(shared, p, Reason::Normal);
+                    return;
+                }
                 Phase::Starting => {
                     p.vm().roots = vec![v];
                     p.phase = Phase::Idle;
@@ -475,6 +496,15 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
 /// An uncaught error in `new` or a handler: log it, answer the asker, and start `on_stop`
 /// (the process comes back to run it) or die.
 fn crash(shared: &Arc<Shared>, mut p: Box<Process>, u: Uncaught) -> Option<Box<Process>> {
+    if matches!(p.kind, Kind::Task(_)) {
+        // a task's error is its result: `await` raises it, with its own code
+        p.cell.exiting.store(true, Ordering::SeqCst);
+        let to = p.reply.take();
+        reply(shared, to, Err(VmError::with_code(&u.code, u.message.clone())));
+        p.vm().abort();
+        die(shared, p, Reason::Crashed { code: u.code, message: u.message });
+        return None;
+    }
     let who = p.cell.describe(shared.template.program());
     log_crash(shared, &who, &u);
     p.cell.exiting.store(true, Ordering::SeqCst);
@@ -542,6 +572,7 @@ fn interrupt(shared: &Arc<Shared>, p: &mut Box<Process>, reason: Reason) {
     reply(shared, to, Err(VmError::new("N2303", format!("actor {} stopped before answering ({})", p.cell.describe(shared.template.program()), reason.text()))));
     if let Some(vm) = p.vm.as_mut() {
         vm.abort();
+        host_of(p).end_deadline();
     }
     if p.phase == Phase::Start || p.phase == Phase::Starting {
         // `new` did not finish: there is no state for `on_stop`
@@ -559,8 +590,16 @@ fn host_of(p: &mut Process) -> &mut ProcHost {
 
 /// The end of a process: close its inbox, answer everyone still waiting on it, tell its
 /// watchers, free its heap.
-pub(crate) fn die(shared: &Arc<Shared>, p: Box<Process>, reason: Reason) {
+pub(crate) fn die(shared: &Arc<Shared>, mut p: Box<Process>, reason: Reason) {
     let cell = p.cell.clone();
+    // tasks this process started and never saw finish end with it
+    if let Some(h) = p.vm.as_mut().and_then(|vm| vm.host.as_mut()).and_then(|h| h.as_any().downcast_mut::<ProcHost>()) {
+        for t in h.tasks.values() {
+            if let Task::Running(c) = t {
+                deliver_sys(shared, c, Sys::Shutdown);
+            }
+        }
+    }
     let program = shared.template.program();
     let who = cell.describe(program);
     let (pending, blocked, watchers) = {
@@ -661,7 +700,15 @@ pub(crate) fn deadlock(mut p: Box<Process>) -> (Vm, RunState) {
 enum Task {
     Ask,
     Timer,
+    /// A task process (an `async def` call or `spawn f(...)`).
+    Running(Arc<Cell>),
+    /// `send_after` / `send_every`: the next send is due on this task's timer.
+    Later { to: ActorRef, msg: Msg, every: Option<f64> },
     Done(Result<Msg, VmError>),
+}
+
+fn cancelled() -> VmError {
+    VmError::new("N2311", "the task was cancelled")
 }
 
 /// One process's side of the scheduler: its tasks and what it is waiting for.
@@ -670,12 +717,20 @@ pub(crate) struct ProcHost {
     me: Arc<Cell>,
     tasks: HashMap<u64, Task>,
     next_task: u64,
-    sleeping: Option<u64>,
+    /// The timer task of the blocking call in progress (`sleep`, or `select` with a timeout).
+    deadline: Option<u64>,
 }
 
 impl ProcHost {
     pub(crate) fn new(shared: Arc<Shared>, me: Arc<Cell>) -> ProcHost {
-        ProcHost { shared, me, tasks: HashMap::new(), next_task: 1, sleeping: None }
+        ProcHost { shared, me, tasks: HashMap::new(), next_task: 1, deadline: None }
+    }
+
+    /// Forgets the blocking call's timer (it finished, or the call was abandoned).
+    fn end_deadline(&mut self) {
+        if let Some(t) = self.deadline.take() {
+            self.tasks.remove(&t);
+        }
     }
 
     fn resolve(&mut self, task: u64, result: Result<Msg, VmError>) {
@@ -687,12 +742,25 @@ impl ProcHost {
     }
 
     fn timer_fired(&mut self, task: u64) {
-        if let Some(t) = self.tasks.get_mut(&task) {
-            match t {
-                Task::Timer => *t = Task::Done(Ok(Msg::None)),
-                Task::Ask => *t = Task::Done(Err(VmError::new("N2303", "the request timed out before the actor answered"))),
-                Task::Done(_) => {}
+        let Some(t) = self.tasks.get_mut(&task) else { return };
+        match t {
+            Task::Timer => *t = Task::Done(Ok(Msg::None)),
+            Task::Ask => *t = Task::Done(Err(VmError::new("N2303", "the request timed out before the actor answered"))),
+            Task::Later { to, msg, every } => {
+                // the runtime never waits for room: a full "block" mailbox takes it anyway
+                let alive = match to.cell.clone().downcast::<Cell>() {
+                    Ok(cell) => !matches!(deliver(&self.shared, &cell, Envelope { msg: msg.clone(), reply: None }, None), Delivery::Dead),
+                    Err(_) => false,
+                };
+                match every {
+                    Some(secs) if alive => {
+                        let at = self.shared.now() + *secs;
+                        self.shared.add_timer(at, self.me.clone(), task);
+                    }
+                    _ => *t = Task::Done(Ok(Msg::None)),
+                }
             }
+            Task::Running(_) | Task::Done(_) => {}
         }
     }
 
@@ -809,7 +877,60 @@ impl Host for ProcHost {
     }
 
     fn done(&mut self, task: u64) -> bool {
-        !matches!(self.tasks.get(&task), Some(Task::Ask | Task::Timer))
+        matches!(self.tasks.get(&task), Some(Task::Done(_)) | None)
+    }
+
+    fn spawn_task(&mut self, spec: SpawnSpec) -> Result<u64, VmError> {
+        let shared = self.shared.clone();
+        let cell = Arc::new(Cell::new(shared.new_id(), actor::TASK_TY, spec.name.clone(), 1, Overflow::Block, false));
+        let id = self.new_task(Task::Running(cell.clone()));
+        start_task(&shared, Arc::new(spec), cell, self.me.clone(), id);
+        Ok(id)
+    }
+
+    fn send_later(&mut self, to: &ActorRef, msg: Msg, secs: f64, repeat: bool) -> Result<u64, VmError> {
+        cell_of(to)?;
+        let id = self.new_task(Task::Later { to: to.clone(), msg, every: repeat.then_some(secs) });
+        let at = self.shared.now() + secs;
+        self.shared.add_timer(at, self.me.clone(), id);
+        Ok(id)
+    }
+
+    fn cancel(&mut self, task: u64) -> bool {
+        let Some(t) = self.tasks.get_mut(&task) else { return false };
+        match t {
+            Task::Done(_) => false,
+            Task::Running(cell) => {
+                deliver_sys(&self.shared, cell, Sys::Shutdown);
+                *t = Task::Done(Err(cancelled()));
+                true
+            }
+            Task::Ask | Task::Timer | Task::Later { .. } => {
+                *t = Task::Done(Err(cancelled()));
+                true
+            }
+        }
+    }
+
+    fn select(&mut self, tasks: &[u64], timeout: Option<f64>) -> Result<(usize, Msg), VmError> {
+        if let Some(i) = tasks.iter().position(|t| matches!(self.tasks.get(t), Some(Task::Done(_)))) {
+            self.end_deadline();
+            let Some(Task::Done(r)) = self.tasks.remove(&tasks[i]) else { unreachable!() };
+            return r.map(|m| (i, m));
+        }
+        if tasks.iter().all(|t| !self.tasks.contains_key(t)) {
+            self.end_deadline();
+            return Err(VmError::new("N2307", "every task given to `select` was already awaited"));
+        }
+        match (timeout, self.deadline) {
+            (Some(secs), None) => self.deadline = Some(self.timer(secs)),
+            (Some(_), Some(d)) if self.done(d) => {
+                self.end_deadline();
+                return Err(VmError::new("N2303", "`select` timed out before any task finished"));
+            }
+            _ => {}
+        }
+        Err(actor::suspend())
     }
 
     fn timer(&mut self, secs: f64) -> u64 {
@@ -820,11 +941,11 @@ impl Host for ProcHost {
     }
 
     fn sleep(&mut self, secs: f64) -> Result<(), VmError> {
-        match self.sleeping {
+        match self.deadline {
             Some(t) => {
                 if self.done(t) {
                     self.tasks.remove(&t);
-                    self.sleeping = None;
+                    self.deadline = None;
                     Ok(())
                 } else {
                     Err(actor::suspend())
@@ -832,7 +953,7 @@ impl Host for ProcHost {
             }
             None => {
                 let t = self.timer(secs);
-                self.sleeping = Some(t);
+                self.deadline = Some(t);
                 Err(actor::suspend())
             }
         }

@@ -52,6 +52,8 @@ pub struct FuncDecl {
     pub ret: Option<TypeExpr>,
     /// `None` for interface method signatures.
     pub body: Option<Block>,
+    /// `async def`: a call starts it as a task.
+    pub is_async: bool,
     pub span: Span,
 }
 

@@ -295,6 +295,17 @@ impl<'a> Parser<'a> {
             self.bump();
         }
     }
+    /// `async def` where only a plain `def` may be: reports it and skips the `async`.
+    fn async_not_allowed(&mut self, what: &str) -> bool {
+        if !matches!(self.peek(), Tok::Ident(s) if s == "async") || self.peek_at(1) != &Tok::Def {
+            return false;
+        }
+        let span = self.span();
+        self.error_at(span, format!("{what} cannot be `async`: only top-level functions can"), "not allowed here");
+        self.bump();
+        true
+    }
+
     /// Skips to the next top-level declaration keyword at the start of a line.
     fn sync_item(&mut self) {
         loop {
@@ -354,6 +365,13 @@ impl<'a> Parser<'a> {
                 Ok(Item::Import(i))
             }
             Tok::Def => Ok(Item::Func(self.func(public, false)?)),
+            Tok::Ident(s) if s == "async" && self.peek_at(1) == &Tok::Def => {
+                let start = self.bump().span;
+                let mut f = self.func(public, false)?;
+                f.is_async = true;
+                f.span = start.to(f.span);
+                Ok(Item::Func(f))
+            }
             Tok::Struct => Ok(Item::Struct(self.struct_decl(public)?)),
             Tok::Ident(s) if s == "actor" && matches!(self.peek_at(1), Tok::Ident(_)) && self.peek_at(2) == &Tok::LBrace => Ok(Item::Actor(self.actor_decl(public)?)),
             Tok::Enum => Ok(Item::Enum(self.enum_decl(public)?)),
@@ -470,7 +488,7 @@ impl<'a> Parser<'a> {
         } else {
             Some(self.block()?)
         };
-        Ok(FuncDecl { public, name, type_params, self_span, params, ret, body, span: start.to(self.prev_span()) })
+        Ok(FuncDecl { public, name, type_params, self_span, params, ret, body, is_async: false, span: start.to(self.prev_span()) })
     }
 
     fn params(&mut self, close: Tok, require_types: bool) -> PResult<Vec<Param>> {
@@ -552,6 +570,9 @@ impl<'a> Parser<'a> {
                 break;
             }
             let mpub = self.eat(&Tok::Pub);
+            if self.async_not_allowed("methods") {
+                continue;
+            }
             let r = if self.at(&Tok::Def) {
                 self.func(mpub, false).map(|f| methods.push(f))
             } else if handlers_allowed && matches!(self.peek(), Tok::Ident(s) if s == "on") && matches!(self.peek_at(1), Tok::Ident(_)) {
@@ -839,6 +860,10 @@ impl<'a> Parser<'a> {
                 Stmt::With { value, name, body: Box::new(body), span: start.to(self.prev_span()) }
             }
             Tok::Def => Stmt::Func(Box::new(self.func(false, false)?)),
+            Tok::Ident(s) if s == "async" && self.peek_at(1) == &Tok::Def => {
+                self.async_not_allowed("nested functions");
+                Stmt::Func(Box::new(self.func(false, false)?))
+            }
             _ => {
                 let e = self.expr()?;
                 if self.at(&Tok::Comma) {
@@ -1053,7 +1078,7 @@ impl<'a> Parser<'a> {
                 let call = self.expr_bp(BP_UNARY)?;
                 if !matches!(call.kind, ExprKind::Call { .. }) {
                     let span = call.span;
-                    self.error_at(span, "`spawn` needs an actor to start: `spawn Counter(0)`".into(), "expected a call");
+                    self.error_at(span, "`spawn` needs a call: `spawn Counter(0)` starts an actor, `spawn f(x)` a task".into(), "expected a call");
                     return Err(());
                 }
                 let span = start.to(call.span);

@@ -282,6 +282,18 @@ pub trait Host: Send {
     fn done(&mut self, task: u64) -> bool;
     /// A task that finishes after `secs` with `none`.
     fn timer(&mut self, secs: f64) -> u64;
+    /// Starts a task: a process that runs `spec.new(spec.args)` and whose result (or error)
+    /// resolves the returned task.
+    fn spawn_task(&mut self, spec: SpawnSpec) -> Result<u64, VmError>;
+    /// Sends `msg` to `to` after `secs`, and then every `secs` when `repeat`; the returned
+    /// task finishes after a single send, or never for a repeating one (until cancelled).
+    fn send_later(&mut self, to: &ActorRef, msg: Msg, secs: f64, repeat: bool) -> Result<u64, VmError>;
+    /// Cancels a task that has not finished: a running task process is stopped, a pending
+    /// reply or timer is dropped, and waiting for it raises N2311. False if it had finished.
+    fn cancel(&mut self, task: u64) -> bool;
+    /// The first of `tasks` to finish: its index and result (or error); the others keep
+    /// running. `Err(suspend())` until one has finished; N2303 after `timeout` seconds.
+    fn select(&mut self, tasks: &[u64], timeout: Option<f64>) -> Result<(usize, Msg), VmError>;
     /// Suspends the process for `secs` (retried until the time has passed).
     fn sleep(&mut self, secs: f64) -> Result<(), VmError>;
     /// The running actor, or None in the main program.
@@ -342,7 +354,14 @@ pub static NATIVES: &[(&str, crate::natives::NativeFn)] = &[
     ("task.done", task_done),
     ("task.timer", task_timer),
     ("task.gather", task_gather),
+    ("task.spawn", task_spawn),
+    ("task.cancel", task_cancel),
+    ("task.select", task_select),
+    ("actor.send_later", actor_send_later),
 ];
+
+/// The record type that marks a task process (no actor state).
+pub const TASK_TY: u16 = u16::MAX - 2;
 
 fn bad(name: &str) -> VmError {
     VmError::bad_operand(name)
@@ -608,4 +627,88 @@ fn task_gather(ctx: &mut Ctx, a: &[Value]) -> R {
     }
     let items: Vec<Value> = out.iter().map(|m| import(ctx.heap, ctx.program, m)).collect();
     Ok(ctx.heap.alloc(Obj::List(items)))
+}
+
+/// `task.spawn(func, args)`: runs `func(args...)` as a task of its own (an `async def` call or
+/// `spawn f(...)`); the arguments and reachable globals are copied like a message.
+fn task_spawn(ctx: &mut Ctx, a: &[Value]) -> R {
+    const N: &str = "task.spawn";
+    arity(a, 2, N)?;
+    let f = func(a[0], N)?;
+    let args = match a[1] {
+        Value::Obj(r) => match ctx.heap.get(r) {
+            Obj::List(items) => items.iter().map(|v| export(ctx.heap, *v)).collect::<Result<Vec<_>, _>>()?,
+            _ => return Err(bad(N)),
+        },
+        _ => return Err(bad(N)),
+    };
+    let used = host(ctx)?.globals_used(f, f, None);
+    let globals = used
+        .iter()
+        .filter_map(|&g| match ctx.globals.get(g as usize) {
+            Some(v) if !matches!(v, Value::Undef) => export(ctx.heap, *v).ok().map(|m| (g, m)),
+            _ => None,
+        })
+        .collect();
+    let name = ctx.program.funcs.get(f as usize).map(|x| x.name.clone());
+    let spec = SpawnSpec {
+        new: f,
+        receive: f,
+        on_stop: None,
+        ty: TASK_TY,
+        args,
+        name,
+        capacity: 1,
+        overflow: Overflow::Block,
+        supervisor: None,
+        restart: Restart::Temporary,
+        globals: Arc::new(globals),
+        link: false,
+    };
+    let t = host(ctx)?.spawn_task(spec)?;
+    Ok(ctx.heap.alloc(Obj::Task(t)))
+}
+
+fn task_cancel(ctx: &mut Ctx, a: &[Value]) -> R {
+    arity(a, 1, "task.cancel")?;
+    let t = task_id(ctx.heap, a[0], "task.cancel")?;
+    Ok(Value::Bool(host(ctx)?.cancel(t)))
+}
+
+/// `select(tasks, timeout)`: `(index, result)` of the first task to finish.
+fn task_select(ctx: &mut Ctx, a: &[Value]) -> R {
+    const N: &str = "task.select";
+    arity(a, 2, N)?;
+    let ids: Vec<u64> = match a[0] {
+        Value::Obj(r) => match ctx.heap.get(r) {
+            Obj::List(items) => items.iter().map(|v| task_id(ctx.heap, *v, N)).collect::<Result<_, _>>()?,
+            _ => return Err(bad(N)),
+        },
+        _ => return Err(bad(N)),
+    };
+    if ids.is_empty() {
+        return Err(VmError::arg("`select` needs at least one task"));
+    }
+    let timeout = match a[1] {
+        Value::None => None,
+        v => Some(seconds(v, "a select timeout")?),
+    };
+    let (i, m) = host(ctx)?.select(&ids, timeout)?;
+    let v = import(ctx.heap, ctx.program, &m);
+    Ok(ctx.heap.alloc(Obj::Tuple(crate::value::Fields::from_slice(&[Value::Int(i as i64), v]))))
+}
+
+/// `ref.send_after(seconds, msg)` / `ref.send_every(seconds, msg)`.
+fn actor_send_later(ctx: &mut Ctx, a: &[Value]) -> R {
+    const N: &str = "actor.send_later";
+    arity(a, 4, N)?;
+    let to = actor_ref(ctx.heap, a[0], N)?;
+    let secs = seconds(a[1], "a delay")?;
+    let msg = export(ctx.heap, a[2])?;
+    let repeat = matches!(a[3], Value::Bool(true));
+    if repeat && secs <= 0.0 {
+        return Err(VmError::arg(format!("`send_every` needs a positive interval (got {secs})")));
+    }
+    let t = host(ctx)?.send_later(&to, msg, secs, repeat)?;
+    Ok(ctx.heap.alloc(Obj::Task(t)))
 }

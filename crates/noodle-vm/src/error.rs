@@ -20,6 +20,22 @@ impl VmError {
     pub fn index(i: i64, len: usize) -> VmError {
         VmError::new("N2003", format!("index {i} out of range for length {len}"))
     }
+    /// An error with a code known only at run time (a user's `Error("E0001", ...)` crossing
+    /// from a task to whoever awaits it). Each distinct code is stored once for the life of
+    /// the process.
+    pub fn with_code(code: &str, message: impl Into<String>) -> VmError {
+        static CODES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+        let mut codes = CODES.lock().unwrap_or_else(|e| e.into_inner());
+        let code = match codes.iter().find(|c| **c == code) {
+            Some(c) => *c,
+            None => {
+                let c: &'static str = Box::leak(code.to_string().into_boxed_str());
+                codes.push(c);
+                c
+            }
+        };
+        VmError { code, message: message.into() }
+    }
     pub fn arg(msg: impl Into<String>) -> VmError {
         VmError::new("N2011", msg)
     }

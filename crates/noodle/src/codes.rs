@@ -901,6 +901,22 @@ Right: add a handler `on reset(self, m: Reset) { ... }` to the actor, or send a 
 handles."#,
     },
     CodeInfo {
+        code: "N0247",
+        title: "an async function used as a value",
+        explanation: r#"Calling an `async def` function starts a task and gives a `task[T]`. Taken as a value,
+it would be an ordinary function, and calling that would run it without a task, so the
+checker refuses it.
+
+Wrong:
+
+    async def fetch(id: int) -> str { ... }
+    let f = fetch
+
+Right: call it, or wrap the call in a lambda, which returns the task:
+
+    let f = fn (id: int) => fetch(id)    # fn(int) -> task[str]"#,
+    },
+    CodeInfo {
         code: "N0300",
         title: "non-exhaustive match",
         explanation: r#"A `match` does not cover every possible value of its scrutinee: an enum variant, `true` or
@@ -1748,6 +1764,20 @@ Wrong:
 
 Choose another name, or stop the actor that has it first."#,
     },
+    CodeInfo {
+        code: "N2311",
+        title: "the task was cancelled",
+        explanation: r#"`t.cancel()` stops a task that has not finished: a task started by an `async def` call
+or `spawn f(...)` stops at once (the tasks it started stop with it), a pending `ask` no
+longer waits for its answer, and a timer or `send_every` stops. Waiting for a cancelled task
+with `await`, `gather` or `select` raises N2311.
+
+    let t = slow_job()
+    t.cancel()
+    await t                    # error[N2311]
+
+Do not wait for a task you cancelled, or catch N2311 where cancelling is expected."#,
+    },
 ];
 
 #[cfg(test)]
@@ -1807,10 +1837,10 @@ mod tests {
             "N0001", "N0002", "N0003", "N0004", "N0010", "N0011", "N0012", "N0013", "N0100", "N0101", "N0102",
             "N0103", "N0104", "N0105", "N0106", "N0107", "N0200", "N0201", "N0202", "N0203", "N0204",
             "N0205", "N0206", "N0207", "N0208", "N0209", "N0210", "N0211", "N0213", "N0214", "N0215",
-            "N0216", "N0217", "N0218", "N0219", "N0230", "N0241", "N0242", "N0243", "N0244", "N0245", "N0246", "N0300", "N0301", "N0302", "N0500", "N0501", "N0502", "N0503",
+            "N0216", "N0217", "N0218", "N0219", "N0230", "N0241", "N0242", "N0243", "N0244", "N0245", "N0246", "N0247", "N0300", "N0301", "N0302", "N0500", "N0501", "N0502", "N0503",
             "N0504", "N0900", "N0901", "N0902", "N2001", "N2002", "N2003", "N2004", "N2005", "N2006", "N2007",
             "N2008", "N2009", "N2010", "N2011", "N2012", "N2099", "N2301", "N2302", "N2303", "N2304", "N2305", "N2306", "N2307", "N2308",
-            "N2309", "N2310", "N2101", "N2102", "N2103", "N2104", "N2105",
+            "N2309", "N2310", "N2311", "N2101", "N2102", "N2103", "N2104", "N2105",
             "N2201", "N2202", "N2203", "N2204", "N2205", "N2206", "N2207", "N2208", "N2209",
         ];
         for code in expected {
