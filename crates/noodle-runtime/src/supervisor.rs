@@ -1,10 +1,12 @@
 //! Supervisors: processes without a VM that restart their children by OTP's rules.
 //!
 //! - A child that ends is restarted or not by its restart policy: `permanent` always,
-//!   `transient` only after a crash, `temporary` never (it is forgotten).
+//!   `transient` only after a crash, `temporary` never (it is forgotten). A transient child
+//!   that ended normally keeps its place, not running.
 //! - `one_for_one` restarts only that child; `one_for_all` stops every other child (newest
 //!   first) and starts them all again in order; `rest_for_one` does that for the children
-//!   started after it.
+//!   started after it. As in OTP, a temporary sibling stopped this way is not restarted (it is
+//!   forgotten), and a sibling that had ended normally is started again with the others.
 //! - More than `intensity` restarts within `period` seconds: the supervisor stops all its
 //!   children and fails (N2308), which its own supervisor sees as a crashed child, or, at the
 //!   top, the process that created it sees as a crashed link.
@@ -27,11 +29,25 @@ pub(crate) enum ChildKind {
 pub(crate) struct Child {
     kind: ChildKind,
     cell: Arc<Cell>,
+    /// False for a child that ended and was not restarted (a transient one that stopped
+    /// normally): a group restart starts it again.
+    running: bool,
 }
 
 impl Child {
     pub(crate) fn actor(spec: Arc<SpawnSpec>, cell: Arc<Cell>) -> Child {
-        Child { kind: ChildKind::Actor(spec), cell }
+        Child { kind: ChildKind::Actor(spec), cell, running: true }
+    }
+
+    fn new(kind: ChildKind, cell: Arc<Cell>) -> Child {
+        Child { kind, cell, running: true }
+    }
+
+    fn policy(&self) -> Restart {
+        match &self.kind {
+            ChildKind::Actor(spec) => spec.restart,
+            ChildKind::Supervisor { .. } => Restart::Permanent,
+        }
     }
 }
 
@@ -54,7 +70,7 @@ pub(crate) fn start(shared: &Arc<Shared>, spec: SupervisorSpec, parent: Option<A
     if let Some(parent) = &parent {
         cell.inbox.lock().unwrap().watchers.push((parent.clone(), Watch::Parent));
         let kind = ChildKind::Supervisor { spec: spec.clone(), children: Vec::new() };
-        process::deliver_sys(shared, parent, Sys::Adopt(Child { kind, cell: cell.clone() }));
+        process::deliver_sys(shared, parent, Sys::Adopt(Child::new(kind, cell.clone())));
     }
     shared.cells.lock().unwrap().insert(cell.id, cell.clone());
     let sup = Sup { spec, children: Vec::new(), recent: VecDeque::new(), total: 0, stopping: HashSet::new() };
@@ -85,7 +101,7 @@ fn start_child(shared: &Arc<Shared>, me: &Arc<Cell>, kind: &ChildKind) -> Arc<Ce
             let mut sup = Sup { spec: spec.clone(), children: Vec::new(), recent: VecDeque::new(), total: 0, stopping: HashSet::new() };
             for k in children {
                 let c = start_child(shared, &cell, k);
-                sup.children.push(Child { kind: k.clone(), cell: c });
+                sup.children.push(Child::new(k.clone(), c));
             }
             publish(&cell, &sup);
             process::park_new(Box::new(Process::supervisor(cell.clone(), sup)));
@@ -96,7 +112,7 @@ fn start_child(shared: &Arc<Shared>, me: &Arc<Cell>, kind: &ChildKind) -> Arc<Ce
 
 /// Makes the children visible to `children()`/`restarts()` and to a restarting parent.
 fn publish(cell: &Cell, sup: &Sup) {
-    *cell.sup_info.lock().unwrap() = (sup.children.iter().map(|c| c.cell.reference()).collect(), sup.total);
+    *cell.sup_info.lock().unwrap() = (sup.children.iter().filter(|c| c.running).map(|c| c.cell.reference()).collect(), sup.total);
     *cell.sup_specs.lock().unwrap() = sup.children.iter().map(recipe).collect();
 }
 
@@ -152,7 +168,7 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
 
 /// Stops the children from index `from` on, newest first.
 fn stop_all(shared: &Arc<Shared>, sup: &mut Sup, from: usize) {
-    for c in sup.children[from..].iter().rev() {
+    for c in sup.children[from..].iter().rev().filter(|c| c.running) {
         sup.stopping.insert(c.cell.id);
         process::deliver_sys(shared, &c.cell, Sys::Shutdown);
     }
@@ -168,10 +184,7 @@ fn child_exit(shared: &Arc<Shared>, me: &Arc<Cell>, sup: &mut Sup, id: u64, reas
         return None;
     }
     let i = sup.children.iter().position(|c| c.cell.id == id)?;
-    let policy = match &sup.children[i].kind {
-        ChildKind::Actor(spec) => spec.restart,
-        ChildKind::Supervisor { .. } => Restart::Permanent,
-    };
+    let policy = sup.children[i].policy();
     let crashed = matches!(reason, Reason::Crashed { .. });
     let restart = match policy {
         Restart::Permanent => true,
@@ -179,7 +192,11 @@ fn child_exit(shared: &Arc<Shared>, me: &Arc<Cell>, sup: &mut Sup, id: u64, reas
         Restart::Temporary => false,
     };
     if !restart {
-        sup.children.remove(i);
+        if policy == Restart::Temporary {
+            sup.children.remove(i);
+        } else {
+            sup.children[i].running = false;
+        }
         publish(me, sup);
         return None;
     }
@@ -207,18 +224,29 @@ fn child_exit(shared: &Arc<Shared>, me: &Arc<Cell>, sup: &mut Sup, id: u64, reas
         Strategy::OneForOne => i + 1,
         _ => sup.children.len(),
     };
-    // stop the others that go down with it (newest first), then start them all in order
+    // stop the others that go down with it (newest first), then start them all in order;
+    // temporary ones are not started again
     for j in (first..last).rev() {
-        if j != i {
-            let c = &sup.children[j];
+        let c = &sup.children[j];
+        if j != i && c.running {
             sup.stopping.insert(c.cell.id);
             process::deliver_sys(shared, &c.cell, Sys::Shutdown);
         }
     }
     for j in first..last {
+        if sup.children[j].policy() == Restart::Temporary {
+            continue;
+        }
         let kind = recipe(&sup.children[j]);
         let cell = start_child(shared, me, &kind);
-        sup.children[j] = Child { kind, cell };
+        sup.children[j] = Child::new(kind, cell);
+    }
+    let mut j = last;
+    while j > first {
+        j -= 1;
+        if sup.children[j].policy() == Restart::Temporary {
+            sup.children.remove(j);
+        }
     }
     publish(me, sup);
     None
