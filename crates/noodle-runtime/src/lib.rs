@@ -113,6 +113,10 @@ pub(crate) struct Shared {
     workers_started: AtomicBool,
     /// The local queues of the workers not started yet (threaded mode).
     spare_locals: Mutex<Vec<Worker<Box<Process>>>>,
+    /// Workers inside a call that waits outside the runtime (a database query), and the spare
+    /// threads started to stand in for them.
+    blocked: AtomicUsize,
+    spares: AtomicUsize,
     /// The globals each actor declaration may use, by its `new` function.
     spawn_globals: Mutex<HashMap<u32, Arc<[u32]>>>,
     /// How main ended, once it has (threaded mode: any worker may run its last slice).
@@ -145,6 +149,8 @@ pub(crate) struct Shared {
 thread_local! {
     /// The local queue of the worker running on this thread, if it is one.
     static LOCAL: std::cell::RefCell<Option<Worker<Box<Process>>>> = const { std::cell::RefCell::new(None) };
+    /// Slices this thread has looked for (for the global queue's turn in `find_work`).
+    static TICK: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
 impl Shared {
@@ -213,6 +219,34 @@ impl Shared {
         }
         let shared = self.clone();
         *self.timer_thread.lock().unwrap() = Some(std::thread::Builder::new().name("noodle-timers".into()).spawn(move || timer_loop(shared)).expect("cannot start the timer thread"));
+    }
+
+    /// A process is about to wait outside the runtime on this thread (`entering`), or is back.
+    /// While it waits, a spare thread runs the other processes, so a slow query holds up only
+    /// the process that made it, never the scheduler (as Go hands its P to another thread
+    /// around a blocking system call).
+    pub(crate) fn blocking(self: &Arc<Self>, entering: bool) {
+        if self.deterministic() {
+            return;
+        }
+        if !entering {
+            self.blocked.fetch_sub(1, Ordering::SeqCst);
+            return;
+        }
+        let blocked = self.blocked.fetch_add(1, Ordering::SeqCst) + 1;
+        if self.spares.load(Ordering::SeqCst) >= blocked {
+            return;
+        }
+        self.spares.fetch_add(1, Ordering::SeqCst);
+        let shared = self.clone();
+        let started = std::thread::Builder::new().name("noodle-spare".into()).spawn(move || spare_loop(shared));
+        match started {
+            Ok(h) => self.workers.lock().unwrap().push(h),
+            // no thread to spare: the others carry on without one
+            Err(_) => {
+                self.spares.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
     }
 
     /// A task of `cell` that finishes at `at` seconds.
@@ -307,6 +341,24 @@ fn worker_loop(shared: Arc<Shared>, local: Worker<Box<Process>>) {
     LOCAL.with(|l| *l.borrow_mut() = None);
 }
 
+/// A stand-in worker while another waits outside the runtime: it has no local queue (what it
+/// wakes goes to the global one) and ends when there are more spares than blocked workers.
+fn spare_loop(shared: Arc<Shared>) {
+    loop {
+        if shared.shutdown.load(Ordering::SeqCst) {
+            shared.spares.fetch_sub(1, Ordering::SeqCst);
+            return;
+        }
+        let spares = shared.spares.load(Ordering::SeqCst);
+        if spares > shared.blocked.load(Ordering::SeqCst) && shared.spares.compare_exchange(spares, spares - 1, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+            return;
+        }
+        if !run_some(&shared) {
+            idle_wait(&shared, Duration::from_millis(10));
+        }
+    }
+}
+
 /// Runs one slice of a runnable process, if there is one.
 fn run_some(shared: &Arc<Shared>) -> bool {
     let Some(p) = find_work(shared) else { return false };
@@ -342,6 +394,18 @@ fn has_work(shared: &Shared) -> bool {
 
 fn find_work(shared: &Shared) -> Option<Box<Process>> {
     let Queue::Threaded { injector, stealers } = &shared.queue else { return None };
+    // now and then the global queue goes first, so preempted processes are not starved by
+    // a local queue that never runs dry (tokio does the same every 61 ticks)
+    let tick = TICK.with(|t| {
+        let n = t.get().wrapping_add(1);
+        t.set(n);
+        n
+    });
+    if tick % 61 == 0 {
+        if let crossbeam_deque::Steal::Success(p) = injector.steal() {
+            return Some(p);
+        }
+    }
     if let Some(p) = LOCAL.with(|l| l.borrow().as_ref().and_then(|w| w.pop())) {
         return Some(p);
     }
@@ -415,6 +479,8 @@ pub fn run_main(mut vm: Vm, config: &Config) -> (Vm, RunState) {
         spare_locals: Mutex::new(Vec::new()),
         main_done: Mutex::new(None),
         spawn_globals: Mutex::new(HashMap::new()),
+        blocked: AtomicUsize::new(0),
+        spares: AtomicUsize::new(0),
         workers: Mutex::new(Vec::new()),
         shutdown: AtomicBool::new(false),
         shutdown_started: AtomicBool::new(false),
@@ -455,7 +521,9 @@ pub fn run_main(mut vm: Vm, config: &Config) -> (Vm, RunState) {
 /// worker) runs. Returns when main has ended.
 fn run_threaded(shared: &Arc<Shared>, main_cell: &Arc<Cell>, main: Box<Process>) -> (Vm, RunState) {
     let n = shared.config.threads.max(1);
-    let mut locals: Vec<Worker<Box<Process>>> = (0..n).map(|_| Worker::new_lifo()).collect();
+    // FIFO, not LIFO: with LIFO, two processes that keep waking each other (an ask in a loop)
+    // would stay on top of the deque and starve everything beneath them
+    let mut locals: Vec<Worker<Box<Process>>> = (0..n).map(|_| Worker::new_fifo()).collect();
     if let Queue::Threaded { stealers, .. } = &shared.queue {
         let _ = stealers.set(locals.iter().map(|w| w.stealer()).collect());
     }

@@ -896,6 +896,10 @@ impl Host for ProcHost {
         Ok(id)
     }
 
+    fn blocking(&mut self, entering: bool) {
+        self.shared.blocking(entering);
+    }
+
     fn cancel(&mut self, task: u64) -> bool {
         let Some(t) = self.tasks.get_mut(&task) else { return false };
         match t {

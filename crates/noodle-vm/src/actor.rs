@@ -294,6 +294,10 @@ pub trait Host: Send {
     /// The first of `tasks` to finish: its index and result (or error); the others keep
     /// running. `Err(suspend())` until one has finished; N2303 after `timeout` seconds.
     fn select(&mut self, tasks: &[u64], timeout: Option<f64>) -> Result<(usize, Msg), VmError>;
+    /// Around a call that waits outside the runtime (a database, standard input): `true`
+    /// before, `false` after, so the scheduler can run other processes on another thread
+    /// meanwhile.
+    fn blocking(&mut self, entering: bool);
     /// Suspends the process for `secs` (retried until the time has passed).
     fn sleep(&mut self, secs: f64) -> Result<(), VmError>;
     /// The running actor, or None in the main program.
@@ -320,6 +324,18 @@ pub fn type_name(program: &Program, ty: u16) -> &str {
     }
     // the state struct of `actor Counter` is `CounterState`
     program.types.get(ty as usize).map_or("actor", |t| t.name.strip_suffix("State").unwrap_or(&t.name))
+}
+
+/// Runs `f`, which may wait outside the runtime, telling the host before and after.
+pub(crate) fn blocking<T>(ctx: &mut Ctx, f: impl FnOnce(&mut Ctx) -> T) -> T {
+    if let Some(h) = ctx.host.as_deref_mut() {
+        h.blocking(true);
+    }
+    let r = f(ctx);
+    if let Some(h) = ctx.host.as_deref_mut() {
+        h.blocking(false);
+    }
+    r
 }
 
 pub(crate) fn host<'c>(ctx: &'c mut Ctx) -> Result<&'c mut (dyn Host + 'static), VmError> {

@@ -101,21 +101,33 @@ pub fn format(d: &DbObj, out: &mut String) {
     }
 }
 
+/// A native that waits on the database: under the actor runtime, another thread takes over
+/// this one's scheduling work while it waits (`Host::blocking`).
+macro_rules! blocking {
+    ($f:ident) => {{
+        fn wrapped(ctx: &mut Ctx, a: &[Value]) -> Result<Value, VmError> {
+            crate::actor::blocking(ctx, |ctx| $f(ctx, a))
+        }
+        wrapped as NativeFn
+    }};
+}
+pub(crate) use blocking;
+
 pub static NATIVES: &[(&str, NativeFn)] = &[
-    ("db.connect", connect),
-    ("db.execute", execute),
-    ("db.execute_many", execute_many),
-    ("db.query", query),
-    ("db.query_one", query_one),
-    ("db.query_value", query_value),
-    ("db.cursor", cursor),
-    ("db.transaction", transaction),
-    ("db.commit", commit),
-    ("db.rollback", rollback),
-    ("db.exit", exit),
-    ("db.tables", tables),
-    ("db.columns", columns),
-    ("db.migrate", migrate),
+    ("db.connect", blocking!(connect)),
+    ("db.execute", blocking!(execute)),
+    ("db.execute_many", blocking!(execute_many)),
+    ("db.query", blocking!(query)),
+    ("db.query_one", blocking!(query_one)),
+    ("db.query_value", blocking!(query_value)),
+    ("db.cursor", blocking!(cursor)),
+    ("db.transaction", blocking!(transaction)),
+    ("db.commit", blocking!(commit)),
+    ("db.rollback", blocking!(rollback)),
+    ("db.exit", blocking!(exit)),
+    ("db.tables", blocking!(tables)),
+    ("db.columns", blocking!(columns)),
+    ("db.migrate", blocking!(migrate)),
     ("db.backend", backend),
     ("db.column_names", column_names),
     ("db.rows_get", rows_get),
@@ -129,9 +141,9 @@ pub static NATIVES: &[(&str, NativeFn)] = &[
     ("db.row_get", row_get),
     ("db.row_to_dict", row_to_dict),
     ("db.row_to_list", row_to_list),
-    ("db.cursor_next", cursor_next),
-    ("db.cursor_fetch", cursor_fetch),
-    ("db.cursor_close", cursor_close),
+    ("db.cursor_next", blocking!(cursor_next)),
+    ("db.cursor_fetch", blocking!(cursor_fetch)),
+    ("db.cursor_close", blocking!(cursor_close)),
 ];
 
 // ---------------------------------------------------------------------------------------------

@@ -141,8 +141,8 @@ static NATIVES: &[(&str, NativeFn)] = &[
     ("time.monotonic", time_monotonic),
     ("time.sleep", time_sleep),
     // std.io
-    ("io.read_line", io_read_line),
-    ("io.read_all", io_read_all),
+    ("io.read_line", crate::db::blocking!(io_read_line)),
+    ("io.read_all", crate::db::blocking!(io_read_all)),
     ("io.read_file", io_read_file),
     ("io.write_file", io_write_file),
     ("io.append_file", io_append_file),
