@@ -151,6 +151,11 @@ thread_local! {
     static LOCAL: std::cell::RefCell<Option<Worker<Box<Process>>>> = const { std::cell::RefCell::new(None) };
     /// Slices this thread has looked for (for the global queue's turn in `find_work`).
     static TICK: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    /// The process most recently woken by this thread, which runs next unless the slot has
+    /// been taken `MAX_LIFO_RUNS` times in a row (tokio's "LIFO slot"): two processes passing
+    /// messages back and forth stay hot, yet cannot starve the queue.
+    static LIFO_SLOT: std::cell::RefCell<Option<Box<Process>>> = const { std::cell::RefCell::new(None) };
+    static LIFO_RUNS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
 impl Shared {
@@ -183,12 +188,19 @@ impl Shared {
             Queue::Deterministic(q) => q.lock().unwrap().push_back(p),
             Queue::Threaded { injector, .. } => {
                 self.start_workers();
+                // whether another thread could take something new
+                let mut stealable = true;
                 let p = if preempted {
                     Some(p)
                 } else {
                     LOCAL.with(|l| match &*l.borrow() {
                         Some(w) => {
-                            w.push(p);
+                            // the woken process runs next on this thread (its message is hot
+                            // in the cache); the one it displaces goes to the back of the queue
+                            match LIFO_SLOT.with(|s| s.borrow_mut().replace(p)) {
+                                Some(old) => w.push(old),
+                                None => stealable = false,
+                            }
                             None
                         }
                         None => Some(p),
@@ -196,6 +208,11 @@ impl Shared {
                 };
                 if let Some(p) = p {
                     injector.push(p);
+                }
+                if !stealable {
+                    // nothing for an idle thread to take: waking one would only cost a
+                    // system call (tokio does not notify for its LIFO slot either)
+                    return;
                 }
                 std::sync::atomic::fence(Ordering::SeqCst);
                 if self.idle.load(Ordering::SeqCst) > 0 {
@@ -233,6 +250,7 @@ impl Shared {
             self.blocked.fetch_sub(1, Ordering::SeqCst);
             return;
         }
+        flush_lifo_slot();
         let blocked = self.blocked.fetch_add(1, Ordering::SeqCst) + 1;
         if self.spares.load(Ordering::SeqCst) >= blocked {
             return;
@@ -338,6 +356,7 @@ fn worker_loop(shared: Arc<Shared>, local: Worker<Box<Process>>) {
             idle_wait(&shared, Duration::from_millis(50));
         }
     }
+    flush_lifo_slot();
     LOCAL.with(|l| *l.borrow_mut() = None);
 }
 
@@ -392,6 +411,16 @@ fn has_work(shared: &Shared) -> bool {
     !injector.is_empty() || stealers.get().is_some_and(|all| all.iter().any(|s| !s.is_empty()))
 }
 
+const MAX_LIFO_RUNS: u32 = 3;
+
+/// Moves this thread's LIFO slot to its queue, where other threads can steal it (before the
+/// thread waits outside the runtime, or stops being a worker).
+fn flush_lifo_slot() {
+    if let Some(p) = LIFO_SLOT.with(|s| s.borrow_mut().take()) {
+        LOCAL.with(|l| l.borrow().as_ref().map(|w| w.push(p)));
+    }
+}
+
 fn find_work(shared: &Shared) -> Option<Box<Process>> {
     let Queue::Threaded { injector, stealers } = &shared.queue else { return None };
     // now and then the global queue goes first, so preempted processes are not starved by
@@ -406,6 +435,15 @@ fn find_work(shared: &Shared) -> Option<Box<Process>> {
             return Some(p);
         }
     }
+    if let Some(p) = LIFO_SLOT.with(|s| s.borrow_mut().take()) {
+        let runs = LIFO_RUNS.with(|r| r.get());
+        if runs < MAX_LIFO_RUNS {
+            LIFO_RUNS.with(|r| r.set(runs + 1));
+            return Some(p);
+        }
+        LOCAL.with(|l| l.borrow().as_ref().map(|w| w.push(p)));
+    }
+    LIFO_RUNS.with(|r| r.set(0));
     if let Some(p) = LOCAL.with(|l| l.borrow().as_ref().and_then(|w| w.pop())) {
         return Some(p);
     }
@@ -643,6 +681,7 @@ fn shutdown(shared: &Arc<Shared>) {
     }
     // drop whatever is left (timers hold cells)
     shared.timers.lock().unwrap().clear();
+    LIFO_SLOT.with(|s| s.borrow_mut().take());
     LOCAL.with(|l| *l.borrow_mut() = None);
     shared.names.lock().unwrap().clear();
     shared.cells.lock().unwrap().clear();
