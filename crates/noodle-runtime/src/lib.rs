@@ -33,6 +33,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+/// The global slots a process's code may use (`Program::globals_used`).
+type GlobalSlots = Arc<[u32]>;
+
 /// How the scheduler runs.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -117,8 +120,9 @@ pub(crate) struct Shared {
     /// threads started to stand in for them.
     blocked: AtomicUsize,
     spares: AtomicUsize,
-    /// The globals each actor declaration may use, by its `new` function.
-    spawn_globals: Mutex<HashMap<u32, Arc<[u32]>>>,
+    /// The globals each actor declaration or task function may use, by its `new` and
+    /// `receive` functions (the same function twice for a task).
+    spawn_globals: Mutex<HashMap<(u32, u32), GlobalSlots>>,
     /// How main ended, once it has (threaded mode: any worker may run its last slice).
     main_done: Mutex<Option<(Vm, RunState)>>,
     workers: Mutex<Vec<std::thread::JoinHandle<()>>>,
@@ -430,7 +434,7 @@ fn find_work(shared: &Shared) -> Option<Box<Process>> {
         t.set(n);
         n
     });
-    if tick % 61 == 0 {
+    if tick.is_multiple_of(61) {
         if let crossbeam_deque::Steal::Success(p) = injector.steal() {
             return Some(p);
         }

@@ -810,7 +810,7 @@ impl Host for ProcHost {
     fn globals_used(&mut self, new: u32, receive: u32, on_stop: Option<u32>) -> Arc<[u32]> {
         let mut cache = self.shared.spawn_globals.lock().unwrap();
         cache
-            .entry(new)
+            .entry((new, receive))
             .or_insert_with(|| {
                 let roots: Vec<u32> = [Some(new), Some(receive), on_stop].into_iter().flatten().collect();
                 let mask = self.shared.template.program().globals_used(&roots);

@@ -431,16 +431,35 @@ fn actor_value(heap: &mut Heap, a: ActorRef) -> Value {
 }
 
 /// `actor.spawn(new, receive, on_stop, ty, args, name, capacity, overflow, supervisor, restart, link)`.
+/// A new process's arguments (a list) as messages.
+fn export_args(heap: &Heap, list: Value, name: &str) -> Result<Vec<Msg>, VmError> {
+    match list {
+        Value::Obj(r) => match heap.get(r) {
+            Obj::List(items) => items.iter().map(|v| export(heap, *v)).collect(),
+            _ => Err(bad(name)),
+        },
+        _ => Err(bad(name)),
+    }
+}
+
+/// Copies of the globals a new process running these functions can reach.
+fn export_globals(ctx: &mut Ctx, new: u32, receive: u32, on_stop: Option<u32>) -> Result<Arc<Vec<(u32, Msg)>>, VmError> {
+    let used = host(ctx)?.globals_used(new, receive, on_stop);
+    let globals = used
+        .iter()
+        .filter_map(|&g| match ctx.globals.get(g as usize) {
+            // a global that cannot be copied (a closure) stays unset in the new process
+            Some(v) if !matches!(v, Value::Undef) => export(ctx.heap, *v).ok().map(|m| (g, m)),
+            _ => None,
+        })
+        .collect();
+    Ok(Arc::new(globals))
+}
+
 fn actor_spawn(ctx: &mut Ctx, a: &[Value]) -> R {
     const N: &str = "actor.spawn";
     arity(a, 11, N)?;
-    let args = match a[4] {
-        Value::Obj(r) => match ctx.heap.get(r) {
-            Obj::List(items) => items.iter().map(|v| export(ctx.heap, *v)).collect::<Result<Vec<_>, _>>()?,
-            _ => return Err(bad(N)),
-        },
-        _ => return Err(bad(N)),
-    };
+    let args = export_args(ctx.heap, a[4], N)?;
     let capacity = as_int(a[6], N)?;
     if capacity < 1 {
         return Err(VmError::arg(format!("a mailbox capacity must be at least 1 (got {capacity})")));
@@ -453,13 +472,15 @@ fn actor_spawn(ctx: &mut Ctx, a: &[Value]) -> R {
         Value::None => None,
         v => Some(actor_ref(ctx.heap, v, N)?),
     };
+    let (new, receive) = (func(a[0], N)?, func(a[1], N)?);
+    let on_stop = match a[2] {
+        Value::None => None,
+        v => Some(func(v, N)?),
+    };
     let spec = SpawnSpec {
-        new: func(a[0], N)?,
-        receive: func(a[1], N)?,
-        on_stop: match a[2] {
-            Value::None => None,
-            v => Some(func(v, N)?),
-        },
+        new,
+        receive,
+        on_stop,
         ty: u16::try_from(as_int(a[3], N)?).map_err(|_| bad(N))?,
         args,
         name: opt_str(ctx.heap, a[5], N)?,
@@ -468,18 +489,8 @@ fn actor_spawn(ctx: &mut Ctx, a: &[Value]) -> R {
         supervisor,
         restart,
         link: matches!(a[10], Value::Bool(true)),
-        globals: Arc::new(Vec::new()),
+        globals: export_globals(ctx, new, receive, on_stop)?,
     };
-    let used = host(ctx)?.globals_used(spec.new, spec.receive, spec.on_stop);
-    let globals = used
-        .iter()
-        .filter_map(|&g| match ctx.globals.get(g as usize) {
-            // a global that cannot be copied (a closure) stays unset in the actor
-            Some(v) if !matches!(v, Value::Undef) => export(ctx.heap, *v).ok().map(|m| (g, m)),
-            _ => None,
-        })
-        .collect();
-    let spec = SpawnSpec { globals: Arc::new(globals), ..spec };
     let r = host(ctx)?.spawn(spec)?;
     Ok(actor_value(ctx.heap, r))
 }
@@ -651,21 +662,8 @@ fn task_spawn(ctx: &mut Ctx, a: &[Value]) -> R {
     const N: &str = "task.spawn";
     arity(a, 2, N)?;
     let f = func(a[0], N)?;
-    let args = match a[1] {
-        Value::Obj(r) => match ctx.heap.get(r) {
-            Obj::List(items) => items.iter().map(|v| export(ctx.heap, *v)).collect::<Result<Vec<_>, _>>()?,
-            _ => return Err(bad(N)),
-        },
-        _ => return Err(bad(N)),
-    };
-    let used = host(ctx)?.globals_used(f, f, None);
-    let globals = used
-        .iter()
-        .filter_map(|&g| match ctx.globals.get(g as usize) {
-            Some(v) if !matches!(v, Value::Undef) => export(ctx.heap, *v).ok().map(|m| (g, m)),
-            _ => None,
-        })
-        .collect();
+    let args = export_args(ctx.heap, a[1], N)?;
+    let globals = export_globals(ctx, f, f, None)?;
     let name = ctx.program.funcs.get(f as usize).map(|x| x.name.clone());
     let spec = SpawnSpec {
         new: f,
@@ -678,7 +676,7 @@ fn task_spawn(ctx: &mut Ctx, a: &[Value]) -> R {
         overflow: Overflow::Block,
         supervisor: None,
         restart: Restart::Temporary,
-        globals: Arc::new(globals),
+        globals,
         link: false,
     };
     let t = host(ctx)?.spawn_task(spec)?;
