@@ -27,7 +27,7 @@ pub const SUPERVISOR: u32 = u32::MAX;
 pub const NATIVES: &[&str] = &[
     "actor.spawn", "actor.send", "actor.ask", "actor.me", "actor.stop", "actor.alive", "actor.monitor", "actor.link",
     "actor.register", "actor.whereis", "actor.supervisor", "actor.children", "actor.restarts", "task.wait", "task.done",
-    "task.timer", "task.gather", "task.spawn", "task.cancel", "task.select", "actor.send_later",
+    "task.timer", "task.gather", "task.spawn", "task.cancel", "task.select", "task.detach", "actor.send_later",
 ];
 
 #[derive(Clone, Debug)]

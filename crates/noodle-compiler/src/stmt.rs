@@ -322,7 +322,14 @@ impl Compiler {
                     let (_, t) = self.expr(e, None, None);
                     return matches!(t, Type::Never);
                 }
-                let (_, t) = self.expr(e, None, None);
+                let (r, t) = self.expr(e, None, None);
+                if let Type::Task(_) = self.subst.resolve(&t) {
+                    // a task nobody can await (`spawn log(x)` as a statement): the runtime
+                    // forgets its result when it finishes and reports its error, if any
+                    let base = self.b().alloc(2);
+                    self.emit(Op::Move { dst: base + 1, src: r });
+                    self.emit_native("task.detach", base, 1, None);
+                }
                 matches!(t, Type::Never)
             }
             Stmt::Return(v, span) => {

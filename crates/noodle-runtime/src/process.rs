@@ -7,7 +7,7 @@ use noodle_vm::actor::{self, ActorRef, Host, Msg, Overflow, SpawnSpec, Superviso
 use noodle_vm::vm::Uncaught;
 use noodle_vm::{RunState, Value, Vm, VmError};
 use std::any::Any;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -719,11 +719,13 @@ pub(crate) struct ProcHost {
     next_task: u64,
     /// The timer task of the blocking call in progress (`sleep`, or `select` with a timeout).
     deadline: Option<u64>,
+    /// Tasks nobody will await (`task.detach`): dropped when they finish.
+    detached: HashSet<u64>,
 }
 
 impl ProcHost {
     pub(crate) fn new(shared: Arc<Shared>, me: Arc<Cell>) -> ProcHost {
-        ProcHost { shared, me, tasks: HashMap::new(), next_task: 1, deadline: None }
+        ProcHost { shared, me, tasks: HashMap::new(), next_task: 1, deadline: None, detached: HashSet::new() }
     }
 
     /// Forgets the blocking call's timer (it finished, or the call was abandoned).
@@ -734,6 +736,14 @@ impl ProcHost {
     }
 
     fn resolve(&mut self, task: u64, result: Result<Msg, VmError>) {
+        if self.detached.remove(&task) {
+            if let (Some(Task::Running(cell)), Err(e)) = (self.tasks.remove(&task), &result) {
+                let who = cell.describe(self.shared.template.program());
+                self.shared.log(&format!("error[{}] in {who}, which nothing awaits: {}\n", e.code, e.message));
+            }
+            self.tasks.remove(&task);
+            return;
+        }
         if let Some(t) = self.tasks.get_mut(&task) {
             if !matches!(t, Task::Done(_)) {
                 *t = Task::Done(result);
@@ -761,6 +771,9 @@ impl ProcHost {
                 }
             }
             Task::Running(_) | Task::Done(_) => {}
+        }
+        if matches!(self.tasks.get(&task), Some(Task::Done(_))) && self.detached.remove(&task) {
+            self.tasks.remove(&task);
         }
     }
 
@@ -898,6 +911,21 @@ impl Host for ProcHost {
 
     fn blocking(&mut self, entering: bool) {
         self.shared.blocking(entering);
+    }
+
+    fn detach(&mut self, task: u64) {
+        match self.tasks.get(&task) {
+            Some(Task::Done(_)) => {
+                if let Some(Task::Done(Err(e))) = self.tasks.remove(&task) {
+                    self.shared.log(&format!("error[{}] in a task that nothing awaits: {}\n", e.code, e.message));
+                }
+            }
+            // timed sends keep their entry: the timer re-arms through it
+            Some(Task::Running(_) | Task::Ask | Task::Timer) => {
+                self.detached.insert(task);
+            }
+            Some(Task::Later { .. }) | None => {}
+        }
     }
 
     fn cancel(&mut self, task: u64) -> bool {

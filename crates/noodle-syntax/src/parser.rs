@@ -236,8 +236,15 @@ impl<'a> Parser<'a> {
                 let span = self.bump().span;
                 Ok(Ident { name, span })
             }
-            _ => {
-                self.error_here("expected a name");
+            t => {
+                let text = t.text();
+                if text.chars().all(|c| c.is_ascii_alphabetic()) {
+                    // a keyword where a name should be: say so, the message alone puzzles
+                    let (span, found) = (self.span(), t.describe());
+                    self.error_at(span, format!("expected a name, found {found}"), &format!("`{text}` is a keyword and cannot be used as a name"));
+                } else {
+                    self.error_here("expected a name");
+                }
                 Err(())
             }
         }

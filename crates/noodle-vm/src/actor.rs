@@ -291,6 +291,8 @@ pub trait Host: Send {
     /// Cancels a task that has not finished: a running task process is stopped, a pending
     /// reply or timer is dropped, and waiting for it raises N2311. False if it had finished.
     fn cancel(&mut self, task: u64) -> bool;
+    /// Nobody will wait for this task: forget its result when it finishes, and log its error.
+    fn detach(&mut self, task: u64);
     /// The first of `tasks` to finish: its index and result (or error); the others keep
     /// running. `Err(suspend())` until one has finished; N2303 after `timeout` seconds.
     fn select(&mut self, tasks: &[u64], timeout: Option<f64>) -> Result<(usize, Msg), VmError>;
@@ -373,6 +375,7 @@ pub static NATIVES: &[(&str, crate::natives::NativeFn)] = &[
     ("task.spawn", task_spawn),
     ("task.cancel", task_cancel),
     ("task.select", task_select),
+    ("task.detach", task_detach),
     ("actor.send_later", actor_send_later),
 ];
 
@@ -681,6 +684,13 @@ fn task_spawn(ctx: &mut Ctx, a: &[Value]) -> R {
     };
     let t = host(ctx)?.spawn_task(spec)?;
     Ok(ctx.heap.alloc(Obj::Task(t)))
+}
+
+fn task_detach(ctx: &mut Ctx, a: &[Value]) -> R {
+    arity(a, 1, "task.detach")?;
+    let t = task_id(ctx.heap, a[0], "task.detach")?;
+    host(ctx)?.detach(t);
+    Ok(Value::None)
 }
 
 fn task_cancel(ctx: &mut Ctx, a: &[Value]) -> R {
