@@ -120,6 +120,10 @@ pub(crate) struct Shared {
     /// threads started to stand in for them.
     blocked: AtomicUsize,
     spares: AtomicUsize,
+    /// Where a spare with nothing to stand in for waits a while for the next blocking call
+    /// (woken at shutdown).
+    spare_lock: Mutex<()>,
+    spare_cv: Condvar,
     /// The globals each actor declaration or task function may use, by its `new` and
     /// `receive` functions (the same function twice for a task).
     spawn_globals: Mutex<HashMap<(u32, u32), GlobalSlots>>,
@@ -256,7 +260,13 @@ impl Shared {
         }
         flush_lifo_slot();
         let blocked = self.blocked.fetch_add(1, Ordering::SeqCst) + 1;
+        if self.cells.lock().unwrap().is_empty() {
+            // main alone: there is nothing else to run meanwhile
+            return;
+        }
         if self.spares.load(Ordering::SeqCst) >= blocked {
+            // a spare that lingers after the last blocking call takes over within 10 ms (it
+            // polls: a wake-up per query would cost a system call each)
             return;
         }
         self.spares.fetch_add(1, Ordering::SeqCst);
@@ -365,16 +375,28 @@ fn worker_loop(shared: Arc<Shared>, local: Worker<Box<Process>>) {
 }
 
 /// A stand-in worker while another waits outside the runtime: it has no local queue (what it
-/// wakes goes to the global one) and ends when there are more spares than blocked workers.
+/// wakes goes to the global one). When there are more spares than blocked workers it stops
+/// running processes (so the pool is back to its size) and waits up to 100 ms for another
+/// blocking call before it ends, so a run of queries does not start a thread each.
 fn spare_loop(shared: Arc<Shared>) {
+    let needed = |s: &Shared| s.spares.load(Ordering::SeqCst) <= s.blocked.load(Ordering::SeqCst);
     loop {
         if shared.shutdown.load(Ordering::SeqCst) {
             shared.spares.fetch_sub(1, Ordering::SeqCst);
             return;
         }
-        let spares = shared.spares.load(Ordering::SeqCst);
-        if spares > shared.blocked.load(Ordering::SeqCst) && shared.spares.compare_exchange(spares, spares - 1, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
-            return;
+        if !needed(&shared) {
+            let until = Instant::now() + Duration::from_millis(100);
+            let mut g = shared.spare_lock.lock().unwrap();
+            while !needed(&shared) && Instant::now() < until && !shared.shutdown.load(Ordering::SeqCst) {
+                g = shared.spare_cv.wait_timeout(g, Duration::from_millis(10)).unwrap().0;
+            }
+            drop(g);
+            let spares = shared.spares.load(Ordering::SeqCst);
+            if spares > shared.blocked.load(Ordering::SeqCst) && shared.spares.compare_exchange(spares, spares - 1, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+                return;
+            }
+            continue;
         }
         if !run_some(&shared) {
             idle_wait(&shared, Duration::from_millis(10));
@@ -523,6 +545,8 @@ pub fn run_main(mut vm: Vm, config: &Config) -> (Vm, RunState) {
         spawn_globals: Mutex::new(HashMap::new()),
         blocked: AtomicUsize::new(0),
         spares: AtomicUsize::new(0),
+        spare_lock: Mutex::new(()),
+        spare_cv: Condvar::new(),
         workers: Mutex::new(Vec::new()),
         shutdown: AtomicBool::new(false),
         shutdown_started: AtomicBool::new(false),
@@ -677,6 +701,10 @@ fn shutdown(shared: &Arc<Shared>) {
         shared.idle_cv.notify_all();
     }
     shared.timer_cv.notify_all();
+    {
+        let _g = shared.spare_lock.lock().unwrap();
+        shared.spare_cv.notify_all();
+    }
     for h in shared.workers.lock().unwrap().drain(..) {
         let _ = h.join();
     }
