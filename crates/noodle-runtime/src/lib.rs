@@ -596,10 +596,12 @@ fn run_threaded(shared: &Arc<Shared>, main_cell: &Arc<Cell>, main: Box<Process>)
     let mine = locals.remove(0);
     *shared.spare_locals.lock().unwrap() = locals;
     LOCAL.with(|l| *l.borrow_mut() = Some(mine));
+    // queued by hand: `schedule` would start the other workers, and a program that never
+    // spawns should start no thread
     shared.active.fetch_add(1, Ordering::SeqCst);
     LOCAL.with(|l| l.borrow().as_ref().unwrap().push(main));
     let mut quiet_checks = 0;
-    let result = loop {
+    loop {
         if let Some(done) = shared.main_done.lock().unwrap().take() {
             break done;
         }
@@ -617,8 +619,7 @@ fn run_threaded(shared: &Arc<Shared>, main_cell: &Arc<Cell>, main: Box<Process>)
             }
         }
         idle_wait(shared, Duration::from_millis(if idle { 5 } else { 20 }));
-    };
-    result
+    }
 }
 
 /// Everything on this thread, in an order chosen by the seed, with virtual time.

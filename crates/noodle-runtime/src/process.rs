@@ -584,8 +584,13 @@ fn interrupt(shared: &Arc<Shared>, p: &mut Box<Process>, reason: Reason) {
     p.reason = Some(reason);
 }
 
+/// The host of a process that has a VM (None for a supervisor).
+fn proc_host(p: &mut Process) -> Option<&mut ProcHost> {
+    p.vm.as_mut().and_then(|vm| vm.host.as_mut()).and_then(|h| h.as_any().downcast_mut::<ProcHost>())
+}
+
 fn host_of(p: &mut Process) -> &mut ProcHost {
-    p.vm.as_mut().and_then(|vm| vm.host.as_mut()).and_then(|h| h.as_any().downcast_mut::<ProcHost>()).expect("a VM process has its host")
+    proc_host(p).expect("a VM process has its host")
 }
 
 /// The end of a process: close its inbox, answer everyone still waiting on it, tell its
@@ -593,7 +598,7 @@ fn host_of(p: &mut Process) -> &mut ProcHost {
 pub(crate) fn die(shared: &Arc<Shared>, mut p: Box<Process>, reason: Reason) {
     let cell = p.cell.clone();
     // tasks this process started and never saw finish end with it
-    if let Some(h) = p.vm.as_mut().and_then(|vm| vm.host.as_mut()).and_then(|h| h.as_any().downcast_mut::<ProcHost>()) {
+    if let Some(h) = proc_host(&mut p) {
         for t in h.tasks.values() {
             if let Task::Running(c) = t {
                 deliver_sys(shared, c, Sys::Shutdown);

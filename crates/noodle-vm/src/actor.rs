@@ -350,7 +350,7 @@ pub(crate) fn host<'c>(ctx: &'c mut Ctx) -> Result<&'c mut (dyn Host + 'static),
 // ---------------------------------------------------------------------------------------------
 // natives: `actor.*` (references, spawning, messages, supervision) and `task.*` (waiting)
 
-use crate::natives::{arity, as_float, as_int, as_str};
+use crate::natives::{arity, as_float, as_int, as_list, as_str};
 
 type R = Result<Value, VmError>;
 
@@ -436,13 +436,7 @@ fn actor_value(heap: &mut Heap, a: ActorRef) -> Value {
 /// `actor.spawn(new, receive, on_stop, ty, args, name, capacity, overflow, supervisor, restart, link)`.
 /// A new process's arguments (a list) as messages.
 fn export_args(heap: &Heap, list: Value, name: &str) -> Result<Vec<Msg>, VmError> {
-    match list {
-        Value::Obj(r) => match heap.get(r) {
-            Obj::List(items) => items.iter().map(|v| export(heap, *v)).collect(),
-            _ => Err(bad(name)),
-        },
-        _ => Err(bad(name)),
-    }
+    as_list(heap, list, name)?.iter().map(|v| export(heap, *v)).collect()
 }
 
 /// Copies of the globals a new process running these functions can reach.
@@ -639,13 +633,7 @@ fn task_timer(ctx: &mut Ctx, a: &[Value]) -> R {
 /// order) is raised.
 fn task_gather(ctx: &mut Ctx, a: &[Value]) -> R {
     arity(a, 1, "task.gather")?;
-    let ids: Vec<u64> = match a[0] {
-        Value::Obj(r) => match ctx.heap.get(r) {
-            Obj::List(items) => items.iter().map(|v| task_id(ctx.heap, *v, "task.gather")).collect::<Result<_, _>>()?,
-            _ => return Err(bad("task.gather")),
-        },
-        _ => return Err(bad("task.gather")),
-    };
+    let ids: Vec<u64> = as_list(ctx.heap, a[0], "task.gather")?.iter().map(|v| task_id(ctx.heap, *v, "task.gather")).collect::<Result<_, _>>()?;
     let h = host(ctx)?;
     // wait for the first unfinished one; once all are done, collect without suspending
     if let Some(t) = ids.iter().find(|t| !h.done(**t)) {
@@ -703,13 +691,7 @@ fn task_cancel(ctx: &mut Ctx, a: &[Value]) -> R {
 fn task_select(ctx: &mut Ctx, a: &[Value]) -> R {
     const N: &str = "task.select";
     arity(a, 2, N)?;
-    let ids: Vec<u64> = match a[0] {
-        Value::Obj(r) => match ctx.heap.get(r) {
-            Obj::List(items) => items.iter().map(|v| task_id(ctx.heap, *v, N)).collect::<Result<_, _>>()?,
-            _ => return Err(bad(N)),
-        },
-        _ => return Err(bad(N)),
-    };
+    let ids: Vec<u64> = as_list(ctx.heap, a[0], N)?.iter().map(|v| task_id(ctx.heap, *v, N)).collect::<Result<_, _>>()?;
     if ids.is_empty() {
         return Err(VmError::arg("`select` needs at least one task"));
     }

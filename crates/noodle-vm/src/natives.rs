@@ -216,7 +216,7 @@ fn as_bytes<'h>(heap: &'h Heap, v: Value, name: &str) -> Result<&'h [u8], VmErro
     }
 }
 
-fn as_list<'h>(heap: &'h Heap, v: Value, name: &str) -> Result<&'h Vec<Value>, VmError> {
+pub(crate) fn as_list<'h>(heap: &'h Heap, v: Value, name: &str) -> Result<&'h Vec<Value>, VmError> {
     match v {
         Value::Obj(r) => match heap.get(r) {
             Obj::List(l) => Ok(l),
