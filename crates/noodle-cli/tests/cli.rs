@@ -94,6 +94,7 @@ const FIXTURES: &[(&str, &str)] = &[
     ("bad_entry.nbc", "N0504"),
     ("missing_constant.nbc", "N0504"),
     ("falls_off_the_end.nbc", "N0504"),
+    ("bad_actor_kind.nbc", "N0504"),
     ("huge_globals.nbc", "N050"),
     ("unknown_native.nbc", "N0901"),
 ];

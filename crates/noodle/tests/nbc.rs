@@ -854,6 +854,12 @@ fn fixtures() -> Vec<(&'static str, Vec<u8>, &'static str)> {
     q.funcs[e].code.pop();
     q.funcs[e].lines.pop();
     out.push(("falls_off_the_end.nbc", noodle::encode(&q), "N0504"));
+    // `x is A` for an actor type the program does not have
+    let mut q = p.clone();
+    let e = q.entry as usize;
+    q.funcs[e].code.insert(0, noodle_nbc::Op::IsKind { dst: 0, src: 0, kind: noodle_nbc::op::KIND_ACTOR + 500 });
+    q.funcs[e].lines.insert(0, 1);
+    out.push(("bad_actor_kind.nbc", noodle::encode(&q), "N0504"));
 
     // a valid file that asks for 2^31 globals (32 GiB of registers) must be refused, not
     // make the VM abort on a failed allocation
