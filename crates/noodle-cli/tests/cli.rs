@@ -2,19 +2,15 @@
 //! `crates/noodle/tests/nbc.rs`) and on inputs that once crashed it: it must report an error
 //! with a code and exit with status 1, never panic or abort.
 
+mod common;
+
+use common::{run_with_timeout, Run};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    timed_out: bool,
 }
 
 /// Runs `noodle ARGS` with a time limit and (on Unix) a 2 GiB address-space limit, so a
@@ -30,45 +26,21 @@ fn noodle(args: &[&str], dir: &Path, timeout: Duration) -> Run {
         c.args(args);
         c
     };
-    let out_path = std::env::temp_dir().join(format!("noodle-cli-{}-{}.out", std::process::id(), unique()));
-    let err_path = out_path.with_extension("err");
-    let mut child = cmd
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&out_path).unwrap())
-        .stderr(std::fs::File::create(&err_path).unwrap())
-        .spawn()
-        .expect("cannot start noodle");
-    let start = Instant::now();
-    let (status, timed_out) = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break (Some(st), false);
+    let mut r = run_with_timeout(cmd.current_dir(dir), timeout);
+    // a runaway program may write a lot: keep the first 64 KiB
+    for s in [&mut r.stdout, &mut r.stderr] {
+        let mut n = s.len().min(1 << 16);
+        while !s.is_char_boundary(n) {
+            n -= 1;
         }
-        if start.elapsed() > timeout {
-            let _ = child.kill();
-            let _ = child.wait();
-            break (None, true);
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let read = |p: &Path| {
-        let b = std::fs::read(p).unwrap_or_default();
-        let _ = std::fs::remove_file(p);
-        // a runaway program may write a lot: keep the start
-        String::from_utf8_lossy(&b[..b.len().min(1 << 16)]).into_owned()
-    };
-    Run { code: status.and_then(|s| s.code()), stdout: read(&out_path), stderr: read(&err_path), timed_out }
+        s.truncate(n);
+    }
+    r
 }
 
 /// The first `n` characters of `s`.
 fn head(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
-}
-
-fn unique() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    N.fetch_add(1, Ordering::Relaxed)
 }
 
 fn temp_dir(tag: &str) -> PathBuf {

@@ -50,9 +50,12 @@
 //! `SUPERVISION_MODEL_SEED` and `SUPERVISION_MODEL_CASES` change the generator's seed and the
 //! number of scenarios.
 
+mod common;
+
+use common::{run_with_timeout, unique, Run};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------------------------------------
@@ -478,18 +481,6 @@ fn program(s: &Scenario, settle: bool) -> String {
 // ---------------------------------------------------------------------------------------------
 // Running `noodle`
 
-fn unique() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    N.fetch_add(1, Ordering::SeqCst)
-}
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
 fn run_program(src: &str, noodle_seed: u64) -> Run {
     run_program_times(src, noodle_seed, 1).pop().unwrap()
 }
@@ -507,32 +498,9 @@ fn run_program_times(src: &str, noodle_seed: u64, times: usize) -> Vec<Run> {
 }
 
 fn run_file(file: &Path, dir: &Path, noodle_seed: u64, timeout: Duration) -> Run {
-    let out_path: PathBuf = dir.join("stdout");
-    let err_path: PathBuf = dir.join("stderr");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_noodle"))
-        .arg("run")
-        .arg(file)
-        .current_dir(dir)
-        .env("NOODLE_SEED", noodle_seed.to_string())
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&out_path).unwrap())
-        .stderr(std::fs::File::create(&err_path).unwrap())
-        .spawn()
-        .expect("cannot start noodle");
-    let start = Instant::now();
-    let code = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st.code();
-        }
-        if start.elapsed() > timeout {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    };
-    let read = |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned();
-    Run { code, stdout: read(&out_path), stderr: read(&err_path) }
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_noodle"));
+    cmd.arg("run").arg(file).current_dir(dir).env("NOODLE_SEED", noodle_seed.to_string());
+    run_with_timeout(&mut cmd, timeout)
 }
 
 /// Runs `s` (settling after every event) and returns what it printed; a run that does not
