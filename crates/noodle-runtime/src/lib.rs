@@ -125,8 +125,9 @@ pub(crate) struct Shared {
     spare_lock: Mutex<()>,
     spare_cv: Condvar,
     /// The globals each actor declaration or task function may use, by its `new` and
-    /// `receive` functions (the same function twice for a task).
-    spawn_globals: Mutex<HashMap<(u32, u32), GlobalSlots>>,
+    /// `receive` functions (the same function twice for a task). A list: a program has a
+    /// handful of these, and a scan costs less than hashing on every spawn.
+    spawn_globals: Mutex<Vec<((u32, u32), GlobalSlots)>>,
     /// How main ended, once it has (threaded mode: any worker may run its last slice).
     main_done: Mutex<Option<(Vm, RunState)>>,
     workers: Mutex<Vec<std::thread::JoinHandle<()>>>,
@@ -134,8 +135,8 @@ pub(crate) struct Shared {
     /// The program has ended and every process is being stopped.
     pub(crate) shutdown_started: AtomicBool,
     next_id: AtomicU64,
-    /// Every live process but main, by id.
-    cells: Mutex<HashMap<u64, Arc<Cell>>>,
+    /// Every live process but main.
+    cells: Mutex<process::CellTable>,
     names: Mutex<HashMap<String, ActorRef>>,
     /// Processes queued or running (for deadlock detection).
     active: AtomicUsize,
@@ -366,7 +367,7 @@ fn worker_loop(shared: Arc<Shared>, local: Worker<Box<Process>>) {
         if shared.shutdown.load(Ordering::SeqCst) {
             break;
         }
-        if !run_some(&shared) {
+        if !run_some(&shared) && !spin_for_work(&shared) {
             idle_wait(&shared, Duration::from_millis(50));
         }
     }
@@ -419,6 +420,27 @@ fn run_some(shared: &Arc<Shared>) -> bool {
     }
     shared.active.fetch_sub(1, Ordering::SeqCst);
     true
+}
+
+/// How long a worker that ran dry keeps looking before it sleeps.
+const SPIN: Duration = Duration::from_micros(50);
+
+/// Looks for work for a short while before the thread sleeps, as Go's idle Ps spin: a thread
+/// that spawns or sends in a loop hands out work faster than a sleeping thread can be woken,
+/// and a spinning thread is not counted idle, so the producer makes no system call to wake it.
+fn spin_for_work(shared: &Arc<Shared>) -> bool {
+    let until = Instant::now() + SPIN;
+    loop {
+        for _ in 0..64 {
+            std::hint::spin_loop();
+        }
+        if run_some(shared) {
+            return true;
+        }
+        if Instant::now() >= until || shared.shutdown.load(Ordering::Relaxed) {
+            return false;
+        }
+    }
 }
 
 /// Sleeps until work may have arrived (or `timeout`).
@@ -486,7 +508,13 @@ fn find_work(shared: &Shared) -> Option<Box<Process>> {
     }
     for s in stealers.get().into_iter().flatten() {
         loop {
-            match s.steal() {
+            // half of another thread's queue at once, so a thread that spawns in a loop
+            // is not robbed one process at a time
+            let steal = LOCAL.with(|l| match &*l.borrow() {
+                Some(w) => s.steal_batch_and_pop(w),
+                None => s.steal(),
+            });
+            match steal {
                 crossbeam_deque::Steal::Success(p) => return Some(p),
                 crossbeam_deque::Steal::Retry => continue,
                 crossbeam_deque::Steal::Empty => break,
@@ -522,7 +550,7 @@ fn timer_loop(shared: Arc<Shared>) {
 /// scheduler, then stops every actor still running (their `on_stop` hooks run) and returns
 /// the VM and how main ended.
 pub fn run_main(mut vm: Vm, config: &Config) -> (Vm, RunState) {
-    let io = std::mem::replace(&mut vm.io, Output { out: Box::new(std::io::sink()), err: Box::new(std::io::sink()), input: Box::new(std::io::empty()) });
+    let io = vm.replace_io(Output::silent());
     let down_ty = vm.program().types.iter().position(|t| t.name == "Down" && t.enum_name.is_none() && t.fields.len() == 4).map(|i| i as u16);
     let deterministic = config.seed.is_some();
     let shared = Arc::new(Shared {
@@ -542,7 +570,7 @@ pub fn run_main(mut vm: Vm, config: &Config) -> (Vm, RunState) {
         workers_started: AtomicBool::new(false),
         spare_locals: Mutex::new(Vec::new()),
         main_done: Mutex::new(None),
-        spawn_globals: Mutex::new(HashMap::new()),
+        spawn_globals: Mutex::new(Vec::new()),
         blocked: AtomicUsize::new(0),
         spares: AtomicUsize::new(0),
         spare_lock: Mutex::new(()),
@@ -551,7 +579,7 @@ pub fn run_main(mut vm: Vm, config: &Config) -> (Vm, RunState) {
         shutdown: AtomicBool::new(false),
         shutdown_started: AtomicBool::new(false),
         next_id: AtomicU64::new(1),
-        cells: Mutex::new(HashMap::new()),
+        cells: Mutex::new(process::CellTable::default()),
         names: Mutex::new(HashMap::new()),
         active: AtomicUsize::new(0),
         timers: Mutex::new(BinaryHeap::new()),
@@ -565,7 +593,7 @@ pub fn run_main(mut vm: Vm, config: &Config) -> (Vm, RunState) {
         death_cv: Condvar::new(),
         rng: Mutex::new(config.seed.unwrap_or(0)),
     });
-    vm.io = shared.output();
+    vm.replace_io(shared.output());
     let main_cell = Arc::new(Cell::new(0, u16::MAX - 1, None, usize::MAX, noodle_vm::actor::Overflow::Block, true));
     vm.host = Some(Box::new(process::ProcHost::new(shared.clone(), main_cell.clone())));
     let main = Box::new(Process::main(main_cell.clone(), vm));
@@ -573,13 +601,13 @@ pub fn run_main(mut vm: Vm, config: &Config) -> (Vm, RunState) {
     let (mut vm, state) = result;
     shutdown(&shared);
     vm.host = None;
-    let _ = std::io::Write::flush(&mut vm.io.out);
-    drop(std::mem::replace(&mut vm.io, Output { out: Box::new(std::io::sink()), err: Box::new(std::io::sink()), input: Box::new(std::io::empty()) }));
+    vm.flush();
+    drop(vm.replace_io(Output::silent()));
     // give the caller its streams back
     let out = std::mem::replace(&mut *shared.out.lock().unwrap(), Box::new(std::io::sink()));
     let err = std::mem::replace(&mut *shared.err.lock().unwrap(), Box::new(std::io::sink()));
     let input = std::mem::replace(&mut *shared.input.lock().unwrap(), Box::new(std::io::empty()));
-    vm.io = Output { out, err, input };
+    vm.replace_io(Output { out, err, input });
     (vm, state)
 }
 
@@ -605,7 +633,7 @@ fn run_threaded(shared: &Arc<Shared>, main_cell: &Arc<Cell>, main: Box<Process>)
         if let Some(done) = shared.main_done.lock().unwrap().take() {
             break done;
         }
-        if run_some(shared) {
+        if run_some(shared) || spin_for_work(shared) {
             quiet_checks = 0;
             continue;
         }
@@ -664,7 +692,7 @@ fn shutdown(shared: &Arc<Shared>) {
     shared.shutdown_started.store(true, Ordering::SeqCst);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let mut cells: Vec<Arc<Cell>> = shared.cells.lock().unwrap().values().cloned().collect();
+        let mut cells: Vec<Arc<Cell>> = shared.cells.lock().unwrap().cells().cloned().collect();
         if cells.is_empty() {
             break;
         }

@@ -8,7 +8,7 @@ use noodle_vm::vm::Uncaught;
 use noodle_vm::{RunState, Value, Vm, VmError};
 use std::any::Any;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Messages handled before a process yields even if it has budget left.
@@ -50,12 +50,13 @@ pub(crate) enum Sys {
     Stop,
     /// Stop now (the supervisor or the end of the program).
     Shutdown,
-    /// A linked process crashed.
-    Exit { who: String, code: String, message: String },
+    /// A linked process crashed: the message of the N2309 error it causes here.
+    Exit(String),
     /// For supervisors: a child ended.
     ChildExit { id: u64, reason: Reason },
-    /// For supervisors: a child started under it.
-    Adopt(supervisor::Child),
+    /// For supervisors: a child started under it (boxed: the largest variant by far, and
+    /// every control message is the size of the largest).
+    Adopt(Box<supervisor::Child>),
 }
 
 pub(crate) struct Envelope {
@@ -69,13 +70,16 @@ pub(crate) enum Watch {
     Link,
     /// The supervisor of this process.
     Parent,
+    /// A sender waiting for room in this mailbox (overflow "block"); woken, not told of the
+    /// end.
+    Sender,
 }
 
 pub(crate) struct Inbox {
     user: VecDeque<Envelope>,
     sys: VecDeque<Sys>,
-    /// Senders waiting for room (overflow "block").
-    blocked: Vec<Arc<Cell>>,
+    /// Who hears of this process: monitors, links, its supervisor, and blocked senders (in
+    /// the order they blocked). One list, as most processes have none.
     pub(crate) watchers: Vec<(Arc<Cell>, Watch)>,
     /// The process itself while it waits for something.
     parked: Option<Box<Process>>,
@@ -95,7 +99,7 @@ pub(crate) struct Cell {
     pub id: u64,
     pub ty: u16,
     pub is_main: bool,
-    pub name: Option<String>,
+    pub name: Option<Box<str>>,
     capacity: usize,
     overflow: Overflow,
     pub(crate) inbox: Mutex<Inbox>,
@@ -105,15 +109,76 @@ pub(crate) struct Cell {
     exiting: AtomicBool,
     /// Set (under the inbox lock) when a control message is queued, cleared when they are taken.
     has_sys: AtomicBool,
-    /// For supervisors: the current children and the number of restarts so far.
-    pub(crate) sup_info: Mutex<(Vec<ActorRef>, u64)>,
-    /// For supervisors: how to start each current child again (read by its own supervisor
-    /// when it restarts this one).
-    pub(crate) sup_specs: Mutex<Vec<supervisor::ChildKind>>,
+    /// Its index in the runtime's `CellTable`.
+    slot: AtomicU32,
+    /// For supervisors, what others may read of their state (boxed: most cells are actors,
+    /// and an idle actor's size is what a million of them cost).
+    pub(crate) sup: Mutex<Option<Box<SupView>>>,
+}
+
+/// Every process not yet ended (for the shutdown at the end of the program): a slab, which
+/// costs a third of what a map from id to cell does per actor and needs no hashing.
+#[derive(Default)]
+pub(crate) struct CellTable {
+    slots: Vec<Option<Arc<Cell>>>,
+    free: Vec<u32>,
+}
+
+impl CellTable {
+    pub(crate) fn insert(&mut self, cell: Arc<Cell>) {
+        let i = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.slots.push(None);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        cell.slot.store(i, Ordering::Relaxed);
+        self.slots[i as usize] = Some(cell);
+    }
+
+    pub(crate) fn remove(&mut self, cell: &Arc<Cell>) {
+        let i = cell.slot.load(Ordering::Relaxed);
+        if let Some(entry) = self.slots.get_mut(i as usize) {
+            if entry.as_ref().is_some_and(|c| Arc::ptr_eq(c, cell)) {
+                *entry = None;
+                self.free.push(i);
+            }
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len() - self.free.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub(crate) fn cells(&self) -> impl Iterator<Item = &Arc<Cell>> {
+        self.slots.iter().flatten()
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.slots.clear();
+        self.free.clear();
+    }
+}
+
+/// A supervisor's state as others see it.
+#[derive(Default)]
+pub(crate) struct SupView {
+    /// The running children.
+    pub children: Vec<ActorRef>,
+    /// Restarts so far.
+    pub restarts: u64,
+    /// How to start each current child again (read by its own supervisor when it restarts
+    /// this one).
+    pub specs: Vec<supervisor::ChildKind>,
 }
 
 impl Cell {
-    pub(crate) fn new(id: u64, ty: u16, name: Option<String>, capacity: usize, overflow: Overflow, is_main: bool) -> Cell {
+    pub(crate) fn new(id: u64, ty: u16, name: Option<Box<str>>, capacity: usize, overflow: Overflow, is_main: bool) -> Cell {
         Cell {
             id,
             ty,
@@ -121,12 +186,12 @@ impl Cell {
             name,
             capacity,
             overflow,
-            inbox: Mutex::new(Inbox { user: VecDeque::new(), sys: VecDeque::new(), blocked: Vec::new(), watchers: Vec::new(), parked: None, in_call: false, closed: false }),
+            inbox: Mutex::new(Inbox { user: VecDeque::new(), sys: VecDeque::new(), watchers: Vec::new(), parked: None, in_call: false, closed: false }),
             dead: AtomicBool::new(false),
             exiting: AtomicBool::new(false),
             has_sys: AtomicBool::new(false),
-            sup_info: Mutex::new((Vec::new(), 0)),
-            sup_specs: Mutex::new(Vec::new()),
+            slot: AtomicU32::new(u32::MAX),
+            sup: Mutex::new(None),
         }
     }
 
@@ -217,8 +282,8 @@ pub(crate) fn deliver(shared: &Arc<Shared>, cell: &Cell, env: Envelope, sender: 
             // the runtime itself (a `Down` notice, with no sender) never waits
             Overflow::Block => {
                 if let Some(s) = sender {
-                    if !ib.blocked.iter().any(|b| b.id == s.id) {
-                        ib.blocked.push(s.clone());
+                    if !ib.watchers.iter().any(|(b, w)| *w == Watch::Sender && b.id == s.id) {
+                        ib.watchers.push((s.clone(), Watch::Sender));
                     }
                     return Delivery::Blocked;
                 }
@@ -239,15 +304,17 @@ pub(crate) fn deliver(shared: &Arc<Shared>, cell: &Cell, env: Envelope, sender: 
 
 enum Kind {
     Main,
-    Actor(Arc<SpawnSpec>),
+    /// An actor keeps only its handlers: the spawn's recipe is used up when its process is
+    /// made (a supervisor keeps its own copy for restarts).
+    Actor { receive: u32, on_stop: Option<u32> },
     /// A task: runs `spec.new(spec.args)` once; its result answers `reply`.
-    Task(Arc<SpawnSpec>),
+    Task,
     Supervisor(Box<Sup>),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Phase {
-    /// `new` has not run yet.
+    /// `new` could not even begin (only hand-made bytecode): crashes with `reason` when run.
     Start,
     /// Running `new`.
     Starting,
@@ -267,7 +334,7 @@ pub(crate) struct Process {
     /// Set by `stop`: end after the current message.
     stop_requested: bool,
     /// Why the process is stopping (while `on_stop` runs).
-    reason: Option<Reason>,
+    reason: Option<Box<Reason>>,
 }
 
 impl Process {
@@ -291,26 +358,37 @@ impl Process {
     }
 }
 
-/// Starts an actor process for `spec` (a fresh cell, or `cell` when given).
-pub(crate) fn start_actor(shared: &Arc<Shared>, spec: Arc<SpawnSpec>, cell: Arc<Cell>) {
-    let mut vm = shared.template.instantiate(&spec.globals, shared.output());
-    vm.host = Some(Box::new(ProcHost::new(shared.clone(), cell.clone())));
-    shared.cells.lock().unwrap().insert(cell.id, cell.clone());
-    let p = Box::new(Process { cell, vm: Some(vm), kind: Kind::Actor(spec), phase: Phase::Start, reply: None, stop_requested: false, reason: None });
+/// Starts an actor process for `spec` in `cell`.
+pub(crate) fn start_actor(shared: &Arc<Shared>, spec: &SpawnSpec, cell: Arc<Cell>) {
+    let p = prepare(shared, spec, cell, Kind::Actor { receive: spec.receive, on_stop: spec.on_stop }, None);
     shared.schedule(p, false);
 }
 
 /// Starts a task process; its result goes to task `task` of `parent`.
-fn start_task(shared: &Arc<Shared>, spec: Arc<SpawnSpec>, cell: Arc<Cell>, parent: Arc<Cell>, task: u64) {
-    let mut vm = shared.template.instantiate(&spec.globals, shared.output());
-    vm.host = Some(Box::new(ProcHost::new(shared.clone(), cell.clone())));
-    shared.cells.lock().unwrap().insert(cell.id, cell.clone());
-    let p = Box::new(Process { cell, vm: Some(vm), kind: Kind::Task(spec), phase: Phase::Start, reply: Some((parent, task)), stop_requested: false, reason: None });
+fn start_task(shared: &Arc<Shared>, spec: &SpawnSpec, cell: Arc<Cell>, parent: Arc<Cell>, task: u64) {
+    let p = prepare(shared, spec, cell, Kind::Task, Some((parent, task)));
     shared.schedule(p, false);
 }
 
+/// A new process with `new` already called, on the spawning thread: its globals, arguments,
+/// registers and frame are allocated here, so the thread that runs it frees nothing the
+/// spawner allocated (with glibc's malloc, such frees take the spawner's arena lock, and cost
+/// more than the spawn itself when another thread runs the new actors).
+fn prepare(shared: &Arc<Shared>, spec: &SpawnSpec, cell: Arc<Cell>, kind: Kind, reply: Option<(Arc<Cell>, u64)>) -> Box<Process> {
+    let mut vm = shared.template.instantiate(&spec.globals, None);
+    vm.host = Some(Box::new(ProcHost::new(shared.clone(), cell.clone())));
+    let args: Vec<Value> = spec.args.iter().map(|m| actor::import(&mut vm.heap, shared.template.program(), m)).collect();
+    let (phase, reason) = match vm.begin_call(spec.new, &args) {
+        Ok(()) => (Phase::Starting, None),
+        // only hand-made bytecode gets here: the process crashes when it first runs
+        Err(u) => (Phase::Start, Some(Box::new(Reason::Crashed { code: u.code, message: u.message }))),
+    };
+    shared.cells.lock().unwrap().insert(cell.clone());
+    Box::new(Process { cell, vm: Some(vm), kind, phase, reply, stop_requested: false, reason })
+}
+
 pub(crate) fn new_cell(shared: &Arc<Shared>, spec: &SpawnSpec) -> Arc<Cell> {
-    Arc::new(Cell::new(shared.new_id(), spec.ty, spec.name.clone(), spec.capacity, spec.overflow, false))
+    Arc::new(Cell::new(shared.new_id(), spec.ty, spec.name.as_deref().map(Box::from), spec.capacity, spec.overflow, false))
 }
 
 pub(crate) fn take_sys(cell: &Cell) -> VecDeque<Sys> {
@@ -364,7 +442,7 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
         }
         if p.phase == Phase::Idle && p.reason.is_some() {
             // a shutdown or crash was applied while idle: run on_stop (or die)
-            let reason = p.reason.take().unwrap();
+            let reason = *p.reason.take().unwrap();
             match begin_stop(shared, p, reason) {
                 Some(back) => p = back,
                 None => return,
@@ -372,18 +450,15 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
         }
         match p.phase {
             Phase::Start => {
-                let (Kind::Actor(spec) | Kind::Task(spec)) = &p.kind else { unreachable!() };
-                let spec = spec.clone();
-                let vm = p.vm();
-                let args: Vec<Value> = spec.args.iter().map(|m| actor::import(&mut vm.heap, shared.template.program(), m)).collect();
-                if let Err(u) = vm.begin_call(spec.new, &args) {
-                    match crash(shared, p, u) {
-                        Some(back) => p = back,
-                        None => return,
-                    }
-                    continue;
+                let (code, message) = match p.reason.take().map(|r| *r) {
+                    Some(Reason::Crashed { code, message }) => (code, message),
+                    _ => unreachable!("a process in Start has the reason its `new` could not begin"),
+                };
+                match crash(shared, p, Uncaught { code, message, trace: vec![] }) {
+                    Some(back) => p = back,
+                    None => return,
                 }
-                p.phase = Phase::Starting;
+                continue;
             }
             Phase::Idle => {
                 if p.stop_requested {
@@ -399,9 +474,10 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
                     let env = {
                         let mut ib = p.cell.inbox.lock().unwrap();
                         let env = ib.user.pop_front();
-                        if env.is_some() && !ib.blocked.is_empty() {
+                        let blocked = if env.is_some() { ib.watchers.iter().position(|(_, w)| *w == Watch::Sender) } else { None };
+                        if let Some(i) = blocked {
                             // room for one blocked sender
-                            let b = ib.blocked.remove(0);
+                            let (b, _) = ib.watchers.remove(i);
                             drop(ib);
                             deliver_sys(shared, &b, Sys::Wake);
                         }
@@ -414,10 +490,9 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
                         }
                         return;
                     };
-                    let Kind::Actor(spec) = &p.kind else { unreachable!() };
-                    let receive = spec.receive;
+                    let Kind::Actor { receive, .. } = p.kind else { unreachable!() };
                     let vm = p.vm();
-                    let state = vm.roots[0];
+                    let state = vm.root;
                     let msg = actor::import(&mut vm.heap, shared.template.program(), &env.msg);
                     drop(env.msg);
                     if let Err(u) = vm.begin_call(receive, &[state, msg]) {
@@ -437,7 +512,7 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
         let budget = shared.config.budget;
         match p.vm().run(Some(budget)) {
             RunState::Finished(v) => match p.phase {
-                Phase::Starting if matches!(p.kind, Kind::Task(_)) => {
+                Phase::Starting if matches!(p.kind, Kind::Task) => {
                     let to = p.reply.take();
                     let r = actor::export(&p.vm().heap, v);
                     reply(shared, to, r);
@@ -445,7 +520,7 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
                     return;
                 }
                 Phase::Starting => {
-                    p.vm().roots = vec![v];
+                    p.vm().root = v;
                     p.phase = Phase::Idle;
                 }
                 Phase::Handling => {
@@ -459,7 +534,7 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
                     handled += 1;
                 }
                 Phase::Stopping => {
-                    let reason = p.reason.take().unwrap_or(Reason::Normal);
+                    let reason = p.reason.take().map_or(Reason::Normal, |r| *r);
                     die(shared, p, reason);
                     return;
                 }
@@ -480,7 +555,7 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
                 if p.phase == Phase::Stopping {
                     let who = p.cell.describe(shared.template.program());
                     log_crash(shared, &format!("{who} (in on_stop)"), &u);
-                    let reason = p.reason.take().unwrap_or(Reason::Normal);
+                    let reason = p.reason.take().map_or(Reason::Normal, |r| *r);
                     die(shared, p, reason);
                     return;
                 }
@@ -496,7 +571,7 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
 /// An uncaught error in `new` or a handler: log it, answer the asker, and start `on_stop`
 /// (the process comes back to run it) or die.
 fn crash(shared: &Arc<Shared>, mut p: Box<Process>, u: Uncaught) -> Option<Box<Process>> {
-    if matches!(p.kind, Kind::Task(_)) {
+    if matches!(p.kind, Kind::Task) {
         // a task's error is its result: `await` raises it, with its own code
         p.cell.exiting.store(true, Ordering::SeqCst);
         let to = p.reply.take();
@@ -525,17 +600,17 @@ fn crash(shared: &Arc<Shared>, mut p: Box<Process>, u: Uncaught) -> Option<Box<P
 fn begin_stop(shared: &Arc<Shared>, mut p: Box<Process>, reason: Reason) -> Option<Box<Process>> {
     p.cell.exiting.store(true, Ordering::SeqCst);
     let on_stop = match &p.kind {
-        Kind::Actor(spec) => spec.on_stop,
+        Kind::Actor { on_stop, .. } => *on_stop,
         _ => None,
     };
-    let has_state = p.vm.as_ref().is_some_and(|vm| !vm.roots.is_empty());
+    let has_state = p.vm.as_ref().is_some_and(|vm| !matches!(vm.root, Value::None));
     if let (Some(f), true) = (on_stop, has_state) {
         let vm = p.vm();
         vm.abort();
-        let state = vm.roots[0];
+        let state = vm.root;
         if vm.begin_call(f, &[state]).is_ok() {
             p.phase = Phase::Stopping;
-            p.reason = Some(reason);
+            p.reason = Some(Box::new(reason));
             return Some(p);
         }
     }
@@ -551,8 +626,8 @@ fn apply(shared: &Arc<Shared>, p: &mut Box<Process>, s: Sys) {
         Sys::Wake => {}
         Sys::Stop => p.stop_requested = true,
         Sys::Shutdown => interrupt(shared, p, Reason::Shutdown),
-        Sys::Exit { who, code, message } => {
-            let u = Uncaught { code: "N2309".into(), message: format!("linked actor {who} crashed: error[{code}]: {message}"), trace: vec![] };
+        Sys::Exit(message) => {
+            let u = Uncaught { code: "N2309".into(), message, trace: vec![] };
             if p.phase != Phase::Stopping {
                 log_crash(shared, &p.cell.describe(shared.template.program()), &u);
             }
@@ -577,11 +652,11 @@ fn interrupt(shared: &Arc<Shared>, p: &mut Box<Process>, reason: Reason) {
     if p.phase == Phase::Start || p.phase == Phase::Starting {
         // `new` did not finish: there is no state for `on_stop`
         if let Some(vm) = p.vm.as_mut() {
-            vm.roots.clear();
+            vm.root = Value::None;
         }
     }
     p.phase = Phase::Idle;
-    p.reason = Some(reason);
+    p.reason = Some(Box::new(reason));
 }
 
 /// The host of a process that has a VM (None for a supervisor).
@@ -599,33 +674,33 @@ pub(crate) fn die(shared: &Arc<Shared>, mut p: Box<Process>, reason: Reason) {
     let cell = p.cell.clone();
     // tasks this process started and never saw finish end with it
     if let Some(h) = proc_host(&mut p) {
-        for t in h.tasks.values() {
+        for t in h.table.iter().flat_map(|t| t.tasks.values()) {
             if let Task::Running(c) = t {
                 deliver_sys(shared, c, Sys::Shutdown);
             }
         }
     }
-    let program = shared.template.program();
-    let who = cell.describe(program);
-    let (pending, blocked, watchers) = {
+    // described only when someone is told (an idle actor stopping tells no one)
+    let who = || cell.describe(shared.template.program());
+    let (pending, watchers) = {
         let mut ib = cell.inbox.lock().unwrap();
         ib.closed = true;
         cell.dead.store(true, Ordering::SeqCst);
-        (std::mem::take(&mut ib.user), std::mem::take(&mut ib.blocked), std::mem::take(&mut ib.watchers))
+        (std::mem::take(&mut ib.user), std::mem::take(&mut ib.watchers))
     };
-    shared.cells.lock().unwrap().remove(&cell.id);
+    shared.cells.lock().unwrap().remove(&cell);
     {
         let mut names = shared.names.lock().unwrap();
-        names.retain(|_, r| r.id != cell.id);
+        if !names.is_empty() {
+            names.retain(|_, r| r.id != cell.id);
+        }
     }
     for env in pending {
-        reply(shared, env.reply, Err(VmError::new("N2303", format!("actor {who} stopped before answering ({})", reason.text()))));
-    }
-    for b in blocked {
-        deliver_sys(shared, &b, Sys::Wake);
+        reply(shared, env.reply, Err(VmError::new("N2303", format!("actor {} stopped before answering ({})", who(), reason.text()))));
     }
     for (w, how) in watchers {
         match how {
+            Watch::Sender => deliver_sys(shared, &w, Sys::Wake),
             Watch::Monitor => {
                 if let Some(m) = down_message(shared, &cell, &reason.text(), reason.code()) {
                     deliver(shared, &w, Envelope { msg: m, reply: None }, None);
@@ -633,7 +708,7 @@ pub(crate) fn die(shared: &Arc<Shared>, mut p: Box<Process>, reason: Reason) {
             }
             Watch::Link => {
                 if let Reason::Crashed { code, message } = &reason {
-                    deliver_sys(shared, &w, Sys::Exit { who: who.clone(), code: code.clone(), message: message.clone() });
+                    deliver_sys(shared, &w, Sys::Exit(format!("linked actor {} crashed: error[{code}]: {message}", who())));
                 }
             }
             Watch::Parent => deliver_sys(shared, &w, Sys::ChildExit { id: cell.id, reason: reason.clone() }),
@@ -660,11 +735,10 @@ pub(crate) fn run_main_slice(shared: &Arc<Shared>, mut p: Box<Process>) -> MainE
             match s {
                 Sys::Reply { task, result } => host_of(&mut p).resolve(task, result),
                 Sys::Timer { task } => host_of(&mut p).timer_fired(task),
-                Sys::Exit { who, code, message } => {
-                    let vm = p.vm.take().unwrap();
-                    let mut vm = vm;
+                Sys::Exit(message) => {
+                    let mut vm = p.vm.take().unwrap();
                     vm.abort();
-                    let u = Uncaught { code: "N2309".into(), message: format!("linked actor {who} crashed: error[{code}]: {message}"), trace: vec![] };
+                    let u = Uncaught { code: "N2309".into(), message, trace: vec![] };
                     return MainEnd::Done(vm, RunState::Error(u));
                 }
                 _ => {}
@@ -720,36 +794,51 @@ fn cancelled() -> VmError {
 pub(crate) struct ProcHost {
     shared: Arc<Shared>,
     me: Arc<Cell>,
-    tasks: HashMap<u64, Task>,
+    /// Made on the first task (most actors never start one, and an idle actor's size is
+    /// what a million of them cost).
+    table: Option<Box<TaskTable>>,
     next_task: u64,
     /// The timer task of the blocking call in progress (`sleep`, or `select` with a timeout).
     deadline: Option<u64>,
+}
+
+#[derive(Default)]
+struct TaskTable {
+    tasks: HashMap<u64, Task>,
     /// Tasks nobody will await (`task.detach`): dropped when they finish.
     detached: HashSet<u64>,
 }
 
 impl ProcHost {
     pub(crate) fn new(shared: Arc<Shared>, me: Arc<Cell>) -> ProcHost {
-        ProcHost { shared, me, tasks: HashMap::new(), next_task: 1, deadline: None, detached: HashSet::new() }
+        ProcHost { shared, me, table: None, next_task: 1, deadline: None }
+    }
+
+    fn tasks(&mut self) -> &mut HashMap<u64, Task> {
+        &mut self.table.get_or_insert_default().tasks
+    }
+
+    fn detached(&mut self) -> &mut HashSet<u64> {
+        &mut self.table.get_or_insert_default().detached
     }
 
     /// Forgets the blocking call's timer (it finished, or the call was abandoned).
     fn end_deadline(&mut self) {
         if let Some(t) = self.deadline.take() {
-            self.tasks.remove(&t);
+            self.tasks().remove(&t);
         }
     }
 
     fn resolve(&mut self, task: u64, result: Result<Msg, VmError>) {
-        if self.detached.remove(&task) {
-            if let (Some(Task::Running(cell)), Err(e)) = (self.tasks.remove(&task), &result) {
+        if self.detached().remove(&task) {
+            if let (Some(Task::Running(cell)), Err(e)) = (self.tasks().remove(&task), &result) {
                 let who = cell.describe(self.shared.template.program());
                 self.shared.log(&format!("error[{}] in {who}, which nothing awaits: {}\n", e.code, e.message));
             }
-            self.tasks.remove(&task);
+            self.tasks().remove(&task);
             return;
         }
-        if let Some(t) = self.tasks.get_mut(&task) {
+        if let Some(t) = self.tasks().get_mut(&task) {
             if !matches!(t, Task::Done(_)) {
                 *t = Task::Done(result);
             }
@@ -757,35 +846,37 @@ impl ProcHost {
     }
 
     fn timer_fired(&mut self, task: u64) {
-        let Some(t) = self.tasks.get_mut(&task) else { return };
+        let shared = self.shared.clone();
+        let me = self.me.clone();
+        let Some(t) = self.tasks().get_mut(&task) else { return };
         match t {
             Task::Timer => *t = Task::Done(Ok(Msg::None)),
             Task::Ask => *t = Task::Done(Err(VmError::new("N2303", "the request timed out before the actor answered"))),
             Task::Later { to, msg, every } => {
                 // the runtime never waits for room: a full "block" mailbox takes it anyway
                 let alive = match to.cell.clone().downcast::<Cell>() {
-                    Ok(cell) => !matches!(deliver(&self.shared, &cell, Envelope { msg: msg.clone(), reply: None }, None), Delivery::Dead),
+                    Ok(cell) => !matches!(deliver(&shared, &cell, Envelope { msg: msg.clone(), reply: None }, None), Delivery::Dead),
                     Err(_) => false,
                 };
                 match every {
                     Some(secs) if alive => {
-                        let at = self.shared.now() + *secs;
-                        self.shared.add_timer(at, self.me.clone(), task);
+                        let at = shared.now() + *secs;
+                        shared.add_timer(at, me, task);
                     }
                     _ => *t = Task::Done(Ok(Msg::None)),
                 }
             }
             Task::Running(_) | Task::Done(_) => {}
         }
-        if matches!(self.tasks.get(&task), Some(Task::Done(_))) && self.detached.remove(&task) {
-            self.tasks.remove(&task);
+        if matches!(self.tasks().get(&task), Some(Task::Done(_))) && self.detached().remove(&task) {
+            self.tasks().remove(&task);
         }
     }
 
     fn new_task(&mut self, t: Task) -> u64 {
         let id = self.next_task;
         self.next_task += 1;
-        self.tasks.insert(id, t);
+        self.tasks().insert(id, t);
         id
     }
 }
@@ -793,6 +884,10 @@ impl ProcHost {
 impl Host for ProcHost {
     fn as_any(&mut self) -> &mut dyn Any {
         self
+    }
+
+    fn output(&mut self) -> noodle_vm::Output {
+        self.shared.output()
     }
 
     fn spawn(&mut self, spec: SpawnSpec) -> Result<ActorRef, VmError> {
@@ -812,29 +907,33 @@ impl Host for ProcHost {
             cell.inbox.lock().unwrap().watchers.push((self.me.clone(), Watch::Link));
             self.me.inbox.lock().unwrap().watchers.push((cell.clone(), Watch::Link));
         }
-        let spec = Arc::new(spec);
-        if let Some(sup) = &spec.supervisor {
-            let sup_cell = cell_of(sup)?;
-            if sup_cell.dead.load(Ordering::SeqCst) {
-                return Err(VmError::new("N2303", "the supervisor is not running"));
+        match spec.supervisor.clone() {
+            Some(sup) => {
+                let sup_cell = cell_of(&sup)?;
+                if sup_cell.dead.load(Ordering::SeqCst) {
+                    return Err(VmError::new("N2303", "the supervisor is not running"));
+                }
+                cell.inbox.lock().unwrap().watchers.push((sup_cell.clone(), Watch::Parent));
+                // the supervisor keeps the recipe, for restarts
+                let spec = Arc::new(spec);
+                deliver_sys(&shared, &sup_cell, Sys::Adopt(Box::new(supervisor::Child::actor(spec.clone(), cell.clone()))));
+                start_actor(&shared, &spec, cell);
             }
-            cell.inbox.lock().unwrap().watchers.push((sup_cell.clone(), Watch::Parent));
-            deliver_sys(&shared, &sup_cell, Sys::Adopt(supervisor::Child::actor(spec.clone(), cell.clone())));
+            None => start_actor(&shared, &spec, cell),
         }
-        start_actor(&shared, spec, cell);
         Ok(r)
     }
 
     fn globals_used(&mut self, new: u32, receive: u32, on_stop: Option<u32>) -> Arc<[u32]> {
         let mut cache = self.shared.spawn_globals.lock().unwrap();
-        cache
-            .entry((new, receive))
-            .or_insert_with(|| {
-                let roots: Vec<u32> = [Some(new), Some(receive), on_stop].into_iter().flatten().collect();
-                let mask = self.shared.template.program().globals_used(&roots);
-                mask.iter().enumerate().filter(|(_, u)| **u).map(|(g, _)| g as u32).collect()
-            })
-            .clone()
+        if let Some((_, used)) = cache.iter().find(|(k, _)| *k == (new, receive)) {
+            return used.clone();
+        }
+        let roots: Vec<u32> = [Some(new), Some(receive), on_stop].into_iter().flatten().collect();
+        let mask = self.shared.template.program().globals_used(&roots);
+        let used: Arc<[u32]> = mask.iter().enumerate().filter(|(_, u)| **u).map(|(g, _)| g as u32).collect();
+        cache.push(((new, receive), used.clone()));
+        used
     }
 
     fn supervisor(&mut self, spec: SupervisorSpec) -> Result<ActorRef, VmError> {
@@ -884,8 +983,8 @@ impl Host for ProcHost {
     }
 
     fn wait(&mut self, task: u64) -> Result<Msg, VmError> {
-        match self.tasks.get(&task) {
-            Some(Task::Done(_)) => match self.tasks.remove(&task) {
+        match self.tasks().get(&task) {
+            Some(Task::Done(_)) => match self.tasks().remove(&task) {
                 Some(Task::Done(r)) => r,
                 _ => unreachable!(),
             },
@@ -895,14 +994,14 @@ impl Host for ProcHost {
     }
 
     fn done(&mut self, task: u64) -> bool {
-        matches!(self.tasks.get(&task), Some(Task::Done(_)) | None)
+        matches!(self.tasks().get(&task), Some(Task::Done(_)) | None)
     }
 
     fn spawn_task(&mut self, spec: SpawnSpec) -> Result<u64, VmError> {
         let shared = self.shared.clone();
-        let cell = Arc::new(Cell::new(shared.new_id(), actor::TASK_TY, spec.name.clone(), 1, Overflow::Block, false));
+        let cell = Arc::new(Cell::new(shared.new_id(), actor::TASK_TY, spec.name.as_deref().map(Box::from), 1, Overflow::Block, false));
         let id = self.new_task(Task::Running(cell.clone()));
-        start_task(&shared, Arc::new(spec), cell, self.me.clone(), id);
+        start_task(&shared, &spec, cell, self.me.clone(), id);
         Ok(id)
     }
 
@@ -919,26 +1018,27 @@ impl Host for ProcHost {
     }
 
     fn detach(&mut self, task: u64) {
-        match self.tasks.get(&task) {
+        match self.tasks().get(&task) {
             Some(Task::Done(_)) => {
-                if let Some(Task::Done(Err(e))) = self.tasks.remove(&task) {
+                if let Some(Task::Done(Err(e))) = self.tasks().remove(&task) {
                     self.shared.log(&format!("error[{}] in a task that nothing awaits: {}\n", e.code, e.message));
                 }
             }
             // timed sends keep their entry: the timer re-arms through it
             Some(Task::Running(_) | Task::Ask | Task::Timer) => {
-                self.detached.insert(task);
+                self.detached().insert(task);
             }
             Some(Task::Later { .. }) | None => {}
         }
     }
 
     fn cancel(&mut self, task: u64) -> bool {
-        let Some(t) = self.tasks.get_mut(&task) else { return false };
+        let shared = self.shared.clone();
+        let Some(t) = self.tasks().get_mut(&task) else { return false };
         match t {
             Task::Done(_) => false,
             Task::Running(cell) => {
-                deliver_sys(&self.shared, cell, Sys::Shutdown);
+                deliver_sys(&shared, cell, Sys::Shutdown);
                 *t = Task::Done(Err(cancelled()));
                 true
             }
@@ -950,12 +1050,12 @@ impl Host for ProcHost {
     }
 
     fn select(&mut self, tasks: &[u64], timeout: Option<f64>) -> Result<(usize, Msg), VmError> {
-        if let Some(i) = tasks.iter().position(|t| matches!(self.tasks.get(t), Some(Task::Done(_)))) {
+        if let Some(i) = tasks.iter().position(|t| matches!(self.tasks().get(t), Some(Task::Done(_)))) {
             self.end_deadline();
-            let Some(Task::Done(r)) = self.tasks.remove(&tasks[i]) else { unreachable!() };
+            let Some(Task::Done(r)) = self.tasks().remove(&tasks[i]) else { unreachable!() };
             return r.map(|m| (i, m));
         }
-        if tasks.iter().all(|t| !self.tasks.contains_key(t)) {
+        if tasks.iter().all(|t| !self.tasks().contains_key(t)) {
             self.end_deadline();
             return Err(VmError::new("N2307", "every task given to `select` was already awaited"));
         }
@@ -981,7 +1081,7 @@ impl Host for ProcHost {
         match self.deadline {
             Some(t) => {
                 if self.done(t) {
-                    self.tasks.remove(&t);
+                    self.tasks().remove(&t);
                     self.deadline = None;
                     Ok(())
                 } else {
@@ -1073,8 +1173,8 @@ impl Host for ProcHost {
         if cell.ty != u16::MAX {
             return Err(VmError::arg("not a supervisor"));
         }
-        let info = cell.sup_info.lock().unwrap();
-        Ok((info.0.clone(), info.1))
+        let view = cell.sup.lock().unwrap();
+        Ok(view.as_ref().map(|v| (v.children.clone(), v.restarts)).unwrap_or_default())
     }
 
     fn now(&mut self) -> f64 {
@@ -1085,4 +1185,3 @@ impl Host for ProcHost {
 fn full(cell: &Cell, shared: &Shared) -> VmError {
     VmError::new("N2304", format!("the mailbox of actor {} is full ({} messages; overflow \"fail\")", cell.describe(shared.template.program()), cell.capacity))
 }
-

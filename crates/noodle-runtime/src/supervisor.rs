@@ -13,7 +13,7 @@
 //! - A restarted child is a new actor (a new id) with the same name, so references to the old
 //!   one go stale; registered names find the new one.
 
-use crate::process::{self, Cell, Process, Reason, Sys, Watch};
+use crate::process::{self, Cell, Process, Reason, SupView, Sys, Watch};
 use crate::Shared;
 use noodle_vm::actor::{Overflow, Restart, SpawnSpec, Strategy, SupervisorSpec};
 use std::collections::{HashSet, VecDeque};
@@ -63,16 +63,16 @@ pub(crate) struct Sup {
 
 /// Starts a supervisor; under `parent` when given.
 pub(crate) fn start(shared: &Arc<Shared>, spec: SupervisorSpec, parent: Option<Arc<Cell>>) -> Arc<Cell> {
-    let cell = Arc::new(Cell::new(shared.new_id(), u16::MAX, spec.name.clone(), usize::MAX, Overflow::Block, false));
+    let cell = Arc::new(Cell::new(shared.new_id(), u16::MAX, spec.name.as_deref().map(Box::from), usize::MAX, Overflow::Block, false));
     if let Some(name) = &spec.name {
         shared.names.lock().unwrap().insert(name.clone(), cell.reference());
     }
     if let Some(parent) = &parent {
         cell.inbox.lock().unwrap().watchers.push((parent.clone(), Watch::Parent));
         let kind = ChildKind::Supervisor { spec: spec.clone(), children: Vec::new() };
-        process::deliver_sys(shared, parent, Sys::Adopt(Child::new(kind, cell.clone())));
+        process::deliver_sys(shared, parent, Sys::Adopt(Box::new(Child::new(kind, cell.clone()))));
     }
-    shared.cells.lock().unwrap().insert(cell.id, cell.clone());
+    shared.cells.lock().unwrap().insert(cell.clone());
     let sup = Sup { spec, children: Vec::new(), recent: VecDeque::new(), total: 0, stopping: HashSet::new() };
     process::park_new(Box::new(Process::supervisor(cell.clone(), sup)));
     cell
@@ -88,16 +88,16 @@ fn start_child(shared: &Arc<Shared>, me: &Arc<Cell>, kind: &ChildKind) -> Arc<Ce
                 shared.names.lock().unwrap().insert(name.clone(), cell.reference());
             }
             cell.inbox.lock().unwrap().watchers.push((me.clone(), Watch::Parent));
-            process::start_actor(shared, spec.clone(), cell.clone());
+            process::start_actor(shared, spec, cell.clone());
             cell
         }
         ChildKind::Supervisor { spec, children } => {
-            let cell = Arc::new(Cell::new(shared.new_id(), u16::MAX, spec.name.clone(), usize::MAX, Overflow::Block, false));
+            let cell = Arc::new(Cell::new(shared.new_id(), u16::MAX, spec.name.as_deref().map(Box::from), usize::MAX, Overflow::Block, false));
             if let Some(name) = &spec.name {
                 shared.names.lock().unwrap().insert(name.clone(), cell.reference());
             }
             cell.inbox.lock().unwrap().watchers.push((me.clone(), Watch::Parent));
-            shared.cells.lock().unwrap().insert(cell.id, cell.clone());
+            shared.cells.lock().unwrap().insert(cell.clone());
             let mut sup = Sup { spec: spec.clone(), children: Vec::new(), recent: VecDeque::new(), total: 0, stopping: HashSet::new() };
             for k in children {
                 let c = start_child(shared, &cell, k);
@@ -112,15 +112,15 @@ fn start_child(shared: &Arc<Shared>, me: &Arc<Cell>, kind: &ChildKind) -> Arc<Ce
 
 /// Makes the children visible to `children()`/`restarts()` and to a restarting parent.
 fn publish(cell: &Cell, sup: &Sup) {
-    *cell.sup_info.lock().unwrap() = (sup.children.iter().filter(|c| c.running).map(|c| c.cell.reference()).collect(), sup.total);
-    *cell.sup_specs.lock().unwrap() = sup.children.iter().map(recipe).collect();
+    let view = SupView { children: sup.children.iter().filter(|c| c.running).map(|c| c.cell.reference()).collect(), restarts: sup.total, specs: sup.children.iter().map(recipe).collect() };
+    *cell.sup.lock().unwrap() = Some(Box::new(view));
 }
 
 /// A child's recipe, with a sub-supervisor's current children.
 fn recipe(c: &Child) -> ChildKind {
     match &c.kind {
         ChildKind::Actor(s) => ChildKind::Actor(s.clone()),
-        ChildKind::Supervisor { spec, .. } => ChildKind::Supervisor { spec: spec.clone(), children: c.cell.sup_specs.lock().unwrap().clone() },
+        ChildKind::Supervisor { spec, .. } => ChildKind::Supervisor { spec: spec.clone(), children: c.cell.sup.lock().unwrap().as_ref().map(|v| v.specs.clone()).unwrap_or_default() },
     }
 }
 
@@ -141,7 +141,7 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
             let sup = p.supervisor_mut();
             match s {
                 Sys::Adopt(child) => {
-                    sup.children.push(child);
+                    sup.children.push(*child);
                     publish(&me, sup);
                 }
                 Sys::ChildExit { id, reason } => {
@@ -155,9 +155,9 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
                     process::die(shared, p, Reason::Shutdown);
                     return;
                 }
-                Sys::Exit { who, code, message } => {
+                Sys::Exit(message) => {
                     stop_all(shared, sup, 0);
-                    process::die(shared, p, Reason::Crashed { code: "N2309".into(), message: format!("linked actor {who} crashed: error[{code}]: {message}") });
+                    process::die(shared, p, Reason::Crashed { code: "N2309".into(), message });
                     return;
                 }
                 Sys::Reply { .. } | Sys::Timer { .. } | Sys::Wake => {}
@@ -210,8 +210,11 @@ fn child_exit(shared: &Arc<Shared>, me: &Arc<Cell>, sup: &mut Sup, id: u64, reas
         let message = format!("supervisor {who} gave up: more than {} restart{} in {} s (the last child ended with {})", sup.spec.intensity, if sup.spec.intensity == 1 { "" } else { "s" }, sup.spec.period, reason.text());
         shared.log(&format!("error[N2308] {message}\n"));
         stop_all(shared, sup, 0);
-        // its recipes stay in `sup_specs`: a supervisor above restarts it with the same children
-        *me.sup_info.lock().unwrap() = (Vec::new(), sup.total);
+        // its recipes stay: a supervisor above restarts it with the same children
+        if let Some(view) = me.sup.lock().unwrap().as_mut() {
+            view.children.clear();
+            view.restarts = sup.total;
+        }
         return Some(Reason::Crashed { code: "N2308".into(), message });
     }
     sup.total += 1;

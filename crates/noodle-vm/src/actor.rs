@@ -57,7 +57,12 @@ pub enum Msg {
     Dict(Vec<(Msg, Msg)>),
     Set(Vec<Msg>),
     Record { ty: u16, fields: Vec<Msg> },
-    Tensor(noodle_tensor::Tensor),
+    /// A record whose fields (at most two) are all none, bools, numbers or functions, carried
+    /// inline (`kinds` as in `flat_field`): the most common small message needs no allocation.
+    Flat { ty: u16, n: u8, kinds: [u8; 2], bits: [u64; 2] },
+    /// Boxed: a message is moved through every mailbox, and an inline tensor would make
+    /// each one twice as large.
+    Tensor(Box<noodle_tensor::Tensor>),
     Actor(ActorRef),
 }
 
@@ -69,11 +74,49 @@ const MAX_DEPTH: usize = 10_000;
 /// actor (N2301). Shared substructure is copied once per path, like a deep copy; a cycle is
 /// refused rather than followed forever.
 pub fn export(heap: &Heap, v: Value) -> Result<Msg, VmError> {
-    let mut path = Vec::new();
+    let mut path = Path::new();
     export_in(heap, v, &mut path)
 }
 
-fn export_in(heap: &Heap, v: Value, path: &mut Vec<u32>) -> Result<Msg, VmError> {
+/// The objects being copied, outermost first (a message is rarely nested deeper than this
+/// inline part, so sending one allocates nothing for it).
+type Path = smallvec::SmallVec<[u32; 8]>;
+
+/// A scalar value as (kind, bits) for `Msg::Flat`; None for an object.
+fn flat_field(v: Value) -> Option<(u8, u64)> {
+    Some(match v {
+        Value::None | Value::Undef => (0, 0),
+        Value::Bool(b) => (1, b as u64),
+        Value::Int(i) => (2, i as u64),
+        Value::Float(f) => (3, f.to_bits()),
+        Value::Func(f) => (4, f as u64),
+        Value::Obj(_) => return None,
+    })
+}
+
+fn unflat_field(kind: u8, bits: u64) -> Value {
+    match kind {
+        1 => Value::Bool(bits != 0),
+        2 => Value::Int(bits as i64),
+        3 => Value::Float(f64::from_bits(bits)),
+        4 => Value::Func(bits as u32),
+        _ => Value::None,
+    }
+}
+
+/// `Msg::Flat` for a record of at most two scalar fields.
+fn flat_record(ty: u16, fields: &[Value]) -> Option<Msg> {
+    if fields.len() > 2 {
+        return None;
+    }
+    let (mut kinds, mut bits) = ([0u8; 2], [0u64; 2]);
+    for (i, f) in fields.iter().enumerate() {
+        (kinds[i], bits[i]) = flat_field(*f)?;
+    }
+    Some(Msg::Flat { ty, n: fields.len() as u8, kinds, bits })
+}
+
+fn export_in(heap: &Heap, v: Value, path: &mut Path) -> Result<Msg, VmError> {
     let r = match v {
         Value::None | Value::Undef => return Ok(Msg::None),
         Value::Bool(b) => return Ok(Msg::Bool(b)),
@@ -88,8 +131,13 @@ fn export_in(heap: &Heap, v: Value, path: &mut Vec<u32>) -> Result<Msg, VmError>
     if path.len() >= MAX_DEPTH {
         return Err(VmError::new("N2301", "a message is nested too deeply to send"));
     }
+    if let Obj::Record { ty, fields } = heap.get(r) {
+        if let Some(m) = flat_record(*ty, fields) {
+            return Ok(m);
+        }
+    }
     path.push(r.0);
-    let all = |vals: &[Value], path: &mut Vec<u32>| -> Result<Vec<Msg>, VmError> { vals.iter().map(|x| export_in(heap, *x, path)).collect() };
+    let all = |vals: &[Value], path: &mut Path| -> Result<Vec<Msg>, VmError> { vals.iter().map(|x| export_in(heap, *x, path)).collect() };
     let m = match heap.get(r) {
         Obj::Str(s) => Msg::Str(s.as_ref().into()),
         Obj::Bytes(b) => Msg::Bytes(b.as_ref().into()),
@@ -104,7 +152,7 @@ fn export_in(heap: &Heap, v: Value, path: &mut Vec<u32>) -> Result<Msg, VmError>
             Msg::Dict(out)
         }
         Obj::Set(m) => Msg::Set(m.values().map(|x| export_in(heap, *x, path)).collect::<Result<_, _>>()?),
-        Obj::Tensor(t) => Msg::Tensor((**t).clone()),
+        Obj::Tensor(t) => Msg::Tensor(t.clone()),
         Obj::Actor(a) => Msg::Actor(a.clone()),
         other => {
             let what = match other {
@@ -143,6 +191,10 @@ pub fn import(heap: &mut Heap, program: &Program, m: &Msg) -> Value {
             let v: Fields = fields.iter().map(|x| import(heap, program, x)).collect();
             heap.alloc(Obj::Record { ty: *ty, fields: v })
         }
+        Msg::Flat { ty, n, kinds, bits } => {
+            let v: Fields = (0..*n as usize).map(|i| unflat_field(kinds[i], bits[i])).collect();
+            heap.alloc(Obj::Record { ty: *ty, fields: v })
+        }
         Msg::Dict(items) => {
             let mut map = DictMap::default();
             for (k, v) in items {
@@ -160,7 +212,7 @@ pub fn import(heap: &mut Heap, program: &Program, m: &Msg) -> Value {
             }
             heap.alloc(Obj::Set(Box::new(set)))
         }
-        Msg::Tensor(t) => heap.alloc(Obj::Tensor(Box::new(t.clone()))),
+        Msg::Tensor(t) => heap.alloc(Obj::Tensor(t.clone())),
         Msg::Actor(a) => heap.alloc(Obj::Actor(a.clone())),
     }
 }
@@ -268,6 +320,8 @@ pub struct SupervisorSpec {
 pub trait Host: Send {
     /// For the scheduler to reach its own state inside a VM.
     fn as_any(&mut self) -> &mut dyn Any;
+    /// The process's standard streams, asked for when it first calls a native.
+    fn output(&mut self) -> crate::Output;
     fn spawn(&mut self, spec: SpawnSpec) -> Result<ActorRef, VmError>;
     /// The global slots an actor with these functions may use (`Program::globals_used`),
     /// cached by the host.

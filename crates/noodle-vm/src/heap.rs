@@ -7,6 +7,7 @@ use std::rc::Rc;
 
 pub struct Heap {
     slots: Vec<Option<Obj>>,
+    /// One per slot during a collection (all false outside one).
     marks: Vec<bool>,
     free: Vec<u32>,
     /// Approximate bytes allocated since the last collection.
@@ -44,7 +45,6 @@ impl Heap {
                     self.slots.reserve_exact(1);
                 }
                 self.slots.push(Some(obj));
-                self.marks.push(false);
                 (self.slots.len() - 1) as u32
             }
         };
@@ -78,6 +78,9 @@ impl Heap {
 
     /// Marks everything reachable from `roots` and frees the rest.
     pub fn collect<'a>(&mut self, roots: impl Iterator<Item = &'a Value>) {
+        // marks grow here, not in `alloc`: a heap that is never collected (most actors')
+        // never needs them, and all are false between collections
+        self.marks.resize(self.slots.len(), false);
         let mut stack: Vec<ObjRef> = Vec::new();
         for v in roots {
             if let Value::Obj(r) = v {

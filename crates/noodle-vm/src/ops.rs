@@ -388,7 +388,6 @@ pub fn truthy(heap: &Heap, v: Value) -> bool {
 #[allow(clippy::approx_constant, clippy::excessive_precision)]
 mod tests {
     use super::*;
-    use indexmap::IndexMap;
     use noodle_nbc::RecordType;
 
     fn program() -> Program {

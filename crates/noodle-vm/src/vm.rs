@@ -30,6 +30,12 @@ pub struct Output {
 }
 
 impl Output {
+    /// Streams that discard what is written and read nothing (no allocation: the boxes hold
+    /// zero-sized values).
+    pub fn silent() -> Output {
+        Output { out: Box::new(std::io::sink()), err: Box::new(std::io::sink()), input: Box::new(std::io::empty()) }
+    }
+
     /// The process's stdout (buffered), stderr and stdin.
     pub fn stdio() -> Output {
         Output {
@@ -98,13 +104,15 @@ pub struct Vm {
     frames: Vec<Frame>,
     handlers: Vec<Handler>,
     pub heap: Heap,
-    pub io: Output,
+    /// None until the first native call, which asks the host for the streams: most actors
+    /// never print, and the streams were a fifth of an idle actor's size.
+    io: Option<Box<Output>>,
     /// Trace of the most recent throw of each error object (for uncaught reports).
-    last_trace: Option<(ObjRef, Vec<(String, String, u32)>)>,
+    last_trace: Option<Box<(ObjRef, Vec<(String, String, u32)>)>>,
     /// Frames below this depth belong to an outer `call`; returning to it finishes.
     entry_depth: usize,
-    /// Values the host keeps alive in this heap between calls (an actor's state).
-    pub roots: Vec<Value>,
+    /// A value the host keeps alive in this heap between calls (an actor's state), or None.
+    pub root: Value,
     /// The scheduler, for the actor and task natives; None outside a runtime.
     pub host: Option<Box<dyn crate::actor::Host>>,
 }
@@ -129,8 +137,9 @@ impl Template {
 
     /// A new VM for another process (an actor): the same code and natives, its own empty
     /// heap, stack and globals. Its globals start as copies of `globals` (slot, value exported
-    /// from the spawning process); the other slots stay unassigned.
-    pub fn instantiate(&self, globals: &[(u32, crate::actor::Msg)], io: Output) -> Vm {
+    /// from the spawning process); the other slots stay unassigned. With `io` None, the
+    /// streams come from the host (`Host::output`) when a native first runs.
+    pub fn instantiate(&self, globals: &[(u32, crate::actor::Msg)], io: Option<Output>) -> Vm {
         let mut vm = Vm {
             program: self.program.clone(),
             natives: self.natives.clone(),
@@ -140,10 +149,10 @@ impl Template {
             frames: Vec::new(),
             handlers: Vec::new(),
             heap: Heap::new(),
-            io,
+            io: io.map(Box::new),
             last_trace: None,
             entry_depth: 0,
-            roots: Vec::new(),
+            root: Value::None,
             host: None,
         };
         // only the slots the actor's code can reach (`Program::globals_used`) need to exist
@@ -167,7 +176,7 @@ impl Vm {
     /// Prepares a verified program to run. Fails if it names a native this VM lacks.
     pub fn new(program: Program, io: Output) -> Result<Vm, String> {
         let empty = Template { program: Arc::new(Program::default()), natives: Arc::from(Vec::new()) };
-        let mut vm = empty.instantiate(&[], io);
+        let mut vm = empty.instantiate(&[], Some(io));
         vm.load(program)?;
         Ok(vm)
     }
@@ -273,8 +282,21 @@ impl Vm {
         self.frames.push(Frame { func, pc: 0, base, closure });
     }
 
+    #[cold]
+    fn take_host_io(&mut self) {
+        let io = self.host.as_mut().map_or_else(Output::silent, |h| h.output());
+        self.io = Some(Box::new(io));
+    }
+
     pub fn flush(&mut self) {
-        let _ = self.io.out.flush();
+        if let Some(io) = &mut self.io {
+            let _ = io.out.flush();
+        }
+    }
+
+    /// Gives the VM new streams and returns its old ones (silent ones if it had none yet).
+    pub fn replace_io(&mut self, io: Output) -> Output {
+        self.io.replace(Box::new(io)).map_or_else(Output::silent, |b| *b)
     }
 
     fn make_error(&mut self, e: VmError) -> Value {
@@ -315,10 +337,10 @@ impl Vm {
     /// Finds a handler for `err`; returns false when there is none (the frames are left as
     /// they were at the throw, for the trace).
     fn throw(&mut self, err: Value) -> bool {
-        let keep = matches!((&self.last_trace, err), (Some((r, _)), Value::Obj(e)) if *r == e);
+        let keep = matches!((self.last_trace.as_deref(), err), (Some((r, _)), Value::Obj(e)) if *r == e);
         if !keep {
             if let Value::Obj(e) = err {
-                self.last_trace = Some((e, self.trace()));
+                self.last_trace = Some(Box::new((e, self.trace())));
             }
         }
         match self.handlers.last() {
@@ -341,7 +363,7 @@ impl Vm {
             },
             _ => ("N2099".into(), fmt::display(&self.heap, &self.program, err)),
         };
-        let trace = match (&self.last_trace, err) {
+        let trace = match (self.last_trace.as_deref(), err) {
             (Some((r, t)), Value::Obj(e)) if *r == e => t.clone(),
             _ => self.trace(),
         };
@@ -356,9 +378,9 @@ impl Vm {
             *v = Value::None;
         }
         let closures: Vec<Value> = self.frames.iter().filter_map(|f| f.closure.map(Value::Obj)).collect();
-        let trace_root = self.last_trace.as_ref().map(|(r, _)| Value::Obj(*r));
+        let trace_root = self.last_trace.as_deref().map(|(r, _)| Value::Obj(*r));
         self.heap.collect(
-            self.stack[..top].iter().chain(self.globals.iter()).chain(self.consts.iter()).chain(closures.iter()).chain(trace_root.iter()).chain(self.roots.iter()),
+            self.stack[..top].iter().chain(self.globals.iter()).chain(self.consts.iter()).chain(closures.iter()).chain(trace_root.iter()).chain(std::iter::once(&self.root)),
         );
     }
 
@@ -773,14 +795,18 @@ impl Vm {
                 }
                 Op::CallNative { base: b, native, argc } => {
                     let f = self.natives[native as usize];
+                    if self.io.is_none() {
+                        self.take_host_io();
+                    }
+                    let io = self.io.as_deref_mut().expect("streams are set above");
                     let start = base + b as usize + 1;
                     let res = {
                         let mut ctx = Ctx {
                             heap: &mut self.heap,
                             program: &prog,
-                            out: &mut *self.io.out,
-                            err: &mut *self.io.err,
-                            input: &mut *self.io.input,
+                            out: &mut *io.out,
+                            err: &mut *io.err,
+                            input: &mut *io.input,
                             host: self.host.as_deref_mut(),
                             globals: &self.globals,
                         };

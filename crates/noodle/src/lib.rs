@@ -276,8 +276,7 @@ impl Session {
 /// Runs the call started on `vm` under the scheduler. The VM moves into the scheduler for the
 /// run and comes back with its heap and globals (a silent stand-in holds its place meanwhile).
 fn run_scheduled(vm: &mut noodle_vm::Vm, config: &SchedulerConfig) -> RunState {
-    let silent = Output { out: Box::new(std::io::sink()), err: Box::new(std::io::sink()), input: Box::new(std::io::empty()) };
-    let placeholder = vm.template().instantiate(&[], silent);
+    let placeholder = vm.template().instantiate(&[], Some(Output::silent()));
     let taken = std::mem::replace(vm, placeholder);
     let (back, state) = noodle_runtime::run_main(taken, config);
     *vm = back;
