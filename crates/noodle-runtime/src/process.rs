@@ -233,7 +233,11 @@ fn down_message(shared: &Shared, cell: &Cell, reason: &str, code: &str) -> Optio
 }
 
 fn cell_of(r: &ActorRef) -> Result<Arc<Cell>, VmError> {
-    r.cell.clone().downcast::<Cell>().map_err(|_| VmError::new("N2303", "this actor reference belongs to another runtime"))
+    r.cell.clone().downcast::<Cell>().map_err(|_| foreign_ref())
+}
+
+fn foreign_ref() -> VmError {
+    VmError::new("N2303", "this actor reference belongs to another runtime")
 }
 
 /// Makes a parked process runnable (under its inbox lock).
@@ -951,13 +955,14 @@ impl Host for ProcHost {
     }
 
     fn send(&mut self, to: &ActorRef, msg: Msg) -> Result<(), VmError> {
-        let cell = cell_of(to)?;
-        match deliver(&self.shared, &cell, Envelope { msg, reply: None }, Some(&self.me)) {
+        // borrowed, not cloned (see `actor_send`)
+        let cell = to.cell.downcast_ref::<Cell>().ok_or_else(foreign_ref)?;
+        match deliver(&self.shared, cell, Envelope { msg, reply: None }, Some(&self.me)) {
             // a message to an actor that has stopped is dropped, as it could have been by a
             // moment's difference in timing
             Delivery::Done | Delivery::Dead => Ok(()),
             Delivery::Blocked => Err(actor::suspend()),
-            Delivery::Full => Err(full(&cell, &self.shared)),
+            Delivery::Full => Err(full(cell, &self.shared)),
         }
     }
 

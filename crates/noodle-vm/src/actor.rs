@@ -397,8 +397,12 @@ pub(crate) fn blocking<T>(ctx: &mut Ctx, f: impl FnOnce(&mut Ctx) -> T) -> T {
 pub(crate) fn host<'c>(ctx: &'c mut Ctx) -> Result<&'c mut (dyn Host + 'static), VmError> {
     match ctx.host.as_deref_mut() {
         Some(h) => Ok(h),
-        None => Err(VmError::new("N2305", "actors and tasks need the Noodle runtime (this VM was created without one)")),
+        None => Err(no_runtime()),
     }
+}
+
+fn no_runtime() -> VmError {
+    VmError::new("N2305", "actors and tasks need the Noodle runtime (this VM was created without one)")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -548,9 +552,18 @@ fn actor_spawn(ctx: &mut Ctx, a: &[Value]) -> R {
 
 fn actor_send(ctx: &mut Ctx, a: &[Value]) -> R {
     arity(a, 2, "actor.send")?;
-    let to = actor_ref(ctx.heap, a[0], "actor.send")?;
     let msg = export(ctx.heap, a[1])?;
-    host(ctx)?.send(&to, msg)?;
+    // borrowed, not cloned: a clone is an atomic add on the receiver's reference count, a
+    // cache line that every sender and the receiver's own thread keep taking from each other
+    let to = match a[0] {
+        Value::Obj(r) => match ctx.heap.get(r) {
+            Obj::Actor(to) => to,
+            _ => return Err(bad("actor.send")),
+        },
+        _ => return Err(bad("actor.send")),
+    };
+    let Some(host) = ctx.host.as_deref_mut() else { return Err(no_runtime()) };
+    host.send(to, msg)?;
     Ok(Value::None)
 }
 

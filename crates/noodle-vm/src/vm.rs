@@ -407,7 +407,11 @@ impl Vm {
 
     /// The dispatch loop. Returns Ok(Some) when done or paused, Err(error value) on a throw.
     fn exec(&mut self, budget: &mut u64) -> Result<Option<RunState>, Value> {
-        let prog = self.program.clone();
+        // SAFETY: `self.program` is only replaced by `load`, which needs `&mut self` outside
+        // any run, so the program outlives this call. Not cloned: every actor's VM shares
+        // this `Arc`, and an increment per call made its count a cache line that all
+        // scheduler threads kept taking from each other (8% of a fan-out profile).
+        let prog: &Program = unsafe { &*Arc::as_ptr(&self.program) };
         let mut fr = *self.frames.last().expect("no frame to run");
         let mut code: &[Op] = &prog.funcs[fr.func as usize].code;
         let mut pc = fr.pc;
