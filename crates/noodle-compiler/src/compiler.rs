@@ -383,7 +383,8 @@ impl Compiler {
         }
         let file = span.file as usize;
         if let Some(f) = self.files.get(file) {
-            let line = f.line_of(span.start);
+            let hint = self.fns.last().unwrap().b.line as usize;
+            let line = f.line_of_near(span.start, hint);
             self.b().line = line as u32;
         }
     }
@@ -703,8 +704,8 @@ impl Compiler {
         let file = self.files.len() as u32;
         self.program.files.push(path.display().to_string());
         let display = if name == "<prelude>" { name.clone() } else { path.display().to_string() };
-        self.files.push(SourceFile::new(display, text.clone()));
         let (module, diags) = noodle_syntax::parse(&text, file);
+        self.files.push(SourceFile::new(display, text));
         self.diags.extend(diags);
         let dir = path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
         let mi = self.modules.len();

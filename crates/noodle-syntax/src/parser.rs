@@ -140,7 +140,18 @@ impl<'a> Parser<'a> {
     }
     fn bump(&mut self) -> Token {
         let t = self.tok(self.pos).clone();
-        if !matches!(t.tok, Tok::Eof) {
+        self.advance();
+        t
+    }
+    fn bump_span(&mut self) -> Span {
+        let span = self.tok(self.pos).span;
+        self.advance();
+        span
+    }
+    /// `bump` without the copy of the token (most callers only step over it; a copy of a
+    /// name or string token is an allocation).
+    fn advance(&mut self) {
+        if !matches!(self.tok(self.pos).tok, Tok::Eof) {
             self.pos += 1;
         }
         self.fill(self.pos + LOOKAHEAD);
@@ -150,11 +161,10 @@ impl<'a> Parser<'a> {
             self.tokens.drain(..drop);
             self.base += drop;
         }
-        t
     }
     fn eat(&mut self, t: &Tok) -> bool {
         if self.at(t) {
-            self.bump();
+            self.advance();
             true
         } else {
             false
@@ -162,7 +172,7 @@ impl<'a> Parser<'a> {
     }
     fn skip_newlines(&mut self) {
         while matches!(self.peek(), Tok::Newline | Tok::Semi) {
-            self.bump();
+            self.advance();
         }
     }
     /// Looks past newlines for `t`; consumes the newlines only if it is there.
@@ -198,7 +208,7 @@ impl<'a> Parser<'a> {
     }
     fn expect(&mut self, t: Tok) -> PResult<Span> {
         if self.at(&t) {
-            Ok(self.bump().span)
+            Ok(self.bump_span())
         } else {
             let found = self.peek().describe();
             let span = self.span();
@@ -233,7 +243,7 @@ impl<'a> Parser<'a> {
         match self.peek() {
             Tok::Ident(_) => {
                 let Tok::Ident(name) = self.take_tok() else { unreachable!() };
-                let span = self.bump().span;
+                let span = self.bump_span();
                 Ok(Ident { name, span })
             }
             t => {
@@ -254,7 +264,7 @@ impl<'a> Parser<'a> {
     fn member_name(&mut self) -> PResult<Ident> {
         let text = self.peek().text();
         if !matches!(self.peek(), Tok::Ident(_)) && !text.is_empty() && text.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
-            let span = self.bump().span;
+            let span = self.bump_span();
             return Ok(Ident { name: text.to_string(), span });
         }
         self.ident()
@@ -263,7 +273,7 @@ impl<'a> Parser<'a> {
     fn end_stmt(&mut self) -> PResult<()> {
         match self.peek() {
             Tok::Newline | Tok::Semi => {
-                self.bump();
+                self.advance();
                 Ok(())
             }
             Tok::RBrace | Tok::Eof => Ok(()),
@@ -286,20 +296,20 @@ impl<'a> Parser<'a> {
                     }
                     depth -= 1;
                     if depth == 0 {
-                        self.bump();
+                        self.advance();
                         if matches!(self.peek(), Tok::Newline | Tok::Semi) {
-                            self.bump();
+                            self.advance();
                         }
                         return;
                     }
                 }
                 Tok::Newline | Tok::Semi if depth == 0 => {
-                    self.bump();
+                    self.advance();
                     return;
                 }
                 _ => {}
             }
-            self.bump();
+            self.advance();
         }
     }
     /// `async def` where only a plain `def` may be: reports it and skips the `async`.
@@ -309,7 +319,7 @@ impl<'a> Parser<'a> {
         }
         let span = self.span();
         self.error_at(span, format!("{what} cannot be `async`: only top-level functions can"), "not allowed here");
-        self.bump();
+        self.advance();
         true
     }
 
@@ -324,7 +334,7 @@ impl<'a> Parser<'a> {
                     return
                 }
                 _ => {
-                    self.bump();
+                    self.advance();
                 }
             }
         }
@@ -341,7 +351,7 @@ impl<'a> Parser<'a> {
             if self.at(&Tok::RBrace) {
                 let span = self.span();
                 self.error_at(span, "unexpected `}`".into(), "no block to close");
-                self.bump();
+                self.advance();
                 continue;
             }
             let start = self.pos;
@@ -349,7 +359,7 @@ impl<'a> Parser<'a> {
                 Ok(it) => items.push(it),
                 Err(()) => {
                     if matches!(self.peek(), Tok::Def | Tok::Struct | Tok::Enum | Tok::Interface) && self.pos == start {
-                        self.bump();
+                        self.advance();
                     }
                     self.sync_item();
                 }
@@ -373,7 +383,7 @@ impl<'a> Parser<'a> {
             }
             Tok::Def => Ok(Item::Func(self.func(public, false)?)),
             Tok::Ident(s) if s == "async" && self.peek_at(1) == &Tok::Def => {
-                let start = self.bump().span;
+                let start = self.bump_span();
                 let mut f = self.func(public, false)?;
                 f.is_async = true;
                 f.span = start.to(f.span);
@@ -476,12 +486,13 @@ impl<'a> Parser<'a> {
         let mut params = Vec::new();
         self.skip_newlines();
         if self.at(&Tok::SelfKw) {
-            self_span = Some(self.bump().span);
+            self_span = Some(self.bump_span());
             if !self.at(&Tok::RParen) {
                 self.expect(Tok::Comma)?;
             }
         }
         params.extend(self.params(Tok::RParen, true)?);
+        params.shrink_to_fit();
         self.expect(Tok::RParen)?;
         let ret = if self.eat(&Tok::Arrow) { Some(self.type_expr()?) } else { None };
         let body = if signature_only {
@@ -508,7 +519,7 @@ impl<'a> Parser<'a> {
             if self.at(&Tok::SelfKw) {
                 let span = self.span();
                 self.diags.push(Diagnostic::error("N0215", "`self` must be the first parameter", span).label("move `self` first"));
-                self.bump();
+                self.advance();
             } else {
                 let name = self.ident()?;
                 let ty = if self.eat(&Tok::Colon) {
@@ -555,7 +566,7 @@ impl<'a> Parser<'a> {
     /// names elsewhere (`import std.actor`).
     fn actor_decl(&mut self, public: bool) -> PResult<ActorDecl> {
         let start = self.span();
-        self.bump();
+        self.advance();
         let name = self.ident()?;
         let (fields, methods, handlers) = self.members(true)?;
         Ok(ActorDecl { public, name, fields, methods, handlers, span: start.to(self.prev_span()) })
@@ -584,7 +595,7 @@ impl<'a> Parser<'a> {
                 self.func(mpub, false).map(|f| methods.push(f))
             } else if handlers_allowed && matches!(self.peek(), Tok::Ident(s) if s == "on") && matches!(self.peek_at(1), Tok::Ident(_)) {
                 // `on name(self, msg: T)`: the rest is parsed as a `def`
-                let on = self.bump().span;
+                let on = self.bump_span();
                 self.func_rest(on, mpub, false).map(|f| handlers.push(f))
             } else {
                 self.field_decl().map(|f| fields.push(f))
@@ -690,7 +701,7 @@ impl<'a> Parser<'a> {
         let start = self.span();
         let mut t = match self.peek().clone() {
             Tok::LParen => {
-                self.bump();
+                self.advance();
                 let mut elems = Vec::new();
                 loop {
                     self.skip_newlines();
@@ -710,7 +721,7 @@ impl<'a> Parser<'a> {
                 }
             }
             Tok::Fn => {
-                self.bump();
+                self.advance();
                 self.expect(Tok::LParen)?;
                 let mut params = Vec::new();
                 loop {
@@ -727,7 +738,7 @@ impl<'a> Parser<'a> {
                 TypeExpr::Func { params, ret, span: start.to(self.prev_span()) }
             }
             Tok::None_ => {
-                let span = self.bump().span;
+                let span = self.bump_span();
                 TypeExpr::Named { path: vec![Ident { name: "none".into(), span }], args: vec![], span }
             }
             Tok::Ident(_) => {
@@ -750,7 +761,7 @@ impl<'a> Parser<'a> {
             }
         };
         while self.at(&Tok::Question) {
-            self.bump();
+            self.advance();
             t = TypeExpr::Optional(Box::new(t), start.to(self.prev_span()));
         }
         Ok(t)
@@ -780,6 +791,8 @@ impl<'a> Parser<'a> {
             }
         }
         self.expect(Tok::RBrace)?;
+        // the AST of a large file is most of the front end's memory: lists keep no spare room
+        stmts.shrink_to_fit();
         Ok(Block { stmts, span: start.to(self.prev_span()) })
     }
 
@@ -795,36 +808,36 @@ impl<'a> Parser<'a> {
                     self.error_at(span, format!("expected `=` and a value, found {}", self.peek().describe()), "bindings need a value");
                     return Err(());
                 }
-                self.bump();
+                self.advance();
                 let value = self.expr()?;
                 Stmt::Let { mutable, pat: Box::new(pat), ty: ty.map(Box::new), value, span: start.to(self.prev_span()) }
             }
             Tok::Return => {
-                self.bump();
+                self.advance();
                 let value = if matches!(self.peek(), Tok::Newline | Tok::Semi | Tok::RBrace | Tok::Eof) { None } else { Some(self.expr()?) };
                 Stmt::Return(value, start.to(self.prev_span()))
             }
             Tok::Break => {
-                self.bump();
+                self.advance();
                 Stmt::Break(start)
             }
             Tok::Continue => {
-                self.bump();
+                self.advance();
                 Stmt::Continue(start)
             }
             Tok::Throw => {
-                self.bump();
+                self.advance();
                 let e = self.expr()?;
                 Stmt::Throw(e, start.to(self.prev_span()))
             }
             Tok::While => {
-                self.bump();
+                self.advance();
                 let cond = self.expr()?;
                 let body = self.block()?;
                 Stmt::While { cond, body, span: start.to(self.prev_span()) }
             }
             Tok::For => {
-                self.bump();
+                self.advance();
                 let pat = self.pattern_no_or()?;
                 self.expect(Tok::In)?;
                 let iter = self.expr()?;
@@ -832,20 +845,20 @@ impl<'a> Parser<'a> {
                 Stmt::For { pat: Box::new(pat), iter, body, span: start.to(self.prev_span()) }
             }
             Tok::Try => {
-                self.bump();
+                self.advance();
                 let body = self.block()?;
                 let mut catch = None;
                 let mut finally = None;
                 if self.peek_past_newlines(&Tok::Catch) {
                     self.skip_newlines();
-                    self.bump();
+                    self.advance();
                     let name = self.ident()?;
                     let b = self.block()?;
                     catch = Some((name, b));
                 }
                 if self.peek_past_newlines(&Tok::Finally) {
                     self.skip_newlines();
-                    self.bump();
+                    self.advance();
                     finally = Some(self.block()?);
                 }
                 if catch.is_none() && finally.is_none() {
@@ -856,7 +869,7 @@ impl<'a> Parser<'a> {
                 Stmt::Try { body: Box::new(body), catch: catch.map(Box::new), finally: finally.map(Box::new), span: start.to(self.prev_span()) }
             }
             Tok::With => {
-                self.bump();
+                self.advance();
                 // `as NAME {` ends the value: it names the value rather than casting it
                 let outer = std::mem::replace(&mut self.with_head, true);
                 let value = self.expr();
@@ -903,7 +916,7 @@ impl<'a> Parser<'a> {
                     };
                     match op {
                         Some(op) => {
-                            self.bump();
+                            self.advance();
                             let value = self.expr()?;
                             Stmt::Assign { target: e, op, value, span: start.to(self.prev_span()) }
                         }
@@ -969,8 +982,8 @@ impl<'a> Parser<'a> {
                 if BP_CMP < min_bp || BP_CMP == min_bp {
                     break;
                 }
-                self.bump();
-                self.bump();
+                self.advance();
+                self.advance();
                 let rhs = self.expr_bp(BP_CMP)?;
                 self.no_chained_comparison();
                 let span = lhs.span.to(rhs.span);
@@ -984,7 +997,7 @@ impl<'a> Parser<'a> {
                 if t == Tok::As && self.with_head && matches!(self.peek_at(1), Tok::Ident(_)) && self.peek_at(2) == &Tok::LBrace {
                     break;
                 }
-                self.bump();
+                self.advance();
                 let ty = self.type_expr()?;
                 let span = lhs.span.to(ty.span());
                 lhs = Expr {
@@ -997,7 +1010,7 @@ impl<'a> Parser<'a> {
                 if BP_RANGE <= min_bp {
                     break;
                 }
-                self.bump();
+                self.advance();
                 let rhs = self.expr_bp(BP_RANGE)?;
                 let span = lhs.span.to(rhs.span);
                 lhs = Expr { kind: ExprKind::Range { start: Box::new(lhs), end: Box::new(rhs), inclusive: t == Tok::DotDotEq }, span };
@@ -1007,7 +1020,7 @@ impl<'a> Parser<'a> {
             if bp <= min_bp {
                 break;
             }
-            self.bump();
+            self.advance();
             // `**` is right associative; comparisons do not chain.
             let rbp = if op == BinOp::Pow { bp - 1 } else { bp };
             let rhs = if op == BinOp::Pow { self.pow_rhs()? } else { self.expr_bp(rbp)? };
@@ -1038,11 +1051,11 @@ impl<'a> Parser<'a> {
         let start = self.span();
         match self.peek() {
             Tok::Minus => {
-                self.bump();
+                self.advance();
                 // -9223372036854775808 is a valid literal
                 if let Tok::Int(v) = self.peek().clone() {
                     if v == 1u64 << 63 && !matches!(self.peek_at(1), Tok::StarStar) {
-                        let end = self.bump().span;
+                        let end = self.bump_span();
                         return self.postfix(Expr { kind: ExprKind::Int(i64::MIN), span: start.to(end) });
                     }
                 }
@@ -1051,25 +1064,25 @@ impl<'a> Parser<'a> {
                 Ok(Expr { kind: ExprKind::Unary(UnOp::Neg, Box::new(e)), span })
             }
             Tok::Tilde => {
-                self.bump();
+                self.advance();
                 let e = self.expr_bp(BP_UNARY)?;
                 let span = start.to(e.span);
                 Ok(Expr { kind: ExprKind::Unary(UnOp::BitNot, Box::new(e)), span })
             }
             Tok::Not => {
-                self.bump();
+                self.advance();
                 let e = self.expr_bp(BP_NOT)?;
                 let span = start.to(e.span);
                 Ok(Expr { kind: ExprKind::Unary(UnOp::Not, Box::new(e)), span })
             }
             Tok::Await => {
-                self.bump();
+                self.advance();
                 let e = self.expr_bp(BP_UNARY)?;
                 let span = start.to(e.span);
                 Ok(Expr { kind: ExprKind::Await(Box::new(e)), span })
             }
             Tok::Spawn => {
-                self.bump();
+                self.advance();
                 let options = if self.eat(&Tok::LParen) {
                     let args = self.args()?;
                     self.expect(Tok::RParen)?;
@@ -1116,7 +1129,7 @@ impl<'a> Parser<'a> {
             }
             match self.peek().clone() {
                 Tok::LParen => {
-                    self.bump();
+                    self.advance();
                     let args = self.args()?;
                     self.expect(Tok::RParen)?;
                     let span = e.span.to(self.prev_span());
@@ -1126,13 +1139,13 @@ impl<'a> Parser<'a> {
                     let optional = self.bump().tok == Tok::QuestionDot;
                     match self.peek().clone() {
                         Tok::Int(i) if !optional => {
-                            self.bump();
+                            self.advance();
                             let span = e.span.to(self.prev_span());
                             e = Expr { kind: ExprKind::TupleField { target: Box::new(e), index: i as u32 }, span };
                         }
                         Tok::Float(_) if !optional => {
                             // `t.0.1` lexes as `t` `.` `0.1`
-                            let tspan = self.bump().span;
+                            let tspan = self.bump_span();
                             let text = &self.src[tspan.start as usize..tspan.end as usize];
                             let mut parts = text.split('.');
                             let a: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
@@ -1149,7 +1162,7 @@ impl<'a> Parser<'a> {
                     }
                 }
                 Tok::LBracket => {
-                    self.bump();
+                    self.advance();
                     self.skip_newlines();
                     let mut items = vec![self.subscript_item()?];
                     while self.eat(&Tok::Comma) {
@@ -1177,7 +1190,7 @@ impl<'a> Parser<'a> {
                     e = Expr { kind, span };
                 }
                 Tok::Bang => {
-                    self.bump();
+                    self.advance();
                     let span = e.span.to(self.prev_span());
                     e = Expr { kind: ExprKind::Unwrap(Box::new(e)), span };
                 }
@@ -1217,7 +1230,7 @@ impl<'a> Parser<'a> {
             }
             let name = if matches!(self.peek(), Tok::Ident(_)) && self.peek_at(1) == &Tok::Colon {
                 let n = self.ident()?;
-                self.bump();
+                self.advance();
                 Some(n)
             } else {
                 None
@@ -1230,6 +1243,7 @@ impl<'a> Parser<'a> {
             }
         }
         self.skip_newlines();
+        args.shrink_to_fit();
         Ok(args)
     }
 
@@ -1239,7 +1253,7 @@ impl<'a> Parser<'a> {
         let tok = self.take_tok();
         let kind = match tok {
             Tok::Int(v) => {
-                self.bump();
+                self.advance();
                 if v > i64::MAX as u64 {
                     self.diags.push(
                         Diagnostic::error("N0003", "integer literal is too large", start)
@@ -1250,19 +1264,19 @@ impl<'a> Parser<'a> {
                 ExprKind::Int(v as i64)
             }
             Tok::Float(v) => {
-                self.bump();
+                self.advance();
                 ExprKind::Float(v)
             }
             Tok::Str(s) => {
-                self.bump();
+                self.advance();
                 ExprKind::Str(s)
             }
             Tok::Bytes(b) => {
-                self.bump();
+                self.advance();
                 ExprKind::Bytes(b)
             }
             Tok::FStr(parts) => {
-                self.bump();
+                self.advance();
                 let mut out = Vec::new();
                 for p in parts {
                     match p {
@@ -1281,30 +1295,31 @@ impl<'a> Parser<'a> {
                         }
                     }
                 }
+                out.shrink_to_fit();
                 ExprKind::FStr(out)
             }
             Tok::True => {
-                self.bump();
+                self.advance();
                 ExprKind::Bool(true)
             }
             Tok::False => {
-                self.bump();
+                self.advance();
                 ExprKind::Bool(false)
             }
             Tok::None_ => {
-                self.bump();
+                self.advance();
                 ExprKind::None
             }
             Tok::SelfKw => {
-                self.bump();
+                self.advance();
                 ExprKind::SelfRef
             }
             Tok::Ident(name) => {
-                self.bump();
+                self.advance();
                 ExprKind::Name(name)
             }
             Tok::LParen => {
-                self.bump();
+                self.advance();
                 self.skip_newlines();
                 if self.eat(&Tok::RParen) {
                     ExprKind::Tuple(vec![])
@@ -1335,7 +1350,7 @@ impl<'a> Parser<'a> {
                 }
             }
             Tok::LBracket => {
-                self.bump();
+                self.advance();
                 let mut elems = Vec::new();
                 loop {
                     self.skip_newlines();
@@ -1353,7 +1368,7 @@ impl<'a> Parser<'a> {
                 ExprKind::List(elems)
             }
             Tok::LBrace => {
-                self.bump();
+                self.advance();
                 self.skip_newlines();
                 if self.eat(&Tok::RBrace) {
                     ExprKind::Dict(vec![])
@@ -1399,13 +1414,13 @@ impl<'a> Parser<'a> {
                 }
             }
             Tok::Fn => {
-                self.bump();
+                self.advance();
                 self.expect(Tok::LParen)?;
                 let params = self.params(Tok::RParen, false)?;
                 self.expect(Tok::RParen)?;
                 let ret = if self.eat(&Tok::Arrow) { Some(self.type_expr()?) } else { None };
                 let body = if self.at(&Tok::FatArrow) {
-                    self.bump();
+                    self.advance();
                     let e = self.expr()?;
                     let span = e.span;
                     Block { stmts: vec![Stmt::Return(Some(e), span)], span }
@@ -1416,7 +1431,7 @@ impl<'a> Parser<'a> {
             }
             Tok::If => return self.if_expr(),
             Tok::Match => {
-                self.bump();
+                self.advance();
                 let scrutinee = self.expr()?;
                 self.expect(Tok::LBrace)?;
                 let mut arms = Vec::new();
@@ -1448,6 +1463,7 @@ impl<'a> Parser<'a> {
                     }
                 }
                 self.expect(Tok::RBrace)?;
+                arms.shrink_to_fit();
                 ExprKind::Match { scrutinee: Box::new(scrutinee), arms }
             }
             _ => {
@@ -1471,7 +1487,7 @@ impl<'a> Parser<'a> {
             Some(Box::new(self.if_expr()?))
         } else if self.peek_past_newlines(&Tok::Else) {
             self.skip_newlines();
-            self.bump();
+            self.advance();
             if self.at(&Tok::If) {
                 Some(Box::new(self.if_expr()?))
             } else {
@@ -1513,13 +1529,13 @@ impl<'a> Parser<'a> {
         let start = self.span();
         let kind = match self.peek().clone() {
             Tok::Ident(name) if name == "_" => {
-                self.bump();
+                self.advance();
                 PatKind::Wildcard
             }
             Tok::Ident(_) => {
                 let path = self.dotted()?;
                 if self.at(&Tok::LParen) {
-                    self.bump();
+                    self.advance();
                     let mut args = Vec::new();
                     loop {
                         self.skip_newlines();
@@ -1535,7 +1551,7 @@ impl<'a> Parser<'a> {
                     self.expect(Tok::RParen)?;
                     PatKind::Variant { path, args: Some(args) }
                 } else if self.at(&Tok::LBrace) && path[0].name.chars().next().is_some_and(|c| c.is_uppercase()) {
-                    self.bump();
+                    self.advance();
                     let mut fields = Vec::new();
                     loop {
                         self.skip_newlines();
@@ -1567,14 +1583,14 @@ impl<'a> Parser<'a> {
                 let neg = self.eat(&Tok::Minus);
                 match self.peek().clone() {
                     Tok::Int(v) => {
-                        self.bump();
+                        self.advance();
                         let v = if neg { (v as i64).wrapping_neg() } else { v as i64 };
                         if matches!(self.peek(), Tok::DotDot | Tok::DotDotEq) {
                             let inclusive = self.bump().tok == Tok::DotDotEq;
                             let neg2 = self.eat(&Tok::Minus);
                             match self.peek().clone() {
                                 Tok::Int(h) => {
-                                    self.bump();
+                                    self.advance();
                                     let h = if neg2 { -(h as i64) } else { h as i64 };
                                     PatKind::Range { lo: v, hi: h, inclusive }
                                 }
@@ -1588,7 +1604,7 @@ impl<'a> Parser<'a> {
                         }
                     }
                     Tok::Float(f) => {
-                        self.bump();
+                        self.advance();
                         PatKind::Float(if neg { -f } else { f })
                     }
                     _ => {
@@ -1598,27 +1614,27 @@ impl<'a> Parser<'a> {
                 }
             }
             Tok::Float(f) => {
-                self.bump();
+                self.advance();
                 PatKind::Float(f)
             }
             Tok::Str(s) => {
-                self.bump();
+                self.advance();
                 PatKind::Str(s)
             }
             Tok::True => {
-                self.bump();
+                self.advance();
                 PatKind::Bool(true)
             }
             Tok::False => {
-                self.bump();
+                self.advance();
                 PatKind::Bool(false)
             }
             Tok::None_ => {
-                self.bump();
+                self.advance();
                 PatKind::None
             }
             Tok::LParen => {
-                self.bump();
+                self.advance();
                 let mut elems = Vec::new();
                 let mut trailing_comma = false;
                 loop {

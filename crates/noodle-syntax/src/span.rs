@@ -55,6 +55,23 @@ impl SourceFile {
         }
     }
 
+    /// `line_of`, looking first at `hint` (a 1-based line) and the few lines after it: code
+    /// is generated mostly in source order, and this spares a binary search over every line
+    /// of a large file per instruction.
+    pub fn line_of_near(&self, offset: u32, hint: usize) -> usize {
+        let off = offset as usize;
+        let mut i = hint.max(1) - 1;
+        if self.line_starts.get(i).is_some_and(|&s| s <= off) {
+            for _ in 0..4 {
+                match self.line_starts.get(i + 1) {
+                    Some(&next) if next <= off => i += 1,
+                    _ => return i + 1,
+                }
+            }
+        }
+        self.line_of(offset)
+    }
+
     /// The text of a 1-based line, without its newline.
     pub fn line_text(&self, line: usize) -> &str {
         let start = self.line_starts.get(line - 1).copied().unwrap_or(self.text.len());
@@ -64,5 +81,20 @@ impl SourceFile {
 
     pub fn line_count(&self) -> usize {
         self.line_starts.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SourceFile;
+
+    #[test]
+    fn line_of_near_agrees_with_line_of_for_any_hint() {
+        let f = SourceFile::new("t", "a\nbb\n\nccc\nd\n\n\n\n\n\nlast");
+        for off in 0..=f.text.len() as u32 + 2 {
+            for hint in 0..=f.line_count() + 2 {
+                assert_eq!(f.line_of_near(off, hint), f.line_of(off), "offset {off}, hint {hint}");
+            }
+        }
     }
 }

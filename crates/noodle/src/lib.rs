@@ -78,13 +78,15 @@ impl Error {
 /// Compiles a source text as the main module `name` (imports resolve relative to its folder).
 pub fn compile_source(path: &Path, text: String) -> Result<Compiled, Error> {
     let mut c = Compiler::new(Box::new(Fs));
-    let mut r = c.compile_main(path, text.clone());
+    let mut r = c.compile_main(path, text);
     if matches!(&r, Err(d) if d.iter().any(|d| d.code == "N0219")) {
-        // a function too large for 16-bit branches: compile again without them
+        // a function too large for 16-bit branches: compile again without them (the text is
+        // taken back from the first try rather than copied up front: sources can be large)
+        let text = c.files.iter().find(|f| f.name == path.display().to_string()).map(|f| f.text.clone()).unwrap_or_default();
         c = Compiler::with_fusion(Box::new(Fs), false);
         r = c.compile_main(path, text);
     }
-    let files = c.files.clone();
+    let files = std::mem::take(&mut c.files);
     match r {
         Ok(out) => {
             noodle_nbc::verify(&out.program).map_err(Error::Load)?;
