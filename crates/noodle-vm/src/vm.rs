@@ -282,6 +282,27 @@ impl Vm {
         self.frames.push(Frame { func, pc: 0, base, closure });
     }
 
+    /// A native call, out of line: it is never the cheap part of an instruction, and its
+    /// setup (the streams, the context) need not weigh on the dispatch loop's registers.
+    #[inline(never)]
+    fn call_native(&mut self, prog: &Program, native: u16, start: usize, argc: usize) -> Result<Value, VmError> {
+        let f = self.natives[native as usize];
+        if self.io.is_none() {
+            self.take_host_io();
+        }
+        let io = self.io.as_deref_mut().expect("streams are set above");
+        let mut ctx = Ctx {
+            heap: &mut self.heap,
+            program: prog,
+            out: &mut *io.out,
+            err: &mut *io.err,
+            input: &mut *io.input,
+            host: self.host.as_deref_mut(),
+            globals: &self.globals,
+        };
+        f(&mut ctx, &self.stack[start..start + argc])
+    }
+
     #[cold]
     fn take_host_io(&mut self) {
         let io = self.host.as_mut().map_or_else(Output::silent, |h| h.output());
@@ -798,24 +819,8 @@ impl Vm {
                     enter!(func, nb, None);
                 }
                 Op::CallNative { base: b, native, argc } => {
-                    let f = self.natives[native as usize];
-                    if self.io.is_none() {
-                        self.take_host_io();
-                    }
-                    let io = self.io.as_deref_mut().expect("streams are set above");
                     let start = base + b as usize + 1;
-                    let res = {
-                        let mut ctx = Ctx {
-                            heap: &mut self.heap,
-                            program: &prog,
-                            out: &mut *io.out,
-                            err: &mut *io.err,
-                            input: &mut *io.input,
-                            host: self.host.as_deref_mut(),
-                            globals: &self.globals,
-                        };
-                        f(&mut ctx, &self.stack[start..start + argc as usize])
-                    };
+                    let res = self.call_native(prog, native, start, argc as usize);
                     match res {
                         Ok(v) => r!(b) = v,
                         Err(e) if e.code == crate::actor::SUSPEND => {
