@@ -445,9 +445,14 @@ fn bad(name: &str) -> VmError {
 }
 
 fn actor_ref(heap: &Heap, v: Value, name: &str) -> Result<ActorRef, VmError> {
+    actor_ref_in(heap, v, name).cloned()
+}
+
+/// The reference `v` holds, borrowed from the heap.
+fn actor_ref_in<'h>(heap: &'h Heap, v: Value, name: &str) -> Result<&'h ActorRef, VmError> {
     match v {
         Value::Obj(r) => match heap.get(r) {
-            Obj::Actor(a) => Ok(a.clone()),
+            Obj::Actor(a) => Ok(a),
             _ => Err(bad(name)),
         },
         _ => Err(bad(name)),
@@ -552,16 +557,10 @@ fn actor_spawn(ctx: &mut Ctx, a: &[Value]) -> R {
 
 fn actor_send(ctx: &mut Ctx, a: &[Value]) -> R {
     arity(a, 2, "actor.send")?;
-    let msg = export(ctx.heap, a[1])?;
     // borrowed, not cloned: a clone is an atomic add on the receiver's reference count, a
     // cache line that every sender and the receiver's own thread keep taking from each other
-    let to = match a[0] {
-        Value::Obj(r) => match ctx.heap.get(r) {
-            Obj::Actor(to) => to,
-            _ => return Err(bad("actor.send")),
-        },
-        _ => return Err(bad("actor.send")),
-    };
+    let to = actor_ref_in(ctx.heap, a[0], "actor.send")?;
+    let msg = export(ctx.heap, a[1])?;
     let Some(host) = ctx.host.as_deref_mut() else { return Err(no_runtime()) };
     host.send(to, msg)?;
     Ok(Value::None)
