@@ -4,9 +4,10 @@
 //! - Every actor is a process with its own `Vm` and heap; values cross between processes only
 //!   as `Msg`s (`noodle_vm::actor::export`/`import`).
 //! - A process runs in *slices*: its system messages are applied, then its VM runs with an
-//!   instruction budget. A slice ends when the budget is spent (the process goes to the back of
-//!   the global queue, so a busy loop cannot starve anyone), when it waits (it parks in its own
-//!   inbox, and whoever makes it runnable again puts it back on a queue), or when it dies.
+//!   instruction budget. A slice ends when the budget is spent and another process waits (the
+//!   process goes to the back of the global queue, so a busy loop cannot starve anyone), when
+//!   it waits (it parks in its own inbox, and whoever makes it runnable again puts it back on a
+//!   queue), or when it dies.
 //! - Threaded mode: `threads` workers with work stealing (`crossbeam-deque`); a process woken
 //!   by a worker goes to that worker's local queue, preempted ones to the global injector. The
 //!   calling thread is the first worker and main is a process like the others (so an `ask`
@@ -188,6 +189,17 @@ impl Shared {
 
     pub(crate) fn new_id(&self) -> u64 {
         self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Whether a process whose budget ran out may go on at once on this thread: threaded mode,
+    /// and no other process waits to run. Otherwise a long computation alone in the runtime
+    /// would go through the global queue every slice, start the other workers and hop between
+    /// threads (its heap's cache lines with it). The deterministic scheduler keeps its seeded
+    /// order and its virtual time per slice, so there a slice always ends.
+    pub(crate) fn may_go_on(&self) -> bool {
+        matches!(self.queue, Queue::Threaded { .. })
+            && !has_work(self)
+            && LIFO_SLOT.with(|s| s.borrow().is_none())
     }
 
     /// Makes a process runnable. `preempted` ones go to the back of the global queue.

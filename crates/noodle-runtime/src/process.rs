@@ -472,8 +472,11 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
                     }
                 } else {
                     if handled >= MESSAGES_PER_SLICE {
-                        shared.schedule(p, true);
-                        return;
+                        if !shared.may_go_on() {
+                            shared.schedule(p, true);
+                            return;
+                        }
+                        handled = 0;
                     }
                     let env = {
                         let mut ib = p.cell.inbox.lock().unwrap();
@@ -545,6 +548,9 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
                 _ => unreachable!(),
             },
             RunState::Paused => {
+                if shared.may_go_on() {
+                    continue;
+                }
                 shared.schedule(p, true);
                 return;
             }
@@ -730,8 +736,8 @@ pub(crate) enum MainEnd {
     Waiting,
 }
 
-/// Runs main until it finishes, waits or has used its budget (then it goes to the back of the
-/// queue like everyone else).
+/// Runs main until it finishes, waits or has used its budget while others wait to run (then it
+/// goes to the back of the queue like everyone else).
 pub(crate) fn run_main_slice(shared: &Arc<Shared>, mut p: Box<Process>) -> MainEnd {
     let budget = Some(shared.config.budget);
     loop {
@@ -750,6 +756,9 @@ pub(crate) fn run_main_slice(shared: &Arc<Shared>, mut p: Box<Process>) -> MainE
         }
         match p.vm().run(budget) {
             RunState::Paused => {
+                if shared.may_go_on() {
+                    continue;
+                }
                 shared.schedule(p, true);
                 return MainEnd::Waiting;
             }
