@@ -872,7 +872,7 @@ impl Vm {
                 }
                 Op::NewTuple { dst, base: b, count } => {
                     let s = base + b as usize;
-                    let v = crate::value::Fields::from_slice(&self.stack[s..s + count as usize]);
+                    let v = crate::value::fields_of(&self.stack[s..s + count as usize]);
                     r!(dst) = self.heap.alloc(Obj::Tuple(v));
                 }
                 Op::NewDict { dst, base: b, count } => {
@@ -899,7 +899,7 @@ impl Vm {
                 Op::NewRecord { dst, ty, base: b } => {
                     let n = prog.types[ty as usize].fields.len();
                     let s = base + b as usize;
-                    let fields = crate::value::Fields::from_slice(&self.stack[s..s + n]);
+                    let fields = crate::value::fields_of(&self.stack[s..s + n]);
                     r!(dst) = self.heap.alloc(Obj::Record { ty, fields });
                 }
                 Op::GetField { dst, obj, idx } => {
