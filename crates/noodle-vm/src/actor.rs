@@ -202,7 +202,7 @@ pub fn import(heap: &mut Heap, program: &Program, m: &Msg) -> Value {
                 let v = import(heap, program, v);
                 map.insert(crate::ops::key_of(heap, program, k), (k, v));
             }
-            heap.alloc(Obj::Dict(Box::new(map)))
+            heap.alloc(Obj::Dict(Box::new(map.into())))
         }
         Msg::Set(items) => {
             let mut set = SetMap::default();

@@ -567,7 +567,7 @@ fn row_dict(ctx: &mut Ctx, cols: &[String], row: &[DbValue]) -> Value {
         let v = to_vm(ctx, v);
         m.insert(key_of(ctx.heap, ctx.program, k), (k, v));
     }
-    ctx.heap.alloc(Obj::Dict(Box::new(m)))
+    ctx.heap.alloc(Obj::Dict(Box::new(m.into())))
 }
 
 fn rows_to_lists(ctx: &mut Ctx, args: &[Value]) -> R {

@@ -982,9 +982,9 @@ mod tests {
         assert_eq!(display(&h, &p, t0), "()");
         assert_eq!(display(&h, &p, t2), "(1, \"a\")");
         let key_b = h.alloc_str("b");
-        let d = h.alloc(Obj::Dict(
+        let d = h.alloc(Obj::Dict(Box::new(
             [(crate::Key::Str("a".into()), (one, Value::Int(1))), (crate::Key::Str("b".into()), (key_b, Value::Int(2)))].into_iter().collect::<crate::value::DictMap>().into(),
-        ));
+        )));
         assert_eq!(display(&h, &p, d), "{\"a\": 1, \"b\": 2}");
         let d0 = h.alloc(Obj::Dict(Default::default()));
         assert_eq!(display(&h, &p, d0), "{}");

@@ -236,9 +236,9 @@ fn as_list_mut<'h>(heap: &'h mut Heap, v: Value, name: &str) -> Result<&'h mut V
     }
 }
 
-use crate::value::{DictMap, SetMap};
+use crate::value::{Dict, DictMap, SetMap};
 
-fn as_dict<'h>(heap: &'h Heap, v: Value, name: &str) -> Result<&'h DictMap, VmError> {
+fn as_dict<'h>(heap: &'h Heap, v: Value, name: &str) -> Result<&'h Dict, VmError> {
     match v {
         Value::Obj(r) => match heap.get(r) {
             Obj::Dict(d) => Ok(d),
@@ -248,7 +248,7 @@ fn as_dict<'h>(heap: &'h Heap, v: Value, name: &str) -> Result<&'h DictMap, VmEr
     }
 }
 
-fn as_dict_mut<'h>(heap: &'h mut Heap, v: Value, name: &str) -> Result<&'h mut DictMap, VmError> {
+fn as_dict_mut<'h>(heap: &'h mut Heap, v: Value, name: &str) -> Result<&'h mut Dict, VmError> {
     match v {
         Value::Obj(r) => match heap.get_mut(r) {
             Obj::Dict(d) => Ok(d),
@@ -1062,18 +1062,17 @@ fn dict_get(ctx: &mut Ctx, args: &[Value]) -> R {
     if args.len() != 2 && args.len() != 3 {
         return Err(bad("dict.get"));
     }
-    let key = key_of(ctx.heap, ctx.program, args[1]);
     let d = as_dict(ctx.heap, args[0], "dict.get")?;
-    Ok(match d.get(&key) {
-        Some(&(_, v)) => v,
-        None => args.get(2).copied().unwrap_or(Value::None),
+    Ok(match crate::ops::dict_position(ctx.heap, ctx.program, d, args[1]) {
+        Ok(i) => d[i].1,
+        Err(_) => args.get(2).copied().unwrap_or(Value::None),
     })
 }
 
 fn dict_contains(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 2, "dict.contains")?;
-    let key = key_of(ctx.heap, ctx.program, args[1]);
-    Ok(Value::Bool(as_dict(ctx.heap, args[0], "dict.contains")?.contains_key(&key)))
+    let d = as_dict(ctx.heap, args[0], "dict.contains")?;
+    Ok(Value::Bool(crate::ops::dict_position(ctx.heap, ctx.program, d, args[1]).is_ok()))
 }
 
 fn dict_remove(ctx: &mut Ctx, args: &[Value]) -> R {
@@ -1113,8 +1112,8 @@ fn dict_clear(ctx: &mut Ctx, args: &[Value]) -> R {
 
 fn dict_copy(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "dict.copy")?;
-    let d = as_dict(ctx.heap, args[0], "dict.copy")?.clone();
-    Ok(ctx.heap.alloc(Obj::Dict(Box::new(d))))
+    let d = DictMap::clone(as_dict(ctx.heap, args[0], "dict.copy")?);
+    Ok(ctx.heap.alloc(Obj::Dict(Box::new(d.into()))))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1839,7 +1838,7 @@ mod tests {
         for (k, v) in [(a, 1), (b, 2), (c, 3)] {
             m.insert(key_of(&t.heap, &t.program, k), (k, Value::Int(v)));
         }
-        let d = t.heap.alloc(Obj::Dict(Box::new(m)));
+        let d = t.heap.alloc(Obj::Dict(Box::new(m.into())));
         let b2 = t.s("b");
         let z = t.s("z");
         assert_eq!(t.ok("dict.get", &[d, b2]), "2");

@@ -330,8 +330,30 @@ pub fn key_of(heap: &Heap, program: &Program, v: Value) -> Key {
     }
 }
 
-/// Truthiness for `bool(x)`: false for none, false, 0, 0.0, NaN is true (as in Python), and
-/// empty str, bytes, list, dict, set and tuple.
+/// Where `key`'s entry is in `d`, or `Err` with the key's image when it has none. The entry
+/// last found or added is tried first, comparing the key in place (an int, or a string's
+/// bytes); other keys, and a miss there, hash and probe as usual.
+pub fn dict_position(heap: &Heap, program: &Program, d: &crate::value::Dict, key: Value) -> Result<usize, Key> {
+    if let Some((image, i)) = d.last_entry() {
+        let same = match (image, key) {
+            (Key::Int(a), Value::Int(b)) => *a == b,
+            (Key::Str(a), Value::Obj(r)) => matches!(heap.get(r), Obj::Str(b) if a.as_bytes() == b.as_bytes()),
+            _ => false,
+        };
+        if same {
+            return Ok(i);
+        }
+    }
+    let image = key_of(heap, program, key);
+    match d.get_index_of(&image) {
+        Some(i) => {
+            d.remember(i);
+            Ok(i)
+        }
+        None => Err(image),
+    }
+}
+
 /// What a dict stores as the key value of an entry. String keys store nothing (`Undef`): the
 /// key image holds the text, so the dict does not keep a string object alive per entry; the
 /// string is made again when a program asks for the keys.
@@ -362,6 +384,8 @@ pub fn dict_keys(heap: &mut Heap, dict: crate::value::ObjRef) -> Vec<Value> {
     entries.into_iter().map(|(img, k)| dict_key_value(heap, &img, k)).collect()
 }
 
+/// Truthiness for `bool(x)`: false for none, false, 0, 0.0, NaN is true (as in Python), and
+/// empty str, bytes, list, dict, set and tuple.
 pub fn truthy(heap: &Heap, v: Value) -> bool {
     match v {
         Value::None | Value::Undef => false,
@@ -443,7 +467,7 @@ mod tests {
         // dicts and sets ignore order
         let mk_dict = |h: &mut Heap, pairs: &[(i64, i64)]| {
             let m: crate::value::DictMap = pairs.iter().map(|&(k, v)| (Key::Int(k), (Value::Int(k), Value::Int(v)))).collect();
-            h.alloc(Obj::Dict(Box::new(m)))
+            h.alloc(Obj::Dict(Box::new(m.into())))
         };
         let d1 = mk_dict(&mut h, &[(1, 10), (2, 20)]);
         let d2 = mk_dict(&mut h, &[(2, 20), (1, 10)]);

@@ -47,6 +47,67 @@ pub type DictMap = IndexMap<Key, (Value, Value), BuildHasher>;
 /// key image -> element value, in insertion order.
 pub type SetMap = IndexMap<Key, Value, BuildHasher>;
 
+/// A dict: its entries, and the position of the entry last found or added. Counting
+/// (`d[k] = d.get(k, 0) + 1`, `if k in d { d[k] += 1 }`) touches one key twice in a row; the
+/// second access compares the key with that entry instead of hashing and probing again
+/// (`ops::dict_position`). The key found there is always compared, so a position made stale by
+/// a removal or a sort costs a miss, never a wrong entry.
+#[derive(Default)]
+pub struct Dict {
+    map: DictMap,
+    last: std::cell::Cell<usize>,
+}
+
+impl Dict {
+    /// The entry last found or added, and its position.
+    #[inline]
+    pub fn last_entry(&self) -> Option<(&Key, usize)> {
+        let i = self.last.get();
+        self.map.get_index(i).map(|(k, _)| (k, i))
+    }
+
+    /// Remembers a position found by a lookup.
+    #[inline]
+    pub fn remember(&self, i: usize) {
+        self.last.set(i);
+    }
+
+    /// Sets the value at a position (found by `ops::dict_position`); entries do not move.
+    #[inline]
+    pub fn set_at(&mut self, i: usize, v: Value) {
+        if let Some((_, e)) = self.map.get_index_mut(i) {
+            e.1 = v;
+        }
+    }
+
+    /// Adds an entry for a key it does not have.
+    pub fn add(&mut self, image: Key, stored: Value, v: Value) {
+        let (i, _) = self.map.insert_full(image, (stored, v));
+        self.last.set(i);
+    }
+}
+
+impl From<DictMap> for Dict {
+    fn from(map: DictMap) -> Dict {
+        Dict { map, last: std::cell::Cell::new(0) }
+    }
+}
+
+impl std::ops::Deref for Dict {
+    type Target = DictMap;
+    #[inline]
+    fn deref(&self) -> &DictMap {
+        &self.map
+    }
+}
+
+impl std::ops::DerefMut for Dict {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut DictMap {
+        &mut self.map
+    }
+}
+
 /// A string as a dict key. Short strings (most keys) are stored inline, so looking a key up
 /// compares bytes in the table entry instead of following a pointer to the string object.
 #[derive(Clone, Debug)]
@@ -115,7 +176,7 @@ pub enum Obj {
     List(Vec<Value>),
     Tuple(Fields),
     /// Boxed so that `Obj` (and every heap slot) stays small.
-    Dict(Box<DictMap>),
+    Dict(Box<Dict>),
     Set(Box<SetMap>),
     /// A struct instance or an enum variant (`ty` indexes `Program::types`).
     Record { ty: u16, fields: Fields },

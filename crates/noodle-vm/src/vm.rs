@@ -885,7 +885,7 @@ impl Vm {
                         let stored = ops::stored_dict_key(&image, k);
                         m.insert(image, (stored, v));
                     }
-                    r!(dst) = self.heap.alloc(Obj::Dict(Box::new(m)));
+                    r!(dst) = self.heap.alloc(Obj::Dict(Box::new(m.into())));
                 }
                 Op::NewSet { dst, base: b, count } => {
                     let s = base + b as usize;
@@ -957,17 +957,18 @@ impl Vm {
                 },
                 Op::IndexSet { obj, key, src } => {
                     let (k, v) = (r!(key), r!(src));
-                    let image = ops::key_of(&self.heap, &prog, k);
                     let Value::Obj(o) = r!(obj) else { fail!(bad("IndexSet")) };
-                    match self.heap.get_mut(o) {
-                        Obj::Dict(m) => match m.get_mut(&image) {
-                            Some(slot) => slot.1 = v,
-                            None => {
-                                let stored = ops::stored_dict_key(&image, k);
-                                m.insert(image, (stored, v));
-                            }
-                        },
+                    let found = match self.heap.get(o) {
+                        Obj::Dict(d) => ops::dict_position(&self.heap, &prog, d, k),
                         _ => fail!(bad("IndexSet")),
+                    };
+                    let Obj::Dict(d) = self.heap.get_mut(o) else { unreachable!() };
+                    match found {
+                        Ok(i) => d.set_at(i, v),
+                        Err(image) => {
+                            let stored = ops::stored_dict_key(&image, k);
+                            d.add(image, stored, v);
+                        }
                     }
                 }
                 Op::Slice { dst, obj, base: b } => {
@@ -1080,22 +1081,21 @@ impl Vm {
                     // Strings are copied; any other value is formatted as `str()` would, so
                     // `"w" + str(n)` and f-strings build one string with one allocation.
                     // built on the stack when short: the result is the only allocation
-                    let mut out = smallvec::SmallVec::<[u8; 128]>::new();
+                    let mut out = StrBuf::new();
                     for i in 0..count as usize {
                         match self.stack[base + b as usize + i] {
                             Value::Obj(o) => match self.heap.get(o) {
-                                Obj::Str(s) => out.extend_from_slice(s.as_bytes()),
-                                _ => out.extend_from_slice(fmt::display(&self.heap, &prog, Value::Obj(o)).as_bytes()),
+                                Obj::Str(s) => out.push(s),
+                                _ => out.push(&fmt::display(&self.heap, &prog, Value::Obj(o))),
                             },
                             Value::Int(n) => {
                                 let mut buf = [0u8; 20];
-                                out.extend_from_slice(format_int(n, &mut buf).as_bytes());
+                                out.push(format_int(n, &mut buf));
                             }
-                            v => out.extend_from_slice(fmt::display(&self.heap, &prog, v).as_bytes()),
+                            v => out.push(&fmt::display(&self.heap, &prog, v)),
                         }
                     }
-                    // every piece is valid UTF-8, so the whole is
-                    r!(dst) = self.heap.alloc_str(std::str::from_utf8(&out).unwrap_or(""));
+                    r!(dst) = self.heap.alloc_str(out.as_str());
                 }
                 Op::AddStr { dst, a, b } => {
                     let s: Rc<str> = match (r!(a), r!(b)) {
@@ -1126,7 +1126,7 @@ impl Vm {
         let Value::Obj(o) = container else { return Err(bad("Contains")) };
         Ok(match self.heap.get(o) {
             Obj::List(v) => v.iter().any(|x| ops::values_equal(&self.heap, prog, *x, item)),
-            Obj::Dict(m) => m.contains_key(&ops::key_of(&self.heap, prog, item)),
+            Obj::Dict(d) => ops::dict_position(&self.heap, prog, d, item).is_ok(),
             Obj::Set(m) => m.contains_key(&ops::key_of(&self.heap, prog, item)),
             Obj::Str(s) => match item {
                 Value::Obj(i) => match self.heap.get(i) {
@@ -1158,9 +1158,9 @@ impl Vm {
             }
         };
         match self.heap.get(o) {
-            Obj::Dict(m) => match m.get(&ops::key_of(&self.heap, prog, key)) {
-                Some((_, v)) => Ok(*v),
-                None => Err(VmError::new("N2004", format!("key not found: {}", fmt::repr(&self.heap, prog, key)))),
+            Obj::Dict(d) => match ops::dict_position(&self.heap, prog, d, key) {
+                Ok(i) => Ok(d[i].1),
+                Err(_) => Err(VmError::new("N2004", format!("key not found: {}", fmt::repr(&self.heap, prog, key)))),
             },
             Obj::List(v) => {
                 let Value::Int(i) = key else { return Err(bad("IndexGet")) };
@@ -1306,24 +1306,58 @@ fn format_int(i: i64, buf: &mut [u8; 20]) -> &str {
         pos -= 1;
         buf[pos] = b'-';
     }
-    std::str::from_utf8(&buf[pos..]).unwrap_or("")
+    // SAFETY: digits and '-' are ASCII
+    unsafe { std::str::from_utf8_unchecked(&buf[pos..]) }
+}
+
+/// A string built from pieces on the stack while it is short, so that the string object made
+/// from it is the only allocation (`"w" + str(n)`, f-strings).
+struct StrBuf {
+    len: usize,
+    inline: [u8; 128],
+    /// Everything, once it no longer fits `inline`.
+    long: String,
+}
+
+impl StrBuf {
+    #[inline]
+    fn new() -> StrBuf {
+        StrBuf { len: 0, inline: [0; 128], long: String::new() }
+    }
+
+    #[inline]
+    fn push(&mut self, s: &str) {
+        let end = self.len + s.len();
+        if self.long.is_empty() && end <= self.inline.len() {
+            self.inline[self.len..end].copy_from_slice(s.as_bytes());
+            self.len = end;
+        } else {
+            if self.long.is_empty() {
+                let mut long = String::with_capacity(end);
+                long.push_str(self.as_str());
+                self.long = long;
+            }
+            self.long.push_str(s);
+        }
+    }
+
+    #[inline]
+    fn as_str(&self) -> &str {
+        if self.long.is_empty() {
+            // SAFETY: `inline[..len]` holds whole `&str`s, one after another
+            unsafe { std::str::from_utf8_unchecked(&self.inline[..self.len]) }
+        } else {
+            &self.long
+        }
+    }
 }
 
 /// `a + b` as one allocation of the result (short results are built on the stack).
 fn concat_str(a: &str, b: &str) -> Rc<str> {
-    let n = a.len() + b.len();
-    if n <= 128 {
-        let mut buf = [0u8; 128];
-        buf[..a.len()].copy_from_slice(a.as_bytes());
-        buf[a.len()..n].copy_from_slice(b.as_bytes());
-        // both halves are valid UTF-8, so their concatenation is too
-        Rc::from(std::str::from_utf8(&buf[..n]).unwrap_or(""))
-    } else {
-        let mut s = String::with_capacity(n);
-        s.push_str(a);
-        s.push_str(b);
-        Rc::from(s)
-    }
+    let mut out = StrBuf::new();
+    out.push(a);
+    out.push(b);
+    Rc::from(out.as_str())
 }
 
 fn str_len(s: &str) -> usize {
@@ -1354,3 +1388,35 @@ fn kind_name(prog: &Program, kind: u16) -> String {
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::{concat_str, format_int, StrBuf};
+
+    #[test]
+    fn strbuf_builds_short_and_long_strings() {
+        for pieces in [vec![], vec![""], vec!["w", "123"], vec!["é", "漢字", ""], vec!["x"; 200], vec!["ab"; 64], vec!["ab"; 65]] {
+            let mut b = StrBuf::new();
+            for p in &pieces {
+                b.push(p);
+            }
+            assert_eq!(b.as_str(), pieces.concat());
+        }
+        // a piece that crosses the inline size, and one longer than it on its own
+        let mut b = StrBuf::new();
+        b.push(&"a".repeat(100));
+        b.push(&"ü".repeat(20));
+        b.push(&"z".repeat(300));
+        assert_eq!(b.as_str(), "a".repeat(100) + &"ü".repeat(20) + &"z".repeat(300));
+        assert_eq!(&*concat_str("w", "42"), "w42");
+        assert_eq!(&*concat_str(&"q".repeat(128), "!"), "q".repeat(128) + "!");
+    }
+
+    #[test]
+    fn format_int_at_the_extremes() {
+        let mut buf = [0u8; 20];
+        for n in [0, 7, -7, 10, 1_000_000, i64::MAX, i64::MIN] {
+            assert_eq!(format_int(n, &mut buf), n.to_string());
+        }
+    }
+}
