@@ -435,7 +435,15 @@ impl Vm {
         let prog: &Program = unsafe { &*Arc::as_ptr(&self.program) };
         let mut fr = *self.frames.last().expect("no frame to run");
         let mut code: &[Op] = &prog.funcs[fr.func as usize].code;
-        let mut pc = fr.pc;
+        // the next instruction, as a pointer: one register for dispatch instead of a slice and an
+        // index (the slice is spilled in this large function, and reloaded on every instruction)
+        let mut ip: *const Op = unsafe { code.as_ptr().add(fr.pc) };
+        // where `ip` is, as an index into `code` (saved in the frame when leaving it)
+        macro_rules! pc {
+            () => {
+                unsafe { ip.offset_from(code.as_ptr()) as usize }
+            };
+        }
         let mut base = fr.base;
         // SAFETY: the verifier proved every register operand is below the function's `nregs`,
         // and a frame is only entered after the stack holds `base + nregs` values. `regs` is
@@ -448,7 +456,7 @@ impl Vm {
         }
         macro_rules! fail {
             ($e:expr) => {{
-                self.frames.last_mut().unwrap().pc = pc;
+                self.frames.last_mut().unwrap().pc = pc!();
                 let e = $e;
                 let v = self.make_error(e);
                 return Err(v);
@@ -474,7 +482,7 @@ impl Vm {
             () => {
                 *budget -= 1;
                 if *budget == 0 || self.heap.wants_gc() {
-                    self.frames.last_mut().unwrap().pc = pc;
+                    self.frames.last_mut().unwrap().pc = pc!();
                     if self.heap.wants_gc() {
                         self.collect_garbage();
                     }
@@ -488,7 +496,8 @@ impl Vm {
         macro_rules! jump {
             ($off:expr) => {{
                 let off = $off as isize;
-                pc = (pc as isize + off) as usize;
+                // SAFETY: the verifier proved every jump target is inside the function
+                ip = unsafe { ip.offset(off) };
                 if off < 0 {
                     tick!();
                 }
@@ -508,11 +517,11 @@ impl Vm {
                 if self.stack.len() < need {
                     self.stack.resize(need.max(self.stack.len() * 2).min(MAX_STACK), Value::None);
                 }
-                self.frames.last_mut().unwrap().pc = pc;
+                self.frames.last_mut().unwrap().pc = pc!();
                 fr = Frame { func: $func, pc: 0, base: $new_base, closure: $closure };
                 self.frames.push(fr);
                 code = &f.code;
-                pc = 0;
+                ip = code.as_ptr();
                 base = $new_base;
                 regs = unsafe { self.stack.as_mut_ptr().add(base) };
                 tick!();
@@ -520,9 +529,9 @@ impl Vm {
         }
         loop {
             // SAFETY: verified code ends with a return/jump/throw and every jump target is in
-            // range, so `pc` never leaves the function's code.
-            let op = unsafe { *code.get_unchecked(pc) };
-            pc += 1;
+            // range, so `ip` never leaves the function's code.
+            let op = unsafe { *ip };
+            ip = unsafe { ip.add(1) };
             match op {
                 Op::Nop => {}
                 Op::Move { dst, src } => r!(dst) = r!(src),
@@ -825,7 +834,7 @@ impl Vm {
                         Ok(v) => r!(b) = v,
                         Err(e) if e.code == crate::actor::SUSPEND => {
                             // run the same call again when resumed
-                            self.frames.last_mut().unwrap().pc = pc - 1;
+                            self.frames.last_mut().unwrap().pc = pc!() - 1;
                             return Ok(Some(RunState::Suspended));
                         }
                         Err(e) => fail!(e),
@@ -845,7 +854,7 @@ impl Vm {
                     }
                     fr = *self.frames.last().unwrap();
                     code = &prog.funcs[fr.func as usize].code;
-                    pc = fr.pc;
+                    ip = unsafe { code.as_ptr().add(fr.pc) };
                     base = fr.base;
                     regs = unsafe { self.stack.as_mut_ptr().add(base) };
                 }
@@ -860,7 +869,7 @@ impl Vm {
                     }
                     fr = *self.frames.last().unwrap();
                     code = &prog.funcs[fr.func as usize].code;
-                    pc = fr.pc;
+                    ip = unsafe { code.as_ptr().add(fr.pc) };
                     base = fr.base;
                     regs = unsafe { self.stack.as_mut_ptr().add(base) };
                 }
@@ -1109,13 +1118,13 @@ impl Vm {
                 }
 
                 Op::TryBegin { reg, off } => {
-                    self.handlers.push(Handler { depth: self.frames.len(), pc: (pc as i64 + off as i64) as usize, reg: base + reg as usize });
+                    self.handlers.push(Handler { depth: self.frames.len(), pc: (pc!() as i64 + off as i64) as usize, reg: base + reg as usize });
                 }
                 Op::TryEnd => {
                     self.handlers.pop();
                 }
                 Op::Throw { src } => {
-                    self.frames.last_mut().unwrap().pc = pc;
+                    self.frames.last_mut().unwrap().pc = pc!();
                     return Err(r!(src));
                 }
             }
