@@ -13,12 +13,12 @@ pub struct Heap {
     /// Approximate bytes allocated since the last collection.
     allocated: usize,
     /// Collect when `allocated` reaches this: the live size after the last collection (so the
-    /// heap grows to about twice what is live, as with Lua's default pause), at least 1 MiB.
+    /// heap grows to about twice what is live, as with Lua's default pause), at least 256 KiB.
     threshold: usize,
     pub collections: usize,
 }
 
-const MIN_THRESHOLD: usize = 1 << 20;
+const MIN_THRESHOLD: usize = 256 << 10;
 
 impl Default for Heap {
     fn default() -> Self {
