@@ -11,6 +11,10 @@ use std::collections::HashSet;
 /// Names mentioned inside closures (lambdas and nested `def`s) anywhere in `block`. A `var`
 /// with such a name is stored in a cell so that the closure and its scope share it.
 pub fn captured_names(block: &Block) -> HashSet<String> {
+    if !block.has_closure {
+        // the parser saw no lambda or nested `def` in it: nothing can capture
+        return HashSet::new();
+    }
     captured_names_in(&block.stmts)
 }
 
@@ -1102,8 +1106,8 @@ impl Compiler {
             },
             span: sp,
         };
-        let try_body = Block { stmts, span: body.span };
-        let finally = Block { stmts: vec![Stmt::Expr(exit_call)], span: sp };
+        let try_body = Block { stmts, span: body.span, has_closure: body.has_closure };
+        let finally = Block { stmts: vec![Stmt::Expr(exit_call)], span: sp, has_closure: false };
         let exits = self.stmt(&Stmt::Try { body: Box::new(try_body), catch: None, finally: Some(Box::new(finally)), span });
         self.pop_scope();
         exits

@@ -130,6 +130,9 @@ impl TypeExpr {
 pub struct Block {
     pub stmts: Vec<Stmt>,
     pub span: Span,
+    /// Whether a lambda or a nested `def` appears anywhere inside, so the compiler looks for
+    /// captured variables only in blocks that can have them.
+    pub has_closure: bool,
 }
 
 #[derive(Clone, Debug)]

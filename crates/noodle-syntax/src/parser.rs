@@ -44,6 +44,8 @@ struct Parser<'a> {
     depth: u32,
     /// Parsing the value of a `with` statement, where `as NAME {` names the value.
     with_head: bool,
+    /// Lambdas and nested `def`s begun so far (for `Block::has_closure`).
+    closures: u32,
 }
 
 /// The deepest nesting of expressions, blocks, patterns and types a file may have.
@@ -95,7 +97,7 @@ const KEEP_BEHIND: usize = 4;
 
 impl<'a> Parser<'a> {
     fn new(src: &'a str, file: u32, lexer: Lexer<'a>) -> Parser<'a> {
-        let mut p = Parser { lexer, tokens: Vec::new(), base: 0, src, file, pos: 0, diags: Vec::new(), last_err_pos: usize::MAX, depth: 0, with_head: false };
+        let mut p = Parser { lexer, tokens: Vec::new(), base: 0, src, file, pos: 0, diags: Vec::new(), last_err_pos: usize::MAX, depth: 0, with_head: false, closures: 0 };
         p.fill(LOOKAHEAD);
         p
     }
@@ -104,7 +106,7 @@ impl<'a> Parser<'a> {
     fn from_tokens(src: &'a str, file: u32, tokens: Vec<Token>) -> Parser<'a> {
         let mut lexer = Lexer::new(src, file, 0, 0);
         lexer.done = true;
-        Parser { lexer, tokens, base: 0, src, file, pos: 0, diags: Vec::new(), last_err_pos: usize::MAX, depth: 0, with_head: false }
+        Parser { lexer, tokens, base: 0, src, file, pos: 0, diags: Vec::new(), last_err_pos: usize::MAX, depth: 0, with_head: false, closures: 0 }
     }
 
     /// Lexes until the token `abs` exists (or the input ends).
@@ -721,6 +723,7 @@ impl<'a> Parser<'a> {
                 }
             }
             Tok::Fn => {
+                self.closures += 1;
                 self.advance();
                 self.expect(Tok::LParen)?;
                 let mut params = Vec::new();
@@ -779,6 +782,7 @@ impl<'a> Parser<'a> {
     }
 
     fn block_inner(&mut self) -> PResult<Block> {
+        let closures = self.closures;
         let start = self.expect(Tok::LBrace)?;
         let mut stmts = Vec::new();
         loop {
@@ -793,7 +797,7 @@ impl<'a> Parser<'a> {
         self.expect(Tok::RBrace)?;
         // the AST of a large file is most of the front end's memory: lists keep no spare room
         stmts.shrink_to_fit();
-        Ok(Block { stmts, span: start.to(self.prev_span()) })
+        Ok(Block { stmts, span: start.to(self.prev_span()), has_closure: self.closures != closures })
     }
 
     fn stmt(&mut self) -> PResult<Stmt> {
@@ -879,9 +883,13 @@ impl<'a> Parser<'a> {
                 let body = self.block()?;
                 Stmt::With { value, name, body: Box::new(body), span: start.to(self.prev_span()) }
             }
-            Tok::Def => Stmt::Func(Box::new(self.func(false, false)?)),
+            Tok::Def => {
+                self.closures += 1;
+                Stmt::Func(Box::new(self.func(false, false)?))
+            }
             Tok::Ident(s) if s == "async" && self.peek_at(1) == &Tok::Def => {
                 self.async_not_allowed("nested functions");
+                self.closures += 1;
                 Stmt::Func(Box::new(self.func(false, false)?))
             }
             _ => {
@@ -1414,6 +1422,7 @@ impl<'a> Parser<'a> {
                 }
             }
             Tok::Fn => {
+                self.closures += 1;
                 self.advance();
                 self.expect(Tok::LParen)?;
                 let params = self.params(Tok::RParen, false)?;
@@ -1421,9 +1430,10 @@ impl<'a> Parser<'a> {
                 let ret = if self.eat(&Tok::Arrow) { Some(self.type_expr()?) } else { None };
                 let body = if self.at(&Tok::FatArrow) {
                     self.advance();
+                    let closures = self.closures;
                     let e = self.expr()?;
                     let span = e.span;
-                    Block { stmts: vec![Stmt::Return(Some(e), span)], span }
+                    Block { stmts: vec![Stmt::Return(Some(e), span)], span, has_closure: self.closures != closures }
                 } else {
                     self.block()?
                 };
