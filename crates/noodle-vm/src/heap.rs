@@ -31,8 +31,15 @@ impl Heap {
         Heap { slots: Vec::new(), marks: Vec::new(), free: Vec::new(), allocated: 0, threshold: MIN_THRESHOLD, collections: 0 }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn alloc(&mut self, obj: Obj) -> Value {
+        Value::Obj(self.alloc_ref(obj))
+    }
+
+    /// `alloc`, returning the handle alone: a `u32` comes back in a register, where a `Value`
+    /// came back through memory written in two parts, and the interpreter's 16-byte read of it
+    /// stalled on every allocation.
+    pub fn alloc_ref(&mut self, obj: Obj) -> ObjRef {
         self.allocated += obj.approx_bytes();
         let r = match self.free.pop() {
             Some(i) => {
@@ -48,7 +55,7 @@ impl Heap {
                 (self.slots.len() - 1) as u32
             }
         };
-        Value::Obj(ObjRef(r))
+        ObjRef(r)
     }
 
     pub fn alloc_str(&mut self, s: impl Into<Rc<str>>) -> Value {

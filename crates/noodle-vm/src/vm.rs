@@ -881,7 +881,7 @@ impl Vm {
                 }
                 Op::NewTuple { dst, base: b, count } => {
                     let s = base + b as usize;
-                    let v = crate::value::fields_of(&self.stack[s..s + count as usize]);
+                    let v = fresh_fields(&self.stack[s..s + count as usize]);
                     r!(dst) = self.heap.alloc(Obj::Tuple(v));
                 }
                 Op::NewDict { dst, base: b, count } => {
@@ -908,7 +908,7 @@ impl Vm {
                 Op::NewRecord { dst, ty, base: b } => {
                     let n = prog.types[ty as usize].fields.len();
                     let s = base + b as usize;
-                    let fields = crate::value::fields_of(&self.stack[s..s + n]);
+                    let fields = fresh_fields(&self.stack[s..s + n]);
                     r!(dst) = self.heap.alloc(Obj::Record { ty, fields });
                 }
                 Op::GetField { dst, obj, idx } => {
@@ -1307,13 +1307,35 @@ impl Vm {
 /// right after arithmetic). Reading an int or float as its tag and payload is forwarded. The
 /// payload is read with `read_volatile` only so that the compiler keeps the two reads instead of
 /// merging them back into one 16-byte copy.
+/// Every variant is rebuilt from its own payload: a catch-all `*v` arm was compiled into a copy
+/// through overlapping stack slots, which stalled in the same way.
 #[inline(always)]
 fn fresh(v: &Value) -> Value {
-    match v {
-        // SAFETY: a reference to an initialised `i64`/`f64`
-        Value::Int(i) => Value::Int(unsafe { std::ptr::read_volatile(i) }),
-        Value::Float(f) => Value::Float(unsafe { std::ptr::read_volatile(f) }),
-        other => *other,
+    use std::ptr::read_volatile;
+    // SAFETY: each is a reference to an initialised payload
+    unsafe {
+        match v {
+            Value::Int(i) => Value::Int(read_volatile(i)),
+            Value::Float(f) => Value::Float(read_volatile(f)),
+            Value::Obj(r) => Value::Obj(crate::value::ObjRef(read_volatile(&r.0))),
+            Value::Bool(b) => Value::Bool(read_volatile(b)),
+            Value::Func(f) => Value::Func(read_volatile(f)),
+            Value::None => Value::None,
+            Value::Undef => Value::Undef,
+        }
+    }
+}
+
+/// The fields of a new record or tuple from its registers, each read with `fresh` (they were
+/// usually written by the instructions just before).
+#[inline(always)]
+fn fresh_fields(values: &[Value]) -> crate::value::Fields {
+    use crate::value::Fields;
+    match values {
+        [] => Fields::new(),
+        [a] => Fields::from_buf_and_len([fresh(a), Value::None], 1),
+        [a, b] => Fields::from_buf([fresh(a), fresh(b)]),
+        _ => Fields::from_slice(values),
     }
 }
 
