@@ -7,7 +7,10 @@ use std::rc::Rc;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ObjRef(pub u32);
 
+/// `repr(u8)` fixes the layout that `vm::fresh` copies piece by piece: the tag in byte 0, a
+/// bool at byte 1, a handle or function index at bytes 4..8, an int or float at bytes 8..16.
 #[derive(Clone, Copy, Debug)]
+#[repr(u8)]
 pub enum Value {
     None,
     Bool(bool),

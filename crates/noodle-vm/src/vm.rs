@@ -1304,25 +1304,27 @@ impl Vm {
 /// writes a value in two stores (the tag byte, then the payload); a plain copy reads all 16
 /// bytes at once, which the processor cannot forward from two pending stores, so it waits for
 /// them to reach the cache (a stall that profiles showed on moves, returns and field stores
-/// right after arithmetic). Reading an int or float as its tag and payload is forwarded. The
-/// payload is read with `read_volatile` only so that the compiler keeps the two reads instead of
-/// merging them back into one 16-byte copy.
-/// Every variant is rebuilt from its own payload: a catch-all `*v` arm was compiled into a copy
-/// through overlapping stack slots, which stalled in the same way.
+/// right after arithmetic). This copies the value in the pieces its variants are written in
+/// (`Value` is `repr(u8)`: the tag at byte 0, a bool at 1, a handle or function at 4..8, an
+/// int or float at 8..16), so each read is forwarded from the store that wrote it, with no
+/// branch on the variant (a match here was a mispredicted jump when ints and floats mix).
+/// Volatile reads keep the compiler from merging the pieces back into one 16-byte copy.
 #[inline(always)]
 fn fresh(v: &Value) -> Value {
+    use std::mem::MaybeUninit;
     use std::ptr::read_volatile;
-    // SAFETY: each is a reference to an initialised payload
+    let p = v as *const Value as *const u8;
+    let mut out = MaybeUninit::<Value>::uninit();
+    let q = out.as_mut_ptr() as *mut u8;
+    // SAFETY: both point to 16 bytes; the pieces are read and written as `MaybeUninit` (a
+    // variant's padding may be uninitialised) and together cover every byte any variant uses,
+    // so `out` holds the same value as `*v`
     unsafe {
-        match v {
-            Value::Int(i) => Value::Int(read_volatile(i)),
-            Value::Float(f) => Value::Float(read_volatile(f)),
-            Value::Obj(r) => Value::Obj(crate::value::ObjRef(read_volatile(&r.0))),
-            Value::Bool(b) => Value::Bool(read_volatile(b)),
-            Value::Func(f) => Value::Func(read_volatile(f)),
-            Value::None => Value::None,
-            Value::Undef => Value::Undef,
-        }
+        *q = read_volatile(p);
+        *(q.add(1) as *mut MaybeUninit<u8>) = read_volatile(p.add(1) as *const MaybeUninit<u8>);
+        (q.add(4) as *mut MaybeUninit<u32>).write(read_volatile(p.add(4) as *const MaybeUninit<u32>));
+        (q.add(8) as *mut MaybeUninit<u64>).write(read_volatile(p.add(8) as *const MaybeUninit<u64>));
+        out.assume_init()
     }
 }
 
@@ -1459,6 +1461,34 @@ mod tests {
         assert_eq!(b.as_str(), "a".repeat(100) + &"ü".repeat(20) + &"z".repeat(300));
         assert_eq!(&*concat_str("w", "42"), "w42");
         assert_eq!(&*concat_str(&"q".repeat(128), "!"), "q".repeat(128) + "!");
+    }
+
+    #[test]
+    fn fresh_copies_every_variant() {
+        use crate::value::{ObjRef, Value};
+        let vals = [
+            Value::None,
+            Value::Undef,
+            Value::Bool(true),
+            Value::Bool(false),
+            Value::Int(i64::MIN),
+            Value::Int(-1),
+            Value::Float(-0.0),
+            Value::Float(f64::NAN),
+            Value::Obj(ObjRef(u32::MAX)),
+            Value::Obj(ObjRef(7)),
+            Value::Func(3),
+        ];
+        for v in vals {
+            assert_eq!(format!("{:?}", super::fresh(&v)), format!("{v:?}"));
+        }
+        // over a register that held another variant before
+        let mut regs = [Value::Float(1.5), Value::Bool(true)];
+        regs[0] = super::fresh(&regs[1]);
+        assert!(matches!(regs[0], Value::Bool(true)));
+        regs[1] = Value::Obj(ObjRef(42));
+        regs[0] = super::fresh(&regs[1]);
+        assert!(matches!(regs[0], Value::Obj(ObjRef(42))));
     }
 
     #[test]
