@@ -138,28 +138,17 @@ impl Heap {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value::{fields_of, Fields};
-
-    #[test]
-    fn fields_of_matches_from_slice_at_every_size() {
-        let vals = [Value::Int(1), Value::Float(2.5), Value::Bool(true), Value::None];
-        for n in 0..=vals.len() {
-            let (a, b) = (fields_of(&vals[..n]), Fields::from_slice(&vals[..n]));
-            assert_eq!(a.len(), n);
-            assert_eq!(a.spilled(), b.spilled(), "size {n}");
-            assert_eq!(format!("{:?}", &a[..]), format!("{:?}", &b[..]));
-        }
-    }
+    use crate::value::Fields;
 
     #[test]
     fn collection_keeps_the_reachable_and_reuses_the_rest() {
         let mut h = Heap::new();
         let s = h.alloc_str("kept");
-        let leaf = h.alloc(Obj::Record { ty: 0, fields: fields_of(&[Value::Int(7), Value::None]) });
-        let node = h.alloc(Obj::Tuple(fields_of(&[leaf, s])));
+        let leaf = h.alloc(Obj::Record { ty: 0, fields: Fields::from_slice(&[Value::Int(7), Value::None]) });
+        let node = h.alloc(Obj::Tuple(Fields::from_slice(&[leaf, s])));
         // garbage of each kind: inline and spilled records, a string, a cycle through a list
-        h.alloc(Obj::Record { ty: 0, fields: fields_of(&[Value::Int(1)]) });
-        h.alloc(Obj::Record { ty: 0, fields: fields_of(&[Value::Int(1), Value::Int(2), Value::Int(3)]) });
+        h.alloc(Obj::Record { ty: 0, fields: Fields::from_slice(&[Value::Int(1)]) });
+        h.alloc(Obj::Record { ty: 0, fields: Fields::from_slice(&[Value::Int(1), Value::Int(2), Value::Int(3)]) });
         h.alloc_str("dropped");
         let l = h.alloc(Obj::List(vec![]));
         let Value::Obj(lr) = l else { unreachable!() };

@@ -161,18 +161,6 @@ impl std::hash::Hash for StrKey {
 /// struct or pair costs no separate allocation.
 pub type Fields = smallvec::SmallVec<[Value; 2]>;
 
-/// `Fields::from_slice` without its `memcpy` call for the inline sizes (every node of a tree
-/// is built this way, and the call was a tenth of the cost of building one).
-#[inline]
-pub fn fields_of(values: &[Value]) -> Fields {
-    match *values {
-        [] => Fields::new(),
-        [a] => Fields::from_buf_and_len([a, Value::None], 1),
-        [a, b] => Fields::from_buf([a, b]),
-        _ => Fields::from_slice(values),
-    }
-}
-
 pub enum Obj {
     Str(Rc<str>),
     Bytes(Rc<[u8]>),

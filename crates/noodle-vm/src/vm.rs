@@ -1464,6 +1464,17 @@ mod tests {
     }
 
     #[test]
+    fn fresh_fields_match_from_slice_at_every_size() {
+        use crate::value::{Fields, Value};
+        let vals = [Value::Int(1), Value::Float(2.5), Value::Bool(true), Value::None];
+        for n in 0..=vals.len() {
+            let (a, b) = (super::fresh_fields(&vals[..n]), Fields::from_slice(&vals[..n]));
+            assert_eq!(a.spilled(), b.spilled(), "size {n}");
+            assert_eq!(format!("{:?}", &a[..]), format!("{:?}", &b[..]));
+        }
+    }
+
+    #[test]
     fn fresh_copies_every_variant() {
         use crate::value::{ObjRef, Value};
         let vals = [
