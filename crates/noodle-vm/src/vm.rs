@@ -912,8 +912,8 @@ impl Vm {
                     r!(dst) = self.heap.alloc(Obj::Record { ty, fields });
                 }
                 Op::GetField { dst, obj, idx } => {
-                    // copied field to register directly: through an `Option<Value>` the value
-                    // went via two overlapping stack slots, and reading them back stalled
+                    // the field is copied straight into the register: through an `Option<Value>`
+                    // it went via two overlapping stack slots, and reading them back stalled
                     // (30% of nbody)
                     if let Value::Obj(o) = r!(obj) {
                         if let Obj::Record { fields, .. } | Obj::Tuple(fields) = self.heap.get(o) {
