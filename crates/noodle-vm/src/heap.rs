@@ -1,24 +1,60 @@
-//! A heap of objects with a mark-and-sweep collector. Each VM (and later each actor) owns one
-//! heap, collected independently; objects never move, so an `ObjRef` stays valid while the
-//! object is reachable. Cycles are collected like everything else.
+//! A heap of objects with a generational mark-and-sweep collector. Each VM (and later each
+//! actor) owns one heap, collected independently; objects never move, so an `ObjRef` stays valid
+//! while the object is reachable. Cycles are collected like everything else.
+//!
+//! Generations without moving: an object that survives a collection is marked old. A minor
+//! collection marks and sweeps only the young objects (those allocated since the last
+//! collection); old objects count as reachable. An old object can come to refer to a young one
+//! only by being changed, and every change goes through `get_mut`, which records the old
+//! object (the write barrier) so that the next minor collection traces it. A full collection
+//! runs when the old generation has grown to twice what was live after the last one, and frees
+//! the old objects that have died since.
 
 use crate::value::{Obj, ObjRef, Value};
 use std::rc::Rc;
 
+/// Per-slot flags (`Heap::meta`).
+const MARK: u8 = 1;
+/// Survived a collection.
+const OLD: u8 = 2;
+/// Old, changed since the last collection, and in `Heap::touched`.
+const TOUCHED: u8 = 4;
+/// Owns no memory beyond its slot (a small record or tuple, a cell): freed without running its
+/// drop code, and without the sweep reading the slot at all.
+const PLAIN: u8 = 8;
+/// On the free list. Its slot holds `None` or a dead plain object.
+const FREE: u8 = 16;
+/// `get_mut` has work to do: the object is plain, or old and not yet touched. One bit, so the
+/// barrier costs one test on the common path.
+const WATCH: u8 = 32;
+
 pub struct Heap {
     slots: Vec<Option<Obj>>,
-    /// One per slot during a collection (all false outside one).
-    marks: Vec<bool>,
+    /// One byte of flags per slot. The sweeps read these, not the slots, so garbage that owns
+    /// no memory is never brought back into the cache until its slot is reused.
+    meta: Vec<u8>,
     free: Vec<u32>,
+    /// Slots allocated since the last collection: what a minor collection sweeps.
+    young: Vec<u32>,
+    /// Old objects changed since the last collection: roots of a minor collection.
+    touched: Vec<u32>,
     /// Approximate bytes allocated since the last collection.
     allocated: usize,
-    /// Collect when `allocated` reaches this: the live size after the last collection (so the
-    /// heap grows to about twice what is live, as with Lua's default pause), at least 256 KiB.
-    threshold: usize,
+    /// Collect when `allocated` reaches this: half the old generation, at least 256 KiB, so
+    /// that tracing the old objects a program keeps changing costs a fixed share of its
+    /// allocation however large they grow.
+    nursery: usize,
+    /// Approximate bytes of the old generation: what was live after the last full collection,
+    /// plus what minor collections have promoted since.
+    old_bytes: usize,
+    /// Collect fully when `old_bytes` reaches this: twice what was live after the last full
+    /// collection (as with Lua's default pause), at least 512 KiB.
+    full_at: usize,
     pub collections: usize,
+    pub full_collections: usize,
 }
 
-const MIN_THRESHOLD: usize = 256 << 10;
+const MIN_NURSERY: usize = 256 << 10;
 
 impl Default for Heap {
     fn default() -> Self {
@@ -28,7 +64,19 @@ impl Default for Heap {
 
 impl Heap {
     pub fn new() -> Heap {
-        Heap { slots: Vec::new(), marks: Vec::new(), free: Vec::new(), allocated: 0, threshold: MIN_THRESHOLD, collections: 0 }
+        Heap {
+            slots: Vec::new(),
+            meta: Vec::new(),
+            free: Vec::new(),
+            young: Vec::new(),
+            touched: Vec::new(),
+            allocated: 0,
+            nursery: MIN_NURSERY,
+            old_bytes: 0,
+            full_at: 2 * MIN_NURSERY,
+            collections: 0,
+            full_collections: 0,
+        }
     }
 
     #[inline(always)]
@@ -39,23 +87,44 @@ impl Heap {
     /// `alloc`, returning the handle alone: a `u32` comes back in a register, where a `Value`
     /// came back through memory written in two parts, and the interpreter's 16-byte read of it
     /// stalled on every allocation.
+    #[inline(never)]
     pub fn alloc_ref(&mut self, obj: Obj) -> ObjRef {
+        self.alloc_inline(obj)
+    }
+
+    /// `alloc_ref` inlined, for the interpreter's own allocations (records, tuples). Inlined,
+    /// the object is built straight into its slot and its size and kind are known constants;
+    /// passed to a call, it was built on the stack and read back before it was written, and
+    /// the read stalled on the writes just made.
+    #[inline(always)]
+    pub fn alloc_inline(&mut self, obj: Obj) -> ObjRef {
         self.allocated += obj.approx_bytes();
-        let r = match self.free.pop() {
-            Some(i) => {
-                self.slots[i as usize] = Some(obj);
-                i
-            }
-            None => {
-                if self.slots.capacity() == 0 {
-                    // an actor's heap often holds just its state: do not start at four slots
-                    self.slots.reserve_exact(1);
-                }
-                self.slots.push(Some(obj));
-                (self.slots.len() - 1) as u32
-            }
+        let flags = if obj.is_plain() { PLAIN | WATCH } else { 0 };
+        // the slot is found first and the object written once, into it: with the object
+        // needed on two paths, it was built on the stack and copied
+        let i = match self.free.pop() {
+            Some(i) => i,
+            None => self.push_slot(),
         };
-        ObjRef(r)
+        // SAFETY: a free slot holds `None` or a dead plain object (see `release`), and a new
+        // one `None`; neither owns memory, so overwriting it without dropping leaks nothing
+        unsafe { std::ptr::write(&mut self.slots[i as usize], Some(obj)) };
+        self.meta[i as usize] = flags;
+        self.young.push(i);
+        ObjRef(i)
+    }
+
+    /// A new empty slot at the end.
+    #[inline(never)]
+    fn push_slot(&mut self) -> u32 {
+        if self.slots.capacity() == 0 {
+            // an actor's heap often holds just its state: do not start at four slots
+            self.slots.reserve_exact(1);
+            self.meta.reserve_exact(1);
+        }
+        self.slots.push(None);
+        self.meta.push(0);
+        (self.slots.len() - 1) as u32
     }
 
     pub fn alloc_str(&mut self, s: impl Into<Rc<str>>) -> Value {
@@ -65,7 +134,7 @@ impl Heap {
     /// True when enough has been allocated that the VM should collect at its next safe point.
     #[inline]
     pub fn wants_gc(&self) -> bool {
-        self.allocated >= self.threshold
+        self.allocated >= self.nursery
     }
 
     #[inline]
@@ -74,93 +143,179 @@ impl Heap {
         self.slots[r.0 as usize].as_ref().expect("dangling object reference")
     }
 
+    /// The object, to change. This is the collector's write barrier: every change to an object
+    /// comes through here (the slots are private), so an old object that may now refer to
+    /// young ones is recorded for the next minor collection.
     #[inline]
     pub fn get_mut(&mut self, r: ObjRef) -> &mut Obj {
-        self.slots[r.0 as usize].as_mut().expect("dangling object reference")
+        let i = r.0 as usize;
+        if self.meta[i] & WATCH != 0 {
+            self.touch(i);
+        }
+        self.slots[i].as_mut().expect("dangling object reference")
+    }
+
+    #[inline(never)]
+    fn touch(&mut self, i: usize) {
+        let m = self.meta[i];
+        if m & (OLD | TOUCHED) == OLD {
+            self.touched.push(i as u32);
+        }
+        // whoever changes it could change what it owns: from now on it is dropped when freed
+        self.meta[i] = (m | if m & OLD != 0 { TOUCHED } else { 0 }) & !(PLAIN | WATCH);
     }
 
     pub fn live(&self) -> usize {
         self.slots.len() - self.free.len()
     }
 
-    /// Marks everything reachable from `roots` and frees the rest.
+    /// Collects at a safe point: only the young generation, unless the old one has grown
+    /// enough to be worth a full collection. `roots` must hold every value the program can
+    /// still reach other than through objects.
     pub fn collect<'a>(&mut self, roots: impl Iterator<Item = &'a Value>) {
-        // marks grow here, not in `alloc`: a heap that is never collected (most actors')
-        // never needs them, and all are false between collections
-        self.marks.resize(self.slots.len(), false);
-        let Heap { slots, marks, free, .. } = self;
-        // an object is marked when it is first found, so each is pushed and traced once, and
-        // its size is counted while it is in the cache
-        fn found(marks: &mut [bool], stack: &mut Vec<ObjRef>, r: ObjRef) {
-            let m = &mut marks[r.0 as usize];
-            if !*m {
-                *m = true;
+        if self.old_bytes >= self.full_at {
+            self.collect_full(roots);
+        } else {
+            self.collect_young(roots);
+        }
+    }
+
+    /// Marks the young objects reachable from `roots` and from the old objects changed since
+    /// the last collection, frees the other young ones and promotes the survivors.
+    fn collect_young<'a>(&mut self, roots: impl Iterator<Item = &'a Value>) {
+        let Heap { slots, meta, free, young, touched, .. } = self;
+        // old objects count as marked: nothing old is traced or freed here
+        fn found(meta: &mut [u8], stack: &mut Vec<ObjRef>, r: ObjRef) {
+            let m = &mut meta[r.0 as usize];
+            if *m & (MARK | OLD) == 0 {
+                *m |= MARK;
                 stack.push(r);
             }
         }
         let mut stack: Vec<ObjRef> = Vec::new();
         for v in roots {
             if let Value::Obj(r) = v {
-                found(marks, &mut stack, *r);
+                found(meta, &mut stack, *r);
+            }
+        }
+        for &i in touched.iter() {
+            meta[i as usize] = (meta[i as usize] & !TOUCHED) | WATCH;
+            if let Some(o) = &slots[i as usize] {
+                o.trace(|r| found(meta, &mut stack, r));
+            }
+        }
+        touched.clear();
+        let mut promoted = 0;
+        while let Some(r) = stack.pop() {
+            if let Some(o) = &slots[r.0 as usize] {
+                promoted += o.approx_bytes();
+                o.trace(|r| found(meta, &mut stack, r));
+            }
+        }
+        for &i in young.iter() {
+            let m = &mut meta[i as usize];
+            if *m & MARK != 0 {
+                *m = (*m & !MARK) | OLD | WATCH;
+            } else {
+                release(slots, m, i as usize);
+                free.push(i);
+            }
+        }
+        young.clear();
+        self.old_bytes += promoted;
+        self.finish();
+    }
+
+    /// Marks everything reachable from `roots` and frees the rest, old or young.
+    pub fn collect_full<'a>(&mut self, roots: impl Iterator<Item = &'a Value>) {
+        let Heap { slots, meta, free, young, touched, .. } = self;
+        // an object is marked when it is first found, so each is pushed and traced once, and
+        // its size is counted while it is in the cache
+        fn found(meta: &mut [u8], stack: &mut Vec<ObjRef>, r: ObjRef) {
+            let m = &mut meta[r.0 as usize];
+            if *m & MARK == 0 {
+                *m |= MARK;
+                stack.push(r);
+            }
+        }
+        let mut stack: Vec<ObjRef> = Vec::new();
+        for v in roots {
+            if let Value::Obj(r) = v {
+                found(meta, &mut stack, *r);
             }
         }
         let mut live_bytes = 0;
         while let Some(r) = stack.pop() {
             if let Some(o) = &slots[r.0 as usize] {
                 live_bytes += o.approx_bytes();
-                o.trace(|r| found(marks, &mut stack, r));
+                o.trace(|r| found(meta, &mut stack, r));
             }
         }
-        for (i, (slot, mark)) in slots.iter_mut().zip(marks.iter_mut()).enumerate() {
-            if *mark {
-                *mark = false;
-                continue;
+        for (i, m) in meta.iter_mut().enumerate() {
+            if *m & MARK != 0 {
+                *m = (*m & !(MARK | TOUCHED)) | OLD | WATCH;
+            } else if *m & FREE == 0 {
+                release(slots, m, i);
+                free.push(i as u32);
             }
-            match slot {
-                None => continue,
-                // owns no memory beyond its slot (the commonest garbage: small records and
-                // tuples): overwritten without running the drop code
-                Some(Obj::Record { fields, .. } | Obj::Tuple(fields)) if !fields.spilled() => {
-                    // SAFETY: the inline fields are `Copy` values, so not dropping them leaks
-                    // nothing; `slot` is a valid, exclusive place
-                    unsafe { std::ptr::write(slot, None) };
-                }
-                Some(_) => *slot = None,
-            }
-            free.push(i as u32);
         }
+        young.clear();
+        touched.clear();
+        self.old_bytes = live_bytes;
+        self.full_at = (2 * live_bytes).max(2 * MIN_NURSERY);
+        self.full_collections += 1;
+        self.finish();
+    }
+
+    fn finish(&mut self) {
         self.collections += 1;
         self.allocated = 0;
-        self.threshold = live_bytes.max(MIN_THRESHOLD);
+        self.nursery = (self.old_bytes / 2).max(MIN_NURSERY);
     }
 }
 
+/// Frees a dead object's slot. A plain one is left as it is, unread: it owns nothing, and
+/// `alloc` overwrites it without dropping it.
+#[inline]
+fn release(slots: &mut [Option<Obj>], meta: &mut u8, i: usize) {
+    if *meta & PLAIN == 0 {
+        slots[i] = None;
+    }
+    *meta = FREE;
+}
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::value::Fields;
 
+    fn record(h: &mut Heap, fields: &[Value]) -> Value {
+        h.alloc(Obj::Record { ty: 0, fields: Fields::from_slice(fields) })
+    }
+
+    fn obj(v: Value) -> ObjRef {
+        let Value::Obj(r) = v else { panic!("not an object") };
+        r
+    }
+
     #[test]
     fn collection_keeps_the_reachable_and_reuses_the_rest() {
         let mut h = Heap::new();
         let s = h.alloc_str("kept");
-        let leaf = h.alloc(Obj::Record { ty: 0, fields: Fields::from_slice(&[Value::Int(7), Value::None]) });
+        let leaf = record(&mut h, &[Value::Int(7), Value::None]);
         let node = h.alloc(Obj::Tuple(Fields::from_slice(&[leaf, s])));
         // garbage of each kind: inline and spilled records, a string, a cycle through a list
-        h.alloc(Obj::Record { ty: 0, fields: Fields::from_slice(&[Value::Int(1)]) });
-        h.alloc(Obj::Record { ty: 0, fields: Fields::from_slice(&[Value::Int(1), Value::Int(2), Value::Int(3)]) });
+        record(&mut h, &[Value::Int(1)]);
+        record(&mut h, &[Value::Int(1), Value::Int(2), Value::Int(3)]);
         h.alloc_str("dropped");
         let l = h.alloc(Obj::List(vec![]));
-        let Value::Obj(lr) = l else { unreachable!() };
-        if let Obj::List(v) = h.get_mut(lr) {
+        if let Obj::List(v) = h.get_mut(obj(l)) {
             v.push(l);
         }
         assert_eq!(h.live(), 7);
         h.collect([node].iter());
         assert_eq!(h.live(), 3);
-        let Value::Obj(nr) = node else { unreachable!() };
-        let Obj::Tuple(f) = h.get(nr) else { panic!("the root survives") };
-        let (Value::Obj(a), Value::Obj(b)) = (f[0], f[1]) else { panic!() };
+        let Obj::Tuple(f) = h.get(obj(node)) else { panic!("the root survives") };
+        let (a, b) = (obj(f[0]), obj(f[1]));
         assert!(matches!(h.get(a), Obj::Record { fields, .. } if matches!(fields[0], Value::Int(7))));
         assert!(matches!(h.get(b), Obj::Str(t) if &**t == "kept"));
         // the four freed slots are reused before the heap grows
@@ -169,8 +324,99 @@ mod tests {
             h.alloc_str("new");
         }
         assert_eq!(h.slots.len(), before);
-        // marks are all clear between collections, so a second one frees what the first kept
-        h.collect(std::iter::empty());
+        // the survivors are old now: a full collection frees them once unreachable
+        h.collect_full(std::iter::empty());
         assert_eq!(h.live(), 0);
+    }
+
+    #[test]
+    fn a_minor_collection_frees_young_garbage_and_leaves_the_old() {
+        let mut h = Heap::new();
+        let old = record(&mut h, &[Value::Int(1), Value::None]);
+        h.collect([old].iter());
+        assert_eq!(h.live(), 1);
+        // the old record is no longer a root, but only a full collection can tell
+        let young = record(&mut h, &[Value::Int(2), Value::None]);
+        h.collect_young([young].iter());
+        assert_eq!(h.live(), 2, "old objects count as reachable in a minor collection");
+        h.collect_young(std::iter::empty());
+        assert_eq!(h.live(), 2, "the young record survived once, so it is old too");
+        h.collect_full(std::iter::empty());
+        assert_eq!(h.live(), 0);
+        assert_eq!((h.collections, h.full_collections), (4, 1));
+    }
+
+    #[test]
+    fn a_young_object_stored_in_an_old_one_survives_minor_collections() {
+        let mut h = Heap::new();
+        let list = h.alloc(Obj::List(vec![]));
+        let rec = record(&mut h, &[Value::None, Value::None]);
+        h.collect([list, rec].iter());
+        // the write barrier: changing an old object records it
+        for (holder, n) in [(list, 0), (rec, 1)] {
+            let young = h.alloc_str(format!("young {n}"));
+            match h.get_mut(obj(holder)) {
+                Obj::List(v) => v.push(young),
+                Obj::Record { fields, .. } => fields[1] = young,
+                _ => unreachable!(),
+            }
+        }
+        h.alloc_str("garbage");
+        h.collect_young([list, rec].iter());
+        assert_eq!(h.live(), 4, "both young strings reached only through old objects survive");
+        let Obj::List(v) = h.get(obj(list)) else { panic!() };
+        assert!(matches!(h.get(obj(v[0])), Obj::Str(t) if &**t == "young 0"));
+        // they are old now, and the holders are watched again: another change is recorded
+        let newer = h.alloc_str("newer");
+        if let Obj::List(v) = h.get_mut(obj(list)) {
+            v.push(newer);
+        }
+        h.collect_young(std::iter::empty());
+        assert_eq!(h.live(), 5);
+        h.collect_full([list].iter());
+        assert_eq!(h.live(), 3, "the list and its two strings");
+    }
+
+    #[test]
+    fn a_changed_record_is_dropped_when_freed() {
+        // a record that has been changed through `get_mut` is no longer trusted to own nothing
+        let mut h = Heap::new();
+        let r = record(&mut h, &[Value::None, Value::None]);
+        assert_ne!(h.meta[obj(r).0 as usize] & PLAIN, 0);
+        h.get_mut(obj(r));
+        assert_eq!(h.meta[obj(r).0 as usize] & PLAIN, 0);
+        h.collect(std::iter::empty());
+        assert!(h.slots[obj(r).0 as usize].is_none(), "dropped, not left in its slot");
+        // a plain one is left in its slot, unread, and overwritten when the slot is reused
+        let p = record(&mut h, &[Value::Int(1), Value::None]);
+        assert_eq!(obj(p), obj(r), "the freed slot is reused");
+        h.collect(std::iter::empty());
+        assert!(h.slots[obj(p).0 as usize].is_some());
+        let s = h.alloc_str("reuses it");
+        assert_eq!(obj(s), obj(p));
+        assert!(matches!(h.get(obj(s)), Obj::Str(t) if &**t == "reuses it"));
+    }
+
+    #[test]
+    fn pacing_collects_fully_once_the_old_generation_doubles() {
+        let mut h = Heap::new();
+        let keep = h.alloc(Obj::List(vec![]));
+        let mut full = 0;
+        for round in 0..200 {
+            // a list that keeps growing, then young garbage until a collection is due
+            let s = h.alloc_str(format!("kept {round}"));
+            if let Obj::List(v) = h.get_mut(obj(keep)) {
+                v.push(s);
+            }
+            while !h.wants_gc() {
+                record(&mut h, &[Value::Int(round), Value::None]);
+            }
+            h.collect([keep].iter());
+            full = h.full_collections;
+        }
+        assert_eq!(h.collections, 200);
+        assert_eq!(h.live(), 201, "the list and its strings; all young garbage freed");
+        // the old generation only grows by the strings kept, so full collections stay rare
+        assert!(full <= 2, "{full} full collections");
     }
 }

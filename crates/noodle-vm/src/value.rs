@@ -185,6 +185,17 @@ pub enum Obj {
 }
 
 impl Obj {
+    /// True when the object owns no memory beyond its heap slot, so freeing it needs no drop
+    /// code: small records and tuples (the commonest garbage), cells and tasks.
+    #[inline]
+    pub fn is_plain(&self) -> bool {
+        match self {
+            Obj::Record { fields, .. } | Obj::Tuple(fields) => !fields.spilled(),
+            Obj::Cell(_) | Obj::Task(_) => true,
+            _ => false,
+        }
+    }
+
     /// Approximate heap bytes owned by this object (for collection pacing).
     #[inline]
     pub fn approx_bytes(&self) -> usize {

@@ -882,7 +882,7 @@ impl Vm {
                 Op::NewTuple { dst, base: b, count } => {
                     let s = base + b as usize;
                     let v = fresh_fields(&self.stack[s..s + count as usize]);
-                    r!(dst) = self.heap.alloc(Obj::Tuple(v));
+                    r!(dst) = Value::Obj(self.heap.alloc_inline(Obj::Tuple(v)));
                 }
                 Op::NewDict { dst, base: b, count } => {
                     let s = base + b as usize;
@@ -909,7 +909,7 @@ impl Vm {
                     let n = prog.types[ty as usize].fields.len();
                     let s = base + b as usize;
                     let fields = fresh_fields(&self.stack[s..s + n]);
-                    r!(dst) = self.heap.alloc(Obj::Record { ty, fields });
+                    r!(dst) = Value::Obj(self.heap.alloc_inline(Obj::Record { ty, fields }));
                 }
                 Op::GetField { dst, obj, idx } => {
                     // the field is copied straight into the register: through an `Option<Value>`
@@ -1049,7 +1049,7 @@ impl Vm {
                 }
                 Op::NewCell { dst, src } => {
                     let v = r!(src);
-                    r!(dst) = self.heap.alloc(Obj::Cell(v));
+                    r!(dst) = Value::Obj(self.heap.alloc_inline(Obj::Cell(v)));
                 }
                 Op::CellGet { dst, cell } => {
                     let Value::Obj(o) = r!(cell) else { fail!(bad("CellGet")) };
