@@ -10,8 +10,7 @@
 //! runs when the old generation has grown to twice what was live after the last one, and frees
 //! the old objects that have died since.
 
-use crate::value::{Obj, ObjRef, Value};
-use std::rc::Rc;
+use crate::value::{Obj, ObjRef, Text, Value};
 
 /// Per-slot flags (`Heap::meta`).
 const MARK: u8 = 1;
@@ -127,8 +126,8 @@ impl Heap {
         (self.slots.len() - 1) as u32
     }
 
-    pub fn alloc_str(&mut self, s: impl Into<Rc<str>>) -> Value {
-        self.alloc(Obj::Str(s.into()))
+    pub fn alloc_str(&mut self, s: impl Into<Text>) -> Value {
+        Value::Obj(self.alloc_ref(Obj::Str(s.into())))
     }
 
     /// True when enough has been allocated that the VM should collect at its next safe point.

@@ -6,7 +6,7 @@
 
 use crate::fmt::{display, repr, str_repr};
 use crate::ops::{compare, key_of, truthy, values_equal};
-use crate::value::Obj;
+use crate::value::{Obj, Text};
 use crate::{Heap, Value, VmError};
 
 use noodle_nbc::Program;
@@ -282,7 +282,7 @@ fn new_list(heap: &mut Heap, items: Vec<Value>) -> Value {
     heap.alloc(Obj::List(items))
 }
 
-fn new_str_list(heap: &mut Heap, parts: Vec<Rc<str>>) -> Value {
+fn new_str_list(heap: &mut Heap, parts: Vec<Text>) -> Value {
     let items = parts.into_iter().map(|p| heap.alloc(Obj::Str(p))).collect();
     heap.alloc(Obj::List(items))
 }
@@ -601,7 +601,7 @@ fn str_slice_fn(ctx: &mut Ctx, args: &[Value], name: &str, f: fn(&str) -> &str) 
     if t.len() == s.len() {
         return Ok(args[0]);
     }
-    let t: Rc<str> = t.into();
+    let t = Text::from(t);
     Ok(ctx.heap.alloc(Obj::Str(t)))
 }
 
@@ -632,14 +632,14 @@ fn str_split(ctx: &mut Ctx, args: &[Value]) -> R {
     if sep.is_empty() {
         return Err(VmError::arg("empty separator"));
     }
-    let parts: Vec<Rc<str>> = s.split(sep).map(Rc::from).collect();
+    let parts: Vec<Text> = s.split(sep).map(Text::from).collect();
     Ok(new_str_list(ctx.heap, parts))
 }
 
 fn str_split_whitespace(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "str.split_whitespace")?;
     let s = as_str(ctx.heap, args[0], "str.split_whitespace")?;
-    let parts: Vec<Rc<str>> = s.split_whitespace().map(Rc::from).collect();
+    let parts: Vec<Text> = s.split_whitespace().map(Text::from).collect();
     Ok(new_str_list(ctx.heap, parts))
 }
 
@@ -675,7 +675,7 @@ fn split_lines(s: &str) -> Vec<&str> {
 fn str_lines(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "str.lines")?;
     let s = as_str(ctx.heap, args[0], "str.lines")?;
-    let parts: Vec<Rc<str>> = split_lines(s).into_iter().map(Rc::from).collect();
+    let parts: Vec<Text> = split_lines(s).into_iter().map(Text::from).collect();
     Ok(new_str_list(ctx.heap, parts))
 }
 
@@ -758,7 +758,7 @@ fn str_chars(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "str.chars")?;
     let s = as_str(ctx.heap, args[0], "str.chars")?;
     let mut buf = [0u8; 4];
-    let parts: Vec<Rc<str>> = s.chars().map(|c| Rc::from(&*c.encode_utf8(&mut buf))).collect();
+    let parts: Vec<Text> = s.chars().map(|c| Text::from(&*c.encode_utf8(&mut buf))).collect();
     Ok(new_str_list(ctx.heap, parts))
 }
 
@@ -792,7 +792,7 @@ fn str_is_space(ctx: &mut Ctx, args: &[Value]) -> R {
 fn bytes_decode(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "bytes.decode")?;
     let b = as_bytes(ctx.heap, args[0], "bytes.decode")?;
-    let s: Rc<str> = std::str::from_utf8(b).map_err(|_| VmError::new("N2007", "invalid UTF-8 in bytes"))?.into();
+    let s = Text::from(std::str::from_utf8(b).map_err(|_| VmError::new("N2007", "invalid UTF-8 in bytes"))?);
     Ok(ctx.heap.alloc(Obj::Str(s)))
 }
 

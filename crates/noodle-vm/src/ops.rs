@@ -368,8 +368,8 @@ pub fn stored_dict_key(image: &Key, k: Value) -> Value {
 pub fn dict_key_value(heap: &mut Heap, image: &Key, stored: Value) -> Value {
     match (stored, image) {
         (Value::Undef, Key::Str(s)) => match s {
-            crate::value::StrKey::Shared(rc) => heap.alloc(Obj::Str(rc.clone())),
-            k => heap.alloc_str(std::str::from_utf8(k.as_bytes()).unwrap_or("")),
+            crate::value::StrKey::Shared(rc) => heap.alloc_str(rc.clone()),
+            &crate::value::StrKey::Inline { len, bytes } => heap.alloc(Obj::Str(crate::value::Text::Inline { len, bytes })),
         },
         _ => stored,
     }

@@ -111,22 +111,121 @@ impl std::ops::DerefMut for Dict {
     }
 }
 
+/// Bytes a string can hold in place, in its heap slot or in a dict key.
+pub const INLINE_STR: usize = 22;
+
+/// The text of a string object. Short strings (most that programs build: words, keys, numbers)
+/// are stored in the heap slot itself, so making one costs no `malloc` and freeing one no
+/// `free`; longer ones share a reference-counted buffer.
+#[derive(Clone)]
+pub enum Text {
+    Inline { len: u8, bytes: [u8; INLINE_STR] },
+    Shared(Rc<str>),
+}
+
+impl Text {
+    #[inline]
+    pub fn as_str(&self) -> &str {
+        match self {
+            // SAFETY: inline bytes are only ever copied from a `&str` (see `From<&str>`), whole
+            Text::Inline { len, bytes } => unsafe { std::str::from_utf8_unchecked(bytes.get_unchecked(..*len as usize)) },
+            Text::Shared(s) => s,
+        }
+    }
+
+    /// The text as a shared buffer (copied once if it is inline).
+    pub fn to_rc(&self) -> Rc<str> {
+        match self {
+            Text::Inline { .. } => Rc::from(self.as_str()),
+            Text::Shared(s) => s.clone(),
+        }
+    }
+
+    /// Bytes owned outside the heap slot.
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            Text::Inline { .. } => 0,
+            Text::Shared(s) => s.len() + 16,
+        }
+    }
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    #[inline]
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Text {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Text) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl std::fmt::Debug for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl From<&str> for Text {
+    #[inline]
+    fn from(s: &str) -> Text {
+        if s.len() <= INLINE_STR {
+            let mut bytes = [0u8; INLINE_STR];
+            bytes[..s.len()].copy_from_slice(s.as_bytes());
+            Text::Inline { len: s.len() as u8, bytes }
+        } else {
+            Text::Shared(Rc::from(s))
+        }
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Text {
+        if s.len() <= INLINE_STR {
+            Text::from(s.as_str())
+        } else {
+            Text::Shared(Rc::from(s))
+        }
+    }
+}
+
+impl From<&String> for Text {
+    fn from(s: &String) -> Text {
+        Text::from(s.as_str())
+    }
+}
+
+impl From<Rc<str>> for Text {
+    /// Keeps sharing the buffer: no copy.
+    fn from(s: Rc<str>) -> Text {
+        Text::Shared(s)
+    }
+}
+
 /// A string as a dict key. Short strings (most keys) are stored inline, so looking a key up
 /// compares bytes in the table entry instead of following a pointer to the string object.
 #[derive(Clone, Debug)]
 pub enum StrKey {
-    Inline { len: u8, bytes: [u8; 22] },
+    Inline { len: u8, bytes: [u8; INLINE_STR] },
     Shared(Rc<str>),
 }
 
 impl StrKey {
-    pub fn new(s: &Rc<str>) -> StrKey {
-        if s.len() <= 22 {
-            let mut bytes = [0u8; 22];
-            bytes[..s.len()].copy_from_slice(s.as_bytes());
-            StrKey::Inline { len: s.len() as u8, bytes }
-        } else {
-            StrKey::Shared(s.clone())
+    #[inline]
+    pub fn new(s: &Text) -> StrKey {
+        match s {
+            Text::Inline { len, bytes } => StrKey::Inline { len: *len, bytes: *bytes },
+            Text::Shared(rc) => StrKey::Shared(rc.clone()),
         }
     }
     pub fn as_bytes(&self) -> &[u8] {
@@ -139,7 +238,7 @@ impl StrKey {
 
 impl From<&str> for StrKey {
     fn from(s: &str) -> StrKey {
-        StrKey::new(&Rc::from(s))
+        StrKey::new(&Text::from(s))
     }
 }
 
@@ -162,7 +261,7 @@ impl std::hash::Hash for StrKey {
 pub type Fields = smallvec::SmallVec<[Value; 2]>;
 
 pub enum Obj {
-    Str(Rc<str>),
+    Str(Text),
     Bytes(Rc<[u8]>),
     List(Vec<Value>),
     Tuple(Fields),
@@ -186,11 +285,12 @@ pub enum Obj {
 
 impl Obj {
     /// True when the object owns no memory beyond its heap slot, so freeing it needs no drop
-    /// code: small records and tuples (the commonest garbage), cells and tasks.
+    /// code: short strings, small records and tuples (the commonest garbage), cells and tasks.
     #[inline]
     pub fn is_plain(&self) -> bool {
         match self {
             Obj::Record { fields, .. } | Obj::Tuple(fields) => !fields.spilled(),
+            Obj::Str(t) => matches!(t, Text::Inline { .. }),
             Obj::Cell(_) | Obj::Task(_) => true,
             _ => false,
         }
@@ -201,7 +301,7 @@ impl Obj {
     pub fn approx_bytes(&self) -> usize {
         const SLOT: usize = 32;
         SLOT + match self {
-            Obj::Str(s) => s.len() + 16,
+            Obj::Str(s) => s.heap_bytes(),
             Obj::Bytes(b) => b.len() + 16,
             Obj::List(v) => v.capacity() * 16,
             Obj::Tuple(v) | Obj::Record { fields: v, .. } => if v.spilled() { v.len() * 16 } else { 0 },
@@ -237,5 +337,39 @@ impl Obj {
             Obj::Cell(v) => push(v),
             Obj::Tensor(_) | Obj::Db(_) | Obj::Actor(_) | Obj::Task(_) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::hash::BuildHasher;
+
+    #[test]
+    fn short_text_is_inline_and_long_text_shared() {
+        for s in ["", "w12345", "ünïcödé", "exactly twenty-two b.", "exactly twenty-two by"] {
+            let t = Text::from(s);
+            assert_eq!(t.as_str(), s);
+            assert_eq!(matches!(t, Text::Inline { .. }), s.len() <= INLINE_STR, "{s:?}");
+        }
+        let long = "twenty-three bytes long";
+        assert_eq!(long.len(), 23);
+        assert!(matches!(Text::from(long), Text::Shared(_)));
+        assert!(matches!(Text::from(long.to_string()), Text::Shared(_)));
+        // equal by text whatever the storage, and so are their dict keys
+        let shared = Text::from(Rc::<str>::from("w1"));
+        assert!(matches!(shared, Text::Shared(_)));
+        assert_eq!(shared, Text::from("w1"));
+        assert_eq!(StrKey::new(&shared), StrKey::new(&Text::from("w1")));
+        let h = |k: &StrKey| foldhash::fast::FixedState::with_seed(1).hash_one(k);
+        assert_eq!(h(&StrKey::new(&shared)), h(&StrKey::new(&Text::from("w1"))));
+    }
+
+    #[test]
+    fn strings_do_not_make_heap_slots_bigger() {
+        assert_eq!(std::mem::size_of::<Text>(), 24);
+        assert_eq!(std::mem::size_of::<Option<Obj>>(), 48);
+        assert!(Obj::Str(Text::from("short")).is_plain());
+        assert!(!Obj::Str(Text::from("a string too long to be stored inline")).is_plain());
     }
 }

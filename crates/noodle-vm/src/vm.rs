@@ -9,7 +9,7 @@ use crate::fmt;
 use crate::heap::Heap;
 use crate::natives::{self, Ctx, NativeFn};
 use crate::ops;
-use crate::value::{Obj, ObjRef, Value};
+use crate::value::{Obj, ObjRef, Text, Value};
 use noodle_nbc::op::*;
 use noodle_nbc::{Const, Op, Program};
 use std::io::{BufRead, Write};
@@ -1108,7 +1108,7 @@ impl Vm {
                     r!(dst) = self.heap.alloc_str(out.as_str());
                 }
                 Op::AddStr { dst, a, b } => {
-                    let s: Rc<str> = match (r!(a), r!(b)) {
+                    let s: Text = match (r!(a), r!(b)) {
                         (Value::Obj(x), Value::Obj(y)) => match (self.heap.get(x), self.heap.get(y)) {
                             (Obj::Str(x), Obj::Str(y)) => concat_str(x, y),
                             _ => fail!(bad("AddStr")),
@@ -1404,11 +1404,11 @@ impl StrBuf {
 }
 
 /// `a + b` as one allocation of the result (short results are built on the stack).
-fn concat_str(a: &str, b: &str) -> Rc<str> {
+fn concat_str(a: &str, b: &str) -> Text {
     let mut out = StrBuf::new();
     out.push(a);
     out.push(b);
-    Rc::from(out.as_str())
+    Text::from(out.as_str())
 }
 
 fn str_len(s: &str) -> usize {
