@@ -337,20 +337,37 @@ pub fn dict_position(heap: &Heap, program: &Program, d: &crate::value::Dict, key
     if let Some((image, i)) = d.last_entry() {
         let same = match (image, key) {
             (Key::Int(a), Value::Int(b)) => *a == b,
-            (Key::Str(a), Value::Obj(r)) => matches!(heap.get(r), Obj::Str(b) if a.as_bytes() == b.as_bytes()),
+            (Key::Str(a), Value::Obj(r)) => matches!(heap.get(r), Obj::Str(b) if a.same_text(b)),
             _ => false,
         };
         if same {
             return Ok(i);
         }
     }
-    let image = key_of(heap, program, key);
-    match d.get_index_of(&image) {
+    // a string is looked up by its text, without making its key unless it is missing
+    let found = match key {
+        Value::Obj(r) => match heap.get(r) {
+            Obj::Str(s) => Some(d.get_index_of(&crate::value::StrProbe(s))),
+            _ => None,
+        },
+        _ => None,
+    };
+    let found = match found {
+        Some(found) => found,
+        None => {
+            let image = key_of(heap, program, key);
+            match d.get_index_of(&image) {
+                Some(i) => Some(i),
+                None => return Err(image),
+            }
+        }
+    };
+    match found {
         Some(i) => {
             d.remember(i);
             Ok(i)
         }
-        None => Err(image),
+        None => Err(key_of(heap, program, key)),
     }
 }
 

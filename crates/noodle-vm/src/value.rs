@@ -25,7 +25,7 @@ pub enum Value {
 
 /// A hashable image of a value, used as the key of dicts and sets. Strings share their buffer
 /// with the string object, so making a key does not copy the text.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Key {
     None,
     Bool(bool),
@@ -41,6 +41,62 @@ pub enum Key {
     Ref(u32),
     /// An actor reference: by the actor's id (the same actor seen from different heaps).
     Actor(u64),
+}
+
+/// One write per scalar key, and no variant tag: a dict's keys nearly always share one type
+/// (its key type), so leaving the tag out costs no collisions in practice, and equality still
+/// tells the variants apart. Every hashing round counted: a lookup hashed its key in three.
+impl std::hash::Hash for Key {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match self {
+            Key::None => state.write_u8(0),
+            Key::Bool(b) => state.write_u8(*b as u8 + 1),
+            Key::Int(i) => state.write_i64(*i),
+            Key::Float(bits) => state.write_u64(*bits),
+            Key::Str(s) => s.hash(state),
+            Key::Bytes(b) => {
+                state.write_usize(b.len());
+                state.write(b);
+            }
+            Key::Tuple(items) => {
+                state.write_usize(items.len());
+                items.iter().for_each(|k| k.hash(state));
+            }
+            Key::Variant(ty, items) => {
+                state.write_u16(*ty);
+                state.write_usize(items.len());
+                items.iter().for_each(|k| k.hash(state));
+            }
+            Key::Ref(r) => state.write_u32(*r),
+            Key::Actor(id) => state.write_u64(*id),
+        }
+    }
+}
+
+/// A string's text, to look up a `Key::Str` without making the key: it hashes as the key
+/// does and compares with it in place.
+pub struct StrProbe<'a>(pub &'a Text);
+
+impl std::hash::Hash for StrProbe<'_> {
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        hash_str(self.0.as_bytes(), state)
+    }
+}
+
+impl indexmap::Equivalent<Key> for StrProbe<'_> {
+    #[inline]
+    fn equivalent(&self, key: &Key) -> bool {
+        matches!(key, Key::Str(k) if k.same_text(self.0))
+    }
+}
+
+/// As `str` hashes: its bytes, then 0xff, which no UTF-8 text contains, so the strings in a
+/// tuple key cannot run into each other.
+#[inline]
+fn hash_str<H: std::hash::Hasher>(bytes: &[u8], state: &mut H) {
+    state.write(bytes);
+    state.write_u8(0xff);
 }
 
 /// Fast keyed hashing with a per-process random seed (foldhash, as hashbrown uses).
@@ -119,6 +175,8 @@ pub const INLINE_STR: usize = 22;
 /// `free`; longer ones share a reference-counted buffer.
 #[derive(Clone)]
 pub enum Text {
+    /// The bytes past `len` are zero (`StrKey` equality relies on it): make these only with
+    /// `Text::from`, or from a `StrKey::Inline`.
     Inline { len: u8, bytes: [u8; INLINE_STR] },
     Shared(Rc<str>),
 }
@@ -216,6 +274,7 @@ impl From<Rc<str>> for Text {
 /// compares bytes in the table entry instead of following a pointer to the string object.
 #[derive(Clone, Debug)]
 pub enum StrKey {
+    /// Copied from a `Text::Inline`: the bytes past `len` are zero.
     Inline { len: u8, bytes: [u8; INLINE_STR] },
     Shared(Rc<str>),
 }
@@ -228,6 +287,16 @@ impl StrKey {
             Text::Shared(rc) => StrKey::Shared(rc.clone()),
         }
     }
+    /// True when the key is this text. Short ones compare as whole arrays (the bytes past
+    /// `len` are zero in both), without a call to memcmp.
+    #[inline]
+    pub fn same_text(&self, t: &Text) -> bool {
+        match (self, t) {
+            (StrKey::Inline { len: a, bytes: x }, Text::Inline { len: b, bytes: y }) => a == b && x == y,
+            _ => self.as_bytes() == t.as_bytes(),
+        }
+    }
+
     pub fn as_bytes(&self) -> &[u8] {
         match self {
             StrKey::Inline { len, bytes } => &bytes[..*len as usize],
@@ -243,16 +312,22 @@ impl From<&str> for StrKey {
 }
 
 impl PartialEq for StrKey {
+    #[inline]
     fn eq(&self, other: &StrKey) -> bool {
-        self.as_bytes() == other.as_bytes()
+        match (self, other) {
+            // the bytes past `len` are zero in both (see `Text::from`), so whole arrays compare,
+            // without a call to memcmp
+            (StrKey::Inline { len: a, bytes: x }, StrKey::Inline { len: b, bytes: y }) => a == b && x == y,
+            _ => self.as_bytes() == other.as_bytes(),
+        }
     }
 }
 impl Eq for StrKey {}
 
 impl std::hash::Hash for StrKey {
+    #[inline]
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        state.write(self.as_bytes());
-        state.write_u8(0xff);
+        hash_str(self.as_bytes(), state)
     }
 }
 
@@ -363,6 +438,32 @@ mod tests {
         assert_eq!(StrKey::new(&shared), StrKey::new(&Text::from("w1")));
         let h = |k: &StrKey| foldhash::fast::FixedState::with_seed(1).hash_one(k);
         assert_eq!(h(&StrKey::new(&shared)), h(&StrKey::new(&Text::from("w1"))));
+    }
+
+    #[test]
+    fn a_string_probe_finds_its_key() {
+        let mut m: DictMap = DictMap::default();
+        for s in ["", "a", "w12345", "a string too long to be stored inline"] {
+            let k = Key::Str(StrKey::from(s));
+            let hasher = m.hasher();
+            assert_eq!(hasher.hash_one(&k), hasher.hash_one(StrProbe(&Text::from(s))), "{s:?}");
+            m.insert(k, (Value::Undef, Value::Int(s.len() as i64)));
+        }
+        let probe = |s: &str| m.get_index_of(&StrProbe(&Text::from(s)));
+        assert_eq!(probe("w12345"), Some(2));
+        assert_eq!(probe("a string too long to be stored inline"), Some(3));
+        assert_eq!(probe("w1234"), None);
+        assert_eq!(probe("w123456"), None);
+        // a short text held in a shared buffer finds its inline key
+        assert_eq!(m.get_index_of(&StrProbe(&Text::from(Rc::<str>::from("w12345")))), Some(2));
+        // keys of other kinds with the same hash input are not the string
+        m.insert(Key::Bytes(Rc::from(&b"a"[..])), (Value::None, Value::None));
+        assert_eq!(m.get_index_of(&StrProbe(&Text::from("a"))), Some(1));
+        // strings in tuples do not run into each other
+        let t = |a: &str, b: &str| Key::Tuple(Box::new([Key::Str(a.into()), Key::Str(b.into())]));
+        assert_ne!(t("ab", "c"), t("a", "bc"));
+        let hasher = m.hasher();
+        assert_ne!(hasher.hash_one(t("ab", "c")), hasher.hash_one(t("a", "bc")));
     }
 
     #[test]
