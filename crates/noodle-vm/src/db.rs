@@ -236,7 +236,7 @@ fn params(ctx: &Ctx, v: Value, name: &str) -> Result<Params, VmError> {
             Obj::List(items) => Ok(Params::Positional(items.iter().map(|&x| to_db(ctx, x)).collect::<Result<_, _>>()?)),
             Obj::Dict(m) => {
                 let mut out = Vec::with_capacity(m.len());
-                // string keys live in the key image (see `StrKey`)
+                // string keys live in the key image (`Key::Str`)
                 for (image, (_, v)) in m.iter() {
                     let Key::Str(k) = image else { return Err(bad(name)) };
                     out.push((String::from_utf8_lossy(k.as_bytes()).into_owned(), to_db(ctx, *v)?));

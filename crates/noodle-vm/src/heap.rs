@@ -183,34 +183,12 @@ impl Heap {
     /// the last collection, frees the other young ones and promotes the survivors.
     fn collect_young<'a>(&mut self, roots: impl Iterator<Item = &'a Value>) {
         let Heap { slots, meta, free, young, touched, .. } = self;
-        // old objects count as marked: nothing old is traced or freed here
-        fn found(meta: &mut [u8], stack: &mut Vec<ObjRef>, r: ObjRef) {
-            let m = &mut meta[r.0 as usize];
-            if *m & (MARK | OLD) == 0 {
-                *m |= MARK;
-                stack.push(r);
-            }
-        }
-        let mut stack: Vec<ObjRef> = Vec::new();
-        for v in roots {
-            if let Value::Obj(r) = v {
-                found(meta, &mut stack, *r);
-            }
-        }
         for &i in touched.iter() {
             meta[i as usize] = (meta[i as usize] & !TOUCHED) | WATCH;
-            if let Some(o) = &slots[i as usize] {
-                o.trace(|r| found(meta, &mut stack, r));
-            }
         }
+        // old objects count as marked: nothing old is traced or freed here
+        let promoted = mark::<{ MARK | OLD }>(slots, meta, roots, touched);
         touched.clear();
-        let mut promoted = 0;
-        while let Some(r) = stack.pop() {
-            if let Some(o) = &slots[r.0 as usize] {
-                promoted += o.approx_bytes();
-                o.trace(|r| found(meta, &mut stack, r));
-            }
-        }
         for &i in young.iter() {
             let m = &mut meta[i as usize];
             if *m & MARK != 0 {
@@ -228,28 +206,7 @@ impl Heap {
     /// Marks everything reachable from `roots` and frees the rest, old or young.
     pub fn collect_full<'a>(&mut self, roots: impl Iterator<Item = &'a Value>) {
         let Heap { slots, meta, free, young, touched, .. } = self;
-        // an object is marked when it is first found, so each is pushed and traced once, and
-        // its size is counted while it is in the cache
-        fn found(meta: &mut [u8], stack: &mut Vec<ObjRef>, r: ObjRef) {
-            let m = &mut meta[r.0 as usize];
-            if *m & MARK == 0 {
-                *m |= MARK;
-                stack.push(r);
-            }
-        }
-        let mut stack: Vec<ObjRef> = Vec::new();
-        for v in roots {
-            if let Value::Obj(r) = v {
-                found(meta, &mut stack, *r);
-            }
-        }
-        let mut live_bytes = 0;
-        while let Some(r) = stack.pop() {
-            if let Some(o) = &slots[r.0 as usize] {
-                live_bytes += o.approx_bytes();
-                o.trace(|r| found(meta, &mut stack, r));
-            }
-        }
+        let live_bytes = mark::<MARK>(slots, meta, roots, &[]);
         for (i, m) in meta.iter_mut().enumerate() {
             if *m & MARK != 0 {
                 *m = (*m & !(MARK | TOUCHED)) | OLD | WATCH;
@@ -273,6 +230,39 @@ impl Heap {
     }
 }
 
+/// Marks the objects reachable from `roots` and from the objects `traced` refers to, passing
+/// over any whose flags have a bit of `SKIP` (already marked, or old in a minor collection), and
+/// returns their approximate bytes. An object is marked when it is first found, so each is
+/// pushed and traced once, and its size is counted while it is in the cache.
+fn mark<'a, const SKIP: u8>(slots: &[Option<Obj>], meta: &mut [u8], roots: impl Iterator<Item = &'a Value>, traced: &[u32]) -> usize {
+    fn found<const SKIP: u8>(meta: &mut [u8], stack: &mut Vec<ObjRef>, r: ObjRef) {
+        let m = &mut meta[r.0 as usize];
+        if *m & SKIP == 0 {
+            *m |= MARK;
+            stack.push(r);
+        }
+    }
+    let mut stack: Vec<ObjRef> = Vec::new();
+    for v in roots {
+        if let Value::Obj(r) = v {
+            found::<SKIP>(meta, &mut stack, *r);
+        }
+    }
+    for &i in traced {
+        if let Some(o) = &slots[i as usize] {
+            o.trace(|r| found::<SKIP>(meta, &mut stack, r));
+        }
+    }
+    let mut bytes = 0;
+    while let Some(r) = stack.pop() {
+        if let Some(o) = &slots[r.0 as usize] {
+            bytes += o.approx_bytes();
+            o.trace(|r| found::<SKIP>(meta, &mut stack, r));
+        }
+    }
+    bytes
+}
+
 /// Frees a dead object's slot. A plain one is left as it is, unread: it owns nothing, and
 /// `alloc` overwrites it without dropping it.
 #[inline]
@@ -282,6 +272,7 @@ fn release(slots: &mut [Option<Obj>], meta: &mut u8, i: usize) {
     }
     *meta = FREE;
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;

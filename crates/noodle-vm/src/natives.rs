@@ -1134,8 +1134,8 @@ fn set_remove(ctx: &mut Ctx, args: &[Value]) -> R {
 
 fn set_contains(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 2, "set.contains")?;
-    let key = key_of(ctx.heap, ctx.program, args[1]);
-    Ok(Value::Bool(as_set(ctx.heap, args[0], "set.contains")?.contains_key(&key)))
+    let set = as_set(ctx.heap, args[0], "set.contains")?;
+    Ok(Value::Bool(crate::ops::key_position(ctx.heap, ctx.program, set, args[1]).is_ok()))
 }
 
 fn set_union(ctx: &mut Ctx, args: &[Value]) -> R {

@@ -280,7 +280,7 @@ fn key_part<'h>(heap: &'h Heap, program: &Program, v: Value) -> KeyPart<'h> {
         Value::Func(f) => Key::Variant(FUNC_KEY_TY, Box::new([Key::Int(f as i64)])),
         Value::Undef => Key::Variant(UNDEF_KEY_TY, Box::new([])),
         Value::Obj(r) => match heap.get(r) {
-            Obj::Str(s) => Key::Str(crate::value::StrKey::new(s)),
+            Obj::Str(s) => Key::Str(s.clone()),
             Obj::Bytes(b) => Key::Bytes(b.clone()),
             Obj::Tuple(items) => return KeyPart::Compound(None, items),
             Obj::Record { ty, fields } if is_variant(program, *ty) => return KeyPart::Compound(Some(*ty), fields),
@@ -337,38 +337,34 @@ pub fn dict_position(heap: &Heap, program: &Program, d: &crate::value::Dict, key
     if let Some((image, i)) = d.last_entry() {
         let same = match (image, key) {
             (Key::Int(a), Value::Int(b)) => *a == b,
-            (Key::Str(a), Value::Obj(r)) => matches!(heap.get(r), Obj::Str(b) if a.same_text(b)),
+            (Key::Str(a), Value::Obj(r)) => matches!(heap.get(r), Obj::Str(b) if a == b),
             _ => false,
         };
         if same {
             return Ok(i);
         }
     }
-    // a string is looked up by its text, without making its key unless it is missing
+    let i = key_position(heap, program, d, key)?;
+    d.remember(i);
+    Ok(i)
+}
+
+/// Where `key` is in the keys of a dict or set, or `Err` with the key's image when it is not
+/// there.
+pub fn key_position<V>(heap: &Heap, program: &Program, map: &indexmap::IndexMap<Key, V, crate::value::BuildHasher>, key: Value) -> Result<usize, Key> {
     let found = match key {
-        Value::Obj(r) => match heap.get(r) {
-            Obj::Str(s) => Some(d.get_index_of(&crate::value::StrProbe(s))),
-            _ => None,
-        },
-        _ => None,
-    };
-    let found = match found {
-        Some(found) => found,
-        None => {
+        // a string is looked up by its text; its key is made only if it is missing
+        Value::Obj(r) if let Obj::Str(s) = heap.get(r) => map.get_index_of(&crate::value::StrProbe(s)),
+        _ => {
             let image = key_of(heap, program, key);
-            match d.get_index_of(&image) {
-                Some(i) => Some(i),
-                None => return Err(image),
+            let found = map.get_index_of(&image);
+            if found.is_none() {
+                return Err(image);
             }
+            found
         }
     };
-    match found {
-        Some(i) => {
-            d.remember(i);
-            Ok(i)
-        }
-        None => Err(key_of(heap, program, key)),
-    }
+    found.ok_or_else(|| key_of(heap, program, key))
 }
 
 /// What a dict stores as the key value of an entry. String keys store nothing (`Undef`): the
@@ -384,10 +380,7 @@ pub fn stored_dict_key(image: &Key, k: Value) -> Value {
 /// The key value of a dict entry, making a string for string keys (see `stored_dict_key`).
 pub fn dict_key_value(heap: &mut Heap, image: &Key, stored: Value) -> Value {
     match (stored, image) {
-        (Value::Undef, Key::Str(s)) => match s {
-            crate::value::StrKey::Shared(rc) => heap.alloc_str(rc.clone()),
-            &crate::value::StrKey::Inline { len, bytes } => heap.alloc(Obj::Str(crate::value::Text::Inline { len, bytes })),
-        },
+        (Value::Undef, Key::Str(s)) => heap.alloc(Obj::Str(s.clone())),
         _ => stored,
     }
 }

@@ -23,8 +23,8 @@ pub enum Value {
     Undef,
 }
 
-/// A hashable image of a value, used as the key of dicts and sets. Strings share their buffer
-/// with the string object, so making a key does not copy the text.
+/// A hashable image of a value, used as the key of dicts and sets. A string's key is its `Text`:
+/// short ones copied (22 bytes), long ones sharing the string object's buffer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Key {
     None,
@@ -32,7 +32,7 @@ pub enum Key {
     Int(i64),
     /// Float bits, with -0.0 folded into 0.0.
     Float(u64),
-    Str(StrKey),
+    Str(Text),
     Bytes(Rc<[u8]>),
     Tuple(Box<[Key]>),
     /// An enum value: by variant and payload.
@@ -73,8 +73,8 @@ impl std::hash::Hash for Key {
     }
 }
 
-/// A string's text, to look up a `Key::Str` without making the key: it hashes as the key
-/// does and compares with it in place.
+/// A string's text, to look up a `Key::Str` without cloning it into a key: it hashes as the
+/// key does and compares with it in place.
 pub struct StrProbe<'a>(pub &'a Text);
 
 impl std::hash::Hash for StrProbe<'_> {
@@ -87,7 +87,7 @@ impl std::hash::Hash for StrProbe<'_> {
 impl indexmap::Equivalent<Key> for StrProbe<'_> {
     #[inline]
     fn equivalent(&self, key: &Key) -> bool {
-        matches!(key, Key::Str(k) if k.same_text(self.0))
+        matches!(key, Key::Str(k) if k == self.0)
     }
 }
 
@@ -170,13 +170,14 @@ impl std::ops::DerefMut for Dict {
 /// Bytes a string can hold in place, in its heap slot or in a dict key.
 pub const INLINE_STR: usize = 22;
 
-/// The text of a string object. Short strings (most that programs build: words, keys, numbers)
-/// are stored in the heap slot itself, so making one costs no `malloc` and freeing one no
-/// `free`; longer ones share a reference-counted buffer.
+/// The text of a string object, and of a string dict key (`Key::Str`). Short strings (most
+/// that programs build: words, keys, numbers) are stored in the heap slot itself, so making one
+/// costs no `malloc` and freeing one no `free`, and in the key itself, so a lookup compares
+/// bytes in the table entry instead of following a pointer; longer ones share a
+/// reference-counted buffer, and the key shares it with the string object.
 #[derive(Clone)]
 pub enum Text {
-    /// The bytes past `len` are zero (`StrKey` equality relies on it): make these only with
-    /// `Text::from`, or from a `StrKey::Inline`.
+    /// The bytes past `len` are zero (equality relies on it): make these only with `Text::from`.
     Inline { len: u8, bytes: [u8; INLINE_STR] },
     Shared(Rc<str>),
 }
@@ -223,8 +224,22 @@ impl AsRef<str> for Text {
 }
 
 impl PartialEq for Text {
+    #[inline]
     fn eq(&self, other: &Text) -> bool {
-        self.as_str() == other.as_str()
+        match (self, other) {
+            // the bytes past `len` are zero in both, so whole arrays compare, without a call to
+            // memcmp
+            (Text::Inline { len: a, bytes: x }, Text::Inline { len: b, bytes: y }) => a == b && x == y,
+            _ => self.as_bytes() == other.as_bytes(),
+        }
+    }
+}
+impl Eq for Text {}
+
+impl std::hash::Hash for Text {
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        hash_str(self.as_bytes(), state)
     }
 }
 
@@ -267,67 +282,6 @@ impl From<Rc<str>> for Text {
     /// Keeps sharing the buffer: no copy.
     fn from(s: Rc<str>) -> Text {
         Text::Shared(s)
-    }
-}
-
-/// A string as a dict key. Short strings (most keys) are stored inline, so looking a key up
-/// compares bytes in the table entry instead of following a pointer to the string object.
-#[derive(Clone, Debug)]
-pub enum StrKey {
-    /// Copied from a `Text::Inline`: the bytes past `len` are zero.
-    Inline { len: u8, bytes: [u8; INLINE_STR] },
-    Shared(Rc<str>),
-}
-
-impl StrKey {
-    #[inline]
-    pub fn new(s: &Text) -> StrKey {
-        match s {
-            Text::Inline { len, bytes } => StrKey::Inline { len: *len, bytes: *bytes },
-            Text::Shared(rc) => StrKey::Shared(rc.clone()),
-        }
-    }
-    /// True when the key is this text. Short ones compare as whole arrays (the bytes past
-    /// `len` are zero in both), without a call to memcmp.
-    #[inline]
-    pub fn same_text(&self, t: &Text) -> bool {
-        match (self, t) {
-            (StrKey::Inline { len: a, bytes: x }, Text::Inline { len: b, bytes: y }) => a == b && x == y,
-            _ => self.as_bytes() == t.as_bytes(),
-        }
-    }
-
-    pub fn as_bytes(&self) -> &[u8] {
-        match self {
-            StrKey::Inline { len, bytes } => &bytes[..*len as usize],
-            StrKey::Shared(s) => s.as_bytes(),
-        }
-    }
-}
-
-impl From<&str> for StrKey {
-    fn from(s: &str) -> StrKey {
-        StrKey::new(&Text::from(s))
-    }
-}
-
-impl PartialEq for StrKey {
-    #[inline]
-    fn eq(&self, other: &StrKey) -> bool {
-        match (self, other) {
-            // the bytes past `len` are zero in both (see `Text::from`), so whole arrays compare,
-            // without a call to memcmp
-            (StrKey::Inline { len: a, bytes: x }, StrKey::Inline { len: b, bytes: y }) => a == b && x == y,
-            _ => self.as_bytes() == other.as_bytes(),
-        }
-    }
-}
-impl Eq for StrKey {}
-
-impl std::hash::Hash for StrKey {
-    #[inline]
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        hash_str(self.as_bytes(), state)
     }
 }
 
@@ -435,16 +389,15 @@ mod tests {
         let shared = Text::from(Rc::<str>::from("w1"));
         assert!(matches!(shared, Text::Shared(_)));
         assert_eq!(shared, Text::from("w1"));
-        assert_eq!(StrKey::new(&shared), StrKey::new(&Text::from("w1")));
-        let h = |k: &StrKey| foldhash::fast::FixedState::with_seed(1).hash_one(k);
-        assert_eq!(h(&StrKey::new(&shared)), h(&StrKey::new(&Text::from("w1"))));
+        let h = |k: &Text| foldhash::fast::FixedState::with_seed(1).hash_one(k);
+        assert_eq!(h(&shared), h(&Text::from("w1")));
     }
 
     #[test]
     fn a_string_probe_finds_its_key() {
         let mut m: DictMap = DictMap::default();
         for s in ["", "a", "w12345", "a string too long to be stored inline"] {
-            let k = Key::Str(StrKey::from(s));
+            let k = Key::Str(Text::from(s));
             let hasher = m.hasher();
             assert_eq!(hasher.hash_one(&k), hasher.hash_one(StrProbe(&Text::from(s))), "{s:?}");
             m.insert(k, (Value::Undef, Value::Int(s.len() as i64)));

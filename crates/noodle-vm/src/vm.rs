@@ -1137,7 +1137,7 @@ impl Vm {
         Ok(match self.heap.get(o) {
             Obj::List(v) => v.iter().any(|x| ops::values_equal(&self.heap, prog, *x, item)),
             Obj::Dict(d) => ops::dict_position(&self.heap, prog, d, item).is_ok(),
-            Obj::Set(m) => m.contains_key(&ops::key_of(&self.heap, prog, item)),
+            Obj::Set(m) => ops::key_position(&self.heap, prog, m, item).is_ok(),
             Obj::Str(s) => match item {
                 Value::Obj(i) => match self.heap.get(i) {
                     Obj::Str(needle) => s.contains(&**needle),
