@@ -49,11 +49,40 @@ impl Output {
 #[derive(Clone, Copy, Debug)]
 struct Frame {
     func: u32,
-    pc: usize,
-    base: usize,
-    /// The closure being run (for `LoadCapture`). The return value goes to register
-    /// `base - 1` (the caller's `base` operand).
+    /// The frame's first register. The return value goes to register `base - 1` (the
+    /// caller's `base` operand).
+    base: u32,
+    /// The next instruction to run, saved when the frame is left: a pointer into the function's
+    /// code, so a return resumes its caller with one load, not a lookup of the caller's code
+    /// and an index into it. Valid while the program is (`load` runs with no frames).
+    ip: *const Op,
+    /// The closure being run (for `LoadCapture`).
     closure: Option<ObjRef>,
+}
+
+impl Frame {
+    fn new(prog: &Program, func: u32, base: usize, closure: Option<ObjRef>) -> Frame {
+        Frame { func, base: base as u32, ip: prog.funcs[func as usize].code.as_ptr(), closure }
+    }
+
+    /// Where the frame is, as an index into its function's code.
+    fn pc(&self, prog: &Program) -> usize {
+        // SAFETY: `ip` points into (or one past) this function's code
+        unsafe { self.ip.offset_from(prog.funcs[self.func as usize].code.as_ptr()) as usize }
+    }
+}
+
+/// Makes room for one more frame, up to `MAX_DEPTH`; false when the stack is that deep. The
+/// capacity never passes `MAX_DEPTH`, so the call path's one test (length == capacity) also
+/// stands for the depth limit.
+#[cold]
+fn grow_frames(frames: &mut Vec<Frame>) -> bool {
+    let n = frames.len();
+    if n >= MAX_DEPTH {
+        return false;
+    }
+    frames.reserve_exact(n.clamp(1, MAX_DEPTH - n));
+    true
 }
 
 #[derive(Clone, Debug)]
@@ -196,6 +225,8 @@ impl Vm {
             natives.push(natives::lookup(n).ok_or_else(|| format!("unknown native function `{n}`"))?);
         }
         self.natives = natives.into();
+        // frames point into the old program's code
+        assert!(self.frames.len() <= self.entry_depth && self.frames.is_empty(), "a program was loaded while one was running");
         self.globals.resize(program.nglobals as usize, Value::Undef);
         self.program = Arc::new(program);
         Ok(())
@@ -230,8 +261,7 @@ impl Vm {
         if self.program.funcs.get(func as usize).map(|f| f.arity as usize) != Some(args.len()) {
             return Err(Uncaught { code: "N2011".into(), message: "wrong number of arguments for call".into(), trace: vec![] });
         }
-        self.push_entry(func, None, args);
-        Ok(())
+        self.push_entry(func, None, args)
     }
 
     /// Whether a call is in progress (started and neither finished nor failed).
@@ -262,11 +292,12 @@ impl Vm {
     /// Starts the program's entry function. Follow with `run`.
     pub fn start(&mut self) {
         let entry = self.program.entry;
-        self.push_entry(entry, None, &[]);
+        // nothing runs yet, so there is room for the entry frame
+        let _ = self.push_entry(entry, None, &[]);
     }
 
-    fn push_entry(&mut self, func: u32, closure: Option<ObjRef>, args: &[Value]) {
-        let base = self.frames.last().map(|f| f.base + self.program.funcs[f.func as usize].nregs as usize).unwrap_or(0) + 1;
+    fn push_entry(&mut self, func: u32, closure: Option<ObjRef>, args: &[Value]) -> Result<(), Uncaught> {
+        let base = self.frames.last().map(|f| f.base as usize + self.program.funcs[f.func as usize].nregs as usize).unwrap_or(0) + 1;
         let need = base + self.program.funcs[func as usize].nregs as usize + 1;
         if self.stack.len() < need {
             self.stack.resize(need, Value::None);
@@ -274,12 +305,13 @@ impl Vm {
         for (i, a) in args.iter().enumerate() {
             self.stack[base + i] = *a;
         }
-        self.entry_depth = self.frames.len();
-        if self.frames.capacity() == 0 {
-            // an idle actor keeps its (empty) frame vector: start it small
-            self.frames.reserve_exact(1);
+        // an idle actor keeps its (empty) frame vector, so it starts at one frame
+        if self.frames.len() == self.frames.capacity() && !grow_frames(&mut self.frames) {
+            return Err(Uncaught { code: "N2009".into(), message: format!("call depth exceeded ({MAX_DEPTH} nested calls)"), trace: vec![] });
         }
-        self.frames.push(Frame { func, pc: 0, base, closure });
+        self.entry_depth = self.frames.len();
+        self.frames.push(Frame::new(&self.program, func, base, closure));
+        Ok(())
     }
 
     /// A native call, out of line: it is never the cheap part of an instruction, and its
@@ -340,7 +372,7 @@ impl Vm {
                     continue;
                 }
             }
-            let line = func.lines.get(f.pc.saturating_sub(1)).copied().unwrap_or(0);
+            let line = func.lines.get(f.pc(p).saturating_sub(1)).copied().unwrap_or(0);
             let file = p.files.get(func.file as usize).cloned().unwrap_or_default();
             let name = match func.name.strip_prefix("<init ") {
                 Some(m) => format!("<module {}", m),
@@ -368,7 +400,8 @@ impl Vm {
             Some(h) if h.depth > self.entry_depth => {
                 let h = self.handlers.pop().unwrap();
                 self.frames.truncate(h.depth);
-                self.frames.last_mut().unwrap().pc = h.pc;
+                let f = self.frames.last_mut().unwrap();
+                f.ip = self.program.funcs[f.func as usize].code[h.pc..].as_ptr();
                 self.stack[h.reg] = err;
                 true
             }
@@ -394,7 +427,7 @@ impl Vm {
     }
 
     fn collect_garbage(&mut self) {
-        let top = self.frames.last().map(|f| f.base + self.program.funcs[f.func as usize].nregs as usize).unwrap_or(0).min(self.stack.len());
+        let top = self.frames.last().map(|f| f.base as usize + self.program.funcs[f.func as usize].nregs as usize).unwrap_or(0).min(self.stack.len());
         for v in &mut self.stack[top..] {
             *v = Value::None;
         }
@@ -433,18 +466,17 @@ impl Vm {
         // this `Arc`, and an increment per call made its count a cache line that all
         // scheduler threads kept taking from each other (8% of a fan-out profile).
         let prog: &Program = unsafe { &*Arc::as_ptr(&self.program) };
-        let mut fr = *self.frames.last().expect("no frame to run");
-        let mut code: &[Op] = &prog.funcs[fr.func as usize].code;
+        let fr = *self.frames.last().expect("no frame to run");
         // the next instruction, as a pointer: one register for dispatch instead of a slice and an
         // index (the slice is spilled in this large function, and reloaded on every instruction)
-        let mut ip: *const Op = unsafe { code.as_ptr().add(fr.pc) };
-        // where `ip` is, as an index into `code` (saved in the frame when leaving it)
-        macro_rules! pc {
+        let mut ip: *const Op = fr.ip;
+        // saves `ip` in the running frame, for a return to it, a trace or a resume
+        macro_rules! save_ip {
             () => {
-                unsafe { ip.offset_from(code.as_ptr()) as usize }
+                self.frames.last_mut().unwrap().ip = ip
             };
         }
-        let mut base = fr.base;
+        let mut base = fr.base as usize;
         // SAFETY: the verifier proved every register operand is below the function's `nregs`,
         // and a frame is only entered after the stack holds `base + nregs` values. `regs` is
         // recomputed whenever the stack may have moved (frame entry) or the frame changes.
@@ -456,7 +488,7 @@ impl Vm {
         }
         macro_rules! fail {
             ($e:expr) => {{
-                self.frames.last_mut().unwrap().pc = pc!();
+                save_ip!();
                 let e = $e;
                 let v = self.make_error(e);
                 return Err(v);
@@ -482,7 +514,7 @@ impl Vm {
             () => {
                 *budget -= 1;
                 if *budget == 0 || self.heap.wants_gc() {
-                    self.frames.last_mut().unwrap().pc = pc!();
+                    save_ip!();
                     if self.heap.wants_gc() {
                         self.collect_garbage();
                     }
@@ -503,28 +535,59 @@ impl Vm {
                 }
             }};
         }
-        // Enters `func` with its window at `new_base`.
+        // Enters `func` with its window at `new_base`. The common case costs two tests (room
+        // on the register stack, room in the frame vector); the limits are checked only when
+        // either has to grow.
         macro_rules! enter {
             ($func:expr, $new_base:expr, $closure:expr) => {{
-                if self.frames.len() >= MAX_DEPTH {
-                    fail!(VmError::new("N2009", format!("call depth exceeded ({MAX_DEPTH} nested calls): infinite recursion?")));
-                }
-                let f = &prog.funcs[$func as usize];
+                // SAFETY: the verifier proved every function operand is in range, and function
+                // values are only made from those
+                let f = unsafe { prog.funcs.get_unchecked($func as usize) };
                 let need = $new_base + f.nregs as usize;
-                if need > MAX_STACK {
-                    fail!(VmError::new("N2009", format!("stack overflow: the call stack needs more than {MAX_STACK} registers")));
-                }
                 if self.stack.len() < need {
+                    if need > MAX_STACK {
+                        fail!(VmError::new("N2009", format!("stack overflow: the call stack needs more than {MAX_STACK} registers")));
+                    }
                     self.stack.resize(need.max(self.stack.len() * 2).min(MAX_STACK), Value::None);
                 }
-                self.frames.last_mut().unwrap().pc = pc!();
-                fr = Frame { func: $func, pc: 0, base: $new_base, closure: $closure };
-                self.frames.push(fr);
-                code = &f.code;
-                ip = code.as_ptr();
+                let n = self.frames.len();
+                if n == self.frames.capacity() && !grow_frames(&mut self.frames) {
+                    fail!(VmError::new("N2009", format!("call depth exceeded ({MAX_DEPTH} nested calls): infinite recursion?")));
+                }
+                // SAFETY: a frame is running (n >= 1) and there is room for one more
+                unsafe {
+                    let frames = self.frames.as_mut_ptr();
+                    (*frames.add(n - 1)).ip = ip;
+                    frames.add(n).write(Frame { func: $func, base: $new_base as u32, ip: f.code.as_ptr(), closure: $closure });
+                    self.frames.set_len(n + 1);
+                }
+                ip = f.code.as_ptr();
                 base = $new_base;
                 regs = unsafe { self.stack.as_mut_ptr().add(base) };
                 tick!();
+            }};
+        }
+        // Returns `$v` to the caller (or out of the run, from its entry frame).
+        macro_rules! leave {
+            ($v:expr) => {{
+                let v = $v;
+                // SAFETY: every frame's base is at least 1; base - 1 is the caller's result
+                // register (or the slot reserved below an entry frame).
+                unsafe { *regs.sub(1) = v };
+                let n = self.frames.len() - 1;
+                // SAFETY: frames are plain data; the running one is dropped without a read
+                unsafe { self.frames.set_len(n) };
+                if n <= self.entry_depth {
+                    return Ok(Some(RunState::Finished(v)));
+                }
+                while self.handlers.last().is_some_and(|h| h.depth > n) {
+                    self.handlers.pop();
+                }
+                // SAFETY: n > entry_depth >= 0, so the caller's frame is there
+                let caller = unsafe { self.frames.get_unchecked(n - 1) };
+                ip = caller.ip;
+                base = caller.base as usize;
+                regs = unsafe { self.stack.as_mut_ptr().add(base) };
             }};
         }
         loop {
@@ -834,45 +897,14 @@ impl Vm {
                         Ok(v) => r!(b) = v,
                         Err(e) if e.code == crate::actor::SUSPEND => {
                             // run the same call again when resumed
-                            self.frames.last_mut().unwrap().pc = pc!() - 1;
+                            self.frames.last_mut().unwrap().ip = unsafe { ip.sub(1) };
                             return Ok(Some(RunState::Suspended));
                         }
                         Err(e) => fail!(e),
                     }
                 }
-                Op::Return { src } => {
-                    let v = fresh(&r!(src));
-                    self.frames.pop();
-                    // SAFETY: every frame's base is at least 1; base - 1 is the caller's result
-                    // register (or the slot reserved below an entry frame).
-                    unsafe { *regs.sub(1) = v };
-                    if self.frames.len() <= self.entry_depth {
-                        return Ok(Some(RunState::Finished(v)));
-                    }
-                    while self.handlers.last().is_some_and(|h| h.depth > self.frames.len()) {
-                        self.handlers.pop();
-                    }
-                    fr = *self.frames.last().unwrap();
-                    code = &prog.funcs[fr.func as usize].code;
-                    ip = unsafe { code.as_ptr().add(fr.pc) };
-                    base = fr.base;
-                    regs = unsafe { self.stack.as_mut_ptr().add(base) };
-                }
-                Op::ReturnNone => {
-                    self.frames.pop();
-                    unsafe { *regs.sub(1) = Value::None };
-                    if self.frames.len() <= self.entry_depth {
-                        return Ok(Some(RunState::Finished(Value::None)));
-                    }
-                    while self.handlers.last().is_some_and(|h| h.depth > self.frames.len()) {
-                        self.handlers.pop();
-                    }
-                    fr = *self.frames.last().unwrap();
-                    code = &prog.funcs[fr.func as usize].code;
-                    ip = unsafe { code.as_ptr().add(fr.pc) };
-                    base = fr.base;
-                    regs = unsafe { self.stack.as_mut_ptr().add(base) };
-                }
+                Op::Return { src } => leave!(fresh(&r!(src))),
+                Op::ReturnNone => leave!(Value::None),
 
                 Op::NewList { dst, base: b, count } => {
                     let s = base + b as usize;
@@ -1038,7 +1070,7 @@ impl Vm {
                     r!(dst) = self.heap.alloc(Obj::Closure { func, captures });
                 }
                 Op::LoadCapture { dst, idx } => {
-                    let v = match fr.closure.map(|c| self.heap.get(c)) {
+                    let v = match self.frames.last().and_then(|f| f.closure).map(|c| self.heap.get(c)) {
                         Some(Obj::Closure { captures, .. }) => captures.get(idx as usize).copied(),
                         _ => None,
                     };
@@ -1119,13 +1151,16 @@ impl Vm {
                 }
 
                 Op::TryBegin { reg, off } => {
-                    self.handlers.push(Handler { depth: self.frames.len(), pc: (pc!() as i64 + off as i64) as usize, reg: base + reg as usize });
+                    let pc = self.frames.last().unwrap().func;
+                    // SAFETY: `ip` points into the running function's code
+                    let pc = unsafe { ip.offset_from(prog.funcs[pc as usize].code.as_ptr()) };
+                    self.handlers.push(Handler { depth: self.frames.len(), pc: (pc + off as isize) as usize, reg: base + reg as usize });
                 }
                 Op::TryEnd => {
                     self.handlers.pop();
                 }
                 Op::Throw { src } => {
-                    self.frames.last_mut().unwrap().pc = pc!();
+                    save_ip!();
                     return Err(r!(src));
                 }
             }
