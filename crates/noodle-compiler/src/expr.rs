@@ -555,7 +555,10 @@ impl Compiler {
                     match spec {
                         Some(s) => {
                             let spec = self.konst(Const::Str(s.clone()));
-                            self.emit(Op::Format { dst: r, src: v, spec });
+                            if v != r {
+                                self.emit(Op::Move { dst: r, src: v });
+                            }
+                            self.emit(Op::Format { dst: r, spec });
                         }
                         None => {
                             // Concat formats non-strings itself

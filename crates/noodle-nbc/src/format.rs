@@ -1,4 +1,4 @@
-//! The `.nbc` binary format (version 2). All integers are little-endian.
+//! The `.nbc` binary format (version 3). All integers are little-endian.
 //!
 //! ```text
 //! header   magic "NBC\0" | version u16 | flags u16 (0) | body length u32 | crc32 of body u32
@@ -21,7 +21,7 @@ use std::fmt;
 
 pub const MAGIC: &[u8; 4] = b"NBC\0";
 /// Bumped whenever the encoding or the opcode table changes.
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
 const HEADER_LEN: usize = 16;
 
 #[derive(Debug, Clone, PartialEq)]

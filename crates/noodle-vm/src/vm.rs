@@ -1112,9 +1112,9 @@ impl Vm {
                     let s = fmt::display(&self.heap, &prog, v);
                     r!(dst) = self.heap.alloc_str(s.as_str());
                 }
-                Op::Format { dst, src, spec } => {
+                Op::Format { dst, spec } => {
                     let Const::Str(spec) = &prog.consts[spec as usize] else { fail!(bad("Format")) };
-                    match fmt::format_spec(&self.heap, &prog, r!(src), spec) {
+                    match fmt::format_spec(&self.heap, &prog, r!(dst), spec) {
                         Ok(s) => r!(dst) = self.heap.alloc_str(s),
                         Err(e) => fail!(e),
                     }
