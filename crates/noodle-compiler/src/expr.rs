@@ -1631,8 +1631,16 @@ impl Compiler {
     /// Compiles the arguments `bind_args` matched to `params` into consecutive registers from
     /// `first`, each against its parameter's type; a parameter left without one gets none.
     pub(crate) fn store_args(&mut self, slots: &[Option<Cow<'_, Expr>>], params: &[ParamInfo], first: Reg) {
+        // When the argument registers are the top of the window, each is written in order, so
+        // while one is computed the ones after it hold nothing yet: the window is cut back to
+        // just above it, and a call computing it can return straight into it (`call_func`).
+        let top = self.b().mark();
+        let at_top = top == first as u32 + slots.len().min(params.len()) as u32;
         for (i, (slot, p)) in slots.iter().zip(params.iter()).enumerate() {
             let r = first + i as u16;
+            if at_top {
+                self.b().release(r as u32 + 1);
+            }
             match slot {
                 Some(e) => {
                     self.expr_coerce(e, Some(r), &p.ty);
@@ -1641,6 +1649,9 @@ impl Compiler {
                     self.emit(Op::LoadNone { dst: r });
                 }
             }
+        }
+        if at_top {
+            self.b().release(top);
         }
     }
 
@@ -1738,7 +1749,16 @@ impl Compiler {
             None => (params, 0),
         };
         let slots = self.bind_args(&short, &params, args, span);
-        let base = self.b().alloc(params.len() as u32 + 1 + extra);
+        let nargs = params.len() as u32 + extra;
+        let base = match dst {
+            // the destination is the window's top register: it can be the call's base, so the
+            // result lands in it with no move (the arguments are read before it is written)
+            Some(d) if !task && d as u32 + 1 == self.b().mark() => {
+                self.b().alloc(nargs);
+                d
+            }
+            _ => self.b().alloc(nargs + 1),
+        };
         if let Some((r, _)) = &recv {
             self.emit(Op::Move { dst: base + 1, src: *r });
         }
