@@ -2014,6 +2014,22 @@ impl Compiler {
                     let expect = if sig.required == sig.params.len() { format!("{}", sig.required) } else { format!("{} to {}", sig.required, sig.params.len()) };
                     self.error("N0201", format!("`{shown}.{}` takes {expect} argument{} but {} were given", name.name, plural(sig.params.len()), args.len()), span);
                 }
+                if native == "dict.get" && (1..=2).contains(&args.len()) {
+                    // the key and the default (none when not given) side by side
+                    let k = self.b().alloc(2);
+                    self.expr_coerce(&args[0].value, Some(k), &sig.params[0]);
+                    match args.get(1) {
+                        Some(a) => {
+                            self.expr_coerce(&a.value, Some(k + 1), &sig.params[1]);
+                        }
+                        None => {
+                            self.emit(Op::LoadNone { dst: k + 1 });
+                        }
+                    }
+                    let d = self.dst(dst);
+                    self.emit(Op::DictGet { dst: d, dict: r, key: k });
+                    return (d, if args.len() == 1 { Type::optional(sig.ret) } else { sig.ret });
+                }
                 let base = self.b().alloc(args.len() as u32 + 2);
                 self.emit(Op::Move { dst: base + 1, src: r });
                 for (i, a) in args.iter().enumerate() {

@@ -266,6 +266,10 @@ ops! {
     TryBegin { reg: reg, off: jmp },
     TryEnd,
     Throw { src: reg },
+    /// `d.get(k, default)`: the value under key `r(key)` in dict `r(dict)`, or `r(key + 1)`
+    /// when there is none. An instruction rather than a native call because counting with a
+    /// dict (`d[k] = d.get(k, 0) + 1`) is that common.
+    DictGet { dst: reg, dict: reg, key: reg },
 }
 
 /// `IsKind`/`CastKind` code for "any variant of enum `n`": `KIND_ENUM + n`.

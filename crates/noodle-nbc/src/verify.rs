@@ -102,6 +102,7 @@ pub fn verify(p: &Program) -> Result<(), LoadError> {
                 Op::NewDict { base, count, .. } => reg_range(pc, base, 2 * count as usize)?,
                 Op::NewRecord { ty, base, .. } => reg_range(pc, base, p.types[ty as usize].fields.len())?,
                 Op::Slice { base, .. } => reg_range(pc, base, 2)?,
+                Op::DictGet { key, .. } => reg_range(pc, key, 2)?,
                 Op::MakeClosure { dst, func } => reg_range(pc, dst, 1 + p.funcs[func as usize].ncaptures as usize)?,
                 Op::LoadCapture { idx, .. } => {
                     if idx >= f.ncaptures {

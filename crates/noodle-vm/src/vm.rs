@@ -997,6 +997,14 @@ impl Vm {
                     Ok(v) => r!(dst) = v,
                     Err(e) => fail!(e),
                 },
+                Op::DictGet { dst, dict, key } => {
+                    let Value::Obj(o) = r!(dict) else { fail!(bad("DictGet")) };
+                    let Obj::Dict(d) = self.heap.get(o) else { fail!(bad("DictGet")) };
+                    r!(dst) = match ops::dict_position(&self.heap, &prog, d, r!(key)) {
+                        Ok(i) => d[i].1,
+                        Err(_) => r!(key as usize + 1),
+                    };
+                }
                 Op::IndexSet { obj, key, src } => {
                     let (k, v) = (r!(key), r!(src));
                     let Value::Obj(o) = r!(obj) else { fail!(bad("IndexSet")) };

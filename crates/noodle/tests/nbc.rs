@@ -665,6 +665,14 @@ fn verifier_rejects_hand_made_programs() {
             let f = p.funcs.iter_mut().find(|f| f.arity > 0).unwrap();
             f.nregs = f.arity - 1;
         })),
+        // the default sits in the register after the key: with the key in the last register,
+        // it would be read from outside the window
+        ("DictGet default outside the window", Box::new(|p: &mut Program| {
+            let e = p.entry as usize;
+            let last = p.funcs[e].nregs - 1;
+            p.funcs[e].code.insert(0, noodle_nbc::Op::DictGet { dst: 0, dict: 0, key: last });
+            p.funcs[e].lines.insert(0, 1);
+        })),
     ];
     for (what, mut f) in cases {
         let e = invalid(&mut f);
