@@ -974,24 +974,18 @@ impl Vm {
                     let i = int!(idx, "ListGet");
                     let Value::Obj(o) = r!(list) else { fail!(bad("ListGet")) };
                     let Obj::List(v) = self.heap.get(o) else { fail!(bad("ListGet")) };
-                    let n = v.len();
-                    let j = if i < 0 { i + n as i64 } else { i };
-                    if j < 0 || j >= n as i64 {
-                        fail!(VmError::index(i, n));
-                    }
-                    r!(dst) = v[j as usize];
+                    let Some(j) = list_index(i, v.len()) else { fail!(VmError::index(i, v.len())) };
+                    // SAFETY: `list_index` returned an index below the length
+                    r!(dst) = *unsafe { v.get_unchecked(j) };
                 }
                 Op::ListSet { list, idx, src } => {
                     let i = int!(idx, "ListSet");
                     let val = fresh(&r!(src));
                     let Value::Obj(o) = r!(list) else { fail!(bad("ListSet")) };
                     let Obj::List(v) = self.heap.get_mut(o) else { fail!(bad("ListSet")) };
-                    let n = v.len();
-                    let j = if i < 0 { i + n as i64 } else { i };
-                    if j < 0 || j >= n as i64 {
-                        fail!(VmError::index(i, n));
-                    }
-                    v[j as usize] = val;
+                    let Some(j) = list_index(i, v.len()) else { fail!(VmError::index(i, v.len())) };
+                    // SAFETY: `list_index` returned an index below the length
+                    *unsafe { v.get_unchecked_mut(j) } = val;
                 }
                 Op::IndexGet { dst, obj, key } => match self.index_get(&prog, r!(obj), r!(key)) {
                     Ok(v) => r!(dst) = v,
@@ -1202,14 +1196,7 @@ impl Vm {
 
     fn index_get(&mut self, prog: &Program, obj: Value, key: Value) -> Result<Value, VmError> {
         let Value::Obj(o) = obj else { return Err(bad("IndexGet")) };
-        let idx = |i: i64, n: usize| -> Result<usize, VmError> {
-            let j = if i < 0 { i + n as i64 } else { i };
-            if j < 0 || j >= n as i64 {
-                Err(VmError::index(i, n))
-            } else {
-                Ok(j as usize)
-            }
-        };
+        let idx = |i: i64, n: usize| -> Result<usize, VmError> { list_index(i, n).ok_or_else(|| VmError::index(i, n)) };
         match self.heap.get(o) {
             Obj::Dict(d) => match ops::dict_position(&self.heap, prog, d, key) {
                 Ok(i) => Ok(d[i].1),
@@ -1370,6 +1357,23 @@ fn fresh(v: &Value) -> Value {
     }
 }
 
+/// `i` as an index into a list of length `n` (negative counts from the end), if in range. One
+/// unsigned comparison decides the common case, a non-negative index in range.
+#[inline(always)]
+fn list_index(i: i64, n: usize) -> Option<usize> {
+    if (i as u64) < n as u64 {
+        Some(i as usize)
+    } else {
+        negative_index(i, n)
+    }
+}
+
+#[cold]
+fn negative_index(i: i64, n: usize) -> Option<usize> {
+    let j = i.checked_add(n as i64)?;
+    (i < 0 && j >= 0).then_some(j as usize)
+}
+
 /// The fields of a new record or tuple from its registers, each read with `fresh` (they were
 /// usually written by the instructions just before).
 #[inline(always)]
@@ -1497,7 +1501,7 @@ fn kind_name(prog: &Program, kind: u16) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{concat_str, format_int, StrBuf};
+    use super::{concat_str, format_int, list_index, StrBuf};
 
     #[test]
     fn strbuf_builds_short_and_long_strings() {
@@ -1555,6 +1559,21 @@ mod tests {
         regs[1] = Value::Obj(ObjRef(42));
         regs[0] = super::fresh(&regs[1]);
         assert!(matches!(regs[0], Value::Obj(ObjRef(42))));
+    }
+
+    #[test]
+    fn list_index_counts_negative_indexes_from_the_end() {
+        assert_eq!(list_index(0, 3), Some(0));
+        assert_eq!(list_index(2, 3), Some(2));
+        assert_eq!(list_index(3, 3), None);
+        assert_eq!(list_index(-1, 3), Some(2));
+        assert_eq!(list_index(-3, 3), Some(0));
+        assert_eq!(list_index(-4, 3), None);
+        assert_eq!(list_index(0, 0), None);
+        assert_eq!(list_index(-1, 0), None);
+        assert_eq!(list_index(i64::MIN, 3), None);
+        assert_eq!(list_index(i64::MAX, 3), None);
+        assert_eq!(list_index(i64::MIN, usize::MAX >> 1), None);
     }
 
     #[test]
