@@ -249,6 +249,19 @@ impl std::fmt::Debug for Text {
     }
 }
 
+impl Text {
+    /// An inline text from bytes already zero past `len`, without copying them again (a
+    /// string built in place, see the interpreter's `StrBuf`).
+    ///
+    /// # Safety
+    /// `bytes[..len]` must be UTF-8 and `bytes[len..]` zero, with `len <= INLINE_STR`.
+    #[inline]
+    pub unsafe fn from_padded(bytes: [u8; INLINE_STR], len: usize) -> Text {
+        debug_assert!(len <= INLINE_STR && bytes[len..].iter().all(|&b| b == 0) && std::str::from_utf8(&bytes[..len]).is_ok());
+        Text::Inline { len: len as u8, bytes }
+    }
+}
+
 impl From<&str> for Text {
     #[inline]
     fn from(s: &str) -> Text {

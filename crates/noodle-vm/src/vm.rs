@@ -9,7 +9,7 @@ use crate::fmt;
 use crate::heap::Heap;
 use crate::natives::{self, Ctx, NativeFn};
 use crate::ops;
-use crate::value::{Obj, ObjRef, Text, Value};
+use crate::value::{Obj, ObjRef, Text, Value, INLINE_STR};
 use noodle_nbc::op::*;
 use noodle_nbc::{Const, Op, Program};
 use std::io::{BufRead, Write};
@@ -1139,7 +1139,7 @@ impl Vm {
                             v => out.push(&fmt::display(&self.heap, &prog, v)),
                         }
                     }
-                    r!(dst) = self.heap.alloc_str(out.as_str());
+                    r!(dst) = self.heap.alloc_str(out.into_text());
                 }
                 Op::AddStr { dst, a, b } => {
                     let s: Text = match (r!(a), r!(b)) {
@@ -1439,7 +1439,7 @@ impl StrBuf {
     fn push(&mut self, s: &str) {
         let end = self.len + s.len();
         if self.long.is_empty() && end <= self.inline.len() {
-            self.inline[self.len..end].copy_from_slice(s.as_bytes());
+            copy_short(&mut self.inline[self.len..end], s.as_bytes());
             self.len = end;
         } else {
             if self.long.is_empty() {
@@ -1460,6 +1460,54 @@ impl StrBuf {
             &self.long
         }
     }
+
+    /// The string as a `Text`. A short one is taken straight from the buffer, which is zero
+    /// past what was pushed, as an inline text wants: no second copy.
+    #[inline]
+    fn into_text(self) -> Text {
+        if self.long.is_empty() && self.len <= INLINE_STR {
+            let mut bytes = [0u8; INLINE_STR];
+            bytes.copy_from_slice(&self.inline[..INLINE_STR]);
+            // SAFETY: `inline` starts zeroed and holds whole `&str`s up to `len`
+            unsafe { Text::from_padded(bytes, self.len) }
+        } else {
+            Text::from(self.as_str())
+        }
+    }
+}
+
+/// `dst.copy_from_slice(src)` for the few bytes a word or a number has, without a call to
+/// `memcpy` (which cost more than the copy itself in string building). Two overlapping
+/// fixed-size moves cover any length from 4 to 16.
+#[inline(always)]
+fn copy_short(dst: &mut [u8], src: &[u8]) {
+    let n = src.len();
+    assert_eq!(dst.len(), n);
+    // SAFETY: both are `n` bytes long; each read and write below stays inside them
+    unsafe {
+        let (d, s) = (dst.as_mut_ptr(), src.as_ptr());
+        match n {
+            0 => {}
+            1..=3 => {
+                *d = *s;
+                *d.add(n / 2) = *s.add(n / 2);
+                *d.add(n - 1) = *s.add(n - 1);
+            }
+            4..=8 => {
+                let a = (s as *const u32).read_unaligned();
+                let b = (s.add(n - 4) as *const u32).read_unaligned();
+                (d as *mut u32).write_unaligned(a);
+                (d.add(n - 4) as *mut u32).write_unaligned(b);
+            }
+            9..=16 => {
+                let a = (s as *const u64).read_unaligned();
+                let b = (s.add(n - 8) as *const u64).read_unaligned();
+                (d as *mut u64).write_unaligned(a);
+                (d.add(n - 8) as *mut u64).write_unaligned(b);
+            }
+            _ => std::ptr::copy_nonoverlapping(s, d, n),
+        }
+    }
 }
 
 /// `a + b` as one allocation of the result (short results are built on the stack).
@@ -1467,7 +1515,7 @@ fn concat_str(a: &str, b: &str) -> Text {
     let mut out = StrBuf::new();
     out.push(a);
     out.push(b);
-    Text::from(out.as_str())
+    out.into_text()
 }
 
 fn str_len(s: &str) -> usize {
@@ -1519,6 +1567,16 @@ mod tests {
         b.push(&"z".repeat(300));
         assert_eq!(b.as_str(), "a".repeat(100) + &"ü".repeat(20) + &"z".repeat(300));
         assert_eq!(&*concat_str("w", "42"), "w42");
+        // every length across the inline size and the small-copy cases, as one piece and as two
+        for n in 0..=40 {
+            let s: String = ('a'..='z').cycle().take(n).collect();
+            let whole = concat_str(&s, "");
+            assert_eq!(&*whole, s.as_str());
+            assert!(whole == crate::value::Text::from(s.as_str()), "length {n}: equal texts must compare equal");
+            for cut in 0..=n {
+                assert_eq!(&*concat_str(&s[..cut], &s[cut..]), s.as_str(), "{n} split at {cut}");
+            }
+        }
         assert_eq!(&*concat_str(&"q".repeat(128), "!"), "q".repeat(128) + "!");
     }
 
