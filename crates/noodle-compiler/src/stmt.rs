@@ -913,7 +913,19 @@ impl Compiler {
             }
             let limit = self.b().temp();
             self.expr_coerce(end, Some(limit), &Type::Int);
-            let to_cond = self.b().jump();
+            // Tested once on entry; the step at the bottom tests again before jumping back.
+            // An inclusive range stops before stepping past its end, so `..=` up to the
+            // largest int does not overflow.
+            let exit = if self.fuse {
+                // exit unless counter < limit (<=): limit <= counter (limit < counter)
+                let at = self.b().here();
+                self.emit(if inclusive { Op::JumpIfLtInt { a: limit, b: counter, off: 0 } } else { Op::JumpIfLeInt { a: limit, b: counter, off: 0 } });
+                crate::builder::Label(at)
+            } else {
+                let c = self.b().temp();
+                self.emit(if inclusive { Op::LeInt { dst: c, a: counter, b: limit } } else { Op::LtInt { dst: c, a: counter, b: limit } });
+                self.b().jump_if_false(c)
+            };
             let top = self.b().here();
             self.f().loops.push(LoopCtx { breaks: vec![], continues: vec![], try_depth: depth });
             self.push_scope();
@@ -924,9 +936,24 @@ impl Compiler {
             for c in lp.continues {
                 self.b().patch(c);
             }
-            self.emit(Op::AddIntImm { dst: counter, a: counter, imm: 1 });
-            self.b().patch(to_cond);
-            self.int_cmp_jump_back(counter, limit, inclusive, top);
+            let mut exits = vec![exit];
+            if self.fuse {
+                // one instruction: step, test, jump back
+                let at = self.b().emit(if inclusive { Op::ForStepIncl { a: counter, b: limit, off: 0 } } else { Op::ForStep { a: counter, b: limit, off: 0 } });
+                self.b().patch_to(crate::builder::Label(at), top);
+            } else if inclusive {
+                let c = self.b().temp();
+                self.emit(Op::LtInt { dst: c, a: counter, b: limit });
+                exits.push(self.b().jump_if_false(c));
+                self.emit(Op::AddIntImm { dst: counter, a: counter, imm: 1 });
+                self.b().jump_back(top);
+            } else {
+                self.emit(Op::AddIntImm { dst: counter, a: counter, imm: 1 });
+                self.int_cmp_jump_back(counter, limit, false, top);
+            }
+            for e in exits {
+                self.b().patch(e);
+            }
             for b in lp.breaks {
                 self.b().patch(b);
             }

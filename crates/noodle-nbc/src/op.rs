@@ -270,6 +270,12 @@ ops! {
     /// when there is none. An instruction rather than a native call because counting with a
     /// dict (`d[k] = d.get(k, 0) + 1`) is that common.
     DictGet { dst: reg, dict: reg, key: reg },
+    /// The step at the bottom of a `for` over a range: `r(a) += 1`, then jump (backward, a
+    /// safe point) if `r(a) < r(b)`. One dispatch where the increment and the test took two.
+    ForStep { a: reg, b: reg, off: rel },
+    /// `ForStep` for an inclusive range (`a..=b`): if `r(a) < r(b)`, `r(a) += 1` and jump; so
+    /// a range ending at the largest int ends there instead of overflowing.
+    ForStepIncl { a: reg, b: reg, off: rel },
 }
 
 /// `IsKind`/`CastKind` code for "any variant of enum `n`": `KIND_ENUM + n`.

@@ -802,6 +802,22 @@ impl Vm {
                         jump!(off);
                     }
                 }
+                Op::ForStep { a, b, off } => {
+                    let Some(i) = int!(a, "ForStep").checked_add(1) else { fail!(VmError::overflow("addition")) };
+                    r!(a) = Value::Int(i);
+                    if i < int!(b, "ForStep") {
+                        jump!(off);
+                    }
+                }
+                Op::ForStepIncl { a, b, off } => {
+                    // tested before stepping: the last value is the end itself, which may be
+                    // the largest int
+                    let i = int!(a, "ForStepIncl");
+                    if i < int!(b, "ForStepIncl") {
+                        r!(a) = Value::Int(i + 1);
+                        jump!(off);
+                    }
+                }
                 Op::JumpIfLtIntImm { a, imm, off } => {
                     if int!(a, "JumpIfLtIntImm") < imm as i64 {
                         jump!(off);

@@ -98,3 +98,34 @@ fn resuming_a_finished_program_is_harmless() {
     assert!(rt.resume(0).unwrap());
     assert_eq!(text(&out), "1\n");
 }
+
+/// A loop body longer than a 16-bit branch can span: the function is compiled again without
+/// fused branches (N0219 is never shown), and both kinds of range still run, `continue`,
+/// `break` and an inclusive end at the largest int included.
+#[test]
+fn range_loops_too_long_for_short_branches_still_run() {
+    let body = "        t += i\n".repeat(33_000);
+    let filler = "        n += 1\n".repeat(33_000);
+    let src = format!(
+        "def main() {{
+    var t = 0
+    for i in 0..4 {{
+        if i == 1 {{ continue }}
+        if i == 3 {{ break }}
+{body}    }}
+    print(t)
+    var last = 0
+    var n = 0
+    for i in 9223372036854775806..=9223372036854775807 {{
+        last = i
+{filler}    }}
+    print(last, n)
+}}
+main()
+"
+    );
+    let (mut rt, out) = runtime(&src);
+    rt.run().unwrap();
+    // i = 0 adds 0 and i = 2 adds 2, 33,000 times
+    assert_eq!(text(&out), "66000\n9223372036854775807 66000\n");
+}
