@@ -217,6 +217,10 @@ impl Vm {
 
     /// Replaces the program with an extended version of it (the REPL), keeping globals and heap.
     pub fn load(&mut self, program: Program) -> Result<(), String> {
+        // a frame keeps a pointer into its program's code
+        if !self.frames.is_empty() {
+            return Err("a program cannot be replaced while a call in it is paused".into());
+        }
         // The dispatch loop trusts verified code (register indexes, jump targets): never run
         // a program that has not passed the verifier.
         noodle_nbc::verify(&program).map_err(|e| e.to_string())?;
@@ -225,8 +229,6 @@ impl Vm {
             natives.push(natives::lookup(n).ok_or_else(|| format!("unknown native function `{n}`"))?);
         }
         self.natives = natives.into();
-        // frames point into the old program's code
-        assert!(self.frames.len() <= self.entry_depth && self.frames.is_empty(), "a program was loaded while one was running");
         self.globals.resize(program.nglobals as usize, Value::Undef);
         self.program = Arc::new(program);
         Ok(())
@@ -1169,9 +1171,9 @@ impl Vm {
                 }
 
                 Op::TryBegin { reg, off } => {
-                    let pc = self.frames.last().unwrap().func;
+                    let func = self.frames.last().unwrap().func;
                     // SAFETY: `ip` points into the running function's code
-                    let pc = unsafe { ip.offset_from(prog.funcs[pc as usize].code.as_ptr()) };
+                    let pc = unsafe { ip.offset_from(prog.funcs[func as usize].code.as_ptr()) };
                     self.handlers.push(Handler { depth: self.frames.len(), pc: (pc + off as isize) as usize, reg: base + reg as usize });
                 }
                 Op::TryEnd => {
@@ -1633,6 +1635,24 @@ mod tests {
         regs[1] = Value::Obj(ObjRef(42));
         regs[0] = super::fresh(&regs[1]);
         assert!(matches!(regs[0], Value::Obj(ObjRef(42))));
+    }
+
+    /// A program that loops for ever (one backward jump), to pause.
+    fn looping() -> noodle_nbc::Program {
+        let f = noodle_nbc::program::Function { name: "<main>".into(), arity: 0, nregs: 1, ncaptures: 0, file: 0, code: vec![noodle_nbc::Op::Jump { off: -1 }], lines: vec![1] };
+        let error = noodle_nbc::program::RecordType { name: "Error".into(), enum_name: None, enum_id: u16::MAX, fields: vec!["code".into(), "message".into()], methods: vec![] };
+        noodle_nbc::Program { files: vec!["loop".into()], funcs: vec![f], types: vec![error], ..Default::default() }
+    }
+
+    #[test]
+    fn a_paused_call_keeps_its_program() {
+        use super::{RunState, Vm};
+        let mut vm = Vm::new(looping(), crate::vm::Output::silent()).unwrap();
+        vm.start();
+        assert!(matches!(vm.run(Some(100)), RunState::Paused));
+        // its frame points into the running program's code: replacing it is refused
+        assert!(vm.load(looping()).is_err());
+        assert!(matches!(vm.run(Some(100)), RunState::Paused), "the paused loop goes on");
     }
 
     #[test]
