@@ -295,16 +295,67 @@ impl Compiler {
         self.push_scope();
         let mut diverges = false;
         // statements after one that always exits are still checked and compiled
-        for s in &b.stmts {
+        let mut k = 0;
+        while k < b.stmts.len() {
+            let s = &b.stmts[k];
             let mark = self.b().mark();
             let d = self.stmt(s);
             // Locals declared by this statement stay allocated; temporaries are freed.
             let keep = self.f().scopes.last().unwrap().iter().map(|(_, l)| l.reg as u32 + 1).max().unwrap_or(0);
             self.b().release(mark.max(keep));
             diverges |= d;
+            k += 1;
+            if let Some((list, i, j)) = self.swap_after(&b.stmts, k - 1) {
+                // `a[i] = a[j]` and `a[j] = t` after `let t = a[i]`: one instruction
+                self.set_line(stmt_span(&b.stmts[k]));
+                self.emit(Op::ListSwap { list, i, j });
+                k += 2;
+            }
         }
         self.pop_scope();
         diverges
+    }
+
+    /// If `stmts[k]` is `let t = a[i]` (just compiled) and the next two statements are
+    /// `a[i] = a[j]` and `a[j] = t`, with `a` a local list and `i`, `j` local ints, all plain
+    /// registers and `t` none of them: the registers of `a`, `i` and `j`. The swap then does
+    /// what those two statements do, and their index errors come in the same order (`i` was
+    /// checked by the `let`, so `j` fails first).
+    fn swap_after(&mut self, stmts: &[Stmt], k: usize) -> Option<(Reg, Reg, Reg)> {
+        fn name(e: &Expr) -> Option<&str> {
+            match &e.kind {
+                ExprKind::Name(n) => Some(n),
+                _ => None,
+            }
+        }
+        fn index(e: &Expr) -> Option<(&str, &str)> {
+            match &e.kind {
+                ExprKind::Index { target, index } => Some((name(target)?, name(index)?)),
+                _ => None,
+            }
+        }
+        let [Stmt::Let { pat, ty: None, value, .. }, Stmt::Assign { target: t1, op: None, value: v1, .. }, Stmt::Assign { target: t2, op: None, value: v2, .. }, ..] = stmts.get(k..)? else {
+            return None;
+        };
+        let PatKind::Bind(t) = &pat.kind else { return None };
+        let (a, i) = index(value)?;
+        let (j, tmp) = (index(v1)?, name(v2)?);
+        if index(t1)? != (a, i) || j.0 != a || index(t2)? != (a, j.1) || tmp != t.as_str() {
+            return None;
+        }
+        let j = j.1;
+        if [a, i, j].contains(&t.as_str()) {
+            return None;
+        }
+        let mut reg = |n: &str, list: bool| match self.resolve(n) {
+            NameRes::Local(l) if !l.cell && l.global.is_none() => {
+                let ty = self.subst.resolve(&l.ty);
+                let ok = if list { matches!(ty, Type::List(_)) } else { ty == Type::Int };
+                ok.then_some(l.reg)
+            }
+            _ => None,
+        };
+        Some((reg(a, true)?, reg(i, false)?, reg(j, false)?))
     }
 
     pub fn stmt(&mut self, s: &Stmt) -> bool {

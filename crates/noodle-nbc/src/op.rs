@@ -276,6 +276,9 @@ ops! {
     /// `ForStep` for an inclusive range (`a..=b`): if `r(a) < r(b)`, `r(a) += 1` and jump; so
     /// a range ending at the largest int ends there instead of overflowing.
     ForStepIncl { a: reg, b: reg, off: rel },
+    /// Swaps the elements at indexes `r(i)` and `r(j)` of list `r(list)` (negative indexes
+    /// count from the end): `let t = a[i]; a[i] = a[j]; a[j] = t` after its first statement.
+    ListSwap { list: reg, i: reg, j: reg },
 }
 
 /// `IsKind`/`CastKind` code for "any variant of enum `n`": `KIND_ENUM + n`.

@@ -1005,6 +1005,15 @@ impl Vm {
                     // SAFETY: `list_index` returned an index below the length
                     *unsafe { v.get_unchecked_mut(j) } = val;
                 }
+                Op::ListSwap { list, i, j } => {
+                    let (x, y) = (int!(i, "ListSwap"), int!(j, "ListSwap"));
+                    let Value::Obj(o) = r!(list) else { fail!(bad("ListSwap")) };
+                    let Obj::List(v) = self.heap.get_mut(o) else { fail!(bad("ListSwap")) };
+                    let n = v.len();
+                    let Some(p) = list_index(x, n) else { fail!(VmError::index(x, n)) };
+                    let Some(q) = list_index(y, n) else { fail!(VmError::index(y, n)) };
+                    v.swap(p, q);
+                }
                 Op::IndexGet { dst, obj, key } => match self.index_get(&prog, r!(obj), r!(key)) {
                     Ok(v) => r!(dst) = v,
                     Err(e) => fail!(e),
