@@ -127,7 +127,7 @@ impl Heap {
     }
 
     pub fn alloc_str(&mut self, s: impl Into<Text>) -> Value {
-        Value::Obj(self.alloc_ref(Obj::Str(s.into())))
+        self.alloc(Obj::Str(s.into()))
     }
 
     /// True when enough has been allocated that the VM should collect at its next safe point.

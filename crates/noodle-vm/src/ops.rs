@@ -352,19 +352,14 @@ pub fn dict_position(heap: &Heap, program: &Program, d: &crate::value::Dict, key
 /// Where `key` is in the keys of a dict or set, or `Err` with the key's image when it is not
 /// there.
 pub fn key_position<V>(heap: &Heap, program: &Program, map: &indexmap::IndexMap<Key, V, crate::value::BuildHasher>, key: Value) -> Result<usize, Key> {
-    let found = match key {
+    match key {
         // a string is looked up by its text; its key is made only if it is missing
-        Value::Obj(r) if let Obj::Str(s) = heap.get(r) => map.get_index_of(&crate::value::StrProbe(s)),
+        Value::Obj(r) if let Obj::Str(s) = heap.get(r) => map.get_index_of(&crate::value::StrProbe(s)).ok_or_else(|| key_of(heap, program, key)),
         _ => {
             let image = key_of(heap, program, key);
-            let found = map.get_index_of(&image);
-            if found.is_none() {
-                return Err(image);
-            }
-            found
+            map.get_index_of(&image).ok_or(image)
         }
-    };
-    found.ok_or_else(|| key_of(heap, program, key))
+    }
 }
 
 /// What a dict stores as the key value of an entry. String keys store nothing (`Undef`): the

@@ -207,6 +207,17 @@ impl Text {
             Text::Shared(s) => s.len() + 16,
         }
     }
+
+    /// An inline text from bytes already zero past `len`, without copying them again (a
+    /// string built in place, see the interpreter's `StrBuf`).
+    ///
+    /// # Safety
+    /// `bytes[..len]` must be UTF-8 and `bytes[len..]` zero, with `len <= INLINE_STR`.
+    #[inline]
+    pub unsafe fn from_padded(bytes: [u8; INLINE_STR], len: usize) -> Text {
+        debug_assert!(len <= INLINE_STR && bytes[len..].iter().all(|&b| b == 0) && std::str::from_utf8(&bytes[..len]).is_ok());
+        Text::Inline { len: len as u8, bytes }
+    }
 }
 
 impl std::ops::Deref for Text {
@@ -246,19 +257,6 @@ impl std::hash::Hash for Text {
 impl std::fmt::Debug for Text {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         std::fmt::Debug::fmt(self.as_str(), f)
-    }
-}
-
-impl Text {
-    /// An inline text from bytes already zero past `len`, without copying them again (a
-    /// string built in place, see the interpreter's `StrBuf`).
-    ///
-    /// # Safety
-    /// `bytes[..len]` must be UTF-8 and `bytes[len..]` zero, with `len <= INLINE_STR`.
-    #[inline]
-    pub unsafe fn from_padded(bytes: [u8; INLINE_STR], len: usize) -> Text {
-        debug_assert!(len <= INLINE_STR && bytes[len..].iter().all(|&b| b == 0) && std::str::from_utf8(&bytes[..len]).is_ok());
-        Text::Inline { len: len as u8, bytes }
     }
 }
 

@@ -1180,10 +1180,9 @@ impl Vm {
                 }
 
                 Op::TryBegin { reg, off } => {
-                    let func = self.frames.last().unwrap().func;
-                    // SAFETY: `ip` points into the running function's code
-                    let pc = unsafe { ip.offset_from(prog.funcs[func as usize].code.as_ptr()) };
-                    self.handlers.push(Handler { depth: self.frames.len(), pc: (pc + off as isize) as usize, reg: base + reg as usize });
+                    save_ip!();
+                    let pc = self.frames.last().unwrap().pc(prog);
+                    self.handlers.push(Handler { depth: self.frames.len(), pc: (pc as isize + off as isize) as usize, reg: base + reg as usize });
                 }
                 Op::TryEnd => {
                     self.handlers.pop();
