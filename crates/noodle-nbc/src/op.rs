@@ -22,6 +22,43 @@ pub const KIND_TUPLE: u16 = 9;
 pub const KIND_FUNC: u16 = 10;
 pub const KIND_RECORD: u16 = 0x1000;
 
+/// An instruction's operand values, without an allocation (the verifier and the encoder look
+/// at every instruction of a program).
+#[derive(Clone, Copy, Debug)]
+pub struct Operands {
+    vals: [i64; 3],
+    len: u8,
+}
+
+impl Operands {
+    fn new(vals: &[i64]) -> Operands {
+        let mut o = Operands { vals: [0; 3], len: vals.len() as u8 };
+        o.vals[..vals.len()].copy_from_slice(vals);
+        o
+    }
+}
+
+impl std::ops::Deref for Operands {
+    type Target = [i64];
+    fn deref(&self) -> &[i64] {
+        &self.vals[..self.len as usize]
+    }
+}
+
+impl std::ops::DerefMut for Operands {
+    fn deref_mut(&mut self) -> &mut [i64] {
+        &mut self.vals[..self.len as usize]
+    }
+}
+
+impl IntoIterator for Operands {
+    type Item = i64;
+    type IntoIter = std::iter::Take<std::array::IntoIter<i64, 3>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.vals.into_iter().take(self.len as usize)
+    }
+}
+
 macro_rules! operand_ty {
     (reg) => { u16 };
     (cnt) => { u16 };
@@ -100,9 +137,9 @@ macro_rules! ops {
             }
 
             /// The operand values, widened to i64, in declaration order.
-            pub fn operands(&self) -> Vec<i64> {
+            pub fn operands(&self) -> Operands {
                 match *self {
-                    $( Op::$name $( { $( $field ),* } )? => vec![ $( $( $field as i64 ),* )? ] ),*
+                    $( Op::$name $( { $( $field ),* } )? => Operands::new(&[ $( $( $field as i64 ),* )? ]) ),*
                 }
             }
 
