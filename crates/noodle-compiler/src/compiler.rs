@@ -704,7 +704,8 @@ impl Compiler {
         let file = self.files.len() as u32;
         self.program.files.push(path.display().to_string());
         let display = if name == "<prelude>" { name.clone() } else { path.display().to_string() };
-        let (module, diags) = noodle_syntax::parse(&text, file);
+        // bodies are parsed one at a time as they are compiled (`compile_func_body`)
+        let (module, diags) = noodle_syntax::parse_deferring_bodies(&text, file);
         self.files.push(SourceFile::new(display, text));
         self.diags.extend(diags);
         let dir = path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
@@ -1204,6 +1205,20 @@ impl Compiler {
     }
 
     fn compile_func_body(&mut self, fi: usize, decl: &ast::FuncDecl, self_ty: Option<Type>) {
+        let parsed;
+        let body = match (&decl.body, decl.deferred) {
+            (Some(body), _) => body,
+            (None, Some(span)) => {
+                let (body, diags) = noodle_syntax::parse_body(&self.files[span.file as usize].text, span);
+                self.diags.extend(diags);
+                // a body that does not parse (its error is reported) gets no code: the
+                // program is not produced
+                let Some(body) = body else { return };
+                parsed = body;
+                &parsed
+            }
+            (None, None) => unreachable!("only interface methods have no body, and they are not compiled"),
+        };
         let mut info = self.funcs[fi].clone();
         info.has_self &= self_ty.is_some();
         let arity = info.params.len() as u16 + if info.has_self { 1 } else { 0 };
@@ -1211,7 +1226,6 @@ impl Compiler {
         st.ret = info.ret.clone();
         st.self_ty = if info.has_self { self_ty } else { None };
         st.type_params = decl.type_params.iter().zip(info.type_params.iter()).map(|(n, id)| (n.name.clone(), Type::Param(*id, n.name.clone()))).collect();
-        let body = decl.body.as_ref().expect("functions have bodies");
         st.captured_names = crate::stmt::captured_names(body);
         self.fns.push(st);
         let mut reg = 0u16;

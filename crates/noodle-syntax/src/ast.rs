@@ -50,8 +50,12 @@ pub struct FuncDecl {
     pub self_span: Option<Span>,
     pub params: Vec<Param>,
     pub ret: Option<TypeExpr>,
-    /// `None` for interface method signatures.
+    /// `None` for interface method signatures, and for a body the parser skipped.
     pub body: Option<Block>,
+    /// A body skipped by [`parse_deferring_bodies`](crate::parser::parse_deferring_bodies):
+    /// the span of its `{ ... }`, which [`parse_body`](crate::parser::parse_body) parses when
+    /// it is needed.
+    pub deferred: Option<Span>,
     /// `async def`: a call starts it as a task.
     pub is_async: bool,
     pub span: Span,

@@ -148,6 +148,8 @@ pub struct Lexer<'a> {
     last_ends: bool,
     /// The end of input has been reached and `Eof` produced.
     pub done: bool,
+    /// Skimming (`skip_braces`): names are not copied out, since their tokens are dropped.
+    skim: bool,
 }
 
 /// Lexes `src[start..end]` (the whole file, or an f-string hole).
@@ -163,7 +165,7 @@ impl<'a> Lexer<'a> {
     /// A lexer over `src[start..end]` that produces tokens on demand (`step`).
     pub fn new(src: &'a str, file: u32, start: usize, end: usize) -> Lexer<'a> {
         let start = if start == 0 && src.starts_with('\u{feff}') { 3 } else { start };
-        Lexer { src, bytes: src.as_bytes(), pos: start, end, file, delims: Vec::new(), tokens: Vec::new(), diags: Vec::new(), last_ends: false, done: false }
+        Lexer { src, bytes: src.as_bytes(), pos: start, end, file, delims: Vec::new(), tokens: Vec::new(), diags: Vec::new(), last_ends: false, done: false, skim: false }
     }
 }
 
@@ -215,13 +217,79 @@ impl<'a> Lexer<'a> {
         self.tokens.push(Token { tok: Tok::Newline, span: self.span(at, at + 1) });
     }
 
+    /// Lexes on to the `}` that closes `depth` open braces, dropping the tokens before it, so
+    /// that the `}` (or, when the input ends first, `Eof`) is the next token taken. This is how
+    /// the parser skips a function body it parses later. Blanks, comments, plain names and
+    /// operators are stepped over here byte by byte; everything else (brackets, strings,
+    /// numbers, anything unusual) goes through `step` as usual, so strings hide their braces,
+    /// delimiters are tracked and errors are reported exactly as in a full lex.
+    pub fn skip_braces(&mut self, mut depth: u32) {
+        self.skim = true;
+        loop {
+            for i in 0..self.tokens.len() {
+                let closes = match self.tokens[i].tok {
+                    Tok::LBrace => {
+                        depth += 1;
+                        false
+                    }
+                    Tok::RBrace => {
+                        depth -= 1;
+                        depth == 0
+                    }
+                    Tok::Eof => true,
+                    _ => false,
+                };
+                if closes {
+                    self.tokens.drain(..i);
+                    self.skim = false;
+                    return;
+                }
+            }
+            self.tokens.clear();
+            self.skim_plain();
+            self.step();
+        }
+    }
+
+    /// Steps over bytes that cannot change the brace depth or produce an error: blanks,
+    /// newlines, comments, ASCII names (not an `f"` or `b"` prefix) and operator characters.
+    /// Stops at anything else. Newline tokens are not produced; nothing reads them while
+    /// skimming, and the `}` that ends it sets the newline state again.
+    fn skim_plain(&mut self) {
+        while self.pos < self.end {
+            let c = self.bytes[self.pos];
+            match c {
+                b' ' | b'\t' | b'\r' | b'\n' | b',' | b'.' | b':' | b';' | b'-' | b'=' | b'?' | b'!' | b'<' | b'>' | b'+' | b'*' | b'/' | b'%' | b'&' | b'|' | b'^' | b'~' | b'@' => self.pos += 1,
+                b'#' => {
+                    while self.pos < self.end && self.bytes[self.pos] != b'\n' {
+                        self.pos += 1;
+                    }
+                }
+                b'_' | b'a'..=b'z' | b'A'..=b'Z' => {
+                    if (c == b'f' || c == b'b') && self.peek_at(1) == b'"' {
+                        return;
+                    }
+                    let start = self.pos;
+                    while self.pos < self.end && (self.bytes[self.pos] == b'_' || self.bytes[self.pos].is_ascii_alphanumeric()) {
+                        self.pos += 1;
+                    }
+                    if self.pos < self.end && self.bytes[self.pos] >= 0x80 {
+                        // a name that goes on in non-ASCII letters: let `step` lex all of it
+                        self.pos = start;
+                        return;
+                    }
+                }
+                _ => return,
+            }
+        }
+    }
+
     /// Lexes one more lexeme (which may produce no token, for spaces and comments), or at the
     /// end of input the final newline and `Eof`.
     pub fn step(&mut self) {
         if self.done {
             return;
         }
-        #[allow(clippy::never_loop)]
         while self.pos < self.end {
             let s = self.pos;
             let c = self.peek();
@@ -230,11 +298,16 @@ impl<'a> Lexer<'a> {
                     self.pos += 1;
                     self.newline(s);
                 }
-                b' ' | b'\t' | b'\r' => self.pos += 1,
+                // blanks and comments produce nothing: go on to the next lexeme
+                b' ' | b'\t' | b'\r' => {
+                    self.pos += 1;
+                    continue;
+                }
                 b'#' => {
                     while self.pos < self.end && self.peek() != b'\n' {
                         self.pos += 1;
                     }
+                    continue;
                 }
                 b'0'..=b'9' => self.number(),
                 b'"' => {
@@ -280,7 +353,7 @@ impl<'a> Lexer<'a> {
                         }
                     }
                     let word = &self.src[s..self.pos];
-                    let tok = keyword(word).unwrap_or_else(|| Tok::Ident(word.to_string()));
+                    let tok = if self.skim { Tok::Ident(String::new()) } else { keyword(word).unwrap_or_else(|| Tok::Ident(word.to_string())) };
                     self.push(tok, s);
                 }
                 _ => self.punct(s),

@@ -11,5 +11,5 @@ pub mod parser;
 pub mod span;
 
 pub use diag::{Diagnostic, Severity};
-pub use parser::parse;
+pub use parser::{parse, parse_body, parse_deferring_bodies};
 pub use span::{SourceFile, Span};

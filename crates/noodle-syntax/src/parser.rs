@@ -8,12 +8,43 @@ use crate::span::Span;
 
 /// Parses one source file. `file` is the index of the file in the caller's file table.
 pub fn parse(src: &str, file: u32) -> (Module, Vec<Diagnostic>) {
+    parse_module(src, file, false)
+}
+
+/// Parses one source file but skips the bodies of its functions and of its structs' and
+/// enums' methods, recording where each is (`FuncDecl::deferred`). A compiler needs every
+/// declaration of a module before it compiles any body, so with this it holds one body's tree
+/// at a time instead of the whole file's, which is most of the front end's memory and time on
+/// large files. The skipped text is still lexed here, so its lexical errors are reported here
+/// (and `parse_body` does not report them again).
+pub fn parse_deferring_bodies(src: &str, file: u32) -> (Module, Vec<Diagnostic>) {
+    parse_module(src, file, true)
+}
+
+fn parse_module(src: &str, file: u32, defer_bodies: bool) -> (Module, Vec<Diagnostic>) {
     // Tokens are lexed as the parser needs them and dropped behind it, so a large file never
     // holds all its tokens at once.
     let mut p = Parser::new(src, file, Lexer::new(src, file, 0, src.len()));
+    p.defer_bodies = defer_bodies;
     let items = p.module();
-    p.diags.extend(p.lexer.diags.drain(..));
+    p.diags.append(&mut p.lexer.diags);
     (Module { items }, p.diags)
+}
+
+/// Parses a body that `parse_deferring_bodies` skipped (`deferred` is its span). The body is
+/// parsed as it would have been in place: same nesting depth, same recovery. `None` when it
+/// does not parse as a block at all (a missing `}`), as a function in place would have failed.
+pub fn parse_body(src: &str, deferred: Span) -> (Option<Block>, Vec<Diagnostic>) {
+    let (file, start, end) = (deferred.file, deferred.start as usize, deferred.end as usize);
+    let mut p = Parser::new(src, file, Lexer::new(src, file, start, end));
+    let block = p.block().ok();
+    p.skip_newlines();
+    if block.is_some() && !p.at(&Tok::Eof) && p.diags.is_empty() {
+        // the block closed early (after an error the recovery mistook a `}`): in place, the
+        // rest would have been read as top-level code
+        p.error_here("expected the end of the function body");
+    }
+    (block, p.diags)
 }
 
 /// Parses a single expression (used by the REPL to show a value's type).
@@ -25,7 +56,7 @@ pub fn parse_expr(src: &str, file: u32) -> (Expr, Vec<Diagnostic>) {
     if !p.at(&Tok::Eof) {
         p.error_here("expected end of expression");
     }
-    p.diags.extend(p.lexer.diags.drain(..));
+    p.diags.append(&mut p.lexer.diags);
     (e, p.diags)
 }
 
@@ -46,6 +77,8 @@ struct Parser<'a> {
     with_head: bool,
     /// Lambdas and nested `def`s begun so far (for `Block::has_closure`).
     closures: u32,
+    /// Skip (and record) the bodies of functions and of struct and enum methods.
+    defer_bodies: bool,
 }
 
 /// The deepest nesting of expressions, blocks, patterns and types a file may have.
@@ -97,7 +130,7 @@ const KEEP_BEHIND: usize = 4;
 
 impl<'a> Parser<'a> {
     fn new(src: &'a str, file: u32, lexer: Lexer<'a>) -> Parser<'a> {
-        let mut p = Parser { lexer, tokens: Vec::new(), base: 0, src, file, pos: 0, diags: Vec::new(), last_err_pos: usize::MAX, depth: 0, with_head: false, closures: 0 };
+        let mut p = Parser { lexer, tokens: Vec::new(), base: 0, src, file, pos: 0, diags: Vec::new(), last_err_pos: usize::MAX, depth: 0, with_head: false, closures: 0, defer_bodies: false };
         p.fill(LOOKAHEAD);
         p
     }
@@ -106,7 +139,7 @@ impl<'a> Parser<'a> {
     fn from_tokens(src: &'a str, file: u32, tokens: Vec<Token>) -> Parser<'a> {
         let mut lexer = Lexer::new(src, file, 0, 0);
         lexer.done = true;
-        Parser { lexer, tokens, base: 0, src, file, pos: 0, diags: Vec::new(), last_err_pos: usize::MAX, depth: 0, with_head: false, closures: 0 }
+        Parser { lexer, tokens, base: 0, src, file, pos: 0, diags: Vec::new(), last_err_pos: usize::MAX, depth: 0, with_head: false, closures: 0, defer_bodies: false }
     }
 
     /// Lexes until the token `abs` exists (or the input ends).
@@ -131,19 +164,33 @@ impl<'a> Parser<'a> {
         debug_assert!(n < LOOKAHEAD);
         &self.tok(self.pos + n).tok
     }
+    /// The current token without its text (a name or string comes back empty): a copy to
+    /// match on that allocates nothing, for callers that only look at the kind.
+    fn peek_kind(&self) -> Tok {
+        match self.peek() {
+            Tok::Ident(_) => Tok::Ident(String::new()),
+            Tok::Str(_) => Tok::Str(String::new()),
+            Tok::FStr(_) => Tok::FStr(Vec::new()),
+            Tok::Bytes(_) => Tok::Bytes(Vec::new()),
+            other => other.clone(),
+        }
+    }
     fn span(&self) -> Span {
         self.tok(self.pos).span
     }
     fn prev_span(&self) -> Span {
         self.tok(self.pos.saturating_sub(1)).span
     }
+    /// Is the current token of `t`'s kind? (`t` is a keyword or punctuation: callers never
+    /// ask for a particular name or literal.)
     fn at(&self, t: &Tok) -> bool {
-        self.peek() == t
+        std::mem::discriminant(self.peek()) == std::mem::discriminant(t)
     }
-    fn bump(&mut self) -> Token {
-        let t = self.tok(self.pos).clone();
+    /// Steps over the current token and says whether it was of `t`'s kind.
+    fn bump_is(&mut self, t: &Tok) -> bool {
+        let was = self.at(t);
         self.advance();
-        t
+        was
     }
     fn bump_span(&mut self) -> Span {
         let span = self.tok(self.pos).span;
@@ -497,18 +544,47 @@ impl<'a> Parser<'a> {
         params.shrink_to_fit();
         self.expect(Tok::RParen)?;
         let ret = if self.eat(&Tok::Arrow) { Some(self.type_expr()?) } else { None };
-        let body = if signature_only {
+        let (body, deferred) = if signature_only {
             if self.at(&Tok::LBrace) {
                 let span = self.span();
                 self.error_at(span, "interface methods have no body".into(), "remove the body; structs implement the method");
                 return Err(());
             }
             self.end_stmt()?;
-            None
+            (None, None)
+        } else if self.defer_bodies && self.depth == 0 {
+            (None, Some(self.skip_body()?))
         } else {
-            Some(self.block()?)
+            (Some(self.block()?), None)
         };
-        Ok(FuncDecl { public, name, type_params, self_span, params, ret, body, is_async: false, span: start.to(self.prev_span()) })
+        Ok(FuncDecl { public, name, type_params, self_span, params, ret, body, deferred, is_async: false, span: start.to(self.prev_span()) })
+    }
+
+    /// Steps over a `{ ... }` body to its matching `}` (or to the end of the file, where
+    /// `parse_body` reports the missing `}`), and returns its span.
+    fn skip_body(&mut self) -> PResult<Span> {
+        let start = self.expect(Tok::LBrace)?;
+        let mut depth = 1u32;
+        // the tokens lexed already (the look-ahead), then the lexer skims the rest
+        while self.pos < self.base + self.tokens.len() {
+            match self.tok(self.pos).tok {
+                Tok::Eof => return Ok(start.to(self.span())),
+                Tok::LBrace => depth += 1,
+                Tok::RBrace => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Ok(start.to(self.bump_span()));
+                    }
+                }
+                _ => {}
+            }
+            self.pos += 1;
+        }
+        self.lexer.skip_braces(depth);
+        self.tokens.append(&mut self.lexer.tokens);
+        self.fill(self.pos + LOOKAHEAD);
+        let end = if self.at(&Tok::RBrace) { self.bump_span() } else { self.span() };
+        Ok(start.to(end))
     }
 
     fn params(&mut self, close: Tok, require_types: bool) -> PResult<Vec<Param>> {
@@ -570,7 +646,11 @@ impl<'a> Parser<'a> {
         let start = self.span();
         self.advance();
         let name = self.ident()?;
-        let (fields, methods, handlers) = self.members(true)?;
+        // an actor's methods and handlers are rewritten as a whole before they are compiled
+        let defer = std::mem::replace(&mut self.defer_bodies, false);
+        let members = self.members(true);
+        self.defer_bodies = defer;
+        let (fields, methods, handlers) = members?;
         Ok(ActorDecl { public, name, fields, methods, handlers, span: start.to(self.prev_span()) })
     }
 
@@ -701,7 +781,7 @@ impl<'a> Parser<'a> {
 
     fn type_inner(&mut self) -> PResult<TypeExpr> {
         let start = self.span();
-        let mut t = match self.peek().clone() {
+        let mut t = match self.peek_kind() {
             Tok::LParen => {
                 self.advance();
                 let mut elems = Vec::new();
@@ -804,7 +884,7 @@ impl<'a> Parser<'a> {
         let start = self.span();
         let s = match self.peek() {
             Tok::Let | Tok::Var => {
-                let mutable = self.bump().tok == Tok::Var;
+                let mutable = self.bump_is(&Tok::Var);
                 let pat = self.pattern_no_or()?;
                 let ty = if self.eat(&Tok::Colon) { Some(self.type_expr()?) } else { None };
                 if !self.at(&Tok::Eq) {
@@ -984,7 +1064,7 @@ impl<'a> Parser<'a> {
                 return Err(());
             }
             self.depth += 1;
-            let t = self.peek().clone();
+            let t = self.peek_kind();
             // `not in`
             if t == Tok::Not && self.peek_at(1) == &Tok::In {
                 if BP_CMP < min_bp || BP_CMP == min_bp {
@@ -1061,7 +1141,7 @@ impl<'a> Parser<'a> {
             Tok::Minus => {
                 self.advance();
                 // -9223372036854775808 is a valid literal
-                if let Tok::Int(v) = self.peek().clone() {
+                if let Tok::Int(v) = *self.peek() {
                     if v == 1u64 << 63 && !matches!(self.peek_at(1), Tok::StarStar) {
                         let end = self.bump_span();
                         return self.postfix(Expr { kind: ExprKind::Int(i64::MIN), span: start.to(end) });
@@ -1135,7 +1215,7 @@ impl<'a> Parser<'a> {
                 }
                 self.depth += 1;
             }
-            match self.peek().clone() {
+            match self.peek_kind() {
                 Tok::LParen => {
                     self.advance();
                     let args = self.args()?;
@@ -1144,8 +1224,8 @@ impl<'a> Parser<'a> {
                     e = Expr { kind: ExprKind::Call { callee: Box::new(e), args }, span };
                 }
                 Tok::Dot | Tok::QuestionDot => {
-                    let optional = self.bump().tok == Tok::QuestionDot;
-                    match self.peek().clone() {
+                    let optional = self.bump_is(&Tok::QuestionDot);
+                    match self.peek_kind() {
                         Tok::Int(i) if !optional => {
                             self.advance();
                             let span = e.span.to(self.prev_span());
@@ -1537,8 +1617,9 @@ impl<'a> Parser<'a> {
 
     fn pattern_inner(&mut self) -> PResult<Pattern> {
         let start = self.span();
-        let kind = match self.peek().clone() {
-            Tok::Ident(name) if name == "_" => {
+        let wildcard = matches!(self.peek(), Tok::Ident(name) if name == "_");
+        let kind = match self.peek_kind() {
+            Tok::Ident(_) if wildcard => {
                 self.advance();
                 PatKind::Wildcard
             }
@@ -1591,17 +1672,17 @@ impl<'a> Parser<'a> {
             }
             Tok::Minus | Tok::Int(_) => {
                 let neg = self.eat(&Tok::Minus);
-                match self.peek().clone() {
+                match *self.peek() {
                     Tok::Int(v) => {
                         self.advance();
                         let v = if neg { (v as i64).wrapping_neg() } else { v as i64 };
                         if matches!(self.peek(), Tok::DotDot | Tok::DotDotEq) {
-                            let inclusive = self.bump().tok == Tok::DotDotEq;
+                            let inclusive = self.bump_is(&Tok::DotDotEq);
                             let neg2 = self.eat(&Tok::Minus);
-                            match self.peek().clone() {
+                            match *self.peek() {
                                 Tok::Int(h) => {
                                     self.advance();
-                                    let h = if neg2 { -(h as i64) } else { h as i64 };
+                                    let h = if neg2 { (h as i64).wrapping_neg() } else { h as i64 };
                                     PatKind::Range { lo: v, hi: h, inclusive }
                                 }
                                 _ => {
@@ -1627,7 +1708,8 @@ impl<'a> Parser<'a> {
                 self.advance();
                 PatKind::Float(f)
             }
-            Tok::Str(s) => {
+            Tok::Str(_) => {
+                let Tok::Str(s) = self.take_tok() else { unreachable!() };
                 self.advance();
                 PatKind::Str(s)
             }
