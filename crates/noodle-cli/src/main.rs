@@ -165,28 +165,34 @@ fn cmd_check(args: &[String]) -> ExitCode {
 fn cmd_disasm(args: &[String]) -> ExitCode {
     let Some(file) = args.first() else { return usage_error("`noodle disasm` needs a file") };
     match load(Path::new(file)) {
-        Ok(p) => {
-            print!("{}", noodle::disassemble(&p));
-            ExitCode::SUCCESS
-        }
+        Ok(p) => write_stdout(&noodle::disassemble(&p)),
         Err(e) => fail(e),
+    }
+}
+
+/// Writes a command's whole output. A reader that went away (`noodle disasm f | head`) is not
+/// an error; any other failure to write is reported.
+fn write_stdout(text: &str) -> ExitCode {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error[N0900]: cannot write to standard output: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
 fn cmd_explain(args: &[String]) -> ExitCode {
     let Some(code) = args.first() else { return usage_error("`noodle explain` needs a code, e.g. N0200") };
     if code == "--list" {
-        for c in codes::CODES {
-            println!("{}  {}", c.code, c.title);
-        }
-        return ExitCode::SUCCESS;
+        let list: String = codes::CODES.iter().map(|c| format!("{}  {}\n", c.code, c.title)).collect();
+        return write_stdout(&list);
     }
     match codes::lookup(code) {
-        Some(c) => {
-            println!("{}: {}\n", c.code, c.title);
-            println!("{}", c.explanation.trim_end());
-            ExitCode::SUCCESS
-        }
+        Some(c) => write_stdout(&format!("{}: {}\n\n{}\n", c.code, c.title, c.explanation.trim_end())),
         None => {
             eprintln!("error[N0902]: unknown error code `{code}`; `noodle explain --list` lists them all");
             ExitCode::from(2)

@@ -319,5 +319,28 @@ fn main() {
         }));
     }
 
+    // `noodle disasm f | head`: a reader that goes away early is not an error (it was a panic,
+    // "failed printing to stdout: Broken pipe")
+    let sample = root.join("tests/run/functions/bodies_parsed_as_compiled.noodle");
+    for cmd in [vec!["disasm".to_string(), sample.display().to_string()], vec!["explain".into(), "--list".into()]] {
+        trials.push(Trial::test(format!("cli::{}_into_a_closed_pipe", cmd[0]), move || {
+            let mut child = Command::new(env!("CARGO_BIN_EXE_noodle"))
+                .args(&cmd)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("cannot start noodle");
+            // close the reading end before noodle writes anything
+            drop(child.stdout.take());
+            let out = child.wait_with_output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            if out.status.success() && stderr.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("{:?}: {}\n{stderr}", cmd, out.status).into())
+            }
+        }));
+    }
+
     libtest_mimic::run(&args, trials).exit();
 }

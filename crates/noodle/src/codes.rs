@@ -1087,7 +1087,7 @@ verification, that is a bug in the compiler; please report it."#,
     // ---------------------------------------------------------------- command line
     CodeInfo {
         code: "N0900",
-        title: "cannot read a file",
+        title: "cannot read or write a file",
         explanation: r#"A file named on the command line could not be read: it does not exist, the path is
 misspelled, it is a directory, you lack permission to read it, or (for a source file) it is
 not valid UTF-8 text. The message includes the reason the operating system gave.
@@ -1101,7 +1101,12 @@ Right:
     noodle run hello.noodle
 
 Check the path and spelling (relative paths start from the current directory), and that the
-file is readable. Files opened by a running program through std.io report N2010 instead."#,
+file is readable. Files opened by a running program through std.io report N2010 instead.
+
+The same code reports output that could not be written: `noodle build`'s `.nbc` file (a full
+disk, a folder without write permission), or standard output when it is a file that cannot
+take more. Output piped into a command that stops reading early (`noodle disasm f | head`) is
+not an error."#,
     },
     CodeInfo {
         code: "N0901",
