@@ -24,7 +24,7 @@ pub struct Label(pub usize);
 
 impl FuncBuilder {
     pub fn new(name: String, file: u32, arity: u16) -> FuncBuilder {
-        FuncBuilder { name, arity, code: Vec::new(), lines: Vec::new(), next: arity as u32, max: arity as u32, line: 1, file, overflow: false, fuse_overflow: false }
+        FuncBuilder { name, arity, code: Vec::with_capacity(16), lines: Vec::with_capacity(16), next: arity as u32, max: arity as u32, line: 1, file, overflow: false, fuse_overflow: false }
     }
 
     pub fn emit(&mut self, op: Op) -> usize {

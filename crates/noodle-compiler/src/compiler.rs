@@ -7,7 +7,9 @@ use indexmap::IndexMap;
 use noodle_nbc::{Const, Function, Op, Program, RecordType};
 use noodle_syntax::ast::{self, Block, Expr, Item, TypeExpr};
 use noodle_syntax::{Diagnostic, SourceFile, Span};
-use std::collections::{HashMap, HashSet};
+// foldhash, not SipHash: the checker hashes every name it resolves, and its input is the
+// user's own program
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 

@@ -6,7 +6,7 @@ use crate::types::Type;
 use noodle_nbc::Op;
 use noodle_syntax::ast::{self, Block, Expr, ExprKind, PatKind, Pattern, Stmt};
 use noodle_syntax::{Diagnostic, Span};
-use std::collections::HashSet;
+use foldhash::{HashSet, HashSetExt};
 
 /// Names mentioned inside closures (lambdas and nested `def`s) anywhere in `block`. A `var`
 /// with such a name is stored in a cell so that the closure and its scope share it.

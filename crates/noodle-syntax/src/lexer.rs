@@ -509,7 +509,14 @@ impl<'a> Lexer<'a> {
             self.push(Tok::Int(0), s);
             return;
         }
-        let text: String = self.src[s..self.pos].chars().filter(|&c| c != '_').collect();
+        let literal = &self.src[s..self.pos];
+        let stripped: String;
+        let text = if literal.contains('_') {
+            stripped = literal.chars().filter(|&c| c != '_').collect();
+            stripped.as_str()
+        } else {
+            literal
+        };
         if is_float {
             let v: f64 = text.parse().unwrap_or(0.0);
             self.push(Tok::Float(v), s);

@@ -130,7 +130,7 @@ const KEEP_BEHIND: usize = 4;
 
 impl<'a> Parser<'a> {
     fn new(src: &'a str, file: u32, lexer: Lexer<'a>) -> Parser<'a> {
-        let mut p = Parser { lexer, tokens: Vec::new(), base: 0, src, file, pos: 0, diags: Vec::new(), last_err_pos: usize::MAX, depth: 0, with_head: false, closures: 0, defer_bodies: false };
+        let mut p = Parser { lexer, tokens: Vec::with_capacity(8), base: 0, src, file, pos: 0, diags: Vec::new(), last_err_pos: usize::MAX, depth: 0, with_head: false, closures: 0, defer_bodies: false };
         p.fill(LOOKAHEAD);
         p
     }
@@ -875,8 +875,8 @@ impl<'a> Parser<'a> {
             }
         }
         self.expect(Tok::RBrace)?;
-        // the AST of a large file is most of the front end's memory: lists keep no spare room
-        stmts.shrink_to_fit();
+        // (no shrink_to_fit: the compiler holds one body's tree at a time, and a shrink is a
+        // reallocation per list)
         Ok(Block { stmts, span: start.to(self.prev_span()), has_closure: self.closures != closures })
     }
 
@@ -1331,7 +1331,6 @@ impl<'a> Parser<'a> {
             }
         }
         self.skip_newlines();
-        args.shrink_to_fit();
         Ok(args)
     }
 
@@ -1383,7 +1382,6 @@ impl<'a> Parser<'a> {
                         }
                     }
                 }
-                out.shrink_to_fit();
                 ExprKind::FStr(out)
             }
             Tok::True => {
@@ -1553,7 +1551,6 @@ impl<'a> Parser<'a> {
                     }
                 }
                 self.expect(Tok::RBrace)?;
-                arms.shrink_to_fit();
                 ExprKind::Match { scrutinee: Box::new(scrutinee), arms }
             }
             _ => {
