@@ -246,19 +246,42 @@ impl<'a> Lexer<'a> {
                 }
             }
             self.tokens.clear();
-            self.skim_plain();
+            self.skim_plain(&mut depth);
             self.step();
         }
     }
 
-    /// Steps over bytes that cannot change the brace depth or produce an error: blanks,
-    /// newlines, comments, ASCII names (not an `f"` or `b"` prefix) and operator characters.
-    /// Stops at anything else. Newline tokens are not produced; nothing reads them while
-    /// skimming, and the `}` that ends it sets the newline state again.
-    fn skim_plain(&mut self) {
+    /// Steps over bytes that cannot produce an error: blanks, newlines, comments, ASCII names
+    /// (not an `f"` or `b"` prefix), operator characters and brackets (tracked as `punct`
+    /// tracks them; `depth` counts the open braces). Stops at anything else, and at the `}`
+    /// that closes the last brace, which `step` lexes as a token. Newline tokens are not
+    /// produced; nothing reads them while skimming, and that `}` sets the newline state again.
+    fn skim_plain(&mut self, depth: &mut u32) {
         while self.pos < self.end {
             let c = self.bytes[self.pos];
             match c {
+                b'(' | b'[' => {
+                    self.delims.push(c);
+                    self.pos += 1;
+                }
+                b'{' => {
+                    self.delims.push(c);
+                    *depth += 1;
+                    self.pos += 1;
+                }
+                b')' => {
+                    self.close_delim(b'(');
+                    self.pos += 1;
+                }
+                b']' => {
+                    self.close_delim(b'[');
+                    self.pos += 1;
+                }
+                b'}' if *depth > 1 => {
+                    self.close_delim(b'{');
+                    *depth -= 1;
+                    self.pos += 1;
+                }
                 b' ' | b'\t' | b'\r' | b'\n' | b',' | b'.' | b':' | b';' | b'-' | b'=' | b'?' | b'!' | b'<' | b'>' | b'+' | b'*' | b'/' | b'%' | b'&' | b'|' | b'^' | b'~' | b'@' => self.pos += 1,
                 b'#' => {
                     while self.pos < self.end && self.bytes[self.pos] != b'\n' {
@@ -436,21 +459,20 @@ impl<'a> Lexer<'a> {
             Tok::LParen => self.delims.push(b'('),
             Tok::LBracket => self.delims.push(b'['),
             Tok::LBrace => self.delims.push(b'{'),
-            Tok::RParen | Tok::RBracket | Tok::RBrace => {
-                // pop to the matching opener (mismatches are the parser's to report)
-                let open = match tok {
-                    Tok::RParen => b'(',
-                    Tok::RBracket => b'[',
-                    _ => b'{',
-                };
-                if let Some(i) = self.delims.iter().rposition(|&d| d == open) {
-                    self.delims.truncate(i);
-                }
-            }
+            Tok::RParen => self.close_delim(b'('),
+            Tok::RBracket => self.close_delim(b'['),
+            Tok::RBrace => self.close_delim(b'{'),
             _ => {}
         }
         self.pos += n;
         self.push(tok, s);
+    }
+
+    /// A closing bracket pops to its opener (mismatches are the parser's to report).
+    fn close_delim(&mut self, open: u8) {
+        if let Some(i) = self.delims.iter().rposition(|&d| d == open) {
+            self.delims.truncate(i);
+        }
     }
 
     fn number(&mut self) {
