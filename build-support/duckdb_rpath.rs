@@ -5,12 +5,18 @@
 //! it without LD_LIBRARY_PATH, wherever the target directory is. noodle-db also links the
 //! library into its OUT_DIR, which cargo puts on the search path of every `cargo test` and
 //! `cargo run` in the workspace (for builds that turn on only `noodle-db/duckdb`).
+//!
+//! For `noodle-cli` it also packs the `noodle` binary's relative relocations (see
+//! `pack_relative_relocations`).
 
 use std::path::PathBuf;
 
 fn main() {
     println!("cargo:rerun-if-env-changed=DUCKDB_LIB_DIR");
     println!("cargo:rerun-if-changed=../../build-support/duckdb_rpath.rs");
+    if std::env::var("CARGO_PKG_NAME").as_deref() == Ok("noodle-cli") {
+        pack_relative_relocations();
+    }
     if std::env::var_os("CARGO_FEATURE_DUCKDB").is_none() {
         return;
     }
@@ -30,5 +36,26 @@ fn main() {
         let _ = std::fs::remove_file(&link);
         std::os::unix::fs::symlink(&lib, &link).expect("link libduckdb.so into OUT_DIR");
         println!("cargo:rustc-link-search=native={}", out.display());
+    }
+}
+
+/// The `noodle` binary is linked with its relative relocations packed (`-z
+/// pack-relative-relocs`, DT_RELR): the 230 KB relocation table the loader reads at every
+/// start becomes a 3 KB bitmap, which takes about 0.3 MB off the peak memory of every run
+/// (hello world 4.7 -> 4.4 MB) and keeps the binary position-independent. Only where the C
+/// library that will load it understands DT_RELR (glibc 2.36 and later) and the target is
+/// Linux with glibc; elsewhere the binary is linked as before.
+fn pack_relative_relocations() {
+    let var = |k: &str| std::env::var(k).unwrap_or_default();
+    if var("CARGO_CFG_TARGET_OS") != "linux" || var("CARGO_CFG_TARGET_ENV") != "gnu" || var("TARGET") != var("HOST") {
+        return;
+    }
+    let Ok(out) = std::process::Command::new("getconf").arg("GNU_LIBC_VERSION").output() else { return };
+    // "glibc 2.36"
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut parts = text.trim().trim_start_matches("glibc ").split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let version = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    if version >= (2, 36) {
+        println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
     }
 }
