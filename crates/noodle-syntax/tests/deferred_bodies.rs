@@ -164,33 +164,9 @@ fn errors_in_deferred_bodies_are_reported_once_and_in_the_same_places() {
     }
 }
 
-const SAMPLE: &str = r#"import std.math
-struct Point {
-    x: int
-    y: int = 0
-    def name(self) -> str { return f"P({self.x}, {self.y:>4}) é" }
-}
-enum Tree[T] {
-    Leaf
-    Node(left: Tree[T], value: T, right: Tree[T])
-    def size(self) -> int { return match self { Tree.Leaf => 0, Tree.Node(l, _, r) => 1 + l.size() + r.size() } }
-}
-def sum(t: Tree[int]) -> int {
-    return match t {
-        Tree.Leaf => 0
-        Tree.Node(l, v, r) if v > 0 => sum(l) + v + sum(r)
-        _ => -1
-    }
-}
-let xs: list[int?] = [1, none, 3]
-def loops(d: dict[str, int]) {
-    for (k, v) in d {
-        if k == "{" and not false { continue } elif k is str { break } else { print(k) }
-    }
-    let f = fn (a: int, b: int = 2) -> int => a ** b // 3
-    try { throw Error("E", "}") } catch e { print(e?.code ?? "none") } finally { print(b"\x00ok") }
-}
-"#;
+/// The sample program of `robustness.rs`: most of the syntax, with functions and methods whose
+/// bodies hold braces in strings.
+const SAMPLE: &str = include_str!("sample.noodle");
 
 const VOCAB: &[&str] = &[
     "let", "var", "def", "fn", "return", "if", "else", "while", "for", "in", "match", "struct",

@@ -162,41 +162,8 @@ fn regressions_spans_within_source() {
     assert!(bad.is_empty(), "diagnostic spans outside the source:\n{}", bad.join("\n"));
 }
 
-const SAMPLE: &str = r#"# a sample with most of the syntax
-import std.math
-from std.string import upper as up
-
-interface Named { def name(self) -> str }
-
-pub struct Point {
-    x: int
-    y: int = 0
-    def name(self) -> str { return f"P({self.x}, {self.y:>4}) é" }
-}
-
-enum Tree[T] {
-    Leaf
-    Node(left: Tree[T], value: T, right: Tree[T])
-}
-
-def sum[T](t: Tree[int]) -> int {
-    return match t {
-        Tree.Leaf => 0
-        Tree.Node(l, v, r) if v > 0 => sum(l) + v + sum(r)
-        _ => -1
-    }
-}
-
-let xs: list[int?] = [1, none, 3]
-var d = {"a": (1, 2.5), "b": (3, 4.0e-3)}
-for (k, v) in d {
-    if k == "a" and not false { continue } elif k is str { break } else { print(k) }
-}
-let f = fn (a: int, b: int = 2) -> int => a ** b // 3 % 4 << 1 >> 1 & 7 | 8 ^ ~9
-try { throw Error("E", "m") } catch e { print(e?.code ?? "none") } finally { print(b"\x00ok") }
-while xs.len() > 0 { xs.pop()! }
-print(0..10, 0..=10, 0x_ff, 0b1010)
-"#;
+/// A sample with most of the syntax (also read by `deferred_bodies.rs`).
+const SAMPLE: &str = include_str!("sample.noodle");
 
 #[test]
 fn deep_but_reasonable_nesting_parses() {
