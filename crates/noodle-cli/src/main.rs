@@ -124,7 +124,8 @@ fn cmd_build(args: &[String]) -> ExitCode {
     let tmp = out.with_extension("nbc.tmp");
     if let Err(e) = std::fs::write(&tmp, &bytes).and_then(|_| std::fs::rename(&tmp, &out)) {
         let _ = std::fs::remove_file(&tmp);
-        return fail(Error::Io(out, e));
+        eprintln!("error[N0900]: cannot write {}: {e}", out.display());
+        return ExitCode::from(1);
     }
     eprintln!("wrote {} ({} bytes)", out.display(), bytes.len());
     ExitCode::SUCCESS

@@ -342,5 +342,19 @@ fn main() {
         }));
     }
 
+    // a `.nbc` that cannot be written is reported as such, and nothing is left behind
+    let sample = root.join("tests/run/functions/bodies_parsed_as_compiled.noodle");
+    trials.push(Trial::test("cli::build_into_a_missing_folder", move || {
+        let dir = std::env::temp_dir().join(format!("noodle-build-missing-{}", std::process::id()));
+        let out = dir.join("x.nbc");
+        let r = noodle(&["build", sample.to_str().unwrap(), "-o", out.to_str().unwrap()], "", &std::env::temp_dir());
+        let expected = format!("error[N0900]: cannot write {}: No such file or directory (os error 2)\n", out.display());
+        if r.code == 1 && r.stderr == expected && !dir.exists() {
+            Ok(())
+        } else {
+            Err(format!("exit {}, stderr:\n{}", r.code, r.stderr).into())
+        }
+    }));
+
     libtest_mimic::run(&args, trials).exit();
 }
