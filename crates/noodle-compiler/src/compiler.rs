@@ -1158,10 +1158,10 @@ impl Compiler {
         }
         let saved = std::mem::take(&mut self.f().type_params);
         self.f().type_params = tps;
-        let mut params = Vec::new();
-        let mut seen = HashSet::new();
-        for p in &f.params {
-            if !seen.insert(p.name.name.clone()) {
+        let mut params = Vec::with_capacity(f.params.len());
+        for (i, p) in f.params.iter().enumerate() {
+            // parameter lists are short: a scan is cheaper than a set of copied names
+            if f.params[..i].iter().any(|q| q.name.name == p.name.name) {
                 self.error("N0101", format!("parameter `{}` is declared twice", p.name.name), p.name.span);
             }
             let ty = p.ty.as_ref().map(|t| self.resolve_type(t)).unwrap_or(Type::Unknown);

@@ -536,12 +536,19 @@ impl Compiler {
         if v.is_empty() {
             return if rows.is_empty() { Some(vec![]) } else { None };
         }
-        // expand or-patterns in the first column of the rows
-        let mut expanded: Vec<Vec<P>> = Vec::new();
-        for r in rows {
-            expand_or(r, &mut expanded);
-        }
-        let rows = &expanded;
+        // expand or-patterns in the first column of the rows (copying the rows only if some
+        // first column is one)
+        let expanded: Vec<Vec<P>>;
+        let rows: &[Vec<P>] = if rows.iter().any(|r| matches!(r.first(), Some(P::Or(_)))) {
+            let mut out = Vec::new();
+            for r in rows {
+                expand_or(r, &mut out);
+            }
+            expanded = out;
+            &expanded
+        } else {
+            rows
+        };
         match &v[0] {
             P::Or(alts) => {
                 for a in alts {

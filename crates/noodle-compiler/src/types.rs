@@ -188,6 +188,12 @@ impl Subst {
     /// Replaces solved variables, recursively.
     pub fn resolve(&self, t: &Type) -> Type {
         match t {
+            // the common leaves, without a call to `clone`
+            Type::Int => Type::Int,
+            Type::Float => Type::Float,
+            Type::Bool => Type::Bool,
+            Type::Str => Type::Str,
+            Type::None => Type::None,
             Type::Var(v) => match self.get(*v) {
                 Some(t) => self.resolve(t),
                 None => t.clone(),
