@@ -219,10 +219,10 @@ impl<'a> Lexer<'a> {
 
     /// Lexes on to the `}` that closes `depth` open braces, dropping the tokens before it, so
     /// that the `}` (or, when the input ends first, `Eof`) is the next token taken. This is how
-    /// the parser skips a function body it parses later. Blanks, comments, plain names and
-    /// operators are stepped over here byte by byte; everything else (brackets, strings,
-    /// numbers, anything unusual) goes through `step` as usual, so strings hide their braces,
-    /// delimiters are tracked and errors are reported exactly as in a full lex.
+    /// the parser skips a function body it parses later. Blanks, comments, plain names,
+    /// operators and brackets are stepped over here byte by byte (`skim_plain`); everything
+    /// else (strings, numbers, anything unusual) goes through `step` as usual, so strings hide
+    /// their braces, delimiters are tracked and errors are reported exactly as in a full lex.
     pub fn skip_braces(&mut self, mut depth: u32) {
         self.skim = true;
         loop {
