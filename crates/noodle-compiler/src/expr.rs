@@ -44,7 +44,21 @@ impl Compiler {
             return d;
         }
         let (r, t) = self.expr(e, dst, Some(expected));
-        self.expect_type(&t, expected, e.span);
+        self.coerce_result(r, t, dst, expected, e.span)
+    }
+
+    /// `a op b` computed into `dst` as `expr_coerce` would compute the expression `a op b`
+    /// (for `x op= v`, without building that expression).
+    pub fn binary_coerce(&mut self, op: BinOp, a: &Expr, b: &Expr, dst: Option<Reg>, expected: &Type, span: Span) -> Reg {
+        self.set_line(span);
+        let (r, t) = self.binary(op, a, b, dst, span, Some(expected));
+        self.coerce_result(r, t, dst, expected, span)
+    }
+
+    /// Checks a value of type `t` in `r` against `expected`, widening an int where a float is
+    /// expected.
+    fn coerce_result(&mut self, r: Reg, t: Type, dst: Option<Reg>, expected: &Type, span: Span) -> Reg {
+        self.expect_type(&t, expected, span);
         let t = self.subst.resolve(&t);
         let exp = self.subst.resolve(expected);
         let wants_float = matches!(exp, Type::Float) || matches!(&exp, Type::Optional(i) if **i == Type::Float);

@@ -563,7 +563,19 @@ impl Compiler {
                 }
             }
         }
-        // Compound assignment: evaluate `target op value` and assign the result.
+        // Compound assignment: evaluate `target op value` and assign the result. Into a plain
+        // local (the common case, `total += x`) it is computed straight into the local's
+        // register, exactly as the general path below would, without building that expression.
+        if let (Some(op), ExprKind::Name(n)) = (op, &target.kind) {
+            if !matches!(op, ast::BinOp::And | ast::BinOp::Or | ast::BinOp::Coalesce) {
+                if let NameRes::Local(l) = self.resolve(n) {
+                    if l.mutable && !l.cell && l.wide.is_none() && l.global.is_none() {
+                        self.binary_coerce(op, target, value, Some(l.reg), &l.ty, span);
+                        return;
+                    }
+                }
+            }
+        }
         let synthesized;
         let value = match op {
             Some(op) => {
