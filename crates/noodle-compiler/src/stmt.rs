@@ -568,11 +568,9 @@ impl Compiler {
         // register, exactly as the general path below would, without building that expression.
         if let (Some(op), ExprKind::Name(n)) = (op, &target.kind) {
             if !matches!(op, ast::BinOp::And | ast::BinOp::Or | ast::BinOp::Coalesce) {
-                if let NameRes::Local(l) = self.resolve(n) {
-                    if l.mutable && !l.cell && l.wide.is_none() && l.global.is_none() {
-                        self.binary_coerce(op, target, value, Some(l.reg), &l.ty, span);
-                        return;
-                    }
+                if let Some(l) = self.register_local(n) {
+                    self.binary_coerce(op, target, value, Some(l.reg), &l.ty, span);
+                    return;
                 }
             }
         }
@@ -623,11 +621,9 @@ impl Compiler {
                 // local; the value expression writes its destination only as its last step.
                 if let ExprKind::Name(n) = &target.kind {
                     if writes_last(&value.kind) {
-                        if let NameRes::Local(l) = self.resolve(n) {
-                            if l.mutable && !l.cell && l.wide.is_none() && l.global.is_none() {
-                                self.expr_coerce(value, Some(l.reg), &l.ty);
-                                return;
-                            }
+                        if let Some(l) = self.register_local(n) {
+                            self.expr_coerce(value, Some(l.reg), &l.ty);
+                            return;
                         }
                     }
                 }
@@ -639,6 +635,15 @@ impl Compiler {
                 };
                 self.store_to(target, r, &vt);
             }
+        }
+    }
+
+    /// `n` when it is a `var` that lives in a register of this function (not a cell, a wide
+    /// int or a global), so an assignment can compute straight into that register.
+    fn register_local(&mut self, n: &str) -> Option<Local> {
+        match self.resolve(n) {
+            NameRes::Local(l) if l.mutable && !l.cell && l.wide.is_none() && l.global.is_none() => Some(l),
+            _ => None,
         }
     }
 
