@@ -124,8 +124,7 @@ fn cmd_build(args: &[String]) -> ExitCode {
     let tmp = out.with_extension("nbc.tmp");
     if let Err(e) = std::fs::write(&tmp, &bytes).and_then(|_| std::fs::rename(&tmp, &out)) {
         let _ = std::fs::remove_file(&tmp);
-        eprintln!("error[N0900]: cannot write {}: {e}", out.display());
-        return ExitCode::from(1);
+        return cannot_write(out.display(), &e);
     }
     eprintln!("wrote {} ({} bytes)", out.display(), bytes.len());
     ExitCode::SUCCESS
@@ -179,11 +178,14 @@ fn write_stdout(text: &str) -> ExitCode {
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error[N0900]: cannot write to standard output: {e}");
-            ExitCode::FAILURE
-        }
+        Err(e) => cannot_write("to standard output", &e),
     }
+}
+
+/// N0900 for output that could not be written.
+fn cannot_write(what: impl std::fmt::Display, e: &std::io::Error) -> ExitCode {
+    eprintln!("error[N0900]: cannot write {what}: {e}");
+    ExitCode::from(1)
 }
 
 fn cmd_explain(args: &[String]) -> ExitCode {

@@ -343,7 +343,6 @@ fn main() {
     }
 
     // a `.nbc` that cannot be written is reported as such, and nothing is left behind
-    let sample = root.join("tests/run/functions/bodies_parsed_as_compiled.noodle");
     trials.push(Trial::test("cli::build_into_a_missing_folder", move || {
         let dir = std::env::temp_dir().join(format!("noodle-build-missing-{}", std::process::id()));
         let out = dir.join("x.nbc");

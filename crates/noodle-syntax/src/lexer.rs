@@ -224,30 +224,19 @@ impl<'a> Lexer<'a> {
     /// else (strings, numbers, anything unusual) goes through `step` as usual, so strings hide
     /// their braces, delimiters are tracked and errors are reported exactly as in a full lex.
     pub fn skip_braces(&mut self, mut depth: u32) {
+        debug_assert!(depth > 0 && self.tokens.is_empty(), "the parser has taken every token");
         self.skim = true;
         loop {
-            for i in 0..self.tokens.len() {
-                let closes = match self.tokens[i].tok {
-                    Tok::LBrace => {
-                        depth += 1;
-                        false
-                    }
-                    Tok::RBrace => {
-                        depth -= 1;
-                        depth == 0
-                    }
-                    Tok::Eof => true,
-                    _ => false,
-                };
-                if closes {
-                    self.tokens.drain(..i);
-                    self.skim = false;
-                    return;
-                }
+            self.skim_plain(&mut depth);
+            // `skim_plain` counts every brace but the closing one, so a brace token from
+            // `step` is that `}`
+            self.step();
+            if let Some(i) = self.tokens.iter().position(|t| matches!(t.tok, Tok::RBrace | Tok::Eof)) {
+                self.tokens.drain(..i);
+                self.skim = false;
+                return;
             }
             self.tokens.clear();
-            self.skim_plain(&mut depth);
-            self.step();
         }
     }
 
