@@ -97,18 +97,27 @@ impl Heap {
     /// the read stalled on the writes just made.
     #[inline(always)]
     pub fn alloc_inline(&mut self, obj: Obj) -> ObjRef {
-        self.allocated += obj.approx_bytes();
-        let flags = if obj.is_plain() { PLAIN | WATCH } else { 0 };
-        // the slot is found first and the object written once, into it: with the object
-        // needed on two paths, it was built on the stack and copied
+        self.alloc_with(|| obj)
+    }
+
+    /// Allocates the object that `make` builds, calling it once the slot is found, so that
+    /// what it reads (the interpreter's registers) goes straight into the slot: read before
+    /// the free list and the slot's bounds were looked at, the values were kept on the stack
+    /// across that code and copied twice.
+    #[inline(always)]
+    pub fn alloc_with(&mut self, make: impl FnOnce() -> Obj) -> ObjRef {
         let i = match self.free.pop() {
             Some(i) => i,
             None => self.push_slot(),
         };
+        // SAFETY: `i` came from the free list or was just pushed, so it indexes both vectors
+        let (slot, meta) = unsafe { (self.slots.get_unchecked_mut(i as usize), self.meta.get_unchecked_mut(i as usize)) };
+        let obj = make();
+        self.allocated += obj.approx_bytes();
+        *meta = if obj.is_plain() { PLAIN | WATCH } else { 0 };
         // SAFETY: a free slot holds `None` or a dead plain object (see `release`), and a new
         // one `None`; neither owns memory, so overwriting it without dropping leaks nothing
-        unsafe { std::ptr::write(&mut self.slots[i as usize], Some(obj)) };
-        self.meta[i as usize] = flags;
+        unsafe { std::ptr::write(slot, Some(obj)) };
         self.young.push(i);
         ObjRef(i)
     }
