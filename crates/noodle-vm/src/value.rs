@@ -336,11 +336,21 @@ impl Obj {
         }
     }
 
-    /// Approximate heap bytes owned by this object (for collection pacing).
-    #[inline]
+    /// Approximate heap bytes owned by this object (for collection pacing). The commonest
+    /// objects, small records and tuples, are answered inline: the collector asks for every
+    /// object it marks.
+    #[inline(always)]
     pub fn approx_bytes(&self) -> usize {
         const SLOT: usize = 32;
-        SLOT + match self {
+        match self {
+            Obj::Tuple(v) | Obj::Record { fields: v, .. } if !v.spilled() => SLOT,
+            _ => SLOT + self.owned_bytes(),
+        }
+    }
+
+    /// Bytes owned outside the heap slot.
+    fn owned_bytes(&self) -> usize {
+        match self {
             Obj::Str(s) => s.heap_bytes(),
             Obj::Bytes(b) => b.len() + 16,
             Obj::List(v) => v.capacity() * 16,
