@@ -562,11 +562,14 @@ impl Vm {
                 // values are only made from those
                 let f = unsafe { prog.funcs.get_unchecked($func as usize) };
                 let need = $new_base + f.nregs as usize;
+                // the new window starts where the callee's operand says, unless the stack moves
+                let mut window = unsafe { regs.add($new_base - base) };
                 if self.stack.len() < need {
                     if need > MAX_STACK {
                         fail!(VmError::new("N2009", format!("stack overflow: the call stack needs more than {MAX_STACK} registers")));
                     }
                     self.stack.resize(need.max(self.stack.len() * 2).min(MAX_STACK), Value::None);
+                    window = unsafe { self.stack.as_mut_ptr().add($new_base) };
                 }
                 let n = self.frames.len();
                 if n == self.frames.capacity() && !grow_frames(&mut self.frames) {
@@ -581,7 +584,7 @@ impl Vm {
                 }
                 ip = f.code.as_ptr();
                 base = $new_base;
-                regs = unsafe { self.stack.as_mut_ptr().add(base) };
+                regs = window;
                 tick!();
             }};
         }
