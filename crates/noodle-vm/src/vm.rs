@@ -56,13 +56,11 @@ struct Frame {
     /// code, so a return resumes its caller with one load, not a lookup of the caller's code
     /// and an index into it. Valid while the program is (`load` runs with no frames).
     ip: *const Op,
-    /// The closure being run (for `LoadCapture`).
-    closure: Option<ObjRef>,
 }
 
 impl Frame {
-    fn new(prog: &Program, func: u32, base: usize, closure: Option<ObjRef>) -> Frame {
-        Frame { func, base: base as u32, ip: prog.funcs[func as usize].code.as_ptr(), closure }
+    fn new(prog: &Program, func: u32, base: usize) -> Frame {
+        Frame { func, base: base as u32, ip: prog.funcs[func as usize].code.as_ptr() }
     }
 
     /// Where the frame is, as an index into its function's code.
@@ -263,7 +261,7 @@ impl Vm {
         if self.program.funcs.get(func as usize).map(|f| f.arity as usize) != Some(args.len()) {
             return Err(Uncaught { code: "N2011".into(), message: "wrong number of arguments for call".into(), trace: vec![] });
         }
-        self.push_entry(func, None, args)
+        self.push_entry(func, args)
     }
 
     /// Whether a call is in progress (started and neither finished nor failed).
@@ -295,10 +293,10 @@ impl Vm {
     pub fn start(&mut self) {
         let entry = self.program.entry;
         // nothing runs yet, so there is room for the entry frame
-        let _ = self.push_entry(entry, None, &[]);
+        let _ = self.push_entry(entry, &[]);
     }
 
-    fn push_entry(&mut self, func: u32, closure: Option<ObjRef>, args: &[Value]) -> Result<(), Uncaught> {
+    fn push_entry(&mut self, func: u32, args: &[Value]) -> Result<(), Uncaught> {
         let base = self.frames.last().map(|f| f.base as usize + self.program.funcs[f.func as usize].nregs as usize).unwrap_or(0) + 1;
         let need = base + self.program.funcs[func as usize].nregs as usize + 1;
         if self.stack.len() < need {
@@ -312,7 +310,7 @@ impl Vm {
             return Err(Uncaught { code: "N2009".into(), message: format!("call depth exceeded ({MAX_DEPTH} nested calls)"), trace: vec![] });
         }
         self.entry_depth = self.frames.len();
-        self.frames.push(Frame::new(&self.program, func, base, closure));
+        self.frames.push(Frame::new(&self.program, func, base));
         Ok(())
     }
 
@@ -433,10 +431,9 @@ impl Vm {
         for v in &mut self.stack[top..] {
             *v = Value::None;
         }
-        let closures: Vec<Value> = self.frames.iter().filter_map(|f| f.closure.map(Value::Obj)).collect();
         let trace_root = self.last_trace.as_deref().map(|(r, _)| Value::Obj(*r));
         self.heap.collect(
-            self.stack[..top].iter().chain(self.globals.iter()).chain(self.consts.iter()).chain(closures.iter()).chain(trace_root.iter()).chain(std::iter::once(&self.root)),
+            self.stack[..top].iter().chain(self.globals.iter()).chain(self.consts.iter()).chain(trace_root.iter()).chain(std::iter::once(&self.root)),
         );
     }
 
@@ -557,7 +554,7 @@ impl Vm {
         // on the register stack, room in the frame vector); the limits are checked only when
         // either has to grow.
         macro_rules! enter {
-            ($func:expr, $new_base:expr, $closure:expr) => {{
+            ($func:expr, $new_base:expr) => {{
                 // SAFETY: the verifier proved every function operand is in range, and function
                 // values are only made from those
                 let f = unsafe { prog.funcs.get_unchecked($func as usize) };
@@ -579,7 +576,7 @@ impl Vm {
                 unsafe {
                     let frames = self.frames.as_mut_ptr();
                     (*frames.add(n - 1)).ip = ip;
-                    frames.add(n).write(Frame { func: $func, base: $new_base as u32, ip: f.code.as_ptr(), closure: $closure });
+                    frames.add(n).write(Frame { func: $func, base: $new_base as u32, ip: f.code.as_ptr() });
                     self.frames.set_len(n + 1);
                 }
                 ip = f.code.as_ptr();
@@ -893,14 +890,16 @@ impl Vm {
 
                 Op::Call { base: b, func } => {
                     let nb = base + b as usize + 1;
-                    enter!(func, nb, None);
+                    enter!(func, nb);
                 }
                 Op::CallValue { base: b, argc } => {
                     let nb = base + b as usize + 1;
-                    let (func, closure) = match r!(b) {
-                        Value::Func(f) => (f, None),
+                    // a closure stays in register `b` (the callee's result register) while it
+                    // runs: `LoadCapture` finds it there
+                    let func = match r!(b) {
+                        Value::Func(f) => f,
                         Value::Obj(o) => match self.heap.get(o) {
-                            Obj::Closure { func, .. } => (*func, Some(o)),
+                            Obj::Closure { func, .. } => *func,
                             _ => fail!(bad("CallValue")),
                         },
                         _ => fail!(bad("CallValue")),
@@ -908,7 +907,7 @@ impl Vm {
                     if prog.funcs[func as usize].arity != argc as u16 {
                         fail!(bad("CallValue (arity)"));
                     }
-                    enter!(func, nb, closure);
+                    enter!(func, nb);
                 }
                 Op::CallMethod { base: b, name, argc } => {
                     let nb = base + b as usize + 1;
@@ -926,7 +925,7 @@ impl Vm {
                     if prog.funcs[func as usize].arity != argc as u16 {
                         fail!(bad("CallMethod (arity)"));
                     }
-                    enter!(func, nb, None);
+                    enter!(func, nb);
                 }
                 Op::CallNative { base: b, native, argc } => {
                     let start = base + b as usize + 1;
@@ -1122,8 +1121,14 @@ impl Vm {
                     w!(dst, self.heap.alloc(Obj::Closure { func, captures }));
                 }
                 Op::LoadCapture { dst, idx } => {
-                    let v = match self.frames.last().and_then(|f| f.closure).map(|c| self.heap.get(c)) {
-                        Some(Obj::Closure { captures, .. }) => captures.get(idx as usize).copied(),
+                    // the closure being run is the value it was called through (`CallValue`),
+                    // which stays below its window until it returns
+                    // SAFETY: every frame's base is at least 1 (see `leave!`)
+                    let v = match unsafe { *regs.sub(1) } {
+                        Value::Obj(c) => match self.heap.get(c) {
+                            Obj::Closure { captures, .. } => captures.get(idx as usize).copied(),
+                            _ => None,
+                        },
                         _ => None,
                     };
                     match v {
