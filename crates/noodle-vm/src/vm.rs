@@ -138,6 +138,10 @@ pub struct Vm {
     last_trace: Option<Box<(ObjRef, Vec<(String, String, u32)>)>>,
     /// Frames below this depth belong to an outer `call`; returning to it finishes.
     entry_depth: usize,
+    /// A return that leaves fewer frames than this needs a second look: it finishes the run
+    /// (`entry_depth`) or leaves the frame of the innermost `try` handler, which must be
+    /// dropped. One comparison on the return path stands for both (`set_floor`).
+    floor: usize,
     /// A value the host keeps alive in this heap between calls (an actor's state), or None.
     pub root: Value,
     /// The scheduler, for the actor and task natives; None outside a runtime.
@@ -179,6 +183,7 @@ impl Template {
             io: io.map(Box::new),
             last_trace: None,
             entry_depth: 0,
+            floor: 1,
             root: Value::None,
             host: None,
         };
@@ -273,6 +278,12 @@ impl Vm {
     pub fn abort(&mut self) {
         self.frames.truncate(self.entry_depth);
         self.handlers.retain(|h| h.depth <= self.entry_depth);
+        self.set_floor();
+    }
+
+    /// Recomputes `floor` after `entry_depth` or the handlers change.
+    fn set_floor(&mut self) {
+        self.floor = self.handlers.last().map_or(0, |h| h.depth).max(self.entry_depth + 1);
     }
 
     /// Renders a value as `print` would.
@@ -310,6 +321,7 @@ impl Vm {
             return Err(Uncaught { code: "N2009".into(), message: format!("call depth exceeded ({MAX_DEPTH} nested calls)"), trace: vec![] });
         }
         self.entry_depth = self.frames.len();
+        self.set_floor();
         self.frames.push(Frame::new(&self.program, func, base));
         Ok(())
     }
@@ -399,6 +411,7 @@ impl Vm {
         match self.handlers.last() {
             Some(h) if h.depth > self.entry_depth => {
                 let h = self.handlers.pop().unwrap();
+                self.set_floor();
                 self.frames.truncate(h.depth);
                 let f = self.frames.last_mut().unwrap();
                 f.ip = self.program.funcs[f.func as usize].code[h.pc..].as_ptr();
@@ -423,6 +436,7 @@ impl Vm {
         };
         self.frames.truncate(self.entry_depth);
         self.handlers.retain(|h| h.depth <= self.entry_depth);
+        self.set_floor();
         RunState::Error(Uncaught { code, message, trace })
     }
 
@@ -595,11 +609,14 @@ impl Vm {
                 let n = self.frames.len() - 1;
                 // SAFETY: frames are plain data; the running one is dropped without a read
                 unsafe { self.frames.set_len(n) };
-                if n <= self.entry_depth {
-                    out!(Ok(Some(RunState::Finished(v))));
-                }
-                while self.handlers.last().is_some_and(|h| h.depth > n) {
-                    self.handlers.pop();
+                if n < self.floor {
+                    if n <= self.entry_depth {
+                        out!(Ok(Some(RunState::Finished(v))));
+                    }
+                    while self.handlers.last().is_some_and(|h| h.depth > n) {
+                        self.handlers.pop();
+                    }
+                    self.set_floor();
                 }
                 // SAFETY: n > entry_depth >= 0, so the caller's frame is there
                 let caller = unsafe { self.frames.get_unchecked(n - 1) };
@@ -1211,9 +1228,11 @@ impl Vm {
                     save_ip!();
                     let pc = self.frames.last().unwrap().pc(prog);
                     self.handlers.push(Handler { depth: self.frames.len(), pc: (pc as isize + off as isize) as usize, reg: base + reg as usize });
+                    self.set_floor();
                 }
                 Op::TryEnd => {
                     self.handlers.pop();
+                    self.set_floor();
                 }
                 Op::Throw { src } => {
                     save_ip!();
@@ -1686,6 +1705,54 @@ mod tests {
         let f = noodle_nbc::program::Function { name: "<main>".into(), arity: 0, nregs: 1, ncaptures: 0, file: 0, code: vec![noodle_nbc::Op::Jump { off: -1 }], lines: vec![1] };
         let error = noodle_nbc::program::RecordType { name: "Error".into(), enum_name: None, enum_id: u16::MAX, fields: vec!["code".into(), "message".into()], methods: vec![] };
         noodle_nbc::Program { files: vec!["loop".into()], funcs: vec![f], types: vec![error], ..Default::default() }
+    }
+
+    /// A function that returns inside a `try` without `TryEnd` (our compiler always ends the
+    /// block first, but bytecode may come from elsewhere): its handler must be dropped with
+    /// its frame, so that a later throw reaches the handler of the frame still running.
+    #[test]
+    fn a_return_drops_the_handlers_of_its_frame() {
+        use noodle_nbc::Op;
+        use super::{RunState, Vm};
+        let func = |name: &str, nregs: u16, code: Vec<Op>| {
+            let lines = vec![1; code.len()];
+            noodle_nbc::program::Function { name: name.into(), arity: 0, nregs, ncaptures: 0, file: 0, code, lines }
+        };
+        let main = func(
+            "<main>",
+            5,
+            vec![
+                Op::TryBegin { reg: 2, off: 3 },
+                Op::Call { base: 0, func: 1 },
+                Op::Call { base: 1, func: 2 },
+                Op::ReturnNone,
+                Op::LoadInt { dst: 3, val: 7 },
+                Op::Return { src: 3 },
+            ],
+        );
+        let leaves_its_try = func("leaves_its_try", 1, vec![Op::TryBegin { reg: 0, off: 1 }, Op::Return { src: 0 }, Op::LoadInt { dst: 0, val: 99 }, Op::Return { src: 0 }]);
+        // instruction 2 is where the stale handler would resume, in whatever frame is running
+        let throws = func(
+            "throws",
+            3,
+            vec![
+                Op::LoadInt { dst: 0, val: 1 },
+                Op::Jump { off: 2 },
+                Op::LoadInt { dst: 0, val: 55 },
+                Op::Return { src: 0 },
+                Op::LoadInt { dst: 1, val: 2 },
+                Op::NewRecord { dst: 2, ty: 0, base: 0 },
+                Op::Throw { src: 2 },
+            ],
+        );
+        let mut p = looping();
+        p.funcs = vec![main, leaves_its_try, throws];
+        let mut vm = Vm::new(p, crate::vm::Output::silent()).unwrap();
+        vm.start();
+        match vm.run(None) {
+            RunState::Finished(crate::value::Value::Int(7)) => {}
+            other => panic!("the throw should reach <main>'s handler, got {:?}", std::mem::discriminant(&other)),
+        }
     }
 
     #[test]
