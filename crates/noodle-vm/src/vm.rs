@@ -1211,7 +1211,9 @@ impl Vm {
                             v => out.push(&fmt::display(&self.heap, &prog, v)),
                         }
                     }
-                    w!(dst, self.heap.alloc_str(out.into_text()));
+                    // built into its slot (see `Heap::alloc_with`)
+                    let r = self.heap.alloc_with(|| Obj::Str(out.into_text()));
+                    w!(dst, Value::Obj(r));
                 }
                 Op::AddStr { dst, a, b } => {
                     let s: Text = match (r!(a), r!(b)) {
