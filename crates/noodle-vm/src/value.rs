@@ -337,13 +337,14 @@ impl Obj {
     }
 
     /// Approximate heap bytes owned by this object (for collection pacing). The commonest
-    /// objects, small records and tuples, are answered inline: the collector asks for every
-    /// object it marks.
+    /// objects, small records and tuples and short strings, are answered inline: the collector
+    /// asks for every object it marks, and `Heap::alloc_with` for every one it makes.
     #[inline(always)]
     pub fn approx_bytes(&self) -> usize {
         const SLOT: usize = 32;
         match self {
             Obj::Tuple(v) | Obj::Record { fields: v, .. } if !v.spilled() => SLOT,
+            Obj::Str(Text::Inline { .. }) => SLOT,
             _ => SLOT + self.owned_bytes(),
         }
     }

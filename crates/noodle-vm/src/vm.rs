@@ -326,6 +326,30 @@ impl Vm {
         Ok(())
     }
 
+    /// `Concat`: strings are copied; any other value is formatted as `str()` would, so
+    /// `"w" + str(n)` and f-strings build one string with one allocation, on the stack while it
+    /// is short. Out of line: inlined, its string building changed how the dispatch loop kept
+    /// its registers, and other instructions paid for it (binary_trees +2%).
+    #[inline(never)]
+    fn concat(&mut self, prog: &Program, start: usize, count: usize) -> ObjRef {
+        let mut out = StrBuf::new();
+        for i in start..start + count {
+            match self.stack[i] {
+                Value::Obj(o) => match self.heap.get(o) {
+                    Obj::Str(s) => out.push(s),
+                    _ => out.push(&fmt::display(&self.heap, prog, Value::Obj(o))),
+                },
+                Value::Int(n) => {
+                    let mut buf = [0u8; 20];
+                    out.push(format_int(n, &mut buf));
+                }
+                v => out.push(&fmt::display(&self.heap, prog, v)),
+            }
+        }
+        // built into its slot (see `Heap::alloc_with`)
+        self.heap.alloc_with(|| Obj::Str(out.into_text()))
+    }
+
     /// A native call, out of line: it is never the cheap part of an instruction, and its
     /// setup (the streams, the context) need not weigh on the dispatch loop's registers.
     #[inline(never)]
@@ -1194,25 +1218,7 @@ impl Vm {
                     }
                 }
                 Op::Concat { dst, base: b, count } => {
-                    // Strings are copied; any other value is formatted as `str()` would, so
-                    // `"w" + str(n)` and f-strings build one string with one allocation.
-                    // built on the stack when short: the result is the only allocation
-                    let mut out = StrBuf::new();
-                    for i in 0..count as usize {
-                        match self.stack[base + b as usize + i] {
-                            Value::Obj(o) => match self.heap.get(o) {
-                                Obj::Str(s) => out.push(s),
-                                _ => out.push(&fmt::display(&self.heap, &prog, Value::Obj(o))),
-                            },
-                            Value::Int(n) => {
-                                let mut buf = [0u8; 20];
-                                out.push(format_int(n, &mut buf));
-                            }
-                            v => out.push(&fmt::display(&self.heap, &prog, v)),
-                        }
-                    }
-                    // built into its slot (see `Heap::alloc_with`)
-                    let r = self.heap.alloc_with(|| Obj::Str(out.into_text()));
+                    let r = self.concat(prog, base + b as usize, count as usize);
                     w!(dst, Value::Obj(r));
                 }
                 Op::AddStr { dst, a, b } => {
@@ -1553,8 +1559,11 @@ impl StrBuf {
     }
 
     /// The string as a `Text`. A short one is taken straight from the buffer, which is zero
-    /// past what was pushed, as an inline text wants: no second copy.
-    #[inline]
+    /// past what was pushed, as an inline text wants: no second copy. Inlined, so that the
+    /// text is written once, into the heap slot that `alloc_with` gives it: returned from a
+    /// call, it came back through the stack and its copy into the slot stalled on the call's
+    /// writes.
+    #[inline(always)]
     fn into_text(self) -> Text {
         if self.long.is_empty() && self.len <= INLINE_STR {
             let mut bytes = [0u8; INLINE_STR];
@@ -1562,8 +1571,13 @@ impl StrBuf {
             // SAFETY: `inline` starts zeroed and holds whole `&str`s up to `len`
             unsafe { Text::from_padded(bytes, self.len) }
         } else {
-            Text::from(self.as_str())
+            self.into_long_text()
         }
+    }
+
+    #[inline(never)]
+    fn into_long_text(self) -> Text {
+        Text::from(self.as_str())
     }
 }
 
