@@ -112,16 +112,23 @@ impl Heap {
         };
         // SAFETY: `i` came from the free list or was just pushed, so it indexes both vectors
         let (slot, meta) = unsafe { (self.slots.get_unchecked_mut(i as usize), self.meta.get_unchecked_mut(i as usize)) };
+        let obj = make();
+        // a plain object's size folds to a constant here, where its kind is known; the others
+        // are sized from the slot, after it is written: asked before, the object was built on
+        // the stack (the question is a call that needs its address) and copied, and the copy's
+        // 16-byte reads stalled on the 8-byte writes that built it (17% of binary_trees), while
+        // asked from the slot for every object, the question was a jump on the slot's kind
+        let plain = obj.plain_bytes();
         // SAFETY: a free slot holds `None` or a dead plain object (see `release`), and a new
         // one `None`; neither owns memory, so overwriting it without dropping leaks nothing
-        unsafe { std::ptr::write(slot, Some(make())) };
-        // sized from the slot: an object asked about before it is stored is built on the stack
-        // (the question may be a call that needs its address) and copied, and the copy's
-        // 16-byte reads stall on the 8-byte writes that built it (17% of binary_trees)
-        // SAFETY: just written
-        let obj = unsafe { slot.as_ref().unwrap_unchecked() };
-        self.allocated += obj.approx_bytes();
-        *meta = if obj.is_plain() { PLAIN | WATCH } else { 0 };
+        unsafe { std::ptr::write(slot, Some(obj)) };
+        let (bytes, flags) = match plain {
+            Some(n) => (n, PLAIN | WATCH),
+            // SAFETY: just written
+            None => (unsafe { slot.as_ref().unwrap_unchecked() }.approx_bytes(), 0),
+        };
+        self.allocated += bytes;
+        *meta = flags;
         self.young.push(i);
         ObjRef(i)
     }

@@ -300,6 +300,9 @@ impl From<Rc<str>> for Text {
 /// struct or pair costs no separate allocation.
 pub type Fields = smallvec::SmallVec<[Value; 2]>;
 
+/// What a heap slot counts for in `Obj::approx_bytes`.
+const SLOT_BYTES: usize = 32;
+
 pub enum Obj {
     Str(Text),
     Bytes(Rc<[u8]>),
@@ -328,24 +331,29 @@ impl Obj {
     /// code: short strings, small records and tuples (the commonest garbage), cells and tasks.
     #[inline]
     pub fn is_plain(&self) -> bool {
+        self.plain_bytes().is_some()
+    }
+
+    /// A plain object's approximate bytes (see `is_plain`), or None for the others. Inlined
+    /// where an object is made, it folds to a constant for the kind being made.
+    #[inline(always)]
+    pub fn plain_bytes(&self) -> Option<usize> {
         match self {
-            Obj::Record { fields, .. } | Obj::Tuple(fields) => !fields.spilled(),
-            Obj::Str(t) => matches!(t, Text::Inline { .. }),
-            Obj::Cell(_) | Obj::Task(_) => true,
-            _ => false,
+            Obj::Record { fields, .. } | Obj::Tuple(fields) if !fields.spilled() => Some(SLOT_BYTES),
+            Obj::Str(Text::Inline { .. }) | Obj::Cell(_) => Some(SLOT_BYTES),
+            Obj::Task(_) => Some(SLOT_BYTES + 16),
+            _ => None,
         }
     }
 
-    /// Approximate heap bytes owned by this object (for collection pacing). The commonest
-    /// objects, small records and tuples and short strings, are answered inline: the collector
-    /// asks for every object it marks, and `Heap::alloc_with` for every one it makes.
+    /// Approximate heap bytes owned by this object (for collection pacing). The plain ones
+    /// (small records and tuples, short strings) are answered inline: the collector asks for
+    /// every object it marks.
     #[inline(always)]
     pub fn approx_bytes(&self) -> usize {
-        const SLOT: usize = 32;
-        match self {
-            Obj::Tuple(v) | Obj::Record { fields: v, .. } if !v.spilled() => SLOT,
-            Obj::Str(Text::Inline { .. }) => SLOT,
-            _ => SLOT + self.owned_bytes(),
+        match self.plain_bytes() {
+            Some(n) => n,
+            None => SLOT_BYTES + self.owned_bytes(),
         }
     }
 
