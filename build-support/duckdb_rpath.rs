@@ -55,9 +55,7 @@ fn pack_relative_relocations() {
     let Ok(out) = std::process::Command::new("getconf").arg("GNU_LIBC_VERSION").output() else { return };
     // "glibc 2.36"
     let text = String::from_utf8_lossy(&out.stdout);
-    let mut parts = text.trim().trim_start_matches("glibc ").split('.').map(|p| p.parse::<u32>().unwrap_or(0));
-    let version = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
-    if version >= (2, 36) {
+    if major_minor(text.trim().trim_start_matches("glibc ")) >= (2, 36) {
         println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
     }
 }
@@ -66,7 +64,7 @@ fn pack_relative_relocations() {
 /// together (`build-support/hot-functions.txt`, made by `scripts/hot-functions`, as lld's
 /// symbol ordering file). The kernel maps a binary's code 64 KB around each page a run touches,
 /// so with those functions spread over the 9 MB text section a hello world had 2.3 MB of it
-/// resident; together, they take a fraction of that (hello world 4.5 -> 3.1 MB peak, see
+/// resident; together, they take a fraction of that (hello world 4.5 -> 3.3 MB peak, see
 /// docs/benchmarks.md). A name the build no longer has is skipped, and a build that differs
 /// (another toolchain, other settings) merely goes unordered. Only with rustc's own lld, the
 /// default linker for this target since Rust 1.90: another linker may not know the option.
@@ -83,12 +81,17 @@ fn order_hot_functions() {
     let Ok(out) = std::process::Command::new(var("RUSTC")).arg("-vV").output() else { return };
     // "release: 1.95.0"
     let text = String::from_utf8_lossy(&out.stdout);
-    let release = text.lines().find_map(|l| l.strip_prefix("release: ")).unwrap_or("");
-    let mut parts = release.split(['.', '-']).map(|p| p.parse::<u32>().unwrap_or(0));
-    if (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) < (1, 90) {
+    if major_minor(text.lines().find_map(|l| l.strip_prefix("release: ")).unwrap_or("")) < (1, 90) {
         return;
     }
     let Ok(list) = list.canonicalize() else { return };
     println!("cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}", list.display());
     println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
+}
+
+/// The first two numbers of a version ("2.36", "1.95.0-beta.1"); a part that is not a number
+/// counts as 0.
+fn major_minor(version: &str) -> (u32, u32) {
+    let mut parts = version.split(['.', '-']).map(|p| p.parse::<u32>().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
 }
