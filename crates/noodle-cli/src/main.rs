@@ -1,5 +1,6 @@
 //! `noodle` — the command-line tool. A thin layer over the `noodle` embedding API.
 
+use noodle::error_codes::{N0900, N0901, N0902};
 use noodle::{codes, Error, Eval, Output, Runtime, Session};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -45,7 +46,7 @@ fn main() -> ExitCode {
             if other.ends_with(".noodle") || other.ends_with(".nbc") {
                 return cmd_run(&args);
             }
-            eprintln!("error[N0902]: unknown command `{other}`\n");
+            eprintln!("error[{N0902}]: unknown command `{other}`\n");
             eprint!("{USAGE}");
             ExitCode::from(2)
         }
@@ -57,7 +58,7 @@ fn noodle_nbc_version() -> u16 {
 }
 
 fn usage_error(msg: &str) -> ExitCode {
-    eprintln!("error[N0902]: {msg}");
+    eprintln!("error[{N0902}]: {msg}");
     eprintln!("run `noodle help` for usage");
     ExitCode::from(2)
 }
@@ -184,20 +185,20 @@ fn write_stdout(text: &str) -> ExitCode {
 
 /// N0900 for output that could not be written.
 fn cannot_write(what: impl std::fmt::Display, e: &std::io::Error) -> ExitCode {
-    eprintln!("error[N0900]: cannot write {what}: {e}");
+    eprintln!("error[{N0900}]: cannot write {what}: {e}");
     ExitCode::from(1)
 }
 
 fn cmd_explain(args: &[String]) -> ExitCode {
     let Some(code) = args.first() else { return usage_error("`noodle explain` needs a code, e.g. N0200") };
     if code == "--list" {
-        let list: String = codes::CODES.iter().map(|c| format!("{}  {}\n", c.code, c.title)).collect();
+        let list: String = codes::all().iter().map(|c| format!("{}  {}\n", c.code, c.title)).collect();
         return write_stdout(&list);
     }
     match codes::lookup(code) {
         Some(c) => write_stdout(&format!("{}: {}\n\n{}\n", c.code, c.title, c.explanation.trim_end())),
         None => {
-            eprintln!("error[N0902]: unknown error code `{code}`; `noodle explain --list` lists them all");
+            eprintln!("error[{N0902}]: unknown error code `{code}`; `noodle explain --list` lists them all");
             ExitCode::from(2)
         }
     }
@@ -311,7 +312,7 @@ fn cmd_repl() -> ExitCode {
     let mut rl = match rustyline::DefaultEditor::new() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error[N0901]: cannot start the line editor: {e}");
+            eprintln!("error[{N0901}]: cannot start the line editor: {e}");
             return ExitCode::from(1);
         }
     };

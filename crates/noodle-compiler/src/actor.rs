@@ -13,6 +13,7 @@
 //! `actor.spawn` with the three functions; `ref.send(m)` / `ref.ask(m)` check that some handler
 //! takes `m`'s type, so an unhandled message is a compile-time error (N0246).
 
+use crate::codes::{N0101, N0106, N0200, N0201, N0242, N0243, N0244, N0245, N0246};
 use crate::builder::Reg;
 use crate::compiler::{Compiler, NameRes, Symbol};
 use crate::tensor::{D, K, P};
@@ -68,14 +69,14 @@ impl Compiler {
                 let msg_ty = match (&h.self_span, h.params.as_slice()) {
                     (Some(_), [p]) if p.ty.is_some() && p.default.is_none() => slice(p.ty.as_ref().unwrap().span()),
                     _ => {
-                        self.error("N0242", format!("handler `{}` must take `self` and one message: `on {}(self, msg: Type)`", h.name.name, h.name.name), h.name.span)
+                        self.error(N0242, format!("handler `{}` must take `self` and one message: `on {}(self, msg: Type)`", h.name.name, h.name.name), h.name.span)
                             .hint("a handler receives one message; put several values in a struct or an enum variant");
                         ok = false;
                         continue;
                     }
                 };
                 if a.methods.iter().any(|m| m.name.name == h.name.name) || handler_names.contains(&h.name.name) {
-                    self.error("N0101", format!("`{}` is defined more than once in actor `{name}`", h.name.name), h.name.span);
+                    self.error(N0101, format!("`{}` is defined more than once in actor `{name}`", h.name.name), h.name.span);
                     ok = false;
                     continue;
                 }
@@ -90,18 +91,18 @@ impl Compiler {
             let on_stop = a.methods.iter().find(|m| m.name.name == "on_stop");
             if let Some(st) = on_stop {
                 if st.self_span.is_none() || !st.params.is_empty() {
-                    self.error("N0242", "`on_stop` must take only `self`: `def on_stop(self) { ... }`", st.name.span);
+                    self.error(N0242, "`on_stop` must take only `self`: `def on_stop(self) { ... }`", st.name.span);
                     ok = false;
                 }
             }
             let (params, construct) = match init {
                 Some(f) => {
                     if f.self_span.is_none() {
-                        self.error("N0242", "`init` must take `self` first: `def init(self, ...) { ... }`", f.name.span);
+                        self.error(N0242, "`init` must take `self` first: `def init(self, ...) { ... }`", f.name.span);
                         ok = false;
                     }
                     if let Some(field) = a.fields.iter().find(|f| f.default.is_none()) {
-                        self.error("N0242", format!("state field `{}` needs a default value because actor `{name}` has `init`", field.name.name), field.name.span)
+                        self.error(N0242, format!("state field `{}` needs a default value because actor `{name}` has `init`", field.name.name), field.name.span)
                             .hint(format!("write `{}: ... = <value>` and set it in `init`", field.name.name));
                         ok = false;
                     }
@@ -187,7 +188,7 @@ impl Compiler {
                 NameRes::Func(fi) if !self.funcs[fi].has_self => {
                     // `spawn f(args)`: the call runs as a task
                     if let Some(o) = options.first() {
-                        self.error("N0243", "spawn options apply to actors, not to tasks", o.value.span).hint("write `spawn f(...)` without options");
+                        self.error(N0243, "spawn options apply to actors, not to tasks", o.value.span).hint("write `spawn f(...)` without options");
                     }
                     return self.call_func(fi, None, args, dst, span, None, true);
                 }
@@ -196,7 +197,7 @@ impl Compiler {
             _ => None,
         };
         let Some(id) = id else {
-            self.error("N0243", "`spawn` starts an actor or a task: `spawn Counter(...)` where `Counter` is declared with `actor`, or `spawn f(...)` for a function `f`", callee.span)
+            self.error(N0243, "`spawn` starts an actor or a task: `spawn Counter(...)` where `Counter` is declared with `actor`, or `spawn f(...)` for a function `f`", callee.span)
                 .label("not an actor or a function");
             for a in args.iter().chain(options) {
                 self.expr(&a.value, None, None);
@@ -231,10 +232,10 @@ impl Compiler {
             match SPAWN_OPTIONS.iter().position(|x| *x == n.name) {
                 Some(i) if given[i].is_none() => given[i] = Some(&o.value),
                 Some(_) => {
-                    self.error("N0201", format!("spawn option `{}` is given twice", n.name), n.span);
+                    self.error(N0201, format!("spawn option `{}` is given twice", n.name), n.span);
                 }
                 None => {
-                    let mut d = Diagnostic::error("N0243", format!("unknown spawn option `{}`", n.name), n.span).label("not an option");
+                    let mut d = Diagnostic::error(N0243, format!("unknown spawn option `{}`", n.name), n.span).label("not an option");
                     d = d.hint(format!("the options are {}", SPAWN_OPTIONS.join(", ")));
                     if let Some(s) = crate::compiler::suggest(&n.name, SPAWN_OPTIONS) {
                         d = d.hint(format!("did you mean `{s}`?"));
@@ -287,7 +288,7 @@ impl Compiler {
         if let Some(Expr { kind: ExprKind::Str(s), span }) = e {
             if !choices.contains(&s.as_str()) {
                 let list: Vec<String> = choices.iter().map(|c| format!("\"{c}\"")).collect();
-                self.error("N0244", format!("unknown {what} \"{s}\""), *span).hint(format!("expected {}", list.join(", ")));
+                self.error(N0244, format!("unknown {what} \"{s}\""), *span).hint(format!("expected {}", list.join(", ")));
             }
         }
     }
@@ -302,7 +303,7 @@ impl Compiler {
             Type::Unknown => Type::Unknown,
             other => {
                 let shown = self.show(&other);
-                self.error("N0245", format!("`await` needs a task, found `{shown}`"), x.span)
+                self.error(N0245, format!("`await` needs a task, found `{shown}`"), x.span)
                     .hint("tasks come from `ref.ask(...)`, `actor.timer(...)` and `actor.gather(...)`");
                 Type::Unknown
             }
@@ -347,7 +348,7 @@ impl Compiler {
         }
         if sup || !matches!(m, "send" | "ask" | "send_after" | "send_every") {
             let names: &[&str] = if sup { &["stop", "alive", "monitor", "link", "restarts", "children"] } else { &["send", "ask", "send_after", "send_every", "stop", "alive", "monitor", "link"] };
-            let mut d = Diagnostic::error("N0106", format!("`{shown}` has no method `{m}`"), name.span).label("unknown method");
+            let mut d = Diagnostic::error(N0106, format!("`{shown}` has no method `{m}`"), name.span).label("unknown method");
             if let Some(s) = crate::compiler::suggest(m, names) {
                 d = d.hint(format!("did you mean `{s}`?"));
             } else if !sup {
@@ -372,7 +373,7 @@ impl Compiler {
                     "send" => "`ref.send(message)`".to_string(),
                     _ => format!("`ref.{m}(seconds, message)`"),
                 };
-                self.error("N0201", format!("`{m}` takes one message: {usage}"), span);
+                self.error(N0201, format!("`{m}` takes one message: {usage}"), span);
                 for a in args {
                     self.expr(&a.value, None, None);
                 }
@@ -395,7 +396,7 @@ impl Compiler {
                 None => {
                     let mshown = self.show(&mt);
                     let handled: Vec<String> = self.handler_types(id).iter().map(|(h, t, _)| format!("`{}` ({h})", self.show(t))).collect();
-                    let mut d = Diagnostic::error("N0246", format!("actor `{shown}` has no handler for messages of type `{mshown}`"), msg.span).label("not handled");
+                    let mut d = Diagnostic::error(N0246, format!("actor `{shown}` has no handler for messages of type `{mshown}`"), msg.span).label("not handled");
                     d = d.hint(if handled.is_empty() { format!("`{shown}` declares no handlers") } else { format!("`{shown}` handles {}", handled.join(", ")) });
                     self.diags.push(d);
                     Type::Unknown
@@ -421,7 +422,7 @@ impl Compiler {
             return (self.emit_native(native, base, 1, dst), Type::Bool);
         }
         let shown = self.show(&Type::Task(Box::new(t)));
-        self.error("N0106", format!("`{shown}` has no method `{}`", name.name), name.span).hint("wait for a task with `await task`; check it with `task.done()`; stop it with `task.cancel()`");
+        self.error(N0106, format!("`{shown}` has no method `{}`", name.name), name.span).hint("wait for a task with `await task`; check it with `task.done()`; stop it with `task.cancel()`");
         for a in args {
             self.expr(&a.value, None, None);
         }
@@ -448,7 +449,7 @@ impl Compiler {
             }
             "gather" => {
                 let [a] = args else {
-                    self.error("N0201", "`gather` takes one list of tasks", span);
+                    self.error(N0201, "`gather` takes one list of tasks", span);
                     return Some((self.dst(dst), Type::Unknown));
                 };
                 let base = self.b().alloc(2);
@@ -461,7 +462,7 @@ impl Compiler {
                     [a] if a.name.is_none() => (a, None),
                     [a, t] if a.name.is_none() && t.name.as_ref().is_some_and(|n| n.name == "timeout") => (a, Some(&t.value)),
                     _ => {
-                        self.error("N0201", "`select` takes a list of tasks and an optional `timeout: seconds`", span);
+                        self.error(N0201, "`select` takes a list of tasks and an optional `timeout: seconds`", span);
                         for a in args {
                             self.expr(&a.value, None, None);
                         }
@@ -476,7 +477,7 @@ impl Compiler {
             }
             "register" => {
                 let [n, a] = args else {
-                    self.error("N0201", "`register` takes a name and an actor: `actor.register(\"name\", ref)`", span);
+                    self.error(N0201, "`register` takes a name and an actor: `actor.register(\"name\", ref)`", span);
                     return Some((self.dst(dst), Type::Unknown));
                 };
                 let base = self.b().alloc(3);
@@ -484,7 +485,7 @@ impl Compiler {
                 let (_, t) = self.expr(&a.value, Some(base + 2), None);
                 if !matches!(self.subst.resolve(&t), Type::Actor(_) | Type::Unknown) {
                     let shown = self.show(&t);
-                    self.error("N0200", format!("`register` takes an actor reference, found `{shown}`"), a.value.span);
+                    self.error(N0200, format!("`register` takes an actor reference, found `{shown}`"), a.value.span);
                 }
                 Some((self.emit_native("actor.register", base, 2, dst), Type::None))
             }
@@ -500,14 +501,14 @@ impl Compiler {
                 Type::Unknown => Type::Unknown,
                 other => {
                     let shown = self.show(&other);
-                    self.error("N0200", format!("`{what}` takes a list of tasks, found a list of `{shown}`"), span);
+                    self.error(N0200, format!("`{what}` takes a list of tasks, found a list of `{shown}`"), span);
                     Type::Unknown
                 }
             },
             Type::Unknown => Type::Unknown,
             other => {
                 let shown = self.show(&other);
-                self.error("N0200", format!("`{what}` takes a list of tasks, found `{shown}`"), span);
+                self.error(N0200, format!("`{what}` takes a list of tasks, found `{shown}`"), span);
                 Type::Unknown
             }
         }
@@ -517,7 +518,7 @@ impl Compiler {
     pub(crate) fn actor_static(&mut self, id: u32, name: &Ident, args: &[Arg], dst: Option<Reg>, span: Span) -> (Reg, Type) {
         let an = self.actors[id as usize].name.clone();
         if name.name != "lookup" {
-            self.error("N0106", format!("actor `{an}` has no function `{}`", name.name), name.span).hint(format!("`{an}.lookup(name)` finds a registered actor; start one with `spawn {an}(...)`"));
+            self.error(N0106, format!("actor `{an}` has no function `{}`", name.name), name.span).hint(format!("`{an}.lookup(name)` finds a registered actor; start one with `spawn {an}(...)`"));
             for a in args {
                 self.expr(&a.value, None, None);
             }

@@ -1,5 +1,7 @@
 //! Compiler state: modules, declarations, scopes, and the driver.
 
+use noodle_syntax::codes::N0215;
+use crate::codes::{N0100, N0101, N0102, N0103, N0104, N0107, N0200, N0204, N0205, N0209, N0214, N0216, N0217, N0219};
 use crate::builder::{FuncBuilder, Label, Reg};
 use crate::builtins;
 use crate::types::{Show, Subst, Type, TypeNames};
@@ -326,7 +328,7 @@ impl Compiler {
     }
 
     // ---- diagnostics and display ----
-    pub fn error(&mut self, code: &'static str, msg: impl Into<String>, span: Span) -> DiagRef<'_> {
+    pub fn error(&mut self, code: noodle_codes::Code, msg: impl Into<String>, span: Span) -> DiagRef<'_> {
         self.diags.push(Diagnostic::error(code, msg, span));
         DiagRef(self.diags.last_mut().unwrap())
     }
@@ -485,7 +487,7 @@ impl Compiler {
             TypeExpr::Named { path, args, span } => {
                 let arity = |c: &mut Compiler, n: usize| -> bool {
                     if args.len() != n {
-                        c.error("N0214", format!("`{}` takes {} type argument{}, found {}", path[0].name, n, if n == 1 { "" } else { "s" }, args.len()), *span)
+                        c.error(N0214, format!("`{}` takes {} type argument{}, found {}", path[0].name, n, if n == 1 { "" } else { "s" }, args.len()), *span)
                             .label("wrong number of type arguments");
                         false
                     } else {
@@ -533,7 +535,7 @@ impl Compiler {
                             return match elem {
                                 Some(e) => Type::Tensor(e),
                                 None => {
-                                    self.error("N0102", "a tensor's element type must be `f32`, `f64`, `i64` or `bool`", args[0].span()).label("not a tensor element type");
+                                    self.error(N0102, "a tensor's element type must be `f32`, `f64`, `i64` or `bool`", args[0].span()).label("not a tensor element type");
                                     Type::Unknown
                                 }
                             };
@@ -564,12 +566,12 @@ impl Compiler {
                     if path[1].name == "Supervisor" && args.is_empty() {
                         return Type::Actor(crate::actor::SUPERVISOR);
                     }
-                    self.error("N0102", format!("unknown type `actor.{}`", path[1].name), *span).hint("`std.actor` has one type: `actor.Supervisor`");
+                    self.error(N0102, format!("unknown type `actor.{}`", path[1].name), *span).hint("`std.actor` has one type: `actor.Supervisor`");
                     return Type::Unknown;
                 }
                 if let (NameRes::Std("std.db"), 2) = (&res, path.len()) {
                     if !args.is_empty() {
-                        self.error("N0214", format!("`db.{}` takes no type arguments", path[1].name), *span);
+                        self.error(N0214, format!("`db.{}` takes no type arguments", path[1].name), *span);
                     }
                     return self.db_type(&path[1]);
                 }
@@ -579,21 +581,21 @@ impl Compiler {
                         match self.modules[mi].symbols.get(name).cloned() {
                             Some((sym, public)) => {
                                 if !public {
-                                    self.error("N0104", format!("`{}` is not public in module `{}`", name, self.modules[mi].name), path[1].span)
+                                    self.error(N0104, format!("`{}` is not public in module `{}`", name, self.modules[mi].name), path[1].span)
                                         .hint("mark it `pub` in its module to use it here");
                                 }
                                 let res = sym_res(&sym);
                                 self.type_from_res(res, name, args.len(), *span)
                             }
                             None => {
-                                self.error("N0102", format!("unknown type `{}.{}`", path[0].name, name), *span);
+                                self.error(N0102, format!("unknown type `{}.{}`", path[0].name, name), *span);
                                 Type::Unknown
                             }
                         }
                     }
                     _ => {
                         let full: Vec<&str> = path.iter().map(|i| i.name.as_str()).collect();
-                        self.error("N0102", format!("unknown type `{}`", full.join(".")), *span);
+                        self.error(N0102, format!("unknown type `{}`", full.join(".")), *span);
                         Type::Unknown
                     }
                 }
@@ -608,7 +610,7 @@ impl Compiler {
             NameRes::Iface(i) => Type::Interface(i),
             NameRes::Actor(a) => Type::Actor(a),
             _ => {
-                let mut d = Diagnostic::error("N0102", format!("unknown type `{name}`"), span).label("not a type");
+                let mut d = Diagnostic::error(N0102, format!("unknown type `{name}`"), span).label("not a type");
                 if let Some(s) = suggest(name, &["int", "float", "bool", "str", "bytes", "none", "any", "list", "dict", "set", "tensor"]) {
                     d = d.hint(format!("did you mean `{s}`?"));
                 }
@@ -617,7 +619,7 @@ impl Compiler {
             }
         };
         if nargs > 0 {
-            self.error("N0214", format!("`{name}` is not generic"), span).label("takes no type arguments");
+            self.error(N0214, format!("`{name}` is not generic"), span).label("takes no type arguments");
         }
         t
     }
@@ -673,7 +675,7 @@ impl Compiler {
         if let (Type::Optional(inner), false) = (&rf, matches!(rt, Type::Optional(_))) {
             if self.assignable(inner, &rt) {
                 self.diags.push(
-                    Diagnostic::error("N0204", format!("`{}` may be none, but `{}` is expected", self.show(&rf), self.show(&rt)), span)
+                    Diagnostic::error(N0204, format!("`{}` may be none, but `{}` is expected", self.show(&rf), self.show(&rt)), span)
                         .label("this may be none")
                         .hint("check it first (`if x != none { ... }`), give a default with `??`, or assert with `!`"),
                 );
@@ -683,12 +685,12 @@ impl Compiler {
         if let (Type::Struct(_) | Type::Enum(_), Type::Interface(i)) = (&rf, &rt) {
             let why = self.satisfies(rf.clone(), *i).err().unwrap_or_default();
             self.diags.push(
-                Diagnostic::error("N0209", format!("`{}` does not implement interface `{}`: {why}", self.show(&rf), self.show(&rt)), span)
+                Diagnostic::error(N0209, format!("`{}` does not implement interface `{}`: {why}", self.show(&rf), self.show(&rt)), span)
                     .label(format!("this is `{}`", self.show(&rf))),
             );
             return false;
         }
-        let mut d = Diagnostic::error("N0200", format!("type mismatch: expected `{}`, found `{}`", self.show(&rt), self.show(&rf)), span)
+        let mut d = Diagnostic::error(N0200, format!("type mismatch: expected `{}`, found `{}`", self.show(&rt), self.show(&rf)), span)
             .label(format!("this is `{}`", self.show(&rf)));
         match (&rf, &rt) {
             (Type::Str, Type::Int) => d = d.hint("convert with int(...)"),
@@ -823,7 +825,7 @@ impl Compiler {
             return match builtins::std_module(&name) {
                 Some(n) => Some(Symbol::Std(n)),
                 None => {
-                    self.error("N0103", format!("no standard module `{name}`"), span).hint("standard modules: std.math, std.string, std.time, std.io");
+                    self.error(N0103, format!("no standard module `{name}`"), span).hint("standard modules: std.math, std.string, std.time, std.io");
                     None
                 }
             };
@@ -838,7 +840,7 @@ impl Compiler {
         }
         if self.import_stack.contains(&p) {
             let chain: Vec<String> = self.import_stack.iter().skip_while(|x| **x != p).map(|x| x.display().to_string()).collect();
-            self.error("N0107", format!("import cycle: {} -> {}", chain.join(" -> "), p.display()), span)
+            self.error(N0107, format!("import cycle: {} -> {}", chain.join(" -> "), p.display()), span)
                 .hint("move the shared declarations into a third module that both import");
             return None;
         }
@@ -849,7 +851,7 @@ impl Compiler {
             Ok(t) => t,
             Err(e) => {
                 let full: Vec<&str> = path.iter().map(|i| i.name.as_str()).collect();
-                self.error("N0103", format!("module `{}` not found: cannot read {} ({})", full.join("."), p.display(), e.kind()), span)
+                self.error(N0103, format!("module `{}` not found: cannot read {} ({})", full.join("."), p.display(), e.kind()), span)
                     .label("imported here");
                 return None;
             }
@@ -877,7 +879,7 @@ impl Compiler {
                     Symbol::Global(_) => "variable",
                     Symbol::Module(_) | Symbol::Std(_) => "import",
                 };
-                self.error("N0101", format!("`{}` is defined more than once", name.name), name.span)
+                self.error(N0101, format!("`{}` is defined more than once", name.name), name.span)
                     .label(format!("a {what} with this name already exists in this module"));
                 return;
             }
@@ -901,7 +903,7 @@ impl Compiler {
                                 Symbol::Module(other) => match self.modules[*other].symbols.get(&n.name).cloned() {
                                     Some((s, true)) => Some(s),
                                     Some((s, false)) => {
-                                        self.error("N0104", format!("`{}` is not public in module `{}`", n.name, self.modules[*other].name), n.span)
+                                        self.error(N0104, format!("`{}` is not public in module `{}`", n.name, self.modules[*other].name), n.span)
                                             .hint("mark it `pub` in its module to import it");
                                         Some(s)
                                     }
@@ -918,11 +920,11 @@ impl Compiler {
                                         // `from std.math import sqrt`: a global alias resolved at use.
                                         self.std_aliases_insert(mi, &bind, std, &n.name);
                                     } else {
-                                        self.error("N0100", format!("module `{std}` has no item `{}`", n.name), n.span);
+                                        self.error(N0100, format!("module `{std}` has no item `{}`", n.name), n.span);
                                     }
                                 }
                                 (None, _) => {
-                                    self.error("N0100", format!("module has no item `{}`", n.name), n.span);
+                                    self.error(N0100, format!("module has no item `{}`", n.name), n.span);
                                 }
                             }
                         }
@@ -973,7 +975,7 @@ impl Compiler {
                     let mut defaults = Vec::new();
                     for f in &s.fields {
                         if !seen.insert(f.name.name.clone()) {
-                            self.error("N0101", format!("field `{}` is declared twice", f.name.name), f.name.span);
+                            self.error(N0101, format!("field `{}` is declared twice", f.name.name), f.name.span);
                         }
                         let t = self.resolve_type(&f.ty);
                         if let Some(d) = &f.default {
@@ -992,7 +994,7 @@ impl Compiler {
                     let mut seen = HashSet::new();
                     for v in &e.variants {
                         if !seen.insert(v.name.name.clone()) {
-                            self.error("N0101", format!("variant `{}` is declared twice", v.name.name), v.name.span);
+                            self.error(N0101, format!("variant `{}` is declared twice", v.name.name), v.name.span);
                         }
                         let fields: Vec<(String, Type)> = v.fields.iter().map(|f| (f.name.name.clone(), self.resolve_type(&f.ty))).collect();
                         let record = self.program.types.len() as u16;
@@ -1013,7 +1015,7 @@ impl Compiler {
                     let mut methods = Vec::new();
                     for m in &i.methods {
                         if m.self_span.is_none() {
-                            self.error("N0215", format!("interface method `{}` must take `self` as its first parameter", m.name.name), m.name.span);
+                            self.error(N0215, format!("interface method `{}` must take `self` as its first parameter", m.name.name), m.name.span);
                         }
                         let ps = m.params.iter().map(|p| p.ty.as_ref().map(|t| self.resolve_type(t)).unwrap_or(Type::Unknown)).collect();
                         let r = m.ret.as_ref().map(|t| self.resolve_type(t)).unwrap_or(Type::None);
@@ -1031,7 +1033,7 @@ impl Compiler {
             match item {
                 Item::Func(f) => {
                     if f.self_span.is_some() {
-                        self.error("N0215", "`self` is only allowed in methods", f.self_span.unwrap()).hint("declare this function inside a struct or enum");
+                        self.error(N0215, "`self` is only allowed in methods", f.self_span.unwrap()).hint("declare this function inside a struct or enum");
                     }
                     let fi = self.declare_func(f, mi, None);
                     self.define(mi, &f.name, Symbol::Func(fi), f.public);
@@ -1044,10 +1046,10 @@ impl Compiler {
                         let self_ty = Type::Struct(id);
                         let fi = self.declare_func(m, mi, Some(self_ty.clone()));
                         if self.structs[id as usize].methods.insert(m.name.name.clone(), fi).is_some() {
-                            self.error("N0101", format!("method `{}` is defined twice", m.name.name), m.name.span);
+                            self.error(N0101, format!("method `{}` is defined twice", m.name.name), m.name.span);
                         }
                         if self.structs[id as usize].fields.iter().any(|(n, _)| *n == m.name.name) {
-                            self.error("N0101", format!("`{}` is both a field and a method", m.name.name), m.name.span);
+                            self.error(N0101, format!("`{}` is both a field and a method", m.name.name), m.name.span);
                         }
                         if m.self_span.is_some() {
                             let mn = self.method_name(&m.name.name);
@@ -1065,7 +1067,7 @@ impl Compiler {
                         let self_ty = Type::Enum(id);
                         let fi = self.declare_func(m, mi, Some(self_ty.clone()));
                         if self.enums[id as usize].methods.insert(m.name.name.clone(), fi).is_some() {
-                            self.error("N0101", format!("method `{}` is defined twice", m.name.name), m.name.span);
+                            self.error(N0101, format!("method `{}` is defined twice", m.name.name), m.name.span);
                         }
                         if m.self_span.is_some() {
                             let mn = self.method_name(&m.name.name);
@@ -1125,7 +1127,7 @@ impl Compiler {
             _ => false,
         };
         if !ok {
-            self.error("N0216", "a default value must be a literal or a constant name", d.span)
+            self.error(N0216, "a default value must be a literal or a constant name", d.span)
                 .hint("compute the value inside the function instead, from an optional parameter");
         }
     }
@@ -1162,7 +1164,7 @@ impl Compiler {
         for (i, p) in f.params.iter().enumerate() {
             // parameter lists are short: a scan is cheaper than a set of copied names
             if f.params[..i].iter().any(|q| q.name.name == p.name.name) {
-                self.error("N0101", format!("parameter `{}` is declared twice", p.name.name), p.name.span);
+                self.error(N0101, format!("parameter `{}` is declared twice", p.name.name), p.name.span);
             }
             let ty = p.ty.as_ref().map(|t| self.resolve_type(t)).unwrap_or(Type::Unknown);
             if let Some(d) = &p.default {
@@ -1186,10 +1188,10 @@ impl Compiler {
     pub fn finish_fn(&mut self, func: u32, st: FnState, ncaptures: u16) {
         let mut b = st.b;
         if b.fuse_overflow {
-            self.error("N0219", format!("function `{}` is too large for short branches", b.name), Span::default());
+            self.error(N0219, format!("function `{}` is too large for short branches", b.name), Span::default());
         }
         if b.overflow {
-            self.error("N0217", format!("function `{}` needs more than 65535 registers", b.name), Span::default());
+            self.error(N0217, format!("function `{}` needs more than 65535 registers", b.name), Span::default());
         }
         // A forward jump may target the end of the code, so end with a return unless the last
         // instruction already leaves the function.
@@ -1251,7 +1253,7 @@ impl Compiler {
                 let end = Span { start: body.span.end.saturating_sub(1), ..body.span };
                 let msg = format!("function `{}` may reach its end without returning a `{}`", decl.name.name, self.show(&ret));
                 self.diags.push(
-                    Diagnostic::error("N0205", msg, end)
+                    Diagnostic::error(N0205, msg, end)
                         .label("control can reach here")
                         .note(decl.name.span, "declared here")
                         .hint("add a `return` on every path, or change the return type"),

@@ -3,6 +3,7 @@
 //! natives (`db.*`) live in the VM. Values read from a database are `any`: their type is known
 //! only when the query runs, so programs convert them with `as`, `int(...)`, `float(...)`.
 
+use crate::codes::{N0102, N0106, N0200, N0201, N0207};
 use crate::builder::Reg;
 use crate::compiler::Compiler;
 use crate::tensor::{Given, D, K, P};
@@ -131,7 +132,7 @@ impl Compiler {
         let fname = format!("{}.{m}", t.name());
         if m == "len" && matches!(t, DbT::Rows | DbT::Row) {
             if !args.is_empty() {
-                self.error("N0201", "`len` takes no arguments", span);
+                self.error(N0201, "`len` takes no arguments", span);
             }
             let d = self.dst(dst);
             self.emit(Op::Len { dst: d, src: r });
@@ -148,7 +149,7 @@ impl Compiler {
             return (self.emit_native(native, base, params.len() + 1, dst), Type::Tensor(te));
         }
         let Some((params, native, ret)) = method_sig(t, m) else {
-            let mut d = Diagnostic::error("N0106", format!("`db.{}` has no method `{m}`", t.name()), name.span).label("unknown method");
+            let mut d = Diagnostic::error(N0106, format!("`db.{}` has no method `{m}`", t.name()), name.span).label("unknown method");
             let names = method_names(t);
             if let Some(s) = crate::compiler::suggest(m, &names) {
                 d = d.hint(format!("did you mean `{s}`?"));
@@ -169,9 +170,9 @@ impl Compiler {
     pub fn db_field(&mut self, r: Reg, t: DbT, name: &Ident, dst: Reg) -> Option<Type> {
         if t != DbT::Row {
             if method_sig(t, &name.name).is_some() || name.name == "len" {
-                self.error("N0106", format!("`db.{}` has no field `{}`", t.name(), name.name), name.span).hint(format!("`{}` is a method: call it with `()`", name.name));
+                self.error(N0106, format!("`db.{}` has no field `{}`", t.name(), name.name), name.span).hint(format!("`{}` is a method: call it with `()`", name.name));
             } else {
-                self.error("N0106", format!("`db.{}` has no field `{}`", t.name(), name.name), name.span);
+                self.error(N0106, format!("`db.{}` has no field `{}`", t.name(), name.name), name.span);
             }
             return Some(Type::Unknown);
         }
@@ -196,12 +197,12 @@ impl Compiler {
                 let it = self.subst.resolve(&it);
                 if !matches!(it, Type::Int | Type::Str | Type::Unknown) {
                     let shown = self.show(&it);
-                    self.error("N0200", format!("a row is indexed by column position (`int`) or name (`str`), found `{shown}`"), index.span);
+                    self.error(N0200, format!("a row is indexed by column position (`int`) or name (`str`), found `{shown}`"), index.span);
                 }
                 (self.emit_native("db.row_get", base, 2, dst), Type::Any)
             }
             _ => {
-                self.error("N0207", format!("`db.{}` cannot be indexed", t.name()), span);
+                self.error(N0207, format!("`db.{}` cannot be indexed", t.name()), span);
                 (self.dst(dst), Type::Unknown)
             }
         }
@@ -235,7 +236,7 @@ impl Compiler {
         if !ok {
             let shown = self.show(&ty);
             let want = if rows { "a list of parameter lists or dicts" } else { "a list (for `?` or `$1` placeholders) or a `dict[str, ...]` (for `:name` placeholders)" };
-            self.error("N0200", format!("argument `{pname}` of `{fname}` must be {want}, found `{shown}`"), e.span);
+            self.error(N0200, format!("argument `{pname}` of `{fname}` must be {want}, found `{shown}`"), e.span);
         }
         ty
     }
@@ -245,7 +246,7 @@ impl Compiler {
         match DbT::from_name(&name.name) {
             Some(t) => db(t),
             None => {
-                let mut d = Diagnostic::error("N0102", format!("unknown type `db.{}`", name.name), name.span);
+                let mut d = Diagnostic::error(N0102, format!("unknown type `db.{}`", name.name), name.span);
                 if let Some(s) = crate::compiler::suggest(&name.name, TYPE_NAMES) {
                     d = d.hint(format!("did you mean `db.{s}`?"));
                 }

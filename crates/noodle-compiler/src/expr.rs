@@ -1,5 +1,7 @@
 //! Expressions: type checking and code generation together.
 
+use noodle_syntax::codes::{N0208, N0215};
+use crate::codes::{N0100, N0104, N0106, N0200, N0201, N0202, N0203, N0204, N0205, N0206, N0207, N0218, N0247};
 use crate::builder::{Label, Reg};
 use crate::builtins::{self, Imp, StdItem};
 use crate::compiler::{CapSource, Compiler, Local, NameRes, ParamInfo, ERROR_STRUCT};
@@ -99,7 +101,7 @@ impl Compiler {
             cands.push(b.into());
         }
         let refs: Vec<&str> = cands.iter().map(|s| s.as_str()).collect();
-        let mut d = Diagnostic::error("N0100", format!("unknown name `{n}`"), span).label("not found in this scope");
+        let mut d = Diagnostic::error(N0100, format!("unknown name `{n}`"), span).label("not found in this scope");
         if let Some(s) = crate::compiler::suggest(n, &refs) {
             d = d.hint(format!("did you mean `{s}`?"));
         } else if n == "True" || n == "False" || n == "None" {
@@ -145,7 +147,7 @@ impl Compiler {
             ExprKind::Name(n) => self.name_expr(n, e.span, dst),
             ExprKind::SelfRef => {
                 if let NameRes::None = self.resolve("self") {
-                    self.error("N0215", "`self` can only be used inside a method", e.span).hint("methods are `def`s inside a struct or enum that take `self` first");
+                    self.error(N0215, "`self` can only be used inside a method", e.span).hint("methods are `def`s inside a struct or enum that take `self` first");
                     return (self.dst(dst), Type::Unknown);
                 }
                 self.name_expr("self", e.span, dst)
@@ -169,7 +171,7 @@ impl Compiler {
                 let (base, et) = self.elements(elems, want, "set");
                 if !builtins::hashable(&self.subst.resolve(&et)) {
                     let shown = self.show(&et);
-                    self.error("N0200", format!("`{shown}` values cannot be set elements"), e.span).hint("set elements must be int, float, bool, str, bytes, none, tuples of those, or enum/struct values");
+                    self.error(N0200, format!("`{shown}` values cannot be set elements"), e.span).hint("set elements must be int, float, bool, str, bytes, none, tuples of those, or enum/struct values");
                 }
                 let d = self.dst(dst);
                 self.emit(Op::NewSet { dst: d, base, count: elems.len() as u16 });
@@ -201,7 +203,7 @@ impl Compiler {
                 }
                 if !builtins::hashable(&self.subst.resolve(&kt)) {
                     let shown = self.show(&kt);
-                    self.error("N0200", format!("`{shown}` values cannot be dict keys"), e.span);
+                    self.error(N0200, format!("`{shown}` values cannot be dict keys"), e.span);
                 }
                 let d = self.dst(dst);
                 self.emit(Op::NewDict { dst: d, base, count: entries.len() as u16 });
@@ -254,21 +256,21 @@ impl Compiler {
                             self.emit(Op::GetField { dst: d, obj: r, idx: *index as u16 });
                             (d, ts[*index as usize].clone())
                         } else {
-                            self.error("N0106", format!("tuple has {} elements; there is no element {index}", ts.len()), e.span);
+                            self.error(N0106, format!("tuple has {} elements; there is no element {index}", ts.len()), e.span);
                             (self.dst(dst), Type::Unknown)
                         }
                     }
                     Type::Unknown => (self.dst(dst), Type::Unknown),
                     t => {
                         let shown = self.show(&t);
-                        self.error("N0106", format!("`{shown}` is not a tuple; `.{index}` needs a tuple"), e.span);
+                        self.error(N0106, format!("`{shown}` is not a tuple; `.{index}` needs a tuple"), e.span);
                         (self.dst(dst), Type::Unknown)
                     }
                 }
             }
             ExprKind::Index { target, index } => self.index(target, index, dst, e.span),
             ExprKind::SliceItem { .. } => {
-                self.error("N0207", "a slice with a step, or a subscript with several entries, can only index a tensor", e.span)
+                self.error(N0207, "a slice with a step, or a subscript with several entries, can only index a tensor", e.span)
                     .hint("lists, strings and bytes take one index or one `start:end` slice");
                 (self.dst(dst), Type::Unknown)
             }
@@ -284,7 +286,7 @@ impl Compiler {
                     Type::Unknown => {}
                     _ => {
                         let shown = self.show(&t);
-                        self.error("N0207", format!("`{shown}` cannot be sliced"), target.span).hint("slices work on lists, strings and bytes");
+                        self.error(N0207, format!("`{shown}` cannot be sliced"), target.span).hint("slices work on lists, strings and bytes");
                     }
                 }
                 let base = self.b().alloc(2);
@@ -358,7 +360,7 @@ impl Compiler {
                         (Some(t), _) => self.resolve_type(t),
                         (None, Some((ps, _))) => ps[i].clone(),
                         (None, None) => {
-                            self.error("N0208", format!("cannot infer the type of parameter `{}`", p.name.name), p.name.span)
+                            self.error(N0208, format!("cannot infer the type of parameter `{}`", p.name.name), p.name.span)
                                 .hint(format!("write `{}: int` (or the type it should have)", p.name.name));
                             Type::Unknown
                         }
@@ -417,7 +419,7 @@ impl Compiler {
             }
             if !self.assignable(&t, &et) {
                 let (a, b) = (self.show(&rt), self.show(&cur));
-                self.error("N0200", format!("{what} elements must have one type: expected `{b}`, found `{a}`"), el.span).label(format!("this is `{a}`"));
+                self.error(N0200, format!("{what} elements must have one type: expected `{b}`, found `{a}`"), el.span).label(format!("this is `{a}`"));
             }
         }
         // widen ints in a float list
@@ -472,22 +474,22 @@ impl Compiler {
             NameRes::Func(fi) => {
                 let info = self.funcs[fi].clone();
                 if info.is_async {
-                    self.error("N0247", format!("`async` function `{n}` cannot be used as a value"), span)
+                    self.error(N0247, format!("`async` function `{n}` cannot be used as a value"), span)
                         .hint(format!("call it to start a task (`{n}(...)` has type `task[...]`), or wrap the call in a lambda"));
                 }
                 if !info.type_params.is_empty() {
-                    self.error("N0208", format!("generic function `{n}` cannot be used as a value"), span).hint("wrap it in a lambda with concrete types");
+                    self.error(N0208, format!("generic function `{n}` cannot be used as a value"), span).hint("wrap it in a lambda with concrete types");
                 }
                 let d = self.dst(dst);
                 self.emit(Op::LoadFunc { dst: d, func: info.func });
                 (d, Type::Func(info.params.iter().map(|p| p.ty.clone()).collect(), Box::new(info.ret.clone())))
             }
             NameRes::Struct(_) | NameRes::Enum(_) | NameRes::Iface(_) => {
-                self.error("N0200", format!("`{n}` is a type, not a value"), span).hint(format!("construct a value with `{n}(...)`"));
+                self.error(N0200, format!("`{n}` is a type, not a value"), span).hint(format!("construct a value with `{n}(...)`"));
                 (self.dst(dst), Type::Unknown)
             }
             NameRes::Actor(_) => {
-                self.error("N0200", format!("`{n}` is an actor type, not a value"), span).hint(format!("start one with `spawn {n}(...)`"));
+                self.error(N0200, format!("`{n}` is an actor type, not a value"), span).hint(format!("start one with `spawn {n}(...)`"));
                 (self.dst(dst), Type::Unknown)
             }
             NameRes::Module(_) | NameRes::Std(_) => {
@@ -496,11 +498,11 @@ impl Compiler {
                         return self.std_value(m, item, span, dst);
                     }
                 }
-                self.error("N0200", format!("`{n}` is a module, not a value"), span).hint(format!("use an item from it: `{n}.name`"));
+                self.error(N0200, format!("`{n}` is a module, not a value"), span).hint(format!("use an item from it: `{n}.name`"));
                 (self.dst(dst), Type::Unknown)
             }
             NameRes::Builtin(b) => {
-                self.error("N0200", format!("built-in function `{b}` cannot be used as a value"), span).hint(format!("wrap it in a lambda: `fn (x) => {b}(x)`"));
+                self.error(N0200, format!("built-in function `{b}` cannot be used as a value"), span).hint(format!("wrap it in a lambda: `fn (x) => {b}(x)`"));
                 (self.dst(dst), Type::Unknown)
             }
             NameRes::None => {
@@ -514,11 +516,11 @@ impl Compiler {
         match builtins::std_item(m, item) {
             Some(StdItem::Const(c, t)) => (self.load_const(c, dst), t),
             Some(StdItem::Func { .. }) => {
-                self.error("N0200", format!("`{item}` is a native function and cannot be used as a value"), span).hint(format!("wrap it in a lambda: `fn (x) => {item}(x)`"));
+                self.error(N0200, format!("`{item}` is a native function and cannot be used as a value"), span).hint(format!("wrap it in a lambda: `fn (x) => {item}(x)`"));
                 (self.dst(dst), Type::Unknown)
             }
             None => {
-                self.error("N0106", format!("module `{m}` has no item `{item}`"), span);
+                self.error(N0106, format!("module `{m}` has no item `{item}`"), span);
                 (self.dst(dst), Type::Unknown)
             }
         }
@@ -545,7 +547,7 @@ impl Compiler {
             Type::Unknown => KIND_NONE,
             _ => {
                 let shown = self.show(ty);
-                self.error("N0200", format!("cannot test or cast to `{shown}` at run time"), te.span())
+                self.error(N0200, format!("cannot test or cast to `{shown}` at run time"), te.span())
                     .hint("use a scalar type, a struct or enum, or a container of `any` (`list[any]`, `dict[any, any]`, `set[any]`)");
                 KIND_NONE
             }
@@ -626,7 +628,7 @@ impl Compiler {
             (_, Type::Unknown) => (d, Type::Unknown),
             (_, Type::Optional(_)) => {
                 let shown = self.show(&t);
-                self.error("N0204", format!("`{shown}` may be none"), x.span).hint("check it first (`if x != none`), or use `??` or `!`");
+                self.error(N0204, format!("`{shown}` may be none"), x.span).hint("check it first (`if x != none`), or use `??` or `!`");
                 (d, Type::Unknown)
             }
             _ => {
@@ -636,7 +638,7 @@ impl Compiler {
                     UnOp::BitNot => "~",
                 };
                 let shown = self.show(&t);
-                let mut d2 = Diagnostic::error("N0203", format!("operator `{sym}` cannot be applied to `{shown}`"), span).label(format!("this is `{shown}`"));
+                let mut d2 = Diagnostic::error(N0203, format!("operator `{sym}` cannot be applied to `{shown}`"), span).label(format!("this is `{shown}`"));
                 if op == UnOp::Not {
                     d2 = d2.hint("`not` needs a bool; there is no truthiness (compare explicitly, e.g. `x != 0`)");
                 }
@@ -997,7 +999,7 @@ impl Compiler {
                     let comparable = (num(&ta) && num(&tb)) || self.comparable(&ta, &tb);
                     if !comparable {
                         let (x, y) = (self.show(&ta), self.show(&tb));
-                        self.error("N0203", format!("cannot compare `{x}` with `{y}`"), span).label("these values can never be equal").hint("convert one side so both have the same type");
+                        self.error(N0203, format!("cannot compare `{x}` with `{y}`"), span).label("these values can never be equal").hint("convert one side so both have the same type");
                     }
                     self.emit(if eq { Op::Eq { dst: d, a: ra, b: rb } } else { Op::Ne { dst: d, a: ra, b: rb } });
                 }
@@ -1052,12 +1054,12 @@ impl Compiler {
     fn op_error(&mut self, op: BinOp, ta: &Type, tb: &Type, span: Span, d: Reg) -> (Reg, Type) {
         if matches!(ta, Type::Optional(_)) || matches!(tb, Type::Optional(_)) {
             let shown = if matches!(ta, Type::Optional(_)) { self.show(ta) } else { self.show(tb) };
-            self.error("N0204", format!("operator `{}` cannot be applied to `{shown}`, which may be none", op.text()), span)
+            self.error(N0204, format!("operator `{}` cannot be applied to `{shown}`, which may be none", op.text()), span)
                 .hint("check it first (`if x != none { ... }`), give a default with `??`, or assert with `!`");
             return (d, Type::Unknown);
         }
         let (x, y) = (self.show(ta), self.show(tb));
-        let mut diag = Diagnostic::error("N0203", format!("operator `{}` cannot be applied to `{x}` and `{y}`", op.text()), span);
+        let mut diag = Diagnostic::error(N0203, format!("operator `{}` cannot be applied to `{x}` and `{y}`", op.text()), span);
         if (*ta == Type::Str) != (*tb == Type::Str) && op == BinOp::Add {
             diag = diag.hint("convert with str(...) or use an f-string: f\"{x}{y}\"");
         }
@@ -1113,7 +1115,7 @@ impl Compiler {
                 let t = self.subst.resolve(&t);
                 if !matches!(t, Type::Optional(_) | Type::None | Type::Any | Type::Unknown | Type::Param(..) | Type::Var(_)) {
                     let shown = self.show(&t);
-                    self.warnings.push(Diagnostic::warning("N0218", format!("comparing `{shown}` with none: it is never none"), e.span));
+                    self.warnings.push(Diagnostic::warning(N0218, format!("comparing `{shown}` with none: it is never none"), e.span));
                 }
                 let is_none = (*op == BinOp::Eq) == when;
                 return vec![if is_none { self.b().jump_if_none(r) } else { self.b().jump_if_not_none(r) }];
@@ -1178,7 +1180,7 @@ impl Compiler {
     /// N0218: an optional-only operator applied to a value that is never none.
     fn never_none(&mut self, what: &str, t: &Type, span: Span) {
         let shown = self.show(t);
-        self.warnings.push(Diagnostic::warning("N0218", format!("{what} on `{shown}`, which is never none"), span));
+        self.warnings.push(Diagnostic::warning(N0218, format!("{what} on `{shown}`, which is never none"), span));
     }
 
     fn widen_reg(&mut self, r: Reg, t: &Type) -> Reg {
@@ -1219,18 +1221,18 @@ impl Compiler {
                 (d, if t == Type::Str { Type::Str } else { Type::Int })
             }
             Type::Tuple(_) => {
-                self.error("N0207", "tuples are indexed with `.0`, `.1`, ...", span).hint("write `t.0` instead of `t[0]`");
+                self.error(N0207, "tuples are indexed with `.0`, `.1`, ...", span).hint("write `t.0` instead of `t[0]`");
                 (d, Type::Unknown)
             }
             Type::Unknown => (d, Type::Unknown),
             Type::Optional(_) => {
                 let shown = self.show(&t);
-                self.error("N0204", format!("cannot index `{shown}`, which may be none"), target.span).hint("check it first (`if x != none { ... }`) or assert with `!`");
+                self.error(N0204, format!("cannot index `{shown}`, which may be none"), target.span).hint("check it first (`if x != none { ... }`) or assert with `!`");
                 (d, Type::Unknown)
             }
             _ => {
                 let shown = self.show(&t);
-                self.error("N0207", format!("`{shown}` cannot be indexed"), target.span).label(format!("this is `{shown}`"));
+                self.error(N0207, format!("`{shown}` cannot be indexed"), target.span).label(format!("this is `{shown}`"));
                 (d, Type::Unknown)
             }
         }
@@ -1256,12 +1258,12 @@ impl Compiler {
                             (d, Type::Enum(ei))
                         }
                         Some(_) => {
-                            self.error("N0201", format!("variant `{}.{}` needs its payload", info.name, name.name), span).hint(format!("write `{}.{}(...)`", info.name, name.name));
+                            self.error(N0201, format!("variant `{}.{}` needs its payload", info.name, name.name), span).hint(format!("write `{}.{}(...)`", info.name, name.name));
                             (self.dst(dst), Type::Unknown)
                         }
                         None => {
                             let cands: Vec<&str> = info.variants.iter().map(|v| v.name.as_str()).collect();
-                            let mut d = Diagnostic::error("N0106", format!("enum `{}` has no variant `{}`", info.name, name.name), name.span);
+                            let mut d = Diagnostic::error(N0106, format!("enum `{}` has no variant `{}`", info.name, name.name), name.span);
                             if let Some(s) = crate::compiler::suggest(&name.name, &cands) {
                                 d = d.hint(format!("did you mean `{s}`?"));
                             }
@@ -1279,7 +1281,7 @@ impl Compiler {
             Type::Optional(i) if optional => ((**i).clone(), true),
             Type::Optional(_) => {
                 let shown = self.show(&t);
-                self.error("N0204", format!("cannot read field `{}` of `{shown}`, which may be none", name.name), target.span)
+                self.error(N0204, format!("cannot read field `{}` of `{shown}`, which may be none", name.name), target.span)
                     .hint("check it first (`if x != none { ... }`), use `?.`, or assert with `!`");
                 return (self.dst(dst), Type::Unknown);
             }
@@ -1317,7 +1319,7 @@ impl Compiler {
                         let refs: Vec<&str> = cands.iter().map(|s| s.as_str()).collect();
                         let hint = crate::compiler::suggest(&name.name, &refs).map(|s| format!("did you mean `{s}`?"));
                         let is_method = info.methods.contains_key(&name.name);
-                        let mut dg = Diagnostic::error("N0106", format!("struct `{sname}` has no field `{}`", name.name), name.span).label("unknown field");
+                        let mut dg = Diagnostic::error(N0106, format!("struct `{sname}` has no field `{}`", name.name), name.span).label("unknown field");
                         if is_method {
                             dg = dg.hint(format!("`{}` is a method: call it with `()`", name.name));
                         } else if let Some(h) = hint {
@@ -1331,7 +1333,7 @@ impl Compiler {
             Type::Unknown => Type::Unknown,
             _ => {
                 let shown = self.show(&base_t);
-                let mut dg = Diagnostic::error("N0106", format!("`{shown}` has no field `{}`", name.name), name.span).label("unknown field");
+                let mut dg = Diagnostic::error(N0106, format!("`{shown}` has no field `{}`", name.name), name.span).label("unknown field");
                 if builtins::method(&base_t, &name.name).is_some() {
                     dg = dg.hint(format!("`{}` is a method: call it with `()`", name.name));
                 }
@@ -1350,7 +1352,7 @@ impl Compiler {
         match self.modules[mi].symbols.get(&name.name).cloned() {
             Some((sym, public)) => {
                 if !public {
-                    self.error("N0104", format!("`{}` is not public in module `{}`", name.name, self.modules[mi].name), name.span).hint("mark it `pub` in its module to use it here");
+                    self.error(N0104, format!("`{}` is not public in module `{}`", name.name, self.modules[mi].name), name.span).hint("mark it `pub` in its module to use it here");
                 }
                 match sym {
                     crate::compiler::Symbol::Global(g) => {
@@ -1366,13 +1368,13 @@ impl Compiler {
                         (d, Type::Func(info.params.iter().map(|p| p.ty.clone()).collect(), Box::new(info.ret.clone())))
                     }
                     _ => {
-                        self.error("N0200", format!("`{}` is not a value", name.name), name.span);
+                        self.error(N0200, format!("`{}` is not a value", name.name), name.span);
                         (self.dst(dst), Type::Unknown)
                     }
                 }
             }
             None => {
-                self.error("N0100", format!("module `{}` has no item `{}`", self.modules[mi].name, name.name), name.span);
+                self.error(N0100, format!("module `{}` has no item `{}`", self.modules[mi].name, name.name), name.span);
                 (self.dst(dst), Type::Unknown)
             }
         }
@@ -1436,7 +1438,7 @@ impl Compiler {
                     b
                 } else {
                     let (x, y) = (self.show(&a), self.show(&b));
-                    self.error("N0200", format!("branches have different types: `{x}` and `{y}`"), span).label(format!("this is `{y}`"));
+                    self.error(N0200, format!("branches have different types: `{x}` and `{y}`"), span).label(format!("this is `{y}`"));
                     Type::Unknown
                 }
             }
@@ -1509,7 +1511,7 @@ impl Compiler {
             if let Type::Var(_) = rr {
             } else if !matches!(rr, Type::None | Type::Unknown | Type::Any) {
                 let shown = self.show(&rr);
-                self.error("N0205", format!("closure may reach its end without returning a `{shown}`"), span);
+                self.error(N0205, format!("closure may reach its end without returning a `{shown}`"), span);
             }
             self.emit(Op::ReturnNone);
         }
@@ -1568,7 +1570,7 @@ impl Compiler {
                             match self.modules[mi].symbols.get(&name.name).cloned() {
                                 Some((sym, public)) => {
                                     if !public {
-                                        self.error("N0104", format!("`{}` is not public in module `{}`", name.name, self.modules[mi].name), name.span).hint("mark it `pub` in its module to use it here");
+                                        self.error(N0104, format!("`{}` is not public in module `{}`", name.name, self.modules[mi].name), name.span).hint("mark it `pub` in its module to use it here");
                                     }
                                     match sym {
                                         crate::compiler::Symbol::Func(fi) => return self.call_func(fi, None, args, dst, span, expected, false),
@@ -1577,7 +1579,7 @@ impl Compiler {
                                     }
                                 }
                                 None => {
-                                    self.error("N0100", format!("module `{}` has no item `{}`", self.modules[mi].name, name.name), name.span);
+                                    self.error(N0100, format!("module `{}` has no item `{}`", self.modules[mi].name, name.name), name.span);
                                     return (self.dst(dst), Type::Unknown);
                                 }
                             }
@@ -1593,11 +1595,11 @@ impl Compiler {
                             return match info.methods.get(&name.name) {
                                 Some(&fi) if !self.funcs[fi].has_self => self.call_func(fi, None, args, dst, span, expected, false),
                                 Some(_) => {
-                                    self.error("N0215", format!("`{}.{}` is a method and needs a value: call it as `value.{}(...)`", info.name, name.name, name.name), span);
+                                    self.error(N0215, format!("`{}.{}` is a method and needs a value: call it as `value.{}(...)`", info.name, name.name, name.name), span);
                                     (self.dst(dst), Type::Unknown)
                                 }
                                 None => {
-                                    self.error("N0106", format!("struct `{}` has no static method `{}`", info.name, name.name), name.span);
+                                    self.error(N0106, format!("struct `{}` has no static method `{}`", info.name, name.name), name.span);
                                     (self.dst(dst), Type::Unknown)
                                 }
                             };
@@ -1617,13 +1619,13 @@ impl Compiler {
         match ft {
             Type::Func(ps, ret) => {
                 if args.len() != ps.len() {
-                    self.error("N0201", format!("this function takes {} argument{} but {} were given", ps.len(), plural(ps.len()), args.len()), span);
+                    self.error(N0201, format!("this function takes {} argument{} but {} were given", ps.len(), plural(ps.len()), args.len()), span);
                 }
                 let base = self.b().alloc(ps.len().max(args.len()) as u32 + 1);
                 self.emit(Op::Move { dst: base, src: fr });
                 for (i, a) in args.iter().enumerate() {
                     if let Some(n) = &a.name {
-                        self.error("N0202", format!("named argument `{}` cannot be used when calling a function value", n.name), n.span);
+                        self.error(N0202, format!("named argument `{}` cannot be used when calling a function value", n.name), n.span);
                     }
                     match ps.get(i) {
                         Some(p) => {
@@ -1640,12 +1642,12 @@ impl Compiler {
             Type::Unknown => (self.dst(dst), Type::Unknown),
             Type::Optional(_) => {
                 let shown = self.show(&ft);
-                self.error("N0204", format!("cannot call `{shown}`, which may be none"), callee.span).hint("check it first or assert with `!`");
+                self.error(N0204, format!("cannot call `{shown}`, which may be none"), callee.span).hint("check it first or assert with `!`");
                 (self.dst(dst), Type::Unknown)
             }
             other => {
                 let shown = self.show(&other);
-                self.error("N0206", format!("`{shown}` is not callable"), callee.span).label(format!("this is `{shown}`"));
+                self.error(N0206, format!("`{shown}` is not callable"), callee.span).label(format!("this is `{shown}`"));
                 for a in args {
                     self.expr(&a.value, None, None);
                 }
@@ -1690,7 +1692,7 @@ impl Compiler {
             match &a.name {
                 None => {
                     if seen_named {
-                        self.error("N0202", "positional argument after a named argument", a.value.span).hint("put positional arguments first");
+                        self.error(N0202, "positional argument after a named argument", a.value.span).hint("put positional arguments first");
                         ok = false;
                         continue;
                     }
@@ -1705,14 +1707,14 @@ impl Compiler {
                     match params.iter().position(|p| p.name == n.name) {
                         Some(pi) => {
                             if slots[pi].is_some() {
-                                self.error("N0202", format!("argument `{}` is given twice", n.name), n.span);
+                                self.error(N0202, format!("argument `{}` is given twice", n.name), n.span);
                             } else {
                                 slots[pi] = Some(Cow::Borrowed(&a.value));
                             }
                         }
                         None => {
                             let cands: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
-                            let mut d = Diagnostic::error("N0202", format!("`{fname}` has no parameter named `{}`", n.name), n.span);
+                            let mut d = Diagnostic::error(N0202, format!("`{fname}` has no parameter named `{}`", n.name), n.span);
                             if let Some(s) = crate::compiler::suggest(&n.name, &cands) {
                                 d = d.hint(format!("did you mean `{s}`?"));
                             }
@@ -1724,7 +1726,7 @@ impl Compiler {
         }
         let positional = args.iter().filter(|a| a.name.is_none()).count();
         if positional > params.len() || !ok && positional > params.len() {
-            self.error("N0201", format!("`{fname}` takes {} argument{} but {} were given", params.len(), plural(params.len()), args.len()), span).label("too many arguments");
+            self.error(N0201, format!("`{fname}` takes {} argument{} but {} were given", params.len(), plural(params.len()), args.len()), span).label("too many arguments");
         }
         let mut missing = Vec::new();
         for (i, p) in params.iter().enumerate() {
@@ -1737,7 +1739,7 @@ impl Compiler {
         }
         if !missing.is_empty() {
             let any_named = args.iter().any(|a| a.name.is_some());
-            let code = if any_named { "N0202" } else { "N0201" };
+            let code = if any_named { N0202 } else { N0201 };
             let list: Vec<String> = missing.iter().map(|m| format!("`{m}`")).collect();
             self.error(code, format!("`{fname}` is missing argument{} {}", plural(missing.len()), list.join(", ")), span)
                 .label(format!("expected {} argument{}, found {}", params.len(), plural(params.len()), args.len()));
@@ -1845,7 +1847,7 @@ impl Compiler {
                     _ => return None,
                 };
                 if !public {
-                    self.error("N0104", format!("`{}` is not public in module `{}`", name.name, self.modules[mi].name), name.span).hint("mark it `pub` in its module to use it here");
+                    self.error(N0104, format!("`{}` is not public in module `{}`", name.name, self.modules[mi].name), name.span).hint("mark it `pub` in its module to use it here");
                 }
                 Some(r)
             }
@@ -1875,7 +1877,7 @@ impl Compiler {
             }
         }
         let cands: Vec<&str> = info.variants.iter().map(|v| v.name.as_str()).collect();
-        let mut d = Diagnostic::error("N0106", format!("enum `{}` has no variant `{}`", info.name, name.name), name.span);
+        let mut d = Diagnostic::error(N0106, format!("enum `{}` has no variant `{}`", info.name, name.name), name.span);
         if let Some(s) = crate::compiler::suggest(&name.name, &cands) {
             d = d.hint(format!("did you mean `{s}`?"));
         }
@@ -1893,7 +1895,7 @@ impl Compiler {
         let t = self.subst.resolve(&t);
         if matches!(t, Type::Optional(_)) {
             let shown = self.show(&t);
-            self.error("N0204", format!("cannot call `{}` on `{shown}`, which may be none", name.name), target.span)
+            self.error(N0204, format!("cannot call `{}` on `{shown}`, which may be none", name.name), target.span)
                 .hint("check it first (`if x != none { ... }`), call with `?.`, or assert with `!`");
             return (self.dst(dst), Type::Unknown);
         }
@@ -1926,7 +1928,7 @@ impl Compiler {
                 let info = self.structs[*s as usize].clone();
                 if let Some(&fi) = info.methods.get(&name.name) {
                     if !self.funcs[fi].has_self {
-                        self.error("N0215", format!("`{}` is a static method: call it as `{}.{}(...)`", name.name, info.name, name.name), name.span);
+                        self.error(N0215, format!("`{}` is a static method: call it as `{}.{}(...)`", name.name, info.name, name.name), name.span);
                         return (self.dst(dst), Type::Unknown);
                     }
                     return self.call_func(fi, Some((r, t.clone())), args, dst, span, expected, false);
@@ -1937,7 +1939,7 @@ impl Compiler {
                         let base = self.b().alloc(args.len() as u32 + 1);
                         self.emit(Op::GetField { dst: base, obj: r, idx: i as u16 });
                         if ps.len() != args.len() {
-                            self.error("N0201", format!("`{}` takes {} argument{} but {} were given", name.name, ps.len(), plural(ps.len()), args.len()), span);
+                            self.error(N0201, format!("`{}` takes {} argument{} but {} were given", name.name, ps.len(), plural(ps.len()), args.len()), span);
                         }
                         for (j, a) in args.iter().enumerate() {
                             let p = ps.get(j).cloned().unwrap_or(Type::Unknown);
@@ -1949,7 +1951,7 @@ impl Compiler {
                 }
                 let cands: Vec<String> = info.methods.keys().cloned().collect();
                 let refs: Vec<&str> = cands.iter().map(|s| s.as_str()).collect();
-                let mut d = Diagnostic::error("N0106", format!("struct `{}` has no method `{}`", info.name, name.name), name.span).label("unknown method");
+                let mut d = Diagnostic::error(N0106, format!("struct `{}` has no method `{}`", info.name, name.name), name.span).label("unknown method");
                 if let Some(s) = crate::compiler::suggest(&name.name, &refs) {
                     d = d.hint(format!("did you mean `{s}`?"));
                 }
@@ -1963,17 +1965,17 @@ impl Compiler {
                         return self.call_func(fi, Some((r, t.clone())), args, dst, span, expected, false);
                     }
                 }
-                self.error("N0106", format!("enum `{}` has no method `{}`", info.name, name.name), name.span);
+                self.error(N0106, format!("enum `{}` has no method `{}`", info.name, name.name), name.span);
                 (self.dst(dst), Type::Unknown)
             }
             Type::Interface(i) => {
                 let info = self.ifaces[*i as usize].clone();
                 let Some((_, ps, ret)) = info.methods.iter().find(|m| m.0 == name.name).cloned() else {
-                    self.error("N0106", format!("interface `{}` has no method `{}`", info.name, name.name), name.span);
+                    self.error(N0106, format!("interface `{}` has no method `{}`", info.name, name.name), name.span);
                     return (self.dst(dst), Type::Unknown);
                 };
                 if ps.len() != args.len() {
-                    self.error("N0201", format!("`{}` takes {} argument{} but {} were given", name.name, ps.len(), plural(ps.len()), args.len()), span);
+                    self.error(N0201, format!("`{}` takes {} argument{} but {} were given", name.name, ps.len(), plural(ps.len()), args.len()), span);
                 }
                 let base = self.b().alloc(args.len() as u32 + 2);
                 self.emit(Op::Move { dst: base + 1, src: r });
@@ -2005,7 +2007,7 @@ impl Compiler {
     fn builtin_method(&mut self, r: Reg, t: &Type, name: &noodle_syntax::ast::Ident, args: &[Arg], dst: Option<Reg>, span: Span) -> (Reg, Type) {
         let Some(sig) = builtins::method(t, &name.name) else {
             let shown = self.show(t);
-            let mut d = Diagnostic::error("N0106", format!("`{shown}` has no method `{}`", name.name), name.span).label("unknown method");
+            let mut d = Diagnostic::error(N0106, format!("`{shown}` has no method `{}`", name.name), name.span).label("unknown method");
             if matches!(name.name.as_str(), "sort" | "sorted" | "min" | "max") && matches!(t, Type::List(_)) {
                 d = d.hint("sorting needs elements that can be ordered (int, float, str, bytes, bool or tuples of those); use sort_by(key)");
             } else if let Some(s) = crate::compiler::suggest(&name.name, builtins::METHOD_NAMES) {
@@ -2020,7 +2022,7 @@ impl Compiler {
         match sig.imp {
             Imp::Len => {
                 if !args.is_empty() {
-                    self.error("N0201", "`len` takes no arguments", span);
+                    self.error(N0201, "`len` takes no arguments", span);
                 }
                 let d = self.dst(dst);
                 self.emit(Op::Len { dst: d, src: r });
@@ -2033,13 +2035,13 @@ impl Compiler {
             Imp::Native(native) => {
                 for a in args {
                     if let Some(n) = &a.name {
-                        self.error("N0202", format!("built-in method `{}` takes no named arguments", name.name), n.span);
+                        self.error(N0202, format!("built-in method `{}` takes no named arguments", name.name), n.span);
                     }
                 }
                 if args.len() < sig.required || args.len() > sig.params.len() {
                     let shown = self.show(t);
                     let expect = if sig.required == sig.params.len() { format!("{}", sig.required) } else { format!("{} to {}", sig.required, sig.params.len()) };
-                    self.error("N0201", format!("`{shown}.{}` takes {expect} argument{} but {} were given", name.name, plural(sig.params.len()), args.len()), span);
+                    self.error(N0201, format!("`{shown}.{}` takes {expect} argument{} but {} were given", name.name, plural(sig.params.len()), args.len()), span);
                 }
                 if native == "dict.get" && (1..=2).contains(&args.len()) {
                     // the key and the default (none when not given) side by side
@@ -2096,7 +2098,7 @@ impl Compiler {
                     return (d, Type::Float);
                 }
                 if !variadic && args.len() != params.len() {
-                    self.error("N0201", format!("`{item}` takes {} argument{} but {} were given", params.len(), plural(params.len()), args.len()), span);
+                    self.error(N0201, format!("`{item}` takes {} argument{} but {} were given", params.len(), plural(params.len()), args.len()), span);
                 }
                 let base = self.b().alloc(args.len() as u32 + 1);
                 for (i, a) in args.iter().enumerate() {
@@ -2115,11 +2117,11 @@ impl Compiler {
                 (self.to_dst(base, dst), ret)
             }
             Some(StdItem::Const(..)) => {
-                self.error("N0206", format!("`{item}` is a constant, not a function"), span);
+                self.error(N0206, format!("`{item}` is a constant, not a function"), span);
                 (self.dst(dst), Type::Unknown)
             }
             None => {
-                self.error("N0106", format!("module `{m}` has no function `{item}`"), span);
+                self.error(N0106, format!("module `{m}` has no function `{item}`"), span);
                 (self.dst(dst), Type::Unknown)
             }
         }
@@ -2128,13 +2130,13 @@ impl Compiler {
     fn call_builtin(&mut self, b: &str, args: &[Arg], dst: Option<Reg>, span: Span, expected: Option<&Type>) -> (Reg, Type) {
         for a in args {
             if let Some(n) = &a.name {
-                self.error("N0202", format!("`{b}` takes no named arguments"), n.span);
+                self.error(N0202, format!("`{b}` takes no named arguments"), n.span);
             }
         }
         let arity = |c: &mut Compiler, lo: usize, hi: usize| -> bool {
             if args.len() < lo || args.len() > hi {
                 let expect = if lo == hi { format!("{lo}") } else { format!("{lo} to {hi}") };
-                c.error("N0201", format!("`{b}` takes {expect} argument{} but {} were given", plural(hi), args.len()), span);
+                c.error(N0201, format!("`{b}` takes {expect} argument{} but {} were given", plural(hi), args.len()), span);
                 false
             } else {
                 true
@@ -2158,7 +2160,7 @@ impl Compiler {
                 let t = self.subst.resolve(&t);
                 if !matches!(t, Type::Str | Type::Bytes | Type::List(_) | Type::Dict(..) | Type::Set(_) | Type::Unknown | Type::Tuple(_) | Type::Tensor(_) | Type::Db(crate::db::DbT::Rows | crate::db::DbT::Row)) {
                     let shown = self.show(&t);
-                    let code = if matches!(t, Type::Optional(_)) { "N0204" } else { "N0200" };
+                    let code = if matches!(t, Type::Optional(_)) { N0204 } else { N0200 };
                     self.error(code, format!("`len` needs a str, bytes, list, dict or set, found `{shown}`"), args[0].value.span);
                 }
                 let d = self.dst(dst);
@@ -2235,7 +2237,7 @@ impl Compiler {
                         let all_str = b != "abs" && types.iter().all(|t| *t == Type::Str);
                         if !all_num && !all_str {
                             let shown: Vec<String> = types.iter().map(|t| self.show(t)).collect();
-                            self.error("N0200", format!("`{b}` needs numbers, found `{}`", shown.join("`, `")), span);
+                            self.error(N0200, format!("`{b}` needs numbers, found `{}`", shown.join("`, `")), span);
                         }
                         if all_str && !types.is_empty() {
                             Type::Str
@@ -2258,7 +2260,7 @@ impl Compiler {
         if let (Some(t), Some(a)) = (types.first(), args.first()) {
             if !matches!(t, Type::Int | Type::Float | Type::Str | Type::Bool | Type::Any | Type::Unknown) {
                 let shown = self.show(t);
-                let code = if matches!(t, Type::Optional(_)) { "N0204" } else { "N0200" };
+                let code = if matches!(t, Type::Optional(_)) { N0204 } else { N0200 };
                 self.error(code, format!("cannot convert `{shown}` with `{f}`"), a.value.span).hint(format!("`{f}` accepts int, float, str and bool"));
             }
         }

@@ -8,6 +8,7 @@
 //! A `Compiler` is a session: the REPL keeps one and compiles each line against what earlier
 //! lines declared.
 
+pub mod codes;
 mod builder;
 mod builtins;
 mod compiler;

@@ -1,6 +1,8 @@
 //! `match`: pattern tests and bindings, plus exhaustiveness and reachability checking with the
 //! usefulness algorithm (Maranget, "Warnings for pattern matching").
 
+use crate::codes::{N0106, N0200, N0300, N0301, N0302};
+use noodle_codes::N2012;
 use crate::builder::{Label, Reg};
 use crate::compiler::{Compiler, Local, NameRes};
 use crate::types::Type;
@@ -49,12 +51,12 @@ impl Compiler {
             // reachability
             let lowered = self.lower(&arm.pat, &st);
             if !st.is_error() && !rows.is_empty() && self.useful(&rows, &[lowered.clone()], std::slice::from_ref(&st)).is_none() {
-                self.diags.push(Diagnostic::error("N0301", "this arm can never match", arm.pat.span).label("earlier arms already cover every value it matches").hint("remove it or move it before the arm that covers it"));
+                self.diags.push(Diagnostic::error(N0301, "this arm can never match", arm.pat.span).label("earlier arms already cover every value it matches").hint("remove it or move it before the arm that covers it"));
             }
             self.push_scope();
             let before = self.diags.len();
             let mut fails = self.test_pattern(&arm.pat, s, &st);
-            let bad_pattern = self.diags[before..].iter().any(|d| d.code == "N0302");
+            let bad_pattern = self.diags[before..].iter().any(|d| d.code == N0302);
             if bad_pattern {
                 // names the broken pattern would bind exist, so the arm body checks quietly
                 self.bind_unknown(&arm.pat);
@@ -87,7 +89,7 @@ impl Compiler {
                                 self.expect_type(&t, &r, arm.body.span);
                             } else {
                                 let (a, b) = (self.show(&r), self.show(&t));
-                                self.error("N0200", format!("match arms have different types: `{a}` and `{b}`"), arm.body.span).label(format!("this is `{b}`"));
+                                self.error(N0200, format!("match arms have different types: `{a}` and `{b}`"), arm.body.span).label(format!("this is `{b}`"));
                             }
                         }
                     }
@@ -104,7 +106,7 @@ impl Compiler {
             if let Some(w) = self.useful(&rows, &[P::Wild], std::slice::from_ref(&st)) {
                 let missing = self.show_pat(&w[0], &st);
                 self.diags.push(
-                    Diagnostic::error("N0300", format!("non-exhaustive match: `{missing}` is not covered"), scrutinee.span)
+                    Diagnostic::error(N0300, format!("non-exhaustive match: `{missing}` is not covered"), scrutinee.span)
                         .label(format!("this is `{}`", self.show(&st)))
                         .note(span, "in this match")
                         .hint(if missing == "_" { "add a `_ => ...` arm for the remaining values".to_string() } else { format!("add an arm for `{missing}`, or a `_ => ...` arm") }),
@@ -113,7 +115,7 @@ impl Compiler {
         }
         // unreachable at run time when the match is exhaustive; kept so nothing falls through
         let base = self.b().alloc(2);
-        let c1 = self.konst(Const::Str("N2012".into()));
+        let c1 = self.konst(Const::Str(N2012.as_str().into()));
         let c2 = self.konst(Const::Str("no match arm matched".into()));
         self.emit(Op::LoadConst { dst: base, idx: c1 });
         self.emit(Op::LoadConst { dst: base + 1, idx: c2 });
@@ -156,7 +158,7 @@ impl Compiler {
         let mut fails = Vec::new();
         let mismatch = |c: &mut Compiler, what: &str, ty: &Type| {
             let shown = c.show(ty);
-            c.error("N0302", format!("{what} pattern cannot match a value of type `{shown}`"), pat.span).label(format!("the matched value is `{shown}`"));
+            c.error(N0302, format!("{what} pattern cannot match a value of type `{shown}`"), pat.span).label(format!("the matched value is `{shown}`"));
         };
         match &pat.kind {
             PatKind::Wildcard => {}
@@ -179,7 +181,7 @@ impl Compiler {
                         let nfields = v.fields.len();
                         if nfields > 0 {
                             let vn = v.name.clone();
-                            self.error("N0302", format!("variant `{vn}` has a payload"), pat.span).hint(format!("write `{vn}(..)` with a pattern for each field"));
+                            self.error(N0302, format!("variant `{vn}` has a payload"), pat.span).hint(format!("write `{vn}(..)` with a pattern for each field"));
                         }
                         let c = self.b().temp();
                         self.emit(Op::IsKind { dst: c, src: r, kind: KIND_RECORD + rec });
@@ -288,7 +290,7 @@ impl Compiler {
                             return fails;
                         }
                         if args.len() != info.fields.len() {
-                            self.error("N0302", format!("struct `{}` has {} fields but the pattern has {}", info.name, info.fields.len(), args.len()), pat.span);
+                            self.error(N0302, format!("struct `{}` has {} fields but the pattern has {}", info.name, info.fields.len(), args.len()), pat.span);
                             return fails;
                         }
                         for (i, (p, (_, ft))) in args.iter().zip(info.fields.iter()).enumerate() {
@@ -305,7 +307,7 @@ impl Compiler {
                         return fails;
                     }
                     let shown = self.show(&ty);
-                    self.error("N0302", format!("`{}` is not a variant of `{shown}`", full.join(".")), pat.span).label(format!("the matched value is `{shown}`"));
+                    self.error(N0302, format!("`{}` is not a variant of `{shown}`", full.join(".")), pat.span).label(format!("the matched value is `{shown}`"));
                     return fails;
                 };
                 let base_ty = match &ty {
@@ -325,7 +327,7 @@ impl Compiler {
                 fails.push(self.b().jump_if_false(c));
                 if let Some(args) = args {
                     if args.len() != v.fields.len() {
-                        self.error("N0302", format!("variant `{}` has {} field{} but the pattern has {}", v.name, v.fields.len(), if v.fields.len() == 1 { "" } else { "s" }, args.len()), pat.span);
+                        self.error(N0302, format!("variant `{}` has {} field{} but the pattern has {}", v.name, v.fields.len(), if v.fields.len() == 1 { "" } else { "s" }, args.len()), pat.span);
                         return fails;
                     }
                     for (i, (p, (_, ft))) in args.iter().zip(v.fields.iter()).enumerate() {
@@ -352,7 +354,7 @@ impl Compiler {
                         }
                         None => {
                             let full: Vec<&str> = path.iter().map(|i| i.name.as_str()).collect();
-                            self.error("N0302", format!("`{}` is not a struct or variant that fits here", full.join(".")), pat.span);
+                            self.error(N0302, format!("`{}` is not a struct or variant that fits here", full.join(".")), pat.span);
                             return fails;
                         }
                     },
@@ -370,7 +372,7 @@ impl Compiler {
                             fails.extend(self.test_pattern(p, e, &types[i]));
                         }
                         None => {
-                            self.error("N0106", format!("no field `{}` here", f.name), f.span);
+                            self.error(N0106, format!("no field `{}` here", f.name), f.span);
                         }
                     }
                 }
@@ -378,7 +380,7 @@ impl Compiler {
             PatKind::Or(alts) => {
                 for a in alts {
                     if binds_names(a, &ty, self) {
-                        self.error("N0302", "alternatives (`|`) cannot bind names", a.span).hint("use separate arms, or `_`");
+                        self.error(N0302, "alternatives (`|`) cannot bind names", a.span).hint("use separate arms, or `_`");
                         return fails;
                     }
                 }

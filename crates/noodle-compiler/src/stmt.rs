@@ -1,5 +1,8 @@
 //! Statements: bindings, assignment, loops, try/catch/finally, returns.
 
+use crate::codes::{N0101, N0105, N0106, N0200, N0204, N0207, N0210, N0211, N0213, N0241, N0300, N0302};
+use noodle_syntax::codes::{N0208, N0215};
+use noodle_syntax::codes::{N0010, N0012};
 use crate::builder::Reg;
 use crate::compiler::{Compiler, GlobalInfo, Local, LoopCtx, NameRes, Symbol};
 use crate::types::Type;
@@ -194,9 +197,9 @@ impl Compiler {
                 self.globals.push(GlobalInfo { name: name.clone(), ty: vt, mutable: *mutable, idx });
                 let ident = ast::Ident { name: name.clone(), span: *pspan };
                 if self.modules[mi].symbols.contains_key(name) && !matches!(self.modules[mi].symbols.get(name), Some((Symbol::Global(_), _))) && Some(mi) != self.repl_module_idx() {
-                    self.error("N0101", format!("`{name}` is defined more than once"), *pspan).label("a declaration with this name already exists in this module");
+                    self.error(N0101, format!("`{name}` is defined more than once"), *pspan).label("a declaration with this name already exists in this module");
                 } else if matches!(self.modules[mi].symbols.get(name), Some((Symbol::Global(_), _))) && Some(mi) != self.repl_module_idx() {
-                    self.error("N0101", format!("`{name}` is defined more than once"), *pspan)
+                    self.error(N0101, format!("`{name}` is defined more than once"), *pspan)
                         .label("a global with this name already exists")
                         .hint("assign to it instead (declare it with `var` to make it mutable)");
                 } else {
@@ -225,7 +228,7 @@ impl Compiler {
             }
             _ => {
                 if public {
-                    self.error("N0010", "`pub` applies only to declarations", stmt_span(s));
+                    self.error(N0010, "`pub` applies only to declarations", stmt_span(s));
                 }
                 let names = captured_names_in(std::slice::from_ref(s));
                 self.f().captured_names.extend(names);
@@ -248,7 +251,7 @@ impl Compiler {
                 let gi = self.globals.len();
                 self.globals.push(GlobalInfo { name: name.clone(), ty: ty.clone(), mutable, idx });
                 if self.modules[mi].symbols.contains_key(name) && Some(mi) != self.repl_module_idx() {
-                    self.error("N0101", format!("`{name}` is defined more than once"), pat.span);
+                    self.error(N0101, format!("`{name}` is defined more than once"), pat.span);
                 } else {
                     self.modules[mi].symbols.insert(name.clone(), (Symbol::Global(gi), public));
                 }
@@ -262,7 +265,7 @@ impl Compiler {
                 }
             }
             _ => {
-                self.error("N0302", "only names, `_` and tuples can be used here", pat.span).hint("use `match` to test a value against a pattern");
+                self.error(N0302, "only names, `_` and tuples can be used here", pat.span).hint("use `match` to test a value against a pattern");
             }
         }
     }
@@ -282,7 +285,7 @@ impl Compiler {
                 _ => format!("`let {name}: TYPE = ...`"),
             };
             self.diags.push(
-                Diagnostic::error("N0208", format!("cannot infer the type of `{name}` (`{shown}`)"), span)
+                Diagnostic::error(N0208, format!("cannot infer the type of `{name}` (`{shown}`)"), span)
                     .label("part of this type is unknown")
                     .hint(format!("add a type annotation, for example {example}")),
             );
@@ -395,7 +398,7 @@ impl Compiler {
                 let is_break = matches!(s, Stmt::Break(_));
                 if self.f().loops.is_empty() {
                     let w = if is_break { "break" } else { "continue" };
-                    self.error("N0210", format!("`{w}` outside of a loop"), *span).label("not inside `while` or `for`");
+                    self.error(N0210, format!("`{w}` outside of a loop"), *span).label("not inside `while` or `for`");
                     return true;
                 }
                 let depth = self.f().loops.last().unwrap().try_depth;
@@ -431,7 +434,7 @@ impl Compiler {
 
     fn nested_def(&mut self, f: &ast::FuncDecl) {
         if f.self_span.is_some() {
-            self.error("N0215", "`self` is only allowed in methods", f.self_span.unwrap());
+            self.error(N0215, "`self` is only allowed in methods", f.self_span.unwrap());
         }
         // Declare the name first (as a cell when the function refers to itself) so recursion works.
         let params: Vec<ast::Param> = f.params.clone();
@@ -485,7 +488,7 @@ impl Compiler {
         };
         let vt = self.subst.resolve(&vt);
         if !self.pattern_irrefutable(pat, &vt) {
-            self.error("N0300", "this pattern may not match every value", pat.span).hint("use `match` for patterns that can fail");
+            self.error(N0300, "this pattern may not match every value", pat.span).hint("use `match` for patterns that can fail");
         }
         self.bind_pattern(pat, r, &vt, mutable);
     }
@@ -513,7 +516,7 @@ impl Compiler {
                 }
             }
             _ => {
-                self.error("N0302", "only names, `_` and tuples can be used here", pat.span).hint("use `match` to test a value against a pattern");
+                self.error(N0302, "only names, `_` and tuples can be used here", pat.span).hint("use `match` to test a value against a pattern");
             }
         }
     }
@@ -526,7 +529,7 @@ impl Compiler {
             Type::Unknown => vec![Type::Unknown; n],
             other => {
                 let shown = self.show(&other);
-                self.error("N0302", format!("a tuple pattern with {n} elements cannot match `{shown}`"), pat.span);
+                self.error(N0302, format!("a tuple pattern with {n} elements cannot match `{shown}`"), pat.span);
                 vec![Type::Unknown; n]
             }
         }
@@ -591,7 +594,7 @@ impl Compiler {
                         Type::Tuple(ts) if ts.len() == targets.len() => ts,
                         _ => {
                             let shown = self.show(&t);
-                            self.error("N0200", format!("cannot unpack `{shown}` into {} targets", targets.len()), value.span);
+                            self.error(N0200, format!("cannot unpack `{shown}` into {} targets", targets.len()), value.span);
                             return;
                         }
                     };
@@ -603,7 +606,7 @@ impl Compiler {
                     return;
                 };
                 if values.len() != targets.len() {
-                    self.error("N0200", format!("{} targets but {} values", targets.len(), values.len()), span);
+                    self.error(N0200, format!("{} targets but {} values", targets.len(), values.len()), span);
                     return;
                 }
                 let mut regs = Vec::new();
@@ -727,12 +730,12 @@ impl Compiler {
                     self.unknown_name(n, target.span);
                 }
                 _ => {
-                    self.error("N0012", format!("cannot assign to `{n}`"), target.span).label("not a variable");
+                    self.error(N0012, format!("cannot assign to `{n}`"), target.span).label("not a variable");
                 }
             },
             ExprKind::Field { target: obj, name, optional } => {
                 if *optional {
-                    self.error("N0012", "cannot assign through `?.`", target.span).hint("check for none first");
+                    self.error(N0012, "cannot assign through `?.`", target.span).hint("check for none first");
                     return;
                 }
                 let (o, t) = self.expr(obj, None, None);
@@ -747,18 +750,18 @@ impl Compiler {
                             }
                             None => {
                                 let sname = info.name.clone();
-                                self.error("N0106", format!("struct `{sname}` has no field `{}`", name.name), name.span);
+                                self.error(N0106, format!("struct `{sname}` has no field `{}`", name.name), name.span);
                             }
                         }
                     }
                     Type::Unknown => {}
                     Type::Optional(_) => {
-                        self.error("N0204", format!("cannot set field `{}` of a value that may be none", name.name), obj.span)
+                        self.error(N0204, format!("cannot set field `{}` of a value that may be none", name.name), obj.span)
                             .hint("check it first (`if x != none { ... }`) or assert with `!`");
                     }
                     other => {
                         let shown = self.show(&other);
-                        self.error("N0012", format!("cannot assign to a field of `{shown}`"), target.span).label("only struct fields can be assigned");
+                        self.error(N0012, format!("cannot assign to a field of `{shown}`"), target.span).label("only struct fields can be assigned");
                     }
                 }
             }
@@ -778,12 +781,12 @@ impl Compiler {
                     Type::Unknown => {}
                     other => {
                         let shown = self.show(&other);
-                        self.error("N0207", format!("`{shown}` does not support item assignment"), obj.span).hint("only lists and dicts can be changed by index");
+                        self.error(N0207, format!("`{shown}` does not support item assignment"), obj.span).hint("only lists and dicts can be changed by index");
                     }
                 }
             }
             _ => {
-                self.error("N0012", "invalid assignment target", target.span).label("cannot assign to this").hint("assign to a variable, a field (`x.f`) or an element (`xs[i]`)");
+                self.error(N0012, "invalid assignment target", target.span).label("cannot assign to this").hint("assign to a variable, a field (`x.f`) or an element (`xs[i]`)");
             }
         }
     }
@@ -816,14 +819,14 @@ impl Compiler {
     }
 
     pub fn immutable_error(&mut self, n: &str, span: Span) {
-        self.error("N0105", format!("cannot assign twice to immutable binding `{n}`"), span)
+        self.error(N0105, format!("cannot assign twice to immutable binding `{n}`"), span)
             .label("assignment to a `let` binding or parameter")
             .hint(format!("declare it with `var {n}` to make it mutable"));
     }
 
     fn return_stmt(&mut self, v: Option<&Expr>, span: Span) {
         if self.f().is_init {
-            self.error("N0211", "`return` outside of a function", span);
+            self.error(N0211, "`return` outside of a function", span);
             return;
         }
         let ret = self.f().ret.clone();
@@ -832,7 +835,7 @@ impl Compiler {
             None => {
                 if !matches!(self.subst.resolve(&ret), Type::None | Type::Unknown | Type::Optional(_)) {
                     let shown = self.show(&ret);
-                    self.error("N0200", format!("this function must return a `{shown}`"), span).label("`return` without a value");
+                    self.error(N0200, format!("this function must return a `{shown}`"), span).label("`return` without a value");
                 }
                 None
             }
@@ -1044,12 +1047,12 @@ impl Compiler {
                 Type::Unknown => Type::Unknown,
                 Type::Optional(_) => {
                     let shown = self.show(&t);
-                    self.error("N0204", format!("cannot iterate over `{shown}`, which may be none"), iter.span).hint("check it first, or iterate over `xs ?? []`");
+                    self.error(N0204, format!("cannot iterate over `{shown}`, which may be none"), iter.span).hint("check it first, or iterate over `xs ?? []`");
                     Type::Unknown
                 }
                 _ => {
                     let shown = self.show(&t);
-                    self.error("N0213", format!("`{shown}` is not iterable"), iter.span).hint("iterate over a list, range, str, bytes, dict, set, tensor, query result or cursor");
+                    self.error(N0213, format!("`{shown}` is not iterable"), iter.span).hint("iterate over a list, range, str, bytes, dict, set, tensor, query result or cursor");
                     Type::Unknown
                 }
             };
@@ -1119,7 +1122,7 @@ impl Compiler {
             }
             _ => {
                 if !self.pattern_irrefutable(pat, ty) {
-                    self.error("N0302", "a `for` pattern must match every element", pat.span);
+                    self.error(N0302, "a `for` pattern must match every element", pat.span);
                 }
                 self.bind_pattern(pat, r, ty, false)
             }
@@ -1182,7 +1185,7 @@ impl Compiler {
         if !has_exit {
             let shown = self.show(&ty);
             let what = if matches!(method, Some(Some(_))) { "its `exit` does not take one `bool`" } else { "it has none" };
-            self.error("N0241", format!("`with` needs a value with an `exit(completed: bool)` method; `{shown}` cannot be used: {what}"), sp)
+            self.error(N0241, format!("`with` needs a value with an `exit(completed: bool)` method; `{shown}` cannot be used: {what}"), sp)
                 .label(format!("this is `{shown}`"))
                 .hint("use `with` on a transaction (`conn.transaction()`), a cursor, or a struct that defines `def exit(self, completed: bool)`");
             self.pop_scope();

@@ -2,6 +2,7 @@
 //! `std.tensor` / `std.linalg` functions. The element type is static; shapes are checked at run
 //! time by the natives (`tensor.*`, `linalg.*`), which this module calls.
 
+use crate::codes::{N0106, N0200, N0201, N0202, N0203, N0207, N0230};
 use crate::builder::Reg;
 use crate::compiler::{Compiler, NameRes};
 use crate::types::{Type, TE};
@@ -198,7 +199,7 @@ impl Compiler {
         let code = binop_code(op);
         let (Some(ea), Some(eb), Some(code)) = (ea, eb, code) else {
             let (x, y) = (self.show(&ta), self.show(&tb));
-            let mut d2 = Diagnostic::error("N0203", format!("operator `{}` cannot be applied to `{x}` and `{y}`", op.text()), span);
+            let mut d2 = Diagnostic::error(N0203, format!("operator `{}` cannot be applied to `{x}` and `{y}`", op.text()), span);
             if matches!(op, BinOp::And | BinOp::Or) {
                 d2 = d2.hint("for elementwise logic on tensors use `&`, `|` and `^`");
             } else if matches!(op, BinOp::In | BinOp::NotIn) {
@@ -210,14 +211,14 @@ impl Compiler {
             return (d, Type::Unknown);
         };
         if op == BinOp::MatMul && !(matches!(ta, Type::Tensor(_)) && matches!(tb, Type::Tensor(_))) {
-            self.error("N0203", "operator `@` needs a tensor on both sides", span).hint("multiply by a scalar with `*`");
+            self.error(N0203, "operator `@` needs a tensor on both sides", span).hint("multiply by a scalar with `*`");
             return (d, Type::Unknown);
         }
         let res = match binary_result(op, ea, eb) {
             Ok(r) => r,
             Err(msg) => {
                 let (x, y) = (self.show(&ta), self.show(&tb));
-                self.error("N0203", format!("operator `{}` cannot be applied to `{x}` and `{y}`: {msg}", op.text()), span);
+                self.error(N0203, format!("operator `{}` cannot be applied to `{x}` and `{y}`: {msg}", op.text()), span);
                 return (d, Type::Unknown);
             }
         };
@@ -251,13 +252,13 @@ impl Compiler {
             (UnOp::Neg, TE::Bool) | (UnOp::Not, _) => {
                 let shown = self.show(&Type::Tensor(te));
                 let hint = if op == UnOp::Not { "use `~t` for the elementwise logical not of a bool tensor" } else { "convert first: `t.astype(tensor.i64)`" };
-                self.error("N0203", format!("operator `{}` cannot be applied to `{shown}`", if op == UnOp::Neg { "-" } else { "not" }), span).hint(hint);
+                self.error(N0203, format!("operator `{}` cannot be applied to `{shown}`", if op == UnOp::Neg { "-" } else { "not" }), span).hint(hint);
                 return (d, Type::Unknown);
             }
             (UnOp::Neg, _) => ("neg", te),
             (UnOp::BitNot, TE::Bool) => ("logical_not", TE::Bool),
             (UnOp::BitNot, _) => {
-                self.error("N0203", format!("operator `~` needs a `tensor[bool]`, found `{}`", self.show(&Type::Tensor(te))), span).hint("compare first, e.g. `~(t > 0)`");
+                self.error(N0203, format!("operator `~` needs a `tensor[bool]`, found `{}`", self.show(&Type::Tensor(te))), span).hint("compare first, e.g. `~(t > 0)`");
                 return (d, Type::Unknown);
             }
         };
@@ -326,7 +327,7 @@ impl Compiler {
             }
         }
         if items.len() > 32 {
-            self.error("N0207", "a tensor subscript has at most 32 entries", index.span);
+            self.error(N0207, "a tensor subscript has at most 32 entries", index.span);
         }
         self.load_const(Const::Int(mask), Some(mask_reg));
         (base, (fixed + 3 * items.len()) as u8)
@@ -343,7 +344,7 @@ impl Compiler {
         };
         let Some(ev) = ev else {
             let (x, y) = (self.show(&Type::Tensor(te)), self.show(&tv));
-            self.error("N0203", format!("operator `{}=` cannot be applied to `{x}` and `{y}`", op.text()), span);
+            self.error(N0203, format!("operator `{}=` cannot be applied to `{x}` and `{y}`", op.text()), span);
             return;
         };
         let Some(code) = binop_code(op) else {
@@ -353,12 +354,12 @@ impl Compiler {
             Ok(res) if res == te || op == BinOp::MatMul => {}
             Ok(res) => {
                 let (x, r) = (self.show(&Type::Tensor(te)), self.show(&Type::Tensor(res)));
-                self.error("N0203", format!("`{}=` would turn `{x}` into `{r}` in place", op.text()), span)
+                self.error(N0203, format!("`{}=` would turn `{x}` into `{r}` in place", op.text()), span)
                     .hint(format!("in-place operations keep the element type; write `t = t {} x` for a new tensor", op.text()));
                 return;
             }
             Err(msg) => {
-                self.error("N0203", format!("operator `{}=`: {msg}", op.text()), span);
+                self.error(N0203, format!("operator `{}=`: {msg}", op.text()), span);
                 return;
             }
         }
@@ -369,7 +370,7 @@ impl Compiler {
     fn check_operand(&mut self, t: &Type, span: Span, what: &str) {
         if !matches!(t, Type::Tensor(_) | Type::Int | Type::Float | Type::Bool | Type::Unknown) {
             let shown = self.show(t);
-            self.error("N0200", format!("{what} must be a tensor or a number, found `{shown}`"), span);
+            self.error(N0200, format!("{what} must be a tensor or a number, found `{shown}`"), span);
         }
     }
 
@@ -403,11 +404,11 @@ impl Compiler {
         for (i, a) in args.iter().enumerate() {
             match &a.name {
                 None if seen_named => {
-                    self.error("N0202", "positional argument after a named argument", a.value.span).hint("put positional arguments first");
+                    self.error(N0202, "positional argument after a named argument", a.value.span).hint("put positional arguments first");
                 }
                 None if i < params.len() => slots[i] = Some(&a.value),
                 None => {
-                    self.error("N0201", format!("`{fname}` takes {} argument{} but {} were given", params.len(), if params.len() == 1 { "" } else { "s" }, args.len()), span)
+                    self.error(N0201, format!("`{fname}` takes {} argument{} but {} were given", params.len(), if params.len() == 1 { "" } else { "s" }, args.len()), span)
                         .label("too many arguments");
                     break;
                 }
@@ -416,11 +417,11 @@ impl Compiler {
                     match params.iter().position(|p| p.0 == n.name) {
                         Some(pi) if slots[pi].is_none() => slots[pi] = Some(&a.value),
                         Some(_) => {
-                            self.error("N0202", format!("argument `{}` is given twice", n.name), n.span);
+                            self.error(N0202, format!("argument `{}` is given twice", n.name), n.span);
                         }
                         None => {
                             let cands: Vec<&str> = params.iter().map(|p| p.0).collect();
-                            let mut d = Diagnostic::error("N0202", format!("`{fname}` has no parameter named `{}`", n.name), n.span);
+                            let mut d = Diagnostic::error(N0202, format!("`{fname}` has no parameter named `{}`", n.name), n.span);
                             if let Some(s) = crate::compiler::suggest(&n.name, &cands) {
                                 d = d.hint(format!("did you mean `{s}`?"));
                             }
@@ -436,7 +437,7 @@ impl Compiler {
             let Some(e) = slot else {
                 match p.2 {
                     D::Req => {
-                        self.error("N0201", format!("`{fname}` is missing argument `{}`", p.0), span).label(format!("`{}` is required", p.0));
+                        self.error(N0201, format!("`{fname}` is missing argument `{}`", p.0), span).label(format!("`{}` is required", p.0));
                     }
                     D::None => {
                         self.emit(Op::LoadNone { dst: reg });
@@ -501,7 +502,7 @@ impl Compiler {
                     _ => "a (nested) list of numbers or bools",
                 };
                 let shown = self.show(&ty);
-                self.error("N0200", format!("argument `{}` of `{fname}` must be {want}, found `{shown}`", p.0), e.span);
+                self.error(N0200, format!("argument `{}` of `{fname}` must be {want}, found `{shown}`", p.0), e.span);
             }
             let dtype = match &ty {
                 Type::Tensor(t) => Some(*t),
@@ -548,7 +549,7 @@ impl Compiler {
         match name.as_deref().and_then(TE::from_name) {
             Some(t) => Some(t),
             None => {
-                self.error("N0230", "a dtype must be written out: `tensor.f32`, `tensor.f64`, `tensor.i64` or `tensor.bool`", e.span)
+                self.error(N0230, "a dtype must be written out: `tensor.f32`, `tensor.f64`, `tensor.i64` or `tensor.bool`", e.span)
                     .label("not a dtype known at compile time")
                     .hint("the element type of a tensor is part of its static type, so it cannot come from a variable");
                 None
@@ -569,7 +570,7 @@ impl Compiler {
         let fname = format!("tensor.{m}");
         if UNARY.contains(&m) {
             if !args.is_empty() {
-                self.error("N0201", format!("`{fname}` takes no arguments"), span);
+                self.error(N0201, format!("`{fname}` takes no arguments"), span);
             }
             return self.tensor_method_on_reg(r, te, m, dst, span);
         }
@@ -578,7 +579,7 @@ impl Compiler {
         }
         if m == "len" {
             if !args.is_empty() {
-                self.error("N0201", "`len` takes no arguments", span);
+                self.error(N0201, "`len` takes no arguments", span);
             }
             let d = self.dst(dst);
             self.emit(Op::Len { dst: d, src: r });
@@ -608,7 +609,7 @@ impl Compiler {
             "pow" => ("tensor.binary", vec![P("exponent", K::Operand, D::Req)], Type::Unknown),
             _ => {
                 let shown = self.show(&same);
-                let mut d = Diagnostic::error("N0106", format!("`{shown}` has no method `{m}`"), name.span).label("unknown method");
+                let mut d = Diagnostic::error(N0106, format!("`{shown}` has no method `{m}`"), name.span).label("unknown method");
                 if let Some(s) = crate::compiler::suggest(m, METHODS) {
                     d = d.hint(format!("did you mean `{s}`?"));
                 }
@@ -789,7 +790,7 @@ impl Compiler {
                     (Some(a), Some(b)) => Type::Tensor(if item == "matmul" { TE::promote(a, b).max(TE::I64) } else { TE::promote(a, b).max(TE::I64).max(if a == TE::Bool && b == TE::Bool { TE::Bool } else { TE::I64 }) }),
                     _ => {
                         if !matches!(given[0].ty, Type::Unknown) && !matches!(given[1].ty, Type::Unknown) {
-                            self.error("N0200", format!("`{fname}` needs at least one tensor"), span);
+                            self.error(N0200, format!("`{fname}` needs at least one tensor"), span);
                         }
                         Type::Unknown
                     }

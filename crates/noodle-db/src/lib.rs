@@ -7,6 +7,8 @@
 //! connection; SQL placeholders are normalised per backend by [`sql::normalize`], and values
 //! are always bound, never spliced into SQL text.
 
+use crate::codes::{N2201, N2202, N2203, N2204, N2205, N2206, N2207, N2208};
+pub mod codes;
 mod pool;
 pub mod sql;
 mod sqlite;
@@ -67,16 +69,16 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// The stable Noodle error code (listed in `noodle explain`).
-    pub fn code(self) -> &'static str {
+    pub fn code(self) -> noodle_codes::Code {
         match self {
-            ErrorKind::Query => "N2201",
-            ErrorKind::Constraint => "N2202",
-            ErrorKind::Connection => "N2203",
-            ErrorKind::Timeout => "N2204",
-            ErrorKind::Type => "N2205",
-            ErrorKind::Transaction => "N2206",
-            ErrorKind::NoRows => "N2207",
-            ErrorKind::ReadOnly => "N2208",
+            ErrorKind::Query => N2201,
+            ErrorKind::Constraint => N2202,
+            ErrorKind::Connection => N2203,
+            ErrorKind::Timeout => N2204,
+            ErrorKind::Type => N2205,
+            ErrorKind::Transaction => N2206,
+            ErrorKind::NoRows => N2207,
+            ErrorKind::ReadOnly => N2208,
         }
     }
 }

@@ -15,6 +15,7 @@
 //! str      length u32 + UTF-8 bytes
 //! ```
 
+use crate::codes::{N0500, N0501, N0502, N0503, N0504};
 use crate::op::{Op, Operand, OPCODES};
 use crate::program::{Const, Function, Program, RecordType};
 use std::fmt;
@@ -34,13 +35,13 @@ pub enum LoadError {
 }
 
 impl LoadError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> noodle_codes::Code {
         match self {
-            LoadError::NotNbc => "N0500",
-            LoadError::Version { .. } => "N0501",
-            LoadError::Checksum { .. } => "N0502",
-            LoadError::Malformed(_) => "N0503",
-            LoadError::Invalid(_) => "N0504",
+            LoadError::NotNbc => N0500,
+            LoadError::Version { .. } => N0501,
+            LoadError::Checksum { .. } => N0502,
+            LoadError::Malformed(_) => N0503,
+            LoadError::Invalid(_) => N0504,
         }
     }
 }

@@ -6,6 +6,7 @@
 //! register window, jump outside its code, or index a missing constant, function, type, native
 //! or global. The VM relies on this and checks nothing of the sort per instruction.
 
+pub mod codes;
 pub mod disasm;
 pub mod format;
 pub mod op;

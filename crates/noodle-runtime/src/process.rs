@@ -1,6 +1,7 @@
 //! Processes (the main program, actors, supervisors), their inboxes, and the `Host` that the
 //! actor natives of one process talk to.
 
+use noodle_vm::codes::{N2302, N2303, N2304, N2306, N2307, N2309, N2310, N2311};
 use crate::supervisor::{self, Sup};
 use crate::Shared;
 use noodle_vm::actor::{self, ActorRef, Host, Msg, Overflow, SpawnSpec, SupervisorSpec};
@@ -237,7 +238,7 @@ fn cell_of(r: &ActorRef) -> Result<Arc<Cell>, VmError> {
 }
 
 fn foreign_ref() -> VmError {
-    VmError::new("N2303", "this actor reference belongs to another runtime")
+    VmError::new(N2303, "this actor reference belongs to another runtime")
 }
 
 /// Makes a parked process runnable (under its inbox lock).
@@ -295,7 +296,7 @@ pub(crate) fn deliver(shared: &Arc<Shared>, cell: &Cell, env: Envelope, sender: 
             Overflow::DropOldest => {
                 if let Some(old) = ib.user.pop_front() {
                     if let Some((to, task)) = old.reply {
-                        deliver_sys(shared, &to, Sys::Reply { task, result: Err(VmError::new("N2304", "the request was dropped from a full mailbox (overflow \"drop_oldest\")")) });
+                        deliver_sys(shared, &to, Sys::Reply { task, result: Err(VmError::new(N2304, "the request was dropped from a full mailbox (overflow \"drop_oldest\")")) });
                     }
                 }
             }
@@ -503,7 +504,7 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
                     let msg = actor::import(&mut vm.heap, shared.template.program(), &env.msg);
                     drop(env.msg);
                     if let Err(u) = vm.begin_call(receive, &[state, msg]) {
-                        reply(shared, env.reply, Err(VmError::new("N2302", u.message.clone())));
+                        reply(shared, env.reply, Err(VmError::new(N2302, u.message.clone())));
                         match crash(shared, p, u) {
                             Some(back) => p = back,
                             None => return,
@@ -594,7 +595,7 @@ fn crash(shared: &Arc<Shared>, mut p: Box<Process>, u: Uncaught) -> Option<Box<P
     log_crash(shared, &who, &u);
     p.cell.exiting.store(true, Ordering::SeqCst);
     let to = p.reply.take();
-    reply(shared, to, Err(VmError::new("N2302", format!("actor {who} crashed while handling the request: error[{}]: {}", u.code, u.message))));
+    reply(shared, to, Err(VmError::new(N2302, format!("actor {who} crashed while handling the request: error[{}]: {}", u.code, u.message))));
     p.vm().abort();
     let reason = Reason::Crashed { code: u.code, message: u.message };
     if p.phase == Phase::Starting || p.phase == Phase::Start {
@@ -637,7 +638,7 @@ fn apply(shared: &Arc<Shared>, p: &mut Box<Process>, s: Sys) {
         Sys::Stop => p.stop_requested = true,
         Sys::Shutdown => interrupt(shared, p, Reason::Shutdown),
         Sys::Exit(message) => {
-            let u = Uncaught { code: "N2309".into(), message, trace: vec![] };
+            let u = Uncaught { code: N2309.into(), message, trace: vec![] };
             if p.phase != Phase::Stopping {
                 log_crash(shared, &p.cell.describe(shared.template.program()), &u);
             }
@@ -654,7 +655,7 @@ fn interrupt(shared: &Arc<Shared>, p: &mut Box<Process>, reason: Reason) {
     }
     p.cell.exiting.store(true, Ordering::SeqCst);
     let to = p.reply.take();
-    reply(shared, to, Err(VmError::new("N2303", format!("actor {} stopped before answering ({})", p.cell.describe(shared.template.program()), reason.text()))));
+    reply(shared, to, Err(VmError::new(N2303, format!("actor {} stopped before answering ({})", p.cell.describe(shared.template.program()), reason.text()))));
     if let Some(vm) = p.vm.as_mut() {
         vm.abort();
         host_of(p).end_deadline();
@@ -706,7 +707,7 @@ pub(crate) fn die(shared: &Arc<Shared>, mut p: Box<Process>, reason: Reason) {
         }
     }
     for env in pending {
-        reply(shared, env.reply, Err(VmError::new("N2303", format!("actor {} stopped before answering ({})", who(), reason.text()))));
+        reply(shared, env.reply, Err(VmError::new(N2303, format!("actor {} stopped before answering ({})", who(), reason.text()))));
     }
     for (w, how) in watchers {
         match how {
@@ -748,7 +749,7 @@ pub(crate) fn run_main_slice(shared: &Arc<Shared>, mut p: Box<Process>) -> MainE
                 Sys::Exit(message) => {
                     let mut vm = p.vm.take().unwrap();
                     vm.abort();
-                    let u = Uncaught { code: "N2309".into(), message, trace: vec![] };
+                    let u = Uncaught { code: N2309.into(), message, trace: vec![] };
                     return MainEnd::Done(vm, RunState::Error(u));
                 }
                 _ => {}
@@ -782,7 +783,7 @@ pub(crate) fn deadlock(mut p: Box<Process>) -> (Vm, RunState) {
     let mut vm = p.vm.take().unwrap();
     vm.abort();
     let u = Uncaught {
-        code: "N2306".into(),
+        code: N2306.into(),
         message: "deadlock: the main program waits for a reply, a message or room in a mailbox, and no actor is running or has a timer that could provide it".into(),
         trace: vec![],
     };
@@ -800,7 +801,7 @@ enum Task {
 }
 
 fn cancelled() -> VmError {
-    VmError::new("N2311", "the task was cancelled")
+    VmError::new(N2311, "the task was cancelled")
 }
 
 /// One process's side of the scheduler: its tasks and what it is waiting for.
@@ -864,7 +865,7 @@ impl ProcHost {
         let Some(t) = self.tasks().get_mut(&task) else { return };
         match t {
             Task::Timer => *t = Task::Done(Ok(Msg::None)),
-            Task::Ask => *t = Task::Done(Err(VmError::new("N2303", "the request timed out before the actor answered"))),
+            Task::Ask => *t = Task::Done(Err(VmError::new(N2303, "the request timed out before the actor answered"))),
             Task::Later { to, msg, every } => {
                 // the runtime never waits for room: a full "block" mailbox takes it anyway
                 let alive = match to.cell.clone().downcast::<Cell>() {
@@ -910,7 +911,7 @@ impl Host for ProcHost {
             let mut names = shared.names.lock().unwrap();
             if let Some(old) = names.get(name) {
                 if !is_dead(old) && spec.supervisor.is_none() {
-                    return Err(VmError::new("N2310", format!("the name \"{name}\" is already registered to a running actor")));
+                    return Err(VmError::new(N2310, format!("the name \"{name}\" is already registered to a running actor")));
                 }
             }
             names.insert(name.clone(), cell.reference());
@@ -924,7 +925,7 @@ impl Host for ProcHost {
             Some(sup) => {
                 let sup_cell = cell_of(&sup)?;
                 if sup_cell.dead.load(Ordering::SeqCst) {
-                    return Err(VmError::new("N2303", "the supervisor is not running"));
+                    return Err(VmError::new(N2303, "the supervisor is not running"));
                 }
                 cell.inbox.lock().unwrap().watchers.push((sup_cell.clone(), Watch::Parent));
                 // the supervisor keeps the recipe, for restarts
@@ -977,13 +978,13 @@ impl Host for ProcHost {
 
     fn ask(&mut self, to: &ActorRef, msg: Msg, timeout: Option<f64>) -> Result<u64, VmError> {
         if to.id == self.me.id {
-            return Err(VmError::new("N2306", "an actor cannot ask itself: it would wait for its own answer forever"));
+            return Err(VmError::new(N2306, "an actor cannot ask itself: it would wait for its own answer forever"));
         }
         let cell = cell_of(to)?;
         let task = self.next_task;
         match deliver(&self.shared, &cell, Envelope { msg, reply: Some((self.me.clone(), task)) }, Some(&self.me)) {
             Delivery::Done => {}
-            Delivery::Dead => return Err(VmError::new("N2303", format!("actor {} is not running", cell.describe(self.shared.template.program())))),
+            Delivery::Dead => return Err(VmError::new(N2303, format!("actor {} is not running", cell.describe(self.shared.template.program())))),
             Delivery::Blocked => return Err(actor::suspend()),
             Delivery::Full => return Err(full(&cell, &self.shared)),
         }
@@ -1003,7 +1004,7 @@ impl Host for ProcHost {
                 _ => unreachable!(),
             },
             Some(_) => Err(actor::suspend()),
-            None => Err(VmError::new("N2307", "this task's result was already taken by an earlier `await`")),
+            None => Err(VmError::new(N2307, "this task's result was already taken by an earlier `await`")),
         }
     }
 
@@ -1071,13 +1072,13 @@ impl Host for ProcHost {
         }
         if tasks.iter().all(|t| !self.tasks().contains_key(t)) {
             self.end_deadline();
-            return Err(VmError::new("N2307", "every task given to `select` was already awaited"));
+            return Err(VmError::new(N2307, "every task given to `select` was already awaited"));
         }
         match (timeout, self.deadline) {
             (Some(secs), None) => self.deadline = Some(self.timer(secs)),
             (Some(_), Some(d)) if self.done(d) => {
                 self.end_deadline();
-                return Err(VmError::new("N2303", "`select` timed out before any task finished"));
+                return Err(VmError::new(N2303, "`select` timed out before any task finished"));
             }
             _ => {}
         }
@@ -1154,7 +1155,7 @@ impl Host for ProcHost {
         {
             let mut ib = cell.inbox.lock().unwrap();
             if ib.closed {
-                return Err(VmError::new("N2303", format!("actor {} is not running", cell.describe(self.shared.template.program()))));
+                return Err(VmError::new(N2303, format!("actor {} is not running", cell.describe(self.shared.template.program()))));
             }
             ib.watchers.push((self.me.clone(), Watch::Link));
         }
@@ -1165,12 +1166,12 @@ impl Host for ProcHost {
     fn register(&mut self, name: &str, target: &ActorRef) -> Result<(), VmError> {
         let cell = cell_of(target)?;
         if cell.dead.load(Ordering::SeqCst) {
-            return Err(VmError::new("N2303", format!("actor {} is not running", cell.describe(self.shared.template.program()))));
+            return Err(VmError::new(N2303, format!("actor {} is not running", cell.describe(self.shared.template.program()))));
         }
         let mut names = self.shared.names.lock().unwrap();
         if let Some(old) = names.get(name) {
             if old.id != target.id && !is_dead(old) {
-                return Err(VmError::new("N2310", format!("the name \"{name}\" is already registered to a running actor")));
+                return Err(VmError::new(N2310, format!("the name \"{name}\" is already registered to a running actor")));
             }
         }
         names.insert(name.to_string(), target.clone());
@@ -1197,5 +1198,5 @@ impl Host for ProcHost {
 }
 
 fn full(cell: &Cell, shared: &Shared) -> VmError {
-    VmError::new("N2304", format!("the mailbox of actor {} is full ({} messages; overflow \"fail\")", cell.describe(shared.template.program()), cell.capacity))
+    VmError::new(N2304, format!("the mailbox of actor {} is full ({} messages; overflow \"fail\")", cell.describe(shared.template.program()), cell.capacity))
 }

@@ -13,6 +13,7 @@
 //! - A restarted child is a new actor (a new id) with the same name, so references to the old
 //!   one go stale; registered names find the new one.
 
+use noodle_vm::codes::{N2308, N2309};
 use crate::process::{self, Cell, Process, Reason, SupView, Sys, Watch};
 use crate::Shared;
 use noodle_vm::actor::{Overflow, Restart, SpawnSpec, Strategy, SupervisorSpec};
@@ -157,7 +158,7 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
                 }
                 Sys::Exit(message) => {
                     stop_all(shared, sup, 0);
-                    process::die(shared, p, Reason::Crashed { code: "N2309".into(), message });
+                    process::die(shared, p, Reason::Crashed { code: N2309.into(), message });
                     return;
                 }
                 Sys::Reply { .. } | Sys::Timer { .. } | Sys::Wake => {}
@@ -208,14 +209,14 @@ fn child_exit(shared: &Arc<Shared>, me: &Arc<Cell>, sup: &mut Sup, id: u64, reas
     if sup.recent.len() as u64 > sup.spec.intensity as u64 {
         let who = me.describe(shared.template.program());
         let message = format!("supervisor {who} gave up: more than {} restart{} in {} s (the last child ended with {})", sup.spec.intensity, if sup.spec.intensity == 1 { "" } else { "s" }, sup.spec.period, reason.text());
-        shared.log(&format!("error[N2308] {message}\n"));
+        shared.log(&format!("error[{N2308}] {message}\n"));
         stop_all(shared, sup, 0);
         // its recipes stay: a supervisor above restarts it with the same children
         if let Some(view) = me.sup.lock().unwrap().as_mut() {
             view.children.clear();
             view.restarts = sup.total;
         }
-        return Some(Reason::Crashed { code: "N2308".into(), message });
+        return Some(Reason::Crashed { code: N2308.into(), message });
     }
     sup.total += 1;
     let first = match sup.spec.strategy {

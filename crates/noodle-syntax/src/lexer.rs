@@ -2,6 +2,7 @@
 //! the end of a line when the line could end a statement, outside parentheses and brackets.
 //! A line whose next line starts with `.` or `?.` continues (method chains).
 
+use crate::codes::{N0001, N0002, N0003, N0004, N0010};
 use crate::diag::Diagnostic;
 use crate::span::Span;
 
@@ -343,7 +344,7 @@ impl<'a> Lexer<'a> {
                         if !ch.is_alphabetic() {
                             self.pos += ch.len_utf8();
                             self.diags.push(
-                                Diagnostic::error("N0001", format!("unexpected character `{ch}`"), self.span(s, self.pos))
+                                Diagnostic::error(N0001, format!("unexpected character `{ch}`"), self.span(s, self.pos))
                                     .label("not valid here"),
                             );
                             continue;
@@ -435,7 +436,7 @@ impl<'a> Lexer<'a> {
             _ => {
                 let ch = self.src[self.pos..].chars().next().unwrap_or('\0');
                 self.pos += ch.len_utf8().max(1);
-                let mut d = Diagnostic::error("N0001", format!("unexpected character `{ch}`"), self.span(s, self.pos))
+                let mut d = Diagnostic::error(N0001, format!("unexpected character `{ch}`"), self.span(s, self.pos))
                     .label("not valid here");
                 if ch == '\'' {
                     d = d.hint("strings use double quotes: \"text\"");
@@ -485,7 +486,7 @@ impl<'a> Lexer<'a> {
             match u64::from_str_radix(&digits, radix) {
                 Ok(v) => self.push(Tok::Int(v), s),
                 Err(_) => {
-                    self.diags.push(Diagnostic::error("N0003", "invalid number literal", self.span(s, self.pos)).label("not a valid integer"));
+                    self.diags.push(Diagnostic::error(N0003, "invalid number literal", self.span(s, self.pos)).label("not a valid integer"));
                     self.push(Tok::Int(0), s);
                 }
             }
@@ -516,7 +517,7 @@ impl<'a> Lexer<'a> {
             while self.pos < self.end && (self.peek().is_ascii_alphanumeric() || self.peek() == b'_') {
                 self.pos += 1;
             }
-            self.diags.push(Diagnostic::error("N0003", "invalid number literal", self.span(s, self.pos)).label("unexpected letters in number"));
+            self.diags.push(Diagnostic::error(N0003, "invalid number literal", self.span(s, self.pos)).label("unexpected letters in number"));
             self.push(Tok::Int(0), s);
             return;
         }
@@ -536,7 +537,7 @@ impl<'a> Lexer<'a> {
                 Ok(v) => self.push(Tok::Int(v), s),
                 Err(_) => {
                     self.diags.push(
-                        Diagnostic::error("N0003", "integer literal is too large", self.span(s, self.pos))
+                        Diagnostic::error(N0003, "integer literal is too large", self.span(s, self.pos))
                             .label("does not fit in 64 bits")
                             .hint("int is a 64-bit signed integer; use a float literal (add `.0`) for larger magnitudes"),
                     );
@@ -575,7 +576,7 @@ impl<'a> Lexer<'a> {
                     _ => {
                         // the span covers `\x` and the next character (whole, never half a one)
                         let next = self.src[self.pos..self.end].chars().next().map_or(0, char::len_utf8);
-                        self.diags.push(Diagnostic::error("N0004", "invalid escape sequence", self.span(s, self.pos + next))
+                        self.diags.push(Diagnostic::error(N0004, "invalid escape sequence", self.span(s, self.pos + next))
                             .hint(if bytes_mode { "use \\xHH with two hex digits" } else { "use \\xHH with two hex digits below 80, or \\u{...} for other characters" }));
                         return None;
                     }
@@ -593,7 +594,7 @@ impl<'a> Lexer<'a> {
                         ch
                     }
                     None => {
-                        self.diags.push(Diagnostic::error("N0004", "invalid unicode escape", self.span(s, self.pos)).hint("write \\u{1F600} with 1 to 6 hex digits"));
+                        self.diags.push(Diagnostic::error(N0004, "invalid unicode escape", self.span(s, self.pos)).hint("write \\u{1F600} with 1 to 6 hex digits"));
                         return None;
                     }
                 }
@@ -602,7 +603,7 @@ impl<'a> Lexer<'a> {
                 let ch = self.src[self.pos - 1..].chars().next().unwrap_or('?');
                 self.pos += ch.len_utf8() - 1;
                 self.diags.push(
-                    Diagnostic::error("N0004", format!("invalid escape sequence `\\{ch}`"), self.span(s, self.pos))
+                    Diagnostic::error(N0004, format!("invalid escape sequence `\\{ch}`"), self.span(s, self.pos))
                         .hint("valid escapes: \\n \\t \\r \\0 \\\\ \\\" \\xHH \\u{HHHH}"),
                 );
                 return None;
@@ -615,7 +616,7 @@ impl<'a> Lexer<'a> {
         loop {
             if self.pos >= self.end || self.peek() == b'\n' {
                 self.diags.push(
-                    Diagnostic::error("N0002", "unterminated string literal", self.span(s, self.pos))
+                    Diagnostic::error(N0002, "unterminated string literal", self.span(s, self.pos))
                         .label("this string is never closed")
                         .hint("add a closing `\"`; strings cannot span lines (use \\n)"),
                 );
@@ -636,7 +637,7 @@ impl<'a> Lexer<'a> {
             let ch = self.src[self.pos..].chars().next().unwrap();
             self.pos += ch.len_utf8();
             if bytes_mode && (ch as u32) >= 0x80 {
-                self.diags.push(Diagnostic::error("N0004", "non-ASCII character in bytes literal", self.span(self.pos - ch.len_utf8(), self.pos)).hint("use \\xHH escapes"));
+                self.diags.push(Diagnostic::error(N0004, "non-ASCII character in bytes literal", self.span(self.pos - ch.len_utf8(), self.pos)).hint("use \\xHH escapes"));
                 continue;
             }
             out.push(ch);
@@ -649,7 +650,7 @@ impl<'a> Lexer<'a> {
         loop {
             if self.pos >= self.end || self.peek() == b'\n' {
                 self.diags.push(
-                    Diagnostic::error("N0002", "unterminated string literal", self.span(s, self.pos))
+                    Diagnostic::error(N0002, "unterminated string literal", self.span(s, self.pos))
                         .label("this f-string is never closed"),
                 );
                 break;
@@ -706,7 +707,7 @@ impl<'a> Lexer<'a> {
                     self.pos = (self.pos + 1).min(self.end);
                 }
                 if self.peek() != b'}' {
-                    self.diags.push(Diagnostic::error("N0002", "unterminated `{` in f-string", self.span(es - 1, self.pos)).hint("close the interpolation with `}`; write `{{` for a literal brace"));
+                    self.diags.push(Diagnostic::error(N0002, "unterminated `{` in f-string", self.span(es - 1, self.pos)).hint("close the interpolation with `}`; write `{{` for a literal brace"));
                     break;
                 }
                 let (end, spec) = match spec_at {
@@ -714,7 +715,7 @@ impl<'a> Lexer<'a> {
                     None => (self.pos, None),
                 };
                 if self.src[es..end].trim().is_empty() {
-                    self.diags.push(Diagnostic::error("N0010", "empty expression in f-string", self.span(es - 1, self.pos + 1)));
+                    self.diags.push(Diagnostic::error(N0010, "empty expression in f-string", self.span(es - 1, self.pos + 1)));
                 } else {
                     parts.push(FPart::Expr { start: es, end, spec });
                 }
@@ -722,7 +723,7 @@ impl<'a> Lexer<'a> {
                 continue;
             }
             if c == b'}' {
-                self.diags.push(Diagnostic::error("N0001", "single `}` in f-string", self.span(self.pos, self.pos + 1)).hint("write `}}` for a literal brace"));
+                self.diags.push(Diagnostic::error(N0001, "single `}` in f-string", self.span(self.pos, self.pos + 1)).hint("write `}}` for a literal brace"));
                 self.pos += 1;
                 continue;
             }

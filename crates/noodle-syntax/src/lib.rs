@@ -4,6 +4,7 @@
 //! the diagnostics it found, recovering at statement and declaration boundaries, so that later
 //! stages can report more errors in the same run. This crate knows nothing of types or the VM.
 
+pub mod codes;
 pub mod ast;
 pub mod diag;
 pub mod lexer;

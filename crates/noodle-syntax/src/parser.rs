@@ -1,6 +1,7 @@
 //! A recursive-descent parser with Pratt-style expressions. It never fails: errors become
 //! diagnostics, and the parser re-synchronises at the next statement or declaration.
 
+use crate::codes::{N0003, N0010, N0011, N0013, N0208, N0215};
 use crate::ast::*;
 use crate::diag::Diagnostic;
 use crate::lexer::{lex, FPart, Lexer, Tok, Token};
@@ -248,7 +249,7 @@ impl<'a> Parser<'a> {
             return;
         }
         self.last_err_pos = self.pos;
-        let code = if matches!(self.peek(), Tok::Eof) && msg.contains("expected `}`") { "N0011" } else { "N0010" };
+        let code = if matches!(self.peek(), Tok::Eof) && msg.contains("expected `}`") { N0011 } else { N0010 };
         let mut d = Diagnostic::error(code, msg, span);
         if !label.is_empty() {
             d = d.label(label);
@@ -265,7 +266,7 @@ impl<'a> Parser<'a> {
                 if self.last_err_pos != self.pos {
                     self.last_err_pos = self.pos;
                     self.diags.push(
-                        Diagnostic::error("N0011", format!("unclosed delimiter: expected `{}` before the end of the file", t.text()), span)
+                        Diagnostic::error(N0011, format!("unclosed delimiter: expected `{}` before the end of the file", t.text()), span)
                             .label("file ends here")
                             .hint(format!("add the missing `{}`", t.text())),
                     );
@@ -596,7 +597,7 @@ impl<'a> Parser<'a> {
             }
             if self.at(&Tok::SelfKw) {
                 let span = self.span();
-                self.diags.push(Diagnostic::error("N0215", "`self` must be the first parameter", span).label("move `self` first"));
+                self.diags.push(Diagnostic::error(N0215, "`self` must be the first parameter", span).label("move `self` first"));
                 self.advance();
             } else {
                 let name = self.ident()?;
@@ -606,7 +607,7 @@ impl<'a> Parser<'a> {
                     if require_types {
                         let span = name.span;
                         self.diags.push(
-                            Diagnostic::error("N0208", format!("parameter `{}` needs a type", name.name), span)
+                            Diagnostic::error(N0208, format!("parameter `{}` needs a type", name.name), span)
                                 .label("missing `: type`")
                                 .hint(format!("write `{}: int` (or the type it should have)", name.name)),
                         );
@@ -1029,7 +1030,7 @@ impl<'a> Parser<'a> {
             if self.last_err_pos != self.pos {
                 self.last_err_pos = self.pos;
                 self.diags.push(
-                    Diagnostic::error("N0013", format!("nested too deeply (more than {MAX_NESTING} levels)"), span)
+                    Diagnostic::error(N0013, format!("nested too deeply (more than {MAX_NESTING} levels)"), span)
                         .label("nesting limit reached here")
                         .hint("split the expression or block into smaller functions or variables"),
                 );
@@ -1126,7 +1127,7 @@ impl<'a> Parser<'a> {
         let chained = matches!(infix_bp(self.peek()), Some((BP_CMP, _))) || (self.at(&Tok::Not) && self.peek_at(1) == &Tok::In);
         if chained {
             let span = self.span();
-            self.diags.push(Diagnostic::error("N0010", "comparison operators cannot be chained", span).hint("write `a < b and b < c`"));
+            self.diags.push(Diagnostic::error(N0010, "comparison operators cannot be chained", span).hint("write `a < b and b < c`"));
         }
     }
 
@@ -1343,7 +1344,7 @@ impl<'a> Parser<'a> {
                 self.advance();
                 if v > i64::MAX as u64 {
                     self.diags.push(
-                        Diagnostic::error("N0003", "integer literal is too large", start)
+                        Diagnostic::error(N0003, "integer literal is too large", start)
                             .label("does not fit in a 64-bit int")
                             .hint("the largest int is 9223372036854775807"),
                     );

@@ -5,6 +5,7 @@
 //! slices that the compiler vectorises, split across rayon's threads when the tensor is large)
 //! and a general strided path.
 
+use noodle_codes::N2001;
 use crate::{broadcast_shapes, norm_axis, numel_of, shape_str, with_dtype, DType, Elem, Result, Scalar, Tensor, TensorError};
 use rayon::prelude::*;
 
@@ -468,7 +469,7 @@ pub fn binary(op: BinOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let ct = op.compute_dtype(a.dtype(), b.dtype())?;
     let (a, b) = (a.astype(ct), b.astype(ct));
     if matches!(op, BinOp::FloorDiv | BinOp::Mod | BinOp::Div) && ct == DType::I64 && b.to_vec::<i64>().contains(&0) {
-        return Err(TensorError::new("N2001", format!("integer division by zero in tensor `{}`", op.symbol())));
+        return Err(TensorError::new(N2001, format!("integer division by zero in tensor `{}`", op.symbol())));
     }
     if op.is_logical() {
         return match ct {

@@ -8,6 +8,8 @@
 //! This crate knows nothing of the VM: errors are [`TensorError`]s with a stable Noodle code,
 //! which the VM turns into catchable Noodle errors.
 
+use crate::codes::{N2101, N2102, N2103, N2104, N2105};
+pub mod codes;
 mod fmt;
 pub mod kernels;
 pub mod linalg;
@@ -150,35 +152,35 @@ impl Buffer {
 /// A tensor error: a stable Noodle error code and a message naming the shapes involved.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TensorError {
-    pub code: &'static str,
+    pub code: noodle_codes::Code,
     pub message: String,
 }
 
 pub type Result<T> = std::result::Result<T, TensorError>;
 
 impl TensorError {
-    pub fn new(code: &'static str, message: impl Into<String>) -> TensorError {
+    pub fn new(code: noodle_codes::Code, message: impl Into<String>) -> TensorError {
         TensorError { code, message: message.into() }
     }
     /// N2101: shapes that do not broadcast or do not match.
     pub fn shape(message: impl Into<String>) -> TensorError {
-        TensorError::new("N2101", message)
+        TensorError::new(N2101, message)
     }
     /// N2102: an index or slice outside a dimension.
     pub fn index(message: impl Into<String>) -> TensorError {
-        TensorError::new("N2102", message)
+        TensorError::new(N2102, message)
     }
     /// N2103: an axis that the tensor does not have.
     pub fn axis(axis: i64, ndim: usize) -> TensorError {
-        TensorError::new("N2103", format!("axis {axis} is out of range for a tensor with {ndim} dimension{}", if ndim == 1 { "" } else { "s" }))
+        TensorError::new(N2103, format!("axis {axis} is out of range for a tensor with {ndim} dimension{}", if ndim == 1 { "" } else { "s" }))
     }
     /// N2104: a bad argument (negative size, zero step, unsupported dtype for an operation).
     pub fn arg(message: impl Into<String>) -> TensorError {
-        TensorError::new("N2104", message)
+        TensorError::new(N2104, message)
     }
     /// N2105: a linear-algebra failure (singular matrix, not positive definite).
     pub fn linalg(message: impl Into<String>) -> TensorError {
-        TensorError::new("N2105", message)
+        TensorError::new(N2105, message)
     }
 }
 

@@ -8,6 +8,7 @@
 //! rebuilds it in the receiving heap. Tensors are the exception that proves the rule: their
 //! buffers are reference-counted and shared, so they cross without copying.
 
+use crate::codes::{N2301, N2305};
 use crate::error::VmError;
 use crate::heap::Heap;
 use crate::natives::Ctx;
@@ -21,7 +22,7 @@ use std::sync::Arc;
 pub const SUSPEND: &str = "<suspend>";
 
 pub fn suspend() -> VmError {
-    VmError::new(SUSPEND, "")
+    VmError::new(noodle_codes::Code::user(SUSPEND), "")
 }
 
 /// A reference to an actor. `id` is unique for the life of the process and is what a reference
@@ -126,10 +127,10 @@ fn export_in(heap: &Heap, v: Value, path: &mut Path) -> Result<Msg, VmError> {
         Value::Obj(r) => r,
     };
     if path.contains(&r.0) {
-        return Err(VmError::new("N2301", "a message cannot contain a cycle (a value that contains itself)"));
+        return Err(VmError::new(N2301, "a message cannot contain a cycle (a value that contains itself)"));
     }
     if path.len() >= MAX_DEPTH {
-        return Err(VmError::new("N2301", "a message is nested too deeply to send"));
+        return Err(VmError::new(N2301, "a message is nested too deeply to send"));
     }
     if let Obj::Record { ty, fields } = heap.get(r) {
         if let Some(m) = flat_record(*ty, fields) {
@@ -162,7 +163,7 @@ fn export_in(heap: &Heap, v: Value, path: &mut Path) -> Result<Msg, VmError> {
                 Obj::Db(d) => d.kind_name(),
                 _ => "value",
             };
-            return Err(VmError::new("N2301", format!("a {what} cannot be sent to another actor: only data (numbers, strings, collections, structs, enums, tensors and actor references) can")));
+            return Err(VmError::new(N2301, format!("a {what} cannot be sent to another actor: only data (numbers, strings, collections, structs, enums, tensors and actor references) can")));
         }
     };
     path.pop();
@@ -402,7 +403,7 @@ pub(crate) fn host<'c>(ctx: &'c mut Ctx) -> Result<&'c mut (dyn Host + 'static),
 }
 
 fn no_runtime() -> VmError {
-    VmError::new("N2305", "actors and tasks need the Noodle runtime (this VM was created without one)")
+    VmError::new(N2305, "actors and tasks need the Noodle runtime (this VM was created without one)")
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 //! views into a shared result, and their values become VM values only when read. Database
 //! failures become Noodle errors with the layer's stable codes (N2201-N2208).
 
+use noodle_db::codes::{N2205, N2206, N2207, N2209};
 use crate::natives::{as_float, as_int, Ctx, NativeFn};
 use crate::ops::key_of;
 use crate::value::{DictMap, Obj};
@@ -219,7 +220,7 @@ fn to_db(ctx: &Ctx, v: Value) -> Result<DbValue, VmError> {
             _ => {
                 let t = crate::natives::type_name(ctx.heap, ctx.program, v);
                 return Err(VmError::new(
-                    "N2205",
+                    N2205,
                     format!("a `{t}` cannot be a query parameter: parameters are int, float, str, bytes, bool or none"),
                 ));
             }
@@ -384,8 +385,8 @@ fn single(ctx: &Ctx, args: &[Value], name: &str) -> Result<ResultSet, VmError> {
     let rs = with_handle(ctx, args, name, |h| h.query(sql, p))?;
     match rs.rows.len() {
         1 => Ok(rs),
-        0 => Err(VmError::new("N2207", format!("{}: the query returned no rows", name.trim_start_matches("db.")))),
-        n => Err(VmError::new("N2207", format!("{}: the query returned {n} rows, expected one", name.trim_start_matches("db.")))),
+        0 => Err(VmError::new(N2207, format!("{}: the query returned no rows", name.trim_start_matches("db.")))),
+        n => Err(VmError::new(N2207, format!("{}: the query returned {n} rows, expected one", name.trim_start_matches("db.")))),
     }
 }
 
@@ -398,7 +399,7 @@ fn query_value(ctx: &mut Ctx, args: &[Value]) -> R {
     let rs = single(ctx, args, "db.query_value")?;
     match rs.rows[0].first() {
         Some(v) => Ok(to_vm(ctx, v)),
-        None => Err(VmError::new("N2207", "query_value: the query returned no columns")),
+        None => Err(VmError::new(N2207, "query_value: the query returned no columns")),
     }
 }
 
@@ -424,7 +425,7 @@ fn transaction(ctx: &mut Ctx, args: &[Value]) -> R {
         DbObj::Connection(db) => db.begin(iso),
         DbObj::Transaction(tx) => {
             if iso.is_some() {
-                return Err(VmError::new("N2206", "a nested transaction runs at the isolation level of the one around it; leave `isolation` out"));
+                return Err(VmError::new(N2206, "a nested transaction runs at the isolation level of the one around it; leave `isolation` out"));
             }
             tx.nested()
         }
@@ -525,7 +526,7 @@ fn column_names(ctx: &mut Ctx, args: &[Value]) -> R {
 
 fn column_index(t: &Table, name: &str) -> Result<usize, VmError> {
     t.columns.iter().position(|c| c == name).ok_or_else(|| {
-        VmError::new("N2209", format!("the result has no column `{name}`; its columns are: {}", t.columns.join(", ")))
+        VmError::new(N2209, format!("the result has no column `{name}`; its columns are: {}", t.columns.join(", ")))
     })
 }
 
@@ -590,7 +591,7 @@ fn cell_f64(t: &Table, row: usize, col: usize, dtype: DType) -> Result<f64, VmEr
         DbValue::Bool(b) => Ok(*b as i64 as f64),
         DbValue::Null if matches!(dtype, DType::F32 | DType::F64) => Ok(f64::NAN),
         v => Err(VmError::new(
-            "N2205",
+            N2205,
             format!(
                 "column `{}` row {row} holds {}, which cannot go into a tensor[{}]{}",
                 t.columns[col],
@@ -636,7 +637,7 @@ fn build_tensor(t: &Table, cols: &[usize], dtype: DType, shape: Vec<usize>) -> R
                         _ => {
                             cell_f64(t, row, c, DType::I64)?;
                             return Err(VmError::new(
-                                "N2205",
+                                N2205,
                                 format!("column `{}` row {row} holds a float, which cannot go into a tensor[i64]; ask for dtype f64", t.columns[c]),
                             ));
                         }

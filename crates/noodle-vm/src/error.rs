@@ -1,24 +1,26 @@
 //! Errors raised while running. They become Noodle `Error` values (record type 0 with fields
 //! `code` and `message`) when a program can catch them.
 
+use crate::codes::{N2002, N2003, N2011, N2099};
+use noodle_codes::N2001;
 #[derive(Clone, Debug, PartialEq)]
 pub struct VmError {
-    pub code: &'static str,
+    pub code: noodle_codes::Code,
     pub message: String,
 }
 
 impl VmError {
-    pub fn new(code: &'static str, message: impl Into<String>) -> VmError {
+    pub fn new(code: noodle_codes::Code, message: impl Into<String>) -> VmError {
         VmError { code, message: message.into() }
     }
     pub fn div_zero() -> VmError {
-        VmError::new("N2001", "division by zero")
+        VmError::new(N2001, "division by zero")
     }
     pub fn overflow(what: &str) -> VmError {
-        VmError::new("N2002", format!("integer overflow in {what}"))
+        VmError::new(N2002, format!("integer overflow in {what}"))
     }
     pub fn index(i: i64, len: usize) -> VmError {
-        VmError::new("N2003", format!("index {i} out of range for length {len}"))
+        VmError::new(N2003, format!("index {i} out of range for length {len}"))
     }
     /// An error with a code known only at run time (a user's `Error("E0001", ...)` crossing
     /// from a task to whoever awaits it). Each distinct code is stored once for the life of
@@ -34,14 +36,14 @@ impl VmError {
                 c
             }
         };
-        VmError { code, message: message.into() }
+        VmError { code: noodle_codes::Code::user(code), message: message.into() }
     }
     pub fn arg(msg: impl Into<String>) -> VmError {
-        VmError::new("N2011", msg)
+        VmError::new(N2011, msg)
     }
     /// Bytecode asked for an operation on a value of the wrong kind. Verified bytecode from the
     /// compiler never does this; hand-made bytecode gets this error instead of undefined behaviour.
     pub fn bad_operand(op: &str) -> VmError {
-        VmError::new("N2099", format!("invalid operand for `{op}` (malformed bytecode)"))
+        VmError::new(N2099, format!("invalid operand for `{op}` (malformed bytecode)"))
     }
 }

@@ -1,6 +1,7 @@
 //! Printing values: `display` (what `print` and `str()` show), `repr` (quoted strings, used
 //! inside collections and by the REPL), Python-compatible float text, and f-string format specs.
 
+use crate::codes::N2011;
 use crate::error::VmError;
 use crate::heap::Heap;
 use crate::value::{Obj, Value};
@@ -345,7 +346,7 @@ struct Spec {
 }
 
 fn spec_error(spec: &str, what: impl std::fmt::Display) -> VmError {
-    VmError::new("N2011", format!("invalid format spec \"{spec}\": {what}"))
+    VmError::new(N2011, format!("invalid format spec \"{spec}\": {what}"))
 }
 
 fn parse_spec(spec: &str) -> Result<Spec, VmError> {

@@ -1,6 +1,7 @@
 //! The Noodle VM: a register machine over NBC, its heap and collector, and the native
 //! standard library.
 
+pub mod codes;
 pub mod actor;
 pub mod error;
 pub mod fmt;

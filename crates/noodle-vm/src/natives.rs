@@ -4,6 +4,7 @@
 //! written in the prelude) and never panic: wrong arity or wrong value kinds, which only
 //! hand-made bytecode can produce, give `VmError::bad_operand`.
 
+use crate::codes::{N2007, N2008, N2010};
 use crate::fmt::{display, repr, str_repr};
 use crate::ops::{compare, key_of, truthy, values_equal};
 use crate::value::{Obj, Text};
@@ -304,7 +305,7 @@ fn io_text(e: &std::io::Error) -> String {
 }
 
 fn io_error(what: &str, e: &std::io::Error) -> VmError {
-    VmError::new("N2010", format!("{what}: {}", io_text(e)))
+    VmError::new(N2010, format!("{what}: {}", io_text(e)))
 }
 
 fn write_all(w: &mut dyn std::io::Write, text: &str, what: &str) -> Result<(), VmError> {
@@ -340,10 +341,10 @@ const TWO_63: f64 = 9_223_372_036_854_775_808.0;
 /// values outside the int range with N2002.
 fn float_to_int(f: f64, what: &str) -> Result<i64, VmError> {
     if f.is_nan() {
-        return Err(VmError::new("N2007", "cannot convert nan to int"));
+        return Err(VmError::new(N2007, "cannot convert nan to int"));
     }
     if f.is_infinite() {
-        return Err(VmError::new("N2007", format!("cannot convert {} to int", if f > 0.0 { "inf" } else { "-inf" })));
+        return Err(VmError::new(N2007, format!("cannot convert {} to int", if f > 0.0 { "inf" } else { "-inf" })));
     }
     let t = f.trunc();
     if (-TWO_63..TWO_63).contains(&t) {
@@ -381,7 +382,7 @@ fn int(ctx: &mut Ctx, args: &[Value]) -> R {
             let t = s.trim();
             let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
             if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(VmError::new("N2007", format!("cannot convert {} to int", str_repr(s))));
+                return Err(VmError::new(N2007, format!("cannot convert {} to int", str_repr(s))));
             }
             t.parse::<i64>().map_err(|_| VmError::overflow("int()"))?
         }
@@ -399,7 +400,7 @@ fn float(ctx: &mut Ctx, args: &[Value]) -> R {
             let t = s.trim();
             // Rust's parser accepts what Python's float() does (inf, nan, 1e5, .5), except
             // underscores, which Noodle does not accept in strings either.
-            t.parse::<f64>().map_err(|_| VmError::new("N2007", format!("cannot convert {} to float", str_repr(s))))?
+            t.parse::<f64>().map_err(|_| VmError::new(N2007, format!("cannot convert {} to float", str_repr(s))))?
         }
     }))
 }
@@ -457,7 +458,7 @@ fn assert(ctx: &mut Ctx, args: &[Value]) -> R {
         Some(Value::None) | None => "assertion failed".to_string(),
         Some(&m) => display(ctx.heap, ctx.program, m),
     };
-    Err(VmError::new("N2008", msg))
+    Err(VmError::new(N2008, msg))
 }
 
 /// The run-time type name of a value (`type_of`, cast errors).
@@ -792,7 +793,7 @@ fn str_is_space(ctx: &mut Ctx, args: &[Value]) -> R {
 fn bytes_decode(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "bytes.decode")?;
     let b = as_bytes(ctx.heap, args[0], "bytes.decode")?;
-    let s = Text::from(std::str::from_utf8(b).map_err(|_| VmError::new("N2007", "invalid UTF-8 in bytes"))?);
+    let s = Text::from(std::str::from_utf8(b).map_err(|_| VmError::new(N2007, "invalid UTF-8 in bytes"))?);
     Ok(ctx.heap.alloc(Obj::Str(s)))
 }
 
@@ -1654,9 +1655,9 @@ mod tests {
         assert_eq!(t.ok("type_of", &[p]), "\"Point\"");
         assert_eq!(t.ok("type_of", &[Value::Func(0)]), "\"function\"");
         assert!(t.call("assert", &[Value::Bool(true)]).is_ok());
-        assert_eq!(t.err("assert", &[Value::Bool(false)]), VmError::new("N2008", "assertion failed"));
+        assert_eq!(t.err("assert", &[Value::Bool(false)]), VmError::new(crate::codes::N2008, "assertion failed"));
         let m = t.s("boom");
-        assert_eq!(t.err("assert", &[Value::Bool(false), m]), VmError::new("N2008", "boom"));
+        assert_eq!(t.err("assert", &[Value::Bool(false), m]), VmError::new(crate::codes::N2008, "boom"));
     }
 
     #[test]
@@ -1680,7 +1681,7 @@ mod tests {
         assert_eq!(t.ok("str_repeat", &[s, Value::Int(3)]), "\"ababab\"");
         assert_eq!(t.ok("str_repeat", &[s, Value::Int(-3)]), "\"\"");
         assert_eq!(t.ok("str.repeat", &[s, Value::Int(0)]), "\"\"");
-        assert_eq!(t.err("str.repeat", &[s, Value::Int(-1)]), VmError::new("N2011", "repeat count cannot be negative"));
+        assert_eq!(t.err("str.repeat", &[s, Value::Int(-1)]), VmError::new(crate::codes::N2011, "repeat count cannot be negative"));
         assert!(t.call("str.repeat", &[s, Value::Int(i64::MAX)]).is_err());
         // empty things repeated many times finish at once
         let e = t.s("");
@@ -1737,7 +1738,7 @@ mod tests {
         assert_eq!(t.ok("str.is_space", &[sp]), "true");
         let b = t.heap.alloc(Obj::Bytes(Rc::from(&b"\xfe\xad"[..])));
         assert_eq!(t.ok("bytes.hex", &[b]), "\"fead\"");
-        assert_eq!(t.err("bytes.decode", &[b]), VmError::new("N2007", "invalid UTF-8 in bytes"));
+        assert_eq!(t.err("bytes.decode", &[b]), VmError::new(crate::codes::N2007, "invalid UTF-8 in bytes"));
         let hb = t.call("str.bytes", &[h]).unwrap();
         assert_eq!(t.ok("bytes.decode", &[hb]), "\"hé\"");
         assert_eq!(t.ok("string.code", &[h]), "104");
@@ -1785,7 +1786,7 @@ mod tests {
         t.call("list.clear", &[l]).unwrap();
         assert_eq!(t.show(l), "[]");
         assert_eq!(t.show(c), "[9, 3, 2, 1, 9, 3, 2, 1]");
-        assert_eq!(t.err("list.pop", &[l]), VmError::new("N2011", "pop from an empty list"));
+        assert_eq!(t.err("list.pop", &[l]), VmError::new(crate::codes::N2011, "pop from an empty list"));
         assert_eq!(t.err("list.min", &[l]).code, "N2011");
         assert_eq!(t.ok("list.first", &[l]), "none");
         assert_eq!(t.ok("list.sum_int", &[l]), "0");

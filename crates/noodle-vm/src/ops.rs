@@ -1,6 +1,7 @@
 //! Value semantics shared by the interpreter and the natives: structural equality, ordering,
 //! dict/set keys and truthiness.
 
+use crate::codes::N2011;
 use crate::error::VmError;
 use crate::heap::Heap;
 use crate::value::{Key, Obj, ObjRef, Value};
@@ -211,9 +212,9 @@ pub fn compare(heap: &Heap, a: Value, b: Value) -> Result<Ordering, VmError> {
 fn cannot_order(heap: &Heap, a: Value, b: Value) -> VmError {
     let nan = |v: Value| matches!(v, Value::Float(f) if f.is_nan());
     if nan(a) || nan(b) {
-        VmError::new("N2011", "cannot order nan")
+        VmError::new(N2011, "cannot order nan")
     } else {
-        VmError::new("N2011", format!("cannot order {} and {}", kind_name(heap, a), kind_name(heap, b)))
+        VmError::new(N2011, format!("cannot order {} and {}", kind_name(heap, a), kind_name(heap, b)))
     }
 }
 
@@ -227,7 +228,7 @@ fn compare_at(heap: &Heap, a: Value, b: Value, depth: usize) -> Result<Ordering,
         (Value::Obj(x), Value::Obj(y)) => {
             let seq = |p: &[Value], q: &[Value]| -> Result<Ordering, VmError> {
                 if depth >= MAX_COMPARE_DEPTH {
-                    return Err(VmError::new("N2011", "cannot order values nested this deeply"));
+                    return Err(VmError::new(N2011, "cannot order values nested this deeply"));
                 }
                 for (v, w) in p.iter().zip(q.iter()) {
                     match compare_at(heap, *v, *w, depth + 1)? {

@@ -3,6 +3,7 @@
 //! collected view only drops its reference. The compiler has checked element types; shapes,
 //! axes and indices are checked here and become Noodle errors (N2101-N2105).
 
+use noodle_tensor::codes::{N2101, N2104};
 use crate::natives::{as_float, as_int, Ctx, NativeFn};
 use crate::value::Obj;
 use crate::{Value, VmError};
@@ -181,7 +182,7 @@ fn ints_at(ctx: &Ctx, args: &[Value], i: usize, name: &str) -> Result<Vec<i64>, 
 fn shape_at(ctx: &Ctx, args: &[Value], i: usize, name: &str) -> Result<Vec<usize>, VmError> {
     let dims = ints_at(ctx, args, i, name)?;
     dims.iter()
-        .map(|&d| if d < 0 { Err(VmError::new("N2104", format!("{name}: negative dimension {d} in shape {dims:?}"))) } else { Ok(d as usize) })
+        .map(|&d| if d < 0 { Err(VmError::new(N2104, format!("{name}: negative dimension {d} in shape {dims:?}"))) } else { Ok(d as usize) })
         .collect()
 }
 
@@ -280,17 +281,17 @@ fn from_list(ctx: &mut Ctx, args: &[Value]) -> R {
 fn flatten(ctx: &Ctx, v: Value, depth: usize, shape: &[usize], out: &mut Vec<Value>) -> Result<(), VmError> {
     if depth == shape.len() {
         if let Value::Obj(_) = v {
-            return Err(VmError::new("N2101", format!("ragged nested list: expected a number at depth {depth}, found a list")));
+            return Err(VmError::new(N2101, format!("ragged nested list: expected a number at depth {depth}, found a list")));
         }
         out.push(v);
         return Ok(());
     }
     let Value::Obj(r) = v else {
-        return Err(VmError::new("N2101", format!("ragged nested list: expected a list of length {} at depth {depth}, found a number", shape[depth])));
+        return Err(VmError::new(N2101, format!("ragged nested list: expected a list of length {} at depth {depth}, found a number", shape[depth])));
     };
     let Obj::List(items) = ctx.heap.get(r) else { return Err(bad("tensor.from_list")) };
     if items.len() != shape[depth] {
-        return Err(VmError::new("N2101", format!("ragged nested list: expected length {} at depth {depth}, found {}", shape[depth], items.len())));
+        return Err(VmError::new(N2101, format!("ragged nested list: expected length {} at depth {depth}, found {}", shape[depth], items.len())));
     }
     for &item in items.iter() {
         flatten(ctx, item, depth + 1, shape, out)?;
@@ -334,7 +335,7 @@ fn eye(ctx: &mut Ctx, args: &[Value]) -> R {
     let n = int_at(args, 0, "eye")?;
     let m = opt_int(args, 1, "eye")?.unwrap_or(n);
     if n < 0 || m < 0 {
-        return Err(VmError::new("N2104", format!("eye: sizes must not be negative, found ({n}, {m})")));
+        return Err(VmError::new(N2104, format!("eye: sizes must not be negative, found ({n}, {m})")));
     }
     let dt = dtype_at(ctx, args, 2, DType::F64, "eye")?;
     ok(ctx, Tensor::eye(n as usize, m as usize, dt))
@@ -366,7 +367,7 @@ fn linspace(ctx: &mut Ctx, args: &[Value]) -> R {
     let (a, b) = (float_at(args, 0, "linspace")?, float_at(args, 1, "linspace")?);
     let n = int_at(args, 2, "linspace")?;
     if n < 0 {
-        return Err(VmError::new("N2104", format!("linspace: the number of samples must not be negative, found {n}")));
+        return Err(VmError::new(N2104, format!("linspace: the number of samples must not be negative, found {n}")));
     }
     let dt = dtype_at(ctx, args, 3, DType::F64, "linspace")?;
     ok(ctx, Tensor::linspace(a, b, n as usize, dt))
@@ -437,7 +438,7 @@ fn split(ctx: &mut Ctx, args: &[Value]) -> R {
     let n = int_at(args, 1, "split")?;
     let axis = int_at(args, 2, "split")?;
     if n <= 0 {
-        return Err(VmError::new("N2104", format!("split: the number of sections must be positive, found {n}")));
+        return Err(VmError::new(N2104, format!("split: the number of sections must be positive, found {n}")));
     }
     let parts = kernels::split(&t, n as usize, axis).map_err(err)?;
     let vals: Vec<Value> = parts.into_iter().map(|p| new_tensor(ctx, p)).collect();
@@ -618,7 +619,7 @@ fn scalars(t: &Tensor) -> Vec<Value> {
 fn need_ndim(t: &Tensor, n: usize, what: &str) -> Result<(), VmError> {
     if t.ndim() != n {
         return Err(VmError::new(
-            "N2101",
+            N2101,
             format!("{what}() needs a {n}-d tensor, not shape {} (use reshape(-1) to flatten first)", noodle_tensor::shape_str(t.shape())),
         ));
     }
@@ -683,7 +684,7 @@ fn topk(ctx: &mut Ctx, args: &[Value]) -> R {
     fits(&t)?;
     let k = int_at(args, 1, "topk")?;
     if k < 0 {
-        return Err(VmError::new("N2104", format!("topk: k must not be negative, found {k}")));
+        return Err(VmError::new(N2104, format!("topk: k must not be negative, found {k}")));
     }
     let (v, i) = kernels::topk(&t, k as usize).map_err(err)?;
     let (v, i) = (new_tensor(ctx, v), new_tensor(ctx, i));
@@ -755,7 +756,7 @@ fn inplace(ctx: &mut Ctx, args: &[Value]) -> R {
     let r = apply_binary(&a, &b, code).map_err(err)?;
     if r.shape() != a.shape() {
         return Err(VmError::new(
-            "N2101",
+            N2101,
             format!("in-place `{}=` would change the shape {} to {}", if code == 16 { "@" } else { BINOPS[code as usize].symbol() }, noodle_tensor::shape_str(a.shape()), noodle_tensor::shape_str(r.shape())),
         ));
     }

@@ -4,6 +4,9 @@
 //! across calls, so execution can stop after an instruction budget and resume later (actor
 //! fairness, `await`, debugger breakpoints and resource limits all build on `run`).
 
+use noodle_tensor::codes::N2101;
+use crate::codes::{N2004, N2005, N2006, N2009, N2011, N2099};
+use noodle_codes::N2012;
 use crate::error::VmError;
 use crate::fmt;
 use crate::heap::Heap;
@@ -264,7 +267,7 @@ impl Vm {
     /// actor's initialiser and handlers.
     pub fn begin_call(&mut self, func: u32, args: &[Value]) -> Result<(), Uncaught> {
         if self.program.funcs.get(func as usize).map(|f| f.arity as usize) != Some(args.len()) {
-            return Err(Uncaught { code: "N2011".into(), message: "wrong number of arguments for call".into(), trace: vec![] });
+            return Err(Uncaught { code: N2011.into(), message: "wrong number of arguments for call".into(), trace: vec![] });
         }
         self.push_entry(func, args)
     }
@@ -318,7 +321,7 @@ impl Vm {
         }
         // an idle actor keeps its (empty) frame vector, so it starts at one frame
         if self.frames.len() == self.frames.capacity() && !grow_frames(&mut self.frames) {
-            return Err(Uncaught { code: "N2009".into(), message: format!("call depth exceeded ({MAX_DEPTH} nested calls)"), trace: vec![] });
+            return Err(Uncaught { code: N2009.into(), message: format!("call depth exceeded ({MAX_DEPTH} nested calls)"), trace: vec![] });
         }
         self.entry_depth = self.frames.len();
         self.set_floor();
@@ -389,7 +392,7 @@ impl Vm {
     }
 
     fn make_error(&mut self, e: VmError) -> Value {
-        let code = self.heap.alloc_str(e.code);
+        let code = self.heap.alloc_str(e.code.as_str());
         let msg = self.heap.alloc_str(e.message);
         self.heap.alloc(Obj::Record { ty: 0, fields: crate::value::Fields::from_slice(&[code, msg]) })
     }
@@ -450,9 +453,9 @@ impl Vm {
         let (code, message) = match err {
             Value::Obj(r) => match self.heap.get(r) {
                 Obj::Record { ty: 0, fields } if fields.len() == 2 => (fmt::display(&self.heap, &self.program, fields[0]), fmt::display(&self.heap, &self.program, fields[1])),
-                _ => ("N2099".into(), fmt::display(&self.heap, &self.program, err)),
+                _ => (N2099.into(), fmt::display(&self.heap, &self.program, err)),
             },
-            _ => ("N2099".into(), fmt::display(&self.heap, &self.program, err)),
+            _ => (N2099.into(), fmt::display(&self.heap, &self.program, err)),
         };
         let trace = match (self.last_trace.as_deref(), err) {
             (Some((r, t)), Value::Obj(e)) if *r == e => t.clone(),
@@ -601,14 +604,14 @@ impl Vm {
                 let mut window = unsafe { regs.add($new_base - base) };
                 if self.stack.len() < need {
                     if need > MAX_STACK {
-                        fail!(VmError::new("N2009", format!("stack overflow: the call stack needs more than {MAX_STACK} registers")));
+                        fail!(VmError::new(N2009, format!("stack overflow: the call stack needs more than {MAX_STACK} registers")));
                     }
                     self.stack.resize(need.max(self.stack.len() * 2).min(MAX_STACK), Value::None);
                     window = unsafe { self.stack.as_mut_ptr().add($new_base) };
                 }
                 let n = self.frames.len();
                 if n == self.frames.capacity() && !grow_frames(&mut self.frames) {
-                    fail!(VmError::new("N2009", format!("call depth exceeded ({MAX_DEPTH} nested calls): infinite recursion?")));
+                    fail!(VmError::new(N2009, format!("call depth exceeded ({MAX_DEPTH} nested calls): infinite recursion?")));
                 }
                 // SAFETY: a frame is running (n >= 1) and there is room for one more
                 unsafe {
@@ -673,7 +676,7 @@ impl Vm {
                     // an actor's VM has only the slots its code can reach
                     let v = self.globals.get(idx as usize).copied().unwrap_or(Value::Undef);
                     if let Value::Undef = v {
-                        fail!(VmError::new("N2012", "a global variable was used before its definition ran"));
+                        fail!(VmError::new(N2012, "a global variable was used before its definition ran"));
                     }
                     w!(dst, v);
                 }
@@ -961,7 +964,7 @@ impl Vm {
                     };
                     let Some(func) = func else {
                         let m = prog.method_names[name as usize].clone();
-                        fail!(VmError::new("N2099", format!("value has no method `{m}` (malformed bytecode)")));
+                        fail!(VmError::new(N2099, format!("value has no method `{m}` (malformed bytecode)")));
                     };
                     if prog.funcs[func as usize].arity != argc as u16 {
                         fail!(bad("CallMethod (arity)"));
@@ -1123,7 +1126,7 @@ impl Vm {
                         Obj::Set(m) => m.len(),
                         Obj::Tensor(t) => match t.shape().first() {
                             Some(&n) => n,
-                            None => fail!(VmError::new("N2101", "len() of a 0-d tensor")),
+                            None => fail!(VmError::new(N2101, "len() of a 0-d tensor")),
                         },
                         Obj::Db(d) => match d.length() {
                             Some(n) => n,
@@ -1143,14 +1146,14 @@ impl Vm {
                     if !self.is_kind(&prog, v, kind) {
                         let want = kind_name(&prog, kind);
                         let got = natives::type_name(&self.heap, &prog, v);
-                        fail!(VmError::new("N2006", format!("cannot cast a `{got}` value to `{want}`")));
+                        fail!(VmError::new(N2006, format!("cannot cast a `{got}` value to `{want}`")));
                     }
                     w!(dst, v);
                 }
                 Op::Unwrap { dst, src } => {
                     let v = fresh(&r!(src));
                     if let Value::None = v {
-                        fail!(VmError::new("N2005", "unwrapped a none value (with `!`, or a narrowed global that was set to none after its check)"));
+                        fail!(VmError::new(N2005, "unwrapped a none value (with `!`, or a narrowed global that was set to none after its check)"));
                     }
                     w!(dst, v);
                 }
@@ -1281,7 +1284,7 @@ impl Vm {
         match self.heap.get(o) {
             Obj::Dict(d) => match ops::dict_position(&self.heap, prog, d, key) {
                 Ok(i) => Ok(d[i].1),
-                Err(_) => Err(VmError::new("N2004", format!("key not found: {}", fmt::repr(&self.heap, prog, key)))),
+                Err(_) => Err(VmError::new(N2004, format!("key not found: {}", fmt::repr(&self.heap, prog, key)))),
             },
             Obj::List(v) => {
                 let Value::Int(i) = key else { return Err(bad("IndexGet")) };

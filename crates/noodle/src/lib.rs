@@ -7,7 +7,9 @@
 //! rt.run().unwrap();
 //! ```
 
+use noodle_compiler::codes::N0219;
 pub mod codes;
+pub mod error_codes;
 
 use noodle_compiler::{Compiler, SourceLoader};
 pub use noodle_nbc::{LoadError, Program, FORMAT_VERSION as NBC_FORMAT_VERSION};
@@ -37,7 +39,7 @@ impl Diagnostics {
         s
     }
     pub fn codes(&self) -> Vec<&'static str> {
-        self.items.iter().map(|d| d.code).collect()
+        self.items.iter().map(|d| d.code.as_str()).collect()
     }
 }
 
@@ -66,11 +68,11 @@ pub enum Error {
 impl Error {
     pub fn render(&self) -> String {
         match self {
-            Error::Io(p, e) => format!("error[N0900]: cannot read {}: {e}\n", p.display()),
+            Error::Io(p, e) => format!("error[{}]: cannot read {}: {e}\n", crate::error_codes::N0900, p.display()),
             Error::Compile(d) => d.render(),
             Error::Load(e) => format!("error[{}]: {e}\n", e.code()),
             Error::Runtime(u) => u.render(),
-            Error::Setup(s) => format!("error[N0901]: {s}\n"),
+            Error::Setup(s) => format!("error[{}]: {s}\n", crate::error_codes::N0901),
         }
     }
 }
@@ -79,7 +81,7 @@ impl Error {
 pub fn compile_source(path: &Path, text: String) -> Result<Compiled, Error> {
     let mut c = Compiler::new(Box::new(Fs));
     let mut r = c.compile_main(path, text);
-    if matches!(&r, Err(d) if d.iter().any(|d| d.code == "N0219")) {
+    if matches!(&r, Err(d) if d.iter().any(|d| d.code == N0219)) {
         // a function too large for 16-bit branches: compile again without them (the text is
         // taken back from the first try rather than copied up front: sources can be large)
         let text = c.files.iter().find(|f| f.name == path.display().to_string()).map(|f| f.text.clone()).unwrap_or_default();
@@ -240,7 +242,7 @@ impl Session {
 
     pub fn eval(&mut self, text: &str) -> Eval {
         let mut r = self.compiler.compile_repl(text.to_string());
-        if matches!(&r, Err(d) if d.iter().any(|d| d.code == "N0219")) {
+        if matches!(&r, Err(d) if d.iter().any(|d| d.code == N0219)) {
             self.compiler.fuse = false;
             r = self.compiler.compile_repl(text.to_string());
         }

@@ -1,0 +1,247 @@
+//! The seam between the VM and native modules: what a native function receives (`Ctx`), what
+//! it can do (return, raise, call back into Noodle, suspend: `Flow`), the one heap object kind
+//! for values a module owns (`NativeObject`), and the table natives are resolved from
+//! (`Natives`). The VM names no module here: tensors, database handles, actor references and
+//! tasks are all native objects of the modules that define them (`noodle-std`,
+//! `noodle-runtime`), reached through this trait.
+//!
+//! Modules themselves (their declarations, the registry the compiler and the VM share) are
+//! described with `noodle-native`, which builds on these types.
+
+use crate::error::VmError;
+use crate::heap::Heap;
+use crate::value::{Key, ObjRef, Value};
+use noodle_nbc::Program;
+use std::any::Any;
+use std::collections::HashMap;
+use std::io::{BufRead, Write};
+
+/// A native function: its arguments (a method's receiver first), and the context.
+pub type NativeFn = fn(&mut Ctx, &[Value]) -> Result<Value, Flow>;
+
+/// What a native can reach: the heap, the program (for type and function names), the standard
+/// streams, the host (the scheduler, when there is one) and the process's globals.
+pub struct Ctx<'a> {
+    pub heap: &'a mut Heap,
+    pub program: &'a Program,
+    pub out: &'a mut dyn Write,
+    pub err: &'a mut dyn Write,
+    pub input: &'a mut dyn BufRead,
+    /// The scheduler (None outside a runtime).
+    pub host: Option<&'a mut (dyn Host + 'static)>,
+    /// The process's globals (copied into actors it spawns).
+    pub globals: &'a [Value],
+    /// Where `call` leaves a request to call back into Noodle.
+    pub(crate) request: &'a mut Option<CallRequest>,
+}
+
+impl Ctx<'_> {
+    /// Asks the VM to call the function value `callee` with `args` and hand its result to
+    /// `then` (a native's first call) or to the continuation already running (`None`, from
+    /// `Continuation::resume`). Return the `Flow` this gives from the native.
+    pub fn call(&mut self, callee: Value, args: &[Value], then: Option<Box<dyn Continuation>>) -> Flow {
+        let req = self.request.get_or_insert_with(|| CallRequest { callee: Value::None, args: Vec::new(), then: None });
+        req.callee = callee;
+        req.args.clear();
+        req.args.extend_from_slice(args);
+        req.then = then;
+        Flow::Call
+    }
+
+    /// Runs `f`, which may wait outside the runtime (a database, stdin), telling the host
+    /// before and after so it can keep its other work going.
+    pub fn blocking<T>(&mut self, f: impl FnOnce(&mut Ctx) -> T) -> T {
+        if let Some(h) = self.host.as_deref_mut() {
+            h.blocking(true);
+        }
+        let r = f(self);
+        if let Some(h) = self.host.as_deref_mut() {
+            h.blocking(false);
+        }
+        r
+    }
+
+    /// A native object of type `T` held by `v`, or N2099 (only hand-made bytecode passes
+    /// another value where the checker wants a `T`).
+    pub fn object<T: NativeObject>(&self, v: Value, what: &str) -> Result<&T, VmError> {
+        self.heap.native::<T>(v).ok_or_else(|| VmError::bad_operand(what))
+    }
+
+    /// `object`, for changing it.
+    pub fn object_mut<T: NativeObject>(&mut self, v: Value, what: &str) -> Result<&mut T, VmError> {
+        self.heap.native_mut::<T>(v).ok_or_else(|| VmError::bad_operand(what))
+    }
+
+    /// Puts a native object on the heap.
+    pub fn alloc_object(&mut self, obj: impl NativeObject) -> Value {
+        self.heap.alloc(crate::value::Obj::Native(Box::new(obj)))
+    }
+}
+
+/// How a native ends other than by returning a value.
+pub enum Flow {
+    /// Raise a Noodle error (catchable with `try`).
+    Raise(VmError),
+    /// Call back into Noodle: the request was left by `Ctx::call`. Calls back run as ordinary
+    /// frames (preemptible, with their own stack trace entries) and may be nested.
+    Call,
+    /// Wait for something only the host can provide (a reply, a timer, room in a mailbox):
+    /// the process stops here and, when it runs again, the VM polls the wait until it gives
+    /// the call's value.
+    Suspend(Box<dyn Wait>),
+}
+
+impl From<VmError> for Flow {
+    #[inline]
+    fn from(e: VmError) -> Flow {
+        Flow::Raise(e)
+    }
+}
+
+impl std::fmt::Debug for Flow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Flow::Raise(e) => write!(f, "Raise({e:?})"),
+            Flow::Call => write!(f, "Call"),
+            Flow::Suspend(_) => write!(f, "Suspend"),
+        }
+    }
+}
+
+/// A native's request to call a Noodle function.
+pub struct CallRequest {
+    pub callee: Value,
+    pub args: Vec<Value>,
+    pub then: Option<Box<dyn Continuation>>,
+}
+
+/// The rest of a native that called back into Noodle: it gets each call's result and either
+/// finishes (`Ok(value)`) or calls again (`ctx.call(.., None)`), keeping its state here.
+pub trait Continuation {
+    fn resume(&mut self, ctx: &mut Ctx, result: Value) -> Result<Value, Flow>;
+    /// Every value the continuation holds (they stay alive while it waits).
+    fn trace(&self, found: &mut dyn FnMut(Value));
+}
+
+/// Something a suspended native waits for. `poll` is called each time the process runs
+/// again: `Ok(Some(v))` ends the native call with `v`, `Ok(None)` waits longer.
+pub trait Wait {
+    fn poll(&mut self, ctx: &mut Ctx) -> Result<Option<Value>, VmError>;
+    /// Every value the wait holds.
+    fn trace(&self, _found: &mut dyn FnMut(Value)) {}
+}
+
+/// The scheduler, as the VM and the natives of one process see it. What a module needs beyond
+/// this (the actor operations) it reaches through `as_any` on the host type it knows.
+pub trait Host: Send {
+    /// For a module (or the scheduler) to reach its own state.
+    fn as_any(&mut self) -> &mut dyn Any;
+    /// The process's standard streams, asked for when it first calls a native.
+    fn output(&mut self) -> crate::Output;
+    /// A native is about to wait outside the runtime (`entering`), or is back.
+    fn blocking(&mut self, entering: bool);
+}
+
+/// A heap object owned by a native module: a tensor view, a database connection, an actor
+/// reference, later a socket or a Python object. The VM reaches it only through this trait:
+/// printing, `len`, iteration, indexing, equality and hashing, the collector, and crossing to
+/// another actor.
+pub trait NativeObject: Any {
+    /// The type name `type_of` gives and errors show: `tensor[f32]`, `db.Row`.
+    fn type_name(&self, program: &Program) -> String;
+    /// The text `print` and `str()` give (and the element text inside a collection).
+    fn fmt(&self, program: &Program, out: &mut String);
+    /// Bytes owned outside the heap slot, for pacing the collector.
+    fn owned_bytes(&self) -> usize {
+        0
+    }
+    /// Heap objects this one refers to, for the collector.
+    fn trace(&self, _found: &mut dyn FnMut(ObjRef)) {}
+    /// `len(x)`; None when the object has no length (only hand-made bytecode asks).
+    fn len(&self) -> Option<Result<usize, VmError>> {
+        None
+    }
+    /// `if x`: true unless the object says otherwise.
+    fn truthy(&self) -> bool {
+        true
+    }
+    /// `for v in x`: the values, made in `heap` (the object itself is not on the heap while
+    /// this runs). None when the object cannot be iterated.
+    fn iterate(&self, _heap: &mut Heap) -> Option<Result<Vec<Value>, VmError>> {
+        None
+    }
+    /// `x[key]` (None when the object cannot be indexed).
+    fn index(&self, _heap: &mut Heap, _key: Value) -> Option<Result<Value, VmError>> {
+        None
+    }
+    /// `==` with another native object: None compares by identity.
+    fn equals(&self, _other: &dyn NativeObject) -> Option<bool> {
+        None
+    }
+    /// A dict key for objects equal by what they refer to, not by heap identity (an actor
+    /// reference seen from two heaps): a kind name and an id.
+    fn key(&self) -> Option<Key> {
+        None
+    }
+    /// `x is T` for the kind codes `KIND_NATIVE..` the object claims (an actor reference of
+    /// the actor type with that code).
+    fn is_kind(&self, _kind: u16) -> bool {
+        false
+    }
+    /// How the object crosses to another actor: a copy or a share (`Ok`), or N2301 with the
+    /// reason (the default: a handle tied to this process).
+    fn send(&self, program: &Program) -> Result<Box<dyn Sendable>, VmError> {
+        Err(VmError::new(
+            crate::codes::N2301,
+            format!("a {} cannot be sent to another actor: only data (numbers, strings, collections, structs, enums, tensors and actor references) can", self.type_name(program)),
+        ))
+    }
+    fn as_any(&self) -> &dyn Any;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+/// A native object on its way to another actor's heap.
+pub trait Sendable: Send + Sync + std::fmt::Debug {
+    /// The object in the receiving heap.
+    fn receive(&self) -> Box<dyn NativeObject>;
+}
+
+/// The native functions a program may be linked with, by symbol (`math.sqrt`, `list.push`,
+/// `db.Connection.query`). Built by `noodle-native`'s registry; the VM resolves a program's
+/// native table against it when the program is loaded.
+#[derive(Default, Clone)]
+pub struct Natives {
+    by_name: HashMap<String, NativeFn>,
+}
+
+impl Natives {
+    pub fn new() -> Natives {
+        Natives::default()
+    }
+    /// Adds (or replaces) the function behind a symbol.
+    pub fn insert(&mut self, symbol: impl Into<String>, f: NativeFn) {
+        self.by_name.insert(symbol.into(), f);
+    }
+    pub fn get(&self, symbol: &str) -> Option<NativeFn> {
+        self.by_name.get(symbol).copied()
+    }
+    pub fn contains(&self, symbol: &str) -> bool {
+        self.by_name.contains_key(symbol)
+    }
+    pub fn symbols(&self) -> impl Iterator<Item = &str> {
+        self.by_name.keys().map(|s| s.as_str())
+    }
+}
+
+/// The implementation of `as_any`/`as_any_mut` for a native object type.
+#[macro_export]
+macro_rules! native_any {
+    () => {
+        fn as_any(&self) -> &dyn ::std::any::Any {
+            self
+        }
+        fn as_any_mut(&mut self) -> &mut dyn ::std::any::Any {
+            self
+        }
+    };
+}
