@@ -27,8 +27,8 @@ pub const SUPERVISOR: u32 = u32::MAX;
 
 pub const NATIVES: &[&str] = &[
     "actor.spawn", "actor.send", "actor.ask", "actor.me", "actor.stop", "actor.alive", "actor.monitor", "actor.link",
-    "actor.register", "actor.whereis", "actor.supervisor", "actor.children", "actor.restarts", "task.wait", "task.done",
-    "task.timer", "task.gather", "task.spawn", "task.cancel", "task.select", "task.detach", "actor.send_later",
+    "actor.register", "actor.whereis", "actor.supervisor", "actor.children", "actor.restarts", "actor.await", "actor.task.done",
+    "actor.timer", "actor.gather", "actor.spawn_task", "actor.task.cancel", "actor.select", "actor.task.detach", "actor.send_later",
 ];
 
 #[derive(Clone, Debug)]
@@ -308,7 +308,7 @@ impl Compiler {
                 Type::Unknown
             }
         };
-        (self.emit_native("task.wait", base, 1, dst), result)
+        (self.emit_native("actor.await", base, 1, dst), result)
     }
 
     /// The handler of actor `id` that takes messages of type `t`.
@@ -417,7 +417,7 @@ impl Compiler {
     /// Methods of tasks: `done()`, `cancel()`.
     pub(crate) fn task_method(&mut self, r: Reg, t: Type, name: &Ident, args: &[Arg], dst: Option<Reg>, span: Span) -> (Reg, Type) {
         if let "done" | "cancel" = name.name.as_str() {
-            let native = if name.name == "done" { "task.done" } else { "task.cancel" };
+            let native = if name.name == "done" { "actor.task.done" } else { "actor.task.cancel" };
             let (base, _) = self.native_args(native, Some(r), &[], args, span, 0);
             return (self.emit_native(native, base, 1, dst), Type::Bool);
         }
@@ -445,7 +445,7 @@ impl Compiler {
             }
             "timer" => {
                 let (base, _) = self.native_args("actor.timer", None, &[P("seconds", K::Float, D::Req)], args, span, 0);
-                Some((self.emit_native("task.timer", base, 1, dst), Type::Task(Box::new(Type::None))))
+                Some((self.emit_native("actor.timer", base, 1, dst), Type::Task(Box::new(Type::None))))
             }
             "gather" => {
                 let [a] = args else {
@@ -455,7 +455,7 @@ impl Compiler {
                 let base = self.b().alloc(2);
                 let (_, t) = self.expr(&a.value, Some(base + 1), None);
                 let elem = self.task_list_elem("gather", &t, a.value.span);
-                Some((self.emit_native("task.gather", base, 1, dst), Type::list(elem)))
+                Some((self.emit_native("actor.gather", base, 1, dst), Type::list(elem)))
             }
             "select" => {
                 let (list, timeout) = match args {
@@ -473,7 +473,7 @@ impl Compiler {
                 let (_, t) = self.expr(&list.value, Some(base + 1), None);
                 let elem = self.task_list_elem("select", &t, list.value.span);
                 self.opt_arg(timeout, base + 2, &Type::optional(Type::Float));
-                Some((self.emit_native("task.select", base, 2, dst), Type::Tuple(vec![Type::Int, elem])))
+                Some((self.emit_native("actor.select", base, 2, dst), Type::Tuple(vec![Type::Int, elem])))
             }
             "register" => {
                 let [n, a] = args else {

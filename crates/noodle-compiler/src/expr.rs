@@ -1803,7 +1803,7 @@ impl Compiler {
             let nb = self.b().alloc(3);
             self.emit(Op::LoadFunc { dst: nb + 1, func: info.func });
             self.emit(Op::NewList { dst: nb + 2, base: base + 1, count: (params.len() as u32 + extra) as u16 });
-            return (self.emit_native("task.spawn", nb, 2, dst), Type::Task(Box::new(ret)));
+            return (self.emit_native("actor.spawn_task", nb, 2, dst), Type::Task(Box::new(ret)));
         }
         self.emit(Op::Call { base, func: info.func });
         (self.to_dst(base, dst), ret)

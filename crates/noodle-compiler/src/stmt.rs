@@ -386,7 +386,7 @@ impl Compiler {
                     // forgets its result when it finishes and reports its error, if any
                     let base = self.b().alloc(2);
                     self.emit(Op::Move { dst: base + 1, src: r });
-                    self.emit_native("task.detach", base, 1, None);
+                    self.emit_native("actor.task.detach", base, 1, None);
                 }
                 matches!(t, Type::Never)
             }

@@ -2,7 +2,7 @@
 //! supervisors) multiplexed on a few OS threads.
 //!
 //! - Every actor is a process with its own `Vm` and heap; values cross between processes only
-//!   as `Msg`s (`noodle_vm::actor::export`/`import`).
+//!   as `Msg`s (`noodle_vm::message::export`/`import`).
 //! - A process runs in *slices*: its system messages are applied, then its VM runs with an
 //!   instruction budget. A slice ends when the budget is spent and another process waits (the
 //!   process goes to the back of the global queue, so a busy loop cannot starve anyone), when
@@ -20,12 +20,13 @@
 //! Supervision (`supervisor.rs`) is ordinary processes without a VM that react to their
 //! children's exits.
 
+pub mod actor;
 mod output;
 mod process;
 mod supervisor;
 
 use crossbeam_deque::{Injector, Stealer, Worker};
-use noodle_vm::actor::ActorRef;
+use actor::ActorRef;
 use noodle_vm::{Output, RunState, Vm};
 use process::{Cell, Process};
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -606,7 +607,7 @@ pub fn run_main(mut vm: Vm, config: &Config) -> (Vm, RunState) {
         rng: Mutex::new(config.seed.unwrap_or(0)),
     });
     vm.replace_io(shared.output());
-    let main_cell = Arc::new(Cell::new(0, u16::MAX - 1, None, usize::MAX, noodle_vm::actor::Overflow::Block, true));
+    let main_cell = Arc::new(Cell::new(0, u16::MAX - 1, None, usize::MAX, actor::Overflow::Block, true));
     vm.host = Some(Box::new(process::ProcHost::new(shared.clone(), main_cell.clone())));
     let main = Box::new(Process::main(main_cell.clone(), vm));
     let result = if deterministic { run_deterministic(&shared, &main_cell, main) } else { run_threaded(&shared, &main_cell, main) };

@@ -4,7 +4,9 @@
 use noodle_vm::codes::{N2302, N2303, N2304, N2306, N2307, N2309, N2310, N2311};
 use crate::supervisor::{self, Sup};
 use crate::Shared;
-use noodle_vm::actor::{self, ActorRef, Host, Msg, Overflow, SpawnSpec, SupervisorSpec};
+use crate::actor::{self, ActorHost, ActorRef, Overflow, SpawnSpec, SupervisorSpec};
+use noodle_vm::message::Msg;
+use noodle_vm::native::Host;
 use noodle_vm::vm::Uncaught;
 use noodle_vm::{RunState, Value, Vm, VmError};
 use std::any::Any;
@@ -208,7 +210,7 @@ impl Cell {
         if self.ty == actor::TASK_TY {
             return format!("task {} #{}", self.name.as_deref().unwrap_or("?"), self.id);
         }
-        let base = format!("{} #{}", actor::type_name(program, self.ty), self.id);
+        let base = format!("{} #{}", noodle_vm::vm::actor_type_name(program, self.ty), self.id);
         match &self.name {
             Some(n) => format!("{base} (\"{n}\")"),
             None => base,
@@ -382,7 +384,7 @@ fn start_task(shared: &Arc<Shared>, spec: &SpawnSpec, cell: Arc<Cell>, parent: A
 fn prepare(shared: &Arc<Shared>, spec: &SpawnSpec, cell: Arc<Cell>, kind: Kind, reply: Option<(Arc<Cell>, u64)>) -> Box<Process> {
     let mut vm = shared.template.instantiate(&spec.globals, None);
     vm.host = Some(Box::new(ProcHost::new(shared.clone(), cell.clone())));
-    let args: Vec<Value> = spec.args.iter().map(|m| actor::import(&mut vm.heap, shared.template.program(), m)).collect();
+    let args: Vec<Value> = spec.args.iter().map(|m| noodle_vm::message::import(&mut vm.heap, shared.template.program(), m)).collect();
     let (phase, reason) = match vm.begin_call(spec.new, &args) {
         Ok(()) => (Phase::Starting, None),
         // only hand-made bytecode gets here: the process crashes when it first runs
@@ -501,7 +503,7 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
                     let Kind::Actor { receive, .. } = p.kind else { unreachable!() };
                     let vm = p.vm();
                     let state = vm.root;
-                    let msg = actor::import(&mut vm.heap, shared.template.program(), &env.msg);
+                    let msg = noodle_vm::message::import(&mut vm.heap, shared.template.program(), &env.msg);
                     drop(env.msg);
                     if let Err(u) = vm.begin_call(receive, &[state, msg]) {
                         reply(shared, env.reply, Err(VmError::new(N2302, u.message.clone())));
@@ -522,7 +524,7 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
             RunState::Finished(v) => match p.phase {
                 Phase::Starting if matches!(p.kind, Kind::Task) => {
                     let to = p.reply.take();
-                    let r = actor::export(&p.vm().heap, v);
+                    let r = noodle_vm::message::export(&p.vm().heap, shared.template.program(), v);
                     reply(shared, to, r);
                     die(shared, p, Reason::Normal);
                     return;
@@ -535,7 +537,7 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
                     let to = p.reply.take();
                     if to.is_some() {
                         let vm = p.vm();
-                        let r = actor::export(&vm.heap, v);
+                        let r = noodle_vm::message::export(&vm.heap, shared.template.program(), v);
                         reply(shared, to, r);
                     }
                     p.phase = Phase::Idle;
@@ -904,6 +906,35 @@ impl Host for ProcHost {
         self.shared.output()
     }
 
+    fn blocking(&mut self, entering: bool) {
+        self.shared.blocking(entering);
+    }
+
+    fn now(&mut self) -> f64 {
+        self.shared.now()
+    }
+
+    fn sleep(&mut self, secs: f64) -> Result<bool, VmError> {
+        match self.deadline {
+            Some(t) => {
+                if self.done(t) {
+                    self.tasks().remove(&t);
+                    self.deadline = None;
+                    Ok(true)
+                } else {
+                    Ok(false)
+                }
+            }
+            None => {
+                let t = self.timer(secs);
+                self.deadline = Some(t);
+                Ok(false)
+            }
+        }
+    }
+}
+
+impl ActorHost for ProcHost {
     fn spawn(&mut self, spec: SpawnSpec) -> Result<ActorRef, VmError> {
         let shared = self.shared.clone();
         let cell = new_cell(&shared, &spec);
@@ -964,19 +995,19 @@ impl Host for ProcHost {
         Ok(cell.reference())
     }
 
-    fn send(&mut self, to: &ActorRef, msg: Msg) -> Result<(), VmError> {
+    fn send(&mut self, to: &ActorRef, msg: Msg) -> Result<bool, VmError> {
         // borrowed, not cloned (see `actor_send`)
         let cell = to.cell.downcast_ref::<Cell>().ok_or_else(foreign_ref)?;
         match deliver(&self.shared, cell, Envelope { msg, reply: None }, Some(&self.me)) {
             // a message to an actor that has stopped is dropped, as it could have been by a
             // moment's difference in timing
-            Delivery::Done | Delivery::Dead => Ok(()),
-            Delivery::Blocked => Err(actor::suspend()),
+            Delivery::Done | Delivery::Dead => Ok(true),
+            Delivery::Blocked => Ok(false),
             Delivery::Full => Err(full(cell, &self.shared)),
         }
     }
 
-    fn ask(&mut self, to: &ActorRef, msg: Msg, timeout: Option<f64>) -> Result<u64, VmError> {
+    fn ask(&mut self, to: &ActorRef, msg: Msg, timeout: Option<f64>) -> Result<Option<u64>, VmError> {
         if to.id == self.me.id {
             return Err(VmError::new(N2306, "an actor cannot ask itself: it would wait for its own answer forever"));
         }
@@ -985,7 +1016,7 @@ impl Host for ProcHost {
         match deliver(&self.shared, &cell, Envelope { msg, reply: Some((self.me.clone(), task)) }, Some(&self.me)) {
             Delivery::Done => {}
             Delivery::Dead => return Err(VmError::new(N2303, format!("actor {} is not running", cell.describe(self.shared.template.program())))),
-            Delivery::Blocked => return Err(actor::suspend()),
+            Delivery::Blocked => return Ok(None),
             Delivery::Full => return Err(full(&cell, &self.shared)),
         }
         let id = self.new_task(Task::Ask);
@@ -994,16 +1025,16 @@ impl Host for ProcHost {
             let at = self.shared.now() + secs;
             self.shared.add_timer(at, self.me.clone(), id);
         }
-        Ok(id)
+        Ok(Some(id))
     }
 
-    fn wait(&mut self, task: u64) -> Result<Msg, VmError> {
+    fn wait(&mut self, task: u64) -> Result<Option<Msg>, VmError> {
         match self.tasks().get(&task) {
             Some(Task::Done(_)) => match self.tasks().remove(&task) {
-                Some(Task::Done(r)) => r,
+                Some(Task::Done(r)) => r.map(Some),
                 _ => unreachable!(),
             },
-            Some(_) => Err(actor::suspend()),
+            Some(_) => Ok(None),
             None => Err(VmError::new(N2307, "this task's result was already taken by an earlier `await`")),
         }
     }
@@ -1026,10 +1057,6 @@ impl Host for ProcHost {
         let at = self.shared.now() + secs;
         self.shared.add_timer(at, self.me.clone(), id);
         Ok(id)
-    }
-
-    fn blocking(&mut self, entering: bool) {
-        self.shared.blocking(entering);
     }
 
     fn detach(&mut self, task: u64) {
@@ -1064,11 +1091,11 @@ impl Host for ProcHost {
         }
     }
 
-    fn select(&mut self, tasks: &[u64], timeout: Option<f64>) -> Result<(usize, Msg), VmError> {
+    fn select(&mut self, tasks: &[u64], timeout: Option<f64>) -> Result<Option<(usize, Msg)>, VmError> {
         if let Some(i) = tasks.iter().position(|t| matches!(self.tasks().get(t), Some(Task::Done(_)))) {
             self.end_deadline();
             let Some(Task::Done(r)) = self.tasks().remove(&tasks[i]) else { unreachable!() };
-            return r.map(|m| (i, m));
+            return r.map(|m| Some((i, m)));
         }
         if tasks.iter().all(|t| !self.tasks().contains_key(t)) {
             self.end_deadline();
@@ -1082,7 +1109,7 @@ impl Host for ProcHost {
             }
             _ => {}
         }
-        Err(actor::suspend())
+        Ok(None)
     }
 
     fn timer(&mut self, secs: f64) -> u64 {
@@ -1090,25 +1117,6 @@ impl Host for ProcHost {
         let at = self.shared.now() + secs;
         self.shared.add_timer(at, self.me.clone(), id);
         id
-    }
-
-    fn sleep(&mut self, secs: f64) -> Result<(), VmError> {
-        match self.deadline {
-            Some(t) => {
-                if self.done(t) {
-                    self.tasks().remove(&t);
-                    self.deadline = None;
-                    Ok(())
-                } else {
-                    Err(actor::suspend())
-                }
-            }
-            None => {
-                let t = self.timer(secs);
-                self.deadline = Some(t);
-                Err(actor::suspend())
-            }
-        }
     }
 
     fn me(&mut self) -> Option<ActorRef> {
@@ -1190,10 +1198,6 @@ impl Host for ProcHost {
         }
         let view = cell.sup.lock().unwrap();
         Ok(view.as_ref().map(|v| (v.children.clone(), v.restarts)).unwrap_or_default())
-    }
-
-    fn now(&mut self) -> f64 {
-        self.shared.now()
     }
 }
 

@@ -16,7 +16,7 @@
 use noodle_vm::codes::{N2308, N2309};
 use crate::process::{self, Cell, Process, Reason, SupView, Sys, Watch};
 use crate::Shared;
-use noodle_vm::actor::{Overflow, Restart, SpawnSpec, Strategy, SupervisorSpec};
+use crate::actor::{Overflow, Restart, SpawnSpec, Strategy, SupervisorSpec};
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 

@@ -194,10 +194,7 @@ impl Printer<'_> {
                     Obj::Record { ty, fields } => self.record(*ty, fields, depth),
                     Obj::Closure { func, .. } => self.func(*func),
                     Obj::Cell(v) => self.value(*v, quote, depth + 1),
-                    Obj::Tensor(t) => self.out.push_str(&noodle_tensor::format_tensor(t)),
-                    Obj::Db(d) => crate::db::format(d, &mut self.out),
-                    Obj::Actor(a) => self.out.push_str(&format!("<{} #{}>", crate::actor::type_name(self.program, a.ty), a.id)),
-                    Obj::Task(t) => self.out.push_str(&format!("<task #{t}>")),
+                    Obj::Native(n) => n.fmt(self.program, &mut self.out),
                 }
             }
         }
@@ -307,7 +304,7 @@ fn push_str_repr(out: &mut String, s: &str) {
     out.push('"');
 }
 
-pub(crate) fn push_bytes_repr(out: &mut String, b: &[u8]) {
+pub fn push_bytes_repr(out: &mut String, b: &[u8]) {
     out.push_str("b\"");
     for &c in b {
         match c {
@@ -433,10 +430,7 @@ fn kind_of(heap: &Heap, v: Value) -> &'static str {
             Obj::Record { .. } => "record",
             Obj::Closure { .. } => "function",
             Obj::Cell(_) => "cell",
-            Obj::Tensor(_) => "tensor",
-            Obj::Db(d) => d.kind_name(),
-            Obj::Actor(_) => "actor",
-            Obj::Task(_) => "task",
+            Obj::Native(n) => n.kind(),
         },
     }
 }

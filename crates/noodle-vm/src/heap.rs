@@ -174,6 +174,44 @@ impl Heap {
         self.slots[i].as_mut().expect("dangling object reference")
     }
 
+    /// The native object of type `T` that `v` refers to, if it is one.
+    pub fn native<T: crate::native::NativeObject>(&self, v: Value) -> Option<&T> {
+        match v {
+            Value::Obj(r) => match self.get(r) {
+                Obj::Native(n) => n.as_any().downcast_ref::<T>(),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// `native`, to change it (through the write barrier).
+    pub fn native_mut<T: crate::native::NativeObject>(&mut self, v: Value) -> Option<&mut T> {
+        match v {
+            Value::Obj(r) => match self.get_mut(r) {
+                Obj::Native(n) => n.as_any_mut().downcast_mut::<T>(),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Calls `f` with the native object in slot `r` taken out of the heap, so that `f` may
+    /// allocate (iterating a tensor makes its rows); the object is put back afterwards. None
+    /// when the slot holds no native object.
+    pub fn with_native<T>(&mut self, r: ObjRef, f: impl FnOnce(&dyn crate::native::NativeObject, &mut Heap) -> T) -> Option<T> {
+        let slot = self.slots.get_mut(r.0 as usize)?;
+        if !matches!(slot, Some(Obj::Native(_))) {
+            return None;
+        }
+        // a cell stands in while the object is out: nothing can reach the slot meanwhile (no
+        // collection runs inside a native call)
+        let Some(Obj::Native(obj)) = std::mem::replace(slot, Some(Obj::Cell(Value::None))) else { unreachable!() };
+        let out = f(&*obj, self);
+        self.slots[r.0 as usize] = Some(Obj::Native(obj));
+        Some(out)
+    }
+
     #[inline(never)]
     fn touch(&mut self, i: usize) {
         let m = self.meta[i];

@@ -1,15 +1,15 @@
-//! The Noodle VM: a register machine over NBC, its heap and collector, and the native
-//! standard library.
+//! The Noodle VM: a register machine over NBC, its heap and collector, and the seam to native
+//! modules (`native`). The VM names no module: the functions behind a program's natives come
+//! from the table it is given (`native::Natives`, built by `noodle-native`'s registry), and the
+//! values modules own are `Obj::Native` objects reached through `native::NativeObject`.
 
 pub mod codes;
-pub mod actor;
 pub mod error;
 pub mod fmt;
 pub mod heap;
-pub mod db;
-pub mod natives;
+pub mod message;
+pub mod native;
 pub mod ops;
-pub mod tensor;
 pub mod value;
 pub mod vm;
 

@@ -31,8 +31,8 @@ pub struct Ctx<'a> {
     pub host: Option<&'a mut (dyn Host + 'static)>,
     /// The process's globals (copied into actors it spawns).
     pub globals: &'a [Value],
-    /// Where `call` leaves a request to call back into Noodle.
-    pub(crate) request: &'a mut Option<CallRequest>,
+    /// Where `call` leaves a request to call back into Noodle (the VM's own slot).
+    pub request: &'a mut Option<CallRequest>,
 }
 
 impl Ctx<'_> {
@@ -140,6 +140,12 @@ pub trait Host: Send {
     fn output(&mut self) -> crate::Output;
     /// A native is about to wait outside the runtime (`entering`), or is back.
     fn blocking(&mut self, entering: bool);
+    /// The scheduler's clock: seconds since it started (virtual in deterministic mode, so
+    /// timings replay exactly).
+    fn now(&mut self) -> f64;
+    /// Starts this process's sleep of `secs`, or checks on it: true once it is over. A native
+    /// told false suspends, and asks again when the process next runs.
+    fn sleep(&mut self, secs: f64) -> Result<bool, VmError>;
 }
 
 /// A heap object owned by a native module: a tensor view, a database connection, an actor
@@ -149,6 +155,9 @@ pub trait Host: Send {
 pub trait NativeObject: Any {
     /// The type name `type_of` gives and errors show: `tensor[f32]`, `db.Row`.
     fn type_name(&self, program: &Program) -> String;
+    /// A short name for the object's kind in messages about values of the wrong kind
+    /// (`cannot order tensor and int`): `tensor`, `Row`, `actor`.
+    fn kind(&self) -> &'static str;
     /// The text `print` and `str()` give (and the element text inside a collection).
     fn fmt(&self, program: &Program, out: &mut String);
     /// Bytes owned outside the heap slot, for pacing the collector.

@@ -82,8 +82,7 @@ fn shallow_eq(heap: &Heap, program: &Program, a: Value, b: Value) -> Shallow {
             }
             match (heap.get(x), heap.get(y)) {
                 (Obj::Str(s), Obj::Str(t)) => bool_(s == t),
-                (Obj::Actor(p), Obj::Actor(q)) => bool_(p.id == q.id),
-                (Obj::Task(p), Obj::Task(q)) => bool_(p == q),
+                (Obj::Native(p), Obj::Native(q)) => bool_(p.equals(&**q).unwrap_or(false)),
                 (Obj::Bytes(s), Obj::Bytes(t)) => bool_(s == t),
                 (Obj::List(p), Obj::List(q)) => {
                     if p.len() != q.len() {
@@ -192,10 +191,7 @@ fn kind_name(heap: &Heap, v: Value) -> &'static str {
             Obj::Record { .. } => "record",
             Obj::Closure { .. } => "function",
             Obj::Cell(_) => "cell",
-            Obj::Tensor(_) => "tensor",
-            Obj::Db(d) => d.kind_name(),
-            Obj::Actor(_) => "actor",
-            Obj::Task(_) => "task",
+            Obj::Native(n) => n.kind(),
         },
     }
 }
@@ -285,7 +281,7 @@ fn key_part<'h>(heap: &'h Heap, program: &Program, v: Value) -> KeyPart<'h> {
             Obj::Bytes(b) => Key::Bytes(b.clone()),
             Obj::Tuple(items) => return KeyPart::Compound(None, items),
             Obj::Record { ty, fields } if is_variant(program, *ty) => return KeyPart::Compound(Some(*ty), fields),
-            Obj::Actor(a) => Key::Actor(a.id),
+            Obj::Native(n) => n.key().unwrap_or(Key::Ref(r.0)),
             _ => Key::Ref(r.0),
         },
     })
@@ -407,12 +403,39 @@ pub fn truthy(heap: &Heap, v: Value) -> bool {
             Obj::Dict(d) => !d.is_empty(),
             Obj::Set(s) => !s.is_empty(),
             Obj::Cell(v) => truthy(heap, *v),
-            Obj::Record { .. } | Obj::Closure { .. } | Obj::Tensor(_) => true,
-            Obj::Db(d) => d.length().map(|n| n > 0).unwrap_or(true),
-            Obj::Actor(_) | Obj::Task(_) => true,
+            Obj::Record { .. } | Obj::Closure { .. } => true,
+            Obj::Native(n) => n.truthy(),
         },
     }
 }
+
+/// The run-time type name of a value (`type_of`, cast errors).
+pub fn type_name(heap: &Heap, program: &Program, v: Value) -> String {
+    match v {
+        Value::None => "none".into(),
+        Value::Bool(_) => "bool".into(),
+        Value::Int(_) => "int".into(),
+        Value::Float(_) => "float".into(),
+        Value::Func(_) => "function".into(),
+        Value::Undef => "undefined".into(),
+        Value::Obj(r) => match heap.get(r) {
+            Obj::Str(_) => "str".into(),
+            Obj::Bytes(_) => "bytes".into(),
+            Obj::List(_) => "list".into(),
+            Obj::Tuple(_) => "tuple".into(),
+            Obj::Dict(_) => "dict".into(),
+            Obj::Set(_) => "set".into(),
+            Obj::Closure { .. } => "function".into(),
+            Obj::Cell(v) => type_name(heap, program, *v),
+            Obj::Native(n) => n.type_name(program),
+            Obj::Record { ty, .. } => match program.types.get(*ty as usize) {
+                Some(t) => t.enum_name.clone().unwrap_or_else(|| t.name.clone()),
+                None => "record".into(),
+            },
+        },
+    }
+}
+
 
 #[cfg(test)]
 #[allow(clippy::approx_constant, clippy::excessive_precision)]

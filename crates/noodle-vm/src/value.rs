@@ -39,8 +39,9 @@ pub enum Key {
     Variant(u16, Box<[Key]>),
     /// A struct or other reference object: by identity.
     Ref(u32),
-    /// An actor reference: by the actor's id (the same actor seen from different heaps).
-    Actor(u64),
+    /// A native object keyed by what it refers to (`NativeObject::key`): a kind name and an id
+    /// (an actor reference seen from two heaps is one key).
+    Native(&'static str, u64),
 }
 
 /// One write per scalar key, and no variant tag: a dict's keys nearly always share one type
@@ -68,7 +69,10 @@ impl std::hash::Hash for Key {
                 items.iter().for_each(|k| k.hash(state));
             }
             Key::Ref(r) => state.write_u32(*r),
-            Key::Actor(id) => state.write_u64(*id),
+            Key::Native(kind, id) => {
+                state.write(kind.as_bytes());
+                state.write_u64(*id)
+            }
         }
     }
 }
@@ -316,19 +320,14 @@ pub enum Obj {
     Closure { func: u32, captures: Box<[Value]> },
     /// A mutable variable shared between a scope and its closures.
     Cell(Value),
-    /// A tensor view; its buffer is reference-counted and may be shared with other views.
-    Tensor(Box<noodle_tensor::Tensor>),
-    /// A database connection, transaction, result, row or cursor (`std.db`).
-    Db(Box<crate::db::DbObj>),
-    /// A reference to an actor (equal by identity; can be sent to other actors).
-    Actor(crate::actor::ActorRef),
-    /// A task of this process (an `ask` waiting for its reply, a timer), by the host's id.
-    Task(u64),
+    /// A value owned by a native module (a tensor view, a database handle, an actor
+    /// reference, a task), reached only through its trait.
+    Native(Box<dyn crate::native::NativeObject>),
 }
 
 impl Obj {
     /// True when the object owns no memory beyond its heap slot, so freeing it needs no drop
-    /// code: short strings, small records and tuples (the commonest garbage), cells and tasks.
+    /// code: short strings, small records and tuples (the commonest garbage) and cells.
     #[inline]
     pub fn is_plain(&self) -> bool {
         self.plain_bytes().is_some()
@@ -341,7 +340,6 @@ impl Obj {
         match self {
             Obj::Record { fields, .. } | Obj::Tuple(fields) if !fields.spilled() => Some(SLOT_BYTES),
             Obj::Str(Text::Inline { .. }) | Obj::Cell(_) => Some(SLOT_BYTES),
-            Obj::Task(_) => Some(SLOT_BYTES + 16),
             _ => None,
         }
     }
@@ -368,10 +366,7 @@ impl Obj {
             Obj::Dict(m) => m.capacity() * 72,
             Obj::Set(m) => m.capacity() * 56,
             Obj::Cell(_) => 0,
-            // a share of the buffer, so many views of one buffer do not each count all of it
-            Obj::Tensor(t) => 96 + t.buffer_bytes() / std::sync::Arc::strong_count(t.buffer()).max(1),
-            Obj::Db(d) => d.approx_bytes(),
-            Obj::Actor(_) | Obj::Task(_) => 16,
+            Obj::Native(n) => n.owned_bytes(),
         }
     }
 
@@ -394,7 +389,7 @@ impl Obj {
             }),
             Obj::Set(m) => m.values().for_each(&mut push),
             Obj::Cell(v) => push(v),
-            Obj::Tensor(_) | Obj::Db(_) | Obj::Actor(_) | Obj::Task(_) => {}
+            Obj::Native(n) => n.trace(&mut found),
         }
     }
 }

@@ -4,13 +4,12 @@
 //! across calls, so execution can stop after an instruction budget and resume later (actor
 //! fairness, `await`, debugger breakpoints and resource limits all build on `run`).
 
-use noodle_tensor::codes::N2101;
 use crate::codes::{N2004, N2005, N2006, N2009, N2011, N2099};
 use noodle_codes::N2012;
 use crate::error::VmError;
 use crate::fmt;
 use crate::heap::Heap;
-use crate::natives::{self, Ctx, NativeFn};
+use crate::native::{CallRequest, Continuation, Ctx, Flow, Host, NativeFn, Natives, Wait};
 use crate::ops;
 use crate::value::{Obj, ObjRef, Text, Value, INLINE_STR};
 use noodle_nbc::op::*;
@@ -18,6 +17,9 @@ use noodle_nbc::{Const, Op, Program};
 use std::io::{BufRead, Write};
 use std::rc::Rc;
 use std::sync::Arc;
+
+/// The file a native's stack trace entry names.
+pub const NATIVE_FILE: &str = "<native>";
 
 /// Maximum call depth before N2009.
 pub const MAX_DEPTH: usize = 10_000;
@@ -107,7 +109,11 @@ impl Uncaught {
     pub fn render(&self) -> String {
         let mut s = format!("error[{}]: {}\n", self.code, self.message);
         for (f, file, line) in &self.trace {
-            s.push_str(&format!("  at {f} ({file}:{line})\n"));
+            if file == NATIVE_FILE {
+                s.push_str(&format!("  at {f} ({file})\n"));
+            } else {
+                s.push_str(&format!("  at {f} ({file}:{line})\n"));
+            }
         }
         s
     }
@@ -148,7 +154,35 @@ pub struct Vm {
     /// A value the host keeps alive in this heap between calls (an actor's state), or None.
     pub root: Value,
     /// The scheduler, for the actor and task natives; None outside a runtime.
-    pub host: Option<Box<dyn crate::actor::Host>>,
+    pub host: Option<Box<dyn Host>>,
+    /// What the natives were resolved from (kept for `load`).
+    table: Arc<Natives>,
+    /// Natives that called back into Noodle and wait for the call to return, innermost last.
+    native_frames: Vec<NativeFrame>,
+    /// What a suspended native waits for; polled when the process runs again.
+    waiting: Option<Box<Waiting>>,
+    /// A native's request to call back into Noodle (`Ctx::call`), reused.
+    request: Option<CallRequest>,
+}
+
+/// A native that called a Noodle function and continues when it returns.
+struct NativeFrame {
+    /// The number of frames when the native was called (its caller is frame `depth - 1`; the
+    /// function it calls is frame `depth`).
+    depth: usize,
+    /// The register (absolute) the native's result goes to.
+    dst: usize,
+    /// The native's index in the program's table (for stack traces).
+    native: u16,
+    cont: Box<dyn Continuation>,
+}
+
+/// A suspended native call.
+struct Waiting {
+    wait: Box<dyn Wait>,
+    /// The register (absolute) its value goes to, or None when it goes to the innermost native
+    /// frame's continuation.
+    dst: Option<usize>,
 }
 
 // SAFETY: a `Vm` is moved between scheduler threads but only ever used by one thread at a time.
@@ -162,6 +196,7 @@ unsafe impl Send for Vm {}
 pub struct Template {
     program: Arc<Program>,
     natives: Arc<[NativeFn]>,
+    table: Arc<Natives>,
 }
 
 impl Template {
@@ -173,7 +208,7 @@ impl Template {
     /// heap, stack and globals. Its globals start as copies of `globals` (slot, value exported
     /// from the spawning process); the other slots stay unassigned. With `io` None, the
     /// streams come from the host (`Host::output`) when a native first runs.
-    pub fn instantiate(&self, globals: &[(u32, crate::actor::Msg)], io: Option<Output>) -> Vm {
+    pub fn instantiate(&self, globals: &[(u32, crate::message::Msg)], io: Option<Output>) -> Vm {
         let mut vm = Vm {
             program: self.program.clone(),
             natives: self.natives.clone(),
@@ -189,12 +224,16 @@ impl Template {
             floor: 1,
             root: Value::None,
             host: None,
+            table: self.table.clone(),
+            native_frames: Vec::new(),
+            waiting: None,
+            request: None,
         };
         // only the slots the actor's code can reach (`Program::globals_used`) need to exist
         let len = globals.iter().map(|(g, _)| *g as usize + 1).max().unwrap_or(0);
         vm.globals = vec![Value::Undef; len.min(self.program.nglobals as usize)];
         for (g, m) in globals {
-            let v = crate::actor::import(&mut vm.heap, &self.program, m);
+            let v = crate::message::import(&mut vm.heap, &self.program, m);
             if let Some(slot) = vm.globals.get_mut(*g as usize) {
                 *slot = v;
             }
@@ -208,9 +247,10 @@ fn bad(op: &str) -> VmError {
 }
 
 impl Vm {
-    /// Prepares a verified program to run. Fails if it names a native this VM lacks.
-    pub fn new(program: Program, io: Output) -> Result<Vm, String> {
-        let empty = Template { program: Arc::new(Program::default()), natives: Arc::from(Vec::new()) };
+    /// Prepares a program to run (verifying it), with its natives resolved from `natives`.
+    /// Fails if the program names a native the table lacks.
+    pub fn new(program: Program, io: Output, natives: Arc<Natives>) -> Result<Vm, String> {
+        let empty = Template { program: Arc::new(Program::default()), natives: Arc::from(Vec::new()), table: natives };
         let mut vm = empty.instantiate(&[], Some(io));
         vm.load(program)?;
         Ok(vm)
@@ -218,7 +258,7 @@ impl Vm {
 
     /// What new processes of this program are made from.
     pub fn template(&self) -> Template {
-        Template { program: self.program.clone(), natives: self.natives.clone() }
+        Template { program: self.program.clone(), natives: self.natives.clone(), table: self.table.clone() }
     }
 
     /// Replaces the program with an extended version of it (the REPL), keeping globals and heap.
@@ -232,7 +272,7 @@ impl Vm {
         noodle_nbc::verify(&program).map_err(|e| e.to_string())?;
         let mut natives = Vec::with_capacity(program.natives.len());
         for n in &program.natives {
-            natives.push(natives::lookup(n).ok_or_else(|| format!("unknown native function `{n}`"))?);
+            natives.push(self.table.get(n).ok_or_else(|| format!("unknown native function `{n}`"))?);
         }
         self.natives = natives.into();
         self.globals.resize(program.nglobals as usize, Value::Undef);
@@ -281,12 +321,17 @@ impl Vm {
     pub fn abort(&mut self) {
         self.frames.truncate(self.entry_depth);
         self.handlers.retain(|h| h.depth <= self.entry_depth);
+        self.native_frames.retain(|f| f.depth <= self.entry_depth);
+        self.waiting = None;
         self.set_floor();
     }
 
-    /// Recomputes `floor` after `entry_depth` or the handlers change.
+    /// Recomputes `floor` after `entry_depth`, the handlers or the native frames change: a
+    /// return to fewer frames than this finishes the run, leaves a `try`, or hands a result
+    /// to a native that called back.
     fn set_floor(&mut self) {
-        self.floor = self.handlers.last().map_or(0, |h| h.depth).max(self.entry_depth + 1);
+        let native = self.native_frames.last().map_or(0, |f| f.depth + 1);
+        self.floor = self.handlers.last().map_or(0, |h| h.depth).max(self.entry_depth + 1).max(native);
     }
 
     /// Renders a value as `print` would.
@@ -356,7 +401,7 @@ impl Vm {
     /// A native call, out of line: it is never the cheap part of an instruction, and its
     /// setup (the streams, the context) need not weigh on the dispatch loop's registers.
     #[inline(never)]
-    fn call_native(&mut self, prog: &Program, native: u16, start: usize, argc: usize) -> Result<Value, VmError> {
+    fn call_native(&mut self, prog: &Program, native: u16, start: usize, argc: usize) -> Result<Value, Flow> {
         let f = self.natives[native as usize];
         if self.io.is_none() {
             self.take_host_io();
@@ -370,8 +415,142 @@ impl Vm {
             input: &mut *io.input,
             host: self.host.as_deref_mut(),
             globals: &self.globals,
+            request: &mut self.request,
         };
         f(&mut ctx, &self.stack[start..start + argc])
+    }
+
+    /// Runs `f` with a native context (for continuations and waits).
+    fn with_ctx<T>(&mut self, f: impl FnOnce(&mut Ctx, &mut Option<Box<Waiting>>, &mut Vec<NativeFrame>) -> T) -> T {
+        if self.io.is_none() {
+            self.take_host_io();
+        }
+        let io = self.io.as_deref_mut().expect("streams are set above");
+        let mut ctx = Ctx {
+            heap: &mut self.heap,
+            program: &self.program,
+            out: &mut *io.out,
+            err: &mut *io.err,
+            input: &mut *io.input,
+            host: self.host.as_deref_mut(),
+            globals: &self.globals,
+            request: &mut self.request,
+        };
+        f(&mut ctx, &mut self.waiting, &mut self.native_frames)
+    }
+
+    /// A native asked to call back into Noodle (`Flow::Call`) from the call whose result goes
+    /// to register `dst` (absolute): records it as a native frame (for a first call) and pushes
+    /// the frame of the function it calls. The caller's `ip` must be saved already.
+    #[inline(never)]
+    fn native_call_back(&mut self, native: u16, dst: usize, first: bool) -> Result<(), VmError> {
+        let Some(req) = self.request.as_mut() else { return Err(bad("CallNative (no call request)")) };
+        let (callee, argc) = (req.callee, req.args.len());
+        let func = match callee {
+            Value::Func(f) => f,
+            Value::Obj(o) => match self.heap.get(o) {
+                Obj::Closure { func, .. } => *func,
+                _ => return Err(VmError::new(crate::codes::N2011, "a native can only call a function value")),
+            },
+            _ => return Err(VmError::new(crate::codes::N2011, "a native can only call a function value")),
+        };
+        let Some(f) = self.program.funcs.get(func as usize) else { return Err(bad("CallNative (function)")) };
+        if f.arity as usize != argc {
+            return Err(VmError::new(crate::codes::N2011, format!("a native called a function of {} parameters with {argc} arguments", f.arity)));
+        }
+        // the callee's window starts above the caller's, past the register that holds the
+        // closure (where `LoadCapture` finds it) and then its result
+        let top = self.frames.last().map_or(0, |fr| fr.base as usize + self.program.funcs[fr.func as usize].nregs as usize);
+        let base = top + 1;
+        let need = base + f.nregs as usize + 1;
+        if need > MAX_STACK {
+            return Err(VmError::new(crate::codes::N2009, format!("stack overflow: the call stack needs more than {MAX_STACK} registers")));
+        }
+        if self.frames.len() == self.frames.capacity() && !grow_frames(&mut self.frames) {
+            return Err(VmError::new(crate::codes::N2009, format!("call depth exceeded ({MAX_DEPTH} nested calls): infinite recursion?")));
+        }
+        let req = self.request.as_mut().expect("checked above");
+        match req.then.take() {
+            Some(cont) if first => self.native_frames.push(NativeFrame { depth: self.frames.len(), dst, native, cont }),
+            None if first => return Err(bad("CallNative (a call back without a continuation)")),
+            // a continuation that hands on to a new one is replaced by it
+            Some(cont) => {
+                if let Some(f) = self.native_frames.last_mut() {
+                    f.cont = cont;
+                }
+            }
+            None => {}
+        }
+        if self.stack.len() < need {
+            self.stack.resize(need.max(self.stack.len() * 2).min(MAX_STACK), Value::None);
+        }
+        self.stack[base - 1] = callee;
+        let req = self.request.as_ref().expect("checked above");
+        self.stack[base..base + argc].copy_from_slice(&req.args);
+        self.frames.push(Frame::new(&self.program, func, base));
+        self.set_floor();
+        Ok(())
+    }
+
+    /// The function a native called back returned `v`: the native's continuation goes on.
+    /// Returns Ok(true) when it called back again (a new frame is on top), Ok(false) when the
+    /// native finished (its result is written, its frame gone) or suspended (`self.waiting`).
+    #[inline(never)]
+    fn native_resume(&mut self, v: Value) -> Result<bool, Flow> {
+        let r = self.with_ctx(|ctx, _, frames| frames.last_mut().expect("a native frame").cont.resume(ctx, v));
+        self.native_step(r)
+    }
+
+    /// What a continuation (or a wait feeding one) gave.
+    fn native_step(&mut self, r: Result<Value, Flow>) -> Result<bool, Flow> {
+        match r {
+            Ok(result) => {
+                let f = self.native_frames.pop().expect("a native frame");
+                self.stack[f.dst] = result;
+                self.set_floor();
+                Ok(false)
+            }
+            Err(Flow::Call) => {
+                let (native, dst) = self.native_frames.last().map(|f| (f.native, f.dst)).expect("a native frame");
+                self.native_call_back(native, dst, false).map_err(|e| {
+                    self.native_frames.pop();
+                    self.set_floor();
+                    Flow::Raise(e)
+                })?;
+                Ok(true)
+            }
+            Err(Flow::Suspend(wait)) => {
+                self.waiting = Some(Box::new(Waiting { wait, dst: None }));
+                Ok(false)
+            }
+            Err(Flow::Raise(e)) => {
+                self.native_frames.pop();
+                self.set_floor();
+                Err(Flow::Raise(e))
+            }
+        }
+    }
+
+    /// Polls what a suspended native waits for. Ok(true) when the run can go on.
+    fn poll_waiting(&mut self) -> Result<bool, VmError> {
+        let Some(mut w) = self.waiting.take() else { return Ok(true) };
+        match self.with_ctx(|ctx, _, _| w.wait.poll(ctx))? {
+            None => {
+                self.waiting = Some(w);
+                Ok(false)
+            }
+            Some(v) => match w.dst {
+                Some(dst) => {
+                    self.stack[dst] = v;
+                    Ok(true)
+                }
+                None => match self.native_resume(v) {
+                    Ok(_) => Ok(self.waiting.is_none()),
+                    Err(Flow::Raise(e)) => Err(e),
+                    Err(_) => Err(bad("native wait")),
+                },
+            },
+        }
     }
 
     #[cold]
@@ -400,7 +579,12 @@ impl Vm {
     fn trace(&self) -> Vec<(String, String, u32)> {
         let p = &self.program;
         let mut out = Vec::new();
-        for f in self.frames.iter().rev() {
+        for (i, f) in self.frames.iter().enumerate().rev() {
+            // a native that called back sits between the function it called and its caller
+            for nf in self.native_frames.iter().rev().filter(|nf| nf.depth == i + 1) {
+                let name = p.natives.get(nf.native as usize).cloned().unwrap_or_default();
+                out.push((name, NATIVE_FILE.to_string(), 0));
+            }
             let func = &p.funcs[f.func as usize];
             if func.name == "<main>" {
                 continue;
@@ -438,6 +622,10 @@ impl Vm {
         match self.handlers.last() {
             Some(h) if h.depth > self.entry_depth => {
                 let h = self.handlers.pop().unwrap();
+                // natives whose call back the error left are abandoned
+                while self.native_frames.last().is_some_and(|f| f.depth >= h.depth) {
+                    self.native_frames.pop();
+                }
                 self.set_floor();
                 self.frames.truncate(h.depth);
                 let f = self.frames.last_mut().unwrap();
@@ -463,6 +651,8 @@ impl Vm {
         };
         self.frames.truncate(self.entry_depth);
         self.handlers.retain(|h| h.depth <= self.entry_depth);
+        self.native_frames.retain(|f| f.depth <= self.entry_depth);
+        self.waiting = None;
         self.set_floor();
         RunState::Error(Uncaught { code, message, trace })
     }
@@ -473,8 +663,22 @@ impl Vm {
             *v = Value::None;
         }
         let trace_root = self.last_trace.as_deref().map(|(r, _)| Value::Obj(*r));
+        // what natives that called back or wait hold
+        let mut held = Vec::new();
+        for f in &self.native_frames {
+            f.cont.trace(&mut |v| held.push(v));
+        }
+        if let Some(w) = &self.waiting {
+            w.wait.trace(&mut |v| held.push(v));
+        }
         self.heap.collect(
-            self.stack[..top].iter().chain(self.globals.iter()).chain(self.consts.iter()).chain(trace_root.iter()).chain(std::iter::once(&self.root)),
+            self.stack[..top]
+                .iter()
+                .chain(self.globals.iter())
+                .chain(self.consts.iter())
+                .chain(trace_root.iter())
+                .chain(std::iter::once(&self.root))
+                .chain(held.iter()),
         );
     }
 
@@ -486,6 +690,17 @@ impl Vm {
             return RunState::Finished(Value::None);
         }
         let mut budget = budget.unwrap_or(u64::MAX).max(1);
+        // a native that suspended: its value first
+        match self.poll_waiting() {
+            Ok(true) => {}
+            Ok(false) => return RunState::Suspended,
+            Err(e) => {
+                let err = self.make_error(e);
+                if !self.throw(err) {
+                    return self.uncaught(err);
+                }
+            }
+        }
         loop {
             match self.exec(&mut budget) {
                 Ok(Some(state)) => return state,
@@ -626,6 +841,15 @@ impl Vm {
                 tick!();
             }};
         }
+        // Runs on in the frame on top of the stack (after a native pushed or popped frames).
+        macro_rules! reload {
+            () => {{
+                let top = *self.frames.last().expect("a frame");
+                ip = top.ip;
+                base = top.base as usize;
+                regs = unsafe { self.stack.as_mut_ptr().add(base) };
+            }};
+        }
         // Returns `$v` to the caller (or out of the run, from its entry frame).
         macro_rules! leave {
             ($v:expr) => {{
@@ -644,6 +868,24 @@ impl Vm {
                         self.handlers.pop();
                     }
                     self.set_floor();
+                    if self.native_frames.last().is_some_and(|f| f.depth == n) {
+                        // a function a native called back returned: the native goes on
+                        let r = self.native_resume(v);
+                        reload!();
+                        match r {
+                            Ok(true) => {
+                                tick!();
+                            }
+                            Ok(false) => {
+                                if self.waiting.is_some() {
+                                    out!(Ok(Some(RunState::Suspended)));
+                                }
+                            }
+                            Err(Flow::Raise(e)) => fail!(e),
+                            Err(_) => fail!(bad("CallNative (continuation)")),
+                        }
+                        continue;
+                    }
                 }
                 // SAFETY: n > entry_depth >= 0, so the caller's frame is there
                 let caller = unsafe { self.frames.get_unchecked(n - 1) };
@@ -973,15 +1215,23 @@ impl Vm {
                 }
                 Op::CallNative { base: b, native, argc } => {
                     let start = base + b as usize + 1;
-                    let res = self.call_native(prog, native, start, argc as usize);
-                    match res {
+                    match self.call_native(prog, native, start, argc as usize) {
                         Ok(v) => w!(b, v),
-                        Err(e) if e.code == crate::actor::SUSPEND => {
-                            // run the same call again when resumed
-                            self.frames.last_mut().unwrap().ip = unsafe { ip.sub(1) };
+                        Err(Flow::Raise(e)) => fail!(e),
+                        Err(Flow::Call) => {
+                            save_ip!();
+                            if let Err(e) = self.native_call_back(native, base + b as usize, true) {
+                                fail!(e);
+                            }
+                            reload!();
+                            tick!();
+                        }
+                        Err(Flow::Suspend(wait)) => {
+                            // the call is over as far as the code goes: its value arrives later
+                            save_ip!();
+                            self.waiting = Some(Box::new(Waiting { wait, dst: Some(base + b as usize) }));
                             out!(Ok(Some(RunState::Suspended)));
                         }
-                        Err(e) => fail!(e),
                     }
                 }
                 Op::Return { src } => leave!(fresh(&r!(src))),
@@ -1124,12 +1374,9 @@ impl Vm {
                         Obj::Tuple(v) => v.len(),
                         Obj::Dict(m) => m.len(),
                         Obj::Set(m) => m.len(),
-                        Obj::Tensor(t) => match t.shape().first() {
-                            Some(&n) => n,
-                            None => fail!(VmError::new(N2101, "len() of a 0-d tensor")),
-                        },
-                        Obj::Db(d) => match d.length() {
-                            Some(n) => n,
+                        Obj::Native(n) => match n.len() {
+                            Some(Ok(n)) => n,
+                            Some(Err(e)) => fail!(e),
                             None => fail!(bad("Len")),
                         },
                         _ => fail!(bad("Len")),
@@ -1145,7 +1392,7 @@ impl Vm {
                     let v = r!(src);
                     if !self.is_kind(&prog, v, kind) {
                         let want = kind_name(&prog, kind);
-                        let got = natives::type_name(&self.heap, &prog, v);
+                        let got = ops::type_name(&self.heap, &prog, v);
                         fail!(VmError::new(N2006, format!("cannot cast a `{got}` value to `{want}`")));
                     }
                     w!(dst, v);
@@ -1310,6 +1557,10 @@ impl Vm {
                 };
                 Ok(self.heap.alloc_str(ch))
             }
+            Obj::Native(_) => match self.heap.with_native(o, |n, heap| n.index(heap, key)) {
+                Some(Some(r)) => r,
+                _ => Err(bad("IndexGet")),
+            },
             _ => Err(bad("IndexGet")),
         }
     }
@@ -1371,15 +1622,10 @@ impl Vm {
                 }
                 out
             }
-            // a tensor iterates over its first axis, as views
-            Obj::Tensor(t) => {
-                let rows = crate::tensor::rows(t).map_err(|e| VmError::new(e.code, e.message))?;
-                rows.into_iter().map(|r| self.heap.alloc(Obj::Tensor(Box::new(r)))).collect()
-            }
-            // a result iterates over its rows (views into the shared result)
-            Obj::Db(d) => match crate::db::rows_of(d) {
-                Some(rows) => rows.into_iter().map(|r| self.heap.alloc(Obj::Db(Box::new(r)))).collect(),
-                None => return Err(bad("IterList")),
+            // a tensor iterates over its first axis, a result over its rows: as the module says
+            Obj::Native(_) => match self.heap.with_native(o, |n, heap| n.iterate(heap)) {
+                Some(Some(items)) => items?,
+                _ => return Err(bad("IterList")),
             },
             _ => return Err(bad("IterList")),
         };
@@ -1403,7 +1649,7 @@ impl Vm {
                     KIND_DICT => matches!(obj, Obj::Dict(_)),
                     KIND_SET => matches!(obj, Obj::Set(_)),
                     KIND_TUPLE => matches!(obj, Obj::Tuple(_)),
-                    k if k >= KIND_ACTOR => matches!(obj, Obj::Actor(a) if a.ty == k - KIND_ACTOR || (a.ty == u16::MAX && k - KIND_ACTOR == KIND_SUPERVISOR_OFFSET)),
+                    k if k >= KIND_ACTOR => matches!(obj, Obj::Native(n) if n.is_kind(k)),
                     k if k >= KIND_ENUM => matches!(obj, Obj::Record { ty, .. } if prog.types[*ty as usize].enum_id == k - KIND_ENUM),
                     k if k >= KIND_RECORD => matches!(obj, Obj::Record { ty, .. } if *ty == k - KIND_RECORD),
                     _ => false,
@@ -1634,6 +1880,15 @@ fn str_len(s: &str) -> usize {
     }
 }
 
+/// The name of an actor type from its state's record type (`actor Counter` keeps its state in
+/// the struct `CounterState`), or `Supervisor` for u16::MAX.
+pub fn actor_type_name(program: &Program, ty: u16) -> &str {
+    if ty == u16::MAX {
+        return "Supervisor";
+    }
+    program.types.get(ty as usize).map_or("actor", |t| t.name.strip_suffix("State").unwrap_or(&t.name))
+}
+
 fn kind_name(prog: &Program, kind: u16) -> String {
     match kind {
         KIND_NONE => "none".into(),
@@ -1648,7 +1903,7 @@ fn kind_name(prog: &Program, kind: u16) -> String {
         KIND_TUPLE => "tuple".into(),
         KIND_FUNC => "function".into(),
         k if k >= KIND_ACTOR && k - KIND_ACTOR == KIND_SUPERVISOR_OFFSET => "actor.Supervisor".into(),
-        k if k >= KIND_ACTOR => crate::actor::type_name(prog, k - KIND_ACTOR).to_string(),
+        k if k >= KIND_ACTOR => actor_type_name(prog, k - KIND_ACTOR).to_string(),
         k if k >= KIND_ENUM => prog.types.iter().find(|t| t.enum_id == k - KIND_ENUM).and_then(|t| t.enum_name.clone()).unwrap_or_default(),
         k => prog.types.get((k - KIND_RECORD) as usize).map(|t| t.name.clone()).unwrap_or_default(),
     }
@@ -1774,7 +2029,7 @@ mod tests {
         );
         let mut p = looping();
         p.funcs = vec![main, leaves_its_try, throws];
-        let mut vm = Vm::new(p, crate::vm::Output::silent()).unwrap();
+        let mut vm = Vm::new(p, crate::vm::Output::silent(), Default::default()).unwrap();
         vm.start();
         match vm.run(None) {
             RunState::Finished(crate::value::Value::Int(7)) => {}
@@ -1785,7 +2040,7 @@ mod tests {
     #[test]
     fn a_paused_call_keeps_its_program() {
         use super::{RunState, Vm};
-        let mut vm = Vm::new(looping(), crate::vm::Output::silent()).unwrap();
+        let mut vm = Vm::new(looping(), crate::vm::Output::silent(), Default::default()).unwrap();
         vm.start();
         assert!(matches!(vm.run(Some(100)), RunState::Paused));
         // its frame points into the running program's code: replacing it is refused

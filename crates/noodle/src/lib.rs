@@ -14,9 +14,26 @@ pub mod error_codes;
 use noodle_compiler::{Compiler, SourceLoader};
 pub use noodle_nbc::{LoadError, Program, FORMAT_VERSION as NBC_FORMAT_VERSION};
 use noodle_syntax::{Diagnostic, SourceFile};
+pub use noodle_native::{Module, Registry, RegistryError};
 pub use noodle_vm::vm::Uncaught;
 pub use noodle_vm::{Output, RunState, Value};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+/// The standard library: every module of `noodle-std` and `std.actor` from the runtime.
+pub fn standard_registry() -> Registry {
+    let mut r = Registry::new();
+    for m in noodle_std::modules() {
+        r = r.with(m);
+    }
+    r.with(noodle_runtime::actor::module())
+}
+
+/// The natives of the standard registry, built once.
+fn standard_natives() -> Arc<noodle_vm::native::Natives> {
+    static NATIVES: OnceLock<Arc<noodle_vm::native::Natives>> = OnceLock::new();
+    NATIVES.get_or_init(|| Arc::new(standard_registry().natives())).clone()
+}
 
 /// Compile-time errors (and warnings) with the sources needed to show them.
 #[derive(Debug)]
@@ -131,7 +148,7 @@ impl Runtime {
     /// The scheduler follows `NOODLE_THREADS` and `NOODLE_SEED` when they are set.
     pub fn new(program: Program, io: Output) -> Result<Runtime, Error> {
         let scheduler = SchedulerConfig::from_env().map_err(Error::Setup)?;
-        let vm = noodle_vm::Vm::new(program, io).map_err(Error::Setup)?;
+        let vm = noodle_vm::Vm::new(program, io, standard_natives()).map_err(Error::Setup)?;
         Ok(Runtime { vm, scheduler })
     }
 
@@ -261,7 +278,7 @@ impl Session {
                         }
                         vm
                     }
-                    None => match noodle_vm::Vm::new(program, Output::stdio()) {
+                    None => match noodle_vm::Vm::new(program, Output::stdio(), standard_natives()) {
                         Ok(vm) => self.vm.insert(vm),
                         Err(e) => return Eval::Runtime(e),
                     },
@@ -290,5 +307,6 @@ fn run_scheduled(vm: &mut noodle_vm::Vm, config: &SchedulerConfig) -> RunState {
 
 /// The natives the compiler can emit calls to, and whether the VM has each (for tests).
 pub fn missing_natives() -> Vec<&'static str> {
-    noodle_compiler::native_names().into_iter().filter(|n| noodle_vm::natives::lookup(n).is_none()).collect()
+    let natives = standard_natives();
+    noodle_compiler::native_names().into_iter().filter(|n| !natives.contains(n)).collect()
 }

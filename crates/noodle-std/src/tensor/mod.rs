@@ -4,72 +4,129 @@
 //! axes and indices are checked here and become Noodle errors (N2101-N2105).
 
 use noodle_tensor::codes::{N2101, N2104};
-use crate::natives::{as_float, as_int, Ctx, NativeFn};
-use crate::value::Obj;
-use crate::{Value, VmError};
+use noodle_native::{as_float, as_int, bad, native_any, simple, Ctx, Heap, Module, NativeObject, Obj, Sendable, Value, VmError};
+use noodle_nbc::Program;
 use noodle_tensor::kernels::{self, BinOp, UnOp};
 use noodle_tensor::reduce::{self, ReduceOp};
 use noodle_tensor::{linalg, random, DType, IndexItem, Scalar, Tensor, TensorError};
 
 type R = Result<Value, VmError>;
 
-pub static NATIVES: &[(&str, NativeFn)] = &[
-    ("tensor.from_list", from_list),
-    ("tensor.zeros", zeros),
-    ("tensor.ones", ones),
-    ("tensor.full", full),
-    ("tensor.eye", eye),
-    ("tensor.arange", arange),
-    ("tensor.linspace", linspace),
-    ("tensor.rand", rand),
-    ("tensor.randn", randn),
-    ("tensor.randint", randint),
-    ("tensor.where", where_),
-    ("tensor.concat", concat),
-    ("tensor.stack", stack),
-    ("tensor.split", split),
-    ("tensor.allclose", allclose),
-    ("tensor.array_equal", array_equal),
-    ("tensor.get", get),
-    ("tensor.set", set),
-    ("tensor.shape", shape),
-    ("tensor.ndim", ndim),
-    ("tensor.dtype", dtype),
-    ("tensor.size", size),
-    ("tensor.device", device),
-    ("tensor.transpose", transpose),
-    ("tensor.reshape", reshape),
-    ("tensor.permute", permute),
-    ("tensor.squeeze", squeeze),
-    ("tensor.unsqueeze", unsqueeze),
-    ("tensor.broadcast_to", broadcast_to),
-    ("tensor.contiguous", contiguous),
-    ("tensor.is_contiguous", is_contiguous),
-    ("tensor.copy", copy),
-    ("tensor.astype", astype),
-    ("tensor.item", item),
-    ("tensor.to_list", to_list),
-    ("tensor.to_lists", to_lists),
-    ("tensor.clip", clip),
-    ("tensor.softmax", softmax),
-    ("tensor.sort", sort),
-    ("tensor.argsort", argsort),
-    ("tensor.topk", topk),
-    ("tensor.fill", fill),
-    ("tensor.binary", binary),
-    ("tensor.inplace", inplace),
-    ("tensor.unary", unary),
-    ("tensor.reduce", reduce_),
-    ("linalg.solve", solve),
-    ("linalg.inv", inv),
-    ("linalg.det", det),
-    ("linalg.qr", qr),
-    ("linalg.cholesky", cholesky),
-    ("linalg.svd", svd),
-    ("linalg.eigh", eigh),
-    ("linalg.norm", norm),
-    ("linalg.lstsq", lstsq),
-];
+/// The `std.tensor` module: its declarations and the functions behind them.
+pub fn module() -> Module {
+    Module::new("std.tensor", include_str!("tensor.noodle"))
+        .function("from_list", simple!(from_list))
+        .function("zeros", simple!(zeros))
+        .function("ones", simple!(ones))
+        .function("full", simple!(full))
+        .function("eye", simple!(eye))
+        .function("arange", simple!(arange))
+        .function("linspace", simple!(linspace))
+        .function("rand", simple!(rand))
+        .function("randn", simple!(randn))
+        .function("randint", simple!(randint))
+        .function("where", simple!(where_))
+        .function("concat", simple!(concat))
+        .function("stack", simple!(stack))
+        .function("split", simple!(split))
+        .function("allclose", simple!(allclose))
+        .function("array_equal", simple!(array_equal))
+        .function("get", simple!(get))
+        .function("set", simple!(set))
+        .function("shape", simple!(shape))
+        .function("ndim", simple!(ndim))
+        .function("dtype", simple!(dtype))
+        .function("size", simple!(size))
+        .function("device", simple!(device))
+        .function("transpose", simple!(transpose))
+        .function("reshape", simple!(reshape))
+        .function("permute", simple!(permute))
+        .function("squeeze", simple!(squeeze))
+        .function("unsqueeze", simple!(unsqueeze))
+        .function("broadcast_to", simple!(broadcast_to))
+        .function("contiguous", simple!(contiguous))
+        .function("is_contiguous", simple!(is_contiguous))
+        .function("copy", simple!(copy))
+        .function("astype", simple!(astype))
+        .function("item", simple!(item))
+        .function("to_list", simple!(to_list))
+        .function("to_lists", simple!(to_lists))
+        .function("clip", simple!(clip))
+        .function("softmax", simple!(softmax))
+        .function("sort", simple!(sort))
+        .function("argsort", simple!(argsort))
+        .function("topk", simple!(topk))
+        .function("fill", simple!(fill))
+        .function("binary", simple!(binary))
+        .function("inplace", simple!(inplace))
+        .function("unary", simple!(unary))
+        .function("reduce", simple!(reduce_))
+}
+
+/// The `std.linalg` functions (their module is declared in `linalg/`).
+pub(crate) fn linalg_module(m: Module) -> Module {
+    m
+        .function("solve", simple!(solve))
+        .function("inv", simple!(inv))
+        .function("det", simple!(det))
+        .function("qr", simple!(qr))
+        .function("cholesky", simple!(cholesky))
+        .function("svd", simple!(svd))
+        .function("eigh", simple!(eigh))
+        .function("norm", simple!(norm))
+        .function("lstsq", simple!(lstsq))
+}
+
+/// A tensor value: a view (shape, strides, offset) over a reference-counted buffer, so
+/// collecting it drops one reference and sending it to another actor shares the buffer.
+pub struct TensorObj(pub Tensor);
+
+impl NativeObject for TensorObj {
+    fn type_name(&self, _: &Program) -> String {
+        format!("tensor[{}]", self.0.dtype().name())
+    }
+    fn kind(&self) -> &'static str {
+        "tensor"
+    }
+    fn fmt(&self, _: &Program, out: &mut String) {
+        out.push_str(&noodle_tensor::format_tensor(&self.0))
+    }
+    fn owned_bytes(&self) -> usize {
+        // a share of the buffer, so many views of one buffer do not each count all of it
+        96 + self.0.buffer_bytes() / std::sync::Arc::strong_count(self.0.buffer()).max(1)
+    }
+    fn len(&self) -> Option<Result<usize, VmError>> {
+        Some(self.0.shape().first().copied().ok_or_else(|| VmError::new(N2101, "len() of a 0-d tensor")))
+    }
+    /// A tensor iterates over its first axis, as views.
+    fn iterate(&self, heap: &mut Heap) -> Option<Result<Vec<Value>, VmError>> {
+        Some(rows(&self.0).map_err(err).map(|rows| rows.into_iter().map(|r| heap.alloc(Obj::Native(Box::new(TensorObj(r))))).collect()))
+    }
+    fn send(&self, _: &Program) -> Result<Box<dyn Sendable>, VmError> {
+        Ok(Box::new(SentTensor(self.0.clone())))
+    }
+    native_any!();
+}
+
+/// A tensor view crossing to another actor: the buffer is shared, not copied.
+#[derive(Debug)]
+struct SentTensor(Tensor);
+
+impl Sendable for SentTensor {
+    fn receive(&self) -> Box<dyn NativeObject> {
+        Box::new(TensorObj(self.0.clone()))
+    }
+}
+
+/// The tensor a value holds, if it is one (for other modules: `std.db` makes tensors too).
+pub fn tensor_of(heap: &Heap, v: Value) -> Option<&Tensor> {
+    heap.native::<TensorObj>(v).map(|t| &t.0)
+}
+
+/// A new tensor value.
+pub fn tensor_value(heap: &mut Heap, t: Tensor) -> Value {
+    heap.alloc(Obj::Native(Box::new(TensorObj(t))))
+}
 
 /// The views `t[0]`, `t[1]`, ... along the first axis (what `for row in t` visits).
 pub fn rows(t: &Tensor) -> noodle_tensor::Result<Vec<Tensor>> {
@@ -89,9 +146,6 @@ fn err(e: TensorError) -> VmError {
     VmError::new(e.code, e.message)
 }
 
-fn bad(name: &str) -> VmError {
-    VmError::bad_operand(name)
-}
 
 fn arg(args: &[Value], i: usize, name: &str) -> Result<Value, VmError> {
     args.get(i).copied().ok_or_else(|| bad(name))
@@ -100,7 +154,7 @@ fn arg(args: &[Value], i: usize, name: &str) -> Result<Value, VmError> {
 fn tensor_at<'a>(ctx: &'a Ctx, args: &[Value], i: usize, name: &str) -> Result<&'a Tensor, VmError> {
     match arg(args, i, name)? {
         Value::Obj(r) => match ctx.heap.get(r) {
-            Obj::Tensor(t) => Ok(t),
+            Obj::Native(n) => n.as_any().downcast_ref::<TensorObj>().map(|t| &t.0).ok_or_else(|| bad(name)),
             _ => Err(bad(name)),
         },
         _ => Err(bad(name)),
@@ -108,7 +162,7 @@ fn tensor_at<'a>(ctx: &'a Ctx, args: &[Value], i: usize, name: &str) -> Result<&
 }
 
 fn new_tensor(ctx: &mut Ctx, t: Tensor) -> Value {
-    ctx.heap.alloc(Obj::Tensor(Box::new(t)))
+    ctx.heap.alloc(Obj::Native(Box::new(TensorObj(t))))
 }
 
 fn ok(ctx: &mut Ctx, t: noodle_tensor::Result<Tensor>) -> R {
@@ -217,7 +271,7 @@ fn operand(ctx: &Ctx, v: Value, other: Option<DType>, name: &str) -> Result<Tens
     }
     match v {
         Value::Obj(r) => match ctx.heap.get(r) {
-            Obj::Tensor(t) => Ok((**t).clone()),
+            Obj::Native(n) => n.as_any().downcast_ref::<TensorObj>().map(|t| t.0.clone()).ok_or_else(|| bad(name)),
             _ => Err(bad(name)),
         },
         _ => Err(bad(name)),
@@ -227,7 +281,7 @@ fn operand(ctx: &Ctx, v: Value, other: Option<DType>, name: &str) -> Result<Tens
 fn dtype_of(ctx: &Ctx, v: Value) -> Option<DType> {
     match v {
         Value::Obj(r) => match ctx.heap.get(r) {
-            Obj::Tensor(t) => Some(t.dtype()),
+            Obj::Native(n) => n.as_any().downcast_ref::<TensorObj>().map(|t| t.0.dtype()),
             _ => None,
         },
         _ => None,
@@ -413,7 +467,7 @@ fn tensors_at(ctx: &Ctx, args: &[Value], i: usize, name: &str) -> Result<Vec<Ten
         .iter()
         .map(|v| match v {
             Value::Obj(r) => match ctx.heap.get(*r) {
-                Obj::Tensor(t) => Ok((**t).clone()),
+                Obj::Native(n) => n.as_any().downcast_ref::<TensorObj>().map(|t| t.0.clone()).ok_or_else(|| bad(name)),
                 _ => Err(bad(name)),
             },
             _ => Err(bad(name)),

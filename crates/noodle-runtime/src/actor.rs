@@ -1,28 +1,79 @@
-//! What the VM knows about actors: references, messages, and the `Host` interface through which
-//! the actor natives reach the scheduler. The scheduler itself lives in `noodle-runtime`; the
-//! VM never starts a thread or waits on anything.
+//! `std.actor`: the natives behind actors and tasks (`spawn`, `send`, `ask`, `await`,
+//! supervisors, timers), the objects they hand to programs (actor references and tasks, both
+//! native objects), and `ActorHost`, the scheduler as these natives see it. The language gives
+//! actors their syntax (`actor`, `on`, `spawn`, `await`); this module is what it compiles to,
+//! and `ProcHost` (process.rs) is its one implementation.
 //!
-//! Each actor runs in its own `Vm` with its own heap, so a value cannot simply be handed from
-//! one actor to another: `export` turns it into a `Msg` (plain data that owns everything it
-//! holds, `Send`, and shaped so it can later be serialised for other nodes) and `import`
-//! rebuilds it in the receiving heap. Tensors are the exception that proves the rule: their
-//! buffers are reference-counted and shared, so they cross without copying.
+//! Values cross between actors' heaps as `Msg`s (`noodle_vm::message`).
 
-use crate::codes::{N2301, N2305};
-use crate::error::VmError;
-use crate::heap::Heap;
-use crate::natives::Ctx;
-use crate::value::{DictMap, Fields, Obj, SetMap, Value};
+use noodle_native::{arity, as_float, as_int, as_list, as_str, bad, native_any, simple, Ctx, Flow, Heap, Module, NativeObject, Obj, Sendable, Value, VmError, Wait};
+use noodle_nbc::op::{KIND_ACTOR, KIND_SUPERVISOR_OFFSET};
 use noodle_nbc::Program;
+use noodle_vm::codes::N2305;
+use noodle_vm::message::{export, import, Msg};
+use noodle_vm::Key;
 use std::any::Any;
 use std::sync::Arc;
 
-/// The code a native returns to say "not yet": the VM re-executes the same call when the
-/// process is resumed. Never visible to programs.
-pub const SUSPEND: &str = "<suspend>";
+type R = Result<Value, VmError>;
+/// A native that may have to wait: `Ok(None)` means "not yet" (see `retry!`).
+type Poll = Result<Option<Value>, VmError>;
 
-pub fn suspend() -> VmError {
-    VmError::new(noodle_codes::Code::user(SUSPEND), "")
+/// A `NativeFn` from a native that may not finish at once: when it says "not yet", the process
+/// suspends with a wait that calls it again, with the same arguments, each time it runs.
+macro_rules! retry {
+    ($f:ident) => {
+        (|ctx: &mut Ctx, args: &[Value]| -> Result<Value, Flow> {
+            match $f(ctx, args)? {
+                Some(v) => Ok(v),
+                None => Err(Flow::Suspend(Box::new(Retry { f: $f, args: args.to_vec() }))),
+            }
+        }) as noodle_native::NativeFn
+    };
+}
+
+/// The `std.actor` module: its declarations and the functions behind them (and behind the
+/// language's actor syntax).
+pub fn module() -> Module {
+    Module::new("std.actor", include_str!("actor.noodle"))
+        .function("spawn", simple!(actor_spawn))
+        .function("send", retry!(actor_send))
+        .function("ask", retry!(actor_ask))
+        .function("me", simple!(actor_me))
+        .function("stop", simple!(actor_stop))
+        .function("alive", simple!(actor_alive))
+        .function("monitor", simple!(actor_monitor))
+        .function("link", simple!(actor_link))
+        .function("register", simple!(actor_register))
+        .function("whereis", simple!(actor_whereis))
+        .function("supervisor", simple!(actor_supervisor))
+        .function("children", simple!(actor_children))
+        .function("restarts", simple!(actor_restarts))
+        .function("await", retry!(task_wait))
+        .function("task.done", simple!(task_done))
+        .function("timer", simple!(task_timer))
+        .function("gather", retry!(task_gather))
+        .function("spawn_task", simple!(task_spawn))
+        .function("task.cancel", simple!(task_cancel))
+        .function("select", retry!(task_select))
+        .function("task.detach", simple!(task_detach))
+        .function("send_later", simple!(actor_send_later))
+}
+
+/// The wait of a native that retries (`retry!`): the scheduler keeps the progress, so asking
+/// again is how the native learns it can finish.
+struct Retry {
+    f: fn(&mut Ctx, &[Value]) -> Poll,
+    args: Vec<Value>,
+}
+
+impl Wait for Retry {
+    fn poll(&mut self, ctx: &mut Ctx) -> Result<Option<Value>, VmError> {
+        (self.f)(ctx, &self.args)
+    }
+    fn trace(&self, found: &mut dyn FnMut(Value)) {
+        self.args.iter().for_each(|v| found(*v));
+    }
 }
 
 /// A reference to an actor. `id` is unique for the life of the process and is what a reference
@@ -40,181 +91,6 @@ pub struct ActorRef {
 impl std::fmt::Debug for ActorRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "ActorRef({})", self.id)
-    }
-}
-
-/// A value in transit between heaps: owns all its data.
-#[derive(Clone, Debug)]
-pub enum Msg {
-    None,
-    Bool(bool),
-    Int(i64),
-    Float(f64),
-    Func(u32),
-    Str(Box<str>),
-    Bytes(Box<[u8]>),
-    List(Vec<Msg>),
-    Tuple(Vec<Msg>),
-    Dict(Vec<(Msg, Msg)>),
-    Set(Vec<Msg>),
-    Record { ty: u16, fields: Vec<Msg> },
-    /// A record whose fields (at most two) are all none, bools, numbers or functions, carried
-    /// inline (`kinds` as in `flat_field`): the most common small message needs no allocation.
-    Flat { ty: u16, n: u8, kinds: [u8; 2], bits: [u64; 2] },
-    /// Boxed: a message is moved through every mailbox, and an inline tensor would make
-    /// each one twice as large.
-    Tensor(Box<noodle_tensor::Tensor>),
-    Actor(ActorRef),
-}
-
-/// Deepest nesting `export` follows before giving up (a message that deep is almost certainly
-/// a mistake, and recursion must stay bounded).
-const MAX_DEPTH: usize = 10_000;
-
-/// Copies `v` out of `heap`. Closures, cells, database handles and tasks cannot leave their
-/// actor (N2301). Shared substructure is copied once per path, like a deep copy; a cycle is
-/// refused rather than followed forever.
-pub fn export(heap: &Heap, v: Value) -> Result<Msg, VmError> {
-    let mut path = Path::new();
-    export_in(heap, v, &mut path)
-}
-
-/// The objects being copied, outermost first (a message is rarely nested deeper than this
-/// inline part, so sending one allocates nothing for it).
-type Path = smallvec::SmallVec<[u32; 8]>;
-
-/// A scalar value as (kind, bits) for `Msg::Flat`; None for an object.
-fn flat_field(v: Value) -> Option<(u8, u64)> {
-    Some(match v {
-        Value::None | Value::Undef => (0, 0),
-        Value::Bool(b) => (1, b as u64),
-        Value::Int(i) => (2, i as u64),
-        Value::Float(f) => (3, f.to_bits()),
-        Value::Func(f) => (4, f as u64),
-        Value::Obj(_) => return None,
-    })
-}
-
-fn unflat_field(kind: u8, bits: u64) -> Value {
-    match kind {
-        1 => Value::Bool(bits != 0),
-        2 => Value::Int(bits as i64),
-        3 => Value::Float(f64::from_bits(bits)),
-        4 => Value::Func(bits as u32),
-        _ => Value::None,
-    }
-}
-
-/// `Msg::Flat` for a record of at most two scalar fields.
-fn flat_record(ty: u16, fields: &[Value]) -> Option<Msg> {
-    if fields.len() > 2 {
-        return None;
-    }
-    let (mut kinds, mut bits) = ([0u8; 2], [0u64; 2]);
-    for (i, f) in fields.iter().enumerate() {
-        (kinds[i], bits[i]) = flat_field(*f)?;
-    }
-    Some(Msg::Flat { ty, n: fields.len() as u8, kinds, bits })
-}
-
-fn export_in(heap: &Heap, v: Value, path: &mut Path) -> Result<Msg, VmError> {
-    let r = match v {
-        Value::None | Value::Undef => return Ok(Msg::None),
-        Value::Bool(b) => return Ok(Msg::Bool(b)),
-        Value::Int(i) => return Ok(Msg::Int(i)),
-        Value::Float(f) => return Ok(Msg::Float(f)),
-        Value::Func(f) => return Ok(Msg::Func(f)),
-        Value::Obj(r) => r,
-    };
-    if path.contains(&r.0) {
-        return Err(VmError::new(N2301, "a message cannot contain a cycle (a value that contains itself)"));
-    }
-    if path.len() >= MAX_DEPTH {
-        return Err(VmError::new(N2301, "a message is nested too deeply to send"));
-    }
-    if let Obj::Record { ty, fields } = heap.get(r) {
-        if let Some(m) = flat_record(*ty, fields) {
-            return Ok(m);
-        }
-    }
-    path.push(r.0);
-    let all = |vals: &[Value], path: &mut Path| -> Result<Vec<Msg>, VmError> { vals.iter().map(|x| export_in(heap, *x, path)).collect() };
-    let m = match heap.get(r) {
-        Obj::Str(s) => Msg::Str(s.as_ref().into()),
-        Obj::Bytes(b) => Msg::Bytes(b.as_ref().into()),
-        Obj::List(items) => Msg::List(all(items, path)?),
-        Obj::Tuple(items) => Msg::Tuple(all(items, path)?),
-        Obj::Record { ty, fields } => Msg::Record { ty: *ty, fields: all(fields, path)? },
-        Obj::Dict(m) => {
-            let mut out = Vec::with_capacity(m.len());
-            for (k, v) in m.values() {
-                out.push((export_in(heap, *k, path)?, export_in(heap, *v, path)?));
-            }
-            Msg::Dict(out)
-        }
-        Obj::Set(m) => Msg::Set(m.values().map(|x| export_in(heap, *x, path)).collect::<Result<_, _>>()?),
-        Obj::Tensor(t) => Msg::Tensor(t.clone()),
-        Obj::Actor(a) => Msg::Actor(a.clone()),
-        other => {
-            let what = match other {
-                Obj::Closure { .. } => "function",
-                Obj::Cell(_) => "variable cell",
-                Obj::Task(_) => "task",
-                Obj::Db(d) => d.kind_name(),
-                _ => "value",
-            };
-            return Err(VmError::new(N2301, format!("a {what} cannot be sent to another actor: only data (numbers, strings, collections, structs, enums, tensors and actor references) can")));
-        }
-    };
-    path.pop();
-    Ok(m)
-}
-
-/// Rebuilds a message in `heap`.
-pub fn import(heap: &mut Heap, program: &Program, m: &Msg) -> Value {
-    match m {
-        Msg::None => Value::None,
-        Msg::Bool(b) => Value::Bool(*b),
-        Msg::Int(i) => Value::Int(*i),
-        Msg::Float(f) => Value::Float(*f),
-        Msg::Func(f) => Value::Func(*f),
-        Msg::Str(s) => heap.alloc_str(&**s),
-        Msg::Bytes(b) => heap.alloc(Obj::Bytes(b.as_ref().into())),
-        Msg::List(items) => {
-            let v: Vec<Value> = items.iter().map(|x| import(heap, program, x)).collect();
-            heap.alloc(Obj::List(v))
-        }
-        Msg::Tuple(items) => {
-            let v: Fields = items.iter().map(|x| import(heap, program, x)).collect();
-            heap.alloc(Obj::Tuple(v))
-        }
-        Msg::Record { ty, fields } => {
-            let v: Fields = fields.iter().map(|x| import(heap, program, x)).collect();
-            heap.alloc(Obj::Record { ty: *ty, fields: v })
-        }
-        Msg::Flat { ty, n, kinds, bits } => {
-            let v: Fields = (0..*n as usize).map(|i| unflat_field(kinds[i], bits[i])).collect();
-            heap.alloc(Obj::Record { ty: *ty, fields: v })
-        }
-        Msg::Dict(items) => {
-            let mut map = DictMap::default();
-            for (k, v) in items {
-                let k = import(heap, program, k);
-                let v = import(heap, program, v);
-                map.insert(crate::ops::key_of(heap, program, k), (k, v));
-            }
-            heap.alloc(Obj::Dict(Box::new(map.into())))
-        }
-        Msg::Set(items) => {
-            let mut set = SetMap::default();
-            for x in items {
-                let v = import(heap, program, x);
-                set.insert(crate::ops::key_of(heap, program, v), v);
-            }
-            heap.alloc(Obj::Set(Box::new(set)))
-        }
-        Msg::Tensor(t) => heap.alloc(Obj::Tensor(t.clone())),
-        Msg::Actor(a) => heap.alloc(Obj::Actor(a.clone())),
     }
 }
 
@@ -315,24 +191,22 @@ pub struct SupervisorSpec {
     pub parent: Option<ActorRef>,
 }
 
-/// The scheduler, as the natives of one process see it. Calls that cannot finish at once
-/// return `Err(suspend())`; the VM then re-executes the same native call when the process is
-/// resumed, so a blocking operation keeps its progress in the host, not in the VM.
-pub trait Host: Send {
-    /// For the scheduler to reach its own state inside a VM.
-    fn as_any(&mut self) -> &mut dyn Any;
-    /// The process's standard streams, asked for when it first calls a native.
-    fn output(&mut self) -> crate::Output;
+/// The scheduler, as the actor natives of one process see it (the VM's own `Host` holds what
+/// every module may use: streams, blocking calls, the clock, sleep). A call that cannot finish
+/// yet returns `Ok(None)` (`Ok(false)` for `send`); the native then suspends with a wait that
+/// calls again when the process next runs, so a blocking operation keeps its progress here,
+/// in the host, not in the VM.
+pub trait ActorHost {
     fn spawn(&mut self, spec: SpawnSpec) -> Result<ActorRef, VmError>;
     /// The global slots an actor with these functions may use (`Program::globals_used`),
     /// cached by the host.
     fn globals_used(&mut self, new: u32, receive: u32, on_stop: Option<u32>) -> Arc<[u32]>;
     fn supervisor(&mut self, spec: SupervisorSpec) -> Result<ActorRef, VmError>;
-    fn send(&mut self, to: &ActorRef, msg: Msg) -> Result<(), VmError>;
+    fn send(&mut self, to: &ActorRef, msg: Msg) -> Result<bool, VmError>;
     /// Sends a request; the reply resolves the returned task.
-    fn ask(&mut self, to: &ActorRef, msg: Msg, timeout: Option<f64>) -> Result<u64, VmError>;
-    /// The result of a task, or `Err(suspend())` until it is ready.
-    fn wait(&mut self, task: u64) -> Result<Msg, VmError>;
+    fn ask(&mut self, to: &ActorRef, msg: Msg, timeout: Option<f64>) -> Result<Option<u64>, VmError>;
+    /// The result of a task, or None until it is ready.
+    fn wait(&mut self, task: u64) -> Result<Option<Msg>, VmError>;
     /// Whether a task has finished (without waiting).
     fn done(&mut self, task: u64) -> bool;
     /// A task that finishes after `secs` with `none`.
@@ -349,14 +223,8 @@ pub trait Host: Send {
     /// Nobody will wait for this task: forget its result when it finishes, and log its error.
     fn detach(&mut self, task: u64);
     /// The first of `tasks` to finish: its index and result (or error); the others keep
-    /// running. `Err(suspend())` until one has finished; N2303 after `timeout` seconds.
-    fn select(&mut self, tasks: &[u64], timeout: Option<f64>) -> Result<(usize, Msg), VmError>;
-    /// Around a call that waits outside the runtime (a database, standard input): `true`
-    /// before, `false` after, so the scheduler can run other processes on another thread
-    /// meanwhile.
-    fn blocking(&mut self, entering: bool);
-    /// Suspends the process for `secs` (retried until the time has passed).
-    fn sleep(&mut self, secs: f64) -> Result<(), VmError>;
+    /// running. None until one has finished; N2303 after `timeout` seconds.
+    fn select(&mut self, tasks: &[u64], timeout: Option<f64>) -> Result<Option<(usize, Msg)>, VmError>;
     /// The running actor, or None in the main program.
     fn me(&mut self) -> Option<ActorRef>;
     /// Asks an actor to stop after its current message (`on_stop` runs).
@@ -370,80 +238,92 @@ pub trait Host: Send {
     fn whereis(&mut self, name: &str) -> Option<ActorRef>;
     /// A supervisor's children (in start order) and its restart count.
     fn children(&mut self, sup: &ActorRef) -> Result<(Vec<ActorRef>, u64), VmError>;
-    /// Seconds since the runtime started (virtual in deterministic mode).
-    fn now(&mut self) -> f64;
 }
 
-/// The name of an actor's state type, for display.
-pub fn type_name(program: &Program, ty: u16) -> &str {
-    if ty == u16::MAX {
-        return "Supervisor";
+/// An actor reference as a Noodle value: equal (and hashed) by the actor's id, printed as
+/// `<Counter #3>`, and sent to other actors as a copy of the reference.
+pub struct ActorObj(pub ActorRef);
+
+impl NativeObject for ActorObj {
+    fn type_name(&self, program: &Program) -> String {
+        noodle_vm::vm::actor_type_name(program, self.0.ty).to_string()
     }
-    // the state struct of `actor Counter` is `CounterState`
-    program.types.get(ty as usize).map_or("actor", |t| t.name.strip_suffix("State").unwrap_or(&t.name))
+    fn kind(&self) -> &'static str {
+        "actor"
+    }
+    fn fmt(&self, program: &Program, out: &mut String) {
+        out.push_str(&format!("<{} #{}>", noodle_vm::vm::actor_type_name(program, self.0.ty), self.0.id))
+    }
+    fn owned_bytes(&self) -> usize {
+        16
+    }
+    fn equals(&self, other: &dyn NativeObject) -> Option<bool> {
+        Some(other.as_any().downcast_ref::<ActorObj>().is_some_and(|o| o.0.id == self.0.id))
+    }
+    fn key(&self) -> Option<Key> {
+        Some(Key::Native("actor", self.0.id))
+    }
+    /// `x is Counter` (`KIND_ACTOR` + the state's record type) or `x is actor.Supervisor`.
+    fn is_kind(&self, kind: u16) -> bool {
+        kind >= KIND_ACTOR && (self.0.ty == kind - KIND_ACTOR || (self.0.ty == u16::MAX && kind - KIND_ACTOR == KIND_SUPERVISOR_OFFSET))
+    }
+    fn send(&self, _: &Program) -> Result<Box<dyn Sendable>, VmError> {
+        Ok(Box::new(SentActor(self.0.clone())))
+    }
+    native_any!();
 }
 
-/// Runs `f`, which may wait outside the runtime, telling the host before and after.
-pub(crate) fn blocking<T>(ctx: &mut Ctx, f: impl FnOnce(&mut Ctx) -> T) -> T {
-    if let Some(h) = ctx.host.as_deref_mut() {
-        h.blocking(true);
+#[derive(Debug)]
+struct SentActor(ActorRef);
+
+impl Sendable for SentActor {
+    fn receive(&self) -> Box<dyn NativeObject> {
+        Box::new(ActorObj(self.0.clone()))
     }
-    let r = f(ctx);
-    if let Some(h) = ctx.host.as_deref_mut() {
-        h.blocking(false);
-    }
-    r
 }
 
-pub(crate) fn host<'c>(ctx: &'c mut Ctx) -> Result<&'c mut (dyn Host + 'static), VmError> {
-    match ctx.host.as_deref_mut() {
+/// A task of this process (an `ask` waiting for its reply, a timer, a task process), by the
+/// host's id. It stays with its process: it cannot be sent.
+pub struct TaskObj(pub u64);
+
+impl NativeObject for TaskObj {
+    fn type_name(&self, _: &Program) -> String {
+        "task".into()
+    }
+    fn kind(&self) -> &'static str {
+        "task"
+    }
+    fn fmt(&self, _: &Program, out: &mut String) {
+        out.push_str(&format!("<task #{}>", self.0))
+    }
+    fn owned_bytes(&self) -> usize {
+        16
+    }
+    fn equals(&self, other: &dyn NativeObject) -> Option<bool> {
+        Some(other.as_any().downcast_ref::<TaskObj>().is_some_and(|o| o.0 == self.0))
+    }
+    native_any!();
+}
+
+/// The actor host of the running process, or N2305 when there is no runtime.
+fn actor_host<'c>(host: Option<&'c mut (dyn noodle_native::Host + 'static)>) -> Result<&'c mut dyn ActorHost, VmError> {
+    match host.and_then(|h| h.as_any().downcast_mut::<crate::process::ProcHost>()) {
         Some(h) => Ok(h),
         None => Err(no_runtime()),
     }
+}
+
+fn host<'c>(ctx: &'c mut Ctx) -> Result<&'c mut dyn ActorHost, VmError> {
+    actor_host(ctx.host.as_deref_mut())
 }
 
 fn no_runtime() -> VmError {
     VmError::new(N2305, "actors and tasks need the Noodle runtime (this VM was created without one)")
 }
 
-// ---------------------------------------------------------------------------------------------
-// natives: `actor.*` (references, spawning, messages, supervision) and `task.*` (waiting)
-
-use crate::natives::{arity, as_float, as_int, as_list, as_str};
-
-type R = Result<Value, VmError>;
-
-pub static NATIVES: &[(&str, crate::natives::NativeFn)] = &[
-    ("actor.spawn", actor_spawn),
-    ("actor.send", actor_send),
-    ("actor.ask", actor_ask),
-    ("actor.me", actor_me),
-    ("actor.stop", actor_stop),
-    ("actor.alive", actor_alive),
-    ("actor.monitor", actor_monitor),
-    ("actor.link", actor_link),
-    ("actor.register", actor_register),
-    ("actor.whereis", actor_whereis),
-    ("actor.supervisor", actor_supervisor),
-    ("actor.children", actor_children),
-    ("actor.restarts", actor_restarts),
-    ("task.wait", task_wait),
-    ("task.done", task_done),
-    ("task.timer", task_timer),
-    ("task.gather", task_gather),
-    ("task.spawn", task_spawn),
-    ("task.cancel", task_cancel),
-    ("task.select", task_select),
-    ("task.detach", task_detach),
-    ("actor.send_later", actor_send_later),
-];
 
 /// The record type that marks a task process (no actor state).
 pub const TASK_TY: u16 = u16::MAX - 2;
-
-fn bad(name: &str) -> VmError {
-    VmError::bad_operand(name)
-}
 
 fn actor_ref(heap: &Heap, v: Value, name: &str) -> Result<ActorRef, VmError> {
     actor_ref_in(heap, v, name).cloned()
@@ -451,23 +331,15 @@ fn actor_ref(heap: &Heap, v: Value, name: &str) -> Result<ActorRef, VmError> {
 
 /// The reference `v` holds, borrowed from the heap.
 fn actor_ref_in<'h>(heap: &'h Heap, v: Value, name: &str) -> Result<&'h ActorRef, VmError> {
-    match v {
-        Value::Obj(r) => match heap.get(r) {
-            Obj::Actor(a) => Ok(a),
-            _ => Err(bad(name)),
-        },
-        _ => Err(bad(name)),
-    }
+    heap.native::<ActorObj>(v).map(|a| &a.0).ok_or_else(|| bad(name))
 }
 
 fn task_id(heap: &Heap, v: Value, name: &str) -> Result<u64, VmError> {
-    match v {
-        Value::Obj(r) => match heap.get(r) {
-            Obj::Task(t) => Ok(*t),
-            _ => Err(bad(name)),
-        },
-        _ => Err(bad(name)),
-    }
+    heap.native::<TaskObj>(v).map(|t| t.0).ok_or_else(|| bad(name))
+}
+
+fn task_value(heap: &mut Heap, t: u64) -> Value {
+    heap.alloc(Obj::Native(Box::new(TaskObj(t))))
 }
 
 fn opt_str(heap: &Heap, v: Value, name: &str) -> Result<Option<String>, VmError> {
@@ -494,13 +366,13 @@ fn seconds(v: Value, what: &str) -> Result<f64, VmError> {
 }
 
 fn actor_value(heap: &mut Heap, a: ActorRef) -> Value {
-    heap.alloc(Obj::Actor(a))
+    heap.alloc(Obj::Native(Box::new(ActorObj(a))))
 }
 
 /// `actor.spawn(new, receive, on_stop, ty, args, name, capacity, overflow, supervisor, restart, link)`.
 /// A new process's arguments (a list) as messages.
-fn export_args(heap: &Heap, list: Value, name: &str) -> Result<Vec<Msg>, VmError> {
-    as_list(heap, list, name)?.iter().map(|v| export(heap, *v)).collect()
+fn export_args(heap: &Heap, program: &Program, list: Value, name: &str) -> Result<Vec<Msg>, VmError> {
+    as_list(heap, list, name)?.iter().map(|v| export(heap, program, *v)).collect()
 }
 
 /// Copies of the globals a new process running these functions can reach.
@@ -510,7 +382,7 @@ fn export_globals(ctx: &mut Ctx, new: u32, receive: u32, on_stop: Option<u32>) -
         .iter()
         .filter_map(|&g| match ctx.globals.get(g as usize) {
             // a global that cannot be copied (a closure) stays unset in the new process
-            Some(v) if !matches!(v, Value::Undef) => export(ctx.heap, *v).ok().map(|m| (g, m)),
+            Some(v) if !matches!(v, Value::Undef) => export(ctx.heap, ctx.program, *v).ok().map(|m| (g, m)),
             _ => None,
         })
         .collect();
@@ -520,7 +392,7 @@ fn export_globals(ctx: &mut Ctx, new: u32, receive: u32, on_stop: Option<u32>) -
 fn actor_spawn(ctx: &mut Ctx, a: &[Value]) -> R {
     const N: &str = "actor.spawn";
     arity(a, 11, N)?;
-    let args = export_args(ctx.heap, a[4], N)?;
+    let args = export_args(ctx.heap, ctx.program, a[4], N)?;
     let capacity = as_int(a[6], N)?;
     if capacity < 1 {
         return Err(VmError::arg(format!("a mailbox capacity must be at least 1 (got {capacity})")));
@@ -556,27 +428,26 @@ fn actor_spawn(ctx: &mut Ctx, a: &[Value]) -> R {
     Ok(actor_value(ctx.heap, r))
 }
 
-fn actor_send(ctx: &mut Ctx, a: &[Value]) -> R {
+fn actor_send(ctx: &mut Ctx, a: &[Value]) -> Poll {
     arity(a, 2, "actor.send")?;
     // borrowed, not cloned: a clone is an atomic add on the receiver's reference count, a
     // cache line that every sender and the receiver's own thread keep taking from each other
     let to = actor_ref_in(ctx.heap, a[0], "actor.send")?;
-    let msg = export(ctx.heap, a[1])?;
-    let Some(host) = ctx.host.as_deref_mut() else { return Err(no_runtime()) };
-    host.send(to, msg)?;
-    Ok(Value::None)
+    let msg = export(ctx.heap, ctx.program, a[1])?;
+    let host = actor_host(ctx.host.as_deref_mut())?;
+    Ok(host.send(to, msg)?.then_some(Value::None))
 }
 
-fn actor_ask(ctx: &mut Ctx, a: &[Value]) -> R {
+fn actor_ask(ctx: &mut Ctx, a: &[Value]) -> Poll {
     arity(a, 3, "actor.ask")?;
     let to = actor_ref(ctx.heap, a[0], "actor.ask")?;
-    let msg = export(ctx.heap, a[1])?;
+    let msg = export(ctx.heap, ctx.program, a[1])?;
     let timeout = match a[2] {
         Value::None => None,
         v => Some(seconds(v, "an ask timeout")?),
     };
-    let t = host(ctx)?.ask(&to, msg, timeout)?;
-    Ok(ctx.heap.alloc(Obj::Task(t)))
+    let Some(t) = host(ctx)?.ask(&to, msg, timeout)? else { return Ok(None) };
+    Ok(Some(task_value(ctx.heap, t)))
 }
 
 fn actor_me(ctx: &mut Ctx, a: &[Value]) -> R {
@@ -588,7 +459,7 @@ fn actor_me(ctx: &mut Ctx, a: &[Value]) -> R {
 }
 
 /// A native that does one thing to the actor it is given and returns none.
-fn on_actor(ctx: &mut Ctx, a: &[Value], name: &str, f: fn(&mut dyn Host, &ActorRef) -> Result<(), VmError>) -> R {
+fn on_actor(ctx: &mut Ctx, a: &[Value], name: &str, f: fn(&mut dyn ActorHost, &ActorRef) -> Result<(), VmError>) -> R {
     arity(a, 1, name)?;
     let to = actor_ref(ctx.heap, a[0], name)?;
     f(host(ctx)?, &to)?;
@@ -676,11 +547,11 @@ fn actor_restarts(ctx: &mut Ctx, a: &[Value]) -> R {
 }
 
 /// `await task`: its result, or suspends until there is one.
-fn task_wait(ctx: &mut Ctx, a: &[Value]) -> R {
-    arity(a, 1, "task.wait")?;
-    let t = task_id(ctx.heap, a[0], "task.wait")?;
-    let m = host(ctx)?.wait(t)?;
-    Ok(import(ctx.heap, ctx.program, &m))
+fn task_wait(ctx: &mut Ctx, a: &[Value]) -> Poll {
+    arity(a, 1, "actor.await")?;
+    let t = task_id(ctx.heap, a[0], "actor.await")?;
+    let Some(m) = host(ctx)?.wait(t)? else { return Ok(None) };
+    Ok(Some(import(ctx.heap, ctx.program, &m)))
 }
 
 fn task_done(ctx: &mut Ctx, a: &[Value]) -> R {
@@ -693,25 +564,30 @@ fn task_timer(ctx: &mut Ctx, a: &[Value]) -> R {
     arity(a, 1, "task.timer")?;
     let secs = seconds(a[0], "a timer")?;
     let t = host(ctx)?.timer(secs);
-    Ok(ctx.heap.alloc(Obj::Task(t)))
+    Ok(task_value(ctx.heap, t))
 }
 
 /// `gather(tasks)`: every result in order, once all are done; the first failure (in list
 /// order) is raised.
-fn task_gather(ctx: &mut Ctx, a: &[Value]) -> R {
+fn task_gather(ctx: &mut Ctx, a: &[Value]) -> Poll {
     arity(a, 1, "task.gather")?;
     let ids: Vec<u64> = as_list(ctx.heap, a[0], "task.gather")?.iter().map(|v| task_id(ctx.heap, *v, "task.gather")).collect::<Result<_, _>>()?;
     let h = host(ctx)?;
     // wait for the first unfinished one; once all are done, collect without suspending
     if let Some(t) = ids.iter().find(|t| !h.done(**t)) {
-        h.wait(*t)?;
+        if h.wait(*t)?.is_none() {
+            return Ok(None);
+        }
     }
     let mut out = Vec::with_capacity(ids.len());
     for t in ids {
-        out.push(h.wait(t)?);
+        match h.wait(t)? {
+            Some(m) => out.push(m),
+            None => return Ok(None),
+        }
     }
     let items: Vec<Value> = out.iter().map(|m| import(ctx.heap, ctx.program, m)).collect();
-    Ok(ctx.heap.alloc(Obj::List(items)))
+    Ok(Some(ctx.heap.alloc(Obj::List(items))))
 }
 
 /// `task.spawn(func, args)`: runs `func(args...)` as a task of its own (an `async def` call or
@@ -720,7 +596,7 @@ fn task_spawn(ctx: &mut Ctx, a: &[Value]) -> R {
     const N: &str = "task.spawn";
     arity(a, 2, N)?;
     let f = func(a[0], N)?;
-    let args = export_args(ctx.heap, a[1], N)?;
+    let args = export_args(ctx.heap, ctx.program, a[1], N)?;
     let globals = export_globals(ctx, f, f, None)?;
     let name = ctx.program.funcs.get(f as usize).map(|x| x.name.clone());
     let spec = SpawnSpec {
@@ -738,7 +614,7 @@ fn task_spawn(ctx: &mut Ctx, a: &[Value]) -> R {
         link: false,
     };
     let t = host(ctx)?.spawn_task(spec)?;
-    Ok(ctx.heap.alloc(Obj::Task(t)))
+    Ok(task_value(ctx.heap, t))
 }
 
 fn task_detach(ctx: &mut Ctx, a: &[Value]) -> R {
@@ -755,7 +631,7 @@ fn task_cancel(ctx: &mut Ctx, a: &[Value]) -> R {
 }
 
 /// `select(tasks, timeout)`: `(index, result)` of the first task to finish.
-fn task_select(ctx: &mut Ctx, a: &[Value]) -> R {
+fn task_select(ctx: &mut Ctx, a: &[Value]) -> Poll {
     const N: &str = "task.select";
     arity(a, 2, N)?;
     let ids: Vec<u64> = as_list(ctx.heap, a[0], N)?.iter().map(|v| task_id(ctx.heap, *v, N)).collect::<Result<_, _>>()?;
@@ -766,9 +642,9 @@ fn task_select(ctx: &mut Ctx, a: &[Value]) -> R {
         Value::None => None,
         v => Some(seconds(v, "a select timeout")?),
     };
-    let (i, m) = host(ctx)?.select(&ids, timeout)?;
+    let Some((i, m)) = host(ctx)?.select(&ids, timeout)? else { return Ok(None) };
     let v = import(ctx.heap, ctx.program, &m);
-    Ok(ctx.heap.alloc(Obj::Tuple(crate::value::Fields::from_slice(&[Value::Int(i as i64), v]))))
+    Ok(Some(ctx.heap.alloc(Obj::Tuple(noodle_vm::value::Fields::from_slice(&[Value::Int(i as i64), v])))))
 }
 
 /// `ref.send_after(seconds, msg)` / `ref.send_every(seconds, msg)`.
@@ -777,11 +653,11 @@ fn actor_send_later(ctx: &mut Ctx, a: &[Value]) -> R {
     arity(a, 4, N)?;
     let to = actor_ref(ctx.heap, a[0], N)?;
     let secs = seconds(a[1], "a delay")?;
-    let msg = export(ctx.heap, a[2])?;
+    let msg = export(ctx.heap, ctx.program, a[2])?;
     let repeat = matches!(a[3], Value::Bool(true));
     if repeat && secs <= 0.0 {
         return Err(VmError::arg(format!("`send_every` needs a positive interval (got {secs})")));
     }
     let t = host(ctx)?.send_later(&to, msg, secs, repeat)?;
-    Ok(ctx.heap.alloc(Obj::Task(t)))
+    Ok(task_value(ctx.heap, t))
 }

@@ -1,167 +1,96 @@
-//! The native standard library: built-in functions, methods of the built-in types and the
-//! `std.*` modules, looked up by name when a program is loaded. Methods receive their receiver
-//! as `args[0]`. Natives never call back into Noodle code (generic callbacks such as `map` are
-//! written in the prelude) and never panic: wrong arity or wrong value kinds, which only
-//! hand-made bytecode can produce, give `VmError::bad_operand`.
+//! `std.core`: the built-in functions (always in scope) and the methods of `str`, `bytes`,
+//! `list`, `dict` and `set`. Methods receive their receiver as `args[0]`. A native never panics:
+//! wrong arity or wrong value kinds, which only hand-made bytecode can produce, give N2099.
 
-use crate::codes::{N2007, N2008, N2010};
-use crate::fmt::{display, repr, str_repr};
-use crate::ops::{compare, key_of, truthy, values_equal};
-use crate::value::{Obj, Text};
-use crate::{Heap, Value, VmError};
+use noodle_native::{arity, as_bytes, as_dict, as_dict_mut, as_float, as_int, as_list, as_list_mut, as_set, as_set_mut, as_str, bad, simple, vec_with_capacity};
+use noodle_native::{Ctx, Heap, Module, Obj, Value, VmError};
+use noodle_vm::codes::{N2007, N2008, N2010};
+use noodle_vm::fmt::{display, repr, str_repr};
+use noodle_vm::ops::{compare, key_of, truthy, type_name, values_equal};
+use noodle_vm::value::Text;
 
 use noodle_nbc::Program;
 use std::cmp::Ordering;
 use std::rc::Rc;
 
-/// What a native can reach: the heap, the program (for type and function names) and the
-/// standard streams.
-pub struct Ctx<'a> {
-    pub heap: &'a mut Heap,
-    pub program: &'a Program,
-    pub out: &'a mut dyn std::io::Write,
-    pub err: &'a mut dyn std::io::Write,
-    pub input: &'a mut dyn std::io::BufRead,
-    /// The scheduler, for actor and task natives (None outside a runtime).
-    pub host: Option<&'a mut (dyn crate::actor::Host + 'static)>,
-    /// The process's globals (copied into actors it spawns).
-    pub globals: &'a [Value],
-}
-
-pub type NativeFn = fn(&mut Ctx, &[Value]) -> Result<Value, VmError>;
-
-static NATIVES: &[(&str, NativeFn)] = &[
-    // built-in functions
-    ("print", print),
-    ("repl_show", repl_show),
-    ("int", int),
-    ("float", float),
-    ("bool", bool_),
-    ("abs", abs),
-    ("min", min),
-    ("max", max),
-    ("assert", assert),
-    ("type_of", type_of),
-    ("range", range),
-    ("set_new", set_new),
-    ("list_concat", list_concat),
-    ("list_repeat", list_repeat),
-    ("str_repeat", str_repeat),
-    // str
-    ("str.upper", str_upper),
-    ("str.lower", str_lower),
-    ("str.trim", str_trim),
-    ("str.trim_start", str_trim_start),
-    ("str.trim_end", str_trim_end),
-    ("str.split", str_split),
-    ("str.split_whitespace", str_split_whitespace),
-    ("str.lines", str_lines),
-    ("str.join", str_join),
-    ("str.contains", str_contains),
-    ("str.starts_with", str_starts_with),
-    ("str.ends_with", str_ends_with),
-    ("str.find", str_find),
-    ("str.replace", str_replace),
-    ("str.repeat", str_repeat_method),
-    ("str.chars", str_chars),
-    ("str.bytes", str_bytes),
-    ("str.is_digit", str_is_digit),
-    ("str.is_alpha", str_is_alpha),
-    ("str.is_space", str_is_space),
-    // bytes
-    ("bytes.decode", bytes_decode),
-    ("bytes.hex", bytes_hex),
-    // list
-    ("list.push", list_push),
-    ("list.pop", list_pop),
-    ("list.insert", list_insert),
-    ("list.remove_at", list_remove_at),
-    ("list.extend", list_extend),
-    ("list.contains", list_contains),
-    ("list.index_of", list_index_of),
-    ("list.reverse", list_reverse),
-    ("list.sort", list_sort),
-    ("list.sorted", list_sorted),
-    ("list.argsort", list_argsort),
-    ("list.copy", list_copy),
-    ("list.clear", list_clear),
-    ("list.enumerate", list_enumerate),
-    ("list.join", list_join),
-    ("list.sum_int", list_sum_int),
-    ("list.sum_float", list_sum_float),
-    ("list.min", list_min),
-    ("list.max", list_max),
-    ("list.first", list_first),
-    ("list.last", list_last),
-    // dict
-    ("dict.get", dict_get),
-    ("dict.contains", dict_contains),
-    ("dict.remove", dict_remove),
-    ("dict.keys", dict_keys),
-    ("dict.values", dict_values),
-    ("dict.items", dict_items),
-    ("dict.clear", dict_clear),
-    ("dict.copy", dict_copy),
-    // set
-    ("set.add", set_add),
-    ("set.remove", set_remove),
-    ("set.contains", set_contains),
-    ("set.union", set_union),
-    ("set.intersection", set_intersection),
-    ("set.difference", set_difference),
-    ("set.to_list", set_to_list),
-    ("set.copy", set_copy),
-    ("set.clear", set_clear),
-    // std.math
-    ("math.sqrt", math_sqrt),
-    ("math.sin", math_sin),
-    ("math.cos", math_cos),
-    ("math.tan", math_tan),
-    ("math.asin", math_asin),
-    ("math.acos", math_acos),
-    ("math.atan", math_atan),
-    ("math.atan2", math_atan2),
-    ("math.exp", math_exp),
-    ("math.log", math_log),
-    ("math.log2", math_log2),
-    ("math.log10", math_log10),
-    ("math.pow", math_pow),
-    ("math.floor", math_floor),
-    ("math.ceil", math_ceil),
-    ("math.round", math_round),
-    ("math.trunc", math_trunc),
-    ("math.hypot", math_hypot),
-    ("math.is_nan", math_is_nan),
-    ("math.is_inf", math_is_inf),
-    ("math.gcd", math_gcd),
-    // std.string
-    ("string.from_code", string_from_code),
-    ("string.code", string_code),
-    // std.time
-    ("time.now", time_now),
-    ("time.monotonic", time_monotonic),
-    ("time.sleep", time_sleep),
-    // std.io
-    ("io.read_line", crate::db::blocking!(io_read_line)),
-    ("io.read_all", crate::db::blocking!(io_read_all)),
-    ("io.read_file", io_read_file),
-    ("io.write_file", io_write_file),
-    ("io.append_file", io_append_file),
-    ("io.file_exists", io_file_exists),
-    ("io.write", io_write),
-    ("io.eprint", io_eprint),
-    // std.os
-    ("os.env", os_env),
-];
-
-/// The native with this name.
-pub fn lookup(name: &str) -> Option<NativeFn> {
-    NATIVES.iter().chain(crate::tensor::NATIVES).chain(crate::db::NATIVES).chain(crate::actor::NATIVES).find(|(n, _)| *n == name).map(|&(_, f)| f)
-}
-
-/// Every name `lookup` accepts.
-pub fn all_names() -> Vec<&'static str> {
-    NATIVES.iter().chain(crate::tensor::NATIVES).chain(crate::db::NATIVES).chain(crate::actor::NATIVES).map(|&(n, _)| n).collect()
+/// The `std.core` module: the built-ins, declared in `core.noodle`.
+pub fn module() -> Module {
+    Module::new(noodle_native::CORE, include_str!("core.noodle"))
+        .function("print", simple!(print))
+        .function("repl_show", simple!(repl_show))
+        .function("int", simple!(int))
+        .function("float", simple!(float))
+        .function("bool", simple!(bool_))
+        .function("abs", simple!(abs))
+        .function("min", simple!(min))
+        .function("max", simple!(max))
+        .function("assert", simple!(assert))
+        .function("type_of", simple!(type_of))
+        .function("range", simple!(range))
+        .function("set_new", simple!(set_new))
+        .function("list_concat", simple!(list_concat))
+        .function("list_repeat", simple!(list_repeat))
+        .function("str_repeat", simple!(str_repeat))
+        .function("str.upper", simple!(str_upper))
+        .function("str.lower", simple!(str_lower))
+        .function("str.trim", simple!(str_trim))
+        .function("str.trim_start", simple!(str_trim_start))
+        .function("str.trim_end", simple!(str_trim_end))
+        .function("str.split", simple!(str_split))
+        .function("str.split_whitespace", simple!(str_split_whitespace))
+        .function("str.lines", simple!(str_lines))
+        .function("str.join", simple!(str_join))
+        .function("str.contains", simple!(str_contains))
+        .function("str.starts_with", simple!(str_starts_with))
+        .function("str.ends_with", simple!(str_ends_with))
+        .function("str.find", simple!(str_find))
+        .function("str.replace", simple!(str_replace))
+        .function("str.repeat", simple!(str_repeat_method))
+        .function("str.chars", simple!(str_chars))
+        .function("str.bytes", simple!(str_bytes))
+        .function("str.is_digit", simple!(str_is_digit))
+        .function("str.is_alpha", simple!(str_is_alpha))
+        .function("str.is_space", simple!(str_is_space))
+        .function("bytes.decode", simple!(bytes_decode))
+        .function("bytes.hex", simple!(bytes_hex))
+        .function("list.push", simple!(list_push))
+        .function("list.pop", simple!(list_pop))
+        .function("list.insert", simple!(list_insert))
+        .function("list.remove_at", simple!(list_remove_at))
+        .function("list.extend", simple!(list_extend))
+        .function("list.contains", simple!(list_contains))
+        .function("list.index_of", simple!(list_index_of))
+        .function("list.reverse", simple!(list_reverse))
+        .function("list.sort", simple!(list_sort))
+        .function("list.sorted", simple!(list_sorted))
+        .function("list.argsort", simple!(list_argsort))
+        .function("list.copy", simple!(list_copy))
+        .function("list.clear", simple!(list_clear))
+        .function("list.enumerate", simple!(list_enumerate))
+        .function("list.join", simple!(list_join))
+        .function("list.sum_int", simple!(list_sum_int))
+        .function("list.sum_float", simple!(list_sum_float))
+        .function("list.min", simple!(list_min))
+        .function("list.max", simple!(list_max))
+        .function("list.first", simple!(list_first))
+        .function("list.last", simple!(list_last))
+        .function("dict.get", simple!(dict_get))
+        .function("dict.contains", simple!(dict_contains))
+        .function("dict.remove", simple!(dict_remove))
+        .function("dict.keys", simple!(dict_keys))
+        .function("dict.values", simple!(dict_values))
+        .function("dict.items", simple!(dict_items))
+        .function("dict.clear", simple!(dict_clear))
+        .function("dict.copy", simple!(dict_copy))
+        .function("set.add", simple!(set_add))
+        .function("set.remove", simple!(set_remove))
+        .function("set.contains", simple!(set_contains))
+        .function("set.union", simple!(set_union))
+        .function("set.intersection", simple!(set_intersection))
+        .function("set.difference", simple!(set_difference))
+        .function("set.to_list", simple!(set_to_list))
+        .function("set.copy", simple!(set_copy))
+        .function("set.clear", simple!(set_clear))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -169,115 +98,7 @@ pub fn all_names() -> Vec<&'static str> {
 
 type R = Result<Value, VmError>;
 
-fn bad(name: &str) -> VmError {
-    VmError::bad_operand(name)
-}
-
-pub(crate) fn arity(args: &[Value], n: usize, name: &str) -> Result<(), VmError> {
-    if args.len() == n {
-        Ok(())
-    } else {
-        Err(bad(name))
-    }
-}
-
-pub(crate) fn as_int(v: Value, name: &str) -> Result<i64, VmError> {
-    match v {
-        Value::Int(i) => Ok(i),
-        _ => Err(bad(name)),
-    }
-}
-
-/// A float argument; ints are accepted and widened.
-pub(crate) fn as_float(v: Value, name: &str) -> Result<f64, VmError> {
-    match v {
-        Value::Float(f) => Ok(f),
-        Value::Int(i) => Ok(i as f64),
-        _ => Err(bad(name)),
-    }
-}
-
-pub(crate) fn as_str<'h>(heap: &'h Heap, v: Value, name: &str) -> Result<&'h str, VmError> {
-    match v {
-        Value::Obj(r) => match heap.get(r) {
-            Obj::Str(s) => Ok(s),
-            _ => Err(bad(name)),
-        },
-        _ => Err(bad(name)),
-    }
-}
-
-fn as_bytes<'h>(heap: &'h Heap, v: Value, name: &str) -> Result<&'h [u8], VmError> {
-    match v {
-        Value::Obj(r) => match heap.get(r) {
-            Obj::Bytes(b) => Ok(b),
-            _ => Err(bad(name)),
-        },
-        _ => Err(bad(name)),
-    }
-}
-
-pub(crate) fn as_list<'h>(heap: &'h Heap, v: Value, name: &str) -> Result<&'h Vec<Value>, VmError> {
-    match v {
-        Value::Obj(r) => match heap.get(r) {
-            Obj::List(l) => Ok(l),
-            _ => Err(bad(name)),
-        },
-        _ => Err(bad(name)),
-    }
-}
-
-fn as_list_mut<'h>(heap: &'h mut Heap, v: Value, name: &str) -> Result<&'h mut Vec<Value>, VmError> {
-    match v {
-        Value::Obj(r) => match heap.get_mut(r) {
-            Obj::List(l) => Ok(l),
-            _ => Err(bad(name)),
-        },
-        _ => Err(bad(name)),
-    }
-}
-
-use crate::value::{Dict, DictMap, SetMap};
-
-fn as_dict<'h>(heap: &'h Heap, v: Value, name: &str) -> Result<&'h Dict, VmError> {
-    match v {
-        Value::Obj(r) => match heap.get(r) {
-            Obj::Dict(d) => Ok(d),
-            _ => Err(bad(name)),
-        },
-        _ => Err(bad(name)),
-    }
-}
-
-fn as_dict_mut<'h>(heap: &'h mut Heap, v: Value, name: &str) -> Result<&'h mut Dict, VmError> {
-    match v {
-        Value::Obj(r) => match heap.get_mut(r) {
-            Obj::Dict(d) => Ok(d),
-            _ => Err(bad(name)),
-        },
-        _ => Err(bad(name)),
-    }
-}
-
-fn as_set<'h>(heap: &'h Heap, v: Value, name: &str) -> Result<&'h SetMap, VmError> {
-    match v {
-        Value::Obj(r) => match heap.get(r) {
-            Obj::Set(s) => Ok(s),
-            _ => Err(bad(name)),
-        },
-        _ => Err(bad(name)),
-    }
-}
-
-fn as_set_mut<'h>(heap: &'h mut Heap, v: Value, name: &str) -> Result<&'h mut SetMap, VmError> {
-    match v {
-        Value::Obj(r) => match heap.get_mut(r) {
-            Obj::Set(s) => Ok(s),
-            _ => Err(bad(name)),
-        },
-        _ => Err(bad(name)),
-    }
-}
+use noodle_vm::value::{DictMap, SetMap};
 
 fn new_list(heap: &mut Heap, items: Vec<Value>) -> Value {
     heap.alloc(Obj::List(items))
@@ -288,15 +109,9 @@ fn new_str_list(heap: &mut Heap, parts: Vec<Text>) -> Value {
     heap.alloc(Obj::List(items))
 }
 
-/// Reserves room for `n` values, failing cleanly instead of aborting on absurd sizes.
-fn vec_with_capacity<T>(n: usize, what: &str) -> Result<Vec<T>, VmError> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(n).map_err(|_| VmError::arg(format!("{what} is too large")))?;
-    Ok(v)
-}
 
 /// An I/O error's text without Rust's " (os error N)" suffix.
-fn io_text(e: &std::io::Error) -> String {
+pub(crate) fn io_text(e: &std::io::Error) -> String {
     let s = e.to_string();
     match s.find(" (os error ") {
         Some(i) if s.ends_with(')') => s[..i].to_string(),
@@ -304,15 +119,15 @@ fn io_text(e: &std::io::Error) -> String {
     }
 }
 
-fn io_error(what: &str, e: &std::io::Error) -> VmError {
+pub(crate) fn io_error(what: &str, e: &std::io::Error) -> VmError {
     VmError::new(N2010, format!("{what}: {}", io_text(e)))
 }
 
-fn write_all(w: &mut dyn std::io::Write, text: &str, what: &str) -> Result<(), VmError> {
+pub(crate) fn write_all(w: &mut dyn std::io::Write, text: &str, what: &str) -> Result<(), VmError> {
     w.write_all(text.as_bytes()).map_err(|e| io_error(what, &e))
 }
 
-fn push_display(heap: &Heap, program: &Program, v: Value, out: &mut String) {
+pub(crate) fn push_display(heap: &Heap, program: &Program, v: Value, out: &mut String) {
     if let Value::Obj(r) = v {
         if let Obj::Str(s) = heap.get(r) {
             out.push_str(s);
@@ -323,7 +138,7 @@ fn push_display(heap: &Heap, program: &Program, v: Value, out: &mut String) {
 }
 
 /// The values separated by spaces, then a newline.
-fn print_line(heap: &Heap, program: &Program, args: &[Value]) -> String {
+pub(crate) fn print_line(heap: &Heap, program: &Program, args: &[Value]) -> String {
     let mut s = String::new();
     for (i, v) in args.iter().enumerate() {
         if i > 0 {
@@ -339,7 +154,7 @@ const TWO_63: f64 = 9_223_372_036_854_775_808.0;
 
 /// Float to int for `int()` and the rounding functions: NaN and infinities fail with N2007,
 /// values outside the int range with N2002.
-fn float_to_int(f: f64, what: &str) -> Result<i64, VmError> {
+pub(crate) fn float_to_int(f: f64, what: &str) -> Result<i64, VmError> {
     if f.is_nan() {
         return Err(VmError::new(N2007, "cannot convert nan to int"));
     }
@@ -459,36 +274,6 @@ fn assert(ctx: &mut Ctx, args: &[Value]) -> R {
         Some(&m) => display(ctx.heap, ctx.program, m),
     };
     Err(VmError::new(N2008, msg))
-}
-
-/// The run-time type name of a value (`type_of`, cast errors).
-pub fn type_name(heap: &Heap, program: &Program, v: Value) -> String {
-    match v {
-        Value::None => "none".into(),
-        Value::Bool(_) => "bool".into(),
-        Value::Int(_) => "int".into(),
-        Value::Float(_) => "float".into(),
-        Value::Func(_) => "function".into(),
-        Value::Undef => "undefined".into(),
-        Value::Obj(r) => match heap.get(r) {
-            Obj::Str(_) => "str".into(),
-            Obj::Bytes(_) => "bytes".into(),
-            Obj::List(_) => "list".into(),
-            Obj::Tuple(_) => "tuple".into(),
-            Obj::Dict(_) => "dict".into(),
-            Obj::Set(_) => "set".into(),
-            Obj::Closure { .. } => "function".into(),
-            Obj::Cell(v) => type_name(heap, program, *v),
-            Obj::Tensor(t) => format!("tensor[{}]", t.dtype().name()),
-            Obj::Db(d) => format!("db.{}", d.kind_name()),
-            Obj::Actor(a) => crate::actor::type_name(program, a.ty).to_string(),
-            Obj::Task(_) => "task".into(),
-            Obj::Record { ty, .. } => match program.types.get(*ty as usize) {
-                Some(t) => t.enum_name.clone().unwrap_or_else(|| t.name.clone()),
-                None => "record".into(),
-            },
-        },
-    }
 }
 
 fn type_of(ctx: &mut Ctx, args: &[Value]) -> R {
@@ -995,7 +780,7 @@ fn list_clear(ctx: &mut Ctx, args: &[Value]) -> R {
 fn list_enumerate(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "list.enumerate")?;
     let items = as_list(ctx.heap, args[0], "list.enumerate")?.clone();
-    let pairs = items.into_iter().enumerate().map(|(i, v)| ctx.heap.alloc(Obj::Tuple(crate::value::Fields::from_slice(&[Value::Int(i as i64), v])))).collect();
+    let pairs = items.into_iter().enumerate().map(|(i, v)| ctx.heap.alloc(Obj::Tuple(noodle_vm::value::Fields::from_slice(&[Value::Int(i as i64), v])))).collect();
     Ok(new_list(ctx.heap, pairs))
 }
 
@@ -1064,7 +849,7 @@ fn dict_get(ctx: &mut Ctx, args: &[Value]) -> R {
         return Err(bad("dict.get"));
     }
     let d = as_dict(ctx.heap, args[0], "dict.get")?;
-    Ok(match crate::ops::dict_position(ctx.heap, ctx.program, d, args[1]) {
+    Ok(match noodle_vm::ops::dict_position(ctx.heap, ctx.program, d, args[1]) {
         Ok(i) => d[i].1,
         Err(_) => args.get(2).copied().unwrap_or(Value::None),
     })
@@ -1073,7 +858,7 @@ fn dict_get(ctx: &mut Ctx, args: &[Value]) -> R {
 fn dict_contains(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 2, "dict.contains")?;
     let d = as_dict(ctx.heap, args[0], "dict.contains")?;
-    Ok(Value::Bool(crate::ops::dict_position(ctx.heap, ctx.program, d, args[1]).is_ok()))
+    Ok(Value::Bool(noodle_vm::ops::dict_position(ctx.heap, ctx.program, d, args[1]).is_ok()))
 }
 
 fn dict_remove(ctx: &mut Ctx, args: &[Value]) -> R {
@@ -1086,7 +871,7 @@ fn dict_keys(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "dict.keys")?;
     as_dict(ctx.heap, args[0], "dict.keys")?;
     let Value::Obj(d) = args[0] else { return Err(bad("dict.keys")) };
-    let keys = crate::ops::dict_keys(ctx.heap, d);
+    let keys = noodle_vm::ops::dict_keys(ctx.heap, d);
     Ok(new_list(ctx.heap, keys))
 }
 
@@ -1100,8 +885,8 @@ fn dict_items(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "dict.items")?;
     let values: Vec<Value> = as_dict(ctx.heap, args[0], "dict.items")?.values().map(|&(_, v)| v).collect();
     let Value::Obj(d) = args[0] else { return Err(bad("dict.items")) };
-    let pairs: Vec<(Value, Value)> = crate::ops::dict_keys(ctx.heap, d).into_iter().zip(values).collect();
-    let items = pairs.into_iter().map(|(k, v)| ctx.heap.alloc(Obj::Tuple(crate::value::Fields::from_slice(&[k, v])))).collect();
+    let pairs: Vec<(Value, Value)> = noodle_vm::ops::dict_keys(ctx.heap, d).into_iter().zip(values).collect();
+    let items = pairs.into_iter().map(|(k, v)| ctx.heap.alloc(Obj::Tuple(noodle_vm::value::Fields::from_slice(&[k, v])))).collect();
     Ok(new_list(ctx.heap, items))
 }
 
@@ -1136,7 +921,7 @@ fn set_remove(ctx: &mut Ctx, args: &[Value]) -> R {
 fn set_contains(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 2, "set.contains")?;
     let set = as_set(ctx.heap, args[0], "set.contains")?;
-    Ok(Value::Bool(crate::ops::key_position(ctx.heap, ctx.program, set, args[1]).is_ok()))
+    Ok(Value::Bool(noodle_vm::ops::key_position(ctx.heap, ctx.program, set, args[1]).is_ok()))
 }
 
 fn set_union(ctx: &mut Ctx, args: &[Value]) -> R {
@@ -1184,234 +969,6 @@ fn set_clear(ctx: &mut Ctx, args: &[Value]) -> R {
     Ok(Value::None)
 }
 
-// ---------------------------------------------------------------------------------------------
-// std.math
-
-fn math1(args: &[Value], name: &str, f: fn(f64) -> f64) -> R {
-    arity(args, 1, name)?;
-    Ok(Value::Float(f(as_float(args[0], name)?)))
-}
-
-fn math2(args: &[Value], name: &str, f: fn(f64, f64) -> f64) -> R {
-    arity(args, 2, name)?;
-    Ok(Value::Float(f(as_float(args[0], name)?, as_float(args[1], name)?)))
-}
-
-fn math_sqrt(_: &mut Ctx, args: &[Value]) -> R {
-    math1(args, "math.sqrt", f64::sqrt)
-}
-fn math_sin(_: &mut Ctx, args: &[Value]) -> R {
-    math1(args, "math.sin", f64::sin)
-}
-fn math_cos(_: &mut Ctx, args: &[Value]) -> R {
-    math1(args, "math.cos", f64::cos)
-}
-fn math_tan(_: &mut Ctx, args: &[Value]) -> R {
-    math1(args, "math.tan", f64::tan)
-}
-fn math_asin(_: &mut Ctx, args: &[Value]) -> R {
-    math1(args, "math.asin", f64::asin)
-}
-fn math_acos(_: &mut Ctx, args: &[Value]) -> R {
-    math1(args, "math.acos", f64::acos)
-}
-fn math_atan(_: &mut Ctx, args: &[Value]) -> R {
-    math1(args, "math.atan", f64::atan)
-}
-fn math_atan2(_: &mut Ctx, args: &[Value]) -> R {
-    math2(args, "math.atan2", f64::atan2)
-}
-fn math_exp(_: &mut Ctx, args: &[Value]) -> R {
-    math1(args, "math.exp", f64::exp)
-}
-fn math_log(_: &mut Ctx, args: &[Value]) -> R {
-    math1(args, "math.log", f64::ln)
-}
-fn math_log2(_: &mut Ctx, args: &[Value]) -> R {
-    math1(args, "math.log2", f64::log2)
-}
-fn math_log10(_: &mut Ctx, args: &[Value]) -> R {
-    math1(args, "math.log10", f64::log10)
-}
-fn math_pow(_: &mut Ctx, args: &[Value]) -> R {
-    math2(args, "math.pow", f64::powf)
-}
-fn math_hypot(_: &mut Ctx, args: &[Value]) -> R {
-    math2(args, "math.hypot", f64::hypot)
-}
-
-/// floor/ceil/round/trunc: float to int.
-fn math_to_int(args: &[Value], name: &str, f: fn(f64) -> f64) -> R {
-    arity(args, 1, name)?;
-    match args[0] {
-        Value::Int(i) => Ok(Value::Int(i)),
-        Value::Float(x) => Ok(Value::Int(float_to_int(f(x), name)?)),
-        _ => Err(bad(name)),
-    }
-}
-
-fn math_floor(_: &mut Ctx, args: &[Value]) -> R {
-    math_to_int(args, "math.floor", f64::floor)
-}
-fn math_ceil(_: &mut Ctx, args: &[Value]) -> R {
-    math_to_int(args, "math.ceil", f64::ceil)
-}
-fn math_round(_: &mut Ctx, args: &[Value]) -> R {
-    math_to_int(args, "math.round", f64::round_ties_even)
-}
-fn math_trunc(_: &mut Ctx, args: &[Value]) -> R {
-    math_to_int(args, "math.trunc", f64::trunc)
-}
-
-fn math_is_nan(_: &mut Ctx, args: &[Value]) -> R {
-    arity(args, 1, "math.is_nan")?;
-    Ok(Value::Bool(as_float(args[0], "math.is_nan")?.is_nan()))
-}
-
-fn math_is_inf(_: &mut Ctx, args: &[Value]) -> R {
-    arity(args, 1, "math.is_inf")?;
-    Ok(Value::Bool(as_float(args[0], "math.is_inf")?.is_infinite()))
-}
-
-fn math_gcd(_: &mut Ctx, args: &[Value]) -> R {
-    arity(args, 2, "math.gcd")?;
-    let (mut a, mut b) = (as_int(args[0], "math.gcd")?.unsigned_abs(), as_int(args[1], "math.gcd")?.unsigned_abs());
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    i64::try_from(a).map(Value::Int).map_err(|_| VmError::overflow("math.gcd"))
-}
-
-// ---------------------------------------------------------------------------------------------
-// std.string
-
-fn string_from_code(ctx: &mut Ctx, args: &[Value]) -> R {
-    arity(args, 1, "string.from_code")?;
-    let n = as_int(args[0], "string.from_code")?;
-    let c = u32::try_from(n).ok().and_then(char::from_u32).ok_or_else(|| VmError::arg(format!("{n} is not a valid code point")))?;
-    Ok(ctx.heap.alloc_str(c.to_string()))
-}
-
-fn string_code(ctx: &mut Ctx, args: &[Value]) -> R {
-    arity(args, 1, "string.code")?;
-    let s = as_str(ctx.heap, args[0], "string.code")?;
-    s.chars().next().map(|c| Value::Int(c as i64)).ok_or_else(|| VmError::arg("code of an empty string"))
-}
-
-// ---------------------------------------------------------------------------------------------
-// std.time
-
-fn time_now(_: &mut Ctx, args: &[Value]) -> R {
-    arity(args, 0, "time.now")?;
-    let t = match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
-        Ok(d) => d.as_secs_f64(),
-        Err(e) => -e.duration().as_secs_f64(),
-    };
-    Ok(Value::Float(t))
-}
-
-fn time_monotonic(ctx: &mut Ctx, args: &[Value]) -> R {
-    arity(args, 0, "time.monotonic")?;
-    if let Some(h) = ctx.host.as_deref_mut() {
-        // the scheduler's clock (virtual in deterministic mode, so timings replay exactly)
-        return Ok(Value::Float(h.now()));
-    }
-    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-    let start = START.get_or_init(std::time::Instant::now);
-    Ok(Value::Float(start.elapsed().as_secs_f64()))
-}
-
-fn time_sleep(ctx: &mut Ctx, args: &[Value]) -> R {
-    arity(args, 1, "time.sleep")?;
-    let secs = as_float(args[0], "time.sleep")?;
-    if secs.is_nan() || secs < 0.0 {
-        return Err(VmError::arg("sleep length cannot be negative"));
-    }
-    let d = std::time::Duration::try_from_secs_f64(secs).map_err(|_| VmError::arg("sleep length is too large"))?;
-    // Show what was printed so far before pausing.
-    ctx.out.flush().map_err(|e| io_error("<stdout>", &e))?;
-    match ctx.host.as_deref_mut() {
-        // under the scheduler, only this process waits
-        Some(h) => h.sleep(secs)?,
-        None => std::thread::sleep(d),
-    }
-    Ok(Value::None)
-}
-
-// ---------------------------------------------------------------------------------------------
-// std.io
-
-fn io_read_line(ctx: &mut Ctx, args: &[Value]) -> R {
-    arity(args, 0, "io.read_line")?;
-    ctx.out.flush().map_err(|e| io_error("<stdout>", &e))?;
-    let mut buf = Vec::new();
-    let n = ctx.input.read_until(b'\n', &mut buf).map_err(|e| io_error("<stdin>", &e))?;
-    if n == 0 {
-        return Ok(Value::None);
-    }
-    if buf.last() == Some(&b'\n') {
-        buf.pop();
-        if buf.last() == Some(&b'\r') {
-            buf.pop();
-        }
-    }
-    let s = String::from_utf8_lossy(&buf).into_owned();
-    Ok(ctx.heap.alloc_str(s))
-}
-
-fn io_read_all(ctx: &mut Ctx, args: &[Value]) -> R {
-    arity(args, 0, "io.read_all")?;
-    ctx.out.flush().map_err(|e| io_error("<stdout>", &e))?;
-    let mut buf = Vec::new();
-    ctx.input.read_to_end(&mut buf).map_err(|e| io_error("<stdin>", &e))?;
-    let s = String::from_utf8_lossy(&buf).into_owned();
-    Ok(ctx.heap.alloc_str(s))
-}
-
-fn io_read_file(ctx: &mut Ctx, args: &[Value]) -> R {
-    arity(args, 1, "io.read_file")?;
-    let path = as_str(ctx.heap, args[0], "io.read_file")?;
-    let text = std::fs::read_to_string(path).map_err(|e| io_error(path, &e))?;
-    Ok(ctx.heap.alloc_str(text))
-}
-
-fn io_write_file(ctx: &mut Ctx, args: &[Value]) -> R {
-    arity(args, 2, "io.write_file")?;
-    let path = as_str(ctx.heap, args[0], "io.write_file")?;
-    let text = as_str(ctx.heap, args[1], "io.write_file")?;
-    std::fs::write(path, text).map_err(|e| io_error(path, &e))?;
-    Ok(Value::None)
-}
-
-fn io_append_file(ctx: &mut Ctx, args: &[Value]) -> R {
-    arity(args, 2, "io.append_file")?;
-    let path = as_str(ctx.heap, args[0], "io.append_file")?;
-    let text = as_str(ctx.heap, args[1], "io.append_file")?;
-    let mut f = std::fs::OpenOptions::new().append(true).create(true).open(path).map_err(|e| io_error(path, &e))?;
-    std::io::Write::write_all(&mut f, text.as_bytes()).map_err(|e| io_error(path, &e))?;
-    Ok(Value::None)
-}
-
-fn io_file_exists(ctx: &mut Ctx, args: &[Value]) -> R {
-    arity(args, 1, "io.file_exists")?;
-    let path = as_str(ctx.heap, args[0], "io.file_exists")?;
-    Ok(Value::Bool(std::path::Path::new(path).exists()))
-}
-
-fn io_write(ctx: &mut Ctx, args: &[Value]) -> R {
-    arity(args, 1, "io.write")?;
-    let mut s = String::new();
-    push_display(ctx.heap, ctx.program, args[0], &mut s);
-    write_all(ctx.out, &s, "<stdout>")?;
-    Ok(Value::None)
-}
-
-fn io_eprint(ctx: &mut Ctx, args: &[Value]) -> R {
-    let line = print_line(ctx.heap, ctx.program, args);
-    write_all(ctx.err, &line, "<stderr>")?;
-    Ok(Value::None)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1438,9 +995,13 @@ mod tests {
             T { heap: Heap::new(), program, out: vec![], err: vec![], input: std::io::Cursor::new(vec![]) }
         }
         fn call(&mut self, name: &str, args: &[Value]) -> R {
-            let f = lookup(name).unwrap_or_else(|| panic!("no native {name}"));
-            let mut ctx = Ctx { heap: &mut self.heap, program: &self.program, out: &mut self.out, err: &mut self.err, input: &mut self.input, host: None, globals: &[] };
-            f(&mut ctx, args)
+            let f = natives().get(name).unwrap_or_else(|| panic!("no native {name}"));
+            let mut request = None;
+            let mut ctx = Ctx { heap: &mut self.heap, program: &self.program, out: &mut self.out, err: &mut self.err, input: &mut self.input, host: None, globals: &[], request: &mut request };
+            f(&mut ctx, args).map_err(|flow| match flow {
+                noodle_native::Flow::Raise(e) => e,
+                other => panic!("{name} did not return or raise: {other:?}"),
+            })
         }
         fn s(&mut self, s: &str) -> Value {
             self.heap.alloc_str(s)
@@ -1463,131 +1024,17 @@ mod tests {
         }
     }
 
-    #[test]
-    fn every_compiler_native_exists() {
-        // native_names() from noodle-compiler's builtins.rs (this crate cannot depend on it).
-        let names = [
-            "print",
-            "repl_show",
-            "int",
-            "float",
-            "bool",
-            "abs",
-            "min",
-            "max",
-            "assert",
-            "type_of",
-            "range",
-            "set_new",
-            "list_concat",
-            "list_repeat",
-            "str_repeat",
-            "str.upper",
-            "str.lower",
-            "str.trim",
-            "str.trim_start",
-            "str.trim_end",
-            "str.split",
-            "str.split_whitespace",
-            "str.lines",
-            "str.join",
-            "str.contains",
-            "str.starts_with",
-            "str.ends_with",
-            "str.find",
-            "str.replace",
-            "str.repeat",
-            "str.chars",
-            "str.bytes",
-            "str.is_digit",
-            "str.is_alpha",
-            "str.is_space",
-            "bytes.decode",
-            "bytes.hex",
-            "list.push",
-            "list.pop",
-            "list.insert",
-            "list.remove_at",
-            "list.extend",
-            "list.contains",
-            "list.index_of",
-            "list.reverse",
-            "list.sort",
-            "list.sorted",
-            "list.argsort",
-            "list.copy",
-            "list.clear",
-            "list.enumerate",
-            "list.join",
-            "list.sum_int",
-            "list.sum_float",
-            "list.min",
-            "list.max",
-            "list.first",
-            "list.last",
-            "dict.get",
-            "dict.contains",
-            "dict.remove",
-            "dict.keys",
-            "dict.values",
-            "dict.items",
-            "dict.clear",
-            "dict.copy",
-            "set.add",
-            "set.remove",
-            "set.contains",
-            "set.union",
-            "set.intersection",
-            "set.difference",
-            "set.to_list",
-            "set.copy",
-            "set.clear",
-            "math.sqrt",
-            "math.sin",
-            "math.cos",
-            "math.tan",
-            "math.asin",
-            "math.acos",
-            "math.atan",
-            "math.atan2",
-            "math.exp",
-            "math.log",
-            "math.log2",
-            "math.log10",
-            "math.pow",
-            "math.floor",
-            "math.ceil",
-            "math.round",
-            "math.trunc",
-            "math.hypot",
-            "math.is_nan",
-            "math.is_inf",
-            "math.gcd",
-            "string.from_code",
-            "string.code",
-            "time.now",
-            "time.monotonic",
-            "time.sleep",
-            "io.read_line",
-            "io.read_all",
-            "io.read_file",
-            "io.write_file",
-            "io.append_file",
-            "io.file_exists",
-            "io.write",
-            "io.eprint",
-            "os.env",
-        ];
-        for n in names {
-            assert!(lookup(n).is_some(), "missing native {n}");
+    /// Every native of the standard library (but `std.actor`'s, which need a runtime).
+    fn natives() -> noodle_native::Natives {
+        let mut r = noodle_native::Registry::new();
+        for m in crate::modules() {
+            r = r.with(m);
         }
-        let all = all_names();
-        // the tensor, database and actor natives are listed in their own tables
-        assert_eq!(all.len(), names.len() + crate::tensor::NATIVES.len() + crate::db::NATIVES.len() + crate::actor::NATIVES.len());
-        let mut dedup = all.clone();
-        dedup.sort();
-        dedup.dedup();
-        assert_eq!(dedup.len(), all.len());
+        r.natives()
+    }
+
+    fn all_names() -> Vec<String> {
+        natives().symbols().map(str::to_string).collect()
     }
 
     #[test]
@@ -1604,7 +1051,7 @@ mod tests {
                 for a in samples {
                     for b in samples {
                         let args = [a, b, s, Value::Int(2)];
-                        let _ = t.call(name, &args[..n]);
+                        let _ = t.call(&name, &args[..n]);
                     }
                 }
             }
@@ -1649,15 +1096,15 @@ mod tests {
         let (a, b) = (t.s("apple"), t.s("banana"));
         assert_eq!(t.ok("max", &[a, b]), "\"banana\"");
         assert_eq!(t.ok("type_of", &[Value::Int(1)]), "\"int\"");
-        let c = t.heap.alloc(Obj::Record { ty: 2, fields: crate::value::Fields::from_slice(&[Value::Float(1.0)]) });
+        let c = t.heap.alloc(Obj::Record { ty: 2, fields: noodle_vm::value::Fields::from_slice(&[Value::Float(1.0)]) });
         assert_eq!(t.ok("type_of", &[c]), "\"Shape\"");
-        let p = t.heap.alloc(Obj::Record { ty: 1, fields: crate::value::Fields::from_slice(&[Value::Float(1.0), Value::Float(2.0)]) });
+        let p = t.heap.alloc(Obj::Record { ty: 1, fields: noodle_vm::value::Fields::from_slice(&[Value::Float(1.0), Value::Float(2.0)]) });
         assert_eq!(t.ok("type_of", &[p]), "\"Point\"");
         assert_eq!(t.ok("type_of", &[Value::Func(0)]), "\"function\"");
         assert!(t.call("assert", &[Value::Bool(true)]).is_ok());
-        assert_eq!(t.err("assert", &[Value::Bool(false)]), VmError::new(crate::codes::N2008, "assertion failed"));
+        assert_eq!(t.err("assert", &[Value::Bool(false)]), VmError::new(noodle_vm::codes::N2008, "assertion failed"));
         let m = t.s("boom");
-        assert_eq!(t.err("assert", &[Value::Bool(false), m]), VmError::new(crate::codes::N2008, "boom"));
+        assert_eq!(t.err("assert", &[Value::Bool(false), m]), VmError::new(noodle_vm::codes::N2008, "boom"));
     }
 
     #[test]
@@ -1681,7 +1128,7 @@ mod tests {
         assert_eq!(t.ok("str_repeat", &[s, Value::Int(3)]), "\"ababab\"");
         assert_eq!(t.ok("str_repeat", &[s, Value::Int(-3)]), "\"\"");
         assert_eq!(t.ok("str.repeat", &[s, Value::Int(0)]), "\"\"");
-        assert_eq!(t.err("str.repeat", &[s, Value::Int(-1)]), VmError::new(crate::codes::N2011, "repeat count cannot be negative"));
+        assert_eq!(t.err("str.repeat", &[s, Value::Int(-1)]), VmError::new(noodle_vm::codes::N2011, "repeat count cannot be negative"));
         assert!(t.call("str.repeat", &[s, Value::Int(i64::MAX)]).is_err());
         // empty things repeated many times finish at once
         let e = t.s("");
@@ -1738,7 +1185,7 @@ mod tests {
         assert_eq!(t.ok("str.is_space", &[sp]), "true");
         let b = t.heap.alloc(Obj::Bytes(Rc::from(&b"\xfe\xad"[..])));
         assert_eq!(t.ok("bytes.hex", &[b]), "\"fead\"");
-        assert_eq!(t.err("bytes.decode", &[b]), VmError::new(crate::codes::N2007, "invalid UTF-8 in bytes"));
+        assert_eq!(t.err("bytes.decode", &[b]), VmError::new(noodle_vm::codes::N2007, "invalid UTF-8 in bytes"));
         let hb = t.call("str.bytes", &[h]).unwrap();
         assert_eq!(t.ok("bytes.decode", &[hb]), "\"hé\"");
         assert_eq!(t.ok("string.code", &[h]), "104");
@@ -1786,7 +1233,7 @@ mod tests {
         t.call("list.clear", &[l]).unwrap();
         assert_eq!(t.show(l), "[]");
         assert_eq!(t.show(c), "[9, 3, 2, 1, 9, 3, 2, 1]");
-        assert_eq!(t.err("list.pop", &[l]), VmError::new(crate::codes::N2011, "pop from an empty list"));
+        assert_eq!(t.err("list.pop", &[l]), VmError::new(noodle_vm::codes::N2011, "pop from an empty list"));
         assert_eq!(t.err("list.min", &[l]).code, "N2011");
         assert_eq!(t.ok("list.first", &[l]), "none");
         assert_eq!(t.ok("list.sum_int", &[l]), "0");
@@ -1804,7 +1251,7 @@ mod tests {
         let mut items = vec![];
         for i in 0..100 {
             let s = t.s(&format!("k{}", i % 7));
-            items.push(t.heap.alloc(Obj::Tuple(crate::value::Fields::from_slice(&[Value::Int(i % 5), s]))));
+            items.push(t.heap.alloc(Obj::Tuple(noodle_vm::value::Fields::from_slice(&[Value::Int(i % 5), s]))));
         }
         let tl = t.list(items.clone());
         let sorted = t.call("list.sorted", &[tl]).unwrap();
@@ -1938,14 +1385,5 @@ mod tests {
         let m2 = t.call("time.monotonic", &[]).unwrap();
         assert!(matches!((m1, m2), (Value::Float(a), Value::Float(b)) if b >= a));
         assert!(matches!(t.call("time.now", &[]).unwrap(), Value::Float(x) if x > 1.6e9));
-    }
-}
-
-fn os_env(ctx: &mut Ctx, args: &[Value]) -> R {
-    arity(args, 1, "os.env")?;
-    let name = as_str(ctx.heap, args[0], "os.env")?;
-    match std::env::var(name) {
-        Ok(v) => Ok(ctx.heap.alloc_str(v)),
-        Err(_) => Ok(Value::None),
     }
 }

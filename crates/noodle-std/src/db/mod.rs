@@ -4,10 +4,11 @@
 //! failures become Noodle errors with the layer's stable codes (N2201-N2208).
 
 use noodle_db::codes::{N2205, N2206, N2207, N2209};
-use crate::natives::{as_float, as_int, Ctx, NativeFn};
-use crate::ops::key_of;
-use crate::value::{DictMap, Obj};
-use crate::{Key, Value, VmError};
+use noodle_native::{as_float, as_int, bad, blocking, native_any, simple, Ctx, Heap, Module, NativeObject, Obj, Value, VmError};
+use noodle_nbc::Program;
+use noodle_vm::ops::key_of;
+use noodle_vm::value::DictMap;
+use noodle_vm::Key;
 use noodle_db::sql::Params;
 use noodle_db::{Cursor, Database, DbError, Isolation, Options, ResultSet, Tx};
 use noodle_tensor::{DType, Tensor};
@@ -71,9 +72,9 @@ fn show_value(v: &DbValue, out: &mut String) {
         DbValue::Null => out.push_str("none"),
         DbValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         DbValue::Int(i) => out.push_str(&i.to_string()),
-        DbValue::Float(f) => out.push_str(&crate::fmt::float_repr(*f)),
-        DbValue::Str(s) => out.push_str(&crate::fmt::str_repr(s)),
-        DbValue::Bytes(b) => crate::fmt::push_bytes_repr(out, b),
+        DbValue::Float(f) => out.push_str(&noodle_vm::fmt::float_repr(*f)),
+        DbValue::Str(s) => out.push_str(&noodle_vm::fmt::str_repr(s)),
+        DbValue::Bytes(b) => noodle_vm::fmt::push_bytes_repr(out, b),
     }
 }
 
@@ -102,57 +103,92 @@ pub fn format(d: &DbObj, out: &mut String) {
     }
 }
 
-/// A native that waits on the database: under the actor runtime, another thread takes over
-/// this one's scheduling work while it waits (`Host::blocking`).
-macro_rules! blocking {
-    ($f:ident) => {{
-        fn wrapped(ctx: &mut Ctx, a: &[Value]) -> Result<Value, VmError> {
-            crate::actor::blocking(ctx, |ctx| $f(ctx, a))
-        }
-        wrapped as NativeFn
-    }};
+/// The `std.db` module: its declarations and the functions behind them. A native that waits on
+/// the database is `blocking!`: under the actor runtime, another thread takes over this one's
+/// scheduling work while it waits.
+pub fn module() -> Module {
+    Module::new("std.db", include_str!("db.noodle"))
+        .function("connect", blocking!(connect))
+        .function("execute", blocking!(execute))
+        .function("execute_many", blocking!(execute_many))
+        .function("query", blocking!(query))
+        .function("query_one", blocking!(query_one))
+        .function("query_value", blocking!(query_value))
+        .function("cursor", blocking!(cursor))
+        .function("transaction", blocking!(transaction))
+        .function("commit", blocking!(commit))
+        .function("rollback", blocking!(rollback))
+        .function("exit", blocking!(exit))
+        .function("tables", blocking!(tables))
+        .function("columns", blocking!(columns))
+        .function("migrate", blocking!(migrate))
+        .function("backend", simple!(backend))
+        .function("column_names", simple!(column_names))
+        .function("rows_get", simple!(rows_get))
+        .function("rows_first", simple!(rows_first))
+        .function("rows_column", simple!(rows_column))
+        .function("rows_to_lists", simple!(rows_to_lists))
+        .function("rows_to_dicts", simple!(rows_to_dicts))
+        .function("rows_tensor", simple!(rows_tensor))
+        .function("rows_column_tensor", simple!(rows_column_tensor))
+        .function("row_field", simple!(row_field))
+        .function("row_get", simple!(row_get))
+        .function("row_to_dict", simple!(row_to_dict))
+        .function("row_to_list", simple!(row_to_list))
+        .function("cursor_next", blocking!(cursor_next))
+        .function("cursor_fetch", blocking!(cursor_fetch))
+        .function("cursor_close", blocking!(cursor_close))
 }
-pub(crate) use blocking;
 
-pub static NATIVES: &[(&str, NativeFn)] = &[
-    ("db.connect", blocking!(connect)),
-    ("db.execute", blocking!(execute)),
-    ("db.execute_many", blocking!(execute_many)),
-    ("db.query", blocking!(query)),
-    ("db.query_one", blocking!(query_one)),
-    ("db.query_value", blocking!(query_value)),
-    ("db.cursor", blocking!(cursor)),
-    ("db.transaction", blocking!(transaction)),
-    ("db.commit", blocking!(commit)),
-    ("db.rollback", blocking!(rollback)),
-    ("db.exit", blocking!(exit)),
-    ("db.tables", blocking!(tables)),
-    ("db.columns", blocking!(columns)),
-    ("db.migrate", blocking!(migrate)),
-    ("db.backend", backend),
-    ("db.column_names", column_names),
-    ("db.rows_get", rows_get),
-    ("db.rows_first", rows_first),
-    ("db.rows_column", rows_column),
-    ("db.rows_to_lists", rows_to_lists),
-    ("db.rows_to_dicts", rows_to_dicts),
-    ("db.rows_tensor", rows_tensor),
-    ("db.rows_column_tensor", rows_column_tensor),
-    ("db.row_field", row_field),
-    ("db.row_get", row_get),
-    ("db.row_to_dict", row_to_dict),
-    ("db.row_to_list", row_to_list),
-    ("db.cursor_next", blocking!(cursor_next)),
-    ("db.cursor_fetch", blocking!(cursor_fetch)),
-    ("db.cursor_close", blocking!(cursor_close)),
-];
+impl NativeObject for DbObj {
+    fn type_name(&self, _: &Program) -> String {
+        format!("db.{}", self.kind_name())
+    }
+    fn kind(&self) -> &'static str {
+        self.kind_name()
+    }
+    fn fmt(&self, _: &Program, out: &mut String) {
+        format(self, out)
+    }
+    fn owned_bytes(&self) -> usize {
+        self.approx_bytes()
+    }
+    fn len(&self) -> Option<Result<usize, VmError>> {
+        self.length().map(Ok)
+    }
+    fn truthy(&self) -> bool {
+        self.length().map(|n| n > 0).unwrap_or(true)
+    }
+    /// A result iterates over its rows (views into the shared result).
+    fn iterate(&self, heap: &mut Heap) -> Option<Result<Vec<Value>, VmError>> {
+        rows_of(self).map(|rows| Ok(rows.into_iter().map(|r| heap.alloc(Obj::Native(Box::new(r)))).collect()))
+    }
+    /// `rows[i]` (a row), `row[i]` and `row["name"]` (a value).
+    fn index(&self, heap: &mut Heap, key: Value) -> Option<Result<Value, VmError>> {
+        let position = |i: i64, n: usize| -> Result<usize, VmError> {
+            let k = if i < 0 { i + n as i64 } else { i };
+            if k < 0 || k >= n as i64 {
+                return Err(VmError::index(i, n));
+            }
+            Ok(k as usize)
+        };
+        Some(match (self, key) {
+            (DbObj::Rows(t), Value::Int(i)) => position(i, t.rows.len()).map(|k| heap.alloc(Obj::Native(Box::new(DbObj::Row(t.clone(), k))))),
+            (DbObj::Row(t, r), Value::Int(i)) => position(i, t.columns.len()).map(|c| value_in(heap, &t.rows[*r][c])),
+            (DbObj::Row(t, r), key) => match <&str as noodle_native::FromValue>::from_value(heap, key) {
+                Some(name) => column_index(t, name).map(|c| value_in(heap, &t.rows[*r][c])),
+                None => Err(bad("IndexGet")),
+            },
+            _ => return None,
+        })
+    }
+    native_any!();
+}
+
 
 // ---------------------------------------------------------------------------------------------
 // helpers
 
-fn bad(name: &str) -> VmError {
-    VmError::bad_operand(name)
-}
 
 fn db_err(e: DbError) -> VmError {
     VmError::new(e.kind.code(), e.to_string())
@@ -165,7 +201,7 @@ fn arg(args: &[Value], i: usize, name: &str) -> Result<Value, VmError> {
 fn obj<'a>(ctx: &'a Ctx, args: &[Value], i: usize, name: &str) -> Result<&'a DbObj, VmError> {
     match arg(args, i, name)? {
         Value::Obj(r) => match ctx.heap.get(r) {
-            Obj::Db(d) => Ok(d),
+            Obj::Native(n) => n.as_any().downcast_ref::<DbObj>().ok_or_else(|| bad(name)),
             _ => Err(bad(name)),
         },
         _ => Err(bad(name)),
@@ -175,7 +211,7 @@ fn obj<'a>(ctx: &'a Ctx, args: &[Value], i: usize, name: &str) -> Result<&'a DbO
 fn obj_mut<'a>(ctx: &'a mut Ctx, args: &[Value], i: usize, name: &str) -> Result<&'a mut DbObj, VmError> {
     match arg(args, i, name)? {
         Value::Obj(r) => match ctx.heap.get_mut(r) {
-            Obj::Db(d) => Ok(d),
+            Obj::Native(n) => n.as_any_mut().downcast_mut::<DbObj>().ok_or_else(|| bad(name)),
             _ => Err(bad(name)),
         },
         _ => Err(bad(name)),
@@ -204,7 +240,7 @@ fn opt_str_arg(ctx: &Ctx, args: &[Value], i: usize, name: &str) -> Result<Option
 }
 
 fn alloc(ctx: &mut Ctx, d: DbObj) -> Value {
-    ctx.heap.alloc(Obj::Db(Box::new(d)))
+    ctx.heap.alloc(Obj::Native(Box::new(d)))
 }
 
 /// A Noodle value as a query parameter.
@@ -218,7 +254,7 @@ fn to_db(ctx: &Ctx, v: Value) -> Result<DbValue, VmError> {
             Obj::Str(s) => DbValue::Str(s.to_string()),
             Obj::Bytes(b) => DbValue::Bytes(b.to_vec()),
             _ => {
-                let t = crate::natives::type_name(ctx.heap, ctx.program, v);
+                let t = noodle_vm::ops::type_name(ctx.heap, ctx.program, v);
                 return Err(VmError::new(
                     N2205,
                     format!("a `{t}` cannot be a query parameter: parameters are int, float, str, bytes, bool or none"),
@@ -252,13 +288,18 @@ fn params(ctx: &Ctx, v: Value, name: &str) -> Result<Params, VmError> {
 
 /// A database value as a Noodle value.
 fn to_vm(ctx: &mut Ctx, v: &DbValue) -> Value {
+    value_in(ctx.heap, v)
+}
+
+/// A database value as a Noodle value in `heap`.
+fn value_in(heap: &mut Heap, v: &DbValue) -> Value {
     match v {
         DbValue::Null => Value::None,
         DbValue::Bool(b) => Value::Bool(*b),
         DbValue::Int(i) => Value::Int(*i),
         DbValue::Float(f) => Value::Float(*f),
-        DbValue::Str(s) => ctx.heap.alloc_str(s.as_str()),
-        DbValue::Bytes(b) => ctx.heap.alloc(Obj::Bytes(b.as_slice().into())),
+        DbValue::Str(s) => heap.alloc_str(s.as_str()),
+        DbValue::Bytes(b) => heap.alloc(Obj::Bytes(b.as_slice().into())),
     }
 }
 
@@ -673,7 +714,7 @@ fn rows_tensor(ctx: &mut Ctx, args: &[Value]) -> R {
     let cols: Vec<usize> = (0..t.columns.len()).collect();
     let shape = vec![t.rows.len(), cols.len()];
     let tensor = build_tensor(&t, &cols, dtype, shape)?;
-    Ok(ctx.heap.alloc(Obj::Tensor(Box::new(tensor))))
+    Ok(crate::tensor::tensor_value(ctx.heap, tensor))
 }
 
 fn rows_column_tensor(ctx: &mut Ctx, args: &[Value]) -> R {
@@ -681,7 +722,7 @@ fn rows_column_tensor(ctx: &mut Ctx, args: &[Value]) -> R {
     let c = column_index(&t, str_ref(ctx, args, 1, "db.rows_column_tensor")?)?;
     let dtype = dtype_arg(ctx, args, 2, "db.rows_column_tensor")?;
     let tensor = build_tensor(&t, &[c], dtype, vec![t.rows.len()])?;
-    Ok(ctx.heap.alloc(Obj::Tensor(Box::new(tensor))))
+    Ok(crate::tensor::tensor_value(ctx.heap, tensor))
 }
 
 fn row_field(ctx: &mut Ctx, args: &[Value]) -> R {

@@ -1,0 +1,92 @@
+//! `std.io`: standard streams and whole files.
+
+use crate::core::{io_error, print_line, push_display, write_all};
+use noodle_native::{blocking, simple};
+use noodle_native::{arity, as_str, Ctx, Module, Value, VmError};
+
+type R = Result<Value, VmError>;
+
+/// The `std.io` module: its declarations and the functions behind them.
+pub fn module() -> Module {
+    Module::new("std.io", include_str!("io.noodle"))
+        .function("read_line", blocking!(io_read_line))
+        .function("read_all", blocking!(io_read_all))
+        .function("read_file", simple!(io_read_file))
+        .function("write_file", simple!(io_write_file))
+        .function("append_file", simple!(io_append_file))
+        .function("file_exists", simple!(io_file_exists))
+        .function("write", simple!(io_write))
+        .function("eprint", simple!(io_eprint))
+}
+
+fn io_read_line(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 0, "io.read_line")?;
+    ctx.out.flush().map_err(|e| io_error("<stdout>", &e))?;
+    let mut buf = Vec::new();
+    let n = ctx.input.read_until(b'\n', &mut buf).map_err(|e| io_error("<stdin>", &e))?;
+    if n == 0 {
+        return Ok(Value::None);
+    }
+    if buf.last() == Some(&b'\n') {
+        buf.pop();
+        if buf.last() == Some(&b'\r') {
+            buf.pop();
+        }
+    }
+    let s = String::from_utf8_lossy(&buf).into_owned();
+    Ok(ctx.heap.alloc_str(s))
+}
+
+fn io_read_all(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 0, "io.read_all")?;
+    ctx.out.flush().map_err(|e| io_error("<stdout>", &e))?;
+    let mut buf = Vec::new();
+    ctx.input.read_to_end(&mut buf).map_err(|e| io_error("<stdin>", &e))?;
+    let s = String::from_utf8_lossy(&buf).into_owned();
+    Ok(ctx.heap.alloc_str(s))
+}
+
+fn io_read_file(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "io.read_file")?;
+    let path = as_str(ctx.heap, args[0], "io.read_file")?;
+    let text = std::fs::read_to_string(path).map_err(|e| io_error(path, &e))?;
+    Ok(ctx.heap.alloc_str(text))
+}
+
+fn io_write_file(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "io.write_file")?;
+    let path = as_str(ctx.heap, args[0], "io.write_file")?;
+    let text = as_str(ctx.heap, args[1], "io.write_file")?;
+    std::fs::write(path, text).map_err(|e| io_error(path, &e))?;
+    Ok(Value::None)
+}
+
+fn io_append_file(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "io.append_file")?;
+    let path = as_str(ctx.heap, args[0], "io.append_file")?;
+    let text = as_str(ctx.heap, args[1], "io.append_file")?;
+    let mut f = std::fs::OpenOptions::new().append(true).create(true).open(path).map_err(|e| io_error(path, &e))?;
+    std::io::Write::write_all(&mut f, text.as_bytes()).map_err(|e| io_error(path, &e))?;
+    Ok(Value::None)
+}
+
+fn io_file_exists(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "io.file_exists")?;
+    let path = as_str(ctx.heap, args[0], "io.file_exists")?;
+    Ok(Value::Bool(std::path::Path::new(path).exists()))
+}
+
+fn io_write(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "io.write")?;
+    let mut s = String::new();
+    push_display(ctx.heap, ctx.program, args[0], &mut s);
+    write_all(ctx.out, &s, "<stdout>")?;
+    Ok(Value::None)
+}
+
+fn io_eprint(ctx: &mut Ctx, args: &[Value]) -> R {
+    let line = print_line(ctx.heap, ctx.program, args);
+    write_all(ctx.err, &line, "<stderr>")?;
+    Ok(Value::None)
+}
+
