@@ -13,10 +13,10 @@
 //! `actor.spawn` with the three functions; `ref.send(m)` / `ref.ask(m)` check that some handler
 //! takes `m`'s type, so an unhandled message is a compile-time error (N0246).
 
-use crate::codes::{N0101, N0106, N0200, N0201, N0242, N0243, N0244, N0245, N0246};
+use crate::codes::{N0101, N0106, N0201, N0242, N0243, N0244, N0245, N0246};
 use crate::builder::Reg;
 use crate::compiler::{Compiler, NameRes, Symbol};
-use crate::tensor::{D, K, P};
+use crate::args::{D, K, P};
 use crate::types::Type;
 use noodle_nbc::{Const, Op};
 use noodle_syntax::ast::{self, Arg, Expr, ExprKind, Ident, Item};
@@ -25,11 +25,6 @@ use noodle_syntax::{Diagnostic, SourceFile, Span};
 /// The type id of `actor.Supervisor` (not an index into `actors`).
 pub const SUPERVISOR: u32 = u32::MAX;
 
-pub const NATIVES: &[&str] = &[
-    "actor.spawn", "actor.send", "actor.ask", "actor.me", "actor.stop", "actor.alive", "actor.monitor", "actor.link",
-    "actor.register", "actor.whereis", "actor.supervisor", "actor.children", "actor.restarts", "actor.await", "actor.task.done",
-    "actor.timer", "actor.gather", "actor.spawn_task", "actor.task.cancel", "actor.select", "actor.task.detach", "actor.send_later",
-];
 
 #[derive(Clone, Debug)]
 pub struct ActorInfo {
@@ -268,7 +263,7 @@ impl Compiler {
                 self.emit(Op::LoadFalse { dst: base + 11 });
             }
         }
-        (self.emit_native("actor.spawn", base, 11, dst), Type::Actor(id))
+        (self.emit_native("actor.__spawn", base, 11, dst), Type::Actor(id))
     }
 
     /// An optional argument: compiled against `ty` into `reg`, or none when it is absent.
@@ -308,7 +303,7 @@ impl Compiler {
                 Type::Unknown
             }
         };
-        (self.emit_native("actor.await", base, 1, dst), result)
+        (self.emit_native("actor.__await", base, 1, dst), result)
     }
 
     /// The handler of actor `id` that takes messages of type `t`.
@@ -334,12 +329,12 @@ impl Compiler {
         let shown = self.show(&Type::Actor(id));
         let sup = id == SUPERVISOR;
         let simple: Option<(&str, Type)> = match m {
-            "stop" => Some(("actor.stop", Type::None)),
-            "alive" => Some(("actor.alive", Type::Bool)),
-            "monitor" => Some(("actor.monitor", Type::None)),
-            "link" => Some(("actor.link", Type::None)),
-            "restarts" if sup => Some(("actor.restarts", Type::Int)),
-            "children" if sup => Some(("actor.children", Type::list(Type::Any))),
+            "stop" => Some(("actor.__stop", Type::None)),
+            "alive" => Some(("actor.__alive", Type::Bool)),
+            "monitor" => Some(("actor.__monitor", Type::None)),
+            "link" => Some(("actor.__link", Type::None)),
+            "restarts" if sup => Some(("actor.__restarts", Type::Int)),
+            "children" if sup => Some(("actor.__children", Type::list(Type::Any))),
             _ => None,
         };
         if let Some((native, ret)) = simple {
@@ -405,113 +400,13 @@ impl Compiler {
         };
         if later {
             self.emit(if m == "send_every" { Op::LoadTrue { dst: base + 4 } } else { Op::LoadFalse { dst: base + 4 } });
-            return (self.emit_native("actor.send_later", base, 4, dst), Type::Task(Box::new(Type::None)));
+            return (self.emit_native("actor.__send_later", base, 4, dst), Type::Task(Box::new(Type::None)));
         }
         if !ask {
-            return (self.emit_native("actor.send", base, 2, dst), Type::None);
+            return (self.emit_native("actor.__send", base, 2, dst), Type::None);
         }
         self.opt_arg(timeout, base + 3, &Type::optional(Type::Float));
-        (self.emit_native("actor.ask", base, 3, dst), Type::Task(Box::new(ret)))
-    }
-
-    /// Methods of tasks: `done()`, `cancel()`.
-    pub(crate) fn task_method(&mut self, r: Reg, t: Type, name: &Ident, args: &[Arg], dst: Option<Reg>, span: Span) -> (Reg, Type) {
-        if let "done" | "cancel" = name.name.as_str() {
-            let native = if name.name == "done" { "actor.task.done" } else { "actor.task.cancel" };
-            let (base, _) = self.native_args(native, Some(r), &[], args, span, 0);
-            return (self.emit_native(native, base, 1, dst), Type::Bool);
-        }
-        let shown = self.show(&Type::Task(Box::new(t)));
-        self.error(N0106, format!("`{shown}` has no method `{}`", name.name), name.span).hint("wait for a task with `await task`; check it with `task.done()`; stop it with `task.cancel()`");
-        for a in args {
-            self.expr(&a.value, None, None);
-        }
-        (self.dst(dst), Type::Unknown)
-    }
-
-    /// `std.actor`: `supervisor`, `timer`, `gather`, `register`, `lookup`-style helpers.
-    pub(crate) fn actor_std(&mut self, item: &str, args: &[Arg], dst: Option<Reg>, span: Span) -> Option<(Reg, Type)> {
-        match item {
-            "supervisor" => {
-                let params = [P("strategy", K::Str, D::Req), P("max_restarts", K::Int, D::Int(3)), P("within", K::Float, D::Float(5.0)), P("name", K::OptStr, D::None)];
-                let named = |a: &Arg, n: &str| a.name.as_ref().is_some_and(|x| x.name == n);
-                let strategy = args.iter().find(|a| named(a, "strategy")).or(args.first().filter(|a| a.name.is_none()));
-                self.check_choice(strategy.map(|a| &a.value), &["one_for_one", "one_for_all", "rest_for_one"], "supervision strategy");
-                // `parent:` is a supervisor, which `native_args` has no kind for: handled here
-                let (parent, plain): (Vec<Arg>, Vec<Arg>) = args.iter().cloned().partition(|a| named(a, "parent"));
-                let (base, _) = self.native_args("actor.supervisor", None, &params, &plain, span, 1);
-                self.opt_arg(parent.first().map(|a| &a.value), base + 5, &Type::Actor(SUPERVISOR));
-                Some((self.emit_native("actor.supervisor", base, 5, dst), Type::Actor(SUPERVISOR)))
-            }
-            "timer" => {
-                let (base, _) = self.native_args("actor.timer", None, &[P("seconds", K::Float, D::Req)], args, span, 0);
-                Some((self.emit_native("actor.timer", base, 1, dst), Type::Task(Box::new(Type::None))))
-            }
-            "gather" => {
-                let [a] = args else {
-                    self.error(N0201, "`gather` takes one list of tasks", span);
-                    return Some((self.dst(dst), Type::Unknown));
-                };
-                let base = self.b().alloc(2);
-                let (_, t) = self.expr(&a.value, Some(base + 1), None);
-                let elem = self.task_list_elem("gather", &t, a.value.span);
-                Some((self.emit_native("actor.gather", base, 1, dst), Type::list(elem)))
-            }
-            "select" => {
-                let (list, timeout) = match args {
-                    [a] if a.name.is_none() => (a, None),
-                    [a, t] if a.name.is_none() && t.name.as_ref().is_some_and(|n| n.name == "timeout") => (a, Some(&t.value)),
-                    _ => {
-                        self.error(N0201, "`select` takes a list of tasks and an optional `timeout: seconds`", span);
-                        for a in args {
-                            self.expr(&a.value, None, None);
-                        }
-                        return Some((self.dst(dst), Type::Unknown));
-                    }
-                };
-                let base = self.b().alloc(3);
-                let (_, t) = self.expr(&list.value, Some(base + 1), None);
-                let elem = self.task_list_elem("select", &t, list.value.span);
-                self.opt_arg(timeout, base + 2, &Type::optional(Type::Float));
-                Some((self.emit_native("actor.select", base, 2, dst), Type::Tuple(vec![Type::Int, elem])))
-            }
-            "register" => {
-                let [n, a] = args else {
-                    self.error(N0201, "`register` takes a name and an actor: `actor.register(\"name\", ref)`", span);
-                    return Some((self.dst(dst), Type::Unknown));
-                };
-                let base = self.b().alloc(3);
-                self.expr_coerce(&n.value, Some(base + 1), &Type::Str);
-                let (_, t) = self.expr(&a.value, Some(base + 2), None);
-                if !matches!(self.subst.resolve(&t), Type::Actor(_) | Type::Unknown) {
-                    let shown = self.show(&t);
-                    self.error(N0200, format!("`register` takes an actor reference, found `{shown}`"), a.value.span);
-                }
-                Some((self.emit_native("actor.register", base, 2, dst), Type::None))
-            }
-            _ => None,
-        }
-    }
-
-    /// `T` of a `list[task[T]]` given to `what` (`gather`, `select`).
-    fn task_list_elem(&mut self, what: &str, t: &Type, span: Span) -> Type {
-        match self.subst.resolve(t) {
-            Type::List(e) => match *e {
-                Type::Task(r) => *r,
-                Type::Unknown => Type::Unknown,
-                other => {
-                    let shown = self.show(&other);
-                    self.error(N0200, format!("`{what}` takes a list of tasks, found a list of `{shown}`"), span);
-                    Type::Unknown
-                }
-            },
-            Type::Unknown => Type::Unknown,
-            other => {
-                let shown = self.show(&other);
-                self.error(N0200, format!("`{what}` takes a list of tasks, found `{shown}`"), span);
-                Type::Unknown
-            }
-        }
+        (self.emit_native("actor.__ask", base, 3, dst), Type::Task(Box::new(ret)))
     }
 
     /// `Counter.lookup(name)`: the actor registered under `name`, if it is a `Counter`.
@@ -527,6 +422,6 @@ impl Compiler {
         let (base, _) = self.native_args(&format!("{an}.lookup"), None, &[P("name", K::Str, D::Req)], args, span, 1);
         let ty = self.state_struct(id).map_or(-1, |sid| self.structs[sid as usize].record as i64);
         self.load_const(Const::Int(ty), Some(base + 2));
-        (self.emit_native("actor.whereis", base, 2, dst), Type::optional(Type::Actor(id)))
+        (self.emit_native("actor.__whereis", base, 2, dst), Type::optional(Type::Actor(id)))
     }
 }

@@ -55,6 +55,8 @@ pub struct FuncInfo {
     pub public: bool,
     pub module: usize,
     pub span: Span,
+    /// A native function (declared by a native module): its symbol, and its rule.
+    pub native: Option<Rc<crate::natives::NativeFunc>>,
 }
 
 #[derive(Clone, Debug)]
@@ -111,8 +113,10 @@ pub enum Symbol {
     Iface(u32),
     Global(usize),
     Module(usize),
-    /// A standard module such as `std.math`.
-    Std(&'static str),
+    /// A native module's constant (folded when its declarations are read).
+    Const(Rc<(Const, Type)>),
+    /// A native module's handle type.
+    NativeType(u32),
 }
 
 #[derive(Debug)]
@@ -123,6 +127,8 @@ pub struct ModuleInfo {
     pub symbols: HashMap<String, (Symbol, bool)>,
     pub init: Option<u32>,
     pub done: bool,
+    /// A native module's declarations (no code of its own, no initialiser).
+    pub native: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -186,7 +192,8 @@ pub enum NameRes {
     Iface(u32),
     Actor(u32),
     Module(usize),
-    Std(&'static str),
+    Const(Rc<(Const, Type)>),
+    NativeType(u32),
     Builtin(&'static str),
     None,
 }
@@ -214,8 +221,15 @@ pub struct Compiler {
     pub loader: Box<dyn SourceLoader>,
     pub next_type_param: u32,
     /// Function bodies waiting to be compiled: (func info index, declaration, self type).
-    pending: Vec<(usize, ast::FuncDecl, Option<Type>)>,
-    pub prelude: usize,
+    pub(crate) pending: Vec<(usize, ast::FuncDecl, Option<Type>)>,
+    /// The core module (the built-ins' declarations), when the registry has one.
+    pub core: Option<usize>,
+    /// The native modules a program may import (the registry's declarations).
+    pub native_decls: Rc<[crate::natives::NativeModule]>,
+    /// The native modules read so far, by name.
+    pub native_modules: HashMap<String, usize>,
+    pub native_types: Vec<crate::natives::NativeTypeInfo>,
+    pub extends: Vec<crate::natives::ExtendInfo>,
     /// Modules in the order they finished compiling: dependencies before dependents.
     init_order: Vec<usize>,
     import_stack: Vec<PathBuf>,
@@ -246,6 +260,9 @@ impl TypeNames for Compiler {
     fn iface_name(&self, id: u32) -> String {
         self.ifaces[id as usize].name.clone()
     }
+    fn native_name(&self, id: u32) -> String {
+        self.native_types[id as usize].display.clone()
+    }
     fn actor_name(&self, id: u32) -> String {
         if id == crate::actor::SUPERVISOR {
             return "actor.Supervisor".into();
@@ -271,12 +288,14 @@ impl DiagRef<'_> {
 }
 
 impl Compiler {
-    pub fn new(loader: Box<dyn SourceLoader>) -> Compiler {
-        Compiler::with_fusion(loader, true)
+    /// A compiler for programs that may use the native modules `natives` (the core module,
+    /// `std.core`, gives the built-ins).
+    pub fn new(loader: Box<dyn SourceLoader>, natives: Rc<[crate::natives::NativeModule]>) -> Compiler {
+        Compiler::with_fusion(loader, true, natives)
     }
 
     /// A compiler that does (or does not) emit fused 16-bit branches.
-    pub fn with_fusion(loader: Box<dyn SourceLoader>, fuse: bool) -> Compiler {
+    pub fn with_fusion(loader: Box<dyn SourceLoader>, fuse: bool, natives: Rc<[crate::natives::NativeModule]>) -> Compiler {
         let mut c = Compiler {
             files: Vec::new(),
             diags: Vec::new(),
@@ -299,7 +318,11 @@ impl Compiler {
             loader,
             next_type_param: 0,
             pending: Vec::new(),
-            prelude: 0,
+            core: None,
+            native_decls: natives,
+            native_modules: HashMap::new(),
+            native_types: Vec::new(),
+            extends: Vec::new(),
             init_order: Vec::new(),
             import_stack: Vec::new(),
             repl_module: None,
@@ -321,9 +344,8 @@ impl Compiler {
         });
         // Function 0 is the program entry; its code is written at the end.
         c.program.funcs.push(Function { name: "<main>".into(), arity: 0, nregs: 1, ncaptures: 0, file: 0, code: vec![Op::ReturnNone], lines: vec![0] });
-        // The prelude: library code written in Noodle itself.
-        let idx = c.load_module_text("<prelude>".into(), PathBuf::from("<prelude>"), builtins::PRELUDE.to_string());
-        c.prelude = idx;
+        // The built-ins: the core module's declarations.
+        c.core = c.native_module(crate::natives::CORE);
         c
     }
 
@@ -462,19 +484,29 @@ impl Compiler {
         if let Some((sym, _)) = self.modules[m].symbols.get(name) {
             return sym_res(sym);
         }
-        if let Some((sym, true)) = self.modules[self.prelude].symbols.get(name) {
-            return sym_res(sym);
-        }
         if name == "Error" {
             return NameRes::Struct(ERROR_STRUCT);
         }
         if let Some(b) = builtins::builtin_function(name) {
             return NameRes::Builtin(b);
         }
+        if let Some(core) = self.core {
+            if let Some((sym, true)) = self.modules[core].symbols.get(name) {
+                return sym_res(sym);
+            }
+        }
         NameRes::None
     }
 
     // ---- types ----
+    /// `resolve_type`, reporting nothing (the type was resolved, and reported, before).
+    pub(crate) fn resolve_type_quiet(&mut self, te: &TypeExpr) -> Type {
+        let n = self.diags.len();
+        let t = self.resolve_type(te);
+        self.diags.truncate(n);
+        t
+    }
+
     pub fn resolve_type(&mut self, te: &TypeExpr) -> Type {
         match te {
             TypeExpr::Optional(t, _) => Type::optional(self.resolve_type(t)),
@@ -528,6 +560,16 @@ impl Compiler {
                             if !arity(self, 1) {
                                 return Type::Unknown;
                             }
+                            // in a native module's declarations, `tensor[E]` with a type
+                            // variable `E` is a tensor of any element type: the variable
+                            // stands for the whole tensor type
+                            if let TypeExpr::Named { path, args: a, .. } = &args[0] {
+                                if path.len() == 1 && a.is_empty() && self.modules[self.cur_module()].native {
+                                    if let Some((_, t)) = self.fns.last().and_then(|f| f.type_params.iter().rev().find(|(n, _)| *n == path[0].name)) {
+                                        return t.clone();
+                                    }
+                                }
+                            }
                             let elem = match &args[0] {
                                 TypeExpr::Named { path, args: a, .. } if path.len() == 1 && a.is_empty() => crate::types::TE::from_name(&path[0].name),
                                 _ => None,
@@ -562,18 +604,15 @@ impl Compiler {
                 // mod.Type
                 let m = self.cur_module();
                 let res = self.resolve_module_symbol(m, &path[0].name);
-                if let (NameRes::Std("std.actor"), 2) = (&res, path.len()) {
-                    if path[1].name == "Supervisor" && args.is_empty() {
-                        return Type::Actor(crate::actor::SUPERVISOR);
+                // supervisors are actors, which the language gives their types
+                if let (NameRes::Module(mi), 2) = (&res, path.len()) {
+                    if self.modules[*mi].native && self.modules[*mi].name == "std.actor" {
+                        if path[1].name == "Supervisor" && args.is_empty() {
+                            return Type::Actor(crate::actor::SUPERVISOR);
+                        }
+                        self.error(N0102, format!("unknown type `actor.{}`", path[1].name), *span).hint("`std.actor` has one type: `actor.Supervisor`");
+                        return Type::Unknown;
                     }
-                    self.error(N0102, format!("unknown type `actor.{}`", path[1].name), *span).hint("`std.actor` has one type: `actor.Supervisor`");
-                    return Type::Unknown;
-                }
-                if let (NameRes::Std("std.db"), 2) = (&res, path.len()) {
-                    if !args.is_empty() {
-                        self.error(N0214, format!("`db.{}` takes no type arguments", path[1].name), *span);
-                    }
-                    return self.db_type(&path[1]);
                 }
                 match res {
                     NameRes::Module(mi) if path.len() == 2 => {
@@ -588,7 +627,13 @@ impl Compiler {
                                 self.type_from_res(res, name, args.len(), *span)
                             }
                             None => {
-                                self.error(N0102, format!("unknown type `{}.{}`", path[0].name, name), *span);
+                                let types: Vec<String> = self.modules[mi].symbols.iter().filter(|(_, (s, p))| *p && matches!(s, Symbol::NativeType(_) | Symbol::Struct(_) | Symbol::Enum(_) | Symbol::Iface(_))).map(|(n, _)| n.clone()).collect();
+                                let refs: Vec<&str> = types.iter().map(|s| s.as_str()).collect();
+                                let hint = suggest(name, &refs).map(|s| format!("did you mean `{}.{s}`?", path[0].name));
+                                let d = self.error(N0102, format!("unknown type `{}.{}`", path[0].name, name), *span);
+                                if let Some(h) = hint {
+                                    d.hint(h);
+                                }
                                 Type::Unknown
                             }
                         }
@@ -609,6 +654,7 @@ impl Compiler {
             NameRes::Enum(e) => Type::Enum(e),
             NameRes::Iface(i) => Type::Interface(i),
             NameRes::Actor(a) => Type::Actor(a),
+            NameRes::NativeType(t) => Type::Native(t),
             _ => {
                 let mut d = Diagnostic::error(N0102, format!("unknown type `{name}`"), span).label("not a type");
                 if let Some(s) = suggest(name, &["int", "float", "bool", "str", "bytes", "none", "any", "list", "dict", "set", "tensor"]) {
@@ -707,14 +753,14 @@ impl Compiler {
     fn load_module_text(&mut self, name: String, path: PathBuf, text: String) -> usize {
         let file = self.files.len() as u32;
         self.program.files.push(path.display().to_string());
-        let display = if name == "<prelude>" { name.clone() } else { path.display().to_string() };
+        let display = path.display().to_string();
         // bodies are parsed one at a time as they are compiled (`compile_func_body`)
         let (module, diags) = noodle_syntax::parse_deferring_bodies(&text, file);
         self.files.push(SourceFile::new(display, text));
         self.diags.extend(diags);
         let dir = path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
         let mi = self.modules.len();
-        self.modules.push(ModuleInfo { name, file, dir, symbols: HashMap::new(), init: None, done: false });
+        self.modules.push(ModuleInfo { name, file, dir, symbols: HashMap::new(), init: None, done: false, native: false });
         self.module_by_path.insert(path.clone(), mi);
         self.import_stack.push(path);
         let module = self.desugar_actors(mi, module);
@@ -749,7 +795,7 @@ impl Compiler {
             }
             None => {
                 let m = self.modules.len();
-                self.modules.push(ModuleInfo { name: "repl".into(), file, dir: std::env::current_dir().unwrap_or_default(), symbols: HashMap::new(), init: None, done: false });
+                self.modules.push(ModuleInfo { name: "repl".into(), file, dir: std::env::current_dir().unwrap_or_default(), symbols: HashMap::new(), init: None, done: false, native: false });
                 self.repl_module = Some(m);
                 m
             }
@@ -819,16 +865,16 @@ impl Compiler {
     }
 
     fn import_module(&mut self, from: usize, path: &[ast::Ident], span: Span) -> Option<Symbol> {
+        let full: Vec<&str> = path.iter().map(|i| i.name.as_str()).collect();
+        let name = full.join(".");
+        // a registered native module (the standard library, or an embedder's)
+        if let Some(mi) = self.native_module(&name) {
+            return Some(Symbol::Module(mi));
+        }
         if path[0].name == "std" {
-            let full: Vec<&str> = path.iter().map(|i| i.name.as_str()).collect();
-            let name = full.join(".");
-            return match builtins::std_module(&name) {
-                Some(n) => Some(Symbol::Std(n)),
-                None => {
-                    self.error(N0103, format!("no standard module `{name}`"), span).hint("standard modules: std.math, std.string, std.time, std.io");
-                    None
-                }
-            };
+            let known = self.native_module_names("std.");
+            self.error(N0103, format!("no standard module `{name}`"), span).hint(format!("standard modules: {}", known.join(", ")));
+            return None;
         }
         let mut p = self.modules[from].dir.clone();
         for (i, part) in path.iter().enumerate() {
@@ -876,8 +922,9 @@ impl Compiler {
                     Symbol::Actor(_) => "actor",
                     Symbol::Enum(_) => "enum",
                     Symbol::Iface(_) => "interface",
-                    Symbol::Global(_) => "variable",
-                    Symbol::Module(_) | Symbol::Std(_) => "import",
+                    Symbol::Global(_) | Symbol::Const(_) => "variable",
+                    Symbol::NativeType(_) => "type",
+                    Symbol::Module(_) => "import",
                 };
                 self.error(N0101, format!("`{}` is defined more than once", name.name), name.span)
                     .label(format!("a {what} with this name already exists in this module"));
@@ -887,7 +934,7 @@ impl Compiler {
         self.modules[m].symbols.insert(name.name.clone(), (sym, public));
     }
 
-    fn compile_module(&mut self, mi: usize, module: &ast::Module) {
+    pub(crate) fn compile_module(&mut self, mi: usize, module: &ast::Module) {
         // 1. imports
         for item in &module.items {
             if let Item::Import(imp) = item {
@@ -909,19 +956,14 @@ impl Compiler {
                                     }
                                     None => None,
                                 },
-                                Symbol::Std(_) => None,
                                 _ => None,
                             };
                             let bind = alias.clone().unwrap_or_else(|| n.clone());
                             match (found, &sym) {
                                 (Some(s), _) => self.define(mi, &bind, s, false),
-                                (None, Symbol::Std(std)) => {
-                                    if builtins::std_item(std, &n.name).is_some() {
-                                        // `from std.math import sqrt`: a global alias resolved at use.
-                                        self.std_aliases_insert(mi, &bind, std, &n.name);
-                                    } else {
-                                        self.error(N0100, format!("module `{std}` has no item `{}`", n.name), n.span);
-                                    }
+                                (None, Symbol::Module(other)) => {
+                                    let m = self.modules[*other].name.clone();
+                                    self.error(N0100, format!("module `{m}` has no item `{}`", n.name), n.span);
                                 }
                                 (None, _) => {
                                     self.error(N0100, format!("module has no item `{}`", n.name), n.span);
@@ -1084,6 +1126,15 @@ impl Compiler {
             }
         }
         self.fns.pop();
+        if self.modules[mi].native {
+            // a native module's declarations: no code of their own
+            for (_, decl, _) in bodies {
+                if decl.body.is_some() || decl.deferred.is_some() {
+                    self.error(N0216, format!("`{}` has a body: a native module declares its functions without one", decl.name.name), decl.name.span);
+                }
+            }
+            return;
+        }
         // 4. top-level code: the module initialiser (defines globals)
         let init_idx = self.program.funcs.len() as u32;
         self.program.funcs.push(Function { name: format!("<init {}>", self.modules[mi].name), arity: 0, nregs: 0, ncaptures: 0, file: self.modules[mi].file, code: vec![], lines: vec![] });
@@ -1106,13 +1157,6 @@ impl Compiler {
         }
         if !self.init_order.contains(&mi) {
             self.init_order.push(mi);
-        }
-    }
-
-    fn std_aliases_insert(&mut self, mi: usize, bind: &ast::Ident, std: &'static str, item: &str) {
-        // `from std.math import sqrt`: a symbol naming `module::item`, resolved at use.
-        if let Some(key) = builtins::std_item_key(std, item) {
-            self.define(mi, bind, Symbol::Std(key), false);
         }
     }
 
@@ -1181,7 +1225,7 @@ impl Compiler {
         };
         self.program.funcs.push(Function { name: qual.clone(), arity: 0, nregs: 0, ncaptures: 0, file: self.modules[mi].file, code: vec![], lines: vec![] });
         let fi = self.funcs.len();
-        self.funcs.push(FuncInfo { name: qual, func, params: Rc::new(params), ret, type_params: tp_ids, has_self: f.self_span.is_some(), is_async: f.is_async, public: f.public, module: mi, span: f.span });
+        self.funcs.push(FuncInfo { name: qual, func, params: Rc::new(params), ret, type_params: tp_ids, has_self: f.self_span.is_some(), is_async: f.is_async, public: f.public, module: mi, span: f.span, native: None });
         fi
     }
 
@@ -1274,7 +1318,8 @@ fn sym_res(sym: &Symbol) -> NameRes {
         Symbol::Iface(i) => NameRes::Iface(*i),
         Symbol::Global(g) => NameRes::Global(*g),
         Symbol::Module(m) => NameRes::Module(*m),
-        Symbol::Std(s) => NameRes::Std(s),
+        Symbol::Const(c) => NameRes::Const(c.clone()),
+        Symbol::NativeType(t) => NameRes::NativeType(*t),
     }
 }
 

@@ -1,9 +1,9 @@
 //! Expressions: type checking and code generation together.
 
 use noodle_syntax::codes::{N0208, N0215};
-use crate::codes::{N0100, N0104, N0106, N0200, N0201, N0202, N0203, N0204, N0205, N0206, N0207, N0218, N0247};
+use crate::codes::{N0100, N0104, N0106, N0200, N0201, N0202, N0203, N0204, N0205, N0206, N0207, N0218, N0243, N0247};
 use crate::builder::{Label, Reg};
-use crate::builtins::{self, Imp, StdItem};
+use crate::builtins;
 use crate::compiler::{CapSource, Compiler, Local, NameRes, ParamInfo, ERROR_STRUCT};
 use crate::types::Type;
 use std::borrow::Cow;
@@ -471,6 +471,11 @@ impl Compiler {
                 self.emit(Op::LoadGlobal { dst: d, idx: gi.idx });
                 (d, gi.ty)
             }
+            NameRes::Func(fi) if self.funcs[fi].native.is_some() => {
+                self.error(N0200, format!("`{n}` is a native function and cannot be used as a value"), span).hint(format!("wrap it in a lambda: `fn (x) => {n}(x)`"));
+                (self.dst(dst), Type::Unknown)
+            }
+            NameRes::Const(c) => (self.load_const(c.0.clone(), dst), c.1.clone()),
             NameRes::Func(fi) => {
                 let info = self.funcs[fi].clone();
                 if info.is_async {
@@ -484,6 +489,10 @@ impl Compiler {
                 self.emit(Op::LoadFunc { dst: d, func: info.func });
                 (d, Type::Func(info.params.iter().map(|p| p.ty.clone()).collect(), Box::new(info.ret.clone())))
             }
+            NameRes::NativeType(_) => {
+                self.error(N0200, format!("`{n}` is a type, not a value"), span);
+                (self.dst(dst), Type::Unknown)
+            }
             NameRes::Struct(_) | NameRes::Enum(_) | NameRes::Iface(_) => {
                 self.error(N0200, format!("`{n}` is a type, not a value"), span).hint(format!("construct a value with `{n}(...)`"));
                 (self.dst(dst), Type::Unknown)
@@ -492,12 +501,7 @@ impl Compiler {
                 self.error(N0200, format!("`{n}` is an actor type, not a value"), span).hint(format!("start one with `spawn {n}(...)`"));
                 (self.dst(dst), Type::Unknown)
             }
-            NameRes::Module(_) | NameRes::Std(_) => {
-                if let NameRes::Std(s) = self.resolve(n) {
-                    if let Some((m, item)) = s.split_once("::") {
-                        return self.std_value(m, item, span, dst);
-                    }
-                }
+            NameRes::Module(_) => {
                 self.error(N0200, format!("`{n}` is a module, not a value"), span).hint(format!("use an item from it: `{n}.name`"));
                 (self.dst(dst), Type::Unknown)
             }
@@ -507,20 +511,6 @@ impl Compiler {
             }
             NameRes::None => {
                 self.unknown_name(n, span);
-                (self.dst(dst), Type::Unknown)
-            }
-        }
-    }
-
-    fn std_value(&mut self, m: &str, item: &str, span: Span, dst: Option<Reg>) -> (Reg, Type) {
-        match builtins::std_item(m, item) {
-            Some(StdItem::Const(c, t)) => (self.load_const(c, dst), t),
-            Some(StdItem::Func { .. }) => {
-                self.error(N0200, format!("`{item}` is a native function and cannot be used as a value"), span).hint(format!("wrap it in a lambda: `fn (x) => {item}(x)`"));
-                (self.dst(dst), Type::Unknown)
-            }
-            None => {
-                self.error(N0106, format!("module `{m}` has no item `{item}`"), span);
                 (self.dst(dst), Type::Unknown)
             }
         }
@@ -952,15 +942,15 @@ impl Compiler {
                 if !self.assignable(&tb, &ta) {
                     return self.op_error(op, &ta, &tb, span, d);
                 }
-                self.call_native2("list_concat", ra, rb, d);
+                self.call_native2("__list_concat", ra, rb, d);
                 ta.clone()
             }
             BinOp::Mul if matches!(ta, List(_) | Str) && tb == Int => {
-                self.call_native2(if ta == Str { "str_repeat" } else { "list_repeat" }, ra, rb, d);
+                self.call_native2(if ta == Str { "__str_repeat" } else { "__list_repeat" }, ra, rb, d);
                 ta.clone()
             }
             BinOp::Mul if ta == Int && matches!(tb, List(_) | Str) => {
-                self.call_native2(if tb == Str { "str_repeat" } else { "list_repeat" }, rb, ra, d);
+                self.call_native2(if tb == Str { "__str_repeat" } else { "__list_repeat" }, rb, ra, d);
                 tb.clone()
             }
             BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor | BinOp::Shl | BinOp::Shr if ta == Int && tb == Int => {
@@ -1199,8 +1189,16 @@ impl Compiler {
         if let Type::Tensor(_) = t {
             return (self.tensor_index(r, index, dst), t);
         }
-        if let Type::Db(dt) = t {
-            return self.db_index(r, dt, index, dst, span);
+        if let Type::Native(id) = t {
+            let info = self.native_types[id as usize].clone();
+            let d = self.dst(dst);
+            let Some((kt, vt)) = info.index else {
+                self.error(N0207, format!("`{}` cannot be indexed", info.display), span);
+                return (d, Type::Unknown);
+            };
+            let key = if matches!(kt, Type::Any) { self.expr(index, None, None).0 } else { self.expr_coerce(index, None, &kt) };
+            self.emit(Op::IndexGet { dst: d, obj: r, key });
+            return (d, vt);
         }
         let d = self.dst(dst);
         match &t {
@@ -1243,7 +1241,6 @@ impl Compiler {
         if let ExprKind::Name(n) = &target.kind {
             match self.resolve(n) {
                 NameRes::Module(mi) => return self.module_item_value(mi, name, dst),
-                NameRes::Std(s) if !s.contains("::") => return self.std_value(s, &name.name, name.span, dst),
                 _ => {}
             }
         }
@@ -1294,17 +1291,12 @@ impl Compiler {
         } else {
             None
         };
-        if let Type::Tensor(te) = base_t {
-            if let Some((d2, ft)) = self.tensor_field(r, te, name, Some(d)) {
-                if let Some(j) = skip {
-                    self.b().patch(j);
-                    return (d2, Type::optional(ft));
-                }
-                return (d2, ft);
-            }
-        }
+        let native = match &base_t {
+            Type::Native(_) | Type::Tensor(_) => self.native_field(r, &base_t, name, d),
+            _ => None,
+        };
         let ft = match &base_t {
-            Type::Db(t) => self.db_field(r, *t, name, d).unwrap_or(Type::Unknown),
+            _ if native.is_some() => native.unwrap(),
             Type::Struct(s) => {
                 let info = &self.structs[*s as usize];
                 match info.fields.iter().position(|f| f.0 == name.name) {
@@ -1334,7 +1326,7 @@ impl Compiler {
             _ => {
                 let shown = self.show(&base_t);
                 let mut dg = Diagnostic::error(N0106, format!("`{shown}` has no field `{}`", name.name), name.span).label("unknown field");
-                if builtins::method(&base_t, &name.name).is_some() {
+                if !self.extend_methods(&base_t, &name.name).is_empty() {
                     dg = dg.hint(format!("`{}` is a method: call it with `()`", name.name));
                 }
                 self.diags.push(dg);
@@ -1349,6 +1341,9 @@ impl Compiler {
     }
 
     fn module_item_value(&mut self, mi: usize, name: &noodle_syntax::ast::Ident, dst: Option<Reg>) -> (Reg, Type) {
+        if let Some(r) = self.native_item_value(mi, name, dst) {
+            return r;
+        }
         match self.modules[mi].symbols.get(&name.name).cloned() {
             Some((sym, public)) => {
                 if !public {
@@ -1550,10 +1545,6 @@ impl Compiler {
                 NameRes::Func(fi) => return self.call_func(fi, None, args, dst, span, expected, false),
                 NameRes::Struct(s) => return self.construct(s, args, dst, span),
                 NameRes::Builtin(b) => return self.call_builtin(b, args, dst, span, expected),
-                NameRes::Std(s) if s.contains("::") => {
-                    let (m, item) = s.split_once("::").unwrap();
-                    return self.call_std(m, item, args, dst, span);
-                }
                 NameRes::None => {
                     self.unknown_name(n, callee.span);
                     for a in args {
@@ -1579,12 +1570,21 @@ impl Compiler {
                                     }
                                 }
                                 None => {
-                                    self.error(N0100, format!("module `{}` has no item `{}`", self.modules[mi].name, name.name), name.span);
+                                    let m = self.modules[mi].name.clone();
+                                    let names: Vec<String> = self.modules[mi].symbols.iter().filter(|(_, (_, p))| *p).map(|(n, _)| n.clone()).collect();
+                                    let refs: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
+                                    let mut d = Diagnostic::error(N0100, format!("module `{m}` has no item `{}`", name.name), name.span);
+                                    if let Some(s) = crate::compiler::suggest(&name.name, &refs) {
+                                        d = d.hint(format!("did you mean `{s}`?"));
+                                    }
+                                    self.diags.push(d);
+                                    for a in args {
+                                        self.expr(&a.value, None, None);
+                                    }
                                     return (self.dst(dst), Type::Unknown);
                                 }
                             }
                         }
-                        NameRes::Std(s) if !s.contains("::") => return self.call_std(s, &name.name, args, dst, span),
                         _ => {}
                     }
                 }
@@ -1750,6 +1750,20 @@ impl Compiler {
     /// A call of a known function. With `task` (`spawn f(...)`), or when `f` is `async def`,
     /// the call starts a task and has type `task[R]`.
     pub(crate) fn call_func(&mut self, fi: usize, recv: Option<(Reg, Type)>, args: &[Arg], dst: Option<Reg>, span: Span, expected: Option<&Type>, task: bool) -> (Reg, Type) {
+        if let Some(native) = self.funcs[fi].native.clone() {
+            if task {
+                let name = self.funcs[fi].name.clone();
+                self.error(N0243, format!("`spawn` cannot start native function `{name}` as a task"), span).hint("spawn a function of your own that calls it");
+            }
+            // `math.sqrt(x)` is an instruction, not a native call (hot in numeric code)
+            if &*native.symbol == "math.sqrt" && args.len() == 1 && args[0].name.is_none() {
+                let x = self.expr_coerce(&args[0].value, None, &Type::Float);
+                let d = self.dst(dst);
+                self.emit(Op::SqrtFloat { dst: d, src: x });
+                return (d, Type::Float);
+            }
+            return self.call_native_func(fi, recv, &[], args, dst, span, expected);
+        }
         let info = self.funcs[fi].clone();
         // instantiate generics with fresh inference variables
         let mut inst: Vec<(u32, Type)> = Vec::new();
@@ -1803,7 +1817,7 @@ impl Compiler {
             let nb = self.b().alloc(3);
             self.emit(Op::LoadFunc { dst: nb + 1, func: info.func });
             self.emit(Op::NewList { dst: nb + 2, base: base + 1, count: (params.len() as u32 + extra) as u16 });
-            return (self.emit_native("actor.spawn_task", nb, 2, dst), Type::Task(Box::new(ret)));
+            return (self.emit_native("actor.__spawn_task", nb, 2, dst), Type::Task(Box::new(ret)));
         }
         self.emit(Op::Call { base, func: info.func });
         (self.to_dst(base, dst), ret)
@@ -1993,25 +2007,38 @@ impl Compiler {
                 }
                 (self.dst(dst), Type::Unknown)
             }
-            Type::Tensor(te) => self.tensor_method(r, *te, name, args, dst, span),
-            Type::Db(t) => self.db_method(r, *t, name, args, dst, span),
+            Type::Native(id) => self.native_type_method(r, *id, name, args, dst, span),
             Type::Actor(a) => self.actor_method(r, *a, name, args, dst, span),
-            Type::Task(t) => {
-                let t = (**t).clone();
-                self.task_method(r, t, name, args, dst, span)
-            }
             _ => self.builtin_method(r, &t, name, args, dst, span),
         }
     }
 
+    /// A method of a built-in type (`str`, `list`, `tensor`, `task`, ...): declared by an
+    /// `extend` block of a native module (the core module for most).
     fn builtin_method(&mut self, r: Reg, t: &Type, name: &noodle_syntax::ast::Ident, args: &[Arg], dst: Option<Reg>, span: Span) -> (Reg, Type) {
-        let Some(sig) = builtins::method(t, &name.name) else {
+        // `x.len()` is `len(x)`: an instruction
+        if name.name == "len" && matches!(t, Type::Str | Type::Bytes | Type::List(_) | Type::Dict(..) | Type::Set(_) | Type::Tensor(_)) {
+            if !args.is_empty() {
+                self.error(N0201, "`len` takes no arguments", span);
+            }
+            let d = self.dst(dst);
+            self.emit(Op::Len { dst: d, src: r });
+            return (d, Type::Int);
+        }
+        let cands: Vec<_> = self.extend_methods(t, &name.name).into_iter().filter(|(fi, _)| !self.funcs[*fi].native.as_ref().is_some_and(|n| n.property)).collect();
+        let Some((fi, binds)) = self.pick_overload(&cands, args.len()) else {
             let shown = self.show(t);
             let mut d = Diagnostic::error(N0106, format!("`{shown}` has no method `{}`", name.name), name.span).label("unknown method");
-            if matches!(name.name.as_str(), "sort" | "sorted" | "min" | "max") && matches!(t, Type::List(_)) {
+            if matches!(name.name.as_str(), "sort" | "sorted" | "min" | "max" | "argsort") && matches!(t, Type::List(_)) {
                 d = d.hint("sorting needs elements that can be ordered (int, float, str, bytes, bool or tuples of those); use sort_by(key)");
-            } else if let Some(s) = crate::compiler::suggest(&name.name, builtins::METHOD_NAMES) {
-                d = d.hint(format!("did you mean `{s}`?"));
+            } else if let Type::Task(_) = t {
+                d = d.hint("wait for a task with `await task`; check it with `task.done()`; stop it with `task.cancel()`");
+            } else {
+                let names = self.extend_method_names(t);
+                let refs: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
+                if let Some(s) = crate::compiler::suggest(&name.name, &refs) {
+                    d = d.hint(format!("did you mean `{s}`?"));
+                }
             }
             self.diags.push(d);
             for a in args {
@@ -2019,112 +2046,29 @@ impl Compiler {
             }
             return (self.dst(dst), Type::Unknown);
         };
-        match sig.imp {
-            Imp::Len => {
-                if !args.is_empty() {
-                    self.error(N0201, "`len` takes no arguments", span);
+        let symbol = self.funcs[fi].native.as_ref().map(|n| n.symbol.clone());
+        if symbol.as_deref() == Some("dict.get") && (1..=2).contains(&args.len()) && args.iter().all(|a| a.name.is_none()) {
+            // `d.get(k)` and `d.get(k, default)` are an instruction: the key and the default
+            // (none when not given) side by side
+            let params = self.funcs[fi].params.clone();
+            let kt = instantiate(&params[0].ty, &binds);
+            let k = self.b().alloc(2);
+            self.expr_coerce(&args[0].value, Some(k), &kt);
+            match args.get(1) {
+                Some(a) => {
+                    let vt = instantiate(&params[1].ty, &binds);
+                    self.expr_coerce(&a.value, Some(k + 1), &vt);
                 }
-                let d = self.dst(dst);
-                self.emit(Op::Len { dst: d, src: r });
-                (d, Type::Int)
+                None => {
+                    self.emit(Op::LoadNone { dst: k + 1 });
+                }
             }
-            Imp::Prelude(pname) => {
-                let NameRes::Func(fi) = self.resolve_module_symbol(self.prelude, pname) else { unreachable!("prelude function {pname}") };
-                self.call_func(fi, Some((r, t.clone())), args, dst, span, None, false)
-            }
-            Imp::Native(native) => {
-                for a in args {
-                    if let Some(n) = &a.name {
-                        self.error(N0202, format!("built-in method `{}` takes no named arguments", name.name), n.span);
-                    }
-                }
-                if args.len() < sig.required || args.len() > sig.params.len() {
-                    let shown = self.show(t);
-                    let expect = if sig.required == sig.params.len() { format!("{}", sig.required) } else { format!("{} to {}", sig.required, sig.params.len()) };
-                    self.error(N0201, format!("`{shown}.{}` takes {expect} argument{} but {} were given", name.name, plural(sig.params.len()), args.len()), span);
-                }
-                if native == "dict.get" && (1..=2).contains(&args.len()) {
-                    // the key and the default (none when not given) side by side
-                    let k = self.b().alloc(2);
-                    self.expr_coerce(&args[0].value, Some(k), &sig.params[0]);
-                    match args.get(1) {
-                        Some(a) => {
-                            self.expr_coerce(&a.value, Some(k + 1), &sig.params[1]);
-                        }
-                        None => {
-                            self.emit(Op::LoadNone { dst: k + 1 });
-                        }
-                    }
-                    let d = self.dst(dst);
-                    self.emit(Op::DictGet { dst: d, dict: r, key: k });
-                    return (d, if args.len() == 1 { Type::optional(sig.ret) } else { sig.ret });
-                }
-                let base = self.b().alloc(args.len() as u32 + 2);
-                self.emit(Op::Move { dst: base + 1, src: r });
-                for (i, a) in args.iter().enumerate() {
-                    let p = sig.params.get(i).cloned().unwrap_or(Type::Unknown);
-                    self.expr_coerce(&a.value, Some(base + 2 + i as u16), &p);
-                }
-                let n = self.native(native);
-                self.emit(Op::CallNative { base, native: n, argc: args.len() as u8 + 1 });
-                let ret = if native == "dict.get" && args.len() == 1 { Type::optional(sig.ret) } else { sig.ret };
-                (self.to_dst(base, dst), ret)
-            }
+            let d = self.dst(dst);
+            self.emit(Op::DictGet { dst: d, dict: r, key: k });
+            let ret = instantiate(&self.funcs[fi].ret.clone(), &binds);
+            return (d, ret);
         }
-    }
-
-    fn call_std(&mut self, m: &str, item: &str, args: &[Arg], dst: Option<Reg>, span: Span) -> (Reg, Type) {
-        if m == "std.tensor" || m == "std.linalg" {
-            if let Some(r) = self.tensor_std(m, item, args, dst, span) {
-                return r;
-            }
-        }
-        if m == "std.db" {
-            if let Some(r) = self.db_std(item, args, dst, span) {
-                return r;
-            }
-        }
-        if m == "std.actor" {
-            if let Some(r) = self.actor_std(item, args, dst, span) {
-                return r;
-            }
-        }
-        match builtins::std_item(m, item) {
-            Some(StdItem::Func { params, variadic, ret, native }) => {
-                if native == "math.sqrt" && args.len() == 1 && args[0].name.is_none() {
-                    let x = self.expr_coerce(&args[0].value, None, &Type::Float);
-                    let d = self.dst(dst);
-                    self.emit(Op::SqrtFloat { dst: d, src: x });
-                    return (d, Type::Float);
-                }
-                if !variadic && args.len() != params.len() {
-                    self.error(N0201, format!("`{item}` takes {} argument{} but {} were given", params.len(), plural(params.len()), args.len()), span);
-                }
-                let base = self.b().alloc(args.len() as u32 + 1);
-                for (i, a) in args.iter().enumerate() {
-                    let r = base + 1 + i as u16;
-                    match params.get(i) {
-                        Some(p) if !variadic => {
-                            self.expr_coerce(&a.value, Some(r), p);
-                        }
-                        _ => {
-                            self.expr(&a.value, Some(r), None);
-                        }
-                    }
-                }
-                let n = self.native(native);
-                self.emit(Op::CallNative { base, native: n, argc: args.len() as u8 });
-                (self.to_dst(base, dst), ret)
-            }
-            Some(StdItem::Const(..)) => {
-                self.error(N0206, format!("`{item}` is a constant, not a function"), span);
-                (self.dst(dst), Type::Unknown)
-            }
-            None => {
-                self.error(N0106, format!("module `{m}` has no function `{item}`"), span);
-                (self.dst(dst), Type::Unknown)
-            }
-        }
+        self.call_native_func(fi, Some((r, t.clone())), &binds, args, dst, span, None)
     }
 
     fn call_builtin(&mut self, b: &str, args: &[Arg], dst: Option<Reg>, span: Span, expected: Option<&Type>) -> (Reg, Type) {
@@ -2158,7 +2102,8 @@ impl Compiler {
                 }
                 let (r, t) = self.expr(&args[0].value, None, None);
                 let t = self.subst.resolve(&t);
-                if !matches!(t, Type::Str | Type::Bytes | Type::List(_) | Type::Dict(..) | Type::Set(_) | Type::Unknown | Type::Tuple(_) | Type::Tensor(_) | Type::Db(crate::db::DbT::Rows | crate::db::DbT::Row)) {
+                let native_len = matches!(t, Type::Native(id) if self.native_types[id as usize].len);
+                if !native_len && !matches!(t, Type::Str | Type::Bytes | Type::List(_) | Type::Dict(..) | Type::Set(_) | Type::Unknown | Type::Tuple(_) | Type::Tensor(_)) {
                     let shown = self.show(&t);
                     let code = if matches!(t, Type::Optional(_)) { N0204 } else { N0200 };
                     self.error(code, format!("`len` needs a str, bytes, list, dict or set, found `{shown}`"), args[0].value.span);
@@ -2180,7 +2125,7 @@ impl Compiler {
                 arity(self, 0, 0);
                 let d = self.dst(dst);
                 let base = self.b().alloc(1);
-                let n = self.native("set_new");
+                let n = self.native("set");
                 self.emit(Op::CallNative { base, native: n, argc: 0 });
                 self.emit(Op::Move { dst: d, src: base });
                 let et = match expected.map(|t| self.subst.resolve(t)) {
@@ -2319,6 +2264,7 @@ pub fn instantiate(t: &Type, inst: &[(u32, Type)]) -> Type {
         Type::Param(id, _) => inst.iter().find(|(i, _)| i == id).map(|(_, t)| t.clone()).unwrap_or_else(|| t.clone()),
         Type::List(a) => Type::List(Box::new(instantiate(a, inst))),
         Type::Set(a) => Type::Set(Box::new(instantiate(a, inst))),
+        Type::Task(a) => Type::Task(Box::new(instantiate(a, inst))),
         Type::Optional(a) => Type::optional(instantiate(a, inst)),
         Type::Dict(k, v) => Type::Dict(Box::new(instantiate(k, inst)), Box::new(instantiate(v, inst))),
         Type::Tuple(ts) => Type::Tuple(ts.iter().map(|t| instantiate(t, inst)).collect()),

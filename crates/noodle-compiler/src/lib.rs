@@ -9,6 +9,7 @@
 //! lines declared.
 
 pub mod codes;
+mod args;
 mod builder;
 mod builtins;
 mod compiler;
@@ -17,8 +18,10 @@ mod pattern;
 mod stmt;
 mod tensor;
 mod actor;
-mod db;
+pub mod natives;
 pub mod types;
 
-pub use builtins::native_names;
-pub use compiler::{CompileOutput, Compiler, FsLoader, SourceLoader};
+pub use natives::{ArgShape, CallRule, NativeModule, RuleArg, RuleCall};
+pub use noodle_syntax::{Diagnostic, Span};
+pub use actor::SUPERVISOR;
+pub use compiler::{CompileOutput, Compiler, DiagRef, FsLoader, SourceLoader};

@@ -222,7 +222,7 @@ impl Compiler {
                 if !matches!(self.subst.resolve(&t), Type::None | Type::Never) {
                     let base = self.b().alloc(2);
                     self.emit(Op::Move { dst: base + 1, src: r });
-                    let n = self.native("repl_show");
+                    let n = self.native("__repl_show");
                     self.emit(Op::CallNative { base, native: n, argc: 1 });
                 }
             }
@@ -386,7 +386,7 @@ impl Compiler {
                     // forgets its result when it finishes and reports its error, if any
                     let base = self.b().alloc(2);
                     self.emit(Op::Move { dst: base + 1, src: r });
-                    self.emit_native("actor.task.detach", base, 1, None);
+                    self.emit_native("actor.__detach", base, 1, None);
                 }
                 matches!(t, Type::Never)
             }
@@ -1031,10 +1031,13 @@ impl Compiler {
         } else {
             let (r, t) = self.expr(iter, None, None);
             let t = self.subst.resolve(&t);
-            if t == Type::Db(crate::db::DbT::Cursor) {
-                self.cursor_loop(r, pat, body, depth);
-                self.pop_scope();
-                return;
+            if let Type::Native(id) = t {
+                let info = self.native_types[id as usize].clone();
+                if let Some(next) = info.next {
+                    self.stream_loop(r, next, pat, body, depth);
+                    self.pop_scope();
+                    return;
+                }
             }
             let elem = match &t {
                 Type::List(e) | Type::Set(e) => (**e).clone(),
@@ -1043,7 +1046,8 @@ impl Compiler {
                 Type::Bytes => Type::Int,
                 // the rows (views along the first axis)
                 Type::Tensor(_) => t.clone(),
-                Type::Db(crate::db::DbT::Rows) => Type::Db(crate::db::DbT::Row),
+                // a native type with `__iter__`
+                Type::Native(id) if self.native_types[*id as usize].iter.is_some() => self.native_types[*id as usize].iter.clone().unwrap(),
                 Type::Unknown => Type::Unknown,
                 Type::Optional(_) => {
                     let shown = self.show(&t);
@@ -1089,18 +1093,23 @@ impl Compiler {
         self.pop_scope();
     }
 
-    /// `for row in cursor`: fetches rows one at a time until the cursor reports none, so a
-    /// result larger than memory streams through.
-    fn cursor_loop(&mut self, cursor: Reg, pat: &Pattern, body: &Block, depth: usize) {
+    /// `for row in cursor` over a native type with `__next__`: calls it until it gives none,
+    /// so a stream larger than memory (a cursor's rows) goes through one item at a time.
+    fn stream_loop(&mut self, stream: Reg, next: usize, pat: &Pattern, body: &Block, depth: usize) {
         let item = self.b().temp();
         let base = self.b().alloc(2);
         let top = self.b().here();
-        self.emit(Op::Move { dst: base + 1, src: cursor });
-        self.emit_native("db.cursor_next", base, 1, Some(item));
+        self.emit(Op::Move { dst: base + 1, src: stream });
+        let symbol = self.funcs[next].native.as_ref().map(|n| n.symbol.clone()).expect("a native");
+        let elem = match self.funcs[next].ret.clone() {
+            Type::Optional(t) => *t,
+            t => t,
+        };
+        self.emit_native(&symbol, base, 1, Some(item));
         let done = self.b().jump_if_none(item);
         self.f().loops.push(LoopCtx { breaks: vec![], continues: vec![], try_depth: depth });
         self.push_scope();
-        self.bind_loop_var(pat, item, &Type::Db(crate::db::DbT::Row));
+        self.bind_loop_var(pat, item, &elem);
         self.block_stmts(body);
         self.pop_scope();
         let lp = self.f().loops.pop().unwrap();
@@ -1171,6 +1180,7 @@ impl Compiler {
         let method = match &ty {
             Type::Struct(s) => Some(self.structs[*s as usize].methods.get("exit").copied()),
             Type::Enum(e) => Some(self.enums[*e as usize].methods.get("exit").copied()),
+            Type::Native(id) => Some(self.native_types[*id as usize].methods.get("exit").and_then(|v| v.first().copied())),
             _ => None,
         };
         let has_exit = match method {
@@ -1180,7 +1190,7 @@ impl Compiler {
                 f.has_self && f.params.first().is_some_and(|p| p.ty == Type::Bool) && f.params.iter().skip(1).all(|p| p.default.is_some())
             }
             Some(None) => false,
-            None => matches!(ty, Type::Db(crate::db::DbT::Transaction | crate::db::DbT::Cursor) | Type::Unknown),
+            None => matches!(ty, Type::Unknown),
         };
         if !has_exit {
             let shown = self.show(&ty);

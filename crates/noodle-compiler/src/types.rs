@@ -22,8 +22,8 @@ pub enum Type {
     Range,
     /// An n-dimensional tensor; the element type is static, the shape is not.
     Tensor(TE),
-    /// A `std.db` handle: connection, transaction, result, row or cursor.
-    Db(crate::db::DbT),
+    /// A native module's handle type (`db.Connection`), by its index.
+    Native(u32),
     /// A reference to an actor (by the compiler's actor index; `SUPERVISOR` for a supervisor).
     Actor(u32),
     /// `task[T]`: a result that arrives later (`await` it).
@@ -113,6 +113,7 @@ pub trait TypeNames {
     fn enum_name(&self, id: EnumId) -> String;
     fn iface_name(&self, id: IfaceId) -> String;
     fn actor_name(&self, id: u32) -> String;
+    fn native_name(&self, id: u32) -> String;
 }
 
 pub struct Show<'a>(pub &'a Type, pub &'a dyn TypeNames, pub &'a Subst);
@@ -134,7 +135,7 @@ impl fmt::Display for Show<'_> {
             Type::Unknown => write!(f, "?"),
             Type::Range => write!(f, "range"),
             Type::Tensor(e) => write!(f, "tensor[{}]", e.name()),
-            Type::Db(d) => write!(f, "db.{}", d.name()),
+            Type::Native(id) => write!(f, "{}", names.native_name(*id)),
             Type::List(t) => write!(f, "list[{}]", show(t)),
             Type::Dict(k, v) => write!(f, "dict[{}, {}]", show(k), show(v)),
             Type::Set(t) => write!(f, "set[{}]", show(t)),

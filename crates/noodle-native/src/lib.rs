@@ -17,6 +17,8 @@ pub mod convert;
 pub use convert::{arity, as_bytes, as_dict, as_dict_mut, as_float, as_int, as_list, as_list_mut, as_set, as_set_mut, as_str, bad, vec_with_capacity};
 pub use convert::{Bytes, FromValue, IntoValue, Object, Ref};
 pub use noodle_vm::native::{CallRequest, Continuation, Ctx, Flow, Host, NativeFn, NativeObject, Natives, Sendable, Wait};
+pub use noodle_compiler::types::{Type, TE};
+pub use noodle_compiler::{ArgShape, CallRule, RuleArg, RuleCall};
 pub use noodle_vm::{native_any, Heap, Obj, Value, VmError};
 
 use std::borrow::Cow;
@@ -29,12 +31,23 @@ pub struct Module {
     declarations: Cow<'static, str>,
     /// (name as declared, function): `sqrt`, `Connection.query`, `list.push`.
     functions: Vec<(String, NativeFn)>,
+    /// (name as declared, rule): the checker's extensions for calls whose types the
+    /// declarations cannot say.
+    rules: Vec<(String, Arc<dyn CallRule>)>,
 }
 
 impl Module {
     /// A module named `name` (dotted: `std.math`, `myapp.geo`) declared by `declarations`.
     pub fn new(name: impl Into<String>, declarations: impl Into<Cow<'static, str>>) -> Module {
-        Module { name: name.into(), declarations: declarations.into(), functions: Vec::new() }
+        Module { name: name.into(), declarations: declarations.into(), functions: Vec::new(), rules: Vec::new() }
+    }
+
+    /// A rule for the calls of declared function `name` (see `CallRule`): the types its
+    /// declaration cannot say, such as a result whose element type comes from a `dtype`
+    /// argument.
+    pub fn rule(mut self, name: &str, rule: impl CallRule + 'static) -> Module {
+        self.rules.push((name.to_string(), Arc::new(rule)));
+        self
     }
 
     /// The Rust function behind the declared function `name`: a module function (`sqrt`), a
@@ -137,6 +150,14 @@ impl Registry {
 
     pub fn modules(&self) -> impl Iterator<Item = &Module> {
         self.modules.iter().map(|m| &**m)
+    }
+
+    /// The declarations the compiler reads (each module's source and rules).
+    pub fn declarations(&self) -> Vec<noodle_compiler::NativeModule> {
+        self.modules
+            .iter()
+            .map(|m| noodle_compiler::NativeModule { name: m.name.clone(), source: Arc::from(m.declarations.as_ref()), rules: m.rules.clone() })
+            .collect()
     }
 
     /// The function table the VM resolves a program's natives from.

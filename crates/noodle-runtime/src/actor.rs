@@ -6,7 +6,8 @@
 //!
 //! Values cross between actors' heaps as `Msg`s (`noodle_vm::message`).
 
-use noodle_native::{arity, as_float, as_int, as_list, as_str, bad, native_any, simple, Ctx, Flow, Heap, Module, NativeObject, Obj, Sendable, Value, VmError, Wait};
+use noodle_compiler::codes::{N0200, N0244};
+use noodle_native::{arity, as_float, as_int, as_list, as_str, bad, native_any, simple, CallRule, Ctx, Flow, Heap, Module, NativeObject, Obj, RuleCall, Sendable, Type, Value, VmError, Wait};
 use noodle_nbc::op::{KIND_ACTOR, KIND_SUPERVISOR_OFFSET};
 use noodle_nbc::Program;
 use noodle_vm::codes::N2305;
@@ -35,29 +36,70 @@ macro_rules! retry {
 /// The `std.actor` module: its declarations and the functions behind them (and behind the
 /// language's actor syntax).
 pub fn module() -> Module {
-    Module::new("std.actor", include_str!("actor.noodle"))
-        .function("spawn", simple!(actor_spawn))
-        .function("send", retry!(actor_send))
-        .function("ask", retry!(actor_ask))
-        .function("me", simple!(actor_me))
-        .function("stop", simple!(actor_stop))
-        .function("alive", simple!(actor_alive))
-        .function("monitor", simple!(actor_monitor))
-        .function("link", simple!(actor_link))
+    rules(Module::new("std.actor", include_str!("actor.noodle"))
+        .function("__spawn", simple!(actor_spawn))
+        .function("__send", retry!(actor_send))
+        .function("__ask", retry!(actor_ask))
+        .function("__stop", simple!(actor_stop))
+        .function("__alive", simple!(actor_alive))
+        .function("__monitor", simple!(actor_monitor))
+        .function("__link", simple!(actor_link))
         .function("register", simple!(actor_register))
-        .function("whereis", simple!(actor_whereis))
+        .function("__whereis", simple!(actor_whereis))
         .function("supervisor", simple!(actor_supervisor))
-        .function("children", simple!(actor_children))
-        .function("restarts", simple!(actor_restarts))
-        .function("await", retry!(task_wait))
+        .function("__children", simple!(actor_children))
+        .function("__restarts", simple!(actor_restarts))
+        .function("__await", retry!(task_wait))
         .function("task.done", simple!(task_done))
         .function("timer", simple!(task_timer))
         .function("gather", retry!(task_gather))
-        .function("spawn_task", simple!(task_spawn))
+        .function("__spawn_task", simple!(task_spawn))
         .function("task.cancel", simple!(task_cancel))
         .function("select", retry!(task_select))
-        .function("task.detach", simple!(task_detach))
-        .function("send_later", simple!(actor_send_later))
+        .function("__detach", simple!(task_detach))
+        .function("__send_later", simple!(actor_send_later)))
+}
+
+/// What the checker needs beyond `actor.noodle`'s signatures: a supervisor is an actor (the
+/// language's own type for it), its strategy is one of three names, and `register` takes an
+/// actor reference.
+fn rules(m: Module) -> Module {
+    m.rule("supervisor", ActorRule(supervisor_rule)).rule("register", ActorRule(register_rule))
+}
+
+struct ActorRule(fn(&mut RuleCall) -> Option<Type>);
+
+impl CallRule for ActorRule {
+    fn check(&self, call: &mut RuleCall) -> Option<Type> {
+        (self.0)(call)
+    }
+}
+
+fn supervisor_rule(call: &mut RuleCall) -> Option<Type> {
+    let strategy = call.arg("strategy").clone();
+    if let Some(s) = strategy.text.as_deref() {
+        let choices = ["one_for_one", "one_for_all", "rest_for_one"];
+        if !choices.contains(&s) {
+            let list: Vec<String> = choices.iter().map(|c| format!("\"{c}\"")).collect();
+            call.error(N0244, format!("unknown supervision strategy \"{s}\""), strategy.span).hint(format!("expected {}", list.join(", ")));
+        }
+    }
+    let parent = call.arg("parent").clone();
+    let sup = Type::Actor(noodle_compiler::SUPERVISOR);
+    if parent.given && !matches!(&parent.ty, Type::Unknown | Type::None) && parent.ty != sup && parent.ty != Type::optional(sup.clone()) {
+        let shown = call.show(&parent.ty);
+        call.error(N0200, format!("type mismatch: expected `actor.Supervisor?`, found `{shown}`"), parent.span).label(format!("this is `{shown}`"));
+    }
+    Some(sup)
+}
+
+fn register_rule(call: &mut RuleCall) -> Option<Type> {
+    let r = call.arg("ref").clone();
+    if !matches!(r.ty, Type::Actor(_) | Type::Unknown) {
+        let shown = call.show(&r.ty);
+        call.error(N0200, format!("`register` takes an actor reference, found `{shown}`"), r.span);
+    }
+    None
 }
 
 /// The wait of a native that retries (`retry!`): the scheduler keeps the progress, so asking
@@ -450,13 +492,6 @@ fn actor_ask(ctx: &mut Ctx, a: &[Value]) -> Poll {
     Ok(Some(task_value(ctx.heap, t)))
 }
 
-fn actor_me(ctx: &mut Ctx, a: &[Value]) -> R {
-    arity(a, 0, "actor.me")?;
-    match host(ctx)?.me() {
-        Some(r) => Ok(actor_value(ctx.heap, r)),
-        None => Ok(Value::None),
-    }
-}
 
 /// A native that does one thing to the actor it is given and returns none.
 fn on_actor(ctx: &mut Ctx, a: &[Value], name: &str, f: fn(&mut dyn ActorHost, &ActorRef) -> Result<(), VmError>) -> R {

@@ -23,6 +23,31 @@ pub enum Item {
     Actor(ActorDecl),
     /// A top-level statement (including top-level `let`/`var`, which become globals).
     Stmt(Stmt, bool /* pub */),
+    /// `type Name { def ... }` in a native module's declarations: an opaque handle type whose
+    /// methods are natives.
+    NativeType(NativeTypeDecl),
+    /// `extend[T] list[T] { def ... }` in a native module's declarations: methods (natives)
+    /// of a built-in type.
+    Extend(ExtendDecl),
+}
+
+/// `type Name { methods }` (declarations only).
+#[derive(Clone, Debug)]
+pub struct NativeTypeDecl {
+    pub public: bool,
+    pub name: Ident,
+    pub methods: Vec<FuncDecl>,
+    pub span: Span,
+}
+
+/// `extend[T: Bound, ...] TYPE { methods }` (declarations only): the type variables with an
+/// optional bound each, the built-in type they extend, and the methods.
+#[derive(Clone, Debug)]
+pub struct ExtendDecl {
+    pub params: Vec<(Ident, Option<Ident>)>,
+    pub target: TypeExpr,
+    pub methods: Vec<FuncDecl>,
+    pub span: Span,
 }
 
 #[derive(Clone, Debug)]
@@ -39,6 +64,8 @@ pub struct Param {
     pub name: Ident,
     pub ty: Option<TypeExpr>,
     pub default: Option<Expr>,
+    /// `name: T...` (declarations only, last parameter): any number of arguments.
+    pub variadic: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -58,6 +85,9 @@ pub struct FuncDecl {
     pub deferred: Option<Span>,
     /// `async def`: a call starts it as a task.
     pub is_async: bool,
+    /// `let name: T` in a native type or `extend` block (declarations only): a read-only
+    /// property, `x.name`, computed by a native that takes the receiver.
+    pub property: bool,
     pub span: Span,
 }
 

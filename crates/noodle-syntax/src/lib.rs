@@ -12,5 +12,5 @@ pub mod parser;
 pub mod span;
 
 pub use diag::{Diagnostic, Severity};
-pub use parser::{parse, parse_body, parse_deferring_bodies};
+pub use parser::{parse, parse_body, parse_declarations, parse_deferring_bodies};
 pub use span::{SourceFile, Span};

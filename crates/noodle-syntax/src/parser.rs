@@ -22,6 +22,18 @@ pub fn parse_deferring_bodies(src: &str, file: u32) -> (Module, Vec<Diagnostic>)
     parse_module(src, file, true)
 }
 
+/// Parses a native module's declarations: Noodle source in which a `def` may have no body
+/// (a native function), `type Name { ... }` declares an opaque handle type, `extend[T]
+/// list[T] { ... }` adds methods to a built-in type, and a last parameter may be variadic
+/// (`values: any...`). `type` and `extend` are names everywhere else.
+pub fn parse_declarations(src: &str, file: u32) -> (Module, Vec<Diagnostic>) {
+    let mut p = Parser::new(src, file, Lexer::new(src, file, 0, src.len()));
+    p.declarations = true;
+    let items = p.module();
+    p.diags.append(&mut p.lexer.diags);
+    (Module { items }, p.diags)
+}
+
 fn parse_module(src: &str, file: u32, defer_bodies: bool) -> (Module, Vec<Diagnostic>) {
     // Tokens are lexed as the parser needs them and dropped behind it, so a large file never
     // holds all its tokens at once.
@@ -80,6 +92,8 @@ struct Parser<'a> {
     closures: u32,
     /// Skip (and record) the bodies of functions and of struct and enum methods.
     defer_bodies: bool,
+    /// Reading a native module's declarations (`parse_declarations`).
+    declarations: bool,
 }
 
 /// The deepest nesting of expressions, blocks, patterns and types a file may have.
@@ -131,7 +145,7 @@ const KEEP_BEHIND: usize = 4;
 
 impl<'a> Parser<'a> {
     fn new(src: &'a str, file: u32, lexer: Lexer<'a>) -> Parser<'a> {
-        let mut p = Parser { lexer, tokens: Vec::with_capacity(8), base: 0, src, file, pos: 0, diags: Vec::new(), last_err_pos: usize::MAX, depth: 0, with_head: false, closures: 0, defer_bodies: false };
+        let mut p = Parser { lexer, tokens: Vec::with_capacity(8), base: 0, src, file, pos: 0, diags: Vec::new(), last_err_pos: usize::MAX, depth: 0, with_head: false, closures: 0, defer_bodies: false, declarations: false };
         p.fill(LOOKAHEAD);
         p
     }
@@ -140,7 +154,7 @@ impl<'a> Parser<'a> {
     fn from_tokens(src: &'a str, file: u32, tokens: Vec<Token>) -> Parser<'a> {
         let mut lexer = Lexer::new(src, file, 0, 0);
         lexer.done = true;
-        Parser { lexer, tokens, base: 0, src, file, pos: 0, diags: Vec::new(), last_err_pos: usize::MAX, depth: 0, with_head: false, closures: 0, defer_bodies: false }
+        Parser { lexer, tokens, base: 0, src, file, pos: 0, diags: Vec::new(), last_err_pos: usize::MAX, depth: 0, with_head: false, closures: 0, defer_bodies: false, declarations: false }
     }
 
     /// Lexes until the token `abs` exists (or the input ends).
@@ -443,6 +457,8 @@ impl<'a> Parser<'a> {
             Tok::Ident(s) if s == "actor" && matches!(self.peek_at(1), Tok::Ident(_)) && self.peek_at(2) == &Tok::LBrace => Ok(Item::Actor(self.actor_decl(public)?)),
             Tok::Enum => Ok(Item::Enum(self.enum_decl(public)?)),
             Tok::Interface => Ok(Item::Interface(self.interface_decl(public)?)),
+            Tok::Ident(s) if self.declarations && s == "type" && matches!(self.peek_at(1), Tok::Ident(_)) => Ok(Item::NativeType(self.native_type_decl(public)?)),
+            Tok::Ident(s) if self.declarations && s == "extend" && !public => Ok(Item::Extend(self.extend_decl()?)),
             Tok::Let | Tok::Var => {
                 let s = self.stmt()?;
                 Ok(Item::Stmt(s, public))
@@ -529,7 +545,9 @@ impl<'a> Parser<'a> {
 
     /// A function after its introducing keyword (`def`, or `on` in an actor).
     fn func_rest(&mut self, start: Span, public: bool, signature_only: bool) -> PResult<FuncDecl> {
-        let name = self.ident()?;
+        // a declared method may be named by a keyword (`def var(self)`), as it is called after
+        // a dot (`t.var()`)
+        let name = if self.declarations { self.member_name()? } else { self.ident()? };
         let type_params = self.type_params()?;
         self.expect(Tok::LParen)?;
         let mut self_span = None;
@@ -545,7 +563,11 @@ impl<'a> Parser<'a> {
         params.shrink_to_fit();
         self.expect(Tok::RParen)?;
         let ret = if self.eat(&Tok::Arrow) { Some(self.type_expr()?) } else { None };
-        let (body, deferred) = if signature_only {
+        let (body, deferred) = if self.declarations && !self.at(&Tok::LBrace) {
+            // a native function: declared here, implemented by the module in Rust
+            self.end_stmt()?;
+            (None, None)
+        } else if signature_only {
             if self.at(&Tok::LBrace) {
                 let span = self.span();
                 self.error_at(span, "interface methods have no body".into(), "remove the body; structs implement the method");
@@ -558,7 +580,7 @@ impl<'a> Parser<'a> {
         } else {
             (Some(self.block()?), None)
         };
-        Ok(FuncDecl { public, name, type_params, self_span, params, ret, body, deferred, is_async: false, span: start.to(self.prev_span()) })
+        Ok(FuncDecl { public, name, type_params, self_span, params, ret, body, deferred, is_async: false, property: false, span: start.to(self.prev_span()) })
     }
 
     /// Steps over a `{ ... }` body to its matching `}` (or to the end of the file, where
@@ -614,8 +636,14 @@ impl<'a> Parser<'a> {
                     }
                     None
                 };
+                // `values: any...` (`..` then `.`)
+                let variadic = self.declarations && self.at(&Tok::DotDot) && self.peek_at(1) == &Tok::Dot;
+                if variadic {
+                    self.advance();
+                    self.advance();
+                }
                 let default = if self.eat(&Tok::Eq) { Some(self.expr()?) } else { None };
-                params.push(Param { name, ty, default });
+                params.push(Param { name, ty, default, variadic });
             }
             self.skip_newlines();
             if !self.eat(&Tok::Comma) {
@@ -689,6 +717,65 @@ impl<'a> Parser<'a> {
         }
         self.expect(Tok::RBrace)?;
         Ok((fields, methods, handlers))
+    }
+
+    /// `type Name { def ... }` (declarations): the methods of an opaque handle type.
+    fn native_type_decl(&mut self, public: bool) -> PResult<NativeTypeDecl> {
+        let start = self.bump_span();
+        let name = self.ident()?;
+        let methods = self.method_block()?;
+        Ok(NativeTypeDecl { public, name, methods, span: start.to(self.prev_span()) })
+    }
+
+    /// `extend[T: Bound] TYPE { def ... }` (declarations): methods of a built-in type.
+    fn extend_decl(&mut self) -> PResult<ExtendDecl> {
+        let start = self.bump_span();
+        let mut params = Vec::new();
+        if self.eat(&Tok::LBracket) {
+            loop {
+                let name = self.ident()?;
+                let bound = if self.eat(&Tok::Colon) { Some(self.ident()?) } else { None };
+                params.push((name, bound));
+                if !self.eat(&Tok::Comma) {
+                    break;
+                }
+            }
+            self.expect(Tok::RBracket)?;
+        }
+        let target = self.type_expr()?;
+        let methods = self.method_block()?;
+        Ok(ExtendDecl { params, target, methods, span: start.to(self.prev_span()) })
+    }
+
+    /// `{ def ... }`: methods only (a native type's, or an `extend` block's).
+    fn method_block(&mut self) -> PResult<Vec<FuncDecl>> {
+        self.expect(Tok::LBrace)?;
+        let mut methods = Vec::new();
+        loop {
+            self.skip_newlines();
+            if self.at(&Tok::RBrace) || self.at(&Tok::Eof) {
+                break;
+            }
+            let mpub = self.eat(&Tok::Pub);
+            let r = if self.at(&Tok::Let) { self.property(mpub) } else { self.func(mpub, false) };
+            match r {
+                Ok(f) => methods.push(f),
+                Err(()) => self.sync_stmt(),
+            }
+        }
+        self.expect(Tok::RBrace)?;
+        Ok(methods)
+    }
+
+    /// `let name: T` in a native type or `extend` block: a property, read as `x.name`.
+    fn property(&mut self, public: bool) -> PResult<FuncDecl> {
+        let start = self.expect(Tok::Let)?;
+        let name = self.ident()?;
+        self.expect(Tok::Colon)?;
+        let ret = Some(self.type_expr()?);
+        self.end_stmt()?;
+        let span = start.to(self.prev_span());
+        Ok(FuncDecl { public, self_span: Some(name.span), name, type_params: vec![], params: vec![], ret, body: None, deferred: None, is_async: false, property: true, span })
     }
 
     fn enum_decl(&mut self, public: bool) -> PResult<EnumDecl> {

@@ -29,10 +29,97 @@ pub fn standard_registry() -> Registry {
     r.with(noodle_runtime::actor::module())
 }
 
-/// The natives of the standard registry, built once.
-fn standard_natives() -> Arc<noodle_vm::native::Natives> {
-    static NATIVES: OnceLock<Arc<noodle_vm::native::Natives>> = OnceLock::new();
-    NATIVES.get_or_init(|| Arc::new(standard_registry().natives())).clone()
+/// The modules programs are compiled and run with: the standard library, and any module an
+/// embedder adds. The compiler learns each module from its declarations; the VM resolves each
+/// native through the same registry. The free functions of this crate (`compile_file`,
+/// `Runtime::new`, `Session::new`) use the standard engine.
+#[derive(Clone)]
+pub struct Engine {
+    registry: Registry,
+    natives: Arc<noodle_vm::native::Natives>,
+    declarations: Arc<[noodle_compiler::NativeModule]>,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new()
+    }
+}
+
+impl Engine {
+    /// An engine with the standard library.
+    pub fn new() -> Engine {
+        Engine::with_registry(standard_registry())
+    }
+
+    /// An engine with exactly these modules (it needs `std.core`, the built-ins, for the
+    /// language's built-in functions and methods).
+    pub fn with_registry(registry: Registry) -> Engine {
+        let natives = Arc::new(registry.natives());
+        let declarations = registry.declarations().into();
+        Engine { registry, natives, declarations }
+    }
+
+    /// Adds a native module: programs compiled from now on can import it.
+    pub fn add_module(&mut self, module: Module) -> Result<(), RegistryError> {
+        self.registry.add(module)?;
+        *self = Engine::with_registry(std::mem::take(&mut self.registry));
+        Ok(())
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    fn compiler(&self, fuse: bool) -> Compiler {
+        Compiler::with_fusion(Box::new(Fs), fuse, self.declarations.iter().cloned().collect())
+    }
+
+    /// Compiles a source text as the main module `path` (imports resolve relative to its
+    /// folder).
+    pub fn compile_source(&self, path: &Path, text: String) -> Result<Compiled, Error> {
+        let mut c = self.compiler(true);
+        let mut r = c.compile_main(path, text);
+        if matches!(&r, Err(d) if d.iter().any(|d| d.code == N0219)) {
+            // a function too large for 16-bit branches: compile again without them (the text
+            // is taken back from the first try rather than copied up front: sources can be
+            // large)
+            let text = c.files.iter().find(|f| f.name == path.display().to_string()).map(|f| f.text.clone()).unwrap_or_default();
+            c = self.compiler(false);
+            r = c.compile_main(path, text);
+        }
+        let files = std::mem::take(&mut c.files);
+        match r {
+            Ok(out) => {
+                noodle_nbc::verify(&out.program).map_err(Error::Load)?;
+                Ok(Compiled { program: out.program, warnings: Diagnostics { items: out.warnings, files } })
+            }
+            Err(diags) => Err(Error::Compile(Diagnostics { items: diags, files })),
+        }
+    }
+
+    pub fn compile_file(&self, path: &Path) -> Result<Compiled, Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Io(path.to_path_buf(), e))?;
+        self.compile_source(path, text)
+    }
+
+    /// A program loaded to run with this engine's natives.
+    pub fn runtime(&self, program: Program, io: Output) -> Result<Runtime, Error> {
+        let scheduler = SchedulerConfig::from_env().map_err(Error::Setup)?;
+        let vm = noodle_vm::Vm::new(program, io, self.natives.clone()).map_err(Error::Setup)?;
+        Ok(Runtime { vm, scheduler })
+    }
+
+    /// An interactive session with this engine's modules.
+    pub fn session(&self) -> Session {
+        Session { compiler: self.compiler(true), vm: None, natives: self.natives.clone() }
+    }
+}
+
+/// The engine of the standard library, made once.
+pub fn standard() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(Engine::new)
 }
 
 /// Compile-time errors (and warnings) with the sources needed to show them.
@@ -94,30 +181,13 @@ impl Error {
     }
 }
 
-/// Compiles a source text as the main module `name` (imports resolve relative to its folder).
+/// Compiles a source text as the main module `path` with the standard library.
 pub fn compile_source(path: &Path, text: String) -> Result<Compiled, Error> {
-    let mut c = Compiler::new(Box::new(Fs));
-    let mut r = c.compile_main(path, text);
-    if matches!(&r, Err(d) if d.iter().any(|d| d.code == N0219)) {
-        // a function too large for 16-bit branches: compile again without them (the text is
-        // taken back from the first try rather than copied up front: sources can be large)
-        let text = c.files.iter().find(|f| f.name == path.display().to_string()).map(|f| f.text.clone()).unwrap_or_default();
-        c = Compiler::with_fusion(Box::new(Fs), false);
-        r = c.compile_main(path, text);
-    }
-    let files = std::mem::take(&mut c.files);
-    match r {
-        Ok(out) => {
-            noodle_nbc::verify(&out.program).map_err(Error::Load)?;
-            Ok(Compiled { program: out.program, warnings: Diagnostics { items: out.warnings, files } })
-        }
-        Err(diags) => Err(Error::Compile(Diagnostics { items: diags, files })),
-    }
+    standard().compile_source(path, text)
 }
 
 pub fn compile_file(path: &Path) -> Result<Compiled, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Io(path.to_path_buf(), e))?;
-    compile_source(path, text)
+    standard().compile_file(path)
 }
 
 /// Serialises a program to `.nbc` bytes.
@@ -145,11 +215,10 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// The scheduler follows `NOODLE_THREADS` and `NOODLE_SEED` when they are set.
+    /// A program loaded with the standard library's natives. The scheduler follows
+    /// `NOODLE_THREADS` and `NOODLE_SEED` when they are set.
     pub fn new(program: Program, io: Output) -> Result<Runtime, Error> {
-        let scheduler = SchedulerConfig::from_env().map_err(Error::Setup)?;
-        let vm = noodle_vm::Vm::new(program, io, standard_natives()).map_err(Error::Setup)?;
-        Ok(Runtime { vm, scheduler })
+        standard().runtime(program, io)
     }
 
     /// How `run` and `call` schedule actors (threads, or a seed for deterministic mode).
@@ -237,6 +306,7 @@ pub struct HeapStats {
 pub struct Session {
     compiler: Compiler,
     vm: Option<noodle_vm::Vm>,
+    natives: Arc<noodle_vm::native::Natives>,
 }
 
 pub enum Eval {
@@ -253,8 +323,9 @@ impl Default for Session {
 }
 
 impl Session {
+    /// A session with the standard library.
     pub fn new() -> Session {
-        Session { compiler: Compiler::new(Box::new(Fs)), vm: None }
+        standard().session()
     }
 
     pub fn eval(&mut self, text: &str) -> Eval {
@@ -278,7 +349,7 @@ impl Session {
                         }
                         vm
                     }
-                    None => match noodle_vm::Vm::new(program, Output::stdio(), standard_natives()) {
+                    None => match noodle_vm::Vm::new(program, Output::stdio(), self.natives.clone()) {
                         Ok(vm) => self.vm.insert(vm),
                         Err(e) => return Eval::Runtime(e),
                     },
@@ -303,10 +374,4 @@ fn run_scheduled(vm: &mut noodle_vm::Vm, config: &SchedulerConfig) -> RunState {
     *vm = back;
     vm.flush();
     state
-}
-
-/// The natives the compiler can emit calls to, and whether the VM has each (for tests).
-pub fn missing_natives() -> Vec<&'static str> {
-    let natives = standard_natives();
-    noodle_compiler::native_names().into_iter().filter(|n| !natives.contains(n)).collect()
 }

@@ -9,6 +9,8 @@ use noodle_nbc::Program;
 use noodle_vm::ops::key_of;
 use noodle_vm::value::DictMap;
 use noodle_vm::Key;
+
+mod rules;
 use noodle_db::sql::Params;
 use noodle_db::{Cursor, Database, DbError, Isolation, Options, ResultSet, Tx};
 use noodle_tensor::{DType, Tensor};
@@ -107,37 +109,44 @@ pub fn format(d: &DbObj, out: &mut String) {
 /// the database is `blocking!`: under the actor runtime, another thread takes over this one's
 /// scheduling work while it waits.
 pub fn module() -> Module {
-    Module::new("std.db", include_str!("db.noodle"))
-        .function("connect", blocking!(connect))
-        .function("execute", blocking!(execute))
-        .function("execute_many", blocking!(execute_many))
-        .function("query", blocking!(query))
-        .function("query_one", blocking!(query_one))
-        .function("query_value", blocking!(query_value))
-        .function("cursor", blocking!(cursor))
-        .function("transaction", blocking!(transaction))
-        .function("commit", blocking!(commit))
-        .function("rollback", blocking!(rollback))
-        .function("exit", blocking!(exit))
-        .function("tables", blocking!(tables))
-        .function("columns", blocking!(columns))
-        .function("migrate", blocking!(migrate))
-        .function("backend", simple!(backend))
-        .function("column_names", simple!(column_names))
-        .function("rows_get", simple!(rows_get))
-        .function("rows_first", simple!(rows_first))
-        .function("rows_column", simple!(rows_column))
-        .function("rows_to_lists", simple!(rows_to_lists))
-        .function("rows_to_dicts", simple!(rows_to_dicts))
-        .function("rows_tensor", simple!(rows_tensor))
-        .function("rows_column_tensor", simple!(rows_column_tensor))
-        .function("row_field", simple!(row_field))
-        .function("row_get", simple!(row_get))
-        .function("row_to_dict", simple!(row_to_dict))
-        .function("row_to_list", simple!(row_to_list))
-        .function("cursor_next", blocking!(cursor_next))
-        .function("cursor_fetch", blocking!(cursor_fetch))
-        .function("cursor_close", blocking!(cursor_close))
+    let mut m = Module::new("std.db", include_str!("db.noodle")).function("connect", blocking!(connect));
+    // a connection and a transaction run statements the same way
+    for h in ["Connection", "Transaction"] {
+        m = m
+            .function(&format!("{h}.execute"), blocking!(execute))
+            .function(&format!("{h}.execute_many"), blocking!(execute_many))
+            .function(&format!("{h}.query"), blocking!(query))
+            .function(&format!("{h}.query_one"), blocking!(query_one))
+            .function(&format!("{h}.query_value"), blocking!(query_value))
+            .function(&format!("{h}.transaction"), blocking!(transaction));
+    }
+    let m = m
+        .function("Connection.cursor", blocking!(cursor))
+        .function("Connection.tables", blocking!(tables))
+        .function("Connection.columns", blocking!(columns))
+        .function("Connection.migrate", blocking!(migrate))
+        .function("Connection.backend", simple!(backend))
+        .function("Transaction.commit", blocking!(commit))
+        .function("Transaction.rollback", blocking!(rollback))
+        .function("Transaction.exit", blocking!(exit))
+        .function("Rows.columns", simple!(column_names))
+        .function("Rows.first", simple!(rows_first))
+        .function("Rows.column", simple!(rows_column))
+        .function("Rows.to_lists", simple!(rows_to_lists))
+        .function("Rows.to_dicts", simple!(rows_to_dicts))
+        .function("Rows.tensor", simple!(rows_tensor))
+        .function("Rows.column_tensor", simple!(rows_column_tensor))
+        .function("Row.columns", simple!(column_names))
+        .function("Row.get", simple!(row_field))
+        .function("Row.to_dict", simple!(row_to_dict))
+        .function("Row.to_list", simple!(row_to_list))
+        .function("Cursor.__next__", blocking!(cursor_next))
+        .function("Cursor.next", blocking!(cursor_next))
+        .function("Cursor.fetch", blocking!(cursor_fetch))
+        .function("Cursor.columns", simple!(column_names))
+        .function("Cursor.close", blocking!(cursor_close))
+        .function("Cursor.exit", blocking!(cursor_close));
+    rules::add(m)
 }
 
 impl NativeObject for DbObj {
@@ -571,16 +580,6 @@ fn column_index(t: &Table, name: &str) -> Result<usize, VmError> {
     })
 }
 
-fn rows_get(ctx: &mut Ctx, args: &[Value]) -> R {
-    let t = table_at(ctx, args, "db.rows_get")?;
-    let i = as_int(arg(args, 1, "db.rows_get")?, "db.rows_get")?;
-    let n = t.rows.len();
-    let k = if i < 0 { i + n as i64 } else { i };
-    if k < 0 || k >= n as i64 {
-        return Err(VmError::index(i, n));
-    }
-    Ok(alloc(ctx, DbObj::Row(t, k as usize)))
-}
 
 fn rows_first(ctx: &mut Ctx, args: &[Value]) -> R {
     let t = table_at(ctx, args, "db.rows_first")?;
@@ -732,21 +731,6 @@ fn row_field(ctx: &mut Ctx, args: &[Value]) -> R {
 }
 
 /// `row[i]` or `row["name"]`.
-fn row_get(ctx: &mut Ctx, args: &[Value]) -> R {
-    let (t, i) = row_at(ctx, args, "db.row_get")?;
-    let c = match arg(args, 1, "db.row_get")? {
-        Value::Int(k) => {
-            let n = t.columns.len();
-            let j = if k < 0 { k + n as i64 } else { k };
-            if j < 0 || j >= n as i64 {
-                return Err(VmError::index(k, n));
-            }
-            j as usize
-        }
-        _ => column_index(&t, str_ref(ctx, args, 1, "db.row_get")?)?,
-    };
-    Ok(to_vm(ctx, &t.rows[i][c]))
-}
 
 fn row_to_dict(ctx: &mut Ctx, args: &[Value]) -> R {
     let (t, i) = row_at(ctx, args, "db.row_to_dict")?;

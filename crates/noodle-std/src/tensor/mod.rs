@@ -4,7 +4,9 @@
 //! axes and indices are checked here and become Noodle errors (N2101-N2105).
 
 use noodle_tensor::codes::{N2101, N2104};
-use noodle_native::{as_float, as_int, bad, native_any, simple, Ctx, Heap, Module, NativeObject, Obj, Sendable, Value, VmError};
+use noodle_native::{as_float, as_int, bad, native_any, simple, Ctx, Heap, Module, NativeFn, NativeObject, Obj, Sendable, Value, VmError};
+
+mod rules;
 use noodle_nbc::Program;
 use noodle_tensor::kernels::{self, BinOp, UnOp};
 use noodle_tensor::reduce::{self, ReduceOp};
@@ -12,9 +14,10 @@ use noodle_tensor::{linalg, random, DType, IndexItem, Scalar, Tensor, TensorErro
 
 type R = Result<Value, VmError>;
 
-/// The `std.tensor` module: its declarations and the functions behind them.
+/// The `std.tensor` module: its declarations, the functions behind them, and the rules that
+/// type the calls whose element type depends on their arguments (`rules.rs`).
 pub fn module() -> Module {
-    Module::new("std.tensor", include_str!("tensor.noodle"))
+    let mut m = Module::new("std.tensor", include_str!("tensor.noodle"))
         .function("from_list", simple!(from_list))
         .function("zeros", simple!(zeros))
         .function("ones", simple!(ones))
@@ -29,43 +32,155 @@ pub fn module() -> Module {
         .function("concat", simple!(concat))
         .function("stack", simple!(stack))
         .function("split", simple!(split))
+        .function("matmul", simple!(fn_matmul))
+        .function("maximum", simple!(fn_maximum))
+        .function("minimum", simple!(fn_minimum))
         .function("allclose", simple!(allclose))
         .function("array_equal", simple!(array_equal))
-        .function("get", simple!(get))
-        .function("set", simple!(set))
-        .function("shape", simple!(shape))
-        .function("ndim", simple!(ndim))
-        .function("dtype", simple!(dtype))
-        .function("size", simple!(size))
-        .function("device", simple!(device))
-        .function("transpose", simple!(transpose))
-        .function("reshape", simple!(reshape))
-        .function("permute", simple!(permute))
-        .function("squeeze", simple!(squeeze))
-        .function("unsqueeze", simple!(unsqueeze))
-        .function("broadcast_to", simple!(broadcast_to))
-        .function("contiguous", simple!(contiguous))
-        .function("is_contiguous", simple!(is_contiguous))
-        .function("copy", simple!(copy))
-        .function("astype", simple!(astype))
-        .function("item", simple!(item))
-        .function("to_list", simple!(to_list))
-        .function("to_lists", simple!(to_lists))
-        .function("clip", simple!(clip))
         .function("softmax", simple!(softmax))
-        .function("sort", simple!(sort))
-        .function("argsort", simple!(argsort))
-        .function("topk", simple!(topk))
-        .function("fill", simple!(fill))
-        .function("binary", simple!(binary))
-        .function("inplace", simple!(inplace))
-        .function("unary", simple!(unary))
-        .function("reduce", simple!(reduce_))
+        .function("clip", simple!(clip))
+        .function("logical_not", simple!(un_logical_not))
+        .function("__binary", simple!(binary))
+        .function("__inplace", simple!(inplace))
+        .function("__unary", simple!(unary))
+        .function("__get", simple!(get))
+        .function("__set", simple!(set))
+        .function("tensor.shape", simple!(shape))
+        .function("tensor.ndim", simple!(ndim))
+        .function("tensor.size", simple!(size))
+        .function("tensor.dtype", simple!(dtype))
+        .function("tensor.device", simple!(device))
+        .function("tensor.T", simple!(transpose))
+        .function("tensor.len", simple!(tensor_len))
+        .function("tensor.reshape", simple!(reshape))
+        .function("tensor.transpose", simple!(transpose))
+        .function("tensor.permute", simple!(permute))
+        .function("tensor.squeeze", simple!(squeeze))
+        .function("tensor.unsqueeze", simple!(unsqueeze))
+        .function("tensor.broadcast_to", simple!(broadcast_to))
+        .function("tensor.contiguous", simple!(contiguous))
+        .function("tensor.is_contiguous", simple!(is_contiguous))
+        .function("tensor.copy", simple!(copy))
+        .function("tensor.astype", simple!(astype))
+        .function("tensor.item", simple!(item))
+        .function("tensor.to_list", simple!(to_list))
+        .function("tensor.to_lists", simple!(to_lists))
+        .function("tensor.logical_not", simple!(un_logical_not))
+        .function("tensor.clip", simple!(clip))
+        .function("tensor.softmax", simple!(softmax))
+        .function("tensor.sort", simple!(sort))
+        .function("tensor.argsort", simple!(argsort))
+        .function("tensor.topk", simple!(topk))
+        .function("tensor.fill", simple!(fill))
+        .function("tensor.matmul", simple!(fn_matmul))
+        .function("tensor.pow", simple!(method_pow));
+    // the elementwise functions are functions (`tensor.exp(t)`) and methods (`t.exp()`)
+    for (name, f) in UNARY_FNS {
+        m = m.function(name, *f).function(&format!("tensor.{name}"), *f);
+    }
+    for (name, f) in REDUCE_FNS {
+        m = m.function(&format!("tensor.{name}"), *f);
+        if *name == "sum" || *name == "mean" {
+            m = m.function(name, *f);
+        }
+    }
+    rules::add(m)
 }
+
+/// Calls `f` with the arguments and an operator code after them (the layout the shared
+/// natives read).
+fn with_code(ctx: &mut Ctx, args: &[Value], code: i64, f: fn(&mut Ctx, &[Value]) -> R) -> R {
+    let mut v = args.to_vec();
+    v.push(Value::Int(code));
+    f(ctx, &v)
+}
+
+fn fn_matmul(ctx: &mut Ctx, args: &[Value]) -> R {
+    with_code(ctx, args, 16, binary)
+}
+fn fn_maximum(ctx: &mut Ctx, args: &[Value]) -> R {
+    with_code(ctx, args, 17, binary)
+}
+fn fn_minimum(ctx: &mut Ctx, args: &[Value]) -> R {
+    with_code(ctx, args, 18, binary)
+}
+fn method_pow(ctx: &mut Ctx, args: &[Value]) -> R {
+    with_code(ctx, args, 6, binary)
+}
+
+/// `len(t)`, as a function.
+fn tensor_len(ctx: &mut Ctx, args: &[Value]) -> R {
+    let t = tensor_at(ctx, args, 0, "tensor.len")?;
+    t.shape().first().map(|n| Value::Int(*n as i64)).ok_or_else(|| VmError::new(N2101, "len() of a 0-d tensor"))
+}
+
+macro_rules! unary_fns {
+    ($($name:ident $code:expr),* $(,)?) => {
+        $(
+            fn $name(ctx: &mut Ctx, args: &[Value]) -> R {
+                with_code(ctx, args, $code, unary)
+            }
+        )*
+    };
+}
+unary_fns!(un_exp 0, un_log 1, un_sqrt 2, un_abs 3, un_sin 4, un_cos 5, un_tanh 6, un_sigmoid 7, un_relu 8, un_floor 9, un_ceil 10, un_round 11, un_logical_not 12);
+
+/// The elementwise functions by name (their codes are their places in `UNOPS`).
+const UNARY_FNS: &[(&str, NativeFn)] = &[
+    ("exp", simple!(un_exp)),
+    ("log", simple!(un_log)),
+    ("sqrt", simple!(un_sqrt)),
+    ("abs", simple!(un_abs)),
+    ("sin", simple!(un_sin)),
+    ("cos", simple!(un_cos)),
+    ("tanh", simple!(un_tanh)),
+    ("sigmoid", simple!(un_sigmoid)),
+    ("relu", simple!(un_relu)),
+    ("floor", simple!(un_floor)),
+    ("ceil", simple!(un_ceil)),
+    ("round", simple!(un_round)),
+];
+
+/// A reduction `(t, axis, keepdims)`: a scalar when neither `axis` nor `keepdims` was given
+/// (both arrive as none), else a tensor.
+fn reduction(ctx: &mut Ctx, args: &[Value], code: i64) -> R {
+    if args.len() != 3 {
+        return Err(bad("tensor reduction"));
+    }
+    let scalar = matches!((args[1], args[2]), (Value::None, Value::None));
+    let keepdims = if matches!(args[2], Value::None) { Value::Bool(false) } else { args[2] };
+    reduce_(ctx, &[args[0], args[1], keepdims, Value::Int(code), Value::Bool(scalar)])
+}
+
+macro_rules! reduce_fns {
+    ($($name:ident $code:expr),* $(,)?) => {
+        $(
+            fn $name(ctx: &mut Ctx, args: &[Value]) -> R {
+                reduction(ctx, args, $code)
+            }
+        )*
+    };
+}
+reduce_fns!(red_sum 0, red_mean 1, red_min 2, red_max 3, red_prod 4, red_std 5, red_var 6, red_argmin 7, red_argmax 8, red_any 9, red_all 10);
+
+/// The reductions by name (their codes are their places in `REDUCE_OPS`).
+const REDUCE_FNS: &[(&str, NativeFn)] = &[
+    ("sum", simple!(red_sum)),
+    ("mean", simple!(red_mean)),
+    ("min", simple!(red_min)),
+    ("max", simple!(red_max)),
+    ("prod", simple!(red_prod)),
+    ("std", simple!(red_std)),
+    ("var", simple!(red_var)),
+    ("argmin", simple!(red_argmin)),
+    ("argmax", simple!(red_argmax)),
+    ("any", simple!(red_any)),
+    ("all", simple!(red_all)),
+];
 
 /// The `std.linalg` functions (their module is declared in `linalg/`).
 pub(crate) fn linalg_module(m: Module) -> Module {
-    m
+    let m = m
         .function("solve", simple!(solve))
         .function("inv", simple!(inv))
         .function("det", simple!(det))
@@ -74,7 +189,8 @@ pub(crate) fn linalg_module(m: Module) -> Module {
         .function("svd", simple!(svd))
         .function("eigh", simple!(eigh))
         .function("norm", simple!(norm))
-        .function("lstsq", simple!(lstsq))
+        .function("lstsq", simple!(lstsq));
+    rules::add_linalg(m)
 }
 
 /// A tensor value: a view (shape, strides, offset) over a reference-counted buffer, so

@@ -1,0 +1,206 @@
+//! The list methods that call back into Noodle: `map`, `filter`, `reduce`, `any`, `all` and
+//! `sort_by`. Each starts with `Ctx::call` and goes on in a `Continuation` that gets every
+//! result, so the callback runs as an ordinary (preemptible) frame and an error inside it has
+//! the native in its stack trace. Like `for x in xs`, each step reads the list's length again,
+//! so a callback that changes the list sees the same effect it would in a loop.
+
+use super::{new_list, sort_order};
+use noodle_native::{arity, as_list, as_list_mut, Continuation, Ctx, Flow, Value, VmError};
+use noodle_vm::ops::truthy;
+
+type Step = Result<Value, Flow>;
+
+/// The element at `i` of list `xs`, if the list still has one there.
+fn element(ctx: &Ctx, xs: Value, i: usize, name: &str) -> Result<Option<Value>, VmError> {
+    Ok(as_list(ctx.heap, xs, name)?.get(i).copied())
+}
+
+/// `xs.map(f)`: a new list of `f(x)` for each element.
+pub(super) fn list_map(ctx: &mut Ctx, args: &[Value]) -> Step {
+    arity(args, 2, "list.map")?;
+    let (xs, f) = (args[0], args[1]);
+    let n = as_list(ctx.heap, xs, "list.map")?.len();
+    let out = new_list(ctx.heap, Vec::with_capacity(n));
+    match element(ctx, xs, 0, "list.map")? {
+        None => Ok(out),
+        Some(x) => Err(ctx.call(f, &[x], Some(Box::new(Map { xs, f, out, i: 0 })))),
+    }
+}
+
+struct Map {
+    xs: Value,
+    f: Value,
+    out: Value,
+    i: usize,
+}
+
+impl Continuation for Map {
+    fn resume(&mut self, ctx: &mut Ctx, result: Value) -> Step {
+        as_list_mut(ctx.heap, self.out, "list.map")?.push(result);
+        self.i += 1;
+        match element(ctx, self.xs, self.i, "list.map")? {
+            None => Ok(self.out),
+            Some(x) => Err(ctx.call(self.f, &[x], None)),
+        }
+    }
+    fn trace(&self, found: &mut dyn FnMut(Value)) {
+        [self.xs, self.f, self.out].into_iter().for_each(found)
+    }
+}
+
+/// `xs.filter(f)`: a new list of the elements for which `f` is true.
+pub(super) fn list_filter(ctx: &mut Ctx, args: &[Value]) -> Step {
+    arity(args, 2, "list.filter")?;
+    let (xs, f) = (args[0], args[1]);
+    let out = new_list(ctx.heap, Vec::new());
+    match element(ctx, xs, 0, "list.filter")? {
+        None => Ok(out),
+        Some(x) => Err(ctx.call(f, &[x], Some(Box::new(Filter { xs, f, out, i: 0, x })))),
+    }
+}
+
+struct Filter {
+    xs: Value,
+    f: Value,
+    out: Value,
+    i: usize,
+    /// The element being tested (the list may change under the callback).
+    x: Value,
+}
+
+impl Continuation for Filter {
+    fn resume(&mut self, ctx: &mut Ctx, result: Value) -> Step {
+        if truthy(ctx.heap, result) {
+            as_list_mut(ctx.heap, self.out, "list.filter")?.push(self.x);
+        }
+        self.i += 1;
+        match element(ctx, self.xs, self.i, "list.filter")? {
+            None => Ok(self.out),
+            Some(x) => {
+                self.x = x;
+                Err(ctx.call(self.f, &[x], None))
+            }
+        }
+    }
+    fn trace(&self, found: &mut dyn FnMut(Value)) {
+        [self.xs, self.f, self.out, self.x].into_iter().for_each(found)
+    }
+}
+
+/// `xs.reduce(init, f)`: `f(...f(f(init, x0), x1)..., xn)`.
+pub(super) fn list_reduce(ctx: &mut Ctx, args: &[Value]) -> Step {
+    arity(args, 3, "list.reduce")?;
+    let (xs, init, f) = (args[0], args[1], args[2]);
+    match element(ctx, xs, 0, "list.reduce")? {
+        None => Ok(init),
+        Some(x) => Err(ctx.call(f, &[init, x], Some(Box::new(Reduce { xs, f, acc: init, i: 0 })))),
+    }
+}
+
+struct Reduce {
+    xs: Value,
+    f: Value,
+    acc: Value,
+    i: usize,
+}
+
+impl Continuation for Reduce {
+    fn resume(&mut self, ctx: &mut Ctx, result: Value) -> Step {
+        self.acc = result;
+        self.i += 1;
+        match element(ctx, self.xs, self.i, "list.reduce")? {
+            None => Ok(self.acc),
+            Some(x) => Err(ctx.call(self.f, &[self.acc, x], None)),
+        }
+    }
+    fn trace(&self, found: &mut dyn FnMut(Value)) {
+        [self.xs, self.f, self.acc].into_iter().for_each(found)
+    }
+}
+
+/// `xs.any(f)` (`want` true) and `xs.all(f)` (`want` false): stops at the first element whose
+/// test is `want`.
+fn quantifier(ctx: &mut Ctx, args: &[Value], want: bool, name: &'static str) -> Step {
+    arity(args, 2, name)?;
+    let (xs, f) = (args[0], args[1]);
+    match element(ctx, xs, 0, name)? {
+        None => Ok(Value::Bool(!want)),
+        Some(x) => Err(ctx.call(f, &[x], Some(Box::new(Quantifier { xs, f, i: 0, want, name })))),
+    }
+}
+
+pub(super) fn list_any(ctx: &mut Ctx, args: &[Value]) -> Step {
+    quantifier(ctx, args, true, "list.any")
+}
+
+pub(super) fn list_all(ctx: &mut Ctx, args: &[Value]) -> Step {
+    quantifier(ctx, args, false, "list.all")
+}
+
+struct Quantifier {
+    xs: Value,
+    f: Value,
+    i: usize,
+    want: bool,
+    name: &'static str,
+}
+
+impl Continuation for Quantifier {
+    fn resume(&mut self, ctx: &mut Ctx, result: Value) -> Step {
+        if truthy(ctx.heap, result) == self.want {
+            return Ok(Value::Bool(self.want));
+        }
+        self.i += 1;
+        match element(ctx, self.xs, self.i, self.name)? {
+            None => Ok(Value::Bool(!self.want)),
+            Some(x) => Err(ctx.call(self.f, &[x], None)),
+        }
+    }
+    fn trace(&self, found: &mut dyn FnMut(Value)) {
+        [self.xs, self.f].into_iter().for_each(found)
+    }
+}
+
+/// `xs.sort_by(key)`: sorts the list in place by `key(x)`, stably, calling `key` once per
+/// element.
+pub(super) fn list_sort_by(ctx: &mut Ctx, args: &[Value]) -> Step {
+    arity(args, 2, "list.sort_by")?;
+    let (xs, f) = (args[0], args[1]);
+    let n = as_list(ctx.heap, xs, "list.sort_by")?.len();
+    let keys = new_list(ctx.heap, Vec::with_capacity(n));
+    match element(ctx, xs, 0, "list.sort_by")? {
+        None => Ok(Value::None),
+        Some(x) => Err(ctx.call(f, &[x], Some(Box::new(SortBy { xs, f, keys, i: 0 })))),
+    }
+}
+
+struct SortBy {
+    xs: Value,
+    f: Value,
+    /// The keys so far, a heap list so the collector sees them.
+    keys: Value,
+    i: usize,
+}
+
+impl Continuation for SortBy {
+    fn resume(&mut self, ctx: &mut Ctx, result: Value) -> Step {
+        as_list_mut(ctx.heap, self.keys, "list.sort_by")?.push(result);
+        self.i += 1;
+        if let Some(x) = element(ctx, self.xs, self.i, "list.sort_by")? {
+            return Err(ctx.call(self.f, &[x], None));
+        }
+        let keys = as_list(ctx.heap, self.keys, "list.sort_by")?;
+        let order = sort_order(ctx.heap, keys)?;
+        let items = as_list(ctx.heap, self.xs, "list.sort_by")?;
+        // the callback may have shortened the list: keep what is still there
+        let sorted: Vec<Value> = order.into_iter().filter_map(|i| items.get(i).copied()).collect();
+        let list = as_list_mut(ctx.heap, self.xs, "list.sort_by")?;
+        let rest = list.split_off(sorted.len().min(list.len()));
+        *list = sorted;
+        list.extend(rest);
+        Ok(Value::None)
+    }
+    fn trace(&self, found: &mut dyn FnMut(Value)) {
+        [self.xs, self.f, self.keys].into_iter().for_each(found)
+    }
+}
