@@ -14,6 +14,9 @@ usage:
   noodle check FILE...       type-check without running
   noodle disasm FILE         show the bytecode of a .noodle or .nbc file
   noodle explain CODE        explain an error code (`noodle explain --list` lists them)
+  noodle doc [ITEM...]       the API reference, as Markdown, of modules (`std.math`) or
+                             files (`lib.noodle`, its `pub` items); with `--out DIR`, of
+                             every registered module, written as DIR/NAME.md and an index
   noodle test [PATH...]      run the test_* functions in .noodle files (default: tests/ or .)
   noodle repl                interactive session
   noodle version
@@ -32,6 +35,7 @@ fn main() -> ExitCode {
         "check" => cmd_check(rest),
         "disasm" => cmd_disasm(rest),
         "explain" => cmd_explain(rest),
+        "doc" => cmd_doc(rest),
         "test" => cmd_test(rest),
         "repl" => cmd_repl(),
         "version" | "--version" | "-V" => {
@@ -187,6 +191,78 @@ fn write_stdout(text: &str) -> ExitCode {
 fn cannot_write(what: impl std::fmt::Display, e: &std::io::Error) -> ExitCode {
     eprintln!("error[{N0900}]: cannot write {what}: {e}");
     ExitCode::from(1)
+}
+
+/// `noodle doc [--out DIR] [ITEM...]`: API reference pages.
+fn cmd_doc(args: &[String]) -> ExitCode {
+    let engine = noodle::standard();
+    let mut out_dir = None;
+    let mut items = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--out" | "-o" => match it.next() {
+                Some(d) => out_dir = Some(PathBuf::from(d)),
+                None => return usage_error("`--out` needs a folder"),
+            },
+            s if s.starts_with('-') => return usage_error(&format!("unknown option `{s}` for `noodle doc`")),
+            s => items.push(s.to_string()),
+        }
+    }
+    // the pages: every registered module (with --out and no items), or the items asked for
+    let mut pages: Vec<(String, String)> = Vec::new();
+    if items.is_empty() {
+        if out_dir.is_none() {
+            return usage_error("`noodle doc` needs modules or files to document, or `--out DIR` for every module");
+        }
+        pages = engine.doc_pages();
+    }
+    for item in &items {
+        if item.ends_with(".noodle") {
+            let path = Path::new(item);
+            let text = match std::fs::read_to_string(path) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("error[{N0900}]: cannot read {item}: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            let name = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+            pages.push((format!("{name}.md"), noodle::doc::module_page(&name, &text, false) + "\n"));
+        } else {
+            match engine.registry().get(item) {
+                Some(m) => pages.push((format!("{item}.md"), noodle::doc::module_page(item, m.declarations(), true) + "\n")),
+                None => {
+                    let mut names: Vec<&str> = engine.registry().modules().map(|m| m.name()).collect();
+                    names.sort();
+                    return usage_error(&format!("no module named `{item}` (the modules: {}; a file must end in `.noodle`)", names.join(", ")));
+                }
+            }
+        }
+    }
+    match out_dir {
+        None => write_stdout(&pages.iter().map(|(_, p)| p.as_str()).collect::<Vec<_>>().join("\n")),
+        Some(dir) => {
+            if let Err(e) = std::fs::create_dir_all(&dir) {
+                return cannot_write(dir.display(), &e);
+            }
+            for (name, page) in &pages {
+                let path = dir.join(name);
+                if let Err(e) = write_atomically(&path, page.as_bytes()) {
+                    return cannot_write(path.display(), &e);
+                }
+            }
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// Writes a file whole or not at all: a temporary file beside it, then a rename.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp~");
+    std::fs::write(&tmp, bytes).and_then(|_| std::fs::rename(&tmp, path)).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
 }
 
 fn cmd_explain(args: &[String]) -> ExitCode {

@@ -118,3 +118,49 @@ fn usage_errors_exit_2() {
     assert_eq!(code, 1);
     assert!(err.contains("error[N0900]"), "{err}");
 }
+
+#[test]
+fn doc_pages_in_the_repository_are_current() {
+    // docs/api is `noodle doc --out docs/api`: regenerate it and compare, file by file
+    let dir = std::env::temp_dir().join(format!("noodle-doc-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (_, err, code) = noodle(&["doc", "--out", dir.to_str().unwrap()], "");
+    assert_eq!(code, 0, "{err}");
+    let names = |d: &Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        v.sort();
+        v
+    };
+    let checked_in = root().join("docs/api");
+    assert_eq!(names(&dir), names(&checked_in), "docs/api has other files than `noodle doc --out` writes");
+    for name in names(&dir) {
+        let want = std::fs::read_to_string(dir.join(&name)).unwrap();
+        let have = std::fs::read_to_string(checked_in.join(&name)).unwrap();
+        assert!(want == have, "docs/api/{name} is stale: run `noodle doc --out docs/api`");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn doc_of_a_users_module_shows_its_public_items_and_their_comments() {
+    let dir = std::env::temp_dir().join(format!("noodle-doc-user-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("shapes.noodle");
+    std::fs::write(
+        &file,
+        "## Shapes and their areas.\n\n## A circle.\npub struct Circle {\n    ## Its radius.\n    r: float\n\n    ## Its area.\n    def area(self) -> float {\n        return 3.14159 * self.r * self.r\n    }\n}\n\n## The sum of the areas.\npub def total(cs: list[Circle]) -> float {\n    return cs.map(fn (c) => c.area()).reduce(0.0, fn (a, b) => a + b)\n}\n\ndef helper() -> int {\n    return 1\n}\n",
+    )
+    .unwrap();
+    let (out, err, code) = noodle(&["doc", file.to_str().unwrap()], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("# `shapes`\n\nShapes and their areas.\n"), "{out}");
+    assert!(out.contains("### `struct Circle`\n\nA circle.\n"), "{out}");
+    assert!(out.contains("- `r: float`: Its radius."), "{out}");
+    assert!(out.contains("#### `area(self) -> float`\n\nIts area."), "{out}");
+    assert!(out.contains("### `total(cs: list[Circle]) -> float`\n\nThe sum of the areas."), "{out}");
+    assert!(!out.contains("helper"), "a private function is not documented: {out}");
+    let (_, err, code) = noodle(&["doc", "std.nothing"], "");
+    assert_eq!(code, 2);
+    assert!(err.contains("no module named `std.nothing`"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

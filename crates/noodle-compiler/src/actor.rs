@@ -338,7 +338,7 @@ impl Compiler {
             _ => None,
         };
         if let Some((native, ret)) = simple {
-            let (base, _) = self.native_args(&format!("{shown}.{m}"), Some(r), &[], args, span, 0);
+            let base = self.native_args(&format!("{shown}.{m}"), Some(r), &[], args, span, 0);
             return (self.emit_native(native, base, 1, dst), ret);
         }
         if sup || !matches!(m, "send" | "ask" | "send_after" | "send_every") {
@@ -419,7 +419,7 @@ impl Compiler {
             }
             return (self.dst(dst), Type::Unknown);
         }
-        let (base, _) = self.native_args(&format!("{an}.lookup"), None, &[P("name", K::Str, D::Req)], args, span, 1);
+        let base = self.native_args(&format!("{an}.lookup"), None, &[P("name", K::Str, D::Req)], args, span, 1);
         let ty = self.state_struct(id).map_or(-1, |sid| self.structs[sid as usize].record as i64);
         self.load_const(Const::Int(ty), Some(base + 2));
         (self.emit_native("actor.__whereis", base, 2, dst), Type::optional(Type::Actor(id)))

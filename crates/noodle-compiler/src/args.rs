@@ -6,41 +6,28 @@ use crate::builder::Reg;
 use crate::codes::{N0201, N0202};
 use crate::compiler::Compiler;
 use crate::types::Type;
-use noodle_nbc::{Const, Op};
+use noodle_nbc::Op;
 use noodle_syntax::ast::{Arg, Expr};
 use noodle_syntax::{Diagnostic, Span};
 
 /// What a parameter accepts.
 #[derive(Clone, Copy, PartialEq)]
 pub(crate) enum K {
-    Int,
-    Float,
     Str,
-    /// `str` or none.
-    OptStr,
 }
 
 /// A parameter's default when it is not given.
 #[derive(Clone, Copy, PartialEq)]
 pub(crate) enum D {
     Req,
-    None,
-    Int(i64),
-    Float(f64),
 }
 
 pub(crate) struct P(pub &'static str, pub K, pub D);
 
-/// What an argument turned out to be.
-pub(crate) struct Given {
-    pub given: bool,
-    pub ty: Type,
-}
-
 impl Compiler {
     /// Compiles arguments against a parameter list into consecutive registers after `base + 1`
     /// (after the receiver, when there is one).
-    pub(crate) fn native_args(&mut self, fname: &str, recv: Option<Reg>, params: &[P], args: &[Arg], span: Span, extra: usize) -> (Reg, Vec<Given>) {
+    pub(crate) fn native_args(&mut self, fname: &str, recv: Option<Reg>, params: &[P], args: &[Arg], span: Span, extra: usize) -> Reg {
         let off = recv.is_some() as usize;
         // `extra` registers after the arguments are for constants the caller adds
         let base = self.b().alloc((params.len() + off + extra) as u32 + 1);
@@ -79,40 +66,18 @@ impl Compiler {
                 }
             }
         }
-        let mut out = Vec::new();
         for (i, (p, slot)) in params.iter().zip(slots).enumerate() {
             let reg = base + 1 + (off + i) as u16;
             let Some(e) = slot else {
-                match p.2 {
-                    D::Req => {
-                        self.error(N0201, format!("`{fname}` is missing argument `{}`", p.0), span).label(format!("`{}` is required", p.0));
-                    }
-                    D::None => {
-                        self.emit(Op::LoadNone { dst: reg });
-                    }
-                    D::Int(v) => {
-                        self.load_const(Const::Int(v), Some(reg));
-                    }
-                    D::Float(v) => {
-                        self.load_const(Const::Float(v), Some(reg));
-                    }
-                }
-                if p.2 == D::Req {
-                    self.emit(Op::LoadNone { dst: reg });
-                }
-                out.push(Given { given: false, ty: Type::Unknown });
+                let D::Req = p.2;
+                self.error(N0201, format!("`{fname}` is missing argument `{}`", p.0), span).label(format!("`{}` is required", p.0));
+                self.emit(Op::LoadNone { dst: reg });
                 continue;
             };
-            let expected = match p.1 {
-                K::Int => Some(Type::Int),
-                K::Float => Some(Type::Float),
-                K::Str => Some(Type::Str),
-                K::OptStr => Some(Type::optional(Type::Str)),
-            };
-            let ty = self.arg_into(e, reg, expected);
-            out.push(Given { given: true, ty });
+            let K::Str = p.1;
+            self.arg_into(e, reg, Some(Type::Str));
         }
-        (base, out)
+        base
     }
 
     /// Compiles a native's argument into `reg`: checked against `expected` when there is one,

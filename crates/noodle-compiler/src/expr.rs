@@ -1781,7 +1781,7 @@ impl Compiler {
             }
         }
         let short = info.name.rsplit('.').next().unwrap_or(&info.name).to_string();
-        // A prelude function called as a method: the receiver is its first parameter.
+        // A function called as a method (its receiver is its first parameter).
         let (params, extra) = match &recv {
             Some((_, rt)) if !info.has_self => {
                 let first = params.first().map(|p| p.ty.clone()).unwrap_or(Type::Unknown);

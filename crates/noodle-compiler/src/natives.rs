@@ -107,6 +107,9 @@ pub enum Bound {
     Ord,
     /// Values can be dict keys or set elements.
     Hash,
+    /// `Ord`, or a type parameter: generic code may order values by keys its caller gave it
+    /// (their order is checked at run time).
+    SortKey,
 }
 
 /// A native handle type (`db.Connection`).
@@ -355,8 +358,9 @@ impl Compiler {
                 None => None,
                 Some("Ord") => Some(Bound::Ord),
                 Some("Hash") => Some(Bound::Hash),
+                Some("SortKey") => Some(Bound::SortKey),
                 Some(other) => {
-                    self.error(N0102, format!("unknown bound `{other}`"), bound.as_ref().unwrap().span).hint("the bounds are `Ord` and `Hash`");
+                    self.error(N0102, format!("unknown bound `{other}`"), bound.as_ref().unwrap().span).hint("the bounds are `Ord`, `Hash` and `SortKey`");
                     None
                 }
             };
@@ -459,6 +463,7 @@ impl Compiler {
                 (None, _) => true,
                 (Some(Bound::Ord), Some((_, bt))) => crate::builtins::orderable(bt),
                 (Some(Bound::Hash), Some((_, bt))) => crate::builtins::hashable(bt),
+                (Some(Bound::SortKey), Some((_, bt))) => crate::builtins::orderable(bt) || matches!(bt, Type::Param(..)),
                 (Some(_), None) => true,
             });
             if meets {
@@ -832,4 +837,28 @@ fn stmt_span(s: &ast::Stmt) -> Span {
 /// The element type a dtype name stands for (for rules: `"f32"` is `TE::F32`).
 pub fn dtype(name: &str) -> Option<TE> {
     TE::from_name(name)
+}
+
+impl Compiler {
+    /// The native symbols module `name` declares (every bodiless function and method but the
+    /// protocol markers), after reading its declarations; or the diagnostics they have. For
+    /// checking that a module implements what it declares, and nothing else.
+    pub fn declared_natives(&mut self, name: &str) -> Result<Vec<String>, Vec<Diagnostic>> {
+        let before = self.diags.len();
+        let Some(mi) = self.native_module(name) else {
+            return Err(vec![Diagnostic::error(crate::codes::N0103, format!("no native module `{name}` is registered"), Span::default())]);
+        };
+        if self.diags.len() > before {
+            return Err(self.diags.split_off(before));
+        }
+        let mut out: Vec<String> = self.funcs.iter().filter(|f| f.module == mi).filter_map(|f| f.native.as_ref()).filter(|n| !n.marker).map(|n| n.symbol.to_string()).collect();
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// The source files read so far, to render diagnostics against.
+    pub fn source_files(&self) -> &[noodle_syntax::SourceFile] {
+        &self.files
+    }
 }

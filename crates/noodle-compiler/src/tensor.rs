@@ -39,9 +39,6 @@ pub fn binop_code(op: BinOp) -> Option<i64> {
     })
 }
 
-/// Codes 17 and 18 are `maximum` and `minimum` (functions, not operators).
-const MAXIMUM: i64 = 17;
-const MINIMUM: i64 = 18;
 
 /// The element type of the result of `a op b`, or an error text.
 fn binary_result(op: BinOp, a: TE, b: TE) -> Result<TE, String> {

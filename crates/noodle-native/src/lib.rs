@@ -160,6 +160,34 @@ impl Registry {
             .collect()
     }
 
+    /// What is wrong with module `name` (registered here): its declarations do not compile,
+    /// it declares a native it has no function for, or it has a function it does not declare.
+    /// Empty when the module is sound.
+    pub fn check(&self, name: &str) -> Vec<String> {
+        let Some(module) = self.get(name) else { return vec![format!("no module named `{name}` is registered")] };
+        let mut c = noodle_compiler::Compiler::new(Box::new(NoFiles), self.declarations().into());
+        let declared = match c.declared_natives(name) {
+            Ok(d) => d,
+            Err(diags) => {
+                let files = c.source_files();
+                return diags.iter().map(|d| d.render(files).trim_end().to_string()).collect();
+            }
+        };
+        let provided: Vec<String> = module.functions.iter().map(|(n, _)| module.symbol(n)).collect();
+        let mut problems = Vec::new();
+        for d in &declared {
+            if !provided.contains(d) {
+                problems.push(format!("module `{name}` declares native `{d}` but provides no function for it"));
+            }
+        }
+        for p in &provided {
+            if !declared.contains(p) {
+                problems.push(format!("module `{name}` provides a function for `{p}`, which its declarations do not declare"));
+            }
+        }
+        problems
+    }
+
     /// The function table the VM resolves a program's natives from.
     pub fn natives(&self) -> Natives {
         let mut t = Natives::new();
@@ -169,6 +197,15 @@ impl Registry {
             }
         }
         t
+    }
+}
+
+/// Declarations import no files.
+struct NoFiles;
+
+impl noodle_compiler::SourceLoader for NoFiles {
+    fn load(&mut self, path: &std::path::Path) -> std::io::Result<String> {
+        Err(std::io::Error::new(std::io::ErrorKind::NotFound, format!("{} (a native module's declarations cannot import files)", path.display())))
     }
 }
 

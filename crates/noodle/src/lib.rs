@@ -9,6 +9,7 @@
 
 use noodle_compiler::codes::N0219;
 pub mod codes;
+pub mod doc;
 pub mod error_codes;
 
 use noodle_compiler::{Compiler, SourceLoader};
@@ -60,10 +61,18 @@ impl Engine {
         Engine { registry, natives, declarations }
     }
 
-    /// Adds a native module: programs compiled from now on can import it.
+    /// Adds a native module: programs compiled from now on can import it. Its declarations
+    /// must compile, and it must provide a function for each native it declares and for no
+    /// other (the error lists what is wrong).
     pub fn add_module(&mut self, module: Module) -> Result<(), RegistryError> {
-        self.registry.add(module)?;
-        *self = Engine::with_registry(std::mem::take(&mut self.registry));
+        let name = module.name().to_string();
+        let mut registry = self.registry.clone();
+        registry.add(module)?;
+        let problems = registry.check(&name);
+        if !problems.is_empty() {
+            return Err(RegistryError(problems.join("\n")));
+        }
+        *self = Engine::with_registry(registry);
         Ok(())
     }
 
@@ -108,6 +117,24 @@ impl Engine {
         let scheduler = SchedulerConfig::from_env().map_err(Error::Setup)?;
         let vm = noodle_vm::Vm::new(program, io, self.natives.clone()).map_err(Error::Setup)?;
         Ok(Runtime { vm, scheduler })
+    }
+
+    /// The API reference of every registered module (`noodle doc`): (file name, Markdown),
+    /// one page per module and an index, `README.md`.
+    pub fn doc_pages(&self) -> Vec<(String, String)> {
+        let mut mods: Vec<&Module> = self.registry.modules().collect();
+        mods.sort_by(|a, b| a.name().cmp(b.name()));
+        let mut pages = Vec::new();
+        let mut index = Vec::new();
+        for m in mods {
+            let page = doc::module_page(m.name(), m.declarations(), true);
+            let first = page.lines().skip(2).take_while(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
+            let first = first.split_inclusive(". ").next().unwrap_or("").trim().to_string();
+            index.push((m.name().to_string(), first));
+            pages.push((format!("{}.md", m.name()), page + "\n"));
+        }
+        pages.push(("README.md".to_string(), doc::index_page(&index)));
+        pages
     }
 
     /// An interactive session with this engine's modules.
