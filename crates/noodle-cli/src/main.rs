@@ -336,7 +336,7 @@ fn cmd_test(args: &[String]) -> ExitCode {
             continue;
         }
         for name in rt.functions_with_prefix("test_") {
-            match rt.call(&name, &[]) {
+            match rt.call::<noodle::Value>(&name, ()) {
                 Ok(_) => {
                     println!("test {}::{name} ... ok", f.display());
                     passed += 1;

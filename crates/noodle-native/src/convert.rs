@@ -58,6 +58,15 @@ impl<'h> FromValue<'h> for Value {
     }
 }
 
+impl<'h> FromValue<'h> for () {
+    fn expected() -> String {
+        "none".into()
+    }
+    fn from_value(_: &'h Heap, v: Value) -> Option<()> {
+        matches!(v, Value::None).then_some(())
+    }
+}
+
 impl<'h> FromValue<'h> for i64 {
     fn expected() -> String {
         "int".into()
@@ -316,6 +325,50 @@ macro_rules! tuple_into {
 tuple_into!(A 0, B 1);
 tuple_into!(A 0, B 1, C 2);
 tuple_into!(A 0, B 1, C 2, D 3);
+
+/// Argument `i` of a native as `T` (N2401, naming both types, when it is another type).
+pub fn arg<'h, T: FromValue<'h>>(ctx: &'h noodle_vm::native::Ctx, args: &[Value], i: usize) -> Result<T, VmError> {
+    let v = args.get(i).copied().ok_or_else(|| VmError::bad_operand("native (missing argument)"))?;
+    T::convert(ctx.heap, ctx.program, v)
+}
+
+/// A Rust value as a native's result.
+pub fn ret(ctx: &mut noodle_vm::native::Ctx, v: impl IntoValue) -> Result<Value, noodle_vm::native::Flow> {
+    Ok(v.into_value(ctx.heap, ctx.program))
+}
+
+/// The arguments of a call from Rust (`Runtime::call`): a tuple of `IntoValue`s (or `()`), or
+/// a `Vec` of one type.
+pub trait IntoArgs {
+    fn into_args(self, heap: &mut Heap, program: &Program) -> Vec<Value>;
+}
+
+impl IntoArgs for () {
+    fn into_args(self, _: &mut Heap, _: &Program) -> Vec<Value> {
+        Vec::new()
+    }
+}
+
+impl<T: IntoValue> IntoArgs for Vec<T> {
+    fn into_args(self, heap: &mut Heap, program: &Program) -> Vec<Value> {
+        self.into_iter().map(|v| v.into_value(heap, program)).collect()
+    }
+}
+
+macro_rules! args_tuple {
+    ($($t:ident $i:tt),*) => {
+        impl<$($t: IntoValue),*> IntoArgs for ($($t,)*) {
+            fn into_args(self, heap: &mut Heap, program: &Program) -> Vec<Value> {
+                vec![$(self.$i.into_value(heap, program)),*]
+            }
+        }
+    };
+}
+args_tuple!(A 0);
+args_tuple!(A 0, B 1);
+args_tuple!(A 0, B 1, C 2);
+args_tuple!(A 0, B 1, C 2, D 3);
+args_tuple!(A 0, B 1, C 2, D 3, E 4);
 
 // ---------------------------------------------------------------------------------------------
 // the helpers natives use: a mismatch is N2099 (malformed bytecode), naming the native

@@ -15,7 +15,7 @@ pub mod codes;
 pub mod convert;
 
 pub use convert::{arity, as_bytes, as_dict, as_dict_mut, as_float, as_int, as_list, as_list_mut, as_set, as_set_mut, as_str, bad, vec_with_capacity};
-pub use convert::{Bytes, FromValue, IntoValue, Object, Ref};
+pub use convert::{arg, ret, Bytes, FromValue, IntoArgs, IntoValue, Object, Ref};
 pub use noodle_vm::native::{CallRequest, Continuation, Ctx, Flow, Host, NativeFn, NativeObject, Natives, Sendable, Wait};
 pub use noodle_compiler::types::{Type, TE};
 pub use noodle_compiler::{ArgShape, CallRule, RuleArg, RuleCall};
@@ -214,7 +214,7 @@ impl noodle_compiler::SourceLoader for NoFiles {
 #[macro_export]
 macro_rules! simple {
     ($f:path) => {
-        (|ctx: &mut $crate::Ctx, args: &[$crate::Value]| -> Result<$crate::Value, $crate::Flow> { $f(ctx, args).map_err($crate::Flow::Raise) }) as $crate::NativeFn
+        (|ctx: &mut $crate::Ctx, args: &[$crate::Value]| -> Result<$crate::Value, $crate::Flow> { $f(ctx, args).map_err($crate::Flow::from) }) as $crate::NativeFn
     };
 }
 
@@ -223,6 +223,6 @@ macro_rules! simple {
 #[macro_export]
 macro_rules! blocking {
     ($f:path) => {
-        (|ctx: &mut $crate::Ctx, args: &[$crate::Value]| -> Result<$crate::Value, $crate::Flow> { ctx.blocking(|ctx| $f(ctx, args)).map_err($crate::Flow::Raise) }) as $crate::NativeFn
+        (|ctx: &mut $crate::Ctx, args: &[$crate::Value]| -> Result<$crate::Value, $crate::Flow> { ctx.blocking(|ctx| $f(ctx, args)).map_err($crate::Flow::from) }) as $crate::NativeFn
     };
 }

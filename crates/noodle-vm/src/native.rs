@@ -32,7 +32,7 @@ pub struct Ctx<'a> {
     /// The process's globals (copied into actors it spawns).
     pub globals: &'a [Value],
     /// Where `call` leaves a request to call back into Noodle (the VM's own slot).
-    pub request: &'a mut Option<CallRequest>,
+    pub request: &'a mut CallRequest,
 }
 
 impl Ctx<'_> {
@@ -40,11 +40,19 @@ impl Ctx<'_> {
     /// `then` (a native's first call) or to the continuation already running (`None`, from
     /// `Continuation::resume`). Return the `Flow` this gives from the native.
     pub fn call(&mut self, callee: Value, args: &[Value], then: Option<Box<dyn Continuation>>) -> Flow {
-        let req = self.request.get_or_insert_with(|| CallRequest { callee: Value::None, args: Vec::new(), then: None });
+        let req = &mut *self.request;
+        if args.len() > CallArgs::MAX {
+            return Flow::from(VmError::new(crate::codes::N2011, format!("a native can call back with at most {} arguments", CallArgs::MAX)));
+        }
         req.callee = callee;
-        req.args.clear();
-        req.args.extend_from_slice(args);
-        req.then = then;
+        // one at a time: a call back has one or two arguments, and a copy of a slice is a call
+        for (slot, a) in req.args.values.iter_mut().zip(args) {
+            *slot = *a;
+        }
+        req.args.len = args.len() as u8;
+        if then.is_some() || req.then.is_some() {
+            req.then = then;
+        }
         Flow::Call
     }
 
@@ -80,8 +88,9 @@ impl Ctx<'_> {
 
 /// How a native ends other than by returning a value.
 pub enum Flow {
-    /// Raise a Noodle error (catchable with `try`).
-    Raise(VmError),
+    /// Raise a Noodle error (catchable with `try`). Boxed: errors are rare, and a small
+    /// `Flow` keeps every native's result small.
+    Raise(Box<VmError>),
     /// Call back into Noodle: the request was left by `Ctx::call`. Calls back run as ordinary
     /// frames (preemptible, with their own stack trace entries) and may be nested.
     Call,
@@ -94,7 +103,7 @@ pub enum Flow {
 impl From<VmError> for Flow {
     #[inline]
     fn from(e: VmError) -> Flow {
-        Flow::Raise(e)
+        Flow::Raise(Box::new(e))
     }
 }
 
@@ -108,17 +117,66 @@ impl std::fmt::Debug for Flow {
     }
 }
 
+/// The arguments of a call back (at most `CallArgs::MAX`).
+#[derive(Clone, Copy)]
+pub struct CallArgs {
+    values: [Value; CallArgs::MAX],
+    len: u8,
+}
+
+impl CallArgs {
+    pub const MAX: usize = 8;
+    pub fn new() -> CallArgs {
+        CallArgs { values: [Value::None; CallArgs::MAX], len: 0 }
+    }
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    pub fn iter(&self) -> std::slice::Iter<'_, Value> {
+        self.values[..self.len as usize].iter()
+    }
+}
+
+impl Default for CallArgs {
+    fn default() -> CallArgs {
+        CallArgs::new()
+    }
+}
+
+impl std::ops::Deref for CallArgs {
+    type Target = [Value];
+    fn deref(&self) -> &[Value] {
+        &self.values[..self.len as usize]
+    }
+}
+
 /// A native's request to call a Noodle function.
 pub struct CallRequest {
     pub callee: Value,
-    pub args: Vec<Value>,
+    pub args: CallArgs,
     pub then: Option<Box<dyn Continuation>>,
+}
+
+impl Default for CallRequest {
+    fn default() -> CallRequest {
+        CallRequest { callee: Value::None, args: CallArgs::new(), then: None }
+    }
 }
 
 /// The rest of a native that called back into Noodle: it gets each call's result and either
 /// finishes (`Ok(value)`) or calls again (`ctx.call(.., None)`), keeping its state here.
 pub trait Continuation {
     fn resume(&mut self, ctx: &mut Ctx, result: Value) -> Result<Value, Flow>;
+    /// The fast path of a continuation that calls the function it called last time again,
+    /// with as many arguments (`map` calls its function once per element): given `result`,
+    /// write the next call's arguments into `args` and say true; or say false (changing
+    /// nothing), and `resume` gets `result` instead. It cannot allocate on the heap.
+    fn again(&mut self, _heap: &Heap, _result: Value, _args: &mut [Value]) -> bool {
+        false
+    }
     /// Every value the continuation holds (they stay alive while it waits).
     fn trace(&self, found: &mut dyn FnMut(Value));
 }

@@ -162,7 +162,22 @@ pub struct Vm {
     /// What a suspended native waits for; polled when the process runs again.
     waiting: Option<Box<Waiting>>,
     /// A native's request to call back into Noodle (`Ctx::call`), reused.
-    request: Option<CallRequest>,
+    request: CallRequest,
+    /// A native pushed a call back: `run` counts it against the budget (as `enter!` does).
+    tick: bool,
+}
+
+/// What the out-of-line part of a return or a native call leads to.
+enum Below {
+    /// Go on in the caller (the frame on top, as before).
+    Caller,
+    /// A native called back: run the frame it pushed (a call, so a safe point).
+    Called,
+    /// The frames changed (a call back was pushed) or the process waits: `exec` returns, and
+    /// `run` goes on from the frame on top.
+    Other,
+    /// Raise this error in the frame on top (boxed: a small `Below` comes back in registers).
+    Fail(Box<VmError>),
 }
 
 /// A native that called a Noodle function and continues when it returns.
@@ -175,6 +190,28 @@ struct NativeFrame {
     /// The native's index in the program's table (for stack traces).
     native: u16,
     cont: Box<dyn Continuation>,
+    /// The last function it called back and where: calling the same one again (`map` calls
+    /// its function once per element) skips finding it and sizing its window.
+    site: Option<CallSite>,
+}
+
+#[derive(Clone, Copy)]
+struct CallSite {
+    callee: Value,
+    func: u32,
+    base: usize,
+    argc: usize,
+    code: *const Op,
+}
+
+/// The same function value (the same function, or the same closure object).
+#[inline]
+fn same_callee(a: Value, b: Value) -> bool {
+    match (a, b) {
+        (Value::Func(x), Value::Func(y)) => x == y,
+        (Value::Obj(x), Value::Obj(y)) => x == y,
+        _ => false,
+    }
 }
 
 /// A suspended native call.
@@ -227,7 +264,8 @@ impl Template {
             table: self.table.clone(),
             native_frames: Vec::new(),
             waiting: None,
-            request: None,
+            request: CallRequest::default(),
+            tick: false,
         };
         // only the slots the actor's code can reach (`Program::globals_used`) need to exist
         let len = globals.iter().map(|(g, _)| *g as usize + 1).max().unwrap_or(0);
@@ -444,7 +482,7 @@ impl Vm {
     /// the frame of the function it calls. The caller's `ip` must be saved already.
     #[inline(never)]
     fn native_call_back(&mut self, native: u16, dst: usize, first: bool) -> Result<(), VmError> {
-        let Some(req) = self.request.as_mut() else { return Err(bad("CallNative (no call request)")) };
+        let req = &mut self.request;
         let (callee, argc) = (req.callee, req.args.len());
         let func = match callee {
             Value::Func(f) => f,
@@ -469,9 +507,9 @@ impl Vm {
         if self.frames.len() == self.frames.capacity() && !grow_frames(&mut self.frames) {
             return Err(VmError::new(crate::codes::N2009, format!("call depth exceeded ({MAX_DEPTH} nested calls): infinite recursion?")));
         }
-        let req = self.request.as_mut().expect("checked above");
+        let req = &mut self.request;
         match req.then.take() {
-            Some(cont) if first => self.native_frames.push(NativeFrame { depth: self.frames.len(), dst, native, cont }),
+            Some(cont) if first => self.native_frames.push(NativeFrame { depth: self.frames.len(), dst, native, cont, site: None }),
             None if first => return Err(bad("CallNative (a call back without a continuation)")),
             // a continuation that hands on to a new one is replaced by it
             Some(cont) => {
@@ -485,11 +523,105 @@ impl Vm {
             self.stack.resize(need.max(self.stack.len() * 2).min(MAX_STACK), Value::None);
         }
         self.stack[base - 1] = callee;
-        let req = self.request.as_ref().expect("checked above");
+        let req = &self.request;
         self.stack[base..base + argc].copy_from_slice(&req.args);
-        self.frames.push(Frame::new(&self.program, func, base));
+        let frame = Frame::new(&self.program, func, base);
+        self.frames.push(frame);
         self.set_floor();
+        if let Some(nf) = self.native_frames.last_mut() {
+            nf.site = Some(CallSite { callee, func, base, argc, code: frame.ip });
+        }
         Ok(())
+    }
+
+    /// `native_call_back` for a continuation that calls the function it called last time,
+    /// with as many arguments: the window is where it was. False when the call is not that.
+    #[inline]
+    fn call_back_again(&mut self) -> bool {
+        let req = &self.request;
+        let Some(nf) = self.native_frames.last() else { return false };
+        let Some(site) = nf.site else { return false };
+        if req.then.is_some() || !same_callee(site.callee, req.callee) || req.args.len() != site.argc || self.frames.len() == self.frames.capacity() {
+            return false;
+        }
+        // the stack was sized for this window when it was first entered, and never shrinks
+        let window = &mut self.stack[site.base - 1..site.base + site.argc];
+        window[0] = site.callee;
+        for (slot, a) in window[1..].iter_mut().zip(req.args.iter()) {
+            *slot = *a;
+        }
+        self.frames.push(Frame { func: site.func, base: site.base as u32, ip: site.code });
+        true
+    }
+
+    /// A return that left fewer frames than `floor`: drops the handlers of the frame left and,
+    /// when a native called the function that returned, hands it the result.
+    #[inline(never)]
+    fn below_floor(&mut self, n: usize, v: Value) -> Below {
+        if self.handlers.last().is_some_and(|h| h.depth > n) {
+            while self.handlers.last().is_some_and(|h| h.depth > n) {
+                self.handlers.pop();
+            }
+            self.set_floor();
+        }
+        if !self.native_frames.last().is_some_and(|f| f.depth == n) {
+            return Below::Caller;
+        }
+        // the native goes on with the result; most often (`map`) it calls the same function
+        // again: its fast path writes the next arguments straight into the window
+        if let (Some(nf), true) = (self.native_frames.last_mut(), self.frames.len() < self.frames.capacity()) {
+            if let Some(site) = nf.site {
+                // SAFETY: the window was sized when the site was first called, and the stack
+                // never shrinks
+                let window = unsafe { self.stack.get_unchecked_mut(site.base - 1..site.base + site.argc) };
+                if nf.cont.again(&self.heap, v, &mut window[1..]) {
+                    window[0] = site.callee;
+                    // SAFETY: there is room (checked above)
+                    unsafe {
+                        let n = self.frames.len();
+                        self.frames.as_mut_ptr().add(n).write(Frame { func: site.func, base: site.base as u32, ip: site.code });
+                        self.frames.set_len(n + 1);
+                    }
+                    return Below::Called;
+                }
+            }
+        }
+        let r = self.native_resume_once(v);
+        if let Err(Flow::Call) = r {
+            if self.call_back_again() {
+                return Below::Called;
+            }
+        }
+        match self.native_step(r) {
+            Ok(true) => Below::Called,
+            Ok(false) if self.waiting.is_some() => Below::Other,
+            // the native finished: its result is in the caller's register
+            Ok(false) => Below::Caller,
+            Err(Flow::Raise(e)) => Below::Fail(e),
+            Err(_) => Below::Fail(Box::new(bad("CallNative (continuation)"))),
+        }
+    }
+
+    /// A native call that did not just return: it called back (`Flow::Call`) or suspended.
+    /// The caller's `ip` is saved.
+    #[cold]
+    #[inline(never)]
+    fn native_flow(&mut self, flow: Flow, native: u16, dst: usize) -> Below {
+        match flow {
+            Flow::Raise(e) => Below::Fail(e),
+            Flow::Call => match self.native_call_back(native, dst, true) {
+                Ok(()) => {
+                    self.tick = true;
+                    Below::Other
+                }
+                Err(e) => Below::Fail(Box::new(e)),
+            },
+            Flow::Suspend(wait) => {
+                // the call is over as far as the code goes: its value arrives later
+                self.waiting = Some(Box::new(Waiting { wait, dst: Some(dst) }));
+                Below::Other
+            }
+        }
     }
 
     /// The function a native called back returned `v`: the native's continuation goes on.
@@ -497,8 +629,29 @@ impl Vm {
     /// native finished (its result is written, its frame gone) or suspended (`self.waiting`).
     #[inline(never)]
     fn native_resume(&mut self, v: Value) -> Result<bool, Flow> {
-        let r = self.with_ctx(|ctx, _, frames| frames.last_mut().expect("a native frame").cont.resume(ctx, v));
+        let r = self.native_resume_once(v);
         self.native_step(r)
+    }
+
+    /// The innermost native frame's continuation, given `v`.
+    #[inline]
+    fn native_resume_once(&mut self, v: Value) -> Result<Value, Flow> {
+        if self.io.is_none() {
+            self.take_host_io();
+        }
+        let io = self.io.as_deref_mut().expect("streams are set above");
+        let Some(nf) = self.native_frames.last_mut() else { return Err(Flow::from(bad("native frame"))) };
+        let mut ctx = Ctx {
+            heap: &mut self.heap,
+            program: &self.program,
+            out: &mut *io.out,
+            err: &mut *io.err,
+            input: &mut *io.input,
+            host: self.host.as_deref_mut(),
+            globals: &self.globals,
+            request: &mut self.request,
+        };
+        nf.cont.resume(&mut ctx, v)
     }
 
     /// What a continuation (or a wait feeding one) gave.
@@ -515,7 +668,7 @@ impl Vm {
                 self.native_call_back(native, dst, false).map_err(|e| {
                     self.native_frames.pop();
                     self.set_floor();
-                    Flow::Raise(e)
+                    Flow::from(e)
                 })?;
                 Ok(true)
             }
@@ -546,7 +699,7 @@ impl Vm {
                 }
                 None => match self.native_resume(v) {
                     Ok(_) => Ok(self.waiting.is_none()),
-                    Err(Flow::Raise(e)) => Err(e),
+                    Err(Flow::Raise(e)) => Err(*e),
                     Err(_) => Err(bad("native wait")),
                 },
             },
@@ -704,7 +857,21 @@ impl Vm {
         loop {
             match self.exec(&mut budget) {
                 Ok(Some(state)) => return state,
-                Ok(None) => continue,
+                Ok(None) => {
+                    // a native called back (a safe point, as a call is) or suspended
+                    if self.waiting.is_some() {
+                        return RunState::Suspended;
+                    }
+                    if std::mem::take(&mut self.tick) {
+                        if self.heap.wants_gc() {
+                            self.collect_garbage();
+                        }
+                        budget -= 1;
+                        if budget == 0 {
+                            return RunState::Paused;
+                        }
+                    }
+                }
                 Err(err) => {
                     if !self.throw(err) {
                         return self.uncaught(err);
@@ -841,15 +1008,6 @@ impl Vm {
                 tick!();
             }};
         }
-        // Runs on in the frame on top of the stack (after a native pushed or popped frames).
-        macro_rules! reload {
-            () => {{
-                let top = *self.frames.last().expect("a frame");
-                ip = top.ip;
-                base = top.base as usize;
-                regs = unsafe { self.stack.as_mut_ptr().add(base) };
-            }};
-        }
         // Returns `$v` to the caller (or out of the run, from its entry frame).
         macro_rules! leave {
             ($v:expr) => {{
@@ -864,27 +1022,24 @@ impl Vm {
                     if n <= self.entry_depth {
                         out!(Ok(Some(RunState::Finished(v))));
                     }
-                    while self.handlers.last().is_some_and(|h| h.depth > n) {
-                        self.handlers.pop();
-                    }
-                    self.set_floor();
-                    if self.native_frames.last().is_some_and(|f| f.depth == n) {
-                        // a function a native called back returned: the native goes on
-                        let r = self.native_resume(v);
-                        reload!();
-                        match r {
-                            Ok(true) => {
-                                tick!();
-                            }
-                            Ok(false) => {
-                                if self.waiting.is_some() {
-                                    out!(Ok(Some(RunState::Suspended)));
-                                }
-                            }
-                            Err(Flow::Raise(e)) => fail!(e),
-                            Err(_) => fail!(bad("CallNative (continuation)")),
+                    // a `try` left, or a native that called back getting its result: out of
+                    // line, so the dispatch loop stays small
+                    match self.below_floor(n, v) {
+                        Below::Caller => {}
+                        Below::Called => {
+                            let top = *self.frames.last().expect("a frame");
+                            ip = top.ip;
+                            base = top.base as usize;
+                            regs = unsafe { self.stack.as_mut_ptr().add(base) };
+                            tick!();
+                            continue;
                         }
-                        continue;
+                        Below::Other => out!(Ok(None)),
+                        Below::Fail(e) => {
+                            // raised in the native's caller, which is on top again
+                            ip = self.frames.last().expect("a frame").ip;
+                            fail!(*e)
+                        }
                     }
                 }
                 // SAFETY: n > entry_depth >= 0, so the caller's frame is there
@@ -1217,20 +1372,14 @@ impl Vm {
                     let start = base + b as usize + 1;
                     match self.call_native(prog, native, start, argc as usize) {
                         Ok(v) => w!(b, v),
-                        Err(Flow::Raise(e)) => fail!(e),
-                        Err(Flow::Call) => {
+                        Err(Flow::Raise(e)) => fail!(*e),
+                        Err(flow) => {
                             save_ip!();
-                            if let Err(e) = self.native_call_back(native, base + b as usize, true) {
-                                fail!(e);
+                            match self.native_flow(flow, native, base + b as usize) {
+                                Below::Caller => {}
+                                Below::Called | Below::Other => out!(Ok(None)),
+                                Below::Fail(e) => fail!(*e),
                             }
-                            reload!();
-                            tick!();
-                        }
-                        Err(Flow::Suspend(wait)) => {
-                            // the call is over as far as the code goes: its value arrives later
-                            save_ip!();
-                            self.waiting = Some(Box::new(Waiting { wait, dst: Some(base + b as usize) }));
-                            out!(Ok(Some(RunState::Suspended)));
                         }
                     }
                 }

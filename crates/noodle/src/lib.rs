@@ -15,7 +15,8 @@ pub mod error_codes;
 use noodle_compiler::{Compiler, SourceLoader};
 pub use noodle_nbc::{LoadError, Program, FORMAT_VERSION as NBC_FORMAT_VERSION};
 use noodle_syntax::{Diagnostic, SourceFile};
-pub use noodle_native::{Module, Registry, RegistryError};
+pub use indexmap::IndexMap;
+pub use noodle_native::{arg, native_any, ret, Bytes, Continuation, Ctx, Flow, FromValue, IntoArgs, IntoValue, Module, NativeFn, NativeObject, Object, Ref, Registry, RegistryError, VmError, Wait};
 pub use noodle_vm::vm::Uncaught;
 pub use noodle_vm::{Output, RunState, Value};
 use std::path::{Path, PathBuf};
@@ -196,6 +197,14 @@ pub enum Error {
     Setup(String),
 }
 
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.render().trim_end())
+    }
+}
+
+impl std::error::Error for Error {}
+
 impl Error {
     pub fn render(&self) -> String {
         match self {
@@ -291,12 +300,22 @@ impl Runtime {
         }
     }
 
-    /// Calls a top-level function by name with arguments (after `run`).
-    pub fn call(&mut self, name: &str, args: &[Value]) -> Result<Value, Error> {
+    /// Calls a top-level function by name (after `run`), with arguments converted from Rust
+    /// values (a tuple: `(2, "x".to_string())`, or `()`), and converts its result to `R`:
+    /// `let n: i64 = rt.call("add", (2, 40))?`. A result of another type is an error with code
+    /// N2401 naming both types; so is an argument the function does not take.
+    pub fn call<R>(&mut self, name: &str, args: impl IntoArgs) -> Result<R, Error>
+    where
+        R: for<'h> FromValue<'h>,
+    {
         let f = self.vm.program().func_by_name(name).ok_or_else(|| Error::Setup(format!("no function named `{name}`")))?;
-        self.vm.begin_call(f, args).map_err(Error::Runtime)?;
+        let program = self.vm.template();
+        let args = args.into_args(&mut self.vm.heap, program.program());
+        self.vm.begin_call(f, &args).map_err(Error::Runtime)?;
         match self.scheduled() {
-            RunState::Finished(v) => Ok(v),
+            RunState::Finished(v) => {
+                R::convert(&self.vm.heap, self.vm.program(), v).map_err(|e| Error::Runtime(noodle_vm::Vm::uncaught_from(e)))
+            }
             RunState::Error(u) => Err(Error::Runtime(u)),
             RunState::Paused | RunState::Suspended => unreachable!("the scheduler runs a call to the end"),
         }

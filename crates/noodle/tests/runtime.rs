@@ -58,17 +58,26 @@ fn an_infinite_loop_can_be_stopped() {
 fn call_a_function_by_name() {
     let (mut rt, out) = runtime("def add(a: int, b: int) -> int {\n    print(\"adding\")\n    return a + b\n}\n");
     rt.run().unwrap();
-    let v = rt.call("add", &[Value::Int(2), Value::Int(40)]).unwrap();
-    assert!(matches!(v, Value::Int(42)));
+    let v: i64 = rt.call("add", (2i64, 40i64)).unwrap();
+    assert_eq!(v, 42);
     assert_eq!(text(&out), "adding\n");
-    assert!(rt.call("nope", &[]).is_err());
+    assert!(rt.call::<()>("nope", ()).is_err());
+    // a result read as another type, and arguments the function does not take: coded errors
+    match rt.call::<String>("add", (1i64, 2i64)) {
+        Err(noodle::Error::Runtime(u)) => assert_eq!((u.code.as_str(), u.message.as_str()), ("N2401", "expected a value of type `str`, found `int`")),
+        other => panic!("expected N2401, got {:?}", other.map(|_| ())),
+    }
+    match rt.call::<i64>("add", (1i64,)) {
+        Err(noodle::Error::Runtime(u)) => assert_eq!(u.code, "N2011"),
+        other => panic!("expected N2011, got {:?}", other.map(|_| ())),
+    }
 }
 
 #[test]
 fn errors_from_calls_carry_code_and_trace() {
     let (mut rt, _) = runtime("def boom(n: int) -> int {\n    return 10 // n\n}\n");
     rt.run().unwrap();
-    match rt.call("boom", &[Value::Int(0)]) {
+    match rt.call::<i64>("boom", (0i64,)) {
         Err(noodle::Error::Runtime(u)) => {
             assert_eq!(u.code, "N2001");
             assert_eq!(u.trace[0].0, "boom");
@@ -76,6 +85,18 @@ fn errors_from_calls_carry_code_and_trace() {
         }
         other => panic!("expected a runtime error, got {:?}", other.map(|_| ())),
     }
+}
+
+#[test]
+fn calls_convert_collections_both_ways() {
+    let src = "def stats(xs: list[float], names: dict[str, int]) -> (float, list[str], int?) {\n    var total = 0.0\n    for x in xs { total += x }\n    return (total, names.keys(), names.get(\"b\"))\n}\n";
+    let (mut rt, _) = runtime(src);
+    rt.run().unwrap();
+    let mut names = noodle::IndexMap::new();
+    names.insert("a".to_string(), 1i64);
+    names.insert("b".to_string(), 2i64);
+    let (total, keys, b): (f64, Vec<String>, Option<i64>) = rt.call("stats", (vec![1.5, 2.5], names)).unwrap();
+    assert_eq!((total, keys, b), (4.0, vec!["a".to_string(), "b".to_string()], Some(2)));
 }
 
 #[test]

@@ -2,17 +2,38 @@
 //! `sort_by`. Each starts with `Ctx::call` and goes on in a `Continuation` that gets every
 //! result, so the callback runs as an ordinary (preemptible) frame and an error inside it has
 //! the native in its stack trace. Like `for x in xs`, each step reads the list's length again,
-//! so a callback that changes the list sees the same effect it would in a loop.
+//! so a callback that changes the list sees the same effect it would in a loop. Results are
+//! kept in the continuation (traced for the collector) until the list is made at the end.
 
 use super::{new_list, sort_order};
-use noodle_native::{arity, as_list, as_list_mut, Continuation, Ctx, Flow, Value, VmError};
+use noodle_native::{arity, as_list, as_list_mut, Continuation, Ctx, Flow, Heap, Obj, Value, VmError};
 use noodle_vm::ops::truthy;
 
 type Step = Result<Value, Flow>;
 
 /// The element at `i` of list `xs`, if the list still has one there.
+#[inline]
 fn element(ctx: &Ctx, xs: Value, i: usize, name: &str) -> Result<Option<Value>, VmError> {
-    Ok(as_list(ctx.heap, xs, name)?.get(i).copied())
+    match xs {
+        Value::Obj(r) => match ctx.heap.get(r) {
+            Obj::List(items) => Ok(items.get(i).copied()),
+            _ => Err(noodle_native::bad(name)),
+        },
+        _ => Err(noodle_native::bad(name)),
+    }
+}
+
+/// `element` for the fast path (`Continuation::again`): None also when `xs` is not a list
+/// (then `resume` reports it).
+#[inline]
+fn next(heap: &Heap, xs: Value, i: usize) -> Option<Value> {
+    match xs {
+        Value::Obj(r) => match heap.get(r) {
+            Obj::List(items) => items.get(i).copied(),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// `xs.map(f)`: a new list of `f(x)` for each element.
@@ -20,31 +41,37 @@ pub(super) fn list_map(ctx: &mut Ctx, args: &[Value]) -> Step {
     arity(args, 2, "list.map")?;
     let (xs, f) = (args[0], args[1]);
     let n = as_list(ctx.heap, xs, "list.map")?.len();
-    let out = new_list(ctx.heap, Vec::with_capacity(n));
     match element(ctx, xs, 0, "list.map")? {
-        None => Ok(out),
-        Some(x) => Err(ctx.call(f, &[x], Some(Box::new(Map { xs, f, out, i: 0 })))),
+        None => Ok(new_list(ctx.heap, Vec::new())),
+        Some(x) => Err(ctx.call(f, &[x], Some(Box::new(Map { xs, f, out: Vec::with_capacity(n), i: 0 })))),
     }
 }
 
 struct Map {
     xs: Value,
     f: Value,
-    out: Value,
+    out: Vec<Value>,
     i: usize,
 }
 
 impl Continuation for Map {
+    fn again(&mut self, heap: &Heap, result: Value, args: &mut [Value]) -> bool {
+        let Some(x) = next(heap, self.xs, self.i + 1) else { return false };
+        self.out.push(result);
+        self.i += 1;
+        args[0] = x;
+        true
+    }
     fn resume(&mut self, ctx: &mut Ctx, result: Value) -> Step {
-        as_list_mut(ctx.heap, self.out, "list.map")?.push(result);
+        self.out.push(result);
         self.i += 1;
         match element(ctx, self.xs, self.i, "list.map")? {
-            None => Ok(self.out),
+            None => Ok(new_list(ctx.heap, std::mem::take(&mut self.out))),
             Some(x) => Err(ctx.call(self.f, &[x], None)),
         }
     }
     fn trace(&self, found: &mut dyn FnMut(Value)) {
-        [self.xs, self.f, self.out].into_iter().for_each(found)
+        [self.xs, self.f].into_iter().chain(self.out.iter().copied()).for_each(found)
     }
 }
 
@@ -52,30 +79,39 @@ impl Continuation for Map {
 pub(super) fn list_filter(ctx: &mut Ctx, args: &[Value]) -> Step {
     arity(args, 2, "list.filter")?;
     let (xs, f) = (args[0], args[1]);
-    let out = new_list(ctx.heap, Vec::new());
     match element(ctx, xs, 0, "list.filter")? {
-        None => Ok(out),
-        Some(x) => Err(ctx.call(f, &[x], Some(Box::new(Filter { xs, f, out, i: 0, x })))),
+        None => Ok(new_list(ctx.heap, Vec::new())),
+        Some(x) => Err(ctx.call(f, &[x], Some(Box::new(Filter { xs, f, out: Vec::new(), i: 0, x })))),
     }
 }
 
 struct Filter {
     xs: Value,
     f: Value,
-    out: Value,
+    out: Vec<Value>,
     i: usize,
     /// The element being tested (the list may change under the callback).
     x: Value,
 }
 
 impl Continuation for Filter {
+    fn again(&mut self, heap: &Heap, result: Value, args: &mut [Value]) -> bool {
+        let Some(x) = next(heap, self.xs, self.i + 1) else { return false };
+        if truthy(heap, result) {
+            self.out.push(self.x);
+        }
+        self.i += 1;
+        self.x = x;
+        args[0] = x;
+        true
+    }
     fn resume(&mut self, ctx: &mut Ctx, result: Value) -> Step {
         if truthy(ctx.heap, result) {
-            as_list_mut(ctx.heap, self.out, "list.filter")?.push(self.x);
+            self.out.push(self.x);
         }
         self.i += 1;
         match element(ctx, self.xs, self.i, "list.filter")? {
-            None => Ok(self.out),
+            None => Ok(new_list(ctx.heap, std::mem::take(&mut self.out))),
             Some(x) => {
                 self.x = x;
                 Err(ctx.call(self.f, &[x], None))
@@ -83,7 +119,7 @@ impl Continuation for Filter {
         }
     }
     fn trace(&self, found: &mut dyn FnMut(Value)) {
-        [self.xs, self.f, self.out, self.x].into_iter().for_each(found)
+        [self.xs, self.f, self.x].into_iter().chain(self.out.iter().copied()).for_each(found)
     }
 }
 
@@ -105,6 +141,14 @@ struct Reduce {
 }
 
 impl Continuation for Reduce {
+    fn again(&mut self, heap: &Heap, result: Value, args: &mut [Value]) -> bool {
+        let Some(x) = next(heap, self.xs, self.i + 1) else { return false };
+        self.acc = result;
+        self.i += 1;
+        args[0] = result;
+        args[1] = x;
+        true
+    }
     fn resume(&mut self, ctx: &mut Ctx, result: Value) -> Step {
         self.acc = result;
         self.i += 1;
@@ -146,6 +190,15 @@ struct Quantifier {
 }
 
 impl Continuation for Quantifier {
+    fn again(&mut self, heap: &Heap, result: Value, args: &mut [Value]) -> bool {
+        if truthy(heap, result) == self.want {
+            return false;
+        }
+        let Some(x) = next(heap, self.xs, self.i + 1) else { return false };
+        self.i += 1;
+        args[0] = x;
+        true
+    }
     fn resume(&mut self, ctx: &mut Ctx, result: Value) -> Step {
         if truthy(ctx.heap, result) == self.want {
             return Ok(Value::Bool(self.want));
@@ -167,7 +220,7 @@ pub(super) fn list_sort_by(ctx: &mut Ctx, args: &[Value]) -> Step {
     arity(args, 2, "list.sort_by")?;
     let (xs, f) = (args[0], args[1]);
     let n = as_list(ctx.heap, xs, "list.sort_by")?.len();
-    let keys = new_list(ctx.heap, Vec::with_capacity(n));
+    let keys = Vec::with_capacity(n);
     match element(ctx, xs, 0, "list.sort_by")? {
         None => Ok(Value::None),
         Some(x) => Err(ctx.call(f, &[x], Some(Box::new(SortBy { xs, f, keys, i: 0 })))),
@@ -177,20 +230,26 @@ pub(super) fn list_sort_by(ctx: &mut Ctx, args: &[Value]) -> Step {
 struct SortBy {
     xs: Value,
     f: Value,
-    /// The keys so far, a heap list so the collector sees them.
-    keys: Value,
+    /// The keys so far (traced).
+    keys: Vec<Value>,
     i: usize,
 }
 
 impl Continuation for SortBy {
+    fn again(&mut self, heap: &Heap, result: Value, args: &mut [Value]) -> bool {
+        let Some(x) = next(heap, self.xs, self.i + 1) else { return false };
+        self.keys.push(result);
+        self.i += 1;
+        args[0] = x;
+        true
+    }
     fn resume(&mut self, ctx: &mut Ctx, result: Value) -> Step {
-        as_list_mut(ctx.heap, self.keys, "list.sort_by")?.push(result);
+        self.keys.push(result);
         self.i += 1;
         if let Some(x) = element(ctx, self.xs, self.i, "list.sort_by")? {
             return Err(ctx.call(self.f, &[x], None));
         }
-        let keys = as_list(ctx.heap, self.keys, "list.sort_by")?;
-        let order = sort_order(ctx.heap, keys)?;
+        let order = sort_order(ctx.heap, &self.keys)?;
         let items = as_list(ctx.heap, self.xs, "list.sort_by")?;
         // the callback may have shortened the list: keep what is still there
         let sorted: Vec<Value> = order.into_iter().filter_map(|i| items.get(i).copied()).collect();
@@ -201,6 +260,6 @@ impl Continuation for SortBy {
         Ok(Value::None)
     }
     fn trace(&self, found: &mut dyn FnMut(Value)) {
-        [self.xs, self.f, self.keys].into_iter().for_each(found)
+        [self.xs, self.f].into_iter().chain(self.keys.iter().copied()).for_each(found)
     }
 }

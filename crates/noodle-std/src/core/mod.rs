@@ -753,16 +753,17 @@ fn merge_sort<T: Copy>(v: &mut [T], cmp: &mut dyn FnMut(T, T) -> Result<Ordering
 
 /// The order that sorts `items` stably, as indices.
 fn sort_order(heap: &Heap, items: &[Value]) -> Result<Vec<usize>, VmError> {
+    // Fast paths for the common homogeneous lists: (key, index) pairs sorted in place, the
+    // index breaking ties, so an unstable sort gives the stable order (and reads memory in
+    // order, where sorting indexes by a key looked up elsewhere did not).
+    if let Some(keys) = items.iter().map(|v| if let Value::Int(k) = v { Some(*k) } else { None }).collect::<Option<Vec<i64>>>() {
+        return Ok(int_order(&keys));
+    }
+    if let Some(mut pairs) = items.iter().enumerate().map(|(i, v)| if let Value::Float(f) = v { (!f.is_nan()).then_some((*f, i)) } else { None }).collect::<Option<Vec<(f64, usize)>>>() {
+        pairs.sort_unstable_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(Ordering::Equal).then(a.1.cmp(&b.1)));
+        return Ok(pairs.into_iter().map(|(_, i)| i).collect());
+    }
     let mut idx: Vec<usize> = (0..items.len()).collect();
-    // Fast paths for the common homogeneous lists.
-    if let Some(ints) = items.iter().map(|v| if let Value::Int(i) = v { Some(*i) } else { None }).collect::<Option<Vec<i64>>>() {
-        idx.sort_by_key(|&i| ints[i]);
-        return Ok(idx);
-    }
-    if let Some(floats) = items.iter().map(|v| if let Value::Float(f) = v { (!f.is_nan()).then_some(*f) } else { None }).collect::<Option<Vec<f64>>>() {
-        idx.sort_by(|&i, &j| floats[i].partial_cmp(&floats[j]).unwrap_or(Ordering::Equal));
-        return Ok(idx);
-    }
     let strs: Option<Vec<&str>> = items
         .iter()
         .map(|v| match v {
@@ -779,6 +780,51 @@ fn sort_order(heap: &Heap, items: &[Value]) -> Result<Vec<usize>, VmError> {
     }
     merge_sort(&mut idx, &mut |i, j| compare(heap, items[i], items[j]))?;
     Ok(idx)
+}
+
+/// The stable sorting order of int keys: a radix sort (least significant digit first, so
+/// stable) for long lists, skipping the digits all keys share; a comparison sort of (key,
+/// index) pairs for short ones.
+fn int_order(keys: &[i64]) -> Vec<usize> {
+    let n = keys.len();
+    if n < 512 || n > u32::MAX as usize {
+        let mut pairs: Vec<(i64, usize)> = keys.iter().copied().zip(0..).collect();
+        pairs.sort_unstable();
+        return pairs.into_iter().map(|(_, i)| i).collect();
+    }
+    const BITS: u32 = 11;
+    const BUCKETS: usize = 1 << BITS;
+    const DIGITS: usize = 64usize.div_ceil(BITS as usize);
+    // flipping the sign bit orders negative keys before positive ones as unsigned numbers
+    let mut a: Vec<(u64, u32)> = keys.iter().zip(0u32..).map(|(&k, i)| ((k as u64) ^ (1 << 63), i)).collect();
+    // every digit's counts in one pass
+    let mut counts = vec![[0usize; BUCKETS]; DIGITS];
+    for &(k, _) in &a {
+        for (d, count) in counts.iter_mut().enumerate() {
+            count[((k >> (d as u32 * BITS)) as usize) & (BUCKETS - 1)] += 1;
+        }
+    }
+    let mut b = vec![(0u64, 0u32); n];
+    for (d, count) in counts.iter_mut().enumerate() {
+        // a digit every key shares orders nothing
+        if count.contains(&n) {
+            continue;
+        }
+        let shift = d as u32 * BITS;
+        let mut sum = 0;
+        for c in count.iter_mut() {
+            let here = *c;
+            *c = sum;
+            sum += here;
+        }
+        for &(k, i) in &a {
+            let digit = ((k >> shift) as usize) & (BUCKETS - 1);
+            b[count[digit]] = (k, i);
+            count[digit] += 1;
+        }
+        std::mem::swap(&mut a, &mut b);
+    }
+    a.into_iter().map(|(_, i)| i as usize).collect()
 }
 
 fn sorted_values(heap: &Heap, items: &[Value]) -> Result<Vec<Value>, VmError> {
@@ -1038,10 +1084,10 @@ mod tests {
         }
         fn call(&mut self, name: &str, args: &[Value]) -> R {
             let f = natives().get(name).unwrap_or_else(|| panic!("no native {name}"));
-            let mut request = None;
+            let mut request = Default::default();
             let mut ctx = Ctx { heap: &mut self.heap, program: &self.program, out: &mut self.out, err: &mut self.err, input: &mut self.input, host: None, globals: &[], request: &mut request };
             f(&mut ctx, args).map_err(|flow| match flow {
-                noodle_native::Flow::Raise(e) => e,
+                noodle_native::Flow::Raise(e) => *e,
                 // a native that calls back (`map`) asks the VM for the call: there is none here
                 other => VmError::new(noodle_vm::codes::N2099, format!("{name} asked for {other:?}")),
             })
@@ -1078,6 +1124,18 @@ mod tests {
 
     fn all_names() -> Vec<String> {
         natives().symbols().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn int_order_is_a_stable_sort() {
+        // long enough for the radix path, with repeats, negatives and the extremes
+        let mut keys: Vec<i64> = (0..5000).map(|i: i64| (i * 7919) % 1000 - 500).collect();
+        keys.extend([i64::MIN, i64::MAX, 0, -1, i64::MIN, i64::MAX]);
+        let mut want: Vec<usize> = (0..keys.len()).collect();
+        want.sort_by_key(|&i| keys[i]);
+        assert_eq!(int_order(&keys), want);
+        let short = [3, -1, 3, 2, -1];
+        assert_eq!(int_order(&short), vec![1, 4, 3, 0, 2]);
     }
 
     #[test]
