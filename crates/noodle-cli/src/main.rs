@@ -16,7 +16,7 @@ usage:
   noodle explain CODE        explain an error code (`noodle explain --list` lists them)
   noodle doc [ITEM...]       the API reference, as Markdown, of modules (`std.math`) or
                              files (`lib.noodle`, its `pub` items); with `--out DIR`, of
-                             every registered module, written as DIR/NAME.md and an index
+                             every registered module, written as DIR/NAME.md
   noodle test [PATH...]      run the test_* functions in .noodle files (default: tests/ or .)
   noodle repl                interactive session
   noodle version

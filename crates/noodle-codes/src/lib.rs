@@ -16,6 +16,7 @@
 //! | N2100–N2199 | `noodle-tensor` |
 //! | N2200–N2299 | `noodle-db` |
 //! | N2300–N2399 | `noodle-vm` (N2301, values crossing heaps) and `noodle-runtime` (actors) |
+//! | (any) | `noodle-codes` itself: N2001 and N2012, raised by crates that do not depend on each other |
 //! | N2400–N2499 | `noodle-native` (conversions between Noodle and Rust values) |
 
 use std::fmt;

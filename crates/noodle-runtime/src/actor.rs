@@ -10,7 +10,7 @@ use noodle_compiler::codes::{N0200, N0244};
 use noodle_native::{arity, as_float, as_int, as_list, as_str, bad, native_any, simple, CallRule, Ctx, Flow, Heap, Module, NativeObject, Obj, RuleCall, Sendable, Type, Value, VmError, Wait};
 use noodle_nbc::op::{KIND_ACTOR, KIND_SUPERVISOR_OFFSET};
 use noodle_nbc::Program;
-use noodle_vm::codes::N2305;
+use crate::codes::N2305;
 use noodle_vm::message::{export, import, Msg};
 use noodle_vm::Key;
 use std::any::Any;

@@ -21,6 +21,7 @@
 //! children's exits.
 
 pub mod actor;
+pub mod codes;
 mod output;
 mod process;
 mod supervisor;

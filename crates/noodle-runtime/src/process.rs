@@ -1,7 +1,7 @@
 //! Processes (the main program, actors, supervisors), their inboxes, and the `Host` that the
 //! actor natives of one process talk to.
 
-use noodle_vm::codes::{N2302, N2303, N2304, N2306, N2307, N2309, N2310, N2311};
+use crate::codes::{N2302, N2303, N2304, N2306, N2307, N2309, N2310, N2311};
 use crate::supervisor::{self, Sup};
 use crate::Shared;
 use crate::actor::{self, ActorHost, ActorRef, Overflow, SpawnSpec, SupervisorSpec};

@@ -13,7 +13,7 @@
 //! - A restarted child is a new actor (a new id) with the same name, so references to the old
 //!   one go stale; registered names find the new one.
 
-use noodle_vm::codes::{N2308, N2309};
+use crate::codes::{N2308, N2309};
 use crate::process::{self, Cell, Process, Reason, SupView, Sys, Watch};
 use crate::Shared;
 use crate::actor::{Overflow, Restart, SpawnSpec, Strategy, SupervisorSpec};

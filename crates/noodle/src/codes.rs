@@ -28,6 +28,8 @@ pub fn sources() -> Vec<(&'static str, &'static [noodle_codes::Explained])> {
         ("noodle-vm", noodle_vm::codes::EXPLAINED),
         ("noodle-tensor", noodle_tensor::codes::EXPLAINED),
         ("noodle-db", noodle_db::codes::EXPLAINED),
+        ("noodle-runtime", noodle_runtime::codes::EXPLAINED),
+        ("noodle-native", noodle_native::codes::EXPLAINED),
     ]
 }
 

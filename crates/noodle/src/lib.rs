@@ -120,22 +120,12 @@ impl Engine {
         Ok(Runtime { vm, scheduler })
     }
 
-    /// The API reference of every registered module (`noodle doc`): (file name, Markdown),
-    /// one page per module and an index, `README.md`.
+    /// The API reference of every registered module (`noodle doc --out`): (file name,
+    /// Markdown), one page per module, `NAME.md`.
     pub fn doc_pages(&self) -> Vec<(String, String)> {
         let mut mods: Vec<&Module> = self.registry.modules().collect();
         mods.sort_by(|a, b| a.name().cmp(b.name()));
-        let mut pages = Vec::new();
-        let mut index = Vec::new();
-        for m in mods {
-            let page = doc::module_page(m.name(), m.declarations(), true);
-            let first = page.lines().skip(2).take_while(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
-            let first = first.split_inclusive(". ").next().unwrap_or("").trim().to_string();
-            index.push((m.name().to_string(), first));
-            pages.push((format!("{}.md", m.name()), page + "\n"));
-        }
-        pages.push(("README.md".to_string(), doc::index_page(&index)));
-        pages
+        mods.iter().map(|m| (format!("{}.md", m.name()), doc::module_page(m.name(), m.declarations(), true) + "\n")).collect()
     }
 
     /// An interactive session with this engine's modules.
