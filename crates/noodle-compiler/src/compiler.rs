@@ -873,7 +873,12 @@ impl Compiler {
         }
         if path[0].name == "std" {
             let known = self.native_module_names("std.");
-            self.error(N0103, format!("no standard module `{name}`"), span).hint(format!("standard modules: {}", known.join(", ")));
+            let refs: Vec<&str> = known.iter().map(|s| s.as_str()).collect();
+            let hint = match suggest(&name, &refs) {
+                Some(close) => format!("did you mean `{close}`?"),
+                None => format!("the standard modules are {}", known.join(", ")),
+            };
+            self.error(N0103, format!("no standard module `{name}`"), span).hint(hint);
             return None;
         }
         let mut p = self.modules[from].dir.clone();
