@@ -18,6 +18,7 @@
 //! | N2300–N2399 | `noodle-vm` (N2301, values crossing heaps) and `noodle-runtime` (actors) |
 //! | (any) | `noodle-codes` itself: N2001 and N2012, raised by crates that do not depend on each other |
 //! | N2400–N2499 | `noodle-native` (conversions between Noodle and Rust values) |
+//! | N2500–N2999 | `noodle-std` (the standard library's own modules) |
 
 use std::fmt;
 

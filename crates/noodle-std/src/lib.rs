@@ -4,4 +4,6 @@
 //! folders (`build.rs`), so a new module is a new folder; `modules()` lists them all. The
 //! `noodle` crate's standard registry is these plus `std.actor` from `noodle-runtime`.
 
+pub mod codes;
+
 include!(concat!(env!("OUT_DIR"), "/modules.rs"));

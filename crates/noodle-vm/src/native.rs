@@ -90,7 +90,7 @@ impl Ctx<'_> {
 pub enum Flow {
     /// Raise a Noodle error (catchable with `try`). Boxed: errors are rare, and a small
     /// `Flow` keeps every native's result small.
-    Raise(Box<VmError>),
+    Raise(VmError),
     /// Call back into Noodle: the request was left by `Ctx::call`. Calls back run as ordinary
     /// frames (preemptible, with their own stack trace entries) and may be nested.
     Call,
@@ -103,7 +103,7 @@ pub enum Flow {
 impl From<VmError> for Flow {
     #[inline]
     fn from(e: VmError) -> Flow {
-        Flow::Raise(Box::new(e))
+        Flow::Raise(e)
     }
 }
 

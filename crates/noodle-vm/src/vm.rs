@@ -162,22 +162,30 @@ pub struct Vm {
     /// What a suspended native waits for; polled when the process runs again.
     waiting: Option<Box<Waiting>>,
     /// A native's request to call back into Noodle (`Ctx::call`), reused.
-    request: CallRequest,
+    request: Box<CallRequest>,
     /// A native pushed a call back: `run` counts it against the budget (as `enter!` does).
     tick: bool,
+    /// An error a native raised, for `run` to throw in the frame on top.
+    pending: Option<Box<VmError>>,
+    /// Calls back since `run` last counted them against the budget.
+    callbacks: u64,
 }
+
+/// How many calls back a native makes before `run` counts them against the budget (each
+/// counts as one call; they are counted in batches so the loop need not stop at each).
+const CALLBACKS_PER_TICK: u64 = 64;
 
 /// What the out-of-line part of a return or a native call leads to.
 enum Below {
     /// Go on in the caller (the frame on top, as before).
     Caller,
-    /// A native called back: run the frame it pushed (a call, so a safe point).
+    /// A native called back again: go on in the frame it pushed.
     Called,
     /// The frames changed (a call back was pushed) or the process waits: `exec` returns, and
     /// `run` goes on from the frame on top.
     Other,
-    /// Raise this error in the frame on top (boxed: a small `Below` comes back in registers).
-    Fail(Box<VmError>),
+    /// Raise this error in the frame on top.
+    Fail(VmError),
 }
 
 /// A native that called a Noodle function and continues when it returns.
@@ -264,8 +272,10 @@ impl Template {
             table: self.table.clone(),
             native_frames: Vec::new(),
             waiting: None,
-            request: CallRequest::default(),
+            request: Box::default(),
             tick: false,
+            pending: None,
+            callbacks: 0,
         };
         // only the slots the actor's code can reach (`Program::globals_used`) need to exist
         let len = globals.iter().map(|(g, _)| *g as usize + 1).max().unwrap_or(0);
@@ -556,6 +566,7 @@ impl Vm {
 
     /// A return that left fewer frames than `floor`: drops the handlers of the frame left and,
     /// when a native called the function that returned, hands it the result.
+    #[cold]
     #[inline(never)]
     fn below_floor(&mut self, n: usize, v: Value) -> Below {
         if self.handlers.last().is_some_and(|h| h.depth > n) {
@@ -582,6 +593,13 @@ impl Vm {
                         self.frames.as_mut_ptr().add(n).write(Frame { func: site.func, base: site.base as u32, ip: site.code });
                         self.frames.set_len(n + 1);
                     }
+                    // the loop goes straight on in the function; every so many calls (or when
+                    // the collector wants to run) `run` takes them into account as safe points
+                    self.callbacks += 1;
+                    if self.callbacks >= CALLBACKS_PER_TICK || self.heap.wants_gc() {
+                        self.tick = true;
+                        return Below::Other;
+                    }
                     return Below::Called;
                 }
             }
@@ -589,21 +607,25 @@ impl Vm {
         let r = self.native_resume_once(v);
         if let Err(Flow::Call) = r {
             if self.call_back_again() {
-                return Below::Called;
+                self.tick = true;
+                return Below::Other;
             }
         }
         match self.native_step(r) {
-            Ok(true) => Below::Called,
+            Ok(true) => {
+                self.tick = true;
+                Below::Other
+            }
             Ok(false) if self.waiting.is_some() => Below::Other,
             // the native finished: its result is in the caller's register
             Ok(false) => Below::Caller,
             Err(Flow::Raise(e)) => Below::Fail(e),
-            Err(_) => Below::Fail(Box::new(bad("CallNative (continuation)"))),
+            Err(_) => Below::Fail(bad("CallNative (continuation)")),
         }
     }
 
-    /// A native call that did not just return: it called back (`Flow::Call`) or suspended.
-    /// The caller's `ip` is saved.
+    /// A native call that did not just return: it raised, called back (`Flow::Call`) or
+    /// suspended. The caller's `ip` is saved; `run` goes on from the frame on top.
     #[cold]
     #[inline(never)]
     fn native_flow(&mut self, flow: Flow, native: u16, dst: usize) -> Below {
@@ -614,7 +636,7 @@ impl Vm {
                     self.tick = true;
                     Below::Other
                 }
-                Err(e) => Below::Fail(Box::new(e)),
+                Err(e) => Below::Fail(e),
             },
             Flow::Suspend(wait) => {
                 // the call is over as far as the code goes: its value arrives later
@@ -699,7 +721,7 @@ impl Vm {
                 }
                 None => match self.native_resume(v) {
                     Ok(_) => Ok(self.waiting.is_none()),
-                    Err(Flow::Raise(e)) => Err(*e),
+                    Err(Flow::Raise(e)) => Err(e),
                     Err(_) => Err(bad("native wait")),
                 },
             },
@@ -858,7 +880,14 @@ impl Vm {
             match self.exec(&mut budget) {
                 Ok(Some(state)) => return state,
                 Ok(None) => {
-                    // a native called back (a safe point, as a call is) or suspended
+                    // a native raised, called back (a safe point, as a call is) or suspended
+                    if let Some(e) = self.pending.take() {
+                        let err = self.make_error(*e);
+                        if !self.throw(err) {
+                            return self.uncaught(err);
+                        }
+                        continue;
+                    }
                     if self.waiting.is_some() {
                         return RunState::Suspended;
                     }
@@ -866,7 +895,8 @@ impl Vm {
                         if self.heap.wants_gc() {
                             self.collect_garbage();
                         }
-                        budget -= 1;
+                        let calls = std::mem::take(&mut self.callbacks).max(1);
+                        budget = budget.saturating_sub(calls);
                         if budget == 0 {
                             return RunState::Paused;
                         }
@@ -1015,7 +1045,8 @@ impl Vm {
                 // SAFETY: every frame's base is at least 1; base - 1 is the caller's result
                 // register (or the slot reserved below an entry frame).
                 unsafe { put(regs.sub(1), v) };
-                let n = self.frames.len() - 1;
+                #[allow(unused_mut)]
+                let mut n = self.frames.len() - 1;
                 // SAFETY: frames are plain data; the running one is dropped without a read
                 unsafe { self.frames.set_len(n) };
                 if n < self.floor {
@@ -1023,22 +1054,18 @@ impl Vm {
                         out!(Ok(Some(RunState::Finished(v))));
                     }
                     // a `try` left, or a native that called back getting its result: out of
-                    // line, so the dispatch loop stays small
+                    // line, so the dispatch loop stays small; anything but going on in the
+                    // caller returns to `run`
                     match self.below_floor(n, v) {
                         Below::Caller => {}
-                        Below::Called => {
-                            let top = *self.frames.last().expect("a frame");
-                            ip = top.ip;
-                            base = top.base as usize;
-                            regs = unsafe { self.stack.as_mut_ptr().add(base) };
-                            tick!();
-                            continue;
-                        }
+                        // a native called the same function again: run it (below, as the
+                        // frame on top)
+                        Below::Called => n = self.frames.len(),
                         Below::Other => out!(Ok(None)),
                         Below::Fail(e) => {
                             // raised in the native's caller, which is on top again
                             ip = self.frames.last().expect("a frame").ip;
-                            fail!(*e)
+                            fail!(e)
                         }
                     }
                 }
@@ -1372,13 +1399,14 @@ impl Vm {
                     let start = base + b as usize + 1;
                     match self.call_native(prog, native, start, argc as usize) {
                         Ok(v) => w!(b, v),
-                        Err(Flow::Raise(e)) => fail!(*e),
+                        Err(Flow::Raise(e)) => fail!(e),
                         Err(flow) => {
+                            // called back or suspended: out of line, then `run` goes on
                             save_ip!();
                             match self.native_flow(flow, native, base + b as usize) {
                                 Below::Caller => {}
-                                Below::Called | Below::Other => out!(Ok(None)),
-                                Below::Fail(e) => fail!(*e),
+                                Below::Fail(e) => fail!(e),
+                                _ => out!(Ok(None)),
                             }
                         }
                     }

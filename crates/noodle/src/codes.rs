@@ -30,6 +30,7 @@ pub fn sources() -> Vec<(&'static str, &'static [noodle_codes::Explained])> {
         ("noodle-db", noodle_db::codes::EXPLAINED),
         ("noodle-runtime", noodle_runtime::codes::EXPLAINED),
         ("noodle-native", noodle_native::codes::EXPLAINED),
+        ("noodle-std", noodle_std::codes::EXPLAINED),
     ]
 }
 

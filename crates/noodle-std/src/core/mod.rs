@@ -795,10 +795,13 @@ fn int_order(keys: &[i64]) -> Vec<usize> {
     const BITS: u32 = 11;
     const BUCKETS: usize = 1 << BITS;
     const DIGITS: usize = 64usize.div_ceil(BITS as usize);
-    // flipping the sign bit orders negative keys before positive ones as unsigned numbers
-    let mut a: Vec<(u64, u32)> = keys.iter().zip(0u32..).map(|(&k, i)| ((k as u64) ^ (1 << 63), i)).collect();
-    // every digit's counts in one pass
-    let mut counts = vec![[0usize; BUCKETS]; DIGITS];
+    // sorted by their distance from the smallest key: only as many digits as the range needs
+    let (lo, hi) = keys.iter().fold((i64::MAX, i64::MIN), |(lo, hi), &k| (lo.min(k), hi.max(k)));
+    let mut a: Vec<(u64, u32)> = keys.iter().zip(0u32..).map(|(&k, i)| (k.wrapping_sub(lo) as u64, i)).collect();
+    let varying = 64 - (hi.wrapping_sub(lo) as u64).leading_zeros() as usize;
+    let digits = varying.div_ceil(BITS as usize).min(DIGITS);
+    // those digits' counts in one pass
+    let mut counts = vec![[0usize; BUCKETS]; digits];
     for &(k, _) in &a {
         for (d, count) in counts.iter_mut().enumerate() {
             count[((k >> (d as u32 * BITS)) as usize) & (BUCKETS - 1)] += 1;
@@ -1087,7 +1090,7 @@ mod tests {
             let mut request = Default::default();
             let mut ctx = Ctx { heap: &mut self.heap, program: &self.program, out: &mut self.out, err: &mut self.err, input: &mut self.input, host: None, globals: &[], request: &mut request };
             f(&mut ctx, args).map_err(|flow| match flow {
-                noodle_native::Flow::Raise(e) => *e,
+                noodle_native::Flow::Raise(e) => e,
                 // a native that calls back (`map`) asks the VM for the call: there is none here
                 other => VmError::new(noodle_vm::codes::N2099, format!("{name} asked for {other:?}")),
             })
