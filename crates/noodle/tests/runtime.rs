@@ -150,3 +150,28 @@ main()
     // i = 0 adds 0 and i = 2 adds 2, 33,000 times
     assert_eq!(text(&out), "66000\n9223372036854775807 66000\n");
 }
+
+#[test]
+fn a_native_calling_back_pauses_and_resumes_under_a_budget() {
+    // map calls its function 200,000 times from a native: the budget still pauses it, and
+    // resuming continues the same map to the same result
+    let (mut rt, out) = runtime("let ys = range(200000).map(fn (x) => x * 2)\nprint(len(ys), ys[199999], ys.filter(fn (y) => y % 3 == 0).reduce(0, fn (a, y) => a + y))\n");
+    let mut pauses = 0;
+    let mut done = rt.start_with_budget(1000).unwrap();
+    while !done {
+        pauses += 1;
+        done = rt.resume(1000).unwrap();
+    }
+    assert!(pauses > 100, "the calls back counted against the budget: {pauses} pauses");
+    assert_eq!(text(&out), "200000 399998 13333266666\n");
+}
+
+#[test]
+fn values_held_by_a_native_that_calls_back_survive_collections() {
+    // each call makes a new string; the results are held by the native until the list is made,
+    // while the collector runs many times
+    let (mut rt, out) = runtime("let ys = range(300000).map(fn (x) => \"v\" + str(x) + \"!\")\nprint(len(ys), ys[0], ys[123456], ys[299999])\nlet ws = ys.filter(fn (y) => y.ends_with(\"7!\"))\nprint(len(ws), ws[0])\n");
+    rt.run().unwrap();
+    assert_eq!(text(&out), "300000 v0! v123456! v299999!\n30000 v7!\n");
+    assert!(rt.heap_stats().collections > 2, "collections ran: {}", rt.heap_stats().collections);
+}
