@@ -222,8 +222,8 @@ pub struct Compiler {
     pub next_type_param: u32,
     /// Function bodies waiting to be compiled: (func info index, declaration, self type).
     pub(crate) pending: Vec<(usize, ast::FuncDecl, Option<Type>)>,
-    /// The core module (the built-ins' declarations), when the registry has one.
-    pub core: Option<usize>,
+    /// The core module (the built-ins' declarations) once read (see `core`).
+    pub(crate) core: Option<usize>,
     /// The native modules a program may import (the registry's declarations).
     pub native_decls: Rc<[crate::natives::NativeModule]>,
     /// The native modules read so far, by name.
@@ -344,8 +344,9 @@ impl Compiler {
         });
         // Function 0 is the program entry; its code is written at the end.
         c.program.funcs.push(Function { name: "<main>".into(), arity: 0, nregs: 1, ncaptures: 0, file: 0, code: vec![Op::ReturnNone], lines: vec![0] });
-        // The built-ins: the core module's declarations.
-        c.core = c.native_module(crate::natives::CORE);
+        // The built-ins' declarations (the core module) are read when a program first needs
+        // them: a method of a built-in type, or one of its types (`Down`). A hello world
+        // needs neither.
         c
     }
 
@@ -490,7 +491,7 @@ impl Compiler {
         if let Some(b) = builtins::builtin_function(name) {
             return NameRes::Builtin(b);
         }
-        if let Some(core) = self.core {
+        if let Some(core) = self.core() {
             if let Some((sym, true)) = self.modules[core].symbols.get(name) {
                 return sym_res(sym);
             }
@@ -779,6 +780,12 @@ impl Compiler {
     /// Compiles one REPL input against everything earlier inputs declared. The returned program
     /// contains everything so far; its entry runs only the new input's top-level code.
     pub fn compile_repl(&mut self, text: String) -> Result<CompileOutput, Vec<Diagnostic>> {
+        // the modules a line may need without importing them are read before it, so that a
+        // line rolled back after an error never takes half of one with it
+        self.core();
+        for m in ["std.tensor", "std.actor"] {
+            self.native_module(m);
+        }
         let file = self.files.len() as u32;
         let fname = format!("<repl {}>", file);
         self.program.files.push(fname.clone());
@@ -872,11 +879,13 @@ impl Compiler {
             return Some(Symbol::Module(mi));
         }
         if path[0].name == "std" {
+            // compare what follows `std.`, so `std.nothing` is not "close" to `std.string`
             let known = self.native_module_names("std.");
-            let refs: Vec<&str> = known.iter().map(|s| s.as_str()).collect();
-            let hint = match suggest(&name, &refs) {
-                Some(close) => format!("did you mean `{close}`?"),
-                None => format!("the standard modules are {}", known.join(", ")),
+            let lasts: Vec<&str> = known.iter().map(|s| &s["std.".len()..]).collect();
+            let asked = &name["std.".len().min(name.len())..];
+            let hint = match suggest(asked, &lasts) {
+                Some(close) => format!("did you mean `std.{close}`?"),
+                None => format!("standard modules: {}", known.join(", ")),
             };
             self.error(N0103, format!("no standard module `{name}`"), span).hint(hint);
             return None;

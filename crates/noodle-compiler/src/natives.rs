@@ -31,7 +31,7 @@ use crate::codes::{N0100, N0101, N0102, N0106, N0200, N0201, N0202, N0216};
 #[derive(Clone)]
 pub struct NativeModule {
     pub name: String,
-    pub source: Arc<str>,
+    pub source: std::borrow::Cow<'static, str>,
     pub rules: Vec<(String, Arc<dyn CallRule>)>,
 }
 
@@ -208,6 +208,14 @@ impl Compiler {
         self.fns = saved_fns;
         self.pending = saved_pending;
         Some(mi)
+    }
+
+    /// The core module, read on first use (None when the registry has none).
+    pub(crate) fn core(&mut self) -> Option<usize> {
+        if self.core.is_none() {
+            self.core = self.native_module(CORE);
+        }
+        self.core
     }
 
     /// The names of the registered modules under `prefix.` (for hints).
@@ -492,7 +500,10 @@ impl Compiler {
         let module = match t {
             Type::Tensor(_) => "std.tensor",
             Type::Task(_) => "std.actor",
-            _ => return,
+            _ => {
+                self.core();
+                return;
+            }
         };
         if !self.native_modules.contains_key(module) {
             self.native_module(module);

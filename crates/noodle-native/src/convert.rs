@@ -11,7 +11,7 @@
 use crate::codes::N2401;
 use indexmap::IndexMap;
 use noodle_nbc::Program;
-use noodle_vm::native::NativeObject;
+use noodle_vm::native::{NativeBox, NativeObject};
 use noodle_vm::value::{Dict, Fields, SetMap};
 use noodle_vm::{Heap, Obj, Value, VmError};
 use std::hash::Hash;
@@ -308,7 +308,7 @@ impl<K: IntoValue, V: IntoValue> IntoValue for IndexMap<K, V> {
 
 impl<T: NativeObject> IntoValue for Object<T> {
     fn into_value(self, heap: &mut Heap, _: &Program) -> Value {
-        heap.alloc(Obj::Native(Box::new(self.0)))
+        heap.alloc(Obj::Native(NativeBox::new(self.0)))
     }
 }
 

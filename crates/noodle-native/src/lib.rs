@@ -16,10 +16,10 @@ pub mod convert;
 
 pub use convert::{arity, as_bytes, as_dict, as_dict_mut, as_float, as_int, as_list, as_list_mut, as_set, as_set_mut, as_str, bad, vec_with_capacity};
 pub use convert::{arg, ret, Bytes, FromValue, IntoArgs, IntoValue, Object, Ref};
-pub use noodle_vm::native::{CallRequest, Continuation, Ctx, Flow, Host, NativeFn, NativeObject, Natives, Sendable, Wait};
+pub use noodle_vm::native::{CallRequest, Continuation, Ctx, Flow, Host, NativeBox, NativeFn, NativeObject, Natives, Sendable, Wait};
 pub use noodle_compiler::types::{Type, TE};
 pub use noodle_compiler::{ArgShape, CallRule, RuleArg, RuleCall};
-pub use noodle_vm::{native_any, Heap, Obj, Value, VmError};
+pub use noodle_vm::{Heap, Obj, Value, VmError};
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -156,7 +156,7 @@ impl Registry {
     pub fn declarations(&self) -> Vec<noodle_compiler::NativeModule> {
         self.modules
             .iter()
-            .map(|m| noodle_compiler::NativeModule { name: m.name.clone(), source: Arc::from(m.declarations.as_ref()), rules: m.rules.clone() })
+            .map(|m| noodle_compiler::NativeModule { name: m.name.clone(), source: m.declarations.clone(), rules: m.rules.clone() })
             .collect()
     }
 

@@ -7,7 +7,7 @@
 //! Values cross between actors' heaps as `Msg`s (`noodle_vm::message`).
 
 use noodle_compiler::codes::{N0200, N0244};
-use noodle_native::{arity, as_float, as_int, as_list, as_str, bad, native_any, simple, CallRule, Ctx, Flow, Heap, Module, NativeObject, Obj, RuleCall, Sendable, Type, Value, VmError, Wait};
+use noodle_native::{arity, as_float, as_int, as_list, as_str, bad, simple, CallRule, Ctx, Flow, Heap, Module, NativeBox, NativeObject, Obj, RuleCall, Sendable, Type, Value, VmError, Wait};
 use noodle_nbc::op::{KIND_ACTOR, KIND_SUPERVISOR_OFFSET};
 use noodle_nbc::Program;
 use crate::codes::N2305;
@@ -17,29 +17,32 @@ use std::any::Any;
 use std::sync::Arc;
 
 type R = Result<Value, VmError>;
-/// A native that may have to wait: `Ok(None)` means "not yet" (see `retry!`).
-type Poll = Result<Option<Value>, VmError>;
+/// A native that may not finish at once: when it cannot yet, it returns `not_yet(itself,
+/// args)`, and the process suspends with a wait that calls it again, with the same arguments,
+/// each time it runs. (A wrapper that turned "not yet" into the suspension cost a send a
+/// tenth of its time: the result was copied through memory in pieces.)
+type Poll = Result<Value, Flow>;
 
-/// A `NativeFn` from a native that may not finish at once: when it says "not yet", the process
-/// suspends with a wait that calls it again, with the same arguments, each time it runs.
-macro_rules! retry {
-    ($f:ident) => {
-        (|ctx: &mut Ctx, args: &[Value]| -> Result<Value, Flow> {
-            match $f(ctx, args)? {
-                Some(v) => Ok(v),
-                None => Err(Flow::Suspend(Box::new(Retry { f: $f, args: args.to_vec() }))),
-            }
-        }) as noodle_native::NativeFn
-    };
+/// "Not yet", from the native `f` called with `args` (see `Poll`; at most `RETRY_ARGS`).
+fn not_yet(f: fn(&mut Ctx, &[Value]) -> Poll, args: &[Value]) -> Poll {
+    debug_assert!(args.len() <= RETRY_ARGS, "a native that may wait takes at most {RETRY_ARGS} arguments");
+    let mut kept = [Value::None; RETRY_ARGS];
+    let n = args.len().min(RETRY_ARGS);
+    kept[..n].copy_from_slice(&args[..n]);
+    Err(Flow::Suspend(Box::new(Retry { f, args: kept, n: n as u8 })))
 }
+
+/// The most arguments a native that may wait takes (`ask`: the actor, the message, the
+/// timeout); kept in the wait itself, not in an allocation of their own.
+const RETRY_ARGS: usize = 3;
 
 /// The `std.actor` module: its declarations and the functions behind them (and behind the
 /// language's actor syntax).
 pub fn module() -> Module {
     rules(Module::new("std.actor", include_str!("actor.noodle"))
         .function("__spawn", simple!(actor_spawn))
-        .function("__send", retry!(actor_send))
-        .function("__ask", retry!(actor_ask))
+        .function("__send", actor_send)
+        .function("__ask", actor_ask)
         .function("__stop", simple!(actor_stop))
         .function("__alive", simple!(actor_alive))
         .function("__monitor", simple!(actor_monitor))
@@ -49,13 +52,13 @@ pub fn module() -> Module {
         .function("supervisor", simple!(actor_supervisor))
         .function("__children", simple!(actor_children))
         .function("__restarts", simple!(actor_restarts))
-        .function("__await", retry!(task_wait))
+        .function("__await", task_wait)
         .function("task.done", simple!(task_done))
         .function("timer", simple!(task_timer))
-        .function("gather", retry!(task_gather))
+        .function("gather", task_gather)
         .function("__spawn_task", simple!(task_spawn))
         .function("task.cancel", simple!(task_cancel))
-        .function("select", retry!(task_select))
+        .function("select", task_select)
         .function("__detach", simple!(task_detach))
         .function("__send_later", simple!(actor_send_later)))
 }
@@ -102,19 +105,25 @@ fn register_rule(call: &mut RuleCall) -> Option<Type> {
     None
 }
 
-/// The wait of a native that retries (`retry!`): the scheduler keeps the progress, so asking
-/// again is how the native learns it can finish.
+/// The wait of a native that said "not yet" (`not_yet`): the scheduler keeps the progress, so
+/// asking again is how the native learns it can finish.
 struct Retry {
     f: fn(&mut Ctx, &[Value]) -> Poll,
-    args: Vec<Value>,
+    args: [Value; RETRY_ARGS],
+    n: u8,
 }
 
 impl Wait for Retry {
     fn poll(&mut self, ctx: &mut Ctx) -> Result<Option<Value>, VmError> {
-        (self.f)(ctx, &self.args)
+        match (self.f)(ctx, &self.args[..self.n as usize]) {
+            Ok(v) => Ok(Some(v)),
+            Err(Flow::Suspend(_)) => Ok(None),
+            Err(Flow::Raise(e)) => Err(e),
+            Err(Flow::Call) => Err(bad("a waiting native (a call back)")),
+        }
     }
     fn trace(&self, found: &mut dyn FnMut(Value)) {
-        self.args.iter().for_each(|v| found(*v));
+        self.args[..self.n as usize].iter().for_each(|v| found(*v));
     }
 }
 
@@ -235,8 +244,8 @@ pub struct SupervisorSpec {
 
 /// The scheduler, as the actor natives of one process see it (the VM's own `Host` holds what
 /// every module may use: streams, blocking calls, the clock, sleep). A call that cannot finish
-/// yet returns `Ok(None)` (`Ok(false)` for `send`); the native then suspends with a wait that
-/// calls again when the process next runs, so a blocking operation keeps its progress here,
+/// yet returns `Ok(None)` (`Ok(false)` for `send`); the native then says `not_yet`, and the
+/// process suspends with a wait that calls it again when the process next runs, so a blocking operation keeps its progress here,
 /// in the host, not in the VM.
 pub trait ActorHost {
     fn spawn(&mut self, spec: SpawnSpec) -> Result<ActorRef, VmError>;
@@ -300,7 +309,7 @@ impl NativeObject for ActorObj {
         16
     }
     fn equals(&self, other: &dyn NativeObject) -> Option<bool> {
-        Some(other.as_any().downcast_ref::<ActorObj>().is_some_and(|o| o.0.id == self.0.id))
+        Some(other.downcast_ref::<ActorObj>().is_some_and(|o| o.0.id == self.0.id))
     }
     fn key(&self) -> Option<Key> {
         Some(Key::Native("actor", self.0.id))
@@ -312,15 +321,14 @@ impl NativeObject for ActorObj {
     fn send(&self, _: &Program) -> Result<Box<dyn Sendable>, VmError> {
         Ok(Box::new(SentActor(self.0.clone())))
     }
-    native_any!();
 }
 
 #[derive(Debug)]
 struct SentActor(ActorRef);
 
 impl Sendable for SentActor {
-    fn receive(&self) -> Box<dyn NativeObject> {
-        Box::new(ActorObj(self.0.clone()))
+    fn receive(&self) -> NativeBox {
+        NativeBox::new(ActorObj(self.0.clone()))
     }
 }
 
@@ -342,14 +350,14 @@ impl NativeObject for TaskObj {
         16
     }
     fn equals(&self, other: &dyn NativeObject) -> Option<bool> {
-        Some(other.as_any().downcast_ref::<TaskObj>().is_some_and(|o| o.0 == self.0))
+        Some(other.downcast_ref::<TaskObj>().is_some_and(|o| o.0 == self.0))
     }
-    native_any!();
 }
 
 /// The actor host of the running process, or N2305 when there is no runtime.
 fn actor_host<'c>(host: Option<&'c mut (dyn noodle_native::Host + 'static)>) -> Result<&'c mut dyn ActorHost, VmError> {
-    match host.and_then(|h| h.as_any().downcast_mut::<crate::process::ProcHost>()) {
+    // upcast to Any (one virtual call for the type id)
+    match host.and_then(|h| (h as &mut dyn Any).downcast_mut::<crate::process::ProcHost>()) {
         Some(h) => Ok(h),
         None => Err(no_runtime()),
     }
@@ -381,7 +389,7 @@ fn task_id(heap: &Heap, v: Value, name: &str) -> Result<u64, VmError> {
 }
 
 fn task_value(heap: &mut Heap, t: u64) -> Value {
-    heap.alloc(Obj::Native(Box::new(TaskObj(t))))
+    heap.alloc(Obj::Native(NativeBox::new(TaskObj(t))))
 }
 
 fn opt_str(heap: &Heap, v: Value, name: &str) -> Result<Option<String>, VmError> {
@@ -408,7 +416,7 @@ fn seconds(v: Value, what: &str) -> Result<f64, VmError> {
 }
 
 fn actor_value(heap: &mut Heap, a: ActorRef) -> Value {
-    heap.alloc(Obj::Native(Box::new(ActorObj(a))))
+    heap.alloc(Obj::Native(NativeBox::new(ActorObj(a))))
 }
 
 /// `actor.spawn(new, receive, on_stop, ty, args, name, capacity, overflow, supervisor, restart, link)`.
@@ -477,19 +485,23 @@ fn actor_send(ctx: &mut Ctx, a: &[Value]) -> Poll {
     let to = actor_ref_in(ctx.heap, a[0], "actor.send")?;
     let msg = export(ctx.heap, ctx.program, a[1])?;
     let host = actor_host(ctx.host.as_deref_mut())?;
-    Ok(host.send(to, msg)?.then_some(Value::None))
+    match host.send(to, msg)? {
+        true => Ok(Value::None),
+        false => not_yet(actor_send, a),
+    }
 }
 
 fn actor_ask(ctx: &mut Ctx, a: &[Value]) -> Poll {
     arity(a, 3, "actor.ask")?;
-    let to = actor_ref(ctx.heap, a[0], "actor.ask")?;
+    // borrowed, not cloned (see `actor_send`)
+    let to = actor_ref_in(ctx.heap, a[0], "actor.ask")?;
     let msg = export(ctx.heap, ctx.program, a[1])?;
     let timeout = match a[2] {
         Value::None => None,
         v => Some(seconds(v, "an ask timeout")?),
     };
-    let Some(t) = host(ctx)?.ask(&to, msg, timeout)? else { return Ok(None) };
-    Ok(Some(task_value(ctx.heap, t)))
+    let Some(t) = actor_host(ctx.host.as_deref_mut())?.ask(to, msg, timeout)? else { return not_yet(actor_ask, a) };
+    Ok(task_value(ctx.heap, t))
 }
 
 
@@ -585,8 +597,8 @@ fn actor_restarts(ctx: &mut Ctx, a: &[Value]) -> R {
 fn task_wait(ctx: &mut Ctx, a: &[Value]) -> Poll {
     arity(a, 1, "actor.await")?;
     let t = task_id(ctx.heap, a[0], "actor.await")?;
-    let Some(m) = host(ctx)?.wait(t)? else { return Ok(None) };
-    Ok(Some(import(ctx.heap, ctx.program, &m)))
+    let Some(m) = host(ctx)?.wait(t)? else { return not_yet(task_wait, a) };
+    Ok(import(ctx.heap, ctx.program, &m))
 }
 
 fn task_done(ctx: &mut Ctx, a: &[Value]) -> R {
@@ -611,18 +623,18 @@ fn task_gather(ctx: &mut Ctx, a: &[Value]) -> Poll {
     // wait for the first unfinished one; once all are done, collect without suspending
     if let Some(t) = ids.iter().find(|t| !h.done(**t)) {
         if h.wait(*t)?.is_none() {
-            return Ok(None);
+            return not_yet(task_gather, a);
         }
     }
     let mut out = Vec::with_capacity(ids.len());
     for t in ids {
         match h.wait(t)? {
             Some(m) => out.push(m),
-            None => return Ok(None),
+            None => return not_yet(task_gather, a),
         }
     }
     let items: Vec<Value> = out.iter().map(|m| import(ctx.heap, ctx.program, m)).collect();
-    Ok(Some(ctx.heap.alloc(Obj::List(items))))
+    Ok(ctx.heap.alloc(Obj::List(items)))
 }
 
 /// `task.spawn(func, args)`: runs `func(args...)` as a task of its own (an `async def` call or
@@ -671,15 +683,15 @@ fn task_select(ctx: &mut Ctx, a: &[Value]) -> Poll {
     arity(a, 2, N)?;
     let ids: Vec<u64> = as_list(ctx.heap, a[0], N)?.iter().map(|v| task_id(ctx.heap, *v, N)).collect::<Result<_, _>>()?;
     if ids.is_empty() {
-        return Err(VmError::arg("`select` needs at least one task"));
+        return Err(VmError::arg("`select` needs at least one task").into());
     }
     let timeout = match a[1] {
         Value::None => None,
         v => Some(seconds(v, "a select timeout")?),
     };
-    let Some((i, m)) = host(ctx)?.select(&ids, timeout)? else { return Ok(None) };
+    let Some((i, m)) = host(ctx)?.select(&ids, timeout)? else { return not_yet(task_select, a) };
     let v = import(ctx.heap, ctx.program, &m);
-    Ok(Some(ctx.heap.alloc(Obj::Tuple(noodle_vm::value::Fields::from_slice(&[Value::Int(i as i64), v])))))
+    Ok(ctx.heap.alloc(Obj::Tuple(noodle_vm::value::Fields::from_slice(&[Value::Int(i as i64), v]))))
 }
 
 /// `ref.send_after(seconds, msg)` / `ref.send_every(seconds, msg)`.

@@ -674,7 +674,7 @@ fn interrupt(shared: &Arc<Shared>, p: &mut Box<Process>, reason: Reason) {
 
 /// The host of a process that has a VM (None for a supervisor).
 fn proc_host(p: &mut Process) -> Option<&mut ProcHost> {
-    p.vm.as_mut().and_then(|vm| vm.host.as_mut()).and_then(|h| h.as_any().downcast_mut::<ProcHost>())
+    p.vm.as_mut().and_then(|vm| vm.host.as_mut()).and_then(|h| (&mut **h as &mut dyn Any).downcast_mut::<ProcHost>())
 }
 
 fn host_of(p: &mut Process) -> &mut ProcHost {
@@ -898,10 +898,6 @@ impl ProcHost {
 }
 
 impl Host for ProcHost {
-    fn as_any(&mut self) -> &mut dyn Any {
-        self
-    }
-
     fn output(&mut self) -> noodle_vm::Output {
         self.shared.output()
     }

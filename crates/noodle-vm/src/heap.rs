@@ -178,7 +178,7 @@ impl Heap {
     pub fn native<T: crate::native::NativeObject>(&self, v: Value) -> Option<&T> {
         match v {
             Value::Obj(r) => match self.get(r) {
-                Obj::Native(n) => n.as_any().downcast_ref::<T>(),
+                Obj::Native(n) => n.downcast_ref::<T>(),
                 _ => None,
             },
             _ => None,
@@ -189,7 +189,7 @@ impl Heap {
     pub fn native_mut<T: crate::native::NativeObject>(&mut self, v: Value) -> Option<&mut T> {
         match v {
             Value::Obj(r) => match self.get_mut(r) {
-                Obj::Native(n) => n.as_any_mut().downcast_mut::<T>(),
+                Obj::Native(n) => n.downcast_mut::<T>(),
                 _ => None,
             },
             _ => None,

@@ -31,8 +31,9 @@ pub struct Ctx<'a> {
     pub host: Option<&'a mut (dyn Host + 'static)>,
     /// The process's globals (copied into actors it spawns).
     pub globals: &'a [Value],
-    /// Where `call` leaves a request to call back into Noodle (the VM's own slot).
-    pub request: &'a mut CallRequest,
+    /// Where `call` leaves a request to call back into Noodle (the VM's own slot, made by
+    /// the first call back).
+    pub request: &'a mut Option<Box<CallRequest>>,
 }
 
 impl Ctx<'_> {
@@ -40,10 +41,10 @@ impl Ctx<'_> {
     /// `then` (a native's first call) or to the continuation already running (`None`, from
     /// `Continuation::resume`). Return the `Flow` this gives from the native.
     pub fn call(&mut self, callee: Value, args: &[Value], then: Option<Box<dyn Continuation>>) -> Flow {
-        let req = &mut *self.request;
         if args.len() > CallArgs::MAX {
             return Flow::from(VmError::new(crate::codes::N2011, format!("a native can call back with at most {} arguments", CallArgs::MAX)));
         }
+        let req = self.request.get_or_insert_with(Box::default);
         req.callee = callee;
         // one at a time: a call back has one or two arguments, and a copy of a slice is a call
         for (slot, a) in req.args.values.iter_mut().zip(args) {
@@ -82,7 +83,7 @@ impl Ctx<'_> {
 
     /// Puts a native object on the heap.
     pub fn alloc_object(&mut self, obj: impl NativeObject) -> Value {
-        self.heap.alloc(crate::value::Obj::Native(Box::new(obj)))
+        self.heap.alloc(crate::value::Obj::Native(NativeBox::new(obj)))
     }
 }
 
@@ -190,10 +191,9 @@ pub trait Wait {
 }
 
 /// The scheduler, as the VM and the natives of one process see it. What a module needs beyond
-/// this (the actor operations) it reaches through `as_any` on the host type it knows.
-pub trait Host: Send {
-    /// For a module (or the scheduler) to reach its own state.
-    fn as_any(&mut self) -> &mut dyn Any;
+/// this (the actor operations) it reaches by downcasting to the host type it knows
+/// (`(host as &mut dyn Any).downcast_mut::<T>()`).
+pub trait Host: Any + Send {
     /// The process's standard streams, asked for when it first calls a native.
     fn output(&mut self) -> crate::Output;
     /// A native is about to wait outside the runtime (`entering`), or is back.
@@ -263,14 +263,106 @@ pub trait NativeObject: Any {
             format!("a {} cannot be sent to another actor: only data (numbers, strings, collections, structs, enums, tensors and actor references) can", self.type_name(program)),
         ))
     }
-    fn as_any(&self) -> &dyn Any;
-    fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+impl dyn NativeObject {
+    /// The object as a `T`, when it is one.
+    pub fn downcast_ref<T: NativeObject>(&self) -> Option<&T> {
+        (self as &dyn Any).downcast_ref::<T>()
+    }
+    /// `downcast_ref`, for changing it.
+    pub fn downcast_mut<T: NativeObject>(&mut self) -> Option<&mut T> {
+        (self as &mut dyn Any).downcast_mut::<T>()
+    }
 }
 
 /// A native object on its way to another actor's heap.
 pub trait Sendable: Send + Sync + std::fmt::Debug {
-    /// The object in the receiving heap.
-    fn receive(&self) -> Box<dyn NativeObject>;
+    /// The object in the receiving heap (`NativeBox::new(obj)`).
+    fn receive(&self) -> NativeBox;
+}
+
+/// A native object in its heap slot. One of at most `NativeBox::INLINE` bytes (an actor
+/// reference, a task id) is kept in the slot itself; a larger one in a box. Kept inline, an
+/// object costs no allocation and no pointer to follow: an actor sending to a reference it
+/// holds would otherwise take a cache miss more per message on a cold heap, and each
+/// reference a malloc'd block.
+pub struct NativeBox {
+    vt: &'static NativeVt,
+    buf: std::mem::MaybeUninit<[u64; 4]>,
+}
+
+/// How a `NativeBox` reaches and drops what it holds (one per type and placement).
+struct NativeVt {
+    get: unsafe fn(*const u8) -> *const dyn NativeObject,
+    get_mut: unsafe fn(*mut u8) -> *mut dyn NativeObject,
+    drop: unsafe fn(*mut u8),
+}
+
+// SAFETY (all four): `p` points to the buffer of a `NativeBox` whose `vt` was made for `T`,
+// so it holds a valid `T` (inline) or `Box<dyn NativeObject>` (boxed), aligned for it.
+unsafe fn get_inline<T: NativeObject>(p: *const u8) -> *const dyn NativeObject {
+    p as *const T as *const dyn NativeObject
+}
+unsafe fn get_mut_inline<T: NativeObject>(p: *mut u8) -> *mut dyn NativeObject {
+    p as *mut T as *mut dyn NativeObject
+}
+unsafe fn get_boxed(p: *const u8) -> *const dyn NativeObject {
+    unsafe { &**(p as *const Box<dyn NativeObject>) as *const dyn NativeObject }
+}
+unsafe fn get_mut_boxed(p: *mut u8) -> *mut dyn NativeObject {
+    unsafe { &mut **(p as *mut Box<dyn NativeObject>) as *mut dyn NativeObject }
+}
+unsafe fn drop_as<T>(p: *mut u8) {
+    unsafe { std::ptr::drop_in_place(p as *mut T) }
+}
+
+impl NativeBox {
+    /// The largest object kept inline, in bytes (with an alignment of at most 8).
+    pub const INLINE: usize = 32;
+
+    pub fn new<T: NativeObject>(obj: T) -> NativeBox {
+        if std::mem::size_of::<T>() <= Self::INLINE && std::mem::align_of::<T>() <= 8 {
+            let mut buf = std::mem::MaybeUninit::<[u64; 4]>::uninit();
+            // SAFETY: the buffer is large and aligned enough for a `T` (checked above)
+            unsafe { (buf.as_mut_ptr() as *mut T).write(obj) };
+            NativeBox { vt: const { &NativeVt { get: get_inline::<T>, get_mut: get_mut_inline::<T>, drop: drop_as::<T> } }, buf }
+        } else {
+            Self::boxed(Box::new(obj))
+        }
+    }
+
+    /// An object already boxed (kept in its box).
+    pub fn boxed(obj: Box<dyn NativeObject>) -> NativeBox {
+        let mut buf = std::mem::MaybeUninit::<[u64; 4]>::uninit();
+        // SAFETY: a `Box<dyn _>` is two words, aligned to 8
+        unsafe { (buf.as_mut_ptr() as *mut Box<dyn NativeObject>).write(obj) };
+        NativeBox { vt: &NativeVt { get: get_boxed, get_mut: get_mut_boxed, drop: drop_as::<Box<dyn NativeObject>> }, buf }
+    }
+}
+
+impl std::ops::Deref for NativeBox {
+    type Target = dyn NativeObject;
+    #[inline]
+    fn deref(&self) -> &(dyn NativeObject + 'static) {
+        // SAFETY: `vt` matches what `buf` holds (see `new` and `boxed`)
+        unsafe { &*(self.vt.get)(self.buf.as_ptr() as *const u8) }
+    }
+}
+
+impl std::ops::DerefMut for NativeBox {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut (dyn NativeObject + 'static) {
+        // SAFETY: as in `deref`
+        unsafe { &mut *(self.vt.get_mut)(self.buf.as_mut_ptr() as *mut u8) }
+    }
+}
+
+impl Drop for NativeBox {
+    fn drop(&mut self) {
+        // SAFETY: as in `deref`; the object is dropped once, here
+        unsafe { (self.vt.drop)(self.buf.as_mut_ptr() as *mut u8) }
+    }
 }
 
 /// The native functions a program may be linked with, by symbol (`math.sqrt`, `list.push`,
@@ -300,15 +392,3 @@ impl Natives {
     }
 }
 
-/// The implementation of `as_any`/`as_any_mut` for a native object type.
-#[macro_export]
-macro_rules! native_any {
-    () => {
-        fn as_any(&self) -> &dyn ::std::any::Any {
-            self
-        }
-        fn as_any_mut(&mut self) -> &mut dyn ::std::any::Any {
-            self
-        }
-    };
-}

@@ -322,7 +322,7 @@ pub enum Obj {
     Cell(Value),
     /// A value owned by a native module (a tensor view, a database handle, an actor
     /// reference, a task), reached only through its trait.
-    Native(Box<dyn crate::native::NativeObject>),
+    Native(crate::native::NativeBox),
 }
 
 impl Obj {

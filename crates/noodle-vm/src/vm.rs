@@ -132,7 +132,7 @@ pub enum RunState {
 
 pub struct Vm {
     program: Arc<Program>,
-    natives: Arc<[NativeFn]>,
+    natives: Arc<Linked>,
     /// Constants made on first use (`Undef` until then), so a new actor's heap starts empty.
     consts: Vec<Value>,
     globals: Vec<Value>,
@@ -143,8 +143,6 @@ pub struct Vm {
     /// None until the first native call, which asks the host for the streams: most actors
     /// never print, and the streams were a fifth of an idle actor's size.
     io: Option<Box<Output>>,
-    /// Trace of the most recent throw of each error object (for uncaught reports).
-    last_trace: Option<Box<(ObjRef, Vec<(String, String, u32)>)>>,
     /// Frames below this depth belong to an outer `call`; returning to it finishes.
     entry_depth: usize,
     /// A return that leaves fewer frames than this needs a second look: it finishes the run
@@ -155,25 +153,32 @@ pub struct Vm {
     pub root: Value,
     /// The scheduler, for the actor and task natives; None outside a runtime.
     pub host: Option<Box<dyn Host>>,
-    /// What the natives were resolved from (kept for `load`).
-    table: Arc<Natives>,
-    /// Natives that called back into Noodle and wait for the call to return, innermost last.
-    native_frames: Vec<NativeFrame>,
-    /// What a suspended native waits for; polled when the process runs again.
-    waiting: Option<Box<Waiting>>,
-    /// A native's request to call back into Noodle (`Ctx::call`), reused.
-    request: Box<CallRequest>,
+    /// What natives that call back or wait, and throws, leave (made on first use: most
+    /// actors never need it, and an actor's VM is kept small).
+    aux: Option<Box<Aux>>,
+    /// A native's request to call back into Noodle (`Ctx::call`), made by the first one and
+    /// reused (most processes never call back, and an actor's VM is kept small).
+    request: Option<Box<CallRequest>>,
     /// A native pushed a call back: `run` counts it against the budget (as `enter!` does).
     tick: bool,
-    /// An error a native raised, for `run` to throw in the frame on top.
-    pending: Option<Box<VmError>>,
     /// Calls back since `run` last counted them against the budget.
-    callbacks: u64,
+    callbacks: u32,
 }
 
 /// How many calls back a native makes before `run` counts them against the budget (each
 /// counts as one call; they are counted in batches so the loop need not stop at each).
-const CALLBACKS_PER_TICK: u64 = 64;
+const CALLBACKS_PER_TICK: u32 = 64;
+
+/// The VM's state that most processes never use.
+#[derive(Default)]
+struct Aux {
+    /// Natives that called back into Noodle and wait for the call to return, innermost last.
+    native_frames: Vec<NativeFrame>,
+    /// What a suspended native waits for; polled when the process runs again.
+    waiting: Option<Waiting>,
+    /// Trace of the most recent throw of each error object (for uncaught reports).
+    last_trace: Option<(ObjRef, Vec<(String, String, u32)>)>,
+}
 
 /// What the out-of-line part of a return or a native call leads to.
 enum Below {
@@ -240,7 +245,13 @@ unsafe impl Send for Vm {}
 #[derive(Clone)]
 pub struct Template {
     program: Arc<Program>,
-    natives: Arc<[NativeFn]>,
+    natives: Arc<Linked>,
+}
+
+/// A program's natives, resolved by symbol from `table` (kept for `Vm::load`); one per program,
+/// shared by its processes.
+struct Linked {
+    fns: Box<[NativeFn]>,
     table: Arc<Natives>,
 }
 
@@ -264,17 +275,13 @@ impl Template {
             handlers: Vec::new(),
             heap: Heap::new(),
             io: io.map(Box::new),
-            last_trace: None,
             entry_depth: 0,
             floor: 1,
             root: Value::None,
             host: None,
-            table: self.table.clone(),
-            native_frames: Vec::new(),
-            waiting: None,
-            request: Box::default(),
+            aux: None,
+            request: None,
             tick: false,
-            pending: None,
             callbacks: 0,
         };
         // only the slots the actor's code can reach (`Program::globals_used`) need to exist
@@ -298,7 +305,7 @@ impl Vm {
     /// Prepares a program to run (verifying it), with its natives resolved from `natives`.
     /// Fails if the program names a native the table lacks.
     pub fn new(program: Program, io: Output, natives: Arc<Natives>) -> Result<Vm, String> {
-        let empty = Template { program: Arc::new(Program::default()), natives: Arc::from(Vec::new()), table: natives };
+        let empty = Template { program: Arc::new(Program::default()), natives: Arc::new(Linked { fns: Box::new([]), table: natives }) };
         let mut vm = empty.instantiate(&[], Some(io));
         vm.load(program)?;
         Ok(vm)
@@ -306,7 +313,7 @@ impl Vm {
 
     /// What new processes of this program are made from.
     pub fn template(&self) -> Template {
-        Template { program: self.program.clone(), natives: self.natives.clone(), table: self.table.clone() }
+        Template { program: self.program.clone(), natives: self.natives.clone() }
     }
 
     /// Replaces the program with an extended version of it (the REPL), keeping globals and heap.
@@ -320,9 +327,9 @@ impl Vm {
         noodle_nbc::verify(&program).map_err(|e| e.to_string())?;
         let mut natives = Vec::with_capacity(program.natives.len());
         for n in &program.natives {
-            natives.push(self.table.get(n).ok_or_else(|| format!("unknown native function `{n}`"))?);
+            natives.push(self.natives.table.get(n).ok_or_else(|| format!("unknown native function `{n}`"))?);
         }
-        self.natives = natives.into();
+        self.natives = Arc::new(Linked { fns: natives.into(), table: self.natives.table.clone() });
         self.globals.resize(program.nglobals as usize, Value::Undef);
         self.program = Arc::new(program);
         Ok(())
@@ -369,8 +376,7 @@ impl Vm {
     pub fn abort(&mut self) {
         self.frames.truncate(self.entry_depth);
         self.handlers.retain(|h| h.depth <= self.entry_depth);
-        self.native_frames.retain(|f| f.depth <= self.entry_depth);
-        self.waiting = None;
+        self.drop_natives_above(self.entry_depth);
         self.set_floor();
     }
 
@@ -378,8 +384,35 @@ impl Vm {
     /// return to fewer frames than this finishes the run, leaves a `try`, or hands a result
     /// to a native that called back.
     fn set_floor(&mut self) {
-        let native = self.native_frames.last().map_or(0, |f| f.depth + 1);
+        let native = self.native_frames().last().map_or(0, |f| f.depth + 1);
         self.floor = self.handlers.last().map_or(0, |h| h.depth).max(self.entry_depth + 1).max(native);
+    }
+
+    /// The state natives and throws leave, made on first use.
+    fn aux(&mut self) -> &mut Aux {
+        self.aux.get_or_insert_with(Box::default)
+    }
+
+    /// Natives that called back and wait for their call to return, innermost last.
+    fn native_frames(&self) -> &[NativeFrame] {
+        self.aux.as_deref().map_or(&[], |a| &a.native_frames)
+    }
+
+    /// Whether a native waits for the host (the process is suspended).
+    fn is_waiting(&self) -> bool {
+        self.aux.as_deref().is_some_and(|a| a.waiting.is_some())
+    }
+
+    fn last_trace(&self) -> Option<&(ObjRef, Vec<(String, String, u32)>)> {
+        self.aux.as_deref().and_then(|a| a.last_trace.as_ref())
+    }
+
+    /// Abandons the natives that called back from frames above `depth`, and any wait.
+    fn drop_natives_above(&mut self, depth: usize) {
+        if let Some(a) = self.aux.as_deref_mut() {
+            a.native_frames.retain(|f| f.depth <= depth);
+            a.waiting = None;
+        }
     }
 
     /// Renders a value as `print` would.
@@ -450,7 +483,7 @@ impl Vm {
     /// setup (the streams, the context) need not weigh on the dispatch loop's registers.
     #[inline(never)]
     fn call_native(&mut self, prog: &Program, native: u16, start: usize, argc: usize) -> Result<Value, Flow> {
-        let f = self.natives[native as usize];
+        let f = self.natives.fns[native as usize];
         if self.io.is_none() {
             self.take_host_io();
         }
@@ -469,7 +502,7 @@ impl Vm {
     }
 
     /// Runs `f` with a native context (for continuations and waits).
-    fn with_ctx<T>(&mut self, f: impl FnOnce(&mut Ctx, &mut Option<Box<Waiting>>, &mut Vec<NativeFrame>) -> T) -> T {
+    fn with_ctx<T>(&mut self, f: impl FnOnce(&mut Ctx) -> T) -> T {
         if self.io.is_none() {
             self.take_host_io();
         }
@@ -484,7 +517,7 @@ impl Vm {
             globals: &self.globals,
             request: &mut self.request,
         };
-        f(&mut ctx, &mut self.waiting, &mut self.native_frames)
+        f(&mut ctx)
     }
 
     /// A native asked to call back into Noodle (`Flow::Call`) from the call whose result goes
@@ -492,7 +525,7 @@ impl Vm {
     /// the frame of the function it calls. The caller's `ip` must be saved already.
     #[inline(never)]
     fn native_call_back(&mut self, native: u16, dst: usize, first: bool) -> Result<(), VmError> {
-        let req = &mut self.request;
+        let Some(req) = self.request.as_deref_mut() else { return Err(bad("CallNative (a call back without a request)")) };
         let (callee, argc) = (req.callee, req.args.len());
         let func = match callee {
             Value::Func(f) => f,
@@ -517,13 +550,15 @@ impl Vm {
         if self.frames.len() == self.frames.capacity() && !grow_frames(&mut self.frames) {
             return Err(VmError::new(crate::codes::N2009, format!("call depth exceeded ({MAX_DEPTH} nested calls): infinite recursion?")));
         }
-        let req = &mut self.request;
-        match req.then.take() {
-            Some(cont) if first => self.native_frames.push(NativeFrame { depth: self.frames.len(), dst, native, cont, site: None }),
+        match self.request.as_deref_mut().and_then(|r| r.then.take()) {
+            Some(cont) if first => {
+                let depth = self.frames.len();
+                self.aux().native_frames.push(NativeFrame { depth, dst, native, cont, site: None })
+            }
             None if first => return Err(bad("CallNative (a call back without a continuation)")),
             // a continuation that hands on to a new one is replaced by it
             Some(cont) => {
-                if let Some(f) = self.native_frames.last_mut() {
+                if let Some(f) = self.aux.as_deref_mut().and_then(|a| a.native_frames.last_mut()) {
                     f.cont = cont;
                 }
             }
@@ -533,12 +568,13 @@ impl Vm {
             self.stack.resize(need.max(self.stack.len() * 2).min(MAX_STACK), Value::None);
         }
         self.stack[base - 1] = callee;
-        let req = &self.request;
-        self.stack[base..base + argc].copy_from_slice(&req.args);
+        if let Some(req) = self.request.as_deref() {
+            self.stack[base..base + argc].copy_from_slice(&req.args);
+        }
         let frame = Frame::new(&self.program, func, base);
         self.frames.push(frame);
         self.set_floor();
-        if let Some(nf) = self.native_frames.last_mut() {
+        if let Some(nf) = self.aux.as_deref_mut().and_then(|a| a.native_frames.last_mut()) {
             nf.site = Some(CallSite { callee, func, base, argc, code: frame.ip });
         }
         Ok(())
@@ -548,8 +584,8 @@ impl Vm {
     /// with as many arguments: the window is where it was. False when the call is not that.
     #[inline]
     fn call_back_again(&mut self) -> bool {
-        let req = &self.request;
-        let Some(nf) = self.native_frames.last() else { return false };
+        let Some(req) = self.request.as_deref() else { return false };
+        let Some(nf) = self.native_frames().last() else { return false };
         let Some(site) = nf.site else { return false };
         if req.then.is_some() || !same_callee(site.callee, req.callee) || req.args.len() != site.argc || self.frames.len() == self.frames.capacity() {
             return false;
@@ -575,12 +611,12 @@ impl Vm {
             }
             self.set_floor();
         }
-        if !self.native_frames.last().is_some_and(|f| f.depth == n) {
+        if !self.native_frames().last().is_some_and(|f| f.depth == n) {
             return Below::Caller;
         }
         // the native goes on with the result; most often (`map`) it calls the same function
         // again: its fast path writes the next arguments straight into the window
-        if let (Some(nf), true) = (self.native_frames.last_mut(), self.frames.len() < self.frames.capacity()) {
+        if let (Some(nf), true) = (self.aux.as_deref_mut().and_then(|a| a.native_frames.last_mut()), self.frames.len() < self.frames.capacity()) {
             if let Some(site) = nf.site {
                 // SAFETY: the window was sized when the site was first called, and the stack
                 // never shrinks
@@ -616,7 +652,7 @@ impl Vm {
                 self.tick = true;
                 Below::Other
             }
-            Ok(false) if self.waiting.is_some() => Below::Other,
+            Ok(false) if self.is_waiting() => Below::Other,
             // the native finished: its result is in the caller's register
             Ok(false) => Below::Caller,
             Err(Flow::Raise(e)) => Below::Fail(e),
@@ -640,7 +676,7 @@ impl Vm {
             },
             Flow::Suspend(wait) => {
                 // the call is over as far as the code goes: its value arrives later
-                self.waiting = Some(Box::new(Waiting { wait, dst: Some(dst) }));
+                self.aux().waiting = Some(Waiting { wait, dst: Some(dst) });
                 Below::Other
             }
         }
@@ -662,7 +698,7 @@ impl Vm {
             self.take_host_io();
         }
         let io = self.io.as_deref_mut().expect("streams are set above");
-        let Some(nf) = self.native_frames.last_mut() else { return Err(Flow::from(bad("native frame"))) };
+        let Some(nf) = self.aux.as_deref_mut().and_then(|a| a.native_frames.last_mut()) else { return Err(Flow::from(bad("native frame"))) };
         let mut ctx = Ctx {
             heap: &mut self.heap,
             program: &self.program,
@@ -680,26 +716,26 @@ impl Vm {
     fn native_step(&mut self, r: Result<Value, Flow>) -> Result<bool, Flow> {
         match r {
             Ok(result) => {
-                let f = self.native_frames.pop().expect("a native frame");
+                let f = self.aux.as_deref_mut().and_then(|a| a.native_frames.pop()).expect("a native frame");
                 self.stack[f.dst] = result;
                 self.set_floor();
                 Ok(false)
             }
             Err(Flow::Call) => {
-                let (native, dst) = self.native_frames.last().map(|f| (f.native, f.dst)).expect("a native frame");
+                let (native, dst) = self.native_frames().last().map(|f| (f.native, f.dst)).expect("a native frame");
                 self.native_call_back(native, dst, false).map_err(|e| {
-                    self.native_frames.pop();
+                    self.aux.as_deref_mut().and_then(|a| a.native_frames.pop());
                     self.set_floor();
                     Flow::from(e)
                 })?;
                 Ok(true)
             }
             Err(Flow::Suspend(wait)) => {
-                self.waiting = Some(Box::new(Waiting { wait, dst: None }));
+                self.aux().waiting = Some(Waiting { wait, dst: None });
                 Ok(false)
             }
             Err(Flow::Raise(e)) => {
-                self.native_frames.pop();
+                self.aux.as_deref_mut().and_then(|a| a.native_frames.pop());
                 self.set_floor();
                 Err(Flow::Raise(e))
             }
@@ -708,10 +744,10 @@ impl Vm {
 
     /// Polls what a suspended native waits for. Ok(true) when the run can go on.
     fn poll_waiting(&mut self) -> Result<bool, VmError> {
-        let Some(mut w) = self.waiting.take() else { return Ok(true) };
-        match self.with_ctx(|ctx, _, _| w.wait.poll(ctx))? {
+        let Some(mut w) = self.aux.as_deref_mut().and_then(|a| a.waiting.take()) else { return Ok(true) };
+        match self.with_ctx(|ctx| w.wait.poll(ctx))? {
             None => {
-                self.waiting = Some(w);
+                self.aux().waiting = Some(w);
                 Ok(false)
             }
             Some(v) => match w.dst {
@@ -720,7 +756,7 @@ impl Vm {
                     Ok(true)
                 }
                 None => match self.native_resume(v) {
-                    Ok(_) => Ok(self.waiting.is_none()),
+                    Ok(_) => Ok(!self.is_waiting()),
                     Err(Flow::Raise(e)) => Err(e),
                     Err(_) => Err(bad("native wait")),
                 },
@@ -756,7 +792,7 @@ impl Vm {
         let mut out = Vec::new();
         for (i, f) in self.frames.iter().enumerate().rev() {
             // a native that called back sits between the function it called and its caller
-            for nf in self.native_frames.iter().rev().filter(|nf| nf.depth == i + 1) {
+            for nf in self.native_frames().iter().rev().filter(|nf| nf.depth == i + 1) {
                 let name = p.natives.get(nf.native as usize).cloned().unwrap_or_default();
                 out.push((name, NATIVE_FILE.to_string(), 0));
             }
@@ -788,18 +824,19 @@ impl Vm {
     /// Finds a handler for `err`; returns false when there is none (the frames are left as
     /// they were at the throw, for the trace).
     fn throw(&mut self, err: Value) -> bool {
-        let keep = matches!((self.last_trace.as_deref(), err), (Some((r, _)), Value::Obj(e)) if *r == e);
+        let keep = matches!((self.last_trace(), err), (Some((r, _)), Value::Obj(e)) if *r == e);
         if !keep {
             if let Value::Obj(e) = err {
-                self.last_trace = Some(Box::new((e, self.trace())));
+                let trace = self.trace();
+                self.aux().last_trace = Some((e, trace));
             }
         }
         match self.handlers.last() {
             Some(h) if h.depth > self.entry_depth => {
                 let h = self.handlers.pop().unwrap();
                 // natives whose call back the error left are abandoned
-                while self.native_frames.last().is_some_and(|f| f.depth >= h.depth) {
-                    self.native_frames.pop();
+                while self.native_frames().last().is_some_and(|f| f.depth >= h.depth) {
+                    self.aux.as_deref_mut().and_then(|a| a.native_frames.pop());
                 }
                 self.set_floor();
                 self.frames.truncate(h.depth);
@@ -820,14 +857,13 @@ impl Vm {
             },
             _ => (N2099.into(), fmt::display(&self.heap, &self.program, err)),
         };
-        let trace = match (self.last_trace.as_deref(), err) {
+        let trace = match (self.last_trace(), err) {
             (Some((r, t)), Value::Obj(e)) if *r == e => t.clone(),
             _ => self.trace(),
         };
         self.frames.truncate(self.entry_depth);
         self.handlers.retain(|h| h.depth <= self.entry_depth);
-        self.native_frames.retain(|f| f.depth <= self.entry_depth);
-        self.waiting = None;
+        self.drop_natives_above(self.entry_depth);
         self.set_floor();
         RunState::Error(Uncaught { code, message, trace })
     }
@@ -837,13 +873,13 @@ impl Vm {
         for v in &mut self.stack[top..] {
             *v = Value::None;
         }
-        let trace_root = self.last_trace.as_deref().map(|(r, _)| Value::Obj(*r));
+        let trace_root = self.last_trace().map(|(r, _)| Value::Obj(*r));
         // what natives that called back or wait hold
         let mut held = Vec::new();
-        for f in &self.native_frames {
+        for f in self.native_frames() {
             f.cont.trace(&mut |v| held.push(v));
         }
-        if let Some(w) = &self.waiting {
+        if let Some(w) = self.aux.as_deref().and_then(|a| a.waiting.as_ref()) {
             w.wait.trace(&mut |v| held.push(v));
         }
         self.heap.collect(
@@ -881,14 +917,7 @@ impl Vm {
                 Ok(Some(state)) => return state,
                 Ok(None) => {
                     // a native raised, called back (a safe point, as a call is) or suspended
-                    if let Some(e) = self.pending.take() {
-                        let err = self.make_error(*e);
-                        if !self.throw(err) {
-                            return self.uncaught(err);
-                        }
-                        continue;
-                    }
-                    if self.waiting.is_some() {
+                    if self.is_waiting() {
                         return RunState::Suspended;
                     }
                     if std::mem::take(&mut self.tick) {
@@ -896,7 +925,7 @@ impl Vm {
                             self.collect_garbage();
                         }
                         let calls = std::mem::take(&mut self.callbacks).max(1);
-                        budget = budget.saturating_sub(calls);
+                        budget = budget.saturating_sub(calls as u64);
                         if budget == 0 {
                             return RunState::Paused;
                         }
@@ -1050,6 +1079,11 @@ impl Vm {
                 // SAFETY: frames are plain data; the running one is dropped without a read
                 unsafe { self.frames.set_len(n) };
                 if n < self.floor {
+                    // read back from the register, so `v` is not kept for these paths: kept,
+                    // it went to the stack a part at a time and came back whole (a stalled
+                    // store-to-load forwarding on every return of none)
+                    // SAFETY: written just above
+                    let v = fresh(unsafe { &*regs.sub(1) });
                     if n <= self.entry_depth {
                         out!(Ok(Some(RunState::Finished(v))));
                     }

@@ -7,7 +7,7 @@
 //!
 //!     cargo run -p noodle --example embed
 
-use noodle::{arg, native_any, ret, Ctx, Engine, Flow, Module, NativeObject, Object, Output, Value};
+use noodle::{arg, ret, Ctx, Engine, Flow, Module, NativeObject, Object, Output, Value};
 
 /// What Noodle programs see of the module: its declarations (with `##` doc comments, so
 /// `noodle doc` documents it too).
@@ -42,7 +42,6 @@ impl NativeObject for Tally {
     fn fmt(&self, _: &noodle::Program, out: &mut String) {
         out.push_str(&format!("Tally({})", self.0));
     }
-    native_any!();
 }
 
 fn distance(ctx: &mut Ctx, args: &[Value]) -> Result<Value, Flow> {

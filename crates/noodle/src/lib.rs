@@ -16,7 +16,7 @@ use noodle_compiler::{Compiler, SourceLoader};
 pub use noodle_nbc::{LoadError, Program, FORMAT_VERSION as NBC_FORMAT_VERSION};
 use noodle_syntax::{Diagnostic, SourceFile};
 pub use indexmap::IndexMap;
-pub use noodle_native::{arg, native_any, ret, Bytes, Continuation, Ctx, Flow, FromValue, IntoArgs, IntoValue, Module, NativeFn, NativeObject, Object, Ref, Registry, RegistryError, VmError, Wait};
+pub use noodle_native::{arg, ret, Bytes, Continuation, Ctx, Flow, FromValue, IntoArgs, IntoValue, Module, NativeBox, NativeFn, NativeObject, Object, Ref, Registry, RegistryError, VmError, Wait};
 pub use noodle_vm::vm::Uncaught;
 pub use noodle_vm::{Output, RunState, Value};
 use std::path::{Path, PathBuf};

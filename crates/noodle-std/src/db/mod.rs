@@ -4,7 +4,7 @@
 //! failures become Noodle errors with the layer's stable codes (N2201-N2208).
 
 use noodle_db::codes::{N2205, N2206, N2207, N2209};
-use noodle_native::{as_float, as_int, bad, blocking, native_any, simple, Ctx, Heap, Module, NativeObject, Obj, Value, VmError};
+use noodle_native::{as_float, as_int, bad, blocking, simple, Ctx, Heap, Module, NativeBox, NativeObject, Obj, Value, VmError};
 use noodle_nbc::Program;
 use noodle_vm::ops::key_of;
 use noodle_vm::value::DictMap;
@@ -170,7 +170,7 @@ impl NativeObject for DbObj {
     }
     /// A result iterates over its rows (views into the shared result).
     fn iterate(&self, heap: &mut Heap) -> Option<Result<Vec<Value>, VmError>> {
-        rows_of(self).map(|rows| Ok(rows.into_iter().map(|r| heap.alloc(Obj::Native(Box::new(r)))).collect()))
+        rows_of(self).map(|rows| Ok(rows.into_iter().map(|r| heap.alloc(Obj::Native(NativeBox::new(r)))).collect()))
     }
     /// `rows[i]` (a row), `row[i]` and `row["name"]` (a value).
     fn index(&self, heap: &mut Heap, key: Value) -> Option<Result<Value, VmError>> {
@@ -182,7 +182,7 @@ impl NativeObject for DbObj {
             Ok(k as usize)
         };
         Some(match (self, key) {
-            (DbObj::Rows(t), Value::Int(i)) => position(i, t.rows.len()).map(|k| heap.alloc(Obj::Native(Box::new(DbObj::Row(t.clone(), k))))),
+            (DbObj::Rows(t), Value::Int(i)) => position(i, t.rows.len()).map(|k| heap.alloc(Obj::Native(NativeBox::new(DbObj::Row(t.clone(), k))))),
             (DbObj::Row(t, r), Value::Int(i)) => position(i, t.columns.len()).map(|c| value_in(heap, &t.rows[*r][c])),
             (DbObj::Row(t, r), key) => match <&str as noodle_native::FromValue>::from_value(heap, key) {
                 Some(name) => column_index(t, name).map(|c| value_in(heap, &t.rows[*r][c])),
@@ -191,7 +191,6 @@ impl NativeObject for DbObj {
             _ => return None,
         })
     }
-    native_any!();
 }
 
 
@@ -210,7 +209,7 @@ fn arg(args: &[Value], i: usize, name: &str) -> Result<Value, VmError> {
 fn obj<'a>(ctx: &'a Ctx, args: &[Value], i: usize, name: &str) -> Result<&'a DbObj, VmError> {
     match arg(args, i, name)? {
         Value::Obj(r) => match ctx.heap.get(r) {
-            Obj::Native(n) => n.as_any().downcast_ref::<DbObj>().ok_or_else(|| bad(name)),
+            Obj::Native(n) => n.downcast_ref::<DbObj>().ok_or_else(|| bad(name)),
             _ => Err(bad(name)),
         },
         _ => Err(bad(name)),
@@ -220,7 +219,7 @@ fn obj<'a>(ctx: &'a Ctx, args: &[Value], i: usize, name: &str) -> Result<&'a DbO
 fn obj_mut<'a>(ctx: &'a mut Ctx, args: &[Value], i: usize, name: &str) -> Result<&'a mut DbObj, VmError> {
     match arg(args, i, name)? {
         Value::Obj(r) => match ctx.heap.get_mut(r) {
-            Obj::Native(n) => n.as_any_mut().downcast_mut::<DbObj>().ok_or_else(|| bad(name)),
+            Obj::Native(n) => n.downcast_mut::<DbObj>().ok_or_else(|| bad(name)),
             _ => Err(bad(name)),
         },
         _ => Err(bad(name)),
@@ -249,7 +248,7 @@ fn opt_str_arg(ctx: &Ctx, args: &[Value], i: usize, name: &str) -> Result<Option
 }
 
 fn alloc(ctx: &mut Ctx, d: DbObj) -> Value {
-    ctx.heap.alloc(Obj::Native(Box::new(d)))
+    ctx.heap.alloc(Obj::Native(NativeBox::new(d)))
 }
 
 /// A Noodle value as a query parameter.

@@ -4,7 +4,7 @@
 //! axes and indices are checked here and become Noodle errors (N2101-N2105).
 
 use noodle_tensor::codes::{N2101, N2104};
-use noodle_native::{as_float, as_int, bad, native_any, simple, Ctx, Heap, Module, NativeFn, NativeObject, Obj, Sendable, Value, VmError};
+use noodle_native::{as_float, as_int, bad, simple, Ctx, Heap, Module, NativeBox, NativeFn, NativeObject, Obj, Sendable, Value, VmError};
 
 mod rules;
 use noodle_nbc::Program;
@@ -216,12 +216,11 @@ impl NativeObject for TensorObj {
     }
     /// A tensor iterates over its first axis, as views.
     fn iterate(&self, heap: &mut Heap) -> Option<Result<Vec<Value>, VmError>> {
-        Some(rows(&self.0).map_err(err).map(|rows| rows.into_iter().map(|r| heap.alloc(Obj::Native(Box::new(TensorObj(r))))).collect()))
+        Some(rows(&self.0).map_err(err).map(|rows| rows.into_iter().map(|r| heap.alloc(Obj::Native(NativeBox::new(TensorObj(r))))).collect()))
     }
     fn send(&self, _: &Program) -> Result<Box<dyn Sendable>, VmError> {
         Ok(Box::new(SentTensor(self.0.clone())))
     }
-    native_any!();
 }
 
 /// A tensor view crossing to another actor: the buffer is shared, not copied.
@@ -229,8 +228,8 @@ impl NativeObject for TensorObj {
 struct SentTensor(Tensor);
 
 impl Sendable for SentTensor {
-    fn receive(&self) -> Box<dyn NativeObject> {
-        Box::new(TensorObj(self.0.clone()))
+    fn receive(&self) -> NativeBox {
+        NativeBox::new(TensorObj(self.0.clone()))
     }
 }
 
@@ -241,7 +240,7 @@ pub fn tensor_of(heap: &Heap, v: Value) -> Option<&Tensor> {
 
 /// A new tensor value.
 pub fn tensor_value(heap: &mut Heap, t: Tensor) -> Value {
-    heap.alloc(Obj::Native(Box::new(TensorObj(t))))
+    heap.alloc(Obj::Native(NativeBox::new(TensorObj(t))))
 }
 
 /// The views `t[0]`, `t[1]`, ... along the first axis (what `for row in t` visits).
@@ -270,7 +269,7 @@ fn arg(args: &[Value], i: usize, name: &str) -> Result<Value, VmError> {
 fn tensor_at<'a>(ctx: &'a Ctx, args: &[Value], i: usize, name: &str) -> Result<&'a Tensor, VmError> {
     match arg(args, i, name)? {
         Value::Obj(r) => match ctx.heap.get(r) {
-            Obj::Native(n) => n.as_any().downcast_ref::<TensorObj>().map(|t| &t.0).ok_or_else(|| bad(name)),
+            Obj::Native(n) => n.downcast_ref::<TensorObj>().map(|t| &t.0).ok_or_else(|| bad(name)),
             _ => Err(bad(name)),
         },
         _ => Err(bad(name)),
@@ -278,7 +277,7 @@ fn tensor_at<'a>(ctx: &'a Ctx, args: &[Value], i: usize, name: &str) -> Result<&
 }
 
 fn new_tensor(ctx: &mut Ctx, t: Tensor) -> Value {
-    ctx.heap.alloc(Obj::Native(Box::new(TensorObj(t))))
+    ctx.heap.alloc(Obj::Native(NativeBox::new(TensorObj(t))))
 }
 
 fn ok(ctx: &mut Ctx, t: noodle_tensor::Result<Tensor>) -> R {
@@ -387,7 +386,7 @@ fn operand(ctx: &Ctx, v: Value, other: Option<DType>, name: &str) -> Result<Tens
     }
     match v {
         Value::Obj(r) => match ctx.heap.get(r) {
-            Obj::Native(n) => n.as_any().downcast_ref::<TensorObj>().map(|t| t.0.clone()).ok_or_else(|| bad(name)),
+            Obj::Native(n) => n.downcast_ref::<TensorObj>().map(|t| t.0.clone()).ok_or_else(|| bad(name)),
             _ => Err(bad(name)),
         },
         _ => Err(bad(name)),
@@ -397,7 +396,7 @@ fn operand(ctx: &Ctx, v: Value, other: Option<DType>, name: &str) -> Result<Tens
 fn dtype_of(ctx: &Ctx, v: Value) -> Option<DType> {
     match v {
         Value::Obj(r) => match ctx.heap.get(r) {
-            Obj::Native(n) => n.as_any().downcast_ref::<TensorObj>().map(|t| t.0.dtype()),
+            Obj::Native(n) => n.downcast_ref::<TensorObj>().map(|t| t.0.dtype()),
             _ => None,
         },
         _ => None,
@@ -583,7 +582,7 @@ fn tensors_at(ctx: &Ctx, args: &[Value], i: usize, name: &str) -> Result<Vec<Ten
         .iter()
         .map(|v| match v {
             Value::Obj(r) => match ctx.heap.get(*r) {
-                Obj::Native(n) => n.as_any().downcast_ref::<TensorObj>().map(|t| t.0.clone()).ok_or_else(|| bad(name)),
+                Obj::Native(n) => n.downcast_ref::<TensorObj>().map(|t| t.0.clone()).ok_or_else(|| bad(name)),
                 _ => Err(bad(name)),
             },
             _ => Err(bad(name)),
