@@ -1207,8 +1207,10 @@ impl Compiler {
         }
     }
 
-    fn declare_func(&mut self, f: &ast::FuncDecl, mi: usize, self_ty: Option<Type>) -> usize {
-        let mut tps = Vec::new();
+    /// Fresh type parameters for `f`'s own (after `outer`, those of an enclosing `extend`):
+    /// the names in scope in its signature, and their ids.
+    pub(crate) fn new_type_params(&mut self, outer: &[(String, Type)], f: &ast::FuncDecl) -> (Vec<(String, Type)>, Vec<u32>) {
+        let mut tps = outer.to_vec();
         let mut tp_ids = Vec::new();
         for tp in &f.type_params {
             let id = self.next_type_param;
@@ -1216,6 +1218,23 @@ impl Compiler {
             tps.push((tp.name.clone(), Type::Param(id, tp.name.clone())));
             tp_ids.push(id);
         }
+        (tps, tp_ids)
+    }
+
+    /// N0100 for `module.name` where module `mi` has no public item `name`.
+    pub(crate) fn no_item(&mut self, mi: usize, name: &ast::Ident) {
+        let module = self.modules[mi].name.clone();
+        let names: Vec<String> = self.modules[mi].symbols.iter().filter(|(_, (_, p))| *p).map(|(n, _)| n.clone()).collect();
+        let refs: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
+        let mut d = Diagnostic::error(N0100, format!("module `{module}` has no item `{}`", name.name), name.span);
+        if let Some(s) = suggest(&name.name, &refs) {
+            d = d.hint(format!("did you mean `{s}`?"));
+        }
+        self.diags.push(d);
+    }
+
+    fn declare_func(&mut self, f: &ast::FuncDecl, mi: usize, self_ty: Option<Type>) -> usize {
+        let (tps, tp_ids) = self.new_type_params(&[], f);
         let saved = std::mem::take(&mut self.f().type_params);
         self.f().type_params = tps;
         let mut params = Vec::with_capacity(f.params.len());

@@ -1570,14 +1570,7 @@ impl Compiler {
                                     }
                                 }
                                 None => {
-                                    let m = self.modules[mi].name.clone();
-                                    let names: Vec<String> = self.modules[mi].symbols.iter().filter(|(_, (_, p))| *p).map(|(n, _)| n.clone()).collect();
-                                    let refs: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
-                                    let mut d = Diagnostic::error(N0100, format!("module `{m}` has no item `{}`", name.name), name.span);
-                                    if let Some(s) = crate::compiler::suggest(&name.name, &refs) {
-                                        d = d.hint(format!("did you mean `{s}`?"));
-                                    }
-                                    self.diags.push(d);
+                                    self.no_item(mi, name);
                                     for a in args {
                                         self.expr(&a.value, None, None);
                                     }

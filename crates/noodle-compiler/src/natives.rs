@@ -23,7 +23,7 @@ use std::borrow::Cow;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::codes::{N0100, N0101, N0102, N0106, N0200, N0201, N0202, N0216};
+use crate::codes::{N0101, N0102, N0106, N0200, N0201, N0202, N0216};
 
 /// A native module as the compiler receives it: its name, its declarations, and the rules
 /// for the calls its declarations cannot type alone (by declared name: `zeros`,
@@ -302,14 +302,7 @@ impl Compiler {
     /// with no code of its own: calls go to `symbol`.
     #[allow(clippy::too_many_arguments)]
     fn declare_native(&mut self, f: &ast::FuncDecl, mi: usize, self_ty: Option<Type>, outer: &[(String, Type)], module: &str, path: &str, rule: Option<Arc<dyn CallRule>>) -> usize {
-        let mut tps: Vec<(String, Type)> = outer.to_vec();
-        let mut tp_ids = Vec::new();
-        for tp in &f.type_params {
-            let id = self.next_type_param;
-            self.next_type_param += 1;
-            tps.push((tp.name.clone(), Type::Param(id, tp.name.clone())));
-            tp_ids.push(id);
-        }
+        let (tps, tp_ids) = self.new_type_params(outer, f);
         let saved = std::mem::replace(&mut self.f().type_params, tps);
         let mut params = Vec::with_capacity(f.params.len());
         let mut variadic = false;
@@ -379,17 +372,11 @@ impl Compiler {
         self.f().type_params = saved;
         // `extend[E] tensor[E]`: the variable is the tensor type (see `resolve_type`)
         let tensor_var = matches!(&e.target, ast::TypeExpr::Named { path, .. } if path.len() == 1 && path[0].name == "tensor") && matches!(target, Type::Param(..));
-        let base = match &target {
+        let base = match type_kind(&target) {
             _ if tensor_var => "tensor",
-            Type::Str => "str",
-            Type::Bytes => "bytes",
-            Type::List(_) => "list",
-            Type::Dict(..) => "dict",
-            Type::Set(_) => "set",
-            Type::Tensor(_) => "tensor",
-            Type::Task(_) => "task",
-            Type::Unknown => return,
-            _ => {
+            Some(kind) => kind,
+            None if matches!(target, Type::Unknown) => return,
+            None => {
                 let shown = self.show(&target);
                 self.error(N0216, format!("`extend` adds methods to a built-in type, not to `{shown}`"), e.target.span());
                 return;
@@ -747,14 +734,7 @@ impl Compiler {
                 Some((self.dst(dst), Type::Unknown))
             }
             None => {
-                let module = self.modules[mi].name.clone();
-                let names: Vec<String> = self.modules[mi].symbols.iter().filter(|(_, (_, p))| *p).map(|(n, _)| n.clone()).collect();
-                let refs: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
-                let mut d = Diagnostic::error(N0100, format!("module `{module}` has no item `{}`", name.name), name.span);
-                if let Some(s) = crate::compiler::suggest(&name.name, &refs) {
-                    d = d.hint(format!("did you mean `{s}`?"));
-                }
-                self.diags.push(d);
+                self.no_item(mi, name);
                 Some((self.dst(dst), Type::Unknown))
             }
             _ => None,

@@ -57,29 +57,13 @@ fn binary_result(op: BinOp, a: TE, b: TE) -> Result<TE, String> {
     })
 }
 
-/// The element type a scalar of type `t` takes next to a tensor of `te` (Python scalars do not
-/// widen a tensor within its kind: `f32 tensor * 2.0` stays f32).
-fn scalar_meets(t: &Type, te: TE) -> Option<TE> {
-    Some(match t {
-        Type::Bool => te,
-        Type::Int => te.max(TE::I64),
-        Type::Float => {
-            if te.is_float() {
-                te
-            } else {
-                TE::F64
-            }
-        }
-        _ => return None,
-    })
-}
 
 impl Compiler {
     /// `a op b` where at least one side is a tensor. Both operands are in registers.
     pub fn tensor_binary(&mut self, op: BinOp, (ra, ta): (Reg, Type), (rb, tb): (Reg, Type), d: Reg, span: Span) -> (Reg, Type) {
         let te_of = |t: &Type, other: Option<TE>| match (t, other) {
             (Type::Tensor(e), _) => Some(*e),
-            (t, Some(o)) => scalar_meets(t, o),
+            (t, Some(o)) => TE::with_scalar(t, o),
             _ => None,
         };
         let (ea, eb) = match (&ta, &tb) {
@@ -232,7 +216,7 @@ impl Compiler {
         let tv = self.subst.resolve(&tv);
         let ev = match &tv {
             Type::Tensor(e) => Some(*e),
-            t => scalar_meets(t, te),
+            t => TE::with_scalar(t, te),
         };
         let Some(ev) = ev else {
             let (x, y) = (self.show(&Type::Tensor(te)), self.show(&tv));

@@ -71,6 +71,24 @@ pub enum TE {
 }
 
 impl TE {
+    /// The element type a scalar of type `t` takes next to a tensor of `te` (Python scalars
+    /// do not widen a tensor within its kind: `f32 tensor * 2.0` stays f32); None when `t` is
+    /// no scalar.
+    pub fn with_scalar(t: &Type, te: TE) -> Option<TE> {
+        Some(match t {
+            Type::Bool => te,
+            Type::Int => te.max(TE::I64),
+            Type::Float => {
+                if te.is_float() {
+                    te
+                } else {
+                    TE::F64
+                }
+            }
+            _ => return None,
+        })
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             TE::Bool => "bool",

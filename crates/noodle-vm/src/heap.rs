@@ -206,7 +206,7 @@ impl Heap {
         }
         // a cell stands in while the object is out: nothing can reach the slot meanwhile (no
         // collection runs inside a native call)
-        let Some(Obj::Native(obj)) = std::mem::replace(slot, Some(Obj::Cell(Value::None))) else { unreachable!() };
+        let Some(Obj::Native(obj)) = slot.replace(Obj::Cell(Value::None)) else { unreachable!() };
         let out = f(&*obj, self);
         self.slots[r.0 as usize] = Some(Obj::Native(obj));
         Some(out)

@@ -210,6 +210,8 @@ pub trait Host: Any + Send {
 /// reference, later a socket or a Python object. The VM reaches it only through this trait:
 /// printing, `len`, iteration, indexing, equality and hashing, the collector, and crossing to
 /// another actor.
+// `len` answers `len(x)`, which has no `is_empty` to go with it
+#[allow(clippy::len_without_is_empty)]
 pub trait NativeObject: Any {
     /// The type name `type_of` gives and errors show: `tensor[f32]`, `db.Row`.
     fn type_name(&self, program: &Program) -> String;

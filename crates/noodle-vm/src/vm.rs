@@ -169,6 +169,31 @@ pub struct Vm {
 /// counts as one call; they are counted in batches so the loop need not stop at each).
 const CALLBACKS_PER_TICK: u32 = 64;
 
+/// `let $ctx = Ctx { .. }` over the VM's parts, for a native (the streams are asked of the host
+/// first when the process has none yet). A macro, not a method: the context borrows some
+/// fields and the caller goes on using others (the stack, the native frames).
+macro_rules! native_ctx {
+    ($vm:ident, $prog:expr, $ctx:ident) => {
+        if $vm.io.is_none() {
+            $vm.take_host_io();
+        }
+        let io = $vm.io.as_deref_mut().expect("streams are set above");
+        let mut $ctx = Ctx {
+            heap: &mut $vm.heap,
+            program: $prog,
+            out: &mut *io.out,
+            err: &mut *io.err,
+            input: &mut *io.input,
+            host: $vm.host.as_deref_mut(),
+            globals: &$vm.globals,
+            request: &mut $vm.request,
+        };
+    };
+}
+
+/// A stack trace: (function, file, line) of each frame, innermost first.
+type Trace = Vec<(String, String, u32)>;
+
 /// The VM's state that most processes never use.
 #[derive(Default)]
 struct Aux {
@@ -177,7 +202,7 @@ struct Aux {
     /// What a suspended native waits for; polled when the process runs again.
     waiting: Option<Waiting>,
     /// Trace of the most recent throw of each error object (for uncaught reports).
-    last_trace: Option<(ObjRef, Vec<(String, String, u32)>)>,
+    last_trace: Option<(ObjRef, Trace)>,
 }
 
 /// What the out-of-line part of a return or a native call leads to.
@@ -403,7 +428,7 @@ impl Vm {
         self.aux.as_deref().is_some_and(|a| a.waiting.is_some())
     }
 
-    fn last_trace(&self) -> Option<&(ObjRef, Vec<(String, String, u32)>)> {
+    fn last_trace(&self) -> Option<&(ObjRef, Trace)> {
         self.aux.as_deref().and_then(|a| a.last_trace.as_ref())
     }
 
@@ -484,39 +509,13 @@ impl Vm {
     #[inline(never)]
     fn call_native(&mut self, prog: &Program, native: u16, start: usize, argc: usize) -> Result<Value, Flow> {
         let f = self.natives.fns[native as usize];
-        if self.io.is_none() {
-            self.take_host_io();
-        }
-        let io = self.io.as_deref_mut().expect("streams are set above");
-        let mut ctx = Ctx {
-            heap: &mut self.heap,
-            program: prog,
-            out: &mut *io.out,
-            err: &mut *io.err,
-            input: &mut *io.input,
-            host: self.host.as_deref_mut(),
-            globals: &self.globals,
-            request: &mut self.request,
-        };
+        native_ctx!(self, prog, ctx);
         f(&mut ctx, &self.stack[start..start + argc])
     }
 
     /// Runs `f` with a native context (for continuations and waits).
     fn with_ctx<T>(&mut self, f: impl FnOnce(&mut Ctx) -> T) -> T {
-        if self.io.is_none() {
-            self.take_host_io();
-        }
-        let io = self.io.as_deref_mut().expect("streams are set above");
-        let mut ctx = Ctx {
-            heap: &mut self.heap,
-            program: &self.program,
-            out: &mut *io.out,
-            err: &mut *io.err,
-            input: &mut *io.input,
-            host: self.host.as_deref_mut(),
-            globals: &self.globals,
-            request: &mut self.request,
-        };
+        native_ctx!(self, &self.program, ctx);
         f(&mut ctx)
     }
 
@@ -611,7 +610,7 @@ impl Vm {
             }
             self.set_floor();
         }
-        if !self.native_frames().last().is_some_and(|f| f.depth == n) {
+        if self.native_frames().last().is_none_or(|f| f.depth != n) {
             return Below::Caller;
         }
         // the native goes on with the result; most often (`map`) it calls the same function
@@ -694,21 +693,8 @@ impl Vm {
     /// The innermost native frame's continuation, given `v`.
     #[inline]
     fn native_resume_once(&mut self, v: Value) -> Result<Value, Flow> {
-        if self.io.is_none() {
-            self.take_host_io();
-        }
-        let io = self.io.as_deref_mut().expect("streams are set above");
+        native_ctx!(self, &self.program, ctx);
         let Some(nf) = self.aux.as_deref_mut().and_then(|a| a.native_frames.last_mut()) else { return Err(Flow::from(bad("native frame"))) };
-        let mut ctx = Ctx {
-            heap: &mut self.heap,
-            program: &self.program,
-            out: &mut *io.out,
-            err: &mut *io.err,
-            input: &mut *io.input,
-            host: self.host.as_deref_mut(),
-            globals: &self.globals,
-            request: &mut self.request,
-        };
         nf.cont.resume(&mut ctx, v)
     }
 

@@ -729,8 +729,6 @@ fn row_field(ctx: &mut Ctx, args: &[Value]) -> R {
     Ok(to_vm(ctx, &t.rows[i][c]))
 }
 
-/// `row[i]` or `row["name"]`.
-
 fn row_to_dict(ctx: &mut Ctx, args: &[Value]) -> R {
     let (t, i) = row_at(ctx, args, "db.row_to_dict")?;
     Ok(row_dict(ctx, &t.columns, &t.rows[i]))

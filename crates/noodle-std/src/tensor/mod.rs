@@ -637,7 +637,7 @@ fn array_equal(ctx: &mut Ctx, args: &[Value]) -> R {
 fn index_items(args: &[Value], from: usize, name: &str) -> Result<Vec<IndexItem>, VmError> {
     let mask = int_at(args, from, name)?;
     let rest = &args[from + 1..];
-    if rest.len() % 3 != 0 {
+    if !rest.len().is_multiple_of(3) {
         return Err(bad(name));
     }
     let opt = |v: Value| match v {
@@ -930,7 +930,7 @@ fn inplace(ctx: &mut Ctx, args: &[Value]) -> R {
         ));
     }
     a.assign(&r).map_err(err)?;
-    Ok(arg(args, 0, "tensor.inplace")?)
+    arg(args, 0, "tensor.inplace")
 }
 
 const UNOPS: [UnOp; 13] = [

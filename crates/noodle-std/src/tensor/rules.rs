@@ -169,22 +169,6 @@ fn nested_elem(t: &Type) -> Option<TE> {
     }
 }
 
-/// The element type a scalar of type `t` takes next to a tensor of `te` (Python scalars do not
-/// widen a tensor within its kind: `f32 tensor * 2.0` stays f32).
-fn scalar_meets(t: &Type, te: TE) -> Option<TE> {
-    Some(match t {
-        Type::Bool => te,
-        Type::Int => te.max(TE::I64),
-        Type::Float => {
-            if te.is_float() {
-                te
-            } else {
-                TE::F64
-            }
-        }
-        _ => return None,
-    })
-}
 
 fn elem_scalar(te: TE) -> Type {
     match te {
@@ -245,7 +229,7 @@ fn full(call: &mut RuleCall) -> Option<Type> {
     }
     match call.arg("value").ty.clone() {
         Type::Tensor(e) => tensor(e),
-        t => tensor(scalar_meets(&t, TE::Bool).unwrap_or(TE::F64)),
+        t => tensor(TE::with_scalar(&t, TE::Bool).unwrap_or(TE::F64)),
     }
 }
 
@@ -270,7 +254,7 @@ fn where_(call: &mut RuleCall) -> Option<Type> {
     let (ta, tb) = (elem(call, "a"), elem(call, "b"));
     let side = |a: &RuleArg, other: Option<TE>| match &a.ty {
         Type::Tensor(e) => Some(*e),
-        t => scalar_meets(t, other.unwrap_or(TE::Bool)),
+        t => TE::with_scalar(t, other.unwrap_or(TE::Bool)),
     };
     match (side(call.arg("a"), tb), side(call.arg("b"), ta)) {
         (Some(a), Some(b)) => tensor(TE::promote(a, b)),
@@ -296,7 +280,7 @@ fn fn_binary(call: &mut RuleCall) -> Option<Type> {
     let (a, b) = (call.arg("a").clone(), call.arg("b").clone());
     let te = |x: &RuleArg, o: &RuleArg| match (&x.ty, &o.ty) {
         (Type::Tensor(e), _) => Some(*e),
-        (t, Type::Tensor(oe)) => scalar_meets(t, *oe),
+        (t, Type::Tensor(oe)) => TE::with_scalar(t, *oe),
         _ => None,
     };
     let matmul = call.name.ends_with("matmul");
@@ -453,7 +437,7 @@ fn method_pow(call: &mut RuleCall) -> Option<Type> {
     let te = receiver(call);
     let other = match call.arg("exponent").ty.clone() {
         Type::Tensor(o) => Some(o),
-        t => scalar_meets(&t, te),
+        t => TE::with_scalar(&t, te),
     };
     match other {
         Some(o) => tensor(TE::promote(te, o).max(TE::I64)),
