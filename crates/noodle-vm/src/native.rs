@@ -292,6 +292,9 @@ pub trait Sendable: Send + Sync + std::fmt::Debug {
 pub struct NativeBox {
     vt: &'static NativeVt,
     buf: std::mem::MaybeUninit<[u64; 4]>,
+    /// Neither `Send` nor `Sync`, like the `Box<dyn NativeObject>` it stands for: what it holds
+    /// may not be either.
+    _not_send: std::marker::PhantomData<Box<dyn NativeObject>>,
 }
 
 /// How a `NativeBox` reaches and drops what it holds (one per type and placement).
@@ -328,7 +331,7 @@ impl NativeBox {
             let mut buf = std::mem::MaybeUninit::<[u64; 4]>::uninit();
             // SAFETY: the buffer is large and aligned enough for a `T` (checked above)
             unsafe { (buf.as_mut_ptr() as *mut T).write(obj) };
-            NativeBox { vt: const { &NativeVt { get: get_inline::<T>, get_mut: get_mut_inline::<T>, drop: drop_as::<T> } }, buf }
+            NativeBox { vt: const { &NativeVt { get: get_inline::<T>, get_mut: get_mut_inline::<T>, drop: drop_as::<T> } }, buf, _not_send: std::marker::PhantomData }
         } else {
             Self::boxed(Box::new(obj))
         }
@@ -339,7 +342,7 @@ impl NativeBox {
         let mut buf = std::mem::MaybeUninit::<[u64; 4]>::uninit();
         // SAFETY: a `Box<dyn _>` is two words, aligned to 8
         unsafe { (buf.as_mut_ptr() as *mut Box<dyn NativeObject>).write(obj) };
-        NativeBox { vt: &NativeVt { get: get_boxed, get_mut: get_mut_boxed, drop: drop_as::<Box<dyn NativeObject>> }, buf }
+        NativeBox { vt: &NativeVt { get: get_boxed, get_mut: get_mut_boxed, drop: drop_as::<Box<dyn NativeObject>> }, buf, _not_send: std::marker::PhantomData }
     }
 }
 
@@ -394,3 +397,71 @@ impl Natives {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    /// An object of `N` words that counts its drops.
+    struct Counted<const N: usize> {
+        drops: Rc<Cell<u32>>,
+        words: [u64; N],
+    }
+
+    impl<const N: usize> NativeObject for Counted<N> {
+        fn type_name(&self, _: &Program) -> String {
+            format!("Counted{N}")
+        }
+        fn kind(&self) -> &'static str {
+            "counted"
+        }
+        fn fmt(&self, _: &Program, out: &mut String) {
+            out.push_str(&self.words.iter().sum::<u64>().to_string());
+        }
+    }
+
+    impl<const N: usize> Drop for Counted<N> {
+        fn drop(&mut self) {
+            self.drops.set(self.drops.get() + 1);
+        }
+    }
+
+    fn check<const N: usize>() {
+        let drops = Rc::new(Cell::new(0));
+        let mut b = NativeBox::new(Counted::<N> { drops: drops.clone(), words: [1; N] });
+        // read, changed, moved (as a heap slot's object is when the slots grow), read again
+        assert_eq!(b.downcast_ref::<Counted<N>>().map(|c| c.words.len()), Some(N));
+        b.downcast_mut::<Counted<N>>().unwrap().words[0] = 40;
+        let moved = vec![b];
+        let mut text = String::new();
+        moved[0].fmt(&Program::default(), &mut text);
+        assert_eq!(text, (40 + N as u64 - 1).to_string());
+        assert!(moved[0].downcast_ref::<Counted<1>>().is_none() || N == 1);
+        assert_eq!(drops.get(), 0);
+        drop(moved);
+        assert_eq!(drops.get(), 1, "dropped exactly once");
+    }
+
+    #[test]
+    fn small_objects_are_kept_inline_and_large_ones_boxed() {
+        // 8 + 8 bytes, 8 + 24 (the largest kept inline) and 8 + 32 (boxed)
+        assert!(std::mem::size_of::<Counted<1>>() <= NativeBox::INLINE);
+        assert!(std::mem::size_of::<Counted<3>>() <= NativeBox::INLINE);
+        assert!(std::mem::size_of::<Counted<4>>() > NativeBox::INLINE);
+        check::<1>();
+        check::<3>();
+        check::<4>();
+        check::<16>();
+    }
+
+    #[test]
+    fn a_boxed_object_keeps_its_box() {
+        let drops = Rc::new(Cell::new(0));
+        let b = NativeBox::boxed(Box::new(Counted::<2> { drops: drops.clone(), words: [2, 3] }));
+        assert_eq!(b.kind(), "counted");
+        assert_eq!(b.downcast_ref::<Counted<2>>().map(|c| c.words), Some([2, 3]));
+        drop(b);
+        assert_eq!(drops.get(), 1);
+    }
+}
