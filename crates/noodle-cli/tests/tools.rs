@@ -164,3 +164,44 @@ fn doc_of_a_users_module_shows_its_public_items_and_their_comments() {
     assert!(err.contains("no module named `std.nothing`"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn doc_of_a_users_module_shows_static_methods_variants_and_variables() {
+    let dir = std::env::temp_dir().join(format!("noodle-doc-more-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("parts.noodle");
+    std::fs::write(
+        &file,
+        "## A part.
+pub struct Part {
+    n: int
+
+    ## A new part.
+    def make() -> Part {
+        return Part(1)
+    }
+}
+
+## Colours.
+pub enum Colour {
+    ## The warm one.
+    Red
+    Blue
+}
+
+## How many were made.
+pub var made: int = 0
+
+## The most there can be.
+pub let limit: int = 10
+",
+    )
+    .unwrap();
+    let (out, err, code) = noodle(&["doc", file.to_str().unwrap()], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("#### `make() -> Part`\n\nA new part."), "a static method is documented: {out}");
+    assert!(out.contains("- `Red`: The warm one.\n- `Blue`\n"), "{out}");
+    assert!(out.contains("## Constants\n\n### `let limit: int = 10`\n\nThe most there can be."), "{out}");
+    assert!(out.contains("## Variables\n\n### `var made: int = 0`\n\nHow many were made."), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

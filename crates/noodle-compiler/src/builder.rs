@@ -33,12 +33,15 @@ impl FuncBuilder {
         self.code.len() - 1
     }
 
-    /// Allocates `n` consecutive registers.
+    /// Allocates `n` consecutive registers. An empty range (`[]`, `{}`) still names a register
+    /// of the window: its start is an instruction's `base` operand, which the verifier checks
+    /// like any register.
     pub fn alloc(&mut self, n: u32) -> Reg {
         let r = self.next;
         self.next += n;
-        if self.next > self.max {
-            self.max = self.next;
+        let top = self.next.max(r + 1);
+        if top > self.max {
+            self.max = top;
         }
         if self.next >= u16::MAX as u32 {
             self.overflow = true;

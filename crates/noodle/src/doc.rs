@@ -25,12 +25,13 @@ pub fn module_page(name: &str, text: &str, native: bool) -> String {
     let hidden = |n: &str| n.starts_with("__");
 
     let mut consts = String::new();
+    let mut vars = String::new();
     let mut funcs = String::new();
     let mut types = String::new();
     for item in &module.items {
         match item {
-            Item::Stmt(Stmt::Let { span, .. }, true) => {
-                entry(&mut consts, "###", &sig(*span, None), &doc_above(span.start));
+            Item::Stmt(Stmt::Let { span, mutable, .. }, true) => {
+                entry(if *mutable { &mut vars } else { &mut consts }, "###", &sig(*span, None), &doc_above(span.start));
             }
             Item::Func(f) if f.public && !hidden(&f.name.name) => {
                 entry(&mut funcs, "###", &sig(f.span, body_start(f)), &doc_above(f.span.start));
@@ -46,24 +47,25 @@ pub fn module_page(name: &str, text: &str, native: bool) -> String {
                 if !s.fields.is_empty() {
                     t.push('\n');
                 }
-                methods(&mut t, &s.methods, text, &doc_above, native);
+                methods(&mut t, &s.methods, text, &doc_above);
                 types.push_str(&t);
             }
             Item::Enum(e) if e.public => {
                 let mut t = String::new();
                 entry(&mut t, "###", &format!("enum {}", e.name.name), &doc_above(e.span.start));
                 for v in &e.variants {
+                    let d = doc_above(v.name.span.start);
                     let line = lines.get(line_of(v.name.span.start)).map(|l| l.trim()).unwrap_or("");
-                    let _ = writeln!(t, "- `{line}`");
+                    let _ = writeln!(t, "- `{line}`{}", if d.is_empty() { String::new() } else { format!(": {}", d.replace('\n', " ")) });
                 }
                 t.push('\n');
-                methods(&mut t, &e.methods, text, &doc_above, native);
+                methods(&mut t, &e.methods, text, &doc_above);
                 types.push_str(&t);
             }
             Item::Interface(i) if i.public => {
                 let mut t = String::new();
                 entry(&mut t, "###", &format!("interface {}", i.name.name), &doc_above(i.span.start));
-                methods(&mut t, &i.methods, text, &doc_above, native);
+                methods(&mut t, &i.methods, text, &doc_above);
                 types.push_str(&t);
             }
             Item::NativeType(nt) if public(nt.public) => {
@@ -76,7 +78,7 @@ pub fn module_page(name: &str, text: &str, native: bool) -> String {
                     }
                     t.push('\n');
                 }
-                methods(&mut t, &nt.methods, text, &doc_above, native);
+                methods(&mut t, &nt.methods, text, &doc_above);
                 types.push_str(&t);
             }
             Item::Extend(e) => {
@@ -86,13 +88,13 @@ pub fn module_page(name: &str, text: &str, native: bool) -> String {
                 if let Some(bound) = e.params.iter().find_map(|(n, b)| b.as_ref().map(|b| format!("`{}` is `{}`", n.name, b.name))) {
                     let _ = writeln!(t, "Where {bound}.\n");
                 }
-                methods(&mut t, &e.methods, text, &doc_above, native);
+                methods(&mut t, &e.methods, text, &doc_above);
                 types.push_str(&t);
             }
             _ => {}
         }
     }
-    for (title, body) in [("Constants", consts), ("Functions", funcs), ("Types and methods", types)] {
+    for (title, body) in [("Constants", consts), ("Variables", vars), ("Functions", funcs), ("Types and methods", types)] {
         if !body.is_empty() {
             let _ = write!(out, "## {title}\n\n{body}");
         }
@@ -111,9 +113,11 @@ fn entry(out: &mut String, level: &str, sig: &str, doc: &str) {
     }
 }
 
-fn methods(out: &mut String, ms: &[ast::FuncDecl], text: &str, doc_above: &dyn Fn(u32) -> String, native: bool) {
+/// The methods of a public type (static ones too, called as `Type.name(...)`), but the
+/// protocol members (`__len__`, shown as what they allow).
+fn methods(out: &mut String, ms: &[ast::FuncDecl], text: &str, doc_above: &dyn Fn(u32) -> String) {
     for m in ms {
-        if m.name.name.starts_with("__") || !(m.public || native || m.self_span.is_some()) {
+        if m.name.name.starts_with("__") {
             continue;
         }
         let sig = signature(text, m.span.start, body_start(m).unwrap_or(m.span.end));
