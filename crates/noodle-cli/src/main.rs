@@ -4,6 +4,41 @@ use noodle::error_codes::{N0900, N0901, N0902};
 use noodle::{codes, Error, Eval, Output, Runtime, Session};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+// The standard macros panic when a stream is closed or full (`noodle run x.noodle 2>/dev/full`),
+// and a panic in this binary aborts. These write what they can; a failed write to standard
+// output is remembered, so the command exits 1, not 0, when its output was lost. (Nothing is
+// left to report a failed write to standard error with.)
+static STDOUT_LOST: AtomicBool = AtomicBool::new(false);
+macro_rules! print {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        if write!(std::io::stdout(), $($t)*).is_err() {
+            STDOUT_LOST.store(true, Ordering::Relaxed);
+        }
+    }};
+}
+macro_rules! println {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout(), $($t)*).is_err() {
+            STDOUT_LOST.store(true, Ordering::Relaxed);
+        }
+    }};
+}
+macro_rules! eprint {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($t)*);
+    }};
+}
+macro_rules! eprintln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
 
 const USAGE: &str = "\
 noodle — the Noodle language
@@ -18,17 +53,39 @@ usage:
                              files (`lib.noodle`, its `pub` items); with `--out DIR`, of
                              every registered module, written as DIR/NAME.md
   noodle test [PATH...]      run the test_* functions in .noodle files (default: tests/ or .)
+             [--timeout SECS]  each in a process of its own, stopped after SECS (default 60)
   noodle repl                interactive session
   noodle version
 ";
 
 fn main() -> ExitCode {
+    let code = command();
+    use std::io::Write as _;
+    if std::io::stdout().flush().is_err() {
+        STDOUT_LOST.store(true, Ordering::Relaxed);
+    }
+    if STDOUT_LOST.load(Ordering::Relaxed) && code == ExitCode::SUCCESS {
+        eprintln!("error[{N0900}]: cannot write to standard output; output was lost");
+        return ExitCode::from(1);
+    }
+    code
+}
+
+fn command() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(cmd) = args.first() else {
         eprint!("{USAGE}");
         return ExitCode::from(2);
     };
     let rest = &args[1..];
+    // `noodle run --help`: the command's usage, not a file named `--help` (after the file,
+    // arguments belong to the program)
+    if matches!(rest.first().map(String::as_str), Some("--help" | "-h")) {
+        if let Some(text) = command_help(cmd) {
+            print!("{text}");
+            return ExitCode::SUCCESS;
+        }
+    }
     match cmd.as_str() {
         "run" => cmd_run(rest),
         "build" => cmd_build(rest),
@@ -55,6 +112,34 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `noodle CMD --help`: the command's lines of the usage, and what else it takes.
+fn command_help(cmd: &str) -> Option<String> {
+    let extra = match cmd {
+        "run" => "\nFILE is a .noodle source file (compiled first) or a .nbc bytecode file. The exit status\nis 0, or 1 after an error (reported on stderr with its code).\n",
+        "build" => "\nThe output is written whole or not at all; it may not be the source file itself.\n",
+        "check" => "\nReports every error and warning of each file; exits 1 if any file has an error.\n",
+        "disasm" => "",
+        "explain" => "",
+        "doc" => "",
+        "test" => "\nEach test_* function with no parameters is a test: it passes when it returns, fails when\nit raises. Each runs in a process of its own, after its file's top-level code. Exits 1 if\nany test failed.\n",
+        "repl" => "\nAn expression's value is printed with its type; :quit leaves.\n",
+        "version" => "",
+        _ => return None,
+    };
+    let lines: Vec<&str> = USAGE.lines().skip_while(|l| !l.trim_start().starts_with(&format!("noodle {cmd}"))).collect();
+    let mut out = String::from("usage:\n");
+    for (i, l) in lines.iter().enumerate() {
+        // the command's line and its continuation lines (indented deeper than a command)
+        if i > 0 && l.trim_start().starts_with("noodle ") {
+            break;
+        }
+        out.push_str(l);
+        out.push('\n');
+    }
+    out.push_str(extra);
+    Some(out)
 }
 
 fn noodle_nbc_version() -> u16 {
@@ -120,15 +205,24 @@ fn cmd_build(args: &[String]) -> ExitCode {
     }
     let Some(file) = file else { return usage_error("`noodle build` needs a file") };
     let out = out.unwrap_or_else(|| file.with_extension("nbc"));
+    if out.extension().is_some_and(|e| e == "noodle") || same_file(&out, &file) {
+        return usage_error(&format!("`noodle build` will not write bytecode to {}: that is a source file (write to a .nbc file)", out.display()));
+    }
     let program = match load(&file) {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
     let bytes = noodle::encode(&program);
-    // write to a temporary file and rename, so a failure never leaves a half-written .nbc
-    let tmp = out.with_extension("nbc.tmp");
-    if let Err(e) = std::fs::write(&tmp, &bytes).and_then(|_| std::fs::rename(&tmp, &out)) {
-        let _ = std::fs::remove_file(&tmp);
+    let written = match std::fs::metadata(&out) {
+        // a device or a pipe (`-o /dev/stdout`) is written in place, and must take it all
+        Ok(m) if !m.is_file() && !m.is_dir() => {
+            use std::io::Write as _;
+            std::fs::OpenOptions::new().write(true).open(&out).and_then(|mut f| f.write_all(&bytes).and_then(|_| f.flush()))
+        }
+        // a file: to a temporary file and rename, so a failure never leaves half a .nbc
+        _ => write_atomically(&out, &bytes),
+    };
+    if let Err(e) = written {
         return cannot_write(out.display(), &e);
     }
     eprintln!("wrote {} ({} bytes)", out.display(), bytes.len());
@@ -257,6 +351,14 @@ fn cmd_doc(args: &[String]) -> ExitCode {
     }
 }
 
+/// Whether two paths name the same existing file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
 /// Writes a file whole or not at all: a temporary file beside it, then a rename.
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp~");
@@ -292,15 +394,37 @@ fn collect_noodle_files(p: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// The longest a test may run by default (`noodle test --timeout SECS`).
+const TEST_TIMEOUT_SECS: f64 = 60.0;
+
 fn cmd_test(args: &[String]) -> ExitCode {
-    let roots: Vec<PathBuf> = if args.is_empty() {
+    if args.first().is_some_and(|a| a == "--one") {
+        return match (args.get(1), args.get(2)) {
+            (Some(file), Some(name)) => run_one_test(Path::new(file), name),
+            _ => usage_error("`noodle test --one` needs a file and a test name"),
+        };
+    }
+    let mut timeout = TEST_TIMEOUT_SECS;
+    let mut paths = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--timeout" => match it.next().and_then(|t| t.parse::<f64>().ok()).filter(|t| *t > 0.0 && *t <= 1e6) {
+                Some(t) => timeout = t,
+                None => return usage_error("`--timeout` needs a number of seconds (more than 0, at most 1000000)"),
+            },
+            s if s.starts_with('-') => return usage_error(&format!("unknown option `{s}` for `noodle test`")),
+            s => paths.push(PathBuf::from(s)),
+        }
+    }
+    let roots: Vec<PathBuf> = if paths.is_empty() {
         if Path::new("tests").is_dir() {
             vec![PathBuf::from("tests")]
         } else {
             vec![PathBuf::from(".")]
         }
     } else {
-        args.iter().map(PathBuf::from).collect()
+        paths
     };
     let mut files = Vec::new();
     for r in &roots {
@@ -311,6 +435,7 @@ fn cmd_test(args: &[String]) -> ExitCode {
     }
     let (mut passed, mut failed) = (0, 0);
     let start = std::time::Instant::now();
+    let limit = std::time::Duration::from_secs_f64(timeout);
     for f in files {
         let Ok(text) = std::fs::read_to_string(&f) else { continue };
         if !text.contains("def test_") {
@@ -325,26 +450,26 @@ fn cmd_test(args: &[String]) -> ExitCode {
                 continue;
             }
         };
-        let mut rt = match Runtime::new(program, Output::stdio()) {
-            Ok(rt) => rt,
+        let names = match Runtime::new(program, Output::silent()) {
+            Ok(rt) => rt.functions_with_prefix("test_"),
             Err(e) => return fail(e),
         };
-        if let Err(u) = rt.run() {
-            println!("test {} ... FAILED (top-level code)", f.display());
-            eprint!("{}", u.render());
+        // each test runs in a process of its own, after the file's top-level code: one that
+        // hangs is stopped at the time limit, one that ends the process (`exit`) or crashes
+        // fails alone, and no test sees what another left behind
+        if let Some(why) = run_test_process(&f, "", limit) {
+            println!("test {} ... FAILED (top-level code{why})", f.display());
             failed += 1;
             continue;
         }
-        for name in rt.functions_with_prefix("test_") {
-            match rt.call::<noodle::Value>(&name, ()) {
-                Ok(_) => {
+        for name in names {
+            match run_test_process(&f, &name, limit) {
+                None => {
                     println!("test {}::{name} ... ok", f.display());
                     passed += 1;
                 }
-                Err(e) => {
-                    rt.flush();
-                    println!("test {}::{name} ... FAILED", f.display());
-                    eprint!("{}", e.render());
+                Some(why) => {
+                    println!("test {}::{name} ... FAILED{why}", f.display());
                     failed += 1;
                 }
             }
@@ -356,6 +481,70 @@ fn cmd_test(args: &[String]) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+/// Runs one test (`name`; empty: only the file's top-level code) in a child `noodle test
+/// --one`, which shares this process's standard streams. None when it passed; else why it
+/// failed (empty for an error the child has reported itself).
+fn run_test_process(file: &Path, name: &str, limit: std::time::Duration) -> Option<String> {
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => return Some(format!(" (cannot find the noodle binary: {e})")),
+    };
+    let mut child = match std::process::Command::new(exe).arg("test").arg("--one").arg(file).arg(name).stdin(std::process::Stdio::null()).spawn() {
+        Ok(c) => c,
+        Err(e) => return Some(format!(" (cannot start a test process: {e})")),
+    };
+    let start = std::time::Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(st)) => {
+                return match st.code() {
+                    Some(0) => None,
+                    Some(1) => Some(String::new()),
+                    Some(c) => Some(format!(" (the process exited with status {c})")),
+                    None => Some(" (the process was killed by a signal)".to_string()),
+                };
+            }
+            Ok(None) if start.elapsed() >= limit => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Some(format!(" (timed out after {} s)", limit.as_secs_f64()));
+            }
+            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(2)),
+            Err(e) => return Some(format!(" (cannot wait for the test process: {e})")),
+        }
+    }
+}
+
+/// `noodle test --one FILE NAME`: the top-level code of FILE, then its function NAME (none
+/// when NAME is empty). Exit status 0 when both ran to the end; 1 after an error, reported on
+/// stderr.
+fn run_one_test(file: &Path, name: &str) -> ExitCode {
+    let program = match load(file) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let mut rt = match Runtime::new(program, Output::stdio()) {
+        Ok(rt) => rt,
+        Err(e) => return fail(e),
+    };
+    if let Err(u) = rt.run() {
+        eprint!("{}", u.render());
+        return ExitCode::from(1);
+    }
+    if name.is_empty() {
+        return ExitCode::SUCCESS;
+    }
+    match rt.call::<noodle::Value>(name, ()) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprint!("{}", e.render());
+            ExitCode::from(1)
+        }
     }
 }
 
@@ -394,10 +583,26 @@ fn cmd_repl() -> ExitCode {
     };
     println!("Noodle {} — type :help for help, :quit to leave", env!("CARGO_PKG_VERSION"));
     let mut session = Session::new();
+    let mut failed = false;
+    let mut bad_lines = 0;
     loop {
         let mut input = match rl.readline(">>> ") {
-            Ok(l) => l,
-            Err(_) => break,
+            Ok(l) => {
+                bad_lines = 0;
+                l
+            }
+            Err(rustyline::error::ReadlineError::Eof | rustyline::error::ReadlineError::Interrupted) => break,
+            Err(e) => {
+                // a line that is not UTF-8 is skipped with an error (the session goes on); a
+                // stream that keeps failing ends it, with exit status 1
+                eprintln!("error[{N0901}]: cannot read the input line: {e}");
+                failed = true;
+                bad_lines += 1;
+                if bad_lines > 3 {
+                    break;
+                }
+                continue;
+            }
         };
         while balance(&input) > 0 {
             match rl.readline("... ") {
@@ -429,5 +634,9 @@ fn cmd_repl() -> ExitCode {
             Eval::Runtime(d) => eprint!("{d}"),
         }
     }
-    ExitCode::SUCCESS
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }

@@ -1,7 +1,7 @@
 //! Compiler state: modules, declarations, scopes, and the driver.
 
 use noodle_syntax::codes::N0215;
-use crate::codes::{N0100, N0101, N0102, N0103, N0104, N0107, N0200, N0204, N0205, N0209, N0214, N0216, N0217, N0219};
+use crate::codes::{N0100, N0101, N0102, N0103, N0104, N0107, N0108, N0200, N0204, N0205, N0209, N0214, N0216, N0217, N0219};
 use crate::builder::{FuncBuilder, Label, Reg};
 use crate::builtins;
 use crate::types::{Show, Subst, Type, TypeNames};
@@ -272,6 +272,10 @@ impl TypeNames for Compiler {
 }
 
 pub const ERROR_STRUCT: u32 = 0;
+
+/// How many modules a chain of imports may hold (main, a module it imports, one that module
+/// imports, ...) before N0108.
+pub const MAX_IMPORT_DEPTH: usize = 100;
 
 /// A just-reported diagnostic, to add a label or hint to.
 pub struct DiagRef<'a>(&'a mut Diagnostic);
@@ -676,6 +680,8 @@ impl Compiler {
         let from = self.subst.resolve(from);
         let to = self.subst.resolve(to);
         match (&from, &to) {
+            // an inference variable met by an earlier error takes it on (see `unify`)
+            (Type::Unknown, Type::Var(_)) | (Type::Var(_), Type::Unknown) => self.subst.unify(&from, &to),
             (Type::Never, _) | (Type::Unknown, _) | (_, Type::Unknown) | (_, Type::Any) => true,
             (Type::Var(_), _) | (_, Type::Var(_)) => self.subst.unify(&from, &to),
             (Type::None, Type::Optional(_)) => true,
@@ -906,6 +912,13 @@ impl Compiler {
         }
         if let Some(&mi) = self.module_by_path.get(&p) {
             return Some(Symbol::Module(mi));
+        }
+        if self.import_stack.len() >= MAX_IMPORT_DEPTH {
+            // each nested import compiles its module inside the importer's, on the stack
+            self.error(N0108, format!("imports nested too deeply: importing `{}` here makes a chain of {} modules, each importing the next (the limit is {MAX_IMPORT_DEPTH})", path.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join("."), self.import_stack.len() + 1), span)
+                .label("imported here")
+                .hint("a module that imports a module that imports ...: import the modules from fewer levels (one module may import many)");
+            return None;
         }
         let text = match self.loader.load(&p) {
             Ok(t) => t,

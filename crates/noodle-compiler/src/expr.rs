@@ -1,7 +1,7 @@
 //! Expressions: type checking and code generation together.
 
 use noodle_syntax::codes::{N0208, N0215};
-use crate::codes::{N0100, N0104, N0106, N0200, N0201, N0202, N0203, N0204, N0205, N0206, N0207, N0218, N0243, N0247};
+use crate::codes::{N0100, N0104, N0106, N0200, N0201, N0202, N0203, N0204, N0205, N0206, N0207, N0218, N0220, N0243, N0247};
 use crate::builder::{Label, Reg};
 use crate::builtins;
 use crate::compiler::{CapSource, Compiler, Local, NameRes, ParamInfo, ERROR_STRUCT};
@@ -9,10 +9,13 @@ use crate::types::Type;
 use std::borrow::Cow;
 use noodle_nbc::op::*;
 use noodle_nbc::{Const, Op};
-use noodle_syntax::ast::{Arg, BinOp, Block, Expr, ExprKind, FStrPart, Param, Stmt, TypeExpr, UnOp};
+use noodle_syntax::ast::{self, Arg, BinOp, Block, Expr, ExprKind, FStrPart, Param, Stmt, TypeExpr, UnOp};
 use noodle_syntax::{Diagnostic, Span};
 
 type Narrow = Vec<(String, Type)>;
+
+/// The most parts (types within types) the type of a tuple or dict literal may have (N0220).
+pub const MAX_TYPE_SIZE: usize = 10_000;
 
 impl Compiler {
     pub fn dst(&mut self, dst: Option<Reg>) -> Reg {
@@ -125,6 +128,35 @@ impl Compiler {
         d
     }
 
+    /// `t`, unless it has more than `MAX_TYPE_SIZE` parts (inference variables counted as
+    /// what they stand for): then N0220 and `Unknown`. A type is a tree copied where it is
+    /// used, so `(a, a)` doubles `a`'s: 24 such steps took minutes and gigabytes before this
+    /// limit. Measured where a type can double (tuple and dict literals) and where a value's
+    /// type is kept (`let`), before the type is resolved into a tree of its own.
+    pub(crate) fn bounded(&mut self, t: Type, span: Span) -> Type {
+        fn size(s: &crate::types::Subst, t: &Type, left: &mut usize) -> bool {
+            if *left == 0 {
+                return false;
+            }
+            *left -= 1;
+            match t {
+                Type::Task(x) | Type::List(x) | Type::Set(x) | Type::Optional(x) => size(s, x, left),
+                Type::Dict(k, v) => size(s, k, left) && size(s, v, left),
+                Type::Tuple(ts) => ts.iter().all(|x| size(s, x, left)),
+                Type::Func(ps, r) => ps.iter().all(|x| size(s, x, left)) && size(s, r, left),
+                Type::Var(v) => s.get(*v).is_none_or(|b| size(s, b, left)),
+                _ => true,
+            }
+        }
+        let mut left = MAX_TYPE_SIZE;
+        if size(&self.subst, &t, &mut left) {
+            return t;
+        }
+        self.error(N0220, format!("this value's type is too large (more than {MAX_TYPE_SIZE} parts)"), span)
+            .hint("a tuple of tuples of tuples ... doubles its type at each level; use a struct, or a list");
+        Type::Unknown
+    }
+
     /// Compiles an expression. `dst`, when given, is where the result must end up.
     pub fn expr(&mut self, e: &Expr, dst: Option<Reg>, expected: Option<&Type>) -> (Reg, Type) {
         self.set_line(e.span);
@@ -207,7 +239,7 @@ impl Compiler {
                 }
                 let d = self.dst(dst);
                 self.emit(Op::NewDict { dst: d, base, count: entries.len() as u16 });
-                (d, Type::Dict(Box::new(kt), Box::new(vt)))
+                (d, self.bounded(Type::Dict(Box::new(kt), Box::new(vt)), e.span))
             }
             ExprKind::Tuple(elems) => {
                 let want: Option<Vec<Type>> = match expected.map(|t| strip_optional(self.subst.resolve(t))) {
@@ -228,7 +260,7 @@ impl Compiler {
                 }
                 let d = self.dst(dst);
                 self.emit(Op::NewTuple { dst: d, base, count: elems.len() as u16 });
-                (d, Type::Tuple(ts))
+                (d, self.bounded(Type::Tuple(ts), e.span))
             }
             ExprKind::Unary(op, x) => self.unary(*op, x, dst, e.span),
             ExprKind::Binary(op, a, b) => self.binary(*op, a, b, dst, e.span, expected),
@@ -376,7 +408,7 @@ impl Compiler {
                 let t = self.lambda("<lambda>", params, Some(ptys), ret_ty, body, d, e.span);
                 (d, t)
             }
-            ExprKind::If { cond, then, else_ } => self.if_expr(cond, then, else_.as_deref(), dst, expected),
+            ExprKind::If { arms, else_ } => self.if_expr(arms, else_.as_deref(), dst, expected),
             ExprKind::Match { scrutinee, arms } => self.match_expr(scrutinee, arms, dst, expected, e.span),
             ExprKind::Block(b) => self.block_expr(b, dst, expected),
         }
@@ -1375,32 +1407,74 @@ impl Compiler {
         }
     }
 
-    fn if_expr(&mut self, cond: &Expr, then: &Block, else_: Option<&Expr>, dst: Option<Reg>, expected: Option<&Type>) -> (Reg, Type) {
-        let (when_true, when_false) = self.narrowings(cond);
+    /// An `if` expression and its `elif` arms, compiled in a loop. Code and types are as for
+    /// the nested form: from the innermost arm out, each arm's type is joined with the type of
+    /// the arms after it (`if a { 1 } elif b { 2 }`, with no `else`, is `int?`).
+    fn if_expr(&mut self, arms: &[ast::IfArm], else_: Option<&Block>, dst: Option<Reg>, expected: Option<&Type>) -> (Reg, Type) {
+        struct Open {
+            ty: Type,
+            jend: crate::builder::Label,
+            /// The span of what follows this arm (the next arm or the `else` block).
+            rest: Span,
+            scoped: bool,
+        }
         let d = self.dst(dst);
-        let jf = self.cond_jump(cond, false);
-        self.push_scope();
-        self.apply_narrowing(&when_true);
-        let (_, t1) = self.block_expr(then, Some(d), expected);
-        self.pop_scope();
-        let Some(else_) = else_ else {
+        let mut open: Vec<Open> = Vec::with_capacity(arms.len());
+        let mut first: Option<Type> = None;
+        let mut rest_ty = None;
+        for (i, arm) in arms.iter().enumerate() {
+            let (when_true, when_false) = self.narrowings(&arm.cond);
+            let jf = self.cond_jump(&arm.cond, false);
+            self.push_scope();
+            self.apply_narrowing(&when_true);
+            // the arms after the first expect the first's type (as the nested form's `else`)
+            let want = if i == 0 { expected } else { expected.or(first.as_ref()) };
+            let (_, t) = self.block_expr(&arm.then, Some(d), want);
+            self.pop_scope();
+            let rest = match (arms.get(i + 1), else_) {
+                (Some(next), _) => next.span,
+                (None, Some(b)) => b.span,
+                (None, None) => {
+                    for l in jf {
+                        self.b().patch(l);
+                    }
+                    rest_ty = Some(Type::None);
+                    break;
+                }
+            };
+            let jend = self.b().jump();
             for l in jf {
                 self.b().patch(l);
             }
-            return (d, Type::None);
-        };
-        let jend = self.b().jump();
-        for l in jf {
-            self.b().patch(l);
+            // the arms after this one see its condition's narrowing in a scope of their own
+            let scoped = !when_false.is_empty();
+            if scoped {
+                self.push_scope();
+                self.apply_narrowing(&when_false);
+            }
+            if i == 0 {
+                first = Some(t.clone());
+            }
+            open.push(Open { ty: t, jend, rest, scoped });
         }
-        self.push_scope();
-        self.apply_narrowing(&when_false);
-        let (_, t2) = self.expr(else_, Some(d), expected.or(Some(&t1)));
-        self.pop_scope();
-        let (t, widen) = self.join_types(&t1, &t2, else_.span);
-        self.b().patch(jend);
-        if widen {
-            self.to_float_at_join(d);
+        let mut t = match (rest_ty, else_) {
+            (Some(t), _) => t,
+            (None, Some(b)) => {
+                let want = expected.or(first.as_ref());
+                self.block_expr(b, Some(d), want).1
+            }
+            (None, None) => Type::None,
+        };
+        while let Some(arm) = open.pop() {
+            if arm.scoped {
+                self.pop_scope();
+            }
+            let (joined, widen) = self.join_types(&arm.ty, &t, arm.rest);
+            self.b().patch(arm.jend);
+            if widen {
+                self.to_float_at_join(d);
+            }
+            t = joined;
         }
         (d, t)
     }

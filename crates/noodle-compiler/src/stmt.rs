@@ -130,11 +130,13 @@ fn walk_expr(e: &Expr, inside: bool, out: &mut HashSet<String>) {
             w(call, out)
         }
         ExprKind::Await(x) => w(x, out),
-        ExprKind::If { cond, then, else_ } => {
-            w(cond, out);
-            walk_block(then, inside, out);
-            if let Some(e) = else_ {
-                w(e, out)
+        ExprKind::If { arms, else_ } => {
+            for arm in arms {
+                w(&arm.cond, out);
+                walk_block(&arm.then, inside, out);
+            }
+            if let Some(b) = else_ {
+                walk_block(b, inside, out)
             }
         }
         ExprKind::Match { scrutinee, arms } => {
@@ -155,17 +157,9 @@ fn walk_expr(e: &Expr, inside: bool, out: &mut HashSet<String>) {
 pub fn always_exits(b: &Block) -> bool {
     b.stmts.last().map(|s| match s {
         Stmt::Return(..) | Stmt::Throw(..) | Stmt::Break(_) | Stmt::Continue(_) => true,
-        Stmt::Expr(Expr { kind: ExprKind::If { then, else_: Some(e), .. }, .. }) => always_exits(then) && expr_exits(e),
+        Stmt::Expr(Expr { kind: ExprKind::If { arms, else_: Some(e) }, .. }) => arms.iter().all(|a| always_exits(&a.then)) && always_exits(e),
         _ => false,
     }) == Some(true)
-}
-
-fn expr_exits(e: &Expr) -> bool {
-    match &e.kind {
-        ExprKind::Block(b) => always_exits(b),
-        ExprKind::If { then, else_: Some(e), .. } => always_exits(then) && expr_exits(e),
-        _ => false,
-    }
 }
 
 impl Compiler {
@@ -185,6 +179,7 @@ impl Compiler {
                     }
                     None => self.expr(value, Some(tmp), None).1,
                 };
+                let vt = self.bounded(vt, value.span);
                 let vt = self.subst.resolve(&vt);
                 if declared.is_none() {
                     self.check_inferred(&vt, value.span, name);
@@ -373,8 +368,8 @@ impl Compiler {
                 false
             }
             Stmt::Expr(e) => {
-                if let ExprKind::If { cond, then, else_ } = &e.kind {
-                    return self.if_stmt(cond, then, else_.as_deref());
+                if let ExprKind::If { arms, else_ } = &e.kind {
+                    return self.if_stmt(arms, else_.as_deref());
                 }
                 if let ExprKind::Match { .. } = &e.kind {
                     let (_, t) = self.expr(e, None, None);
@@ -470,6 +465,7 @@ impl Compiler {
                 }
                 None => self.expr(value, Some(reg), None).1,
             };
+            let vt = self.bounded(vt, value.span);
             let vt = self.subst.resolve(&vt);
             if declared.is_none() {
                 self.check_inferred(&vt, value.span, name);
@@ -861,67 +857,85 @@ impl Compiler {
         }
     }
 
-    fn if_stmt(&mut self, cond: &Expr, then: &Block, else_: Option<&Expr>) -> bool {
-        let (when_true, when_false) = self.narrowings(cond);
-        // `if c { break }` / `if c { continue }`: the condition jumps straight to the loop's
-        // exit or next iteration (when no `finally` has to run on the way)
-        if let (None, [stmt @ (Stmt::Break(_) | Stmt::Continue(_))]) = (else_, then.stmts.as_slice()) {
-            let f = self.fns.last().unwrap();
-            let direct = f.loops.last().is_some_and(|l| l.try_depth == f.tries.len());
-            if direct {
-                self.set_line(stmt_span(stmt));
-                let jumps = self.cond_jump(cond, true);
-                let lp = self.f().loops.last_mut().unwrap();
-                if matches!(stmt, Stmt::Break(_)) {
-                    lp.breaks.extend(jumps);
-                } else {
-                    lp.continues.extend(jumps);
-                }
-                self.apply_narrowing(&when_false);
-                return false;
-            }
+    /// An `if` statement and its `elif` arms, compiled in a loop (a long chain takes no more
+    /// stack than one `if`). Code and narrowing are as for the nested form `if c0 {..} else {
+    /// if c1 {..} else {..} }`: each arm's false branch is a scope holding the arms after it,
+    /// closed innermost first at the end. Returns whether every path exits.
+    fn if_stmt(&mut self, arms: &[ast::IfArm], else_: Option<&Block>) -> bool {
+        struct Open {
+            when_false: Vec<(String, Type)>,
+            then_exits: bool,
+            jend: Option<crate::builder::Label>,
+            rest: bool,
+            scoped: bool,
         }
-        let jf = self.cond_jump(cond, false);
-        self.push_scope();
-        self.apply_narrowing(&when_true);
-        let then_exits = self.block_stmts(then);
-        self.pop_scope();
-        match else_ {
-            None => {
-                for l in jf {
-                    self.b().patch(l);
-                }
-                if then_exits {
-                    // `if x == none { return }`: x is narrowed for the rest of the block
+        let mut open: Vec<Open> = Vec::with_capacity(arms.len());
+        for (i, arm) in arms.iter().enumerate() {
+            let (when_true, when_false) = self.narrowings(&arm.cond);
+            let rest = i + 1 < arms.len() || else_.is_some();
+            // `if c { break }` / `if c { continue }`: the condition jumps straight to the loop's
+            // exit or next iteration (when no `finally` has to run on the way)
+            if let (false, [stmt @ (Stmt::Break(_) | Stmt::Continue(_))]) = (rest, arm.then.stmts.as_slice()) {
+                let f = self.fns.last().unwrap();
+                let direct = f.loops.last().is_some_and(|l| l.try_depth == f.tries.len());
+                if direct {
+                    self.set_line(stmt_span(stmt));
+                    let jumps = self.cond_jump(&arm.cond, true);
+                    let lp = self.f().loops.last_mut().unwrap();
+                    if matches!(stmt, Stmt::Break(_)) {
+                        lp.breaks.extend(jumps);
+                    } else {
+                        lp.continues.extend(jumps);
+                    }
                     self.apply_narrowing(&when_false);
+                    open.push(Open { when_false: Vec::new(), then_exits: false, jend: None, rest: false, scoped: false });
+                    break;
                 }
-                false
             }
-            Some(e) => {
-                let jend = if then_exits { None } else { Some(self.b().jump()) };
-                for l in jf {
-                    self.b().patch(l);
-                }
+            let jf = self.cond_jump(&arm.cond, false);
+            self.push_scope();
+            self.apply_narrowing(&when_true);
+            let then_exits = self.block_stmts(&arm.then);
+            self.pop_scope();
+            let jend = if rest && !then_exits { Some(self.b().jump()) } else { None };
+            for l in jf {
+                self.b().patch(l);
+            }
+            // the arms after this one see its condition's narrowing in a scope of their own
+            // (none is needed without one: a chain of plain tests stays one scope deep)
+            let scoped = rest && !when_false.is_empty();
+            if scoped {
                 self.push_scope();
                 self.apply_narrowing(&when_false);
-                let else_exits = match &e.kind {
-                    ExprKind::If { cond, then, else_ } => self.if_stmt(cond, then, else_.as_deref()),
-                    ExprKind::Block(b) => self.block_stmts(b),
-                    _ => {
-                        self.expr(e, None, None);
-                        false
-                    }
-                };
-                self.pop_scope();
-                if let Some(j) = jend {
-                    self.b().patch(j);
-                }
-                if then_exits && !else_exits {
-                    self.apply_narrowing(&when_false);
-                }
-                then_exits && else_exits
             }
+            open.push(Open { when_false, then_exits, jend, rest, scoped });
         }
+        let mut exits = match else_ {
+            Some(b) => self.block_stmts(b),
+            None => false,
+        };
+        while let Some(arm) = open.pop() {
+            if !arm.rest {
+                // the last arm, with no `else`: `if x == none { return }` narrows x for the
+                // rest of the block
+                if arm.then_exits {
+                    self.apply_narrowing(&arm.when_false);
+                }
+                exits = false;
+                continue;
+            }
+            if arm.scoped {
+                self.pop_scope();
+            }
+            if let Some(j) = arm.jend {
+                self.b().patch(j);
+            }
+            if arm.then_exits && !exits {
+                self.apply_narrowing(&arm.when_false);
+            }
+            exits = arm.then_exits && exits;
+        }
+        exits
     }
 
     fn while_stmt(&mut self, cond: &Expr, body: &Block) -> bool {
@@ -1307,10 +1321,10 @@ fn assigned_names(stmts: &[Stmt], out: &mut HashSet<String>) {
     }
     fn expr(e: &Expr, out: &mut HashSet<String>) {
         match &e.kind {
-            ExprKind::If { then, else_, .. } => {
-                assigned_names(&then.stmts, out);
-                if let Some(e) = else_ {
-                    expr(e, out);
+            ExprKind::If { arms, else_ } => {
+                arms.iter().for_each(|a| assigned_names(&a.then.stmts, out));
+                if let Some(b) = else_ {
+                    assigned_names(&b.stmts, out);
                 }
             }
             ExprKind::Block(b) => assigned_names(&b.stmts, out),

@@ -227,23 +227,35 @@ impl Subst {
             t => t.clone(),
         }
     }
+    /// `t` with the variables at its top replaced by what they stand for (no copy: the walks
+    /// below look at each part once, where resolving at each level copied the rest of the
+    /// tree again, quadratic in a type's depth).
+    fn head<'a>(&'a self, mut t: &'a Type) -> &'a Type {
+        while let Type::Var(v) = t {
+            match self.get(*v) {
+                Some(b) => t = b,
+                None => break,
+            }
+        }
+        t
+    }
     pub fn has_vars(&self, t: &Type) -> bool {
-        match self.resolve(t) {
+        match self.head(t) {
             Type::Var(_) => true,
-            Type::List(a) | Type::Set(a) | Type::Optional(a) | Type::Task(a) => self.has_vars(&a),
-            Type::Dict(k, v) => self.has_vars(&k) || self.has_vars(&v),
+            Type::List(a) | Type::Set(a) | Type::Optional(a) | Type::Task(a) => self.has_vars(a),
+            Type::Dict(k, v) => self.has_vars(k) || self.has_vars(v),
             Type::Tuple(ts) => ts.iter().any(|t| self.has_vars(t)),
-            Type::Func(ps, r) => ps.iter().any(|t| self.has_vars(t)) || self.has_vars(&r),
+            Type::Func(ps, r) => ps.iter().any(|t| self.has_vars(t)) || self.has_vars(r),
             _ => false,
         }
     }
     fn occurs(&self, v: u32, t: &Type) -> bool {
-        match self.resolve(t) {
-            Type::Var(w) => v == w,
-            Type::List(a) | Type::Set(a) | Type::Optional(a) => self.occurs(v, &a),
-            Type::Dict(k, x) => self.occurs(v, &k) || self.occurs(v, &x),
+        match self.head(t) {
+            Type::Var(w) => v == *w,
+            Type::List(a) | Type::Set(a) | Type::Optional(a) => self.occurs(v, a),
+            Type::Dict(k, x) => self.occurs(v, k) || self.occurs(v, x),
             Type::Tuple(ts) => ts.iter().any(|t| self.occurs(v, t)),
-            Type::Func(ps, r) => ps.iter().any(|t| self.occurs(v, t)) || self.occurs(v, &r),
+            Type::Func(ps, r) => ps.iter().any(|t| self.occurs(v, t)) || self.occurs(v, r),
             _ => false,
         }
     }
@@ -258,15 +270,34 @@ impl Subst {
     pub fn unify(&mut self, a: &Type, b: &Type) -> bool {
         let a = self.resolve(a);
         let b = self.resolve(b);
-        match (&a, &b) {
+        self.unify_resolved(&a, &b)
+    }
+
+    /// `unify` of types resolved once at the top: only a variable is looked up again (one
+    /// bound by an earlier part of the same walk), so each part is visited once.
+    fn unify_resolved(&mut self, a: &Type, b: &Type) -> bool {
+        if matches!(a, Type::Var(_)) || matches!(b, Type::Var(_)) {
+            let (a, b) = (self.resolve(a), self.resolve(b));
+            return match (&a, &b) {
+                // a variable met by an earlier error stands for it: what it infers is not
+                // reported again (`let b = dup(a)` after `a` failed)
+                (Type::Var(x), Type::Unknown) | (Type::Unknown, Type::Var(x)) => {
+                    self.vars[*x as usize] = Some(Type::Unknown);
+                    true
+                }
+                (Type::Unknown, _) | (_, Type::Unknown) => true,
+                (Type::Var(x), Type::Var(y)) if x == y => true,
+                (Type::Var(x), t) | (t, Type::Var(x)) => self.bind(*x, t.clone()),
+                _ => self.unify_resolved(&a, &b),
+            };
+        }
+        match (a, b) {
             (Type::Unknown, _) | (_, Type::Unknown) => true,
-            (Type::Var(x), Type::Var(y)) if x == y => true,
-            (Type::Var(x), t) | (t, Type::Var(x)) => self.bind(*x, t.clone()),
-            (Type::List(x), Type::List(y)) | (Type::Set(x), Type::Set(y)) | (Type::Optional(x), Type::Optional(y)) | (Type::Task(x), Type::Task(y)) => self.unify(x, y),
-            (Type::Dict(k1, v1), Type::Dict(k2, v2)) => self.unify(k1, k2) && self.unify(v1, v2),
-            (Type::Tuple(x), Type::Tuple(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| self.unify(p, q)),
+            (Type::List(x), Type::List(y)) | (Type::Set(x), Type::Set(y)) | (Type::Optional(x), Type::Optional(y)) | (Type::Task(x), Type::Task(y)) => self.unify_resolved(x, y),
+            (Type::Dict(k1, v1), Type::Dict(k2, v2)) => self.unify_resolved(k1, k2) && self.unify_resolved(v1, v2),
+            (Type::Tuple(x), Type::Tuple(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| self.unify_resolved(p, q)),
             (Type::Func(p1, r1), Type::Func(p2, r2)) => {
-                p1.len() == p2.len() && p1.iter().zip(p2).all(|(p, q)| self.unify(p, q)) && self.unify(r1, r2)
+                p1.len() == p2.len() && p1.iter().zip(p2).all(|(p, q)| self.unify_resolved(p, q)) && self.unify_resolved(r1, r2)
             }
             _ => a == b,
         }

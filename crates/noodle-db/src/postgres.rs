@@ -145,6 +145,30 @@ fn describe_target(c: &Config) -> String {
     format!("at {}, database `{db}`, user `{}`", hosts.join(", "), user.unwrap_or("(default)"))
 }
 
+/// Connects, all of it within the connect timeout. The driver's own timeout covers only the
+/// TCP connection: a server that accepts and then never answers (or claims a message of
+/// gigabytes) held `connect` forever. The handshake runs on a thread of its own; past the
+/// deadline it is left to finish or fail alone, and the program gets N2203.
+fn connect_within(config: Config, target: &str) -> Result<postgres::Client> {
+    let Some(limit) = config.get_connect_timeout().copied() else {
+        return config.connect(NoTls).map_err(|e| connect_error(target, &e));
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let started = std::thread::Builder::new().name("noodle-pg-connect".into()).spawn(move || {
+        let _ = tx.send(config.connect(NoTls));
+    });
+    if let Err(e) = started {
+        return Err(DbError::new(ErrorKind::Connection, format!("cannot connect to PostgreSQL {target}: cannot start a thread: {e}")));
+    }
+    match rx.recv_timeout(limit) {
+        Ok(r) => r.map_err(|e| connect_error(target, &e)),
+        Err(_) => Err(DbError::new(
+            ErrorKind::Connection,
+            format!("cannot connect to PostgreSQL {target}: no answer within the connect timeout ({} s) (the server accepted the connection but did not complete the handshake)", limit.as_secs_f64()),
+        )),
+    }
+}
+
 fn connect_error(target: &str, e: &postgres::Error) -> DbError {
     if let Some(db) = e.as_db_error() {
         return DbError::with_state(ErrorKind::Connection, format!("cannot connect to PostgreSQL {target}: {}", server_message(db)), db.code().code());
@@ -697,7 +721,7 @@ impl Postgres {
             config.application_name("noodle");
         }
         let target = describe_target(&config);
-        let mut client = config.connect(NoTls).map_err(|e| connect_error(&target, &e))?;
+        let mut client = connect_within(config, &target)?;
 
         // PostgreSQL reads 0 as "no limit"; round anything shorter than a millisecond up
         let ms = if opts.timeout.is_zero() { 0 } else { opts.timeout.as_millis().clamp(1, i32::MAX as u128) };

@@ -39,6 +39,10 @@ use std::time::{Duration, Instant};
 /// The global slots a process's code may use (`Program::globals_used`).
 type GlobalSlots = Arc<[u32]>;
 
+/// The most worker threads `NOODLE_THREADS` may ask for: each is started with the program,
+/// and thousands of them cost seconds before the first line runs.
+pub const MAX_THREADS: usize = 256;
+
 /// How the scheduler runs.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -52,7 +56,7 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Config {
-        Config { threads: std::thread::available_parallelism().map_or(2, |n| n.get()), seed: None, budget: 2_000 }
+        Config { threads: std::thread::available_parallelism().map_or(2, |n| n.get()).min(MAX_THREADS), seed: None, budget: 2_000 }
     }
 }
 
@@ -61,7 +65,7 @@ impl Config {
     pub fn from_env() -> Result<Config, String> {
         let mut c = Config::default();
         if let Ok(t) = std::env::var("NOODLE_THREADS") {
-            c.threads = t.parse().ok().filter(|n| *n >= 1).ok_or_else(|| format!("NOODLE_THREADS must be a number of threads (at least 1), not `{t}`"))?;
+            c.threads = t.trim().parse().ok().filter(|n| (1..=MAX_THREADS).contains(n)).ok_or_else(|| format!("NOODLE_THREADS must be a number of threads from 1 to {MAX_THREADS}, not `{t}`"))?;
         }
         if let Ok(s) = std::env::var("NOODLE_SEED") {
             c.seed = Some(s.parse().map_err(|_| format!("NOODLE_SEED must be a whole number, not `{s}`"))?);
@@ -201,6 +205,8 @@ impl Shared {
     pub(crate) fn may_go_on(&self) -> bool {
         matches!(self.queue, Queue::Threaded { .. })
             && !has_work(self)
+            // at the end of the program, slices end so that the shutdown can time out
+            && !self.shutdown_started.load(Ordering::Relaxed)
             && LIFO_SLOT.with(|s| s.borrow().is_none())
     }
 
@@ -254,11 +260,16 @@ impl Shared {
         let mut handles = self.workers.lock().unwrap();
         for (i, local) in locals.into_iter().enumerate() {
             let shared = self.clone();
-            let h = std::thread::Builder::new().name(format!("noodle-worker-{}", i + 1)).spawn(move || worker_loop(shared, local)).expect("cannot start a scheduler thread");
-            handles.push(h);
+            // a worker the system will not start is one fewer: the others steal its share
+            if let Ok(h) = std::thread::Builder::new().name(format!("noodle-worker-{}", i + 1)).spawn(move || worker_loop(shared, local)) {
+                handles.push(h);
+            }
         }
         let shared = self.clone();
-        *self.timer_thread.lock().unwrap() = Some(std::thread::Builder::new().name("noodle-timers".into()).spawn(move || timer_loop(shared)).expect("cannot start the timer thread"));
+        match std::thread::Builder::new().name("noodle-timers".into()).spawn(move || timer_loop(shared)) {
+            Ok(h) => *self.timer_thread.lock().unwrap() = Some(h),
+            Err(e) => self.log(&format!("warning: cannot start the timer thread ({e}): timeouts and sleeps will not end\n")),
+        }
     }
 
     /// A process is about to wait outside the runtime on this thread (`entering`), or is back.
@@ -615,12 +626,16 @@ pub fn run_main(mut vm: Vm, config: &Config) -> (Vm, RunState) {
     let (mut vm, state) = result;
     shutdown(&shared);
     vm.host = None;
-    vm.flush();
+    let state = vm.finish_output(state);
     drop(vm.replace_io(Output::silent()));
     // give the caller its streams back
     let out = std::mem::replace(&mut *shared.out.lock().unwrap(), Box::new(std::io::sink()));
     let err = std::mem::replace(&mut *shared.err.lock().unwrap(), Box::new(std::io::sink()));
-    let input = std::mem::replace(&mut *shared.input.lock().unwrap(), Box::new(std::io::empty()));
+    // an abandoned actor may still be reading standard input: then the caller gets none back
+    let input = match shared.input.try_lock() {
+        Ok(mut i) => std::mem::replace(&mut *i, Box::new(std::io::empty())),
+        Err(_) => Box::new(std::io::empty()),
+    };
     vm.replace_io(Output { out, err, input });
     (vm, state)
 }
@@ -657,7 +672,9 @@ fn run_threaded(shared: &Arc<Shared>, main_cell: &Arc<Cell>, main: Box<Process>)
         quiet_checks = if idle { quiet_checks + 1 } else { 0 };
         if quiet_checks >= 3 {
             if let Some(p) = main_cell.take_parked_main() {
-                break process::deadlock(p);
+                process::break_deadlock(shared, p);
+                quiet_checks = 0;
+                continue;
             }
         }
         idle_wait(shared, Duration::from_millis(if idle { 5 } else { 20 }));
@@ -691,7 +708,7 @@ fn run_deterministic(shared: &Arc<Shared>, main_cell: &Arc<Cell>, main: Box<Proc
             None => {
                 if !shared.jump_to_next_timer() {
                     match main_cell.take_parked_main() {
-                        Some(p) => return process::deadlock(p),
+                        Some(p) => process::break_deadlock(shared, p),
                         None => unreachable!("the deterministic scheduler is idle with main neither queued nor parked"),
                     }
                 }
@@ -700,11 +717,17 @@ fn run_deterministic(shared: &Arc<Shared>, main_cell: &Arc<Cell>, main: Box<Proc
     }
 }
 
+/// How long the actors still running at the end of a program get to stop (their `on_stop`
+/// hooks), as an OTP supervisor gives a child a shutdown timeout: then they are abandoned
+/// with a warning, and the program ends all the same.
+pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Stops every actor still alive (newest first, so children before their supervisors) and waits
-/// for their `on_stop` hooks, then stops the threads.
+/// for their `on_stop` hooks (up to `SHUTDOWN_TIMEOUT`), then stops the threads.
 fn shutdown(shared: &Arc<Shared>) {
     shared.shutdown_started.store(true, Ordering::SeqCst);
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + SHUTDOWN_TIMEOUT;
+    let mut abandoned = false;
     loop {
         let mut cells: Vec<Arc<Cell>> = shared.cells.lock().unwrap().cells().cloned().collect();
         if cells.is_empty() {
@@ -716,25 +739,47 @@ fn shutdown(shared: &Arc<Shared>) {
         }
         if shared.deterministic() {
             // run until everyone has stopped (timers fire at once: nobody waits for them now)
-            while let Some(p) = shared.next_deterministic(false) {
+            while Instant::now() < deadline {
+                let Some(p) = shared.next_deterministic(false) else { break };
                 shared.active.fetch_sub(1, Ordering::SeqCst);
                 process::run_slice(shared, p);
             }
             // an on_stop hook may wait for a timer; with none pending, it waits forever
-            if !shared.cells.lock().unwrap().is_empty() && !shared.jump_to_next_timer() {
+            if Instant::now() < deadline && !shared.cells.lock().unwrap().is_empty() && !shared.jump_to_next_timer() {
                 break;
             }
         } else {
             // this thread is a worker too (the only one with NOODLE_THREADS=1)
-            while run_some(shared) {}
+            // with other workers, this thread leaves the stopping to them and only keeps the
+            // time: an on_stop blocked in a native (reading input that never comes) then
+            // holds a worker, not the end of the program. Alone, it runs them itself; an
+            // on_stop that never returns is preempted like any code, so this loop ends.
+            let mut others = !shared.workers.lock().unwrap().is_empty();
+            if !others && !shared.cells.lock().unwrap().is_empty() {
+                // one thread in all (NOODLE_THREADS=1): a helper stops the actors, so that
+                // this one can keep the time
+                let s = shared.clone();
+                if let Ok(h) = std::thread::Builder::new().name("noodle-stopper".into()).spawn(move || worker_loop(s, Worker::new_fifo())) {
+                    shared.workers.lock().unwrap().push(h);
+                    others = true;
+                }
+            }
+            if others {
+                // what the shutdown woke may sit in this thread's slot, which no one steals
+                flush_lifo_slot();
+            }
+            while !others && Instant::now() < deadline && run_some(shared) {}
             let g = shared.death_lock.lock().unwrap();
             if !shared.cells.lock().unwrap().is_empty() && !has_work(shared) {
                 let _ = shared.death_cv.wait_timeout(g, Duration::from_millis(20)).unwrap();
             }
         }
-        if Instant::now() > deadline {
+        if Instant::now() >= deadline {
             let left = shared.cells.lock().unwrap().len();
-            shared.log(&format!("warning: {left} actor(s) did not stop within 10 s of the end of the program\n"));
+            if left > 0 {
+                shared.log(&format!("warning: {left} actor(s) did not stop within {} s of the end of the program (an on_stop that does not return?): abandoned\n", SHUTDOWN_TIMEOUT.as_secs()));
+                abandoned = true;
+            }
             break;
         }
     }
@@ -748,8 +793,16 @@ fn shutdown(shared: &Arc<Shared>) {
         let _g = shared.spare_lock.lock().unwrap();
         shared.spare_cv.notify_all();
     }
+    // a worker busy in an abandoned actor (a native that waits forever) is left behind: the
+    // process ends without it
+    let grace = Instant::now() + Duration::from_millis(200);
     for h in shared.workers.lock().unwrap().drain(..) {
-        let _ = h.join();
+        while abandoned && !h.is_finished() && Instant::now() < grace {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        if !abandoned || h.is_finished() {
+            let _ = h.join();
+        }
     }
     if let Some(h) = shared.timer_thread.lock().unwrap().take() {
         let _ = h.join();

@@ -52,7 +52,7 @@ impl Read for SharedIn {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).read(buf)
     }
     fn read_to_end(&mut self, buf: &mut Vec<u8>) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).read_to_end(buf)
+        noodle_vm::input::read_to_end(&mut **self.0.lock().unwrap_or_else(|e| e.into_inner()), buf)
     }
 }
 
@@ -64,7 +64,7 @@ impl BufRead for SharedIn {
     }
     fn consume(&mut self, _: usize) {}
     fn read_until(&mut self, byte: u8, buf: &mut Vec<u8>) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).read_until(byte, buf)
+        noodle_vm::input::read_until(&mut **self.0.lock().unwrap_or_else(|e| e.into_inner()), byte, buf)
     }
     fn read_line(&mut self, buf: &mut String) -> std::io::Result<usize> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).read_line(buf)

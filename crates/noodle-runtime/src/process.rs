@@ -780,16 +780,25 @@ pub(crate) fn run_main_slice(shared: &Arc<Shared>, mut p: Box<Process>) -> MainE
     }
 }
 
-/// Main waits for something nothing can send.
-pub(crate) fn deadlock(mut p: Box<Process>) -> (Vm, RunState) {
-    let mut vm = p.vm.take().unwrap();
-    vm.abort();
-    let u = Uncaught {
-        code: N2306.into(),
-        message: "deadlock: the main program waits for a reply, a message or room in a mailbox, and no actor is running or has a timer that could provide it".into(),
-        trace: vec![],
-    };
-    (vm, RunState::Error(u))
+/// Main waits for something nothing can send: it runs again, and the call it waits in
+/// raises N2306 there (with its trace, and catchable like any error).
+pub(crate) fn break_deadlock(shared: &Arc<Shared>, mut p: Box<Process>) {
+    host_of(&mut p).deadlocked = true;
+    shared.schedule(p, false);
+}
+
+fn deadlock_error() -> VmError {
+    VmError::new(N2306, "deadlock: the main program waits for a reply, a message or room in a mailbox, and no actor is running or has a timer that could provide it")
+}
+
+impl ProcHost {
+    /// N2306 when the scheduler found main deadlocked (see `break_deadlock`).
+    fn check_deadlock(&mut self) -> Result<(), VmError> {
+        if std::mem::take(&mut self.deadlocked) {
+            return Err(deadlock_error());
+        }
+        Ok(())
+    }
 }
 
 enum Task {
@@ -816,6 +825,9 @@ pub(crate) struct ProcHost {
     next_task: u64,
     /// The timer task of the blocking call in progress (`sleep`, or `select` with a timeout).
     deadline: Option<u64>,
+    /// The scheduler found main waiting for what nothing can give: its blocking call, asked
+    /// again, fails with N2306 (which a `try` around it can catch).
+    deadlocked: bool,
 }
 
 #[derive(Default)]
@@ -827,7 +839,7 @@ struct TaskTable {
 
 impl ProcHost {
     pub(crate) fn new(shared: Arc<Shared>, me: Arc<Cell>) -> ProcHost {
-        ProcHost { shared, me, table: None, next_task: 1, deadline: None }
+        ProcHost { shared, me, table: None, next_task: 1, deadline: None, deadlocked: false }
     }
 
     fn tasks(&mut self) -> &mut HashMap<u64, Task> {
@@ -992,6 +1004,7 @@ impl ActorHost for ProcHost {
     }
 
     fn send(&mut self, to: &ActorRef, msg: Msg) -> Result<bool, VmError> {
+        self.check_deadlock()?;
         // borrowed, not cloned (see `actor_send`)
         let cell = to.cell.downcast_ref::<Cell>().ok_or_else(foreign_ref)?;
         match deliver(&self.shared, cell, Envelope { msg, reply: None }, Some(&self.me)) {
@@ -1004,6 +1017,7 @@ impl ActorHost for ProcHost {
     }
 
     fn ask(&mut self, to: &ActorRef, msg: Msg, timeout: Option<f64>) -> Result<Option<u64>, VmError> {
+        self.check_deadlock()?;
         if to.id == self.me.id {
             return Err(VmError::new(N2306, "an actor cannot ask itself: it would wait for its own answer forever"));
         }
@@ -1025,6 +1039,9 @@ impl ActorHost for ProcHost {
     }
 
     fn wait(&mut self, task: u64) -> Result<Option<Msg>, VmError> {
+        if !matches!(self.tasks().get(&task), Some(Task::Done(_))) {
+            self.check_deadlock()?;
+        }
         match self.tasks().get(&task) {
             Some(Task::Done(_)) => match self.tasks().remove(&task) {
                 Some(Task::Done(r)) => r.map(Some),
@@ -1096,6 +1113,10 @@ impl ActorHost for ProcHost {
         if tasks.iter().all(|t| !self.tasks().contains_key(t)) {
             self.end_deadline();
             return Err(VmError::new(N2307, "every task given to `select` was already awaited"));
+        }
+        if self.deadlocked {
+            self.end_deadline();
+            self.check_deadlock()?;
         }
         match (timeout, self.deadline) {
             (Some(secs), None) => self.deadline = Some(self.timer(secs)),

@@ -229,6 +229,16 @@ pub enum FStrPart {
     Expr(Expr, Option<String>),
 }
 
+/// One `if` or `elif` arm of an `If`.
+#[derive(Clone, Debug)]
+pub struct IfArm {
+    pub cond: Expr,
+    pub then: Block,
+    /// From this arm's keyword to the end of the chain (what a nested `if` in the `else`
+    /// would span).
+    pub span: Span,
+}
+
 #[derive(Clone, Debug)]
 pub struct MatchArm {
     pub pat: Pattern,
@@ -278,7 +288,9 @@ pub enum ExprKind {
     Is(Box<Expr>, Box<TypeExpr>),
     As(Box<Expr>, Box<TypeExpr>),
     Lambda { params: Vec<Param>, ret: Option<Box<TypeExpr>>, body: Box<Block> },
-    If { cond: Box<Expr>, then: Box<Block>, else_: Option<Box<Expr>> },
+    /// `if c0 { .. } elif c1 { .. } else { .. }`: a chain of `elif` (or `else if`) arms is
+    /// one `If`, so every pass walks a chain of any length in a loop, not a recursion.
+    If { arms: Vec<IfArm>, else_: Option<Box<Block>> },
     Match { scrutinee: Box<Expr>, arms: Vec<MatchArm> },
     Block(Block),
     /// Placeholder after a parse error, so later passes can continue.

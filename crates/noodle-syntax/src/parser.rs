@@ -1457,10 +1457,17 @@ impl<'a> Parser<'a> {
                     match p {
                         FPart::Lit(s) => out.push(FStrPart::Lit(s)),
                         FPart::Expr { start: s, end, spec } => {
+                            // a hole is one level deeper than the f-string: f-strings nested
+                            // in holes count against the nesting limit like parentheses
+                            if !self.enter(1) {
+                                out.push(FStrPart::Expr(Expr { kind: ExprKind::Error, span: Span::new(self.file, s, end) }, spec));
+                                continue;
+                            }
                             let (toks, d) = lex(self.src, self.file, s, end);
                             self.diags.extend(d);
                             let toks: Vec<Token> = toks.into_iter().filter(|t| t.tok != Tok::Newline).collect();
                             let mut sub = Parser::from_tokens(self.src, self.file, toks);
+                            sub.depth = self.depth + 1;
                             let r = sub.expr();
                             if r.is_ok() && !sub.at(&Tok::Eof) {
                                 sub.error_here("expected `}` after the f-string expression");
@@ -1650,30 +1657,40 @@ impl<'a> Parser<'a> {
         Ok(Expr { kind, span: start.to(self.prev_span()) })
     }
 
+    /// `if` with its `elif` / `else if` arms, read in a loop: a chain of 20,000 arms takes no
+    /// more stack than one.
     fn if_expr(&mut self) -> PResult<Expr> {
         let start = self.expect(Tok::If)?;
-        let cond = self.expr()?;
-        let then = self.block()?;
-        let else_ = if self.peek_past_newlines(&Tok::Elif) {
-            self.skip_newlines();
-            // treat `elif` as `else if`
-            let i = self.pos - self.base;
-            self.tokens[i].tok = Tok::If;
-            Some(Box::new(self.if_expr()?))
-        } else if self.peek_past_newlines(&Tok::Else) {
-            self.skip_newlines();
-            self.advance();
-            if self.at(&Tok::If) {
-                Some(Box::new(self.if_expr()?))
+        let mut arms = Vec::new();
+        let mut starts = vec![start];
+        let mut else_ = None;
+        loop {
+            let cond = self.expr()?;
+            let then = self.block()?;
+            arms.push(IfArm { cond, then, span: *starts.last().unwrap() });
+            if self.peek_past_newlines(&Tok::Elif) {
+                self.skip_newlines();
+                starts.push(self.span());
+                self.advance();
+            } else if self.peek_past_newlines(&Tok::Else) {
+                self.skip_newlines();
+                self.advance();
+                if self.at(&Tok::If) {
+                    starts.push(self.span());
+                    self.advance();
+                } else {
+                    else_ = Some(Box::new(self.block()?));
+                    break;
+                }
             } else {
-                let b = self.block()?;
-                let span = b.span;
-                Some(Box::new(Expr { kind: ExprKind::Block(b), span }))
+                break;
             }
-        } else {
-            None
-        };
-        Ok(Expr { kind: ExprKind::If { cond: Box::new(cond), then: Box::new(then), else_ }, span: start.to(self.prev_span()) })
+        }
+        let end = self.prev_span();
+        for (arm, s) in arms.iter_mut().zip(&starts) {
+            arm.span = s.to(end);
+        }
+        Ok(Expr { kind: ExprKind::If { arms, else_ }, span: start.to(end) })
     }
 
     // ---- patterns ----

@@ -105,8 +105,9 @@ impl Num for i64 {
         if o == 0 {
             return 0;
         }
+        // wrapping: i64::MIN // -1 wraps (as NumPy's), where `%` would panic
         let q = self.wrapping_div(o);
-        if (self % o != 0) && ((self < 0) != (o < 0)) { q - 1 } else { q }
+        if (self.wrapping_rem(o) != 0) && ((self < 0) != (o < 0)) { q - 1 } else { q }
     }
     fn rem(self, o: i64) -> i64 {
         if o == 0 {
@@ -470,6 +471,10 @@ pub fn binary(op: BinOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let (a, b) = (a.astype(ct), b.astype(ct));
     if matches!(op, BinOp::FloorDiv | BinOp::Mod | BinOp::Div) && ct == DType::I64 && b.to_vec::<i64>().contains(&0) {
         return Err(TensorError::new(N2001, format!("integer division by zero in tensor `{}`", op.symbol())));
+    }
+    // as NumPy: an int result has no value for 2 ** -1 (it was 0, silently)
+    if op == BinOp::Pow && ct == DType::I64 && b.to_vec::<i64>().iter().any(|&y| y < 0) {
+        return Err(TensorError::arg("tensor `**`: an int tensor cannot be raised to a negative int power (convert to float first: `t.astype(\"f64\") ** -1`)"));
     }
     if op.is_logical() {
         return match ct {

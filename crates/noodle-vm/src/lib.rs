@@ -7,6 +7,7 @@ pub mod codes;
 pub mod error;
 pub mod fmt;
 pub mod heap;
+pub mod input;
 pub mod message;
 pub mod native;
 pub mod ops;

@@ -39,12 +39,19 @@ pub enum Msg {
 /// a mistake, and recursion must stay bounded).
 const MAX_DEPTH: usize = 10_000;
 
+/// The most memory a message's copy may take, in bytes (about what it allocates: each
+/// object's part, each element, the text of strings and bytes). Shared substructure is copied once per path, so a few dozen
+/// objects that share their parts can stand for 2^40 copies: the budget refuses such a
+/// message quickly (N2301) instead of exhausting memory.
+pub const MAX_MESSAGE_BYTES: usize = 1 << 29;
+
 /// Copies `v` out of `heap`. Closures, cells, database handles and tasks cannot leave their
 /// actor (N2301). Shared substructure is copied once per path, like a deep copy; a cycle is
-/// refused rather than followed forever.
+/// refused rather than followed forever, and a copy larger than `MAX_MESSAGE_BYTES` too.
 pub fn export(heap: &Heap, program: &Program, v: Value) -> Result<Msg, VmError> {
     let mut path = Path::new();
-    export_in(heap, program, v, &mut path)
+    let mut left = MAX_MESSAGE_BYTES;
+    export_in(heap, program, v, &mut path, &mut left)
 }
 
 /// The objects being copied, outermost first (a message is rarely nested deeper than this
@@ -85,7 +92,7 @@ fn flat_record(ty: u16, fields: &[Value]) -> Option<Msg> {
     Some(Msg::Flat { ty, n: fields.len() as u8, kinds, bits })
 }
 
-fn export_in(heap: &Heap, program: &Program, v: Value, path: &mut Path) -> Result<Msg, VmError> {
+fn export_in(heap: &Heap, program: &Program, v: Value, path: &mut Path, left: &mut usize) -> Result<Msg, VmError> {
     let r = match v {
         Value::None | Value::Undef => return Ok(Msg::None),
         Value::Bool(b) => return Ok(Msg::Bool(b)),
@@ -100,27 +107,40 @@ fn export_in(heap: &Heap, program: &Program, v: Value, path: &mut Path) -> Resul
     if path.len() >= MAX_DEPTH {
         return Err(VmError::new(N2301, "a message is nested too deeply to send"));
     }
+    // what the copy allocates: the value's own part and one `Msg` per element
+    let size = 48 + match heap.get(r) {
+        Obj::Str(s) => s.len(),
+        Obj::Bytes(b) => b.len(),
+        Obj::List(v) => 32 * v.len(),
+        Obj::Tuple(v) | Obj::Record { fields: v, .. } => 32 * v.len(),
+        Obj::Dict(m) => 64 * m.len(),
+        Obj::Set(m) => 32 * m.len(),
+        _ => 0,
+    };
+    *left = left.checked_sub(size).ok_or_else(|| {
+        VmError::new(N2301, format!("a message is too large to send: copying it would take more than {} MiB (a value it reaches through several paths is copied once per path; send a tensor, whose buffer is shared, or smaller parts)", MAX_MESSAGE_BYTES >> 20))
+    })?;
     if let Obj::Record { ty, fields } = heap.get(r) {
         if let Some(m) = flat_record(*ty, fields) {
             return Ok(m);
         }
     }
     path.push(r.0);
-    let all = |vals: &[Value], path: &mut Path| -> Result<Vec<Msg>, VmError> { vals.iter().map(|x| export_in(heap, program, *x, path)).collect() };
+    let all = |vals: &[Value], path: &mut Path, left: &mut usize| -> Result<Vec<Msg>, VmError> { vals.iter().map(|x| export_in(heap, program, *x, path, left)).collect() };
     let m = match heap.get(r) {
         Obj::Str(s) => Msg::Str(s.as_ref().into()),
         Obj::Bytes(b) => Msg::Bytes(b.as_ref().into()),
-        Obj::List(items) => Msg::List(all(items, path)?),
-        Obj::Tuple(items) => Msg::Tuple(all(items, path)?),
-        Obj::Record { ty, fields } => Msg::Record { ty: *ty, fields: all(fields, path)? },
+        Obj::List(items) => Msg::List(all(items, path, left)?),
+        Obj::Tuple(items) => Msg::Tuple(all(items, path, left)?),
+        Obj::Record { ty, fields } => Msg::Record { ty: *ty, fields: all(fields, path, left)? },
         Obj::Dict(m) => {
             let mut out = Vec::with_capacity(m.len());
             for (k, v) in m.values() {
-                out.push((export_in(heap, program, *k, path)?, export_in(heap, program, *v, path)?));
+                out.push((export_in(heap, program, *k, path, left)?, export_in(heap, program, *v, path, left)?));
             }
             Msg::Dict(out)
         }
-        Obj::Set(m) => Msg::Set(m.values().map(|x| export_in(heap, program, *x, path)).collect::<Result<_, _>>()?),
+        Obj::Set(m) => Msg::Set(m.values().map(|x| export_in(heap, program, *x, path, left)).collect::<Result<_, _>>()?),
         Obj::Native(n) => Msg::Native(n.send(program)?.into()),
         other => {
             let what = match other {

@@ -287,7 +287,23 @@ fn key_part<'h>(heap: &'h Heap, program: &Program, v: Value) -> KeyPart<'h> {
     })
 }
 
-/// The dict/set key of a value. Tuples and enum values are keyed by content, other reference
+/// How deeply tuples and enum values may nest in a dict key or set element.
+pub const MAX_KEY_DEPTH: usize = 1000;
+
+/// The key of a value about to be stored in a dict or set: N2011 for one nested too deeply.
+pub fn storable_key(heap: &Heap, program: &Program, v: Value) -> Result<Key, VmError> {
+    check_storable(key_of(heap, program, v))
+}
+
+/// `Ok(key)` unless it is the image of a value nested too deeply to be stored (N2011).
+pub fn check_storable(key: Key) -> Result<Key, VmError> {
+    match key {
+        Key::TooDeep => Err(VmError::new(N2011, format!("a dict key or set element may nest tuples and enum values at most {MAX_KEY_DEPTH} levels deep"))),
+        k => Ok(k),
+    }
+}
+
+/// The dict/set key of a value (`Key::TooDeep` past `MAX_KEY_DEPTH`). Tuples and enum values are keyed by content, other reference
 /// objects (structs, lists, dicts, sets, closures) by identity. Iterative, so deeply nested keys
 /// cannot overflow the stack.
 pub fn key_of(heap: &Heap, program: &Program, v: Value) -> Key {
@@ -304,6 +320,9 @@ pub fn key_of(heap: &Heap, program: &Program, v: Value) -> Key {
         KeyPart::Leaf(k) => return k,
         KeyPart::Compound(variant, items) => vec![frame(variant, items)],
     };
+    if stack.len() > MAX_KEY_DEPTH {
+        return Key::TooDeep;
+    }
     loop {
         let Some(top) = stack.last_mut() else { return Key::None };
         if top.next < top.items.len() {
@@ -311,7 +330,12 @@ pub fn key_of(heap: &Heap, program: &Program, v: Value) -> Key {
             top.next += 1;
             match key_part(heap, program, item) {
                 KeyPart::Leaf(k) => top.keys.push(k),
-                KeyPart::Compound(variant, items) => stack.push(frame(variant, items)),
+                KeyPart::Compound(variant, items) => {
+                    if stack.len() == MAX_KEY_DEPTH {
+                        return Key::TooDeep;
+                    }
+                    stack.push(frame(variant, items))
+                }
             }
         } else {
             let Some(done) = stack.pop() else { return Key::None };

@@ -42,6 +42,10 @@ pub enum Key {
     /// A native object keyed by what it refers to (`NativeObject::key`): a kind name and an id
     /// (an actor reference seen from two heaps is one key).
     Native(&'static str, u64),
+    /// The image of a tuple or enum value nested more than `ops::MAX_KEY_DEPTH` levels deep:
+    /// never stored (adding one is N2011), so looking one up finds nothing. Keys stay shallow
+    /// enough that hashing, comparing and dropping them (all recursive) cannot overflow.
+    TooDeep,
 }
 
 /// One write per scalar key, and no variant tag: a dict's keys nearly always share one type
@@ -73,6 +77,7 @@ impl std::hash::Hash for Key {
                 state.write(kind.as_bytes());
                 state.write_u64(*id)
             }
+            Key::TooDeep => state.write_u8(0xfe),
         }
     }
 }
@@ -274,6 +279,20 @@ impl From<&str> for Text {
         } else {
             Text::Shared(Rc::from(s))
         }
+    }
+}
+
+impl Text {
+    /// `Text::from(s)`, or None when the memory for a copy of `s` cannot be had. A long text
+    /// is copied into its shared buffer, and that allocation cannot fail softly, so for a
+    /// large one (over 1 MiB: only those can fail while the process can still go on) the same
+    /// size is asked for first, fallibly.
+    pub fn try_from_str(s: &str) -> Option<Text> {
+        if s.len() > 1 << 20 {
+            let mut probe: Vec<u8> = Vec::new();
+            probe.try_reserve_exact(s.len() + 2 * std::mem::size_of::<usize>()).ok()?;
+        }
+        Some(Text::from(s))
     }
 }
 

@@ -21,6 +21,9 @@ use std::sync::Arc;
 /// The file a native's stack trace entry names.
 pub const NATIVE_FILE: &str = "<native>";
 
+/// Maximum number of `try` blocks entered and not yet left (all frames together) before
+/// N2009: 10,000 frames with 100 each. Only hand-made bytecode comes near it.
+pub const MAX_HANDLERS: usize = 1 << 20;
 /// Maximum call depth before N2009.
 pub const MAX_DEPTH: usize = 10_000;
 /// Maximum number of registers on the stack (all frames together) before N2009: 16M values,
@@ -485,7 +488,7 @@ impl Vm {
     /// is short. Out of line: inlined, its string building changed how the dispatch loop kept
     /// its registers, and other instructions paid for it (binary_trees +2%).
     #[inline(never)]
-    fn concat(&mut self, prog: &Program, start: usize, count: usize) -> ObjRef {
+    fn concat(&mut self, prog: &Program, start: usize, count: usize) -> Result<ObjRef, VmError> {
         let mut out = StrBuf::new();
         for i in start..start + count {
             match self.stack[i] {
@@ -501,7 +504,10 @@ impl Vm {
             }
         }
         // built into its slot (see `Heap::alloc_with`)
-        self.heap.alloc_with(|| Obj::Str(out.into_text()))
+        match out.into_text() {
+            Ok(text) => Ok(self.heap.alloc_with(|| Obj::Str(text))),
+            Err(e) => Err(e),
+        }
     }
 
     /// A native call, out of line: it is never the cheap part of an instruction, and its
@@ -756,9 +762,26 @@ impl Vm {
         self.io = Some(Box::new(io));
     }
 
-    pub fn flush(&mut self) {
-        if let Some(io) = &mut self.io {
-            let _ = io.out.flush();
+    /// Writes out what the program's standard output holds. An error means output was lost:
+    /// the caller must not report success.
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.io {
+            Some(io) => io.out.flush(),
+            None => Ok(()),
+        }
+    }
+
+    /// The error of a run whose output could not be written at the end (N2010).
+    pub fn output_lost(e: &std::io::Error) -> Uncaught {
+        Uncaught { code: crate::codes::N2010.into(), message: format!("cannot write to standard output: {e}; output was lost"), trace: vec![] }
+    }
+
+    /// Flushes standard output at the end of a run: a run that finished but could not write
+    /// its output ends with N2010 instead (one that failed keeps its own error).
+    pub fn finish_output(&mut self, state: RunState) -> RunState {
+        match (self.flush(), state) {
+            (Err(e), RunState::Finished(_)) => RunState::Error(Vm::output_lost(&e)),
+            (_, s) => s,
         }
     }
 
@@ -920,6 +943,15 @@ impl Vm {
                 Err(err) => {
                     if !self.throw(err) {
                         return self.uncaught(err);
+                    }
+                    // a jump to a handler is a safe point, as a backward jump is: a loop that
+                    // goes round only through `catch` is collected and preempted like any
+                    if self.heap.wants_gc() {
+                        self.collect_garbage();
+                    }
+                    budget -= 1;
+                    if budget == 0 {
+                        return RunState::Paused;
                     }
                 }
             }
@@ -1450,7 +1482,10 @@ impl Vm {
                     for i in 0..count as usize {
                         let k = self.stack[s + 2 * i];
                         let v = self.stack[s + 2 * i + 1];
-                        let image = ops::key_of(&self.heap, &prog, k);
+                        let image = match ops::storable_key(&self.heap, &prog, k) {
+                            Ok(image) => image,
+                            Err(e) => fail!(e),
+                        };
                         let stored = ops::stored_dict_key(&image, k);
                         m.insert(image, (stored, v));
                     }
@@ -1461,7 +1496,10 @@ impl Vm {
                     let mut m = crate::value::SetMap::with_capacity_and_hasher(count as usize, Default::default());
                     for i in 0..count as usize {
                         let k = self.stack[s + i];
-                        m.insert(ops::key_of(&self.heap, &prog, k), k);
+                        match ops::storable_key(&self.heap, &prog, k) {
+                            Ok(image) => m.insert(image, k),
+                            Err(e) => fail!(e),
+                        };
                     }
                     w!(dst, self.heap.alloc(Obj::Set(Box::new(m))));
                 }
@@ -1550,6 +1588,10 @@ impl Vm {
                     match found {
                         Ok(i) => d.set_at(i, v),
                         Err(image) => {
+                            let image = match ops::check_storable(image) {
+                                Ok(image) => image,
+                                Err(e) => fail!(e),
+                            };
                             let stored = ops::stored_dict_key(&image, k);
                             d.add(image, stored, v);
                         }
@@ -1665,13 +1707,18 @@ impl Vm {
                     }
                 }
                 Op::Concat { dst, base: b, count } => {
-                    let r = self.concat(prog, base + b as usize, count as usize);
-                    w!(dst, Value::Obj(r));
+                    match self.concat(prog, base + b as usize, count as usize) {
+                        Ok(r) => w!(dst, Value::Obj(r)),
+                        Err(e) => fail!(e),
+                    }
                 }
                 Op::AddStr { dst, a, b } => {
                     let s: Text = match (r!(a), r!(b)) {
                         (Value::Obj(x), Value::Obj(y)) => match (self.heap.get(x), self.heap.get(y)) {
-                            (Obj::Str(x), Obj::Str(y)) => concat_str(x, y),
+                            (Obj::Str(x), Obj::Str(y)) => match concat_str(x, y) {
+                                Ok(s) => s,
+                                Err(e) => fail!(e),
+                            },
                             _ => fail!(bad("AddStr")),
                         },
                         _ => fail!(bad("AddStr")),
@@ -1681,6 +1728,11 @@ impl Vm {
 
                 Op::TryBegin { reg, off } => {
                     save_ip!();
+                    if self.handlers.len() >= MAX_HANDLERS {
+                        // bytecode that enters `try` again and again without leaving it (our
+                        // compiler pairs each TryBegin with a TryEnd or a throw)
+                        fail!(VmError::new(N2009, format!("too many `try` blocks entered and not left ({MAX_HANDLERS})")));
+                    }
                     let pc = self.frames.last().unwrap().pc(prog);
                     self.handlers.push(Handler { depth: self.frames.len(), pc: (pc as isize + off as isize) as usize, reg: base + reg as usize });
                     self.set_floor();
@@ -1962,12 +2014,14 @@ struct StrBuf {
     inline: [u8; 128],
     /// Everything, once it no longer fits `inline`.
     long: String,
+    /// Memory for `long` could not be had: the string is too large (see `into_text`).
+    failed: bool,
 }
 
 impl StrBuf {
     #[inline]
     fn new() -> StrBuf {
-        StrBuf { len: 0, inline: [0; 128], long: String::new() }
+        StrBuf { len: 0, inline: [0; 128], long: String::new(), failed: false }
     }
 
     /// Inlined, with the long case out of line: as one function, every push paid the long
@@ -1986,10 +2040,23 @@ impl StrBuf {
     #[cold]
     #[inline(never)]
     fn push_long(&mut self, s: &str) {
+        if self.failed {
+            return;
+        }
+        // a program controls how long its strings get: memory it cannot have is an error it
+        // can catch, not an abort
         if self.long.is_empty() {
-            let mut long = String::with_capacity(self.len + s.len());
+            let mut long = String::new();
+            if long.try_reserve_exact(self.len + s.len()).is_err() {
+                self.failed = true;
+                return;
+            }
             long.push_str(self.as_str());
             self.long = long;
+        }
+        if self.long.try_reserve(s.len()).is_err() {
+            self.failed = true;
+            return;
         }
         self.long.push_str(s);
     }
@@ -2010,20 +2077,23 @@ impl StrBuf {
     /// call, it came back through the stack and its copy into the slot stalled on the call's
     /// writes.
     #[inline(always)]
-    fn into_text(self) -> Text {
+    fn into_text(self) -> Result<Text, VmError> {
         if self.long.is_empty() && self.len <= INLINE_STR {
             let mut bytes = [0u8; INLINE_STR];
             bytes.copy_from_slice(&self.inline[..INLINE_STR]);
             // SAFETY: `inline` starts zeroed and holds whole `&str`s up to `len`
-            unsafe { Text::from_padded(bytes, self.len) }
+            Ok(unsafe { Text::from_padded(bytes, self.len) })
         } else {
             self.into_long_text()
         }
     }
 
     #[inline(never)]
-    fn into_long_text(self) -> Text {
-        Text::from(self.as_str())
+    fn into_long_text(self) -> Result<Text, VmError> {
+        if self.failed {
+            return Err(too_large("string"));
+        }
+        Text::try_from_str(self.as_str()).ok_or_else(|| too_large("string"))
     }
 }
 
@@ -2062,11 +2132,17 @@ fn copy_short(dst: &mut [u8], src: &[u8]) {
 }
 
 /// `a + b` as one allocation of the result (short results are built on the stack).
-fn concat_str(a: &str, b: &str) -> Text {
+fn concat_str(a: &str, b: &str) -> Result<Text, VmError> {
     let mut out = StrBuf::new();
     out.push(a);
     out.push(b);
     out.into_text()
+}
+
+/// N2011 for a value that would need more memory than the process can have.
+#[cold]
+fn too_large(what: &str) -> VmError {
+    VmError::new(N2011, format!("{what} is too large: there is not enough memory for it"))
 }
 
 fn str_len(s: &str) -> usize {
@@ -2126,18 +2202,18 @@ mod tests {
         b.push(&"ü".repeat(20));
         b.push(&"z".repeat(300));
         assert_eq!(b.as_str(), "a".repeat(100) + &"ü".repeat(20) + &"z".repeat(300));
-        assert_eq!(&*concat_str("w", "42"), "w42");
+        assert_eq!(&*concat_str("w", "42").unwrap(), "w42");
         // every length across the inline size and the small-copy cases, as one piece and as two
         for n in 0..=40 {
             let s: String = ('a'..='z').cycle().take(n).collect();
-            let whole = concat_str(&s, "");
+            let whole = concat_str(&s, "").unwrap();
             assert_eq!(&*whole, s.as_str());
             assert!(whole == crate::value::Text::from(s.as_str()), "length {n}: equal texts must compare equal");
             for cut in 0..=n {
-                assert_eq!(&*concat_str(&s[..cut], &s[cut..]), s.as_str(), "{n} split at {cut}");
+                assert_eq!(&*concat_str(&s[..cut], &s[cut..]).unwrap(), s.as_str(), "{n} split at {cut}");
             }
         }
-        assert_eq!(&*concat_str(&"q".repeat(128), "!"), "q".repeat(128) + "!");
+        assert_eq!(&*concat_str(&"q".repeat(128), "!").unwrap(), "q".repeat(128) + "!");
     }
 
     #[test]
@@ -2232,6 +2308,41 @@ mod tests {
             RunState::Finished(crate::value::Value::Int(7)) => {}
             other => panic!("the throw should reach <main>'s handler, got {:?}", std::mem::discriminant(&other)),
         }
+    }
+
+    /// Hand-made bytecode that enters a `try` in a loop and never leaves it: the handler stack
+    /// is bounded (N2009, which the newest handler catches), not grown until memory runs out.
+    #[test]
+    fn try_blocks_entered_without_end_are_bounded() {
+        use noodle_nbc::Op;
+        use super::{RunState, Vm};
+        let code = vec![Op::TryBegin { reg: 0, off: 1 }, Op::Jump { off: -2 }, Op::Return { src: 0 }];
+        let mut p = looping();
+        p.funcs = vec![noodle_nbc::program::Function { name: "<main>".into(), arity: 0, nregs: 1, ncaptures: 0, file: 0, lines: vec![1; code.len()], code }];
+        let mut vm = Vm::new(p, crate::vm::Output::silent(), Default::default()).unwrap();
+        vm.start();
+        match vm.run(None) {
+            RunState::Finished(v @ crate::value::Value::Obj(_)) => {
+                let shown = crate::fmt::display(&vm.heap, vm.program(), v);
+                assert!(shown.contains("N2009"), "{shown}");
+            }
+            other => panic!("expected the N2009 error as the result, got {:?}", std::mem::discriminant(&other)),
+        }
+    }
+
+    /// A loop whose only way round is a throw to a handler before it has no backward jump;
+    /// the jump to the handler is a safe point, so the loop is preempted (and collected).
+    #[test]
+    fn a_loop_through_a_handler_is_preempted() {
+        use noodle_nbc::Op;
+        use super::{RunState, Vm};
+        let code = vec![Op::LoadInt { dst: 1, val: 1 }, Op::TryBegin { reg: 0, off: -2 }, Op::Throw { src: 1 }, Op::ReturnNone];
+        let mut p = looping();
+        p.funcs = vec![noodle_nbc::program::Function { name: "<main>".into(), arity: 0, nregs: 2, ncaptures: 0, file: 0, lines: vec![1; code.len()], code }];
+        let mut vm = Vm::new(p, crate::vm::Output::silent(), Default::default()).unwrap();
+        vm.start();
+        assert!(matches!(vm.run(Some(1000)), RunState::Paused), "the loop must yield when its budget is spent");
+        assert!(matches!(vm.run(Some(10)), RunState::Paused), "and again when resumed");
     }
 
     #[test]

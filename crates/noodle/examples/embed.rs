@@ -94,7 +94,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut rt = engine.runtime(compiled.program, Output::stdio())?;
     rt.run().map_err(|u| u.render())?;
     let area: f64 = rt.call("area", (2.0, 3.5))?;
-    rt.flush();
+    rt.flush()?;
     println!("area from Rust: {area:?}");
     Ok(())
 }

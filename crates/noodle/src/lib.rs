@@ -277,12 +277,12 @@ impl Runtime {
     pub fn resume(&mut self, budget: u64) -> Result<bool, Uncaught> {
         match self.vm.run(Some(budget)) {
             RunState::Paused => Ok(false),
-            RunState::Finished(_) => {
-                self.vm.flush();
-                Ok(true)
-            }
+            s @ RunState::Finished(_) => match self.vm.finish_output(s) {
+                RunState::Error(u) => Err(u),
+                _ => Ok(true),
+            },
             RunState::Error(u) => {
-                self.vm.flush();
+                let _ = self.vm.flush();
                 Err(u)
             }
             // no scheduler here: actor natives fail with N2305 instead of suspending
@@ -321,8 +321,9 @@ impl Runtime {
         noodle_vm::fmt::display(&self.vm.heap, self.vm.program(), v)
     }
 
-    pub fn flush(&mut self) {
-        self.vm.flush();
+    /// Writes out buffered standard output; an error means output was lost.
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.vm.flush()
     }
 
     /// Heap statistics: live objects and completed collections.
@@ -408,6 +409,5 @@ fn run_scheduled(vm: &mut noodle_vm::Vm, config: &SchedulerConfig) -> RunState {
     let taken = std::mem::replace(vm, placeholder);
     let (back, state) = noodle_runtime::run_main(taken, config);
     *vm = back;
-    vm.flush();
-    state
+    vm.finish_output(state)
 }

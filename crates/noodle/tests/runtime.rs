@@ -1,7 +1,7 @@
 //! The embedding API: running with an instruction budget (preemption), calling functions,
 //! and bounded memory under heavy allocation, cycles included.
 
-use noodle::{Output, Runtime, Value};
+use noodle::{Output, Runtime};
 use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};

@@ -223,7 +223,7 @@ pub(super) fn list_sort_by(ctx: &mut Ctx, args: &[Value]) -> Step {
     let keys = Vec::with_capacity(n);
     match element(ctx, xs, 0, "list.sort_by")? {
         None => Ok(Value::None),
-        Some(x) => Err(ctx.call(f, &[x], Some(Box::new(SortBy { xs, f, keys, i: 0 })))),
+        Some(x) => Err(ctx.call(f, &[x], Some(Box::new(SortBy { xs, f, keys, i: 0, n })))),
     }
 }
 
@@ -233,10 +233,28 @@ struct SortBy {
     /// The keys so far (traced).
     keys: Vec<Value>,
     i: usize,
+    /// The list's length when the sort began: a key function that adds or removes elements
+    /// is an error (N2011, as CPython's "list modified during sort"), not a sort that never
+    /// ends.
+    n: usize,
+}
+
+/// The list's length, when `xs` is still a list.
+fn list_len(heap: &Heap, xs: Value) -> Option<usize> {
+    match xs {
+        Value::Obj(r) => match heap.get(r) {
+            Obj::List(items) => Some(items.len()),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 impl Continuation for SortBy {
     fn again(&mut self, heap: &Heap, result: Value, args: &mut [Value]) -> bool {
+        if list_len(heap, self.xs) != Some(self.n) {
+            return false;
+        }
         let Some(x) = next(heap, self.xs, self.i + 1) else { return false };
         self.keys.push(result);
         self.i += 1;
@@ -246,17 +264,16 @@ impl Continuation for SortBy {
     fn resume(&mut self, ctx: &mut Ctx, result: Value) -> Step {
         self.keys.push(result);
         self.i += 1;
+        if as_list(ctx.heap, self.xs, "list.sort_by")?.len() != self.n {
+            return Err(VmError::arg("list.sort_by: the key function changed the list's length (a list must not be modified while it is sorted)").into());
+        }
         if let Some(x) = element(ctx, self.xs, self.i, "list.sort_by")? {
             return Err(ctx.call(self.f, &[x], None));
         }
         let order = sort_order(ctx.heap, &self.keys)?;
         let items = as_list(ctx.heap, self.xs, "list.sort_by")?;
-        // the callback may have shortened the list: keep what is still there
-        let sorted: Vec<Value> = order.into_iter().filter_map(|i| items.get(i).copied()).collect();
-        let list = as_list_mut(ctx.heap, self.xs, "list.sort_by")?;
-        let rest = list.split_off(sorted.len().min(list.len()));
-        *list = sorted;
-        list.extend(rest);
+        let sorted: Vec<Value> = order.into_iter().map(|i| items[i]).collect();
+        *as_list_mut(ctx.heap, self.xs, "list.sort_by")? = sorted;
         Ok(Value::None)
     }
     fn trace(&self, found: &mut dyn FnMut(Value)) {

@@ -998,7 +998,7 @@ fn dict_copy(ctx: &mut Ctx, args: &[Value]) -> R {
 
 fn set_add(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 2, "set.add")?;
-    let key = key_of(ctx.heap, ctx.program, args[1]);
+    let key = noodle_vm::ops::storable_key(ctx.heap, ctx.program, args[1])?;
     as_set_mut(ctx.heap, args[0], "set.add")?.entry(key).or_insert(args[1]);
     Ok(Value::None)
 }

@@ -349,15 +349,20 @@ impl Handle<'_> {
     }
 }
 
+/// The longest timeout a program may give a database: a year.
+const MAX_TIMEOUT_SECS: u64 = 365 * 24 * 3600;
+
 fn opt_secs(v: Value, name: &str) -> Result<Option<Duration>, VmError> {
     match v {
         Value::None => Ok(None),
         v => {
             let s = as_float(v, name)?;
+            let shown = if s.abs() < 1e15 { format!("{s}") } else { format!("{s:e}") };
             if !(s > 0.0 && s.is_finite()) {
-                return Err(VmError::arg(format!("{name}: a timeout must be a positive number of seconds, got {s}")));
+                return Err(VmError::arg(format!("{name}: a timeout must be a positive number of seconds, got {shown}")));
             }
-            Ok(Some(Duration::from_secs_f64(s)))
+            // a year is as good as forever, and past ~1.8e19 s a Duration cannot hold it
+            Duration::try_from_secs_f64(s).ok().filter(|d| d.as_secs() <= MAX_TIMEOUT_SECS).map(Some).ok_or_else(|| VmError::arg(format!("{name}: a timeout must be at most {MAX_TIMEOUT_SECS} seconds (a year), got {shown}")))
         }
     }
 }

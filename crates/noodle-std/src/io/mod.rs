@@ -3,6 +3,7 @@
 use crate::core::{io_error, print_line, push_display, write_all};
 use noodle_native::{blocking, simple};
 use noodle_native::{arity, as_str, Ctx, Module, Value, VmError};
+use noodle_vm::value::Text;
 
 type R = Result<Value, VmError>;
 
@@ -23,7 +24,7 @@ fn io_read_line(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 0, "io.read_line")?;
     ctx.out.flush().map_err(|e| io_error("<stdout>", &e))?;
     let mut buf = Vec::new();
-    let n = ctx.input.read_until(b'\n', &mut buf).map_err(|e| io_error("<stdin>", &e))?;
+    let n = noodle_vm::input::read_until(ctx.input, b'\n', &mut buf).map_err(|e| io_error("<stdin>", &e))?;
     if n == 0 {
         return Ok(Value::None);
     }
@@ -33,24 +34,43 @@ fn io_read_line(ctx: &mut Ctx, args: &[Value]) -> R {
             buf.pop();
         }
     }
-    let s = String::from_utf8_lossy(&buf).into_owned();
-    Ok(ctx.heap.alloc_str(s))
+    text_value(ctx, buf, "the line")
+}
+
+/// A string value of bytes read (invalid UTF-8 replaced), failing softly (N2011) where memory
+/// for it cannot be had.
+fn text_value(ctx: &mut Ctx, buf: Vec<u8>, what: &str) -> R {
+    let s = match String::from_utf8(buf) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    };
+    let text = Text::try_from_str(&s).ok_or_else(|| VmError::arg(format!("{what} is too large: there is not enough memory for it")))?;
+    drop(s);
+    Ok(ctx.heap.alloc_str(text))
 }
 
 fn io_read_all(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 0, "io.read_all")?;
     ctx.out.flush().map_err(|e| io_error("<stdout>", &e))?;
     let mut buf = Vec::new();
-    ctx.input.read_to_end(&mut buf).map_err(|e| io_error("<stdin>", &e))?;
-    let s = String::from_utf8_lossy(&buf).into_owned();
-    Ok(ctx.heap.alloc_str(s))
+    noodle_vm::input::read_to_end(ctx.input, &mut buf).map_err(|e| io_error("<stdin>", &e))?;
+    text_value(ctx, buf, "the input")
 }
 
 fn io_read_file(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "io.read_file")?;
     let path = as_str(ctx.heap, args[0], "io.read_file")?;
-    let text = std::fs::read_to_string(path).map_err(|e| io_error(path, &e))?;
-    Ok(ctx.heap.alloc_str(text))
+    let mut file = std::fs::File::open(path).map_err(|e| io_error(path, &e))?;
+    let mut buf = Vec::new();
+    noodle_vm::input::read_to_end(&mut file, &mut buf).map_err(|e| io_error(path, &e))?;
+    match String::from_utf8(buf) {
+        Ok(text) => {
+            let path = path.to_string();
+            let text = Text::try_from_str(&text).ok_or_else(|| VmError::arg(format!("{path} is too large: there is not enough memory for it")))?;
+            Ok(ctx.heap.alloc_str(text))
+        }
+        Err(_) => Err(io_error(path, &std::io::Error::new(std::io::ErrorKind::InvalidData, "stream did not contain valid UTF-8"))),
+    }
 }
 
 fn io_write_file(ctx: &mut Ctx, args: &[Value]) -> R {

@@ -1,0 +1,373 @@
+//! Never crash, never hang, never lose output: the `noodle` binary on inputs that once
+//! aborted it (a stack overflow, an allocation failure, a panic), hung it, or let it exit 0
+//! with its output lost. Each case runs the real binary, with a time limit and, where memory
+//! is the point, an address-space limit; none may exit with a signal or status 134.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Out {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    took: Duration,
+}
+
+/// How to run one case.
+#[derive(Default)]
+struct Opts<'a> {
+    /// `ulimit -v` in KiB.
+    mem_kib: Option<u64>,
+    env: Vec<(&'a str, &'a str)>,
+    /// Standard output to this file (`/dev/full`) instead of a pipe.
+    stdout_to: Option<&'a str>,
+    stderr_to: Option<&'a str>,
+    /// Bytes written to standard input, then it is closed; `None`: closed at once.
+    stdin: Option<Vec<u8>>,
+    /// Standard input stays open (and empty) until the run ends.
+    stdin_open: bool,
+}
+
+/// Runs `noodle ARGS` in `dir`; kills it after `limit` (the test fails).
+fn run(args: &[&str], dir: &Path, limit: Duration, o: Opts) -> Out {
+    let exe = env!("CARGO_BIN_EXE_noodle");
+    let mut cmd = Command::new("/bin/sh");
+    let ulimit = o.mem_kib.map(|k| format!("ulimit -v {k}; ")).unwrap_or_default();
+    cmd.arg("-c").arg(format!("{ulimit}exec \"$0\" \"$@\"")).arg(exe).args(args).current_dir(dir);
+    for (k, v) in &o.env {
+        cmd.env(k, v);
+    }
+    let out_file = common::temp_file("out");
+    let err_file = out_file.with_extension("err");
+    cmd.stdout(match o.stdout_to {
+        Some(p) => std::fs::OpenOptions::new().write(true).open(p).unwrap(),
+        None => std::fs::File::create(&out_file).unwrap(),
+    });
+    cmd.stderr(match o.stderr_to {
+        Some(p) => std::fs::OpenOptions::new().write(true).open(p).unwrap(),
+        None => std::fs::File::create(&err_file).unwrap(),
+    });
+    cmd.stdin(if o.stdin.is_some() || o.stdin_open { Stdio::piped() } else { Stdio::null() });
+    let start = Instant::now();
+    let mut child = cmd.spawn().expect("cannot start noodle");
+    let mut held = None;
+    if let Some(mut input) = child.stdin.take() {
+        match o.stdin {
+            // written from a thread: the program may stop reading early
+            Some(bytes) => {
+                std::thread::spawn(move || {
+                    let _ = input.write_all(&bytes);
+                });
+            }
+            None => held = Some(input),
+        }
+    }
+    let code = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st.code();
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("noodle {args:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let took = start.elapsed();
+    drop(held);
+    let read = |p: &PathBuf| {
+        let mut s = String::new();
+        if let Ok(mut f) = std::fs::File::open(p) {
+            let mut b = Vec::new();
+            let _ = f.read_to_end(&mut b);
+            s = String::from_utf8_lossy(&b).into_owned();
+        }
+        let _ = std::fs::remove_file(p);
+        s
+    };
+    let out = Out { code, stdout: read(&out_file), stderr: read(&err_file), took };
+    assert!(!out.stderr.contains("panicked"), "noodle {args:?} panicked:\n{}", out.stderr);
+    assert!(!out.stderr.contains("overflowed its stack"), "noodle {args:?} overflowed its stack");
+    assert!(!out.stderr.contains("memory allocation of"), "noodle {args:?} aborted on an allocation failure");
+    assert!(matches!(out.code, Some(0..=2)), "noodle {args:?} crashed (status {:?}):\n{}", out.code, out.stderr);
+    out
+}
+
+fn dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("noodle-limits-{}-{tag}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Writes `main.noodle` in a fresh folder and runs `noodle CMD main.noodle`.
+fn program(tag: &str, cmd: &str, src: &str, o: Opts) -> Out {
+    let d = dir(tag);
+    std::fs::write(d.join("main.noodle"), src).unwrap();
+    let out = run(&[cmd, "main.noodle"], &d, Duration::from_secs(60), o);
+    let _ = std::fs::remove_dir_all(&d);
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// the front end: every recursion is bounded, long flat chains are loops
+
+#[test]
+fn f_strings_nested_in_f_strings_hit_the_nesting_limit() {
+    let mut s = "1".to_string();
+    for _ in 0..4000 {
+        s = format!("f\"{{{s}}}\"");
+    }
+    let out = program("fnest", "check", &format!("print({s})\n"), Opts::default());
+    assert_eq!(out.code, Some(1));
+    assert!(out.stderr.contains("error[N0013]"), "{}", out.stderr);
+    let parens = format!("print(f\"{{{}1{}}}\")\n", "(".repeat(2000), ")".repeat(2000));
+    let out = program("fparen", "check", &parens, Opts::default());
+    assert_eq!(out.code, Some(1));
+    assert!(out.stderr.contains("error[N0013]"), "{}", out.stderr);
+    // within the limit, nested f-strings work
+    let out = program("fok", "run", "let x = 5\nprint(f\"a{f\"b{f\"c{x}\"}\"}\")\n", Opts::default());
+    assert_eq!(out.stdout, "abc5\n");
+}
+
+#[test]
+fn a_chain_of_20000_elif_arms_compiles_and_runs() {
+    let mut src = String::from("def pick(x: int) -> int {\n    var r = -1\n    if x == 0 { r = 0 }\n");
+    for i in 1..20_000 {
+        src.push_str(&format!("    elif x == {i} {{ r = {i} }}\n"));
+    }
+    src.push_str("    else { r = -2 }\n    return r\n}\n");
+    // the expression form, with `else if` this time
+    src.push_str("def label(x: int) -> str {\n    return if x == 0 { \"zero\" }\n");
+    for i in 1..20_000 {
+        src.push_str(&format!("    else if x == {i} {{ \"n{i}\" }}\n"));
+    }
+    src.push_str("    else { \"other\" }\n}\nprint(pick(19999), pick(7), pick(-5), label(0), label(12345), label(99999))\n");
+    let out = program("elif", "run", &src, Opts::default());
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(out.stdout, "19999 7 -2 zero n12345 other\n");
+}
+
+#[test]
+fn a_chain_of_imports_is_limited_to_100_modules() {
+    for (n, ok) in [(100usize, true), (4000, false)] {
+        let d = dir(&format!("imports{n}"));
+        for i in 0..n {
+            let body = if i + 1 < n {
+                format!("import m{}\npub def f() -> int {{ return m{}.f() + 1 }}\n", i + 1, i + 1)
+            } else {
+                "pub def f() -> int { return 1 }\n".to_string()
+            };
+            std::fs::write(d.join(format!("m{i}.noodle")), body).unwrap();
+        }
+        // main.noodle and m0 .. m{n-1}: a chain of n + 1 modules
+        std::fs::write(d.join("main.noodle"), "import m0\nprint(m0.f())\n").unwrap();
+        let out = run(&["run", "main.noodle"], &d, Duration::from_secs(60), Opts::default());
+        let _ = std::fs::remove_dir_all(&d);
+        if ok {
+            assert_eq!(out.code, Some(1), "101 modules are one too many:\n{}", out.stderr);
+        }
+        assert!(out.stderr.contains("error[N0108]"), "{}", out.stderr);
+    }
+    // 99 modules below main is within the limit
+    let d = dir("imports99");
+    for i in 0..99 {
+        let body = if i + 1 < 99 { format!("import m{}\npub def f() -> int {{ return m{}.f() + 1 }}\n", i + 1, i + 1) } else { "pub def f() -> int { return 1 }\n".to_string() };
+        std::fs::write(d.join(format!("m{i}.noodle")), body).unwrap();
+    }
+    std::fs::write(d.join("main.noodle"), "import m0\nprint(m0.f())\n").unwrap();
+    let out = run(&["run", "main.noodle"], &d, Duration::from_secs(60), Opts::default());
+    let _ = std::fs::remove_dir_all(&d);
+    assert_eq!((out.code, out.stdout.as_str()), (Some(0), "99\n"), "{}", out.stderr);
+}
+
+// ---------------------------------------------------------------------------------------------
+// memory a program asks for: a catchable error, not an abort
+
+#[test]
+fn doubling_a_string_until_memory_runs_out_is_catchable() {
+    let src = "var s = \"x\"\ntry {\n    while true { s = s + s }\n} catch e {\n    print(e.code, len(s) > 1000000)\n}\ntry {\n    while true { s = f\"{s}{s}\" }\n} catch e {\n    print(e.code)\n}\n";
+    let out = program("double", "run", src, Opts { mem_kib: Some(2 << 20), ..Default::default() });
+    assert_eq!((out.code, out.stdout.as_str()), (Some(0), "N2011 true\nN2011\n"), "{}", out.stderr);
+}
+
+#[test]
+fn a_line_too_long_for_memory_is_an_io_error() {
+    let src = "import std.io\ntry {\n    print(len(io.read_line()!))\n} catch e {\n    print(e.code, e.message)\n}\nprint(\"after\")\n";
+    let line = vec![b'a'; 700 << 20];
+    let out = program("longline", "run", src, Opts { mem_kib: Some(512 << 10), stdin: Some(line), ..Default::default() });
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(out.stdout, "N2010 <stdin>: the line is too large to hold in memory\nafter\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// output that cannot be written: never exit 0, never abort
+
+#[test]
+fn output_that_cannot_be_written_fails_the_run() {
+    if !Path::new("/dev/full").exists() {
+        return;
+    }
+    let d = dir("full");
+    std::fs::write(d.join("hello.noodle"), "print(\"hello\")\n").unwrap();
+    std::fs::write(d.join("fails.noodle"), "let xs = [1]\nprint(xs[5])\n").unwrap();
+    let limit = Duration::from_secs(30);
+    // a full stdout: exit 1 with N2010 (it was 0, the output silently lost)
+    let out = run(&["run", "hello.noodle"], &d, limit, Opts { stdout_to: Some("/dev/full"), ..Default::default() });
+    assert_eq!(out.code, Some(1));
+    assert!(out.stderr.contains("error[N2010]: cannot write to standard output"), "{}", out.stderr);
+    // a full stderr while reporting an error: exit 1 (it aborted, status 134)
+    let out = run(&["run", "fails.noodle"], &d, limit, Opts { stderr_to: Some("/dev/full"), ..Default::default() });
+    assert_eq!(out.code, Some(1));
+    // both full
+    let out = run(&["run", "hello.noodle"], &d, limit, Opts { stdout_to: Some("/dev/full"), stderr_to: Some("/dev/full"), ..Default::default() });
+    assert_eq!(out.code, Some(1));
+    // the CLI's own output
+    for args in [&["version"][..], &["explain", "N0100"], &["help"], &["disasm", "hello.noodle"]] {
+        let out = run(args, &d, limit, Opts { stdout_to: Some("/dev/full"), ..Default::default() });
+        assert_eq!(out.code, Some(1), "noodle {args:?} > /dev/full");
+    }
+    // `noodle build -o /dev/full` said "wrote /dev/full" and exited 0
+    let out = run(&["build", "hello.noodle", "-o", "/dev/full"], &d, limit, Opts::default());
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(out.stderr.contains("error[N0900]: cannot write /dev/full"), "{}", out.stderr);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn a_closed_pipe_on_stdout_is_reported() {
+    let exe = env!("CARGO_BIN_EXE_noodle");
+    let d = dir("pipe");
+    std::fs::write(d.join("many.noodle"), "for i in range(1000000) { print(i) }\n").unwrap();
+    let mut child = Command::new(exe).args(["run", "many.noodle"]).current_dir(&d).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.as_mut().unwrap().read_exact(&mut first).unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let _ = std::fs::remove_dir_all(&d);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("error[N2010]"), "{stderr}");
+}
+
+#[test]
+fn build_does_not_overwrite_its_source() {
+    let d = dir("build");
+    let src = "print(\"v\")\n";
+    std::fs::write(d.join("v.noodle"), src).unwrap();
+    for target in ["v.noodle", "./v.noodle", "other.noodle"] {
+        let out = run(&["build", "v.noodle", "-o", target], &d, Duration::from_secs(30), Opts::default());
+        assert_eq!(out.code, Some(2), "{}", out.stderr);
+        assert!(out.stderr.contains("error[N0902]"), "{}", out.stderr);
+    }
+    assert_eq!(std::fs::read_to_string(d.join("v.noodle")).unwrap(), src);
+    assert!(!d.join("other.noodle").exists());
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn every_command_has_help() {
+    let d = dir("help");
+    for cmd in ["run", "build", "check", "disasm", "explain", "doc", "test", "repl", "version"] {
+        for flag in ["--help", "-h"] {
+            let out = run(&[cmd, flag], &d, Duration::from_secs(30), Opts::default());
+            assert_eq!(out.code, Some(0), "noodle {cmd} {flag}: {}", out.stderr);
+            assert!(out.stdout.starts_with("usage:\n") && out.stdout.contains(&format!("noodle {cmd}")), "noodle {cmd} {flag}:\n{}", out.stdout);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+// ---------------------------------------------------------------------------------------------
+// numbers from a program or the environment are checked
+
+#[test]
+fn thread_counts_from_the_environment_are_checked() {
+    let d = dir("threads");
+    std::fs::write(d.join("main.noodle"), "print(1)\n").unwrap();
+    for bad in ["100000", "0", "-1", "many", ""] {
+        let out = run(&["run", "main.noodle"], &d, Duration::from_secs(30), Opts { env: vec![("NOODLE_THREADS", bad)], ..Default::default() });
+        assert_eq!(out.code, Some(1), "NOODLE_THREADS={bad}");
+        assert!(out.stderr.contains("NOODLE_THREADS must be a number of threads from 1 to 256"), "{}", out.stderr);
+    }
+    let out = run(&["run", "main.noodle"], &d, Duration::from_secs(30), Opts { env: vec![("NOODLE_THREADS", "256")], ..Default::default() });
+    assert_eq!((out.code, out.stdout.as_str()), (Some(0), "1\n"));
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// A server that accepts connections and never says a word: `connect_timeout` must hold
+/// (the driver's own timeout covered only the TCP connection, and the connect hung forever).
+#[test]
+fn a_silent_database_server_times_out() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in listener.incoming().flatten() {
+            held.push(c);
+        }
+    });
+    let src = format!(
+        "import std.db\ntry {{\n    let c = db.connect(\"postgres://u@127.0.0.1:{port}/x\", connect_timeout: 1.0)\n}} catch e {{\n    print(e.code)\n}}\ntry {{\n    let c = db.connect(\"postgres://u@127.0.0.1:{port}/x\", connect_timeout: 1e300)\n}} catch e {{\n    print(e.code, e.message)\n}}\n"
+    );
+    let out = program("silent", "run", &src, Opts::default());
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(out.stdout, "N2203\nN2011 db.connect: a timeout must be at most 31536000 seconds (a year), got 1e300\n");
+    assert!(out.took < Duration::from_secs(20), "took {:?}", out.took);
+}
+
+// ---------------------------------------------------------------------------------------------
+// the end of a program
+
+#[test]
+fn an_on_stop_that_never_returns_does_not_keep_the_program_alive() {
+    let src = "import std.io\nstruct Ping {}\nactor Looping {\n    n: int = 0\n    on ping(self, m: Ping) -> int { return 1 }\n    def on_stop(self) {\n        print(\"stopping\")\n        while true { self.n += 1 }\n    }\n}\nactor Reading {\n    on ping(self, m: Ping) -> int { return 2 }\n    def on_stop(self) {\n        print(\"reading\")\n        print(io.read_line())\n    }\n}\nlet a = spawn Looping()\nlet b = spawn Reading()\nprint(await a.ask(Ping()), await b.ask(Ping()))\nprint(\"main done\")\n";
+    for threads in ["1", "2"] {
+        let out = program("onstop", "run", src, Opts { env: vec![("NOODLE_THREADS", threads)], stdin_open: true, ..Default::default() });
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        assert!(out.stdout.starts_with("1 2\nmain done\n") && out.stdout.contains("stopping\n") && out.stdout.contains("reading\n"), "threads {threads}:\n{}", out.stdout);
+        assert!(out.stderr.contains("did not stop within 5 s"), "{}", out.stderr);
+        assert!(out.took < Duration::from_secs(20), "took {:?}", out.took);
+    }
+    // deterministic mode runs everything on one thread: an on_stop that loops is cut off
+    // (one blocked reading input would hold that thread)
+    let looping_only = src.replace("let b = spawn Reading()", "let b = spawn Looping()");
+    let out = program("onstop_seed", "run", &looping_only, Opts { env: vec![("NOODLE_SEED", "3")], ..Default::default() });
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stdout.starts_with("1 1\nmain done\nstopping\n"), "{}", out.stdout);
+    assert!(out.stderr.contains("2 actor(s) did not stop within 5 s"), "{}", out.stderr);
+}
+
+#[test]
+fn the_repl_reports_a_line_that_is_not_utf8_and_goes_on() {
+    let d = dir("repl");
+    let out = run(&["repl"], &d, Duration::from_secs(30), Opts { stdin: Some(b"print(1)\n\xff\xfe\nprint(2)\n".to_vec()), ..Default::default() });
+    let _ = std::fs::remove_dir_all(&d);
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(out.stdout.contains("1\n") && out.stdout.contains("2\n"), "{}", out.stdout);
+    assert!(out.stderr.contains("error[N0901]: cannot read the input line"), "{}", out.stderr);
+}
+
+/// `noodle test` stops a test that never ends (the whole run hung) and runs each test in a
+/// process of its own: one test's changes to module-level variables are not seen by the next.
+#[test]
+fn noodle_test_has_a_time_limit_per_test() {
+    let d = dir("testcmd");
+    std::fs::write(
+        d.join("t.noodle"),
+        "var calls = 0\ndef test_hangs() {\n    while true { calls += 1 }\n}\ndef test_changes() {\n    calls = 5\n}\ndef test_fresh() {\n    assert(calls == 0, \"calls is {calls}\")\n}\n",
+    )
+    .unwrap();
+    let out = run(&["test", "--timeout", "2", "t.noodle"], &d, Duration::from_secs(60), Opts::default());
+    let _ = std::fs::remove_dir_all(&d);
+    assert_eq!(out.code, Some(1), "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("test t.noodle::test_hangs ... FAILED (timed out after 2 s)"), "{}", out.stdout);
+    assert!(out.stdout.contains("test t.noodle::test_changes ... ok"), "{}", out.stdout);
+    assert!(out.stdout.contains("test t.noodle::test_fresh ... ok"), "{}", out.stdout);
+    assert!(out.stdout.contains("2 passed; 1 failed"), "{}", out.stdout);
+    assert!(out.took < Duration::from_secs(30), "took {:?}", out.took);
+}
