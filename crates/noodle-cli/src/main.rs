@@ -1,7 +1,7 @@
 //! `noodle` — the command-line tool. A thin layer over the `noodle` embedding API.
 
 use noodle::error_codes::{N0900, N0901, N0902};
-use noodle::{codes, Error, Eval, Output, Runtime, Session};
+use noodle::{codes, Error, Eval, Grant, Output, Permissions, Runtime, Session};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -44,7 +44,10 @@ const USAGE: &str = "\
 noodle — the Noodle language
 
 usage:
-  noodle run FILE            compile and run a .noodle file (or run a .nbc file)
+  noodle run [OPTIONS] FILE  compile and run a .noodle file (or run a .nbc file); with
+                             --sandbox or --allow-read/write/net/env/run/ffi[=...], it may
+                             touch only what is allowed; --max-heap=SIZE, --max-depth=N,
+                             --max-actors=N, --max-cpu=SECS limit it (docs/guide/limits.md)
   noodle build FILE [-o OUT] compile to NBC bytecode (default OUT: FILE with .nbc)
   noodle check FILE...       type-check without running
   noodle disasm FILE         show the bytecode of a .noodle or .nbc file
@@ -171,21 +174,136 @@ fn fail(e: Error) -> ExitCode {
 }
 
 fn cmd_run(args: &[String]) -> ExitCode {
-    let Some(file) = args.first() else { return usage_error("`noodle run` needs a file") };
+    // options come before the file; what follows it belongs to the program
+    let mut permissions: Option<Permissions> = None;
+    let mut limits = RunLimits::default();
+    let mut i = 0;
+    while let Some(a) = args.get(i).filter(|a| a.starts_with("--")) {
+        let r = if a.starts_with("--max-") { limit_option(a, &mut limits) } else { sandbox_option(a, &mut permissions) };
+        if let Err(msg) = r {
+            return usage_error(&msg);
+        }
+        i += 1;
+    }
+    let Some(file) = args.get(i) else { return usage_error("`noodle run` needs a file") };
     let program = match load(Path::new(file)) {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
-    let mut rt = match Runtime::new(program, Output::stdio()) {
+    let made = match permissions {
+        None => Runtime::new(program, Output::stdio()),
+        Some(p) => {
+            let mut engine = noodle::standard().clone();
+            engine.set_permissions(p);
+            engine.runtime(program, Output::stdio())
+        }
+    };
+    let mut rt = match made {
         Ok(rt) => rt,
         Err(e) => return fail(e),
     };
+    let config = rt.scheduler_mut();
+    config.limits.max_heap = limits.heap.or(config.limits.max_heap);
+    config.limits.max_depth = limits.depth.or(config.limits.max_depth);
+    config.max_actors = limits.actors.unwrap_or(config.max_actors);
+    config.max_cpu = limits.cpu.or(config.max_cpu);
     match rt.run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(u) => {
             eprint!("{}", u.render());
             ExitCode::from(1)
         }
+    }
+}
+
+/// `noodle run --max-...` options.
+#[derive(Default)]
+struct RunLimits {
+    heap: Option<usize>,
+    depth: Option<usize>,
+    actors: Option<usize>,
+    cpu: Option<std::time::Duration>,
+}
+
+/// One of `noodle run`'s resource limits: `--max-heap=SIZE` (bytes, or with K, M or G), for
+/// each process; `--max-depth=N` calls; `--max-actors=N` alive at once; `--max-cpu=SECS` for
+/// the whole program.
+fn limit_option(arg: &str, limits: &mut RunLimits) -> Result<(), String> {
+    let Some((name, value)) = arg.split_once('=') else { return Err(format!("`{arg}` needs a value (`{arg}=...`)")) };
+    let number = |v: &str| v.trim().parse::<u64>().ok().filter(|n| *n > 0);
+    match name {
+        "--max-heap" => {
+            let (digits, unit) = match value.trim().char_indices().last() {
+                Some((i, c)) if c.is_ascii_alphabetic() => (&value[..i], c.to_ascii_uppercase()),
+                _ => (value, 'B'),
+            };
+            let shift = match unit {
+                'B' => 0,
+                'K' => 10,
+                'M' => 20,
+                'G' => 30,
+                _ => return Err(format!("`--max-heap={value}`: the size is bytes, or a number with K, M or G")),
+            };
+            let n = number(digits).and_then(|n| n.checked_mul(1 << shift)).and_then(|n| usize::try_from(n).ok());
+            limits.heap = Some(n.ok_or_else(|| format!("`--max-heap={value}`: the size is a positive number of bytes, or with K, M or G (`64M`)"))?);
+        }
+        "--max-depth" => {
+            let n = number(value).filter(|n| *n <= 10_000).ok_or_else(|| format!("`--max-depth={value}`: a number of calls from 1 to 10000"))?;
+            limits.depth = Some(n as usize);
+        }
+        "--max-actors" => {
+            let n = number(value).and_then(|n| usize::try_from(n).ok()).ok_or_else(|| format!("`--max-actors={value}`: a positive number"))?;
+            limits.actors = Some(n);
+        }
+        "--max-cpu" => {
+            let secs = value.trim().parse::<f64>().ok().filter(|s| *s > 0.0 && *s <= 1e9).ok_or_else(|| format!("`--max-cpu={value}`: a number of seconds (more than 0)"))?;
+            limits.cpu = Some(std::time::Duration::from_secs_f64(secs));
+        }
+        _ => return Err(format!("unknown option `{arg}` for `noodle run` (limits: --max-heap, --max-depth, --max-actors, --max-cpu)")),
+    }
+    Ok(())
+}
+
+/// One of `noodle run`'s sandbox options (`--sandbox`, `--allow-read[=PATH,...]`, ...): any
+/// of them makes the run a sandbox, which denies what is not allowed.
+fn sandbox_option(arg: &str, permissions: &mut Option<Permissions>) -> Result<(), String> {
+    let (name, value) = match arg.split_once('=') {
+        Some((n, v)) => (n, Some(v)),
+        None => (arg, None),
+    };
+    let p = permissions.get_or_insert_with(Permissions::sandbox);
+    // `--allow-x` grants everything of a kind; `--allow-x=a,b` adds a and b
+    fn grant<T>(g: &mut Grant<T>, value: Option<&str>, item: impl Fn(&str) -> T) -> Result<(), String> {
+        match value {
+            None => *g = Grant::Everything,
+            Some(v) => {
+                let items: Vec<T> = v.split(',').filter(|s| !s.is_empty()).map(item).collect();
+                if items.is_empty() {
+                    return Err("an `--allow-...=` option needs at least one item after `=`".to_string());
+                }
+                match g {
+                    Grant::Everything => {}
+                    Grant::Only(have) => have.extend(items),
+                    Grant::Nothing => *g = Grant::Only(items),
+                }
+            }
+        }
+        Ok(())
+    }
+    let path = |s: &str| noodle::permissions_path(Path::new(s));
+    match name {
+        "--sandbox" if value.is_none() => Ok(()),
+        "--allow-read" => grant(&mut p.read, value, path),
+        "--allow-write" => grant(&mut p.write, value, path),
+        "--allow-net" => grant(&mut p.net, value, str::to_string),
+        "--allow-env" => grant(&mut p.env, value, str::to_string),
+        "--allow-run" => grant(&mut p.run, value, str::to_string),
+        "--allow-ffi" => grant(&mut p.ffi, value, str::to_string),
+        "--allow-all" if value.is_none() => {
+            *p = Permissions::default();
+            Ok(())
+        }
+        _ => Err(format!("unknown option `{arg}` for `noodle run` (options: --sandbox, --allow-read, --allow-write, --allow-net, --allow-env, --allow-run, --allow-ffi, --allow-all)")),
     }
 }
 

@@ -371,3 +371,102 @@ fn noodle_test_has_a_time_limit_per_test() {
     assert!(out.stdout.contains("2 passed; 1 failed"), "{}", out.stdout);
     assert!(out.took < Duration::from_secs(30), "took {:?}", out.took);
 }
+
+// ---------------------------------------------------------------------------------------------
+// the sandbox
+
+#[test]
+fn the_sandbox_denies_what_is_not_granted() {
+    let d = dir("sandbox");
+    std::fs::create_dir_all(d.join("data")).unwrap();
+    std::fs::write(d.join("data/in.txt"), "inside").unwrap();
+    std::fs::write(d.join("secret.txt"), "secret").unwrap();
+    #[cfg(unix)]
+    let _ = std::os::unix::fs::symlink(d.join("secret.txt"), d.join("data/link.txt"));
+    let src = "import std.io\nimport std.os\nimport std.db\n\
+        def try_it(what: str, f: fn() -> any) {\n    try {\n        f()\n        print(what, \"ok\")\n    } catch e {\n        print(what, e.code)\n    }\n}\n\
+        try_it(\"read inside\", fn () -> any { return io.read_file(\"data/in.txt\") })\n\
+        try_it(\"read outside\", fn () -> any { return io.read_file(\"secret.txt\") })\n\
+        try_it(\"read through ..\", fn () -> any { return io.read_file(\"data/../secret.txt\") })\n\
+        try_it(\"read through a link\", fn () -> any { return io.read_file(\"data/link.txt\") })\n\
+        try_it(\"exists\", fn () -> any { return io.file_exists(\"secret.txt\") })\n\
+        try_it(\"write\", fn () -> any { return io.write_file(\"data/out.txt\", \"x\") })\n\
+        try_it(\"append\", fn () -> any { return io.append_file(\"data/out.txt\", \"x\") })\n\
+        try_it(\"env\", fn () -> any { return os.env(\"HOME\") })\n\
+        try_it(\"sqlite file\", fn () -> any { return db.connect(\"sqlite://data/t.db\") })\n\
+        try_it(\"sqlite memory\", fn () -> any { return db.connect(\"sqlite::memory:\") })\n\
+        try_it(\"postgres\", fn () -> any { return db.connect(\"postgres://u@127.0.0.1:1/x\", connect_timeout: 0.5) })\n";
+    std::fs::write(d.join("main.noodle"), src).unwrap();
+    let limit = Duration::from_secs(30);
+    let out = run(&["run", "--sandbox", "--allow-read=data", "main.noodle"], &d, limit, Opts::default());
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let want = "read inside ok\nread outside N2013\nread through .. N2013\nread through a link N2013\nexists N2013\nwrite N2013\nappend N2013\nenv N2013\nsqlite file N2013\nsqlite memory ok\npostgres N2013\n";
+    let want = if cfg!(unix) { want.to_string() } else { want.replace("read through a link N2013\n", "read through a link N2010\n") };
+    assert_eq!(out.stdout, want);
+    // granted: the same calls go through (a refused connection is N2203, not N2013)
+    let out = run(&["run", "--allow-read", "--allow-write=data", "--allow-env=HOME", "--allow-net=127.0.0.1:1", "main.noodle"], &d, limit, Opts::default());
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stdout.contains("read outside ok\n") && out.stdout.contains("write ok\n") && out.stdout.contains("env ok\n") && out.stdout.contains("sqlite file ok\n"), "{}", out.stdout);
+    assert!(out.stdout.contains("postgres N2203\n"), "{}", out.stdout);
+    // no sandbox: everything, as before
+    let out = run(&["run", "main.noodle"], &d, limit, Opts::default());
+    assert!(!out.stdout.contains("N2013"), "{}", out.stdout);
+    let out = run(&["run", "--allow-all", "main.noodle"], &d, limit, Opts::default());
+    assert!(!out.stdout.contains("N2013"), "{}", out.stdout);
+    // the message names the option that allows it
+    std::fs::write(d.join("env.noodle"), "import std.os\nprint(os.env(\"PATH\"))\n").unwrap();
+    let out = run(&["run", "--sandbox", "env.noodle"], &d, limit, Opts::default());
+    assert_eq!(out.code, Some(1));
+    assert!(out.stderr.contains("error[N2013]: permission denied: reading the environment variable `PATH`") && out.stderr.contains("--allow-env=PATH"), "{}", out.stderr);
+    let out = run(&["run", "--allow-nothing", "env.noodle"], &d, limit, Opts::default());
+    assert_eq!(out.code, Some(2));
+    assert!(out.stderr.contains("error[N0902]: unknown option `--allow-nothing`"), "{}", out.stderr);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+// ---------------------------------------------------------------------------------------------
+// resource limits
+
+#[test]
+fn resource_limits_are_errors_of_the_process_that_passes_them() {
+    let limit = Duration::from_secs(60);
+    let d = dir("reslimits");
+    std::fs::write(
+        d.join("heap.noodle"),
+        "var rows: list[str] = []\ntry {\n    for i in range(10000000) { rows.push(f\"row {i}\") }\n} catch e {\n    print(e.code, len(rows) > 1000)\n}\nrows = []\nprint(\"recovered\")\ndef down(n: int) -> int { return down(n + 1) + 1 }\ntry { print(down(0)) } catch e { print(e.message) }\n",
+    )
+    .unwrap();
+    let out = run(&["run", "--max-heap=16M", "--max-depth=50", "heap.noodle"], &d, limit, Opts::default());
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(out.stdout, "N2014 true\nrecovered\ncall depth exceeded (50 nested calls): infinite recursion?\n");
+    // one actor's own heap limit: it crashes, its asker sees N2302, main goes on
+    std::fs::write(
+        d.join("actor.noodle"),
+        "struct Ping {}\nactor Hog {\n    data: list[str] = []\n    on ping(self, m: Ping) -> int {\n        for i in range(10000000) { self.data.push(f\"x{i}\") }\n        return len(self.data)\n    }\n}\nlet h = spawn(max_heap: 8000000) Hog()\ntry { print(await h.ask(Ping())) } catch e { print(e.code, e.message.contains(\"N2014\")) }\nprint(\"main goes on\")\n",
+    )
+    .unwrap();
+    let out = run(&["run", "actor.noodle"], &d, limit, Opts::default());
+    assert_eq!((out.code, out.stdout.as_str()), (Some(0), "N2302 true\nmain goes on\n"), "{}", out.stderr);
+    assert!(out.stderr.contains("error[N2014] in actor Hog"), "{}", out.stderr);
+    // actors: spawning past the limit is N2312, caught by the spawner
+    std::fs::write(
+        d.join("actors.noodle"),
+        "struct Ping {}\nactor W {\n    on ping(self, m: Ping) -> int { return 1 }\n}\nvar ws: list[W] = []\ntry {\n    while true { ws.push(spawn W()) }\n} catch e {\n    print(e.code, len(ws))\n}\n",
+    )
+    .unwrap();
+    let out = run(&["run", "--max-actors=50", "actors.noodle"], &d, limit, Opts::default());
+    assert_eq!((out.code, out.stdout.as_str()), (Some(0), "N2312 50\n"), "{}", out.stderr);
+    // processor time: the whole program stops
+    std::fs::write(d.join("cpu.noodle"), "var n = 0\nwhile true { n += 1 }\n").unwrap();
+    let out = run(&["run", "--max-cpu=0.5", "cpu.noodle"], &d, limit, Opts::default());
+    assert_eq!(out.code, Some(1));
+    assert!(out.stderr.contains("error[N2313]"), "{}", out.stderr);
+    assert!(out.took < Duration::from_secs(10), "took {:?}", out.took);
+    // bad values are usage errors
+    for bad in ["--max-heap=abc", "--max-heap=0", "--max-depth=0", "--max-depth=20000", "--max-actors=-1", "--max-cpu=never", "--max-heap"] {
+        let out = run(&["run", bad, "cpu.noodle"], &d, limit, Opts::default());
+        assert_eq!(out.code, Some(2), "{bad}");
+        assert!(out.stderr.contains("error[N0902]"), "{bad}: {}", out.stderr);
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -5,7 +5,8 @@
 //! - `tests/compile_fail/*.noodle`: `# expect: CODE...` and a `NAME.stderr` snapshot
 //!   (regenerate with `NOODLE_BLESS=1 cargo test --test programs`).
 //! - Code samples in `docs/**/*.md` and `README.md`: a ```noodle block followed by an
-//!   ```output block must print exactly that output.
+//!   ```output block must print exactly that output (run with the options of a first line
+//!   `# noodle run OPTIONS sample.noodle`, when there is one).
 //! - `examples/NAME.noodle` + `NAME.out` (stdin from `NAME.txt` when present).
 //! - `tests/db/NAME.noodle` + `NAME.out`: the database conformance suite, run once per backend
 //!   with the database URL in `NOODLE_DB_URL` (a fresh SQLite file, the PostgreSQL server of
@@ -211,7 +212,12 @@ fn run_doc_sample(md: &Path, code: &str, expected: &str, tag: &str) -> Result<()
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("sample.noodle");
     std::fs::write(&file, code).unwrap();
-    let r = noodle(&["run", "sample.noodle"], "", &dir);
+    // a sample whose first line is `# noodle run OPTIONS sample.noodle` runs with those options
+    let args: Vec<&str> = match code.lines().next().and_then(|l| l.strip_prefix("# noodle run ")) {
+        Some(rest) => std::iter::once("run").chain(rest.split_whitespace()).collect(),
+        None => vec!["run", "sample.noodle"],
+    };
+    let r = noodle(&args, "", &dir);
     let _ = std::fs::remove_dir_all(&dir);
     if r.stdout == expected && r.code == 0 {
         Ok(())

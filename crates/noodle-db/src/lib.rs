@@ -250,6 +250,13 @@ impl Target {
             _ => return Err(bad("unknown scheme")),
         })
     }
+    /// The servers a PostgreSQL target connects to, as (host, port); none for the others.
+    pub fn servers(&self) -> Vec<(String, u16)> {
+        match self {
+            Target::Postgres(url) => postgres::servers(url),
+            _ => Vec::new(),
+        }
+    }
     pub fn backend_name(&self) -> &'static str {
         match self {
             Target::SqliteMemory | Target::SqliteFile(_) => "sqlite",

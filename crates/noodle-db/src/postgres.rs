@@ -125,6 +125,30 @@ fn redact(url: &str) -> String {
 
 /// Where a configuration points, for connection errors: hosts, database and user (never
 /// the password).
+/// The servers a PostgreSQL URL names, as (host, port): what a sandbox must allow before
+/// connecting (a Unix socket's folder stands as its host). Empty for a malformed URL, which
+/// `connect` then reports.
+pub fn servers(url: &str) -> Vec<(String, u16)> {
+    let Ok(c) = url.parse::<Config>() else { return Vec::new() };
+    let ports = c.get_ports();
+    let hosts = c.get_hosts();
+    if hosts.is_empty() {
+        return vec![("localhost".to_string(), ports.first().copied().unwrap_or(5432))];
+    }
+    hosts
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+            match h {
+                Host::Tcp(name) => (name.clone(), port),
+                #[cfg(unix)]
+                Host::Unix(dir) => (dir.display().to_string(), port),
+            }
+        })
+        .collect()
+}
+
 fn describe_target(c: &Config) -> String {
     let ports = c.get_ports();
     let hosts: Vec<String> = c

@@ -229,6 +229,8 @@ pub struct SpawnSpec {
     pub globals: Arc<Vec<(u32, Msg)>>,
     /// Link the new actor to the spawner.
     pub link: bool,
+    /// The actor's heap limit in bytes (`spawn(max_heap: ...)`), over the run's own.
+    pub max_heap: Option<usize>,
 }
 
 #[derive(Clone, Debug)]
@@ -419,7 +421,7 @@ fn actor_value(heap: &mut Heap, a: ActorRef) -> Value {
     heap.alloc(Obj::Native(NativeBox::new(ActorObj(a))))
 }
 
-/// `actor.spawn(new, receive, on_stop, ty, args, name, capacity, overflow, supervisor, restart, link)`.
+/// `actor.spawn(new, receive, on_stop, ty, args, name, capacity, overflow, supervisor, restart, link, max_heap)`.
 /// A new process's arguments (a list) as messages.
 fn export_args(heap: &Heap, program: &Program, list: Value, name: &str) -> Result<Vec<Msg>, VmError> {
     as_list(heap, list, name)?.iter().map(|v| export(heap, program, *v)).collect()
@@ -441,7 +443,17 @@ fn export_globals(ctx: &mut Ctx, new: u32, receive: u32, on_stop: Option<u32>) -
 
 fn actor_spawn(ctx: &mut Ctx, a: &[Value]) -> R {
     const N: &str = "actor.spawn";
-    arity(a, 11, N)?;
+    arity(a, 12, N)?;
+    let max_heap = match a[11] {
+        Value::None => None,
+        v => {
+            let n = as_int(v, N)?;
+            if n < 1 {
+                return Err(VmError::arg(format!("max_heap must be a positive number of bytes (got {n})")));
+            }
+            Some(n as usize)
+        }
+    };
     let args = export_args(ctx.heap, ctx.program, a[4], N)?;
     let capacity = as_int(a[6], N)?;
     if capacity < 1 {
@@ -473,6 +485,7 @@ fn actor_spawn(ctx: &mut Ctx, a: &[Value]) -> R {
         restart,
         link: matches!(a[10], Value::Bool(true)),
         globals: export_globals(ctx, new, receive, on_stop)?,
+        max_heap,
     };
     let r = host(ctx)?.spawn(spec)?;
     Ok(actor_value(ctx.heap, r))
@@ -659,6 +672,7 @@ fn task_spawn(ctx: &mut Ctx, a: &[Value]) -> R {
         restart: Restart::Temporary,
         globals,
         link: false,
+        max_heap: None,
     };
     let t = host(ctx)?.spawn_task(spec)?;
     Ok(task_value(ctx.heap, t))

@@ -52,11 +52,40 @@ pub struct Config {
     pub seed: Option<u64>,
     /// Safepoints (calls and backward jumps) a process may run before it yields.
     pub budget: u64,
+    /// Each process's limits (heap, call depth): main's and every actor's.
+    pub limits: noodle_vm::Limits,
+    /// Actors and tasks alive at once (`--max-actors`); one more to spawn is N2312.
+    pub max_actors: usize,
+    /// Processor time the whole program may use (`--max-cpu`); past it, main fails with
+    /// N2313 and the program ends.
+    pub max_cpu: Option<Duration>,
 }
+
+/// Processor time used by the whole process, all threads together.
+fn process_cpu_time() -> Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid timespec for the call to fill
+    if unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) } != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(ts.tv_sec.max(0) as u64, ts.tv_nsec.clamp(0, 999_999_999) as u32)
+}
+
+/// How many actors and tasks may be alive at once unless `--max-actors` says otherwise (as
+/// Erlang's process limit): an idle actor takes about 1 KB, so a program that spawns without
+/// end gets N2312 long before it exhausts a machine's memory.
+pub const DEFAULT_MAX_ACTORS: usize = 4 << 20;
 
 impl Default for Config {
     fn default() -> Config {
-        Config { threads: std::thread::available_parallelism().map_or(2, |n| n.get()).min(MAX_THREADS), seed: None, budget: 2_000 }
+        Config {
+            threads: std::thread::available_parallelism().map_or(2, |n| n.get()).min(MAX_THREADS),
+            seed: None,
+            budget: 2_000,
+            limits: noodle_vm::Limits::default(),
+            max_actors: DEFAULT_MAX_ACTORS,
+            max_cpu: None,
+        }
     }
 }
 
@@ -160,6 +189,8 @@ pub(crate) struct Shared {
     death_lock: Mutex<()>,
     death_cv: Condvar,
     rng: Mutex<u64>,
+    /// Set once the program has used its processor time (`Config::max_cpu`).
+    cpu_exceeded: AtomicBool,
 }
 
 thread_local! {
@@ -354,6 +385,29 @@ impl Shared {
             }
             None => false,
         }
+    }
+
+    /// N2312 when spawning one more actor or task would pass `max_actors`.
+    pub(crate) fn check_actor_limit(&self) -> Result<(), noodle_vm::VmError> {
+        let n = self.cells.lock().unwrap().len();
+        if n >= self.config.max_actors {
+            return Err(noodle_vm::VmError::new(codes::N2312, format!("too many actors: {n} actors and tasks are alive, the limit is {} (--max-actors)", self.config.max_actors)));
+        }
+        Ok(())
+    }
+
+    /// Whether the program has used the processor time `--max-cpu` gives it (then main ends
+    /// with N2313 at its next slice). Read between slices, never inside one.
+    pub(crate) fn over_cpu(&self) -> bool {
+        let Some(max) = self.config.max_cpu else { return false };
+        if self.cpu_exceeded.load(Ordering::Relaxed) {
+            return true;
+        }
+        let over = process_cpu_time() > max;
+        if over {
+            self.cpu_exceeded.store(true, Ordering::Relaxed);
+        }
+        over
     }
 
     pub(crate) fn log(&self, text: &str) {
@@ -575,6 +629,9 @@ fn timer_loop(shared: Arc<Shared>) {
 /// scheduler, then stops every actor still running (their `on_stop` hooks run) and returns
 /// the VM and how main ended.
 pub fn run_main(mut vm: Vm, config: &Config) -> (Vm, RunState) {
+    if config.limits != noodle_vm::Limits::default() {
+        vm.set_limits(config.limits);
+    }
     let io = vm.replace_io(Output::silent());
     let down_ty = vm.program().types.iter().position(|t| t.name == "Down" && t.enum_name.is_none() && t.fields.len() == 4).map(|i| i as u16);
     let deterministic = config.seed.is_some();
@@ -617,6 +674,7 @@ pub fn run_main(mut vm: Vm, config: &Config) -> (Vm, RunState) {
         death_lock: Mutex::new(()),
         death_cv: Condvar::new(),
         rng: Mutex::new(config.seed.unwrap_or(0)),
+        cpu_exceeded: AtomicBool::new(false),
     });
     vm.replace_io(shared.output());
     let main_cell = Arc::new(Cell::new(0, u16::MAX - 1, None, usize::MAX, actor::Overflow::Block, true));
@@ -662,6 +720,10 @@ fn run_threaded(shared: &Arc<Shared>, main_cell: &Arc<Cell>, main: Box<Process>)
         if let Some(done) = shared.main_done.lock().unwrap().take() {
             break done;
         }
+        if shared.over_cpu() {
+            // main may be waiting: it ends at its next slice
+            process::deliver_sys(shared, main_cell, process::Sys::Wake);
+        }
         if run_some(shared) || spin_for_work(shared) {
             quiet_checks = 0;
             continue;
@@ -703,6 +765,9 @@ fn run_deterministic(shared: &Arc<Shared>, main_cell: &Arc<Cell>, main: Box<Proc
                     process::run_slice(shared, p);
                 }
                 shared.fire_due_timers();
+                if shared.over_cpu() {
+                    process::deliver_sys(shared, main_cell, process::Sys::Wake);
+                }
             }
             // idle: jump to the next timer, or main can never be woken
             None => {

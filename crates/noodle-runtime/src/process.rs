@@ -1,7 +1,7 @@
 //! Processes (the main program, actors, supervisors), their inboxes, and the `Host` that the
 //! actor natives of one process talk to.
 
-use crate::codes::{N2302, N2303, N2304, N2306, N2307, N2309, N2310, N2311};
+use crate::codes::{N2302, N2303, N2304, N2306, N2307, N2309, N2310, N2311, N2313};
 use crate::supervisor::{self, Sup};
 use crate::Shared;
 use crate::actor::{self, ActorHost, ActorRef, Overflow, SpawnSpec, SupervisorSpec};
@@ -383,6 +383,13 @@ fn start_task(shared: &Arc<Shared>, spec: &SpawnSpec, cell: Arc<Cell>, parent: A
 /// more than the spawn itself when another thread runs the new actors).
 fn prepare(shared: &Arc<Shared>, spec: &SpawnSpec, cell: Arc<Cell>, kind: Kind, reply: Option<(Arc<Cell>, u64)>) -> Box<Process> {
     let mut vm = shared.template.instantiate(&spec.globals, None);
+    let mut limits = shared.config.limits;
+    if let Some(h) = spec.max_heap {
+        limits.max_heap = Some(h);
+    }
+    if limits != noodle_vm::Limits::default() {
+        vm.set_limits(limits);
+    }
     vm.host = Some(Box::new(ProcHost::new(shared.clone(), cell.clone())));
     let args: Vec<Value> = spec.args.iter().map(|m| noodle_vm::message::import(&mut vm.heap, shared.template.program(), m)).collect();
     let (phase, reason) = match vm.begin_call(spec.new, &args) {
@@ -744,6 +751,13 @@ pub(crate) enum MainEnd {
 pub(crate) fn run_main_slice(shared: &Arc<Shared>, mut p: Box<Process>) -> MainEnd {
     let budget = Some(shared.config.budget);
     loop {
+        if shared.over_cpu() {
+            let mut vm = p.vm.take().unwrap();
+            vm.abort();
+            let max = shared.config.max_cpu.unwrap_or_default().as_secs_f64();
+            let u = Uncaught { code: N2313.into(), message: format!("the program used the processor time it was given ({max} s, --max-cpu)"), trace: vec![] };
+            return MainEnd::Done(vm, RunState::Error(u));
+        }
         for s in take_sys(&p.cell) {
             match s {
                 Sys::Reply { task, result } => host_of(&mut p).resolve(task, result),
@@ -944,6 +958,7 @@ impl Host for ProcHost {
 
 impl ActorHost for ProcHost {
     fn spawn(&mut self, spec: SpawnSpec) -> Result<ActorRef, VmError> {
+        self.shared.check_actor_limit()?;
         let shared = self.shared.clone();
         let cell = new_cell(&shared, &spec);
         if let Some(name) = &spec.name {
@@ -1057,6 +1072,7 @@ impl ActorHost for ProcHost {
     }
 
     fn spawn_task(&mut self, spec: SpawnSpec) -> Result<u64, VmError> {
+        self.shared.check_actor_limit()?;
         let shared = self.shared.clone();
         let cell = Arc::new(Cell::new(shared.new_id(), actor::TASK_TY, spec.name.as_deref().map(Box::from), 1, Overflow::Block, false));
         let id = self.new_task(Task::Running(cell.clone()));

@@ -222,6 +222,17 @@ impl Heap {
         self.meta[i] = (m | if m & OLD != 0 { TOUCHED } else { 0 }) & !(PLAIN | WATCH);
     }
 
+    /// Approximate bytes live: the old generation and what was allocated since the last
+    /// collection.
+    pub fn live_bytes(&self) -> usize {
+        self.old_bytes + self.allocated
+    }
+
+    /// Makes the next collection a full one.
+    pub fn force_full(&mut self) {
+        self.full_at = 0;
+    }
+
     pub fn live(&self) -> usize {
         self.slots.len() - self.free.len()
     }

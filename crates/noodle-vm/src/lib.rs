@@ -11,10 +11,11 @@ pub mod input;
 pub mod message;
 pub mod native;
 pub mod ops;
+pub mod permissions;
 pub mod value;
 pub mod vm;
 
 pub use error::VmError;
 pub use heap::Heap;
 pub use value::{Key, Obj, ObjRef, Value};
-pub use vm::{Output, RunState, Template, Uncaught, Vm};
+pub use vm::{Limits, Output, RunState, Template, Uncaught, Vm};

@@ -10,6 +10,7 @@
 
 use crate::error::VmError;
 use crate::heap::Heap;
+use crate::permissions::{Access, Permissions};
 use crate::value::{Key, ObjRef, Value};
 use noodle_nbc::Program;
 use std::any::Any;
@@ -34,9 +35,18 @@ pub struct Ctx<'a> {
     /// Where `call` leaves a request to call back into Noodle (the VM's own slot, made by
     /// the first call back).
     pub request: &'a mut Option<Box<CallRequest>>,
+    /// What the program may touch outside itself (see `permit`).
+    pub permissions: &'a Permissions,
 }
 
 impl Ctx<'_> {
+    /// Asks whether the program may make `access` (read a file, read the environment,
+    /// connect to a server): every native that touches the outside world calls this first.
+    /// N2013 when the run's sandbox denies it.
+    pub fn permit(&self, access: Access) -> Result<(), VmError> {
+        self.permissions.check(access)
+    }
+
     /// Asks the VM to call the function value `callee` with `args` and hand its result to
     /// `then` (a native's first call) or to the continuation already running (`None`, from
     /// `Continuation::resume`). Return the `Flow` this gives from the native.
@@ -376,6 +386,9 @@ impl Drop for NativeBox {
 #[derive(Default, Clone)]
 pub struct Natives {
     by_name: HashMap<String, NativeFn>,
+    /// What the natives may touch outside the program (`Ctx::permit`); unrestricted unless
+    /// the embedder sets it.
+    pub permissions: Permissions,
 }
 
 impl Natives {

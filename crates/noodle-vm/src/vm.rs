@@ -4,7 +4,7 @@
 //! across calls, so execution can stop after an instruction budget and resume later (actor
 //! fairness, `await`, debugger breakpoints and resource limits all build on `run`).
 
-use crate::codes::{N2004, N2005, N2006, N2009, N2011, N2099};
+use crate::codes::{N2004, N2005, N2006, N2009, N2011, N2014, N2099};
 use noodle_codes::N2012;
 use crate::error::VmError;
 use crate::fmt;
@@ -82,13 +82,27 @@ impl Frame {
 /// capacity never passes `MAX_DEPTH`, so the call path's one test (length == capacity) also
 /// stands for the depth limit.
 #[cold]
-fn grow_frames(frames: &mut Vec<Frame>) -> bool {
+fn grow_frames(frames: &mut Vec<Frame>, max: usize) -> bool {
     let n = frames.len();
-    if n >= MAX_DEPTH {
+    if n >= max {
         return false;
     }
-    frames.reserve_exact(n.clamp(1, MAX_DEPTH - n));
+    frames.reserve_exact(n.clamp(1, max - n));
     true
+}
+
+fn max_depth(limits: &Option<Box<Limits>>) -> usize {
+    limits.as_deref().and_then(|l| l.max_depth).unwrap_or(MAX_DEPTH).min(MAX_DEPTH)
+}
+
+/// What one process may use, where it is not the default (`noodle run --max-heap`,
+/// `--max-depth`, or `spawn(max_heap: ...)` for one actor).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Limits {
+    /// Bytes the heap may hold live (after a collection); over it, N2014.
+    pub max_heap: Option<usize>,
+    /// Calls that may be nested (at most `MAX_DEPTH`); over it, N2009.
+    pub max_depth: Option<usize>,
 }
 
 #[derive(Clone, Debug)]
@@ -162,6 +176,8 @@ pub struct Vm {
     /// A native's request to call back into Noodle (`Ctx::call`), made by the first one and
     /// reused (most processes never call back, and an actor's VM is kept small).
     request: Option<Box<CallRequest>>,
+    /// Limits of this process other than the defaults (`set_limits`); None for most.
+    limits: Option<Box<Limits>>,
     /// A native pushed a call back: `run` counts it against the budget (as `enter!` does).
     tick: bool,
     /// Calls back since `run` last counted them against the budget.
@@ -190,6 +206,7 @@ macro_rules! native_ctx {
             host: $vm.host.as_deref_mut(),
             globals: &$vm.globals,
             request: &mut $vm.request,
+            permissions: &$vm.natives.table.permissions,
         };
     };
 }
@@ -309,6 +326,7 @@ impl Template {
             host: None,
             aux: None,
             request: None,
+            limits: None,
             tick: false,
             callbacks: 0,
         };
@@ -474,8 +492,8 @@ impl Vm {
             self.stack[base + i] = *a;
         }
         // an idle actor keeps its (empty) frame vector, so it starts at one frame
-        if self.frames.len() == self.frames.capacity() && !grow_frames(&mut self.frames) {
-            return Err(Uncaught { code: N2009.into(), message: format!("call depth exceeded ({MAX_DEPTH} nested calls)"), trace: vec![] });
+        if self.frames.len() == self.frames.capacity() && !grow_frames(&mut self.frames, max_depth(&self.limits)) {
+            return Err(Uncaught { code: N2009.into(), message: format!("call depth exceeded ({} nested calls)", self.max_depth()), trace: vec![] });
         }
         self.entry_depth = self.frames.len();
         self.set_floor();
@@ -508,6 +526,45 @@ impl Vm {
             Ok(text) => Ok(self.heap.alloc_with(|| Obj::Str(text))),
             Err(e) => Err(e),
         }
+    }
+
+    /// `NewDict`, out of line (as `concat`: the dispatch loop keeps its registers better
+    /// without it). A key nested too deeply is N2011.
+    #[inline(never)]
+    fn new_dict(&mut self, prog: &Program, start: usize, count: usize) -> Result<Value, VmError> {
+        let mut m = crate::value::DictMap::with_capacity_and_hasher(count, Default::default());
+        for i in 0..count {
+            let k = self.stack[start + 2 * i];
+            let v = self.stack[start + 2 * i + 1];
+            let image = ops::storable_key(&self.heap, prog, k)?;
+            let stored = ops::stored_dict_key(&image, k);
+            m.insert(image, (stored, v));
+        }
+        Ok(self.heap.alloc(Obj::Dict(Box::new(m.into()))))
+    }
+
+    /// `NewSet`, out of line.
+    #[inline(never)]
+    fn new_set(&mut self, prog: &Program, start: usize, count: usize) -> Result<Value, VmError> {
+        let mut m = crate::value::SetMap::with_capacity_and_hasher(count, Default::default());
+        for i in 0..count {
+            let k = self.stack[start + i];
+            m.insert(ops::storable_key(&self.heap, prog, k)?, k);
+        }
+        Ok(self.heap.alloc(Obj::Set(Box::new(m))))
+    }
+
+    /// `AddStr`, out of line: a string too large for memory is N2011.
+    #[inline(never)]
+    fn add_str(&mut self, a: Value, b: Value) -> Result<Value, VmError> {
+        let s = match (a, b) {
+            (Value::Obj(x), Value::Obj(y)) => match (self.heap.get(x), self.heap.get(y)) {
+                (Obj::Str(x), Obj::Str(y)) => concat_str(x, y)?,
+                _ => return Err(bad("AddStr")),
+            },
+            _ => return Err(bad("AddStr")),
+        };
+        Ok(self.heap.alloc_str(s))
     }
 
     /// A native call, out of line: it is never the cheap part of an instruction, and its
@@ -552,8 +609,8 @@ impl Vm {
         if need > MAX_STACK {
             return Err(VmError::new(crate::codes::N2009, format!("stack overflow: the call stack needs more than {MAX_STACK} registers")));
         }
-        if self.frames.len() == self.frames.capacity() && !grow_frames(&mut self.frames) {
-            return Err(VmError::new(crate::codes::N2009, format!("call depth exceeded ({MAX_DEPTH} nested calls): infinite recursion?")));
+        if self.frames.len() == self.frames.capacity() && !grow_frames(&mut self.frames, max_depth(&self.limits)) {
+            return Err(VmError::new(crate::codes::N2009, format!("call depth exceeded ({} nested calls): infinite recursion?", self.max_depth())));
         }
         match self.request.as_deref_mut().and_then(|r| r.then.take()) {
             Some(cont) if first => {
@@ -877,6 +934,58 @@ impl Vm {
         RunState::Error(Uncaught { code, message, trace })
     }
 
+    /// This process's limits (the defaults, unless set).
+    pub fn limits(&self) -> Limits {
+        self.limits.as_deref().copied().unwrap_or_default()
+    }
+
+    /// Sets this process's limits (`Limits::default()`: the defaults).
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = if limits == Limits::default() { None } else { Some(Box::new(limits)) };
+        // frames already reserved past a lower depth limit would not be noticed
+        if let Some(d) = limits.max_depth {
+            if self.frames.capacity() > d {
+                self.frames.shrink_to(d.max(self.frames.len()));
+            }
+        }
+    }
+
+    fn max_depth(&self) -> usize {
+        max_depth(&self.limits)
+    }
+
+    /// A collection at a safe point: None, or the error value of a heap over its limit.
+    /// Out of line and cold, so that the dispatch loop's safe points stay as small as they
+    /// were before limits (fib's calls paid 3% for the inlined check).
+    #[cold]
+    #[inline(never)]
+    fn safepoint_collect(&mut self) -> Option<Value> {
+        match self.collect_checked() {
+            Ok(()) => None,
+            Err(e) => Some(self.make_error(e)),
+        }
+    }
+
+    /// Collects, then holds the process to its heap limit: N2014 when what is live is over it
+    /// (after a full collection, so garbage is never counted).
+    fn collect_checked(&mut self) -> Result<(), VmError> {
+        self.collect_garbage();
+        let Some(max) = self.limits.as_deref().and_then(|l| l.max_heap) else { return Ok(()) };
+        if self.heap.live_bytes() > max {
+            self.collect_full();
+            let live = self.heap.live_bytes();
+            if live > max {
+                return Err(VmError::new(N2014, format!("heap limit exceeded: {} MiB live, the limit is {} MiB (--max-heap, or max_heap at spawn)", live >> 20, max >> 20)));
+            }
+        }
+        Ok(())
+    }
+
+    fn collect_full(&mut self) {
+        self.heap.force_full();
+        self.collect_garbage();
+    }
+
     fn collect_garbage(&mut self) {
         let top = self.frames.last().map(|f| f.base as usize + self.program.funcs[f.func as usize].nregs as usize).unwrap_or(0).min(self.stack.len());
         for v in &mut self.stack[top..] {
@@ -931,7 +1040,11 @@ impl Vm {
                     }
                     if std::mem::take(&mut self.tick) {
                         if self.heap.wants_gc() {
-                            self.collect_garbage();
+                            if let Some(err) = self.safepoint_collect() {
+                                if !self.throw(err) {
+                                    return self.uncaught(err);
+                                }
+                            }
                         }
                         let calls = std::mem::take(&mut self.callbacks).max(1);
                         budget = budget.saturating_sub(calls as u64);
@@ -947,7 +1060,11 @@ impl Vm {
                     // a jump to a handler is a safe point, as a backward jump is: a loop that
                     // goes round only through `catch` is collected and preempted like any
                     if self.heap.wants_gc() {
-                        self.collect_garbage();
+                        if let Some(err) = self.safepoint_collect() {
+                            if !self.throw(err) {
+                                return self.uncaught(err);
+                            }
+                        }
                     }
                     budget -= 1;
                     if budget == 0 {
@@ -1031,7 +1148,9 @@ impl Vm {
                 if fuel == 0 || self.heap.wants_gc() {
                     save_ip!();
                     if self.heap.wants_gc() {
-                        self.collect_garbage();
+                        if let Some(v) = self.safepoint_collect() {
+                            out!(Err(v));
+                        }
                     }
                     if fuel == 0 {
                         out!(Ok(Some(RunState::Paused)));
@@ -1069,8 +1188,8 @@ impl Vm {
                     window = unsafe { self.stack.as_mut_ptr().add($new_base) };
                 }
                 let n = self.frames.len();
-                if n == self.frames.capacity() && !grow_frames(&mut self.frames) {
-                    fail!(VmError::new(N2009, format!("call depth exceeded ({MAX_DEPTH} nested calls): infinite recursion?")));
+                if n == self.frames.capacity() && !grow_frames(&mut self.frames, max_depth(&self.limits)) {
+                    fail!(VmError::new(N2009, format!("call depth exceeded ({} nested calls): infinite recursion?", self.max_depth())));
                 }
                 // SAFETY: a frame is running (n >= 1) and there is room for one more
                 unsafe {
@@ -1476,33 +1595,14 @@ impl Vm {
                     let v = fresh_fields(&self.stack[s..s + count as usize]);
                     w!(dst, Value::Obj(self.heap.alloc_inline(Obj::Tuple(v))));
                 }
-                Op::NewDict { dst, base: b, count } => {
-                    let s = base + b as usize;
-                    let mut m = crate::value::DictMap::with_capacity_and_hasher(count as usize, Default::default());
-                    for i in 0..count as usize {
-                        let k = self.stack[s + 2 * i];
-                        let v = self.stack[s + 2 * i + 1];
-                        let image = match ops::storable_key(&self.heap, &prog, k) {
-                            Ok(image) => image,
-                            Err(e) => fail!(e),
-                        };
-                        let stored = ops::stored_dict_key(&image, k);
-                        m.insert(image, (stored, v));
-                    }
-                    w!(dst, self.heap.alloc(Obj::Dict(Box::new(m.into()))));
-                }
-                Op::NewSet { dst, base: b, count } => {
-                    let s = base + b as usize;
-                    let mut m = crate::value::SetMap::with_capacity_and_hasher(count as usize, Default::default());
-                    for i in 0..count as usize {
-                        let k = self.stack[s + i];
-                        match ops::storable_key(&self.heap, &prog, k) {
-                            Ok(image) => m.insert(image, k),
-                            Err(e) => fail!(e),
-                        };
-                    }
-                    w!(dst, self.heap.alloc(Obj::Set(Box::new(m))));
-                }
+                Op::NewDict { dst, base: b, count } => match self.new_dict(&prog, base + b as usize, count as usize) {
+                    Ok(v) => w!(dst, v),
+                    Err(e) => fail!(e),
+                },
+                Op::NewSet { dst, base: b, count } => match self.new_set(&prog, base + b as usize, count as usize) {
+                    Ok(v) => w!(dst, v),
+                    Err(e) => fail!(e),
+                },
                 Op::NewRecord { dst, ty, base: b } => {
                     // SAFETY: the verifier proved that `ty` names a type and that the
                     // registers of its fields are in the window
@@ -1712,26 +1812,15 @@ impl Vm {
                         Err(e) => fail!(e),
                     }
                 }
-                Op::AddStr { dst, a, b } => {
-                    let s: Text = match (r!(a), r!(b)) {
-                        (Value::Obj(x), Value::Obj(y)) => match (self.heap.get(x), self.heap.get(y)) {
-                            (Obj::Str(x), Obj::Str(y)) => match concat_str(x, y) {
-                                Ok(s) => s,
-                                Err(e) => fail!(e),
-                            },
-                            _ => fail!(bad("AddStr")),
-                        },
-                        _ => fail!(bad("AddStr")),
-                    };
-                    w!(dst, self.heap.alloc_str(s));
-                }
+                Op::AddStr { dst, a, b } => match self.add_str(r!(a), r!(b)) {
+                    Ok(v) => w!(dst, v),
+                    Err(e) => fail!(e),
+                },
 
                 Op::TryBegin { reg, off } => {
                     save_ip!();
                     if self.handlers.len() >= MAX_HANDLERS {
-                        // bytecode that enters `try` again and again without leaving it (our
-                        // compiler pairs each TryBegin with a TryEnd or a throw)
-                        fail!(VmError::new(N2009, format!("too many `try` blocks entered and not left ({MAX_HANDLERS})")));
+                        fail!(too_many_handlers());
                     }
                     let pc = self.frames.last().unwrap().pc(prog);
                     self.handlers.push(Handler { depth: self.frames.len(), pc: (pc as isize + off as isize) as usize, reg: base + reg as usize });
@@ -2137,6 +2226,13 @@ fn concat_str(a: &str, b: &str) -> Result<Text, VmError> {
     out.push(a);
     out.push(b);
     out.into_text()
+}
+
+/// Bytecode that enters `try` again and again without leaving it (our compiler pairs each
+/// TryBegin with a TryEnd or a throw).
+#[cold]
+fn too_many_handlers() -> VmError {
+    VmError::new(N2009, format!("too many `try` blocks entered and not left ({MAX_HANDLERS})"))
 }
 
 /// N2011 for a value that would need more memory than the process can have.

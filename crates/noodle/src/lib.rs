@@ -18,7 +18,8 @@ use noodle_syntax::{Diagnostic, SourceFile};
 pub use indexmap::IndexMap;
 pub use noodle_native::{arg, ret, Bytes, Continuation, Ctx, Flow, FromValue, IntoArgs, IntoValue, Module, NativeBox, NativeFn, NativeObject, Object, Ref, Registry, RegistryError, VmError, Wait};
 pub use noodle_vm::vm::Uncaught;
-pub use noodle_vm::{Output, RunState, Value};
+pub use noodle_vm::permissions::{normalize as permissions_path, Access, Grant, Permissions};
+pub use noodle_vm::{Limits, Output, RunState, Value};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -79,6 +80,15 @@ impl Engine {
 
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// What programs run by this engine may touch outside themselves (files, environment
+    /// variables, servers): unrestricted unless set; `Permissions::sandbox()` denies all
+    /// until granted (N2013 for what is denied). Runtimes made from now on follow it.
+    pub fn set_permissions(&mut self, permissions: Permissions) {
+        let mut natives = (*self.natives).clone();
+        natives.permissions = permissions;
+        self.natives = Arc::new(natives);
     }
 
     fn compiler(&self, fuse: bool) -> Compiler {
@@ -250,6 +260,12 @@ impl Runtime {
     /// How `run` and `call` schedule actors (threads, or a seed for deterministic mode).
     pub fn set_scheduler(&mut self, config: SchedulerConfig) {
         self.scheduler = config;
+    }
+
+    /// The scheduler's settings, to change in place: `rt.scheduler_mut().max_actors = 1000`,
+    /// `.limits.max_heap = Some(64 << 20)` (each process), `.max_cpu` (the whole program).
+    pub fn scheduler_mut(&mut self) -> &mut SchedulerConfig {
+        &mut self.scheduler
     }
 
     /// Runs the program's top-level code to the end under the actor scheduler; actors still

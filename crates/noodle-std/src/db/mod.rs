@@ -7,6 +7,7 @@ use noodle_db::codes::{N2205, N2206, N2207, N2209};
 use noodle_native::{as_float, as_int, bad, blocking, simple, Ctx, Heap, Module, NativeBox, NativeObject, Obj, Value, VmError};
 use noodle_nbc::Program;
 use noodle_vm::ops::key_of;
+use noodle_vm::permissions::Access;
 use noodle_vm::value::DictMap;
 use noodle_vm::Key;
 
@@ -391,6 +392,24 @@ fn connect(ctx: &mut Ctx, args: &[Value]) -> R {
         opts.connect_timeout = t;
     }
     opts.read_only = matches!(arg(args, 4, "db.connect")?, Value::Bool(true));
+    // the sandbox: a database file is read (and written unless read-only), a server connected to
+    if let Ok(target) = noodle_db::Target::parse(&url) {
+        match &target {
+            noodle_db::Target::SqliteFile(p) | noodle_db::Target::DuckdbFile(p) => {
+                let path = std::path::Path::new(p.split('?').next().unwrap_or(p));
+                ctx.permit(Access::Read(path))?;
+                if !opts.read_only {
+                    ctx.permit(Access::Write(path))?;
+                }
+            }
+            noodle_db::Target::Postgres(_) => {
+                for (host, port) in target.servers() {
+                    ctx.permit(Access::Net(&host, Some(port)))?;
+                }
+            }
+            noodle_db::Target::SqliteMemory | noodle_db::Target::DuckdbMemory => {}
+        }
+    }
     let db = Database::connect(&url, opts).map_err(db_err)?;
     Ok(alloc(ctx, DbObj::Connection(db)))
 }

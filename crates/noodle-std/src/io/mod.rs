@@ -3,6 +3,7 @@
 use crate::core::{io_error, print_line, push_display, write_all};
 use noodle_native::{blocking, simple};
 use noodle_native::{arity, as_str, Ctx, Module, Value, VmError};
+use noodle_vm::permissions::Access;
 use noodle_vm::value::Text;
 
 type R = Result<Value, VmError>;
@@ -60,6 +61,7 @@ fn io_read_all(ctx: &mut Ctx, args: &[Value]) -> R {
 fn io_read_file(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "io.read_file")?;
     let path = as_str(ctx.heap, args[0], "io.read_file")?;
+    ctx.permit(Access::Read(std::path::Path::new(path)))?;
     let mut file = std::fs::File::open(path).map_err(|e| io_error(path, &e))?;
     let mut buf = Vec::new();
     noodle_vm::input::read_to_end(&mut file, &mut buf).map_err(|e| io_error(path, &e))?;
@@ -76,6 +78,7 @@ fn io_read_file(ctx: &mut Ctx, args: &[Value]) -> R {
 fn io_write_file(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 2, "io.write_file")?;
     let path = as_str(ctx.heap, args[0], "io.write_file")?;
+    ctx.permit(Access::Write(std::path::Path::new(path)))?;
     let text = as_str(ctx.heap, args[1], "io.write_file")?;
     std::fs::write(path, text).map_err(|e| io_error(path, &e))?;
     Ok(Value::None)
@@ -84,6 +87,7 @@ fn io_write_file(ctx: &mut Ctx, args: &[Value]) -> R {
 fn io_append_file(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 2, "io.append_file")?;
     let path = as_str(ctx.heap, args[0], "io.append_file")?;
+    ctx.permit(Access::Write(std::path::Path::new(path)))?;
     let text = as_str(ctx.heap, args[1], "io.append_file")?;
     let mut f = std::fs::OpenOptions::new().append(true).create(true).open(path).map_err(|e| io_error(path, &e))?;
     std::io::Write::write_all(&mut f, text.as_bytes()).map_err(|e| io_error(path, &e))?;
@@ -93,6 +97,7 @@ fn io_append_file(ctx: &mut Ctx, args: &[Value]) -> R {
 fn io_file_exists(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "io.file_exists")?;
     let path = as_str(ctx.heap, args[0], "io.file_exists")?;
+    ctx.permit(Access::Read(std::path::Path::new(path)))?;
     Ok(Value::Bool(std::path::Path::new(path).exists()))
 }
 

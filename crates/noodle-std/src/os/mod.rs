@@ -1,6 +1,7 @@
 //! `std.os`: the process's environment.
 
 use noodle_native::{arity, as_str, simple, Ctx, Module, Value, VmError};
+use noodle_vm::permissions::Access;
 
 type R = Result<Value, VmError>;
 
@@ -12,6 +13,7 @@ pub fn module() -> Module {
 fn os_env(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "os.env")?;
     let name = as_str(ctx.heap, args[0], "os.env")?;
+    ctx.permit(Access::Env(name))?;
     match std::env::var(name) {
         Ok(v) => Ok(ctx.heap.alloc_str(v)),
         Err(_) => Ok(Value::None),
