@@ -1047,11 +1047,8 @@ impl Compiler {
                             self.error(N0101, format!("field `{}` is declared twice", f.name.name), f.name.span);
                         }
                         let t = self.resolve_type(&f.ty);
-                        if let Some(d) = &f.default {
-                            self.check_const_default(d);
-                        }
                         fields.push((f.name.name.clone(), t));
-                        defaults.push(f.default.clone().map(Rc::new));
+                        defaults.push(f.default.as_ref().map(|d| Rc::new(self.const_default(d))));
                     }
                     self.structs[id as usize].fields = fields;
                     self.structs[id as usize].defaults = defaults;
@@ -1187,7 +1184,19 @@ impl Compiler {
         }
     }
 
-    fn check_const_default(&mut self, d: &Expr) {
+    /// A parameter's or field's default, as call sites compile it: the expression when it is
+    /// a literal or a constant name, else (N0216) an error placeholder. Call sites compile a
+    /// default in place, so a default that calls the constructor of its own struct (`a: P? =
+    /// P()`) would otherwise be compiled into itself until the stack ran out.
+    fn const_default(&mut self, d: &Expr) -> Expr {
+        if self.check_const_default(d) {
+            d.clone()
+        } else {
+            Expr { kind: ast::ExprKind::Error, span: d.span }
+        }
+    }
+
+    fn check_const_default(&mut self, d: &Expr) -> bool {
         use ast::ExprKind as K;
         let ok = match &d.kind {
             K::Int(_) | K::Float(_) | K::Bool(_) | K::Str(_) | K::None | K::Bytes(_) => true,
@@ -1201,6 +1210,7 @@ impl Compiler {
             self.error(N0216, "a default value must be a literal or a constant name", d.span)
                 .hint("compute the value inside the function instead, from an optional parameter");
         }
+        ok
     }
 
     pub fn new_fn_state(&self, name: String, module: usize, arity: u16, is_init: bool) -> FnState {
@@ -1257,10 +1267,8 @@ impl Compiler {
                 self.error(N0101, format!("parameter `{}` is declared twice", p.name.name), p.name.span);
             }
             let ty = p.ty.as_ref().map(|t| self.resolve_type(t)).unwrap_or(Type::Unknown);
-            if let Some(d) = &p.default {
-                self.check_const_default(d);
-            }
-            params.push(ParamInfo { name: p.name.name.clone(), ty, default: p.default.clone().map(Rc::new) });
+            let default = p.default.as_ref().map(|d| Rc::new(self.const_default(d)));
+            params.push(ParamInfo { name: p.name.name.clone(), ty, default });
         }
         let ret = f.ret.as_ref().map(|t| self.resolve_type(t)).unwrap_or(Type::None);
         self.f().type_params = saved;

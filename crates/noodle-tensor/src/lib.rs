@@ -207,11 +207,12 @@ pub fn numel_of(shape: &[usize]) -> Result<usize> {
 
 /// Refuses (N2104) a new buffer the system cannot provide, instead of letting the allocation
 /// abort the process: the memory is reserved and released at once (with overcommit this costs
-/// only address space). Buffers under 1 GiB are not checked.
+/// only address space). Buffers under 16 MiB are not checked (a process that cannot get
+/// that much is out of memory anyway; one under an address-space limit can lack 86 MB).
 pub fn check_alloc(shape: &[usize], dtype: DType) -> Result<()> {
     let n = numel_of(shape)?;
     let bytes = n.saturating_mul(dtype.size_of());
-    if bytes < 1 << 30 {
+    if bytes < 16 << 20 {
         return Ok(());
     }
     let mut probe: Vec<u8> = Vec::new();
