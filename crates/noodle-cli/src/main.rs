@@ -642,8 +642,9 @@ fn run_test_process(file: &Path, name: &str, limit: std::time::Duration) -> Opti
 /// when NAME is empty). Exit status 0 when both ran to the end; 1 after an error, reported on
 /// stderr.
 fn run_one_test(file: &Path, name: &str) -> ExitCode {
-    let program = match load(file) {
-        Ok(p) => p,
+    // not `load`: its warnings would be printed again for every test of the file
+    let program = match noodle::compile_file(file) {
+        Ok(c) => c.program,
         Err(e) => return fail(e),
     };
     let mut rt = match Runtime::new(program, Output::stdio()) {
