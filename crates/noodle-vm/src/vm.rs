@@ -934,11 +934,6 @@ impl Vm {
         RunState::Error(Uncaught { code, message, trace })
     }
 
-    /// This process's limits (the defaults, unless set).
-    pub fn limits(&self) -> Limits {
-        self.limits.as_deref().copied().unwrap_or_default()
-    }
-
     /// Sets this process's limits (`Limits::default()`: the defaults).
     pub fn set_limits(&mut self, limits: Limits) {
         self.limits = if limits == Limits::default() { None } else { Some(Box::new(limits)) };

@@ -38,15 +38,18 @@ fn io_read_line(ctx: &mut Ctx, args: &[Value]) -> R {
     text_value(ctx, buf, "the line")
 }
 
-/// A string value of bytes read (invalid UTF-8 replaced), failing softly (N2011) where memory
-/// for it cannot be had.
+/// A string value of bytes read (invalid UTF-8 replaced).
 fn text_value(ctx: &mut Ctx, buf: Vec<u8>, what: &str) -> R {
     let s = match String::from_utf8(buf) {
         Ok(s) => s,
         Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
     };
-    let text = Text::try_from_str(&s).ok_or_else(|| VmError::arg(format!("{what} is too large: there is not enough memory for it")))?;
-    drop(s);
+    str_value(ctx, &s, what)
+}
+
+/// A string value of text read, failing softly (N2011) where memory for it cannot be had.
+fn str_value(ctx: &mut Ctx, s: &str, what: &str) -> R {
+    let text = Text::try_from_str(s).ok_or_else(|| VmError::arg(format!("{what} is too large: there is not enough memory for it")))?;
     Ok(ctx.heap.alloc_str(text))
 }
 
@@ -68,8 +71,7 @@ fn io_read_file(ctx: &mut Ctx, args: &[Value]) -> R {
     match String::from_utf8(buf) {
         Ok(text) => {
             let path = path.to_string();
-            let text = Text::try_from_str(&text).ok_or_else(|| VmError::arg(format!("{path} is too large: there is not enough memory for it")))?;
-            Ok(ctx.heap.alloc_str(text))
+            str_value(ctx, &text, &path)
         }
         Err(_) => Err(io_error(path, &std::io::Error::new(std::io::ErrorKind::InvalidData, "stream did not contain valid UTF-8"))),
     }
