@@ -512,6 +512,16 @@ impl Compiler {
         t
     }
 
+    /// N0200 unless values of `t` can be hashed (dict keys, set elements).
+    pub(crate) fn require_hashable(&mut self, t: &Type, what: &str, span: Span) {
+        if !crate::builtins::hashable(&self.subst.resolve(t)) {
+            let shown = self.show(t);
+            self.error(N0200, format!("`{shown}` values cannot be {what}"), span)
+                .label("not hashable")
+                .hint("dict keys and set elements must be int, float, bool, str, bytes, none, optionals and tuples of those, or enum/struct values");
+        }
+    }
+
     pub fn resolve_type(&mut self, te: &TypeExpr) -> Type {
         match te {
             TypeExpr::Optional(t, _) => Type::optional(self.resolve_type(t)),
@@ -559,6 +569,9 @@ impl Compiler {
                                 return Type::Unknown;
                             }
                             let t = self.resolve_type(&args[0]);
+                            if name == "set" {
+                                self.require_hashable(&t, "set elements", args[0].span());
+                            }
                             return if name == "list" { Type::list(t) } else { Type::Set(Box::new(t)) };
                         }
                         "tensor" => {
@@ -592,6 +605,7 @@ impl Compiler {
                                 return Type::Unknown;
                             }
                             let k = self.resolve_type(&args[0]);
+                            self.require_hashable(&k, "dict keys", args[0].span());
                             let v = self.resolve_type(&args[1]);
                             return Type::Dict(Box::new(k), Box::new(v));
                         }

@@ -582,6 +582,8 @@ impl Compiler {
         if parts.is_empty() {
             self.load_const(Const::Str(String::new()), Some(base));
         }
+        // A lone hole of a non-string still goes through Concat, which formats it
+        let mut all_str = true;
         for (i, p) in parts.iter().enumerate() {
             let r = base + i as u16;
             match p {
@@ -600,7 +602,9 @@ impl Compiler {
                         }
                         None => {
                             // Concat formats non-strings itself
-                            let _ = t;
+                            if !matches!(self.subst.resolve(&t), Type::Str) {
+                                all_str = false;
+                            }
                             if v != r {
                                 self.emit(Op::Move { dst: r, src: v });
                             }
@@ -609,7 +613,7 @@ impl Compiler {
                 }
             }
         }
-        if n == 1 {
+        if n == 1 && all_str {
             return (self.to_dst(base, dst), Type::Str);
         }
         let d = self.dst(dst);
@@ -793,9 +797,11 @@ impl Compiler {
                     }
                 };
                 let j = self.b().jump_if_not_none(d);
-                let (_, bt) = self.expr(b, Some(d), Some(&inner));
+                // `T? ?? T?` is `T?`, and `none` is the simplest `T?`
+                let hint = if matches!(b.kind, ExprKind::None) { Type::optional(inner.clone()) } else { inner.clone() };
+                let (_, bt) = self.expr(b, Some(d), Some(&hint));
                 let bt = self.subst.resolve(&bt);
-                let result = if matches!(bt, Type::Optional(_)) {
+                let result = if matches!(bt, Type::Optional(_) | Type::None) {
                     self.expect_type(&bt, &Type::optional(inner.clone()), b.span);
                     Type::optional(inner)
                 } else {

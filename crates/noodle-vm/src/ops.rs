@@ -1,7 +1,7 @@
 //! Value semantics shared by the interpreter and the natives: structural equality, ordering,
 //! dict/set keys and truthiness.
 
-use crate::codes::N2011;
+use crate::codes::{N2011, N2015};
 use crate::error::VmError;
 use crate::heap::Heap;
 use crate::value::{Key, Obj, ObjRef, Value};
@@ -282,6 +282,7 @@ fn key_part<'h>(heap: &'h Heap, program: &Program, v: Value) -> KeyPart<'h> {
             Obj::Tuple(items) => return KeyPart::Compound(None, items),
             Obj::Record { ty, fields } if is_variant(program, *ty) => return KeyPart::Compound(Some(*ty), fields),
             Obj::Native(n) => n.key().unwrap_or(Key::Ref(r.0)),
+            Obj::List(_) | Obj::Dict(_) | Obj::Set(_) => Key::Unhashable,
             _ => Key::Ref(r.0),
         },
     })
@@ -299,6 +300,7 @@ pub fn storable_key(heap: &Heap, program: &Program, v: Value) -> Result<Key, VmE
 pub fn check_storable(key: Key) -> Result<Key, VmError> {
     match key {
         Key::TooDeep => Err(VmError::new(N2011, format!("a dict key or set element may nest tuples and enum values at most {MAX_KEY_DEPTH} levels deep"))),
+        Key::Unhashable => Err(VmError::new(N2015, "a list, dict or set cannot be a dict key or set element")),
         k => Ok(k),
     }
 }
@@ -329,6 +331,7 @@ pub fn key_of(heap: &Heap, program: &Program, v: Value) -> Key {
             let item = top.items[top.next];
             top.next += 1;
             match key_part(heap, program, item) {
+                KeyPart::Leaf(Key::Unhashable) => return Key::Unhashable,
                 KeyPart::Leaf(k) => top.keys.push(k),
                 KeyPart::Compound(variant, items) => {
                     if stack.len() == MAX_KEY_DEPTH {
@@ -625,6 +628,12 @@ mod tests {
         let p2 = h.alloc(Obj::Record { ty: 1, fields: crate::value::Fields::from_slice(&[]) });
         assert_ne!(key_of(&h, &p, p1), key_of(&h, &p, p2));
         assert_ne!(key_of(&h, &p, Value::Func(0)), key_of(&h, &p, Value::Func(1)));
+        // a list, alone or inside a tuple, is never a key
+        let l = h.alloc(Obj::List(vec![Value::Int(1)]));
+        assert_eq!(key_of(&h, &p, l), Key::Unhashable);
+        let tl = h.alloc(Obj::Tuple(crate::value::Fields::from_slice(&[Value::Int(1), l])));
+        assert_eq!(key_of(&h, &p, tl), Key::Unhashable);
+        assert!(storable_key(&h, &p, tl).is_err());
 
         assert!(!truthy(&h, Value::None));
         assert!(!truthy(&h, Value::Int(0)));

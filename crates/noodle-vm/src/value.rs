@@ -46,6 +46,9 @@ pub enum Key {
     /// never stored (adding one is N2011), so looking one up finds nothing. Keys stay shallow
     /// enough that hashing, comparing and dropping them (all recursive) cannot overflow.
     TooDeep,
+    /// The image of a list, dict or set (reached through `any`): never stored (adding one is
+    /// N2015, as its contents could change under the key), so looking one up finds nothing.
+    Unhashable,
 }
 
 /// One write per scalar key, and no variant tag: a dict's keys nearly always share one type
@@ -78,6 +81,7 @@ impl std::hash::Hash for Key {
                 state.write_u64(*id)
             }
             Key::TooDeep => state.write_u8(0xfe),
+            Key::Unhashable => state.write_u8(0xfd),
         }
     }
 }
