@@ -477,6 +477,12 @@ impl Compiler {
         // Look in the enclosing function; capture from it.
         let outer = self.resolve_in_fn(fi - 1, name)?;
         let cap = match outer {
+            // A narrowed mutable global is not a variable of the enclosing function: the closure
+            // reads the global itself, at its declared type (narrowing does not reach closures)
+            NameRes::Local(l) if l.global.is_some() => {
+                let m = self.cur_module();
+                return Some(self.resolve_module_symbol(m, name));
+            }
             NameRes::Local(l) => Capture { name: name.into(), ty: l.ty.clone(), mutable: l.mutable, cell: l.cell, source: CapSource::Local(l.reg) },
             NameRes::Capture(i, c) => Capture { source: CapSource::Capture(i), ..c },
             other => return Some(other),
