@@ -657,6 +657,14 @@ impl Compiler {
                 self.error(N0204, format!("`{shown}` may be none"), x.span).hint("check it first (`if x != none`), or use `??` or `!`");
                 (d, Type::Unknown)
             }
+            // `not` needs a bool, as `and` and `or` do: a mismatch, not a missing operator
+            (UnOp::Not, _) => {
+                let shown = self.show(&t);
+                self.error(N0200, format!("type mismatch: expected `bool`, found `{shown}`"), x.span)
+                    .label(format!("this is `{shown}`"))
+                    .hint("`not` needs a bool; there is no truthiness (compare explicitly, e.g. `x != 0`)");
+                (d, Type::Unknown)
+            }
             _ => {
                 let sym = match op {
                     UnOp::Neg => "-",

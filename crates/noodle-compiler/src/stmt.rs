@@ -1,13 +1,13 @@
 //! Statements: bindings, assignment, loops, try/catch/finally, returns.
 
-use crate::codes::{N0101, N0105, N0106, N0200, N0204, N0207, N0210, N0211, N0213, N0241, N0300, N0302};
+use crate::codes::{N0100, N0101, N0104, N0105, N0106, N0200, N0204, N0207, N0210, N0211, N0213, N0241, N0300, N0302};
 use noodle_syntax::codes::{N0208, N0215};
 use noodle_syntax::codes::{N0010, N0012};
 use crate::builder::Reg;
 use crate::compiler::{Compiler, GlobalInfo, Local, LoopCtx, NameRes, Symbol};
 use crate::types::Type;
 use noodle_nbc::Op;
-use noodle_syntax::ast::{self, Block, Expr, ExprKind, PatKind, Pattern, Stmt};
+use noodle_syntax::ast::{self, Block, Expr, ExprKind, Ident, PatKind, Pattern, Stmt};
 use noodle_syntax::{Diagnostic, Span};
 use foldhash::{HashSet, HashSetExt};
 
@@ -656,6 +656,12 @@ impl Compiler {
                 _ => None,
             },
             ExprKind::Field { target: obj, name, optional: false } => {
+                if let Some(mi) = self.module_name(obj) {
+                    return match self.modules[mi].symbols.get(&name.name) {
+                        Some((Symbol::Global(g), true)) => Some(self.globals[*g].ty.clone()),
+                        _ => None,
+                    };
+                }
                 let (_, t) = self.peek_type(obj);
                 match self.subst.resolve(&t) {
                     Type::Struct(s) => self.structs[s as usize].fields.iter().find(|f| f.0 == name.name).map(|f| f.1.clone()),
@@ -734,6 +740,10 @@ impl Compiler {
                     self.error(N0012, "cannot assign through `?.`", target.span).hint("check for none first");
                     return;
                 }
+                if let Some(mi) = self.module_name(obj) {
+                    self.assign_module_item(mi, name, vt, r, target.span);
+                    return;
+                }
                 let (o, t) = self.expr(obj, None, None);
                 match self.subst.resolve(&t) {
                     Type::Struct(s) => {
@@ -810,6 +820,47 @@ impl Compiler {
                 if l.wide.is_some() {
                     self.widen(&n, l.reg);
                 }
+            }
+        }
+    }
+
+    /// The module `e` names, when it is a plain name bound by an import.
+    fn module_name(&mut self, e: &Expr) -> Option<usize> {
+        match &e.kind {
+            ExprKind::Name(m) => match self.resolve(m) {
+                NameRes::Module(mi) => Some(mi),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// `m.name = value`: another module's `pub var` can be assigned; its `pub let` cannot.
+    fn assign_module_item(&mut self, mi: usize, name: &Ident, vt: &Type, r: Reg, span: Span) {
+        let module = self.modules[mi].name.clone();
+        match self.modules[mi].symbols.get(&name.name).cloned() {
+            None => {
+                self.error(N0100, format!("module `{module}` has no item `{}`", name.name), name.span);
+            }
+            Some((_, false)) => {
+                self.error(N0104, format!("`{}` is not public in module `{module}`", name.name), name.span).hint("mark it `pub` in its module to use it here");
+            }
+            Some((Symbol::Global(g), true)) => {
+                let gi = self.globals[g].clone();
+                if !gi.mutable {
+                    self.error(N0105, format!("cannot assign to `{module}.{}`: it is a `let` of module `{module}`", name.name), span)
+                        .label("assignment to a `let` binding")
+                        .hint(format!("declare it with `pub var {}` in `{module}` to let other modules assign it", name.name));
+                    return;
+                }
+                self.expect_type(vt, &gi.ty, span);
+                self.emit(Op::StoreGlobal { src: r, idx: gi.idx });
+            }
+            Some((Symbol::Const(_), true)) => {
+                self.error(N0105, format!("cannot assign to `{module}.{}`: it is a constant", name.name), span).label("assignment to a constant");
+            }
+            Some(_) => {
+                self.error(N0012, format!("cannot assign to `{module}.{}`", name.name), span).label("not a variable");
             }
         }
     }

@@ -144,11 +144,11 @@ fn export_in(heap: &Heap, program: &Program, v: Value, path: &mut Path, left: &m
         Obj::Native(n) => Msg::Native(n.send(program)?.into()),
         other => {
             let what = match other {
-                Obj::Closure { .. } => "function",
+                Obj::Closure { .. } => "closure (a function that captures variables)",
                 Obj::Cell(_) => "variable cell",
                 _ => "value",
             };
-            return Err(VmError::new(N2301, format!("a {what} cannot be sent to another actor: only data (numbers, strings, collections, structs, enums, tensors and actor references) can")));
+            return Err(VmError::new(N2301, format!("a {what} cannot be sent to another actor: only data (numbers, strings, collections, structs, enums, tensors, actor references) and functions that capture nothing can")));
         }
     };
     path.pop();

@@ -272,7 +272,7 @@ pub trait NativeObject: Any {
     fn send(&self, program: &Program) -> Result<Box<dyn Sendable>, VmError> {
         Err(VmError::new(
             crate::codes::N2301,
-            format!("a {} cannot be sent to another actor: only data (numbers, strings, collections, structs, enums, tensors and actor references) can", self.type_name(program)),
+            format!("a {} cannot be sent to another actor: only data (numbers, strings, collections, structs, enums, tensors, actor references) and functions that capture nothing can", self.type_name(program)),
         ))
     }
 }
