@@ -210,7 +210,7 @@ fn cmd_run(args: &[String]) -> ExitCode {
     match rt.run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(u) => {
-            eprint!("{}", u.render());
+            eprint!("{}", noodle::render_uncaught(&u));
             ExitCode::from(1)
         }
     }
@@ -652,7 +652,7 @@ fn run_one_test(file: &Path, name: &str) -> ExitCode {
         Err(e) => return fail(e),
     };
     if let Err(u) = rt.run() {
-        eprint!("{}", u.render());
+        eprint!("{}", noodle::render_uncaught(&u));
         return ExitCode::from(1);
     }
     if name.is_empty() {

@@ -13,7 +13,8 @@ pub struct FuncBuilder {
     pub next: u32,
     /// High-water mark: the function's register window size.
     pub max: u32,
-    pub line: u32,
+    /// The source position (`noodle_nbc::position`) given to the instructions emitted next.
+    pub pos: u32,
     pub file: u32,
     pub overflow: bool,
     /// A fused 16-bit branch could not reach its target.
@@ -24,12 +25,12 @@ pub struct Label(pub usize);
 
 impl FuncBuilder {
     pub fn new(name: String, file: u32, arity: u16) -> FuncBuilder {
-        FuncBuilder { name, arity, code: Vec::with_capacity(16), lines: Vec::with_capacity(16), next: arity as u32, max: arity as u32, line: 1, file, overflow: false, fuse_overflow: false }
+        FuncBuilder { name, arity, code: Vec::with_capacity(16), lines: Vec::with_capacity(16), next: arity as u32, max: arity as u32, pos: 1, file, overflow: false, fuse_overflow: false }
     }
 
     pub fn emit(&mut self, op: Op) -> usize {
         self.code.push(op);
-        self.lines.push(self.line);
+        self.lines.push(self.pos);
         self.code.len() - 1
     }
 

@@ -414,9 +414,19 @@ impl Compiler {
         }
         let file = span.file as usize;
         if let Some(f) = self.files.get(file) {
-            let hint = self.fns.last().unwrap().b.line as usize;
+            let hint = noodle_nbc::position_line(self.fns.last().unwrap().b.pos) as usize;
             let line = f.line_of_near(span.start, hint);
-            self.b().line = line as u32;
+            let col = f.col_in_line(span.start, line);
+            self.b().pos = noodle_nbc::position(line as u32, col as u32);
+        }
+    }
+    /// The position the next instruction gets (see `set_line`), to restore after a part.
+    pub fn pos(&self) -> Option<u32> {
+        self.fns.last().map(|f| f.b.pos)
+    }
+    pub fn set_pos(&mut self, pos: Option<u32>) {
+        if let (Some(p), Some(f)) = (pos, self.fns.last_mut()) {
+            f.b.pos = p;
         }
     }
     pub fn cur_module(&self) -> usize {

@@ -159,6 +159,15 @@ impl Compiler {
 
     /// Compiles an expression. `dst`, when given, is where the result must end up.
     pub fn expr(&mut self, e: &Expr, dst: Option<Reg>, expected: Option<&Type>) -> (Reg, Type) {
+        // the instructions of `e` that follow its parts (a call after its arguments) are at
+        // `e`'s position, not at its last part's
+        let outer = self.pos();
+        let r = self.expr_here(e, dst, expected);
+        self.set_pos(outer);
+        r
+    }
+
+    fn expr_here(&mut self, e: &Expr, dst: Option<Reg>, expected: Option<&Type>) -> (Reg, Type) {
         self.set_line(e.span);
         match &e.kind {
             ExprKind::Int(v) => (self.load_const(Const::Int(*v), dst), Type::Int),
@@ -1571,7 +1580,21 @@ impl Compiler {
     pub fn lambda(&mut self, name: &str, params: &[Param], ptys: Option<Vec<Type>>, ret: Type, body: &Block, d: Reg, span: Span) -> Type {
         let ptys = ptys.unwrap_or_default();
         let func = self.program.funcs.len() as u32;
-        let qual = format!("{}{}", if name == "<lambda>" { "<lambda" } else { "" }, if name == "<lambda>" { format!(" {}>", func) } else { name.to_string() });
+        let qual = if name == "<lambda>" {
+            // named for where it is written; the trace adds the line and column
+            let outer = self.fns.last().map(|f| f.b.name.as_str()).unwrap_or("<main>");
+            if outer.starts_with("<lambda") {
+                outer.to_string()
+            } else if let Some(m) = outer.strip_prefix("<init ") {
+                format!("<lambda in module {m}")
+            } else if outer == "<main>" {
+                "<lambda>".to_string()
+            } else {
+                format!("<lambda in {outer}>")
+            }
+        } else {
+            name.to_string()
+        };
         self.program.funcs.push(noodle_nbc::Function { name: qual.clone(), arity: 0, nregs: 0, ncaptures: 0, file: 0, code: vec![], lines: vec![] });
         let module = self.cur_module();
         let mut st = self.new_fn_state(qual, module, params.len() as u16, false);

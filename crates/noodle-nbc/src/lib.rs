@@ -15,5 +15,5 @@ pub mod verify;
 
 pub use format::{decode, encode, LoadError, FORMAT_VERSION, MAGIC};
 pub use op::Op;
-pub use program::{Const, Function, Program, RecordType};
+pub use program::{position, position_col, position_line, Const, Function, Program, RecordType};
 pub use verify::verify;

@@ -22,8 +22,28 @@ pub struct Function {
     /// Index into `Program::files`.
     pub file: u32,
     pub code: Vec<Op>,
-    /// Source line of each instruction (same length as `code`).
+    /// Source position of each instruction (same length as `code`): see `position`.
     pub lines: Vec<u32>,
+}
+
+/// How many bits of a position hold the line; the column is in the bits above them.
+const LINE_BITS: u32 = 22;
+
+/// A line-table entry: the 1-based line in the low 22 bits and the 1-based column (0 when
+/// not known) in the high 10, each capped at the most its bits hold. A table made of plain
+/// line numbers is a table of positions with unknown columns.
+pub fn position(line: u32, col: u32) -> u32 {
+    line.min((1 << LINE_BITS) - 1) | (col.min((1 << (32 - LINE_BITS)) - 1) << LINE_BITS)
+}
+
+/// The line of a position.
+pub fn position_line(pos: u32) -> u32 {
+    pos & ((1 << LINE_BITS) - 1)
+}
+
+/// The column of a position (0: not known).
+pub fn position_col(pos: u32) -> u32 {
+    pos >> LINE_BITS
 }
 
 /// A record type: a struct, or one variant of an enum.

@@ -7,7 +7,7 @@ use crate::Shared;
 use crate::actor::{self, ActorHost, ActorRef, Overflow, SpawnSpec, SupervisorSpec};
 use noodle_vm::message::Msg;
 use noodle_vm::native::Host;
-use noodle_vm::vm::Uncaught;
+use noodle_vm::vm::{render_trace, TraceFrame, Uncaught, AWAITED};
 use noodle_vm::{RunState, Value, Vm, VmError};
 use std::any::Any;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -436,11 +436,7 @@ fn reply(shared: &Arc<Shared>, to: Option<(Arc<Cell>, u64)>, result: Result<Msg,
 }
 
 fn log_crash(shared: &Shared, who: &str, u: &Uncaught) {
-    let mut s = format!("error[{}] in actor {who}: {}\n", u.code, u.message);
-    for (f, file, line) in &u.trace {
-        s.push_str(&format!("  at {f} ({file}:{line})\n"));
-    }
-    shared.log(&s);
+    shared.log(&format!("error[{}] in actor {who}: {}\n{}", u.code, u.message, render_trace(&u.trace)));
 }
 
 /// Runs one slice of an actor or supervisor.
@@ -595,7 +591,11 @@ fn crash(shared: &Arc<Shared>, mut p: Box<Process>, u: Uncaught) -> Option<Box<P
         // a task's error is its result: `await` raises it, with its own code
         p.cell.exiting.store(true, Ordering::SeqCst);
         let to = p.reply.take();
-        reply(shared, to, Err(VmError::with_code(&u.code, u.message.clone())));
+        let mut e = VmError::with_code(&u.code, u.message.clone());
+        let mut trace = u.trace;
+        trace.push(TraceFrame { function: p.cell.describe(shared.template.program()), file: AWAITED.into(), line: 0, col: 0 });
+        e.trace = Some(Box::new(trace));
+        reply(shared, to, Err(e));
         p.vm().abort();
         die(shared, p, Reason::Crashed { code: u.code, message: u.message });
         return None;
@@ -875,7 +875,8 @@ impl ProcHost {
         if self.detached().remove(&task) {
             if let (Some(Task::Running(cell)), Err(e)) = (self.tasks().remove(&task), &result) {
                 let who = cell.describe(self.shared.template.program());
-                self.shared.log(&format!("error[{}] in {who}, which nothing awaits: {}\n", e.code, e.message));
+                let trace = e.trace.as_deref().map(|t| render_trace(&t[..t.len().saturating_sub(1)])).unwrap_or_default();
+                self.shared.log(&format!("error[{}] in {who}, which nothing awaits: {}\n{trace}", e.code, e.message));
             }
             self.tasks().remove(&task);
             return;
@@ -1124,7 +1125,13 @@ impl ActorHost for ProcHost {
         if let Some(i) = tasks.iter().position(|t| matches!(self.tasks().get(t), Some(Task::Done(_)))) {
             self.end_deadline();
             let Some(Task::Done(r)) = self.tasks().remove(&tasks[i]) else { unreachable!() };
-            return r.map(|m| Some((i, m)));
+            return r.map(|m| Some((i, m))).map_err(|mut e| {
+                // say which of the tasks given to `select` failed
+                if let Some(mark) = e.trace.as_deref_mut().and_then(|t| t.last_mut()).filter(|f| f.file == AWAITED) {
+                    mark.function.push_str(&format!(" (tasks[{i}] of `select`)"));
+                }
+                e
+            });
         }
         if tasks.iter().all(|t| !self.tasks().contains_key(t)) {
             self.end_deadline();

@@ -72,6 +72,13 @@ impl SourceFile {
         self.line_of(offset)
     }
 
+    /// The 1-based column (in characters) of `offset`, which is on 1-based line `line`.
+    pub fn col_in_line(&self, offset: u32, line: usize) -> usize {
+        let start = self.line_starts.get(line.max(1) - 1).copied().unwrap_or(0);
+        let end = (offset as usize).clamp(start, self.text.len());
+        self.text.get(start..end).map_or(0, |s| s.chars().count()) + 1
+    }
+
     /// The text of a 1-based line, without its newline.
     pub fn line_text(&self, line: usize) -> &str {
         let start = self.line_starts.get(line - 1).copied().unwrap_or(self.text.len());

@@ -7,11 +7,14 @@ use noodle_codes::N2001;
 pub struct VmError {
     pub code: noodle_codes::Code,
     pub message: String,
+    /// Where the error was raised before it reached this process (a failed task's own
+    /// frames, ending with an `AWAITED` mark); the raise here adds its frames after them.
+    pub trace: Option<Box<Vec<crate::vm::TraceFrame>>>,
 }
 
 impl VmError {
     pub fn new(code: noodle_codes::Code, message: impl Into<String>) -> VmError {
-        VmError { code, message: message.into() }
+        VmError { code, message: message.into(), trace: None }
     }
     pub fn div_zero() -> VmError {
         VmError::new(N2001, "division by zero")
@@ -36,7 +39,7 @@ impl VmError {
                 c
             }
         };
-        VmError { code: noodle_codes::Code::user(code), message: message.into() }
+        VmError { code: noodle_codes::Code::user(code), message: message.into(), trace: None }
     }
     pub fn arg(msg: impl Into<String>) -> VmError {
         VmError::new(N2011, msg)

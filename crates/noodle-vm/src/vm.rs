@@ -118,22 +118,92 @@ struct Handler {
 pub struct Uncaught {
     pub code: String,
     pub message: String,
-    /// (function name, file, line), innermost first.
-    pub trace: Vec<(String, String, u32)>,
+    /// Innermost first.
+    pub trace: Vec<TraceFrame>,
+}
+
+/// One line of a stack trace.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TraceFrame {
+    /// The function as the program names it (`Counter.add`, `<module main>`, `list.map`), or,
+    /// for an `AWAITED` mark, what raised the error below it (``task `work` #3``).
+    pub function: String,
+    /// Its source file; `NATIVE_FILE` for a native, `AWAITED` for the mark between a task's
+    /// own frames and those of the code that awaited it.
+    pub file: String,
+    pub line: u32,
+    /// 1-based; 0 when not known.
+    pub col: u32,
+}
+
+/// The `file` of the mark where a trace goes from a task's frames to its awaiter's.
+pub const AWAITED: &str = "<awaited>";
+
+/// How many times in a row one frame is shown before the rest of its run is counted instead
+/// (a runaway recursion is one line and a count, not 10,000 lines).
+const FOLD_AFTER: usize = 3;
+/// A trace longer than this (after folding) shows its first and last frames only.
+const MAX_TRACE_LINES: usize = 60;
+
+impl TraceFrame {
+    fn same_place(&self, o: &TraceFrame) -> bool {
+        self.function == o.function && self.file == o.file && self.line == o.line && self.col == o.col
+    }
 }
 
 impl Uncaught {
     pub fn render(&self) -> String {
-        let mut s = format!("error[{}]: {}\n", self.code, self.message);
-        for (f, file, line) in &self.trace {
-            if file == NATIVE_FILE {
-                s.push_str(&format!("  at {f} ({file})\n"));
-            } else {
-                s.push_str(&format!("  at {f} ({file}:{line})\n"));
-            }
-        }
-        s
+        format!("error[{}]: {}\n{}", self.code, self.message, render_trace(&self.trace))
     }
+}
+
+/// The lines of a trace, each `  at f (file:line:col)`, with runs of one frame folded and a
+/// very long trace cut in the middle.
+pub fn render_trace(trace: &[TraceFrame]) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < trace.len() {
+        let f = &trace[i];
+        let run = trace[i..].iter().take_while(|g| g.same_place(f)).count();
+        let shown = if run > FOLD_AFTER + 1 { FOLD_AFTER } else { run };
+        for _ in 0..shown {
+            lines.push(match f.file.as_str() {
+                AWAITED => format!("  ... raised in {}, awaited at:", f.function),
+                NATIVE_FILE => format!("  at {} ({})", f.function, f.file),
+                _ if f.col > 0 => format!("  at {} ({}:{}:{})", f.function, f.file, f.line, f.col),
+                _ => format!("  at {} ({}:{})", f.function, f.file, f.line),
+            });
+        }
+        if run > shown {
+            let more = run - shown;
+            lines.push(format!("  ... {} more call{} of `{}`", group(more), if more == 1 { "" } else { "s" }, f.function));
+        }
+        i += run;
+    }
+    if lines.len() > MAX_TRACE_LINES {
+        let (head, tail) = (MAX_TRACE_LINES * 2 / 3, MAX_TRACE_LINES / 3);
+        let cut = lines.len() - head - tail;
+        lines.splice(head..lines.len() - tail, [format!("  ... {} more lines", group(cut))]);
+    }
+    let mut s = String::new();
+    for l in lines {
+        s.push_str(&l);
+        s.push('\n');
+    }
+    s
+}
+
+/// `9990` as `9,990`.
+fn group(n: usize) -> String {
+    let d = n.to_string();
+    let mut out = String::new();
+    for (i, c) in d.chars().enumerate() {
+        if i > 0 && (d.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 #[derive(Debug)]
@@ -212,7 +282,7 @@ macro_rules! native_ctx {
 }
 
 /// A stack trace: (function, file, line) of each frame, innermost first.
-type Trace = Vec<(String, String, u32)>;
+type Trace = Vec<TraceFrame>;
 
 /// The VM's state that most processes never use.
 #[derive(Default)]
@@ -850,17 +920,24 @@ impl Vm {
     fn make_error(&mut self, e: VmError) -> Value {
         let code = self.heap.alloc_str(e.code.as_str());
         let msg = self.heap.alloc_str(e.message);
-        self.heap.alloc(Obj::Record { ty: 0, fields: crate::value::Fields::from_slice(&[code, msg]) })
+        let err = self.heap.alloc(Obj::Record { ty: 0, fields: crate::value::Fields::from_slice(&[code, msg]) });
+        if let (Some(mut cause), Value::Obj(r)) = (e.trace, err) {
+            // raised elsewhere first (a task): its frames, then this process's (the throw that
+            // follows keeps this trace, as for a rethrow)
+            cause.extend(self.trace());
+            self.aux().last_trace = Some((r, *cause));
+        }
+        err
     }
 
-    fn trace(&self) -> Vec<(String, String, u32)> {
+    fn trace(&self) -> Trace {
         let p = &self.program;
         let mut out = Vec::new();
         for (i, f) in self.frames.iter().enumerate().rev() {
             // a native that called back sits between the function it called and its caller
             for nf in self.native_frames().iter().rev().filter(|nf| nf.depth == i + 1) {
                 let name = p.natives.get(nf.native as usize).cloned().unwrap_or_default();
-                out.push((name, NATIVE_FILE.to_string(), 0));
+                out.push(TraceFrame { function: name, file: NATIVE_FILE.to_string(), line: 0, col: 0 });
             }
             let func = &p.funcs[f.func as usize];
             if func.name == "<main>" {
@@ -872,7 +949,7 @@ impl Vm {
                     continue;
                 }
             }
-            let line = func.lines.get(f.pc(p).saturating_sub(1)).copied().unwrap_or(0);
+            let pos = func.lines.get(f.pc(p).saturating_sub(1)).copied().unwrap_or(0);
             let file = p.files.get(func.file as usize).cloned().unwrap_or_default();
             let name = match func.name.strip_prefix("<init ") {
                 Some(m) => format!("<module {}", m),
@@ -882,7 +959,7 @@ impl Vm {
                     _ => func.name.clone(),
                 },
             };
-            out.push((name, file, line));
+            out.push(TraceFrame { function: name, file, line: noodle_nbc::position_line(pos), col: noodle_nbc::position_col(pos) });
         }
         out
     }

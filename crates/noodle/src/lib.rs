@@ -211,10 +211,29 @@ impl Error {
             Error::Io(p, e) => format!("error[{}]: cannot read {}: {e}\n", crate::error_codes::N0900, p.display()),
             Error::Compile(d) => d.render(),
             Error::Load(e) => format!("error[{}]: {e}\n", e.code()),
-            Error::Runtime(u) => u.render(),
+            Error::Runtime(u) => render_uncaught(u),
             Error::Setup(s) => format!("error[{}]: {s}\n", crate::error_codes::N0901),
         }
     }
+}
+
+/// An uncaught run-time error as the CLI shows it: `Uncaught::render`, with the source line
+/// of the innermost frame (read again from its file, when it can be) under the message.
+pub fn render_uncaught(u: &noodle_vm::vm::Uncaught) -> String {
+    let full = u.render();
+    let Some(f) = u.trace.iter().find(|f| f.line > 0 && f.file != noodle_vm::vm::NATIVE_FILE && f.file != noodle_vm::vm::AWAITED) else { return full };
+    let Some(text) = std::fs::read_to_string(&f.file).ok().and_then(|t| t.lines().nth(f.line as usize - 1).map(str::to_string)) else { return full };
+    let (head, trace) = full.split_once('\n').unwrap_or((&full, ""));
+    let num = f.line.to_string();
+    let pad = " ".repeat(num.len());
+    let mut s = format!("{head}\n{pad} --> {}:{}{}\n{pad} |\n{num} | {text}\n", f.file, f.line, if f.col > 0 { format!(":{}", f.col) } else { String::new() });
+    if f.col > 0 {
+        // keep the line's tabs so that the caret lines up under them
+        let lead: String = text.chars().take(f.col as usize - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+        s.push_str(&format!("{pad} | {lead}^\n"));
+    }
+    s.push_str(trace);
+    s
 }
 
 /// Compiles a source text as the main module `path` with the standard library.
