@@ -80,8 +80,8 @@ fn errors_from_calls_carry_code_and_trace() {
     match rt.call::<i64>("boom", (0i64,)) {
         Err(noodle::Error::Runtime(u)) => {
             assert_eq!(u.code, "N2001");
-            assert_eq!(u.trace[0].0, "boom");
-            assert_eq!(u.trace[0].2, 2);
+            assert_eq!(u.trace[0].function, "boom");
+            assert_eq!(u.trace[0].line, 2);
         }
         other => panic!("expected a runtime error, got {:?}", other.map(|_| ())),
     }
