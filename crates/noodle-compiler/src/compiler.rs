@@ -180,6 +180,10 @@ pub struct FnState {
     pub module: usize,
     pub type_params: Vec<(String, Type)>,
     pub is_init: bool,
+    /// `MarkDynamic` instructions emitted after making a container whose element type was
+    /// not known yet: each becomes a `Nop` at the end of the function unless its type turned
+    /// out to be `list[any]`, `set[any]` or `dict[any, any]`.
+    pub dynamic_marks: Vec<(usize, Type)>,
 }
 
 pub enum NameRes {
@@ -1256,6 +1260,7 @@ impl Compiler {
             self_ty: None,
             module,
             type_params: Vec::new(),
+            dynamic_marks: Vec::new(),
             is_init,
         }
     }
@@ -1315,6 +1320,11 @@ impl Compiler {
 
     pub fn finish_fn(&mut self, func: u32, st: FnState, ncaptures: u16) {
         let mut b = st.b;
+        for (pc, t) in &st.dynamic_marks {
+            if !any_container(&self.subst.resolve(t)) {
+                b.code[*pc] = Op::Nop;
+            }
+        }
         if b.fuse_overflow {
             self.error(N0219, format!("function `{}` is too large for short branches", b.name), Span::default());
         }
@@ -1404,6 +1414,38 @@ fn sym_res(sym: &Symbol) -> NameRes {
         Symbol::Module(m) => NameRes::Module(*m),
         Symbol::Const(c) => NameRes::Const(c.clone()),
         Symbol::NativeType(t) => NameRes::NativeType(*t),
+    }
+}
+
+/// `list[any]`, `set[any]` or `dict[any, any]`: a type through which a value of any type can be
+/// stored in a container (see `Op::MarkDynamic`).
+pub fn any_container(t: &Type) -> bool {
+    match t {
+        Type::List(e) | Type::Set(e) => **e == Type::Any,
+        Type::Dict(k, v) => **k == Type::Any && **v == Type::Any,
+        _ => false,
+    }
+}
+
+impl Compiler {
+    /// After making the container in `r` of type `t`: marks it dynamic when `t` is an
+    /// `any_container` (now, or once its inference variables are solved).
+    pub(crate) fn mark_if_dynamic(&mut self, r: Reg, t: &Type) {
+        let t = self.subst.resolve(t);
+        if any_container(&t) {
+            self.emit(Op::MarkDynamic { obj: r });
+        } else if self.subst.has_vars(&t) && matches!(t, Type::List(_) | Type::Set(_) | Type::Dict(..)) {
+            let pc = self.emit(Op::MarkDynamic { obj: r });
+            self.f().dynamic_marks.push((pc, t));
+        }
+    }
+
+    /// Before storing through a container of type `t` held in `r`: N2016 at run time when
+    /// `t` is an `any_container` and the container was not made as one (a cast's view).
+    pub(crate) fn check_dynamic(&mut self, r: Reg, t: &Type) {
+        if any_container(&self.subst.resolve(t)) {
+            self.emit(Op::CheckDynamic { obj: r });
+        }
     }
 }
 

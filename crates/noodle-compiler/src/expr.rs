@@ -202,7 +202,9 @@ impl Compiler {
                 let (base, et) = self.elements(elems, want, "list");
                 let d = self.dst(dst);
                 self.emit(Op::NewList { dst: d, base, count: elems.len() as u16 });
-                (d, Type::list(et))
+                let t = Type::list(et);
+                self.mark_if_dynamic(d, &t);
+                (d, t)
             }
             ExprKind::Set(elems) => {
                 let want = match expected.map(|t| strip_optional(self.subst.resolve(t))) {
@@ -216,7 +218,9 @@ impl Compiler {
                 }
                 let d = self.dst(dst);
                 self.emit(Op::NewSet { dst: d, base, count: elems.len() as u16 });
-                (d, Type::Set(Box::new(et)))
+                let t = Type::Set(Box::new(et));
+                self.mark_if_dynamic(d, &t);
+                (d, t)
             }
             ExprKind::Dict(entries) => {
                 let (wk, wv) = match expected.map(|t| strip_optional(self.subst.resolve(t))) {
@@ -248,7 +252,9 @@ impl Compiler {
                 }
                 let d = self.dst(dst);
                 self.emit(Op::NewDict { dst: d, base, count: entries.len() as u16 });
-                (d, self.bounded(Type::Dict(Box::new(kt), Box::new(vt)), e.span))
+                let t = self.bounded(Type::Dict(Box::new(kt), Box::new(vt)), e.span);
+                self.mark_if_dynamic(d, &t);
+                (d, t)
             }
             ExprKind::Tuple(elems) => {
                 let want: Option<Vec<Type>> = match expected.map(|t| strip_optional(self.subst.resolve(t))) {
@@ -349,6 +355,8 @@ impl Compiler {
                 }
                 let d = self.dst(dst);
                 self.emit(Op::Slice { dst: d, obj: r, base });
+                // a slice of a list is a new list
+                self.mark_if_dynamic(d, &t);
                 (d, t)
             }
             ExprKind::Unwrap(x) => {
@@ -998,10 +1006,12 @@ impl Compiler {
                     return self.op_error(op, &ta, &tb, span, d);
                 }
                 self.call_native2("__list_concat", ra, rb, d);
+                self.mark_if_dynamic(d, &ta);
                 ta.clone()
             }
             BinOp::Mul if matches!(ta, List(_) | Str) && tb == Int => {
                 self.call_native2(if ta == Str { "__str_repeat" } else { "__list_repeat" }, ra, rb, d);
+                self.mark_if_dynamic(d, &ta);
                 ta.clone()
             }
             BinOp::Mul if ta == Int && matches!(tb, List(_) | Str) => {
@@ -1915,6 +1925,17 @@ impl Compiler {
                 self.expr(&a.value, None, None);
             }
         }
+        if !info.type_params.is_empty() {
+            // a generic function stores `T` values into a `list[T]` unchecked: given a
+            // `list[any]` for it, that list must be one made with `any` elements
+            let first = base + 1 + (recv.is_some() && info.has_self) as u16;
+            for (j, p) in info.params.iter().enumerate() {
+                if matches!(p.ty, Type::List(_) | Type::Set(_) | Type::Dict(..)) && contains_param(&p.ty) {
+                    let t = instantiate(&p.ty, &inst);
+                    self.check_dynamic(first + j as u16, &t);
+                }
+            }
+        }
         let ret = self.subst.resolve(&ret);
         if task {
             // task.spawn(func, [args]): the arguments are copied into the task's own heap
@@ -2236,7 +2257,9 @@ impl Compiler {
                     Some(Type::Set(e)) => *e,
                     _ => self.subst.fresh(),
                 };
-                (d, Type::Set(Box::new(et)))
+                let t = Type::Set(Box::new(et));
+                self.mark_if_dynamic(d, &t);
+                (d, t)
             }
             "int" | "float" | "bool" | "abs" | "min" | "max" | "assert" | "type_of" | "range" => {
                 let (lo, hi) = match b {
@@ -2374,5 +2397,17 @@ pub fn instantiate(t: &Type, inst: &[(u32, Type)]) -> Type {
         Type::Tuple(ts) => Type::Tuple(ts.iter().map(|t| instantiate(t, inst)).collect()),
         Type::Func(ps, r) => Type::Func(ps.iter().map(|t| instantiate(t, inst)).collect(), Box::new(instantiate(r, inst))),
         t => t.clone(),
+    }
+}
+
+/// Does `t` mention a type parameter?
+pub fn contains_param(t: &Type) -> bool {
+    match t {
+        Type::Param(..) => true,
+        Type::List(a) | Type::Set(a) | Type::Task(a) | Type::Optional(a) => contains_param(a),
+        Type::Dict(k, v) => contains_param(k) || contains_param(v),
+        Type::Tuple(ts) => ts.iter().any(contains_param),
+        Type::Func(ps, r) => ps.iter().any(contains_param) || contains_param(r),
+        _ => false,
     }
 }

@@ -607,8 +607,19 @@ impl Compiler {
                 ret = t;
             }
         }
+        // a store through `list[any]` (and the like) may be into a cast's view of a typed list
+        if let Some((_, rt)) = &recv {
+            if matches!(&*native.symbol, "list.push" | "list.insert" | "list.extend" | "set.add") {
+                self.check_dynamic(base + 1, rt);
+            }
+        }
         let n = self.native(&native.symbol);
         self.emit(Op::CallNative { base, native: n, argc: argc as u8 });
+        // a native declared to return a list, set or dict makes a new one (one declared to
+        // return `T` may return an element, which may be a cast's view of a typed list)
+        if matches!(info.ret, Type::List(_) | Type::Set(_) | Type::Dict(..)) {
+            self.mark_if_dynamic(base, &ret);
+        }
         (self.to_dst(base, dst), ret)
     }
 

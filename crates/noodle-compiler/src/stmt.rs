@@ -777,11 +777,13 @@ impl Compiler {
                     Type::List(e) => {
                         let i = self.expr_coerce(index, None, &Type::Int);
                         self.expect_type(vt, &e, target.span);
+                        self.check_dynamic(o, &Type::List(e));
                         self.emit(Op::ListSet { list: o, idx: i, src: r });
                     }
                     Type::Dict(k, v) => {
                         let key = self.expr_coerce(index, None, &k);
                         self.expect_type(vt, &v, target.span);
+                        self.check_dynamic(o, &Type::Dict(k, v));
                         self.emit(Op::IndexSet { obj: o, key, src: r });
                     }
                     Type::Unknown => {}

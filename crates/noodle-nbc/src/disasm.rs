@@ -40,7 +40,12 @@ pub fn disassemble(p: &Program) -> String {
                     _ => format!("{v}"),
                 });
             }
-            let _ = writeln!(out, "  {pc:>4}  {:>4}  {mnemonic:<16} {}", f.lines[pc], args.join(", "));
+            let pos = f.lines[pc];
+            let at = match crate::position_col(pos) {
+                0 => format!("{}", crate::position_line(pos)),
+                c => format!("{}:{c}", crate::position_line(pos)),
+            };
+            let _ = writeln!(out, "  {pc:>4}  {at:>6}  {mnemonic:<16} {}", args.join(", "));
         }
     }
     out

@@ -1,4 +1,4 @@
-//! The `.nbc` binary format (version 3). All integers are little-endian.
+//! The `.nbc` binary format (version 4). All integers are little-endian.
 //!
 //! ```text
 //! header   magic "NBC\0" | version u16 | flags u16 (0) | body length u32 | crc32 of body u32
@@ -11,7 +11,7 @@
 //! funcs    count u32, then each: name str | arity u16 | nregs u16 | ncaptures u16 | file u32 |
 //!          code length u32 | instructions | line table
 //! instr    opcode u8, then each operand at its width (u8, u16/i16 or u32/i32)
-//! lines    run count u32, then (instruction count u32, line u32) runs
+//! lines    run count u32, then (instruction count u32, position u32) runs
 //! str      length u32 + UTF-8 bytes
 //! ```
 
@@ -22,7 +22,7 @@ use std::fmt;
 
 pub const MAGIC: &[u8; 4] = b"NBC\0";
 /// Bumped whenever the encoding or the opcode table changes.
-pub const FORMAT_VERSION: u16 = 3;
+pub const FORMAT_VERSION: u16 = 4;
 const HEADER_LEN: usize = 16;
 
 #[derive(Debug, Clone, PartialEq)]

@@ -316,6 +316,13 @@ ops! {
     /// Swaps the elements at indexes `r(i)` and `r(j)` of list `r(list)` (negative indexes
     /// count from the end): `let t = a[i]; a[i] = a[j]; a[j] = t` after its first statement.
     ListSwap { list: reg, i: reg, j: reg },
+    /// Marks the list, dict or set just made in `obj` as made with `any` elements (for a
+    /// `list[any]`, `set[any]` or `dict[any, any]`).
+    MarkDynamic { obj: reg },
+    /// N2016 unless the list, dict or set in `obj` was made with `any` elements: before a
+    /// store through `list[any]`, `set[any]` or `dict[any, any]`, which may be a cast's view
+    /// of a list made with one element type.
+    CheckDynamic { obj: reg },
 }
 
 /// `IsKind`/`CastKind` code for "any variant of enum `n`": `KIND_ENUM + n`.

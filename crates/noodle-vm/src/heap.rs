@@ -26,6 +26,11 @@ const FREE: u8 = 16;
 /// `get_mut` has work to do: the object is plain, or old and not yet touched. One bit, so the
 /// barrier costs one test on the common path.
 const WATCH: u8 = 32;
+/// A list, set or dict made as a `list[any]`, `set[any]` or `dict[any, any]`: values of any
+/// type may be stored in it through those types. One made with a specific element type (a
+/// `list[int]` seen as `list[any]` through a cast) has this bit clear, and such stores are
+/// refused (N2016), so typed code never reads a value of the wrong type from it.
+const DYNAMIC: u8 = 64;
 
 pub struct Heap {
     slots: Vec<Option<Obj>>,
@@ -160,6 +165,18 @@ impl Heap {
     pub fn get(&self, r: ObjRef) -> &Obj {
         // Handles come only from this heap and live objects are never freed, so the slot exists.
         self.slots[r.0 as usize].as_ref().expect("dangling object reference")
+    }
+
+    /// Marks a container as made with `any` elements (see `DYNAMIC`).
+    #[inline]
+    pub fn set_dynamic(&mut self, r: ObjRef) {
+        self.meta[r.0 as usize] |= DYNAMIC;
+    }
+
+    /// Was this container made with `any` elements (see `DYNAMIC`)?
+    #[inline]
+    pub fn is_dynamic(&self, r: ObjRef) -> bool {
+        self.meta[r.0 as usize] & DYNAMIC != 0
     }
 
     /// The object, to change. This is the collector's write barrier: every change to an object

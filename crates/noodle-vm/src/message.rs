@@ -33,6 +33,8 @@ pub enum Msg {
     /// A native object that said how it crosses (`NativeObject::send`): a tensor view
     /// sharing its buffer, an actor reference.
     Native(std::sync::Arc<dyn Sendable>),
+    /// A list, dict or set made with `any` elements (`Heap::is_dynamic`); its copy is too.
+    Dynamic(Box<Msg>),
 }
 
 /// Deepest nesting `export` follows before giving up (a message that deep is almost certainly
@@ -152,7 +154,7 @@ fn export_in(heap: &Heap, program: &Program, v: Value, path: &mut Path, left: &m
         }
     };
     path.pop();
-    Ok(m)
+    Ok(if heap.is_dynamic(r) { Msg::Dynamic(Box::new(m)) } else { m })
 }
 
 /// Rebuilds a message in `heap`.
@@ -163,6 +165,13 @@ pub fn import(heap: &mut Heap, program: &Program, m: &Msg) -> Value {
         Msg::Int(i) => Value::Int(*i),
         Msg::Float(f) => Value::Float(*f),
         Msg::Func(f) => Value::Func(*f),
+        Msg::Dynamic(m) => {
+            let v = import(heap, program, m);
+            if let Value::Obj(r) = v {
+                heap.set_dynamic(r);
+            }
+            v
+        }
         Msg::Str(s) => heap.alloc_str(&**s),
         Msg::Bytes(b) => heap.alloc(Obj::Bytes(b.as_ref().into())),
         Msg::List(items) => {

@@ -1736,6 +1736,18 @@ impl Vm {
                     let Some(q) = list_index(y, n) else { fail!(VmError::index(y, n)) };
                     v.swap(p, q);
                 }
+                Op::MarkDynamic { obj } => {
+                    if let Value::Obj(o) = r!(obj) {
+                        self.heap.set_dynamic(o);
+                    }
+                }
+                Op::CheckDynamic { obj } => {
+                    if let Value::Obj(o) = r!(obj) {
+                        if !self.heap.is_dynamic(o) {
+                            fail!(not_dynamic(self.heap.get(o)));
+                        }
+                    }
+                }
                 Op::IndexGet { dst, obj, key } => match self.index_get(&prog, r!(obj), r!(key)) {
                     Ok(v) => w!(dst, v),
                     Err(e) => fail!(e),
@@ -2350,6 +2362,18 @@ fn kind_name(prog: &Program, kind: u16) -> String {
     }
 }
 
+
+/// N2016: a store of any value into a container made with one element type, through a cast.
+#[cold]
+#[inline(never)]
+fn not_dynamic(o: &Obj) -> VmError {
+    let (kind, ty) = match o {
+        Obj::Dict(_) => ("dict", "dict[any, any]"),
+        Obj::Set(_) => ("set", "set[any]"),
+        _ => ("list", "list[any]"),
+    };
+    VmError::new(crate::codes::N2016, format!("this {kind} was made with a specific element type, so it cannot be changed through `{ty}` (a cast or `is` test only lets it be read that way)"))
+}
 
 #[cfg(test)]
 mod tests {

@@ -619,9 +619,12 @@ fn rows_column(ctx: &mut Ctx, args: &[Value]) -> R {
     Ok(ctx.heap.alloc(Obj::List(vals)))
 }
 
+/// A row as a `list[any]` (made as one: any value may be stored in it; see `Heap::set_dynamic`).
 fn row_list(ctx: &mut Ctx, row: &[DbValue]) -> Value {
     let vals = row.iter().map(|v| to_vm(ctx, v)).collect();
-    ctx.heap.alloc(Obj::List(vals))
+    let r = ctx.heap.alloc_ref(Obj::List(vals));
+    ctx.heap.set_dynamic(r);
+    Value::Obj(r)
 }
 
 fn row_dict(ctx: &mut Ctx, cols: &[String], row: &[DbValue]) -> Value {
