@@ -26,9 +26,22 @@ pub fn hashable(t: &Type) -> bool {
     }
 }
 
+/// The names of the free functions that are always in scope.
+pub const BUILTIN_FUNCTIONS: &[&str] = &[
+    "print", "len", "range", "str", "int", "float", "bool", "abs", "min", "max", "assert", "type_of", "set", "sum", "sorted", "reversed", "zip",
+    "enumerate", "any", "all",
+];
+
 /// Free functions that are always in scope (declared in the core module).
 pub fn builtin_function(name: &str) -> Option<&'static str> {
     Some(match name {
+        "sum" => "sum",
+        "sorted" => "sorted",
+        "reversed" => "reversed",
+        "zip" => "zip",
+        "enumerate" => "enumerate",
+        "any" => "any",
+        "all" => "all",
         "print" => "print",
         "len" => "len",
         "range" => "range",

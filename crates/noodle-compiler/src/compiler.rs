@@ -1321,7 +1321,7 @@ impl Compiler {
     pub fn finish_fn(&mut self, func: u32, st: FnState, ncaptures: u16) {
         let mut b = st.b;
         for (pc, t) in &st.dynamic_marks {
-            if !any_container(&self.subst.resolve(t)) {
+            if matches!(b.code.get(*pc), Some(Op::MarkDynamic { .. })) && !any_container(&self.subst.resolve(t)) {
                 b.code[*pc] = Op::Nop;
             }
         }

@@ -86,6 +86,7 @@ impl Compiler {
         let r = self.expr(e, None, None);
         self.b().code.truncate(len);
         self.b().lines.truncate(len);
+        self.f().dynamic_marks.retain(|(pc, _)| *pc < len);
         self.diags.truncate(ndiag);
         self.b().release(mark);
         r
@@ -100,8 +101,8 @@ impl Compiler {
         }
         let m = self.cur_module();
         cands.extend(self.modules[m].symbols.keys().cloned());
-        for b in ["print", "len", "range", "str", "int", "float", "bool", "abs", "min", "max", "assert", "type_of", "set"] {
-            cands.push(b.into());
+        for b in crate::builtins::BUILTIN_FUNCTIONS {
+            cands.push(b.to_string());
         }
         let refs: Vec<&str> = cands.iter().map(|s| s.as_str()).collect();
         let mut d = Diagnostic::error(N0100, format!("unknown name `{n}`"), span).label("not found in this scope");
@@ -1120,6 +1121,31 @@ impl Compiler {
         }
         self.diags.push(diag);
         (d, Type::Unknown)
+    }
+
+    /// The built-in functions that are a method of their first argument: `sum(xs)` is
+    /// `xs.sum()`, `sorted(xs, key: f, reverse: true)` is `xs.sorted_by(f, reverse: true)`,
+    /// `min(xs)` is `xs.min()` (while `min(a, b)` stays the smaller of two values).
+    fn builtin_as_method(&mut self, b: &str, args: &[Arg], dst: Option<Reg>, span: Span, expected: Option<&Type>) -> Option<(Reg, Type)> {
+        let has_key = args.iter().any(|a| a.name.as_ref().is_some_and(|n| n.name == "key"));
+        // the method checks the other arguments, named ones included
+        let method = match b {
+            "sum" | "reversed" | "zip" | "any" | "all" | "enumerate" => b,
+            "min" | "max" if args.len() == 1 => b,
+            "sorted" if has_key => "sorted_by",
+            "sorted" => "sorted",
+            _ => return None,
+        };
+        let Some(first) = args.first().filter(|a| a.name.is_none()) else {
+            self.error(N0201, format!("`{b}` takes a list as its first argument"), span);
+            for a in args {
+                self.expr(&a.value, None, None);
+            }
+            return Some((self.dst(dst), Type::Unknown));
+        };
+        let callee = Expr { kind: ExprKind::Field { target: Box::new(first.value.clone()), name: noodle_syntax::ast::Ident { name: method.to_string(), span }, optional: false }, span };
+        let call = Expr { kind: ExprKind::Call { callee: Box::new(callee), args: args[1..].to_vec() }, span };
+        Some(self.expr(&call, dst, expected))
     }
 
     fn call_native2(&mut self, name: &str, a: Reg, b: Reg, d: Reg) {
@@ -2156,6 +2182,10 @@ impl Compiler {
             let mut d = Diagnostic::error(N0106, format!("`{shown}` has no method `{}`", name.name), name.span).label("unknown method");
             if matches!(name.name.as_str(), "sort" | "sorted" | "min" | "max" | "argsort") && matches!(t, Type::List(_)) {
                 d = d.hint("sorting needs elements that can be ordered (int, float, str, bytes, bool or tuples of those); use sort_by(key)");
+            } else if name.name == "sum" && matches!(t, Type::List(_)) {
+                d = d.hint("`sum` adds a `list[int]` or a `list[float]`");
+            } else if matches!(name.name.as_str(), "sum" | "sorted" | "sorted_by" | "reversed" | "zip" | "enumerate" | "min" | "max") && !matches!(t, Type::List(_)) {
+                d = d.hint(format!("`{}` works on a list; this is `{shown}`", name.name));
             } else if let Type::Task(_) = t {
                 d = d.hint("wait for a task with `await task`; check it with `task.done()`; stop it with `task.cancel()`");
             } else {
@@ -2197,6 +2227,9 @@ impl Compiler {
     }
 
     fn call_builtin(&mut self, b: &str, args: &[Arg], dst: Option<Reg>, span: Span, expected: Option<&Type>) -> (Reg, Type) {
+        if let Some(r) = self.builtin_as_method(b, args, dst, span, expected) {
+            return r;
+        }
         for a in args {
             if let Some(n) = &a.name {
                 self.error(N0202, format!("`{b}` takes no named arguments"), n.span);
@@ -2342,9 +2375,6 @@ impl Compiler {
 /// Hints for Python built-ins that Noodle spells differently.
 fn python_hint(n: &str) -> Option<&'static str> {
     Some(match n {
-        "sum" => "lists have a method: `xs.sum()`",
-        "sorted" => "lists have a method: `xs.sorted()` (or `xs.sort()` in place)",
-        "enumerate" => "lists have a method: `xs.enumerate()` gives (index, item) pairs",
         "map" | "filter" => "lists have methods: `xs.map(f)`, `xs.filter(f)`",
         "isinstance" => "test a dynamic value with `x is T`",
         "input" => "read a line with `std.io.read_line()` (after `import std.io`)",

@@ -478,7 +478,9 @@ impl Cursor {
         let reader = std::thread::Builder::new()
             .name("noodle-db-cursor".into())
             .spawn(move || {
-                let mut pending = Vec::with_capacity(batch);
+                // the program chooses `batch`: room for a huge one is made as rows arrive
+                let room = batch.min(4096);
+                let mut pending = Vec::with_capacity(room);
                 let alive = std::cell::Cell::new(true);
                 let r = conn.conn().stream(
                     &sql,
@@ -487,7 +489,7 @@ impl Cursor {
                     &mut |row| {
                         pending.push(row);
                         if pending.len() >= batch {
-                            let full = std::mem::replace(&mut pending, Vec::with_capacity(batch));
+                            let full = std::mem::replace(&mut pending, Vec::with_capacity(room));
                             alive.set(alive.get() && tx.send(Msg::Rows(full)).is_ok());
                         }
                         alive.get()

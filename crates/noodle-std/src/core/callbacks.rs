@@ -218,12 +218,32 @@ impl Continuation for Quantifier {
 /// element.
 pub(super) fn list_sort_by(ctx: &mut Ctx, args: &[Value]) -> Step {
     arity(args, 2, "list.sort_by")?;
-    let (xs, f) = (args[0], args[1]);
+    sort_by(ctx, args[0], args[1], false, false)
+}
+
+/// `xs.sorted_by(key, reverse)`: a sorted copy (`sorted(xs, key:, reverse:)`). Descending and
+/// still stable: the copy is reversed, sorted, and reversed again, so equal keys keep their
+/// order.
+pub(super) fn list_sorted_by(ctx: &mut Ctx, args: &[Value]) -> Step {
+    if args.len() != 2 && args.len() != 3 {
+        return Err(noodle_native::bad("list.sorted_by").into());
+    }
+    let reverse = matches!(args.get(2), Some(Value::Bool(true)));
+    let mut items = as_list(ctx.heap, args[0], "list.sorted_by")?.clone();
+    if reverse {
+        items.reverse();
+    }
+    let copy = ctx.heap.alloc(Obj::List(items));
+    sort_by(ctx, copy, args[1], reverse, true)
+}
+
+fn sort_by(ctx: &mut Ctx, xs: Value, f: Value, reverse: bool, give: bool) -> Step {
     let n = as_list(ctx.heap, xs, "list.sort_by")?.len();
     let keys = Vec::with_capacity(n);
+    let done = if give { xs } else { Value::None };
     match element(ctx, xs, 0, "list.sort_by")? {
-        None => Ok(Value::None),
-        Some(x) => Err(ctx.call(f, &[x], Some(Box::new(SortBy { xs, f, keys, i: 0, n })))),
+        None => Ok(done),
+        Some(x) => Err(ctx.call(f, &[x], Some(Box::new(SortBy { xs, f, keys, i: 0, n, reverse, give })))),
     }
 }
 
@@ -237,6 +257,10 @@ struct SortBy {
     /// is an error (N2011, as CPython's "list modified during sort"), not a sort that never
     /// ends.
     n: usize,
+    /// Reverse the sorted list (a descending sort of a list reversed first).
+    reverse: bool,
+    /// Return the list (a sorted copy) instead of none.
+    give: bool,
 }
 
 /// The list's length, when `xs` is still a list.
@@ -272,9 +296,12 @@ impl Continuation for SortBy {
         }
         let order = sort_order(ctx.heap, &self.keys)?;
         let items = as_list(ctx.heap, self.xs, "list.sort_by")?;
-        let sorted: Vec<Value> = order.into_iter().map(|i| items[i]).collect();
+        let mut sorted: Vec<Value> = order.into_iter().map(|i| items[i]).collect();
+        if self.reverse {
+            sorted.reverse();
+        }
         *as_list_mut(ctx.heap, self.xs, "list.sort_by")? = sorted;
-        Ok(Value::None)
+        Ok(if self.give { self.xs } else { Value::None })
     }
     fn trace(&self, found: &mut dyn FnMut(Value)) {
         [self.xs, self.f].into_iter().chain(self.keys.iter().copied()).for_each(found)

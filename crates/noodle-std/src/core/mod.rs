@@ -24,6 +24,13 @@ pub fn module() -> Module {
         .function("list.any", callbacks::list_any)
         .function("list.all", callbacks::list_all)
         .function("list.sort_by", callbacks::list_sort_by)
+        .function("list.sorted_by", callbacks::list_sorted_by)
+        .function("list.reversed", simple!(list_reversed))
+        .function("list.zip", simple!(list_zip))
+        .function("list.count", simple!(list_count))
+        .function("list[bool].any", simple!(bools_any))
+        .function("list[bool].all", simple!(bools_all))
+        .function("str.count", simple!(str_count))
         .function("print", simple!(print))
         .function("__repl_show", simple!(repl_show))
         .function("int", simple!(int))
@@ -454,14 +461,37 @@ fn str_trim_end(ctx: &mut Ctx, args: &[Value]) -> R {
 }
 
 fn str_split(ctx: &mut Ctx, args: &[Value]) -> R {
-    arity(args, 2, "str.split")?;
+    if args.len() != 2 && args.len() != 3 {
+        return Err(bad("str.split"));
+    }
     let s = as_str(ctx.heap, args[0], "str.split")?;
     let sep = as_str(ctx.heap, args[1], "str.split")?;
     if sep.is_empty() {
         return Err(VmError::arg("empty separator"));
     }
-    let parts: Vec<Text> = s.split(sep).map(Text::from).collect();
+    let parts: Vec<Text> = match args.get(2) {
+        // at most `limit` splits: `limit + 1` parts, the last one the rest of the text
+        Some(&l) => {
+            let limit = as_int(l, "str.split")?;
+            if limit < 0 {
+                return Err(VmError::arg(format!("split: the limit must not be negative, got {limit}")));
+            }
+            s.splitn((limit as usize).saturating_add(1), sep).map(Text::from).collect()
+        }
+        None => s.split(sep).map(Text::from).collect(),
+    };
     Ok(new_str_list(ctx.heap, parts))
+}
+
+/// How many times `sub` occurs in the text, not overlapping (N2011 for an empty `sub`).
+fn str_count(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "str.count")?;
+    let s = as_str(ctx.heap, args[0], "str.count")?;
+    let sub = as_str(ctx.heap, args[1], "str.count")?;
+    if sub.is_empty() {
+        return Err(VmError::arg("count: the text to count must not be empty"));
+    }
+    Ok(Value::Int(s.matches(sub).count() as i64))
 }
 
 fn str_split_whitespace(ctx: &mut Ctx, args: &[Value]) -> R {
@@ -693,6 +723,38 @@ fn list_index_of(ctx: &mut Ctx, args: &[Value]) -> R {
     Ok(position(ctx, args, "list.index_of")?.map_or(Value::None, |i| Value::Int(i as i64)))
 }
 
+fn bools_any(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "list[bool].any")?;
+    Ok(Value::Bool(as_list(ctx.heap, args[0], "list[bool].any")?.iter().any(|v| matches!(v, Value::Bool(true)))))
+}
+
+fn bools_all(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "list[bool].all")?;
+    Ok(Value::Bool(as_list(ctx.heap, args[0], "list[bool].all")?.iter().all(|v| matches!(v, Value::Bool(true)))))
+}
+
+fn list_count(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "list.count")?;
+    let l = as_list(ctx.heap, args[0], "list.count")?;
+    Ok(Value::Int(l.iter().filter(|&&v| values_equal(ctx.heap, ctx.program, v, args[1])).count() as i64))
+}
+
+fn list_reversed(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "list.reversed")?;
+    let mut items = as_list(ctx.heap, args[0], "list.reversed")?.clone();
+    items.reverse();
+    Ok(new_list(ctx.heap, items))
+}
+
+/// Pairs of the elements at the same index, as long as the shorter list.
+fn list_zip(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "list.zip")?;
+    let a = as_list(ctx.heap, args[0], "list.zip")?.clone();
+    let b = as_list(ctx.heap, args[1], "list.zip")?.clone();
+    let pairs = a.into_iter().zip(b).map(|(x, y)| ctx.heap.alloc(Obj::Tuple(noodle_vm::value::Fields::from_slice(&[x, y])))).collect();
+    Ok(new_list(ctx.heap, pairs))
+}
+
 fn list_reverse(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "list.reverse")?;
     as_list_mut(ctx.heap, args[0], "list.reverse")?.reverse();
@@ -843,9 +905,21 @@ fn list_sort(ctx: &mut Ctx, args: &[Value]) -> R {
 }
 
 fn list_sorted(ctx: &mut Ctx, args: &[Value]) -> R {
-    arity(args, 1, "list.sorted")?;
+    if args.is_empty() || args.len() > 2 {
+        return Err(bad("list.sorted"));
+    }
+    let reverse = matches!(args.get(1), Some(Value::Bool(true)));
     let items = as_list(ctx.heap, args[0], "list.sorted")?;
-    let sorted = sorted_values(ctx.heap, items)?;
+    let sorted = if reverse {
+        // descending and stable: equal elements keep their order
+        let mut rev = items.clone();
+        rev.reverse();
+        let mut s = sorted_values(ctx.heap, &rev)?;
+        s.reverse();
+        s
+    } else {
+        sorted_values(ctx.heap, items)?
+    };
     Ok(new_list(ctx.heap, sorted))
 }
 
@@ -869,9 +943,18 @@ fn list_clear(ctx: &mut Ctx, args: &[Value]) -> R {
 }
 
 fn list_enumerate(ctx: &mut Ctx, args: &[Value]) -> R {
-    arity(args, 1, "list.enumerate")?;
+    if args.is_empty() || args.len() > 2 {
+        return Err(bad("list.enumerate"));
+    }
+    let start = match args.get(1) {
+        None | Some(Value::None) => 0,
+        Some(&v) => as_int(v, "list.enumerate")?,
+    };
     let items = as_list(ctx.heap, args[0], "list.enumerate")?.clone();
-    let pairs = items.into_iter().enumerate().map(|(i, v)| ctx.heap.alloc(Obj::Tuple(noodle_vm::value::Fields::from_slice(&[Value::Int(i as i64), v])))).collect();
+    if items.len() > 0 && start.checked_add(items.len() as i64 - 1).is_none() {
+        return Err(VmError::overflow("enumerate"));
+    }
+    let pairs = items.into_iter().enumerate().map(|(i, v)| ctx.heap.alloc(Obj::Tuple(noodle_vm::value::Fields::from_slice(&[Value::Int(start + i as i64), v])))).collect();
     Ok(new_list(ctx.heap, pairs))
 }
 
@@ -1251,6 +1334,12 @@ mod tests {
         let e = t.s("");
         assert_eq!(t.ok("str.split", &[e, comma]), "[\"\"]");
         assert_eq!(t.err("str.split", &[s, e]).code, "N2011");
+        assert_eq!(t.ok("str.split", &[s, comma, Value::Int(1)]), "[\"a\", \"b,,c\"]");
+        assert_eq!(t.ok("str.split", &[s, comma, Value::Int(0)]), "[\"a,b,,c\"]");
+        assert_eq!(t.ok("str.split", &[s, comma, Value::Int(99)]), "[\"a\", \"b\", \"\", \"c\"]");
+        assert_eq!(t.err("str.split", &[s, comma, Value::Int(-1)]).code, "N2011");
+        assert_eq!(t.ok("str.count", &[s, comma]), "3");
+        assert_eq!(t.err("str.count", &[s, e]).code, "N2011");
         let ws = t.s("  one \t two\nthree  ");
         assert_eq!(t.ok("str.split_whitespace", &[ws]), "[\"one\", \"two\", \"three\"]");
         assert_eq!(t.ok("str.trim", &[ws]), "\"one \\t two\\nthree\"");
@@ -1303,6 +1392,14 @@ mod tests {
     fn lists() {
         let mut t = T::new();
         let l = t.ints(&[3, 1, 2]);
+        let short = t.ints(&[7]);
+        assert_eq!(t.ok("list.zip", &[l, short]), "[(3, 7)]");
+        assert_eq!(t.ok("list.reversed", &[l]), "[2, 1, 3]");
+        assert_eq!(t.ok("list.count", &[l, Value::Int(1)]), "1");
+        assert_eq!(t.ok("list.sorted", &[l, Value::Bool(true)]), "[3, 2, 1]");
+        assert_eq!(t.ok("list.enumerate", &[short, Value::Int(5)]), "[(5, 7)]");
+        assert_eq!(t.err("list.enumerate", &[l, Value::Int(i64::MAX)]).code, "N2002");
+        assert_eq!(t.show(l), "[3, 1, 2]");
         t.call("list.push", &[l, Value::Int(0)]).unwrap();
         assert_eq!(t.show(l), "[3, 1, 2, 0]");
         assert_eq!(t.ok("list.pop", &[l]), "0");
