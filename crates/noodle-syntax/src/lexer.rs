@@ -134,6 +134,15 @@ impl Tok {
     }
 }
 
+/// How a string literal is quoted: `b"..."` (bytes), `r"..."` (raw: a backslash is just a
+/// backslash), `"""..."""` (triple: may span lines).
+#[derive(Clone, Copy)]
+struct Quote {
+    bytes: bool,
+    raw: bool,
+    triple: bool,
+}
+
 pub struct Lexer<'a> {
     src: &'a str,
     bytes: &'a [u8],
@@ -279,7 +288,7 @@ impl<'a> Lexer<'a> {
                     }
                 }
                 b'_' | b'a'..=b'z' | b'A'..=b'Z' => {
-                    if (c == b'f' || c == b'b') && self.peek_at(1) == b'"' {
+                    if matches!(c, b'f' | b'b' | b'r') && self.peek_at(1) == b'"' {
                         return;
                     }
                     let start = self.pos;
@@ -324,17 +333,25 @@ impl<'a> Lexer<'a> {
                 }
                 b'0'..=b'9' => self.number(),
                 b'"' => {
-                    self.pos += 1;
-                    let s2 = self.string_body(s, false);
+                    let triple = self.opens_triple(self.pos);
+                    self.pos += if triple { 3 } else { 1 };
+                    let s2 = self.string_body(s, Quote { bytes: false, raw: false, triple });
+                    self.push(Tok::Str(s2), s);
+                }
+                b'r' if self.peek_at(1) == b'"' => {
+                    let triple = self.opens_triple(self.pos + 1);
+                    self.pos += if triple { 4 } else { 2 };
+                    let s2 = self.string_body(s, Quote { bytes: false, raw: true, triple });
                     self.push(Tok::Str(s2), s);
                 }
                 b'f' if self.peek_at(1) == b'"' => {
-                    self.pos += 2;
-                    self.fstring(s);
+                    let triple = self.opens_triple(self.pos + 1);
+                    self.pos += if triple { 4 } else { 2 };
+                    self.fstring(s, triple);
                 }
                 b'b' if self.peek_at(1) == b'"' => {
                     self.pos += 2;
-                    let text = self.string_body(s, true);
+                    let text = self.string_body(s, Quote { bytes: true, raw: false, triple: false });
                     let bytes = text.chars().map(|c| c as u32 as u8).collect();
                     self.push(Tok::Bytes(bytes), s);
                 }
@@ -611,23 +628,36 @@ impl<'a> Lexer<'a> {
         })
     }
 
-    fn string_body(&mut self, s: usize, bytes_mode: bool) -> String {
+    /// Does a `"""` start at `at`?
+    fn opens_triple(&self, at: usize) -> bool {
+        self.bytes.get(at..at + 3) == Some(b"\"\"\"")
+    }
+
+    fn string_body(&mut self, s: usize, q: Quote) -> String {
+        let bytes_mode = q.bytes;
         let mut out = String::new();
         loop {
-            if self.pos >= self.end || self.peek() == b'\n' {
+            if self.pos >= self.end || (!q.triple && self.peek() == b'\n') {
+                let hint = if q.triple {
+                    "add the closing `\"\"\"`"
+                } else if q.bytes {
+                    "add a closing `\"`; a bytes literal cannot span lines (use \\n)"
+                } else {
+                    "add a closing `\"`; such a string cannot span lines (use \\n, or a `\"\"\"` string)"
+                };
                 self.diags.push(
                     Diagnostic::error(N0002, "unterminated string literal", self.span(s, self.pos))
                         .label("this string is never closed")
-                        .hint("add a closing `\"`; strings cannot span lines (use \\n)"),
+                        .hint(hint),
                 );
                 return out;
             }
             let c = self.peek();
-            if c == b'"' {
-                self.pos += 1;
+            if c == b'"' && (!q.triple || self.opens_triple(self.pos)) {
+                self.pos += if q.triple { 3 } else { 1 };
                 return out;
             }
-            if c == b'\\' {
+            if c == b'\\' && !q.raw {
                 self.pos += 1;
                 if let Some(ch) = self.escape(bytes_mode) {
                     out.push(ch);
@@ -644,11 +674,11 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    fn fstring(&mut self, s: usize) {
+    fn fstring(&mut self, s: usize, triple: bool) {
         let mut parts = Vec::new();
         let mut lit = String::new();
         loop {
-            if self.pos >= self.end || self.peek() == b'\n' {
+            if self.pos >= self.end || (!triple && self.peek() == b'\n') {
                 self.diags.push(
                     Diagnostic::error(N0002, "unterminated string literal", self.span(s, self.pos))
                         .label("this f-string is never closed"),
@@ -656,8 +686,8 @@ impl<'a> Lexer<'a> {
                 break;
             }
             let c = self.peek();
-            if c == b'"' {
-                self.pos += 1;
+            if c == b'"' && (!triple || self.opens_triple(self.pos)) {
+                self.pos += if triple { 3 } else { 1 };
                 break;
             }
             if c == b'\\' {
