@@ -207,6 +207,7 @@ impl Compiler {
                 self.mark_if_dynamic(d, &t);
                 (d, t)
             }
+            ExprKind::Comprehension(c) => self.comprehension(c, dst, expected, e.span),
             ExprKind::Set(elems) => {
                 let want = match expected.map(|t| strip_optional(self.subst.resolve(t))) {
                     Some(Type::Set(t)) => Some(*t),
@@ -1146,6 +1147,64 @@ impl Compiler {
         let callee = Expr { kind: ExprKind::Field { target: Box::new(first.value.clone()), name: noodle_syntax::ast::Ident { name: method.to_string(), span }, optional: false }, span };
         let call = Expr { kind: ExprKind::Call { callee: Box::new(callee), args: args[1..].to_vec() }, span };
         Some(self.expr(&call, dst, expected))
+    }
+
+    /// `[e for x in xs if c]` (and the set and dict forms): an empty container, then the
+    /// clauses as nested `for` and `if` statements around a `push` (`add`, `d[k] = v`) into
+    /// it. The container is a local the program cannot name.
+    fn comprehension(&mut self, c: &noodle_syntax::ast::Comprehension, dst: Option<Reg>, expected: Option<&Type>, span: Span) -> (Reg, Type) {
+        use noodle_syntax::ast::{Block, CompClause, CompKind, Ident, Stmt};
+        const ACC: &str = "$comprehension";
+        let want = expected.map(|t| strip_optional(self.subst.resolve(t)));
+        let ty = match (c.kind, want) {
+            (CompKind::List, Some(t @ Type::List(_))) | (CompKind::Set, Some(t @ Type::Set(_))) | (CompKind::Dict, Some(t @ Type::Dict(..))) => t,
+            (CompKind::List, _) => Type::list(self.subst.fresh()),
+            (CompKind::Set, _) => Type::Set(Box::new(self.subst.fresh())),
+            (CompKind::Dict, _) => Type::Dict(Box::new(self.subst.fresh()), Box::new(self.subst.fresh())),
+        };
+        let acc = self.b().temp();
+        let base = self.b().alloc(0);
+        self.emit(match c.kind {
+            CompKind::List => Op::NewList { dst: acc, base, count: 0 },
+            CompKind::Set => Op::NewSet { dst: acc, base, count: 0 },
+            CompKind::Dict => Op::NewDict { dst: acc, base, count: 0 },
+        });
+        // marked before the stores into it (which check the mark when its type is `list[any]`)
+        self.mark_if_dynamic(acc, &ty);
+        let name = |n: &str| Expr { kind: ExprKind::Name(n.to_string()), span };
+        let ident = |n: &str| Ident { name: n.to_string(), span };
+        let method = |m: &str, args: Vec<Expr>| Expr {
+            kind: ExprKind::Call { callee: Box::new(Expr { kind: ExprKind::Field { target: Box::new(name(ACC)), name: ident(m), optional: false }, span }), args: args.into_iter().map(|value| Arg { name: None, value }).collect() },
+            span,
+        };
+        let mut inner = match (c.kind, &c.value) {
+            (CompKind::List, _) => Stmt::Expr(method("push", vec![c.elem.clone()])),
+            (CompKind::Set, _) => Stmt::Expr(method("add", vec![c.elem.clone()])),
+            (CompKind::Dict, v) => Stmt::Assign {
+                target: Expr { kind: ExprKind::Index { target: Box::new(name(ACC)), index: Box::new(c.elem.clone()) }, span },
+                op: None,
+                value: v.clone().unwrap_or(Expr { kind: ExprKind::Error, span }),
+                span,
+            },
+        };
+        let block = |s: Stmt| Block { stmts: vec![s], span, has_closure: c.has_closure };
+        for cl in c.clauses.iter().rev() {
+            inner = match cl {
+                CompClause::For { pat, iter } => Stmt::For { pat: Box::new(pat.clone()), iter: iter.clone(), body: block(inner), span },
+                CompClause::If(cond) => Stmt::Expr(Expr { kind: ExprKind::If { arms: vec![noodle_syntax::ast::IfArm { cond: cond.clone(), then: block(inner), span }], else_: None }, span }),
+            };
+        }
+        self.push_scope();
+        self.bind_local(ACC, Local { reg: acc, ty: ty.clone(), mutable: false, cell: false, wide: None, global: None });
+        self.stmt(&inner);
+        self.pop_scope();
+        let ty = self.subst.resolve(&ty);
+        match &ty {
+            Type::Set(e) => self.require_hashable(e, "set elements", c.elem.span),
+            Type::Dict(k, _) => self.require_hashable(k, "dict keys", c.elem.span),
+            _ => {}
+        }
+        (self.to_dst(acc, dst), ty)
     }
 
     fn call_native2(&mut self, name: &str, a: Reg, b: Reg, d: Reg) {

@@ -92,6 +92,18 @@ fn walk_expr(e: &Expr, inside: bool, out: &mut HashSet<String>) {
             walk_block(body, true, out)
         }
         ExprKind::List(v) | ExprKind::Set(v) | ExprKind::Tuple(v) => v.iter().for_each(|x| w(x, out)),
+        ExprKind::Comprehension(c) => {
+            w(&c.elem, out);
+            if let Some(v) = &c.value {
+                w(v, out);
+            }
+            for cl in &c.clauses {
+                match cl {
+                    ast::CompClause::For { iter, .. } => w(iter, out),
+                    ast::CompClause::If(cond) => w(cond, out),
+                }
+            }
+        }
         ExprKind::Dict(v) => v.iter().for_each(|(a, b)| {
             w(a, out);
             w(b, out)

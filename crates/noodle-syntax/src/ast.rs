@@ -231,6 +231,32 @@ pub enum FStrPart {
 
 /// One `if` or `elif` arm of an `If`.
 #[derive(Clone, Debug)]
+pub struct Comprehension {
+    pub kind: CompKind,
+    /// The element (a list or set), or the key (a dict).
+    pub elem: Expr,
+    /// A dict comprehension's value.
+    pub value: Option<Expr>,
+    /// The `for` and `if` clauses, outermost first; the first is a `for`.
+    pub clauses: Vec<CompClause>,
+    /// Whether a lambda appears inside (see `Block::has_closure`).
+    pub has_closure: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompKind {
+    List,
+    Set,
+    Dict,
+}
+
+#[derive(Clone, Debug)]
+pub enum CompClause {
+    For { pat: Pattern, iter: Expr },
+    If(Expr),
+}
+
+#[derive(Clone, Debug)]
 pub struct IfArm {
     pub cond: Expr,
     pub then: Block,
@@ -292,6 +318,8 @@ pub enum ExprKind {
     /// one `If`, so every pass walks a chain of any length in a loop, not a recursion.
     If { arms: Vec<IfArm>, else_: Option<Box<Block>> },
     Match { scrutinee: Box<Expr>, arms: Vec<MatchArm> },
+    /// `[e for x in xs if c]`, `{e for ...}`, `{k: v for ...}`.
+    Comprehension(Box<Comprehension>),
     Block(Block),
     /// Placeholder after a parse error, so later passes can continue.
     Error,

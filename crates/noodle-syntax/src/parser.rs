@@ -1106,6 +1106,29 @@ impl<'a> Parser<'a> {
     }
 
     // ---- expressions ----
+    /// The `for`/`if` clauses of a comprehension whose element (and value) are parsed, and its
+    /// closing bracket.
+    fn comprehension(&mut self, kind: CompKind, elem: Expr, value: Option<Expr>, close: Tok, closures: u32, start: Span) -> PResult<Expr> {
+        let mut clauses = Vec::new();
+        loop {
+            self.skip_newlines();
+            if self.eat(&Tok::For) {
+                let pat = self.pattern_no_or()?;
+                self.expect(Tok::In)?;
+                let iter = self.expr()?;
+                clauses.push(CompClause::For { pat, iter });
+            } else if self.eat(&Tok::If) {
+                clauses.push(CompClause::If(self.expr()?));
+            } else {
+                break;
+            }
+        }
+        self.expect(close)?;
+        let has_closure = self.closures != closures;
+        let kind = ExprKind::Comprehension(Box::new(Comprehension { kind, elem, value, clauses, has_closure }));
+        Ok(Expr { kind, span: start.to(self.prev_span()) })
+    }
+
     pub fn expr(&mut self) -> PResult<Expr> {
         self.expr_bp(0)
     }
@@ -1533,12 +1556,17 @@ impl<'a> Parser<'a> {
             Tok::LBracket => {
                 self.advance();
                 let mut elems = Vec::new();
+                let closures = self.closures;
                 loop {
                     self.skip_newlines();
                     if self.at(&Tok::RBracket) {
                         break;
                     }
                     elems.push(self.expr()?);
+                    if elems.len() == 1 && self.at(&Tok::For) {
+                        let elem = elems.pop().unwrap();
+                        return self.comprehension(CompKind::List, elem, None, Tok::RBracket, closures, start);
+                    }
                     self.skip_newlines();
                     if !self.eat(&Tok::Comma) {
                         break;
@@ -1554,9 +1582,16 @@ impl<'a> Parser<'a> {
                 if self.eat(&Tok::RBrace) {
                     ExprKind::Dict(vec![])
                 } else {
+                    let closures = self.closures;
                     let first = self.expr()?;
+                    if self.at(&Tok::For) {
+                        return self.comprehension(CompKind::Set, first, None, Tok::RBrace, closures, start);
+                    }
                     if self.eat(&Tok::Colon) {
                         let v = self.expr()?;
+                        if self.at(&Tok::For) {
+                            return self.comprehension(CompKind::Dict, first, Some(v), Tok::RBrace, closures, start);
+                        }
                         let mut entries = vec![(first, v)];
                         loop {
                             self.skip_newlines();
