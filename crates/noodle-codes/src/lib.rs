@@ -16,7 +16,7 @@
 //! | N2100–N2199 | `noodle-tensor` |
 //! | N2200–N2299 | `noodle-db` |
 //! | N2300–N2399 | `noodle-vm` (N2301, values crossing heaps) and `noodle-runtime` (actors) |
-//! | (any) | `noodle-codes` itself: N2001 and N2012, raised by crates that do not depend on each other |
+//! | (any) | `noodle-codes` itself: N2001, N2012 and N2017, raised by crates that do not depend on each other (N2012 and N2017 by compiled code) |
 //! | N2400–N2499 | `noodle-native` (conversions between Noodle and Rust values) |
 //! | N2500–N2999 | `noodle-std` (the standard library's own modules) |
 
@@ -119,7 +119,7 @@ macro_rules! codes {
 // The codes that crates with no dependency on each other both raise: integer division by zero
 // (the VM's `//` and the tensor kernels) and a global read before it was set (the VM, and code
 // the compiler emits for top-level patterns).
-codes! { N2001, N2012 }
+codes! { N2001, N2012, N2017 }
 
 impl From<Code> for String {
     fn from(c: Code) -> String {

@@ -203,6 +203,11 @@ pub enum NameRes {
 }
 
 pub struct Compiler {
+    /// List patterns lowered for exhaustiveness so far (each is its own constructor).
+    pub list_patterns: u32,
+    /// In a `match` on a list: the lengths its unguarded arms of plain names cover exactly
+    /// (`[]`, `[a]`, `[a, b]`), so a later `[a, *rest]` covers every other length.
+    pub list_cover: Vec<usize>,
     pub files: Vec<SourceFile>,
     pub diags: Vec<Diagnostic>,
     pub warnings: Vec<Diagnostic>,
@@ -305,6 +310,8 @@ impl Compiler {
     /// A compiler that does (or does not) emit fused 16-bit branches.
     pub fn with_fusion(loader: Box<dyn SourceLoader>, fuse: bool, natives: Rc<[crate::natives::NativeModule]>) -> Compiler {
         let mut c = Compiler {
+            list_patterns: 0,
+            list_cover: Vec::new(),
             files: Vec::new(),
             diags: Vec::new(),
             warnings: Vec::new(),

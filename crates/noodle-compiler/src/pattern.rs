@@ -46,6 +46,22 @@ impl Compiler {
         let mut rows: Vec<Vec<P>> = Vec::new();
         let mut all_never = true;
         let mut widen_at_end = false;
+        let elem = match &st {
+            Type::List(e) => Some((**e).clone()),
+            _ => None,
+        };
+        let cover: Vec<usize> = match &elem {
+            Some(e) => arms
+                .iter()
+                .filter(|a| a.guard.is_none())
+                .filter_map(|a| match &a.pat.kind {
+                    PatKind::List { items, rest: None } if items.iter().all(|p| self.catch_all(p, e)) => Some(items.len()),
+                    _ => None,
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        let outer_cover = std::mem::replace(&mut self.list_cover, cover);
         for arm in arms {
             self.set_line(arm.span);
             // reachability
@@ -101,6 +117,7 @@ impl Compiler {
                 self.b().patch(f);
             }
         }
+        self.list_cover = outer_cover;
         // exhaustiveness
         if !st.is_error() {
             if let Some(w) = self.useful(&rows, &[P::Wild], std::slice::from_ref(&st)) {
@@ -377,6 +394,55 @@ impl Compiler {
                     }
                 }
             }
+            PatKind::List { items, rest } => {
+                let inner = match &ty {
+                    Type::Optional(i) => {
+                        fails.push(self.b().jump_if_none(r));
+                        (**i).clone()
+                    }
+                    t => t.clone(),
+                };
+                let elem = match inner {
+                    Type::List(e) => *e,
+                    t if t.is_error() => Type::Unknown,
+                    other => {
+                        mismatch(self, "a list", &other);
+                        return fails;
+                    }
+                };
+                let n = items.len();
+                let len = self.b().temp();
+                self.emit(Op::Len { dst: len, src: r });
+                let want = self.b().temp();
+                self.emit(Op::LoadInt { dst: want, val: n.min(i32::MAX as usize) as i32 });
+                let ok = self.b().temp();
+                self.emit(if rest.is_some() { Op::LeInt { dst: ok, a: want, b: len } } else { Op::EqInt { dst: ok, a: want, b: len } });
+                fails.push(self.b().jump_if_false(ok));
+                let split = rest.as_ref().map_or(n, |(at, _)| *at);
+                for (i, p) in items.iter().enumerate() {
+                    let at = if i < split { i as i64 } else { i as i64 - n as i64 };
+                    let idx = self.b().temp();
+                    self.emit(Op::LoadInt { dst: idx, val: at.clamp(i32::MIN as i64, i32::MAX as i64) as i32 });
+                    let e = self.b().temp();
+                    self.emit(Op::ListGet { dst: e, list: r, idx });
+                    fails.extend(self.test_pattern(p, e, &elem));
+                }
+                if let Some((at, Some(name))) = rest {
+                    let after = n - at;
+                    let bounds = self.b().alloc(2);
+                    self.emit(Op::LoadInt { dst: bounds, val: (*at).min(i32::MAX as usize) as i32 });
+                    if after == 0 {
+                        self.emit(Op::LoadNone { dst: bounds + 1 });
+                    } else {
+                        self.emit(Op::LoadInt { dst: bounds + 1, val: -(after.min(i32::MAX as usize) as i32) });
+                    }
+                    let reg = self.b().temp();
+                    self.emit(Op::Slice { dst: reg, obj: r, base: bounds });
+                    let t = Type::list(elem.clone());
+                    self.mark_if_dynamic(reg, &t);
+                    self.bind_local(&name.name, Local { reg, ty: t, mutable: false, cell: false, wide: None, global: None });
+                }
+            }
             PatKind::Or(alts) => {
                 for a in alts {
                     if binds_names(a, &ty, self) {
@@ -415,7 +481,22 @@ impl Compiler {
             PatKind::Tuple(ps) | PatKind::Or(ps) => ps.iter().for_each(|p| self.bind_unknown(p)),
             PatKind::Variant { args: Some(ps), .. } => ps.iter().for_each(|p| self.bind_unknown(p)),
             PatKind::Struct { fields, .. } => fields.iter().for_each(|(_, p)| self.bind_unknown(p)),
+            PatKind::List { items, rest } => {
+                items.iter().for_each(|p| self.bind_unknown(p));
+                if let Some((_, Some(name))) = rest {
+                    self.bind_unknown(&Pattern { kind: PatKind::Bind(name.name.clone()), span: name.span });
+                }
+            }
             _ => {}
+        }
+    }
+
+    /// Does `p` match every value of type `t` (`_`, or a name that is not a variant of `t`)?
+    fn catch_all(&mut self, p: &Pattern, t: &Type) -> bool {
+        match &p.kind {
+            PatKind::Wildcard => true,
+            PatKind::Bind(n) => self.resolve_variant(&[Ident { name: n.clone(), span: p.span }], t).is_none(),
+            _ => false,
         }
     }
 
@@ -502,6 +583,25 @@ impl Compiler {
                     }
                 }
                 P::C(ctor, subs)
+            }
+            // a list pattern of plain names matches every list of its length (`[a, b]`), or of
+            // at least its length with a rest (`[a, *rest]`: every list when the shorter
+            // lengths are covered by arms of this match); others match some lists, each its
+            // own constructor, so only a `_` or a rest arm makes the match exhaustive
+            PatKind::List { items, rest } => {
+                let elem = match &ty {
+                    Type::List(e) => (**e).clone(),
+                    _ => Type::Unknown,
+                };
+                let plain = items.iter().all(|p| self.catch_all(p, &elem));
+                match rest {
+                    Some(_) if plain && (0..items.len()).all(|l| self.list_cover.contains(&l)) => P::Wild,
+                    None if plain => P::C(Ctor::Lit(format!("list of {}", items.len())), vec![]),
+                    _ => {
+                        self.list_patterns += 1;
+                        P::C(Ctor::Lit(format!("list#{}", self.list_patterns)), vec![])
+                    }
+                }
             }
             PatKind::Or(alts) => P::Or(alts.iter().map(|a| self.lower(a, &ty)).collect()),
         }
@@ -664,6 +764,7 @@ fn binds_names(p: &Pattern, ty: &Type, c: &mut Compiler) -> bool {
         PatKind::Tuple(ps) | PatKind::Or(ps) => ps.iter().any(|q| binds_names(q, &Type::Unknown, c)),
         PatKind::Variant { args: Some(ps), .. } => ps.iter().any(|q| binds_names(q, &Type::Unknown, c)),
         PatKind::Struct { fields, .. } => fields.iter().any(|(_, q)| binds_names(q, &Type::Unknown, c)),
+        PatKind::List { items, rest } => matches!(rest, Some((_, Some(_)))) || items.iter().any(|q| binds_names(q, &Type::Unknown, c)),
         _ => false,
     }
 }

@@ -213,7 +213,7 @@ impl Compiler {
                     self.modules[mi].symbols.insert(ident.name, (Symbol::Global(gi), public));
                 }
             }
-            Stmt::Let { mutable, pat, ty, value, .. } if matches!(pat.kind, PatKind::Tuple(_)) => {
+            Stmt::Let { mutable, pat, ty, value, .. } if matches!(pat.kind, PatKind::Tuple(_) | PatKind::List { .. } | PatKind::Struct { .. }) => {
                 let declared = ty.as_ref().map(|t| self.resolve_type(t));
                 let (r, vt) = match &declared {
                     Some(t) => (self.expr_coerce(value, None, t), t.clone()),
@@ -247,34 +247,20 @@ impl Compiler {
         self.b().release(mark.max(keep));
     }
 
-    /// A top-level tuple pattern: each name becomes a global.
+    /// A top-level destructuring pattern: each name becomes a global.
     fn bind_pattern_global(&mut self, mi: usize, pat: &Pattern, r: Reg, ty: &Type, mutable: bool, public: bool) {
-        match &pat.kind {
-            PatKind::Wildcard => {}
-            PatKind::Bind(name) => {
-                let idx = self.program.nglobals;
-                self.program.nglobals += 1;
-                self.emit(Op::StoreGlobal { src: r, idx });
-                let gi = self.globals.len();
-                self.globals.push(GlobalInfo { name: name.clone(), ty: ty.clone(), mutable, idx });
-                if self.modules[mi].symbols.contains_key(name) && Some(mi) != self.repl_module_idx() {
-                    self.error(N0101, format!("`{name}` is defined more than once"), pat.span);
-                } else {
-                    self.modules[mi].symbols.insert(name.clone(), (Symbol::Global(gi), public));
-                }
+        self.destructure(pat, r, ty, &mut |c: &mut Compiler, name: &str, span: Span, r: Reg, ty: &Type| {
+            let idx = c.program.nglobals;
+            c.program.nglobals += 1;
+            c.emit(Op::StoreGlobal { src: r, idx });
+            let gi = c.globals.len();
+            c.globals.push(GlobalInfo { name: name.to_string(), ty: ty.clone(), mutable, idx });
+            if c.modules[mi].symbols.contains_key(name) && Some(mi) != c.repl_module_idx() {
+                c.error(N0101, format!("`{name}` is defined more than once"), span);
+            } else {
+                c.modules[mi].symbols.insert(name.to_string(), (Symbol::Global(gi), public));
             }
-            PatKind::Tuple(ps) => {
-                let elems = self.tuple_pattern_types(pat, ps.len(), ty);
-                for (i, (p, t)) in ps.iter().zip(elems.iter()).enumerate() {
-                    let tmp = self.b().temp();
-                    self.emit(Op::GetField { dst: tmp, obj: r, idx: i as u16 });
-                    self.bind_pattern_global(mi, p, tmp, t, mutable, public);
-                }
-            }
-            _ => {
-                self.error(N0302, "only names, `_` and tuples can be used here", pat.span).hint("use `match` to test a value against a pattern");
-            }
-        }
+        });
     }
 
     fn repl_module_idx(&self) -> Option<usize> {
@@ -501,30 +487,115 @@ impl Compiler {
         self.bind_pattern(pat, r, &vt, mutable);
     }
 
-    /// Binds the names of an irrefutable pattern (names and tuples) to parts of `r`.
+    /// Binds the names of a destructuring pattern to parts of `r` (see `destructure`).
     pub fn bind_pattern(&mut self, pat: &Pattern, r: Reg, ty: &Type, mutable: bool) {
+        self.destructure(pat, r, ty, &mut |c: &mut Compiler, name: &str, _span: Span, r: Reg, ty: &Type| {
+            let cell = mutable && c.f().captured_names.contains(name);
+            let reg = c.b().temp();
+            if cell {
+                c.emit(Op::NewCell { dst: reg, src: r });
+            } else {
+                c.emit(Op::Move { dst: reg, src: r });
+            }
+            c.bind_local(name, Local { reg, ty: ty.clone(), mutable, cell, wide: None, global: None });
+        });
+    }
+
+    /// Takes apart the value in `r` of type `ty` by a destructuring pattern (names, `_`,
+    /// tuples, struct patterns, list patterns), calling `leaf` with each name and the register
+    /// of its part. A list pattern's length is checked at run time (N2017).
+    pub fn destructure(&mut self, pat: &Pattern, r: Reg, ty: &Type, leaf: &mut dyn FnMut(&mut Compiler, &str, Span, Reg, &Type)) {
         match &pat.kind {
             PatKind::Wildcard => {}
-            PatKind::Bind(name) => {
-                let cell = mutable && self.f().captured_names.contains(name);
-                let reg = self.b().temp();
-                if cell {
-                    self.emit(Op::NewCell { dst: reg, src: r });
-                } else {
-                    self.emit(Op::Move { dst: reg, src: r });
-                }
-                self.bind_local(name, Local { reg, ty: ty.clone(), mutable, cell, wide: None, global: None });
-            }
+            PatKind::Bind(name) => leaf(self, name, pat.span, r, ty),
             PatKind::Tuple(ps) => {
                 let elems = self.tuple_pattern_types(pat, ps.len(), ty);
                 for (i, (p, t)) in ps.iter().zip(elems.iter()).enumerate() {
                     let tmp = self.b().temp();
                     self.emit(Op::GetField { dst: tmp, obj: r, idx: i as u16 });
-                    self.bind_pattern(p, tmp, t, mutable);
+                    self.destructure(p, tmp, t, leaf);
+                }
+            }
+            PatKind::Struct { path, fields } => {
+                let t = self.subst.resolve(ty);
+                let s = match self.resolve(&path[0].name) {
+                    NameRes::Struct(s) if path.len() == 1 && (t == Type::Struct(s) || t.is_error()) => s,
+                    _ => {
+                        let shown = self.show(&t);
+                        let full: Vec<&str> = path.iter().map(|i| i.name.as_str()).collect();
+                        self.error(N0302, format!("a `{} {{ .. }}` pattern cannot take apart a `{shown}`", full.join(".")), pat.span).label(format!("the value is `{shown}`"));
+                        return;
+                    }
+                };
+                let info = self.structs[s as usize].clone();
+                for (f, p) in fields {
+                    match info.fields.iter().position(|x| x.0 == f.name) {
+                        Some(i) => {
+                            let tmp = self.b().temp();
+                            self.emit(Op::GetField { dst: tmp, obj: r, idx: i as u16 });
+                            self.destructure(p, tmp, &info.fields[i].1.clone(), leaf);
+                        }
+                        None => {
+                            self.error(N0106, format!("struct `{}` has no field `{}`", info.name, f.name), f.span);
+                        }
+                    }
+                }
+            }
+            PatKind::List { items, rest } => {
+                let elem = match self.subst.resolve(ty) {
+                    Type::List(e) => *e,
+                    t if t.is_error() => Type::Unknown,
+                    t => {
+                        let shown = self.show(&t);
+                        self.error(N0302, format!("a list pattern cannot take apart a `{shown}`"), pat.span).label(format!("the value is `{shown}`"));
+                        return;
+                    }
+                };
+                let n = items.len();
+                // the length: exactly `n`, or at least `n` with a rest
+                let len = self.b().temp();
+                self.emit(Op::Len { dst: len, src: r });
+                let want = self.b().temp();
+                self.emit(Op::LoadInt { dst: want, val: n.min(i32::MAX as usize) as i32 });
+                let ok = self.b().temp();
+                self.emit(if rest.is_some() { Op::LeInt { dst: ok, a: want, b: len } } else { Op::EqInt { dst: ok, a: want, b: len } });
+                let fine = self.b().jump_if_true(ok);
+                let base = self.b().alloc(2);
+                let s = if n == 1 { "" } else { "s" };
+                let msg = if rest.is_some() { format!("the list pattern needs at least {n} element{s}, and the list has fewer") } else { format!("the list pattern needs exactly {n} element{s}, and the list has another length") };
+                self.load_const(noodle_nbc::Const::Str(noodle_codes::N2017.as_str().into()), Some(base));
+                self.load_const(noodle_nbc::Const::Str(msg), Some(base + 1));
+                self.emit(Op::NewRecord { dst: base, ty: 0, base });
+                self.emit(Op::Throw { src: base });
+                self.b().patch(fine);
+                let split = rest.as_ref().map_or(n, |(at, _)| *at);
+                for (i, p) in items.iter().enumerate() {
+                    // before the rest from the start, after it from the end
+                    let at = if i < split { i as i64 } else { i as i64 - n as i64 };
+                    let idx = self.b().temp();
+                    self.emit(Op::LoadInt { dst: idx, val: at.clamp(i32::MIN as i64, i32::MAX as i64) as i32 });
+                    let tmp = self.b().temp();
+                    self.emit(Op::ListGet { dst: tmp, list: r, idx });
+                    self.destructure(p, tmp, &elem, leaf);
+                }
+                if let Some((at, Some(name))) = rest {
+                    let after = n - at;
+                    let bounds = self.b().alloc(2);
+                    self.emit(Op::LoadInt { dst: bounds, val: (*at).min(i32::MAX as usize) as i32 });
+                    if after == 0 {
+                        self.emit(Op::LoadNone { dst: bounds + 1 });
+                    } else {
+                        self.emit(Op::LoadInt { dst: bounds + 1, val: -(after.min(i32::MAX as usize) as i32) });
+                    }
+                    let tmp = self.b().temp();
+                    self.emit(Op::Slice { dst: tmp, obj: r, base: bounds });
+                    let t = Type::list(elem.clone());
+                    self.mark_if_dynamic(tmp, &t);
+                    leaf(self, &name.name, name.span, tmp, &t);
                 }
             }
             _ => {
-                self.error(N0302, "only names, `_` and tuples can be used here", pat.span).hint("use `match` to test a value against a pattern");
+                self.error(N0302, "only names, `_`, tuples, struct patterns and list patterns can be used here", pat.span).hint("use `match` to test a value against a pattern");
             }
         }
     }
@@ -543,10 +614,14 @@ impl Compiler {
         }
     }
 
+    /// Can `let` take a value apart with this pattern? Names, `_`, tuples, struct patterns
+    /// (the struct, not an enum variant) and list patterns (their length is checked when it
+    /// runs, N2017) of such patterns.
     fn pattern_irrefutable(&mut self, pat: &Pattern, _ty: &Type) -> bool {
         match &pat.kind {
             PatKind::Wildcard | PatKind::Bind(_) => true,
-            PatKind::Tuple(ps) => ps.iter().all(|p| self.pattern_irrefutable(p, &Type::Unknown)),
+            PatKind::Tuple(ps) | PatKind::List { items: ps, .. } => ps.iter().all(|p| self.pattern_irrefutable(p, &Type::Unknown)),
+            PatKind::Struct { path, fields } => path.len() == 1 && matches!(self.resolve(&path[0].name), NameRes::Struct(_)) && fields.iter().all(|(_, p)| self.pattern_irrefutable(p, &Type::Unknown)),
             _ => false,
         }
     }

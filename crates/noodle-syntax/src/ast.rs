@@ -346,5 +346,9 @@ pub enum PatKind {
     Variant { path: Vec<Ident>, args: Option<Vec<Pattern>> },
     /// `Point { x: p, y }`
     Struct { path: Vec<Ident>, fields: Vec<(Ident, Pattern)> },
+    /// `[a, b]`, `[first, *rest]`, `[*init, last]`: the elements of a list; with a rest (at
+    /// `rest.0` among the items, `rest.1` its name or None for `*_`), any list at least as
+    /// long as the other items.
+    List { items: Vec<Pattern>, rest: Option<(usize, Option<Ident>)> },
     Or(Vec<Pattern>),
 }

@@ -1845,6 +1845,33 @@ impl<'a> Parser<'a> {
                 self.advance();
                 PatKind::Float(f)
             }
+            Tok::LBracket => {
+                self.advance();
+                let mut items = Vec::new();
+                let mut rest = None;
+                loop {
+                    self.skip_newlines();
+                    if self.at(&Tok::RBracket) {
+                        break;
+                    }
+                    if self.eat(&Tok::Star) {
+                        let name = self.ident()?;
+                        if rest.is_some() {
+                            self.diags.push(Diagnostic::error(N0010, "a list pattern can have only one `*rest`", name.span));
+                        }
+                        rest = Some((items.len(), if name.name == "_" { None } else { Some(name) }));
+                    } else {
+                        items.push(self.pattern()?);
+                    }
+                    self.skip_newlines();
+                    if !self.eat(&Tok::Comma) {
+                        break;
+                    }
+                }
+                self.skip_newlines();
+                self.expect(Tok::RBracket)?;
+                PatKind::List { items, rest }
+            }
             Tok::Str(_) => {
                 let Tok::Str(s) = self.take_tok() else { unreachable!() };
                 self.advance();
