@@ -1074,6 +1074,13 @@ impl Compiler {
         }
         // A pseudo function state so type resolution knows the current module.
         self.fns.push(self.new_fn_state("<decl>".into(), mi, 0, true));
+        // 3. constants, in order (each may use the ones before it), before anything that may
+        // use them (field defaults, parameter defaults, bodies)
+        for item in &module.items {
+            if let Item::Const(c) = item {
+                self.declare_const(mi, c);
+            }
+        }
         let (mut si, mut ei, mut ii) = (0, 0, 0);
         for item in &module.items {
             match item {
@@ -1484,3 +1491,143 @@ fn edit_distance(a: &str, b: &str) -> usize {
     }
     prev[b.len()]
 }
+
+/// A constant's value while it is folded.
+#[derive(Clone, Debug, PartialEq)]
+enum ConstVal {
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Bool(bool),
+}
+
+impl Compiler {
+    /// `const NAME [: T] = value`: folds the value (N0221 when it cannot be computed while
+    /// compiling) and defines the name as a constant of the module.
+    fn declare_const(&mut self, mi: usize, c: &ast::ConstDecl) {
+        let v = match self.fold_value(mi, &c.value) {
+            Ok(v) => v,
+            Err((why, span)) => {
+                self.error(crate::codes::N0221, format!("the value of `const {}` cannot be computed while compiling: {why}", c.name.name), span)
+                    .hint("a constant is made of literals, other constants and operators on them; use `let` for a value computed when the program runs");
+                // defined anyway (as an unknown), so its uses do not also report it
+                self.define(mi, &c.name, Symbol::Const(Rc::new((Const::Int(0), Type::Unknown))), c.public);
+                return;
+            }
+        };
+        let mut v = v;
+        if let Some(te) = &c.ty {
+            let want = self.resolve_type(te);
+            v = match (v, &want) {
+                (ConstVal::Int(i), Type::Float) => ConstVal::Float(i as f64),
+                (v, _) => v,
+            };
+            let got = const_type(&v);
+            if got != want && !want.is_error() {
+                let (w, g) = (self.show(&want), self.show(&got));
+                self.error(N0200, format!("constant `{}` is declared `{w}` but its value is `{g}`", c.name.name), c.value.span);
+            }
+        }
+        let t = const_type(&v);
+        let k = match v {
+            ConstVal::Int(i) => Const::Int(i),
+            ConstVal::Bool(b) => Const::Int(b as i64),
+            ConstVal::Float(f) => Const::Float(f),
+            ConstVal::Str(s) => Const::Str(s),
+        };
+        self.define(mi, &c.name, Symbol::Const(Rc::new((k, t))), c.public);
+    }
+
+    /// The value of a constant expression, or why it has none and where.
+    fn fold_value(&mut self, mi: usize, e: &Expr) -> Result<ConstVal, (String, Span)> {
+        use ast::{BinOp as B, ExprKind as K, UnOp as U};
+        use ConstVal as V;
+        let not_const = |what: &str| Err((what.to_string(), e.span));
+        Ok(match &e.kind {
+            K::Int(i) => V::Int(*i),
+            K::Float(f) => V::Float(*f),
+            K::Str(s) => V::Str(s.clone()),
+            K::Bool(b) => V::Bool(*b),
+            K::Name(n) => match self.resolve_module_symbol(mi, n) {
+                NameRes::Const(c) => const_val(&c).ok_or((format!("`{n}` is a bytes constant"), e.span))?,
+                NameRes::None => return not_const(&format!("`{n}` is not a constant defined before it")),
+                _ => return not_const(&format!("`{n}` is not a constant")),
+            },
+            K::Field { target, name, optional: false } => match &target.kind {
+                K::Name(m) => match self.resolve_module_symbol(mi, m) {
+                    NameRes::Module(other) => match self.modules[other].symbols.get(&name.name) {
+                        Some((Symbol::Const(c), true)) => const_val(&c.clone()).ok_or((format!("`{m}.{}` is a bytes constant", name.name), e.span))?,
+                        _ => return not_const(&format!("`{m}.{}` is not a public constant", name.name)),
+                    },
+                    _ => return not_const("only a module's constants can be read with `.` here"),
+                },
+                _ => return not_const("only a module's constants can be read with `.` here"),
+            },
+            K::Unary(op, x) => match (op, self.fold_value(mi, x)?) {
+                (U::Neg, V::Int(i)) => V::Int(i.checked_neg().ok_or(("the negation overflows".to_string(), e.span))?),
+                (U::Neg, V::Float(f)) => V::Float(-f),
+                (U::Not, V::Bool(b)) => V::Bool(!b),
+                (U::BitNot, V::Int(i)) => V::Int(!i),
+                _ => return not_const("this operator does not apply to that value"),
+            },
+            K::Binary(op, a, b) => {
+                let (x, y) = (self.fold_value(mi, a)?, self.fold_value(mi, b)?);
+                let overflow = || ("the arithmetic overflows".to_string(), e.span);
+                match (op, x, y) {
+                    (B::Add, V::Str(p), V::Str(q)) => V::Str(p + &q),
+                    (B::And, V::Bool(p), V::Bool(q)) => V::Bool(p && q),
+                    (B::Or, V::Bool(p), V::Bool(q)) => V::Bool(p || q),
+                    (B::Add, V::Int(p), V::Int(q)) => V::Int(p.checked_add(q).ok_or_else(overflow)?),
+                    (B::Sub, V::Int(p), V::Int(q)) => V::Int(p.checked_sub(q).ok_or_else(overflow)?),
+                    (B::Mul, V::Int(p), V::Int(q)) => V::Int(p.checked_mul(q).ok_or_else(overflow)?),
+                    (B::FloorDiv | B::Mod, V::Int(_), V::Int(0)) => return Err(("division by zero".to_string(), e.span)),
+                    // floored, as `//` and `%` are when the program runs
+                    (B::FloorDiv, V::Int(p), V::Int(q)) => V::Int(p.checked_div(q).map(|d| if p % q != 0 && (p < 0) != (q < 0) { d - 1 } else { d }).ok_or_else(overflow)?),
+                    (B::Mod, V::Int(p), V::Int(q)) => V::Int(p.checked_rem(q).map(|r| if r != 0 && (r < 0) != (q < 0) { r + q } else { r }).ok_or_else(overflow)?),
+                    (B::Pow, V::Int(p), V::Int(q)) => V::Int(u32::try_from(q).ok().and_then(|q| p.checked_pow(q)).ok_or(("the power overflows or has a negative exponent".to_string(), e.span))?),
+                    (B::Shl, V::Int(p), V::Int(q)) => V::Int(u32::try_from(q).ok().filter(|q| *q < 64).and_then(|q| p.checked_shl(q)).filter(|r| r >> q == p).ok_or_else(overflow)?),
+                    (B::BitAnd, V::Int(p), V::Int(q)) => V::Int(p & q),
+                    (B::BitOr, V::Int(p), V::Int(q)) => V::Int(p | q),
+                    (B::BitXor, V::Int(p), V::Int(q)) => V::Int(p ^ q),
+                    (op, x, y) => {
+                        let num = |v: &V| match v {
+                            V::Int(i) => Some(*i as f64),
+                            V::Float(f) => Some(*f),
+                            _ => None,
+                        };
+                        let (Some(p), Some(q)) = (num(&x), num(&y)) else { return not_const("this operator does not apply to these values") };
+                        V::Float(match op {
+                            B::Add => p + q,
+                            B::Sub => p - q,
+                            B::Mul => p * q,
+                            B::Div => p / q,
+                            B::Pow => p.powf(q),
+                            _ => return not_const("this operator is not computed in constants"),
+                        })
+                    }
+                }
+            }
+            _ => return not_const("it is not made of literals, constants and operators"),
+        })
+    }
+}
+
+fn const_type(v: &ConstVal) -> Type {
+    match v {
+        ConstVal::Int(_) => Type::Int,
+        ConstVal::Float(_) => Type::Float,
+        ConstVal::Str(_) => Type::Str,
+        ConstVal::Bool(_) => Type::Bool,
+    }
+}
+
+fn const_val(c: &(Const, Type)) -> Option<ConstVal> {
+    Some(match (&c.0, &c.1) {
+        (Const::Int(i), Type::Bool) => ConstVal::Bool(*i != 0),
+        (Const::Int(i), _) => ConstVal::Int(*i),
+        (Const::Float(f), _) => ConstVal::Float(*f),
+        (Const::Str(s), _) => ConstVal::Str(s.clone()),
+        (Const::Bytes(_), _) => return None,
+    })
+}
+

@@ -116,6 +116,18 @@ impl Compiler {
         self.diags.push(d);
     }
 
+    /// A named constant's value (a `bool` constant is kept as an int `Const`).
+    pub fn load_constant(&mut self, c: &(Const, Type), dst: Option<Reg>) -> Reg {
+        match c {
+            (Const::Int(b), Type::Bool) => {
+                let d = self.dst(dst);
+                self.emit(if *b != 0 { Op::LoadTrue { dst: d } } else { Op::LoadFalse { dst: d } });
+                d
+            }
+            (k, _) => self.load_const(k.clone(), dst),
+        }
+    }
+
     pub fn load_const(&mut self, c: Const, dst: Option<Reg>) -> Reg {
         let d = self.dst(dst);
         if let Const::Int(v) = c {
@@ -526,7 +538,7 @@ impl Compiler {
                 self.error(N0200, format!("`{n}` is a native function and cannot be used as a value"), span).hint(format!("wrap it in a lambda: `fn (x) => {n}(x)`"));
                 (self.dst(dst), Type::Unknown)
             }
-            NameRes::Const(c) => (self.load_const(c.0.clone(), dst), c.1.clone()),
+            NameRes::Const(c) => (self.load_constant(&c, dst), c.1.clone()),
             NameRes::Func(fi) => {
                 let info = self.funcs[fi].clone();
                 if info.is_async {
@@ -1506,6 +1518,7 @@ impl Compiler {
                         self.emit(Op::LoadGlobal { dst: d, idx: gi.idx });
                         (d, gi.ty)
                     }
+                    crate::compiler::Symbol::Const(c) => (self.load_constant(&c, dst), c.1.clone()),
                     crate::compiler::Symbol::Func(fi) => {
                         let info = self.funcs[fi].clone();
                         let d = self.dst(dst);

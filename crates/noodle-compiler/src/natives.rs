@@ -739,7 +739,7 @@ impl Compiler {
             return None;
         }
         match self.modules[mi].symbols.get(&name.name).cloned() {
-            Some((Symbol::Const(c), _)) => Some((self.load_const(c.0.clone(), dst), c.1.clone())),
+            Some((Symbol::Const(c), _)) => Some((self.load_constant(&c, dst), c.1.clone())),
             Some((Symbol::Func(_), _)) => {
                 self.error(N0200, format!("`{}` is a native function and cannot be used as a value", name.name), name.span).hint(format!("wrap it in a lambda: `fn (x) => {}(x)`", name.name));
                 Some((self.dst(dst), Type::Unknown))

@@ -170,7 +170,24 @@ impl Compiler {
     }
 
     /// Emits the tests for `pat` against register `r`; returns jumps taken when it fails.
+    /// A name that is a constant (`const DAY = 86400`), as the literal pattern it stands for.
+    pub(crate) fn const_pattern(&mut self, pat: &Pattern) -> Option<Pattern> {
+        let PatKind::Bind(n) = &pat.kind else { return None };
+        let NameRes::Const(c) = self.resolve(n) else { return None };
+        let kind = match (&c.0, &c.1) {
+            (Const::Int(i), Type::Bool) => PatKind::Bool(*i != 0),
+            (Const::Int(i), _) => PatKind::Int(*i),
+            (Const::Float(f), _) => PatKind::Float(*f),
+            (Const::Str(s), _) => PatKind::Str(s.clone()),
+            (Const::Bytes(_), _) => return None,
+        };
+        Some(Pattern { kind, span: pat.span })
+    }
+
     fn test_pattern(&mut self, pat: &Pattern, r: Reg, ty: &Type) -> Vec<Label> {
+        if let Some(lit) = self.const_pattern(pat) {
+            return self.test_pattern(&lit, r, ty);
+        }
         let ty = self.subst.resolve(ty);
         let mut fails = Vec::new();
         let mismatch = |c: &mut Compiler, what: &str, ty: &Type| {
@@ -493,6 +510,9 @@ impl Compiler {
 
     /// Does `p` match every value of type `t` (`_`, or a name that is not a variant of `t`)?
     fn catch_all(&mut self, p: &Pattern, t: &Type) -> bool {
+        if self.const_pattern(p).is_some() {
+            return false;
+        }
         match &p.kind {
             PatKind::Wildcard => true,
             PatKind::Bind(n) => self.resolve_variant(&[Ident { name: n.clone(), span: p.span }], t).is_none(),
@@ -503,6 +523,9 @@ impl Compiler {
     // ---- exhaustiveness ----
 
     fn lower(&mut self, pat: &Pattern, ty: &Type) -> P {
+        if let Some(lit) = self.const_pattern(pat) {
+            return self.lower(&lit, ty);
+        }
         let ty = self.subst.resolve(ty);
         // a non-none pattern on an optional matches the `some` case
         if let Type::Optional(inner) = &ty {
@@ -752,6 +775,9 @@ impl Compiler {
 }
 
 fn binds_names(p: &Pattern, ty: &Type, c: &mut Compiler) -> bool {
+    if c.const_pattern(p).is_some() {
+        return false;
+    }
     match &p.kind {
         PatKind::Bind(n) => {
             if let Type::Enum(e) = ty {

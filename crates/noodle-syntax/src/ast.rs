@@ -29,6 +29,17 @@ pub enum Item {
     /// `extend[T] list[T] { def ... }` in a native module's declarations: methods (natives)
     /// of a built-in type.
     Extend(ExtendDecl),
+    /// `const NAME [: type] = value`: a value computed while compiling.
+    Const(ConstDecl),
+}
+
+#[derive(Clone, Debug)]
+pub struct ConstDecl {
+    pub public: bool,
+    pub name: Ident,
+    pub ty: Option<TypeExpr>,
+    pub value: Expr,
+    pub span: Span,
 }
 
 /// `type Name { methods }` (declarations only).

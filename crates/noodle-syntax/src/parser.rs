@@ -463,8 +463,18 @@ impl<'a> Parser<'a> {
                 let s = self.stmt()?;
                 Ok(Item::Stmt(s, public))
             }
+            Tok::Ident(s) if s == "const" && matches!(self.peek_at(1), Tok::Ident(_)) => {
+                let start = self.bump_span();
+                let name = self.ident()?;
+                let ty = if self.eat(&Tok::Colon) { Some(self.type_expr()?) } else { None };
+                self.expect(Tok::Eq)?;
+                let value = self.expr()?;
+                let span = start.to(self.prev_span());
+                self.end_stmt()?;
+                Ok(Item::Const(ConstDecl { public, name, ty, value, span }))
+            }
             _ if public => {
-                self.error_here("expected `def`, `struct`, `enum`, `interface`, `let` or `var` after `pub`");
+                self.error_here("expected `def`, `struct`, `enum`, `interface`, `const`, `let` or `var` after `pub`");
                 Err(())
             }
             _ => {

@@ -33,6 +33,9 @@ pub fn module_page(name: &str, text: &str, native: bool) -> String {
             Item::Stmt(Stmt::Let { span, mutable, .. }, true) => {
                 entry(if *mutable { &mut vars } else { &mut consts }, "###", &sig(*span, None), &doc_above(span.start));
             }
+            Item::Const(c) if c.public => {
+                entry(&mut consts, "###", &sig(c.span, None), &doc_above(c.span.start));
+            }
             Item::Func(f) if f.public && !hidden(&f.name.name) => {
                 entry(&mut funcs, "###", &sig(f.span, body_start(f)), &doc_above(f.span.start));
             }
