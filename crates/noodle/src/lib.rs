@@ -224,9 +224,10 @@ pub fn render_uncaught(u: &noodle_vm::vm::Uncaught) -> String {
     let Some(f) = u.trace.iter().find(|f| f.line > 0 && f.file != noodle_vm::vm::NATIVE_FILE && f.file != noodle_vm::vm::AWAITED) else { return full };
     let Some(text) = std::fs::read_to_string(&f.file).ok().and_then(|t| t.lines().nth(f.line as usize - 1).map(str::to_string)) else { return full };
     let (head, trace) = full.split_once('\n').unwrap_or((&full, ""));
+    // laid out as the compiler's diagnostics are
     let num = f.line.to_string();
-    let pad = " ".repeat(num.len());
-    let mut s = format!("{head}\n{pad} --> {}:{}{}\n{pad} |\n{num} | {text}\n", f.file, f.line, if f.col > 0 { format!(":{}", f.col) } else { String::new() });
+    let pad = " ".repeat(num.len() + 1);
+    let mut s = format!("{head}\n{pad}--> {}:{}{}\n{pad} |\n {num} | {text}\n", f.file, f.line, if f.col > 0 { format!(":{}", f.col) } else { String::new() });
     if f.col > 0 {
         // keep the line's tabs so that the caret lines up under them
         let lead: String = text.chars().take(f.col as usize - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
