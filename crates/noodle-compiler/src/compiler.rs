@@ -205,6 +205,8 @@ pub enum NameRes {
 pub struct Compiler {
     /// List patterns lowered for exhaustiveness so far (each is its own constructor).
     pub list_patterns: u32,
+    /// The last column `set_line` found: (file, line, offset, column).
+    col_cache: (u32, usize, u32, usize),
     /// In a `match` on a list: the lengths its unguarded arms of plain names cover exactly
     /// (`[]`, `[a]`, `[a, b]`), so a later `[a, *rest]` covers every other length.
     pub list_cover: Vec<usize>,
@@ -311,6 +313,7 @@ impl Compiler {
     pub fn with_fusion(loader: Box<dyn SourceLoader>, fuse: bool, natives: Rc<[crate::natives::NativeModule]>) -> Compiler {
         let mut c = Compiler {
             list_patterns: 0,
+            col_cache: (u32::MAX, 0, 0, 0),
             list_cover: Vec::new(),
             files: Vec::new(),
             diags: Vec::new(),
@@ -427,7 +430,15 @@ impl Compiler {
         if let Some(f) = self.files.get(file) {
             let hint = noodle_nbc::position_line(self.fns.last().unwrap().b.pos) as usize;
             let line = f.line_of_near(span.start, hint);
-            let col = f.col_in_line(span.start, line);
+            // columns count characters: go on from the last one found on this line (code is
+            // compiled mostly left to right), so a long line is not counted again per part
+            let (cf, cl, coff, ccol) = self.col_cache;
+            let col = if cf == span.file && cl == line && coff <= span.start {
+                ccol + f.text.get(coff as usize..span.start as usize).map_or(0, |s| s.chars().count())
+            } else {
+                f.col_in_line(span.start, line)
+            };
+            self.col_cache = (span.file, line, span.start, col);
             self.b().pos = noodle_nbc::position(line as u32, col as u32);
         }
     }
