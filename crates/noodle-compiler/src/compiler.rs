@@ -1406,6 +1406,14 @@ impl Compiler {
             self.bind_local(&p.name, l);
             reg += 1;
         }
+        // parameters written as patterns are taken apart before the body runs
+        let first = info.has_self as u16;
+        for (i, (p, d)) in info.params.iter().zip(decl.params.iter()).enumerate() {
+            if let Some(pat) = &d.pattern {
+                self.set_line(pat.span);
+                self.bind_pattern(pat, first + i as u16, &p.ty.clone(), false);
+            }
+        }
         self.set_line(decl.span);
         let diverges = self.block_stmts(body);
         let ret = self.subst.resolve(&info.ret);

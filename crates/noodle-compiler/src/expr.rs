@@ -423,8 +423,9 @@ impl Compiler {
                         (Some(t), _) => self.resolve_type(t),
                         (None, Some((ps, _))) => ps[i].clone(),
                         (None, None) => {
-                            self.error(N0208, format!("cannot infer the type of parameter `{}`", p.name.name), p.name.span)
-                                .hint(format!("write `{}: int` (or the type it should have)", p.name.name));
+                            let shown = if p.pattern.is_some() { self.files[p.name.span.file as usize].text[p.name.span.start as usize..p.name.span.end as usize].to_string() } else { p.name.name.clone() };
+                            self.error(N0208, format!("cannot infer the type of parameter `{shown}`"), p.name.span)
+                                .hint(format!("write `{shown}: int` (or the type it should have)"));
                             Type::Unknown
                         }
                     };
@@ -1713,6 +1714,12 @@ impl Compiler {
         for (i, p) in params.iter().enumerate() {
             let t = ptys.get(i).cloned().unwrap_or(Type::Unknown);
             self.bind_local(&p.name.name, Local { reg: i as u16, ty: t, mutable: false, cell: false, wide: None, global: None });
+        }
+        for (i, p) in params.iter().enumerate() {
+            if let Some(pat) = &p.pattern {
+                let t = ptys.get(i).cloned().unwrap_or(Type::Unknown);
+                self.bind_pattern(pat, i as u16, &t, false);
+            }
         }
         self.set_line(span);
         let exits = self.block_stmts(body);

@@ -77,6 +77,10 @@ pub struct Param {
     pub default: Option<Expr>,
     /// `name: T...` (declarations only, last parameter): any number of arguments.
     pub variadic: bool,
+    /// A parameter written as a pattern (`(a, b): (int, int)`, `Point { x, y }: Point`): the
+    /// argument is taken apart into its names; `name` is then `$argN`, which no program can
+    /// write.
+    pub pattern: Option<Pattern>,
 }
 
 #[derive(Clone, Debug)]

@@ -632,16 +632,29 @@ impl<'a> Parser<'a> {
                 self.diags.push(Diagnostic::error(N0215, "`self` must be the first parameter", span).label("move `self` first"));
                 self.advance();
             } else {
-                let name = self.ident()?;
+                // a pattern in place of a name takes the argument apart
+                let pattern = if !self.declarations && matches!(self.peek(), Tok::LParen | Tok::LBracket) || matches!(self.peek(), Tok::Ident(n) if n.starts_with(|c: char| c.is_uppercase())) && self.peek_at(1) == &Tok::LBrace {
+                    Some(self.pattern_no_or()?)
+                } else {
+                    None
+                };
+                let name = match &pattern {
+                    Some(p) => Ident { name: format!("$arg{}", params.len()), span: p.span },
+                    None => self.ident()?,
+                };
                 let ty = if self.eat(&Tok::Colon) {
                     Some(self.type_expr()?)
                 } else {
                     if require_types {
                         let span = name.span;
+                        let shown = match &pattern {
+                            Some(_) => self.src[span.start as usize..span.end as usize].to_string(),
+                            None => name.name.clone(),
+                        };
                         self.diags.push(
-                            Diagnostic::error(N0208, format!("parameter `{}` needs a type", name.name), span)
+                            Diagnostic::error(N0208, format!("parameter `{shown}` needs a type"), span)
                                 .label("missing `: type`")
-                                .hint(format!("write `{}: int` (or the type it should have)", name.name)),
+                                .hint(format!("write `{shown}: int` (or the type it should have)")),
                         );
                     }
                     None
@@ -653,7 +666,7 @@ impl<'a> Parser<'a> {
                     self.advance();
                 }
                 let default = if self.eat(&Tok::Eq) { Some(self.expr()?) } else { None };
-                params.push(Param { name, ty, default, variadic });
+                params.push(Param { name, ty, default, variadic, pattern });
             }
             self.skip_newlines();
             if !self.eat(&Tok::Comma) {
