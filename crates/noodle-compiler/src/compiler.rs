@@ -203,13 +203,11 @@ pub enum NameRes {
 }
 
 pub struct Compiler {
-    /// List patterns lowered for exhaustiveness so far (each is its own constructor).
-    pub list_patterns: u32,
+    /// In the `match` being checked: the most elements a list pattern names, so that lists
+    /// are told apart by their length up to it (see `pattern.rs`).
+    pub list_longest: usize,
     /// The last column `set_line` found: (file, line, offset, column).
     col_cache: (u32, usize, u32, usize),
-    /// In a `match` on a list: the lengths its unguarded arms of plain names cover exactly
-    /// (`[]`, `[a]`, `[a, b]`), so a later `[a, *rest]` covers every other length.
-    pub list_cover: Vec<usize>,
     pub files: Vec<SourceFile>,
     pub diags: Vec<Diagnostic>,
     pub warnings: Vec<Diagnostic>,
@@ -312,9 +310,8 @@ impl Compiler {
     /// A compiler that does (or does not) emit fused 16-bit branches.
     pub fn with_fusion(loader: Box<dyn SourceLoader>, fuse: bool, natives: Rc<[crate::natives::NativeModule]>) -> Compiler {
         let mut c = Compiler {
-            list_patterns: 0,
+            list_longest: 0,
             col_cache: (u32::MAX, 0, 0, 0),
-            list_cover: Vec::new(),
             files: Vec::new(),
             diags: Vec::new(),
             warnings: Vec::new(),

@@ -21,6 +21,11 @@ enum Ctor {
     Tuple,
     Struct,
     Lit(String),
+    /// A list of exactly this length (its elements are the fields).
+    Len(usize),
+    /// A list at least this long, the longest length a pattern of the match names plus one
+    /// (its first that many elements are the fields).
+    LenAtLeast(usize),
 }
 
 #[derive(Clone, Debug)]
@@ -46,22 +51,9 @@ impl Compiler {
         let mut rows: Vec<Vec<P>> = Vec::new();
         let mut all_never = true;
         let mut widen_at_end = false;
-        let elem = match &st {
-            Type::List(e) => Some((**e).clone()),
-            _ => None,
-        };
-        let cover: Vec<usize> = match &elem {
-            Some(e) => arms
-                .iter()
-                .filter(|a| a.guard.is_none())
-                .filter_map(|a| match &a.pat.kind {
-                    PatKind::List { items, rest: None } if items.iter().all(|p| self.catch_all(p, e)) => Some(items.len()),
-                    _ => None,
-                })
-                .collect(),
-            None => Vec::new(),
-        };
-        let outer_cover = std::mem::replace(&mut self.list_cover, cover);
+        // lists are told apart by length up to the longest a list pattern here names
+        let longest = arms.iter().map(|a| longest_list_pattern(&a.pat)).max().unwrap_or(0);
+        let outer_longest = std::mem::replace(&mut self.list_longest, longest);
         for arm in arms {
             self.set_line(arm.span);
             // reachability
@@ -117,7 +109,6 @@ impl Compiler {
                 self.b().patch(f);
             }
         }
-        self.list_cover = outer_cover;
         // exhaustiveness
         if !st.is_error() {
             if let Some(w) = self.useful(&rows, &[P::Wild], std::slice::from_ref(&st)) {
@@ -130,6 +121,7 @@ impl Compiler {
                 );
             }
         }
+        self.list_longest = outer_longest;
         // unreachable at run time when the match is exhaustive; kept so nothing falls through
         let base = self.b().alloc(2);
         let c1 = self.konst(Const::Str(N2012.as_str().into()));
@@ -508,18 +500,6 @@ impl Compiler {
         }
     }
 
-    /// Does `p` match every value of type `t` (`_`, or a name that is not a variant of `t`)?
-    fn catch_all(&mut self, p: &Pattern, t: &Type) -> bool {
-        if self.const_pattern(p).is_some() {
-            return false;
-        }
-        match &p.kind {
-            PatKind::Wildcard => true,
-            PatKind::Bind(n) => self.resolve_variant(&[Ident { name: n.clone(), span: p.span }], t).is_none(),
-            _ => false,
-        }
-    }
-
     // ---- exhaustiveness ----
 
     fn lower(&mut self, pat: &Pattern, ty: &Type) -> P {
@@ -607,22 +587,24 @@ impl Compiler {
                 }
                 P::C(ctor, subs)
             }
-            // a list pattern of plain names matches every list of its length (`[a, b]`), or of
-            // at least its length with a rest (`[a, *rest]`: every list when the shorter
-            // lengths are covered by arms of this match); others match some lists, each its
-            // own constructor, so only a `_` or a rest arm makes the match exhaustive
+            // `[a, b]` is the list of length 2 with those elements; `[a, *rest, z]` each length
+            // from 2 up to the longest the match names, and the longer lists, with `_` for the
+            // elements the rest takes (as Rust checks slice patterns)
             PatKind::List { items, rest } => {
                 let elem = match &ty {
                     Type::List(e) => (**e).clone(),
                     _ => Type::Unknown,
                 };
-                let plain = items.iter().all(|p| self.catch_all(p, &elem));
+                let lowered: Vec<P> = items.iter().map(|p| self.lower(p, &elem)).collect();
+                let longest = self.list_longest.max(items.len());
                 match rest {
-                    Some(_) if plain && (0..items.len()).all(|l| self.list_cover.contains(&l)) => P::Wild,
-                    None if plain => P::C(Ctor::Lit(format!("list of {}", items.len())), vec![]),
-                    _ => {
-                        self.list_patterns += 1;
-                        P::C(Ctor::Lit(format!("list#{}", self.list_patterns)), vec![])
+                    None => P::C(Ctor::Len(items.len()), lowered),
+                    Some((at, _)) => {
+                        let (prefix, suffix) = lowered.split_at(*at);
+                        let fill = |n: usize| -> Vec<P> { prefix.iter().cloned().chain(std::iter::repeat_n(P::Wild, n)).chain(suffix.iter().cloned()).collect() };
+                        let mut alts: Vec<P> = (items.len()..=longest).map(|l| P::C(Ctor::Len(l), fill(l - items.len()))).collect();
+                        alts.push(P::C(Ctor::LenAtLeast(longest + 1), fill(longest + 1 - items.len())));
+                        if alts.len() == 1 { alts.pop().unwrap() } else { P::Or(alts) }
                     }
                 }
             }
@@ -640,6 +622,12 @@ impl Compiler {
             Type::Enum(e) => Some(self.enums[e as usize].variants.iter().map(|v| (Ctor::Variant(v.record), v.fields.iter().map(|f| f.1.clone()).collect())).collect()),
             Type::Tuple(ts) => Some(vec![(Ctor::Tuple, ts)]),
             Type::Struct(s) => Some(vec![(Ctor::Struct, self.structs[s as usize].fields.iter().map(|f| f.1.clone()).collect())]),
+            Type::List(e) => {
+                let k = self.list_longest;
+                let mut sig: Vec<(Ctor, Vec<Type>)> = (0..=k).map(|l| (Ctor::Len(l), vec![(*e).clone(); l])).collect();
+                sig.push((Ctor::LenAtLeast(k + 1), vec![(*e).clone(); k + 1]));
+                Some(sig)
+            }
             _ => None,
         }
     }
@@ -758,6 +746,17 @@ impl Compiler {
                     let name = self.show(&ty);
                     format!("{name} {{ .. }}")
                 }
+                Ctor::Len(_) | Ctor::LenAtLeast(_) => {
+                    let elem = match &ty {
+                        Type::List(e) => (**e).clone(),
+                        _ => Type::Unknown,
+                    };
+                    let mut parts: Vec<String> = args.iter().map(|a| self.show_pat(a, &elem)).collect();
+                    if matches!(c, Ctor::LenAtLeast(_)) {
+                        parts.push("*_".into());
+                    }
+                    format!("[{}]", parts.join(", "))
+                }
                 Ctor::Variant(rec) => {
                     let t = &self.program.types[*rec as usize];
                     let name = format!("{}.{}", t.enum_name.clone().unwrap_or_default(), t.name);
@@ -833,4 +832,15 @@ fn rebuild(c: Ctor, arity: usize, w: Vec<P>) -> Vec<P> {
     let mut out = vec![P::C(c, args.to_vec())];
     out.extend_from_slice(rest);
     out
+}
+
+/// The most elements a list pattern in `p` names (besides a rest), nested ones included.
+fn longest_list_pattern(p: &Pattern) -> usize {
+    match &p.kind {
+        PatKind::List { items, .. } => items.iter().map(longest_list_pattern).max().unwrap_or(0).max(items.len()),
+        PatKind::Tuple(ps) | PatKind::Or(ps) => ps.iter().map(longest_list_pattern).max().unwrap_or(0),
+        PatKind::Variant { args: Some(ps), .. } => ps.iter().map(longest_list_pattern).max().unwrap_or(0),
+        PatKind::Struct { fields, .. } => fields.iter().map(|(_, p)| longest_list_pattern(p)).max().unwrap_or(0),
+        _ => 0,
+    }
 }
