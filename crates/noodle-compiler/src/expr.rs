@@ -244,22 +244,17 @@ impl Compiler {
                 let base = self.b().alloc(2 * entries.len() as u32);
                 let mut kt = wk.clone().unwrap_or_else(|| self.subst.fresh());
                 let mut vt = wv.clone().unwrap_or_else(|| self.subst.fresh());
+                // keys and values join as a list's elements do (ints among floats widen)
+                let (mut ktypes, mut vtypes) = (Vec::new(), Vec::new());
                 for (i, (k, v)) in entries.iter().enumerate() {
                     let kr = base + 2 * i as u16;
                     let (_, t) = self.expr(k, Some(kr), Some(&kt));
-                    if i == 0 && wk.is_none() {
-                        kt = t.clone();
-                    }
-                    self.expect_type(&t, &kt, k.span);
-                    let (vr, t) = self.expr(v, Some(kr + 1), Some(&vt));
-                    if i == 0 && wv.is_none() {
-                        vt = t.clone();
-                    } else if self.subst.resolve(&vt) == Type::Float && self.subst.resolve(&t) == Type::Int {
-                        self.emit(Op::IntToFloat { dst: vr, src: vr });
-                    } else {
-                        self.expect_type(&t, &vt, v.span);
-                    }
+                    ktypes.push(self.join_element(i, &mut kt, t, wk.as_ref(), k.span, "dict keys"));
+                    let (_, t) = self.expr(v, Some(kr + 1), Some(&vt));
+                    vtypes.push(self.join_element(i, &mut vt, t, wv.as_ref(), v.span, "dict values"));
                 }
+                self.widen_int_elements(&ktypes, &kt, |i| base + 2 * i as u16);
+                self.widen_int_elements(&vtypes, &vt, |i| base + 2 * i as u16 + 1);
                 if !builtins::hashable(&self.subst.resolve(&kt)) {
                     let shown = self.show(&kt);
                     self.error(N0200, format!("`{shown}` values cannot be dict keys"), e.span);
@@ -453,41 +448,45 @@ impl Compiler {
         for (i, el) in elems.iter().enumerate() {
             let r = base + i as u16;
             let (_, t) = self.expr(el, Some(r), Some(&et));
-            let rt = self.subst.resolve(&t);
-            types.push(rt.clone());
-            if let Some(w) = &want {
-                if !(*w == Type::Float && rt == Type::Int) {
-                    self.expect_type(&t, w, el.span);
-                }
-                continue;
-            }
-            if i == 0 {
-                et = t;
-                continue;
-            }
-            let cur = self.subst.resolve(&et);
-            if cur == Type::Int && rt == Type::Float && want.is_none() {
-                et = Type::Float;
-                continue;
-            }
-            if cur == Type::Float && rt == Type::Int {
-                continue;
-            }
-            if rt == Type::None && want.is_none() && !matches!(cur, Type::Optional(_)) {
-                et = Type::optional(cur);
-                continue;
-            }
-            if let (Type::None, false) = (&cur, matches!(rt, Type::None)) {
-                et = Type::optional(rt);
-                continue;
-            }
-            if !self.assignable(&t, &et) {
-                let (a, b) = (self.show(&rt), self.show(&cur));
-                self.error(N0200, format!("{what} elements must have one type: expected `{b}`, found `{a}`"), el.span).label(format!("this is `{a}`"));
-            }
+            types.push(self.join_element(i, &mut et, t, want.as_ref(), el.span, &format!("{what} elements")));
         }
-        // widen ints in a float list
-        let float_elems = match self.subst.resolve(&et) {
+        self.widen_int_elements(&types, &et, |i| base + i as u16);
+        (base, et)
+    }
+
+    /// Element `i` of a literal, of type `t`, joins the literal's element type `et` (fixed
+    /// when the context gives `want`): an int among floats, or a float among ints, makes the
+    /// type `float`; a `none` makes it optional; anything else must fit. Returns `t` resolved.
+    fn join_element(&mut self, i: usize, et: &mut Type, t: Type, want: Option<&Type>, span: Span, what: &str) -> Type {
+        let rt = self.subst.resolve(&t);
+        if let Some(w) = want {
+            if !(self.subst.resolve(w) == Type::Float && rt == Type::Int) {
+                self.expect_type(&t, w, span);
+            }
+            return rt;
+        }
+        if i == 0 {
+            *et = t;
+            return rt;
+        }
+        let cur = self.subst.resolve(et);
+        if (cur == Type::Int && rt == Type::Float) || (cur == Type::Float && rt == Type::Int) {
+            *et = Type::Float;
+        } else if rt == Type::None && !matches!(cur, Type::Optional(_)) {
+            *et = Type::optional(cur);
+        } else if let (Type::None, false) = (&cur, matches!(rt, Type::None)) {
+            *et = Type::optional(rt.clone());
+        } else if !self.assignable(&t, et) {
+            let (a, b) = (self.show(&rt), self.show(&cur));
+            self.error(N0200, format!("{what} must have one type: expected `{b}`, found `{a}`"), span).label(format!("this is `{a}`"));
+        }
+        rt
+    }
+
+    /// Converts the int elements (at the registers `reg` gives) of a literal whose element
+    /// type turned out to be `float` (or `float?`).
+    fn widen_int_elements(&mut self, types: &[Type], et: &Type, reg: impl Fn(usize) -> Reg) {
+        let float_elems = match self.subst.resolve(et) {
             Type::Float => true,
             Type::Optional(i) => *i == Type::Float,
             _ => false,
@@ -495,12 +494,11 @@ impl Compiler {
         if float_elems {
             for (i, t) in types.iter().enumerate() {
                 if *t == Type::Int {
-                    let r = base + i as u16;
+                    let r = reg(i);
                     self.emit(Op::IntToFloat { dst: r, src: r });
                 }
             }
         }
-        (base, et)
     }
 
     fn name_expr(&mut self, n: &str, span: Span, dst: Option<Reg>) -> (Reg, Type) {
