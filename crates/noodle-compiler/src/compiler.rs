@@ -1591,6 +1591,33 @@ impl Compiler {
                 let overflow = || ("the arithmetic overflows".to_string(), e.span);
                 match (op, x, y) {
                     (B::Add, V::Str(p), V::Str(q)) => V::Str(p + &q),
+                    (B::Mul, V::Str(p), V::Int(n)) => match usize::try_from(n) {
+                        Ok(n) if p.len().saturating_mul(n) <= 1 << 20 => V::Str(p.repeat(n)),
+                        _ => return not_const("the repeat count is negative, or the text longer than 1 MiB"),
+                    },
+                    (B::In, V::Str(p), V::Str(q)) => V::Bool(q.contains(&p)),
+                    (B::NotIn, V::Str(p), V::Str(q)) => V::Bool(!q.contains(&p)),
+                    (op @ (B::Eq | B::Ne | B::Lt | B::Le | B::Gt | B::Ge), x, y) => {
+                        let ord = match (&x, &y) {
+                            (V::Str(p), V::Str(q)) => Some(p.cmp(q)),
+                            (V::Bool(p), V::Bool(q)) => Some(p.cmp(q)),
+                            (V::Int(p), V::Int(q)) => Some(p.cmp(q)),
+                            (V::Int(_) | V::Float(_), V::Int(_) | V::Float(_)) => {
+                                let f = |v: &V| if let V::Int(i) = v { *i as f64 } else if let V::Float(f) = v { *f } else { 0.0 };
+                                f(&x).partial_cmp(&f(&y))
+                            }
+                            _ => return not_const("these values cannot be compared"),
+                        };
+                        use std::cmp::Ordering::*;
+                        V::Bool(match (op, ord) {
+                            (B::Eq, o) => o == Some(Equal),
+                            (B::Ne, o) => o != Some(Equal),
+                            (B::Lt, o) => o == Some(Less),
+                            (B::Le, o) => matches!(o, Some(Less | Equal)),
+                            (B::Gt, o) => o == Some(Greater),
+                            _ => matches!(ord, Some(Greater | Equal)),
+                        })
+                    }
                     (B::And, V::Bool(p), V::Bool(q)) => V::Bool(p && q),
                     (B::Or, V::Bool(p), V::Bool(q)) => V::Bool(p || q),
                     (B::Add, V::Int(p), V::Int(q)) => V::Int(p.checked_add(q).ok_or_else(overflow)?),

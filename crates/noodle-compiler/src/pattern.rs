@@ -164,8 +164,21 @@ impl Compiler {
     /// Emits the tests for `pat` against register `r`; returns jumps taken when it fails.
     /// A name that is a constant (`const DAY = 86400`), as the literal pattern it stands for.
     pub(crate) fn const_pattern(&mut self, pat: &Pattern) -> Option<Pattern> {
-        let PatKind::Bind(n) = &pat.kind else { return None };
-        let NameRes::Const(c) = self.resolve(n) else { return None };
+        let c = match &pat.kind {
+            PatKind::Bind(n) => match self.resolve(n) {
+                NameRes::Const(c) => c,
+                _ => return None,
+            },
+            // `limits.MAX`: another module's constant
+            PatKind::Variant { path, args: None } if path.len() == 2 => match self.resolve(&path[0].name) {
+                NameRes::Module(mi) => match self.modules[mi].symbols.get(&path[1].name) {
+                    Some((crate::compiler::Symbol::Const(c), true)) => c.clone(),
+                    _ => return None,
+                },
+                _ => return None,
+            },
+            _ => return None,
+        };
         let kind = match (&c.0, &c.1) {
             (Const::Int(i), Type::Bool) => PatKind::Bool(*i != 0),
             (Const::Int(i), _) => PatKind::Int(*i),

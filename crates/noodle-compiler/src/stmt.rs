@@ -213,7 +213,7 @@ impl Compiler {
                     self.modules[mi].symbols.insert(ident.name, (Symbol::Global(gi), public));
                 }
             }
-            Stmt::Let { mutable, pat, ty, value, .. } if matches!(pat.kind, PatKind::Tuple(_) | PatKind::List { .. } | PatKind::Struct { .. }) => {
+            Stmt::Let { mutable, pat, ty, value, .. } if matches!(pat.kind, PatKind::Tuple(_) | PatKind::List { .. } | PatKind::Struct { .. } | PatKind::Variant { args: Some(_), .. }) => {
                 let declared = ty.as_ref().map(|t| self.resolve_type(t));
                 let (r, vt) = match &declared {
                     Some(t) => (self.expr_coerce(value, None, t), t.clone()),
@@ -541,6 +541,26 @@ impl Compiler {
                     }
                 }
             }
+            // `Point(x, y)`: a struct's fields in order
+            PatKind::Variant { path, args: Some(ps) } if path.len() == 1 && matches!(self.resolve(&path[0].name), NameRes::Struct(_)) => {
+                let NameRes::Struct(s) = self.resolve(&path[0].name) else { return };
+                let t = self.subst.resolve(ty);
+                let info = self.structs[s as usize].clone();
+                if t != Type::Struct(s) && !t.is_error() {
+                    let shown = self.show(&t);
+                    self.error(N0302, format!("a `{}(..)` pattern cannot take apart a `{shown}`", info.name), pat.span).label(format!("the value is `{shown}`"));
+                    return;
+                }
+                if ps.len() != info.fields.len() {
+                    self.error(N0302, format!("struct `{}` has {} fields, and this pattern names {}", info.name, info.fields.len(), ps.len()), pat.span);
+                    return;
+                }
+                for (i, p) in ps.iter().enumerate() {
+                    let tmp = self.b().temp();
+                    self.emit(Op::GetField { dst: tmp, obj: r, idx: i as u16 });
+                    self.destructure(p, tmp, &info.fields[i].1.clone(), leaf);
+                }
+            }
             PatKind::List { items, rest } => {
                 let elem = match self.subst.resolve(ty) {
                     Type::List(e) => *e,
@@ -622,6 +642,7 @@ impl Compiler {
             PatKind::Wildcard | PatKind::Bind(_) => true,
             PatKind::Tuple(ps) | PatKind::List { items: ps, .. } => ps.iter().all(|p| self.pattern_irrefutable(p, &Type::Unknown)),
             PatKind::Struct { path, fields } => path.len() == 1 && matches!(self.resolve(&path[0].name), NameRes::Struct(_)) && fields.iter().all(|(_, p)| self.pattern_irrefutable(p, &Type::Unknown)),
+            PatKind::Variant { path, args: Some(ps) } => path.len() == 1 && matches!(self.resolve(&path[0].name), NameRes::Struct(_)) && ps.iter().all(|p| self.pattern_irrefutable(p, &Type::Unknown)),
             _ => false,
         }
     }

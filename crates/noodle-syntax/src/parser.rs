@@ -993,6 +993,14 @@ impl<'a> Parser<'a> {
 
     fn stmt(&mut self) -> PResult<Stmt> {
         let start = self.span();
+        if matches!(self.peek(), Tok::Ident(n) if n == "const") && matches!(self.peek_at(1), Tok::Ident(_)) {
+            self.diags.push(
+                Diagnostic::error(N0010, "`const` declares a constant of the module, not of a block", start)
+                    .label("inside a function or block")
+                    .hint("declare it at the top level of the file, or use `let` here"),
+            );
+            return Err(());
+        }
         let s = match self.peek() {
             Tok::Let | Tok::Var => {
                 let mutable = self.bump_is(&Tok::Var);

@@ -226,8 +226,9 @@ pub fn render_uncaught(u: &noodle_vm::vm::Uncaught) -> String {
     let (head, trace) = full.split_once('\n').unwrap_or((&full, ""));
     // laid out as the compiler's diagnostics are
     let num = f.line.to_string();
-    let pad = " ".repeat(num.len() + 1);
-    let mut s = format!("{head}\n{pad}--> {}:{}{}\n{pad} |\n {num} | {text}\n", f.file, f.line, if f.col > 0 { format!(":{}", f.col) } else { String::new() });
+    let width = num.len().max(2);
+    let pad = " ".repeat(width);
+    let mut s = format!("{head}\n  --> {}:{}{}\n{pad} |\n{num:>width$} | {text}\n", f.file, f.line, if f.col > 0 { format!(":{}", f.col) } else { String::new() });
     if f.col > 0 {
         // keep the line's tabs so that the caret lines up under them
         let lead: String = text.chars().take(f.col as usize - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
