@@ -70,6 +70,23 @@ impl Compiler {
                         continue;
                     }
                 };
+                // messages are told apart by their type when the program runs, so it must be one
+                // a value can be tested for (as `is` needs)
+                let testable = match h.params[0].ty.as_ref() {
+                    Some(ast::TypeExpr::Named { args, .. }) if args.is_empty() => true,
+                    Some(ast::TypeExpr::Named { path, args, .. }) => {
+                        path.len() == 1 && matches!(path[0].name.as_str(), "list" | "set" | "dict") && args.iter().all(|t| matches!(t, ast::TypeExpr::Named { path, args, .. } if args.is_empty() && path.len() == 1 && path[0].name == "any"))
+                    }
+                    _ => false,
+                };
+                if !testable {
+                    let ty_span = h.params[0].ty.as_ref().unwrap().span();
+                    self.error(N0242, format!("handler `{}` takes a `{msg_ty}`, which messages cannot be told apart by", h.name.name), ty_span)
+                        .label("not a type a message can be dispatched on")
+                        .hint(format!("a handler's message is a struct, an enum, int, float, bool, str, bytes, or `list[any]`/`dict[any, any]`/`set[any]`; wrap this one in a struct: `struct {} {{ value: {msg_ty} }}`", capitalise(&h.name.name)));
+                    // the actor is still declared, without this handler
+                    continue;
+                }
                 if a.methods.iter().any(|m| m.name.name == h.name.name) || handler_names.contains(&h.name.name) {
                     self.error(N0101, format!("`{}` is defined more than once in actor `{name}`", h.name.name), h.name.span);
                     ok = false;
@@ -425,4 +442,10 @@ impl Compiler {
         self.load_const(Const::Int(ty), Some(base + 2));
         (self.emit_native("actor.__whereis", base, 2, dst), Type::optional(Type::Actor(id)))
     }
+}
+
+/// `total` as `Total` (for a hint that names a struct after a handler).
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
