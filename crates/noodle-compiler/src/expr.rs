@@ -928,7 +928,12 @@ impl Compiler {
                 return (d, Type::Int);
             }
         }
-        let (rb, tb) = self.expr(b, Option::None, Option::None);
+        // `xs + [2]`: the literal takes its element type from `xs` (a `list[float]` gets 2.0)
+        let hint = match (op, &ta, &b.kind) {
+            (BinOp::Add, Type::List(_), ExprKind::List(_)) => Some(ta.clone()),
+            _ => None,
+        };
+        let (rb, tb) = self.expr(b, Option::None, hint.as_ref());
         let tb = self.subst.resolve(&tb);
         let d = self.dst(dst);
         self.binary_regs(op, (ra, ta), (rb, tb), d, span)

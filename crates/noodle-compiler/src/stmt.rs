@@ -582,9 +582,13 @@ impl Compiler {
                 let fine = self.b().jump_if_true(ok);
                 let base = self.b().alloc(2);
                 let s = if n == 1 { "" } else { "s" };
-                let msg = if rest.is_some() { format!("the list pattern needs at least {n} element{s}, and the list has fewer") } else { format!("the list pattern needs exactly {n} element{s}, and the list has another length") };
+                let need = if rest.is_some() { format!("at least {n} element{s}") } else { format!("exactly {n} element{s}") };
                 self.load_const(noodle_nbc::Const::Str(noodle_codes::N2017.as_str().into()), Some(base));
-                self.load_const(noodle_nbc::Const::Str(msg), Some(base + 1));
+                // "... needs exactly 2 elements, and the list has 3"
+                let parts = self.b().alloc(2);
+                self.load_const(noodle_nbc::Const::Str(format!("the list pattern needs {need}, and the list has ")), Some(parts));
+                self.emit(Op::Move { dst: parts + 1, src: len });
+                self.emit(Op::Concat { dst: base + 1, base: parts, count: 2 });
                 self.emit(Op::NewRecord { dst: base, ty: 0, base });
                 self.emit(Op::Throw { src: base });
                 self.b().patch(fine);
