@@ -189,6 +189,48 @@ impl Compiler {
         Some(Pattern { kind, span: pat.span })
     }
 
+    /// A list pattern of `n` items (with or without a rest) on the list in `r`: the register
+    /// that holds whether the list's length fits, and the one that holds the length.
+    pub(crate) fn list_length_test(&mut self, r: Reg, n: usize, rest: bool) -> (Reg, Reg) {
+        let len = self.b().temp();
+        self.emit(Op::Len { dst: len, src: r });
+        let want = self.b().temp();
+        self.emit(Op::LoadInt { dst: want, val: n.min(i32::MAX as usize) as i32 });
+        let ok = self.b().temp();
+        self.emit(if rest { Op::LeInt { dst: ok, a: want, b: len } } else { Op::EqInt { dst: ok, a: want, b: len } });
+        (ok, len)
+    }
+
+    /// Item `i` of a list pattern of `n` items on the list in `r` (the length already tested):
+    /// counted from the start before the rest, from the end after it.
+    pub(crate) fn list_item(&mut self, r: Reg, i: usize, n: usize, rest: &Option<(usize, Option<Ident>)>) -> Reg {
+        let split = rest.as_ref().map_or(n, |(at, _)| *at);
+        let at = if i < split { i as i64 } else { i as i64 - n as i64 };
+        let idx = self.b().temp();
+        self.emit(Op::LoadInt { dst: idx, val: at.clamp(i32::MIN as i64, i32::MAX as i64) as i32 });
+        let e = self.b().temp();
+        self.emit(Op::ListGet { dst: e, list: r, idx });
+        e
+    }
+
+    /// The `*rest` at `at` of a list pattern of `n` other items: a new list of the elements
+    /// they leave, and its type.
+    pub(crate) fn list_rest(&mut self, r: Reg, at: usize, n: usize, elem: &Type) -> (Reg, Type) {
+        let after = n - at;
+        let bounds = self.b().alloc(2);
+        self.emit(Op::LoadInt { dst: bounds, val: at.min(i32::MAX as usize) as i32 });
+        if after == 0 {
+            self.emit(Op::LoadNone { dst: bounds + 1 });
+        } else {
+            self.emit(Op::LoadInt { dst: bounds + 1, val: -(after.min(i32::MAX as usize) as i32) });
+        }
+        let reg = self.b().temp();
+        self.emit(Op::Slice { dst: reg, obj: r, base: bounds });
+        let t = Type::list(elem.clone());
+        self.mark_if_dynamic(reg, &t);
+        (reg, t)
+    }
+
     fn test_pattern(&mut self, pat: &Pattern, r: Reg, ty: &Type) -> Vec<Label> {
         if let Some(lit) = self.const_pattern(pat) {
             return self.test_pattern(&lit, r, ty);
@@ -432,36 +474,14 @@ impl Compiler {
                         return fails;
                     }
                 };
-                let n = items.len();
-                let len = self.b().temp();
-                self.emit(Op::Len { dst: len, src: r });
-                let want = self.b().temp();
-                self.emit(Op::LoadInt { dst: want, val: n.min(i32::MAX as usize) as i32 });
-                let ok = self.b().temp();
-                self.emit(if rest.is_some() { Op::LeInt { dst: ok, a: want, b: len } } else { Op::EqInt { dst: ok, a: want, b: len } });
+                let (ok, _) = self.list_length_test(r, items.len(), rest.is_some());
                 fails.push(self.b().jump_if_false(ok));
-                let split = rest.as_ref().map_or(n, |(at, _)| *at);
                 for (i, p) in items.iter().enumerate() {
-                    let at = if i < split { i as i64 } else { i as i64 - n as i64 };
-                    let idx = self.b().temp();
-                    self.emit(Op::LoadInt { dst: idx, val: at.clamp(i32::MIN as i64, i32::MAX as i64) as i32 });
-                    let e = self.b().temp();
-                    self.emit(Op::ListGet { dst: e, list: r, idx });
+                    let e = self.list_item(r, i, items.len(), rest);
                     fails.extend(self.test_pattern(p, e, &elem));
                 }
                 if let Some((at, Some(name))) = rest {
-                    let after = n - at;
-                    let bounds = self.b().alloc(2);
-                    self.emit(Op::LoadInt { dst: bounds, val: (*at).min(i32::MAX as usize) as i32 });
-                    if after == 0 {
-                        self.emit(Op::LoadNone { dst: bounds + 1 });
-                    } else {
-                        self.emit(Op::LoadInt { dst: bounds + 1, val: -(after.min(i32::MAX as usize) as i32) });
-                    }
-                    let reg = self.b().temp();
-                    self.emit(Op::Slice { dst: reg, obj: r, base: bounds });
-                    let t = Type::list(elem.clone());
-                    self.mark_if_dynamic(reg, &t);
+                    let (reg, t) = self.list_rest(r, *at, items.len(), &elem);
                     self.bind_local(&name.name, Local { reg, ty: t, mutable: false, cell: false, wide: None, global: None });
                 }
             }

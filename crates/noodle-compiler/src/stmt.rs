@@ -572,13 +572,7 @@ impl Compiler {
                     }
                 };
                 let n = items.len();
-                // the length: exactly `n`, or at least `n` with a rest
-                let len = self.b().temp();
-                self.emit(Op::Len { dst: len, src: r });
-                let want = self.b().temp();
-                self.emit(Op::LoadInt { dst: want, val: n.min(i32::MAX as usize) as i32 });
-                let ok = self.b().temp();
-                self.emit(if rest.is_some() { Op::LeInt { dst: ok, a: want, b: len } } else { Op::EqInt { dst: ok, a: want, b: len } });
+                let (ok, len) = self.list_length_test(r, n, rest.is_some());
                 let fine = self.b().jump_if_true(ok);
                 let base = self.b().alloc(2);
                 let s = if n == 1 { "" } else { "s" };
@@ -592,29 +586,12 @@ impl Compiler {
                 self.emit(Op::NewRecord { dst: base, ty: 0, base });
                 self.emit(Op::Throw { src: base });
                 self.b().patch(fine);
-                let split = rest.as_ref().map_or(n, |(at, _)| *at);
                 for (i, p) in items.iter().enumerate() {
-                    // before the rest from the start, after it from the end
-                    let at = if i < split { i as i64 } else { i as i64 - n as i64 };
-                    let idx = self.b().temp();
-                    self.emit(Op::LoadInt { dst: idx, val: at.clamp(i32::MIN as i64, i32::MAX as i64) as i32 });
-                    let tmp = self.b().temp();
-                    self.emit(Op::ListGet { dst: tmp, list: r, idx });
+                    let tmp = self.list_item(r, i, n, rest);
                     self.destructure(p, tmp, &elem, leaf);
                 }
                 if let Some((at, Some(name))) = rest {
-                    let after = n - at;
-                    let bounds = self.b().alloc(2);
-                    self.emit(Op::LoadInt { dst: bounds, val: (*at).min(i32::MAX as usize) as i32 });
-                    if after == 0 {
-                        self.emit(Op::LoadNone { dst: bounds + 1 });
-                    } else {
-                        self.emit(Op::LoadInt { dst: bounds + 1, val: -(after.min(i32::MAX as usize) as i32) });
-                    }
-                    let tmp = self.b().temp();
-                    self.emit(Op::Slice { dst: tmp, obj: r, base: bounds });
-                    let t = Type::list(elem.clone());
-                    self.mark_if_dynamic(tmp, &t);
+                    let (tmp, t) = self.list_rest(r, *at, n, &elem);
                     leaf(self, &name.name, name.span, tmp, &t);
                 }
             }
