@@ -1962,7 +1962,8 @@ impl Compiler {
         if !missing.is_empty() {
             let any_named = args.iter().any(|a| a.name.is_some());
             let code = if any_named { N0202 } else { N0201 };
-            let list: Vec<String> = missing.iter().map(|m| format!("`{m}`")).collect();
+            // a parameter written as a pattern has no name to show: its position instead
+            let list: Vec<String> = missing.iter().map(|m| m.strip_prefix("$arg").and_then(|k| k.parse::<usize>().ok()).map_or_else(|| format!("`{m}`"), |k| format!("number {}", k + 1))).collect();
             self.error(code, format!("`{fname}` is missing argument{} {}", plural(missing.len()), list.join(", ")), span)
                 .label(format!("expected {} argument{}, found {}", params.len(), plural(params.len()), args.len()));
         }
