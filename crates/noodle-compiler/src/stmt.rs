@@ -1197,6 +1197,13 @@ impl Compiler {
             }
             let elem = match &t {
                 Type::List(e) | Type::Set(e) => (**e).clone(),
+                // `for (k, v) in d` is a Python habit: a dict gives its keys
+                Type::Dict(k, _) if matches!(&pat.kind, PatKind::Tuple(ps) if ps.len() == 2) && !matches!(self.subst.resolve(k), Type::Tuple(_)) => {
+                    let shown = self.show(k);
+                    self.error(N0302, format!("iterating a dict gives its keys (`{shown}`), which a pair pattern cannot take apart"), pat.span)
+                        .hint("iterate over `d.items()` for (key, value) pairs");
+                    Type::Unknown
+                }
                 Type::Dict(k, _) => (**k).clone(),
                 Type::Str => Type::Str,
                 Type::Bytes => Type::Int,
