@@ -26,35 +26,14 @@ pub fn hashable(t: &Type) -> bool {
     }
 }
 
-/// The names of the free functions that are always in scope.
+/// The free functions that are always in scope (the first ones declared by the core module;
+/// `sum` and those after it are list methods called on their first argument).
 pub const BUILTIN_FUNCTIONS: &[&str] = &[
     "print", "len", "range", "str", "int", "float", "bool", "abs", "min", "max", "assert", "type_of", "set", "sum", "sorted", "reversed", "zip",
     "enumerate", "any", "all",
 ];
 
-/// Free functions that are always in scope (declared in the core module).
+/// The built-in function `name` (its `&'static` name), when there is one.
 pub fn builtin_function(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "sum" => "sum",
-        "sorted" => "sorted",
-        "reversed" => "reversed",
-        "zip" => "zip",
-        "enumerate" => "enumerate",
-        "any" => "any",
-        "all" => "all",
-        "print" => "print",
-        "len" => "len",
-        "range" => "range",
-        "str" => "str",
-        "int" => "int",
-        "float" => "float",
-        "bool" => "bool",
-        "abs" => "abs",
-        "min" => "min",
-        "max" => "max",
-        "assert" => "assert",
-        "type_of" => "type_of",
-        "set" => "set",
-        _ => return None,
-    })
+    BUILTIN_FUNCTIONS.iter().find(|b| **b == name).copied()
 }
