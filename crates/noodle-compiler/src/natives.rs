@@ -526,6 +526,15 @@ impl Compiler {
                 let required = params.iter().filter(|p| p.default.is_none()).count();
                 if args.len() < required || args.len() > params.len() {
                     let shown = self.show(rt);
+                    if self.subst.has_vars(rt) {
+                        // `any([])`: which overload is meant depends on the element type
+                        self.error(noodle_syntax::codes::N0208, format!("cannot infer the type of this `{shown}`, so which `{short}` is meant is unknown"), span)
+                            .hint("give the value a type first, e.g. `let flags: list[bool] = []`");
+                        for a in args {
+                            self.expr(&a.value, None, None);
+                        }
+                        return (self.dst(dst), Type::Unknown);
+                    }
                     let expect = if required == params.len() { format!("{required}") } else { format!("{required} to {}", params.len()) };
                     let s = if params.len() == 1 { "" } else { "s" };
                     self.error(N0201, format!("`{shown}.{short}` takes {expect} argument{s} but {} were given", args.len()), span);
