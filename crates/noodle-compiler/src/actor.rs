@@ -118,8 +118,18 @@ impl Compiler {
                             .hint(format!("write `{}: ... = <value>` and set it in `init`", field.name.name));
                         ok = false;
                     }
-                    let ps: Vec<String> = f.params.iter().map(|p| slice(p.name.span.to(p.default.as_ref().map(|d| d.span).or(p.ty.as_ref().map(|t| t.span())).unwrap_or(p.name.span)))).collect();
-                    let names: Vec<String> = f.params.iter().map(|p| p.name.name.clone()).collect();
+                    // a parameter written as a pattern is passed on under a plain name; `init`
+                    // takes it apart
+                    let ps: Vec<String> = f
+                        .params
+                        .iter()
+                        .enumerate()
+                        .map(|(i, p)| match (&p.pattern, &p.ty) {
+                            (Some(_), Some(t)) => format!("__arg{i}: {}", slice(t.span().to(p.default.as_ref().map_or(t.span(), |d| d.span)))),
+                            _ => slice(p.name.span.to(p.default.as_ref().map(|d| d.span).or(p.ty.as_ref().map(|t| t.span())).unwrap_or(p.name.span))),
+                        })
+                        .collect();
+                    let names: Vec<String> = f.params.iter().enumerate().map(|(i, p)| if p.pattern.is_some() { format!("__arg{i}") } else { p.name.name.clone() }).collect();
                     (ps.join(", "), format!("    let s = {state}()\n    s.init({})\n    return s\n", names.join(", ")))
                 }
                 None => {

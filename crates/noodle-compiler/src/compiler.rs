@@ -203,6 +203,9 @@ pub enum NameRes {
 }
 
 pub struct Compiler {
+    /// `MarkDynamic`s whose container's type was not known when they were emitted:
+    /// (function, pc, type); each becomes a `Nop` unless the type is an `any_container`.
+    pub dynamic_marks: Vec<(u32, usize, Type)>,
     /// In the `match` being checked: the most elements a list pattern names, so that lists
     /// are told apart by their length up to it (see `pattern.rs`).
     pub list_longest: usize,
@@ -311,6 +314,7 @@ impl Compiler {
     pub fn with_fusion(loader: Box<dyn SourceLoader>, fuse: bool, natives: Rc<[crate::natives::NativeModule]>) -> Compiler {
         let mut c = Compiler {
             list_longest: 0,
+            dynamic_marks: Vec::new(),
             col_cache: (u32::MAX, 0, 0, 0),
             files: Vec::new(),
             diags: Vec::new(),
@@ -899,7 +903,17 @@ impl Compiler {
         // report in source order (declarations, top-level code and bodies are checked in passes)
         errors.sort_by_key(|d| (d.span.file, d.span.start));
         if !errors.is_empty() {
+            self.dynamic_marks.clear();
             return Err(errors);
+        }
+        // the marks whose container type was open when emitted, now that every type is known
+        for (func, pc, t) in std::mem::take(&mut self.dynamic_marks) {
+            let keep = any_container(&self.subst.resolve(&t));
+            if let Some(op) = self.program.funcs.get_mut(func as usize).and_then(|f| f.code.get_mut(pc)) {
+                if !keep && matches!(op, Op::MarkDynamic { .. }) {
+                    *op = Op::Nop;
+                }
+            }
         }
         // entry: run module initialisers in dependency order (the REPL: only the new one)
         let mut code = Vec::new();
@@ -1342,10 +1356,10 @@ impl Compiler {
 
     pub fn finish_fn(&mut self, func: u32, st: FnState, ncaptures: u16) {
         let mut b = st.b;
-        for (pc, t) in &st.dynamic_marks {
-            if matches!(b.code.get(*pc), Some(Op::MarkDynamic { .. })) && !any_container(&self.subst.resolve(t)) {
-                b.code[*pc] = Op::Nop;
-            }
+        // decided once the whole module is checked: a lambda's list type may be settled by the
+        // call it is an argument of, after its own code is done
+        for (pc, t) in st.dynamic_marks {
+            self.dynamic_marks.push((func, pc, t));
         }
         if b.fuse_overflow {
             self.error(N0219, format!("function `{}` is too large for short branches", b.name), Span::default());
@@ -1590,7 +1604,8 @@ impl Compiler {
                 let (x, y) = (self.fold_value(mi, a)?, self.fold_value(mi, b)?);
                 let overflow = || ("the arithmetic overflows".to_string(), e.span);
                 match (op, x, y) {
-                    (B::Add, V::Str(p), V::Str(q)) => V::Str(p + &q),
+                    (B::Add, V::Str(p), V::Str(q)) if p.len() + q.len() <= 1 << 20 => V::Str(p + &q),
+                    (B::Add, V::Str(_), V::Str(_)) => return not_const("the text would be longer than 1 MiB"),
                     (B::Mul, V::Str(p), V::Int(n)) => match usize::try_from(n) {
                         Ok(n) if p.len().saturating_mul(n) <= 1 << 20 => V::Str(p.repeat(n)),
                         _ => return not_const("the repeat count is negative, or the text longer than 1 MiB"),
@@ -1626,6 +1641,8 @@ impl Compiler {
                     (B::FloorDiv | B::Mod, V::Int(_), V::Int(0)) => return Err(("division by zero".to_string(), e.span)),
                     // floored, as `//` and `%` are when the program runs
                     (B::FloorDiv, V::Int(p), V::Int(q)) => V::Int(p.checked_div(q).map(|d| if p % q != 0 && (p < 0) != (q < 0) { d - 1 } else { d }).ok_or_else(overflow)?),
+                    // `MIN % -1` is 0 when the program runs too
+                    (B::Mod, V::Int(_), V::Int(-1)) => V::Int(0),
                     (B::Mod, V::Int(p), V::Int(q)) => V::Int(p.checked_rem(q).map(|r| if r != 0 && (r < 0) != (q < 0) { r + q } else { r }).ok_or_else(overflow)?),
                     (B::Pow, V::Int(p), V::Int(q)) => V::Int(u32::try_from(q).ok().and_then(|q| p.checked_pow(q)).ok_or(("the power overflows or has a negative exponent".to_string(), e.span))?),
                     (B::Shl, V::Int(p), V::Int(q)) => V::Int(u32::try_from(q).ok().filter(|q| *q < 64).and_then(|q| p.checked_shl(q)).filter(|r| r >> q == p).ok_or_else(overflow)?),

@@ -1034,6 +1034,7 @@ impl Compiler {
             }
             BinOp::Mul if ta == Int && matches!(tb, List(_) | Str) => {
                 self.call_native2(if tb == Str { "__str_repeat" } else { "__list_repeat" }, rb, ra, d);
+                self.mark_if_dynamic(d, &tb);
                 tb.clone()
             }
             BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor | BinOp::Shl | BinOp::Shr if ta == Int && tb == Int => {
@@ -2039,9 +2040,24 @@ impl Compiler {
             // `list[any]` for it, that list must be one made with `any` elements
             let first = base + 1 + (recv.is_some() && info.has_self) as u16;
             for (j, p) in info.params.iter().enumerate() {
-                if matches!(p.ty, Type::List(_) | Type::Set(_) | Type::Dict(..)) && contains_param(&p.ty) {
-                    let t = instantiate(&p.ty, &inst);
-                    self.check_dynamic(first + j as u16, &t);
+                if !contains_param(&p.ty) {
+                    continue;
+                }
+                let t = self.subst.resolve(&instantiate(&p.ty, &inst));
+                match (strip_optional(p.ty.clone()), strip_optional(t.clone())) {
+                    // `list[T]` (or `list[T]?`: none passes the check) given a `list[any]`
+                    (Type::List(_) | Type::Set(_) | Type::Dict(..), arg) => {
+                        self.check_dynamic(first + j as u16, &arg);
+                        if contains_any_container(&arg, false) {
+                            self.nested_view_error(&t, self_arg_span(args, recv.is_some() && !info.has_self, j, span));
+                        }
+                    }
+                    // deeper (`list[list[T]]`, `(list[T], T)`, `fn() -> list[T]`) cannot be
+                    // checked when the call is made
+                    _ if contains_any_container(&t, true) => {
+                        self.nested_view_error(&t, self_arg_span(args, recv.is_some() && !info.has_self, j, span));
+                    }
+                    _ => {}
                 }
             }
         }
@@ -2510,6 +2526,39 @@ pub fn instantiate(t: &Type, inst: &[(u32, Type)]) -> Type {
         Type::Tuple(ts) => Type::Tuple(ts.iter().map(|t| instantiate(t, inst)).collect()),
         Type::Func(ps, r) => Type::Func(ps.iter().map(|t| instantiate(t, inst)).collect(), Box::new(instantiate(r, inst))),
         t => t.clone(),
+    }
+}
+
+/// The span of the argument for parameter `j` (the receiver, parameter 0 of a function
+/// called as a method, has none of its own: the call's).
+fn self_arg_span(args: &[Arg], receiver_first: bool, j: usize, span: Span) -> Span {
+    let k = if receiver_first { j.checked_sub(1) } else { Some(j) };
+    k.and_then(|k| args.get(k)).map_or(span, |a| a.value.span)
+}
+
+/// Does `t` hold a `list[any]`, `set[any]` or `dict[any, any]` (at its top too, or only
+/// inside a list, set, dict, tuple, optional or function type)?
+fn contains_any_container(t: &Type, top: bool) -> bool {
+    if top && crate::compiler::any_container(t) {
+        return true;
+    }
+    match t {
+        Type::List(a) | Type::Set(a) | Type::Task(a) => contains_any_container(a, true),
+        Type::Optional(a) => contains_any_container(a, top),
+        Type::Dict(k, v) => contains_any_container(k, true) || contains_any_container(v, true),
+        Type::Tuple(ts) => ts.iter().any(|t| contains_any_container(t, true)),
+        Type::Func(ps, r) => ps.iter().any(|t| contains_any_container(t, true)) || contains_any_container(r, true),
+        _ => false,
+    }
+}
+
+impl Compiler {
+    /// N0200: a generic function given a `list[any]` (or set, dict) inside another type, where
+    /// it could store any `T` into what may be a cast's view of a typed list, unchecked.
+    fn nested_view_error(&mut self, t: &Type, span: Span) {
+        let shown = self.show(t);
+        self.error(N0200, format!("a generic function cannot take a `{shown}` here: it could store values of any type in a list seen as `list[any]`"), span)
+            .hint("pass the list itself as a `list[T]` argument, give the parameter a concrete type, or pass a copy made as `list[any]`");
     }
 }
 

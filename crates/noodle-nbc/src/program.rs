@@ -33,7 +33,9 @@ const LINE_BITS: u32 = 22;
 /// not known) in the high 10, each capped at the most its bits hold. A table made of plain
 /// line numbers is a table of positions with unknown columns.
 pub fn position(line: u32, col: u32) -> u32 {
-    line.min((1 << LINE_BITS) - 1) | (col.min((1 << (32 - LINE_BITS)) - 1) << LINE_BITS)
+    // a column past what the bits hold is unknown (0), not a wrong one
+    let col = if col < 1 << (32 - LINE_BITS) { col } else { 0 };
+    line.min((1 << LINE_BITS) - 1) | (col << LINE_BITS)
 }
 
 /// The line of a position.

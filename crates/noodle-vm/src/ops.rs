@@ -331,6 +331,12 @@ pub fn key_of(heap: &Heap, program: &Program, v: Value) -> Key {
             let item = top.items[top.next];
             top.next += 1;
             match key_part(heap, program, item) {
+                // an enum value's list payload is keyed by identity, as structs are (the checker
+                // lets any enum be a key); elsewhere a list refuses the whole key
+                KeyPart::Leaf(Key::Unhashable) if top.variant.is_some() => top.keys.push(match item {
+                    Value::Obj(r) => Key::Ref(r.0),
+                    _ => Key::Unhashable,
+                }),
                 KeyPart::Leaf(Key::Unhashable) => return Key::Unhashable,
                 KeyPart::Leaf(k) => top.keys.push(k),
                 KeyPart::Compound(variant, items) => {

@@ -26,6 +26,7 @@ let a_rows: any = rows
 let a_table: any = table
 var views: list[list[any]] = []
 def add[T](xs: list[T], x: T) { xs.push(x) }
+def add_opt[T](xs: list[T]?, x: T) { if xs != none { xs.push(x) } }
 def put[K, V](d: dict[K, V], k: K, v: V) { d[k] = v }
 def check() {
     var n = 0
@@ -46,6 +47,9 @@ const STMTS: &[&str] = &[
     r#"try { (a_ints as list[any]).extend(["s"]) } catch e { print(e.code) }"#,
     r#"try { (a_strs as list[any]).push(1) } catch e { print(e.code) }"#,
     r#"try { add(a_strs as list[any], 7) } catch e { print(e.code) }"#,
+    r#"try { add_opt(a_ints as list[any], "s") } catch e { print(e.code) }"#,
+    r#"try { var twice = 2 * (a_ints as list[any])
+    twice.push("fine") } catch e { print(e.code) }"#,
     r#"try { ((a_nested as list[any])[0] as list[any]).push("s") } catch e { print(e.code) }"#,
     r#"try { (a_nested as list[any]).push("s") } catch e { print(e.code) }"#,
     r#"try { (a_counts as dict[any, any])[5] = [1] } catch e { print(e.code) }"#,
