@@ -2044,20 +2044,17 @@ impl Compiler {
                     continue;
                 }
                 let t = self.subst.resolve(&instantiate(&p.ty, &inst));
-                match (strip_optional(p.ty.clone()), strip_optional(t.clone())) {
-                    // `list[T]` (or `list[T]?`: none passes the check) given a `list[any]`
-                    (Type::List(_) | Type::Set(_) | Type::Dict(..), arg) => {
-                        self.check_dynamic(first + j as u16, &arg);
-                        if contains_any_container(&arg, false) {
-                            self.nested_view_error(&t, self_arg_span(args, recv.is_some() && !info.has_self, j, span));
-                        }
-                    }
-                    // deeper (`list[list[T]]`, `(list[T], T)`, `fn() -> list[T]`) cannot be
-                    // checked when the call is made
-                    _ if contains_any_container(&t, true) => {
-                        self.nested_view_error(&t, self_arg_span(args, recv.is_some() && !info.has_self, j, span));
-                    }
-                    _ => {}
+                // where the function stores `T` values into a container that is a
+                // `list[any]` (set, dict) here: at the argument itself (`list[T]`, or
+                // `list[T]?`: none passes the check), checked now; deeper
+                // (`list[list[T]]`, `(list[T], T)`, `fn() -> list[T]`), refused
+                let mut at = Vec::new();
+                any_stores(&p.ty, &t, true, &mut at);
+                if at.contains(&true) {
+                    self.check_dynamic(first + j as u16, &strip_optional(t.clone()));
+                }
+                if at.contains(&false) {
+                    self.nested_view_error(&t, self_arg_span(args, recv.is_some() && !info.has_self, j, span));
                 }
             }
         }
@@ -2536,19 +2533,33 @@ fn self_arg_span(args: &[Arg], receiver_first: bool, j: usize, span: Span) -> Sp
     k.and_then(|k| args.get(k)).map_or(span, |a| a.value.span)
 }
 
-/// Does `t` hold a `list[any]`, `set[any]` or `dict[any, any]` (at its top too, or only
-/// inside a list, set, dict, tuple, optional or function type)?
-fn contains_any_container(t: &Type, top: bool) -> bool {
-    if top && crate::compiler::any_container(t) {
-        return true;
-    }
-    match t {
-        Type::List(a) | Type::Set(a) | Type::Task(a) => contains_any_container(a, true),
-        Type::Optional(a) => contains_any_container(a, top),
-        Type::Dict(k, v) => contains_any_container(k, true) || contains_any_container(v, true),
-        Type::Tuple(ts) => ts.iter().any(|t| contains_any_container(t, true)),
-        Type::Func(ps, r) => ps.iter().any(|t| contains_any_container(t, true)) || contains_any_container(r, true),
-        _ => false,
+/// The places in a generic parameter's type `decl` (instantiated as `inst`) where the function
+/// can store values of a type parameter into a container that is a `list[any]`, `set[any]` or
+/// `dict[any, any]` in this call: `true` for the argument itself, `false` for one inside it.
+fn any_stores(decl: &Type, inst: &Type, top: bool, out: &mut Vec<bool>) {
+    let param = |t: &Type| matches!(t, Type::Param(..));
+    match (decl, inst) {
+        (Type::Optional(d), Type::Optional(i)) => any_stores(d, i, top, out),
+        (Type::List(d), Type::List(i)) | (Type::Set(d), Type::Set(i)) => {
+            if param(d) && crate::compiler::any_container(inst) {
+                out.push(top);
+            }
+            any_stores(d, i, false, out);
+        }
+        (Type::Dict(dk, dv), Type::Dict(ik, iv)) => {
+            if (param(dk) || param(dv)) && crate::compiler::any_container(inst) {
+                out.push(top);
+            }
+            any_stores(dk, ik, false, out);
+            any_stores(dv, iv, false, out);
+        }
+        (Type::Tuple(ds), Type::Tuple(is)) => ds.iter().zip(is).for_each(|(d, i)| any_stores(d, i, false, out)),
+        (Type::Func(dps, dr), Type::Func(ips, ir)) => {
+            dps.iter().zip(ips).for_each(|(d, i)| any_stores(d, i, false, out));
+            any_stores(dr, ir, false, out);
+        }
+        (Type::Task(d), Type::Task(i)) => any_stores(d, i, false, out),
+        _ => {}
     }
 }
 
