@@ -1535,18 +1535,25 @@ impl Compiler {
     /// `const NAME [: T] = value`: folds the value (N0221 when it cannot be computed while
     /// compiling) and defines the name as a constant of the module.
     fn declare_const(&mut self, mi: usize, c: &ast::ConstDecl) {
-        let v = match self.fold_value(mi, &c.value) {
-            Ok(v) => v,
+        let (k, t) = match self.typed_const(mi, &c.name.name, c.ty.as_ref(), &c.value) {
+            Ok(kt) => kt,
             Err((why, span)) => {
                 self.error(crate::codes::N0221, format!("the value of `const {}` cannot be computed while compiling: {why}", c.name.name), span)
                     .hint("a constant is made of literals, other constants and operators on them; use `let` for a value computed when the program runs");
                 // defined anyway (as an unknown), so its uses do not also report it
-                self.define(mi, &c.name, Symbol::Const(Rc::new((Const::Int(0), Type::Unknown))), c.public);
-                return;
+                (Const::Int(0), Type::Unknown)
             }
         };
-        let mut v = v;
-        if let Some(te) = &c.ty {
+        self.define(mi, &c.name, Symbol::Const(Rc::new((k, t))), c.public);
+    }
+
+    /// A constant's folded value with its type, converted to the declared type `ty` when
+    /// given (an int to a float; N0200 for another mismatch); `Err` says why it cannot be
+    /// folded. A `bool` is kept as an int `Const` with type `bool`. For `const` declarations
+    /// and native modules' `let` constants alike.
+    pub(crate) fn typed_const(&mut self, mi: usize, name: &str, ty: Option<&TypeExpr>, value: &Expr) -> Result<(Const, Type), (String, Span)> {
+        let mut v = self.fold_value(mi, value)?;
+        if let Some(te) = ty {
             let want = self.resolve_type(te);
             v = match (v, &want) {
                 (ConstVal::Int(i), Type::Float) => ConstVal::Float(i as f64),
@@ -1555,17 +1562,19 @@ impl Compiler {
             let got = const_type(&v);
             if got != want && !want.is_error() {
                 let (w, g) = (self.show(&want), self.show(&got));
-                self.error(N0200, format!("constant `{}` is declared `{w}` but its value is `{g}`", c.name.name), c.value.span);
+                self.error(N0200, format!("constant `{name}` is declared `{w}` but its value is `{g}`"), value.span);
             }
         }
         let t = const_type(&v);
-        let k = match v {
-            ConstVal::Int(i) => Const::Int(i),
-            ConstVal::Bool(b) => Const::Int(b as i64),
-            ConstVal::Float(f) => Const::Float(f),
-            ConstVal::Str(s) => Const::Str(s),
-        };
-        self.define(mi, &c.name, Symbol::Const(Rc::new((k, t))), c.public);
+        Ok((
+            match v {
+                ConstVal::Int(i) => Const::Int(i),
+                ConstVal::Bool(b) => Const::Int(b as i64),
+                ConstVal::Float(f) => Const::Float(f),
+                ConstVal::Str(s) => Const::Str(s),
+            },
+            t,
+        ))
     }
 
     /// The value of a constant expression, or why it has none and where.

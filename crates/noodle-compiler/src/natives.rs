@@ -410,30 +410,13 @@ impl Compiler {
             self.error(N0216, "a constant needs a plain name", *span);
             return;
         };
-        let Some(c) = fold_const(value) else {
-            self.error(N0216, format!("the value of constant `{name}` must be a literal (or arithmetic on literals)"), value.span);
-            return;
-        };
-        let t = match &c {
-            Const::Int(_) => Type::Int,
-            Const::Float(_) => Type::Float,
-            Const::Str(_) => Type::Str,
-            Const::Bytes(_) => Type::Bytes,
-        };
-        if let Some(te) = ty {
-            let want = self.resolve_type(te);
-            let ok = want == t || (want == Type::Float && t == Type::Int);
-            if !ok {
-                let (w, g) = (self.show(&want), self.show(&t));
-                self.error(N0200, format!("constant `{name}` is declared `{w}` but its value is `{g}`"), value.span);
+        let (c, t) = match self.typed_const(mi, name, ty.as_deref(), value) {
+            Ok(kt) => kt,
+            Err((why, span)) => {
+                self.error(N0216, format!("the value of constant `{name}` must be computable while compiling: {why}"), span);
                 return;
             }
-        }
-        let c = match (c, ty.as_ref().map(|t| self.resolve_type_quiet(t))) {
-            (Const::Int(i), Some(Type::Float)) => Const::Float(i as f64),
-            (c, _) => c,
         };
-        let t = if matches!(c, Const::Float(_)) { Type::Float } else { t };
         let id = Ident { name: name.clone(), span: pat.span };
         self.define(mi, &id, Symbol::Const(Rc::new((c, t))), public);
     }
@@ -803,38 +786,6 @@ fn arg_shape(e: &Expr) -> (ArgShape, ArgShape) {
         _ => ArgShape::Other,
     };
     (shape(e), first)
-}
-
-/// A constant's value: a literal, a negated number, or arithmetic on those.
-fn fold_const(e: &Expr) -> Option<Const> {
-    use ast::{BinOp, UnOp};
-    Some(match &e.kind {
-        ExprKind::Int(i) => Const::Int(*i),
-        ExprKind::Float(f) => Const::Float(*f),
-        ExprKind::Str(s) => Const::Str(s.clone()),
-        ExprKind::Unary(UnOp::Neg, expr) => match fold_const(expr)? {
-            Const::Int(i) => Const::Int(i.checked_neg()?),
-            Const::Float(f) => Const::Float(-f),
-            _ => return None,
-        },
-        ExprKind::Binary(op, lhs, rhs) => {
-            let (a, b) = (fold_const(lhs)?, fold_const(rhs)?);
-            let f = |c: Const| match c {
-                Const::Int(i) => Some(i as f64),
-                Const::Float(f) => Some(f),
-                _ => None,
-            };
-            let (x, y) = (f(a)?, f(b)?);
-            Const::Float(match op {
-                BinOp::Add => x + y,
-                BinOp::Sub => x - y,
-                BinOp::Mul => x * y,
-                BinOp::Div => x / y,
-                _ => return None,
-            })
-        }
-        _ => return None,
-    })
 }
 
 fn stmt_span(s: &ast::Stmt) -> Span {
