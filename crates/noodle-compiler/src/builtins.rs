@@ -21,7 +21,7 @@ pub fn hashable(t: &Type) -> bool {
         Type::Int | Type::Float | Type::Str | Type::Bytes | Type::Bool | Type::None | Type::Unknown | Type::Any | Type::Param(..) | Type::Var(_) => true,
         Type::Optional(t) => hashable(t),
         Type::Tuple(ts) => ts.iter().all(hashable),
-        Type::Enum(_) | Type::Struct(_) => true,
+        Type::Enum(..) | Type::Struct(..) => true,
         _ => false,
     }
 }

@@ -57,6 +57,9 @@ pub struct FuncInfo {
     pub span: Span,
     /// A native function (declared by a native module): its symbol, and its rule.
     pub native: Option<Rc<crate::natives::NativeFunc>>,
+    /// A method's struct or enum type, with the type's own parameters as its arguments (they
+    /// come first in `type_params`): a call unifies it with the receiver's type.
+    pub self_ty: Option<Type>,
 }
 
 #[derive(Clone, Debug)]
@@ -69,6 +72,8 @@ pub struct StructInfo {
     pub methods: IndexMap<String, usize>,
     pub record: u16,
     pub span: Span,
+    /// A generic struct's type parameters (`Type::Param`s, by name); field types use them.
+    pub type_params: Vec<(String, Type)>,
 }
 
 #[derive(Clone, Debug)]
@@ -86,6 +91,7 @@ pub struct EnumInfo {
     pub variants: Vec<VariantInfo>,
     pub methods: IndexMap<String, usize>,
     pub enum_id: u16,
+    pub type_params: Vec<(String, Type)>,
 }
 
 #[derive(Clone, Debug)]
@@ -94,6 +100,18 @@ pub struct IfaceInfo {
     pub module: usize,
     pub public: bool,
     pub methods: Vec<(String, Vec<Type>, Type)>,
+    pub type_params: Vec<(String, Type)>,
+}
+
+/// `type Name[T] = ...`: resolved when first used, in its own module.
+#[derive(Clone, Debug)]
+pub struct AliasInfo {
+    pub module: usize,
+    pub decl: Rc<ast::TypeAliasDecl>,
+    /// The aliased type (with `Type::Param`s for a generic alias) once resolved.
+    pub ty: Option<(Type, Vec<(String, Type)>)>,
+    /// Being resolved now: meeting it again is a cycle.
+    pub resolving: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -117,6 +135,8 @@ pub enum Symbol {
     Const(Rc<(Const, Type)>),
     /// A native module's handle type.
     NativeType(u32),
+    /// A type alias (`type Name = ...`).
+    Alias(u32),
 }
 
 #[derive(Debug)]
@@ -198,6 +218,7 @@ pub enum NameRes {
     Module(usize),
     Const(Rc<(Const, Type)>),
     NativeType(u32),
+    Alias(u32),
     Builtin(&'static str),
     None,
 }
@@ -228,6 +249,7 @@ pub struct Compiler {
     pub generated_files: Vec<u32>,
     pub enums: Vec<EnumInfo>,
     pub ifaces: Vec<IfaceInfo>,
+    pub aliases: Vec<AliasInfo>,
     pub globals: Vec<GlobalInfo>,
     pub fns: Vec<FnState>,
     pub loader: Box<dyn SourceLoader>,
@@ -332,6 +354,7 @@ impl Compiler {
             generated_files: Vec::new(),
             enums: Vec::new(),
             ifaces: Vec::new(),
+            aliases: Vec::new(),
             globals: Vec::new(),
             fns: Vec::new(),
             loader,
@@ -360,6 +383,7 @@ impl Compiler {
             methods: IndexMap::new(),
             record: 0,
             span: Span::default(),
+            type_params: Vec::new(),
         });
         // Function 0 is the program entry; its code is written at the end.
         c.program.funcs.push(Function { name: "<main>".into(), arity: 0, nregs: 1, ncaptures: 0, file: 0, code: vec![Op::ReturnNone], lines: vec![0] });
@@ -657,7 +681,7 @@ impl Compiler {
                     }
                     let m = self.cur_module();
                     let res = self.resolve_module_symbol(m, name);
-                    return self.type_from_res(res, name, args.len(), *span);
+                    return self.type_from_res(res, name, args, *span);
                 }
                 // mod.Type
                 let m = self.cur_module();
@@ -682,10 +706,10 @@ impl Compiler {
                                         .hint("mark it `pub` in its module to use it here");
                                 }
                                 let res = sym_res(&sym);
-                                self.type_from_res(res, name, args.len(), *span)
+                                self.type_from_res(res, name, args, *span)
                             }
                             None => {
-                                let types: Vec<String> = self.modules[mi].symbols.iter().filter(|(_, (s, p))| *p && matches!(s, Symbol::NativeType(_) | Symbol::Struct(_) | Symbol::Enum(_) | Symbol::Iface(_))).map(|(n, _)| n.clone()).collect();
+                                let types: Vec<String> = self.modules[mi].symbols.iter().filter(|(_, (s, p))| *p && matches!(s, Symbol::NativeType(_) | Symbol::Struct(_) | Symbol::Enum(_) | Symbol::Iface(_) | Symbol::Alias(_))).map(|(n, _)| n.clone()).collect();
                                 let refs: Vec<&str> = types.iter().map(|s| s.as_str()).collect();
                                 let hint = suggest(name, &refs).map(|s| format!("did you mean `{}.{s}`?", path[0].name));
                                 let d = self.error(N0102, format!("unknown type `{}.{}`", path[0].name, name), *span);
@@ -706,11 +730,42 @@ impl Compiler {
         }
     }
 
-    fn type_from_res(&mut self, res: NameRes, name: &str, nargs: usize, span: Span) -> Type {
+    fn type_from_res(&mut self, res: NameRes, name: &str, args: &[TypeExpr], span: Span) -> Type {
+        let nargs = args.len();
+        let generic = match &res {
+            NameRes::Struct(s) => Some(self.structs[*s as usize].type_params.len()),
+            NameRes::Enum(e) => Some(self.enums[*e as usize].type_params.len()),
+            NameRes::Iface(i) => Some(self.ifaces[*i as usize].type_params.len()),
+            NameRes::Alias(a) => self.alias_type(*a).map(|(_, ps)| ps.len()),
+            _ => None,
+        };
+        if let Some(want) = generic.filter(|&n| n > 0 || matches!(res, NameRes::Alias(_))) {
+            if nargs != want {
+                let s = if want == 1 { "" } else { "s" };
+                let msg = if want == 0 { format!("`{name}` is not generic") } else { format!("`{name}` takes {want} type argument{s}, found {nargs}") };
+                let d = self.error(N0214, msg, span).label(format!("{nargs} type argument{}", if nargs == 1 { "" } else { "s" }));
+                if want > 0 && nargs == 0 {
+                    d.hint(format!("write `{name}[{}]`", vec!["..."; want].join(", ")));
+                }
+                return Type::Unknown;
+            }
+            let targs: Vec<Type> = args.iter().map(|a| self.resolve_type(a)).collect();
+            return match res {
+                NameRes::Struct(s) => Type::Struct(s, targs),
+                NameRes::Enum(e) => Type::Enum(e, targs),
+                NameRes::Iface(i) => Type::Interface(i, targs),
+                NameRes::Alias(a) => {
+                    let (t, ps) = self.alias_type(a).unwrap_or((Type::Unknown, vec![]));
+                    crate::expr::instantiate(&t, &type_inst(&ps, &targs))
+                }
+                _ => unreachable!(),
+            };
+        }
         let t = match res {
-            NameRes::Struct(s) => Type::Struct(s),
-            NameRes::Enum(e) => Type::Enum(e),
-            NameRes::Iface(i) => Type::Interface(i),
+            NameRes::Struct(s) => Type::Struct(s, vec![]),
+            NameRes::Enum(e) => Type::Enum(e, vec![]),
+            NameRes::Iface(i) => Type::Interface(i, vec![]),
+            NameRes::Alias(_) => return Type::Unknown,
             NameRes::Actor(a) => Type::Actor(a),
             NameRes::NativeType(t) => Type::Native(t),
             _ => {
@@ -728,6 +783,101 @@ impl Compiler {
         t
     }
 
+    /// A type alias's type and parameters, resolved (in its own module) when first asked for;
+    /// None for an alias that refers to itself (N0102, reported here).
+    pub(crate) fn alias_type(&mut self, a: u32) -> Option<(Type, Vec<(String, Type)>)> {
+        let info = self.aliases[a as usize].clone();
+        if let Some(t) = info.ty {
+            return Some(t);
+        }
+        if info.resolving {
+            self.error(N0102, format!("type alias `{}` refers to itself", info.decl.name.name), info.decl.name.span)
+                .hint("an alias is another name for a type; for a recursive type declare a struct or enum");
+            self.aliases[a as usize].ty = Some((Type::Unknown, self.generic_params(&info.decl.type_params)));
+            return None;
+        }
+        self.aliases[a as usize].resolving = true;
+        let params = self.generic_params(&info.decl.type_params);
+        let mut st = self.new_fn_state("<decl>".into(), info.module, 0, true);
+        st.type_params = params.clone();
+        self.fns.push(st);
+        let t = self.resolve_type(&info.decl.ty);
+        self.fns.pop();
+        self.aliases[a as usize].resolving = false;
+        if self.aliases[a as usize].ty.is_none() {
+            self.aliases[a as usize].ty = Some((t, params));
+        }
+        self.aliases[a as usize].ty.clone()
+    }
+
+    /// New `Type::Param`s for a generic type's (or alias's) parameters.
+    pub(crate) fn generic_params(&mut self, names: &[ast::Ident]) -> Vec<(String, Type)> {
+        let mut out = Vec::with_capacity(names.len());
+        for n in names {
+            if out.iter().any(|(m, _): &(String, Type)| *m == n.name) {
+                self.error(N0101, format!("type parameter `{}` is declared twice", n.name), n.span);
+            }
+            let id = self.next_type_param;
+            self.next_type_param += 1;
+            out.push((n.name.clone(), Type::Param(id, n.name.clone())));
+        }
+        out
+    }
+
+    /// A struct's fields with its type parameters replaced by `args` (its type's arguments).
+    pub(crate) fn struct_fields(&self, s: u32, args: &[Type]) -> Vec<(String, Type)> {
+        let info = &self.structs[s as usize];
+        let inst = type_inst(&info.type_params, args);
+        info.fields.iter().map(|(n, t)| (n.clone(), crate::expr::instantiate(t, &inst))).collect()
+    }
+
+    /// An enum variant's fields with the enum's type parameters replaced by `args`.
+    pub(crate) fn variant_fields(&self, e: u32, v: usize, args: &[Type]) -> Vec<(String, Type)> {
+        let info = &self.enums[e as usize];
+        let inst = type_inst(&info.type_params, args);
+        info.variants[v].fields.iter().map(|(n, t)| (n.clone(), crate::expr::instantiate(t, &inst))).collect()
+    }
+
+    /// The type arguments of `t` as a value of struct `s` (`any` for each when `t` is not
+    /// one, as when a pattern matches an `any`).
+    pub(crate) fn struct_args(&self, t: &Type, s: u32) -> Vec<Type> {
+        match t {
+            Type::Struct(x, a) if *x == s => a.clone(),
+            _ => vec![Type::Any; self.structs[s as usize].type_params.len()],
+        }
+    }
+
+    /// As `struct_args`, for enum `e`.
+    pub(crate) fn enum_args(&self, t: &Type, e: u32) -> Vec<Type> {
+        match t {
+            Type::Enum(x, a) if *x == e => a.clone(),
+            Type::Optional(i) => self.enum_args(i, e),
+            _ => vec![Type::Any; self.enums[e as usize].type_params.len()],
+        }
+    }
+
+    /// Can a value of generic type `t` be seen with `any` for its type arguments (after a
+    /// cast, an `is` test or a pattern on an `any`) without letting code store a value of
+    /// the wrong type in it? Not a generic struct (its fields can be assigned); an enum when
+    /// each payload field is a type parameter itself, the enum itself, or has none (a `list[T]`
+    /// payload would be a `list[any]` its methods store into unchecked).
+    pub(crate) fn generic_view_safe(&self, t: &Type) -> bool {
+        match t {
+            Type::Struct(s, _) => self.structs[*s as usize].type_params.is_empty(),
+            Type::Enum(e, _) => {
+                let info = &self.enums[*e as usize];
+                let own = Type::Enum(*e, info.type_params.iter().map(|p| p.1.clone()).collect());
+                info.variants.iter().all(|v| v.fields.iter().all(|(_, ft)| matches!(ft, Type::Param(..)) || *ft == own || !crate::expr::contains_param(ft)))
+            }
+            _ => true,
+        }
+    }
+
+    /// Fresh inference variables for a generic type's parameters (none when not generic).
+    pub(crate) fn fresh_args(&mut self, params: &[(String, Type)]) -> Vec<Type> {
+        params.iter().map(|_| self.subst.fresh()).collect()
+    }
+
     /// Is a value of type `from` usable where `to` is expected? (Unifies inference variables.)
     pub fn assignable(&mut self, from: &Type, to: &Type) -> bool {
         let from = self.subst.resolve(from);
@@ -738,10 +888,9 @@ impl Compiler {
             (Type::Never, _) | (Type::Unknown, _) | (_, Type::Unknown) | (_, Type::Any) => true,
             (Type::Var(_), _) | (_, Type::Var(_)) => self.subst.unify(&from, &to),
             (Type::None, Type::Optional(_)) => true,
-            (Type::Optional(a), Type::Optional(b)) => self.assignable(a, b) && (self.subst.unify(a, b) || matches!(**b, Type::Any | Type::Interface(_))),
+            (Type::Optional(a), Type::Optional(b)) => self.assignable(a, b) && (self.subst.unify(a, b) || matches!(**b, Type::Any | Type::Interface(..))),
             (_, Type::Optional(b)) => self.assignable(&from, b),
-            (Type::Struct(s), Type::Interface(i)) => self.satisfies(Type::Struct(*s), *i).is_ok(),
-            (Type::Enum(s), Type::Interface(i)) => self.satisfies(Type::Enum(*s), *i).is_ok(),
+            (Type::Struct(..) | Type::Enum(..), Type::Interface(i, args)) => self.satisfies(from.clone(), *i, args).is_ok(),
             (Type::Int, Type::Float) => true,
             (Type::Func(p1, r1), Type::Func(p2, r2)) => {
                 p1.len() == p2.len() && p1.iter().zip(p2.iter()).all(|(a, b)| self.subst.unify(a, b)) && (self.subst.unify(r1, r2) || matches!(self.subst.resolve(r2), Type::None))
@@ -751,20 +900,28 @@ impl Compiler {
     }
 
     /// Checks that a struct or enum has every method of an interface with the same signature.
-    pub fn satisfies(&mut self, t: Type, iface: u32) -> Result<(), String> {
-        let methods = self.ifaces[iface as usize].methods.clone();
-        let table = match &t {
-            Type::Struct(s) => self.structs[*s as usize].methods.clone(),
-            Type::Enum(e) => self.enums[*e as usize].methods.clone(),
+    pub fn satisfies(&mut self, t: Type, iface: u32, iargs: &[Type]) -> Result<(), String> {
+        let info = &self.ifaces[iface as usize];
+        let iinst = type_inst(&info.type_params, iargs);
+        let methods = info.methods.clone();
+        let (table, targs, tparams) = match &t {
+            Type::Struct(s, a) => (self.structs[*s as usize].methods.clone(), a.clone(), self.structs[*s as usize].type_params.clone()),
+            Type::Enum(e, a) => (self.enums[*e as usize].methods.clone(), a.clone(), self.enums[*e as usize].type_params.clone()),
             _ => return Err("only structs and enums can implement interfaces".into()),
         };
+        let tinst = type_inst(&tparams, &targs);
         for (name, params, ret) in methods {
             let Some(&fi) = table.get(&name) else {
                 return Err(format!("it has no method `{name}`"));
             };
             let f = &self.funcs[fi];
-            let fparams: Vec<Type> = f.params.iter().map(|p| p.ty.clone()).collect();
-            if !f.has_self || fparams != params || f.ret != ret {
+            let own = f.type_params.len() > tparams.len();
+            let inst = |t: &Type| self.subst.resolve(&crate::expr::instantiate(t, &tinst));
+            let fparams: Vec<Type> = f.params.iter().map(|p| inst(&p.ty)).collect();
+            let fret = inst(&f.ret);
+            let want: Vec<Type> = params.iter().map(|p| self.subst.resolve(&crate::expr::instantiate(p, &iinst))).collect();
+            let want_ret = self.subst.resolve(&crate::expr::instantiate(&ret, &iinst));
+            if !f.has_self || own || fparams != want || fret != want_ret {
                 return Err(format!("its method `{name}` has a different signature"));
             }
         }
@@ -788,8 +945,8 @@ impl Compiler {
                 return false;
             }
         }
-        if let (Type::Struct(_) | Type::Enum(_), Type::Interface(i)) = (&rf, &rt) {
-            let why = self.satisfies(rf.clone(), *i).err().unwrap_or_default();
+        if let (Type::Struct(..) | Type::Enum(..), Type::Interface(i, args)) = (&rf, &rt) {
+            let why = self.satisfies(rf.clone(), *i, args).err().unwrap_or_default();
             self.diags.push(
                 Diagnostic::error(N0209, format!("`{}` does not implement interface `{}`: {why}", self.show(&rf), self.show(&rt)), span)
                     .label(format!("this is `{}`", self.show(&rf))),
@@ -1013,7 +1170,7 @@ impl Compiler {
                     Symbol::Enum(_) => "enum",
                     Symbol::Iface(_) => "interface",
                     Symbol::Global(_) | Symbol::Const(_) => "variable",
-                    Symbol::NativeType(_) => "type",
+                    Symbol::NativeType(_) | Symbol::Alias(_) => "type",
                     Symbol::Module(_) => "import",
                 };
                 self.error(N0101, format!("`{}` is defined more than once", name.name), name.span)
@@ -1074,22 +1231,30 @@ impl Compiler {
                     let id = self.structs.len() as u32;
                     let record = self.program.types.len() as u16;
                     self.program.types.push(RecordType { name: s.name.name.clone(), enum_name: None, enum_id: u16::MAX, fields: s.fields.iter().map(|f| f.name.name.clone()).collect(), methods: vec![] });
-                    self.structs.push(StructInfo { name: s.name.name.clone(), module: mi, public: s.public, fields: vec![], defaults: vec![], methods: IndexMap::new(), record, span: s.span });
+                    let type_params = self.generic_params(&s.type_params);
+                    self.structs.push(StructInfo { name: s.name.name.clone(), module: mi, public: s.public, fields: vec![], defaults: vec![], methods: IndexMap::new(), record, span: s.span, type_params });
                     self.define(mi, &s.name, Symbol::Struct(id), s.public);
                     struct_ids.push(id);
                 }
                 Item::Enum(e) => {
                     let id = self.enums.len() as u32;
                     let enum_id = self.enums.len() as u16;
-                    self.enums.push(EnumInfo { name: e.name.name.clone(), module: mi, public: e.public, variants: vec![], methods: IndexMap::new(), enum_id });
+                    let type_params = self.generic_params(&e.type_params);
+                    self.enums.push(EnumInfo { name: e.name.name.clone(), module: mi, public: e.public, variants: vec![], methods: IndexMap::new(), enum_id, type_params });
                     self.define(mi, &e.name, Symbol::Enum(id), e.public);
                     enum_ids.push(id);
                 }
                 Item::Interface(i) => {
                     let id = self.ifaces.len() as u32;
-                    self.ifaces.push(IfaceInfo { name: i.name.name.clone(), module: mi, public: i.public, methods: vec![] });
+                    let type_params = self.generic_params(&i.type_params);
+                    self.ifaces.push(IfaceInfo { name: i.name.name.clone(), module: mi, public: i.public, methods: vec![], type_params });
                     self.define(mi, &i.name, Symbol::Iface(id), i.public);
                     iface_ids.push(id);
+                }
+                Item::TypeAlias(a) => {
+                    let id = self.aliases.len() as u32;
+                    self.aliases.push(AliasInfo { module: mi, decl: Rc::new(a.clone()), ty: None, resolving: false });
+                    self.define(mi, &a.name, Symbol::Alias(id), a.public);
                 }
                 _ => {}
             }
@@ -1109,6 +1274,7 @@ impl Compiler {
                 Item::Struct(s) => {
                     let id = struct_ids[si];
                     si += 1;
+                    self.f().type_params = self.structs[id as usize].type_params.clone();
                     let mut seen = HashSet::new();
                     let mut fields = Vec::new();
                     let mut defaults = Vec::new();
@@ -1126,6 +1292,7 @@ impl Compiler {
                 Item::Enum(e) => {
                     let id = enum_ids[ei];
                     ei += 1;
+                    self.f().type_params = self.enums[id as usize].type_params.clone();
                     let mut variants = Vec::new();
                     let mut seen = HashSet::new();
                     for v in &e.variants {
@@ -1148,6 +1315,7 @@ impl Compiler {
                 Item::Interface(i) => {
                     let id = iface_ids[ii];
                     ii += 1;
+                    self.f().type_params = self.ifaces[id as usize].type_params.clone();
                     let mut methods = Vec::new();
                     for m in &i.methods {
                         if m.self_span.is_none() {
@@ -1159,7 +1327,17 @@ impl Compiler {
                     }
                     self.ifaces[id as usize].methods = methods;
                 }
+                Item::TypeAlias(_) => {}
                 _ => {}
+            }
+        }
+        self.f().type_params = Vec::new();
+        // aliases nothing refers to are still checked
+        for item in &module.items {
+            if let Item::TypeAlias(a) = item {
+                if let Some((Symbol::Alias(id), _)) = self.modules[mi].symbols.get(&a.name.name).cloned() {
+                    self.alias_type(id);
+                }
             }
         }
         // 3. function and method signatures
@@ -1179,7 +1357,7 @@ impl Compiler {
                     let id = struct_ids[si];
                     si += 1;
                     for m in &s.methods {
-                        let self_ty = Type::Struct(id);
+                        let self_ty = Type::Struct(id, self.structs[id as usize].type_params.iter().map(|p| p.1.clone()).collect());
                         let fi = self.declare_func(m, mi, Some(self_ty.clone()));
                         if self.structs[id as usize].methods.insert(m.name.name.clone(), fi).is_some() {
                             self.error(N0101, format!("method `{}` is defined twice", m.name.name), m.name.span);
@@ -1200,7 +1378,7 @@ impl Compiler {
                     let id = enum_ids[ei];
                     ei += 1;
                     for m in &e.methods {
-                        let self_ty = Type::Enum(id);
+                        let self_ty = Type::Enum(id, self.enums[id as usize].type_params.iter().map(|p| p.1.clone()).collect());
                         let fi = self.declare_func(m, mi, Some(self_ty.clone()));
                         if self.enums[id as usize].methods.insert(m.name.name.clone(), fi).is_some() {
                             self.error(N0101, format!("method `{}` is defined twice", m.name.name), m.name.span);
@@ -1328,7 +1506,10 @@ impl Compiler {
     }
 
     fn declare_func(&mut self, f: &ast::FuncDecl, mi: usize, self_ty: Option<Type>) -> usize {
-        let (tps, tp_ids) = self.new_type_params(&[], f);
+        // a method of a generic type has the type's parameters before its own
+        let outer = self_ty.as_ref().map(owner_params).unwrap_or_default();
+        let (tps, own_ids) = self.new_type_params(&outer, f);
+        let tp_ids: Vec<u32> = outer.iter().filter_map(|(_, t)| if let Type::Param(id, _) = t { Some(*id) } else { None }).chain(own_ids).collect();
         let saved = std::mem::take(&mut self.f().type_params);
         self.f().type_params = tps;
         let mut params = Vec::with_capacity(f.params.len());
@@ -1345,12 +1526,14 @@ impl Compiler {
         self.f().type_params = saved;
         let func = self.program.funcs.len() as u32;
         let qual = match &self_ty {
+            Some(Type::Struct(s, _)) => format!("{}.{}", self.structs[*s as usize].name, f.name.name),
+            Some(Type::Enum(e, _)) => format!("{}.{}", self.enums[*e as usize].name, f.name.name),
             Some(t) => format!("{}.{}", self.show(t), f.name.name),
             None => f.name.name.clone(),
         };
         self.program.funcs.push(Function { name: qual.clone(), arity: 0, nregs: 0, ncaptures: 0, file: self.modules[mi].file, code: vec![], lines: vec![] });
         let fi = self.funcs.len();
-        self.funcs.push(FuncInfo { name: qual, func, params: Rc::new(params), ret, type_params: tp_ids, has_self: f.self_span.is_some(), is_async: f.is_async, public: f.public, module: mi, span: f.span, native: None });
+        self.funcs.push(FuncInfo { name: qual, func, params: Rc::new(params), ret, type_params: tp_ids, has_self: f.self_span.is_some(), is_async: f.is_async, public: f.public, module: mi, span: f.span, native: None, self_ty });
         fi
     }
 
@@ -1402,8 +1585,10 @@ impl Compiler {
         let arity = info.params.len() as u16 + if info.has_self { 1 } else { 0 };
         let mut st = self.new_fn_state(info.name.clone(), info.module, arity, false);
         st.ret = info.ret.clone();
-        st.self_ty = if info.has_self { self_ty } else { None };
-        st.type_params = decl.type_params.iter().zip(info.type_params.iter()).map(|(n, id)| (n.name.clone(), Type::Param(*id, n.name.clone()))).collect();
+        st.self_ty = if info.has_self { self_ty.clone() } else { None };
+        let outer = self_ty.as_ref().map(owner_params).unwrap_or_default();
+        let own = info.type_params.iter().skip(outer.len());
+        st.type_params = outer.into_iter().chain(decl.type_params.iter().zip(own).map(|(n, id)| (n.name.clone(), Type::Param(*id, n.name.clone())))).collect();
         st.captured_names = crate::stmt::captured_names(body);
         self.fns.push(st);
         let mut reg = 0u16;
@@ -1458,7 +1643,21 @@ fn sym_res(sym: &Symbol) -> NameRes {
         Symbol::Module(m) => NameRes::Module(*m),
         Symbol::Const(c) => NameRes::Const(c.clone()),
         Symbol::NativeType(t) => NameRes::NativeType(*t),
+        Symbol::Alias(a) => NameRes::Alias(*a),
     }
+}
+
+/// The type parameters of a generic struct or enum, from its own type as its methods see it.
+fn owner_params(t: &Type) -> Vec<(String, Type)> {
+    match t {
+        Type::Struct(_, args) | Type::Enum(_, args) => args.iter().filter_map(|a| if let Type::Param(_, n) = a { Some((n.clone(), a.clone())) } else { None }).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The instantiation of a generic type's parameters by its arguments.
+pub(crate) fn type_inst(params: &[(String, Type)], args: &[Type]) -> Vec<(u32, Type)> {
+    params.iter().zip(args).filter_map(|((_, p), a)| if let Type::Param(id, _) = p { Some((*id, a.clone())) } else { None }).collect()
 }
 
 /// `list[any]`, `set[any]` or `dict[any, any]`: a type through which a value of any type can be

@@ -1,7 +1,7 @@
 //! Expressions: type checking and code generation together.
 
 use noodle_syntax::codes::{N0208, N0215};
-use crate::codes::{N0100, N0104, N0106, N0200, N0201, N0202, N0203, N0204, N0205, N0206, N0207, N0218, N0220, N0243, N0247};
+use crate::codes::{N0100, N0104, N0102, N0106, N0200, N0201, N0202, N0203, N0204, N0205, N0206, N0207, N0218, N0214, N0220, N0243, N0247};
 use crate::builder::{Label, Reg};
 use crate::builtins;
 use crate::compiler::{CapSource, Compiler, Local, NameRes, ParamInfo, ERROR_STRUCT};
@@ -551,7 +551,7 @@ impl Compiler {
                 self.emit(Op::LoadFunc { dst: d, func: info.func });
                 (d, Type::Func(info.params.iter().map(|p| p.ty.clone()).collect(), Box::new(info.ret.clone())))
             }
-            NameRes::NativeType(_) => {
+            NameRes::NativeType(_) | NameRes::Alias(_) => {
                 self.error(N0200, format!("`{n}` is a type, not a value"), span);
                 (self.dst(dst), Type::Unknown)
             }
@@ -589,8 +589,21 @@ impl Compiler {
             Type::List(e) if **e == Type::Any => KIND_LIST,
             Type::Dict(k, v) if **v == Type::Any && matches!(**k, Type::Any | Type::Str | Type::Int) && **k == Type::Any => KIND_DICT,
             Type::Set(e) if **e == Type::Any => KIND_SET,
-            Type::Struct(s) => KIND_RECORD + self.structs[*s as usize].record,
-            Type::Enum(e) => KIND_ENUM + self.enums[*e as usize].enum_id,
+            Type::Struct(_, args) | Type::Enum(_, args) if !args.is_empty() && (args.iter().any(|a| *a != Type::Any) || !self.generic_view_safe(ty)) => {
+                let shown = self.show(ty);
+                let any_args = vec!["any"; args.len()].join(", ");
+                let name = shown.split('[').next().unwrap_or("").to_string();
+                if self.generic_view_safe(ty) {
+                    self.error(N0200, format!("cannot test or cast to `{shown}` at run time: type arguments are not kept"), te.span())
+                        .hint(format!("test or cast to `{name}[{any_args}]`, or keep the value in a variable of its type"));
+                } else {
+                    self.error(N0200, format!("cannot test or cast to generic type `{name}` at run time: its type arguments are not kept, and a `{name}[{any_args}]` view could store values of any type in it"), te.span())
+                        .hint("keep the value in a variable, field or container of its own type instead of `any`");
+                }
+                KIND_NONE
+            }
+            Type::Struct(s, _) => KIND_RECORD + self.structs[*s as usize].record,
+            Type::Enum(e, _) => KIND_ENUM + self.enums[*e as usize].enum_id,
             Type::Actor(crate::actor::SUPERVISOR) => KIND_ACTOR + KIND_SUPERVISOR_OFFSET,
             Type::Actor(a) => match self.state_struct(*a) {
                 Some(sid) => KIND_ACTOR + self.structs[sid as usize].record,
@@ -1411,7 +1424,7 @@ impl Compiler {
                 _ => {}
             }
         }
-        if let Some(res) = self.static_type(target) {
+        if let Some((res, targs)) = self.static_type(target) {
             match res {
                 NameRes::Enum(ei) => {
                     let info = self.enums[ei as usize].clone();
@@ -1419,7 +1432,8 @@ impl Compiler {
                         Some(v) if v.fields.is_empty() => {
                             let d = self.dst(dst);
                             self.emit(Op::NewRecord { dst: d, ty: v.record, base: 0 });
-                            (d, Type::Enum(ei))
+                            let args = targs.unwrap_or_else(|| self.fresh_args(&info.type_params));
+                            (d, Type::Enum(ei, args))
                         }
                         Some(_) => {
                             self.error(N0201, format!("variant `{}.{}` needs its payload", info.name, name.name), span).hint(format!("write `{}.{}(...)`", info.name, name.name));
@@ -1464,11 +1478,12 @@ impl Compiler {
         };
         let ft = match &base_t {
             _ if native.is_some() => native.unwrap(),
-            Type::Struct(s) => {
+            Type::Struct(s, args) => {
+                let fields = self.struct_fields(*s, args);
                 let info = &self.structs[*s as usize];
                 match info.fields.iter().position(|f| f.0 == name.name) {
                     Some(i) => {
-                        let ft = info.fields[i].1.clone();
+                        let ft = fields[i].1.clone();
                         self.emit(Op::GetField { dst: d, obj: r, idx: i as u16 });
                         ft
                     }
@@ -1770,10 +1785,42 @@ impl Compiler {
     // ---- calls ----
 
     fn call(&mut self, callee: &Expr, args: &[Arg], dst: Option<Reg>, span: Span, expected: Option<&Type>) -> (Reg, Type) {
+        // explicit type arguments: `parse[Config](text)`, `Pair[int, str](1, "a")`
+        if let ExprKind::Index { target, index } = &callee.kind {
+            let named = match &target.kind {
+                ExprKind::Name(n) => match self.resolve(n) {
+                    r @ (NameRes::Func(_) | NameRes::Struct(_)) => Some(r),
+                    _ => None,
+                },
+                ExprKind::Field { target: m, name, optional: false } => match &m.kind {
+                    ExprKind::Name(mn) => match self.resolve(mn) {
+                        NameRes::Module(mi) => match self.modules[mi].symbols.get(&name.name).cloned() {
+                            Some((crate::compiler::Symbol::Func(fi), true)) => Some(NameRes::Func(fi)),
+                            Some((crate::compiler::Symbol::Struct(s), true)) => Some(NameRes::Struct(s)),
+                            _ => None,
+                        },
+                        _ => None,
+                    },
+                    _ => None,
+                },
+                _ => None,
+            };
+            match named {
+                Some(NameRes::Func(fi)) => {
+                    let targs = self.expr_type_args(index);
+                    return self.call_func_targs(fi, None, args, dst, span, expected, false, TypeArgs { owner: None, own: Some((targs, index.span)) });
+                }
+                Some(NameRes::Struct(s)) => {
+                    let (_, targs) = self.static_type(callee).unwrap_or((NameRes::Struct(s), None));
+                    return self.construct(s, args, dst, span, targs, expected);
+                }
+                _ => {}
+            }
+        }
         match &callee.kind {
             ExprKind::Name(n) => match self.resolve(n) {
                 NameRes::Func(fi) => return self.call_func(fi, None, args, dst, span, expected, false),
-                NameRes::Struct(s) => return self.construct(s, args, dst, span),
+                NameRes::Struct(s) => return self.construct(s, args, dst, span, None, expected),
                 NameRes::Builtin(b) => return self.call_builtin(b, args, dst, span, expected),
                 NameRes::None => {
                     self.unknown_name(n, callee.span);
@@ -1795,7 +1842,7 @@ impl Compiler {
                                     }
                                     match sym {
                                         crate::compiler::Symbol::Func(fi) => return self.call_func(fi, None, args, dst, span, expected, false),
-                                        crate::compiler::Symbol::Struct(s) => return self.construct(s, args, dst, span),
+                                        crate::compiler::Symbol::Struct(s) => return self.construct(s, args, dst, span, None, expected),
                                         _ => {}
                                     }
                                 }
@@ -1811,12 +1858,12 @@ impl Compiler {
                         _ => {}
                     }
                 }
-                if let Some(res) = self.static_type(target) {
+                if let Some((res, targs)) = self.static_type(target) {
                     match res {
                         NameRes::Struct(s) => {
                             let info = self.structs[s as usize].clone();
                             return match info.methods.get(&name.name) {
-                                Some(&fi) if !self.funcs[fi].has_self => self.call_func(fi, None, args, dst, span, expected, false),
+                                Some(&fi) if !self.funcs[fi].has_self => self.call_func_targs(fi, None, args, dst, span, expected, false, TypeArgs { owner: targs, own: None }),
                                 Some(_) => {
                                     self.error(N0215, format!("`{}.{}` is a method and needs a value: call it as `value.{}(...)`", info.name, name.name, name.name), span);
                                     (self.dst(dst), Type::Unknown)
@@ -1827,7 +1874,7 @@ impl Compiler {
                                 }
                             };
                         }
-                        NameRes::Enum(e) => return self.enum_call(e, name, args, dst, span, expected),
+                        NameRes::Enum(e) => return self.enum_call(e, name, args, dst, span, expected, targs),
                         _ => {}
                     }
                 }
@@ -1974,7 +2021,18 @@ impl Compiler {
     /// A call of a known function. With `task` (`spawn f(...)`), or when `f` is `async def`,
     /// the call starts a task and has type `task[R]`.
     pub(crate) fn call_func(&mut self, fi: usize, recv: Option<(Reg, Type)>, args: &[Arg], dst: Option<Reg>, span: Span, expected: Option<&Type>, task: bool) -> (Reg, Type) {
+        self.call_func_targs(fi, recv, args, dst, span, expected, task, TypeArgs::default())
+    }
+
+    /// `call_func` with type arguments written at the call: the owner's (`Stack[int].new()`)
+    /// and the function's own (`parse[Config](text)`).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn call_func_targs(&mut self, fi: usize, recv: Option<(Reg, Type)>, args: &[Arg], dst: Option<Reg>, span: Span, expected: Option<&Type>, task: bool, targs: TypeArgs) -> (Reg, Type) {
         if let Some(native) = self.funcs[fi].native.clone() {
+            if let Some((_, sp)) = &targs.own {
+                let name = self.funcs[fi].name.clone();
+                self.error(N0214, format!("native function `{name}` takes no type arguments"), *sp);
+            }
             if task {
                 let name = self.funcs[fi].name.clone();
                 self.error(N0243, format!("`spawn` cannot start native function `{name}` as a task"), span).hint("spawn a function of your own that calls it");
@@ -1993,6 +2051,37 @@ impl Compiler {
         let mut inst: Vec<(u32, Type)> = Vec::new();
         for &tp in &info.type_params {
             inst.push((tp, self.subst.fresh()));
+        }
+        // the receiver's type (or the one written, `Stack[int].new()`) fixes the owner's
+        // parameters; type arguments written at the call, the function's own
+        let owner_n = match &info.self_ty {
+            Some(Type::Struct(_, a) | Type::Enum(_, a)) => a.len(),
+            _ => 0,
+        };
+        if let Some(self_ty) = &info.self_ty {
+            let self_ty = instantiate(self_ty, &inst);
+            if let (Some((_, rt)), true) = (&recv, info.has_self) {
+                self.subst.unify(&self_ty, rt);
+            }
+            if let Some(owner) = &targs.owner {
+                if let Type::Struct(_, a) | Type::Enum(_, a) = &self_ty {
+                    for (x, y) in a.iter().zip(owner) {
+                        self.subst.unify(x, y);
+                    }
+                }
+            }
+        }
+        if let Some((own, sp)) = &targs.own {
+            let want = info.type_params.len() - owner_n;
+            if own.len() != want {
+                let name = info.name.clone();
+                let msg = if want == 0 { format!("`{name}` is not generic") } else { format!("`{name}` takes {want} type argument{}, found {}", plural(want), own.len()) };
+                self.error(N0214, msg, *sp);
+            } else {
+                for ((_, v), t) in inst[owner_n..].iter().zip(own) {
+                    self.subst.unify(v, t);
+                }
+            }
         }
         let subst_params = |t: &Type| instantiate(t, &inst);
         let params: Vec<ParamInfo> = info.params.iter().map(|p| ParamInfo { ty: subst_params(&p.ty), ..p.clone() }).collect();
@@ -2070,7 +2159,7 @@ impl Compiler {
         (self.to_dst(base, dst), ret)
     }
 
-    fn construct(&mut self, s: u32, args: &[Arg], dst: Option<Reg>, span: Span) -> (Reg, Type) {
+    fn construct(&mut self, s: u32, args: &[Arg], dst: Option<Reg>, span: Span, targs: Option<Vec<Type>>, expected: Option<&Type>) -> (Reg, Type) {
         let info = self.structs[s as usize].clone();
         if s == ERROR_STRUCT && args.len() == 1 && args[0].name.is_none() {
             // Error(message): the code defaults to E0000
@@ -2079,20 +2168,100 @@ impl Compiler {
             self.expr_coerce(&args[0].value, Some(base + 1), &Type::Str);
             let d = self.dst(dst);
             self.emit(Op::NewRecord { dst: d, ty: info.record, base });
-            return (d, Type::Struct(s));
+            return (d, Type::Struct(s, vec![]));
         }
-        let params: Vec<ParamInfo> = info.fields.iter().zip(info.defaults.iter()).map(|((n, t), d)| ParamInfo { name: n.clone(), ty: t.clone(), default: d.clone() }).collect();
+        let targs = targs.unwrap_or_else(|| self.fresh_args(&info.type_params));
+        let ty = Type::Struct(s, targs.clone());
+        if let Some(exp) = expected {
+            // `let s: Stack[int] = Stack(items: [])` settles the arguments before the fields
+            if let Type::Struct(e, _) = self.subst.resolve(exp) {
+                if e == s {
+                    self.subst.unify(&ty, exp);
+                }
+            }
+        }
+        let fields = self.struct_fields(s, &targs);
+        let params: Vec<ParamInfo> = fields.iter().zip(info.defaults.iter()).map(|((n, t), d)| ParamInfo { name: n.clone(), ty: t.clone(), default: d.clone() }).collect();
         let slots = self.bind_args(&info.name, &params, args, span);
         let base = self.b().alloc(params.len().max(1) as u32);
         // defaults are compiled in the struct's own module
         self.store_args(&slots, &params, base);
+        let decl: Vec<Type> = info.fields.iter().map(|f| f.1.clone()).collect();
+        self.check_generic_stores(&decl, &params, base, args, span);
         let d = self.dst(dst);
         self.emit(Op::NewRecord { dst: d, ty: info.record, base });
-        (d, Type::Struct(s))
+        (d, ty)
     }
 
-    /// `T` or `module.T` naming a struct or enum (for static calls and variants).
-    fn static_type(&mut self, e: &Expr) -> Option<NameRes> {
+    /// Storing values in the fields of a generic struct or variant whose declared type is
+    /// `list[T]` (set, dict): given `T = any` here, the list must be one made with `any`
+    /// elements (`CheckDynamic`), since the type's methods store `T`s in it unchecked; a
+    /// `list[any]` deeper inside the field's type is refused (N0200), as for generic calls.
+    pub(crate) fn check_generic_stores(&mut self, decl: &[Type], params: &[ParamInfo], base: Reg, args: &[Arg], span: Span) {
+        for (i, (d, p)) in decl.iter().zip(params).enumerate() {
+            if !contains_param(d) {
+                continue;
+            }
+            let t = self.subst.resolve(&p.ty);
+            let mut at = Vec::new();
+            any_stores(d, &t, true, &mut at);
+            if at.contains(&true) {
+                self.check_dynamic(base + i as u16, &strip_optional(t.clone()));
+            }
+            if at.contains(&false) {
+                let sp = args.iter().find(|a| a.name.as_ref().is_some_and(|n| n.name == p.name)).or(args.get(i)).map_or(span, |a| a.value.span);
+                let shown = self.show(&t);
+                self.error(N0200, format!("field `{}` of a generic type cannot hold a `{shown}` here: the type's methods could store values of any type in a list seen as `list[any]`", p.name), sp)
+                    .hint("give the type a concrete type argument, or build the inner lists as `list[any]` (a copy)");
+            }
+        }
+    }
+
+    /// Type arguments written in `[...]` after a name in an expression (`parse[Config]`,
+    /// `Pair[int, str](...)`, `Tree[int].Leaf`): each must be written as a type name, possibly
+    /// with arguments of its own.
+    pub(crate) fn expr_type_args(&mut self, index: &Expr) -> Vec<Type> {
+        let items: Vec<&Expr> = match &index.kind {
+            ExprKind::Tuple(es) => es.iter().collect(),
+            _ => vec![index],
+        };
+        items.into_iter().map(|e| match expr_as_type(e) {
+            Some(te) => self.resolve_type(&te),
+            None => {
+                self.error(N0102, "expected a type argument", e.span).hint("write a type name (`int`, `list[str]`, `Point`); other types need a variable declared with the type");
+                Type::Unknown
+            }
+        }).collect()
+    }
+
+    /// `T`, `module.T`, `T[args]` or `module.T[args]` naming a struct or enum (for static
+    /// calls and variants), with its type arguments when written.
+    fn static_type(&mut self, e: &Expr) -> Option<(NameRes, Option<Vec<Type>>)> {
+        if let ExprKind::Index { target, index } = &e.kind {
+            let (r, _) = self.static_type(target)?;
+            let n = match r {
+                NameRes::Struct(s) => self.structs[s as usize].type_params.len(),
+                NameRes::Enum(x) => self.enums[x as usize].type_params.len(),
+                _ => return None,
+            };
+            let targs = self.expr_type_args(index);
+            if targs.len() != n {
+                let name = match r {
+                    NameRes::Struct(s) => self.structs[s as usize].name.clone(),
+                    NameRes::Enum(x) => self.enums[x as usize].name.clone(),
+                    _ => String::new(),
+                };
+                let msg = if n == 0 { format!("`{name}` is not generic") } else { format!("`{name}` takes {n} type argument{}, found {}", plural(n), targs.len()) };
+                self.error(N0214, msg, index.span);
+                return Some((r, None));
+            }
+            return Some((r, Some(targs)));
+        }
+        let r = self.static_type_name(e)?;
+        Some((r, None))
+    }
+
+    fn static_type_name(&mut self, e: &Expr) -> Option<NameRes> {
         match &e.kind {
             ExprKind::Name(n) => match self.resolve(n) {
                 r @ (NameRes::Struct(_) | NameRes::Enum(_)) => Some(r),
@@ -2116,10 +2285,22 @@ impl Compiler {
         }
     }
 
-    fn enum_call(&mut self, e: u32, name: &noodle_syntax::ast::Ident, args: &[Arg], dst: Option<Reg>, span: Span, expected: Option<&Type>) -> (Reg, Type) {
+    #[allow(clippy::too_many_arguments)]
+    fn enum_call(&mut self, e: u32, name: &noodle_syntax::ast::Ident, args: &[Arg], dst: Option<Reg>, span: Span, expected: Option<&Type>, targs: Option<Vec<Type>>) -> (Reg, Type) {
         let info = self.enums[e as usize].clone();
-        if let Some(v) = info.variants.iter().find(|v| v.name == name.name) {
-            let params: Vec<ParamInfo> = v.fields.iter().map(|(n, t)| ParamInfo { name: n.clone(), ty: t.clone(), default: None }).collect();
+        if let Some(vi) = info.variants.iter().position(|v| v.name == name.name) {
+            let v = &info.variants[vi];
+            let targs = targs.unwrap_or_else(|| self.fresh_args(&info.type_params));
+            let ty = Type::Enum(e, targs.clone());
+            if let Some(exp) = expected {
+                if let Type::Enum(x, _) = self.subst.resolve(exp) {
+                    if x == e {
+                        self.subst.unify(&ty, exp);
+                    }
+                }
+            }
+            let fields = self.variant_fields(e, vi, &targs);
+            let params: Vec<ParamInfo> = fields.iter().map(|(n, t)| ParamInfo { name: n.clone(), ty: t.clone(), default: None }).collect();
             let label = format!("{}.{}", info.name, v.name);
             let slots = self.bind_args(&label, &params, args, span);
             let base = self.b().alloc(params.len().max(1) as u32);
@@ -2128,13 +2309,15 @@ impl Compiler {
                     self.expr_coerce(x, Some(base + i as u16), &p.ty);
                 }
             }
+            let decl: Vec<Type> = v.fields.iter().map(|f| f.1.clone()).collect();
+            self.check_generic_stores(&decl, &params, base, args, span);
             let d = self.dst(dst);
             self.emit(Op::NewRecord { dst: d, ty: v.record, base });
-            return (d, Type::Enum(e));
+            return (d, ty);
         }
         if let Some(&fi) = info.methods.get(&name.name) {
             if !self.funcs[fi].has_self {
-                return self.call_func(fi, None, args, dst, span, expected, false);
+                return self.call_func_targs(fi, None, args, dst, span, expected, false, TypeArgs { owner: targs, own: None });
             }
         }
         let cands: Vec<&str> = info.variants.iter().map(|v| v.name.as_str()).collect();
@@ -2185,8 +2368,9 @@ impl Compiler {
     #[allow(clippy::too_many_arguments)]
     fn method_call_on(&mut self, r: Reg, t: Type, name: &noodle_syntax::ast::Ident, args: &[Arg], dst: Option<Reg>, span: Span, expected: Option<&Type>) -> (Reg, Type) {
         match &t {
-            Type::Struct(s) => {
+            Type::Struct(s, targs) => {
                 let info = self.structs[*s as usize].clone();
+                let fields = self.struct_fields(*s, targs);
                 if let Some(&fi) = info.methods.get(&name.name) {
                     if !self.funcs[fi].has_self {
                         self.error(N0215, format!("`{}` is a static method: call it as `{}.{}(...)`", name.name, info.name, name.name), name.span);
@@ -2196,7 +2380,7 @@ impl Compiler {
                 }
                 // a field holding a function
                 if let Some(i) = info.fields.iter().position(|f| f.0 == name.name) {
-                    if let Type::Func(ps, ret) = self.subst.resolve(&info.fields[i].1) {
+                    if let Type::Func(ps, ret) = self.subst.resolve(&fields[i].1) {
                         let base = self.b().alloc(args.len() as u32 + 1);
                         self.emit(Op::GetField { dst: base, obj: r, idx: i as u16 });
                         if ps.len() != args.len() {
@@ -2219,7 +2403,7 @@ impl Compiler {
                 self.diags.push(d);
                 (self.dst(dst), Type::Unknown)
             }
-            Type::Enum(e) => {
+            Type::Enum(e, _) => {
                 let info = self.enums[*e as usize].clone();
                 if let Some(&fi) = info.methods.get(&name.name) {
                     if self.funcs[fi].has_self {
@@ -2229,12 +2413,15 @@ impl Compiler {
                 self.error(N0106, format!("enum `{}` has no method `{}`", info.name, name.name), name.span);
                 (self.dst(dst), Type::Unknown)
             }
-            Type::Interface(i) => {
+            Type::Interface(i, targs) => {
                 let info = self.ifaces[*i as usize].clone();
                 let Some((_, ps, ret)) = info.methods.iter().find(|m| m.0 == name.name).cloned() else {
                     self.error(N0106, format!("interface `{}` has no method `{}`", info.name, name.name), name.span);
                     return (self.dst(dst), Type::Unknown);
                 };
+                let inst = crate::compiler::type_inst(&info.type_params, targs);
+                let ps: Vec<Type> = ps.iter().map(|p| instantiate(p, &inst)).collect();
+                let ret = instantiate(&ret, &inst);
                 if ps.len() != args.len() {
                     self.error(N0201, format!("`{}` takes {} argument{} but {} were given", name.name, ps.len(), plural(ps.len()), args.len()), span);
                 }
@@ -2522,8 +2709,43 @@ pub fn instantiate(t: &Type, inst: &[(u32, Type)]) -> Type {
         Type::Dict(k, v) => Type::Dict(Box::new(instantiate(k, inst)), Box::new(instantiate(v, inst))),
         Type::Tuple(ts) => Type::Tuple(ts.iter().map(|t| instantiate(t, inst)).collect()),
         Type::Func(ps, r) => Type::Func(ps.iter().map(|t| instantiate(t, inst)).collect(), Box::new(instantiate(r, inst))),
+        Type::Struct(id, args) if !args.is_empty() => Type::Struct(*id, args.iter().map(|t| instantiate(t, inst)).collect()),
+        Type::Enum(id, args) if !args.is_empty() => Type::Enum(*id, args.iter().map(|t| instantiate(t, inst)).collect()),
+        Type::Interface(id, args) if !args.is_empty() => Type::Interface(*id, args.iter().map(|t| instantiate(t, inst)).collect()),
         t => t.clone(),
     }
+}
+
+/// A type written as an expression (a type argument: `parse[Config]`, `Pair[int, str]`).
+fn expr_as_type(e: &Expr) -> Option<TypeExpr> {
+    let span = e.span;
+    match &e.kind {
+        ExprKind::Name(n) => Some(TypeExpr::Named { path: vec![noodle_syntax::ast::Ident { name: n.clone(), span }], args: vec![], span }),
+        ExprKind::None => Some(TypeExpr::Named { path: vec![noodle_syntax::ast::Ident { name: "none".into(), span }], args: vec![], span }),
+        ExprKind::Field { target, name, optional: false } => match &target.kind {
+            ExprKind::Name(m) => Some(TypeExpr::Named { path: vec![noodle_syntax::ast::Ident { name: m.clone(), span: target.span }, name.clone()], args: vec![], span }),
+            _ => None,
+        },
+        ExprKind::Index { target, index } => {
+            let Some(TypeExpr::Named { path, .. }) = expr_as_type(target) else { return None };
+            let items: Vec<&Expr> = match &index.kind {
+                ExprKind::Tuple(es) => es.iter().collect(),
+                _ => vec![index],
+            };
+            let args = items.into_iter().map(expr_as_type).collect::<Option<Vec<_>>>()?;
+            Some(TypeExpr::Named { path, args, span })
+        }
+        _ => None,
+    }
+}
+
+/// Type arguments written at a call (see `call_func_targs`).
+#[derive(Default)]
+pub(crate) struct TypeArgs {
+    /// The struct's or enum's, for a static method (`Stack[int].new()`).
+    pub owner: Option<Vec<Type>>,
+    /// The function's own (`parse[Config](text)`), and where they are written.
+    pub own: Option<(Vec<Type>, Span)>,
 }
 
 /// The span of the argument for parameter `j` (the receiver, parameter 0 of a function
@@ -2536,7 +2758,7 @@ fn self_arg_span(args: &[Arg], receiver_first: bool, j: usize, span: Span) -> Sp
 /// The places in a generic parameter's type `decl` (instantiated as `inst`) where the function
 /// can store values of a type parameter into a container that is a `list[any]`, `set[any]` or
 /// `dict[any, any]` in this call: `true` for the argument itself, `false` for one inside it.
-fn any_stores(decl: &Type, inst: &Type, top: bool, out: &mut Vec<bool>) {
+pub(crate) fn any_stores(decl: &Type, inst: &Type, top: bool, out: &mut Vec<bool>) {
     let param = |t: &Type| matches!(t, Type::Param(..));
     match (decl, inst) {
         (Type::Optional(d), Type::Optional(i)) => any_stores(d, i, top, out),
@@ -2559,6 +2781,11 @@ fn any_stores(decl: &Type, inst: &Type, top: bool, out: &mut Vec<bool>) {
             any_stores(dr, ir, false, out);
         }
         (Type::Task(d), Type::Task(i)) => any_stores(d, i, false, out),
+        // a generic type's own fields that are `list[T]` hold lists checked when they were
+        // stored (see `check_generic_store`); a `list[T]` written as its argument is nested
+        (Type::Struct(_, ds), Type::Struct(_, is)) | (Type::Enum(_, ds), Type::Enum(_, is)) | (Type::Interface(_, ds), Type::Interface(_, is)) => {
+            ds.iter().zip(is).for_each(|(d, i)| any_stores(d, i, false, out))
+        }
         _ => {}
     }
 }
@@ -2566,7 +2793,7 @@ fn any_stores(decl: &Type, inst: &Type, top: bool, out: &mut Vec<bool>) {
 impl Compiler {
     /// N0200: a generic function given a `list[any]` (or set, dict) inside another type, where
     /// it could store any `T` into what may be a cast's view of a typed list, unchecked.
-    fn nested_view_error(&mut self, t: &Type, span: Span) {
+    pub(crate) fn nested_view_error(&mut self, t: &Type, span: Span) {
         let shown = self.show(t);
         self.error(N0200, format!("a generic function cannot take a `{shown}` here: it could store values of any type in a list seen as `list[any]`"), span)
             .hint("pass the list itself as a `list[T]` argument, give the parameter a concrete type, or pass a copy made as `list[any]`");
@@ -2579,7 +2806,7 @@ pub fn contains_param(t: &Type) -> bool {
         Type::Param(..) => true,
         Type::List(a) | Type::Set(a) | Type::Task(a) | Type::Optional(a) => contains_param(a),
         Type::Dict(k, v) => contains_param(k) || contains_param(v),
-        Type::Tuple(ts) => ts.iter().any(contains_param),
+        Type::Tuple(ts) | Type::Struct(_, ts) | Type::Enum(_, ts) | Type::Interface(_, ts) => ts.iter().any(contains_param),
         Type::Func(ps, r) => ps.iter().any(contains_param) || contains_param(r),
         _ => false,
     }

@@ -343,6 +343,7 @@ impl Compiler {
             module: mi,
             span: f.span,
             native: Some(Rc::new(NativeFunc { symbol: native_symbol(module, path).into(), rule, variadic, property: f.property, marker })),
+            self_ty: None,
         });
         fi
     }

@@ -142,9 +142,9 @@ impl Compiler {
 
     fn resolve_variant(&mut self, path: &[Ident], ty: &Type) -> Option<(u32, usize)> {
         let enum_of_ty = match ty {
-            Type::Enum(e) => Some(*e),
+            Type::Enum(e, _) => Some(*e),
             Type::Optional(i) => match **i {
-                Type::Enum(e) => Some(e),
+                Type::Enum(e, _) => Some(e),
                 _ => None,
             },
             _ => None,
@@ -245,9 +245,9 @@ impl Compiler {
             PatKind::Wildcard => {}
             PatKind::Bind(name) => {
                 let enum_ty = match &ty {
-                    Type::Enum(e) => Some((*e, false)),
+                    Type::Enum(e, _) => Some((*e, false)),
                     Type::Optional(i) => match **i {
-                        Type::Enum(e) => Some((e, true)),
+                        Type::Enum(e, _) => Some((e, true)),
                         _ => None,
                     },
                     _ => None,
@@ -366,7 +366,7 @@ impl Compiler {
                     if let NameRes::Struct(s) = self.resolve(&path[0].name) {
                         let info = self.structs[s as usize].clone();
                         let args = args.clone().unwrap_or_default();
-                        if ty != Type::Struct(s) && !ty.is_error() {
+                        if !matches!(&ty, Type::Struct(x, _) if *x == s) && !ty.is_error() {
                             mismatch(self, &format!("a `{}`", info.name), &ty);
                             return fails;
                         }
@@ -374,7 +374,8 @@ impl Compiler {
                             self.error(N0302, format!("struct `{}` has {} fields but the pattern has {}", info.name, info.fields.len(), args.len()), pat.span);
                             return fails;
                         }
-                        for (i, (p, (_, ft))) in args.iter().zip(info.fields.iter()).enumerate() {
+                        let fields = self.struct_fields(s, &self.struct_args(&ty, s));
+                        for (i, (p, (_, ft))) in args.iter().zip(fields.iter()).enumerate() {
                             let e = self.b().temp();
                             self.emit(Op::GetField { dst: e, obj: r, idx: i as u16 });
                             fails.extend(self.test_pattern(p, e, ft));
@@ -398,11 +399,18 @@ impl Compiler {
                     }
                     t => t.clone(),
                 };
-                if base_ty != Type::Enum(e) && base_ty != Type::Any {
+                if !matches!(&base_ty, Type::Enum(x, _) if *x == e) && base_ty != Type::Any {
                     mismatch(self, &format!("a `{}`", self.enums[e as usize].name), &ty);
                     return fails;
                 }
-                let v = self.enums[e as usize].variants[vi].clone();
+                if base_ty == Type::Any && !self.generic_view_safe(&Type::Enum(e, vec![])) {
+                    let name = self.enums[e as usize].name.clone();
+                    self.error(N0302, format!("a variant of generic enum `{name}` cannot be matched in an `any`: its type arguments are not kept, and its payload could then be changed with values of any type"), pat.span)
+                        .hint("keep the value in a variable or container of its own type instead of `any`");
+                    return fails;
+                }
+                let mut v = self.enums[e as usize].variants[vi].clone();
+                v.fields = self.variant_fields(e, vi, &self.enum_args(&base_ty, e));
                 let c = self.b().temp();
                 self.emit(Op::IsKind { dst: c, src: r, kind: KIND_RECORD + v.record });
                 fails.push(self.b().jump_if_false(c));
@@ -422,16 +430,24 @@ impl Compiler {
                 let (names, types, test_kind): (Vec<String>, Vec<Type>, Option<u16>) = match self.resolve(&path[0].name) {
                     NameRes::Struct(s) if path.len() == 1 => {
                         let info = self.structs[s as usize].clone();
-                        if ty != Type::Struct(s) && !ty.is_error() {
+                        if !matches!(&ty, Type::Struct(x, _) if *x == s) && !ty.is_error() {
                             mismatch(self, &format!("a `{}`", info.name), &ty);
                             return fails;
                         }
-                        (info.fields.iter().map(|f| f.0.clone()).collect(), info.fields.iter().map(|f| f.1.clone()).collect(), None)
+                        let fields = self.struct_fields(s, &self.struct_args(&ty, s));
+                        (fields.iter().map(|f| f.0.clone()).collect(), fields.iter().map(|f| f.1.clone()).collect(), None)
                     }
                     _ => match self.resolve_variant(path, &ty) {
                         Some((e, vi)) => {
+                            if strip_opt(&ty) == Type::Any && !self.generic_view_safe(&Type::Enum(e, vec![])) {
+                                let name = self.enums[e as usize].name.clone();
+                                self.error(N0302, format!("a variant of generic enum `{name}` cannot be matched in an `any`: its type arguments are not kept, and its payload could then be changed with values of any type"), pat.span)
+                                    .hint("keep the value in a variable or container of its own type instead of `any`");
+                                return fails;
+                            }
                             let v = self.enums[e as usize].variants[vi].clone();
-                            (v.fields.iter().map(|f| f.0.clone()).collect(), v.fields.iter().map(|f| f.1.clone()).collect(), Some(KIND_RECORD + v.record))
+                            let fields = self.variant_fields(e, vi, &self.enum_args(&strip_opt(&ty), e));
+                            (fields.iter().map(|f| f.0.clone()).collect(), fields.iter().map(|f| f.1.clone()).collect(), Some(KIND_RECORD + v.record))
                         }
                         None => {
                             let full: Vec<&str> = path.iter().map(|i| i.name.as_str()).collect();
@@ -553,7 +569,7 @@ impl Compiler {
         match &pat.kind {
             PatKind::Wildcard => P::Wild,
             PatKind::Bind(n) => {
-                if let Type::Enum(e) = ty {
+                if let Type::Enum(e, _) = ty {
                     if let Some(v) = self.enums[e as usize].variants.iter().find(|v| v.name == *n) {
                         return P::C(Ctor::Variant(v.record), vec![P::Wild; v.fields.len()]);
                     }
@@ -578,7 +594,7 @@ impl Compiler {
             PatKind::Variant { path, args } => {
                 if path.len() == 1 {
                     if let NameRes::Struct(s) = self.resolve(&path[0].name) {
-                        let fts: Vec<Type> = self.structs[s as usize].fields.iter().map(|f| f.1.clone()).collect();
+                        let fts: Vec<Type> = self.struct_fields(s, &self.struct_args(&ty, s)).into_iter().map(|f| f.1).collect();
                         let args = args.clone().unwrap_or_default();
                         if args.len() != fts.len() {
                             return P::Wild;
@@ -588,7 +604,8 @@ impl Compiler {
                 }
                 match self.resolve_variant(path, &ty) {
                     Some((e, vi)) => {
-                        let v = self.enums[e as usize].variants[vi].clone();
+                        let mut v = self.enums[e as usize].variants[vi].clone();
+                        v.fields = self.variant_fields(e, vi, &self.enum_args(&ty, e));
                         let subs = match args {
                             Some(a) if a.len() == v.fields.len() => a.iter().zip(v.fields.iter()).map(|(p, (_, t))| self.lower(p, t)).collect(),
                             _ => vec![P::Wild; v.fields.len()],
@@ -601,13 +618,14 @@ impl Compiler {
             PatKind::Struct { path, fields } => {
                 let (names, types, ctor): (Vec<String>, Vec<Type>, Ctor) = match self.resolve(&path[0].name) {
                     NameRes::Struct(s) if path.len() == 1 => {
-                        let info = &self.structs[s as usize];
-                        (info.fields.iter().map(|f| f.0.clone()).collect(), info.fields.iter().map(|f| f.1.clone()).collect(), Ctor::Struct)
+                        let fields = self.struct_fields(s, &self.struct_args(&ty, s));
+                        (fields.iter().map(|f| f.0.clone()).collect(), fields.iter().map(|f| f.1.clone()).collect(), Ctor::Struct)
                     }
                     _ => match self.resolve_variant(path, &ty) {
                         Some((e, vi)) => {
+                            let fields = self.variant_fields(e, vi, &self.enum_args(&ty, e));
                             let v = &self.enums[e as usize].variants[vi];
-                            (v.fields.iter().map(|f| f.0.clone()).collect(), v.fields.iter().map(|f| f.1.clone()).collect(), Ctor::Variant(v.record))
+                            (fields.iter().map(|f| f.0.clone()).collect(), fields.iter().map(|f| f.1.clone()).collect(), Ctor::Variant(v.record))
                         }
                         None => return P::Wild,
                     },
@@ -652,9 +670,9 @@ impl Compiler {
             Type::Bool => Some(vec![(Ctor::True, vec![]), (Ctor::False, vec![])]),
             Type::None => Some(vec![(Ctor::Null, vec![])]),
             Type::Optional(i) => Some(vec![(Ctor::Null, vec![]), (Ctor::Some_, vec![*i])]),
-            Type::Enum(e) => Some(self.enums[e as usize].variants.iter().map(|v| (Ctor::Variant(v.record), v.fields.iter().map(|f| f.1.clone()).collect())).collect()),
+            Type::Enum(e, args) => Some((0..self.enums[e as usize].variants.len()).map(|vi| (Ctor::Variant(self.enums[e as usize].variants[vi].record), self.variant_fields(e, vi, &args).into_iter().map(|f| f.1).collect())).collect()),
             Type::Tuple(ts) => Some(vec![(Ctor::Tuple, ts)]),
-            Type::Struct(s) => Some(vec![(Ctor::Struct, self.structs[s as usize].fields.iter().map(|f| f.1.clone()).collect())]),
+            Type::Struct(s, args) => Some(vec![(Ctor::Struct, self.struct_fields(s, &args).into_iter().map(|f| f.1).collect())]),
             Type::List(e) => {
                 let k = self.list_longest;
                 let mut sig: Vec<(Ctor, Vec<Type>)> = (0..=k).map(|l| (Ctor::Len(l), vec![(*e).clone(); l])).collect();
@@ -812,7 +830,7 @@ fn binds_names(p: &Pattern, ty: &Type, c: &mut Compiler) -> bool {
     }
     match &p.kind {
         PatKind::Bind(n) => {
-            if let Type::Enum(e) = ty {
+            if let Type::Enum(e, _) = ty {
                 if c.enums[*e as usize].variants.iter().any(|v| v.name == *n) {
                     return false;
                 }
@@ -875,5 +893,12 @@ fn longest_list_pattern(p: &Pattern) -> usize {
         PatKind::Variant { args: Some(ps), .. } => ps.iter().map(longest_list_pattern).max().unwrap_or(0),
         PatKind::Struct { fields, .. } => fields.iter().map(|(_, p)| longest_list_pattern(p)).max().unwrap_or(0),
         _ => 0,
+    }
+}
+
+fn strip_opt(t: &Type) -> Type {
+    match t {
+        Type::Optional(i) => (**i).clone(),
+        t => t.clone(),
     }
 }

@@ -406,7 +406,7 @@ impl Compiler {
                 true
             }
             Stmt::Throw(e, _) => {
-                let err_ty = Type::Struct(crate::compiler::ERROR_STRUCT);
+                let err_ty = Type::Struct(crate::compiler::ERROR_STRUCT, vec![]);
                 let r = self.expr_coerce(e, None, &err_ty);
                 self.emit(Op::Throw { src: r });
                 true
@@ -519,7 +519,7 @@ impl Compiler {
             PatKind::Struct { path, fields } => {
                 let t = self.subst.resolve(ty);
                 let s = match self.resolve(&path[0].name) {
-                    NameRes::Struct(s) if path.len() == 1 && (t == Type::Struct(s) || t.is_error()) => s,
+                    NameRes::Struct(s) if path.len() == 1 && (matches!(&t, Type::Struct(x, _) if *x == s) || t.is_error()) => s,
                     _ => {
                         let shown = self.show(&t);
                         let full: Vec<&str> = path.iter().map(|i| i.name.as_str()).collect();
@@ -527,7 +527,8 @@ impl Compiler {
                         return;
                     }
                 };
-                let info = self.structs[s as usize].clone();
+                let mut info = self.structs[s as usize].clone();
+                info.fields = self.struct_fields(s, &self.struct_args(&t, s));
                 for (f, p) in fields {
                     match info.fields.iter().position(|x| x.0 == f.name) {
                         Some(i) => {
@@ -545,8 +546,9 @@ impl Compiler {
             PatKind::Variant { path, args: Some(ps) } if path.len() == 1 && matches!(self.resolve(&path[0].name), NameRes::Struct(_)) => {
                 let NameRes::Struct(s) = self.resolve(&path[0].name) else { return };
                 let t = self.subst.resolve(ty);
-                let info = self.structs[s as usize].clone();
-                if t != Type::Struct(s) && !t.is_error() {
+                let mut info = self.structs[s as usize].clone();
+                info.fields = self.struct_fields(s, &self.struct_args(&t, s));
+                if !matches!(&t, Type::Struct(x, _) if *x == s) && !t.is_error() {
                     let shown = self.show(&t);
                     self.error(N0302, format!("a `{}(..)` pattern cannot take apart a `{shown}`", info.name), pat.span).label(format!("the value is `{shown}`"));
                     return;
@@ -753,7 +755,7 @@ impl Compiler {
                 }
                 let (_, t) = self.peek_type(obj);
                 match self.subst.resolve(&t) {
-                    Type::Struct(s) => self.structs[s as usize].fields.iter().find(|f| f.0 == name.name).map(|f| f.1.clone()),
+                    Type::Struct(s, args) => self.struct_fields(s, &args).into_iter().find(|f| f.0 == name.name).map(|f| f.1),
                     _ => None,
                 }
             }
@@ -835,12 +837,17 @@ impl Compiler {
                 }
                 let (o, t) = self.expr(obj, None, None);
                 match self.subst.resolve(&t) {
-                    Type::Struct(s) => {
+                    Type::Struct(s, args) => {
+                        let fields = self.struct_fields(s, &args);
                         let info = &self.structs[s as usize];
                         match info.fields.iter().position(|f| f.0 == name.name) {
                             Some(i) => {
-                                let ft = info.fields[i].1.clone();
+                                let decl = info.fields[i].1.clone();
+                                let ft = fields[i].1.clone();
                                 self.expect_type(vt, &ft, target.span);
+                                // as when the struct was made (`check_generic_stores`)
+                                let p = crate::compiler::ParamInfo { name: name.name.clone(), ty: ft, default: None };
+                                self.check_generic_stores(&[decl], &[p], r, &[], target.span);
                                 self.emit(Op::SetField { obj: o, idx: i as u16, src: r });
                             }
                             None => {
@@ -1341,8 +1348,8 @@ impl Compiler {
             _ => Type::Unknown,
         };
         let method = match &ty {
-            Type::Struct(s) => Some(self.structs[*s as usize].methods.get("exit").copied()),
-            Type::Enum(e) => Some(self.enums[*e as usize].methods.get("exit").copied()),
+            Type::Struct(s, _) => Some(self.structs[*s as usize].methods.get("exit").copied()),
+            Type::Enum(e, _) => Some(self.enums[*e as usize].methods.get("exit").copied()),
             Type::Native(id) => Some(self.native_types[*id as usize].methods.get("exit").and_then(|v| v.first().copied())),
             _ => None,
         };
@@ -1407,7 +1414,7 @@ impl Compiler {
                     self.f().tries.push(finally.cloned());
                 }
                 self.push_scope();
-                self.bind_local(&name.name, Local { reg: err, ty: Type::Struct(crate::compiler::ERROR_STRUCT), mutable: false, cell: false, wide: None, global: None });
+                self.bind_local(&name.name, Local { reg: err, ty: Type::Struct(crate::compiler::ERROR_STRUCT, vec![]), mutable: false, cell: false, wide: None, global: None });
                 catch_exits = self.block_stmts(cblock);
                 self.pop_scope();
                 if let Some((err2, h)) = inner_handler {

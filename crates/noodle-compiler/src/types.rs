@@ -34,9 +34,11 @@ pub enum Type {
     Tuple(Vec<Type>),
     Optional(Box<Type>),
     Func(Vec<Type>, Box<Type>),
-    Struct(StructId),
-    Enum(EnumId),
-    Interface(IfaceId),
+    /// A struct, enum or interface, with its type arguments (empty unless it is generic;
+    /// erased at run time).
+    Struct(StructId, Vec<Type>),
+    Enum(EnumId, Vec<Type>),
+    Interface(IfaceId, Vec<Type>),
     /// A generic function's type parameter, opaque inside its body.
     Param(u32, String),
     /// An inference variable.
@@ -176,11 +178,11 @@ impl fmt::Display for Show<'_> {
                 let parts: Vec<String> = ps.iter().map(show).collect();
                 write!(f, "fn({}) -> {}", parts.join(", "), show(r))
             }
-            Type::Struct(id) => write!(f, "{}", names.struct_name(*id)),
+            Type::Struct(id, args) => write!(f, "{}{}", names.struct_name(*id), show_args(args, names, s)),
             Type::Actor(id) => write!(f, "{}", names.actor_name(*id)),
             Type::Task(t) => write!(f, "task[{}]", show(t)),
-            Type::Enum(id) => write!(f, "{}", names.enum_name(*id)),
-            Type::Interface(id) => write!(f, "{}", names.iface_name(*id)),
+            Type::Enum(id, args) => write!(f, "{}{}", names.enum_name(*id), show_args(args, names, s)),
+            Type::Interface(id, args) => write!(f, "{}{}", names.iface_name(*id), show_args(args, names, s)),
             Type::Param(_, n) => write!(f, "{n}"),
             Type::Var(v) => match s.get(*v) {
                 Some(t) => write!(f, "{}", show(t)),
@@ -188,6 +190,15 @@ impl fmt::Display for Show<'_> {
             },
         }
     }
+}
+
+/// `[A, B]` after a generic type's name (nothing when it has no arguments).
+fn show_args(args: &[Type], names: &dyn TypeNames, s: &Subst) -> String {
+    if args.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = args.iter().map(|t| Show(t, names, s).to_string()).collect();
+    format!("[{}]", parts.join(", "))
 }
 
 /// The substitution for inference variables.
@@ -224,6 +235,9 @@ impl Subst {
             Type::Dict(k, v) => Type::Dict(Box::new(self.resolve(k)), Box::new(self.resolve(v))),
             Type::Tuple(ts) => Type::Tuple(ts.iter().map(|t| self.resolve(t)).collect()),
             Type::Func(ps, r) => Type::Func(ps.iter().map(|t| self.resolve(t)).collect(), Box::new(self.resolve(r))),
+            Type::Struct(id, args) if !args.is_empty() => Type::Struct(*id, args.iter().map(|t| self.resolve(t)).collect()),
+            Type::Enum(id, args) if !args.is_empty() => Type::Enum(*id, args.iter().map(|t| self.resolve(t)).collect()),
+            Type::Interface(id, args) if !args.is_empty() => Type::Interface(*id, args.iter().map(|t| self.resolve(t)).collect()),
             t => t.clone(),
         }
     }
@@ -244,7 +258,7 @@ impl Subst {
             Type::Var(_) => true,
             Type::List(a) | Type::Set(a) | Type::Optional(a) | Type::Task(a) => self.has_vars(a),
             Type::Dict(k, v) => self.has_vars(k) || self.has_vars(v),
-            Type::Tuple(ts) => ts.iter().any(|t| self.has_vars(t)),
+            Type::Tuple(ts) | Type::Struct(_, ts) | Type::Enum(_, ts) | Type::Interface(_, ts) => ts.iter().any(|t| self.has_vars(t)),
             Type::Func(ps, r) => ps.iter().any(|t| self.has_vars(t)) || self.has_vars(r),
             _ => false,
         }
@@ -252,9 +266,9 @@ impl Subst {
     fn occurs(&self, v: u32, t: &Type) -> bool {
         match self.head(t) {
             Type::Var(w) => v == *w,
-            Type::List(a) | Type::Set(a) | Type::Optional(a) => self.occurs(v, a),
+            Type::List(a) | Type::Set(a) | Type::Optional(a) | Type::Task(a) => self.occurs(v, a),
             Type::Dict(k, x) => self.occurs(v, k) || self.occurs(v, x),
-            Type::Tuple(ts) => ts.iter().any(|t| self.occurs(v, t)),
+            Type::Tuple(ts) | Type::Struct(_, ts) | Type::Enum(_, ts) | Type::Interface(_, ts) => ts.iter().any(|t| self.occurs(v, t)),
             Type::Func(ps, r) => ps.iter().any(|t| self.occurs(v, t)) || self.occurs(v, r),
             _ => false,
         }
@@ -296,6 +310,9 @@ impl Subst {
             (Type::List(x), Type::List(y)) | (Type::Set(x), Type::Set(y)) | (Type::Optional(x), Type::Optional(y)) | (Type::Task(x), Type::Task(y)) => self.unify_resolved(x, y),
             (Type::Dict(k1, v1), Type::Dict(k2, v2)) => self.unify_resolved(k1, k2) && self.unify_resolved(v1, v2),
             (Type::Tuple(x), Type::Tuple(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| self.unify_resolved(p, q)),
+            (Type::Struct(i, x), Type::Struct(j, y)) | (Type::Enum(i, x), Type::Enum(j, y)) | (Type::Interface(i, x), Type::Interface(j, y)) => {
+                i == j && x.len() == y.len() && x.iter().zip(y).all(|(p, q)| self.unify_resolved(p, q))
+            }
             (Type::Func(p1, r1), Type::Func(p2, r2)) => {
                 p1.len() == p2.len() && p1.iter().zip(p2).all(|(p, q)| self.unify_resolved(p, q)) && self.unify_resolved(r1, r2)
             }

@@ -31,6 +31,17 @@ pub enum Item {
     Extend(ExtendDecl),
     /// `const NAME [: type] = value`: a value computed while compiling.
     Const(ConstDecl),
+    /// `type Name[T, ...] = type`: another name for a type.
+    TypeAlias(TypeAliasDecl),
+}
+
+#[derive(Clone, Debug)]
+pub struct TypeAliasDecl {
+    pub public: bool,
+    pub name: Ident,
+    pub type_params: Vec<Ident>,
+    pub ty: TypeExpr,
+    pub span: Span,
 }
 
 #[derive(Clone, Debug)]
@@ -117,6 +128,8 @@ pub struct FieldDecl {
 pub struct StructDecl {
     pub public: bool,
     pub name: Ident,
+    /// `[T, ...]` after the name of a generic type.
+    pub type_params: Vec<Ident>,
     pub fields: Vec<FieldDecl>,
     pub methods: Vec<FuncDecl>,
     pub span: Span,
@@ -145,6 +158,8 @@ pub struct VariantDecl {
 pub struct EnumDecl {
     pub public: bool,
     pub name: Ident,
+    /// `[T, ...]` after the name of a generic type.
+    pub type_params: Vec<Ident>,
     pub variants: Vec<VariantDecl>,
     pub methods: Vec<FuncDecl>,
     pub span: Span,
@@ -154,6 +169,8 @@ pub struct EnumDecl {
 pub struct InterfaceDecl {
     pub public: bool,
     pub name: Ident,
+    /// `[T, ...]` after the name of a generic type.
+    pub type_params: Vec<Ident>,
     pub methods: Vec<FuncDecl>,
     pub span: Span,
 }

@@ -457,6 +457,16 @@ impl<'a> Parser<'a> {
             Tok::Ident(s) if s == "actor" && matches!(self.peek_at(1), Tok::Ident(_)) && self.peek_at(2) == &Tok::LBrace => Ok(Item::Actor(self.actor_decl(public)?)),
             Tok::Enum => Ok(Item::Enum(self.enum_decl(public)?)),
             Tok::Interface => Ok(Item::Interface(self.interface_decl(public)?)),
+            Tok::Ident(s) if s == "type" && matches!(self.peek_at(1), Tok::Ident(_)) && matches!(self.peek_at(2), Tok::Eq | Tok::LBracket) => {
+                let start = self.bump_span();
+                let name = self.ident()?;
+                let type_params = self.type_params()?;
+                self.expect(Tok::Eq)?;
+                let ty = self.type_expr()?;
+                let span = start.to(self.prev_span());
+                self.end_stmt()?;
+                Ok(Item::TypeAlias(TypeAliasDecl { public, name, type_params, ty, span }))
+            }
             Tok::Ident(s) if self.declarations && s == "type" && matches!(self.peek_at(1), Tok::Ident(_)) => Ok(Item::NativeType(self.native_type_decl(public)?)),
             Tok::Ident(s) if self.declarations && s == "extend" && !public => Ok(Item::Extend(self.extend_decl()?)),
             Tok::Let | Tok::Var => {
@@ -474,7 +484,7 @@ impl<'a> Parser<'a> {
                 Ok(Item::Const(ConstDecl { public, name, ty, value, span }))
             }
             _ if public => {
-                self.error_here("expected `def`, `struct`, `enum`, `interface`, `const`, `let` or `var` after `pub`");
+                self.error_here("expected `def`, `struct`, `enum`, `interface`, `const`, `type`, `let` or `var` after `pub`");
                 Err(())
             }
             _ => {
@@ -586,7 +596,21 @@ impl<'a> Parser<'a> {
             self.end_stmt()?;
             (None, None)
         } else if self.defer_bodies && self.depth == 0 {
-            (None, Some(self.skip_body()?))
+            let (span, closed) = self.skip_body()?;
+            if !closed {
+                // a body open at the end of the file: read now, as it would be in place, so
+                // its error comes before that of an enclosing declaration's unclosed `{`
+                let (body, diags) = parse_body(self.src, span);
+                if !diags.is_empty() {
+                    // the body ran to the end of the file, where this parser now is: one error
+                    // per position, as in place
+                    self.last_err_pos = self.pos;
+                }
+                self.diags.extend(diags);
+                (Some(body.ok_or(())?), None)
+            } else {
+                (None, Some(span))
+            }
         } else {
             (Some(self.block()?), None)
         };
@@ -594,19 +618,19 @@ impl<'a> Parser<'a> {
     }
 
     /// Steps over a `{ ... }` body to its matching `}` (or to the end of the file, where
-    /// `parse_body` reports the missing `}`), and returns its span.
-    fn skip_body(&mut self) -> PResult<Span> {
+    /// `parse_body` reports the missing `}`), and returns its span and whether it was closed.
+    fn skip_body(&mut self) -> PResult<(Span, bool)> {
         let start = self.expect(Tok::LBrace)?;
         let mut depth = 1u32;
         // the tokens lexed already (the look-ahead), then the lexer skims the rest
         while self.pos < self.base + self.tokens.len() {
             match self.tok(self.pos).tok {
-                Tok::Eof => return Ok(start.to(self.span())),
+                Tok::Eof => return Ok((start.to(self.span()), false)),
                 Tok::LBrace => depth += 1,
                 Tok::RBrace => {
                     depth -= 1;
                     if depth == 0 {
-                        return Ok(start.to(self.bump_span()));
+                        return Ok((start.to(self.bump_span()), true));
                     }
                 }
                 _ => {}
@@ -616,8 +640,9 @@ impl<'a> Parser<'a> {
         self.lexer.skip_braces(depth);
         self.tokens.append(&mut self.lexer.tokens);
         self.fill(self.pos + LOOKAHEAD);
-        let end = if self.at(&Tok::RBrace) { self.bump_span() } else { self.span() };
-        Ok(start.to(end))
+        let closed = self.at(&Tok::RBrace);
+        let end = if closed { self.bump_span() } else { self.span() };
+        Ok((start.to(end), closed))
     }
 
     fn params(&mut self, close: Tok, require_types: bool) -> PResult<Vec<Param>> {
@@ -688,8 +713,9 @@ impl<'a> Parser<'a> {
     fn struct_decl(&mut self, public: bool) -> PResult<StructDecl> {
         let start = self.expect(Tok::Struct)?;
         let name = self.ident()?;
+        let type_params = self.type_params()?;
         let (fields, methods, _) = self.members(false)?;
-        Ok(StructDecl { public, name, fields, methods, span: start.to(self.prev_span()) })
+        Ok(StructDecl { public, name, type_params, fields, methods, span: start.to(self.prev_span()) })
     }
 
     /// `actor Name { ... }`; `actor` and `on` are keywords only here, so they stay usable as
@@ -804,6 +830,7 @@ impl<'a> Parser<'a> {
     fn enum_decl(&mut self, public: bool) -> PResult<EnumDecl> {
         let start = self.expect(Tok::Enum)?;
         let name = self.ident()?;
+        let type_params = self.type_params()?;
         self.expect(Tok::LBrace)?;
         let mut variants = Vec::new();
         let mut methods = Vec::new();
@@ -857,12 +884,13 @@ impl<'a> Parser<'a> {
             }
         }
         self.expect(Tok::RBrace)?;
-        Ok(EnumDecl { public, name, variants, methods, span: start.to(self.prev_span()) })
+        Ok(EnumDecl { public, name, type_params, variants, methods, span: start.to(self.prev_span()) })
     }
 
     fn interface_decl(&mut self, public: bool) -> PResult<InterfaceDecl> {
         let start = self.expect(Tok::Interface)?;
         let name = self.ident()?;
+        let type_params = self.type_params()?;
         self.expect(Tok::LBrace)?;
         let mut methods = Vec::new();
         loop {
@@ -876,7 +904,7 @@ impl<'a> Parser<'a> {
             }
         }
         self.expect(Tok::RBrace)?;
-        Ok(InterfaceDecl { public, name, methods, span: start.to(self.prev_span()) })
+        Ok(InterfaceDecl { public, name, type_params, methods, span: start.to(self.prev_span()) })
     }
 
     // ---- types ----

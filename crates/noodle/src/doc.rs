@@ -41,7 +41,7 @@ pub fn module_page(name: &str, text: &str, native: bool) -> String {
             }
             Item::Struct(s) if s.public => {
                 let mut t = String::new();
-                entry(&mut t, "###", &format!("struct {}", s.name.name), &doc_above(s.span.start));
+                entry(&mut t, "###", &format!("struct {}{}", s.name.name, type_params(&s.type_params)), &doc_above(s.span.start));
                 for fd in &s.fields {
                     let d = doc_above(fd.name.span.start);
                     let line = lines.get(line_of(fd.name.span.start)).map(|l| l.trim()).unwrap_or("");
@@ -55,7 +55,7 @@ pub fn module_page(name: &str, text: &str, native: bool) -> String {
             }
             Item::Enum(e) if e.public => {
                 let mut t = String::new();
-                entry(&mut t, "###", &format!("enum {}", e.name.name), &doc_above(e.span.start));
+                entry(&mut t, "###", &format!("enum {}{}", e.name.name, type_params(&e.type_params)), &doc_above(e.span.start));
                 for v in &e.variants {
                     let d = doc_above(v.name.span.start);
                     let line = lines.get(line_of(v.name.span.start)).map(|l| l.trim()).unwrap_or("");
@@ -67,9 +67,12 @@ pub fn module_page(name: &str, text: &str, native: bool) -> String {
             }
             Item::Interface(i) if i.public => {
                 let mut t = String::new();
-                entry(&mut t, "###", &format!("interface {}", i.name.name), &doc_above(i.span.start));
+                entry(&mut t, "###", &format!("interface {}{}", i.name.name, type_params(&i.type_params)), &doc_above(i.span.start));
                 methods(&mut t, &i.methods, text, &doc_above);
                 types.push_str(&t);
+            }
+            Item::TypeAlias(a) if a.public => {
+                entry(&mut types, "###", &sig(a.span, None), &doc_above(a.span.start));
             }
             Item::NativeType(nt) if public(nt.public) => {
                 let mut t = String::new();
@@ -202,4 +205,12 @@ fn join_paragraphs(lines: &[&str]) -> String {
         }
     }
     out.trim().to_string()
+}
+
+/// `[A, B]` after a generic type's name in its heading.
+fn type_params(ps: &[noodle_syntax::ast::Ident]) -> String {
+    if ps.is_empty() {
+        return String::new();
+    }
+    format!("[{}]", ps.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", "))
 }
