@@ -58,6 +58,7 @@ const FIXTURES: &[(&str, &str)] = &[
     ("truncated_header.nbc", "N0503"),
     ("truncated_body.nbc", "N0503"),
     ("truncated_body_fixed_header.nbc", "N0503"),
+    ("record_flags_unknown.nbc", "N0503"),
     ("trailing_bytes.nbc", "N0503"),
     ("version_99.nbc", "N0501"),
     ("flags_set.nbc", "N050"),

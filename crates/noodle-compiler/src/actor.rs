@@ -155,7 +155,7 @@ impl Compiler {
             self.diags.extend(diags);
             let mut methods = a.methods.clone();
             methods.extend(a.handlers.iter().cloned());
-            items.push(Item::Struct(ast::StructDecl { public: a.public, name: Ident { name: state.clone(), span: a.name.span }, type_params: vec![], fields: a.fields.clone(), methods, span: a.span }));
+            items.push(Item::Struct(ast::StructDecl { public: a.public, name: Ident { name: state.clone(), span: a.name.span }, type_params: vec![], implements: vec![], fields: a.fields.clone(), methods, span: a.span }));
             for g in generated.items {
                 if let Item::Func(mut f) = g {
                     f.public = a.public;

@@ -5,12 +5,14 @@
 
 use crate::types::Type;
 
-/// Can values of this type be ordered with `<` (sort, min, max)?
-pub fn orderable(t: &Type) -> bool {
+/// Can values of this type be ordered with `<` (sort, min, max)? `ord` tells whether a struct
+/// declares `Ord`.
+pub fn orderable(t: &Type, ord: &dyn Fn(u32) -> bool) -> bool {
     match t {
         Type::Int | Type::Float | Type::Str | Type::Bytes | Type::Bool | Type::Unknown => true,
-        Type::Tuple(ts) => ts.iter().all(orderable),
-        Type::List(t) => orderable(t),
+        Type::Tuple(ts) => ts.iter().all(|t| orderable(t, ord)),
+        Type::List(t) => orderable(t, ord),
+        Type::Struct(s, _) => ord(*s),
         _ => false,
     }
 }

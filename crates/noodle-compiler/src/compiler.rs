@@ -60,6 +60,9 @@ pub struct FuncInfo {
     /// A method's struct or enum type, with the type's own parameters as its arguments (they
     /// come first in `type_params`): a call unifies it with the receiver's type.
     pub self_ty: Option<Type>,
+    /// An interface's default method copied into a type: the interface's type parameters, by
+    /// name, as the type's declaration gives them (`struct Box[T]: Container[T]`).
+    pub type_bindings: Vec<(String, Type)>,
 }
 
 #[derive(Clone, Debug)]
@@ -101,6 +104,9 @@ pub struct IfaceInfo {
     pub public: bool,
     pub methods: Vec<(String, Vec<Type>, Type)>,
     pub type_params: Vec<(String, Type)>,
+    /// Each method's default body, if it has one (a type that declares the interface gets a
+    /// copy of each default it does not define).
+    pub defaults: Vec<Option<Rc<ast::FuncDecl>>>,
 }
 
 /// `type Name[T] = ...`: resolved when first used, in its own module.
@@ -373,7 +379,7 @@ impl Compiler {
             with_count: 0,
         };
         // The built-in `Error` struct is type 0 / record 0.
-        c.program.types.push(RecordType { name: "Error".into(), enum_name: None, enum_id: u16::MAX, fields: vec!["code".into(), "message".into()], methods: vec![] });
+        c.program.types.push(RecordType { name: "Error".into(), enum_name: None, enum_id: u16::MAX, fields: vec!["code".into(), "message".into()], methods: vec![], flags: 0 });
         c.structs.push(StructInfo {
             name: "Error".into(),
             module: 0,
@@ -901,6 +907,16 @@ impl Compiler {
 
     /// Checks that a struct or enum has every method of an interface with the same signature.
     pub fn satisfies(&mut self, t: Type, iface: u32, iargs: &[Type]) -> Result<(), String> {
+        if let Some(which) = self.standard_interface(iface) {
+            // declared, not structural
+            let ok = match (&t, which) {
+                (Type::Struct(s, _), "Eq") => self.program.types[self.structs[*s as usize].record as usize].flags & noodle_nbc::program::RECORD_BY_VALUE != 0,
+                (Type::Struct(s, _), _) => self.struct_ordered(*s),
+                (Type::Enum(..), "Eq") => true,
+                _ => false,
+            };
+            return if ok { Ok(()) } else { Err(format!("it does not declare `{which}` (`struct Name: {which} {{ ... }}`)")) };
+        }
         let info = &self.ifaces[iface as usize];
         let iinst = type_inst(&info.type_params, iargs);
         let methods = info.methods.clone();
@@ -1230,7 +1246,7 @@ impl Compiler {
                 Item::Struct(s) => {
                     let id = self.structs.len() as u32;
                     let record = self.program.types.len() as u16;
-                    self.program.types.push(RecordType { name: s.name.name.clone(), enum_name: None, enum_id: u16::MAX, fields: s.fields.iter().map(|f| f.name.name.clone()).collect(), methods: vec![] });
+                    self.program.types.push(RecordType { name: s.name.name.clone(), enum_name: None, enum_id: u16::MAX, fields: s.fields.iter().map(|f| f.name.name.clone()).collect(), methods: vec![], flags: 0 });
                     let type_params = self.generic_params(&s.type_params);
                     self.structs.push(StructInfo { name: s.name.name.clone(), module: mi, public: s.public, fields: vec![], defaults: vec![], methods: IndexMap::new(), record, span: s.span, type_params });
                     self.define(mi, &s.name, Symbol::Struct(id), s.public);
@@ -1247,7 +1263,7 @@ impl Compiler {
                 Item::Interface(i) => {
                     let id = self.ifaces.len() as u32;
                     let type_params = self.generic_params(&i.type_params);
-                    self.ifaces.push(IfaceInfo { name: i.name.name.clone(), module: mi, public: i.public, methods: vec![], type_params });
+                    self.ifaces.push(IfaceInfo { name: i.name.name.clone(), module: mi, public: i.public, methods: vec![], type_params, defaults: vec![] });
                     self.define(mi, &i.name, Symbol::Iface(id), i.public);
                     iface_ids.push(id);
                 }
@@ -1288,6 +1304,19 @@ impl Compiler {
                     }
                     self.structs[id as usize].fields = fields;
                     self.structs[id as usize].defaults = defaults;
+                    // `: Eq` and `: Ord` now, so every struct's flags are known when fields
+                    // are checked against them (`declare_implements`)
+                    for te in &s.implements {
+                        if let Type::Interface(i, _) = self.resolve_type_quiet(te) {
+                            let flags = match self.standard_interface(i) {
+                                Some("Eq") => noodle_nbc::program::RECORD_BY_VALUE,
+                                Some("Ord") => noodle_nbc::program::RECORD_BY_VALUE | noodle_nbc::program::RECORD_ORDERED,
+                                _ => 0,
+                            };
+                            let rec = self.structs[id as usize].record as usize;
+                            self.program.types[rec].flags |= flags;
+                        }
+                    }
                 }
                 Item::Enum(e) => {
                     let id = enum_ids[ei];
@@ -1307,6 +1336,7 @@ impl Compiler {
                             enum_id: self.enums[id as usize].enum_id,
                             fields: fields.iter().map(|f| f.0.clone()).collect(),
                             methods: vec![],
+                            flags: 0,
                         });
                         variants.push(VariantInfo { name: v.name.name.clone(), fields, record });
                     }
@@ -1326,6 +1356,7 @@ impl Compiler {
                         methods.push((m.name.name.clone(), ps, r));
                     }
                     self.ifaces[id as usize].methods = methods;
+                    self.ifaces[id as usize].defaults = i.methods.iter().map(|m| (m.body.is_some() || m.deferred.is_some()).then(|| Rc::new(m.clone()))).collect();
                 }
                 Item::TypeAlias(_) => {}
                 _ => {}
@@ -1342,6 +1373,7 @@ impl Compiler {
         }
         // 3. function and method signatures
         let mut bodies: Vec<(usize, &ast::FuncDecl, Option<Type>)> = Vec::new();
+        let mut default_bodies: Vec<(usize, Rc<ast::FuncDecl>, Type)> = Vec::new();
         let (mut si, mut ei) = (0, 0);
         for item in &module.items {
             match item {
@@ -1349,7 +1381,7 @@ impl Compiler {
                     if f.self_span.is_some() {
                         self.error(N0215, "`self` is only allowed in methods", f.self_span.unwrap()).hint("declare this function inside a struct or enum");
                     }
-                    let fi = self.declare_func(f, mi, None);
+                    let fi = self.declare_func(f, mi, None, Vec::new());
                     self.define(mi, &f.name, Symbol::Func(fi), f.public);
                     bodies.push((fi, f, None));
                 }
@@ -1358,7 +1390,7 @@ impl Compiler {
                     si += 1;
                     for m in &s.methods {
                         let self_ty = Type::Struct(id, self.structs[id as usize].type_params.iter().map(|p| p.1.clone()).collect());
-                        let fi = self.declare_func(m, mi, Some(self_ty.clone()));
+                        let fi = self.declare_func(m, mi, Some(self_ty.clone()), Vec::new());
                         if self.structs[id as usize].methods.insert(m.name.name.clone(), fi).is_some() {
                             self.error(N0101, format!("method `{}` is defined twice", m.name.name), m.name.span);
                         }
@@ -1373,13 +1405,15 @@ impl Compiler {
                         }
                         bodies.push((fi, m, Some(self_ty)));
                     }
+                    let self_ty = Type::Struct(id, self.structs[id as usize].type_params.iter().map(|p| p.1.clone()).collect());
+                    self.declare_implements(self_ty, &s.implements, &mut default_bodies);
                 }
                 Item::Enum(e) => {
                     let id = enum_ids[ei];
                     ei += 1;
                     for m in &e.methods {
                         let self_ty = Type::Enum(id, self.enums[id as usize].type_params.iter().map(|p| p.1.clone()).collect());
-                        let fi = self.declare_func(m, mi, Some(self_ty.clone()));
+                        let fi = self.declare_func(m, mi, Some(self_ty.clone()), Vec::new());
                         if self.enums[id as usize].methods.insert(m.name.name.clone(), fi).is_some() {
                             self.error(N0101, format!("method `{}` is defined twice", m.name.name), m.name.span);
                         }
@@ -1393,6 +1427,8 @@ impl Compiler {
                         }
                         bodies.push((fi, m, Some(self_ty)));
                     }
+                    let self_ty = Type::Enum(id, self.enums[id as usize].type_params.iter().map(|p| p.1.clone()).collect());
+                    self.declare_implements(self_ty, &e.implements, &mut default_bodies);
                 }
                 _ => {}
             }
@@ -1426,6 +1462,9 @@ impl Compiler {
         // 5. function bodies
         for (fi, decl, self_ty) in bodies {
             self.compile_func_body(fi, decl, self_ty);
+        }
+        for (fi, decl, self_ty) in default_bodies {
+            self.compile_func_body(fi, &decl, Some(self_ty));
         }
         if !self.init_order.contains(&mi) {
             self.init_order.push(mi);
@@ -1505,11 +1544,142 @@ impl Compiler {
         self.diags.push(d);
     }
 
-    fn declare_func(&mut self, f: &ast::FuncDecl, mi: usize, self_ty: Option<Type>) -> usize {
-        // a method of a generic type has the type's parameters before its own
-        let outer = self_ty.as_ref().map(owner_params).unwrap_or_default();
+    /// A type's `: Iface, ...` clause: each must be an interface, the type gets a copy of each
+    /// default method it does not define (compiled with `self` of its type, in the
+    /// interface's module), and must then satisfy it (N0209 at the clause).
+    fn declare_implements(&mut self, self_ty: Type, implements: &[TypeExpr], default_bodies: &mut Vec<(usize, Rc<ast::FuncDecl>, Type)>) {
+        if implements.is_empty() {
+            return;
+        }
+        let saved = std::mem::replace(&mut self.f().type_params, owner_params(&self_ty));
+        let ifaces: Vec<(Type, Span)> = implements.iter().map(|te| (self.resolve_type(te), te.span())).collect();
+        self.f().type_params = saved;
+        for (t, span) in ifaces {
+            let (i, args) = match t {
+                Type::Interface(i, args) => (i, args),
+                Type::Unknown => continue,
+                other => {
+                    let shown = self.show(&other);
+                    self.error(N0209, format!("`{shown}` is not an interface"), span).hint("after `:` a struct or enum lists the interfaces it implements");
+                    continue;
+                }
+            };
+            if let Some(which) = self.standard_interface(i) {
+                self.check_comparable(&self_ty, which, span);
+                continue;
+            }
+            let info = self.ifaces[i as usize].clone();
+            let bindings: Vec<(String, Type)> = info.type_params.iter().map(|p| p.0.clone()).zip(args.iter().cloned()).collect();
+            let has = |c: &Compiler, name: &str| match &self_ty {
+                Type::Struct(s, _) => c.structs[*s as usize].methods.contains_key(name),
+                Type::Enum(e, _) => c.enums[*e as usize].methods.contains_key(name),
+                _ => true,
+            };
+            // the methods without a default first: the defaults may call them
+            if let Some((name, _, _)) = info.methods.iter().zip(&info.defaults).find(|((n, _, _), d)| d.is_none() && !has(self, n)).map(|(m, _)| m) {
+                let (ts, is) = (self.show(&self_ty), self.show(&Type::Interface(i, args.clone())));
+                self.error(N0209, format!("`{ts}` does not implement interface `{is}`: it has no method `{name}`"), span).label("declared here");
+                continue;
+            }
+            for ((name, _, _), default) in info.methods.iter().zip(&info.defaults) {
+                let Some(decl) = default else { continue };
+                if has(self, name) {
+                    continue;
+                }
+                // the default's signature names the interface's parameters, in its module
+                let st = self.new_fn_state("<decl>".into(), info.module, 0, true);
+                self.fns.push(st);
+                let fi = self.declare_func(decl, info.module, Some(self_ty.clone()), bindings.clone());
+                self.fns.pop();
+                let mn = self.method_name(name);
+                let func = self.funcs[fi].func;
+                match &self_ty {
+                    Type::Struct(s, _) => {
+                        self.structs[*s as usize].methods.insert(name.clone(), fi);
+                        let rec = self.structs[*s as usize].record as usize;
+                        self.program.types[rec].methods.push((mn, func));
+                    }
+                    Type::Enum(e, _) => {
+                        self.enums[*e as usize].methods.insert(name.clone(), fi);
+                        let recs: Vec<u16> = self.enums[*e as usize].variants.iter().map(|v| v.record).collect();
+                        for rec in recs {
+                            self.program.types[rec as usize].methods.push((mn, func));
+                        }
+                    }
+                    _ => {}
+                }
+                default_bodies.push((fi, decl.clone(), self_ty.clone()));
+            }
+            if let Err(why) = self.satisfies(self_ty.clone(), i, &args) {
+                let (ts, is) = (self.show(&self_ty), self.show(&Type::Interface(i, args.clone())));
+                self.error(N0209, format!("`{ts}` does not implement interface `{is}`: {why}"), span).label("declared here");
+            }
+        }
+    }
+
+    /// `Eq` or `Ord` when interface `i` is the core module's: what a struct declares to be
+    /// compared by value (see `RECORD_BY_VALUE`, `RECORD_ORDERED`).
+    pub(crate) fn standard_interface(&self, i: u32) -> Option<&'static str> {
+        let info = &self.ifaces[i as usize];
+        if Some(info.module) != self.core {
+            return None;
+        }
+        match info.name.as_str() {
+            "Eq" => Some("Eq"),
+            "Ord" => Some("Ord"),
+            _ => None,
+        }
+    }
+
+    /// Does struct `s` declare `Ord`?
+    pub(crate) fn struct_ordered(&self, s: u32) -> bool {
+        let rec = self.structs[s as usize].record as usize;
+        self.program.types.get(rec).is_some_and(|t| t.flags & noodle_nbc::program::RECORD_ORDERED != 0)
+    }
+
+    /// Can values of type `t` be ordered with `<` (sort, min, max)?
+    pub(crate) fn orderable(&self, t: &Type) -> bool {
+        builtins::orderable(t, &|s| self.struct_ordered(s))
+    }
+
+    /// A type declaring `Eq` (`Ord`): a struct whose fields can be hashed (ordered) by value.
+    fn check_comparable(&mut self, self_ty: &Type, which: &str, span: Span) {
+        let (s, args) = match self_ty {
+            Type::Struct(s, args) => (*s, args.clone()),
+            // enum values are compared by value already
+            Type::Enum(..) if which == "Eq" => return,
+            _ => {
+                let shown = self.show(self_ty);
+                self.error(N0209, format!("`{shown}` cannot declare `{which}`: only structs declare it"), span)
+                    .hint(if which == "Ord" { "order enum values with `sort_by` and a key, such as a number for each variant" } else { "enum values are always compared by value" });
+                return;
+            }
+        };
+        let name = self.structs[s as usize].name.clone();
+        for (field, ft) in self.struct_fields(s, &args) {
+            let ok = match which {
+                "Eq" => builtins::hashable(&ft),
+                _ => matches!(ft, Type::Param(..)) || self.orderable(&ft),
+            };
+            if !ok {
+                let shown = self.show(&ft);
+                let what = if which == "Eq" { "compared and hashed by value" } else { "ordered" };
+                self.error(N0209, format!("struct `{name}` cannot declare `{which}`: its field `{field}` is a `{shown}`, which cannot be {what}"), span)
+                    .label("declared here")
+                    .hint(if which == "Eq" { "fields of an `Eq` struct must be hashable: numbers, str, bytes, bool, none, tuples and optionals of those, enums and structs" } else { "fields of an `Ord` struct must be numbers, str, bytes, bool, tuples or lists of those, or `Ord` structs" });
+                return;
+            }
+        }
+    }
+
+    fn declare_func(&mut self, f: &ast::FuncDecl, mi: usize, self_ty: Option<Type>, bindings: Vec<(String, Type)>) -> usize {
+        // a method of a generic type has the type's parameters before its own (and a default
+        // method copied from an interface, the interface's, as the type's declaration gives them)
+        let owner = self_ty.as_ref().map(owner_params).unwrap_or_default();
+        let owner_ids: Vec<u32> = owner.iter().filter_map(|(_, t)| if let Type::Param(id, _) = t { Some(*id) } else { None }).collect();
+        let outer: Vec<(String, Type)> = bindings.iter().cloned().chain(owner).collect();
         let (tps, own_ids) = self.new_type_params(&outer, f);
-        let tp_ids: Vec<u32> = outer.iter().filter_map(|(_, t)| if let Type::Param(id, _) = t { Some(*id) } else { None }).chain(own_ids).collect();
+        let tp_ids: Vec<u32> = owner_ids.into_iter().chain(own_ids).collect();
         let saved = std::mem::take(&mut self.f().type_params);
         self.f().type_params = tps;
         let mut params = Vec::with_capacity(f.params.len());
@@ -1533,7 +1703,7 @@ impl Compiler {
         };
         self.program.funcs.push(Function { name: qual.clone(), arity: 0, nregs: 0, ncaptures: 0, file: self.modules[mi].file, code: vec![], lines: vec![] });
         let fi = self.funcs.len();
-        self.funcs.push(FuncInfo { name: qual, func, params: Rc::new(params), ret, type_params: tp_ids, has_self: f.self_span.is_some(), is_async: f.is_async, public: f.public, module: mi, span: f.span, native: None, self_ty });
+        self.funcs.push(FuncInfo { name: qual, func, params: Rc::new(params), ret, type_params: tp_ids, has_self: f.self_span.is_some(), is_async: f.is_async, public: f.public, module: mi, span: f.span, native: None, self_ty, type_bindings: bindings });
         fi
     }
 
@@ -1588,7 +1758,7 @@ impl Compiler {
         st.self_ty = if info.has_self { self_ty.clone() } else { None };
         let outer = self_ty.as_ref().map(owner_params).unwrap_or_default();
         let own = info.type_params.iter().skip(outer.len());
-        st.type_params = outer.into_iter().chain(decl.type_params.iter().zip(own).map(|(n, id)| (n.name.clone(), Type::Param(*id, n.name.clone())))).collect();
+        st.type_params = info.type_bindings.iter().cloned().chain(outer).chain(decl.type_params.iter().zip(own).map(|(n, id)| (n.name.clone(), Type::Param(*id, n.name.clone())))).collect();
         st.captured_names = crate::stmt::captured_names(body);
         self.fns.push(st);
         let mut reg = 0u16;

@@ -676,6 +676,11 @@ impl Compiler {
         let (r, t) = self.expr(x, None, None);
         let t = self.subst.resolve(&t);
         let d = self.dst(dst);
+        if op == UnOp::Neg {
+            if let Some(res) = self.operator_method(Some("neg"), r, &t, None, d, span) {
+                return res;
+            }
+        }
         match (op, &t) {
             (UnOp::Neg, Type::Int) => {
                 self.emit(Op::NegInt { dst: d, src: r });
@@ -695,6 +700,7 @@ impl Compiler {
             }
             (_, Type::Tensor(te)) => self.tensor_unary(op, r, *te, d, span),
             (_, Type::Unknown) => (d, Type::Unknown),
+
             (_, Type::Optional(_)) => {
                 let shown = self.show(&t);
                 self.error(N0204, format!("`{shown}` may be none"), x.span).hint("check it first (`if x != none`), or use `??` or `!`");
@@ -723,6 +729,45 @@ impl Compiler {
                 (d, Type::Unknown)
             }
         }
+    }
+
+    /// `a + b` on a struct or enum with a method `add(self, other: B) -> R` (and `-` `sub`, `*`
+    /// `mul`, `/` `div`, `//` `floordiv`, `%` `mod`, `**` `pow`, `@` `matmul`; `-a` `neg`): that
+    /// method's call, the operands already in registers. None when `a` has no such method.
+    fn operator_method(&mut self, name: Option<&str>, ra: Reg, ta: &Type, b: Option<(Reg, &Type)>, d: Reg, span: Span) -> Option<(Reg, Type)> {
+        let name = name?;
+        let fi = match ta {
+            Type::Struct(s, _) => self.structs[*s as usize].methods.get(name).copied(),
+            Type::Enum(e, _) => self.enums[*e as usize].methods.get(name).copied(),
+            _ => None,
+        }?;
+        let info = self.funcs[fi].clone();
+        let want = b.is_some() as usize;
+        if !info.has_self || info.params.len() != want || info.is_async {
+            let shown = self.show(ta);
+            let sig = if want == 1 { format!("def {name}(self, other: T) -> R") } else { format!("def {name}(self) -> R") };
+            self.diags.push(Diagnostic::error(N0203, format!("`{shown}.{name}` cannot implement an operator: it must be `{sig}`"), span).note(info.span, "the method is declared here"));
+            return Some((d, Type::Unknown));
+        }
+        let inst: Vec<(u32, Type)> = info.type_params.iter().map(|&tp| (tp, self.subst.fresh())).collect();
+        if let Some(st) = &info.self_ty {
+            let st = instantiate(st, &inst);
+            self.subst.unify(&st, ta);
+        }
+        let base = self.b().alloc(want as u32 + 2);
+        self.emit(Op::Move { dst: base + 1, src: ra });
+        if let Some((rb, tb)) = b {
+            let pt = self.subst.resolve(&instantiate(&info.params[0].ty, &inst));
+            if pt == Type::Float && *tb == Type::Int {
+                self.emit(Op::IntToFloat { dst: base + 2, src: rb });
+            } else {
+                self.expect_type(tb, &pt, span);
+                self.emit(Op::Move { dst: base + 2, src: rb });
+            }
+        }
+        self.emit(Op::Call { base, func: info.func });
+        self.emit(Op::Move { dst: d, src: base });
+        Some((d, self.subst.resolve(&instantiate(&info.ret, &inst))))
     }
 
     /// Extracts optional/`is` narrowings implied by a condition being true and being false.
@@ -982,6 +1027,9 @@ impl Compiler {
         if matches!(ta, Type::Tensor(_)) || matches!(tb, Type::Tensor(_)) {
             return self.tensor_binary(op, (ra, ta), (rb, tb), d, span);
         }
+        if let Some(r) = self.operator_method(op_method(op), ra, &ta, Some((rb, &tb)), d, span) {
+            return r;
+        }
         use Type::*;
         let num = |t: &Type| matches!(t, Int | Float);
         // widen mixed int/float operands
@@ -1069,7 +1117,7 @@ impl Compiler {
                     let (wa, wb) = widen(self, ra, rb);
                     let (x, y) = if matches!(op, BinOp::Gt | BinOp::Ge) { (wb, wa) } else { (wa, wb) };
                     self.emit(if le { Op::LeFloat { dst: d, a: x, b: y } } else { Op::LtFloat { dst: d, a: x, b: y } });
-                } else if ta == tb && builtins::orderable(&ta) {
+                } else if ta == tb && self.orderable(&ta) {
                     self.emit(if le { Op::Le { dst: d, a: x, b: y } } else { Op::Lt { dst: d, a: x, b: y } });
                 } else {
                     return self.op_error(op, &ta, &tb, span, d);
@@ -1149,6 +1197,12 @@ impl Compiler {
         let mut diag = Diagnostic::error(N0203, format!("operator `{}` cannot be applied to `{x}` and `{y}`", op.text()), span);
         if (*ta == Type::Str) != (*tb == Type::Str) && op == BinOp::Add {
             diag = diag.hint("convert with str(...) or use an f-string: f\"{x}{y}\"");
+        } else if matches!(ta, Type::Struct(..) | Type::Enum(..)) {
+            diag = match (op_method(op), op) {
+                (Some(m), _) => diag.hint(format!("give `{x}` a method `def {m}(self, other: {y}) -> ...` to define `{}` on it", op.text())),
+                (None, BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge) => diag.hint(format!("declare `struct {x}: Ord {{ ... }}` to order it by its fields")),
+                _ => diag,
+            };
         }
         self.diags.push(diag);
         (d, Type::Unknown)
@@ -1174,7 +1228,24 @@ impl Compiler {
             }
             return Some((self.dst(dst), Type::Unknown));
         };
-        let callee = Expr { kind: ExprKind::Field { target: Box::new(first.value.clone()), name: noodle_syntax::ast::Ident { name: method.to_string(), span }, optional: false }, span };
+        // an iterator (a value with `next` or `iter`) is collected into a list first
+        let (_, ft) = self.peek_type(&first.value);
+        let ft = self.subst.resolve(&ft);
+        let target = if matches!(ft, Type::Struct(..) | Type::Enum(..) | Type::Interface(..)) && (self.has_method(&ft, "next") || self.has_method(&ft, "iter")) {
+            let sp = first.value.span;
+            let x = "$item".to_string();
+            let c = noodle_syntax::ast::Comprehension {
+                kind: noodle_syntax::ast::CompKind::List,
+                elem: Expr { kind: ExprKind::Name(x.clone()), span: sp },
+                value: None,
+                clauses: vec![noodle_syntax::ast::CompClause::For { pat: noodle_syntax::ast::Pattern { kind: noodle_syntax::ast::PatKind::Bind(x), span: sp }, iter: first.value.clone() }],
+                has_closure: false,
+            };
+            Expr { kind: ExprKind::Comprehension(Box::new(c)), span: sp }
+        } else {
+            first.value.clone()
+        };
+        let callee = Expr { kind: ExprKind::Field { target: Box::new(target), name: noodle_syntax::ast::Ident { name: method.to_string(), span }, optional: false }, span };
         let call = Expr { kind: ExprKind::Call { callee: Box::new(callee), args: args[1..].to_vec() }, span };
         Some(self.expr(&call, dst, expected))
     }
@@ -2366,7 +2437,7 @@ impl Compiler {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn method_call_on(&mut self, r: Reg, t: Type, name: &noodle_syntax::ast::Ident, args: &[Arg], dst: Option<Reg>, span: Span, expected: Option<&Type>) -> (Reg, Type) {
+    pub(crate) fn method_call_on(&mut self, r: Reg, t: Type, name: &noodle_syntax::ast::Ident, args: &[Arg], dst: Option<Reg>, span: Span, expected: Option<&Type>) -> (Reg, Type) {
         match &t {
             Type::Struct(s, targs) => {
                 let info = self.structs[*s as usize].clone();
@@ -2737,6 +2808,21 @@ fn expr_as_type(e: &Expr) -> Option<TypeExpr> {
         }
         _ => None,
     }
+}
+
+/// The method an arithmetic operator calls on a struct or enum (see `operator_method`).
+fn op_method(op: BinOp) -> Option<&'static str> {
+    Some(match op {
+        BinOp::Add => "add",
+        BinOp::Sub => "sub",
+        BinOp::Mul => "mul",
+        BinOp::Div => "div",
+        BinOp::FloorDiv => "floordiv",
+        BinOp::Mod => "mod",
+        BinOp::Pow => "pow",
+        BinOp::MatMul => "matmul",
+        _ => return None,
+    })
 }
 
 /// Type arguments written at a call (see `call_func_targs`).

@@ -344,6 +344,7 @@ impl Compiler {
             span: f.span,
             native: Some(Rc::new(NativeFunc { symbol: native_symbol(module, path).into(), rule, variadic, property: f.property, marker })),
             self_ty: None,
+            type_bindings: Vec::new(),
         });
         fi
     }
@@ -440,9 +441,9 @@ impl Compiler {
             }
             let meets = e.params.iter().all(|(id, b)| match (b, binds.iter().find(|(i, _)| i == id)) {
                 (None, _) => true,
-                (Some(Bound::Ord), Some((_, bt))) => crate::builtins::orderable(bt),
+                (Some(Bound::Ord), Some((_, bt))) => self.orderable(bt),
                 (Some(Bound::Hash), Some((_, bt))) => crate::builtins::hashable(bt),
-                (Some(Bound::SortKey), Some((_, bt))) => crate::builtins::orderable(bt) || matches!(bt, Type::Param(..)),
+                (Some(Bound::SortKey), Some((_, bt))) => self.orderable(bt) || matches!(bt, Type::Param(..)),
                 (Some(_), None) => true,
             });
             if meets {

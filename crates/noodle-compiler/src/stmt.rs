@@ -1202,6 +1202,13 @@ impl Compiler {
                     return;
                 }
             }
+            if matches!(t, Type::Struct(..) | Type::Enum(..) | Type::Interface(..)) {
+                if let Some((it, it_ty)) = self.iterator_of(r, &t, iter.span) {
+                    self.iterator_loop(it, it_ty, pat, body, depth, iter.span);
+                    self.pop_scope();
+                    return;
+                }
+            }
             let elem = match &t {
                 Type::List(e) | Type::Set(e) => (**e).clone(),
                 // `for (k, v) in d` is a Python habit: a dict gives its keys
@@ -1226,7 +1233,7 @@ impl Compiler {
                 }
                 _ => {
                     let shown = self.show(&t);
-                    self.error(N0213, format!("`{shown}` is not iterable"), iter.span).hint("iterate over a list, range, str, bytes, dict, set, tensor, query result or cursor");
+                    self.error(N0213, format!("`{shown}` is not iterable"), iter.span).hint("iterate over a list, range, str, bytes, dict, set, tensor, query result, cursor, or a value with a method `next(self) -> T?` (an iterator) or `iter(self)` (giving one)");
                     Type::Unknown
                 }
             };
@@ -1261,6 +1268,74 @@ impl Compiler {
             }
         }
         self.pop_scope();
+    }
+
+    /// The iterator a `for` over a struct, enum or interface value walks: the value itself when
+    /// it has a method `next`, else what its method `iter` gives (which must have `next`).
+    /// None when it has neither (the caller reports N0213).
+    fn iterator_of(&mut self, r: Reg, t: &Type, span: Span) -> Option<(Reg, Type)> {
+        if self.has_method(t, "next") {
+            return Some((r, t.clone()));
+        }
+        if !self.has_method(t, "iter") {
+            return None;
+        }
+        let ident = ast::Ident { name: "iter".into(), span };
+        let (it, it_ty) = self.method_call_on(r, t.clone(), &ident, &[], None, span, None);
+        let it_ty = self.subst.resolve(&it_ty);
+        if !self.has_method(&it_ty, "next") && !it_ty.is_error() {
+            let (a, b) = (self.show(t), self.show(&it_ty));
+            self.error(N0213, format!("`{a}.iter()` gives `{b}`, which is not an iterator"), span).hint("`iter` must give a value with a method `next(self) -> T?`");
+            return Some((it, Type::Unknown));
+        }
+        Some((it, it_ty))
+    }
+
+    /// `for x in it` over an iterator: calls `it.next()` until it gives none.
+    fn iterator_loop(&mut self, it: Reg, it_ty: Type, pat: &Pattern, body: &Block, depth: usize, span: Span) {
+        let item = self.b().temp();
+        let top = self.b().here();
+        let elem = if it_ty.is_error() {
+            Type::Unknown
+        } else {
+            let ident = ast::Ident { name: "next".into(), span };
+            let (_, nt) = self.method_call_on(it, it_ty.clone(), &ident, &[], Some(item), span, None);
+            match self.subst.resolve(&nt) {
+                Type::Optional(t) => *t,
+                Type::Unknown => Type::Unknown,
+                other => {
+                    let (a, b) = (self.show(&it_ty), self.show(&other));
+                    self.error(N0213, format!("`{a}.next()` gives `{b}`: an iterator's `next` gives `T?`, none at the end"), span);
+                    Type::Unknown
+                }
+            }
+        };
+        let done = self.b().jump_if_none(item);
+        self.f().loops.push(LoopCtx { breaks: vec![], continues: vec![], try_depth: depth });
+        self.push_scope();
+        self.bind_loop_var(pat, item, &elem);
+        self.block_stmts(body);
+        self.pop_scope();
+        let lp = self.f().loops.pop().unwrap();
+        for c in lp.continues {
+            self.b().patch_to(c, top);
+        }
+        self.b().jump_back(top);
+        self.b().patch(done);
+        for b in lp.breaks {
+            self.b().patch(b);
+        }
+    }
+
+    /// Does a value of type `t` have a method `name` (a struct's or enum's own, or an
+    /// interface's)?
+    pub(crate) fn has_method(&self, t: &Type, name: &str) -> bool {
+        match t {
+            Type::Struct(s, _) => self.structs[*s as usize].methods.get(name).is_some_and(|&fi| self.funcs[fi].has_self),
+            Type::Enum(e, _) => self.enums[*e as usize].methods.get(name).is_some_and(|&fi| self.funcs[fi].has_self),
+            Type::Interface(i, _) => self.ifaces[*i as usize].methods.iter().any(|m| m.0 == name),
+            _ => false,
+        }
     }
 
     /// `for row in cursor` over a native type with `__next__`: calls it until it gives none,

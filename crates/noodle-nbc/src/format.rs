@@ -1,4 +1,4 @@
-//! The `.nbc` binary format (version 4). All integers are little-endian.
+//! The `.nbc` binary format (version 5). All integers are little-endian.
 //!
 //! ```text
 //! header   magic "NBC\0" | version u16 | flags u16 (0) | body length u32 | crc32 of body u32
@@ -6,7 +6,7 @@
 //! files    count u32, then each: str
 //! consts   count u32, then each: tag u8 (0 int i64, 1 float f64, 2 str, 3 bytes) and payload
 //! types    count u32, then each: name str | enum name str ("" for a struct) | enum id u16 |
-//!          field count u32 + strs | method count u32 + (name u16, func u32)
+//!          flags u8 (1 by value, 2 ordered) | field count u32 + strs | method count u32 + (name u16, func u32)
 //! natives  count u32 + strs;  method names: count u32 + strs
 //! funcs    count u32, then each: name str | arity u16 | nregs u16 | ncaptures u16 | file u32 |
 //!          code length u32 | instructions | line table
@@ -22,7 +22,7 @@ use std::fmt;
 
 pub const MAGIC: &[u8; 4] = b"NBC\0";
 /// Bumped whenever the encoding or the opcode table changes.
-pub const FORMAT_VERSION: u16 = 4;
+pub const FORMAT_VERSION: u16 = 5;
 const HEADER_LEN: usize = 16;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -130,6 +130,7 @@ pub fn encode(p: &Program) -> Vec<u8> {
         w.str(&t.name);
         w.str(t.enum_name.as_deref().unwrap_or(""));
         w.u16(t.enum_id);
+        w.u8(t.flags);
         w.strs(&t.fields);
         w.u32(t.methods.len() as u32);
         for &(m, f) in &t.methods {
@@ -279,19 +280,23 @@ pub fn decode(bytes: &[u8]) -> Result<Program, LoadError> {
             t => return Err(LoadError::Malformed(format!("unknown constant tag {t}"))),
         });
     }
-    let ntypes = r.count("types", 18)?;
+    let ntypes = r.count("types", 19)?;
     let mut types = Vec::with_capacity(ntypes);
     for _ in 0..ntypes {
         let name = r.str("type name")?;
         let enum_name = r.str("enum name")?;
         let enum_id = r.u16("enum id")?;
+        let flags = r.u8("record flags")?;
+        if flags & !(crate::program::RECORD_BY_VALUE | crate::program::RECORD_ORDERED) != 0 {
+            return Err(LoadError::Malformed(format!("unknown record flags {flags:#04x}")));
+        }
         let fields = r.strs("field names")?;
         let nm = r.count("methods", 6)?;
         let mut methods = Vec::with_capacity(nm);
         for _ in 0..nm {
             methods.push((r.u16("method name")?, r.u32("method function")?));
         }
-        types.push(RecordType { name, enum_name: if enum_name.is_empty() { None } else { Some(enum_name) }, enum_id, fields, methods });
+        types.push(RecordType { name, enum_name: if enum_name.is_empty() { None } else { Some(enum_name) }, enum_id, fields, methods, flags });
     }
     let natives = r.strs("native names")?;
     let method_names = r.strs("method names")?;

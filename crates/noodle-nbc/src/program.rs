@@ -59,7 +59,15 @@ pub struct RecordType {
     pub fields: Vec<String>,
     /// Methods callable through interface dispatch: (index into `method_names`, function).
     pub methods: Vec<(u16, u32)>,
+    /// `RECORD_BY_VALUE`, `RECORD_ORDERED`: how a struct's values compare (a struct declared
+    /// `: Eq` or `: Ord`); 0 for other structs (by identity) and for variants (always by value).
+    pub flags: u8,
 }
+
+/// A struct whose values are equal, and hash, by their fields (declared `: Eq`).
+pub const RECORD_BY_VALUE: u8 = 1;
+/// A struct whose values are ordered by their fields in order (declared `: Ord`).
+pub const RECORD_ORDERED: u8 = 2;
 
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Program {
@@ -152,7 +160,7 @@ mod tests {
                 func("main", vec![Op::LoadFunc { dst: 0, func: 3 }, Op::LoadGlobal { dst: 0, idx: 3 }, Op::ReturnNone]),
                 func("unrelated", vec![Op::LoadGlobal { dst: 0, idx: 4 }, Op::ReturnNone]),
             ],
-            types: vec![RecordType { name: "T".into(), enum_name: None, enum_id: u16::MAX, fields: vec![], methods: vec![(0, 2)] }],
+            types: vec![RecordType { name: "T".into(), enum_name: None, enum_id: u16::MAX, fields: vec![], methods: vec![(0, 2)], flags: 0 }],
             method_names: vec!["m".into()],
             nglobals: 5,
             entry: 4,

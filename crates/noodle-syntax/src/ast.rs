@@ -130,6 +130,8 @@ pub struct StructDecl {
     pub name: Ident,
     /// `[T, ...]` after the name of a generic type.
     pub type_params: Vec<Ident>,
+    /// `: Iface, ...`: the interfaces it declares (checked, and their default methods added).
+    pub implements: Vec<TypeExpr>,
     pub fields: Vec<FieldDecl>,
     pub methods: Vec<FuncDecl>,
     pub span: Span,
@@ -160,6 +162,8 @@ pub struct EnumDecl {
     pub name: Ident,
     /// `[T, ...]` after the name of a generic type.
     pub type_params: Vec<Ident>,
+    /// `: Iface, ...`: the interfaces it declares (checked, and their default methods added).
+    pub implements: Vec<TypeExpr>,
     pub variants: Vec<VariantDecl>,
     pub methods: Vec<FuncDecl>,
     pub span: Span,

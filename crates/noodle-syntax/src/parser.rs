@@ -543,6 +543,20 @@ impl<'a> Parser<'a> {
         Ok(path)
     }
 
+    /// `: Iface, Iface[T]` after a struct's or enum's name: the interfaces it declares.
+    fn implements(&mut self) -> PResult<Vec<TypeExpr>> {
+        let mut out = Vec::new();
+        if self.eat(&Tok::Colon) {
+            loop {
+                out.push(self.type_expr()?);
+                if !self.eat(&Tok::Comma) {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
     fn type_params(&mut self) -> PResult<Vec<Ident>> {
         let mut tps = Vec::new();
         if self.eat(&Tok::LBracket) {
@@ -558,13 +572,14 @@ impl<'a> Parser<'a> {
     }
 
     /// `def name[T](params) -> T { body }`; in interfaces the body is absent.
-    fn func(&mut self, public: bool, signature_only: bool) -> PResult<FuncDecl> {
+    /// With `body_optional` (an interface's method), a signature alone ends at the line's end.
+    fn func(&mut self, public: bool, body_optional: bool) -> PResult<FuncDecl> {
         let start = self.expect(Tok::Def)?;
-        self.func_rest(start, public, signature_only)
+        self.func_rest(start, public, body_optional)
     }
 
     /// A function after its introducing keyword (`def`, or `on` in an actor).
-    fn func_rest(&mut self, start: Span, public: bool, signature_only: bool) -> PResult<FuncDecl> {
+    fn func_rest(&mut self, start: Span, public: bool, body_optional: bool) -> PResult<FuncDecl> {
         // a declared method may be named by a keyword (`def var(self)`), as it is called after
         // a dot (`t.var()`)
         let name = if self.declarations { self.member_name()? } else { self.ident()? };
@@ -587,12 +602,8 @@ impl<'a> Parser<'a> {
             // a native function: declared here, implemented by the module in Rust
             self.end_stmt()?;
             (None, None)
-        } else if signature_only {
-            if self.at(&Tok::LBrace) {
-                let span = self.span();
-                self.error_at(span, "interface methods have no body".into(), "remove the body; structs implement the method");
-                return Err(());
-            }
+        } else if body_optional && !self.at(&Tok::LBrace) {
+            // an interface method without a default
             self.end_stmt()?;
             (None, None)
         } else if self.defer_bodies && self.depth == 0 {
@@ -714,8 +725,9 @@ impl<'a> Parser<'a> {
         let start = self.expect(Tok::Struct)?;
         let name = self.ident()?;
         let type_params = self.type_params()?;
+        let implements = self.implements()?;
         let (fields, methods, _) = self.members(false)?;
-        Ok(StructDecl { public, name, type_params, fields, methods, span: start.to(self.prev_span()) })
+        Ok(StructDecl { public, name, type_params, implements, fields, methods, span: start.to(self.prev_span()) })
     }
 
     /// `actor Name { ... }`; `actor` and `on` are keywords only here, so they stay usable as
@@ -831,6 +843,7 @@ impl<'a> Parser<'a> {
         let start = self.expect(Tok::Enum)?;
         let name = self.ident()?;
         let type_params = self.type_params()?;
+        let implements = self.implements()?;
         self.expect(Tok::LBrace)?;
         let mut variants = Vec::new();
         let mut methods = Vec::new();
@@ -884,7 +897,7 @@ impl<'a> Parser<'a> {
             }
         }
         self.expect(Tok::RBrace)?;
-        Ok(EnumDecl { public, name, type_params, variants, methods, span: start.to(self.prev_span()) })
+        Ok(EnumDecl { public, name, type_params, implements, variants, methods, span: start.to(self.prev_span()) })
     }
 
     fn interface_decl(&mut self, public: bool) -> PResult<InterfaceDecl> {

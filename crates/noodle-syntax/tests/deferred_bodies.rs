@@ -40,6 +40,11 @@ fn parse_deferred_then_bodies(src: &str) -> (Module, Vec<Diagnostic>) {
                 fill(&mut e.methods, &mut diags);
                 module.items.push(item);
             }
+            // default methods
+            Item::Interface(i) => {
+                fill(&mut i.methods, &mut diags);
+                module.items.push(item);
+            }
             _ => module.items.push(item),
         }
     }

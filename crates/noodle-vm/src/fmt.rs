@@ -950,6 +950,7 @@ mod tests {
             enum_id: 0,
             fields: fields.iter().map(|s| s.to_string()).collect(),
             methods: vec![],
+            flags: 0,
         };
         let p = Program {
             types: vec![

@@ -58,6 +58,12 @@ pub fn is_variant(program: &Program, ty: u16) -> bool {
     program.types.get(ty as usize).is_some_and(|t| t.enum_name.is_some())
 }
 
+/// Are values of record type `ty` compared and hashed by their fields (an enum variant, or a
+/// struct declared `: Eq`) rather than by identity?
+pub fn by_value(program: &Program, ty: u16) -> bool {
+    program.types.get(ty as usize).is_some_and(|t| t.enum_name.is_some() || t.flags & noodle_nbc::program::RECORD_BY_VALUE != 0)
+}
+
 enum Shallow {
     Equal,
     NotEqual,
@@ -107,7 +113,7 @@ fn shallow_eq(heap: &Heap, program: &Program, a: Value, b: Value) -> Shallow {
                 }
                 (Obj::Set(p), Obj::Set(q)) => bool_(p.len() == q.len() && p.keys().all(|k| q.contains_key(k))),
                 (Obj::Record { ty: t, fields: p }, Obj::Record { ty: u, fields: q }) => {
-                    if t != u || p.len() != q.len() || !is_variant(program, *t) {
+                    if t != u || p.len() != q.len() || !by_value(program, *t) {
                         NotEqual
                     } else {
                         Deep(x, y)
@@ -199,10 +205,10 @@ fn kind_name(heap: &Heap, v: Value) -> &'static str {
 const MAX_COMPARE_DEPTH: usize = 1000;
 
 /// Ordering for `<`, `sort`, `min` and `max`: numbers (int and float mixed), strings (by code
-/// point), bytes, bools, and tuples and lists lexicographically. NaN and values of other kinds
-/// cannot be ordered (N2011).
-pub fn compare(heap: &Heap, a: Value, b: Value) -> Result<Ordering, VmError> {
-    compare_at(heap, a, b, 0)
+/// point), bytes, bools, tuples and lists lexicographically, and values of one struct declared
+/// `: Ord` by their fields in order. NaN and values of other kinds cannot be ordered (N2011).
+pub fn compare(heap: &Heap, program: &Program, a: Value, b: Value) -> Result<Ordering, VmError> {
+    compare_at(heap, program, a, b, 0)
 }
 
 fn cannot_order(heap: &Heap, a: Value, b: Value) -> VmError {
@@ -214,7 +220,7 @@ fn cannot_order(heap: &Heap, a: Value, b: Value) -> VmError {
     }
 }
 
-fn compare_at(heap: &Heap, a: Value, b: Value, depth: usize) -> Result<Ordering, VmError> {
+fn compare_at(heap: &Heap, program: &Program, a: Value, b: Value, depth: usize) -> Result<Ordering, VmError> {
     let r = match (a, b) {
         (Value::Int(x), Value::Int(y)) => Some(x.cmp(&y)),
         (Value::Float(x), Value::Float(y)) => x.partial_cmp(&y),
@@ -227,7 +233,7 @@ fn compare_at(heap: &Heap, a: Value, b: Value, depth: usize) -> Result<Ordering,
                     return Err(VmError::new(N2011, "cannot order values nested this deeply"));
                 }
                 for (v, w) in p.iter().zip(q.iter()) {
-                    match compare_at(heap, *v, *w, depth + 1)? {
+                    match compare_at(heap, program, *v, *w, depth + 1)? {
                         Ordering::Equal => {}
                         o => return Ok(o),
                     }
@@ -239,6 +245,7 @@ fn compare_at(heap: &Heap, a: Value, b: Value, depth: usize) -> Result<Ordering,
                 (Obj::Bytes(s), Obj::Bytes(t)) => Some(s[..].cmp(&t[..])),
                 (Obj::List(p), Obj::List(q)) => return seq(p, q),
                 (Obj::Tuple(p), Obj::Tuple(q)) => return seq(p, q),
+                (Obj::Record { ty: t, fields: p }, Obj::Record { ty: u, fields: q }) if t == u && program.types.get(*t as usize).is_some_and(|r| r.flags & noodle_nbc::program::RECORD_ORDERED != 0) => return seq(p, q),
                 _ => None,
             }
         }
@@ -280,7 +287,7 @@ fn key_part<'h>(heap: &'h Heap, program: &Program, v: Value) -> KeyPart<'h> {
             Obj::Str(s) => Key::Str(s.clone()),
             Obj::Bytes(b) => Key::Bytes(b.clone()),
             Obj::Tuple(items) => return KeyPart::Compound(None, items),
-            Obj::Record { ty, fields } if is_variant(program, *ty) => return KeyPart::Compound(Some(*ty), fields),
+            Obj::Record { ty, fields } if by_value(program, *ty) => return KeyPart::Compound(Some(*ty), fields),
             Obj::Native(n) => n.key().unwrap_or(Key::Ref(r.0)),
             Obj::List(_) | Obj::Dict(_) | Obj::Set(_) => Key::Unhashable,
             _ => Key::Ref(r.0),
@@ -483,6 +490,7 @@ mod tests {
             enum_id: if en.is_some() { 0 } else { u16::MAX },
             fields: fields.iter().map(|s| s.to_string()).collect(),
             methods: vec![],
+            flags: 0,
         };
         Program {
             types: vec![
@@ -580,39 +588,50 @@ mod tests {
 
     #[test]
     fn ordering() {
+        let mut p = program();
         let mut h = Heap::new();
         use Ordering::*;
-        assert_eq!(compare(&h, Value::Int(1), Value::Int(2)), Ok(Less));
-        assert_eq!(compare(&h, Value::Int(2), Value::Float(1.5)), Ok(Greater));
-        assert_eq!(compare(&h, Value::Float(1.5), Value::Int(2)), Ok(Less));
-        assert_eq!(compare(&h, Value::Int(-1), Value::Float(-1.5)), Ok(Greater));
-        assert_eq!(compare(&h, Value::Int(i64::MAX), Value::Float(9.223372036854775807e18)), Ok(Less));
-        assert_eq!(compare(&h, Value::Int(3), Value::Float(3.0)), Ok(Equal));
-        assert_eq!(compare(&h, Value::Bool(false), Value::Bool(true)), Ok(Less));
-        assert_eq!(compare(&h, Value::Float(f64::NAN), Value::Float(1.0)).unwrap_err().code, "N2011");
-        assert_eq!(compare(&h, Value::None, Value::None).unwrap_err().code, "N2011");
+        assert_eq!(compare(&h, &p, Value::Int(1), Value::Int(2)), Ok(Less));
+        assert_eq!(compare(&h, &p, Value::Int(2), Value::Float(1.5)), Ok(Greater));
+        assert_eq!(compare(&h, &p, Value::Float(1.5), Value::Int(2)), Ok(Less));
+        assert_eq!(compare(&h, &p, Value::Int(-1), Value::Float(-1.5)), Ok(Greater));
+        assert_eq!(compare(&h, &p, Value::Int(i64::MAX), Value::Float(9.223372036854775807e18)), Ok(Less));
+        assert_eq!(compare(&h, &p, Value::Int(3), Value::Float(3.0)), Ok(Equal));
+        assert_eq!(compare(&h, &p, Value::Bool(false), Value::Bool(true)), Ok(Less));
+        assert_eq!(compare(&h, &p, Value::Float(f64::NAN), Value::Float(1.0)).unwrap_err().code, "N2011");
+        assert_eq!(compare(&h, &p, Value::None, Value::None).unwrap_err().code, "N2011");
         let a = h.alloc_str("apple");
         let b = h.alloc_str("banana");
         let e = h.alloc_str("é");
         let z = h.alloc_str("z");
-        assert_eq!(compare(&h, a, b), Ok(Less));
-        assert_eq!(compare(&h, e, z), Ok(Greater));
+        assert_eq!(compare(&h, &p, a, b), Ok(Less));
+        assert_eq!(compare(&h, &p, e, z), Ok(Greater));
         let t1 = h.alloc(Obj::Tuple(crate::value::Fields::from_slice(&[Value::Int(1), a])));
         let t2 = h.alloc(Obj::Tuple(crate::value::Fields::from_slice(&[Value::Int(1), b])));
         let t3 = h.alloc(Obj::Tuple(crate::value::Fields::from_slice(&[Value::Int(1)])));
-        assert_eq!(compare(&h, t1, t2), Ok(Less));
-        assert_eq!(compare(&h, t3, t1), Ok(Less));
+        assert_eq!(compare(&h, &p, t1, t2), Ok(Less));
+        assert_eq!(compare(&h, &p, t3, t1), Ok(Less));
         let l1 = h.alloc(Obj::List(vec![Value::Int(1), Value::Int(2)]));
         let l2 = h.alloc(Obj::List(vec![Value::Int(1), Value::Int(3)]));
-        assert_eq!(compare(&h, l2, l1), Ok(Greater));
-        assert!(compare(&h, l1, t1).is_err());
+        assert_eq!(compare(&h, &p, l2, l1), Ok(Greater));
+        assert!(compare(&h, &p, l1, t1).is_err());
         // a cyclic list errors instead of overflowing the stack
         let c = h.alloc(Obj::List(vec![]));
         let Value::Obj(r) = c else { unreachable!() };
         if let Obj::List(v) = h.get_mut(r) {
             v.push(c);
         }
-        assert!(compare(&h, c, c).is_err());
+        assert!(compare(&h, &p, c, c).is_err());
+        // records: only those of one type with the ordered flag, by their fields in order
+        let pt = |h: &mut Heap, x: i64, y: i64| h.alloc(Obj::Record { ty: 1, fields: crate::value::Fields::from_slice(&[Value::Int(x), Value::Int(y)]) });
+        let (p12, p21) = (pt(&mut h, 1, 2), pt(&mut h, 2, 1));
+        assert!(compare(&h, &p, p12, p21).is_err());
+        p.types[1].flags = noodle_nbc::program::RECORD_ORDERED | noodle_nbc::program::RECORD_BY_VALUE;
+        assert_eq!(compare(&h, &p, p12, p21), Ok(Less));
+        let (p20, q12) = (pt(&mut h, 2, 0), pt(&mut h, 1, 2));
+        assert_eq!(compare(&h, &p, p21, p20), Ok(Greater));
+        assert!(values_equal(&h, &p, p12, q12));
+        assert_eq!(key_of(&h, &p, p12), key_of(&h, &p, q12));
     }
 
     #[test]

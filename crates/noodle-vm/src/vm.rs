@@ -1474,11 +1474,11 @@ impl Vm {
                 Op::LeFloat { dst, a, b } => w!(dst, Value::Bool(float!(a, "LeFloat") <= float!(b, "LeFloat"))),
                 Op::Eq { dst, a, b } => w!(dst, Value::Bool(ops::values_equal(&self.heap, &prog, r!(a), r!(b)))),
                 Op::Ne { dst, a, b } => w!(dst, Value::Bool(!ops::values_equal(&self.heap, &prog, r!(a), r!(b)))),
-                Op::Lt { dst, a, b } => match ops::compare(&self.heap, r!(a), r!(b)) {
+                Op::Lt { dst, a, b } => match ops::compare(&self.heap, &prog, r!(a), r!(b)) {
                     Ok(o) => w!(dst, Value::Bool(o == std::cmp::Ordering::Less)),
                     Err(e) => fail!(e),
                 },
-                Op::Le { dst, a, b } => match ops::compare(&self.heap, r!(a), r!(b)) {
+                Op::Le { dst, a, b } => match ops::compare(&self.heap, &prog, r!(a), r!(b)) {
                     Ok(o) => w!(dst, Value::Bool(o != std::cmp::Ordering::Greater)),
                     Err(e) => fail!(e),
                 },
@@ -2450,7 +2450,7 @@ mod tests {
     /// A program that loops for ever (one backward jump), to pause.
     fn looping() -> noodle_nbc::Program {
         let f = noodle_nbc::program::Function { name: "<main>".into(), arity: 0, nregs: 1, ncaptures: 0, file: 0, code: vec![noodle_nbc::Op::Jump { off: -1 }], lines: vec![1] };
-        let error = noodle_nbc::program::RecordType { name: "Error".into(), enum_name: None, enum_id: u16::MAX, fields: vec!["code".into(), "message".into()], methods: vec![] };
+        let error = noodle_nbc::program::RecordType { name: "Error".into(), enum_name: None, enum_id: u16::MAX, fields: vec!["code".into(), "message".into()], methods: vec![], flags: 0 };
         noodle_nbc::Program { files: vec!["loop".into()], funcs: vec![f], types: vec![error], ..Default::default() }
     }
 

@@ -590,7 +590,7 @@ fn every_bit_flip_in_the_fib_body_with_fixed_checksum_never_panics() {
 #[test]
 fn wrong_version_names_both_versions() {
     let p = compile("rich.noodle", RICH);
-    for v in [0u16, 1, 2, 3, 5, 99, 0x100, u16::MAX] {
+    for v in [0u16, 1, 2, 3, 4, 6, 99, 0x100, u16::MAX] {
         let mut b = noodle::encode(&p);
         b[4..6].copy_from_slice(&v.to_le_bytes());
         let e = noodle::load_nbc(&b).unwrap_err();
@@ -845,6 +845,10 @@ fn fixtures() -> Vec<(&'static str, Vec<u8>, &'static str)> {
     let mut b = good[..good.len() - 3].to_vec();
     fix_header(&mut b);
     out.push(("truncated_body_fixed_header.nbc", b, "N0503"));
+    // a record type's flags: only the by-value and ordered bits have a meaning
+    let mut q = p.clone();
+    q.types[0].flags = 0x80;
+    out.push(("record_flags_unknown.nbc", noodle::encode(&q), "N0503"));
 
     // valid checksums, rejected by the verifier
     let mut q = p.clone();

@@ -294,7 +294,7 @@ impl Continuation for SortBy {
         if let Some(x) = element(ctx, self.xs, self.i, "list.sort_by")? {
             return Err(ctx.call(self.f, &[x], None));
         }
-        let order = sort_order(ctx.heap, &self.keys)?;
+        let order = sort_order(ctx.heap, ctx.program, &self.keys)?;
         let items = as_list(ctx.heap, self.xs, "list.sort_by")?;
         let mut sorted: Vec<Value> = order.into_iter().map(|i| items[i]).collect();
         if self.reverse {

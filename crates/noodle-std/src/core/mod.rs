@@ -258,7 +258,7 @@ fn abs(_ctx: &mut Ctx, args: &[Value]) -> R {
 
 /// The smaller (or larger) of two values; the first one on ties. Numbers follow Python (a NaN
 /// argument is not an error), an int and a float give a float; other values use `compare`.
-fn pick(heap: &Heap, a: Value, b: Value, want_max: bool) -> R {
+fn pick(heap: &Heap, program: &Program, a: Value, b: Value, want_max: bool) -> R {
     match (a, b) {
         (Value::Int(x), Value::Int(y)) => Ok(Value::Int(if want_max { x.max(y) } else { x.min(y) })),
         (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
@@ -267,7 +267,7 @@ fn pick(heap: &Heap, a: Value, b: Value, want_max: bool) -> R {
             Ok(Value::Float(if take_b { y } else { x }))
         }
         _ => {
-            let o = compare(heap, b, a)?;
+            let o = compare(heap, program, b, a)?;
             let take_b = if want_max { o == Ordering::Greater } else { o == Ordering::Less };
             Ok(if take_b { b } else { a })
         }
@@ -276,12 +276,12 @@ fn pick(heap: &Heap, a: Value, b: Value, want_max: bool) -> R {
 
 fn min(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 2, "min")?;
-    pick(ctx.heap, args[0], args[1], false)
+    pick(ctx.heap, ctx.program, args[0], args[1], false)
 }
 
 fn max(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 2, "max")?;
-    pick(ctx.heap, args[0], args[1], true)
+    pick(ctx.heap, ctx.program, args[0], args[1], true)
 }
 
 fn assert(ctx: &mut Ctx, args: &[Value]) -> R {
@@ -814,7 +814,7 @@ fn merge_sort<T: Copy>(v: &mut [T], cmp: &mut dyn FnMut(T, T) -> Result<Ordering
 }
 
 /// The order that sorts `items` stably, as indices.
-fn sort_order(heap: &Heap, items: &[Value]) -> Result<Vec<usize>, VmError> {
+fn sort_order(heap: &Heap, program: &Program, items: &[Value]) -> Result<Vec<usize>, VmError> {
     // Fast paths for the common homogeneous lists: (key, index) pairs sorted in place, the
     // index breaking ties, so an unstable sort gives the stable order (and reads memory in
     // order, where sorting indexes by a key looked up elsewhere did not).
@@ -840,7 +840,7 @@ fn sort_order(heap: &Heap, items: &[Value]) -> Result<Vec<usize>, VmError> {
         idx.sort_by(|&i, &j| strs[i].cmp(strs[j]));
         return Ok(idx);
     }
-    merge_sort(&mut idx, &mut |i, j| compare(heap, items[i], items[j]))?;
+    merge_sort(&mut idx, &mut |i, j| compare(heap, program, items[i], items[j]))?;
     Ok(idx)
 }
 
@@ -892,14 +892,14 @@ fn int_order(keys: &[i64]) -> Vec<usize> {
     a.into_iter().map(|(_, i)| i as usize).collect()
 }
 
-fn sorted_values(heap: &Heap, items: &[Value]) -> Result<Vec<Value>, VmError> {
-    Ok(sort_order(heap, items)?.into_iter().map(|i| items[i]).collect())
+fn sorted_values(heap: &Heap, program: &Program, items: &[Value]) -> Result<Vec<Value>, VmError> {
+    Ok(sort_order(heap, program, items)?.into_iter().map(|i| items[i]).collect())
 }
 
 fn list_sort(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "list.sort")?;
     let items = as_list(ctx.heap, args[0], "list.sort")?;
-    let sorted = sorted_values(ctx.heap, items)?;
+    let sorted = sorted_values(ctx.heap, ctx.program, items)?;
     *as_list_mut(ctx.heap, args[0], "list.sort")? = sorted;
     Ok(Value::None)
 }
@@ -914,11 +914,11 @@ fn list_sorted(ctx: &mut Ctx, args: &[Value]) -> R {
         // descending and stable: equal elements keep their order
         let mut rev = items.clone();
         rev.reverse();
-        let mut s = sorted_values(ctx.heap, &rev)?;
+        let mut s = sorted_values(ctx.heap, ctx.program, &rev)?;
         s.reverse();
         s
     } else {
-        sorted_values(ctx.heap, items)?
+        sorted_values(ctx.heap, ctx.program, items)?
     };
     Ok(new_list(ctx.heap, sorted))
 }
@@ -926,7 +926,7 @@ fn list_sorted(ctx: &mut Ctx, args: &[Value]) -> R {
 fn list_argsort(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "list.argsort")?;
     let items = as_list(ctx.heap, args[0], "list.argsort")?;
-    let order = sort_order(ctx.heap, items)?;
+    let order = sort_order(ctx.heap, ctx.program, items)?;
     Ok(new_list(ctx.heap, order.into_iter().map(|i| Value::Int(i as i64)).collect()))
 }
 
@@ -992,7 +992,7 @@ fn list_extreme(ctx: &mut Ctx, args: &[Value], name: &str, want_max: bool) -> R 
     };
     let mut best = first;
     for &v in rest {
-        best = pick(ctx.heap, best, v, want_max)?;
+        best = pick(ctx.heap, ctx.program, best, v, want_max)?;
     }
     Ok(best)
 }
@@ -1160,9 +1160,9 @@ mod tests {
         fn new() -> T {
             let program = Program {
                 types: vec![
-                    RecordType { name: "Error".into(), enum_name: None, enum_id: u16::MAX, fields: vec!["code".into(), "message".into()], methods: vec![] },
-                    RecordType { name: "Point".into(), enum_name: None, enum_id: u16::MAX, fields: vec!["x".into(), "y".into()], methods: vec![] },
-                    RecordType { name: "Circle".into(), enum_name: Some("Shape".into()), enum_id: 0, fields: vec!["r".into()], methods: vec![] },
+                    RecordType { name: "Error".into(), enum_name: None, enum_id: u16::MAX, fields: vec!["code".into(), "message".into()], methods: vec![], flags: 0 },
+                    RecordType { name: "Point".into(), enum_name: None, enum_id: u16::MAX, fields: vec!["x".into(), "y".into()], methods: vec![], flags: 0 },
+                    RecordType { name: "Circle".into(), enum_name: Some("Shape".into()), enum_id: 0, fields: vec!["r".into()], methods: vec![], flags: 0 },
                 ],
                 ..Default::default()
             };
@@ -1457,7 +1457,7 @@ mod tests {
         let tl = t.list(items.clone());
         let sorted = t.call("list.sorted", &[tl]).unwrap();
         let mut want = items.clone();
-        want.sort_by(|x, y| compare(&t.heap, *x, *y).unwrap());
+        want.sort_by(|x, y| compare(&t.heap, &t.program, *x, *y).unwrap());
         let want = t.list(want);
         assert!(values_equal(&t.heap, &t.program, sorted, want));
         let order = t.call("list.argsort", &[tl]).unwrap();
@@ -1465,7 +1465,7 @@ mod tests {
         let Obj::List(order) = t.heap.get(r) else { panic!() };
         let order: Vec<i64> = order.iter().map(|v| if let Value::Int(i) = v { *i } else { -1 }).collect();
         for w in order.windows(2) {
-            let o = compare(&t.heap, items[w[0] as usize], items[w[1] as usize]).unwrap();
+            let o = compare(&t.heap, &t.program, items[w[0] as usize], items[w[1] as usize]).unwrap();
             assert!(o == Ordering::Less || (o == Ordering::Equal && w[0] < w[1]));
         }
     }
