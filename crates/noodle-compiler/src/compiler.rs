@@ -77,6 +77,8 @@ pub struct StructInfo {
     pub span: Span,
     /// A generic struct's type parameters (`Type::Param`s, by name); field types use them.
     pub type_params: Vec<(String, Type)>,
+    /// Declares `Throwable`: `throw` and `catch e: Name` take it.
+    pub throwable: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -95,6 +97,7 @@ pub struct EnumInfo {
     pub methods: IndexMap<String, usize>,
     pub enum_id: u16,
     pub type_params: Vec<(String, Type)>,
+    pub throwable: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -312,6 +315,10 @@ impl TypeNames for Compiler {
 }
 
 pub const ERROR_STRUCT: u32 = 0;
+/// The field of an `Error` that holds a thrown `Throwable` value (none for other errors).
+pub const ERROR_VALUE_FIELD: u16 = 3;
+/// An `Error` record's fields: code, message, cause, the thrown value.
+pub const ERROR_FIELDS: u32 = 4;
 
 /// How many modules a chain of imports may hold (main, a module it imports, one that module
 /// imports, ...) before N0108.
@@ -379,17 +386,21 @@ impl Compiler {
             with_count: 0,
         };
         // The built-in `Error` struct is type 0 / record 0.
-        c.program.types.push(RecordType { name: "Error".into(), enum_name: None, enum_id: u16::MAX, fields: vec!["code".into(), "message".into()], methods: vec![], flags: 0 });
+        // `cause` is another error this one wraps; `$value` (which no program can name) the value
+        // of a `Throwable` type that was thrown (see `throw_stmt`)
+        c.program.types.push(RecordType { name: "Error".into(), enum_name: None, enum_id: u16::MAX, fields: vec!["code".into(), "message".into(), "cause".into(), "$value".into()], methods: vec![], flags: 0 });
+        let none = || Some(Rc::new(Expr { kind: ast::ExprKind::None, span: Span::default() }));
         c.structs.push(StructInfo {
             name: "Error".into(),
             module: 0,
             public: true,
-            fields: vec![("code".into(), Type::Str), ("message".into(), Type::Str)],
-            defaults: vec![None, None],
+            fields: vec![("code".into(), Type::Str), ("message".into(), Type::Str), ("cause".into(), Type::optional(Type::Struct(ERROR_STRUCT, vec![]))), ("$value".into(), Type::Any)],
+            defaults: vec![None, None, none(), none()],
             methods: IndexMap::new(),
             record: 0,
             span: Span::default(),
             type_params: Vec::new(),
+            throwable: false,
         });
         // Function 0 is the program entry; its code is written at the end.
         c.program.funcs.push(Function { name: "<main>".into(), arity: 0, nregs: 1, ncaptures: 0, file: 0, code: vec![Op::ReturnNone], lines: vec![0] });
@@ -1248,7 +1259,7 @@ impl Compiler {
                     let record = self.program.types.len() as u16;
                     self.program.types.push(RecordType { name: s.name.name.clone(), enum_name: None, enum_id: u16::MAX, fields: s.fields.iter().map(|f| f.name.name.clone()).collect(), methods: vec![], flags: 0 });
                     let type_params = self.generic_params(&s.type_params);
-                    self.structs.push(StructInfo { name: s.name.name.clone(), module: mi, public: s.public, fields: vec![], defaults: vec![], methods: IndexMap::new(), record, span: s.span, type_params });
+                    self.structs.push(StructInfo { name: s.name.name.clone(), module: mi, public: s.public, fields: vec![], defaults: vec![], methods: IndexMap::new(), record, span: s.span, type_params, throwable: false });
                     self.define(mi, &s.name, Symbol::Struct(id), s.public);
                     struct_ids.push(id);
                 }
@@ -1256,7 +1267,7 @@ impl Compiler {
                     let id = self.enums.len() as u32;
                     let enum_id = self.enums.len() as u16;
                     let type_params = self.generic_params(&e.type_params);
-                    self.enums.push(EnumInfo { name: e.name.name.clone(), module: mi, public: e.public, variants: vec![], methods: IndexMap::new(), enum_id, type_params });
+                    self.enums.push(EnumInfo { name: e.name.name.clone(), module: mi, public: e.public, variants: vec![], methods: IndexMap::new(), enum_id, type_params, throwable: false });
                     self.define(mi, &e.name, Symbol::Enum(id), e.public);
                     enum_ids.push(id);
                 }
@@ -1565,7 +1576,11 @@ impl Compiler {
                 }
             };
             if let Some(which) = self.standard_interface(i) {
-                self.check_comparable(&self_ty, which, span);
+                if which == "Throwable" {
+                    self.declare_throwable(&self_ty, span);
+                } else {
+                    self.check_comparable(&self_ty, which, span);
+                }
                 continue;
             }
             let info = self.ifaces[i as usize].clone();
@@ -1627,6 +1642,7 @@ impl Compiler {
         match info.name.as_str() {
             "Eq" => Some("Eq"),
             "Ord" => Some("Ord"),
+            "Throwable" => Some("Throwable"),
             _ => None,
         }
     }
@@ -1640,6 +1656,42 @@ impl Compiler {
     /// Can values of type `t` be ordered with `<` (sort, min, max)?
     pub(crate) fn orderable(&self, t: &Type) -> bool {
         builtins::orderable(t, &|s| self.struct_ordered(s))
+    }
+
+    /// A type declaring `Throwable`: its `message` (and `code`, if it has one) must be a `str`
+    /// field or a method `(self) -> str`, from which `throw` makes the `Error` it throws.
+    fn declare_throwable(&mut self, self_ty: &Type, span: Span) {
+        let name = self.show(self_ty);
+        for (part, required) in [("message", true), ("code", false)] {
+            let field = match self_ty {
+                Type::Struct(s, args) => self.struct_fields(*s, args).into_iter().find(|f| f.0 == part).map(|f| f.1),
+                _ => None,
+            };
+            let method = match self_ty {
+                Type::Struct(s, _) => self.structs[*s as usize].methods.get(part).copied(),
+                Type::Enum(e, _) => self.enums[*e as usize].methods.get(part).copied(),
+                _ => None,
+            };
+            let ok = match (field, method) {
+                (Some(t), _) => self.subst.resolve(&t) == Type::Str,
+                (None, Some(fi)) => {
+                    let f = &self.funcs[fi];
+                    f.has_self && f.params.is_empty() && f.ret == Type::Str && f.type_params.len() == crate::compiler::owner_len(self_ty)
+                }
+                (None, None) => !required,
+            };
+            if !ok {
+                self.error(N0209, format!("`{name}` cannot declare `Throwable`: it needs a `{part}: str` field or a method `def {part}(self) -> str`"), span)
+                    .label("declared here")
+                    .hint(if required { "the message is what an uncaught error prints; `code` is optional (the type's name by default)" } else { "`code` is optional: without one the error's code is the type's name" });
+                return;
+            }
+        }
+        match self_ty {
+            Type::Struct(s, _) => self.structs[*s as usize].throwable = true,
+            Type::Enum(e, _) => self.enums[*e as usize].throwable = true,
+            _ => {}
+        }
     }
 
     /// A type declaring `Eq` (`Ord`): a struct whose fields can be hashed (ordered) by value.
@@ -1817,6 +1869,14 @@ fn sym_res(sym: &Symbol) -> NameRes {
     }
 }
 
+/// How many type parameters a generic struct or enum type has (its methods have them first).
+pub(crate) fn owner_len(t: &Type) -> usize {
+    match t {
+        Type::Struct(_, a) | Type::Enum(_, a) => a.len(),
+        _ => 0,
+    }
+}
+
 /// The type parameters of a generic struct or enum, from its own type as its methods see it.
 fn owner_params(t: &Type) -> Vec<(String, Type)> {
     match t {
@@ -1855,6 +1915,15 @@ impl Compiler {
 
     /// Before storing through a container of type `t` held in `r`: N2016 at run time when
     /// `t` is an `any_container` and the container was not made as one (a cast's view).
+    /// Throws an `Error` whose code and message are in `base` and `base + 1` (of
+    /// `ERROR_FIELDS` registers from `base`): a run-time check's failure.
+    pub(crate) fn throw_error_at(&mut self, base: Reg) {
+        self.emit(Op::LoadNone { dst: base + 2 });
+        self.emit(Op::LoadNone { dst: base + 3 });
+        self.emit(Op::NewRecord { dst: base, ty: 0, base });
+        self.emit(Op::Throw { src: base });
+    }
+
     pub(crate) fn check_dynamic(&mut self, r: Reg, t: &Type) {
         if any_container(&self.subst.resolve(t)) {
             self.emit(Op::CheckDynamic { obj: r });

@@ -578,7 +578,7 @@ impl Compiler {
         }
     }
 
-    fn kind_code(&mut self, ty: &Type, te: &TypeExpr) -> u16 {
+    pub(crate) fn kind_code(&mut self, ty: &Type, te: &TypeExpr) -> u16 {
         match ty {
             Type::None => KIND_NONE,
             Type::Bool => KIND_BOOL,
@@ -2234,12 +2234,17 @@ impl Compiler {
         let info = self.structs[s as usize].clone();
         if s == ERROR_STRUCT && args.len() == 1 && args[0].name.is_none() {
             // Error(message): the code defaults to E0000
-            let base = self.b().alloc(2);
+            let base = self.b().alloc(4);
             self.load_const(Const::Str("E0000".into()), Some(base));
             self.expr_coerce(&args[0].value, Some(base + 1), &Type::Str);
+            self.emit(Op::LoadNone { dst: base + 2 });
+            self.emit(Op::LoadNone { dst: base + 3 });
             let d = self.dst(dst);
             self.emit(Op::NewRecord { dst: d, ty: info.record, base });
             return (d, Type::Struct(s, vec![]));
+        }
+        if s == ERROR_STRUCT && args.len() > 3 {
+            self.error(N0201, format!("`Error` takes at most 3 arguments (code, message, cause) but {} were given", args.len()), span);
         }
         let targs = targs.unwrap_or_else(|| self.fresh_args(&info.type_params));
         let ty = Type::Struct(s, targs.clone());

@@ -123,13 +123,12 @@ impl Compiler {
         }
         self.list_longest = outer_longest;
         // unreachable at run time when the match is exhaustive; kept so nothing falls through
-        let base = self.b().alloc(2);
+        let base = self.b().alloc(crate::compiler::ERROR_FIELDS);
         let c1 = self.konst(Const::Str(N2012.as_str().into()));
         let c2 = self.konst(Const::Str("no match arm matched".into()));
         self.emit(Op::LoadConst { dst: base, idx: c1 });
         self.emit(Op::LoadConst { dst: base + 1, idx: c2 });
-        self.emit(Op::NewRecord { dst: base, ty: 0, base });
-        self.emit(Op::Throw { src: base });
+        self.throw_error_at(base);
         for e in ends {
             self.b().patch(e);
         }

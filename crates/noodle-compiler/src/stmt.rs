@@ -7,6 +7,7 @@ use crate::builder::Reg;
 use crate::compiler::{Compiler, GlobalInfo, Local, LoopCtx, NameRes, Symbol};
 use crate::types::Type;
 use noodle_nbc::Op;
+use noodle_nbc::op::KIND_NONE;
 use noodle_syntax::ast::{self, Block, Expr, ExprKind, Ident, PatKind, Pattern, Stmt};
 use noodle_syntax::{Diagnostic, Span};
 use foldhash::{HashSet, HashSetExt};
@@ -54,9 +55,8 @@ fn walk_stmt(s: &Stmt, inside: bool, out: &mut HashSet<String>) {
         }
         Stmt::Try { body, catch, finally, .. } => {
             walk_block(body, inside, out);
-            if let Some(c) = catch {
-                let b = &c.1;
-                walk_block(b, inside, out);
+            for c in catch {
+                walk_block(&c.body, inside, out);
             }
             if let Some(b) = finally {
                 walk_block(b, inside, out);
@@ -406,9 +406,7 @@ impl Compiler {
                 true
             }
             Stmt::Throw(e, _) => {
-                let err_ty = Type::Struct(crate::compiler::ERROR_STRUCT, vec![]);
-                let r = self.expr_coerce(e, None, &err_ty);
-                self.emit(Op::Throw { src: r });
+                self.throw_stmt(e);
                 true
             }
             Stmt::While { cond, body, .. } => self.while_stmt(cond, body),
@@ -416,7 +414,7 @@ impl Compiler {
                 self.for_stmt(pat, iter, body);
                 false
             }
-            Stmt::Try { body, catch, finally, .. } => self.try_stmt(body, catch.as_deref(), finally.as_deref()),
+            Stmt::Try { body, catch, finally, .. } => self.try_stmt(body, catch, finally.as_deref()),
             Stmt::With { value, name, body, span } => self.with_stmt(value, name.as_ref(), body, *span),
             Stmt::Func(f) => {
                 self.nested_def(f);
@@ -576,7 +574,7 @@ impl Compiler {
                 let n = items.len();
                 let (ok, len) = self.list_length_test(r, n, rest.is_some());
                 let fine = self.b().jump_if_true(ok);
-                let base = self.b().alloc(2);
+                let base = self.b().alloc(crate::compiler::ERROR_FIELDS);
                 let s = if n == 1 { "" } else { "s" };
                 let need = if rest.is_some() { format!("at least {n} element{s}") } else { format!("exactly {n} element{s}") };
                 self.load_const(noodle_nbc::Const::Str(noodle_codes::N2017.as_str().into()), Some(base));
@@ -585,8 +583,7 @@ impl Compiler {
                 self.load_const(noodle_nbc::Const::Str(format!("the list pattern needs {need}, and the list has ")), Some(parts));
                 self.emit(Op::Move { dst: parts + 1, src: len });
                 self.emit(Op::Concat { dst: base + 1, base: parts, count: 2 });
-                self.emit(Op::NewRecord { dst: base, ty: 0, base });
-                self.emit(Op::Throw { src: base });
+                self.throw_error_at(base);
                 self.b().patch(fine);
                 for (i, p) in items.iter().enumerate() {
                     let tmp = self.list_item(r, i, n, rest);
@@ -1461,12 +1458,66 @@ impl Compiler {
         };
         let try_body = Block { stmts, span: body.span, has_closure: body.has_closure };
         let finally = Block { stmts: vec![Stmt::Expr(exit_call)], span: sp, has_closure: false };
-        let exits = self.stmt(&Stmt::Try { body: Box::new(try_body), catch: None, finally: Some(Box::new(finally)), span });
+        let exits = self.stmt(&Stmt::Try { body: Box::new(try_body), catch: Vec::new(), finally: Some(Box::new(finally)), span });
         self.pop_scope();
         exits
     }
 
-    fn try_stmt(&mut self, body: &Block, catch: Option<&(ast::Ident, Block)>, finally: Option<&Block>) -> bool {
+    /// `throw e`: an `Error` as it is; a value of a type declaring `Throwable` inside an
+    /// `Error` made from its `code` and `message` (fields or methods), which carries it in its
+    /// hidden last field for a `catch e: Type` to take out.
+    fn throw_stmt(&mut self, e: &Expr) {
+        let err_ty = Type::Struct(crate::compiler::ERROR_STRUCT, vec![]);
+        let (r, t) = self.expr(e, None, Some(&err_ty));
+        let t = self.subst.resolve(&t);
+        if matches!(&t, Type::Struct(s, _) if *s == crate::compiler::ERROR_STRUCT) || t.is_error() || t == Type::Never {
+            self.emit(Op::Throw { src: r });
+            return;
+        }
+        if !self.is_throwable(&t) {
+            let shown = self.show(&t);
+            let hint = match &t {
+                Type::Struct(..) | Type::Enum(..) => format!("declare `{}: Throwable` and give it a `message: str` field or a `message(self) -> str` method", shown),
+                _ => "throw an `Error(code, message)`, or a struct or enum declaring `Throwable`".to_string(),
+            };
+            self.error(N0200, format!("`throw` needs an `Error` or a type declaring `Throwable`, found `{shown}`"), e.span).label(format!("this is `{shown}`")).hint(hint);
+            return;
+        }
+        let base = self.b().alloc(4);
+        for (i, part) in ["code", "message"].into_iter().enumerate() {
+            self.throwable_part(r, &t, part, base + i as u16, e.span);
+        }
+        self.emit(Op::LoadNone { dst: base + 2 });
+        self.emit(Op::Move { dst: base + 3, src: r });
+        let d = self.b().temp();
+        let rec = self.structs[crate::compiler::ERROR_STRUCT as usize].record;
+        self.emit(Op::NewRecord { dst: d, ty: rec, base });
+        self.emit(Op::Throw { src: d });
+    }
+
+    /// The `code` or `message` of a `Throwable` value in `r`, into `dst`: its field of that
+    /// name, else its method; a missing `code` is the type's name.
+    fn throwable_part(&mut self, r: Reg, t: &Type, part: &str, dst: Reg, span: Span) {
+        if let Type::Struct(s, args) = t {
+            if let Some(i) = self.struct_fields(*s, args).iter().position(|f| f.0 == part) {
+                self.emit(Op::GetField { dst, obj: r, idx: i as u16 });
+                return;
+            }
+        }
+        if self.has_method(t, part) {
+            let ident = ast::Ident { name: part.into(), span };
+            self.method_call_on(r, t.clone(), &ident, &[], Some(dst), span, None);
+            return;
+        }
+        let name = match t {
+            Type::Struct(s, _) => self.structs[*s as usize].name.clone(),
+            Type::Enum(e, _) => self.enums[*e as usize].name.clone(),
+            _ => String::new(),
+        };
+        self.load_const(noodle_nbc::Const::Str(name), Some(dst));
+    }
+
+    fn try_stmt(&mut self, body: &Block, catch: &[ast::CatchClause], finally: Option<&Block>) -> bool {
         let err = self.b().temp();
         let handler = crate::builder::Label(self.emit(Op::TryBegin { reg: err, off: 0 }));
         self.f().tries.push(finally.cloned());
@@ -1480,7 +1531,7 @@ impl Compiler {
         self.b().patch(handler);
         let catch_exits;
         match catch {
-            Some((name, cblock)) => {
+            [_, ..] => {
                 let inner_handler = finally.map(|_| {
                     let err2 = self.b().temp();
                     (err2, crate::builder::Label(self.emit(Op::TryBegin { reg: err2, off: 0 })))
@@ -1488,10 +1539,7 @@ impl Compiler {
                 if finally.is_some() {
                     self.f().tries.push(finally.cloned());
                 }
-                self.push_scope();
-                self.bind_local(&name.name, Local { reg: err, ty: Type::Struct(crate::compiler::ERROR_STRUCT, vec![]), mutable: false, cell: false, wide: None, global: None });
-                catch_exits = self.block_stmts(cblock);
-                self.pop_scope();
+                catch_exits = self.catch_clauses(err, catch);
                 if let Some((err2, h)) = inner_handler {
                     self.f().tries.pop();
                     self.emit(Op::TryEnd);
@@ -1503,7 +1551,7 @@ impl Compiler {
                     self.b().patch(j2);
                 }
             }
-            None => {
+            [] => {
                 if let Some(f) = finally {
                     self.block_stmts(f);
                 }
@@ -1514,6 +1562,86 @@ impl Compiler {
         self.b().patch(jend);
         let finally_exits = finally.map(always_exits).unwrap_or(false);
         (body_exits && catch_exits) || finally_exits
+    }
+}
+
+impl Compiler {
+    /// The `catch` clauses after a `try`, the error in `err`: each typed one tests the value
+    /// the error carries (`catch e: ParseError`), an untyped one (or `catch e: Error`) takes
+    /// every error; when none matches, the error is thrown on. Returns whether every way
+    /// through ends the block (returns, throws, ...).
+    fn catch_clauses(&mut self, err: Reg, clauses: &[ast::CatchClause]) -> bool {
+        let error_ty = Type::Struct(crate::compiler::ERROR_STRUCT, vec![]);
+        let mut done = Vec::new();
+        let mut all_exit = true;
+        let mut catch_all = false;
+        for c in clauses {
+            if catch_all {
+                self.error(N0302, "this `catch` is never reached: an earlier one catches every error", c.name.span)
+                    .hint("put the `catch` clauses with a type first");
+                continue;
+            }
+            let ty = c.ty.as_ref().map(|te| (self.resolve_type(te), te.span()));
+            let typed = match &ty {
+                Some((t, _)) if *t == error_ty || t.is_error() => None,
+                Some((t, span)) => {
+                    if !self.is_throwable(t) {
+                        let shown = self.show(t);
+                        self.error(N0200, format!("`catch` can take `Error` or a type declaring `Throwable`, not `{shown}`"), *span)
+                            .hint("declare the type `Throwable` to throw and catch it, or catch every error with `catch e`");
+                        // still a typed clause (the program does not run)
+                        Some((Type::Unknown, KIND_NONE))
+                    } else {
+                        let te = c.ty.as_ref().unwrap();
+                        Some((t.clone(), self.kind_code(t, te)))
+                    }
+                }
+                None => None,
+            };
+            self.push_scope();
+            let next = match &typed {
+                Some((t, kind)) => {
+                    let v = self.b().temp();
+                    self.emit(Op::GetField { dst: v, obj: err, idx: crate::compiler::ERROR_VALUE_FIELD });
+                    let cond = self.b().temp();
+                    self.emit(Op::IsKind { dst: cond, src: v, kind: *kind });
+                    let next = self.b().jump_if_false(cond);
+                    self.bind_local(&c.name.name, Local { reg: v, ty: t.clone(), mutable: false, cell: false, wide: None, global: None });
+                    Some(next)
+                }
+                None => {
+                    catch_all = true;
+                    self.bind_local(&c.name.name, Local { reg: err, ty: error_ty.clone(), mutable: false, cell: false, wide: None, global: None });
+                    None
+                }
+            };
+            let exits = self.block_stmts(&c.body);
+            all_exit &= exits;
+            self.pop_scope();
+            if !exits {
+                done.push(self.b().jump());
+            }
+            if let Some(next) = next {
+                self.b().patch(next);
+            }
+        }
+        if !catch_all {
+            // no clause took it: on to the enclosing handler (through `finally`)
+            self.emit(Op::Throw { src: err });
+        }
+        for j in done {
+            self.b().patch(j);
+        }
+        all_exit
+    }
+
+    /// Does a value of type `t` declare `Throwable` (so that `throw` and `catch` take it)?
+    pub(crate) fn is_throwable(&self, t: &Type) -> bool {
+        match t {
+            Type::Struct(s, _) => self.structs[*s as usize].throwable,
+            Type::Enum(e, _) => self.enums[*e as usize].throwable,
+            _ => false,
+        }
     }
 }
 
@@ -1571,9 +1699,8 @@ fn assigned_names(stmts: &[Stmt], out: &mut HashSet<String>) {
             Stmt::With { body, .. } => assigned_names(&body.stmts, out),
             Stmt::Try { body, catch, finally, .. } => {
                 assigned_names(&body.stmts, out);
-                if let Some(c) = catch {
-                let b = &c.1;
-                    assigned_names(&b.stmts, out);
+                for c in catch {
+                    assigned_names(&c.body.stmts, out);
                 }
                 if let Some(b) = finally {
                     assigned_names(&b.stmts, out);

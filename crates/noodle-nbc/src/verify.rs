@@ -23,10 +23,11 @@ pub fn verify(p: &Program) -> Result<(), LoadError> {
     if p.nglobals > MAX_GLOBALS {
         return Err(bad(format!("{} globals is more than the limit of {MAX_GLOBALS}", p.nglobals)));
     }
-    // Runtime errors are built as records of type 0, so it must be `Error(code, message)`.
+    // Runtime errors are built as records of type 0, so it must be `Error(code, message,
+    // cause, $value)`.
     match p.types.first() {
-        Some(t) if t.name == "Error" && t.enum_name.is_none() && t.enum_id == u16::MAX && t.fields == ["code", "message"] => {}
-        _ => return Err(bad("type 0 must be the built-in struct `Error(code, message)`".into())),
+        Some(t) if t.name == "Error" && t.enum_name.is_none() && t.enum_id == u16::MAX && t.fields == ["code", "message", "cause", "$value"] && t.flags == 0 => {}
+        _ => return Err(bad("type 0 must be the built-in struct `Error(code, message, cause, $value)`".into())),
     }
     let nenums = p.types.iter().filter(|t| t.enum_id != u16::MAX).map(|t| t.enum_id as usize + 1).max().unwrap_or(0);
     for (ti, t) in p.types.iter().enumerate() {

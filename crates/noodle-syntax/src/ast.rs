@@ -216,13 +216,23 @@ pub enum Stmt {
     While { cond: Expr, body: Block, span: Span },
     For { pat: Box<Pattern>, iter: Expr, body: Block, span: Span },
     Throw(Expr, Span),
-    Try { body: Box<Block>, catch: Option<Box<(Ident, Block)>>, finally: Option<Box<Block>>, span: Span },
+    /// `try { } catch e: T { } catch e { } finally { }`: the `catch` clauses in order.
+    Try { body: Box<Block>, catch: Vec<CatchClause>, finally: Option<Box<Block>>, span: Span },
     /// `with value [as name] { body }`: runs the body, then `value.exit(true)` when it
     /// completed or `value.exit(false)` when it was left by an error, `return`, `break` or
     /// `continue`.
     With { value: Expr, name: Option<Ident>, body: Box<Block>, span: Span },
     /// A nested function declaration (a named closure).
     Func(Box<FuncDecl>),
+}
+
+/// `catch name [: Type] { body }`: with a type, only errors of that type (a struct or enum
+/// declaring `Throwable`, or `Error` for every error).
+#[derive(Clone, Debug)]
+pub struct CatchClause {
+    pub name: Ident,
+    pub ty: Option<TypeExpr>,
+    pub body: Block,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1091,26 +1091,27 @@ impl<'a> Parser<'a> {
             Tok::Try => {
                 self.advance();
                 let body = self.block()?;
-                let mut catch = None;
+                let mut catch = Vec::new();
                 let mut finally = None;
-                if self.peek_past_newlines(&Tok::Catch) {
+                while self.peek_past_newlines(&Tok::Catch) {
                     self.skip_newlines();
                     self.advance();
                     let name = self.ident()?;
-                    let b = self.block()?;
-                    catch = Some((name, b));
+                    let ty = if self.eat(&Tok::Colon) { Some(self.type_expr()?) } else { None };
+                    let body = self.block()?;
+                    catch.push(CatchClause { name, ty, body });
                 }
                 if self.peek_past_newlines(&Tok::Finally) {
                     self.skip_newlines();
                     self.advance();
                     finally = Some(self.block()?);
                 }
-                if catch.is_none() && finally.is_none() {
+                if catch.is_empty() && finally.is_none() {
                     let span = self.span();
                     self.error_at(span, "expected `catch` or `finally` after a `try` block".into(), "");
                     return Err(());
                 }
-                Stmt::Try { body: Box::new(body), catch: catch.map(Box::new), finally: finally.map(Box::new), span: start.to(self.prev_span()) }
+                Stmt::Try { body: Box::new(body), catch, finally: finally.map(Box::new), span: start.to(self.prev_span()) }
             }
             Tok::With => {
                 self.advance();

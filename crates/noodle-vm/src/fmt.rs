@@ -223,9 +223,9 @@ impl Printer<'_> {
             return;
         };
         if ty == 0 && rt.enum_name.is_none() {
-            // The built-in Error struct: `Error(CODE: message)`.
+            // The built-in Error struct: `Error(CODE: message)` (not its cause and hidden value).
             self.out.push_str("Error(");
-            for (i, v) in fields.iter().enumerate() {
+            for (i, v) in fields.iter().take(2).enumerate() {
                 if i > 0 {
                     self.out.push_str(": ");
                 }

@@ -920,7 +920,8 @@ impl Vm {
     fn make_error(&mut self, e: VmError) -> Value {
         let code = self.heap.alloc_str(e.code.as_str());
         let msg = self.heap.alloc_str(e.message);
-        let err = self.heap.alloc(Obj::Record { ty: 0, fields: crate::value::Fields::from_slice(&[code, msg]) });
+        // code, message, cause, and the thrown `Throwable` value (none here)
+        let err = self.heap.alloc(Obj::Record { ty: 0, fields: crate::value::Fields::from_slice(&[code, msg, Value::None, Value::None]) });
         if let (Some(mut cause), Value::Obj(r)) = (e.trace, err) {
             // raised elsewhere first (a task): its frames, then this process's (the throw that
             // follows keeps this trace, as for a rethrow)
@@ -995,7 +996,21 @@ impl Vm {
     fn uncaught(&mut self, err: Value) -> RunState {
         let (code, message) = match err {
             Value::Obj(r) => match self.heap.get(r) {
-                Obj::Record { ty: 0, fields } if fields.len() == 2 => (fmt::display(&self.heap, &self.program, fields[0]), fmt::display(&self.heap, &self.program, fields[1])),
+                Obj::Record { ty: 0, fields } if fields.len() >= 2 => {
+                    let mut message = fmt::display(&self.heap, &self.program, fields[1]);
+                    // the errors it wraps, outermost first (a chain of `cause`s, cut short)
+                    let mut cause = fields.get(2).copied().unwrap_or(Value::None);
+                    for _ in 0..16 {
+                        let Value::Obj(c) = cause else { break };
+                        let Obj::Record { ty: 0, fields: cf } = self.heap.get(c) else { break };
+                        if cf.len() < 2 {
+                            break;
+                        }
+                        message.push_str(&format!("\ncaused by {}: {}", fmt::display(&self.heap, &self.program, cf[0]), fmt::display(&self.heap, &self.program, cf[1])));
+                        cause = cf.get(2).copied().unwrap_or(Value::None);
+                    }
+                    (fmt::display(&self.heap, &self.program, fields[0]), message)
+                }
                 _ => (N2099.into(), fmt::display(&self.heap, &self.program, err)),
             },
             _ => (N2099.into(), fmt::display(&self.heap, &self.program, err)),
@@ -2450,7 +2465,7 @@ mod tests {
     /// A program that loops for ever (one backward jump), to pause.
     fn looping() -> noodle_nbc::Program {
         let f = noodle_nbc::program::Function { name: "<main>".into(), arity: 0, nregs: 1, ncaptures: 0, file: 0, code: vec![noodle_nbc::Op::Jump { off: -1 }], lines: vec![1] };
-        let error = noodle_nbc::program::RecordType { name: "Error".into(), enum_name: None, enum_id: u16::MAX, fields: vec!["code".into(), "message".into()], methods: vec![], flags: 0 };
+        let error = noodle_nbc::program::RecordType { name: "Error".into(), enum_name: None, enum_id: u16::MAX, fields: vec!["code".into(), "message".into(), "cause".into(), "$value".into()], methods: vec![], flags: 0 };
         noodle_nbc::Program { files: vec!["loop".into()], funcs: vec![f], types: vec![error], ..Default::default() }
     }
 
@@ -2481,7 +2496,7 @@ mod tests {
         // instruction 2 is where the stale handler would resume, in whatever frame is running
         let throws = func(
             "throws",
-            3,
+            4,
             vec![
                 Op::LoadInt { dst: 0, val: 1 },
                 Op::Jump { off: 2 },
