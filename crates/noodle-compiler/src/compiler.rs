@@ -79,6 +79,8 @@ pub struct StructInfo {
     pub type_params: Vec<(String, Type)>,
     /// Declares `Throwable`: `throw` and `catch e: Name` take it.
     pub throwable: bool,
+    /// Declares `Display`: shown by its `display` method.
+    pub display: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -98,6 +100,7 @@ pub struct EnumInfo {
     pub enum_id: u16,
     pub type_params: Vec<(String, Type)>,
     pub throwable: bool,
+    pub display: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -401,6 +404,7 @@ impl Compiler {
             span: Span::default(),
             type_params: Vec::new(),
             throwable: false,
+            display: false,
         });
         // Function 0 is the program entry; its code is written at the end.
         c.program.funcs.push(Function { name: "<main>".into(), arity: 0, nregs: 1, ncaptures: 0, file: 0, code: vec![Op::ReturnNone], lines: vec![0] });
@@ -918,12 +922,13 @@ impl Compiler {
 
     /// Checks that a struct or enum has every method of an interface with the same signature.
     pub fn satisfies(&mut self, t: Type, iface: u32, iargs: &[Type]) -> Result<(), String> {
-        if let Some(which) = self.standard_interface(iface) {
+        if let Some(which) = self.standard_interface(iface).filter(|w| *w != "Display") {
             // declared, not structural
             let ok = match (&t, which) {
                 (Type::Struct(s, _), "Eq") => self.program.types[self.structs[*s as usize].record as usize].flags & noodle_nbc::program::RECORD_BY_VALUE != 0,
-                (Type::Struct(s, _), _) => self.struct_ordered(*s),
+                (Type::Struct(s, _), "Ord") => self.struct_ordered(*s),
                 (Type::Enum(..), "Eq") => true,
+                (_, "Throwable") => self.is_throwable(&t),
                 _ => false,
             };
             return if ok { Ok(()) } else { Err(format!("it does not declare `{which}` (`struct Name: {which} {{ ... }}`)")) };
@@ -1259,7 +1264,7 @@ impl Compiler {
                     let record = self.program.types.len() as u16;
                     self.program.types.push(RecordType { name: s.name.name.clone(), enum_name: None, enum_id: u16::MAX, fields: s.fields.iter().map(|f| f.name.name.clone()).collect(), methods: vec![], flags: 0 });
                     let type_params = self.generic_params(&s.type_params);
-                    self.structs.push(StructInfo { name: s.name.name.clone(), module: mi, public: s.public, fields: vec![], defaults: vec![], methods: IndexMap::new(), record, span: s.span, type_params, throwable: false });
+                    self.structs.push(StructInfo { name: s.name.name.clone(), module: mi, public: s.public, fields: vec![], defaults: vec![], methods: IndexMap::new(), record, span: s.span, type_params, throwable: false, display: false });
                     self.define(mi, &s.name, Symbol::Struct(id), s.public);
                     struct_ids.push(id);
                 }
@@ -1267,7 +1272,7 @@ impl Compiler {
                     let id = self.enums.len() as u32;
                     let enum_id = self.enums.len() as u16;
                     let type_params = self.generic_params(&e.type_params);
-                    self.enums.push(EnumInfo { name: e.name.name.clone(), module: mi, public: e.public, variants: vec![], methods: IndexMap::new(), enum_id, type_params, throwable: false });
+                    self.enums.push(EnumInfo { name: e.name.name.clone(), module: mi, public: e.public, variants: vec![], methods: IndexMap::new(), enum_id, type_params, throwable: false, display: false });
                     self.define(mi, &e.name, Symbol::Enum(id), e.public);
                     enum_ids.push(id);
                 }
@@ -1575,13 +1580,32 @@ impl Compiler {
                     continue;
                 }
             };
-            if let Some(which) = self.standard_interface(i) {
-                if which == "Throwable" {
+            match self.standard_interface(i) {
+                Some("Throwable") => {
                     self.declare_throwable(&self_ty, span);
-                } else {
-                    self.check_comparable(&self_ty, which, span);
+                    continue;
                 }
-                continue;
+                Some(which @ ("Eq" | "Ord")) => {
+                    self.check_comparable(&self_ty, which, span);
+                    continue;
+                }
+                Some("Display") => {
+                    // an ordinary interface, and the records show through its method
+                    let recs: Vec<u16> = match &self_ty {
+                        Type::Struct(s, _) => vec![self.structs[*s as usize].record],
+                        Type::Enum(e, _) => self.enums[*e as usize].variants.iter().map(|v| v.record).collect(),
+                        _ => vec![],
+                    };
+                    for rec in recs {
+                        self.program.types[rec as usize].flags |= noodle_nbc::program::RECORD_DISPLAY;
+                    }
+                    match &self_ty {
+                        Type::Struct(s, _) => self.structs[*s as usize].display = true,
+                        Type::Enum(e, _) => self.enums[*e as usize].display = true,
+                        _ => {}
+                    }
+                }
+                _ => {}
             }
             let info = self.ifaces[i as usize].clone();
             let bindings: Vec<(String, Type)> = info.type_params.iter().map(|p| p.0.clone()).zip(args.iter().cloned()).collect();
@@ -1643,7 +1667,61 @@ impl Compiler {
             "Eq" => Some("Eq"),
             "Ord" => Some("Ord"),
             "Throwable" => Some("Throwable"),
+            "Display" => Some("Display"),
             _ => None,
+        }
+    }
+
+    /// Can a value of type `t` hold, or be, a value of a type declaring `Display` (so that
+    /// showing it needs the `str` native, which calls `display` methods, rather than the
+    /// `ToStr` instruction)? `any`, type parameters and interfaces may hold anything.
+    pub(crate) fn may_display(&self, t: &Type) -> bool {
+        fn walk(c: &Compiler, t: &Type, seen: &mut Vec<(bool, u32)>, depth: usize) -> bool {
+            if depth > 32 {
+                return true;
+            }
+            match t {
+                Type::Any | Type::Param(..) | Type::Interface(..) | Type::Var(_) => true,
+                Type::List(a) | Type::Set(a) | Type::Optional(a) | Type::Task(a) => walk(c, a, seen, depth + 1),
+                Type::Dict(k, v) => walk(c, k, seen, depth + 1) || walk(c, v, seen, depth + 1),
+                Type::Tuple(ts) => ts.iter().any(|t| walk(c, t, seen, depth + 1)),
+                Type::Struct(s, args) => {
+                    if c.structs[*s as usize].display {
+                        return true;
+                    }
+                    if seen.contains(&(false, *s)) {
+                        return false;
+                    }
+                    seen.push((false, *s));
+                    c.struct_fields(*s, args).iter().any(|(_, ft)| walk(c, ft, seen, depth + 1))
+                }
+                Type::Enum(e, args) => {
+                    if c.enums[*e as usize].display {
+                        return true;
+                    }
+                    if seen.contains(&(true, *e)) {
+                        return false;
+                    }
+                    seen.push((true, *e));
+                    (0..c.enums[*e as usize].variants.len()).any(|vi| c.variant_fields(*e, vi, args).iter().any(|(_, ft)| walk(c, ft, seen, depth + 1)))
+                }
+                _ => false,
+            }
+        }
+        walk(self, &self.subst.resolve(t), &mut Vec::new(), 0)
+    }
+
+    /// `str(x)` of the value in `src` into `dst`: the `ToStr` instruction, or the `str` native
+    /// when the value may show through a `display` method.
+    pub(crate) fn emit_to_str(&mut self, dst: Reg, src: Reg, t: &Type) {
+        if self.may_display(t) {
+            let base = self.b().alloc(2);
+            self.emit(Op::Move { dst: base + 1, src });
+            let n = self.native("str");
+            self.emit(Op::CallNative { base, native: n, argc: 1 });
+            self.emit(Op::Move { dst, src: base });
+        } else {
+            self.emit(Op::ToStr { dst, src });
         }
     }
 

@@ -643,6 +643,7 @@ impl Compiler {
                             }
                             self.emit(Op::Format { dst: r, spec });
                         }
+                        None if self.may_display(&t) => self.emit_to_str(r, v, &t),
                         None => {
                             // Concat formats non-strings itself
                             if !matches!(self.subst.resolve(&t), Type::Str) {
@@ -921,7 +922,10 @@ impl Compiler {
                 let r = base + i as u16;
                 let t = match self.str_call_arg(e) {
                     Some(x) => {
-                        self.expr(x, Some(r), Option::None);
+                        let (v, xt) = self.expr(x, Some(r), Option::None);
+                        if self.may_display(&xt) {
+                            self.emit_to_str(r, v, &xt);
+                        }
                         Type::Str
                     }
                     None => {
@@ -2633,9 +2637,9 @@ impl Compiler {
                 if !arity(self, 1, 1) {
                     return (self.dst(dst), Type::Str);
                 }
-                let (r, _) = self.expr(&args[0].value, None, None);
+                let (r, t) = self.expr(&args[0].value, None, None);
                 let d = self.dst(dst);
-                self.emit(Op::ToStr { dst: d, src: r });
+                self.emit_to_str(d, r, &t);
                 (d, Type::Str)
             }
             "set" => {

@@ -6,7 +6,7 @@
 //! files    count u32, then each: str
 //! consts   count u32, then each: tag u8 (0 int i64, 1 float f64, 2 str, 3 bytes) and payload
 //! types    count u32, then each: name str | enum name str ("" for a struct) | enum id u16 |
-//!          flags u8 (1 by value, 2 ordered) | field count u32 + strs | method count u32 + (name u16, func u32)
+//!          flags u8 (1 by value, 2 ordered, 4 display) | field count u32 + strs | method count u32 + (name u16, func u32)
 //! natives  count u32 + strs;  method names: count u32 + strs
 //! funcs    count u32, then each: name str | arity u16 | nregs u16 | ncaptures u16 | file u32 |
 //!          code length u32 | instructions | line table
@@ -287,7 +287,7 @@ pub fn decode(bytes: &[u8]) -> Result<Program, LoadError> {
         let enum_name = r.str("enum name")?;
         let enum_id = r.u16("enum id")?;
         let flags = r.u8("record flags")?;
-        if flags & !(crate::program::RECORD_BY_VALUE | crate::program::RECORD_ORDERED) != 0 {
+        if flags & !(crate::program::RECORD_BY_VALUE | crate::program::RECORD_ORDERED | crate::program::RECORD_DISPLAY) != 0 {
             return Err(LoadError::Malformed(format!("unknown record flags {flags:#04x}")));
         }
         let fields = r.strs("field names")?;

@@ -68,6 +68,9 @@ pub struct RecordType {
 pub const RECORD_BY_VALUE: u8 = 1;
 /// A struct whose values are ordered by their fields in order (declared `: Ord`).
 pub const RECORD_ORDERED: u8 = 2;
+/// A struct or variant whose values `print`, `str` and f-strings show with its method
+/// `display` (declared `: Display`).
+pub const RECORD_DISPLAY: u8 = 4;
 
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Program {

@@ -103,6 +103,53 @@ struct Printer<'a> {
     /// Containers being printed (the path from the root): meeting one again is a cycle,
     /// printed as `...` the way Python prints `[[...]]`.
     path: Vec<crate::value::ObjRef>,
+    /// Records shown as their `display` method said (see `displayed_records`).
+    shown: Option<&'a Shown>,
+}
+
+/// The text of each record whose type declares `Display`, by its reference: what its
+/// `display` method gave, computed before formatting (formatting cannot call Noodle code).
+pub type Shown = std::collections::HashMap<u32, String>;
+
+/// The records reachable from `values` whose types declare `Display` (each once, in the order
+/// met), with the function of their `display` method: the calls `print` and `str` make before
+/// formatting. Nothing is looked inside such a record (its text replaces it); the walk stops at
+/// `MAX_DEPTH` and after `MAX_WALK` objects (the rest then prints without `display`).
+pub fn displayed_records(heap: &Heap, program: &Program, values: &[Value]) -> Vec<(crate::value::ObjRef, u32)> {
+    const MAX_WALK: usize = 100_000;
+    if !program.types.iter().any(|t| t.flags & noodle_nbc::program::RECORD_DISPLAY != 0) {
+        return Vec::new();
+    }
+    let display = program.method_names.iter().position(|m| m == "display");
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut stack: Vec<(Value, usize)> = values.iter().rev().map(|v| (*v, 0)).collect();
+    while let Some((v, depth)) = stack.pop() {
+        let Value::Obj(r) = v else { continue };
+        if depth > MAX_DEPTH || seen.len() >= MAX_WALK || !seen.insert(r.0) {
+            continue;
+        }
+        let before = stack.len();
+        match heap.get(r) {
+            Obj::List(items) => stack.extend(items.iter().map(|x| (*x, depth + 1))),
+            Obj::Tuple(items) => stack.extend(items.iter().map(|x| (*x, depth + 1))),
+            Obj::Dict(m) => stack.extend(m.values().flat_map(|(k, v)| [(*k, depth + 1), (*v, depth + 1)])),
+            Obj::Set(m) => stack.extend(m.values().map(|x| (*x, depth + 1))),
+            Obj::Cell(x) => stack.push((*x, depth + 1)),
+            Obj::Record { ty, fields } => {
+                let rt = program.types.get(*ty as usize);
+                let func = rt.filter(|t| t.flags & noodle_nbc::program::RECORD_DISPLAY != 0).and_then(|t| t.methods.iter().find(|(m, _)| Some(*m as usize) == display)).map(|(_, f)| *f);
+                match func {
+                    Some(f) => out.push((r, f)),
+                    None => stack.extend(fields.iter().map(|x| (*x, depth + 1))),
+                }
+            }
+            _ => {}
+        }
+        // depth first, in the order printed
+        stack[before..].reverse();
+    }
+    out
 }
 
 impl Printer<'_> {
@@ -121,6 +168,10 @@ impl Printer<'_> {
             Value::Func(f) => self.func(f),
             Value::Undef => self.out.push_str("<undefined>"),
             Value::Obj(r) => {
+                if let Some(text) = self.shown.and_then(|s| s.get(&r.0)) {
+                    self.out.push_str(text);
+                    return;
+                }
                 let heap = self.heap;
                 let container = !matches!(heap.get(r), Obj::Str(_) | Obj::Bytes(_));
                 if container {
@@ -267,14 +318,27 @@ pub fn display(heap: &Heap, program: &Program, v: Value) -> String {
             return s.to_string();
         }
     }
-    let mut p = Printer { heap, program, out: String::new(), path: Vec::new() };
+    display_shown(heap, program, v, None)
+}
+
+/// `display`, with the records of `shown` replaced by their text.
+pub fn display_shown(heap: &Heap, program: &Program, v: Value, shown: Option<&Shown>) -> String {
+    if let Value::Obj(r) = v {
+        if let Some(text) = shown.and_then(|s| s.get(&r.0)) {
+            return text.clone();
+        }
+        if let Obj::Str(s) = heap.get(r) {
+            return s.to_string();
+        }
+    }
+    let mut p = Printer { heap, program, out: String::new(), path: Vec::new(), shown };
     p.value(v, false, 0);
     p.out
 }
 
 /// The quoted form: strings in double quotes with escapes, bytes as `b"..."`.
 pub fn repr(heap: &Heap, program: &Program, v: Value) -> String {
-    let mut p = Printer { heap, program, out: String::new(), path: Vec::new() };
+    let mut p = Printer { heap, program, out: String::new(), path: Vec::new(), shown: None };
     p.value(v, true, 0);
     p.out
 }

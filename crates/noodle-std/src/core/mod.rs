@@ -3,9 +3,9 @@
 //! wrong arity or wrong value kinds, which only hand-made bytecode can produce, give N2099.
 
 use noodle_native::{arity, as_bytes, as_dict, as_dict_mut, as_float, as_int, as_list, as_list_mut, as_set, as_set_mut, as_str, bad, simple, vec_with_capacity};
-use noodle_native::{Ctx, Heap, Module, Obj, Value, VmError};
+use noodle_native::{Ctx, Flow, Heap, Module, Obj, Value, VmError};
 use noodle_vm::codes::{N2007, N2008, N2010};
-use noodle_vm::fmt::{display, repr, str_repr};
+use noodle_vm::fmt::{display, display_shown, displayed_records, repr, str_repr, Shown};
 use noodle_vm::ops::{compare, key_of, truthy, type_name, values_equal};
 use noodle_vm::value::Text;
 
@@ -31,7 +31,7 @@ pub fn module() -> Module {
         .function("list[bool].any", simple!(bools_any))
         .function("list[bool].all", simple!(bools_all))
         .function("str.count", simple!(str_count))
-        .function("print", simple!(print))
+        .function("print", print)
         .function("__repl_show", simple!(repl_show))
         .function("int", simple!(int))
         .function("float", simple!(float))
@@ -107,7 +107,7 @@ pub fn module() -> Module {
         .function("set.copy", simple!(set_copy))
         .function("set.clear", simple!(set_clear))
         .function("len", simple!(len))
-        .function("str", simple!(to_str))
+        .function("str", to_str)
         .function("str.len", simple!(len))
         .function("bytes.len", simple!(len))
         .function("list.len", simple!(len))
@@ -149,27 +149,96 @@ pub(crate) fn write_all(w: &mut dyn std::io::Write, text: &str, what: &str) -> R
     w.write_all(text.as_bytes()).map_err(|e| io_error(what, &e))
 }
 
-pub(crate) fn push_display(heap: &Heap, program: &Program, v: Value, out: &mut String) {
+pub(crate) fn push_display(heap: &Heap, program: &Program, v: Value, out: &mut String, shown: Option<&Shown>) {
     if let Value::Obj(r) = v {
-        if let Obj::Str(s) = heap.get(r) {
+        if let (Obj::Str(s), None) = (heap.get(r), shown) {
             out.push_str(s);
             return;
         }
     }
-    out.push_str(&display(heap, program, v));
+    out.push_str(&display_shown(heap, program, v, shown));
 }
 
 /// The values separated by spaces, then a newline.
-pub(crate) fn print_line(heap: &Heap, program: &Program, args: &[Value]) -> String {
+pub(crate) fn print_line(heap: &Heap, program: &Program, args: &[Value], shown: Option<&Shown>) -> String {
     let mut s = String::new();
     for (i, v) in args.iter().enumerate() {
         if i > 0 {
             s.push(' ');
         }
-        push_display(heap, program, *v, &mut s);
+        push_display(heap, program, *v, &mut s, shown);
     }
     s.push('\n');
     s
+}
+
+/// What a native that shows values does with their text (see `show_then`).
+#[derive(Clone, Copy)]
+pub(crate) enum Then {
+    Print,
+    Str,
+    Write,
+    Eprint,
+}
+
+/// Shows `args` as `then` says: first calling the `display` method of each record in them
+/// whose type declares `Display` (each a call back into Noodle, one after another), then
+/// formatting with those texts in their place.
+pub(crate) fn show_then(ctx: &mut Ctx, args: &[Value], then: Then) -> Result<Value, Flow> {
+    let todo = displayed_records(ctx.heap, ctx.program, args);
+    let Some(&(r, f)) = todo.first() else {
+        return finish_show(ctx, args, None, then).map_err(Flow::from);
+    };
+    let showing = Showing { args: args.to_vec(), todo, texts: Shown::new(), then };
+    Err(ctx.call(Value::Func(f), &[Value::Obj(r)], Some(Box::new(showing))))
+}
+
+fn finish_show(ctx: &mut Ctx, args: &[Value], shown: Option<&Shown>, then: Then) -> R {
+    match then {
+        Then::Print | Then::Eprint => {
+            let line = print_line(ctx.heap, ctx.program, args, shown);
+            match then {
+                Then::Print => write_all(ctx.out, &line, "<stdout>")?,
+                _ => write_all(ctx.err, &line, "<stderr>")?,
+            }
+            Ok(Value::None)
+        }
+        Then::Str => {
+            arity(args, 1, "str")?;
+            let text = display_shown(ctx.heap, ctx.program, args[0], shown);
+            Ok(ctx.heap.alloc_str(text))
+        }
+        Then::Write => {
+            arity(args, 1, "io.write")?;
+            let mut s = String::new();
+            push_display(ctx.heap, ctx.program, args[0], &mut s, shown);
+            write_all(ctx.out, &s, "<stdout>")?;
+            Ok(Value::None)
+        }
+    }
+}
+
+/// `show_then` waiting for the `display` calls: the text of each in turn.
+struct Showing {
+    args: Vec<Value>,
+    todo: Vec<(noodle_vm::value::ObjRef, u32)>,
+    texts: Shown,
+    then: Then,
+}
+
+impl noodle_native::Continuation for Showing {
+    fn resume(&mut self, ctx: &mut Ctx, result: Value) -> Result<Value, Flow> {
+        let text = as_str(ctx.heap, result, "display")?.to_string();
+        let done = self.texts.len();
+        self.texts.insert(self.todo[done].0 .0, text);
+        match self.todo.get(done + 1) {
+            Some(&(r, f)) => Err(ctx.call(Value::Func(f), &[Value::Obj(r)], None)),
+            None => finish_show(ctx, &self.args, Some(&self.texts), self.then).map_err(Flow::from),
+        }
+    }
+    fn trace(&self, found: &mut dyn FnMut(Value)) {
+        self.args.iter().copied().chain(self.todo.iter().map(|(r, _)| Value::Obj(*r))).for_each(found)
+    }
 }
 
 const TWO_63: f64 = 9_223_372_036_854_775_808.0;
@@ -194,10 +263,8 @@ pub(crate) fn float_to_int(f: f64, what: &str) -> Result<i64, VmError> {
 // ---------------------------------------------------------------------------------------------
 // built-in functions
 
-fn print(ctx: &mut Ctx, args: &[Value]) -> R {
-    let line = print_line(ctx.heap, ctx.program, args);
-    write_all(ctx.out, &line, "<stdout>")?;
-    Ok(Value::None)
+fn print(ctx: &mut Ctx, args: &[Value]) -> Result<Value, Flow> {
+    show_then(ctx, args, Then::Print)
 }
 
 fn repl_show(ctx: &mut Ctx, args: &[Value]) -> R {
@@ -318,11 +385,10 @@ fn len(ctx: &mut Ctx, args: &[Value]) -> R {
     Ok(Value::Int(n as i64))
 }
 
-/// `str(x)` (an instruction too): what `print` shows.
-fn to_str(ctx: &mut Ctx, args: &[Value]) -> R {
-    arity(args, 1, "str")?;
-    let text = display(ctx.heap, ctx.program, args[0]);
-    Ok(ctx.heap.alloc_str(text))
+/// `str(x)` (an instruction too, `ToStr`, for values that cannot show through a `display`
+/// method): what `print` shows.
+fn to_str(ctx: &mut Ctx, args: &[Value]) -> Result<Value, Flow> {
+    show_then(ctx, args, Then::Str)
 }
 
 fn type_of(ctx: &mut Ctx, args: &[Value]) -> R {

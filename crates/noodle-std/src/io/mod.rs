@@ -1,8 +1,8 @@
 //! `std.io`: standard streams and whole files.
 
-use crate::core::{io_error, print_line, push_display, write_all};
+use crate::core::{io_error, show_then, Then};
 use noodle_native::{blocking, simple};
-use noodle_native::{arity, as_str, Ctx, Module, Value, VmError};
+use noodle_native::{arity, as_str, Ctx, Flow, Module, Value, VmError};
 use noodle_vm::permissions::Access;
 use noodle_vm::value::Text;
 
@@ -17,8 +17,8 @@ pub fn module() -> Module {
         .function("write_file", simple!(io_write_file))
         .function("append_file", simple!(io_append_file))
         .function("file_exists", simple!(io_file_exists))
-        .function("write", simple!(io_write))
-        .function("eprint", simple!(io_eprint))
+        .function("write", io_write)
+        .function("eprint", io_eprint)
 }
 
 fn io_read_line(ctx: &mut Ctx, args: &[Value]) -> R {
@@ -103,17 +103,11 @@ fn io_file_exists(ctx: &mut Ctx, args: &[Value]) -> R {
     Ok(Value::Bool(std::path::Path::new(path).exists()))
 }
 
-fn io_write(ctx: &mut Ctx, args: &[Value]) -> R {
-    arity(args, 1, "io.write")?;
-    let mut s = String::new();
-    push_display(ctx.heap, ctx.program, args[0], &mut s);
-    write_all(ctx.out, &s, "<stdout>")?;
-    Ok(Value::None)
+fn io_write(ctx: &mut Ctx, args: &[Value]) -> Result<Value, Flow> {
+    show_then(ctx, args, Then::Write)
 }
 
-fn io_eprint(ctx: &mut Ctx, args: &[Value]) -> R {
-    let line = print_line(ctx.heap, ctx.program, args);
-    write_all(ctx.err, &line, "<stderr>")?;
-    Ok(Value::None)
+fn io_eprint(ctx: &mut Ctx, args: &[Value]) -> Result<Value, Flow> {
+    show_then(ctx, args, Then::Eprint)
 }
 
