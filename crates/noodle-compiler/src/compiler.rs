@@ -113,6 +113,8 @@ pub struct IfaceInfo {
     /// Each method's default body, if it has one (a type that declares the interface gets a
     /// copy of each default it does not define).
     pub defaults: Vec<Option<Rc<ast::FuncDecl>>>,
+    /// Each method's parameters (names and default values, for calls on an interface value).
+    pub params: Vec<Rc<Vec<ParamInfo>>>,
 }
 
 /// `type Name[T] = ...`: resolved when first used, in its own module.
@@ -216,6 +218,9 @@ pub struct FnState {
     /// not known yet: each becomes a `Nop` at the end of the function unless its type turned
     /// out to be `list[any]`, `set[any]` or `dict[any, any]`.
     pub dynamic_marks: Vec<(usize, Type)>,
+    /// The variables of the enclosing `catch e: Type` clauses, with the error each came out of:
+    /// `throw e` raises that error again (its trace and all) rather than a new one.
+    pub caught: Vec<(Reg, Reg)>,
 }
 
 pub enum NameRes {
@@ -322,6 +327,9 @@ pub const ERROR_STRUCT: u32 = 0;
 pub const ERROR_VALUE_FIELD: u16 = 3;
 /// An `Error` record's fields: code, message, cause, the thrown value.
 pub const ERROR_FIELDS: u32 = 4;
+
+/// The names of the built-in types, which no type parameter may take.
+pub(crate) const BUILTIN_TYPE_NAMES: &[&str] = &["int", "float", "bool", "str", "bytes", "none", "any", "list", "dict", "set", "tensor", "task"];
 
 /// How many modules a chain of imports may hold (main, a module it imports, one that module
 /// imports, ...) before N0108.
@@ -835,6 +843,9 @@ impl Compiler {
     pub(crate) fn generic_params(&mut self, names: &[ast::Ident]) -> Vec<(String, Type)> {
         let mut out = Vec::with_capacity(names.len());
         for n in names {
+            if BUILTIN_TYPE_NAMES.contains(&n.name.as_str()) {
+                self.error(N0101, format!("a type parameter cannot be named `{}`: that is a built-in type", n.name), n.span).hint("use a capital letter, as in `T` or `Item`");
+            }
             if out.iter().any(|(m, _): &(String, Type)| *m == n.name) {
                 self.error(N0101, format!("type parameter `{}` is declared twice", n.name), n.span);
             }
@@ -922,6 +933,12 @@ impl Compiler {
 
     /// Checks that a struct or enum has every method of an interface with the same signature.
     pub fn satisfies(&mut self, t: Type, iface: u32, iargs: &[Type]) -> Result<(), String> {
+        self.satisfies_methods(t, iface, iargs, false)
+    }
+
+    /// `satisfies`; with `defaults_to_come`, a missing method that has a default is not
+    /// asked for (the type is about to get a copy of it).
+    fn satisfies_methods(&mut self, t: Type, iface: u32, iargs: &[Type], defaults_to_come: bool) -> Result<(), String> {
         if let Some(which) = self.standard_interface(iface).filter(|w| *w != "Display") {
             // declared, not structural
             let ok = match (&t, which) {
@@ -936,14 +953,22 @@ impl Compiler {
         let info = &self.ifaces[iface as usize];
         let iinst = type_inst(&info.type_params, iargs);
         let methods = info.methods.clone();
+        let defaults: Vec<bool> = info.defaults.iter().map(|d| d.is_some()).collect();
         let (table, targs, tparams) = match &t {
             Type::Struct(s, a) => (self.structs[*s as usize].methods.clone(), a.clone(), self.structs[*s as usize].type_params.clone()),
             Type::Enum(e, a) => (self.enums[*e as usize].methods.clone(), a.clone(), self.enums[*e as usize].type_params.clone()),
             _ => return Err("only structs and enums can implement interfaces".into()),
         };
         let tinst = type_inst(&tparams, &targs);
-        for (name, params, ret) in methods {
+        for (k, (name, params, ret)) in methods.into_iter().enumerate() {
             let Some(&fi) = table.get(&name) else {
+                if defaults[k] && defaults_to_come {
+                    continue;
+                }
+                if defaults[k] {
+                    let shown = self.show(&Type::Interface(iface, iargs.to_vec()));
+                    return Err(format!("it has no method `{name}` (declare `: {shown}` after its name to get the interface's default `{name}`)"));
+                }
                 return Err(format!("it has no method `{name}`"));
             };
             let f = &self.funcs[fi];
@@ -953,8 +978,19 @@ impl Compiler {
             let fret = inst(&f.ret);
             let want: Vec<Type> = params.iter().map(|p| self.subst.resolve(&crate::expr::instantiate(p, &iinst))).collect();
             let want_ret = self.subst.resolve(&crate::expr::instantiate(&ret, &iinst));
-            if !f.has_self || own || fparams != want || fret != want_ret {
-                return Err(format!("its method `{name}` has a different signature"));
+            let f_has_self = f.has_self;
+            // the interface's arguments may still be open (`def take[T](g: Getter[T])` given a
+            // `Box[int]`): the method's signature settles them
+            let open = want.iter().chain(std::iter::once(&want_ret)).any(|t| self.subst.has_vars(t));
+            let same = fparams.len() == want.len()
+                && if open {
+                    fparams.iter().zip(&want).all(|(a, b)| self.subst.unify(a, b)) && self.subst.unify(&fret, &want_ret)
+                } else {
+                    fparams == want && fret == want_ret
+                };
+            if !f_has_self || own || !same {
+                let sig = |c: &Compiler, ps: &[Type], r: &Type| format!("({}) -> {}", ps.iter().map(|p| c.show(p)).collect::<Vec<_>>().join(", "), c.show(r));
+                return Err(format!("its method `{name}` has a different signature: `{}`, where the interface has `{}`", sig(self, &fparams, &fret), sig(self, &want, &want_ret)));
             }
         }
         Ok(())
@@ -1279,7 +1315,7 @@ impl Compiler {
                 Item::Interface(i) => {
                     let id = self.ifaces.len() as u32;
                     let type_params = self.generic_params(&i.type_params);
-                    self.ifaces.push(IfaceInfo { name: i.name.name.clone(), module: mi, public: i.public, methods: vec![], type_params, defaults: vec![] });
+                    self.ifaces.push(IfaceInfo { name: i.name.name.clone(), module: mi, public: i.public, methods: vec![], type_params, defaults: vec![], params: vec![] });
                     self.define(mi, &i.name, Symbol::Iface(id), i.public);
                     iface_ids.push(id);
                 }
@@ -1363,15 +1399,28 @@ impl Compiler {
                     ii += 1;
                     self.f().type_params = self.ifaces[id as usize].type_params.clone();
                     let mut methods = Vec::new();
+                    let mut all_params = Vec::new();
                     for m in &i.methods {
                         if m.self_span.is_none() {
                             self.error(N0215, format!("interface method `{}` must take `self` as its first parameter", m.name.name), m.name.span);
                         }
-                        let ps = m.params.iter().map(|p| p.ty.as_ref().map(|t| self.resolve_type(t)).unwrap_or(Type::Unknown)).collect();
+                        if let Some(tp) = m.type_params.first() {
+                            self.error(N0214, format!("interface method `{}` cannot have type parameters of its own", m.name.name), tp.span)
+                                .hint("give the interface the type parameter instead (`interface Name[U] { ... }`), or make the method's parameter `any`");
+                        }
+                        // (its names still resolve, so that is the one error)
+                        let own = self.generic_params(&m.type_params);
+                        let scope = self.f().type_params.len();
+                        self.f().type_params.extend(own);
+                        let ps: Vec<Type> = m.params.iter().map(|p| p.ty.as_ref().map(|t| self.resolve_type(t)).unwrap_or(Type::Unknown)).collect();
+                        let infos: Vec<ParamInfo> = m.params.iter().zip(&ps).map(|(p, t)| ParamInfo { name: p.name.name.clone(), ty: t.clone(), default: p.default.as_ref().map(|d| Rc::new(self.const_default(d))) }).collect();
+                        all_params.push(Rc::new(infos));
                         let r = m.ret.as_ref().map(|t| self.resolve_type(t)).unwrap_or(Type::None);
+                        self.f().type_params.truncate(scope);
                         methods.push((m.name.name.clone(), ps, r));
                     }
                     self.ifaces[id as usize].methods = methods;
+                    self.ifaces[id as usize].params = all_params;
                     self.ifaces[id as usize].defaults = i.methods.iter().map(|m| (m.body.is_some() || m.deferred.is_some()).then(|| Rc::new(m.clone()))).collect();
                 }
                 Item::TypeAlias(_) => {}
@@ -1530,6 +1579,7 @@ impl Compiler {
             module,
             type_params: Vec::new(),
             dynamic_marks: Vec::new(),
+            caught: Vec::new(),
             is_init,
         }
     }
@@ -1540,6 +1590,9 @@ impl Compiler {
         let mut tps = outer.to_vec();
         let mut tp_ids = Vec::new();
         for tp in &f.type_params {
+            if BUILTIN_TYPE_NAMES.contains(&tp.name.as_str()) {
+                self.error(N0101, format!("a type parameter cannot be named `{}`: that is a built-in type", tp.name), tp.span).hint("use a capital letter, as in `T` or `Item`");
+            }
             let id = self.next_type_param;
             self.next_type_param += 1;
             tps.push((tp.name.clone(), Type::Param(id, tp.name.clone())));
@@ -1570,7 +1623,16 @@ impl Compiler {
         let saved = std::mem::replace(&mut self.f().type_params, owner_params(&self_ty));
         let ifaces: Vec<(Type, Span)> = implements.iter().map(|te| (self.resolve_type(te), te.span())).collect();
         self.f().type_params = saved;
+        let mut declared: Vec<u32> = Vec::new();
         for (t, span) in ifaces {
+            if let Type::Interface(i, _) = &t {
+                if declared.contains(i) {
+                    let shown = self.show(&t);
+                    self.error(N0101, format!("interface `{shown}` is declared twice"), span);
+                    continue;
+                }
+                declared.push(*i);
+            }
             let (i, args) = match t {
                 Type::Interface(i, args) => (i, args),
                 Type::Unknown => continue,
@@ -1614,10 +1676,11 @@ impl Compiler {
                 Type::Enum(e, _) => c.enums[*e as usize].methods.contains_key(name),
                 _ => true,
             };
-            // the methods without a default first: the defaults may call them
-            if let Some((name, _, _)) = info.methods.iter().zip(&info.defaults).find(|((n, _, _), d)| d.is_none() && !has(self, n)).map(|(m, _)| m) {
+            // the methods it has or must have first (the defaults may call them): a copied
+            // default would only repeat an error there
+            if let Err(why) = self.satisfies_methods(self_ty.clone(), i, &args, true) {
                 let (ts, is) = (self.show(&self_ty), self.show(&Type::Interface(i, args.clone())));
-                self.error(N0209, format!("`{ts}` does not implement interface `{is}`: it has no method `{name}`"), span).label("declared here");
+                self.error(N0209, format!("`{ts}` does not implement interface `{is}`: {why}"), span).label("declared here");
                 continue;
             }
             for ((name, _, _), default) in info.methods.iter().zip(&info.defaults) {
@@ -1807,7 +1870,9 @@ impl Compiler {
         // method copied from an interface, the interface's, as the type's declaration gives them)
         let owner = self_ty.as_ref().map(owner_params).unwrap_or_default();
         let owner_ids: Vec<u32> = owner.iter().filter_map(|(_, t)| if let Type::Param(id, _) = t { Some(*id) } else { None }).collect();
-        let outer: Vec<(String, Type)> = bindings.iter().cloned().chain(owner).collect();
+        // the interface's names last, so they win over the type's own (both are often `T`):
+        // the default's body knows only the interface's
+        let outer: Vec<(String, Type)> = owner.into_iter().chain(bindings.iter().cloned()).collect();
         let (tps, own_ids) = self.new_type_params(&outer, f);
         let tp_ids: Vec<u32> = owner_ids.into_iter().chain(own_ids).collect();
         let saved = std::mem::take(&mut self.f().type_params);
@@ -1888,7 +1953,7 @@ impl Compiler {
         st.self_ty = if info.has_self { self_ty.clone() } else { None };
         let outer = self_ty.as_ref().map(owner_params).unwrap_or_default();
         let own = info.type_params.iter().skip(outer.len());
-        st.type_params = info.type_bindings.iter().cloned().chain(outer).chain(decl.type_params.iter().zip(own).map(|(n, id)| (n.name.clone(), Type::Param(*id, n.name.clone())))).collect();
+        st.type_params = outer.into_iter().chain(info.type_bindings.iter().cloned()).chain(decl.type_params.iter().zip(own).map(|(n, id)| (n.name.clone(), Type::Param(*id, n.name.clone())))).collect();
         st.captured_names = crate::stmt::captured_names(body);
         self.fns.push(st);
         let mut reg = 0u16;

@@ -1232,26 +1232,36 @@ impl Compiler {
             }
             return Some((self.dst(dst), Type::Unknown));
         };
-        // an iterator (a value with `next` or `iter`) is collected into a list first
-        let (_, ft) = self.peek_type(&first.value);
-        let ft = self.subst.resolve(&ft);
-        let target = if matches!(ft, Type::Struct(..) | Type::Enum(..) | Type::Interface(..)) && (self.has_method(&ft, "next") || self.has_method(&ft, "iter")) {
-            let sp = first.value.span;
-            let x = "$item".to_string();
-            let c = noodle_syntax::ast::Comprehension {
-                kind: noodle_syntax::ast::CompKind::List,
-                elem: Expr { kind: ExprKind::Name(x.clone()), span: sp },
-                value: None,
-                clauses: vec![noodle_syntax::ast::CompClause::For { pat: noodle_syntax::ast::Pattern { kind: noodle_syntax::ast::PatKind::Bind(x), span: sp }, iter: first.value.clone() }],
-                has_closure: false,
-            };
-            Expr { kind: ExprKind::Comprehension(Box::new(c)), span: sp }
-        } else {
-            first.value.clone()
-        };
+        // an iterator is collected into a list first (the other list of `zip` too)
+        let target = self.collect_iterator(&first.value);
+        let mut rest = args[1..].to_vec();
+        if method == "zip" {
+            if let Some(a) = rest.first_mut().filter(|a| a.name.is_none()) {
+                a.value = self.collect_iterator(&a.value);
+            }
+        }
         let callee = Expr { kind: ExprKind::Field { target: Box::new(target), name: noodle_syntax::ast::Ident { name: method.to_string(), span }, optional: false }, span };
-        let call = Expr { kind: ExprKind::Call { callee: Box::new(callee), args: args[1..].to_vec() }, span };
+        let call = Expr { kind: ExprKind::Call { callee: Box::new(callee), args: rest }, span };
         Some(self.expr(&call, dst, expected))
+    }
+
+    /// `e` itself, or `[x for x in e]` when `e` is an iterator (a value with `next` or `iter`).
+    fn collect_iterator(&mut self, e: &Expr) -> Expr {
+        let (_, t) = self.peek_type(e);
+        let t = self.subst.resolve(&t);
+        if !(matches!(t, Type::Struct(..) | Type::Enum(..) | Type::Interface(..)) && (self.has_method(&t, "next") || self.has_method(&t, "iter"))) {
+            return e.clone();
+        }
+        let sp = e.span;
+        let x = "$item".to_string();
+        let c = noodle_syntax::ast::Comprehension {
+            kind: noodle_syntax::ast::CompKind::List,
+            elem: Expr { kind: ExprKind::Name(x.clone()), span: sp },
+            value: None,
+            clauses: vec![noodle_syntax::ast::CompClause::For { pat: noodle_syntax::ast::Pattern { kind: noodle_syntax::ast::PatKind::Bind(x), span: sp }, iter: e.clone() }],
+            has_closure: false,
+        };
+        Expr { kind: ExprKind::Comprehension(Box::new(c)), span: sp }
     }
 
     /// `[e for x in xs if c]` (and the set and dict forms): an empty container, then the
@@ -1695,7 +1705,16 @@ impl Compiler {
             if arm.scoped {
                 self.pop_scope();
             }
-            let (joined, widen) = self.join_types(&arm.ty, &t, arm.rest);
+            // branches of different types that both fit the expected type (an interface, `any`,
+            // an optional) take it, as a `match`'s arms do
+            let fits = |c: &mut Compiler, exp: &Type| {
+                let (a, b) = (c.subst.resolve(&arm.ty), c.subst.resolve(&t));
+                !c.subst.has_vars(exp) && a != b && !matches!((&a, &b), (Type::Int, Type::Float) | (Type::Float, Type::Int)) && !c.assignable(&a, &b) && !c.assignable(&b, &a) && c.assignable(&a, exp) && c.assignable(&b, exp)
+            };
+            let (joined, widen) = match expected.map(|e| self.subst.resolve(e)) {
+                Some(exp) if fits(self, &exp) => (exp, false),
+                _ => self.join_types(&arm.ty, &t, arm.rest),
+            };
             self.b().patch(arm.jend);
             if widen {
                 self.to_float_at_join(d);
@@ -2250,6 +2269,28 @@ impl Compiler {
         if s == ERROR_STRUCT && args.len() > 3 {
             self.error(N0201, format!("`Error` takes at most 3 arguments (code, message, cause) but {} were given", args.len()), span);
         }
+        // `Error(code, message, e)` with `e` from `catch e: ParseError`: its cause is the error
+        // `e` came out of
+        let rewritten: Vec<Arg>;
+        let args = if s == ERROR_STRUCT {
+            let mut changed = false;
+            let mut out = args.to_vec();
+            for (i, a) in out.iter_mut().enumerate() {
+                let is_cause = a.name.as_ref().map_or(i == 2, |n| n.name == "cause");
+                if let (true, ExprKind::Name(n)) = (is_cause, &a.value.kind) {
+                    if let NameRes::Local(l) = self.resolve(n) {
+                        if self.f().caught.iter().any(|(v, _)| *v == l.reg) {
+                            a.value = Expr { kind: ExprKind::Name(format!("$error {n}")), span: a.value.span };
+                            changed = true;
+                        }
+                    }
+                }
+            }
+            rewritten = out;
+            if changed { &rewritten[..] } else { args }
+        } else {
+            args
+        };
         let targs = targs.unwrap_or_else(|| self.fresh_args(&info.type_params));
         let ty = Type::Struct(s, targs.clone());
         if let Some(exp) = expected {
@@ -2500,19 +2541,19 @@ impl Compiler {
                     return (self.dst(dst), Type::Unknown);
                 };
                 let inst = crate::compiler::type_inst(&info.type_params, targs);
-                let ps: Vec<Type> = ps.iter().map(|p| instantiate(p, &inst)).collect();
+                let k = info.methods.iter().position(|m| m.0 == name.name).unwrap_or(0);
+                // names and default values as declared (the interface's own defaults)
+                let params: Vec<ParamInfo> = match info.params.get(k) {
+                    Some(ps) => ps.iter().map(|p| ParamInfo { ty: instantiate(&p.ty, &inst), ..p.clone() }).collect(),
+                    None => ps.iter().enumerate().map(|(j, p)| ParamInfo { name: format!("$arg{j}"), ty: instantiate(p, &inst), default: None }).collect(),
+                };
                 let ret = instantiate(&ret, &inst);
-                if ps.len() != args.len() {
-                    self.error(N0201, format!("`{}` takes {} argument{} but {} were given", name.name, ps.len(), plural(ps.len()), args.len()), span);
-                }
-                let base = self.b().alloc(args.len() as u32 + 2);
+                let slots = self.bind_args(&name.name, &params, args, span);
+                let base = self.b().alloc(params.len() as u32 + 2);
                 self.emit(Op::Move { dst: base + 1, src: r });
-                for (j, a) in args.iter().enumerate() {
-                    let p = ps.get(j).cloned().unwrap_or(Type::Unknown);
-                    self.expr_coerce(&a.value, Some(base + 2 + j as u16), &p);
-                }
+                self.store_args(&slots, &params, base + 2);
                 let m = self.method_name(&name.name);
-                self.emit(Op::CallMethod { base, name: m, argc: args.len() as u8 + 1 });
+                self.emit(Op::CallMethod { base, name: m, argc: params.len() as u8 + 1 });
                 (self.to_dst(base, dst), ret)
             }
             Type::Unknown => {
@@ -2700,12 +2741,20 @@ impl Compiler {
                     "type_of" => Type::Str,
                     "range" => Type::list(Type::Int),
                     _ => {
-                        // abs/min/max: numbers (min/max also strings)
+                        // abs/min/max: numbers (min/max also two values of one other orderable
+                        // type: strings, `Ord` structs, ...)
                         let all_num = types.iter().all(|t| t.is_numeric() || t.is_error());
                         let all_str = b != "abs" && types.iter().all(|t| *t == Type::Str);
+                        let same_ord = b != "abs" && types.len() == 2 && types[0] == types[1] && self.orderable(&types[0]);
+                        if same_ord && !all_num && !all_str {
+                            let t = types[0].clone();
+                            let n = self.native(b);
+                            self.emit(Op::CallNative { base, native: n, argc: args.len() as u8 });
+                            return (self.to_dst(base, dst), t);
+                        }
                         if !all_num && !all_str {
                             let shown: Vec<String> = types.iter().map(|t| self.show(t)).collect();
-                            self.error(N0200, format!("`{b}` needs numbers, found `{}`", shown.join("`, `")), span);
+                            self.error(N0200, format!("`{b}` needs numbers, or two values of one type that can be ordered, found `{}`", shown.join("`, `")), span);
                         }
                         if all_str && !types.is_empty() {
                             Type::Str

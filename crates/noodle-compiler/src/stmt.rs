@@ -982,6 +982,16 @@ impl Compiler {
                 None
             }
         };
+        // the value is computed before a `finally` runs, which may change the variable it
+        // came from: keep it in a register of its own
+        let r = match r {
+            Some(src) if self.f().tries.iter().any(|t| t.is_some()) => {
+                let keep = self.b().temp();
+                self.emit(Op::Move { dst: keep, src });
+                Some(keep)
+            }
+            r => r,
+        };
         self.unwind_tries(0);
         match r {
             Some(src) => self.emit(Op::Return { src }),
@@ -1467,6 +1477,14 @@ impl Compiler {
     /// `Error` made from its `code` and `message` (fields or methods), which carries it in its
     /// hidden last field for a `catch e: Type` to take out.
     fn throw_stmt(&mut self, e: &Expr) {
+        if let ExprKind::Name(n) = &e.kind {
+            if let NameRes::Local(l) = self.resolve(n) {
+                if let Some(&(_, err)) = self.f().caught.iter().rev().find(|(v, _)| *v == l.reg) {
+                    self.emit(Op::Throw { src: err });
+                    return;
+                }
+            }
+        }
         let err_ty = Type::Struct(crate::compiler::ERROR_STRUCT, vec![]);
         let (r, t) = self.expr(e, None, Some(&err_ty));
         let t = self.subst.resolve(&t);
@@ -1477,7 +1495,8 @@ impl Compiler {
         if !self.is_throwable(&t) {
             let shown = self.show(&t);
             let hint = match &t {
-                Type::Struct(..) | Type::Enum(..) => format!("declare `{}: Throwable` and give it a `message: str` field or a `message(self) -> str` method", shown),
+                Type::Struct(..) | Type::Enum(..) => format!("a type declaring `Throwable` (`{shown}: Throwable`) needs a `message: str` field or a `message(self) -> str` method"),
+                Type::Interface(..) => "throw the value as its own struct or enum type (an interface value's fields are not known here)".to_string(),
                 _ => "throw an `Error(code, message)`, or a struct or enum declaring `Throwable`".to_string(),
             };
             self.error(N0200, format!("`throw` needs an `Error` or a type declaring `Throwable`, found `{shown}`"), e.span).label(format!("this is `{shown}`")).hint(hint);
@@ -1575,6 +1594,7 @@ impl Compiler {
         let mut done = Vec::new();
         let mut all_exit = true;
         let mut catch_all = false;
+        let mut seen: Vec<Type> = Vec::new();
         for c in clauses {
             if catch_all {
                 self.error(N0302, "this `catch` is never reached: an earlier one catches every error", c.name.span)
@@ -1592,6 +1612,11 @@ impl Compiler {
                         // still a typed clause (the program does not run)
                         Some((Type::Unknown, KIND_NONE))
                     } else {
+                        if seen.contains(t) {
+                            let shown = self.show(t);
+                            self.error(N0302, format!("this `catch` is never reached: an earlier one takes every `{shown}`"), *span);
+                        }
+                        seen.push(t.clone());
                         let te = c.ty.as_ref().unwrap();
                         Some((t.clone(), self.kind_code(t, te)))
                     }
@@ -1607,6 +1632,9 @@ impl Compiler {
                     self.emit(Op::IsKind { dst: cond, src: v, kind: *kind });
                     let next = self.b().jump_if_false(cond);
                     self.bind_local(&c.name.name, Local { reg: v, ty: t.clone(), mutable: false, cell: false, wide: None, global: None });
+                    // the error it came out of, for `Error(code, message, e)` (see `construct`)
+                    self.bind_local(&format!("$error {}", c.name.name), Local { reg: err, ty: error_ty.clone(), mutable: false, cell: false, wide: None, global: None });
+                    self.f().caught.push((v, err));
                     Some(next)
                 }
                 None => {
@@ -1617,6 +1645,9 @@ impl Compiler {
             };
             let exits = self.block_stmts(&c.body);
             all_exit &= exits;
+            if typed.is_some() {
+                self.f().caught.pop();
+            }
             self.pop_scope();
             if !exits {
                 done.push(self.b().jump());

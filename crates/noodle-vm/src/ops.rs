@@ -211,12 +211,23 @@ pub fn compare(heap: &Heap, program: &Program, a: Value, b: Value) -> Result<Ord
     compare_at(heap, program, a, b, 0)
 }
 
-fn cannot_order(heap: &Heap, a: Value, b: Value) -> VmError {
+fn cannot_order(heap: &Heap, program: &Program, a: Value, b: Value) -> VmError {
     let nan = |v: Value| matches!(v, Value::Float(f) if f.is_nan());
+    // a struct or variant by its name (`Point`), other values by their kind
+    let name = |v: Value| match v {
+        Value::Obj(r) => match heap.get(r) {
+            Obj::Record { ty, .. } => program.types.get(*ty as usize).map_or_else(|| "record".to_string(), |t| match &t.enum_name {
+                Some(e) => format!("{e}.{}", t.name),
+                None => t.name.clone(),
+            }),
+            _ => kind_name(heap, v).to_string(),
+        },
+        _ => kind_name(heap, v).to_string(),
+    };
     if nan(a) || nan(b) {
         VmError::new(N2011, "cannot order nan")
     } else {
-        VmError::new(N2011, format!("cannot order {} and {}", kind_name(heap, a), kind_name(heap, b)))
+        VmError::new(N2011, format!("cannot order {} and {}", name(a), name(b)))
     }
 }
 
@@ -251,7 +262,7 @@ fn compare_at(heap: &Heap, program: &Program, a: Value, b: Value, depth: usize) 
         }
         _ => None,
     };
-    r.ok_or_else(|| cannot_order(heap, a, b))
+    r.ok_or_else(|| cannot_order(heap, program, a, b))
 }
 
 /// Canonical float key: -0.0 folded into 0.0, every NaN the same key.
@@ -340,7 +351,9 @@ pub fn key_of(heap: &Heap, program: &Program, v: Value) -> Key {
             match key_part(heap, program, item) {
                 // an enum value's list payload is keyed by identity, as structs are (the checker
                 // lets any enum be a key); elsewhere a list refuses the whole key
-                KeyPart::Leaf(Key::Unhashable) if top.variant.is_some() => top.keys.push(match item {
+                // (a struct declared `Eq` has no list fields but through `any` or a type
+                // parameter, and is then refused: its `==` compares the list's contents)
+                KeyPart::Leaf(Key::Unhashable) if top.variant.is_some_and(|ty| is_variant(program, ty)) => top.keys.push(match item {
                     Value::Obj(r) => Key::Ref(r.0),
                     _ => Key::Unhashable,
                 }),
