@@ -338,7 +338,12 @@ pub fn display_shown(heap: &Heap, program: &Program, v: Value, shown: Option<&Sh
 
 /// The quoted form: strings in double quotes with escapes, bytes as `b"..."`.
 pub fn repr(heap: &Heap, program: &Program, v: Value) -> String {
-    let mut p = Printer { heap, program, out: String::new(), path: Vec::new(), shown: None };
+    repr_shown(heap, program, v, None)
+}
+
+/// `repr`, with the records of `shown` replaced by their text.
+pub fn repr_shown(heap: &Heap, program: &Program, v: Value, shown: Option<&Shown>) -> String {
+    let mut p = Printer { heap, program, out: String::new(), path: Vec::new(), shown };
     p.value(v, true, 0);
     p.out
 }

@@ -28,6 +28,11 @@ var views: list[list[any]] = []
 def add[T](xs: list[T], x: T) { xs.push(x) }
 def add_opt[T](xs: list[T]?, x: T) { if xs != none { xs.push(x) } }
 def put[K, V](d: dict[K, V], k: K, v: V) { d[k] = v }
+struct Stack[T] {
+    items: list[T] = []
+    def push(self, x: T) { self.items.push(x) }
+}
+var stacks: list[Stack[any]] = []
 def check() {
     var n = 0
     for x in ints { n += x }
@@ -72,6 +77,19 @@ const STMTS: &[&str] = &[
     r#"bag.add("x")"#,
     r#"rows[0] = "zero""#,
     r#"print(len(a_ints as list[any]), (a_ints as list[any])[0])"#,
+    r#"try { let s = Stack[any](items: a_ints as list[any])
+    s.push("s") } catch e { print(e.code) }"#,
+    r#"try { let s = Stack[any]()
+    s.items = a_strs as list[any]
+    s.push(1) } catch e { print(e.code) }"#,
+    r#"try { let s = Stack[any]()
+    s.push("fine")
+    stacks.push(s) } catch e { print(e.code) }"#,
+    r#"try { for s in stacks { s.push(3) } } catch e { print(e.code) }"#,
+    r#"try { add(Stack[any]().items, "fine") } catch e { print(e.code) }"#,
+    r#"try { let s = Stack[int]()
+    s.push(4)
+    stacks.push(Stack[any](items: s.items as list[any])) } catch e { print(e.code) }"#,
     "check()",
 ];
 

@@ -5,7 +5,7 @@
 use noodle_native::{arity, as_bytes, as_dict, as_dict_mut, as_float, as_int, as_list, as_list_mut, as_set, as_set_mut, as_str, bad, simple, vec_with_capacity};
 use noodle_native::{Ctx, Flow, Heap, Module, Obj, Value, VmError};
 use noodle_vm::codes::{N2007, N2008, N2010};
-use noodle_vm::fmt::{display, display_shown, displayed_records, repr, str_repr, Shown};
+use noodle_vm::fmt::{display, display_shown, displayed_records, repr_shown, str_repr, Shown};
 use noodle_vm::ops::{compare, key_of, truthy, type_name, values_equal};
 use noodle_vm::value::Text;
 
@@ -32,7 +32,7 @@ pub fn module() -> Module {
         .function("list[bool].all", simple!(bools_all))
         .function("str.count", simple!(str_count))
         .function("print", print)
-        .function("__repl_show", simple!(repl_show))
+        .function("__repl_show", repl_show)
         .function("int", simple!(int))
         .function("float", simple!(float))
         .function("bool", simple!(bool_))
@@ -175,6 +175,8 @@ pub(crate) fn print_line(heap: &Heap, program: &Program, args: &[Value], shown: 
 /// What a native that shows values does with their text (see `show_then`).
 #[derive(Clone, Copy)]
 pub(crate) enum Then {
+    /// The REPL's echo of an expression's value (quoted, as `repr`).
+    Repl,
     Print,
     Str,
     Write,
@@ -195,6 +197,13 @@ pub(crate) fn show_then(ctx: &mut Ctx, args: &[Value], then: Then) -> Result<Val
 
 fn finish_show(ctx: &mut Ctx, args: &[Value], shown: Option<&Shown>, then: Then) -> R {
     match then {
+        Then::Repl => {
+            arity(args, 1, "repl_show")?;
+            let mut text = repr_shown(ctx.heap, ctx.program, args[0], shown);
+            text.push('\n');
+            write_all(ctx.out, &text, "<stdout>")?;
+            Ok(Value::None)
+        }
         Then::Print | Then::Eprint => {
             let line = print_line(ctx.heap, ctx.program, args, shown);
             match then {
@@ -267,12 +276,8 @@ fn print(ctx: &mut Ctx, args: &[Value]) -> Result<Value, Flow> {
     show_then(ctx, args, Then::Print)
 }
 
-fn repl_show(ctx: &mut Ctx, args: &[Value]) -> R {
-    arity(args, 1, "repl_show")?;
-    let mut text = repr(ctx.heap, ctx.program, args[0]);
-    text.push('\n');
-    write_all(ctx.out, &text, "<stdout>")?;
-    Ok(Value::None)
+fn repl_show(ctx: &mut Ctx, args: &[Value]) -> Result<Value, Flow> {
+    show_then(ctx, args, Then::Repl)
 }
 
 fn int(ctx: &mut Ctx, args: &[Value]) -> R {
