@@ -933,12 +933,6 @@ impl Compiler {
 
     /// Checks that a struct or enum has every method of an interface with the same signature.
     pub fn satisfies(&mut self, t: Type, iface: u32, iargs: &[Type]) -> Result<(), String> {
-        self.satisfies_methods(t, iface, iargs, false)
-    }
-
-    /// `satisfies`; with `defaults_to_come`, a missing method that has a default is not
-    /// asked for (the type is about to get a copy of it).
-    fn satisfies_methods(&mut self, t: Type, iface: u32, iargs: &[Type], defaults_to_come: bool) -> Result<(), String> {
         if let Some(which) = self.standard_interface(iface).filter(|w| *w != "Display") {
             // declared, not structural
             let ok = match (&t, which) {
@@ -962,9 +956,6 @@ impl Compiler {
         let tinst = type_inst(&tparams, &targs);
         for (k, (name, params, ret)) in methods.into_iter().enumerate() {
             let Some(&fi) = table.get(&name) else {
-                if defaults[k] && defaults_to_come {
-                    continue;
-                }
                 if defaults[k] {
                     let shown = self.show(&Type::Interface(iface, iargs.to_vec()));
                     return Err(format!("it has no method `{name}` (declare `: {shown}` after its name to get the interface's default `{name}`)"));
@@ -988,7 +979,10 @@ impl Compiler {
                 } else {
                     fparams == want && fret == want_ret
                 };
-            if !f_has_self || own || !same {
+            if !f_has_self {
+                return Err(format!("its method `{name}` does not take `self` (an interface's methods are called on a value)"));
+            }
+            if own || !same {
                 let sig = |c: &Compiler, ps: &[Type], r: &Type| format!("({}) -> {}", ps.iter().map(|p| c.show(p)).collect::<Vec<_>>().join(", "), c.show(r));
                 return Err(format!("its method `{name}` has a different signature: `{}`, where the interface has `{}`", sig(self, &fparams, &fret), sig(self, &want, &want_ret)));
             }
@@ -1624,6 +1618,7 @@ impl Compiler {
         let ifaces: Vec<(Type, Span)> = implements.iter().map(|te| (self.resolve_type(te), te.span())).collect();
         self.f().type_params = saved;
         let mut declared: Vec<u32> = Vec::new();
+        let mut normal: Vec<(u32, Vec<Type>, Span)> = Vec::new();
         for (t, span) in ifaces {
             if let Type::Interface(i, _) = &t {
                 if declared.contains(i) {
@@ -1669,20 +1664,19 @@ impl Compiler {
                 }
                 _ => {}
             }
-            let info = self.ifaces[i as usize].clone();
+            normal.push((i, args, span));
+        }
+        // every interface's defaults first (the first declared gives a method two of them
+        // have), so that one interface's required method may be another's default
+        let has = |c: &Compiler, name: &str| match &self_ty {
+            Type::Struct(s, _) => c.structs[*s as usize].methods.contains_key(name),
+            Type::Enum(e, _) => c.enums[*e as usize].methods.contains_key(name),
+            _ => true,
+        };
+        let mut copied: Vec<(usize, usize, Rc<ast::FuncDecl>)> = Vec::new();
+        for (k, (i, args, _)) in normal.iter().enumerate() {
+            let info = self.ifaces[*i as usize].clone();
             let bindings: Vec<(String, Type)> = info.type_params.iter().map(|p| p.0.clone()).zip(args.iter().cloned()).collect();
-            let has = |c: &Compiler, name: &str| match &self_ty {
-                Type::Struct(s, _) => c.structs[*s as usize].methods.contains_key(name),
-                Type::Enum(e, _) => c.enums[*e as usize].methods.contains_key(name),
-                _ => true,
-            };
-            // the methods it has or must have first (the defaults may call them): a copied
-            // default would only repeat an error there
-            if let Err(why) = self.satisfies_methods(self_ty.clone(), i, &args, true) {
-                let (ts, is) = (self.show(&self_ty), self.show(&Type::Interface(i, args.clone())));
-                self.error(N0209, format!("`{ts}` does not implement interface `{is}`: {why}"), span).label("declared here");
-                continue;
-            }
             for ((name, _, _), default) in info.methods.iter().zip(&info.defaults) {
                 let Some(decl) = default else { continue };
                 if has(self, name) {
@@ -1710,11 +1704,22 @@ impl Compiler {
                     }
                     _ => {}
                 }
-                default_bodies.push((fi, decl.clone(), self_ty.clone()));
+                copied.push((k, fi, decl.clone()));
             }
-            if let Err(why) = self.satisfies(self_ty.clone(), i, &args) {
-                let (ts, is) = (self.show(&self_ty), self.show(&Type::Interface(i, args.clone())));
-                self.error(N0209, format!("`{ts}` does not implement interface `{is}`: {why}"), span).label("declared here");
+        }
+        // then each interface checked; the defaults of one the type does not satisfy are not
+        // compiled (they would only repeat its error)
+        let mut failed = vec![false; normal.len()];
+        for (k, (i, args, span)) in normal.iter().enumerate() {
+            if let Err(why) = self.satisfies(self_ty.clone(), *i, args) {
+                let (ts, is) = (self.show(&self_ty), self.show(&Type::Interface(*i, args.clone())));
+                self.error(N0209, format!("`{ts}` does not implement interface `{is}`: {why}"), *span).label("declared here");
+                failed[k] = true;
+            }
+        }
+        for (k, fi, decl) in copied {
+            if !failed[k] {
+                default_bodies.push((fi, decl, self_ty.clone()));
             }
         }
     }
@@ -1852,14 +1857,21 @@ impl Compiler {
         for (field, ft) in self.struct_fields(s, &args) {
             let ok = match which {
                 "Eq" => builtins::hashable(&ft),
-                _ => matches!(ft, Type::Param(..)) || self.orderable(&ft),
+                // `Ord` includes `Eq`: its values are keys by value too
+                _ => matches!(ft, Type::Param(..)) || (self.orderable(&ft) && builtins::hashable(&ft)),
             };
             if !ok {
                 let shown = self.show(&ft);
-                let what = if which == "Eq" { "compared and hashed by value" } else { "ordered" };
+                let what = if which == "Eq" {
+                    "compared and hashed by value"
+                } else if self.orderable(&ft) {
+                    "hashed (an `Ord` value is a key by value too)"
+                } else {
+                    "ordered"
+                };
                 self.error(N0209, format!("struct `{name}` cannot declare `{which}`: its field `{field}` is a `{shown}`, which cannot be {what}"), span)
                     .label("declared here")
-                    .hint(if which == "Eq" { "fields of an `Eq` struct must be hashable: numbers, str, bytes, bool, none, tuples and optionals of those, enums and structs" } else { "fields of an `Ord` struct must be numbers, str, bytes, bool, tuples or lists of those, or `Ord` structs" });
+                    .hint(if which == "Eq" { "fields of an `Eq` struct must be hashable: numbers, str, bytes, bool, none, tuples and optionals of those, enums and structs" } else { "fields of an `Ord` struct must be numbers, str, bytes, bool, tuples of those, or `Ord` structs (not lists: `Ord` includes `Eq`, so values are hashed)" });
                 return;
             }
         }

@@ -638,7 +638,10 @@ impl Compiler {
                     match spec {
                         Some(s) => {
                             let spec = self.konst(Const::Str(s.clone()));
-                            if v != r {
+                            if self.may_display(&t) {
+                                // the spec then applies to the text `display` gave
+                                self.emit_to_str(r, v, &t);
+                            } else if v != r {
                                 self.emit(Op::Move { dst: r, src: v });
                             }
                             self.emit(Op::Format { dst: r, spec });
@@ -2342,8 +2345,10 @@ impl Compiler {
     /// `Pair[int, str](...)`, `Tree[int].Leaf`): each must be written as a type name, possibly
     /// with arguments of its own.
     pub(crate) fn expr_type_args(&mut self, index: &Expr) -> Vec<Type> {
+        // `f[int, str]` has two arguments, `f[(int, str)]` one (a tuple type)
+        let parenthesized = self.files.get(index.span.file as usize).is_some_and(|f| f.text.as_bytes().get(index.span.start as usize) == Some(&b'('));
         let items: Vec<&Expr> = match &index.kind {
-            ExprKind::Tuple(es) => es.iter().collect(),
+            ExprKind::Tuple(es) if !parenthesized => es.iter().collect(),
             _ => vec![index],
         };
         items.into_iter().map(|e| match expr_as_type(e) {
@@ -2851,6 +2856,7 @@ fn expr_as_type(e: &Expr) -> Option<TypeExpr> {
     match &e.kind {
         ExprKind::Name(n) => Some(TypeExpr::Named { path: vec![noodle_syntax::ast::Ident { name: n.clone(), span }], args: vec![], span }),
         ExprKind::None => Some(TypeExpr::Named { path: vec![noodle_syntax::ast::Ident { name: "none".into(), span }], args: vec![], span }),
+        ExprKind::Tuple(es) => Some(TypeExpr::Tuple(es.iter().map(expr_as_type).collect::<Option<Vec<_>>>()?, span)),
         ExprKind::Field { target, name, optional: false } => match &target.kind {
             ExprKind::Name(m) => Some(TypeExpr::Named { path: vec![noodle_syntax::ast::Ident { name: m.clone(), span: target.span }, name.clone()], args: vec![], span }),
             _ => None,

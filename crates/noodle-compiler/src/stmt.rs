@@ -1495,7 +1495,7 @@ impl Compiler {
         if !self.is_throwable(&t) {
             let shown = self.show(&t);
             let hint = match &t {
-                Type::Struct(..) | Type::Enum(..) => format!("a type declaring `Throwable` (`{shown}: Throwable`) needs a `message: str` field or a `message(self) -> str` method"),
+                Type::Struct(..) | Type::Enum(..) => format!("declare `{shown}: Throwable`; a type declaring it needs its `message` (and its `code`, if it has one) as a `str` field or a method returning `str`"),
                 Type::Interface(..) => "throw the value as its own struct or enum type (an interface value's fields are not known here)".to_string(),
                 _ => "throw an `Error(code, message)`, or a struct or enum declaring `Throwable`".to_string(),
             };
@@ -1506,7 +1506,16 @@ impl Compiler {
         for (i, part) in ["code", "message"].into_iter().enumerate() {
             self.throwable_part(r, &t, part, base + i as u16, e.span);
         }
-        self.emit(Op::LoadNone { dst: base + 2 });
+        // a `cause: Error?` field of its own is the error's cause
+        let error_opt = Type::optional(Type::Struct(crate::compiler::ERROR_STRUCT, vec![]));
+        let cause = match &t {
+            Type::Struct(s, args) => self.struct_fields(*s, args).iter().position(|f| f.0 == "cause" && (f.1 == error_opt || f.1 == Type::Struct(crate::compiler::ERROR_STRUCT, vec![]))),
+            _ => None,
+        };
+        match cause {
+            Some(i) => self.emit(Op::GetField { dst: base + 2, obj: r, idx: i as u16 }),
+            None => self.emit(Op::LoadNone { dst: base + 2 }),
+        };
         self.emit(Op::Move { dst: base + 3, src: r });
         let d = self.b().temp();
         let rec = self.structs[crate::compiler::ERROR_STRUCT as usize].record;

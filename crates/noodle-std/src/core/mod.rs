@@ -1218,6 +1218,7 @@ fn set_clear(ctx: &mut Ctx, args: &[Value]) -> R {
 mod tests {
     use super::*;
     use noodle_nbc::RecordType;
+    use noodle_vm::fmt::repr;
 
     struct T {
         heap: Heap,
