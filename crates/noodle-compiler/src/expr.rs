@@ -2117,6 +2117,7 @@ impl Compiler {
 
     /// A call of a known function. With `task` (`spawn f(...)`), or when `f` is `async def`,
     /// the call starts a task and has type `task[R]`.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn call_func(&mut self, fi: usize, recv: Option<(Reg, Type)>, args: &[Arg], dst: Option<Reg>, span: Span, expected: Option<&Type>, task: bool) -> (Reg, Type) {
         self.call_func_targs(fi, recv, args, dst, span, expected, task, TypeArgs::default())
     }

@@ -1317,10 +1317,16 @@ impl Compiler {
                 }
             }
         };
+        self.loop_until_none(item, top, &elem, pat, body, depth);
+    }
+
+    /// The rest of a loop that calls something at `top` giving `item` each time: it ends when
+    /// `item` is none, else binds it (`elem`) and runs the body.
+    fn loop_until_none(&mut self, item: Reg, top: usize, elem: &Type, pat: &Pattern, body: &Block, depth: usize) {
         let done = self.b().jump_if_none(item);
         self.f().loops.push(LoopCtx { breaks: vec![], continues: vec![], try_depth: depth });
         self.push_scope();
-        self.bind_loop_var(pat, item, &elem);
+        self.bind_loop_var(pat, item, elem);
         self.block_stmts(body);
         self.pop_scope();
         let lp = self.f().loops.pop().unwrap();
@@ -1358,21 +1364,7 @@ impl Compiler {
             t => t,
         };
         self.emit_native(&symbol, base, 1, Some(item));
-        let done = self.b().jump_if_none(item);
-        self.f().loops.push(LoopCtx { breaks: vec![], continues: vec![], try_depth: depth });
-        self.push_scope();
-        self.bind_loop_var(pat, item, &elem);
-        self.block_stmts(body);
-        self.pop_scope();
-        let lp = self.f().loops.pop().unwrap();
-        for c in lp.continues {
-            self.b().patch_to(c, top);
-        }
-        self.b().jump_back(top);
-        self.b().patch(done);
-        for b in lp.breaks {
-            self.b().patch(b);
-        }
+        self.loop_until_none(item, top, &elem, pat, body, depth);
     }
 
     fn bind_loop_var(&mut self, pat: &Pattern, r: Reg, ty: &Type) {

@@ -464,7 +464,7 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
                     Some(Reason::Crashed { code, message }) => (code, message),
                     _ => unreachable!("a process in Start has the reason its `new` could not begin"),
                 };
-                match crash(shared, p, Uncaught { code, message, trace: vec![] }) {
+                match crash(shared, p, Uncaught { code, message, trace: vec![], value: None }) {
                     Some(back) => p = back,
                     None => return,
                 }
@@ -592,6 +592,7 @@ fn crash(shared: &Arc<Shared>, mut p: Box<Process>, u: Uncaught) -> Option<Box<P
         p.cell.exiting.store(true, Ordering::SeqCst);
         let to = p.reply.take();
         let mut e = VmError::with_code(&u.code, u.message.clone());
+        e.value = u.value.map(Box::new);
         let mut trace = u.trace;
         trace.push(TraceFrame { function: p.cell.describe(shared.template.program()), file: AWAITED.into(), line: 0, col: 0 });
         e.trace = Some(Box::new(trace));
@@ -647,7 +648,7 @@ fn apply(shared: &Arc<Shared>, p: &mut Box<Process>, s: Sys) {
         Sys::Stop => p.stop_requested = true,
         Sys::Shutdown => interrupt(shared, p, Reason::Shutdown),
         Sys::Exit(message) => {
-            let u = Uncaught { code: N2309.into(), message, trace: vec![] };
+            let u = Uncaught { code: N2309.into(), message, trace: vec![], value: None };
             if p.phase != Phase::Stopping {
                 log_crash(shared, &p.cell.describe(shared.template.program()), &u);
             }
@@ -755,7 +756,7 @@ pub(crate) fn run_main_slice(shared: &Arc<Shared>, mut p: Box<Process>) -> MainE
             let mut vm = p.vm.take().unwrap();
             vm.abort();
             let max = shared.config.max_cpu.unwrap_or_default().as_secs_f64();
-            let u = Uncaught { code: N2313.into(), message: format!("the program used the processor time it was given ({max} s, --max-cpu)"), trace: vec![] };
+            let u = Uncaught { code: N2313.into(), message: format!("the program used the processor time it was given ({max} s, --max-cpu)"), trace: vec![], value: None };
             return MainEnd::Done(vm, RunState::Error(u));
         }
         for s in take_sys(&p.cell) {
@@ -765,7 +766,7 @@ pub(crate) fn run_main_slice(shared: &Arc<Shared>, mut p: Box<Process>) -> MainE
                 Sys::Exit(message) => {
                     let mut vm = p.vm.take().unwrap();
                     vm.abort();
-                    let u = Uncaught { code: N2309.into(), message, trace: vec![] };
+                    let u = Uncaught { code: N2309.into(), message, trace: vec![], value: None };
                     return MainEnd::Done(vm, RunState::Error(u));
                 }
                 _ => {}

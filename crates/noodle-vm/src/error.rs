@@ -10,11 +10,14 @@ pub struct VmError {
     /// Where the error was raised before it reached this process (a failed task's own
     /// frames, ending with an `AWAITED` mark); the raise here adds its frames after them.
     pub trace: Option<Box<Vec<crate::vm::TraceFrame>>>,
+    /// The error value itself when it came from another process and carries more than its
+    /// code and message (a cause, a `Throwable` value): raised again as it was.
+    pub value: Option<Box<crate::message::Carried>>,
 }
 
 impl VmError {
     pub fn new(code: noodle_codes::Code, message: impl Into<String>) -> VmError {
-        VmError { code, message: message.into(), trace: None }
+        VmError { code, message: message.into(), trace: None, value: None }
     }
     pub fn div_zero() -> VmError {
         VmError::new(N2001, "division by zero")
@@ -39,7 +42,7 @@ impl VmError {
                 c
             }
         };
-        VmError { code: noodle_codes::Code::user(code), message: message.into(), trace: None }
+        VmError { code: noodle_codes::Code::user(code), message: message.into(), trace: None, value: None }
     }
     pub fn arg(msg: impl Into<String>) -> VmError {
         VmError::new(N2011, msg)

@@ -12,6 +12,18 @@ use crate::native::Sendable;
 use crate::value::{DictMap, Fields, Obj, SetMap, Value};
 use noodle_nbc::Program;
 
+/// An `Error` value crossing to another process (a failed task's error, raised again by
+/// `await`), with the cause and the `Throwable` value it carries. Errors compare by their code,
+/// message and trace, so any two of these are equal.
+#[derive(Clone, Debug)]
+pub struct Carried(pub Msg);
+
+impl PartialEq for Carried {
+    fn eq(&self, _: &Carried) -> bool {
+        true
+    }
+}
+
 /// A value in transit between heaps: owns all its data.
 #[derive(Clone, Debug)]
 pub enum Msg {

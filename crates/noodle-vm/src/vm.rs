@@ -120,6 +120,9 @@ pub struct Uncaught {
     pub message: String,
     /// Innermost first.
     pub trace: Vec<TraceFrame>,
+    /// The error value, copied out, when it carries more than its code and message (see
+    /// `VmError::value`).
+    pub value: Option<crate::message::Carried>,
 }
 
 /// One line of a stack trace.
@@ -478,7 +481,7 @@ impl Vm {
     /// actor's initialiser and handlers.
     pub fn begin_call(&mut self, func: u32, args: &[Value]) -> Result<(), Uncaught> {
         if self.program.funcs.get(func as usize).map(|f| f.arity as usize) != Some(args.len()) {
-            return Err(Uncaught { code: N2011.into(), message: "wrong number of arguments for call".into(), trace: vec![] });
+            return Err(Uncaught { code: N2011.into(), message: "wrong number of arguments for call".into(), trace: vec![], value: None });
         }
         self.push_entry(func, args)
     }
@@ -538,7 +541,7 @@ impl Vm {
 
     /// Stack trace of an error raised by the host (no frames: the host is not Noodle code).
     pub fn uncaught_from(e: VmError) -> Uncaught {
-        Uncaught { code: e.code.to_string(), message: e.message, trace: vec![] }
+        Uncaught { code: e.code.to_string(), message: e.message, trace: vec![], value: None }
     }
 
     pub fn program(&self) -> &Program {
@@ -563,7 +566,7 @@ impl Vm {
         }
         // an idle actor keeps its (empty) frame vector, so it starts at one frame
         if self.frames.len() == self.frames.capacity() && !grow_frames(&mut self.frames, max_depth(&self.limits)) {
-            return Err(Uncaught { code: N2009.into(), message: format!("call depth exceeded ({} nested calls)", self.max_depth()), trace: vec![] });
+            return Err(Uncaught { code: N2009.into(), message: format!("call depth exceeded ({} nested calls)", self.max_depth()), trace: vec![], value: None });
         }
         self.entry_depth = self.frames.len();
         self.set_floor();
@@ -900,7 +903,7 @@ impl Vm {
 
     /// The error of a run whose output could not be written at the end (N2010).
     pub fn output_lost(e: &std::io::Error) -> Uncaught {
-        Uncaught { code: crate::codes::N2010.into(), message: format!("cannot write to standard output: {e}; output was lost"), trace: vec![] }
+        Uncaught { code: crate::codes::N2010.into(), message: format!("cannot write to standard output: {e}; output was lost"), trace: vec![], value: None }
     }
 
     /// Flushes standard output at the end of a run: a run that finished but could not write
@@ -918,10 +921,16 @@ impl Vm {
     }
 
     fn make_error(&mut self, e: VmError) -> Value {
-        let code = self.heap.alloc_str(e.code.as_str());
-        let msg = self.heap.alloc_str(e.message);
-        // code, message, cause, and the thrown `Throwable` value (none here)
-        let err = self.heap.alloc(Obj::Record { ty: 0, fields: crate::value::Fields::from_slice(&[code, msg, Value::None, Value::None]) });
+        let err = match &e.value {
+            // an error from another process that carried more: raised again as it was
+            Some(v) => crate::message::import(&mut self.heap, &self.program, &v.0),
+            None => {
+                let code = self.heap.alloc_str(e.code.as_str());
+                let msg = self.heap.alloc_str(e.message);
+                // code, message, cause, and the thrown `Throwable` value (none here)
+                self.heap.alloc(Obj::Record { ty: 0, fields: crate::value::Fields::from_slice(&[code, msg, Value::None, Value::None]) })
+            }
+        };
         if let (Some(mut cause), Value::Obj(r)) = (e.trace, err) {
             // raised elsewhere first (a task): its frames, then this process's (the throw that
             // follows keeps this trace, as for a rethrow)
@@ -1019,11 +1028,19 @@ impl Vm {
             (Some((r, t)), Value::Obj(e)) if *r == e => t.clone(),
             _ => self.trace(),
         };
+        // an error with a cause or a thrown value goes on whole (to whoever awaits a task)
+        let value = match err {
+            Value::Obj(r) => match self.heap.get(r) {
+                Obj::Record { ty: 0, fields } if fields.iter().skip(2).any(|v| !matches!(v, Value::None)) => crate::message::export(&self.heap, &self.program, err).ok().map(crate::message::Carried),
+                _ => None,
+            },
+            _ => None,
+        };
         self.frames.truncate(self.entry_depth);
         self.handlers.retain(|h| h.depth <= self.entry_depth);
         self.drop_natives_above(self.entry_depth);
         self.set_floor();
-        RunState::Error(Uncaught { code, message, trace })
+        RunState::Error(Uncaught { code, message, trace, value })
     }
 
     /// Sets this process's limits (`Limits::default()`: the defaults).
