@@ -1902,6 +1902,28 @@ impl Compiler {
                 },
                 _ => None,
             };
+            // `b.map[float](f)`: a method's own type arguments
+            if let (None, ExprKind::Field { target: obj, name, optional: false }) = (&named, &target.kind) {
+                // only when the value's type has a method of that name (else `s.handlers[0](x)`
+                // indexes a field)
+                let method_of = |c: &Compiler, t: &Type| match t {
+                    Type::Struct(s, _) => c.structs[*s as usize].methods.get(&name.name).copied(),
+                    Type::Enum(e, _) => c.enums[*e as usize].methods.get(&name.name).copied(),
+                    _ => None,
+                };
+                let is_value = self.static_type(obj).is_none() && !matches!(&obj.kind, ExprKind::Name(n) if matches!(self.resolve(n), NameRes::Module(_)));
+                if is_value {
+                    let (_, peeked) = self.peek_type(obj);
+                    let peeked = self.subst.resolve(&peeked);
+                    if method_of(self, &peeked).is_some_and(|fi| self.funcs[fi].has_self) {
+                        let (r, t) = self.expr(obj, None, None);
+                        let t = self.subst.resolve(&t);
+                        let fi = method_of(self, &t).expect("peeked");
+                        let targs = self.expr_type_args(index);
+                        return self.call_func_targs(fi, Some((r, t)), args, dst, span, expected, false, TypeArgs { owner: None, own: Some((targs, index.span)) });
+                    }
+                }
+            }
             match named {
                 Some(NameRes::Func(fi)) => {
                     let targs = self.expr_type_args(index);
