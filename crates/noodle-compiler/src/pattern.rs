@@ -1,10 +1,10 @@
 //! `match`: pattern tests and bindings, plus exhaustiveness and reachability checking with the
 //! usefulness algorithm (Maranget, "Warnings for pattern matching").
 
-use crate::codes::{N0106, N0200, N0300, N0301, N0302};
+use crate::codes::{N0104, N0106, N0200, N0300, N0301, N0302};
 use noodle_codes::N2012;
 use crate::builder::{Label, Reg};
-use crate::compiler::{Compiler, Local, NameRes};
+use crate::compiler::{Compiler, Local, NameRes, Symbol};
 use crate::types::Type;
 use noodle_nbc::op::KIND_RECORD;
 use noodle_nbc::{Const, Op};
@@ -148,16 +148,46 @@ impl Compiler {
             },
             _ => None,
         };
-        let (e, vname) = if path.len() == 2 {
-            match self.resolve(&path[0].name) {
-                NameRes::Enum(e) => (e, &path[1]),
+        let (e, vname) = match path {
+            [v] => (enum_of_ty?, v),
+            [ty @ .., v] => match self.pattern_type_path(ty) {
+                NameRes::Enum(e) => (e, v),
                 _ => return None,
-            }
-        } else {
-            (enum_of_ty?, &path[0])
+            },
+            [] => return None,
         };
         let vi = self.enums[e as usize].variants.iter().position(|v| v.name == vname.name)?;
         Some((e, vi))
+    }
+
+    /// The struct or enum a pattern's path names: `Point`, or `module.Point` from an import
+    /// (`NameRes::None` for anything else, such as `Enum.Variant`).
+    pub(crate) fn pattern_type_path(&mut self, path: &[Ident]) -> NameRes {
+        match path {
+            [n] => match self.resolve(&n.name) {
+                r @ (NameRes::Struct(_) | NameRes::Enum(_)) => r,
+                _ => NameRes::None,
+            },
+            [m, n] => {
+                let NameRes::Module(mi) = self.resolve(&m.name) else { return NameRes::None };
+                match self.modules[mi].symbols.get(&n.name).cloned() {
+                    Some((Symbol::Struct(s), public)) => {
+                        if !public {
+                            self.error(N0104, format!("`{}` is not public in module `{}`", n.name, self.modules[mi].name), n.span);
+                        }
+                        NameRes::Struct(s)
+                    }
+                    Some((Symbol::Enum(e), public)) => {
+                        if !public {
+                            self.error(N0104, format!("`{}` is not public in module `{}`", n.name, self.modules[mi].name), n.span);
+                        }
+                        NameRes::Enum(e)
+                    }
+                    _ => NameRes::None,
+                }
+            }
+            _ => NameRes::None,
+        }
     }
 
     /// Emits the tests for `pat` against register `r`; returns jumps taken when it fails.
@@ -361,8 +391,8 @@ impl Compiler {
             }
             PatKind::Variant { path, args } => {
                 // A struct name with positional sub-patterns: `Point(x, y)`.
-                if path.len() == 1 {
-                    if let NameRes::Struct(s) = self.resolve(&path[0].name) {
+                {
+                    if let NameRes::Struct(s) = self.pattern_type_path(path) {
                         let info = self.structs[s as usize].clone();
                         let args = args.clone().unwrap_or_default();
                         if !matches!(&ty, Type::Struct(x, _) if *x == s) && !ty.is_error() {
@@ -426,8 +456,8 @@ impl Compiler {
                 }
             }
             PatKind::Struct { path, fields } => {
-                let (names, types, test_kind): (Vec<String>, Vec<Type>, Option<u16>) = match self.resolve(&path[0].name) {
-                    NameRes::Struct(s) if path.len() == 1 => {
+                let (names, types, test_kind): (Vec<String>, Vec<Type>, Option<u16>) = match self.pattern_type_path(path) {
+                    NameRes::Struct(s) => {
                         let info = self.structs[s as usize].clone();
                         if !matches!(&ty, Type::Struct(x, _) if *x == s) && !ty.is_error() {
                             mismatch(self, &format!("a `{}`", info.name), &ty);
@@ -591,8 +621,8 @@ impl Compiler {
                 P::C(Ctor::Tuple, ps.iter().zip(ts.iter()).map(|(p, t)| self.lower(p, t)).collect())
             }
             PatKind::Variant { path, args } => {
-                if path.len() == 1 {
-                    if let NameRes::Struct(s) = self.resolve(&path[0].name) {
+                {
+                    if let NameRes::Struct(s) = self.pattern_type_path(path) {
                         let fts: Vec<Type> = self.struct_fields(s, &self.struct_args(&ty, s)).into_iter().map(|f| f.1).collect();
                         let args = args.clone().unwrap_or_default();
                         if args.len() != fts.len() {
@@ -615,8 +645,8 @@ impl Compiler {
                 }
             }
             PatKind::Struct { path, fields } => {
-                let (names, types, ctor): (Vec<String>, Vec<Type>, Ctor) = match self.resolve(&path[0].name) {
-                    NameRes::Struct(s) if path.len() == 1 => {
+                let (names, types, ctor): (Vec<String>, Vec<Type>, Ctor) = match self.pattern_type_path(path) {
+                    NameRes::Struct(s) => {
                         let fields = self.struct_fields(s, &self.struct_args(&ty, s));
                         (fields.iter().map(|f| f.0.clone()).collect(), fields.iter().map(|f| f.1.clone()).collect(), Ctor::Struct)
                     }

@@ -516,8 +516,8 @@ impl Compiler {
             }
             PatKind::Struct { path, fields } => {
                 let t = self.subst.resolve(ty);
-                let s = match self.resolve(&path[0].name) {
-                    NameRes::Struct(s) if path.len() == 1 && (matches!(&t, Type::Struct(x, _) if *x == s) || t.is_error()) => s,
+                let s = match self.pattern_type_path(path) {
+                    NameRes::Struct(s) if matches!(&t, Type::Struct(x, _) if *x == s) || t.is_error() => s,
                     _ => {
                         let shown = self.show(&t);
                         let full: Vec<&str> = path.iter().map(|i| i.name.as_str()).collect();
@@ -541,8 +541,8 @@ impl Compiler {
                 }
             }
             // `Point(x, y)`: a struct's fields in order
-            PatKind::Variant { path, args: Some(ps) } if path.len() == 1 && matches!(self.resolve(&path[0].name), NameRes::Struct(_)) => {
-                let NameRes::Struct(s) = self.resolve(&path[0].name) else { return };
+            PatKind::Variant { path, args: Some(ps) } if matches!(self.pattern_type_path(path), NameRes::Struct(_)) => {
+                let NameRes::Struct(s) = self.pattern_type_path(path) else { return };
                 let t = self.subst.resolve(ty);
                 let mut info = self.structs[s as usize].clone();
                 info.fields = self.struct_fields(s, &self.struct_args(&t, s));
@@ -621,8 +621,8 @@ impl Compiler {
         match &pat.kind {
             PatKind::Wildcard | PatKind::Bind(_) => true,
             PatKind::Tuple(ps) | PatKind::List { items: ps, .. } => ps.iter().all(|p| self.pattern_irrefutable(p, &Type::Unknown)),
-            PatKind::Struct { path, fields } => path.len() == 1 && matches!(self.resolve(&path[0].name), NameRes::Struct(_)) && fields.iter().all(|(_, p)| self.pattern_irrefutable(p, &Type::Unknown)),
-            PatKind::Variant { path, args: Some(ps) } => path.len() == 1 && matches!(self.resolve(&path[0].name), NameRes::Struct(_)) && ps.iter().all(|p| self.pattern_irrefutable(p, &Type::Unknown)),
+            PatKind::Struct { path, fields } => matches!(self.pattern_type_path(path), NameRes::Struct(_)) && fields.iter().all(|(_, p)| self.pattern_irrefutable(p, &Type::Unknown)),
+            PatKind::Variant { path, args: Some(ps) } => matches!(self.pattern_type_path(path), NameRes::Struct(_)) && ps.iter().all(|p| self.pattern_irrefutable(p, &Type::Unknown)),
             _ => false,
         }
     }

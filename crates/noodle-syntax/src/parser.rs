@@ -1851,7 +1851,7 @@ impl<'a> Parser<'a> {
                     self.skip_newlines();
                     self.expect(Tok::RParen)?;
                     PatKind::Variant { path, args: Some(args) }
-                } else if self.at(&Tok::LBrace) && path[0].name.chars().next().is_some_and(|c| c.is_uppercase()) {
+                } else if self.at(&Tok::LBrace) && path.last().is_some_and(|p| p.name.chars().next().is_some_and(|c| c.is_uppercase())) {
                     self.advance();
                     let mut fields = Vec::new();
                     loop {
