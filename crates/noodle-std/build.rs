@@ -1,14 +1,19 @@
 //! Finds the standard library's modules: every folder of `src/` with a `mod.rs` is one (its
 //! `module()` builds the `noodle_native::Module`), so adding a module is adding its folder.
-//! Writes `$OUT_DIR/modules.rs`, which `lib.rs` includes: a `mod` for each folder and
-//! `modules()`, the list of them all.
+//! Writes `$OUT_DIR/modules.rs`, which `lib.rs` includes: a macro that hands `lib.rs` the folder
+//! names, from which it declares a `mod` for each and `modules()`, the list of them all.
+//!
+//! Nothing written holds a path: a target folder shared by two checkouts (a persistent CI
+//! target) must never compile one checkout with the other's sources, and cargo may keep this
+//! script's output when only the checkout moved. So the names go out, `lib.rs` declares the
+//! `mod`s (resolved beside it), and the paths cargo watches are relative to the package.
 
 use std::fmt::Write;
 use std::path::Path;
 
 fn main() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    println!("cargo:rerun-if-changed={}", src.display());
+    println!("cargo:rerun-if-changed=src");
     let mut names: Vec<String> = std::fs::read_dir(&src)
         .expect("src/ of noodle-std")
         .flatten()
@@ -16,15 +21,11 @@ fn main() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    let mut out = String::new();
     for n in &names {
         assert!(n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'), "module folder `{n}` must be a Rust name");
-        let path = src.join(n).join("mod.rs");
-        println!("cargo:rerun-if-changed={}", src.join(n).display());
-        let _ = writeln!(out, "#[path = {:?}]\npub mod {n};", path.display().to_string());
+        println!("cargo:rerun-if-changed=src/{n}");
     }
-    out.push_str("\n/// Every module of the standard library (but `std.actor`, which the runtime provides), one\n/// per folder of `src/`.\npub fn modules() -> Vec<noodle_native::Module> {\n    vec![");
-    out.push_str(&names.iter().map(|n| format!("{n}::module()")).collect::<Vec<_>>().join(", "));
-    out.push_str("]\n}\n");
+    let mut out = String::new();
+    let _ = writeln!(out, "macro_rules! with_std_modules {{ ($m:ident) => {{ $m!({}); }} }}", names.join(" "));
     std::fs::write(Path::new(&std::env::var("OUT_DIR").unwrap()).join("modules.rs"), out).expect("write modules.rs");
 }

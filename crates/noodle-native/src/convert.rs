@@ -13,7 +13,7 @@ use indexmap::IndexMap;
 use noodle_nbc::Program;
 use noodle_vm::native::{NativeBox, NativeObject};
 use noodle_vm::value::{Dict, Fields, SetMap};
-use noodle_vm::{Heap, Obj, Value, VmError};
+use noodle_vm::{Heap, List, Obj, Value, VmError};
 use std::hash::Hash;
 
 /// A Rust type a Noodle value can be read as.
@@ -172,7 +172,7 @@ impl<'h, T: FromValue<'h>> FromValue<'h> for Vec<T> {
     fn from_value(heap: &'h Heap, v: Value) -> Option<Vec<T>> {
         match v {
             Value::Obj(r) => match heap.get(r) {
-                Obj::List(items) => items.iter().map(|x| T::from_value(heap, *x)).collect(),
+                Obj::List(items) => items.iter().map(|x| T::from_value(heap, x)).collect(),
                 _ => None,
             },
             _ => None,
@@ -288,7 +288,7 @@ impl<T: IntoValue> IntoValue for Option<T> {
 impl<T: IntoValue> IntoValue for Vec<T> {
     fn into_value(self, heap: &mut Heap, program: &Program) -> Value {
         let items: Vec<Value> = self.into_iter().map(|x| x.into_value(heap, program)).collect();
-        heap.alloc(Obj::List(items))
+        heap.alloc(Obj::List(items.into()))
     }
 }
 
@@ -410,7 +410,7 @@ pub fn as_bytes<'h>(heap: &'h Heap, v: Value, name: &str) -> Result<&'h [u8], Vm
     <&[u8]>::from_value(heap, v).ok_or_else(|| bad(name))
 }
 
-pub fn as_list<'h>(heap: &'h Heap, v: Value, name: &str) -> Result<&'h Vec<Value>, VmError> {
+pub fn as_list<'h>(heap: &'h Heap, v: Value, name: &str) -> Result<&'h List, VmError> {
     match v {
         Value::Obj(r) => match heap.get(r) {
             Obj::List(l) => Ok(l),
@@ -420,7 +420,7 @@ pub fn as_list<'h>(heap: &'h Heap, v: Value, name: &str) -> Result<&'h Vec<Value
     }
 }
 
-pub fn as_list_mut<'h>(heap: &'h mut Heap, v: Value, name: &str) -> Result<&'h mut Vec<Value>, VmError> {
+pub fn as_list_mut<'h>(heap: &'h mut Heap, v: Value, name: &str) -> Result<&'h mut List, VmError> {
     match v {
         Value::Obj(r) => match heap.get_mut(r) {
             Obj::List(l) => Ok(l),

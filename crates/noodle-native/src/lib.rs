@@ -19,7 +19,7 @@ pub use convert::{arg, ret, Bytes, FromValue, IntoArgs, IntoValue, Object, Ref};
 pub use noodle_vm::native::{CallRequest, Continuation, Ctx, Flow, Host, NativeBox, NativeFn, NativeObject, Natives, Sendable, Wait};
 pub use noodle_compiler::types::{Type, TE};
 pub use noodle_compiler::{ArgShape, CallRule, RuleArg, RuleCall};
-pub use noodle_vm::{Heap, Obj, Value, VmError};
+pub use noodle_vm::{Heap, List, Obj, Value, VmError};
 
 use std::borrow::Cow;
 use std::sync::Arc;

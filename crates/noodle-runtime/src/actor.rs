@@ -424,7 +424,7 @@ fn actor_value(heap: &mut Heap, a: ActorRef) -> Value {
 /// `actor.spawn(new, receive, on_stop, ty, args, name, capacity, overflow, supervisor, restart, link, max_heap)`.
 /// A new process's arguments (a list) as messages.
 fn export_args(heap: &Heap, program: &Program, list: Value, name: &str) -> Result<Vec<Msg>, VmError> {
-    as_list(heap, list, name)?.iter().map(|v| export(heap, program, *v)).collect()
+    as_list(heap, list, name)?.iter().map(|v| export(heap, program, v)).collect()
 }
 
 /// Copies of the globals a new process running these functions can reach.
@@ -596,7 +596,7 @@ fn actor_children(ctx: &mut Ctx, a: &[Value]) -> R {
     let sup = actor_ref(ctx.heap, a[0], "actor.children")?;
     let (kids, _) = host(ctx)?.children(&sup)?;
     let items: Vec<Value> = kids.into_iter().map(|k| actor_value(ctx.heap, k)).collect();
-    Ok(ctx.heap.alloc(Obj::List(items)))
+    Ok(ctx.heap.alloc(Obj::List(items.into())))
 }
 
 fn actor_restarts(ctx: &mut Ctx, a: &[Value]) -> R {
@@ -631,7 +631,7 @@ fn task_timer(ctx: &mut Ctx, a: &[Value]) -> R {
 /// order) is raised.
 fn task_gather(ctx: &mut Ctx, a: &[Value]) -> Poll {
     arity(a, 1, "task.gather")?;
-    let ids: Vec<u64> = as_list(ctx.heap, a[0], "task.gather")?.iter().map(|v| task_id(ctx.heap, *v, "task.gather")).collect::<Result<_, _>>()?;
+    let ids: Vec<u64> = as_list(ctx.heap, a[0], "task.gather")?.iter().map(|v| task_id(ctx.heap, v, "task.gather")).collect::<Result<_, _>>()?;
     let h = host(ctx)?;
     // wait for the first unfinished one; once all are done, collect without suspending
     if let Some(t) = ids.iter().find(|t| !h.done(**t)) {
@@ -647,7 +647,7 @@ fn task_gather(ctx: &mut Ctx, a: &[Value]) -> Poll {
         }
     }
     let items: Vec<Value> = out.iter().map(|m| import(ctx.heap, ctx.program, m)).collect();
-    Ok(ctx.heap.alloc(Obj::List(items)))
+    Ok(ctx.heap.alloc(Obj::List(items.into())))
 }
 
 /// `task.spawn(func, args)`: runs `func(args...)` as a task of its own (an `async def` call or
@@ -695,7 +695,7 @@ fn task_cancel(ctx: &mut Ctx, a: &[Value]) -> R {
 fn task_select(ctx: &mut Ctx, a: &[Value]) -> Poll {
     const N: &str = "task.select";
     arity(a, 2, N)?;
-    let ids: Vec<u64> = as_list(ctx.heap, a[0], N)?.iter().map(|v| task_id(ctx.heap, *v, N)).collect::<Result<_, _>>()?;
+    let ids: Vec<u64> = as_list(ctx.heap, a[0], N)?.iter().map(|v| task_id(ctx.heap, v, N)).collect::<Result<_, _>>()?;
     if ids.is_empty() {
         return Err(VmError::arg("`select` needs at least one task").into());
     }

@@ -6,4 +6,18 @@
 
 pub mod codes;
 
+/// Declares a module per folder and `modules()`; the folder names come from `build.rs`.
+macro_rules! declare_modules {
+    ($($name:ident)*) => {
+        $(pub mod $name;)*
+
+        /// Every module of the standard library (but `std.actor`, which the runtime
+        /// provides), one per folder of `src/`.
+        pub fn modules() -> Vec<noodle_native::Module> {
+            vec![$($name::module()),*]
+        }
+    };
+}
+
 include!(concat!(env!("OUT_DIR"), "/modules.rs"));
+with_std_modules!(declare_modules);

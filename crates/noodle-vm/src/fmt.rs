@@ -131,7 +131,7 @@ pub fn displayed_records(heap: &Heap, program: &Program, values: &[Value]) -> Ve
         }
         let before = stack.len();
         match heap.get(r) {
-            Obj::List(items) => stack.extend(items.iter().map(|x| (*x, depth + 1))),
+            Obj::List(items) => stack.extend(items.as_values().unwrap_or_default().iter().map(|x| (*x, depth + 1))),
             Obj::Tuple(items) => stack.extend(items.iter().map(|x| (*x, depth + 1))),
             Obj::Dict(m) => stack.extend(m.values().flat_map(|(k, v)| [(*k, depth + 1), (*v, depth + 1)])),
             Obj::Set(m) => stack.extend(m.values().map(|x| (*x, depth + 1))),
@@ -202,14 +202,14 @@ impl Printer<'_> {
                         }
                     }
                     Obj::Bytes(b) => push_bytes_repr(&mut self.out, b),
-                    Obj::List(items) => self.seq("[", items, "]", depth),
+                    Obj::List(items) => self.seq("[", items.iter(), "]", depth),
                     Obj::Tuple(items) => {
                         if items.len() == 1 {
                             self.out.push('(');
                             self.value(items[0], true, depth + 1);
                             self.out.push_str(",)");
                         } else {
-                            self.seq("(", items, ")", depth)
+                            self.seq("(", items.iter().copied(), ")", depth)
                         }
                     }
                     Obj::Dict(m) => {
@@ -251,13 +251,13 @@ impl Printer<'_> {
         }
     }
 
-    fn seq(&mut self, open: &str, items: &[Value], close: &str, depth: usize) {
+    fn seq(&mut self, open: &str, items: impl Iterator<Item = Value>, close: &str, depth: usize) {
         self.out.push_str(open);
-        for (i, v) in items.iter().enumerate() {
+        for (i, v) in items.enumerate() {
             if i > 0 {
                 self.out.push_str(", ");
             }
-            self.value(*v, true, depth + 1);
+            self.value(v, true, depth + 1);
         }
         self.out.push_str(close);
     }
@@ -289,7 +289,7 @@ impl Printer<'_> {
             Some(e) => {
                 let _ = write!(self.out, "{e}.{}", rt.name);
                 if !fields.is_empty() {
-                    self.seq("(", fields, ")", depth);
+                    self.seq("(", fields.iter().copied(), ")", depth);
                 }
             }
             None => {
@@ -976,7 +976,7 @@ mod tests {
         assert_eq!(format_spec(&h, &p, Value::Bool(true), ">6").unwrap(), "  true");
         assert_eq!(format_spec(&h, &p, Value::Bool(true), "d").unwrap(), "1");
         assert_eq!(format_spec(&h, &p, Value::None, "<6").unwrap(), "none  ");
-        let l = h.alloc(Obj::List(vec![Value::Int(1), s]));
+        let l = h.alloc(Obj::List(vec![Value::Int(1), s].into()));
         assert_eq!(format_spec(&h, &p, l, ">12").unwrap(), "  [1, \"abc\"]");
         // errors (python3 raises ValueError for each)
         // big widths and precisions work (and are bounded)
@@ -1038,7 +1038,7 @@ mod tests {
         let b = h.alloc(Obj::Bytes(b"hi\"\\\n\x00\xff"[..].into()));
         assert_eq!(display(&h, &p, b), "b\"hi\\\"\\\\\\n\\x00\\xff\"");
         let one = h.alloc_str("a");
-        let l = h.alloc(Obj::List(vec![Value::Int(1), Value::Float(2.0), one, Value::None, Value::Bool(true)]));
+        let l = h.alloc(Obj::List(vec![Value::Int(1), Value::Float(2.0), one, Value::None, Value::Bool(true)].into()));
         assert_eq!(display(&h, &p, l), "[1, 2.0, \"a\", none, true]");
         let t1 = h.alloc(Obj::Tuple(crate::value::Fields::from_slice(&[Value::Int(1)])));
         let t0 = h.alloc(Obj::Tuple(crate::value::Fields::from_slice(&[])));
@@ -1076,7 +1076,7 @@ mod tests {
         assert_eq!(display(&h, &p, Value::Float(1e16)), "1e+16");
         assert_eq!(display(&h, &p, Value::Int(-3)), "-3");
         // a container met again on the path being printed is a cycle: `...`
-        let cyc = h.alloc(Obj::List(vec![]));
+        let cyc = h.alloc(Obj::List(vec![].into()));
         let Value::Obj(r) = cyc else { unreachable!() };
         if let Obj::List(v) = h.get_mut(r) {
             v.push(cyc);
@@ -1085,8 +1085,8 @@ mod tests {
         }
         assert_eq!(display(&h, &p, cyc), "[..., 1, ...]");
         // the same object twice, but not inside itself, prints in full
-        let inner = h.alloc(Obj::List(vec![Value::Int(2)]));
-        let twice = h.alloc(Obj::List(vec![inner, inner]));
+        let inner = h.alloc(Obj::List(vec![Value::Int(2)].into()));
+        let twice = h.alloc(Obj::List(vec![inner, inner].into()));
         assert_eq!(display(&h, &p, twice), "[[2], [2]]");
     }
 }

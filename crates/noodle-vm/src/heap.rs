@@ -393,7 +393,7 @@ mod tests {
         record(&mut h, &[Value::Int(1)]);
         record(&mut h, &[Value::Int(1), Value::Int(2), Value::Int(3)]);
         h.alloc_str("dropped");
-        let l = h.alloc(Obj::List(vec![]));
+        let l = h.alloc(Obj::List(vec![].into()));
         if let Obj::List(v) = h.get_mut(obj(l)) {
             v.push(l);
         }
@@ -435,7 +435,7 @@ mod tests {
     #[test]
     fn a_young_object_stored_in_an_old_one_survives_minor_collections() {
         let mut h = Heap::new();
-        let list = h.alloc(Obj::List(vec![]));
+        let list = h.alloc(Obj::List(vec![].into()));
         let rec = record(&mut h, &[Value::None, Value::None]);
         h.collect([list, rec].iter());
         // the write barrier: changing an old object records it
@@ -451,7 +451,7 @@ mod tests {
         h.collect_young([list, rec].iter());
         assert_eq!(h.live(), 4, "both young strings reached only through old objects survive");
         let Obj::List(v) = h.get(obj(list)) else { panic!() };
-        assert!(matches!(h.get(obj(v[0])), Obj::Str(t) if &**t == "young 0"));
+        assert!(matches!(h.get(obj(v.get(0).unwrap())), Obj::Str(t) if &**t == "young 0"));
         // they are old now, and the holders are watched again: another change is recorded
         let newer = h.alloc_str("newer");
         if let Obj::List(v) = h.get_mut(obj(list)) {
@@ -486,7 +486,7 @@ mod tests {
     #[test]
     fn pacing_collects_fully_once_the_old_generation_doubles() {
         let mut h = Heap::new();
-        let keep = h.alloc(Obj::List(vec![]));
+        let keep = h.alloc(Obj::List(vec![].into()));
         let mut full = 0;
         for round in 0..200 {
             // a list that keeps growing, then young garbage until a collection is due

@@ -8,6 +8,7 @@ pub mod error;
 pub mod fmt;
 pub mod heap;
 pub mod input;
+pub mod list;
 pub mod message;
 pub mod native;
 pub mod ops;
@@ -17,5 +18,6 @@ pub mod vm;
 
 pub use error::VmError;
 pub use heap::Heap;
+pub use list::List;
 pub use value::{Key, Obj, ObjRef, Value};
 pub use vm::{Limits, Output, RunState, Template, Uncaught, Vm};

@@ -35,6 +35,8 @@ pub enum Msg {
     Str(Box<str>),
     Bytes(Box<[u8]>),
     List(Vec<Msg>),
+    /// A list of bools, ints or floats, copied in its unboxed storage (never `List::Values`).
+    Scalars(crate::list::List),
     Tuple(Vec<Msg>),
     Dict(Vec<(Msg, Msg)>),
     Set(Vec<Msg>),
@@ -125,7 +127,7 @@ fn export_in(heap: &Heap, program: &Program, v: Value, path: &mut Path, left: &m
     let size = 48 + match heap.get(r) {
         Obj::Str(s) => s.len(),
         Obj::Bytes(b) => b.len(),
-        Obj::List(v) => 32 * v.len(),
+        Obj::List(v) => if v.as_values().is_some() { 32 * v.len() } else { v.heap_bytes() },
         Obj::Tuple(v) | Obj::Record { fields: v, .. } => 32 * v.len(),
         Obj::Dict(m) => 64 * m.len(),
         Obj::Set(m) => 32 * m.len(),
@@ -144,7 +146,10 @@ fn export_in(heap: &Heap, program: &Program, v: Value, path: &mut Path, left: &m
     let m = match heap.get(r) {
         Obj::Str(s) => Msg::Str(s.as_ref().into()),
         Obj::Bytes(b) => Msg::Bytes(b.as_ref().into()),
-        Obj::List(items) => Msg::List(all(items, path, left)?),
+        Obj::List(items) => match items.as_values() {
+            Some(items) => Msg::List(all(items, path, left)?),
+            None => Msg::Scalars(items.slice(0, items.len())),
+        },
         Obj::Tuple(items) => Msg::Tuple(all(items, path, left)?),
         Obj::Record { ty, fields } => Msg::Record { ty: *ty, fields: all(fields, path, left)? },
         Obj::Dict(m) => {
@@ -188,8 +193,9 @@ pub fn import(heap: &mut Heap, program: &Program, m: &Msg) -> Value {
         Msg::Bytes(b) => heap.alloc(Obj::Bytes(b.as_ref().into())),
         Msg::List(items) => {
             let v: Vec<Value> = items.iter().map(|x| import(heap, program, x)).collect();
-            heap.alloc(Obj::List(v))
+            heap.alloc(Obj::List(v.into()))
         }
+        Msg::Scalars(items) => heap.alloc(Obj::List(items.slice(0, items.len()))),
         Msg::Tuple(items) => {
             let v: Fields = items.iter().map(|x| import(heap, program, x)).collect();
             heap.alloc(Obj::Tuple(v))

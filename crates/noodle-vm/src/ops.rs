@@ -150,7 +150,21 @@ pub fn values_equal(heap: &Heap, program: &Program, a: Value, b: Value) -> bool 
         }
         pending.clear();
         match (heap.get(x), heap.get(y)) {
-            (Obj::List(p), Obj::List(q)) => pending.extend(p.iter().copied().zip(q.iter().copied())),
+            (Obj::List(p), Obj::List(q)) => {
+                // unboxed lists of one kind compare as slices; nothing in them nests
+                use crate::list::List;
+                let same = match (p, q) {
+                    (List::Bools(a), List::Bools(b)) => Some(a == b),
+                    (List::Ints(a), List::Ints(b)) => Some(a == b),
+                    (List::Floats(a), List::Floats(b)) => Some(a == b),
+                    _ => None,
+                };
+                match same {
+                    Some(false) => return false,
+                    Some(true) => continue,
+                    None => pending.extend(p.iter().zip(q.iter())),
+                }
+            }
             (Obj::Tuple(p), Obj::Tuple(q)) | (Obj::Record { fields: p, .. }, Obj::Record { fields: q, .. }) => {
                 pending.extend(p.iter().copied().zip(q.iter().copied()))
             }
@@ -254,7 +268,10 @@ fn compare_at(heap: &Heap, program: &Program, a: Value, b: Value, depth: usize) 
             match (heap.get(x), heap.get(y)) {
                 (Obj::Str(s), Obj::Str(t)) => Some(s.as_bytes().cmp(t.as_bytes())),
                 (Obj::Bytes(s), Obj::Bytes(t)) => Some(s[..].cmp(&t[..])),
-                (Obj::List(p), Obj::List(q)) => return seq(p, q),
+                (Obj::List(p), Obj::List(q)) => match (p.as_values(), q.as_values()) {
+                    (Some(p), Some(q)) => return seq(p, q),
+                    _ => return seq(&p.to_vec(), &q.to_vec()),
+                },
                 (Obj::Tuple(p), Obj::Tuple(q)) => return seq(p, q),
                 (Obj::Record { ty: t, fields: p }, Obj::Record { ty: u, fields: q }) if t == u && program.types.get(*t as usize).is_some_and(|r| r.flags & noodle_nbc::program::RECORD_ORDERED != 0) => return seq(p, q),
                 _ => None,
@@ -530,9 +547,9 @@ mod tests {
         assert!(!values_equal(&h, &p, Value::Float(f64::NAN), Value::Float(f64::NAN)));
         assert!(values_equal(&h, &p, Value::None, Value::None));
         assert!(!values_equal(&h, &p, Value::None, Value::Int(0)));
-        let l1 = h.alloc(Obj::List(vec![Value::Int(1), s1]));
-        let l2 = h.alloc(Obj::List(vec![Value::Float(1.0), s2]));
-        let l3 = h.alloc(Obj::List(vec![Value::Int(1), s3]));
+        let l1 = h.alloc(Obj::List(vec![Value::Int(1), s1].into()));
+        let l2 = h.alloc(Obj::List(vec![Value::Float(1.0), s2].into()));
+        let l3 = h.alloc(Obj::List(vec![Value::Int(1), s3].into()));
         assert!(values_equal(&h, &p, l1, l2));
         assert!(!values_equal(&h, &p, l1, l3));
         let t1 = h.alloc(Obj::Tuple(crate::value::Fields::from_slice(&[Value::Int(1), s1])));
@@ -569,8 +586,8 @@ mod tests {
     fn cyclic_and_deep_equality() {
         let p = program();
         let mut h = Heap::new();
-        let a = h.alloc(Obj::List(vec![]));
-        let b = h.alloc(Obj::List(vec![]));
+        let a = h.alloc(Obj::List(vec![].into()));
+        let b = h.alloc(Obj::List(vec![].into()));
         for (x, y) in [(a, a), (b, b)] {
             let Value::Obj(r) = x else { unreachable!() };
             if let Obj::List(v) = h.get_mut(r) {
@@ -624,12 +641,12 @@ mod tests {
         let t3 = h.alloc(Obj::Tuple(crate::value::Fields::from_slice(&[Value::Int(1)])));
         assert_eq!(compare(&h, &p, t1, t2), Ok(Less));
         assert_eq!(compare(&h, &p, t3, t1), Ok(Less));
-        let l1 = h.alloc(Obj::List(vec![Value::Int(1), Value::Int(2)]));
-        let l2 = h.alloc(Obj::List(vec![Value::Int(1), Value::Int(3)]));
+        let l1 = h.alloc(Obj::List(vec![Value::Int(1), Value::Int(2)].into()));
+        let l2 = h.alloc(Obj::List(vec![Value::Int(1), Value::Int(3)].into()));
         assert_eq!(compare(&h, &p, l2, l1), Ok(Greater));
         assert!(compare(&h, &p, l1, t1).is_err());
         // a cyclic list errors instead of overflowing the stack
-        let c = h.alloc(Obj::List(vec![]));
+        let c = h.alloc(Obj::List(vec![].into()));
         let Value::Obj(r) = c else { unreachable!() };
         if let Obj::List(v) = h.get_mut(r) {
             v.push(c);
@@ -667,7 +684,7 @@ mod tests {
         assert_ne!(key_of(&h, &p, p1), key_of(&h, &p, p2));
         assert_ne!(key_of(&h, &p, Value::Func(0)), key_of(&h, &p, Value::Func(1)));
         // a list, alone or inside a tuple, is never a key
-        let l = h.alloc(Obj::List(vec![Value::Int(1)]));
+        let l = h.alloc(Obj::List(vec![Value::Int(1)].into()));
         assert_eq!(key_of(&h, &p, l), Key::Unhashable);
         let tl = h.alloc(Obj::Tuple(crate::value::Fields::from_slice(&[Value::Int(1), l])));
         assert_eq!(key_of(&h, &p, tl), Key::Unhashable);
@@ -682,7 +699,7 @@ mod tests {
         let e = h.alloc_str("");
         assert!(!truthy(&h, e));
         assert!(truthy(&h, s1));
-        let el = h.alloc(Obj::List(vec![]));
+        let el = h.alloc(Obj::List(vec![].into()));
         assert!(!truthy(&h, el));
         assert!(truthy(&h, p1));
     }

@@ -333,7 +333,8 @@ const SLOT_BYTES: usize = 32;
 pub enum Obj {
     Str(Text),
     Bytes(Rc<[u8]>),
-    List(Vec<Value>),
+    /// Unboxed when its elements are all bools, all ints or all floats (see `list`).
+    List(crate::list::List),
     Tuple(Fields),
     /// Boxed so that `Obj` (and every heap slot) stays small.
     Dict(Box<Dict>),
@@ -383,7 +384,7 @@ impl Obj {
         match self {
             Obj::Str(s) => s.heap_bytes(),
             Obj::Bytes(b) => b.len() + 16,
-            Obj::List(v) => v.capacity() * 16,
+            Obj::List(v) => v.heap_bytes(),
             Obj::Tuple(v) | Obj::Record { fields: v, .. } => if v.spilled() { v.len() * 16 } else { 0 },
             Obj::Closure { captures: v, .. } => v.len() * 16,
             Obj::Dict(m) => m.capacity() * 72,
@@ -403,7 +404,7 @@ impl Obj {
         };
         match self {
             Obj::Str(_) | Obj::Bytes(_) => {}
-            Obj::List(v) => v.iter().for_each(&mut push),
+            Obj::List(v) => v.as_values().unwrap_or_default().iter().for_each(&mut push),
             Obj::Tuple(v) | Obj::Record { fields: v, .. } => v.iter().for_each(&mut push),
             Obj::Closure { captures: v, .. } => v.iter().for_each(&mut push),
             Obj::Dict(m) => m.values().for_each(|(k, v)| {

@@ -9,6 +9,7 @@ use noodle_codes::N2012;
 use crate::error::VmError;
 use crate::fmt;
 use crate::heap::Heap;
+use crate::list::List;
 use crate::native::{CallRequest, Continuation, Ctx, Flow, Host, NativeFn, Natives, Wait};
 use crate::ops;
 use crate::value::{Obj, ObjRef, Text, Value, INLINE_STR};
@@ -1691,7 +1692,7 @@ impl Vm {
 
                 Op::NewList { dst, base: b, count } => {
                     let s = base + b as usize;
-                    let v = self.stack[s..s + count as usize].to_vec();
+                    let v = List::from_slice(&self.stack[s..s + count as usize]);
                     w!(dst, self.heap.alloc(Obj::List(v)));
                 }
                 Op::NewTuple { dst, base: b, count } => {
@@ -1748,7 +1749,7 @@ impl Vm {
                     let Obj::List(v) = self.heap.get(o) else { fail!(bad("ListGet")) };
                     let Some(j) = list_index(i, v.len()) else { fail!(VmError::index(i, v.len())) };
                     // SAFETY: `list_index` returned an index below the length
-                    w!(dst, *unsafe { v.get_unchecked(j) });
+                    w!(dst, unsafe { v.get_unchecked(j) });
                 }
                 Op::ListSet { list, idx, src } => {
                     let i = int!(idx, "ListSet");
@@ -1757,7 +1758,7 @@ impl Vm {
                     let Obj::List(v) = self.heap.get_mut(o) else { fail!(bad("ListSet")) };
                     let Some(j) = list_index(i, v.len()) else { fail!(VmError::index(i, v.len())) };
                     // SAFETY: `list_index` returned an index below the length
-                    *unsafe { v.get_unchecked_mut(j) } = val;
+                    unsafe { v.set_unchecked(j, val) };
                 }
                 Op::ListSwap { list, i, j } => {
                     let (x, y) = (int!(i, "ListSwap"), int!(j, "ListSwap"));
@@ -1957,7 +1958,11 @@ impl Vm {
     fn contains(&self, prog: &Program, container: Value, item: Value) -> Result<bool, VmError> {
         let Value::Obj(o) = container else { return Err(bad("Contains")) };
         Ok(match self.heap.get(o) {
-            Obj::List(v) => v.iter().any(|x| ops::values_equal(&self.heap, prog, *x, item)),
+            Obj::List(v) => match (v, item) {
+                (List::Ints(v), Value::Int(i)) => v.contains(&i),
+                (List::Bools(v), Value::Bool(b)) => v.contains(&b),
+                _ => v.iter().any(|x| ops::values_equal(&self.heap, prog, x, item)),
+            },
             Obj::Dict(d) => ops::dict_position(&self.heap, prog, d, item).is_ok(),
             Obj::Set(m) => ops::key_position(&self.heap, prog, m, item).is_ok(),
             Obj::Str(s) => match item {
@@ -1989,7 +1994,8 @@ impl Vm {
             },
             Obj::List(v) => {
                 let Value::Int(i) = key else { return Err(bad("IndexGet")) };
-                Ok(v[idx(i, v.len())?])
+                // SAFETY: `idx` returned an index below the length
+                Ok(unsafe { v.get_unchecked(idx(i, v.len())?) })
             }
             Obj::Tuple(v) => {
                 let Value::Int(i) = key else { return Err(bad("IndexGet")) };
@@ -2035,7 +2041,7 @@ impl Vm {
             Obj::List(v) => {
                 let n = v.len();
                 let (a, b) = (bound(s, n, 0)?, bound(e, n, n)?);
-                Obj::List(if a < b { v[a..b].to_vec() } else { vec![] })
+                Obj::List(if a < b { v.slice(a, b) } else { List::new() })
             }
             Obj::Bytes(v) => {
                 let n = v.len();
@@ -2083,7 +2089,7 @@ impl Vm {
             },
             _ => return Err(bad("IterList")),
         };
-        Ok(self.heap.alloc(Obj::List(items)))
+        Ok(self.heap.alloc(Obj::List(items.into())))
     }
 
     fn is_kind(&self, prog: &Program, v: Value, kind: u16) -> bool {

@@ -16,7 +16,7 @@ type Step = Result<Value, Flow>;
 fn element(ctx: &Ctx, xs: Value, i: usize, name: &str) -> Result<Option<Value>, VmError> {
     match xs {
         Value::Obj(r) => match ctx.heap.get(r) {
-            Obj::List(items) => Ok(items.get(i).copied()),
+            Obj::List(items) => Ok(items.get(i)),
             _ => Err(noodle_native::bad(name)),
         },
         _ => Err(noodle_native::bad(name)),
@@ -29,7 +29,7 @@ fn element(ctx: &Ctx, xs: Value, i: usize, name: &str) -> Result<Option<Value>, 
 fn next(heap: &Heap, xs: Value, i: usize) -> Option<Value> {
     match xs {
         Value::Obj(r) => match heap.get(r) {
-            Obj::List(items) => items.get(i).copied(),
+            Obj::List(items) => items.get(i),
             _ => None,
         },
         _ => None,
@@ -296,11 +296,12 @@ impl Continuation for SortBy {
         }
         let order = sort_order(ctx.heap, ctx.program, &self.keys)?;
         let items = as_list(ctx.heap, self.xs, "list.sort_by")?;
-        let mut sorted: Vec<Value> = order.into_iter().map(|i| items[i]).collect();
+        // SAFETY: `order` is a permutation of `0..n`, and the length is still `n` (checked above)
+        let mut sorted: Vec<Value> = order.into_iter().map(|i| unsafe { items.get_unchecked(i) }).collect();
         if self.reverse {
             sorted.reverse();
         }
-        *as_list_mut(ctx.heap, self.xs, "list.sort_by")? = sorted;
+        as_list_mut(ctx.heap, self.xs, "list.sort_by")?.replace(sorted);
         Ok(if self.give { self.xs } else { Value::None })
     }
     fn trace(&self, found: &mut dyn FnMut(Value)) {

@@ -3,7 +3,7 @@
 //! wrong arity or wrong value kinds, which only hand-made bytecode can produce, give N2099.
 
 use noodle_native::{arity, as_bytes, as_dict, as_dict_mut, as_float, as_int, as_list, as_list_mut, as_set, as_set_mut, as_str, bad, simple, vec_with_capacity};
-use noodle_native::{Ctx, Flow, Heap, Module, Obj, Value, VmError};
+use noodle_native::{Ctx, Flow, Heap, List, Module, Obj, Value, VmError};
 use noodle_vm::codes::{N2007, N2008, N2010};
 use noodle_vm::fmt::{display, display_shown, displayed_records, repr_shown, str_repr, Shown};
 use noodle_vm::ops::{compare, key_of, truthy, type_name, values_equal};
@@ -123,12 +123,12 @@ type R = Result<Value, VmError>;
 use noodle_vm::value::{DictMap, SetMap};
 
 fn new_list(heap: &mut Heap, items: Vec<Value>) -> Value {
-    heap.alloc(Obj::List(items))
+    heap.alloc(Obj::List(items.into()))
 }
 
 fn new_str_list(heap: &mut Heap, parts: Vec<Text>) -> Value {
-    let items = parts.into_iter().map(|p| heap.alloc(Obj::Str(p))).collect();
-    heap.alloc(Obj::List(items))
+    let items: Vec<Value> = parts.into_iter().map(|p| heap.alloc(Obj::Str(p))).collect();
+    heap.alloc(Obj::List(List::Values(items)))
 }
 
 
@@ -425,10 +425,10 @@ fn range(ctx: &mut Ctx, args: &[Value]) -> R {
     let mut items = vec_with_capacity(len, "range")?;
     let mut x = start;
     for _ in 0..len {
-        items.push(Value::Int(x as i64));
+        items.push(x as i64);
         x += step;
     }
-    Ok(new_list(ctx.heap, items))
+    Ok(ctx.heap.alloc(Obj::List(List::Ints(items))))
 }
 
 fn set_new(ctx: &mut Ctx, args: &[Value]) -> R {
@@ -440,10 +440,8 @@ fn list_concat(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 2, "list_concat")?;
     let a = as_list(ctx.heap, args[0], "list_concat")?;
     let b = as_list(ctx.heap, args[1], "list_concat")?;
-    let mut items = vec_with_capacity(a.len() + b.len(), "list")?;
-    items.extend_from_slice(a);
-    items.extend_from_slice(b);
-    Ok(new_list(ctx.heap, items))
+    let items = a.concat(b).ok_or_else(|| VmError::arg("list is too large"))?;
+    Ok(ctx.heap.alloc(Obj::List(items)))
 }
 
 /// `(x, n)` or `(n, x)`: the repeated value and the count.
@@ -459,15 +457,8 @@ fn list_repeat(ctx: &mut Ctx, args: &[Value]) -> R {
     let (l, n) = repeat_args(args, "list_repeat")?;
     let src = as_list(ctx.heap, l, "list_repeat")?;
     let n = n.max(0) as usize;
-    let total = src.len().checked_mul(n).ok_or_else(|| VmError::arg("repeated list is too large"))?;
-    if total == 0 {
-        return Ok(new_list(ctx.heap, Vec::new()));
-    }
-    let mut items = vec_with_capacity(total, "repeated list")?;
-    for _ in 0..n {
-        items.extend_from_slice(src);
-    }
-    Ok(new_list(ctx.heap, items))
+    let items = src.repeat(n).ok_or_else(|| VmError::arg("repeated list is too large"))?;
+    Ok(ctx.heap.alloc(Obj::List(items)))
 }
 
 fn repeat_str(ctx: &mut Ctx, s: Value, n: i64, name: &str) -> R {
@@ -608,13 +599,13 @@ fn str_lines(ctx: &mut Ctx, args: &[Value]) -> R {
     Ok(new_str_list(ctx.heap, parts))
 }
 
-fn join(heap: &Heap, items: &[Value], sep: &str, name: &str) -> Result<String, VmError> {
+fn join(heap: &Heap, items: &List, sep: &str, name: &str) -> Result<String, VmError> {
     let mut out = String::new();
     for (i, v) in items.iter().enumerate() {
         if i > 0 {
             out.push_str(sep);
         }
-        out.push_str(as_str(heap, *v, name)?);
+        out.push_str(as_str(heap, v, name)?);
     }
     Ok(out)
 }
@@ -776,14 +767,18 @@ fn list_remove_at(ctx: &mut Ctx, args: &[Value]) -> R {
 fn list_extend(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 2, "list.extend")?;
     let items = as_list(ctx.heap, args[1], "list.extend")?.clone();
-    as_list_mut(ctx.heap, args[0], "list.extend")?.extend(items);
+    as_list_mut(ctx.heap, args[0], "list.extend")?.extend_from(&items);
     Ok(Value::None)
 }
 
 fn position(ctx: &Ctx, args: &[Value], name: &str) -> Result<Option<usize>, VmError> {
     arity(args, 2, name)?;
     let l = as_list(ctx.heap, args[0], name)?;
-    Ok(l.iter().position(|&v| values_equal(ctx.heap, ctx.program, v, args[1])))
+    Ok(match (l, args[1]) {
+        (List::Ints(v), Value::Int(x)) => v.iter().position(|y| *y == x),
+        (List::Bools(v), Value::Bool(x)) => v.iter().position(|y| *y == x),
+        _ => l.iter().position(|v| values_equal(ctx.heap, ctx.program, v, args[1])),
+    })
 }
 
 fn list_contains(ctx: &mut Ctx, args: &[Value]) -> R {
@@ -796,32 +791,42 @@ fn list_index_of(ctx: &mut Ctx, args: &[Value]) -> R {
 
 fn bools_any(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "list[bool].any")?;
-    Ok(Value::Bool(as_list(ctx.heap, args[0], "list[bool].any")?.iter().any(|v| matches!(v, Value::Bool(true)))))
+    Ok(Value::Bool(match as_list(ctx.heap, args[0], "list[bool].any")? {
+        List::Bools(v) => v.contains(&true),
+        l => l.iter().any(|v| matches!(v, Value::Bool(true))),
+    }))
 }
 
 fn bools_all(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "list[bool].all")?;
-    Ok(Value::Bool(as_list(ctx.heap, args[0], "list[bool].all")?.iter().all(|v| matches!(v, Value::Bool(true)))))
+    Ok(Value::Bool(match as_list(ctx.heap, args[0], "list[bool].all")? {
+        List::Bools(v) => !v.contains(&false),
+        l => l.iter().all(|v| matches!(v, Value::Bool(true))),
+    }))
 }
 
 fn list_count(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 2, "list.count")?;
     let l = as_list(ctx.heap, args[0], "list.count")?;
-    Ok(Value::Int(l.iter().filter(|&&v| values_equal(ctx.heap, ctx.program, v, args[1])).count() as i64))
+    Ok(Value::Int(match (l, args[1]) {
+        (List::Ints(v), Value::Int(x)) => v.iter().filter(|y| **y == x).count(),
+        (List::Bools(v), Value::Bool(x)) => v.iter().filter(|y| **y == x).count(),
+        _ => l.iter().filter(|v| values_equal(ctx.heap, ctx.program, *v, args[1])).count(),
+    } as i64))
 }
 
 fn list_reversed(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "list.reversed")?;
     let mut items = as_list(ctx.heap, args[0], "list.reversed")?.clone();
     items.reverse();
-    Ok(new_list(ctx.heap, items))
+    Ok(ctx.heap.alloc(Obj::List(items)))
 }
 
 /// Pairs of the elements at the same index, as long as the shorter list.
 fn list_zip(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 2, "list.zip")?;
-    let a = as_list(ctx.heap, args[0], "list.zip")?.clone();
-    let b = as_list(ctx.heap, args[1], "list.zip")?.clone();
+    let a = as_list(ctx.heap, args[0], "list.zip")?.to_vec();
+    let b = as_list(ctx.heap, args[1], "list.zip")?.to_vec();
     let pairs = a.into_iter().zip(b).map(|(x, y)| ctx.heap.alloc(Obj::Tuple(noodle_vm::value::Fields::from_slice(&[x, y])))).collect();
     Ok(new_list(ctx.heap, pairs))
 }
@@ -969,9 +974,12 @@ fn sorted_values(heap: &Heap, program: &Program, items: &[Value]) -> Result<Vec<
 
 fn list_sort(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "list.sort")?;
+    if as_list_mut(ctx.heap, args[0], "list.sort")?.sort_unboxed() {
+        return Ok(Value::None);
+    }
     let items = as_list(ctx.heap, args[0], "list.sort")?;
-    let sorted = sorted_values(ctx.heap, ctx.program, items)?;
-    *as_list_mut(ctx.heap, args[0], "list.sort")? = sorted;
+    let sorted = sorted_values(ctx.heap, ctx.program, &items.values())?;
+    as_list_mut(ctx.heap, args[0], "list.sort")?.replace(sorted);
     Ok(Value::None)
 }
 
@@ -981,30 +989,32 @@ fn list_sorted(ctx: &mut Ctx, args: &[Value]) -> R {
     }
     let reverse = matches!(args.get(1), Some(Value::Bool(true)));
     let items = as_list(ctx.heap, args[0], "list.sorted")?;
-    let sorted = if reverse {
+    let mut copy = items.clone();
+    if reverse {
         // descending and stable: equal elements keep their order
-        let mut rev = items.clone();
-        rev.reverse();
-        let mut s = sorted_values(ctx.heap, ctx.program, &rev)?;
-        s.reverse();
-        s
-    } else {
-        sorted_values(ctx.heap, ctx.program, items)?
-    };
-    Ok(new_list(ctx.heap, sorted))
+        copy.reverse();
+    }
+    if !copy.sort_unboxed() {
+        let sorted = sorted_values(ctx.heap, ctx.program, &copy.values())?;
+        copy.replace(sorted);
+    }
+    if reverse {
+        copy.reverse();
+    }
+    Ok(ctx.heap.alloc(Obj::List(copy)))
 }
 
 fn list_argsort(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "list.argsort")?;
     let items = as_list(ctx.heap, args[0], "list.argsort")?;
-    let order = sort_order(ctx.heap, ctx.program, items)?;
+    let order = sort_order(ctx.heap, ctx.program, &items.values())?;
     Ok(new_list(ctx.heap, order.into_iter().map(|i| Value::Int(i as i64)).collect()))
 }
 
 fn list_copy(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "list.copy")?;
     let items = as_list(ctx.heap, args[0], "list.copy")?.clone();
-    Ok(new_list(ctx.heap, items))
+    Ok(ctx.heap.alloc(Obj::List(items)))
 }
 
 fn list_clear(ctx: &mut Ctx, args: &[Value]) -> R {
@@ -1021,7 +1031,7 @@ fn list_enumerate(ctx: &mut Ctx, args: &[Value]) -> R {
         None | Some(Value::None) => 0,
         Some(&v) => as_int(v, "list.enumerate")?,
     };
-    let items = as_list(ctx.heap, args[0], "list.enumerate")?.clone();
+    let items = as_list(ctx.heap, args[0], "list.enumerate")?.to_vec();
     if items.len() > 0 && start.checked_add(items.len() as i64 - 1).is_none() {
         return Err(VmError::overflow("enumerate"));
     }
@@ -1040,7 +1050,11 @@ fn list_join(ctx: &mut Ctx, args: &[Value]) -> R {
 fn list_sum_int(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "list.sum_int")?;
     let mut total: i64 = 0;
-    for &v in as_list(ctx.heap, args[0], "list.sum_int")? {
+    if let List::Ints(v) = as_list(ctx.heap, args[0], "list.sum_int")? {
+        let total = v.iter().try_fold(0i64, |t, x| t.checked_add(*x)).ok_or_else(|| VmError::overflow("sum"))?;
+        return Ok(Value::Int(total));
+    }
+    for v in as_list(ctx.heap, args[0], "list.sum_int")? {
         total = total.checked_add(as_int(v, "list.sum_int")?).ok_or_else(|| VmError::overflow("sum"))?;
     }
     Ok(Value::Int(total))
@@ -1049,7 +1063,7 @@ fn list_sum_int(ctx: &mut Ctx, args: &[Value]) -> R {
 fn list_sum_float(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "list.sum_float")?;
     let mut total = 0.0;
-    for &v in as_list(ctx.heap, args[0], "list.sum_float")? {
+    for v in as_list(ctx.heap, args[0], "list.sum_float")? {
         total += as_float(v, "list.sum_float")?;
     }
     Ok(Value::Float(total))
@@ -1058,11 +1072,12 @@ fn list_sum_float(ctx: &mut Ctx, args: &[Value]) -> R {
 fn list_extreme(ctx: &mut Ctx, args: &[Value], name: &str, want_max: bool) -> R {
     arity(args, 1, name)?;
     let items = as_list(ctx.heap, args[0], name)?;
-    let Some((&first, rest)) = items.split_first() else {
+    let mut rest = items.iter();
+    let Some(first) = rest.next() else {
         return Err(VmError::arg(format!("{} of an empty list", if want_max { "max" } else { "min" })));
     };
     let mut best = first;
-    for &v in rest {
+    for v in rest {
         best = pick(ctx.heap, ctx.program, best, v, want_max)?;
     }
     Ok(best)
@@ -1078,12 +1093,12 @@ fn list_max(ctx: &mut Ctx, args: &[Value]) -> R {
 
 fn list_first(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "list.first")?;
-    Ok(as_list(ctx.heap, args[0], "list.first")?.first().copied().unwrap_or(Value::None))
+    Ok(as_list(ctx.heap, args[0], "list.first")?.first().unwrap_or(Value::None))
 }
 
 fn list_last(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "list.last")?;
-    Ok(as_list(ctx.heap, args[0], "list.last")?.last().copied().unwrap_or(Value::None))
+    Ok(as_list(ctx.heap, args[0], "list.last")?.last().unwrap_or(Value::None))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1254,7 +1269,7 @@ mod tests {
             self.heap.alloc_str(s)
         }
         fn list(&mut self, items: Vec<Value>) -> Value {
-            self.heap.alloc(Obj::List(items))
+            self.heap.alloc(Obj::List(items.into()))
         }
         fn ints(&mut self, items: &[i64]) -> Value {
             self.list(items.iter().map(|&i| Value::Int(i)).collect())
@@ -1535,7 +1550,7 @@ mod tests {
         let order = t.call("list.argsort", &[tl]).unwrap();
         let Value::Obj(r) = order else { panic!() };
         let Obj::List(order) = t.heap.get(r) else { panic!() };
-        let order: Vec<i64> = order.iter().map(|v| if let Value::Int(i) = v { *i } else { -1 }).collect();
+        let order: Vec<i64> = order.iter().map(|v| if let Value::Int(i) = v { i } else { -1 }).collect();
         for w in order.windows(2) {
             let o = compare(&t.heap, &t.program, items[w[0] as usize], items[w[1] as usize]).unwrap();
             assert!(o == Ordering::Less || (o == Ordering::Equal && w[0] < w[1]));

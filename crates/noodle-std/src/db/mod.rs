@@ -279,7 +279,7 @@ fn params(ctx: &Ctx, v: Value, name: &str) -> Result<Params, VmError> {
     match v {
         Value::None => Ok(Params::none()),
         Value::Obj(r) => match ctx.heap.get(r) {
-            Obj::List(items) => Ok(Params::Positional(items.iter().map(|&x| to_db(ctx, x)).collect::<Result<_, _>>()?)),
+            Obj::List(items) => Ok(Params::Positional(items.iter().map(|x| to_db(ctx, x)).collect::<Result<_, _>>()?)),
             Obj::Dict(m) => {
                 let mut out = Vec::with_capacity(m.len());
                 // string keys live in the key image (`Key::Str`)
@@ -432,7 +432,7 @@ fn execute_many(ctx: &mut Ctx, args: &[Value]) -> R {
     let sql = str_arg(ctx, args, 1, "db.execute_many")?;
     let rows = match arg(args, 2, "db.execute_many")? {
         Value::Obj(r) => match ctx.heap.get(r) {
-            Obj::List(items) => items.iter().map(|&v| params(ctx, v, "db.execute_many")).collect::<Result<Vec<_>, _>>()?,
+            Obj::List(items) => items.iter().map(|v| params(ctx, v, "db.execute_many")).collect::<Result<Vec<_>, _>>()?,
             _ => return Err(bad("db.execute_many")),
         },
         _ => return Err(bad("db.execute_many")),

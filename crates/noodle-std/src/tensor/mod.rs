@@ -4,13 +4,13 @@
 //! axes and indices are checked here and become Noodle errors (N2101-N2105).
 
 use noodle_tensor::codes::{N2101, N2104};
-use noodle_native::{as_float, as_int, bad, simple, Ctx, Heap, Module, NativeBox, NativeFn, NativeObject, Obj, Sendable, Value, VmError};
+use noodle_native::{as_float, as_int, bad, simple, Ctx, Heap, List, Module, NativeBox, NativeFn, NativeObject, Obj, Sendable, Value, VmError};
 
 mod rules;
 use noodle_nbc::Program;
 use noodle_tensor::kernels::{self, BinOp, UnOp};
 use noodle_tensor::reduce::{self, ReduceOp};
-use noodle_tensor::{linalg, random, DType, IndexItem, Scalar, Tensor, TensorError};
+use noodle_tensor::{linalg, random, DType, Data, IndexItem, Scalar, Tensor, TensorError};
 
 type R = Result<Value, VmError>;
 
@@ -340,7 +340,7 @@ fn ints_at(ctx: &Ctx, args: &[Value], i: usize, name: &str) -> Result<Vec<i64>, 
     match arg(args, i, name)? {
         Value::Int(v) => Ok(vec![v]),
         Value::Obj(r) => match ctx.heap.get(r) {
-            Obj::List(items) => items.iter().map(|v| if let Value::Int(x) = v { Ok(*x) } else { Err(bad(name)) }).collect(),
+            Obj::List(items) => items.iter().map(|v| if let Value::Int(x) = v { Ok(x) } else { Err(bad(name)) }).collect(),
             _ => Err(bad(name)),
         },
         _ => Err(bad(name)),
@@ -360,7 +360,7 @@ fn seed_at(args: &[Value], i: usize, name: &str) -> Result<u64, VmError> {
 }
 
 fn list_value(ctx: &mut Ctx, items: Vec<Value>) -> Value {
-    ctx.heap.alloc(Obj::List(items))
+    ctx.heap.alloc(Obj::List(items.into()))
 }
 
 fn scalar_value(s: Scalar) -> Value {
@@ -419,6 +419,21 @@ fn operands(ctx: &Ctx, args: &[Value], name: &str) -> Result<(Tensor, Tensor), V
 fn from_list(ctx: &mut Ctx, args: &[Value]) -> R {
     const NAME: &str = "tensor.from_list";
     let root = arg(args, 0, NAME)?;
+    // an unboxed list is already the buffer: one copy, no look at each element
+    if let Value::Obj(r) = root {
+        let data = match ctx.heap.get(r) {
+            Obj::List(List::Bools(v)) => Some(Data::Bool(v.clone())),
+            Obj::List(List::Ints(v)) => Some(Data::I64(v.clone())),
+            Obj::List(List::Floats(v)) => Some(Data::F64(v.clone())),
+            _ => None,
+        };
+        if let Some(data) = data {
+            let (inferred, n) = (data.dtype(), data.len());
+            if dtype_at(ctx, args, 1, inferred, NAME)? == inferred {
+                return ok(ctx, Tensor::from_data(data, vec![n]));
+            }
+        }
+    }
     let mut shape = Vec::new();
     let mut probe = root;
     // the shape from the first element at each depth
@@ -426,7 +441,7 @@ fn from_list(ctx: &mut Ctx, args: &[Value]) -> R {
         let Obj::List(items) = ctx.heap.get(r) else { return Err(bad(NAME)) };
         shape.push(items.len());
         match items.first() {
-            Some(v) => probe = *v,
+            Some(v) => probe = v,
             None => break,
         }
     }
@@ -462,7 +477,7 @@ fn flatten(ctx: &Ctx, v: Value, depth: usize, shape: &[usize], out: &mut Vec<Val
     if items.len() != shape[depth] {
         return Err(VmError::new(N2101, format!("ragged nested list: expected length {} at depth {depth}, found {}", shape[depth], items.len())));
     }
-    for &item in items.iter() {
+    for item in items.iter() {
         flatten(ctx, item, depth + 1, shape, out)?;
     }
     Ok(())
@@ -581,7 +596,7 @@ fn tensors_at(ctx: &Ctx, args: &[Value], i: usize, name: &str) -> Result<Vec<Ten
     items
         .iter()
         .map(|v| match v {
-            Value::Obj(r) => match ctx.heap.get(*r) {
+            Value::Obj(r) => match ctx.heap.get(r) {
                 Obj::Native(n) => n.downcast_ref::<TensorObj>().map(|t| t.0.clone()).ok_or_else(|| bad(name)),
                 _ => Err(bad(name)),
             },
@@ -776,12 +791,12 @@ fn item(ctx: &mut Ctx, args: &[Value]) -> R {
     Ok(scalar_value(s))
 }
 
-fn scalars(t: &Tensor) -> Vec<Value> {
+/// The elements in row-major order, as an unboxed list (one copy of the buffer).
+fn scalars(t: &Tensor) -> List {
     match t.dtype() {
-        DType::Bool => t.to_vec::<bool>().into_iter().map(Value::Bool).collect(),
-        DType::I64 => t.to_vec::<i64>().into_iter().map(Value::Int).collect(),
-        DType::F32 => t.to_vec::<f32>().into_iter().map(|x| Value::Float(x as f64)).collect(),
-        DType::F64 => t.to_vec::<f64>().into_iter().map(Value::Float).collect(),
+        DType::Bool => List::Bools(t.to_vec::<bool>()),
+        DType::I64 => List::Ints(t.to_vec::<i64>()),
+        DType::F32 | DType::F64 => List::Floats(t.to_vec::<f64>()),
     }
 }
 
@@ -800,7 +815,7 @@ fn to_list(ctx: &mut Ctx, args: &[Value]) -> R {
     need_ndim(t, 1, "to_list")?;
     fits(t)?;
     let vals = scalars(t);
-    Ok(list_value(ctx, vals))
+    Ok(ctx.heap.alloc(Obj::List(vals)))
 }
 
 fn to_lists(ctx: &mut Ctx, args: &[Value]) -> R {
@@ -809,8 +824,8 @@ fn to_lists(ctx: &mut Ctx, args: &[Value]) -> R {
     fits(t)?;
     let cols = t.shape()[1];
     let vals = scalars(t);
-    let rows: Vec<Vec<Value>> = if cols == 0 { vec![Vec::new(); t.shape()[0]] } else { vals.chunks(cols).map(|c| c.to_vec()).collect() };
-    let out: Vec<Value> = rows.into_iter().map(|r| list_value(ctx, r)).collect();
+    let rows: Vec<List> = (0..t.shape()[0]).map(|i| if cols == 0 { List::new() } else { vals.slice(i * cols, (i + 1) * cols) }).collect();
+    let out: Vec<Value> = rows.into_iter().map(|r| ctx.heap.alloc(Obj::List(r))).collect();
     Ok(list_value(ctx, out))
 }
 
