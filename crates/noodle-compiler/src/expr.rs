@@ -1164,6 +1164,14 @@ impl Compiler {
                 if !ok {
                     return self.op_error(op, &ta, &tb, span, d);
                 }
+                // an int looked for among floats is the float of the same value: dict keys and
+                // set elements are found by their key, where 1 and 1.0 differ
+                let elem = match &tb {
+                    List(e) | Set(e) | Dict(e, _) => Some(self.subst.resolve(e)),
+                    _ => Option::None,
+                };
+                let wants_float = matches!(&elem, Some(Float)) || matches!(&elem, Some(Type::Optional(i)) if **i == Float);
+                let ra = if wants_float && self.subst.resolve(&ta) == Int { self.widen_reg(ra, &Int) } else { ra };
                 self.emit(Op::Contains { dst: d, container: rb, item: ra });
                 if op == BinOp::NotIn {
                     self.emit(Op::Not { dst: d, src: d });
