@@ -50,8 +50,17 @@ impl From<Vec<Value>> for List {
     fn from(items: Vec<Value>) -> List {
         match common_kind(&items) {
             None => List::Values(items),
-            Some(_) => List::from_slice(&items),
+            Some(k) => unboxed(&items, k),
         }
+    }
+}
+
+/// `items`, all of kind `k`, in that unboxed storage.
+fn unboxed(items: &[Value], k: Kind) -> List {
+    match k {
+        Kind::Bool => List::Bools(items.iter().map(|v| matches!(v, Value::Bool(true))).collect()),
+        Kind::Int => List::Ints(items.iter().map(|v| if let Value::Int(i) = v { *i } else { 0 }).collect()),
+        Kind::Float => List::Floats(items.iter().map(|v| if let Value::Float(f) = v { *f } else { 0.0 }).collect()),
     }
 }
 
@@ -70,9 +79,7 @@ impl List {
     pub fn from_slice(items: &[Value]) -> List {
         match common_kind(items) {
             None => List::Values(items.to_vec()),
-            Some(Kind::Bool) => List::Bools(items.iter().map(|v| matches!(v, Value::Bool(true))).collect()),
-            Some(Kind::Int) => List::Ints(items.iter().map(|v| if let Value::Int(i) = v { *i } else { 0 }).collect()),
-            Some(Kind::Float) => List::Floats(items.iter().map(|v| if let Value::Float(f) = v { *f } else { 0.0 }).collect()),
+            Some(k) => unboxed(items, k),
         }
     }
 
@@ -267,6 +274,17 @@ impl List {
         }
     }
 
+    /// Where `value` first stands, when an unboxed list of its own kind (ints or bools) can say
+    /// without the general equality: `Some(answer)`; None when the caller must compare values
+    /// (a list of values, or a value of another kind, where 1 equals 1.0).
+    pub fn position_unboxed(&self, value: Value) -> Option<Option<usize>> {
+        match (self, value) {
+            (List::Ints(v), Value::Int(x)) => Some(v.iter().position(|y| *y == x)),
+            (List::Bools(v), Value::Bool(x)) => Some(v.iter().position(|y| *y == x)),
+            _ => None,
+        }
+    }
+
     /// Sorts an unboxed list in place (ascending, stable) and says so; false, and no change,
     /// for a list of values or one holding a nan (which the general sort refuses).
     pub fn sort_unboxed(&mut self) -> bool {
@@ -322,12 +340,9 @@ impl List {
             (List::Bools(a), List::Bools(b)) => a.extend_from_slice(b),
             (List::Ints(a), List::Ints(b)) => a.extend_from_slice(b),
             (List::Floats(a), List::Floats(b)) => a.extend_from_slice(b),
-            (a, b) if a.is_empty() => *a = b.slice(0, b.len()),
+            (a, b) if a.is_empty() => *a = b.clone(),
             (_, b) if b.is_empty() => {}
-            (a, b) => {
-                let items: Vec<Value> = b.iter().collect();
-                a.values_mut().extend(items)
-            }
+            (a, b) => a.values_mut().extend(b.iter()),
         }
     }
 

@@ -148,7 +148,7 @@ fn export_in(heap: &Heap, program: &Program, v: Value, path: &mut Path, left: &m
         Obj::Bytes(b) => Msg::Bytes(b.as_ref().into()),
         Obj::List(items) => match items.as_values() {
             Some(items) => Msg::List(all(items, path, left)?),
-            None => Msg::Scalars(items.slice(0, items.len())),
+            None => Msg::Scalars(items.clone()),
         },
         Obj::Tuple(items) => Msg::Tuple(all(items, path, left)?),
         Obj::Record { ty, fields } => Msg::Record { ty: *ty, fields: all(fields, path, left)? },
@@ -195,7 +195,7 @@ pub fn import(heap: &mut Heap, program: &Program, m: &Msg) -> Value {
             let v: Vec<Value> = items.iter().map(|x| import(heap, program, x)).collect();
             heap.alloc(Obj::List(v.into()))
         }
-        Msg::Scalars(items) => heap.alloc(Obj::List(items.slice(0, items.len()))),
+        Msg::Scalars(items) => heap.alloc(Obj::List(items.clone())),
         Msg::Tuple(items) => {
             let v: Fields = items.iter().map(|x| import(heap, program, x)).collect();
             heap.alloc(Obj::Tuple(v))

@@ -253,27 +253,26 @@ fn compare_at(heap: &Heap, program: &Program, a: Value, b: Value, depth: usize) 
         (Value::Float(f), Value::Int(i)) => int_float_cmp(i, f).map(Ordering::reverse),
         (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(&y)),
         (Value::Obj(x), Value::Obj(y)) => {
-            let seq = |p: &[Value], q: &[Value]| -> Result<Ordering, VmError> {
+            let seq = |p: &mut dyn ExactSizeIterator<Item = Value>, q: &mut dyn ExactSizeIterator<Item = Value>| -> Result<Ordering, VmError> {
                 if depth >= MAX_COMPARE_DEPTH {
                     return Err(VmError::new(N2011, "cannot order values nested this deeply"));
                 }
-                for (v, w) in p.iter().zip(q.iter()) {
-                    match compare_at(heap, program, *v, *w, depth + 1)? {
+                let lengths = p.len().cmp(&q.len());
+                for (v, w) in p.zip(q) {
+                    match compare_at(heap, program, v, w, depth + 1)? {
                         Ordering::Equal => {}
                         o => return Ok(o),
                     }
                 }
-                Ok(p.len().cmp(&q.len()))
+                Ok(lengths)
             };
             match (heap.get(x), heap.get(y)) {
                 (Obj::Str(s), Obj::Str(t)) => Some(s.as_bytes().cmp(t.as_bytes())),
                 (Obj::Bytes(s), Obj::Bytes(t)) => Some(s[..].cmp(&t[..])),
-                (Obj::List(p), Obj::List(q)) => match (p.as_values(), q.as_values()) {
-                    (Some(p), Some(q)) => return seq(p, q),
-                    _ => return seq(&p.to_vec(), &q.to_vec()),
-                },
-                (Obj::Tuple(p), Obj::Tuple(q)) => return seq(p, q),
-                (Obj::Record { ty: t, fields: p }, Obj::Record { ty: u, fields: q }) if t == u && program.types.get(*t as usize).is_some_and(|r| r.flags & noodle_nbc::program::RECORD_ORDERED != 0) => return seq(p, q),
+                // element by element whatever the storage: no copy of an unboxed list
+                (Obj::List(p), Obj::List(q)) => return seq(&mut p.iter(), &mut q.iter()),
+                (Obj::Tuple(p), Obj::Tuple(q)) => return seq(&mut p.iter().copied(), &mut q.iter().copied()),
+                (Obj::Record { ty: t, fields: p }, Obj::Record { ty: u, fields: q }) if t == u && program.types.get(*t as usize).is_some_and(|r| r.flags & noodle_nbc::program::RECORD_ORDERED != 0) => return seq(&mut p.iter().copied(), &mut q.iter().copied()),
                 _ => None,
             }
         }

@@ -2000,10 +2000,9 @@ impl Vm {
     fn contains(&self, prog: &Program, container: Value, item: Value) -> Result<bool, VmError> {
         let Value::Obj(o) = container else { return Err(bad("Contains")) };
         Ok(match self.heap.get(o) {
-            Obj::List(v) => match (v, item) {
-                (List::Ints(v), Value::Int(i)) => v.contains(&i),
-                (List::Bools(v), Value::Bool(b)) => v.contains(&b),
-                _ => v.iter().any(|x| ops::values_equal(&self.heap, prog, x, item)),
+            Obj::List(v) => match v.position_unboxed(item) {
+                Some(at) => at.is_some(),
+                None => v.iter().any(|x| ops::values_equal(&self.heap, prog, x, item)),
             },
             Obj::Dict(d) => ops::dict_position(&self.heap, prog, d, item).is_ok(),
             Obj::Set(m) => ops::key_position(&self.heap, prog, m, item).is_ok(),

@@ -774,10 +774,9 @@ fn list_extend(ctx: &mut Ctx, args: &[Value]) -> R {
 fn position(ctx: &Ctx, args: &[Value], name: &str) -> Result<Option<usize>, VmError> {
     arity(args, 2, name)?;
     let l = as_list(ctx.heap, args[0], name)?;
-    Ok(match (l, args[1]) {
-        (List::Ints(v), Value::Int(x)) => v.iter().position(|y| *y == x),
-        (List::Bools(v), Value::Bool(x)) => v.iter().position(|y| *y == x),
-        _ => l.iter().position(|v| values_equal(ctx.heap, ctx.program, v, args[1])),
+    Ok(match l.position_unboxed(args[1]) {
+        Some(at) => at,
+        None => l.iter().position(|v| values_equal(ctx.heap, ctx.program, v, args[1])),
     })
 }
 
