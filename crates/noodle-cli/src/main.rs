@@ -44,9 +44,11 @@ const USAGE: &str = "\
 noodle — the Noodle language
 
 usage:
-  noodle run [OPTIONS] FILE  compile and run a .noodle file (or run a .nbc file); with
-                             --sandbox or --allow-read/write/net/env/run/ffi[=...], it may
-                             touch only what is allowed; --max-heap=SIZE, --max-depth=N,
+  noodle run [OPTIONS] FILE [ARGS...]
+                             compile and run a .noodle file (or run a .nbc file), giving
+                             it ARGS (`os.args()`); with --sandbox or
+                             --allow-read/write/net/env/run/ffi[=...], it may touch only
+                             what is allowed; --max-heap=SIZE, --max-depth=N,
                              --max-actors=N, --max-cpu=SECS limit it (docs/guide/limits.md)
   noodle build FILE [-o OUT] compile to NBC bytecode (default OUT: FILE with .nbc)
   noodle check FILE...       type-check without running
@@ -120,7 +122,7 @@ fn command() -> ExitCode {
 /// `noodle CMD --help`: the command's lines of the usage, and what else it takes.
 fn command_help(cmd: &str) -> Option<String> {
     let extra = match cmd {
-        "run" => "\nFILE is a .noodle source file (compiled first) or a .nbc bytecode file. The exit status\nis 0, or 1 after an error (reported on stderr with its code).\n",
+        "run" => "\nFILE is a .noodle source file (compiled first) or a .nbc bytecode file; the ARGS after it\nare the program's (`os.args()`). The exit status is 0, the status the program gives\n`os.exit`, or 1 after an error (reported on stderr with its code).\n",
         "build" => "\nThe output is written whole or not at all; it may not be the source file itself.\n",
         "check" => "\nReports every error and warning of each file; exits 1 if any file has an error.\n",
         "disasm" => "",
@@ -190,14 +192,12 @@ fn cmd_run(args: &[String]) -> ExitCode {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
-    let made = match permissions {
-        None => Runtime::new(program, Output::stdio()),
-        Some(p) => {
-            let mut engine = noodle::standard().clone();
-            engine.set_permissions(p);
-            engine.runtime(program, Output::stdio())
-        }
-    };
+    let mut engine = noodle::standard().clone();
+    if let Some(p) = permissions {
+        engine.set_permissions(p);
+    }
+    engine.set_args(args[i + 1..].to_vec());
+    let made = engine.runtime(program, Output::stdio());
     let mut rt = match made {
         Ok(rt) => rt,
         Err(e) => return fail(e),
@@ -209,6 +209,8 @@ fn cmd_run(args: &[String]) -> ExitCode {
     config.max_cpu = limits.cpu.or(config.max_cpu);
     match rt.run() {
         Ok(()) => ExitCode::SUCCESS,
+        // `os.exit(status)`
+        Err(u) if u.exit.is_some() => ExitCode::from(u.exit.unwrap_or(1)),
         Err(u) => {
             eprint!("{}", noodle::render_uncaught(&u));
             ExitCode::from(1)
@@ -652,6 +654,9 @@ fn run_one_test(file: &Path, name: &str) -> ExitCode {
         Err(e) => return fail(e),
     };
     if let Err(u) = rt.run() {
+        if let Some(status) = u.exit {
+            return ExitCode::from(status);
+        }
         eprint!("{}", noodle::render_uncaught(&u));
         return ExitCode::from(1);
     }
@@ -660,6 +665,7 @@ fn run_one_test(file: &Path, name: &str) -> ExitCode {
     }
     match rt.call::<noodle::Value>(name, ()) {
         Ok(_) => ExitCode::SUCCESS,
+        Err(Error::Runtime(u)) if u.exit.is_some() => ExitCode::from(u.exit.unwrap_or(1)),
         Err(e) => {
             eprint!("{}", e.render());
             ExitCode::from(1)
@@ -751,6 +757,7 @@ fn cmd_repl() -> ExitCode {
             Eval::Ok(None) => {}
             Eval::Compile(d) => eprint!("{d}"),
             Eval::Runtime(d) => eprint!("{d}"),
+            Eval::Exit(status) => return ExitCode::from(status),
         }
     }
     if failed {

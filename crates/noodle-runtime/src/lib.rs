@@ -32,7 +32,7 @@ use noodle_vm::{Output, RunState, Vm};
 use process::{Cell, Process};
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -191,6 +191,9 @@ pub(crate) struct Shared {
     rng: Mutex<u64>,
     /// Set once the program has used its processor time (`Config::max_cpu`).
     cpu_exceeded: AtomicBool,
+    /// `std.os.exit` in an actor or task: the status plus one (0: not asked). Main ends with it
+    /// at its next slice.
+    exit_status: AtomicU32,
 }
 
 thread_local! {
@@ -408,6 +411,20 @@ impl Shared {
             self.cpu_exceeded.store(true, Ordering::Relaxed);
         }
         over
+    }
+
+    /// An actor or task called `std.os.exit(status)`: the program ends with the first status
+    /// asked for, when main next runs (it is woken by the scheduler's loop).
+    pub(crate) fn request_exit(&self, status: u8) {
+        let _ = self.exit_status.compare_exchange(0, u32::from(status) + 1, Ordering::SeqCst, Ordering::SeqCst);
+    }
+
+    /// The status an actor or task asked the program to exit with, if one has.
+    pub(crate) fn exit_requested(&self) -> Option<u8> {
+        match self.exit_status.load(Ordering::SeqCst) {
+            0 => None,
+            n => Some((n - 1) as u8),
+        }
     }
 
     pub(crate) fn log(&self, text: &str) {
@@ -675,6 +692,7 @@ pub fn run_main(mut vm: Vm, config: &Config) -> (Vm, RunState) {
         death_cv: Condvar::new(),
         rng: Mutex::new(config.seed.unwrap_or(0)),
         cpu_exceeded: AtomicBool::new(false),
+        exit_status: AtomicU32::new(0),
     });
     vm.replace_io(shared.output());
     let main_cell = Arc::new(Cell::new(0, u16::MAX - 1, None, usize::MAX, actor::Overflow::Block, true));
@@ -720,7 +738,7 @@ fn run_threaded(shared: &Arc<Shared>, main_cell: &Arc<Cell>, main: Box<Process>)
         if let Some(done) = shared.main_done.lock().unwrap().take() {
             break done;
         }
-        if shared.over_cpu() {
+        if shared.over_cpu() || shared.exit_requested().is_some() {
             // main may be waiting: it ends at its next slice
             process::deliver_sys(shared, main_cell, process::Sys::Wake);
         }
@@ -765,7 +783,7 @@ fn run_deterministic(shared: &Arc<Shared>, main_cell: &Arc<Cell>, main: Box<Proc
                     process::run_slice(shared, p);
                 }
                 shared.fire_due_timers();
-                if shared.over_cpu() {
+                if shared.over_cpu() || shared.exit_requested().is_some() {
                     process::deliver_sys(shared, main_cell, process::Sys::Wake);
                 }
             }

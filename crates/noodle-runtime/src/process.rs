@@ -464,7 +464,7 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
                     Some(Reason::Crashed { code, message }) => (code, message),
                     _ => unreachable!("a process in Start has the reason its `new` could not begin"),
                 };
-                match crash(shared, p, Uncaught { code, message, trace: vec![], value: None }) {
+                match crash(shared, p, Uncaught { code, message, trace: vec![], value: None, exit: None }) {
                     Some(back) => p = back,
                     None => return,
                 }
@@ -568,6 +568,12 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
                 return;
             }
             RunState::Error(u) => {
+                if let Some(status) = u.exit {
+                    // `std.os.exit` ends the whole program, not just this process
+                    shared.request_exit(status);
+                    die(shared, p, Reason::Shutdown);
+                    return;
+                }
                 if p.phase == Phase::Stopping {
                     let who = p.cell.describe(shared.template.program());
                     log_crash(shared, &format!("{who} (in on_stop)"), &u);
@@ -648,7 +654,7 @@ fn apply(shared: &Arc<Shared>, p: &mut Box<Process>, s: Sys) {
         Sys::Stop => p.stop_requested = true,
         Sys::Shutdown => interrupt(shared, p, Reason::Shutdown),
         Sys::Exit(message) => {
-            let u = Uncaught { code: N2309.into(), message, trace: vec![], value: None };
+            let u = Uncaught { code: N2309.into(), message, trace: vec![], value: None, exit: None };
             if p.phase != Phase::Stopping {
                 log_crash(shared, &p.cell.describe(shared.template.program()), &u);
             }
@@ -756,8 +762,13 @@ pub(crate) fn run_main_slice(shared: &Arc<Shared>, mut p: Box<Process>) -> MainE
             let mut vm = p.vm.take().unwrap();
             vm.abort();
             let max = shared.config.max_cpu.unwrap_or_default().as_secs_f64();
-            let u = Uncaught { code: N2313.into(), message: format!("the program used the processor time it was given ({max} s, --max-cpu)"), trace: vec![], value: None };
+            let u = Uncaught { code: N2313.into(), message: format!("the program used the processor time it was given ({max} s, --max-cpu)"), trace: vec![], value: None, exit: None };
             return MainEnd::Done(vm, RunState::Error(u));
+        }
+        if let Some(status) = shared.exit_requested() {
+            let mut vm = p.vm.take().unwrap();
+            vm.abort();
+            return MainEnd::Done(vm, RunState::Error(Vm::uncaught_from(VmError::exit(status))));
         }
         for s in take_sys(&p.cell) {
             match s {
@@ -766,7 +777,7 @@ pub(crate) fn run_main_slice(shared: &Arc<Shared>, mut p: Box<Process>) -> MainE
                 Sys::Exit(message) => {
                     let mut vm = p.vm.take().unwrap();
                     vm.abort();
-                    let u = Uncaught { code: N2309.into(), message, trace: vec![], value: None };
+                    let u = Uncaught { code: N2309.into(), message, trace: vec![], value: None, exit: None };
                     return MainEnd::Done(vm, RunState::Error(u));
                 }
                 _ => {}

@@ -1,7 +1,7 @@
 //! Errors raised while running. They become Noodle `Error` values (record type 0 with fields
 //! `code` and `message`) when a program can catch them.
 
-use crate::codes::{N2002, N2003, N2011, N2099};
+use crate::codes::{N2002, N2003, N2011, N2018, N2099};
 use noodle_codes::N2001;
 #[derive(Clone, Debug, PartialEq)]
 pub struct VmError {
@@ -13,11 +13,14 @@ pub struct VmError {
     /// The error value itself when it came from another process and carries more than its
     /// code and message (a cause, a `Throwable` value): raised again as it was.
     pub value: Option<Box<crate::message::Carried>>,
+    /// Set by `VmError::exit`: not an error but the end of the whole program with this exit
+    /// status (`std.os.exit`). No handler catches it.
+    pub exit: Option<u8>,
 }
 
 impl VmError {
     pub fn new(code: noodle_codes::Code, message: impl Into<String>) -> VmError {
-        VmError { code, message: message.into(), trace: None, value: None }
+        VmError { code, message: message.into(), trace: None, value: None, exit: None }
     }
     pub fn div_zero() -> VmError {
         VmError::new(N2001, "division by zero")
@@ -42,7 +45,12 @@ impl VmError {
                 c
             }
         };
-        VmError { code: noodle_codes::Code::user(code), message: message.into(), trace: None, value: None }
+        VmError { code: noodle_codes::Code::user(code), message: message.into(), trace: None, value: None, exit: None }
+    }
+    /// The program ends now with exit status `status` (`std.os.exit`): it unwinds every frame
+    /// of the process without running handlers, and the runtime ends the program.
+    pub fn exit(status: u8) -> VmError {
+        VmError { exit: Some(status), ..VmError::new(N2018, format!("the program exited with status {status}")) }
     }
     pub fn arg(msg: impl Into<String>) -> VmError {
         VmError::new(N2011, msg)

@@ -37,6 +37,9 @@ pub struct Ctx<'a> {
     pub request: &'a mut Option<Box<CallRequest>>,
     /// What the program may touch outside itself (see `permit`).
     pub permissions: &'a Permissions,
+    /// The program's command-line arguments (`std.os.args`): what follows the file in
+    /// `noodle run FILE ARGS...`.
+    pub args: &'a [String],
 }
 
 impl Ctx<'_> {
@@ -389,6 +392,9 @@ pub struct Natives {
     /// What the natives may touch outside the program (`Ctx::permit`); unrestricted unless
     /// the embedder sets it.
     pub permissions: Permissions,
+    /// The program's command-line arguments, for `std.os.args` (empty unless the embedder
+    /// sets them).
+    pub args: Vec<String>,
 }
 
 impl Natives {

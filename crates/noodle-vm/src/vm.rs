@@ -124,6 +124,9 @@ pub struct Uncaught {
     /// The error value, copied out, when it carries more than its code and message (see
     /// `VmError::value`).
     pub value: Option<crate::message::Carried>,
+    /// Not an error: the program called `std.os.exit` with this status (code N2018). The
+    /// embedder ends the program with it and reports nothing.
+    pub exit: Option<u8>,
 }
 
 /// One line of a stack trace.
@@ -281,6 +284,7 @@ macro_rules! native_ctx {
             globals: &$vm.globals,
             request: &mut $vm.request,
             permissions: &$vm.natives.table.permissions,
+            args: &$vm.natives.table.args,
         };
     };
 }
@@ -297,6 +301,8 @@ struct Aux {
     waiting: Option<Waiting>,
     /// Trace of the most recent throw of each error object (for uncaught reports).
     last_trace: Option<(ObjRef, Trace)>,
+    /// The status `std.os.exit` asked for: the process unwinds without handlers.
+    exit: Option<u8>,
 }
 
 /// What the out-of-line part of a return or a native call leads to.
@@ -482,7 +488,7 @@ impl Vm {
     /// actor's initialiser and handlers.
     pub fn begin_call(&mut self, func: u32, args: &[Value]) -> Result<(), Uncaught> {
         if self.program.funcs.get(func as usize).map(|f| f.arity as usize) != Some(args.len()) {
-            return Err(Uncaught { code: N2011.into(), message: "wrong number of arguments for call".into(), trace: vec![], value: None });
+            return Err(Uncaught { code: N2011.into(), message: "wrong number of arguments for call".into(), trace: vec![], value: None, exit: None });
         }
         self.push_entry(func, args)
     }
@@ -523,6 +529,11 @@ impl Vm {
         self.aux.as_deref().is_some_and(|a| a.waiting.is_some())
     }
 
+    /// The exit status once a native asked the program to end (`VmError::exit`).
+    fn exiting(&self) -> Option<u8> {
+        self.aux.as_deref().and_then(|a| a.exit)
+    }
+
     fn last_trace(&self) -> Option<&(ObjRef, Trace)> {
         self.aux.as_deref().and_then(|a| a.last_trace.as_ref())
     }
@@ -542,7 +553,7 @@ impl Vm {
 
     /// Stack trace of an error raised by the host (no frames: the host is not Noodle code).
     pub fn uncaught_from(e: VmError) -> Uncaught {
-        Uncaught { code: e.code.to_string(), message: e.message, trace: vec![], value: None }
+        Uncaught { code: e.code.to_string(), message: e.message, trace: vec![], value: None, exit: e.exit }
     }
 
     pub fn program(&self) -> &Program {
@@ -567,7 +578,7 @@ impl Vm {
         }
         // an idle actor keeps its (empty) frame vector, so it starts at one frame
         if self.frames.len() == self.frames.capacity() && !grow_frames(&mut self.frames, max_depth(&self.limits)) {
-            return Err(Uncaught { code: N2009.into(), message: format!("call depth exceeded ({} nested calls)", self.max_depth()), trace: vec![], value: None });
+            return Err(Uncaught { code: N2009.into(), message: format!("call depth exceeded ({} nested calls)", self.max_depth()), trace: vec![], value: None, exit: None });
         }
         self.entry_depth = self.frames.len();
         self.set_floor();
@@ -904,7 +915,7 @@ impl Vm {
 
     /// The error of a run whose output could not be written at the end (N2010).
     pub fn output_lost(e: &std::io::Error) -> Uncaught {
-        Uncaught { code: crate::codes::N2010.into(), message: format!("cannot write to standard output: {e}; output was lost"), trace: vec![], value: None }
+        Uncaught { code: crate::codes::N2010.into(), message: format!("cannot write to standard output: {e}; output was lost"), trace: vec![], value: None, exit: None }
     }
 
     /// Flushes standard output at the end of a run: a run that finished but could not write
@@ -912,6 +923,8 @@ impl Vm {
     pub fn finish_output(&mut self, state: RunState) -> RunState {
         match (self.flush(), state) {
             (Err(e), RunState::Finished(_)) => RunState::Error(Vm::output_lost(&e)),
+            // `std.os.exit(0)` reports success: not when output was lost
+            (Err(e), RunState::Error(u)) if u.exit == Some(0) => RunState::Error(Vm::output_lost(&e)),
             (_, s) => s,
         }
     }
@@ -922,6 +935,9 @@ impl Vm {
     }
 
     fn make_error(&mut self, e: VmError) -> Value {
+        if let Some(status) = e.exit {
+            self.aux().exit = Some(status);
+        }
         let err = match &e.value {
             // an error from another process that carried more: raised again as it was
             Some(v) => crate::message::import(&mut self.heap, &self.program, &v.0),
@@ -978,6 +994,10 @@ impl Vm {
     /// Finds a handler for `err`; returns false when there is none (the frames are left as
     /// they were at the throw, for the trace).
     fn throw(&mut self, err: Value) -> bool {
+        if self.exiting().is_some() {
+            // `std.os.exit`: nothing catches it
+            return false;
+        }
         let keep = matches!((self.last_trace(), err), (Some((r, _)), Value::Obj(e)) if *r == e);
         if !keep {
             if let Value::Obj(e) = err {
@@ -1029,6 +1049,7 @@ impl Vm {
             (Some((r, t)), Value::Obj(e)) if *r == e => t.clone(),
             _ => self.trace(),
         };
+        let exit = self.aux.as_deref_mut().and_then(|a| a.exit.take());
         // an error with a cause or a thrown value goes on whole (to whoever awaits a task)
         let value = match err {
             Value::Obj(r) => match self.heap.get(r) {
@@ -1041,7 +1062,7 @@ impl Vm {
         self.handlers.retain(|h| h.depth <= self.entry_depth);
         self.drop_natives_above(self.entry_depth);
         self.set_floor();
-        RunState::Error(Uncaught { code, message, trace, value })
+        RunState::Error(Uncaught { code, message, trace, value, exit })
     }
 
     /// Sets this process's limits (`Limits::default()`: the defaults).

@@ -91,6 +91,14 @@ impl Engine {
         self.natives = Arc::new(natives);
     }
 
+    /// The command-line arguments programs run by this engine see (`std.os.args`): empty
+    /// unless set. Runtimes made from now on follow it.
+    pub fn set_args(&mut self, args: Vec<String>) {
+        let mut natives = (*self.natives).clone();
+        natives.args = args;
+        self.natives = Arc::new(natives);
+    }
+
     fn compiler(&self, fuse: bool) -> Compiler {
         Compiler::with_fusion(Box::new(Fs), fuse, self.declarations.iter().cloned().collect())
     }
@@ -388,6 +396,8 @@ pub enum Eval {
     Ok(Option<String>),
     Compile(String),
     Runtime(String),
+    /// The input called `os.exit` with this status: the session is over.
+    Exit(u8),
 }
 
 impl Default for Session {
@@ -431,6 +441,7 @@ impl Session {
                 vm.start();
                 match run_scheduled(vm, &SchedulerConfig::default()) {
                     RunState::Finished(_) => Eval::Ok(out.expr_type),
+                    RunState::Error(Uncaught { exit: Some(status), .. }) => Eval::Exit(status),
                     RunState::Error(u) => Eval::Runtime(u.render()),
                     RunState::Paused | RunState::Suspended => unreachable!("the scheduler runs main to the end"),
                 }

@@ -1257,7 +1257,7 @@ mod tests {
         fn call(&mut self, name: &str, args: &[Value]) -> R {
             let f = natives().get(name).unwrap_or_else(|| panic!("no native {name}"));
             let mut request = Default::default();
-            let mut ctx = Ctx { heap: &mut self.heap, program: &self.program, out: &mut self.out, err: &mut self.err, input: &mut self.input, host: None, globals: &[], request: &mut request, permissions: &noodle_vm::permissions::Permissions::default() };
+            let mut ctx = Ctx { heap: &mut self.heap, program: &self.program, out: &mut self.out, err: &mut self.err, input: &mut self.input, host: None, globals: &[], request: &mut request, permissions: &noodle_vm::permissions::Permissions::default(), args: &[] };
             f(&mut ctx, args).map_err(|flow| match flow {
                 noodle_native::Flow::Raise(e) => e,
                 // a native that calls back (`map`) asks the VM for the call: there is none here

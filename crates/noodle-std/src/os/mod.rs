@@ -1,21 +1,156 @@
-//! `std.os`: the process's environment.
+//! `std.os`: the program's arguments and exit status, its environment, and facts about the
+//! machine.
+//!
+//! The environment a program changes (`set_env`, `unset_env`) is an overlay over the
+//! process's real one, kept here: changing the real environment of a process whose other
+//! threads may read it at the same moment (a scheduler thread, a C library calling `getenv`)
+//! is undefined behaviour in C, and the overlay is what the programs Noodle starts inherit.
 
-use noodle_native::{arity, as_str, simple, Ctx, Module, Value, VmError};
+use indexmap::IndexMap;
+use noodle_native::{arity, as_int, as_str, simple, Ctx, Module, Value, VmError};
 use noodle_vm::permissions::Access;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 type R = Result<Value, VmError>;
 
 /// The `std.os` module: its declarations and the functions behind them.
 pub fn module() -> Module {
-    Module::new("std.os", include_str!("os.noodle")).function("env", simple!(os_env))
+    Module::new("std.os", include_str!("os.noodle"))
+        .function("args", simple!(os_args))
+        .function("exit", simple!(os_exit))
+        .function("env", simple!(os_env))
+        .function("set_env", simple!(os_set_env))
+        .function("unset_env", simple!(os_unset_env))
+        .function("environ", simple!(os_environ))
+        .function("cwd", simple!(os_cwd))
+        .function("pid", simple!(os_pid))
+        .function("hostname", simple!(os_hostname))
+        .function("platform", simple!(os_platform))
+        .function("arch", simple!(os_arch))
+}
+
+/// Variables the program set (`Some`) or removed (`None`), over the real environment.
+static OVERLAY: Mutex<BTreeMap<String, Option<String>>> = Mutex::new(BTreeMap::new());
+
+fn overlay() -> std::sync::MutexGuard<'static, BTreeMap<String, Option<String>>> {
+    OVERLAY.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The environment variable `name` as the program sees it.
+pub fn var(name: &str) -> Option<String> {
+    match overlay().get(name) {
+        Some(v) => v.clone(),
+        None => std::env::var(name).ok(),
+    }
+}
+
+/// The whole environment as the program sees it, by name (what a started program inherits).
+pub fn vars() -> BTreeMap<String, String> {
+    let mut all: BTreeMap<String, String> = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect();
+    for (k, v) in overlay().iter() {
+        match v {
+            Some(v) => all.insert(k.clone(), v.clone()),
+            None => all.remove(k),
+        };
+    }
+    all
+}
+
+fn os_args(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 0, "os.args")?;
+    let items: Vec<Value> = ctx.args.iter().map(|a| ctx.heap.alloc_str(a.as_str())).collect();
+    Ok(ctx.heap.alloc(noodle_native::Obj::List(items.into())))
+}
+
+fn os_exit(_: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "os.exit")?;
+    let status = as_int(args[0], "os.exit")?;
+    let status = u8::try_from(status).map_err(|_| VmError::arg(format!("exit status {status} is out of range (0 to 255)")))?;
+    Err(VmError::exit(status))
 }
 
 fn os_env(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "os.env")?;
     let name = as_str(ctx.heap, args[0], "os.env")?;
     ctx.permit(Access::Env(name))?;
-    match std::env::var(name) {
-        Ok(v) => Ok(ctx.heap.alloc_str(v)),
-        Err(_) => Ok(Value::None),
+    match var(name) {
+        Some(v) => Ok(ctx.heap.alloc_str(v)),
+        None => Ok(Value::None),
     }
+}
+
+/// N2011 unless `name` can name an environment variable.
+fn check_name(name: &str) -> Result<(), VmError> {
+    if name.is_empty() || name.contains(['=', '\0']) {
+        return Err(VmError::arg(format!("{name:?} is not an environment variable name (it must be non-empty, without `=` or NUL)")));
+    }
+    Ok(())
+}
+
+fn os_set_env(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "os.set_env")?;
+    let name = as_str(ctx.heap, args[0], "os.set_env")?;
+    let value = as_str(ctx.heap, args[1], "os.set_env")?;
+    check_name(name)?;
+    if value.contains('\0') {
+        return Err(VmError::arg(format!("the value for environment variable `{name}` contains a NUL character")));
+    }
+    ctx.permit(Access::Env(name))?;
+    overlay().insert(name.to_string(), Some(value.to_string()));
+    Ok(Value::None)
+}
+
+fn os_unset_env(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "os.unset_env")?;
+    let name = as_str(ctx.heap, args[0], "os.unset_env")?;
+    check_name(name)?;
+    ctx.permit(Access::Env(name))?;
+    overlay().insert(name.to_string(), None);
+    Ok(Value::None)
+}
+
+fn os_environ(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 0, "os.environ")?;
+    let visible: IndexMap<String, String> = vars().into_iter().filter(|(k, _)| ctx.permit(Access::Env(k)).is_ok()).collect();
+    Ok(noodle_native::IntoValue::into_value(visible, ctx.heap, ctx.program))
+}
+
+fn os_cwd(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 0, "os.cwd")?;
+    let dir = std::env::current_dir().map_err(|e| crate::core::io_error("the working folder", &e))?;
+    ctx.permit(Access::Read(&dir))?;
+    Ok(ctx.heap.alloc_str(dir.to_string_lossy().as_ref()))
+}
+
+fn os_pid(_: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 0, "os.pid")?;
+    Ok(Value::Int(i64::from(std::process::id())))
+}
+
+fn os_hostname(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 0, "os.hostname")?;
+    ctx.permit(Access::Env("HOSTNAME"))?;
+    Ok(ctx.heap.alloc_str(hostname().map_err(|e| crate::core::io_error("the host name", &e))?))
+}
+
+fn hostname() -> std::io::Result<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname writes at most that many bytes
+    let r = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    Ok(String::from_utf8_lossy(&buf[..end]).into_owned())
+}
+
+fn os_platform(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 0, "os.platform")?;
+    Ok(ctx.heap.alloc_str(std::env::consts::OS))
+}
+
+fn os_arch(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 0, "os.arch")?;
+    Ok(ctx.heap.alloc_str(std::env::consts::ARCH))
 }
