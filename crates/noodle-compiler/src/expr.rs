@@ -208,8 +208,10 @@ impl Compiler {
             }
             ExprKind::FStr(parts) => self.fstring(parts, dst),
             ExprKind::List(elems) => {
+                // where `any` is expected, a literal is a `list[any]` (so `[1, "a"]` fits)
                 let want = match expected.map(|t| strip_optional(self.subst.resolve(t))) {
                     Some(Type::List(t)) => Some(*t),
+                    Some(Type::Any) => Some(Type::Any),
                     _ => None,
                 };
                 let (base, et) = self.elements(elems, want, "list");
@@ -223,6 +225,7 @@ impl Compiler {
             ExprKind::Set(elems) => {
                 let want = match expected.map(|t| strip_optional(self.subst.resolve(t))) {
                     Some(Type::Set(t)) => Some(*t),
+                    Some(Type::Any) => Some(Type::Any),
                     _ => None,
                 };
                 let (base, et) = self.elements(elems, want, "set");
@@ -239,6 +242,7 @@ impl Compiler {
             ExprKind::Dict(entries) => {
                 let (wk, wv) = match expected.map(|t| strip_optional(self.subst.resolve(t))) {
                     Some(Type::Dict(k, v)) => (Some(*k), Some(*v)),
+                    Some(Type::Any) => (Some(Type::Any), Some(Type::Any)),
                     _ => (None, None),
                 };
                 let base = self.b().alloc(2 * entries.len() as u32);
@@ -2688,7 +2692,7 @@ impl Compiler {
             "print" => {
                 let base = self.b().alloc(args.len() as u32 + 1);
                 for (i, a) in args.iter().enumerate() {
-                    self.expr(&a.value, Some(base + 1 + i as u16), None);
+                    self.expr(&a.value, Some(base + 1 + i as u16), literal_any(&a.value));
                 }
                 let n = self.native("print");
                 self.emit(Op::CallNative { base, native: n, argc: args.len() as u8 });
@@ -2991,4 +2995,13 @@ pub fn contains_param(t: &Type) -> bool {
         Type::Func(ps, r) => ps.iter().any(contains_param) || contains_param(r),
         _ => false,
     }
+}
+
+/// `any` as the expected type of `e` when it is a list, set or dict literal (which then has
+/// `any` elements, as where an `any` is declared): for the arguments of `print` and of natives
+/// taking `any`. Other expressions get no expected type there, so that `any` does not flow into
+/// the inference of a call's type arguments.
+pub(crate) fn literal_any(e: &Expr) -> Option<&'static Type> {
+    static ANY: Type = Type::Any;
+    matches!(e.kind, ExprKind::List(_) | ExprKind::Set(_) | ExprKind::Dict(_)).then_some(&ANY)
 }

@@ -573,7 +573,10 @@ impl Compiler {
             let (shape, first) = arg_shape(e);
             let want = native.rule.as_ref().and_then(|r| r.expect(&p.name, shape, first)).unwrap_or_else(|| p.ty.clone());
             let ty = if matches!(self.subst.resolve(&want), Type::Any) {
-                let (_, t) = self.expr(e, Some(reg), None);
+                // a literal given for `any` is a `list[any]` (`dict`, `set`), unless a rule
+                // looks at its own type; anything else keeps its own type
+                let hint = if native.rule.is_none() { crate::expr::literal_any(e) } else { None };
+                let (_, t) = self.expr(e, Some(reg), hint);
                 self.subst.resolve(&t)
             } else {
                 self.expr_coerce(e, Some(reg), &want);
@@ -587,7 +590,7 @@ impl Compiler {
             for (k, e) in rest.iter().enumerate() {
                 let reg = base + 1 + (nrecv + fixed + k) as u16;
                 if matches!(self.subst.resolve(&p.ty), Type::Any) {
-                    self.expr(e, Some(reg), None);
+                    self.expr(e, Some(reg), crate::expr::literal_any(e));
                 } else {
                     self.expr_coerce(e, Some(reg), &p.ty);
                 }
