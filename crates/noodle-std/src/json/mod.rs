@@ -1,0 +1,545 @@
+//! `std.json`: JSON text to Noodle values and back.
+//!
+//! The parser builds VM values directly from the text (no intermediate tree), so a document
+//! costs its values and nothing more: objects become `dict[str, any]` in their key order,
+//! arrays `list[any]` (unboxed when all ints, floats or bools), integers `int`, other numbers
+//! `float`. Both directions stop at `MAX_DEPTH` levels of nesting, which also catches a value
+//! that contains itself.
+
+use crate::codes::{N2501, N2502};
+use noodle_native::{arity, simple, Ctx, Heap, Module, Obj, Value, VmError};
+use noodle_nbc::Program;
+use noodle_vm::value::{Dict, DictMap, Key, Text};
+
+type R = Result<Value, VmError>;
+
+/// Arrays and objects nested deeper than this are refused (parsing and encoding alike).
+pub const MAX_DEPTH: usize = 1000;
+
+/// The `std.json` module: its declarations and the functions behind them.
+pub fn module() -> Module {
+    Module::new("std.json", include_str!("json.noodle"))
+        .function("parse", simple!(json_parse))
+        .function("encode", simple!(json_encode))
+        .function("pretty", simple!(json_pretty))
+}
+
+fn json_parse(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "json.parse")?;
+    // the text is read while values are made on the same heap: its buffer, shared
+    let text = match args[0] {
+        Value::Obj(r) => match ctx.heap.get(r) {
+            Obj::Str(t) => t.clone(),
+            _ => return Err(noodle_native::bad("json.parse")),
+        },
+        _ => return Err(noodle_native::bad("json.parse")),
+    };
+    let mut p = Parser { s: text.as_str().as_bytes(), i: 0, heap: ctx.heap, depth: 0 };
+    p.skip_ws();
+    let v = p.value()?;
+    p.skip_ws();
+    if p.i < p.s.len() {
+        return Err(p.error("extra text after the JSON value"));
+    }
+    Ok(v)
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    i: usize,
+    heap: &'a mut Heap,
+    depth: usize,
+}
+
+impl Parser<'_> {
+    /// N2501 at the current position: line and column (in characters, from 1).
+    fn error(&self, what: &str) -> VmError {
+        let at = self.i.min(self.s.len());
+        let before = &self.s[..at];
+        let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+        let line_start = before.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
+        let col = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+        VmError::new(N2501, format!("malformed JSON at line {line}, column {col}: {what}"))
+    }
+
+    /// A container made as `list[any]` or `dict[any, any]`: the program may store any value
+    /// in it (see `Heap::set_dynamic`).
+    fn dynamic(&mut self, obj: Obj) -> Value {
+        let r = self.heap.alloc_ref(obj);
+        self.heap.set_dynamic(r);
+        Value::Obj(r)
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.s.get(self.i) {
+            self.i += 1;
+        }
+    }
+
+    fn value(&mut self) -> R {
+        match self.s.get(self.i) {
+            None => Err(self.error("the text ends where a value was expected")),
+            Some(b'{') => self.object(),
+            Some(b'[') => self.array(),
+            Some(b'"') => {
+                let s = self.string()?;
+                Ok(self.heap.alloc_str(s))
+            }
+            Some(b't') => self.word("true", Value::Bool(true)),
+            Some(b'f') => self.word("false", Value::Bool(false)),
+            Some(b'n') => self.word("null", Value::None),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(_) => Err(self.error(&format!("expected a value, found {}", self.found()))),
+        }
+    }
+
+    /// What is at the current position, for an error message.
+    fn found(&self) -> String {
+        match std::str::from_utf8(&self.s[self.i..]).ok().and_then(|r| r.chars().next()) {
+            Some(c) if c.is_control() => format!("{:?}", c),
+            Some(c) => format!("`{c}`"),
+            None if self.i >= self.s.len() => "the end of the text".to_string(),
+            None => "a broken character".to_string(),
+        }
+    }
+
+    fn word(&mut self, w: &str, v: Value) -> R {
+        if self.s[self.i..].starts_with(w.as_bytes()) {
+            self.i += w.len();
+            Ok(v)
+        } else {
+            let found: String = self.s[self.i..].iter().take_while(|b| b.is_ascii_alphanumeric()).take(20).map(|b| *b as char).collect();
+            Err(self.error(&format!("expected `{w}`, found `{found}`")))
+        }
+    }
+
+    fn enter(&mut self) -> Result<(), VmError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.error(&format!("arrays and objects nested more than {MAX_DEPTH} levels deep")));
+        }
+        self.i += 1;
+        self.skip_ws();
+        Ok(())
+    }
+
+    fn array(&mut self) -> R {
+        self.enter()?;
+        let mut items = Vec::new();
+        if self.s.get(self.i) == Some(&b']') {
+            self.i += 1;
+        } else {
+            loop {
+                items.push(self.value()?);
+                self.skip_ws();
+                match self.s.get(self.i) {
+                    Some(b',') => {
+                        self.i += 1;
+                        self.skip_ws();
+                    }
+                    Some(b']') => {
+                        self.i += 1;
+                        break;
+                    }
+                    _ => return Err(self.error(&format!("expected `,` or `]` after an array element, found {}", self.found()))),
+                }
+            }
+        }
+        self.depth -= 1;
+        Ok(self.dynamic(Obj::List(items.into())))
+    }
+
+    fn object(&mut self) -> R {
+        self.enter()?;
+        let mut map = DictMap::default();
+        if self.s.get(self.i) == Some(&b'}') {
+            self.i += 1;
+        } else {
+            loop {
+                if self.s.get(self.i) != Some(&b'"') {
+                    return Err(self.error(&format!("expected a string (an object's key), found {}", self.found())));
+                }
+                let key = self.string()?;
+                self.skip_ws();
+                if self.s.get(self.i) != Some(&b':') {
+                    return Err(self.error(&format!("expected `:` after an object's key, found {}", self.found())));
+                }
+                self.i += 1;
+                self.skip_ws();
+                let v = self.value()?;
+                // a key given twice keeps its first place and its last value (as Python's)
+                map.insert(Key::Str(key), (Value::Undef, v));
+                self.skip_ws();
+                match self.s.get(self.i) {
+                    Some(b',') => {
+                        self.i += 1;
+                        self.skip_ws();
+                    }
+                    Some(b'}') => {
+                        self.i += 1;
+                        break;
+                    }
+                    _ => return Err(self.error(&format!("expected `,` or `}}` after an object member, found {}", self.found()))),
+                }
+            }
+        }
+        self.depth -= 1;
+        Ok(self.dynamic(Obj::Dict(Box::new(Dict::from(map)))))
+    }
+
+    /// A string literal, the position on its opening quote.
+    fn string(&mut self) -> Result<Text, VmError> {
+        self.i += 1;
+        let start = self.i;
+        // the common case: no escapes, one slice of the text
+        while let Some(&b) = self.s.get(self.i) {
+            match b {
+                b'"' => {
+                    let s = std::str::from_utf8(&self.s[start..self.i]).map_err(|_| self.error("invalid UTF-8"))?;
+                    self.i += 1;
+                    return Ok(Text::from(s));
+                }
+                b'\\' => break,
+                0..=0x1f => return Err(self.error(&format!("a control character ({}) in a string: write it as an escape", self.found()))),
+                _ => self.i += 1,
+            }
+        }
+        let mut out: Vec<u8> = self.s[start..self.i].to_vec();
+        loop {
+            let Some(&b) = self.s.get(self.i) else {
+                self.i = start - 1;
+                return Err(self.error("a string that is never closed"));
+            };
+            match b {
+                b'"' => {
+                    self.i += 1;
+                    let s = String::from_utf8(out).map_err(|_| self.error("invalid UTF-8"))?;
+                    return Ok(Text::from(s));
+                }
+                b'\\' => {
+                    let esc = self.s.get(self.i + 1).copied();
+                    let c = match esc {
+                        Some(b'"') => '"',
+                        Some(b'\\') => '\\',
+                        Some(b'/') => '/',
+                        Some(b'b') => '\u{8}',
+                        Some(b'f') => '\u{c}',
+                        Some(b'n') => '\n',
+                        Some(b'r') => '\r',
+                        Some(b't') => '\t',
+                        Some(b'u') => {
+                            let c = self.unicode_escape()?;
+                            let mut buf = [0u8; 4];
+                            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                            continue;
+                        }
+                        _ => {
+                            self.i += 1;
+                            return Err(self.error(&format!("`\\{}` is not an escape (JSON has \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)", self.found().trim_matches('`'))));
+                        }
+                    };
+                    out.push(c as u8);
+                    self.i += 2;
+                }
+                0..=0x1f => return Err(self.error(&format!("a control character ({}) in a string: write it as an escape", self.found()))),
+                _ => {
+                    out.push(b);
+                    self.i += 1;
+                }
+            }
+        }
+    }
+
+    /// `\uXXXX` (a pair of them for a character beyond the Basic Multilingual Plane), the
+    /// position on the backslash; leaves the position after it.
+    fn unicode_escape(&mut self) -> Result<char, VmError> {
+        let hex4 = |p: &mut Parser, at: usize| -> Result<u32, VmError> {
+            let digits = p.s.get(at..at + 4).and_then(|d| std::str::from_utf8(d).ok()).filter(|d| d.bytes().all(|b| b.is_ascii_hexdigit()));
+            match digits {
+                Some(d) => Ok(u32::from_str_radix(d, 16).unwrap_or(0)),
+                None => {
+                    p.i = at;
+                    Err(p.error("`\\u` needs four hex digits"))
+                }
+            }
+        };
+        let hi = hex4(self, self.i + 2)?;
+        self.i += 6;
+        if (0xD800..0xDC00).contains(&hi) {
+            if self.s.get(self.i..self.i + 2) == Some(b"\\u") {
+                let lo = hex4(self, self.i + 2)?;
+                if (0xDC00..0xE000).contains(&lo) {
+                    self.i += 6;
+                    let c = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+                    return char::from_u32(c).ok_or_else(|| self.error("an invalid character escape"));
+                }
+            }
+            self.i -= 6;
+            return Err(self.error(&format!("`\\u{hi:04x}` is half of a surrogate pair without its other half")));
+        }
+        if (0xDC00..0xE000).contains(&hi) {
+            self.i -= 6;
+            return Err(self.error(&format!("`\\u{hi:04x}` is half of a surrogate pair without its other half")));
+        }
+        char::from_u32(hi).ok_or_else(|| self.error("an invalid character escape"))
+    }
+
+    fn number(&mut self) -> R {
+        let start = self.i;
+        let digits = |p: &mut Parser| {
+            let from = p.i;
+            while p.s.get(p.i).is_some_and(u8::is_ascii_digit) {
+                p.i += 1;
+            }
+            p.i - from
+        };
+        if self.s[self.i] == b'-' {
+            self.i += 1;
+        }
+        let int_start = self.i;
+        let n = digits(self);
+        if n == 0 {
+            return Err(self.error(&format!("expected a digit, found {}", self.found())));
+        }
+        if n > 1 && self.s[int_start] == b'0' {
+            self.i = int_start;
+            return Err(self.error("a number cannot start with 0 (JSON has no octal)"));
+        }
+        let mut float = false;
+        if self.s.get(self.i) == Some(&b'.') {
+            self.i += 1;
+            float = true;
+            if digits(self) == 0 {
+                return Err(self.error(&format!("expected a digit after `.`, found {}", self.found())));
+            }
+        }
+        if let Some(b'e' | b'E') = self.s.get(self.i) {
+            self.i += 1;
+            float = true;
+            if let Some(b'+' | b'-') = self.s.get(self.i) {
+                self.i += 1;
+            }
+            if digits(self) == 0 {
+                return Err(self.error(&format!("expected a digit in the exponent, found {}", self.found())));
+            }
+        }
+        // only ASCII digits, signs, `.` and `e` were consumed
+        let text = std::str::from_utf8(&self.s[start..self.i]).unwrap_or("");
+        if float {
+            return text.parse::<f64>().map(Value::Float).map_err(|_| self.error("an invalid number"));
+        }
+        match text.parse::<i64>() {
+            Ok(i) => Ok(Value::Int(i)),
+            Err(_) => {
+                self.i = start;
+                Err(self.error(&format!("the integer {text} is out of range for int (64 bits); write it as a string, or with a fraction to read it as a float")))
+            }
+        }
+    }
+}
+
+fn json_encode(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 3, "json.encode")?;
+    let indent = match args[1] {
+        Value::None => None,
+        Value::Int(n) if (0..=16).contains(&n) => Some(n as usize),
+        Value::Int(n) => return Err(VmError::arg(format!("indent {n} is out of range (0 to 16 spaces)"))),
+        _ => return Err(noodle_native::bad("json.encode")),
+    };
+    let sort_keys = matches!(args[2], Value::Bool(true));
+    encode_value(ctx, args[0], indent, sort_keys)
+}
+
+fn json_pretty(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "json.pretty")?;
+    encode_value(ctx, args[0], Some(2), false)
+}
+
+fn encode_value(ctx: &mut Ctx, v: Value, indent: Option<usize>, sort_keys: bool) -> R {
+    let mut e = Encoder { heap: ctx.heap, program: ctx.program, out: String::new(), indent, sort_keys, path: Vec::new() };
+    e.value(v)?;
+    let out = e.out;
+    Ok(ctx.heap.alloc_str(out))
+}
+
+struct Encoder<'a> {
+    heap: &'a Heap,
+    program: &'a Program,
+    out: String,
+    indent: Option<usize>,
+    sort_keys: bool,
+    /// Where the value being written is (`[2]`, `.name`), for an error's message.
+    path: Vec<String>,
+}
+
+impl Encoder<'_> {
+    /// N2502: `what` cannot be written, at the current path; `hint` says what to do instead.
+    fn error(&self, what: &str, hint: &str) -> VmError {
+        let hint = if hint.is_empty() { String::new() } else { format!("; {hint}") };
+        // a deep path shows its two ends
+        let path = match self.path.len() {
+            n if n > 12 => format!("{}...{}", self.path[..6].concat(), self.path[n - 6..].concat()),
+            _ => self.path.concat(),
+        };
+        VmError::new(N2502, format!("cannot encode {what} as JSON (at ${path}){hint}"))
+    }
+
+    fn newline(&mut self) {
+        if let Some(n) = self.indent {
+            self.out.push('\n');
+            for _ in 0..n * self.path.len() {
+                self.out.push(' ');
+            }
+        }
+    }
+
+    fn value(&mut self, v: Value) -> Result<(), VmError> {
+        match v {
+            Value::None => self.out.push_str("null"),
+            Value::Bool(b) => self.out.push_str(if b { "true" } else { "false" }),
+            Value::Int(i) => {
+                use std::fmt::Write;
+                let _ = write!(self.out, "{i}");
+            }
+            Value::Float(f) if f.is_finite() => self.out.push_str(&noodle_vm::fmt::float_repr(f)),
+            Value::Float(f) => return Err(self.error(&format!("the float {}", noodle_vm::fmt::float_repr(f)), "JSON numbers are finite (write `none` or a string instead)")),
+            Value::Func(_) => return Err(self.error("a function", "")),
+            Value::Undef => return Err(noodle_native::bad("json.encode")),
+            Value::Obj(r) => {
+                if self.path.len() >= MAX_DEPTH {
+                    return Err(self.error(&format!("a value nested more than {MAX_DEPTH} levels deep"), "a list, dict or struct that contains itself is nested without end"));
+                }
+                match self.heap.get(r) {
+                    Obj::Str(s) => push_string(&mut self.out, s.as_str()),
+                    Obj::List(l) => {
+                        let items: Vec<Value> = l.iter().collect();
+                        self.array(&items)?;
+                    }
+                    Obj::Tuple(items) => {
+                        let items: Vec<Value> = items.to_vec();
+                        self.array(&items)?;
+                    }
+                    Obj::Set(s) => {
+                        let items: Vec<Value> = s.values().copied().collect();
+                        self.array(&items)?;
+                    }
+                    Obj::Dict(d) => {
+                        let mut members = Vec::with_capacity(d.len());
+                        for (image, (stored, v)) in d.iter() {
+                            let key = match (image, stored) {
+                                (Key::Str(s), _) => s.as_str().to_string(),
+                                (_, Value::Int(i)) => i.to_string(),
+                                (_, Value::Bool(b)) => b.to_string(),
+                                (_, Value::Obj(k)) if matches!(self.heap.get(*k), Obj::Str(_)) => match self.heap.get(*k) {
+                                    Obj::Str(s) => s.as_str().to_string(),
+                                    _ => unreachable!(),
+                                },
+                                (_, k) => {
+                                    let shown = noodle_vm::fmt::display(self.heap, self.program, *k);
+                                    return Err(self.error(&format!("the dict key {shown}"), "object keys are strings (int and bool keys are written as their text)"));
+                                }
+                            };
+                            members.push((key, *v));
+                        }
+                        self.object(members)?;
+                    }
+                    Obj::Record { ty, fields } => {
+                        let Some(t) = self.program.types.get(*ty as usize) else { return Err(noodle_native::bad("json.encode")) };
+                        if let Some(e) = &t.enum_name {
+                            if !fields.is_empty() {
+                                return Err(self.error(&format!("the enum value {e}.{}", t.name), "only variants without fields are written (as their name): convert it to a struct or dict first"));
+                            }
+                            push_string(&mut self.out, &t.name);
+                            return Ok(());
+                        }
+                        // fields named `$...` are the runtime's own (an `Error`'s thrown value)
+                        let members: Vec<(String, Value)> = t.fields.iter().cloned().zip(fields.iter().copied()).filter(|(n, _)| !n.starts_with('$')).collect();
+                        self.object(members)?;
+                    }
+                    Obj::Bytes(_) => return Err(self.error("bytes", "encode them as text first, for example with `b.hex()`")),
+                    Obj::Closure { .. } => return Err(self.error("a function", "")),
+                    Obj::Cell(_) => return Err(noodle_native::bad("json.encode")),
+                    Obj::Native(n) => return Err(self.error(&format!("a {}", n.type_name(self.program)), "convert it first (a tensor with `to_list()`)")),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn array(&mut self, items: &[Value]) -> Result<(), VmError> {
+        if items.is_empty() {
+            self.out.push_str("[]");
+            return Ok(());
+        }
+        self.out.push('[');
+        for (i, v) in items.iter().enumerate() {
+            if i > 0 {
+                self.out.push(',');
+            }
+            self.path.push(format!("[{i}]"));
+            self.newline();
+            self.value(*v)?;
+            self.path.pop();
+        }
+        self.newline();
+        self.out.push(']');
+        Ok(())
+    }
+
+    fn object(&mut self, mut members: Vec<(String, Value)>) -> Result<(), VmError> {
+        if members.is_empty() {
+            self.out.push_str("{}");
+            return Ok(());
+        }
+        if self.sort_keys {
+            members.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        self.out.push('{');
+        for (i, (k, v)) in members.iter().enumerate() {
+            if i > 0 {
+                self.out.push(',');
+            }
+            let simple = !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            self.path.push(if simple { format!(".{k}") } else { format!("[{}]", noodle_vm::fmt::str_repr(k)) });
+            self.newline();
+            push_string(&mut self.out, k);
+            self.out.push(':');
+            if self.indent.is_some() {
+                self.out.push(' ');
+            }
+            self.value(*v)?;
+            self.path.pop();
+        }
+        self.newline();
+        self.out.push('}');
+        Ok(())
+    }
+}
+
+/// `s` as a JSON string: quotes, and escapes for `"`, `\` and control characters; the rest as
+/// UTF-8.
+fn push_string(out: &mut String, s: &str) {
+    out.push('"');
+    let mut from = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let esc = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[from..i]);
+        if esc.is_empty() {
+            use std::fmt::Write;
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(esc);
+        }
+        from = i + 1;
+    }
+    out.push_str(&s[from..]);
+    out.push('"');
+}
