@@ -1494,11 +1494,17 @@ impl Compiler {
         }
         self.fns.pop();
         if self.modules[mi].native {
-            // a native module's declarations: no code of their own
-            for (_, decl, _) in bodies {
+            // a native module's structs and enums are written in Noodle (`std.collections`):
+            // their methods are compiled; the module has no top-level code to run
+            for (fi, decl, self_ty) in bodies {
                 if decl.body.is_some() || decl.deferred.is_some() {
-                    self.error(N0216, format!("`{}` has a body: a native module declares its functions without one", decl.name.name), decl.name.span);
+                    self.compile_func_body(fi, decl, self_ty);
+                } else {
+                    self.error(N0216, format!("`{}` has no body: a method of a struct or enum is written in Noodle (a native module's own functions and handle types are declared without bodies)", decl.name.name), decl.name.span);
                 }
+            }
+            for (fi, decl, self_ty) in default_bodies {
+                self.compile_func_body(fi, &decl, Some(self_ty));
             }
             return;
         }
