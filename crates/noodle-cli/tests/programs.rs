@@ -7,7 +7,8 @@
 //! - Code samples in `docs/**/*.md` and `README.md`: a ```noodle block followed by an
 //!   ```output block must print exactly that output (run with the options of a first line
 //!   `# noodle run OPTIONS sample.noodle`, when there is one).
-//! - `examples/NAME.noodle` + `NAME.out` (stdin from `NAME.txt` when present).
+//! - `examples/NAME.noodle` + `NAME.out` (stdin from `NAME.txt`, command-line arguments from
+//!   `NAME.args`, when present).
 //! - `tests/db/NAME.noodle` + `NAME.out`: the database conformance suite, run once per backend
 //!   with the database URL in `NOODLE_DB_URL` (a fresh SQLite file, the PostgreSQL server of
 //!   `NOODLE_TEST_POSTGRES_URL` or `scripts/setup-postgres`, a fresh DuckDB file). Every
@@ -316,7 +317,11 @@ fn main() {
         trials.push(Trial::test(name, move || {
             let expected = std::fs::read_to_string(p.with_extension("out")).unwrap();
             let stdin = std::fs::read_to_string(p.with_extension("txt")).unwrap_or_default();
-            let r = noodle(&["run", p.file_name().unwrap().to_str().unwrap()], &stdin, p.parent().unwrap());
+            // the program's command-line arguments, from NAME.args when present
+            let args = std::fs::read_to_string(p.with_extension("args")).unwrap_or_default();
+            let mut argv = vec!["run", p.file_name().unwrap().to_str().unwrap()];
+            argv.extend(args.split_whitespace());
+            let r = noodle(&argv, &stdin, p.parent().unwrap());
             if r.stdout == expected && r.code == 0 {
                 Ok(())
             } else {

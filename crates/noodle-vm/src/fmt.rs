@@ -16,7 +16,8 @@ pub fn float_repr(f: f64) -> String {
     out
 }
 
-fn push_float_repr(out: &mut String, f: f64) {
+/// `float_repr`, written onto `out`.
+pub fn push_float_repr(out: &mut String, f: f64) {
     if f.is_nan() {
         out.push_str("nan");
         return;

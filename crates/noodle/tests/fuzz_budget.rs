@@ -257,3 +257,61 @@ fn the_loader_and_vm_on_mutated_bytecode() {
     assert!(corpus.len() > 50, "only {} bytecode inputs", corpus.len());
     assert!(campaign("load_nbc", 2, &corpus, load_nbc) > 0);
 }
+
+/// What `json_parse` runs on each input: parse, encode, and parse and encode again, which must
+/// give the same text. Any error but N2501 (malformed text) and N2502 (a float too large for
+/// JSON, read as inf) is a failure, and so is a panic.
+const JSON_CHECK: &str = r#"
+import std.json
+
+def check(text: str) -> str {
+    try {
+        let once = json.encode(json.parse(text))
+        assert(json.encode(json.parse(once)) == once, "encode(parse(encode(v))) differs")
+        return once
+    } catch e {
+        if e.code == "N2501" or e.code == "N2502" {
+            return e.code
+        }
+        throw e
+    }
+}
+"#;
+
+thread_local! {
+    static JSON_RT: std::cell::RefCell<Option<noodle::Runtime>> = const { std::cell::RefCell::new(None) };
+}
+
+/// `fuzz/fuzz_targets/json_parse.rs`: `json.parse` on any text, and the round trip through
+/// `json.encode` on what it accepts.
+fn json_parse(bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes).into_owned();
+    JSON_RT.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let rt = slot.get_or_insert_with(|| {
+            let c = noodle::compile_source(Path::new("/nonexistent-noodle-fuzz/json.noodle"), JSON_CHECK.to_string()).expect("the JSON check compiles");
+            let mut rt = noodle::Runtime::new(c.program, noodle::Output::silent()).expect("the JSON check loads");
+            rt.run().expect("the JSON check's top level runs");
+            rt
+        });
+        if let Err(e) = rt.call::<String>("check", (text,)) {
+            panic!("json.parse or json.encode failed: {}", e.render());
+        }
+    });
+}
+
+#[test]
+fn json_parse_on_mutated_documents() {
+    let corpus: Vec<Vec<u8>> = [
+        r#"{"name": "noodle", "port": 8080, "ratio": 0.5, "tags": ["a", "b"], "ok": true, "none": null}"#,
+        r#"[1, -2, 3.5e10, -0.0, 1E-7, 9223372036854775807, "x\n\u00e9\ud83d\ude00", [], {}, [[[]]]]"#,
+        r#"{"nested": {"deeper": {"list": [{"a": 1}, {"b": [true, false, null]}]}}}"#,
+        r#""\"\\\/\b\f\n\r\t\u0000""#,
+        "  \n\t 12345678901234567890  ",
+        "[\"unterminated, {\"a\" 1}, 01, 1e, NaN, -]",
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect();
+    assert!(campaign("json_parse", 3, &corpus, json_parse) > 0);
+}

@@ -34,7 +34,7 @@ fn json_parse(ctx: &mut Ctx, args: &[Value]) -> R {
         },
         _ => return Err(noodle_native::bad("json.parse")),
     };
-    let mut p = Parser { s: text.as_str().as_bytes(), i: 0, heap: ctx.heap, depth: 0 };
+    let mut p = Parser { s: text.as_str().as_bytes(), i: 0, heap: ctx.heap, depth: 0, vals: Vec::new(), keys: Vec::new() };
     p.skip_ws();
     let v = p.value()?;
     p.skip_ws();
@@ -45,10 +45,16 @@ fn json_parse(ctx: &mut Ctx, args: &[Value]) -> R {
 }
 
 struct Parser<'a> {
+    /// The text: valid UTF-8 (it is a string's), so a slice between two ASCII bytes is too.
     s: &'a [u8],
     i: usize,
     heap: &'a mut Heap,
     depth: usize,
+    /// The elements (members' values) of the arrays and objects being read, innermost last: one
+    /// stack for all levels, so each container is allocated once, at its exact size.
+    vals: Vec<Value>,
+    /// The keys of the objects being read, as `vals`.
+    keys: Vec<Text>,
 }
 
 impl Parser<'_> {
@@ -95,7 +101,7 @@ impl Parser<'_> {
 
     /// What is at the current position, for an error message.
     fn found(&self) -> String {
-        match std::str::from_utf8(&self.s[self.i..]).ok().and_then(|r| r.chars().next()) {
+        match String::from_utf8_lossy(&self.s[self.i..(self.i + 4).min(self.s.len())]).chars().next().filter(|c| *c != char::REPLACEMENT_CHARACTER) {
             Some(c) if c.is_control() => format!("{:?}", c),
             Some(c) => format!("`{c}`"),
             None if self.i >= self.s.len() => "the end of the text".to_string(),
@@ -125,12 +131,13 @@ impl Parser<'_> {
 
     fn array(&mut self) -> R {
         self.enter()?;
-        let mut items = Vec::new();
+        let start = self.vals.len();
         if self.s.get(self.i) == Some(&b']') {
             self.i += 1;
         } else {
             loop {
-                items.push(self.value()?);
+                let v = self.value()?;
+                self.vals.push(v);
                 self.skip_ws();
                 match self.s.get(self.i) {
                     Some(b',') => {
@@ -146,12 +153,13 @@ impl Parser<'_> {
             }
         }
         self.depth -= 1;
+        let items: Vec<Value> = self.vals.drain(start..).collect();
         Ok(self.dynamic(Obj::List(items.into())))
     }
 
     fn object(&mut self) -> R {
         self.enter()?;
-        let mut map = DictMap::default();
+        let start = self.keys.len();
         if self.s.get(self.i) == Some(&b'}') {
             self.i += 1;
         } else {
@@ -167,8 +175,8 @@ impl Parser<'_> {
                 self.i += 1;
                 self.skip_ws();
                 let v = self.value()?;
-                // a key given twice keeps its first place and its last value (as Python's)
-                map.insert(Key::Str(key), (Value::Undef, v));
+                self.keys.push(key);
+                self.vals.push(v);
                 self.skip_ws();
                 match self.s.get(self.i) {
                     Some(b',') => {
@@ -184,7 +192,21 @@ impl Parser<'_> {
             }
         }
         self.depth -= 1;
+        let n = self.keys.len() - start;
+        let mut map = DictMap::with_capacity_and_hasher(n, Default::default());
+        let vstart = self.vals.len() - n;
+        for (k, v) in self.keys.drain(start..).zip(self.vals.drain(vstart..)) {
+            // a key given twice keeps its first place and its last value (as Python's)
+            map.insert(Key::Str(k), (Value::Undef, v));
+        }
         Ok(self.dynamic(Obj::Dict(Box::new(Dict::from(map)))))
+    }
+
+    /// The text between two positions of ASCII bytes (quotes, escapes).
+    fn text(&self, from: usize, to: usize) -> &str {
+        // SAFETY: `s` is valid UTF-8 and `from` and `to` are at ASCII bytes (or its ends), so
+        // they are character boundaries and the slice is valid UTF-8 too
+        unsafe { std::str::from_utf8_unchecked(&self.s[from..to]) }
     }
 
     /// A string literal, the position on its opening quote.
@@ -195,9 +217,9 @@ impl Parser<'_> {
         while let Some(&b) = self.s.get(self.i) {
             match b {
                 b'"' => {
-                    let s = std::str::from_utf8(&self.s[start..self.i]).map_err(|_| self.error("invalid UTF-8"))?;
+                    let t = Text::from(self.text(start, self.i));
                     self.i += 1;
-                    return Ok(Text::from(s));
+                    return Ok(t);
                 }
                 b'\\' => break,
                 0..=0x1f => return Err(self.error(&format!("a control character ({}) in a string: write it as an escape", self.found()))),
@@ -362,24 +384,42 @@ fn encode_value(ctx: &mut Ctx, v: Value, indent: Option<usize>, sort_keys: bool)
     Ok(ctx.heap.alloc_str(out))
 }
 
-struct Encoder<'a> {
-    heap: &'a Heap,
-    program: &'a Program,
+/// One step of the path to the value being written: an element's index or a member's key.
+enum Seg<'h> {
+    Index(usize),
+    Key(std::borrow::Cow<'h, str>),
+}
+
+/// Writes values as JSON text. It walks the heap without copying what it visits: lists and
+/// dicts are read in place, keys and field names borrowed; the path is kept as indices and
+/// borrowed keys, and made into text only for an error.
+struct Encoder<'h> {
+    heap: &'h Heap,
+    program: &'h Program,
     out: String,
     indent: Option<usize>,
     sort_keys: bool,
-    /// Where the value being written is (`[2]`, `.name`), for an error's message.
-    path: Vec<String>,
+    /// Where the value being written is, for an error's message (its length is the depth).
+    path: Vec<Seg<'h>>,
 }
 
-impl Encoder<'_> {
+impl<'h> Encoder<'h> {
     /// N2502: `what` cannot be written, at the current path; `hint` says what to do instead.
     fn error(&self, what: &str, hint: &str) -> VmError {
         let hint = if hint.is_empty() { String::new() } else { format!("; {hint}") };
+        let seg = |s: &Seg| match s {
+            Seg::Index(i) => format!("[{i}]"),
+            Seg::Key(k) if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => format!(".{k}"),
+            Seg::Key(k) => format!("[{}]", noodle_vm::fmt::str_repr(k)),
+        };
         // a deep path shows its two ends
-        let path = match self.path.len() {
-            n if n > 12 => format!("{}...{}", self.path[..6].concat(), self.path[n - 6..].concat()),
-            _ => self.path.concat(),
+        let n = self.path.len();
+        let path: String = if n > 12 {
+            let head: String = self.path[..6].iter().map(seg).collect();
+            let tail: String = self.path[n - 6..].iter().map(seg).collect();
+            format!("{head}...{tail}")
+        } else {
+            self.path.iter().map(seg).collect()
         };
         VmError::new(N2502, format!("cannot encode {what} as JSON (at ${path}){hint}"))
     }
@@ -397,11 +437,8 @@ impl Encoder<'_> {
         match v {
             Value::None => self.out.push_str("null"),
             Value::Bool(b) => self.out.push_str(if b { "true" } else { "false" }),
-            Value::Int(i) => {
-                use std::fmt::Write;
-                let _ = write!(self.out, "{i}");
-            }
-            Value::Float(f) if f.is_finite() => self.out.push_str(&noodle_vm::fmt::float_repr(f)),
+            Value::Int(i) => push_int(&mut self.out, i),
+            Value::Float(f) if f.is_finite() => noodle_vm::fmt::push_float_repr(&mut self.out, f),
             Value::Float(f) => return Err(self.error(&format!("the float {}", noodle_vm::fmt::float_repr(f)), "JSON numbers are finite (write `none` or a string instead)")),
             Value::Func(_) => return Err(self.error("a function", "")),
             Value::Undef => return Err(noodle_native::bad("json.encode")),
@@ -409,31 +446,19 @@ impl Encoder<'_> {
                 if self.path.len() >= MAX_DEPTH {
                     return Err(self.error(&format!("a value nested more than {MAX_DEPTH} levels deep"), "a list, dict or struct that contains itself is nested without end"));
                 }
-                match self.heap.get(r) {
+                let heap = self.heap;
+                match heap.get(r) {
                     Obj::Str(s) => push_string(&mut self.out, s.as_str()),
-                    Obj::List(l) => {
-                        let items: Vec<Value> = l.iter().collect();
-                        self.array(&items)?;
-                    }
-                    Obj::Tuple(items) => {
-                        let items: Vec<Value> = items.to_vec();
-                        self.array(&items)?;
-                    }
-                    Obj::Set(s) => {
-                        let items: Vec<Value> = s.values().copied().collect();
-                        self.array(&items)?;
-                    }
+                    Obj::List(l) => self.array(l.len(), |i| l.get(i).unwrap_or(Value::None))?,
+                    Obj::Tuple(items) => self.array(items.len(), |i| items[i])?,
+                    Obj::Set(s) => self.array(s.len(), |i| s.get_index(i).map_or(Value::None, |(_, v)| *v))?,
                     Obj::Dict(d) => {
                         let mut members = Vec::with_capacity(d.len());
                         for (image, (stored, v)) in d.iter() {
-                            let key = match (image, stored) {
-                                (Key::Str(s), _) => s.as_str().to_string(),
-                                (_, Value::Int(i)) => i.to_string(),
-                                (_, Value::Bool(b)) => b.to_string(),
-                                (_, Value::Obj(k)) if matches!(self.heap.get(*k), Obj::Str(_)) => match self.heap.get(*k) {
-                                    Obj::Str(s) => s.as_str().to_string(),
-                                    _ => unreachable!(),
-                                },
+                            let key: std::borrow::Cow<'h, str> = match (image, stored) {
+                                (Key::Str(s), _) => s.as_str().into(),
+                                (_, Value::Int(i)) => i.to_string().into(),
+                                (_, Value::Bool(b)) => b.to_string().into(),
                                 (_, k) => {
                                     let shown = noodle_vm::fmt::display(self.heap, self.program, *k);
                                     return Err(self.error(&format!("the dict key {shown}"), "object keys are strings (int and bool keys are written as their text)"));
@@ -444,7 +469,8 @@ impl Encoder<'_> {
                         self.object(members)?;
                     }
                     Obj::Record { ty, fields } => {
-                        let Some(t) = self.program.types.get(*ty as usize) else { return Err(noodle_native::bad("json.encode")) };
+                        let program = self.program;
+                        let Some(t) = program.types.get(*ty as usize) else { return Err(noodle_native::bad("json.encode")) };
                         if let Some(e) = &t.enum_name {
                             if !fields.is_empty() {
                                 return Err(self.error(&format!("the enum value {e}.{}", t.name), "only variants without fields are written (as their name): convert it to a struct or dict first"));
@@ -453,7 +479,7 @@ impl Encoder<'_> {
                             return Ok(());
                         }
                         // fields named `$...` are the runtime's own (an `Error`'s thrown value)
-                        let members: Vec<(String, Value)> = t.fields.iter().cloned().zip(fields.iter().copied()).filter(|(n, _)| !n.starts_with('$')).collect();
+                        let members: Vec<(std::borrow::Cow<'h, str>, Value)> = t.fields.iter().zip(fields.iter()).filter(|(n, _)| !n.starts_with('$')).map(|(n, v)| (n.as_str().into(), *v)).collect();
                         self.object(members)?;
                     }
                     Obj::Bytes(_) => return Err(self.error("bytes", "encode them as text first, for example with `b.hex()`")),
@@ -466,19 +492,20 @@ impl Encoder<'_> {
         Ok(())
     }
 
-    fn array(&mut self, items: &[Value]) -> Result<(), VmError> {
-        if items.is_empty() {
+    /// An array of `n` elements, element `i` given by `at(i)`.
+    fn array(&mut self, n: usize, at: impl Fn(usize) -> Value) -> Result<(), VmError> {
+        if n == 0 {
             self.out.push_str("[]");
             return Ok(());
         }
         self.out.push('[');
-        for (i, v) in items.iter().enumerate() {
+        for i in 0..n {
             if i > 0 {
                 self.out.push(',');
             }
-            self.path.push(format!("[{i}]"));
+            self.path.push(Seg::Index(i));
             self.newline();
-            self.value(*v)?;
+            self.value(at(i))?;
             self.path.pop();
         }
         self.newline();
@@ -486,7 +513,7 @@ impl Encoder<'_> {
         Ok(())
     }
 
-    fn object(&mut self, mut members: Vec<(String, Value)>) -> Result<(), VmError> {
+    fn object(&mut self, mut members: Vec<(std::borrow::Cow<'h, str>, Value)>) -> Result<(), VmError> {
         if members.is_empty() {
             self.out.push_str("{}");
             return Ok(());
@@ -495,25 +522,46 @@ impl Encoder<'_> {
             members.sort_by(|a, b| a.0.cmp(&b.0));
         }
         self.out.push('{');
-        for (i, (k, v)) in members.iter().enumerate() {
+        for (i, (k, v)) in members.into_iter().enumerate() {
             if i > 0 {
                 self.out.push(',');
             }
-            let simple = !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            self.path.push(if simple { format!(".{k}") } else { format!("[{}]", noodle_vm::fmt::str_repr(k)) });
+            self.path.push(Seg::Key(k));
             self.newline();
-            push_string(&mut self.out, k);
+            if let Some(Seg::Key(k)) = self.path.last() {
+                push_string(&mut self.out, k);
+            }
             self.out.push(':');
             if self.indent.is_some() {
                 self.out.push(' ');
             }
-            self.value(*v)?;
+            self.value(v)?;
             self.path.pop();
         }
         self.newline();
         self.out.push('}');
         Ok(())
     }
+}
+
+/// `i` in decimal, without going through the formatting machinery.
+fn push_int(out: &mut String, i: i64) {
+    let mut buf = [0u8; 20];
+    let mut n = i.unsigned_abs();
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if i < 0 {
+        out.push('-');
+    }
+    // only ASCII digits were written
+    out.push_str(std::str::from_utf8(&buf[at..]).unwrap_or(""));
 }
 
 /// `s` as a JSON string: quotes, and escapes for `"`, `\` and control characters; the rest as
