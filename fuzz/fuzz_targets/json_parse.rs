@@ -7,22 +7,7 @@ use libfuzzer_sys::fuzz_target;
 use std::cell::RefCell;
 use std::path::Path;
 
-const CHECK: &str = r#"
-import std.json
-
-def check(text: str) -> str {
-    try {
-        let once = json.encode(json.parse(text))
-        assert(json.encode(json.parse(once)) == once, "encode(parse(encode(v))) differs")
-        return once
-    } catch e {
-        if e.code == "N2501" or e.code == "N2502" {
-            return e.code
-        }
-        throw e
-    }
-}
-"#;
+const CHECK: &str = include_str!("../json_check.noodle");
 
 thread_local! {
     static RT: RefCell<Option<noodle::Runtime>> = const { RefCell::new(None) };

@@ -3,6 +3,9 @@
 
 use crate::{numel_of, with_dtype, DType, Elem, Result, Tensor, TensorError};
 
+/// The generator behind random tensors and `std.random` (which adds ranges and sampling on
+/// top): what a seed gives is part of both modules' contracts.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Rng {
     s: [u64; 4],
 }

@@ -138,17 +138,8 @@ impl Parser<'_> {
             loop {
                 let v = self.value()?;
                 self.vals.push(v);
-                self.skip_ws();
-                match self.s.get(self.i) {
-                    Some(b',') => {
-                        self.i += 1;
-                        self.skip_ws();
-                    }
-                    Some(b']') => {
-                        self.i += 1;
-                        break;
-                    }
-                    _ => return Err(self.error(&format!("expected `,` or `]` after an array element, found {}", self.found()))),
+                if self.end_of(b']', "an array element")? {
+                    break;
                 }
             }
         }
@@ -177,17 +168,8 @@ impl Parser<'_> {
                 let v = self.value()?;
                 self.keys.push(key);
                 self.vals.push(v);
-                self.skip_ws();
-                match self.s.get(self.i) {
-                    Some(b',') => {
-                        self.i += 1;
-                        self.skip_ws();
-                    }
-                    Some(b'}') => {
-                        self.i += 1;
-                        break;
-                    }
-                    _ => return Err(self.error(&format!("expected `,` or `}}` after an object member, found {}", self.found()))),
+                if self.end_of(b'}', "an object member")? {
+                    break;
                 }
             }
         }
@@ -200,6 +182,24 @@ impl Parser<'_> {
             map.insert(Key::Str(k), (Value::Undef, v));
         }
         Ok(self.dynamic(Obj::Dict(Box::new(Dict::from(map)))))
+    }
+
+    /// After an element of an array or object: a `,` (false: another follows) or the closing
+    /// `close` (true), each consumed with the space after it.
+    fn end_of(&mut self, close: u8, what: &str) -> Result<bool, VmError> {
+        self.skip_ws();
+        match self.s.get(self.i) {
+            Some(b',') => {
+                self.i += 1;
+                self.skip_ws();
+                Ok(false)
+            }
+            Some(&c) if c == close => {
+                self.i += 1;
+                Ok(true)
+            }
+            _ => Err(self.error(&format!("expected `,` or `{}` after {what}, found {}", close as char, self.found()))),
+        }
     }
 
     /// The text between two positions of ASCII bytes (quotes, escapes).
