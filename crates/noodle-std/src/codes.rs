@@ -6,4 +6,6 @@
 noodle_codes::codes! {
     // std.json
     N2501, N2502,
+    // std.process
+    N2503, N2504, N2505,
 }
