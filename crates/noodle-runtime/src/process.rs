@@ -941,6 +941,10 @@ impl Host for ProcHost {
         self.shared.output()
     }
 
+    fn describe(&self) -> String {
+        self.me.describe(self.shared.template.program())
+    }
+
     fn blocking(&mut self, entering: bool) {
         self.shared.blocking(entering);
     }

@@ -217,6 +217,10 @@ pub trait Host: Any + Send {
     /// Starts this process's sleep of `secs`, or checks on it: true once it is over. A native
     /// told false suspends, and asks again when the process next runs.
     fn sleep(&mut self, secs: f64) -> Result<bool, VmError>;
+    /// Who is running, for logs: `main`, `Counter #3`, `task work #5`.
+    fn describe(&self) -> String {
+        "main".to_string()
+    }
 }
 
 /// A heap object owned by a native module: a tensor view, a database connection, an actor

@@ -384,6 +384,13 @@ fn encode_value(ctx: &mut Ctx, v: Value, indent: Option<usize>, sort_keys: bool)
     Ok(ctx.heap.alloc_str(out))
 }
 
+/// `v` as compact JSON text (for other modules: `std.log`'s JSON lines).
+pub(crate) fn encode_text(heap: &Heap, program: &Program, v: Value) -> Result<String, VmError> {
+    let mut e = Encoder { heap, program, out: String::new(), indent: None, sort_keys: false, path: Vec::new() };
+    e.value(v)?;
+    Ok(e.out)
+}
+
 /// One step of the path to the value being written: an element's index or a member's key.
 enum Seg<'h> {
     Index(usize),
@@ -566,7 +573,7 @@ fn push_int(out: &mut String, i: i64) {
 
 /// `s` as a JSON string: quotes, and escapes for `"`, `\` and control characters; the rest as
 /// UTF-8.
-fn push_string(out: &mut String, s: &str) {
+pub(crate) fn push_string(out: &mut String, s: &str) {
     out.push('"');
     let mut from = 0;
     for (i, b) in s.bytes().enumerate() {
