@@ -8,4 +8,6 @@ noodle_codes::codes! {
     N2501, N2502,
     // std.process
     N2503, N2504, N2505,
+    // std.encoding
+    N2506,
 }
