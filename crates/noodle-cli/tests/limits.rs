@@ -424,6 +424,40 @@ fn the_sandbox_denies_what_is_not_granted() {
     let _ = std::fs::remove_dir_all(&d);
 }
 
+/// The sandbox applies to `std.fs`, `std.process` and `std.os` as to `std.io`: each call that
+/// touches the outside is refused (N2013) unless its path, program or variable is granted.
+#[test]
+fn sandbox_covers_fs_process_and_os() {
+    let d = dir("sandbox_std");
+    std::fs::create_dir_all(d.join("data")).unwrap();
+    std::fs::write(d.join("data/in.txt"), "inside").unwrap();
+    std::fs::write(d.join("secret.txt"), "secret").unwrap();
+    let src = "import std.fs\nimport std.os\nimport std.process\n\
+        def try_it(what: str, f: fn() -> any) {\n    try {\n        f()\n        print(what, \"ok\")\n    } catch e {\n        print(what, e.code)\n    }\n}\n\
+        try_it(\"fs read inside\", fn () -> any { return fs.read_text(\"data/in.txt\") })\n\
+        try_it(\"fs read outside\", fn () -> any { return fs.read_text(\"secret.txt\") })\n\
+        try_it(\"fs list outside\", fn () -> any { return fs.list_dir(\".\") })\n\
+        try_it(\"fs glob outside\", fn () -> any { return fs.glob(\"*.txt\") })\n\
+        try_it(\"fs write inside\", fn () -> any { return fs.write_text(\"data/out.txt\", \"x\", atomic: true) })\n\
+        try_it(\"fs write outside\", fn () -> any { return fs.write_text(\"out.txt\", \"x\") })\n\
+        try_it(\"fs remove outside\", fn () -> any { return fs.remove(\"secret.txt\") })\n\
+        try_it(\"fs copy out\", fn () -> any { return fs.copy(\"data/in.txt\", \"copy.txt\") })\n\
+        try_it(\"fs temp\", fn () -> any { return fs.make_temp_file() })\n\
+        try_it(\"run echo\", fn () -> any { return process.run([\"echo\", \"hi\"]) })\n\
+        try_it(\"run sh\", fn () -> any { return process.shell(\"echo hi\") })\n\
+        try_it(\"set env\", fn () -> any { return os.set_env(\"X\", \"1\") })\n\
+        try_it(\"hostname\", fn () -> any { return os.hostname() })\n\
+        try_it(\"args\", fn () -> any { return os.args() })\n";
+    std::fs::write(d.join("main.noodle"), src).unwrap();
+    let limit = Duration::from_secs(30);
+    let out = run(&["run", "--sandbox", "--allow-read=data", "--allow-write=data", "--allow-run=echo", "main.noodle"], &d, limit, Opts::default());
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let want = "fs read inside ok\nfs read outside N2013\nfs list outside N2013\nfs glob outside N2013\nfs write inside ok\nfs write outside N2013\nfs remove outside N2013\nfs copy out N2013\nfs temp N2013\nrun echo ok\nrun sh N2013\nset env N2013\nhostname N2013\nargs ok\n";
+    assert_eq!(out.stdout, want);
+    assert!(std::fs::read_to_string(d.join("secret.txt")).is_ok(), "the sandbox let a file outside be removed");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
 // ---------------------------------------------------------------------------------------------
 // resource limits
 
