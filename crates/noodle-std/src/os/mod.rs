@@ -7,7 +7,10 @@
 //! is undefined behaviour in C, and the overlay is what the programs Noodle starts inherit.
 
 use indexmap::IndexMap;
-use noodle_native::{arity, as_int, as_str, simple, Ctx, Module, Value, VmError};
+use noodle_native::{arity, as_float, as_int, as_str, simple, Ctx, Module, NativeBox, NativeObject, Obj, Sendable, Value, VmError};
+use noodle_nbc::Program;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use noodle_vm::permissions::Access;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -28,6 +31,9 @@ pub fn module() -> Module {
         .function("hostname", simple!(os_hostname))
         .function("platform", simple!(os_platform))
         .function("arch", simple!(os_arch))
+        .function("catch_signals", simple!(os_catch_signals))
+        .function("Signals.pending", simple!(signals_pending))
+        .function("Signals.wait", noodle_native::blocking!(signals_wait))
 }
 
 /// Variables the program set (`Some`) or removed (`None`), over the real environment.
@@ -153,4 +159,109 @@ fn os_platform(ctx: &mut Ctx, args: &[Value]) -> R {
 fn os_arch(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 0, "os.arch")?;
     Ok(ctx.heap.alloc_str(std::env::consts::ARCH))
+}
+
+/// The signals `catch_signals` knows, by name.
+const SIGNALS: [(&str, i32); 5] = [
+    ("interrupt", signal_hook::consts::SIGINT),
+    ("terminate", signal_hook::consts::SIGTERM),
+    ("hangup", signal_hook::consts::SIGHUP),
+    ("user1", signal_hook::consts::SIGUSR1),
+    ("user2", signal_hook::consts::SIGUSR2),
+];
+
+/// Caught signals: one flag per kind, set by the handler (an atomic store is all a signal
+/// handler may safely do) and cleared when reported.
+#[derive(Clone, Debug)]
+pub struct Signals(Arc<Vec<(&'static str, Arc<AtomicBool>)>>);
+
+impl NativeObject for Signals {
+    fn type_name(&self, _: &Program) -> String {
+        "os.Signals".to_string()
+    }
+    fn kind(&self) -> &'static str {
+        "Signals"
+    }
+    fn fmt(&self, _: &Program, out: &mut String) {
+        let names: Vec<&str> = self.0.iter().map(|(n, _)| *n).collect();
+        out.push_str(&format!("<os.Signals {}>", names.join(", ")));
+    }
+    fn send(&self, _: &Program) -> Result<Box<dyn Sendable>, VmError> {
+        Ok(Box::new(self.clone()))
+    }
+}
+
+impl Sendable for Signals {
+    fn receive(&self) -> NativeBox {
+        NativeBox::new(self.clone())
+    }
+}
+
+impl Signals {
+    /// The first kind that arrived, its flag cleared.
+    fn take(&self) -> Option<&'static str> {
+        self.0.iter().find(|(_, f)| f.swap(false, Ordering::SeqCst)).map(|(n, _)| *n)
+    }
+}
+
+fn os_catch_signals(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "os.catch_signals")?;
+    let list = noodle_native::as_list(ctx.heap, args[0], "os.catch_signals")?;
+    let mut flags = Vec::new();
+    for v in list.iter() {
+        let name = as_str(ctx.heap, v, "os.catch_signals")?;
+        let Some((n, sig)) = SIGNALS.iter().find(|(n, _)| *n == name) else {
+            let known: Vec<&str> = SIGNALS.iter().map(|(n, _)| *n).collect();
+            return Err(VmError::arg(format!("{name:?} is not a signal catch_signals knows ({})", known.join(", "))));
+        };
+        if flags.iter().any(|(m, _): &(&str, Arc<AtomicBool>)| m == n) {
+            continue;
+        }
+        let flag = Arc::new(AtomicBool::new(false));
+        signal_hook::flag::register(*sig, flag.clone()).map_err(|e| VmError::new(noodle_vm::codes::N2010, format!("cannot catch signal {n}: {e}")))?;
+        flags.push((*n, flag));
+    }
+    Ok(ctx.heap.alloc(Obj::Native(NativeBox::new(Signals(Arc::new(flags))))))
+}
+
+fn signals_of<'h>(ctx: &'h Ctx, args: &[Value]) -> Result<&'h Signals, VmError> {
+    args.first().and_then(|v| ctx.heap.native::<Signals>(*v)).ok_or_else(|| noodle_native::bad("os.Signals"))
+}
+
+fn name_value(ctx: &mut Ctx, name: Option<&'static str>) -> R {
+    Ok(name.map_or(Value::None, |n| ctx.heap.alloc_str(n)))
+}
+
+fn signals_pending(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "os.Signals.pending")?;
+    let got = signals_of(ctx, args)?.take();
+    name_value(ctx, got)
+}
+
+fn signals_wait(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "os.Signals.wait")?;
+    let limit = match args[1] {
+        Value::None => None,
+        v => {
+            let secs = as_float(v, "os.Signals.wait")?;
+            if secs.is_nan() || secs < 0.0 {
+                return Err(VmError::arg("a timeout cannot be negative"));
+            }
+            Some(std::time::Duration::try_from_secs_f64(secs).map_err(|_| VmError::arg("the timeout is too large"))?)
+        }
+    };
+    let signals = signals_of(ctx, args)?.clone();
+    let start = std::time::Instant::now();
+    // a short sleep between looks: a flag is all a handler can set, and 5 ms is quick enough
+    // for a person pressing Ctrl-C
+    let got = loop {
+        if let Some(n) = signals.take() {
+            break Some(n);
+        }
+        if limit.is_some_and(|l| start.elapsed() >= l) {
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    name_value(ctx, got)
 }
