@@ -434,32 +434,28 @@ fn fs_join(ctx: &mut Ctx, args: &[Value]) -> R {
     Ok(ctx.heap.alloc_str(joined.to_string_lossy().as_ref()))
 }
 
+/// One part of the path argument, as text (empty when it has none).
+fn path_part(ctx: &mut Ctx, args: &[Value], name: &str, part: fn(&Path) -> Option<&std::ffi::OsStr>) -> R {
+    arity(args, 1, name)?;
+    let p = path_arg(ctx, args, 0, name)?;
+    let text = part(Path::new(p)).map(|x| x.to_string_lossy().into_owned()).unwrap_or_default();
+    Ok(ctx.heap.alloc_str(text))
+}
+
 fn fs_parent(ctx: &mut Ctx, args: &[Value]) -> R {
-    arity(args, 1, "fs.parent")?;
-    let p = path_arg(ctx, args, 0, "fs.parent")?;
-    let parent = Path::new(p).parent().map(|x| x.to_string_lossy().into_owned()).unwrap_or_default();
-    Ok(ctx.heap.alloc_str(parent))
+    path_part(ctx, args, "fs.parent", |p| p.parent().map(Path::as_os_str))
 }
 
 fn fs_name(ctx: &mut Ctx, args: &[Value]) -> R {
-    arity(args, 1, "fs.name")?;
-    let p = path_arg(ctx, args, 0, "fs.name")?;
-    let n = Path::new(p).file_name().map(|x| x.to_string_lossy().into_owned()).unwrap_or_default();
-    Ok(ctx.heap.alloc_str(n))
+    path_part(ctx, args, "fs.name", Path::file_name)
 }
 
 fn fs_stem(ctx: &mut Ctx, args: &[Value]) -> R {
-    arity(args, 1, "fs.stem")?;
-    let p = path_arg(ctx, args, 0, "fs.stem")?;
-    let n = Path::new(p).file_stem().map(|x| x.to_string_lossy().into_owned()).unwrap_or_default();
-    Ok(ctx.heap.alloc_str(n))
+    path_part(ctx, args, "fs.stem", Path::file_stem)
 }
 
 fn fs_extension(ctx: &mut Ctx, args: &[Value]) -> R {
-    arity(args, 1, "fs.extension")?;
-    let p = path_arg(ctx, args, 0, "fs.extension")?;
-    let n = Path::new(p).extension().map(|x| x.to_string_lossy().into_owned()).unwrap_or_default();
-    Ok(ctx.heap.alloc_str(n))
+    path_part(ctx, args, "fs.extension", Path::extension)
 }
 
 /// `path` absolute, with `.` and `..` resolved in the text.
