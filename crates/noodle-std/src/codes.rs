@@ -10,4 +10,6 @@ noodle_codes::codes! {
     N2503, N2504, N2505,
     // std.encoding
     N2506,
+    // std.compress
+    N2507,
 }
