@@ -716,15 +716,21 @@ fn bytes_decode(ctx: &mut Ctx, args: &[Value]) -> R {
     Ok(ctx.heap.alloc(Obj::Str(s)))
 }
 
-fn bytes_hex(ctx: &mut Ctx, args: &[Value]) -> R {
-    arity(args, 1, "bytes.hex")?;
-    let b = as_bytes(ctx.heap, args[0], "bytes.hex")?;
+/// `b` as lowercase hex, two digits a byte (`bytes.hex`, `encoding.hex_encode`, tokens and
+/// temporary names).
+pub(crate) fn hex(b: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(b.len() * 2);
     for &x in b {
         s.push(HEX[(x >> 4) as usize] as char);
         s.push(HEX[(x & 15) as usize] as char);
     }
+    s
+}
+
+fn bytes_hex(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "bytes.hex")?;
+    let s = hex(as_bytes(ctx.heap, args[0], "bytes.hex")?);
     Ok(ctx.heap.alloc_str(s))
 }
 

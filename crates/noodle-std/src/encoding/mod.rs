@@ -56,12 +56,7 @@ fn base64_decode(ctx: &mut Ctx, args: &[Value]) -> R {
 
 fn hex_encode(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "encoding.hex_encode")?;
-    let data = as_bytes(ctx.heap, args[0], "encoding.hex_encode")?;
-    let mut s = String::with_capacity(2 * data.len());
-    for b in data {
-        s.push(char::from(b"0123456789abcdef"[(b >> 4) as usize]));
-        s.push(char::from(b"0123456789abcdef"[(b & 15) as usize]));
-    }
+    let s = crate::core::hex(as_bytes(ctx.heap, args[0], "encoding.hex_encode")?);
     Ok(ctx.heap.alloc_str(s))
 }
 
@@ -163,24 +158,24 @@ fn utf8_decode(ctx: &mut Ctx, args: &[Value]) -> R {
     Ok(ctx.heap.alloc_str(text))
 }
 
-/// 16 random bytes as a UUID's text, with its version and variant bits set.
-fn uuid_text(mut b: [u8; 16], version: u8) -> String {
-    b[6] = (b[6] & 0x0f) | (version << 4);
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+/// A UUID's 128 bits as its text, `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
+fn uuid_string(v: u128) -> String {
+    let h = crate::core::hex(&v.to_be_bytes());
     format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
 }
 
 fn random16() -> Result<[u8; 16], VmError> {
     let mut b = [0u8; 16];
-    getrandom::fill(&mut b).map_err(|e| VmError::new(noodle_vm::codes::N2010, format!("the operating system's random source failed: {e}")))?;
+    crate::random::secure_fill(&mut b)?;
     Ok(b)
 }
 
 fn uuid4(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 0, "encoding.uuid4")?;
-    let s = uuid_text(random16()?, 4);
-    Ok(ctx.heap.alloc_str(s))
+    let r = u128::from_be_bytes(random16()?);
+    // version 4 in bits 76-79, variant 0b10 in bits 62-63
+    let v = (r & !(0xf << 76) & !(0b11 << 62)) | (4 << 76) | (0b10 << 62);
+    Ok(ctx.heap.alloc_str(uuid_string(v)))
 }
 
 /// The last UUID v7 made: (milliseconds, the 74 random bits), so that the next sorts after it.
@@ -206,7 +201,5 @@ fn uuid7(ctx: &mut Ctx, args: &[Value]) -> R {
     }
     // 48 bits of time, 4 of version, 12 random, 2 of variant, 62 random
     let v = (u128::from(ms & 0xffff_ffff_ffff) << 80) | (7u128 << 76) | ((rand >> 62) << 64) | (2u128 << 62) | (rand & ((1u128 << 62) - 1));
-    let h = format!("{v:032x}");
-    let s = format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32]);
-    Ok(ctx.heap.alloc_str(s))
+    Ok(ctx.heap.alloc_str(uuid_string(v)))
 }

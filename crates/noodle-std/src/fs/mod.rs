@@ -373,8 +373,8 @@ fn create_unique(dir: &Path, prefix: &str, suffix: &str) -> std::io::Result<(Pat
 /// 12 random hex digits for a temporary name.
 fn random_part() -> std::io::Result<String> {
     let mut b = [0u8; 6];
-    getrandom::fill(&mut b).map_err(|e| std::io::Error::other(format!("the operating system's random source failed: {e}")))?;
-    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+    crate::random::secure_fill(&mut b).map_err(|e| std::io::Error::other(e.message))?;
+    Ok(crate::core::hex(&b))
 }
 
 /// The folder a temporary item goes in: `dir`, or the system's, after asking to write there.

@@ -216,7 +216,9 @@ fn random_generator(ctx: &mut Ctx, args: &[Value]) -> R {
 /// Bytes a single call may ask the cryptographic source for.
 const MAX_SECURE_BYTES: i64 = 64 << 20;
 
-fn secure_fill(buf: &mut [u8]) -> Result<(), VmError> {
+/// Fills `buf` from the operating system's cryptographic source (for `std.random`'s secure
+/// functions, UUIDs and temporary names); N2010 when it fails.
+pub(crate) fn secure_fill(buf: &mut [u8]) -> Result<(), VmError> {
     getrandom::fill(buf).map_err(|e| VmError::new(noodle_vm::codes::N2010, format!("the operating system's random source failed: {e}")))
 }
 
@@ -259,11 +261,7 @@ fn random_token_hex(ctx: &mut Ctx, args: &[Value]) -> R {
     let mut buf = noodle_native::vec_with_capacity::<u8>(n, "the token")?;
     buf.resize(n, 0);
     secure_fill(&mut buf)?;
-    let mut s = String::with_capacity(2 * n);
-    for b in buf {
-        use std::fmt::Write;
-        let _ = write!(s, "{b:02x}");
-    }
+    let s = crate::core::hex(&buf);
     Ok(ctx.heap.alloc_str(s))
 }
 
