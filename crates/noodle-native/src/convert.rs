@@ -378,6 +378,17 @@ pub fn bad(name: &str) -> VmError {
     VmError::bad_operand(name)
 }
 
+/// The receiver of a native method (its first argument) as the native object `T` the method
+/// was declared on; N2099 for anything else, or no argument at all.
+pub fn receiver<'h, T: NativeObject>(heap: &'h Heap, args: &[Value], name: &str) -> Result<&'h T, VmError> {
+    args.first().and_then(|v| heap.native::<T>(*v)).ok_or_else(|| bad(name))
+}
+
+/// `receiver`, for changing it.
+pub fn receiver_mut<'h, T: NativeObject>(heap: &'h mut Heap, args: &[Value], name: &str) -> Result<&'h mut T, VmError> {
+    args.first().and_then(|v| heap.native_mut::<T>(*v)).ok_or_else(|| bad(name))
+}
+
 pub fn arity(args: &[Value], n: usize, name: &str) -> Result<(), VmError> {
     if args.len() == n {
         Ok(())

@@ -220,7 +220,7 @@ fn fs_stat(ctx: &mut Ctx, args: &[Value]) -> R {
 }
 
 fn info<'h>(ctx: &'h Ctx, args: &[Value]) -> Result<&'h FileInfo, VmError> {
-    args.first().and_then(|v| ctx.heap.native::<FileInfo>(*v)).ok_or_else(|| noodle_native::bad("fs.FileInfo"))
+    noodle_native::receiver(ctx.heap, args, "fs.FileInfo")
 }
 
 fn info_size(ctx: &mut Ctx, args: &[Value]) -> R {
@@ -527,7 +527,7 @@ fn fs_lines(ctx: &mut Ctx, args: &[Value]) -> R {
 }
 
 fn reader_next(ctx: &mut Ctx, args: &[Value]) -> R {
-    let r = args.first().and_then(|v| ctx.heap.native_mut::<LineReader>(*v)).ok_or_else(|| noodle_native::bad("fs.LineReader"))?;
+    let r: &mut LineReader = noodle_native::receiver_mut(ctx.heap, args, "fs.LineReader.next")?;
     let Some(f) = r.file.as_mut() else { return Ok(Value::None) };
     let mut buf = Vec::new();
     let n = noodle_vm::input::read_until(f, b'\n', &mut buf).map_err(|e| io_error(&r.path, &e))?;
@@ -549,9 +549,8 @@ fn reader_next(ctx: &mut Ctx, args: &[Value]) -> R {
 }
 
 fn reader_close(ctx: &mut Ctx, args: &[Value]) -> R {
-    if let Some(r) = args.first().and_then(|v| ctx.heap.native_mut::<LineReader>(*v)) {
-        r.file = None;
-    }
+    let r: &mut LineReader = noodle_native::receiver_mut(ctx.heap, args, "fs.LineReader.close")?;
+    r.file = None;
     Ok(Value::None)
 }
 
@@ -583,7 +582,7 @@ fn fs_writer(ctx: &mut Ctx, args: &[Value]) -> R {
 }
 
 fn writer_of<'h>(ctx: &'h mut Ctx, args: &[Value]) -> Result<&'h mut Writer, VmError> {
-    args.first().and_then(|v| ctx.heap.native_mut::<Writer>(*v)).ok_or_else(|| noodle_native::bad("fs.Writer"))
+    noodle_native::receiver_mut(ctx.heap, args, "fs.Writer")
 }
 
 fn write_text(ctx: &mut Ctx, args: &[Value], newline: bool) -> R {

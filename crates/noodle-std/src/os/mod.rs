@@ -225,7 +225,7 @@ fn os_catch_signals(ctx: &mut Ctx, args: &[Value]) -> R {
 }
 
 fn signals_of<'h>(ctx: &'h Ctx, args: &[Value]) -> Result<&'h Signals, VmError> {
-    args.first().and_then(|v| ctx.heap.native::<Signals>(*v)).ok_or_else(|| noodle_native::bad("os.Signals"))
+    noodle_native::receiver(ctx.heap, args, "os.Signals")
 }
 
 fn name_value(ctx: &mut Ctx, name: Option<&'static str>) -> R {

@@ -233,7 +233,7 @@ fn execute(ctx: &mut Ctx, spec: &Spec) -> Result<Completed, VmError> {
 }
 
 fn completed<'h>(ctx: &'h Ctx, args: &[Value]) -> Result<&'h Completed, VmError> {
-    args.first().and_then(|v| ctx.heap.native::<Completed>(*v)).ok_or_else(|| noodle_native::bad("process.Completed"))
+    noodle_native::receiver(ctx.heap, args, "process.Completed")
 }
 
 fn completed_status(ctx: &mut Ctx, args: &[Value]) -> R {

@@ -90,12 +90,9 @@ impl Sendable for SentGenerator {
 /// never draw the same numbers).
 fn with_rng(ctx: &mut Ctx, args: &[Value], method: bool, f: impl FnOnce(&mut Ctx, &mut Rng, &[Value]) -> R) -> R {
     if method {
-        let Some(g) = args.first().and_then(|v| ctx.heap.native::<Generator>(*v)) else { return Err(noodle_native::bad("random.Generator")) };
-        let mut rng = g.0;
+        let mut rng = noodle_native::receiver::<Generator>(ctx.heap, args, "random.Generator")?.0;
         let r = f(ctx, &mut rng, &args[1..]);
-        if let Some(g) = ctx.heap.native_mut::<Generator>(args[0]) {
-            g.0 = rng;
-        }
+        noodle_native::receiver_mut::<Generator>(ctx.heap, args, "random.Generator")?.0 = rng;
         r
     } else {
         let mut shared = SHARED.lock().unwrap_or_else(|e| e.into_inner());
