@@ -3,10 +3,10 @@
 //! anything.
 
 use crate::core::{io_error, io_text};
+use crate::io::{str_value, strip_line_end};
 use noodle_native::{arity, as_bytes, as_str, blocking, simple, Ctx, Module, NativeBox, NativeObject, Obj, Value, VmError};
 use noodle_nbc::Program;
 use noodle_vm::permissions::Access;
-use noodle_vm::value::Text;
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
@@ -74,17 +74,13 @@ fn write_path<'h>(ctx: &'h Ctx, args: &[Value], i: usize, name: &str) -> Result<
     Ok(p)
 }
 
-fn str_value(ctx: &mut Ctx, s: String, what: &str) -> R {
-    let text = Text::try_from_str(&s).ok_or_else(|| VmError::arg(format!("{what} is too large: there is not enough memory for it")))?;
-    Ok(ctx.heap.alloc_str(text))
-}
-
 fn list_value(ctx: &mut Ctx, items: Vec<String>) -> R {
     let values: Vec<Value> = items.into_iter().map(|s| ctx.heap.alloc_str(s)).collect();
     Ok(ctx.heap.alloc(Obj::List(values.into())))
 }
 
-fn read_all(path: &str) -> Result<Vec<u8>, VmError> {
+/// The whole content of the file at `path` (`fs.read_*`, `io.read_file`).
+pub(crate) fn read_all(path: &str) -> Result<Vec<u8>, VmError> {
     let mut f = std::fs::File::open(path).map_err(|e| io_error(path, &e))?;
     let mut buf = Vec::new();
     noodle_vm::input::read_to_end(&mut f, &mut buf).map_err(|e| io_error(path, &e))?;
@@ -95,7 +91,7 @@ fn fs_read_text(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "fs.read_text")?;
     let path = read_path(ctx, args, 0, "fs.read_text")?.to_string();
     let text = String::from_utf8(read_all(&path)?).map_err(|e| VmError::new(noodle_vm::codes::N2010, format!("{path}: not valid UTF-8 text (at byte {}); read it with fs.read_bytes", e.utf8_error().valid_up_to())))?;
-    str_value(ctx, text, &path)
+    str_value(ctx, &text, &path)
 }
 
 fn fs_read_bytes(ctx: &mut Ctx, args: &[Value]) -> R {
@@ -210,11 +206,7 @@ fn fs_stat(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "fs.stat")?;
     let path = read_path(ctx, args, 0, "fs.stat")?;
     let m = std::fs::metadata(path).map_err(|e| io_error(path, &e))?;
-    let modified = match m.modified().map(|t| t.duration_since(std::time::UNIX_EPOCH)) {
-        Ok(Ok(d)) => d.as_secs_f64(),
-        Ok(Err(e)) => -e.duration().as_secs_f64(),
-        Err(_) => 0.0,
-    };
+    let modified = m.modified().map_or(0.0, crate::time::unix_seconds);
     let info = FileInfo { size: m.len(), modified, kind: kind_of(m.file_type()) };
     Ok(ctx.heap.alloc(Obj::Native(NativeBox::new(info))))
 }
@@ -536,16 +528,11 @@ fn reader_next(ctx: &mut Ctx, args: &[Value]) -> R {
         return Ok(Value::None);
     }
     r.line += 1;
-    if buf.last() == Some(&b'\n') {
-        buf.pop();
-        if buf.last() == Some(&b'\r') {
-            buf.pop();
-        }
-    }
+    strip_line_end(&mut buf);
     let line = r.line;
     let path = r.path.clone();
     let text = String::from_utf8(buf).map_err(|_| VmError::new(noodle_vm::codes::N2010, format!("{path}: line {line} is not valid UTF-8 text")))?;
-    str_value(ctx, text, "the line")
+    str_value(ctx, &text, "the line")
 }
 
 fn reader_close(ctx: &mut Ctx, args: &[Value]) -> R {

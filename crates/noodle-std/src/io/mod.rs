@@ -29,13 +29,18 @@ fn io_read_line(ctx: &mut Ctx, args: &[Value]) -> R {
     if n == 0 {
         return Ok(Value::None);
     }
+    strip_line_end(&mut buf);
+    text_value(ctx, buf, "the line")
+}
+
+/// A line read with its `\n` or `\r\n` taken off (`io.read_line`, `fs.lines`).
+pub(crate) fn strip_line_end(buf: &mut Vec<u8>) {
     if buf.last() == Some(&b'\n') {
         buf.pop();
         if buf.last() == Some(&b'\r') {
             buf.pop();
         }
     }
-    text_value(ctx, buf, "the line")
 }
 
 /// A string value of bytes read (invalid UTF-8 replaced).
@@ -48,7 +53,7 @@ fn text_value(ctx: &mut Ctx, buf: Vec<u8>, what: &str) -> R {
 }
 
 /// A string value of text read, failing softly (N2011) where memory for it cannot be had.
-fn str_value(ctx: &mut Ctx, s: &str, what: &str) -> R {
+pub(crate) fn str_value(ctx: &mut Ctx, s: &str, what: &str) -> R {
     let text = Text::try_from_str(s).ok_or_else(|| VmError::arg(format!("{what} is too large: there is not enough memory for it")))?;
     Ok(ctx.heap.alloc_str(text))
 }
@@ -65,10 +70,7 @@ fn io_read_file(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "io.read_file")?;
     let path = as_str(ctx.heap, args[0], "io.read_file")?;
     ctx.permit(Access::Read(std::path::Path::new(path)))?;
-    let mut file = std::fs::File::open(path).map_err(|e| io_error(path, &e))?;
-    let mut buf = Vec::new();
-    noodle_vm::input::read_to_end(&mut file, &mut buf).map_err(|e| io_error(path, &e))?;
-    match String::from_utf8(buf) {
+    match String::from_utf8(crate::fs::read_all(path)?) {
         Ok(text) => {
             let path = path.to_string();
             str_value(ctx, &text, &path)

@@ -16,11 +16,16 @@ pub fn module() -> Module {
 
 fn time_now(_: &mut Ctx, args: &[Value]) -> R {
     arity(args, 0, "time.now")?;
-    let t = match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+    Ok(Value::Float(unix_seconds(std::time::SystemTime::now())))
+}
+
+/// Seconds since the Unix epoch (negative before it), with a fraction (`time.now`, a file's
+/// modification time).
+pub(crate) fn unix_seconds(t: std::time::SystemTime) -> f64 {
+    match t.duration_since(std::time::UNIX_EPOCH) {
         Ok(d) => d.as_secs_f64(),
         Err(e) => -e.duration().as_secs_f64(),
-    };
-    Ok(Value::Float(t))
+    }
 }
 
 fn time_monotonic(ctx: &mut Ctx, args: &[Value]) -> R {
