@@ -23,6 +23,12 @@ pub trait FromValue<'h>: Sized {
     /// The value as `Self`, or None when it is of another type.
     fn from_value(heap: &'h Heap, v: Value) -> Option<Self>;
 
+    /// A dict's string key, which the dict keeps as text rather than as a string value
+    /// (`ops::stored_dict_key`); None for every type but the string ones.
+    fn from_key_text(_text: &'h str) -> Option<Self> {
+        None
+    }
+
     /// `from_value`, with N2401 naming both types on a mismatch.
     fn convert(heap: &'h Heap, program: &Program, v: Value) -> Result<Self, VmError> {
         Self::from_value(heap, v).ok_or_else(|| mismatch(&Self::expected(), heap, program, v))
@@ -118,6 +124,9 @@ impl<'h> FromValue<'h> for &'h str {
             _ => None,
         }
     }
+    fn from_key_text(text: &'h str) -> Option<&'h str> {
+        Some(text)
+    }
 }
 
 impl<'h> FromValue<'h> for String {
@@ -126,6 +135,9 @@ impl<'h> FromValue<'h> for String {
     }
     fn from_value(heap: &'h Heap, v: Value) -> Option<String> {
         <&str>::from_value(heap, v).map(str::to_string)
+    }
+    fn from_key_text(text: &'h str) -> Option<String> {
+        Some(text.to_string())
     }
 }
 
@@ -187,7 +199,16 @@ impl<'h, K: FromValue<'h> + Hash + Eq, V: FromValue<'h>> FromValue<'h> for Index
     fn from_value(heap: &'h Heap, v: Value) -> Option<IndexMap<K, V>> {
         match v {
             Value::Obj(r) => match heap.get(r) {
-                Obj::Dict(d) => d.values().map(|(k, v)| Some((K::from_value(heap, *k)?, V::from_value(heap, *v)?))).collect(),
+                Obj::Dict(d) => d
+                    .iter()
+                    .map(|(image, (k, v))| {
+                        let key = match (image, k) {
+                            (noodle_vm::Key::Str(text), Value::Undef) => K::from_key_text(text.as_str())?,
+                            _ => K::from_value(heap, *k)?,
+                        };
+                        Some((key, V::from_value(heap, *v)?))
+                    })
+                    .collect(),
                 _ => None,
             },
             _ => None,

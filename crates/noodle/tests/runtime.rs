@@ -100,6 +100,18 @@ fn calls_convert_collections_both_ways() {
 }
 
 #[test]
+fn a_dict_with_string_keys_reads_back_into_rust() {
+    // a dict keeps string keys as text, not as string values: the conversion must read them
+    let src = "def counts() -> dict[str, int] {\n    return {\"a\": 1, \"bb\": 2}\n}\ndef by_id() -> dict[int, str] {\n    return {7: \"x\"}\n}\n";
+    let (mut rt, _) = runtime(src);
+    rt.run().unwrap();
+    let counts: noodle::IndexMap<String, i64> = rt.call("counts", ()).unwrap();
+    assert_eq!(counts.into_iter().collect::<Vec<_>>(), vec![("a".to_string(), 1), ("bb".to_string(), 2)]);
+    let by_id: noodle::IndexMap<i64, String> = rt.call("by_id", ()).unwrap();
+    assert_eq!(by_id.get(&7).map(String::as_str), Some("x"));
+}
+
+#[test]
 fn cyclic_garbage_is_collected() {
     // Two million nodes in two-element cycles: without cycle collection this needs gigabytes.
     let src = "struct Node {\n    other: Node?\n    payload: list[int]\n}\nvar kept = 0\nfor i in 0..1000000 {\n    let a = Node(none, [i])\n    let b = Node(a, [i])\n    a.other = b\n    kept += len(b.other!.payload)\n}\nprint(kept)\n";
