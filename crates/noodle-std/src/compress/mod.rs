@@ -29,22 +29,28 @@ fn bytes_value(ctx: &mut Ctx, b: Vec<u8>) -> R {
     Ok(ctx.heap.alloc(Obj::Bytes(b.into())))
 }
 
-fn compress_gzip(ctx: &mut Ctx, args: &[Value]) -> R {
-    arity(args, 2, "compress.gzip")?;
-    let lvl = level(args[1], "compress.gzip")?;
-    let data = as_bytes(ctx.heap, args[0], "compress.gzip")?;
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), lvl);
-    let out = e.write_all(data).and_then(|_| e.finish()).map_err(|e| VmError::arg(format!("gzip: {e}")))?;
+/// Compresses argument 0 at the level of argument 1 through `encode` (gzip or zlib).
+fn compress_with(ctx: &mut Ctx, args: &[Value], name: &str, encode: fn(&[u8], flate2::Compression) -> std::io::Result<Vec<u8>>) -> R {
+    arity(args, 2, name)?;
+    let lvl = level(args[1], name)?;
+    let out = encode(as_bytes(ctx.heap, args[0], name)?, lvl).map_err(|e| VmError::arg(format!("{name}: {e}")))?;
     bytes_value(ctx, out)
 }
 
+fn compress_gzip(ctx: &mut Ctx, args: &[Value]) -> R {
+    compress_with(ctx, args, "compress.gzip", |data, lvl| {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), lvl);
+        e.write_all(data)?;
+        e.finish()
+    })
+}
+
 fn compress_zlib(ctx: &mut Ctx, args: &[Value]) -> R {
-    arity(args, 2, "compress.zlib_compress")?;
-    let lvl = level(args[1], "compress.zlib_compress")?;
-    let data = as_bytes(ctx.heap, args[0], "compress.zlib_compress")?;
-    let mut e = flate2::write::ZlibEncoder::new(Vec::new(), lvl);
-    let out = e.write_all(data).and_then(|_| e.finish()).map_err(|e| VmError::arg(format!("zlib: {e}")))?;
-    bytes_value(ctx, out)
+    compress_with(ctx, args, "compress.zlib_compress", |data, lvl| {
+        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), lvl);
+        e.write_all(data)?;
+        e.finish()
+    })
 }
 
 /// Reads `r` to its end, refusing more than `max` bytes (N2507).
@@ -60,18 +66,18 @@ fn read_limited(r: impl Read, max: i64, what: &str) -> Result<Vec<u8>, VmError> 
     Ok(out)
 }
 
-fn compress_gunzip(ctx: &mut Ctx, args: &[Value]) -> R {
-    arity(args, 2, "compress.gunzip")?;
-    let max = as_int(args[1], "compress.gunzip")?;
-    let data = as_bytes(ctx.heap, args[0], "compress.gunzip")?;
-    let out = read_limited(flate2::read::MultiGzDecoder::new(data), max, "gzip")?;
+/// Decompresses argument 0 (at most argument 1 bytes) through the reader `decoder` makes.
+fn decompress_with(ctx: &mut Ctx, args: &[Value], name: &str, what: &str, decoder: for<'d> fn(&'d [u8]) -> Box<dyn Read + 'd>) -> R {
+    arity(args, 2, name)?;
+    let max = as_int(args[1], name)?;
+    let out = read_limited(decoder(as_bytes(ctx.heap, args[0], name)?), max, what)?;
     bytes_value(ctx, out)
 }
 
+fn compress_gunzip(ctx: &mut Ctx, args: &[Value]) -> R {
+    decompress_with(ctx, args, "compress.gunzip", "gzip", |d| Box::new(flate2::read::MultiGzDecoder::new(d)))
+}
+
 fn compress_unzlib(ctx: &mut Ctx, args: &[Value]) -> R {
-    arity(args, 2, "compress.zlib_decompress")?;
-    let max = as_int(args[1], "compress.zlib_decompress")?;
-    let data = as_bytes(ctx.heap, args[0], "compress.zlib_decompress")?;
-    let out = read_limited(flate2::read::ZlibDecoder::new(data), max, "zlib")?;
-    bytes_value(ctx, out)
+    decompress_with(ctx, args, "compress.zlib_decompress", "zlib", |d| Box::new(flate2::read::ZlibDecoder::new(d)))
 }

@@ -308,23 +308,24 @@ fn fs_mkdir(ctx: &mut Ctx, args: &[Value]) -> R {
     Ok(Value::None)
 }
 
-fn fs_remove(ctx: &mut Ctx, args: &[Value]) -> R {
-    arity(args, 1, "fs.remove")?;
-    let path = write_path(ctx, args, 0, "fs.remove")?;
+/// Removes what is at the path argument: a folder with `remove_dir`, anything else (a file, a
+/// symbolic link, which is not followed) as a file.
+fn remove_with(ctx: &mut Ctx, args: &[Value], name: &str, remove_dir: fn(&str) -> std::io::Result<()>) -> R {
+    arity(args, 1, name)?;
+    let path = write_path(ctx, args, 0, name)?;
     let m = std::fs::symlink_metadata(path).map_err(|e| io_error(path, &e))?;
-    let r = if m.is_dir() { std::fs::remove_dir(path) } else { std::fs::remove_file(path) };
+    let r = if m.is_dir() { remove_dir(path) } else { std::fs::remove_file(path) };
     r.map_err(|e| io_error(path, &e))?;
     Ok(Value::None)
 }
 
+fn fs_remove(ctx: &mut Ctx, args: &[Value]) -> R {
+    remove_with(ctx, args, "fs.remove", |p| std::fs::remove_dir(p))
+}
+
 fn fs_remove_tree(ctx: &mut Ctx, args: &[Value]) -> R {
-    arity(args, 1, "fs.remove_tree")?;
-    let path = write_path(ctx, args, 0, "fs.remove_tree")?;
-    let m = std::fs::symlink_metadata(path).map_err(|e| io_error(path, &e))?;
-    // `remove_dir_all` does not follow symbolic links; a link or file is removed itself
-    let r = if m.is_dir() { std::fs::remove_dir_all(path) } else { std::fs::remove_file(path) };
-    r.map_err(|e| io_error(path, &e))?;
-    Ok(Value::None)
+    // `remove_dir_all` does not follow symbolic links below the folder either
+    remove_with(ctx, args, "fs.remove_tree", |p| std::fs::remove_dir_all(p))
 }
 
 fn fs_rename(ctx: &mut Ctx, args: &[Value]) -> R {

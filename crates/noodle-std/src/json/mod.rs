@@ -378,15 +378,13 @@ fn json_pretty(ctx: &mut Ctx, args: &[Value]) -> R {
 }
 
 fn encode_value(ctx: &mut Ctx, v: Value, indent: Option<usize>, sort_keys: bool) -> R {
-    let mut e = Encoder { heap: ctx.heap, program: ctx.program, out: String::new(), indent, sort_keys, path: Vec::new() };
-    e.value(v)?;
-    let out = e.out;
+    let out = encode_text(ctx.heap, ctx.program, v, indent, sort_keys)?;
     Ok(ctx.heap.alloc_str(out))
 }
 
-/// `v` as compact JSON text (for other modules: `std.log`'s JSON lines).
-pub(crate) fn encode_text(heap: &Heap, program: &Program, v: Value) -> Result<String, VmError> {
-    let mut e = Encoder { heap, program, out: String::new(), indent: None, sort_keys: false, path: Vec::new() };
+/// `v` as JSON text (also for `std.log`'s JSON lines).
+pub(crate) fn encode_text(heap: &Heap, program: &Program, v: Value, indent: Option<usize>, sort_keys: bool) -> Result<String, VmError> {
+    let mut e = Encoder { heap, program, out: String::new(), indent, sort_keys, path: Vec::new() };
     e.value(v)?;
     Ok(e.out)
 }

@@ -127,7 +127,7 @@ fn json_str(s: &str) -> String {
 
 /// A field's value as JSON: what `json.encode` writes, or its text when it has no JSON form.
 fn json_value(ctx: &Ctx, v: Value) -> String {
-    crate::json::encode_text(ctx.heap, ctx.program, v).unwrap_or_else(|_| json_str(&noodle_vm::fmt::display(ctx.heap, ctx.program, v)))
+    crate::json::encode_text(ctx.heap, ctx.program, v, None, false).unwrap_or_else(|_| json_str(&noodle_vm::fmt::display(ctx.heap, ctx.program, v)))
 }
 
 fn log_debug(ctx: &mut Ctx, args: &[Value]) -> R {

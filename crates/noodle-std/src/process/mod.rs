@@ -5,7 +5,8 @@
 
 use crate::codes::{N2503, N2504, N2505};
 use crate::core::io_text;
-use noodle_native::{arity, as_float, as_str, blocking, simple, Ctx, Module, NativeBox, NativeObject, Obj, Value, VmError};
+use indexmap::IndexMap;
+use noodle_native::{arity, as_float, as_str, blocking, simple, Ctx, FromValue, Module, NativeBox, NativeObject, Obj, Value, VmError};
 use noodle_nbc::Program;
 use noodle_vm::permissions::Access;
 use std::io::{Read, Write};
@@ -70,18 +71,7 @@ fn options(ctx: &Ctx, args: &[Value], argv: Vec<String>, name: &str) -> Result<S
     };
     let env = match args[3] {
         Value::None => Vec::new(),
-        v => {
-            let d = noodle_native::as_dict(ctx.heap, v, name)?;
-            let mut out = Vec::new();
-            for (image, (stored, val)) in d.iter() {
-                let key = match image {
-                    noodle_vm::Key::Str(s) => s.as_str().to_string(),
-                    _ => as_str(ctx.heap, *stored, name)?.to_string(),
-                };
-                out.push((key, as_str(ctx.heap, *val, name)?.to_string()));
-            }
-            out
-        }
+        v => IndexMap::<String, String>::from_value(ctx.heap, v).ok_or_else(|| noodle_native::bad(name))?.into_iter().collect(),
     };
     let timeout = match args[4] {
         Value::None => None,
