@@ -192,12 +192,18 @@ fn cmd_run(args: &[String]) -> ExitCode {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
-    let mut engine = noodle::standard().clone();
-    if let Some(p) = permissions {
-        engine.set_permissions(p);
-    }
-    engine.set_args(args[i + 1..].to_vec());
-    let made = engine.runtime(program, Output::stdio());
+    let program_args = &args[i + 1..];
+    // the shared standard engine, unless this run needs its own settings
+    let made = if permissions.is_none() && program_args.is_empty() {
+        Runtime::new(program, Output::stdio())
+    } else {
+        let mut engine = noodle::standard().clone();
+        if let Some(p) = permissions {
+            engine.set_permissions(p);
+        }
+        engine.set_args(program_args.to_vec());
+        engine.runtime(program, Output::stdio())
+    };
     let mut rt = match made {
         Ok(rt) => rt,
         Err(e) => return fail(e),
