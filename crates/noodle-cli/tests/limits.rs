@@ -226,6 +226,11 @@ fn output_that_cannot_be_written_fails_the_run() {
     // both full
     let out = run(&["run", "hello.noodle"], &d, limit, Opts { stdout_to: Some("/dev/full"), stderr_to: Some("/dev/full"), ..Default::default() });
     assert_eq!(out.code, Some(1));
+    // `os.exit(0)` after output that was lost is not a success
+    std::fs::write(d.join("exit0.noodle"), "import std.os\nprint(\"hello\")\nos.exit(0)\n").unwrap();
+    let out = run(&["run", "exit0.noodle"], &d, limit, Opts { stdout_to: Some("/dev/full"), ..Default::default() });
+    assert_eq!(out.code, Some(1));
+    assert!(out.stderr.contains("error[N2010]: cannot write to standard output"), "{}", out.stderr);
     // the CLI's own output
     for args in [&["version"][..], &["explain", "N0100"], &["help"], &["disasm", "hello.noodle"]] {
         let out = run(args, &d, limit, Opts { stdout_to: Some("/dev/full"), ..Default::default() });
