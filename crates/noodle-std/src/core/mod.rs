@@ -1246,6 +1246,8 @@ mod tests {
         out: Vec<u8>,
         err: Vec<u8>,
         input: std::io::Cursor<Vec<u8>>,
+        /// Unrestricted, unless a test sandboxes the natives it calls.
+        permissions: noodle_vm::permissions::Permissions,
     }
 
     impl T {
@@ -1258,12 +1260,12 @@ mod tests {
                 ],
                 ..Default::default()
             };
-            T { heap: Heap::new(), program, out: vec![], err: vec![], input: std::io::Cursor::new(vec![]) }
+            T { heap: Heap::new(), program, out: vec![], err: vec![], input: std::io::Cursor::new(vec![]), permissions: Default::default() }
         }
         fn call(&mut self, name: &str, args: &[Value]) -> R {
             let f = natives().get(name).unwrap_or_else(|| panic!("no native {name}"));
             let mut request = Default::default();
-            let mut ctx = Ctx { heap: &mut self.heap, program: &self.program, out: &mut self.out, err: &mut self.err, input: &mut self.input, host: None, globals: &[], request: &mut request, permissions: &noodle_vm::permissions::Permissions::default(), args: &[] };
+            let mut ctx = Ctx { heap: &mut self.heap, program: &self.program, out: &mut self.out, err: &mut self.err, input: &mut self.input, host: None, globals: &[], request: &mut request, permissions: &self.permissions, args: &[] };
             f(&mut ctx, args).map_err(|flow| match flow {
                 noodle_native::Flow::Raise(e) => e,
                 // a native that calls back (`map`) asks the VM for the call: there is none here
@@ -1319,6 +1321,9 @@ mod tests {
     #[test]
     fn no_panics_on_bad_operands() {
         let mut t = T::new();
+        // every native runs, `fs`, `process` and `os` included: in a sandbox, so that none of
+        // them touches files, programs or the environment (they refuse at `permit`, N2013)
+        t.permissions = noodle_vm::permissions::Permissions::sandbox();
         let s = t.s("x");
         let l = t.ints(&[1]);
         let samples = [Value::None, Value::Int(-1), Value::Float(f64::NAN), Value::Bool(true), s, l, Value::Func(0), Value::Undef];
