@@ -2161,9 +2161,19 @@ impl Compiler {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn call_func_targs(&mut self, fi: usize, recv: Option<(Reg, Type)>, args: &[Arg], dst: Option<Reg>, span: Span, expected: Option<&Type>, task: bool, targs: TypeArgs) -> (Reg, Type) {
         if let Some(native) = self.funcs[fi].native.clone() {
-            if let Some((_, sp)) = &targs.own {
+            // a generic native's type arguments may be written (`json.decode[Config](text)`)
+            let mut binds: Vec<(u32, Type)> = Vec::new();
+            if let Some((own, sp)) = &targs.own {
                 let name = self.funcs[fi].name.clone();
-                self.error(N0214, format!("native function `{name}` takes no type arguments"), *sp);
+                let want = self.funcs[fi].type_params.len();
+                if want == 0 {
+                    self.error(N0214, format!("native function `{name}` takes no type arguments"), *sp);
+                } else if own.len() != want {
+                    self.error(N0214, format!("`{name}` takes {want} type argument{}, found {}", plural(want), own.len()), *sp);
+                    binds = self.funcs[fi].type_params.iter().map(|tp| (*tp, Type::Unknown)).collect();
+                } else {
+                    binds = self.funcs[fi].type_params.iter().copied().zip(own.iter().cloned()).collect();
+                }
             }
             if task {
                 let name = self.funcs[fi].name.clone();
@@ -2176,7 +2186,7 @@ impl Compiler {
                 self.emit(Op::SqrtFloat { dst: d, src: x });
                 return (d, Type::Float);
             }
-            return self.call_native_func(fi, recv, &[], args, dst, span, expected);
+            return self.call_native_func(fi, recv, &binds, args, dst, span, expected);
         }
         let info = self.funcs[fi].clone();
         // instantiate generics with fresh inference variables

@@ -18,6 +18,7 @@ mod pattern;
 mod stmt;
 mod tensor;
 mod actor;
+mod shape;
 pub mod natives;
 pub mod types;
 

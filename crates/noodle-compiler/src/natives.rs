@@ -70,6 +70,12 @@ pub trait CallRule: Send + Sync {
     /// Checks the arguments (reporting through `call.error`) and gives the call's type, or
     /// None for the declared one.
     fn check(&self, call: &mut RuleCall) -> Option<Type>;
+    /// Whether the native gets, after its declared arguments, a description of each of its
+    /// type parameters at the call (a string: see `crate::shape`), so that it can build values
+    /// of that type: `json.decode[Config](text)`.
+    fn describe_type_params(&self) -> bool {
+        false
+    }
 }
 
 /// A call, as a `CallRule` sees it.
@@ -491,7 +497,9 @@ impl Compiler {
         let native = info.native.clone().expect("a native function");
         let mut inst: Vec<(u32, Type)> = binds.to_vec();
         for &tp in &info.type_params {
-            inst.push((tp, self.subst.fresh()));
+            if !inst.iter().any(|(id, _)| *id == tp) {
+                inst.push((tp, self.subst.fresh()));
+            }
         }
         let params: Vec<ParamInfo> = info.params.iter().map(|p| ParamInfo { ty: crate::expr::instantiate(&p.ty, &inst), ..p.clone() }).collect();
         let ret = crate::expr::instantiate(&info.ret, &inst);
@@ -557,7 +565,9 @@ impl Compiler {
             })
             .collect();
         let nrecv = recv.is_some() as usize;
-        let argc = nrecv + fixed + rest.len();
+        // a rule that asks for its type parameters' descriptions gets one more argument each
+        let described: Vec<u32> = if native.rule.as_ref().is_some_and(|r| r.describe_type_params()) { info.type_params.clone() } else { Vec::new() };
+        let argc = nrecv + fixed + rest.len() + described.len();
         let base = self.b().alloc(argc as u32 + 1);
         if let Some((r, _)) = &recv {
             self.emit(Op::Move { dst: base + 1, src: *r });
@@ -602,6 +612,16 @@ impl Compiler {
             let mut call = RuleCall { name: shown_name, receiver, args: rule_args, span, compiler: self };
             if let Some(t) = rule.check(&mut call) {
                 ret = t;
+            }
+        }
+        for (k, tp) in described.iter().enumerate() {
+            let reg = base + 1 + (argc - described.len() + k) as u16;
+            let var = inst.iter().find(|(id, _)| id == tp).map(|(_, t)| t.clone()).unwrap_or(Type::Unknown);
+            let t = self.subst.resolve(&var);
+            if !self.describe_type_arg(&t, &info.name, reg, span) {
+                // reported once: what the call gives is unknown from here on
+                self.subst.unify(&var, &Type::Unknown);
+                ret = self.subst.resolve(&ret);
             }
         }
         // a store through `list[any]` (and the like) may be into a cast's view of a typed list

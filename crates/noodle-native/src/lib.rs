@@ -13,6 +13,7 @@
 
 pub mod codes;
 pub mod convert;
+pub mod shape;
 
 pub use convert::{arity, as_bytes, as_dict, as_dict_mut, as_float, as_int, as_list, as_list_mut, as_set, as_set_mut, as_str, bad, receiver, receiver_mut, vec_with_capacity};
 pub use convert::{arg, ret, Bytes, FromValue, IntoArgs, IntoValue, Object, Ref};

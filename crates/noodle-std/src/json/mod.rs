@@ -6,7 +6,8 @@
 //! `float`. Both directions stop at `MAX_DEPTH` levels of nesting, which also catches a value
 //! that contains itself.
 
-use crate::codes::{N2501, N2502};
+use crate::codes::{N2501, N2502, N2508};
+use noodle_native::shape::{DescribeTypes, Shape, TypeDesc};
 use noodle_native::{arity, simple, Ctx, Heap, Module, Obj, Value, VmError};
 use noodle_nbc::Program;
 use noodle_vm::value::{Dict, DictMap, Key, Text};
@@ -20,6 +21,8 @@ pub const MAX_DEPTH: usize = 1000;
 pub fn module() -> Module {
     Module::new("std.json", include_str!("json.noodle"))
         .function("parse", simple!(json_parse))
+        .function("decode", simple!(json_decode))
+        .rule("decode", DescribeTypes)
         .function("encode", simple!(json_encode))
         .function("pretty", simple!(json_pretty))
 }
@@ -42,6 +45,206 @@ fn json_parse(ctx: &mut Ctx, args: &[Value]) -> R {
         return Err(p.error("extra text after the JSON value"));
     }
     Ok(v)
+}
+
+/// `decode[T](text)`: the text parsed as `parse` does, then built into a `T` (its description
+/// is argument 1) by `Builder`. Building makes new containers (a parsed list is `list[any]`,
+/// which a `list[int]` must not be) and reuses strings.
+fn json_decode(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "json.decode")?;
+    let desc = TypeDesc::arg(ctx.heap, ctx.program, args, 1, "json.decode")?;
+    let v = json_parse(ctx, &args[..1])?;
+    let mut b = Builder { heap: ctx.heap, program: ctx.program, desc: &desc, path: Vec::new() };
+    b.build(&desc.root, v)
+}
+
+/// Builds a value of a described type from a parsed JSON value, keeping the path to the
+/// value being built for the first mismatch's message.
+struct Builder<'a> {
+    heap: &'a mut Heap,
+    program: &'a Program,
+    desc: &'a TypeDesc,
+    path: Vec<Seg<'static>>,
+}
+
+impl Builder<'_> {
+    /// N2508 at the current path.
+    fn error(&self, what: String) -> VmError {
+        VmError::new(N2508, format!("JSON does not match `{}`: {}: {what}", self.desc.show(&self.desc.root, self.program), show_path(&self.path)))
+    }
+
+    /// What a parsed value is, in JSON's terms.
+    fn found(&self, v: Value) -> String {
+        match v {
+            Value::None => "null".into(),
+            Value::Bool(_) => "bool".into(),
+            Value::Int(_) => "int".into(),
+            Value::Float(_) => "float".into(),
+            Value::Obj(r) => match self.heap.get(r) {
+                Obj::Str(_) => "str".into(),
+                Obj::List(_) => "an array".into(),
+                Obj::Dict(_) => "an object".into(),
+                _ => "a value".into(),
+            },
+            _ => "a value".into(),
+        }
+    }
+
+    fn mismatch(&self, s: &Shape, v: Value) -> VmError {
+        self.error(format!("expected {}, found {}", self.desc.show(s, self.program), self.found(v)))
+    }
+
+    fn build(&mut self, s: &Shape, v: Value) -> R {
+        let ok = match (s, v) {
+            (Shape::Any, _) | (Shape::Int, Value::Int(_)) | (Shape::Float, Value::Float(_)) | (Shape::Bool, Value::Bool(_)) | (Shape::None, Value::None) => true,
+            (Shape::Optional(_), Value::None) => true,
+            (Shape::Float, Value::Int(i)) => return Ok(Value::Float(i as f64)),
+            (Shape::Optional(x), _) => return self.build(x, v),
+            (Shape::Str, Value::Obj(r)) => matches!(self.heap.get(r), Obj::Str(_)),
+            _ => false,
+        };
+        if ok {
+            return Ok(v);
+        }
+        let Value::Obj(r) = v else { return Err(self.mismatch(s, v)) };
+        match (s, self.heap.get(r)) {
+            (Shape::List(e), Obj::List(l)) => {
+                let items = l.to_vec();
+                let out = self.elements(e, &items)?;
+                Ok(self.container(Obj::List(out.into()), s))
+            }
+            (Shape::Tuple(es), Obj::List(l)) => {
+                if l.len() != es.len() {
+                    let n = l.len();
+                    return Err(self.error(format!("expected {} (an array of {} elements), found an array of {n}", self.desc.show(s, self.program), es.len())));
+                }
+                let items = l.to_vec();
+                let mut out = noodle_vm::value::Fields::new();
+                for (i, (e, x)) in es.iter().zip(items).enumerate() {
+                    self.path.push(Seg::Index(i));
+                    out.push(self.build(e, x)?);
+                    self.path.pop();
+                }
+                Ok(self.heap.alloc(Obj::Tuple(out)))
+            }
+            (Shape::Set(e), Obj::List(l)) => {
+                let items = l.to_vec();
+                let out = self.elements(e, &items)?;
+                let mut set = noodle_vm::value::SetMap::default();
+                for x in out {
+                    let image = noodle_vm::ops::key_of(self.heap, self.program, x);
+                    set.entry(image).or_insert(x);
+                }
+                Ok(self.container(Obj::Set(Box::new(set)), s))
+            }
+            (Shape::Dict(ks, vs), Obj::Dict(d)) => {
+                let entries: Vec<(Text, Value)> = d.iter().filter_map(|(k, (_, v))| if let Key::Str(t) = k { Some((t.clone(), *v)) } else { None }).collect();
+                let mut out = Dict::default();
+                for (k, x) in entries {
+                    self.path.push(Seg::Key(k.as_str().to_string().into()));
+                    let key = self.key(ks, &k)?;
+                    let val = self.build(vs, x)?;
+                    self.path.pop();
+                    let image = noodle_vm::ops::key_of(self.heap, self.program, key);
+                    let stored = noodle_vm::ops::stored_dict_key(&image, key);
+                    out.insert(image, (stored, val));
+                }
+                Ok(self.container(Obj::Dict(Box::new(out)), s))
+            }
+            (Shape::Record(k), Obj::Dict(d)) => {
+                let desc = self.desc;
+                let rec = &desc.records[*k];
+                let names = &self.program.types[rec.ty as usize].fields;
+                let given: Vec<Option<Value>> = names.iter().map(|n| d.get(&Key::Str(Text::from(n.as_str()))).map(|(_, v)| *v)).collect();
+                let mut fields = noodle_vm::value::Fields::new();
+                for (i, ((fs, default), x)) in rec.fields.iter().zip(given).enumerate() {
+                    let name = &self.program.types[rec.ty as usize].fields[i];
+                    let v = match (x, default) {
+                        (Some(x), _) => {
+                            self.path.push(Seg::Key(name.clone().into()));
+                            let v = self.build(fs, x)?;
+                            self.path.pop();
+                            v
+                        }
+                        (None, Some(lit)) => lit.value(self.heap, fs),
+                        (None, None) if matches!(fs, Shape::Optional(_) | Shape::None | Shape::Any) => Value::None,
+                        (None, None) => return Err(self.error(format!("missing field `{name}` (of `{}`)", desc.show(&Shape::Record(*k), self.program)))),
+                    };
+                    fields.push(v);
+                }
+                Ok(self.heap.alloc(Obj::Record { ty: rec.ty, fields }))
+            }
+            (Shape::Enum(vs), Obj::Str(t)) => match vs.iter().find(|ty| self.program.types[**ty as usize].name == t.as_str()) {
+                Some(ty) => Ok(self.heap.alloc(Obj::Record { ty: *ty, fields: Default::default() })),
+                None => {
+                    let names: Vec<&str> = vs.iter().map(|ty| self.program.types[*ty as usize].name.as_str()).collect();
+                    let shown = noodle_vm::fmt::str_repr(t.as_str());
+                    Err(self.error(format!("expected {} (one of {}), found {shown}", self.desc.show(s, self.program), names.join(", "))))
+                }
+            },
+            _ => Err(self.mismatch(s, v)),
+        }
+    }
+
+    fn elements(&mut self, e: &Shape, items: &[Value]) -> Result<Vec<Value>, VmError> {
+        let mut out = Vec::with_capacity(items.len());
+        for (i, x) in items.iter().enumerate() {
+            self.path.push(Seg::Index(i));
+            out.push(self.build(e, *x)?);
+            self.path.pop();
+        }
+        Ok(out)
+    }
+
+    /// A new container of shape `s` (made as `list[any]`, ... when `s` says so).
+    fn container(&mut self, obj: Obj, s: &Shape) -> Value {
+        let r = self.heap.alloc_ref(obj);
+        if s.is_dynamic() {
+            self.heap.set_dynamic(r);
+        }
+        Value::Obj(r)
+    }
+
+    /// An object's key, read as a dict key of shape `s` (JSON keys are strings; `encode`
+    /// writes int and bool keys as their text).
+    fn key(&mut self, s: &Shape, k: &Text) -> R {
+        let t = k.as_str();
+        let v = match s {
+            Shape::Str | Shape::Any => Some(self.heap.alloc_str(t.to_string())),
+            Shape::Int => t.parse().ok().map(Value::Int),
+            Shape::Float => t.parse().ok().map(Value::Float),
+            Shape::Bool => match t {
+                "true" => Some(Value::Bool(true)),
+                "false" => Some(Value::Bool(false)),
+                _ => None,
+            },
+            Shape::Optional(x) => return self.key(x, k),
+            Shape::Enum(_) => {
+                let v = self.heap.alloc_str(t.to_string());
+                return self.build(s, v);
+            }
+            _ => None,
+        };
+        v.ok_or_else(|| self.error(format!("the key {} cannot be read as {}", noodle_vm::fmt::str_repr(t), self.desc.show(s, self.program))))
+    }
+}
+
+/// A path as messages show it: `$.servers[2].port`, its two ends when it is long.
+fn show_path(path: &[Seg]) -> String {
+    let seg = |s: &Seg| match s {
+        Seg::Index(i) => format!("[{i}]"),
+        Seg::Key(k) if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => format!(".{k}"),
+        Seg::Key(k) => format!("[{}]", noodle_vm::fmt::str_repr(k)),
+    };
+    let n = path.len();
+    let shown: String = if n > 12 {
+        let head: String = path[..6].iter().map(seg).collect();
+        let tail: String = path[n - 6..].iter().map(seg).collect();
+        format!("{head}...{tail}")
+    } else {
+        path.iter().map(seg).collect()
+    };
+    format!("${shown}")
 }
 
 struct Parser<'a> {
@@ -412,21 +615,7 @@ impl<'h> Encoder<'h> {
     /// N2502: `what` cannot be written, at the current path; `hint` says what to do instead.
     fn error(&self, what: &str, hint: &str) -> VmError {
         let hint = if hint.is_empty() { String::new() } else { format!("; {hint}") };
-        let seg = |s: &Seg| match s {
-            Seg::Index(i) => format!("[{i}]"),
-            Seg::Key(k) if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => format!(".{k}"),
-            Seg::Key(k) => format!("[{}]", noodle_vm::fmt::str_repr(k)),
-        };
-        // a deep path shows its two ends
-        let n = self.path.len();
-        let path: String = if n > 12 {
-            let head: String = self.path[..6].iter().map(seg).collect();
-            let tail: String = self.path[n - 6..].iter().map(seg).collect();
-            format!("{head}...{tail}")
-        } else {
-            self.path.iter().map(seg).collect()
-        };
-        VmError::new(N2502, format!("cannot encode {what} as JSON (at ${path}){hint}"))
+        VmError::new(N2502, format!("cannot encode {what} as JSON (at {}){hint}", show_path(&self.path)))
     }
 
     fn newline(&mut self) {
