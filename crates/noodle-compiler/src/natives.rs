@@ -86,6 +86,8 @@ pub struct RuleCall<'c> {
     pub receiver: Option<Type>,
     /// The declared parameters (after `self`), in order.
     pub args: Vec<RuleArg>,
+    /// The function's own type arguments at this call, as far as they are known.
+    pub type_args: Vec<Type>,
     pub span: Span,
     pub(crate) compiler: &'c mut Compiler,
 }
@@ -102,6 +104,13 @@ impl RuleCall<'_> {
     /// A type as diagnostics show it.
     pub fn show(&self, t: &Type) -> String {
         self.compiler.show(t)
+    }
+    /// The fields of struct type `t` (names and types, with `t`'s type arguments put in);
+    /// None when `t` is not a struct.
+    pub fn struct_fields(&self, t: &Type) -> Option<Vec<(String, Type)>> {
+        let Type::Struct(id, targs) = self.compiler.subst.resolve(t) else { return None };
+        let names = self.compiler.structs[id as usize].fields.iter().map(|(n, _)| n.clone());
+        Some(names.zip(self.compiler.struct_field_types(id, &targs)).collect())
     }
 }
 
@@ -609,7 +618,8 @@ impl Compiler {
         let mut ret = self.subst.resolve(&ret);
         if let Some(rule) = native.rule.clone() {
             let receiver = recv.as_ref().map(|(_, t)| t.clone());
-            let mut call = RuleCall { name: shown_name, receiver, args: rule_args, span, compiler: self };
+            let type_args = info.type_params.iter().map(|tp| inst.iter().find(|(id, _)| id == tp).map_or(Type::Unknown, |(_, t)| self.subst.resolve(t))).collect();
+            let mut call = RuleCall { name: shown_name, receiver, args: rule_args, type_args, span, compiler: self };
             if let Some(t) = rule.check(&mut call) {
                 ret = t;
             }

@@ -84,8 +84,7 @@ impl Describer<'_> {
                         let k = self.records.len();
                         self.records.push(t.clone());
                         self.table.push(String::new());
-                        let binds: Vec<(u32, Type)> = info.type_params.iter().filter_map(|(_, p)| if let Type::Param(id, _) = p { Some(*id) } else { None }).zip(targs.iter().cloned()).collect();
-                        let fields: Vec<Type> = info.fields.iter().map(|(_, ft)| crate::expr::instantiate(ft, &binds)).collect();
+                        let fields: Vec<Type> = self.c.struct_field_types(*id, targs);
                         let defaults = info.defaults.clone();
                         let outer = std::mem::replace(&mut self.out, format!("{}.{}.", info.record, fields.len()));
                         for (i, ft) in fields.iter().enumerate() {
@@ -139,6 +138,13 @@ fn literal(e: &Expr) -> Option<String> {
 }
 
 impl Compiler {
+    /// The types of struct `id`'s fields, with its type arguments `targs` put in.
+    pub(crate) fn struct_field_types(&self, id: u32, targs: &[Type]) -> Vec<Type> {
+        let info = &self.structs[id as usize];
+        let binds: Vec<(u32, Type)> = info.type_params.iter().filter_map(|(_, p)| if let Type::Param(id, _) = p { Some(*id) } else { None }).zip(targs.iter().cloned()).collect();
+        info.fields.iter().map(|(_, ft)| crate::expr::instantiate(ft, &binds)).collect()
+    }
+
     /// The description of `t` (see the module's grammar), or why it has none.
     pub(crate) fn describe_type(&self, t: &Type) -> Result<String, String> {
         let mut d = Describer { c: self, out: String::new(), records: Vec::new(), table: Vec::new() };

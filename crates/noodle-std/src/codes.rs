@@ -12,4 +12,6 @@ noodle_codes::codes! {
     N2506,
     // std.compress
     N2507,
+    // std.csv
+    N2509, N2510,
 }

@@ -298,3 +298,42 @@ fn json_parse_on_mutated_documents() {
     .collect();
     assert!(campaign("json_parse", 3, &corpus, json_parse) > 0);
 }
+
+/// What `csv_parse` runs on each input (see the file).
+const CSV_CHECK: &str = include_str!("../../../fuzz/csv_check.noodle");
+
+thread_local! {
+    static CSV_RT: std::cell::RefCell<Option<noodle::Runtime>> = const { std::cell::RefCell::new(None) };
+}
+
+/// `fuzz/fuzz_targets/csv_parse.rs`: `csv.parse` on any text, the round trip through
+/// `csv.format_row`, and typed rows.
+fn csv_parse(bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes).into_owned();
+    CSV_RT.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let rt = slot.get_or_insert_with(|| {
+            let c = noodle::compile_source(Path::new("/nonexistent-noodle-fuzz/csv.noodle"), CSV_CHECK.to_string()).expect("the CSV check compiles");
+            let mut rt = noodle::Runtime::new(c.program, noodle::Output::silent()).expect("the CSV check loads");
+            rt.run().expect("the CSV check's top level runs");
+            rt
+        });
+        if let Err(e) = rt.call::<String>("check", (text,)) {
+            panic!("csv.parse, format_row or parse_rows failed on {bytes:?}: {}", e.render());
+        }
+    });
+}
+
+#[test]
+fn csv_parse_on_mutated_documents() {
+    let corpus: Vec<Vec<u8>> = [
+        "a,b,c,d\n1,2.5,x,true\n,,\"q,\"\"r\",\n",
+        "a;b;c;d\r\n-3;1e3;\"multi\r\nline\";0\r\n\r\n",
+        "c\n\"\"\n\"x\ry\"\n\"unterminated\n",
+        "a,c\n9223372036854775808,\u{e9}\u{1F600}\n\r\r\n,,,,\n\"a\"b,c\n",
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect();
+    assert!(campaign("csv_parse", 3, &corpus, csv_parse) > 0);
+}

@@ -289,6 +289,8 @@ fn params(ctx: &Ctx, v: Value, name: &str) -> Result<Params, VmError> {
                 }
                 Ok(Params::Named(out))
             }
+            // a struct's fields, in declaration order (`execute_many` over `csv.read_rows`)
+            Obj::Record { ty, fields } if ctx.program.types.get(*ty as usize).is_some_and(|t| t.enum_name.is_none()) => Ok(Params::Positional(fields.iter().map(|x| to_db(ctx, *x)).collect::<Result<_, _>>()?)),
             _ => Err(bad(name)),
         },
         _ => Err(bad(name)),

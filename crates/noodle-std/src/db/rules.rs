@@ -42,7 +42,8 @@ impl CallRule for Params {
     }
 
     fn check(&self, call: &mut RuleCall) -> Option<Type> {
-        let one_ok = |t: &Type| matches!(t, Type::List(_) | Type::Unknown) || matches!(t, Type::Dict(k, _) if matches!(**k, Type::Str | Type::Unknown));
+        // a struct gives its fields, in order, for `?` or `$1` placeholders
+        let one_ok = |t: &Type| matches!(t, Type::List(_) | Type::Struct(..) | Type::Unknown) || matches!(t, Type::Dict(k, _) if matches!(**k, Type::Str | Type::Unknown));
         for (name, rows) in [("params", false), ("rows", true)] {
             let Some(a) = call.args.iter().find(|a| a.name == name).cloned() else { continue };
             if !a.given {
@@ -56,7 +57,7 @@ impl CallRule for Params {
             };
             if !ok {
                 let shown = call.show(&a.ty);
-                let want = if rows { "a list of parameter lists or dicts" } else { "a list (for `?` or `$1` placeholders) or a `dict[str, ...]` (for `:name` placeholders)" };
+                let want = if rows { "a list of parameter lists, dicts or structs" } else { "a list or struct (for `?` or `$1` placeholders) or a `dict[str, ...]` (for `:name` placeholders)" };
                 let fname = call.name.clone();
                 call.error(N0200, format!("argument `{name}` of `{fname}` must be {want}, found `{shown}`"), a.span);
             }

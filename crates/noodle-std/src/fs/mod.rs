@@ -61,14 +61,14 @@ pub fn module() -> Module {
 }
 
 /// Argument `i`, a path, after asking to read it.
-fn read_path<'h>(ctx: &'h Ctx, args: &[Value], i: usize, name: &str) -> Result<&'h str, VmError> {
+pub(crate) fn read_path<'h>(ctx: &'h Ctx, args: &[Value], i: usize, name: &str) -> Result<&'h str, VmError> {
     let p = as_str(ctx.heap, args[i], name)?;
     ctx.permit(Access::Read(Path::new(p)))?;
     Ok(p)
 }
 
 /// Argument `i`, a path, after asking to write it.
-fn write_path<'h>(ctx: &'h Ctx, args: &[Value], i: usize, name: &str) -> Result<&'h str, VmError> {
+pub(crate) fn write_path<'h>(ctx: &'h Ctx, args: &[Value], i: usize, name: &str) -> Result<&'h str, VmError> {
     let p = as_str(ctx.heap, args[i], name)?;
     ctx.permit(Access::Write(Path::new(p)))?;
     Ok(p)
