@@ -14,4 +14,6 @@ noodle_codes::codes! {
     N2507,
     // std.csv
     N2509, N2510,
+    // std.re
+    N2511,
 }

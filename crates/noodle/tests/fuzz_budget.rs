@@ -337,3 +337,44 @@ fn csv_parse_on_mutated_documents() {
     .collect();
     assert!(campaign("csv_parse", 3, &corpus, csv_parse) > 0);
 }
+
+/// What `re_compile` runs on each input (see the file).
+const RE_CHECK: &str = include_str!("../../../fuzz/re_check.noodle");
+
+thread_local! {
+    static RE_RT: std::cell::RefCell<Option<noodle::Runtime>> = const { std::cell::RefCell::new(None) };
+}
+
+/// `fuzz/fuzz_targets/re_compile.rs`: any text as a pattern, and what compiles run every way.
+fn re_compile(bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes).into_owned();
+    RE_RT.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let rt = slot.get_or_insert_with(|| {
+            let c = noodle::compile_source(Path::new("/nonexistent-noodle-fuzz/re.noodle"), RE_CHECK.to_string()).expect("the regex check compiles");
+            let mut rt = noodle::Runtime::new(c.program, noodle::Output::silent()).expect("the regex check loads");
+            rt.run().expect("the regex check's top level runs");
+            rt
+        });
+        if let Err(e) = rt.call::<String>("check", (text,)) {
+            panic!("std.re failed on {bytes:?}: {}", e.render());
+        }
+    });
+}
+
+#[test]
+fn re_compile_on_mutated_patterns() {
+    let corpus: Vec<Vec<u8>> = [
+        r"(?P<key>\w+)=(?P<value>\d+)",
+        r"\b\d{1,3}(\.\d{1,3}){3}\b",
+        r"(?i)^error\s+\[(worker-\d+)\]|took (\d{4,})ms",
+        r"(a|b|)*?[^\s\p{L}]{0,3}$",
+        r"x*|(?m)^$|\B",
+        r"[[:alpha:]]+(?:-(?<n>\d+))?",
+        r"((((\1(?<=a)",
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect();
+    assert!(campaign("re_compile", 4, &corpus, re_compile) > 0);
+}
