@@ -13,9 +13,10 @@
 //!          | 'u' num '.' (num '.')*                    an enum of num variants without
 //!                                                      fields: their record types
 //! record  := num '.' num '.' field*                    record type, field count, fields
-//! field   := type ('=' literal)?                       a default the native may use
+//! field   := type ('=' literal)?                       the field's default
 //! literal := 'n' | 'T' | 'F' | 'i' '-'? num '.' | 'f' num '.' (the float's bits)
 //!          | 's' num '.' text (num bytes) | 'l' | 'd' | 'e'   empty list, dict, set
+//!          | 'x'                                       a default that is not a literal
 //! ```
 //!
 //! A struct's fields come from the record table so that a recursive type (`struct Node {
@@ -89,9 +90,12 @@ impl Describer<'_> {
                         let outer = std::mem::replace(&mut self.out, format!("{}.{}.", info.record, fields.len()));
                         for (i, ft) in fields.iter().enumerate() {
                             self.ty(ft)?;
-                            if let Some(lit) = defaults.get(i).and_then(|d| d.as_deref()).and_then(literal) {
+                            if let Some(d) = defaults.get(i).and_then(|d| d.as_deref()) {
+                                // an int literal for a float field is the float, as the
+                                // constructor would make it
+                                let float = matches!(self.c.subst.resolve(ft), Type::Float) || matches!(self.c.subst.resolve(ft), Type::Optional(x) if *x == Type::Float);
                                 self.out.push('=');
-                                self.out.push_str(&lit);
+                                self.out.push_str(&literal(d, float).unwrap_or_else(|| "x".into()));
                             }
                         }
                         self.table[k] = std::mem::replace(&mut self.out, outer);
@@ -110,21 +114,25 @@ impl Describer<'_> {
                     self.out.push_str(&format!("{}.", v.record));
                 }
             }
+            Type::Param(_, name) => return Err(format!("PARAM{name}")),
             other => return Err(format!("a value of type `{}` cannot be built from data", self.c.show(other))),
         }
         Ok(())
     }
 }
 
-/// A field default the native can use: a literal scalar, `none`, or an empty collection.
-fn literal(e: &Expr) -> Option<String> {
+/// A field default the native can use: a literal scalar, `none`, or an empty collection
+/// (`float`: the field is a float, so an int literal is written as the float).
+fn literal(e: &Expr, float: bool) -> Option<String> {
     Some(match &e.kind {
         ExprKind::None => "n".into(),
         ExprKind::Bool(true) => "T".into(),
         ExprKind::Bool(false) => "F".into(),
+        ExprKind::Int(v) if float => format!("f{}.", (*v as f64).to_bits()),
         ExprKind::Int(v) => format!("i{v}."),
         ExprKind::Float(v) => format!("f{}.", v.to_bits()),
         ExprKind::Unary(UnOp::Neg, x) => match &x.kind {
+            ExprKind::Int(v) if float => format!("f{}.", (-(*v as f64)).to_bits()),
             ExprKind::Int(v) => format!("i{}.", v.checked_neg()?),
             ExprKind::Float(v) => format!("f{}.", (-v).to_bits()),
             _ => return None,
@@ -173,6 +181,13 @@ impl Compiler {
             Ok(text) => {
                 self.load_const(Const::Str(text), Some(reg));
                 true
+            }
+            Err(why) if why.starts_with("PARAM") => {
+                let p = &why["PARAM".len()..];
+                self.error(noodle_syntax::codes::N0208, format!("`{name}` cannot build a `{p}`: a type parameter is not known when the program runs"), span)
+                    .hint(format!("call `{name}` where the type is concrete (`{name}[Config](...)`), or pass the decoded value in"));
+                self.emit(noodle_nbc::Op::LoadNone { dst: reg });
+                false
             }
             Err(why) => {
                 let shown = self.show(t);

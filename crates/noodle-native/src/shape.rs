@@ -54,10 +54,19 @@ pub enum Literal {
     EmptyList,
     EmptyDict,
     EmptySet,
+    /// A default that is not a literal (a call, a constant's name, an enum variant): the
+    /// native cannot make it, and says so when the field is missing.
+    NotLiteral,
 }
 
 impl Literal {
-    /// A new value of the default (a fresh container for `[]`, `{}`, `set()`).
+    /// Whether the native can make this default (`value`).
+    pub fn usable(&self) -> bool {
+        !matches!(self, Literal::NotLiteral)
+    }
+
+    /// A new value of the default (a fresh container for `[]`, `{}`, `set()`); not asked of
+    /// `NotLiteral` (see `usable`).
     pub fn value(&self, heap: &mut Heap, shape: &Shape) -> Value {
         let v = match self {
             Literal::None => return Value::None,
@@ -68,6 +77,7 @@ impl Literal {
             Literal::EmptyList => heap.alloc(Obj::List(Default::default())),
             Literal::EmptyDict => heap.alloc(Obj::Dict(Default::default())),
             Literal::EmptySet => heap.alloc(Obj::Set(Default::default())),
+            Literal::NotLiteral => return Value::None,
         };
         if let (Value::Obj(r), true) = (v, shape.is_dynamic()) {
             heap.set_dynamic(r);
@@ -172,6 +182,7 @@ impl Reader<'_> {
             b'l' => Literal::EmptyList,
             b'd' => Literal::EmptyDict,
             b'e' => Literal::EmptySet,
+            b'x' => Literal::NotLiteral,
             _ => return None,
         })
     }

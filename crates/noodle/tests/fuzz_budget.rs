@@ -258,29 +258,34 @@ fn the_loader_and_vm_on_mutated_bytecode() {
     assert!(campaign("load_nbc", 2, &corpus, load_nbc) > 0);
 }
 
-/// What `json_parse` runs on each input (see the file).
-const JSON_CHECK: &str = include_str!("../../../fuzz/json_check.noodle");
-
 thread_local! {
-    static JSON_RT: std::cell::RefCell<Option<noodle::Runtime>> = const { std::cell::RefCell::new(None) };
+    /// The runtimes of the checks written in Noodle (`fuzz/*_check.noodle`), by file, each
+    /// compiled and run once: the check is the function `check(text) -> str`.
+    static CHECKS: std::cell::RefCell<std::collections::HashMap<&'static str, noodle::Runtime>> = Default::default();
+}
+
+/// Runs the Noodle check `source` (named `name`, for messages) on `bytes` as text: the
+/// `json_parse`, `csv_parse` and `re_compile` targets (see each `fuzz/NAME_check.noodle`).
+fn noodle_check(name: &'static str, source: &'static str, bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes).into_owned();
+    CHECKS.with(|cell| {
+        let mut map = cell.borrow_mut();
+        let rt = map.entry(name).or_insert_with(|| {
+            let c = noodle::compile_source(Path::new(&format!("/nonexistent-noodle-fuzz/{name}.noodle")), source.to_string()).unwrap_or_else(|e| panic!("the {name} check compiles: {e:?}"));
+            let mut rt = noodle::Runtime::new(c.program, noodle::Output::silent()).unwrap_or_else(|e| panic!("the {name} check loads: {e:?}"));
+            rt.run().unwrap_or_else(|e| panic!("the {name} check's top level runs: {}", e.render()));
+            rt
+        });
+        if let Err(e) = rt.call::<String>("check", (text,)) {
+            panic!("the {name} check failed on {bytes:?}: {}", e.render());
+        }
+    });
 }
 
 /// `fuzz/fuzz_targets/json_parse.rs`: `json.parse` on any text, and the round trip through
 /// `json.encode` on what it accepts.
 fn json_parse(bytes: &[u8]) {
-    let text = String::from_utf8_lossy(bytes).into_owned();
-    JSON_RT.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        let rt = slot.get_or_insert_with(|| {
-            let c = noodle::compile_source(Path::new("/nonexistent-noodle-fuzz/json.noodle"), JSON_CHECK.to_string()).expect("the JSON check compiles");
-            let mut rt = noodle::Runtime::new(c.program, noodle::Output::silent()).expect("the JSON check loads");
-            rt.run().expect("the JSON check's top level runs");
-            rt
-        });
-        if let Err(e) = rt.call::<String>("check", (text,)) {
-            panic!("json.parse or json.encode failed: {}", e.render());
-        }
-    });
+    noodle_check("json", include_str!("../../../fuzz/json_check.noodle"), bytes);
 }
 
 #[test]
@@ -299,29 +304,10 @@ fn json_parse_on_mutated_documents() {
     assert!(campaign("json_parse", 3, &corpus, json_parse) > 0);
 }
 
-/// What `csv_parse` runs on each input (see the file).
-const CSV_CHECK: &str = include_str!("../../../fuzz/csv_check.noodle");
-
-thread_local! {
-    static CSV_RT: std::cell::RefCell<Option<noodle::Runtime>> = const { std::cell::RefCell::new(None) };
-}
-
 /// `fuzz/fuzz_targets/csv_parse.rs`: `csv.parse` on any text, the round trip through
 /// `csv.format_row`, and typed rows.
 fn csv_parse(bytes: &[u8]) {
-    let text = String::from_utf8_lossy(bytes).into_owned();
-    CSV_RT.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        let rt = slot.get_or_insert_with(|| {
-            let c = noodle::compile_source(Path::new("/nonexistent-noodle-fuzz/csv.noodle"), CSV_CHECK.to_string()).expect("the CSV check compiles");
-            let mut rt = noodle::Runtime::new(c.program, noodle::Output::silent()).expect("the CSV check loads");
-            rt.run().expect("the CSV check's top level runs");
-            rt
-        });
-        if let Err(e) = rt.call::<String>("check", (text,)) {
-            panic!("csv.parse, format_row or parse_rows failed on {bytes:?}: {}", e.render());
-        }
-    });
+    noodle_check("csv", include_str!("../../../fuzz/csv_check.noodle"), bytes);
 }
 
 #[test]
@@ -338,28 +324,9 @@ fn csv_parse_on_mutated_documents() {
     assert!(campaign("csv_parse", 3, &corpus, csv_parse) > 0);
 }
 
-/// What `re_compile` runs on each input (see the file).
-const RE_CHECK: &str = include_str!("../../../fuzz/re_check.noodle");
-
-thread_local! {
-    static RE_RT: std::cell::RefCell<Option<noodle::Runtime>> = const { std::cell::RefCell::new(None) };
-}
-
 /// `fuzz/fuzz_targets/re_compile.rs`: any text as a pattern, and what compiles run every way.
 fn re_compile(bytes: &[u8]) {
-    let text = String::from_utf8_lossy(bytes).into_owned();
-    RE_RT.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        let rt = slot.get_or_insert_with(|| {
-            let c = noodle::compile_source(Path::new("/nonexistent-noodle-fuzz/re.noodle"), RE_CHECK.to_string()).expect("the regex check compiles");
-            let mut rt = noodle::Runtime::new(c.program, noodle::Output::silent()).expect("the regex check loads");
-            rt.run().expect("the regex check's top level runs");
-            rt
-        });
-        if let Err(e) = rt.call::<String>("check", (text,)) {
-            panic!("std.re failed on {bytes:?}: {}", e.render());
-        }
-    });
+    noodle_check("re", include_str!("../../../fuzz/re_check.noodle"), bytes);
 }
 
 #[test]

@@ -50,7 +50,7 @@ struct RowsRule;
 impl CallRule for RowsRule {
     fn check(&self, call: &mut RuleCall) -> Option<Type> {
         let t = call.type_args.first().cloned()?;
-        if matches!(t, Type::Unknown | Type::Var(_)) {
+        if matches!(t, Type::Unknown | Type::Var(_) | Type::Param(..)) {
             return None;
         }
         let name = call.name.clone();
@@ -130,7 +130,11 @@ fn next_record<T: Read>(r: &mut csv::Reader<Crlf<T>>, rec: &mut csv::ByteRecord,
         _ => VmError::new(N2509, format!("{what}: malformed CSV: {e}")),
     })?;
     if more {
-        let line = r.get_mut().starts.pop_front().unwrap_or(0);
+        let src = r.get_mut();
+        let line = src.starts.pop_front().unwrap_or(0);
+        if src.done && src.at == At::Quoted && src.starts.is_empty() {
+            return Err(VmError::new(N2509, format!("{what}: line {line}: a quoted field is not closed before the end")));
+        }
         let mut pos = rec.position().cloned().unwrap_or_else(csv::Position::new);
         pos.set_line(line);
         rec.set_position(Some(pos));
@@ -377,18 +381,19 @@ fn typed_rows<T: Read>(ctx: &mut Ctx, desc: &TypeDesc, mut r: csv::Reader<Crlf<T
     let names = &program.types[rec_shape.ty as usize].fields;
     let mut rec = csv::ByteRecord::new();
     if !next_record(&mut r, &mut rec, what)? {
-        return Err(VmError::new(N2509, format!("{what}: the file is empty (a header naming the columns was expected)")));
+        return Err(VmError::new(N2509, format!("{what}: there is no header (the input is empty; a header naming the columns was expected)")));
     }
     let header = strings(&rec, what)?;
     let mut sources = Vec::with_capacity(names.len());
     for (name, (shape, default)) in names.iter().zip(&rec_shape.fields) {
         sources.push(match (header.iter().position(|h| h.trim() == name), default) {
             (Some(c), _) => Source::Column(c),
-            (None, Some(d)) => Source::Default(d.clone()),
+            (None, Some(d)) if d.usable() => Source::Default(d.clone()),
             (None, None) if matches!(shape, Shape::Optional(_) | Shape::Any) => Source::None,
-            (None, None) => {
+            (None, d) => {
                 let shown = desc.show(&desc.root, program);
-                return Err(VmError::new(N2509, format!("{what}: no column `{name}` (a field of `{shown}`) in the header; it has {}", header.iter().map(|h| format!("`{h}`")).collect::<Vec<_>>().join(", "))));
+                let why = if d.is_some() { " (its default is not a literal, so it cannot be used here)" } else { "" };
+                return Err(VmError::new(N2509, format!("{what}: no column `{name}` (a field of `{shown}`) in the header{why}; it has {}", header.iter().map(|h| format!("`{}`", h.escape_debug())).collect::<Vec<_>>().join(", "))));
             }
         });
     }
@@ -550,6 +555,8 @@ fn row_fields(ctx: &Ctx, row: Value, name: &str) -> Result<Vec<String>, VmError>
             Value::None => String::new(),
             Value::Obj(r) => match ctx.heap.get(r) {
                 Obj::Str(s) => s.as_str().to_string(),
+                // an enum variant without fields by its name, as `read_rows` reads it back
+                Obj::Record { ty, fields } if fields.is_empty() && ctx.program.types.get(*ty as usize).is_some_and(|t| t.enum_name.is_some()) => ctx.program.types[*ty as usize].name.clone(),
                 Obj::List(_) | Obj::Dict(_) | Obj::Set(_) | Obj::Tuple(_) => {
                     let shown = noodle_vm::fmt::display(ctx.heap, ctx.program, v);
                     return Err(VmError::arg(format!("{name}: a CSV field is a single value, not {shown}")));

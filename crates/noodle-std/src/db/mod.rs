@@ -262,6 +262,8 @@ fn to_db(ctx: &Ctx, v: Value) -> Result<DbValue, VmError> {
         Value::Obj(r) => match ctx.heap.get(r) {
             Obj::Str(s) => DbValue::Str(s.to_string()),
             Obj::Bytes(b) => DbValue::Bytes(b.to_vec()),
+            // an enum variant without fields is stored as its name (as `json.encode` writes it)
+            Obj::Record { ty, fields } if fields.is_empty() && ctx.program.types.get(*ty as usize).is_some_and(|t| t.enum_name.is_some()) => DbValue::Str(ctx.program.types[*ty as usize].name.clone()),
             _ => {
                 let t = noodle_vm::ops::type_name(ctx.heap, ctx.program, v);
                 return Err(VmError::new(
@@ -274,6 +276,12 @@ fn to_db(ctx: &Ctx, v: Value) -> Result<DbValue, VmError> {
     })
 }
 
+/// N2205: `v` (a row of `execute_many` given as `any`, say) is not a parameter list.
+fn not_params(ctx: &Ctx, v: Value, name: &str) -> VmError {
+    let t = noodle_vm::ops::type_name(ctx.heap, ctx.program, v);
+    VmError::new(N2205, format!("{name}: a `{t}` is not query parameters: they are a list, a struct or a dict with str keys"))
+}
+
 /// The parameters argument: none, a list (positional) or a dict with str keys (named).
 fn params(ctx: &Ctx, v: Value, name: &str) -> Result<Params, VmError> {
     match v {
@@ -284,16 +292,16 @@ fn params(ctx: &Ctx, v: Value, name: &str) -> Result<Params, VmError> {
                 let mut out = Vec::with_capacity(m.len());
                 // string keys live in the key image (`Key::Str`)
                 for (image, (_, v)) in m.iter() {
-                    let Key::Str(k) = image else { return Err(bad(name)) };
+                    let Key::Str(k) = image else { return Err(VmError::new(N2205, format!("{name}: named parameters are a dict with str keys"))) };
                     out.push((String::from_utf8_lossy(k.as_bytes()).into_owned(), to_db(ctx, *v)?));
                 }
                 Ok(Params::Named(out))
             }
             // a struct's fields, in declaration order (`execute_many` over `csv.read_rows`)
             Obj::Record { ty, fields } if ctx.program.types.get(*ty as usize).is_some_and(|t| t.enum_name.is_none()) => Ok(Params::Positional(fields.iter().map(|x| to_db(ctx, *x)).collect::<Result<_, _>>()?)),
-            _ => Err(bad(name)),
+            _ => Err(not_params(ctx, v, name)),
         },
-        _ => Err(bad(name)),
+        _ => Err(not_params(ctx, v, name)),
     }
 }
 

@@ -36,7 +36,8 @@ impl CallRule for Params {
         };
         match param {
             "params" => literal(shape),
-            "rows" if shape == ArgShape::ListLiteral => Some(Type::list(literal(first).unwrap_or_else(any_list))),
+            // a literal of structs keeps its own type (`[Row(...), ...]`)
+            "rows" if shape == ArgShape::ListLiteral && first != ArgShape::Other => Some(Type::list(literal(first).unwrap_or_else(any_list))),
             _ => None,
         }
     }
@@ -44,6 +45,7 @@ impl CallRule for Params {
     fn check(&self, call: &mut RuleCall) -> Option<Type> {
         // a struct gives its fields, in order, for `?` or `$1` placeholders
         let one_ok = |t: &Type| matches!(t, Type::List(_) | Type::Struct(..) | Type::Unknown) || matches!(t, Type::Dict(k, _) if matches!(**k, Type::Str | Type::Unknown));
+
         for (name, rows) in [("params", false), ("rows", true)] {
             let Some(a) = call.args.iter().find(|a| a.name == name).cloned() else { continue };
             if !a.given {
@@ -51,7 +53,8 @@ impl CallRule for Params {
             }
             let ok = match &a.ty {
                 Type::Unknown => true,
-                Type::List(inner) if rows => one_ok(inner),
+                // rows read as `any` (from `json.parse`) are checked when the statement runs
+                Type::List(inner) if rows => one_ok(inner) || **inner == Type::Any,
                 t if !rows => one_ok(t) || matches!(t, Type::None),
                 _ => false,
             };

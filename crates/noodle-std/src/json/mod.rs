@@ -166,9 +166,12 @@ impl Builder<'_> {
                             self.path.pop();
                             v
                         }
-                        (None, Some(lit)) => lit.value(self.heap, fs),
+                        (None, Some(lit)) if lit.usable() => lit.value(self.heap, fs),
                         (None, None) if matches!(fs, Shape::Optional(_) | Shape::None | Shape::Any) => Value::None,
-                        (None, None) => return Err(self.error(format!("missing field `{name}` (of `{}`)", desc.show(&Shape::Record(*k), self.program)))),
+                        (None, lit) => {
+                            let why = if lit.is_some() { "; its default is not a literal, so decoding cannot use it" } else { "" };
+                            return Err(self.error(format!("missing field `{name}` (of `{}`){why}", desc.show(&Shape::Record(*k), self.program))));
+                        }
                     };
                     fields.push(v);
                 }
@@ -233,7 +236,7 @@ impl Builder<'_> {
 fn show_path(path: &[Seg]) -> String {
     let seg = |s: &Seg| match s {
         Seg::Index(i) => format!("[{i}]"),
-        Seg::Key(k) if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => format!(".{k}"),
+        Seg::Key(k) if k.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => format!(".{k}"),
         Seg::Key(k) => format!("[{}]", noodle_vm::fmt::str_repr(k)),
     };
     let n = path.len();
@@ -551,7 +554,11 @@ impl Parser<'_> {
         // only ASCII digits, signs, `.` and `e` were consumed
         let text = std::str::from_utf8(&self.s[start..self.i]).unwrap_or("");
         if float {
-            return text.parse::<f64>().map(Value::Float).map_err(|_| self.error("an invalid number"));
+            return match text.parse::<f64>() {
+                Ok(f) if f.is_finite() => Ok(Value::Float(f)),
+                Ok(_) => Err(self.error(&format!("the number {text} is out of range for float (64 bits); write it as a string"))),
+                Err(_) => Err(self.error("an invalid number")),
+            };
         }
         match text.parse::<i64>() {
             Ok(i) => Ok(Value::Int(i)),

@@ -107,11 +107,11 @@ impl NativeObject for MatchObj {
 fn build(pattern: &str, ignore_case: bool, multiline: bool, dot_all: bool) -> Result<regex::Regex, VmError> {
     regex::RegexBuilder::new(pattern).case_insensitive(ignore_case).multi_line(multiline).dot_matches_new_line(dot_all).build().map_err(|e| {
         // the syntax error's own position and kind, from the parser the crate uses
-        let why = match regex_syntax::ast::parse::Parser::new().parse(pattern) {
-            Err(se) => {
-                let col = pattern[..se.span().start.offset.min(pattern.len())].chars().count() + 1;
-                format!("column {col}: {}", se.kind())
-            }
+        let col = |offset: usize| pattern[..offset.min(pattern.len())].chars().count() + 1;
+        let why = match regex_syntax::ParserBuilder::new().case_insensitive(ignore_case).multi_line(multiline).dot_matches_new_line(dot_all).build().parse(pattern) {
+            Err(regex_syntax::Error::Parse(se)) => format!("column {}: {}", col(se.span().start.offset), se.kind()),
+            Err(regex_syntax::Error::Translate(te)) => format!("column {}: {}", col(te.span().start.offset), te.kind()),
+            Err(other) => other.to_string(),
             Ok(_) => match &e {
                 regex::Error::CompiledTooBig(limit) => format!("its compiled form would be larger than {limit} bytes"),
                 other => other.to_string().lines().last().unwrap_or("").trim_start_matches("error: ").to_string(),
@@ -266,10 +266,52 @@ fn regex_count(ctx: &mut Ctx, args: &[Value]) -> R {
     Ok(Value::Int(re.find_iter(as_str(ctx.heap, args[1], "re.Regex.count")?).count() as i64))
 }
 
+/// N2011 when `template` names a group `re` does not have (`$9`, `${nope}`, or `$1x`, which
+/// is the group named `1x`): the crate would put in nothing, silently.
+fn check_template(re: &regex::Regex, template: &str) -> Result<(), VmError> {
+    let b = template.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'$' {
+            i += 1;
+            continue;
+        }
+        i += 1;
+        let (name, next) = match b.get(i) {
+            Some(b'$') => {
+                i += 1;
+                continue;
+            }
+            Some(b'{') => match template[i + 1..].find('}') {
+                Some(end) => (&template[i + 1..i + 1 + end], i + end + 2),
+                None => continue,
+            },
+            _ => {
+                let len = template[i..].bytes().take_while(|c| c.is_ascii_alphanumeric() || *c == b'_').count();
+                (&template[i..i + len], i + len)
+            }
+        };
+        i = next;
+        if name.is_empty() {
+            continue;
+        }
+        let known = match name.parse::<usize>() {
+            Ok(n) => n < re.captures_len(),
+            Err(_) => re.capture_names().flatten().any(|n| n == name),
+        };
+        if !known {
+            let hint = if name.starts_with(|c: char| c.is_ascii_digit()) && name.parse::<usize>().is_err() { format!(" (write `${{{}}}` for a group number followed by text)", name.trim_end_matches(|c: char| !c.is_ascii_digit())) } else { String::new() };
+            return Err(VmError::arg(format!("re.Regex.replace: the template names group `{name}`, which the pattern does not have{hint}")));
+        }
+    }
+    Ok(())
+}
+
 fn replace(ctx: &mut Ctx, re: &regex::Regex, text: &str, replacement: &str, count: i64) -> R {
     if count < 0 {
         return Err(VmError::arg(format!("re.Regex.replace: count cannot be negative ({count})")));
     }
+    check_template(re, replacement)?;
     let out = re.replacen(text, count as usize, replacement);
     str_value(ctx, &out, "the replaced text")
 }
