@@ -280,6 +280,22 @@ impl TypeDesc {
     }
 }
 
+/// The value of the variant named `name` of an enum whose variants have no fields (`variants`,
+/// their record types, as `Shape::Enum` holds them): how data names one.
+pub fn variant_named(heap: &mut Heap, program: &Program, variants: &[u16], name: &str) -> Option<Value> {
+    let ty = *variants.iter().find(|ty| program.types.get(**ty as usize).is_some_and(|t| t.name == name))?;
+    Some(heap.alloc(Obj::Record { ty, fields: Default::default() }))
+}
+
+/// The name of `obj` when it is an enum variant without fields: how data (CSV, a database,
+/// JSON) writes one, and `variant_named` reads it back.
+pub fn unit_variant_name<'p>(program: &'p Program, obj: &Obj) -> Option<&'p str> {
+    match obj {
+        Obj::Record { ty, fields } if fields.is_empty() => program.types.get(*ty as usize).filter(|t| t.enum_name.is_some()).map(|t| t.name.as_str()),
+        _ => None,
+    }
+}
+
 /// The rule of a native that gets a description of each of its type parameters (see the
 /// module documentation): `Module::rule("decode", DescribeTypes)`.
 pub struct DescribeTypes;

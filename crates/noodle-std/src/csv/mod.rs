@@ -438,10 +438,7 @@ fn cell(ctx: &mut Ctx, desc: &TypeDesc, shape: &Shape, rec: &csv::ByteRecord, te
             _ if t.eq_ignore_ascii_case("false") => Some(Value::Bool(false)),
             _ => None,
         },
-        Shape::Enum(vs) => match vs.iter().find(|ty| ctx.program.types[**ty as usize].name == t) {
-            Some(ty) => return Ok(ctx.heap.alloc(Obj::Record { ty: *ty, fields: Default::default() })),
-            None => None,
-        },
+        Shape::Enum(vs) => noodle_native::shape::variant_named(ctx.heap, ctx.program, vs, t),
         _ => return Err(noodle_native::bad("csv.read_rows")),
     };
     v.ok_or_else(|| fail(ctx))
@@ -553,11 +550,11 @@ fn row_fields(ctx: &Ctx, row: Value, name: &str) -> Result<Vec<String>, VmError>
     for v in items.iter() {
         out.push(match v {
             Value::None => String::new(),
-            Value::Obj(r) => match ctx.heap.get(r) {
-                Obj::Str(s) => s.as_str().to_string(),
+            Value::Obj(r) => match (ctx.heap.get(r), noodle_native::shape::unit_variant_name(ctx.program, ctx.heap.get(r))) {
+                (Obj::Str(s), _) => s.as_str().to_string(),
                 // an enum variant without fields by its name, as `read_rows` reads it back
-                Obj::Record { ty, fields } if fields.is_empty() && ctx.program.types.get(*ty as usize).is_some_and(|t| t.enum_name.is_some()) => ctx.program.types[*ty as usize].name.clone(),
-                Obj::List(_) | Obj::Dict(_) | Obj::Set(_) | Obj::Tuple(_) => {
+                (_, Some(variant)) => variant.to_string(),
+                (Obj::List(_) | Obj::Dict(_) | Obj::Set(_) | Obj::Tuple(_), _) => {
                     let shown = noodle_vm::fmt::display(ctx.heap, ctx.program, v);
                     return Err(VmError::arg(format!("{name}: a CSV field is a single value, not {shown}")));
                 }

@@ -263,8 +263,10 @@ fn to_db(ctx: &Ctx, v: Value) -> Result<DbValue, VmError> {
             Obj::Str(s) => DbValue::Str(s.to_string()),
             Obj::Bytes(b) => DbValue::Bytes(b.to_vec()),
             // an enum variant without fields is stored as its name (as `json.encode` writes it)
-            Obj::Record { ty, fields } if fields.is_empty() && ctx.program.types.get(*ty as usize).is_some_and(|t| t.enum_name.is_some()) => DbValue::Str(ctx.program.types[*ty as usize].name.clone()),
-            _ => {
+            o => {
+                if let Some(name) = noodle_native::shape::unit_variant_name(ctx.program, o) {
+                    return Ok(DbValue::Str(name.to_string()));
+                }
                 let t = noodle_vm::ops::type_name(ctx.heap, ctx.program, v);
                 return Err(VmError::new(
                     N2205,

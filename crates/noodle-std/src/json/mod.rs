@@ -177,14 +177,13 @@ impl Builder<'_> {
                 }
                 Ok(self.heap.alloc(Obj::Record { ty: rec.ty, fields }))
             }
-            (Shape::Enum(vs), Obj::Str(t)) => match vs.iter().find(|ty| self.program.types[**ty as usize].name == t.as_str()) {
-                Some(ty) => Ok(self.heap.alloc(Obj::Record { ty: *ty, fields: Default::default() })),
-                None => {
+            (Shape::Enum(vs), Obj::Str(t)) => {
+                let name = t.as_str().to_string();
+                noodle_native::shape::variant_named(self.heap, self.program, vs, &name).ok_or_else(|| {
                     let names: Vec<&str> = vs.iter().map(|ty| self.program.types[*ty as usize].name.as_str()).collect();
-                    let shown = noodle_vm::fmt::str_repr(t.as_str());
-                    Err(self.error(format!("expected {} (one of {}), found {shown}", self.desc.show(s, self.program), names.join(", "))))
-                }
-            },
+                    self.error(format!("expected {} (one of {}), found {}", self.desc.show(s, self.program), names.join(", "), noodle_vm::fmt::str_repr(&name)))
+                })
+            }
             _ => Err(self.mismatch(s, v)),
         }
     }

@@ -239,24 +239,25 @@ fn regex_find_all(ctx: &mut Ctx, args: &[Value]) -> R {
 }
 
 /// Every match of `re` in `text` as `Match` values, their character positions counted as the
-/// search goes (once over the text in all).
-fn all_matches(ctx: &mut Ctx, re: &regex::Regex, text: &Rc<str>) -> Vec<Value> {
-    let mut out = Vec::new();
+/// search goes (once over the text in all), and each one's byte span.
+fn all_matches(ctx: &mut Ctx, re: &regex::Regex, text: &Rc<str>) -> (Vec<Value>, Vec<(usize, usize)>) {
+    let (mut out, mut spans) = (Vec::new(), Vec::new());
     let (mut byte, mut chr) = (0usize, 0usize);
     for caps in re.captures_iter(text) {
-        let s = caps.get(0).map_or(0, |m| m.start());
+        let (s, e) = caps.get(0).map_or((0, 0), |m| (m.start(), m.end()));
         chr += text[byte..s].chars().count();
         byte = s;
         out.push(match_value(ctx, re, text, &caps, chr));
+        spans.push((s, e));
     }
-    out
+    (out, spans)
 }
 
 fn regex_matches(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 2, "re.Regex.matches")?;
     let re = receiver_re(ctx, args, "re.Regex.matches")?;
     let text = subject(ctx, args, 1, "re.Regex.matches")?;
-    let out = all_matches(ctx, &re, &text);
+    let (out, _) = all_matches(ctx, &re, &text);
     Ok(ctx.heap.alloc(Obj::List(out.into())))
 }
 
@@ -330,8 +331,7 @@ fn regex_replace_with(ctx: &mut Ctx, args: &[Value]) -> Result<Value, Flow> {
     arity(args, 3, "re.Regex.replace_with")?;
     let re = receiver_re(ctx, args, "re.Regex.replace_with")?;
     let text = subject(ctx, args, 1, "re.Regex.replace_with")?;
-    let spans: Vec<(usize, usize)> = re.find_iter(&text).map(|m| (m.start(), m.end())).collect();
-    let matches = all_matches(ctx, &re, &text);
+    let (matches, spans) = all_matches(ctx, &re, &text);
     let f = args[2];
     let Some(first) = matches.first().copied() else { return Ok(str_value(ctx, &text, "the replaced text")?) };
     let k = ReplaceWith { text, spans, matches, f, out: String::new(), i: 0 };
