@@ -205,3 +205,21 @@ pub let limit: int = 10
     assert!(out.contains("## Variables\n\n### `var made: int = 0`\n\nHow many were made."), "{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn datetime_local_zone_follows_tz() {
+    let dir = std::env::temp_dir().join(format!("noodle-tz-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let prog = dir.join("tz.noodle");
+    std::fs::write(&prog, "import std.datetime\nlet t = datetime.parse_instant(\"2026-07-01T12:00:00Z\")\nprint(datetime.local_zone(), t.local())\n").unwrap();
+    let run = |tz: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_noodle")).arg("run").arg(&prog).env("TZ", tz).output().unwrap();
+        assert!(out.status.success(), "TZ={tz}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(run("Asia/Kolkata"), "Asia/Kolkata 2026-07-01T17:30:00+05:30[Asia/Kolkata]");
+    assert_eq!(run(":America/New_York"), "America/New_York 2026-07-01T08:00:00-04:00[America/New_York]");
+    // a TZ that names no zone falls back to UTC rather than failing
+    assert_eq!(run("Nowhere/Bad"), "UTC 2026-07-01T12:00:00+00:00[UTC]");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -280,6 +280,10 @@ pub struct Compiler {
     /// The native modules read so far, by name.
     pub native_modules: HashMap<String, usize>,
     pub native_types: Vec<crate::natives::NativeTypeInfo>,
+    /// The Noodle bodies of a native module being declared (its functions with bodies, its
+    /// structs' and enums' methods), compiled once its native functions are declared too, so
+    /// that a body may call them (`natives.rs`, `compile_declarations`).
+    pub(crate) native_bodies: Vec<(usize, Rc<ast::FuncDecl>, Option<Type>)>,
     pub extends: Vec<crate::natives::ExtendInfo>,
     /// Modules in the order they finished compiling: dependencies before dependents.
     init_order: Vec<usize>,
@@ -388,6 +392,7 @@ impl Compiler {
             native_decls: natives,
             native_modules: HashMap::new(),
             native_types: Vec::new(),
+            native_bodies: Vec::new(),
             extends: Vec::new(),
             init_order: Vec::new(),
             import_stack: Vec::new(),
@@ -1494,17 +1499,19 @@ impl Compiler {
         }
         self.fns.pop();
         if self.modules[mi].native {
-            // a native module's structs and enums are written in Noodle (`std.collections`):
-            // their methods are compiled; the module has no top-level code to run
+            // a native module's structs, enums and functions with bodies are written in Noodle
+            // (`std.collections`, `std.datetime`): their bodies are compiled by
+            // `compile_declarations` once the native functions they may call are declared; the
+            // module has no top-level code to run
             for (fi, decl, self_ty) in bodies {
                 if decl.body.is_some() || decl.deferred.is_some() {
-                    self.compile_func_body(fi, decl, self_ty);
+                    self.native_bodies.push((fi, Rc::new(decl.clone()), self_ty));
                 } else {
                     self.error(N0216, format!("`{}` has no body: a method of a struct or enum is written in Noodle (a native module's own functions and handle types are declared without bodies)", decl.name.name), decl.name.span);
                 }
             }
             for (fi, decl, self_ty) in default_bodies {
-                self.compile_func_body(fi, &decl, Some(self_ty));
+                self.native_bodies.push((fi, decl, Some(self_ty)));
             }
             return;
         }
@@ -1948,7 +1955,7 @@ impl Compiler {
         f.lines = b.lines;
     }
 
-    fn compile_func_body(&mut self, fi: usize, decl: &ast::FuncDecl, self_ty: Option<Type>) {
+    pub(crate) fn compile_func_body(&mut self, fi: usize, decl: &ast::FuncDecl, self_ty: Option<Type>) {
         let parsed;
         let body = match (&decl.body, decl.deferred) {
             (Some(body), _) => body,

@@ -243,7 +243,19 @@ impl Compiler {
     fn compile_declarations(&mut self, mi: usize, module: &ast::Module, decl: &NativeModule) {
         let rule = |name: &str| decl.rules.iter().find(|(n, _)| n == name).map(|(_, r)| r.clone());
         // types, structs, enums and interfaces (a declaration file may have plain Noodle types)
-        let plain: Vec<ast::Item> = module.items.iter().filter(|it| matches!(it, ast::Item::Import(_) | ast::Item::Struct(_) | ast::Item::Enum(_) | ast::Item::Interface(_))).cloned().collect();
+        // and functions with bodies; their bodies wait in `native_bodies` until the native
+        // functions are declared below
+        let plain: Vec<ast::Item> = module
+            .items
+            .iter()
+            .filter(|it| match it {
+                ast::Item::Import(_) | ast::Item::Struct(_) | ast::Item::Enum(_) | ast::Item::Interface(_) => true,
+                ast::Item::Func(f) => f.body.is_some() || f.deferred.is_some(),
+                _ => false,
+            })
+            .cloned()
+            .collect();
+        let outer = std::mem::take(&mut self.native_bodies);
         self.compile_module(mi, &ast::Module { items: plain });
         self.fns.push(self.new_fn_state("<decl>".into(), mi, 0, true));
         let mut types = Vec::new();
@@ -271,9 +283,8 @@ impl Compiler {
         for item in &module.items {
             match item {
                 ast::Item::Func(f) => {
-                    if f.body.is_some() {
-                        self.error(N0216, format!("`{}` has a body: a native module declares its functions without one", f.name.name), f.name.span);
-                        continue;
+                    if f.body.is_some() || f.deferred.is_some() {
+                        continue; // written in Noodle: declared by `compile_module` above
                     }
                     let fi = self.declare_native(f, mi, None, &[], &decl.name, &f.name.name, rule(&f.name.name));
                     self.define(mi, &f.name, Symbol::Func(fi), f.public);
@@ -297,6 +308,9 @@ impl Compiler {
             }
         }
         self.fns.pop();
+        for (fi, decl, self_ty) in std::mem::replace(&mut self.native_bodies, outer) {
+            self.compile_func_body(fi, &decl, self_ty);
+        }
     }
 
     /// Records a native type's member: a method (or property), or a protocol marker.

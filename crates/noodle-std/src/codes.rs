@@ -16,4 +16,6 @@ noodle_codes::codes! {
     N2509, N2510,
     // std.re
     N2511,
+    // std.datetime
+    N2512, N2513, N2514,
 }

@@ -34,9 +34,15 @@ fn time_monotonic(ctx: &mut Ctx, args: &[Value]) -> R {
         // the scheduler's clock (virtual in deterministic mode, so timings replay exactly)
         return Ok(Value::Float(h.now()));
     }
+    Ok(Value::Float(process_clock()))
+}
+
+/// Seconds on this process's monotonic clock, from its first reading (`time.monotonic` and
+/// `datetime.monotonic` outside the scheduler).
+pub(crate) fn process_clock() -> f64 {
     static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
     let start = START.get_or_init(std::time::Instant::now);
-    Ok(Value::Float(start.elapsed().as_secs_f64()))
+    start.elapsed().as_secs_f64()
 }
 
 fn time_sleep(ctx: &mut Ctx, args: &[Value]) -> Result<Value, Flow> {
