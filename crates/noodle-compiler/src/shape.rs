@@ -16,6 +16,7 @@
 //! field   := type ('=' literal)?                       the field's default
 //! literal := 'n' | 'T' | 'F' | 'i' '-'? num '.' | 'f' num '.' (the float's bits)
 //!          | 's' num '.' text (num bytes) | 'l' | 'd' | 'e'   empty list, dict, set
+//!          | 'v' num '.'                               a variant without fields: its record type
 //!          | 'x'                                       a default that is not a literal
 //! ```
 //!
@@ -95,7 +96,8 @@ impl Describer<'_> {
                                 // constructor would make it
                                 let float = matches!(self.c.subst.resolve(ft), Type::Float) || matches!(self.c.subst.resolve(ft), Type::Optional(x) if *x == Type::Float);
                                 self.out.push('=');
-                                self.out.push_str(&literal(d, float).unwrap_or_else(|| "x".into()));
+                                let variant = self.variant_default(ft, d);
+                                self.out.push_str(&variant.or_else(|| literal(d, float)).unwrap_or_else(|| "x".into()));
                             }
                         }
                         self.table[k] = std::mem::replace(&mut self.out, outer);
@@ -118,6 +120,27 @@ impl Describer<'_> {
             other => return Err(format!("a value of type `{}` cannot be built from data", self.c.show(other))),
         }
         Ok(())
+    }
+}
+
+impl Describer<'_> {
+    /// `v{record}.` for a default that names a variant without fields of the field's enum
+    /// (`level: Level = Level.Info`), else `None`.
+    fn variant_default(&self, ft: &Type, d: &Expr) -> Option<String> {
+        let id = match self.c.subst.resolve(ft) {
+            Type::Enum(id, _) => id,
+            Type::Optional(x) => match *x {
+                Type::Enum(id, _) => id,
+                _ => return None,
+            },
+            _ => return None,
+        };
+        let ExprKind::Field { target, name, optional: false } = &d.kind else { return None };
+        let info = &self.c.enums[id as usize];
+        if !matches!(&target.kind, ExprKind::Name(n) if *n == info.name) {
+            return None;
+        }
+        info.variants.iter().find(|v| v.name == name.name && v.fields.is_empty()).map(|v| format!("v{}.", v.record))
     }
 }
 

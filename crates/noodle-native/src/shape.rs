@@ -54,6 +54,8 @@ pub enum Literal {
     EmptyList,
     EmptyDict,
     EmptySet,
+    /// An enum variant without fields (its record type), as `Level.Info`.
+    Variant(u16),
     /// A default that is not a literal (a call, a constant's name, an enum variant): the
     /// native cannot make it, and says so when the field is missing.
     NotLiteral,
@@ -77,6 +79,7 @@ impl Literal {
             Literal::EmptyList => heap.alloc(Obj::List(Default::default())),
             Literal::EmptyDict => heap.alloc(Obj::Dict(Default::default())),
             Literal::EmptySet => heap.alloc(Obj::Set(Default::default())),
+            Literal::Variant(ty) => return heap.alloc(Obj::Record { ty: *ty, fields: Default::default() }),
             Literal::NotLiteral => return Value::None,
         };
         if let (Value::Obj(r), true) = (v, shape.is_dynamic()) {
@@ -182,6 +185,7 @@ impl Reader<'_> {
             b'l' => Literal::EmptyList,
             b'd' => Literal::EmptyDict,
             b'e' => Literal::EmptySet,
+            b'v' => Literal::Variant(u16::try_from(self.num()?).ok()?),
             b'x' => Literal::NotLiteral,
             _ => return None,
         })
@@ -243,6 +247,15 @@ impl TypeDesc {
             && self.records.iter().all(|r| {
                 program.types.get(r.ty as usize).is_some_and(|t| t.enum_name.is_none() && t.fields.len() == r.fields.len() && !t.fields.iter().any(|f| f.starts_with('$')))
                     && r.fields.iter().all(|(s, _)| shape_ok(s, self, program))
+                    && r.fields.iter().all(|(s, lit)| match lit {
+                        // a variant default must be one of the field's enum's variants
+                        Some(Literal::Variant(ty)) => match s {
+                            Shape::Enum(vs) => vs.contains(ty),
+                            Shape::Optional(x) => matches!(&**x, Shape::Enum(vs) if vs.contains(ty)),
+                            _ => false,
+                        },
+                        _ => true,
+                    })
             })
     }
 
