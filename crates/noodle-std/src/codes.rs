@@ -18,4 +18,6 @@ noodle_codes::codes! {
     N2511,
     // std.datetime
     N2512, N2513, N2514,
+    // std.config
+    N2515,
 }

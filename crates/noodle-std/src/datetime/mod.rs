@@ -45,8 +45,18 @@ pub fn module() -> Module {
 // clocks
 
 fn now(ctx: &mut Ctx, _: &[Value]) -> R {
-    let t = Timestamp::now();
-    ret(ctx, (t.as_second(), t.subsec_nanosecond() as i64))
+    ret(ctx, parts(Timestamp::now()))
+}
+
+/// An instant as whole seconds (rounded down) and 0 to 999,999,999 nanoseconds: how an
+/// `Instant` holds it (jiff gives a negative fraction before the epoch).
+fn parts(t: Timestamp) -> (i64, i64) {
+    let (s, n) = (t.as_second(), i64::from(t.subsec_nanosecond()));
+    if n < 0 {
+        (s - 1, n + 1_000_000_000)
+    } else {
+        (s, n)
+    }
 }
 
 /// Nanoseconds on the monotonic clock `std.time.monotonic` reads (the scheduler's, virtual in
@@ -144,9 +154,15 @@ fn check_time(ctx: &mut Ctx, args: &[Value]) -> R {
     Ok(Value::None)
 }
 
+/// The instant `secs` seconds and `nano` (0 to 999,999,999) nanoseconds after the epoch.
 fn timestamp_of(secs: i64, nano: i64) -> Result<Timestamp, VmError> {
-    Timestamp::new(secs, nano as i32)
-        .map_err(|_| VmError::new(N2512, "the instant is outside the years -9999 to 9999 an instant may have"))
+    let out_of_range = || VmError::new(N2512, format!("the instant is outside the range of an instant ({} to {})", Timestamp::MIN, Timestamp::MAX));
+    if !(0..1_000_000_000).contains(&nano) {
+        return Err(VmError::new(N2512, format!("nanosecond {nano} is out of range (0 to 999999999)")));
+    }
+    // jiff keeps the fraction with the sign of the seconds
+    let (s, n) = if secs < 0 && nano > 0 { (secs + 1, nano - 1_000_000_000) } else { (secs, nano) };
+    Timestamp::new(s, n as i32).map_err(|_| out_of_range())
 }
 
 fn check_instant(ctx: &mut Ctx, args: &[Value]) -> R {
@@ -158,8 +174,8 @@ fn check_instant(ctx: &mut Ctx, args: &[Value]) -> R {
 fn from_unix(ctx: &mut Ctx, args: &[Value]) -> R {
     let x: f64 = arg(ctx, args, 0)?;
     let t = SignedDuration::try_from_secs_f64(x).ok().and_then(|d| Timestamp::from_duration(d).ok());
-    let t = t.ok_or_else(|| VmError::new(N2512, format!("{x} seconds from the epoch is outside the years -9999 to 9999 an instant may have")))?;
-    ret(ctx, (t.as_second(), t.subsec_nanosecond() as i64))
+    let t = t.ok_or_else(|| VmError::new(N2512, format!("{x} seconds from the epoch is outside the range of an instant ({} to {})", Timestamp::MIN, Timestamp::MAX)))?;
+    ret(ctx, parts(t))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -237,17 +253,19 @@ fn offset(ctx: &mut Ctx, args: &[Value]) -> R {
 
 /// The instant (whole seconds) at which the wall clock of zone `args[0]` reads `args[1]`
 /// seconds since 1970-01-01T00:00:00 local: in a gap (clocks moved forward) the time is moved
-/// forward by the gap's length; in a fold (clocks moved back) the earlier of the two instants.
+/// forward by the gap's length; in a fold (clocks moved back) the earlier of the two instants,
+/// or the later when `args[2]`.
 fn resolve(ctx: &mut Ctx, args: &[Value]) -> R {
     let name: &str = arg(ctx, args, 0)?;
     let tz = zone(name)?;
     let local: i64 = arg(ctx, args, 1)?;
+    let later: bool = arg(ctx, args, 2)?;
     let (y, m, d) = civil_from_days(local.div_euclid(86_400));
     let s = local.rem_euclid(86_400);
     let dt = DateTime::from_parts(date_of(y, m, d)?, time_of(s / 3600, s / 60 % 60, s % 60, 0)?);
-    let z = tz
-        .to_ambiguous_timestamp(dt)
-        .compatible()
+    let ambiguous = tz.to_ambiguous_timestamp(dt);
+    let z = if later { ambiguous.later() } else { ambiguous.compatible() };
+    let z = z
         .map_err(|_| VmError::new(N2512, format!("{dt} in {name} is outside the years -9999 to 9999 an instant may have")))?;
     ret(ctx, z.as_second())
 }
@@ -263,11 +281,14 @@ fn abbreviation(ctx: &mut Ctx, args: &[Value]) -> R {
 fn local_zone(ctx: &mut Ctx, _: &[Value]) -> R {
     // TZ first (an IANA name, as most tools read it), then the system's setting; a zone with
     // no IANA name (a POSIX TZ rule, a copied zone file) is taken as UTC.
-    let name = match std::env::var("TZ") {
-        Ok(tz) if jiff::tz::db().get(tz.trim_start_matches(':')).is_ok() => {
-            canonical(tz.trim_start_matches(':'), &jiff::tz::db().get(tz.trim_start_matches(':')).unwrap_or(TimeZone::UTC))
-        }
-        _ => TimeZone::try_system().ok().and_then(|tz| tz.iana_name().map(str::to_string)).unwrap_or_else(|| "UTC".to_string()),
+    // (the environment as the program sees it: `os.set_env("TZ", ...)` changes the answer)
+    let from_env = crate::os::var("TZ").and_then(|tz| {
+        let name = tz.trim_start_matches(':').to_string();
+        jiff::tz::db().get(&name).ok().map(|z| canonical(&name, &z))
+    });
+    let name = match from_env {
+        Some(name) => name,
+        None => TimeZone::try_system().ok().and_then(|tz| tz.iana_name().map(str::to_string)).unwrap_or_else(|| "UTC".to_string()),
     };
     let name = if name == "Etc/UTC" || name == "Etc/Universal" || name == "UCT" { "UTC".to_string() } else { name };
     ret(ctx, name)
@@ -330,8 +351,20 @@ impl Kind {
     }
 }
 
+/// A jiff message without the parts about jiff's own API (`jiff::Span`, its format names).
+fn plain(message: &str) -> String {
+    let mut m = message
+        .replace("failed to parse input in the \"friendly\" duration format: ", "")
+        .replace("Jiff's ", "")
+        .replace("the \"friendly\" duration format", "this duration").replace("since `reject` conflict resolution was chosen, and because", "because");
+    if let Some(i) = m.find(" (perhaps try parsing into a `jiff::Span`") {
+        m.truncate(i);
+    }
+    m.replace("jiff::", "")
+}
+
 fn pattern_error(pattern: &str, e: jiff::Error) -> VmError {
-    let why = e.to_string();
+    let why = plain(&e.to_string());
     let why = why.strip_prefix("strftime formatting failed: ").unwrap_or(&why);
     VmError::new(N2514, format!("cannot format with pattern {pattern:?}: {why}"))
 }
@@ -373,7 +406,8 @@ fn format_instant(ctx: &mut Ctx, args: &[Value]) -> R {
             match pattern.is_empty() {
                 // a fixed offset has no IANA name to put in brackets: the offset says it all
                 true if z.time_zone().iana_name().is_none() && name != "UTC" => {
-                    strtime::format("%Y-%m-%dT%H:%M:%S%.f%:z", &z).map_err(|e| pattern_error(pattern, e))?
+                    let text = strtime::format("%Y-%m-%dT%H:%M:%S%.f%:z", &z).map_err(|e| pattern_error(pattern, e))?;
+                    format!("{text}[{name}]")
                 }
                 true if name == "UTC" => strtime::format("%Y-%m-%dT%H:%M:%S%.f+00:00[UTC]", &z).map_err(|e| pattern_error(pattern, e))?,
                 true => z.to_string(),
@@ -393,8 +427,14 @@ fn parse(ctx: &mut Ctx, args: &[Value]) -> R {
     let text: &str = arg(ctx, args, 1)?;
     let pattern: Option<&str> = arg(ctx, args, 2)?;
     let fail = |e: jiff::Error| {
-        let why = e.to_string();
+        let why = plain(&e.to_string());
         let why = why.strip_prefix("strptime parsing failed: ").unwrap_or(&why).to_string();
+        if why.contains("failed to find time zone") {
+            return VmError::new(N2513, format!("cannot read {:?} as {}: {why}", text.chars().take(80).collect::<String>(), kind.what()));
+        }
+        if let Some(p) = pattern.filter(|_| why.contains("unrecognized specifier directive") || why.contains("expected to find specifier directive")) {
+            return VmError::new(N2514, format!("cannot read with pattern {p:?}: {why}"));
+        }
         let shown: String = text.chars().take(80).collect();
         let form = match pattern {
             Some(p) => format!("pattern {p:?}"),
@@ -413,14 +453,21 @@ fn parse(ctx: &mut Ctx, args: &[Value]) -> R {
             (civil(dt.date(), dt.time()), String::new())
         }
         (Kind::Instant, None) => {
-            let t = text.parse::<Timestamp>().map_err(fail)?;
-            (vec![t.as_second(), t.subsec_nanosecond().into()], String::new())
+            let (secs, nano) = parts(text.parse::<Timestamp>().map_err(fail)?);
+            (vec![secs, nano], String::new())
         }
         (Kind::Zoned, None) => {
             let z = text.parse::<jiff::ZonedDateTime>().map_err(fail)?;
             zoned_fields(&z, text)
         }
         (_, Some(p)) => {
+            // a directive the pattern cannot have is the pattern's fault (N2514), whatever the text
+            let probe = Timestamp::UNIX_EPOCH.to_zoned_datetime(TimeZone::UTC);
+            if let Err(e) = strtime::format(p, &probe) {
+                let why = plain(&e.to_string());
+                let why = why.strip_prefix("strftime formatting failed: ").unwrap_or(&why);
+                return Err(VmError::new(N2514, format!("cannot read with pattern {p:?}: {why}")).into());
+            }
             let tm = strtime::parse(p, text).map_err(fail)?;
             match kind {
                 Kind::Date => (civil(tm.to_date().map_err(fail)?, Time::midnight()), String::new()),
@@ -430,8 +477,10 @@ fn parse(ctx: &mut Ctx, args: &[Value]) -> R {
                     (civil(dt.date(), dt.time()), String::new())
                 }
                 Kind::Instant => {
-                    let t = tm.to_timestamp().map_err(fail)?;
-                    (vec![t.as_second(), t.subsec_nanosecond().into()], String::new())
+                    // an offset (%z) gives the instant; a zone's name (%Q) alone does too
+                    let t = tm.to_timestamp().or_else(|e| tm.to_zoned_datetime().map(|z| z.timestamp()).map_err(|_| e)).map_err(fail)?;
+                    let (secs, nano) = parts(t);
+                    (vec![secs, nano], String::new())
                 }
                 Kind::Zoned => zoned_fields(&tm.to_zoned_datetime().map_err(fail)?, text),
             }
@@ -441,13 +490,13 @@ fn parse(ctx: &mut Ctx, args: &[Value]) -> R {
 }
 
 fn zoned_fields(z: &jiff::ZonedDateTime, text: &str) -> (Vec<i64>, String) {
-    let t = z.timestamp();
+    let (secs, nano) = parts(z.timestamp());
     let name = match z.time_zone().iana_name() {
         Some(n) => n.to_string(),
         None if text.ends_with("[UTC]") => "UTC".to_string(),
         None => offset_text(z.offset().seconds()),
     };
-    (vec![t.as_second(), t.subsec_nanosecond().into()], name)
+    (vec![secs, nano], name)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -518,11 +567,14 @@ fn duration_iso(ctx: &mut Ctx, args: &[Value]) -> R {
 fn parse_duration(ctx: &mut Ctx, args: &[Value]) -> R {
     let text: &str = arg(ctx, args, 0)?;
     let shown: String = text.chars().take(80).collect();
-    let fail = |why: String| VmError::new(N2512, format!("cannot read {shown:?} as a duration (such as \"1h 30m\", \"2.5s\", \"150ms\" or \"PT1H30M\"): {why}"));
+    let fail = |why: String| VmError::new(N2512, format!("cannot read {shown:?} as a duration (such as \"1h 30m\", \"2.5s\", \"150ms\" or \"PT1H30M\"): {}", plain(&why)));
     let d = match text.trim().parse::<SignedDuration>() {
         Ok(d) => d,
         Err(first) => {
-            let span = text.trim().parse::<Span>().map_err(|_| fail(first.to_string()))?;
+            let span = text.trim().parse::<Span>().map_err(|e| {
+                // a span that reads but is too long says so; otherwise the first reason
+                fail(if e.to_string().contains("range") { "longer than the about 292 years a duration holds".into() } else { first.to_string() })
+            })?;
             if span.get_years() != 0 || span.get_months() != 0 {
                 return Err(fail("months and years have no fixed length; add them to a date with add_months or add_years".into()).into());
             }
@@ -534,7 +586,8 @@ fn parse_duration(ctx: &mut Ctx, args: &[Value]) -> R {
 }
 
 /// `args[0]` nanoseconds times (or, when `args[2]`, divided by) the float `args[1]`, rounded
-/// to the nearest nanosecond.
+/// to the nearest nanosecond (halves away from zero). Exact: the float is `m * 2^e` with
+/// integers `m` and `e`, so the product or quotient is computed in 128-bit integers.
 fn scale(ctx: &mut Ctx, args: &[Value]) -> R {
     let nanos: i64 = arg(ctx, args, 0)?;
     let k: f64 = arg(ctx, args, 1)?;
@@ -542,12 +595,69 @@ fn scale(ctx: &mut Ctx, args: &[Value]) -> R {
     if divide && k == 0.0 {
         return Err(VmError::div_zero().into());
     }
-    let x = if divide { nanos as f64 / k } else { nanos as f64 * k };
-    // i64::MAX as f64 rounds up to 2^63, itself out of range: compare with < on that bound
-    if !x.is_finite() || x.round() >= 9_223_372_036_854_775_808.0 || x.round() < -9_223_372_036_854_775_808.0 {
-        return Err(VmError::new(N2512, "the duration is longer than the about 292 years a duration holds").into());
+    let too_long = || VmError::new(N2512, "the duration is longer than the about 292 years a duration holds");
+    if !k.is_finite() {
+        return Err(too_long().into());
     }
-    ret(ctx, x.round() as i64)
+    let r = if divide { exact_div(nanos, k) } else { exact_mul(nanos, k) };
+    let r = r.and_then(|r| i64::try_from(r).ok()).ok_or_else(too_long)?;
+    ret(ctx, r)
+}
+
+/// `k` as `(m, e)` with `k == m * 2^e` exactly (`k` finite).
+fn decompose(k: f64) -> (i128, i32) {
+    let bits = k.to_bits();
+    let sign: i128 = if bits >> 63 == 1 { -1 } else { 1 };
+    let exp = ((bits >> 52) & 0x7ff) as i32;
+    let frac = (bits & ((1u64 << 52) - 1)) as i128;
+    match exp {
+        0 => (sign * frac, -1074),
+        _ => (sign * (frac | (1i128 << 52)), exp - 1075),
+    }
+}
+
+/// `n / d` rounded to the nearest integer, halves away from zero (`d` > 0).
+fn round_div(n: i128, d: i128) -> i128 {
+    let (q, r) = (n / d, n % d);
+    if 2 * r.abs() >= d {
+        q + n.signum()
+    } else {
+        q
+    }
+}
+
+fn exact_mul(n: i64, k: f64) -> Option<i128> {
+    let (m, e) = decompose(k);
+    let p = (n as i128).checked_mul(m)?; // under 2^116
+    if p == 0 {
+        return Some(0);
+    }
+    if e >= 0 {
+        // anything shifted past 2^63 is out of range anyway
+        (e < 64).then(|| p.checked_mul(1i128 << e)).flatten()
+    } else if -e >= 120 {
+        Some(0)
+    } else {
+        Some(round_div(p, 1i128 << -e))
+    }
+}
+
+fn exact_div(n: i64, k: f64) -> Option<i128> {
+    let (m, e) = decompose(k);
+    let (num, den) = if e >= 0 {
+        if e >= 64 {
+            return Some(0); // |k| >= 2^64: every duration rounds to 0
+        }
+        (n as i128, m.checked_mul(1i128 << e)?)
+    } else {
+        // n * 2^-e past i128 means a quotient past 2^127 / m > 2^74: out of range (None)
+        if -e >= 127 {
+            return if n == 0 { Some(0) } else { None };
+        }
+        ((n as i128).checked_mul(1i128 << -e)?, m)
+    };
+    let (num, den) = if den < 0 { (-num, -den) } else { (num, den) };
+    Some(round_div(num, den))
 }
 
 #[cfg(test)]
@@ -585,6 +695,36 @@ mod tests {
         assert_eq!(show_duration(150_000_000), "150ms");
         assert_eq!(show_duration(1_500), "1.5µs");
         assert_eq!(show_duration(-3_000_000_000), "-3s");
+    }
+
+    #[test]
+    fn scaling_is_exact() {
+        let day = 86_400_000_000_000i64;
+        let n = 200 * day + 1;
+        assert_eq!(exact_mul(n, 1.0), Some(n as i128));
+        assert_eq!(exact_div(n, 1.0), Some(n as i128));
+        assert_eq!(exact_mul(n, 2.0), Some(2 * n as i128));
+        assert_eq!(exact_mul(3, 0.5), Some(2)); // 1.5 rounds away from zero
+        assert_eq!(exact_mul(-3, 0.5), Some(-2));
+        assert_eq!(exact_div(10, 4.0), Some(3));
+        assert_eq!(exact_div(10, -4.0), Some(-3));
+        assert_eq!(exact_div(1_000_000_000, 3.0), Some(333_333_333));
+        assert_eq!(exact_mul(1_000_000_000, 0.1), Some(100_000_000));
+        assert_eq!(exact_mul(i64::MAX, 1e-300), Some(0));
+        assert!(exact_mul(i64::MAX, 1e300).and_then(|r| i64::try_from(r).ok()).is_none());
+        assert!(exact_div(5, 1e-300).is_none());
+        assert_eq!(exact_div(5, 1e300), Some(0));
+        assert_eq!(exact_mul(7, f64::MIN_POSITIVE), Some(0));
+        assert_eq!(exact_div(3, 1e-5), Some(300_000));
+        assert_eq!(exact_div(0, 1e-300), Some(0));
+    }
+
+    #[test]
+    fn instants_before_the_epoch_keep_a_positive_fraction() {
+        let t = "1969-12-31T23:59:58.75Z".parse::<Timestamp>().unwrap();
+        assert_eq!(parts(t), (-2, 750_000_000));
+        assert_eq!(timestamp_of(-2, 750_000_000).unwrap(), t);
+        assert_eq!(timestamp_of(-1, 0).unwrap().as_second(), -1);
     }
 
     #[test]

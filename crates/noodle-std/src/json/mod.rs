@@ -54,23 +54,32 @@ fn json_decode(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 2, "json.decode")?;
     let desc = TypeDesc::arg(ctx.heap, ctx.program, args, 1, "json.decode")?;
     let v = json_parse(ctx, &args[..1])?;
-    let mut b = Builder { heap: ctx.heap, program: ctx.program, desc: &desc, path: Vec::new() };
+    let report = |desc: &TypeDesc, program: &Program, path: &[Seg<'static>], what: String| {
+        VmError::new(N2508, format!("JSON does not match `{}`: {}: {what}", desc.show(&desc.root, program), show_path(path)))
+    };
+    let mut b = Builder { heap: ctx.heap, program: ctx.program, desc: &desc, path: Vec::new(), report: &report };
     b.build(&desc.root, v)
 }
 
-/// Builds a value of a described type from a parsed JSON value, keeping the path to the
-/// value being built for the first mismatch's message.
-struct Builder<'a> {
-    heap: &'a mut Heap,
-    program: &'a Program,
-    desc: &'a TypeDesc,
-    path: Vec<Seg<'static>>,
+/// How a `Builder` reports a mismatch: from the type built, the path to the value and what is
+/// wrong there (N2508 for `json.decode`; `std.config` names the file the value came from).
+pub(crate) type Report<'a> = &'a dyn Fn(&TypeDesc, &Program, &[Seg<'static>], String) -> VmError;
+
+/// Builds a value of a described type from a parsed JSON value (or any value made of dicts
+/// with string keys, lists and scalars), keeping the path to the value being built for the
+/// first mismatch's message.
+pub(crate) struct Builder<'a> {
+    pub heap: &'a mut Heap,
+    pub program: &'a Program,
+    pub desc: &'a TypeDesc,
+    pub path: Vec<Seg<'static>>,
+    pub report: Report<'a>,
 }
 
 impl Builder<'_> {
-    /// N2508 at the current path.
+    /// The mismatch at the current path, as `report` words it.
     fn error(&self, what: String) -> VmError {
-        VmError::new(N2508, format!("JSON does not match `{}`: {}: {what}", self.desc.show(&self.desc.root, self.program), show_path(&self.path)))
+        (self.report)(self.desc, self.program, &self.path, what)
     }
 
     /// What a parsed value is, in JSON's terms.
@@ -94,7 +103,7 @@ impl Builder<'_> {
         self.error(format!("expected {}, found {}", self.desc.show(s, self.program), self.found(v)))
     }
 
-    fn build(&mut self, s: &Shape, v: Value) -> R {
+    pub fn build(&mut self, s: &Shape, v: Value) -> R {
         let ok = match (s, v) {
             (Shape::Any, _) | (Shape::Int, Value::Int(_)) | (Shape::Float, Value::Float(_)) | (Shape::Bool, Value::Bool(_)) | (Shape::None, Value::None) => true,
             (Shape::Optional(_), Value::None) => true,
@@ -232,7 +241,7 @@ impl Builder<'_> {
 }
 
 /// A path as messages show it: `$.servers[2].port`, its two ends when it is long.
-fn show_path(path: &[Seg]) -> String {
+pub(crate) fn show_path(path: &[Seg]) -> String {
     let seg = |s: &Seg| match s {
         Seg::Index(i) => format!("[{i}]"),
         Seg::Key(k) if k.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => format!(".{k}"),
@@ -599,7 +608,7 @@ pub(crate) fn encode_text(heap: &Heap, program: &Program, v: Value, indent: Opti
 }
 
 /// One step of the path to the value being written: an element's index or a member's key.
-enum Seg<'h> {
+pub(crate) enum Seg<'h> {
     Index(usize),
     Key(std::borrow::Cow<'h, str>),
 }
