@@ -1,6 +1,8 @@
-//! `std.compress`: gzip and zlib through `flate2` (its pure-Rust miniz_oxide backend).
-//! Decompression reads at most `max_size + 1` bytes, so the size check costs no more memory
-//! than the limit.
+//! `std.compress`: gzip and zlib through `flate2` (its pure-Rust miniz_oxide backend), zstd
+//! through `zstd` (the reference C library), in memory and streaming to and from files (the
+//! streams are `std.fs`'s `LineReader` and `Writer` over a decoder or an encoder).
+//! Decompression in memory reads at most `max_size + 1` bytes, so the size check costs no more
+//! memory than the limit.
 
 use crate::codes::N2507;
 use noodle_native::{arity, as_bytes, as_int, simple, Ctx, Module, Obj, Value, VmError};
@@ -15,6 +17,10 @@ pub fn module() -> Module {
         .function("gunzip", simple!(compress_gunzip))
         .function("zlib_compress", simple!(compress_zlib))
         .function("zlib_decompress", simple!(compress_unzlib))
+        .function("zstd", simple!(compress_zstd))
+        .function("unzstd", simple!(compress_unzstd))
+        .function("lines", noodle_native::blocking!(compress_lines))
+        .function("writer", noodle_native::blocking!(compress_writer))
 }
 
 fn level(v: Value, name: &str) -> Result<flate2::Compression, VmError> {
@@ -80,4 +86,136 @@ fn compress_gunzip(ctx: &mut Ctx, args: &[Value]) -> R {
 
 fn compress_unzlib(ctx: &mut Ctx, args: &[Value]) -> R {
     decompress_with(ctx, args, "compress.zlib_decompress", "zlib", |d| Box::new(flate2::read::ZlibDecoder::new(d)))
+}
+
+fn zstd_level(v: Value, name: &str) -> Result<i32, VmError> {
+    let l = as_int(v, name)?;
+    if !(1..=22).contains(&l) {
+        return Err(VmError::arg(format!("zstd level {l} is out of range (1 to 22)")));
+    }
+    Ok(l as i32)
+}
+
+fn compress_zstd(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "compress.zstd")?;
+    let lvl = zstd_level(args[1], "compress.zstd")?;
+    let out = zstd::bulk::compress(as_bytes(ctx.heap, args[0], "compress.zstd")?, lvl).map_err(|e| VmError::arg(format!("compress.zstd: {e}")))?;
+    bytes_value(ctx, out)
+}
+
+fn compress_unzstd(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "compress.unzstd")?;
+    let max = as_int(args[1], "compress.unzstd")?;
+    let data = as_bytes(ctx.heap, args[0], "compress.unzstd")?;
+    let d = zstd::stream::read::Decoder::new(data).map_err(|e| VmError::new(N2507, format!("malformed zstd data: {e}")))?;
+    let out = read_limited(d, max, "zstd")?;
+    bytes_value(ctx, out)
+}
+
+/// The streaming formats, by name or from a file's extension.
+#[derive(Clone, Copy)]
+enum Format {
+    Gzip,
+    Zstd,
+}
+
+impl Format {
+    fn name(self) -> &'static str {
+        match self {
+            Format::Gzip => "gzip",
+            Format::Zstd => "zstd",
+        }
+    }
+
+    /// `format` when given, else the path's extension (`.gz`, `.zst`).
+    fn of(path: &str, format: Option<&str>) -> Result<Format, VmError> {
+        let f = match format {
+            Some(f) => f.to_ascii_lowercase(),
+            None => match std::path::Path::new(path).extension().and_then(|e| e.to_str()) {
+                Some("gz" | "gzip") => "gzip".into(),
+                Some("zst" | "zstd") => "zstd".into(),
+                _ => return Err(VmError::arg(format!("{path}: cannot tell the compression from the name (it does not end in .gz or .zst): give format: \"gzip\" or \"zstd\""))),
+            },
+        };
+        match f.as_str() {
+            "gzip" | "gz" => Ok(Format::Gzip),
+            "zstd" | "zst" => Ok(Format::Zstd),
+            other => Err(VmError::arg(format!("unknown compression format {other:?} (\"gzip\" or \"zstd\")"))),
+        }
+    }
+}
+
+/// `lines(path, format)`: the decompressed file, line by line, as an `fs.LineReader`.
+fn compress_lines(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "compress.lines")?;
+    let path = crate::fs::read_path(ctx, args, 0, "compress.lines")?.to_string();
+    let format: Option<String> = noodle_native::arg(ctx, args, 1)?;
+    let format = Format::of(&path, format.as_deref())?;
+    let f = std::fs::File::open(&path).map_err(|e| crate::core::io_error(&path, &e))?;
+    let file = std::io::BufReader::new(f);
+    let reader: Box<dyn std::io::BufRead> = match format {
+        Format::Gzip => Box::new(std::io::BufReader::new(flate2::bufread::MultiGzDecoder::new(file))),
+        Format::Zstd => Box::new(std::io::BufReader::new(
+            zstd::stream::read::Decoder::with_buffer(file).map_err(|e| VmError::new(N2507, format!("{path}: malformed zstd data: {e}")))?,
+        )),
+    };
+    let r = crate::fs::LineReader::new(path, reader, Some(format.name()));
+    Ok(ctx.heap.alloc(Obj::Native(noodle_native::NativeBox::new(r))))
+}
+
+struct GzSink(flate2::write::GzEncoder<std::io::BufWriter<std::fs::File>>);
+struct ZstdSink(zstd::stream::write::Encoder<'static, std::io::BufWriter<std::fs::File>>);
+
+impl Write for GzSink {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.write(b)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl Write for ZstdSink {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.write(b)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl crate::fs::Sink for GzSink {
+    fn finish(self: Box<Self>) -> std::io::Result<()> {
+        let inner: Box<dyn crate::fs::Sink> = Box::new(self.0.finish()?);
+        inner.finish()
+    }
+}
+
+impl crate::fs::Sink for ZstdSink {
+    fn finish(self: Box<Self>) -> std::io::Result<()> {
+        let inner: Box<dyn crate::fs::Sink> = Box::new(self.0.finish()?);
+        inner.finish()
+    }
+}
+
+/// `writer(path, format, level)`: an `fs.Writer` whose text is compressed into the file; its
+/// `close` (or the end of a `with` block) ends the stream.
+fn compress_writer(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 3, "compress.writer")?;
+    let path = crate::fs::write_path(ctx, args, 0, "compress.writer")?.to_string();
+    let format: Option<String> = noodle_native::arg(ctx, args, 1)?;
+    let format = Format::of(&path, format.as_deref())?;
+    let sink_level = match (format, args[2]) {
+        (_, Value::None) => None,
+        (Format::Gzip, v) => Some(level(v, "compress.writer")?.level() as i32),
+        (Format::Zstd, v) => Some(zstd_level(v, "compress.writer")?),
+    };
+    let f = std::fs::File::create(&path).map_err(|e| crate::core::io_error(&path, &e))?;
+    let file = std::io::BufWriter::new(f);
+    let sink: Box<dyn crate::fs::Sink> = match format {
+        Format::Gzip => Box::new(GzSink(flate2::write::GzEncoder::new(file, flate2::Compression::new(sink_level.unwrap_or(6) as u32)))),
+        Format::Zstd => Box::new(ZstdSink(zstd::stream::write::Encoder::new(file, sink_level.unwrap_or(3)).map_err(|e| crate::core::io_error(&path, &e))?)),
+    };
+    let w = crate::fs::Writer::new(path, sink);
+    Ok(ctx.heap.alloc(Obj::Native(noodle_native::NativeBox::new(w))))
 }

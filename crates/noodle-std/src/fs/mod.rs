@@ -492,11 +492,19 @@ fn fs_relative(ctx: &mut Ctx, args: &[Value]) -> R {
     Ok(ctx.heap.alloc_str(if s.is_empty() { ".".to_string() } else { s }))
 }
 
-/// A file read line by line; `None` once closed or at its end.
+/// A file read line by line; `None` once closed or at its end. The reader may decompress
+/// (`compress.lines`): then `format` names the format, and a read error is malformed data.
 pub struct LineReader {
     path: String,
-    file: Option<std::io::BufReader<std::fs::File>>,
+    file: Option<Box<dyn std::io::BufRead>>,
     line: u64,
+    format: Option<&'static str>,
+}
+
+impl LineReader {
+    pub(crate) fn new(path: String, file: Box<dyn std::io::BufRead>, format: Option<&'static str>) -> LineReader {
+        LineReader { path, file: Some(file), line: 0, format }
+    }
 }
 
 impl NativeObject for LineReader {
@@ -515,7 +523,7 @@ fn fs_lines(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "fs.lines")?;
     let path = read_path(ctx, args, 0, "fs.lines")?.to_string();
     let f = std::fs::File::open(&path).map_err(|e| io_error(&path, &e))?;
-    let r = LineReader { path, file: Some(std::io::BufReader::new(f)), line: 0 };
+    let r = LineReader::new(path, Box::new(std::io::BufReader::new(f)), None);
     Ok(ctx.heap.alloc(Obj::Native(NativeBox::new(r))))
 }
 
@@ -523,7 +531,10 @@ fn reader_next(ctx: &mut Ctx, args: &[Value]) -> R {
     let r: &mut LineReader = noodle_native::receiver_mut(ctx.heap, args, "fs.LineReader.next")?;
     let Some(f) = r.file.as_mut() else { return Ok(Value::None) };
     let mut buf = Vec::new();
-    let n = noodle_vm::input::read_until(f, b'\n', &mut buf).map_err(|e| io_error(&r.path, &e))?;
+    let n = noodle_vm::input::read_until(f, b'\n', &mut buf).map_err(|e| match r.format {
+        Some(format) if e.kind() != std::io::ErrorKind::OutOfMemory => VmError::new(crate::codes::N2507, format!("{}: malformed {format} data after line {}: {e}", r.path, r.line)),
+        _ => io_error(&r.path, &e),
+    })?;
     if n == 0 {
         r.file = None;
         return Ok(Value::None);
@@ -542,10 +553,30 @@ fn reader_close(ctx: &mut Ctx, args: &[Value]) -> R {
     Ok(Value::None)
 }
 
-/// A file being written through a buffer; `None` once closed.
+/// A file being written through a buffer (and maybe a compressor: `compress.writer`); `None`
+/// once closed.
 pub struct Writer {
     path: String,
-    file: Option<std::io::BufWriter<std::fs::File>>,
+    file: Option<Box<dyn Sink>>,
+}
+
+impl Writer {
+    pub(crate) fn new(path: String, sink: Box<dyn Sink>) -> Writer {
+        Writer { path, file: Some(sink) }
+    }
+}
+
+/// Where a `Writer` writes: `finish` ends the stream (a compressor writes its trailer), writes
+/// out the buffer and syncs the file to its device, so an error saving it is raised.
+pub(crate) trait Sink: Write {
+    fn finish(self: Box<Self>) -> std::io::Result<()>;
+}
+
+impl Sink for std::io::BufWriter<std::fs::File> {
+    fn finish(self: Box<Self>) -> std::io::Result<()> {
+        let file = (*self).into_inner().map_err(|e| std::io::Error::new(e.error().kind(), e.error().to_string()))?;
+        file.sync_all()
+    }
 }
 
 impl NativeObject for Writer {
@@ -565,7 +596,7 @@ fn fs_writer(ctx: &mut Ctx, args: &[Value]) -> R {
     let path = write_path(ctx, args, 0, "fs.writer")?.to_string();
     let append = matches!(args[1], Value::Bool(true));
     let f = std::fs::OpenOptions::new().write(true).create(true).append(append).truncate(!append).open(&path).map_err(|e| io_error(&path, &e))?;
-    let w = Writer { path, file: Some(std::io::BufWriter::new(f)) };
+    let w = Writer::new(path, Box::new(std::io::BufWriter::new(f)));
     Ok(ctx.heap.alloc(Obj::Native(NativeBox::new(w))))
 }
 
@@ -605,8 +636,7 @@ fn writer_flush(ctx: &mut Ctx, args: &[Value]) -> R {
 fn writer_close(ctx: &mut Ctx, args: &[Value]) -> R {
     let w = writer_of(ctx, args)?;
     if let Some(f) = w.file.take() {
-        let file = f.into_inner().map_err(|e| io_error(&w.path, e.error()))?;
-        file.sync_all().map_err(|e| io_error(&w.path, &e))?;
+        f.finish().map_err(|e| io_error(&w.path, &e))?;
     }
     Ok(Value::None)
 }
