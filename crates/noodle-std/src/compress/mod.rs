@@ -147,9 +147,13 @@ impl Format {
 
 /// `lines(path, format)`: the decompressed file, line by line, as an `fs.LineReader`.
 fn compress_lines(ctx: &mut Ctx, args: &[Value]) -> R {
-    arity(args, 2, "compress.lines")?;
+    arity(args, 3, "compress.lines")?;
     let path = crate::fs::read_path(ctx, args, 0, "compress.lines")?.to_string();
     let format: Option<String> = noodle_native::arg(ctx, args, 1)?;
+    let max_line = as_int(args[2], "compress.lines")?;
+    if max_line < 1 {
+        return Err(VmError::arg(format!("max_line must be at least 1 ({max_line})")));
+    }
     let format = Format::of(&path, format.as_deref())?;
     let f = std::fs::File::open(&path).map_err(|e| crate::core::io_error(&path, &e))?;
     let file = std::io::BufReader::new(f);
@@ -159,12 +163,22 @@ fn compress_lines(ctx: &mut Ctx, args: &[Value]) -> R {
             zstd::stream::read::Decoder::with_buffer(file).map_err(|e| VmError::new(N2507, format!("{path}: malformed zstd data: {e}")))?,
         )),
     };
-    let r = crate::fs::LineReader::new(path, reader, Some(format.name()));
+    let r = crate::fs::LineReader::new(path, reader, Some(format.name()), Some(max_line as u64));
     Ok(ctx.heap.alloc(Obj::Native(noodle_native::NativeBox::new(r))))
 }
 
 struct GzSink(flate2::write::GzEncoder<std::io::BufWriter<std::fs::File>>);
-struct ZstdSink(zstd::stream::write::Encoder<'static, std::io::BufWriter<std::fs::File>>);
+/// (An `Option` so that a writer never closed still ends its stream when dropped, as
+/// flate2's gzip encoder does: both formats then behave alike.)
+struct ZstdSink(Option<zstd::stream::write::Encoder<'static, std::io::BufWriter<std::fs::File>>>);
+
+impl Drop for ZstdSink {
+    fn drop(&mut self) {
+        if let Some(e) = self.0.take() {
+            let _ = e.finish();
+        }
+    }
+}
 
 impl Write for GzSink {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
@@ -175,12 +189,18 @@ impl Write for GzSink {
     }
 }
 
+impl ZstdSink {
+    fn encoder(&mut self) -> std::io::Result<&mut zstd::stream::write::Encoder<'static, std::io::BufWriter<std::fs::File>>> {
+        self.0.as_mut().ok_or_else(|| std::io::Error::other("the stream is finished"))
+    }
+}
+
 impl Write for ZstdSink {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.write(b)
+        self.encoder()?.write(b)
     }
     fn flush(&mut self) -> std::io::Result<()> {
-        self.0.flush()
+        self.encoder()?.flush()
     }
 }
 
@@ -192,8 +212,9 @@ impl crate::fs::Sink for GzSink {
 }
 
 impl crate::fs::Sink for ZstdSink {
-    fn finish(self: Box<Self>) -> std::io::Result<()> {
-        let inner: Box<dyn crate::fs::Sink> = Box::new(self.0.finish()?);
+    fn finish(mut self: Box<Self>) -> std::io::Result<()> {
+        let encoder = self.0.take().ok_or_else(|| std::io::Error::other("the stream is finished"))?;
+        let inner: Box<dyn crate::fs::Sink> = Box::new(encoder.finish()?);
         inner.finish()
     }
 }
@@ -214,7 +235,7 @@ fn compress_writer(ctx: &mut Ctx, args: &[Value]) -> R {
     let file = std::io::BufWriter::new(f);
     let sink: Box<dyn crate::fs::Sink> = match format {
         Format::Gzip => Box::new(GzSink(flate2::write::GzEncoder::new(file, flate2::Compression::new(sink_level.unwrap_or(6) as u32)))),
-        Format::Zstd => Box::new(ZstdSink(zstd::stream::write::Encoder::new(file, sink_level.unwrap_or(3)).map_err(|e| crate::core::io_error(&path, &e))?)),
+        Format::Zstd => Box::new(ZstdSink(Some(zstd::stream::write::Encoder::new(file, sink_level.unwrap_or(3)).map_err(|e| crate::core::io_error(&path, &e))?))),
     };
     let w = crate::fs::Writer::new(path, sink);
     Ok(ctx.heap.alloc(Obj::Native(noodle_native::NativeBox::new(w))))

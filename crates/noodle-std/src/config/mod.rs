@@ -99,7 +99,7 @@ impl Setting {
     }
 
     /// Whether text (a flag's value, a variable) can give it.
-    fn from_text(&self) -> bool {
+    fn settable_by_text(&self) -> bool {
         let scalar = |s: &Shape| matches!(s, Shape::Int | Shape::Float | Shape::Str | Shape::Bool | Shape::Any | Shape::Enum(_));
         match self.inner() {
             Shape::List(e) | Shape::Set(e) => scalar(e),
@@ -136,7 +136,7 @@ fn record_of(s: &Shape) -> Option<usize> {
 }
 
 /// The closest of `names` to `name` (for "did you mean"), when close enough.
-fn closest<'n>(name: &str, names: impl Iterator<Item = &'n str>) -> Option<&'n str> {
+pub(crate) fn closest<'n>(name: &str, names: impl Iterator<Item = &'n str>) -> Option<&'n str> {
     names
         .map(|n| (strsim_distance(name, n), n))
         .filter(|(d, n)| *d <= 2.max(n.len() / 3))
@@ -192,7 +192,9 @@ impl Cli<'_> {
         while i < args.len() {
             let a = &args[i];
             i += 1;
-            if only_positional || a == "-" || !a.starts_with('-') {
+            // `-3` and `-0.5` are values (unless a one-letter flag is that digit)
+            let negative_number = a.len() > 1 && a[1..].starts_with(|c: char| c.is_ascii_digit() || c == '.') && !a[1..].chars().next().is_some_and(|c| self.short.contains_key(&c));
+            if only_positional || a == "-" || !a.starts_with('-') || negative_number {
                 rest.push(a.clone());
                 continue;
             }
@@ -239,18 +241,20 @@ impl Cli<'_> {
                 };
                 (s, inline, format!("-{letter}"))
             };
-            if !setting.from_text() {
-                return Err(format!("{shown} cannot be given on the command line ({} is set in a configuration file)", setting.dotted()));
+            if !setting.settable_by_text() {
+                return Err(format!("{shown} cannot be given on the command line"));
             }
             let value = match inline {
                 Some(v) => v,
                 None if setting.is_switch() => "true".to_string(),
+                // the next argument is the value, unless it is another flag (`--name --count`);
+                // a negative number (`--offset -5`) is a value
                 None => match args.get(i) {
-                    Some(v) => {
+                    Some(v) if !(v.starts_with("--") || (v.starts_with('-') && v.len() == 2 && !v[1..].starts_with(|c: char| c.is_ascii_digit()))) => {
                         i += 1;
                         v.clone()
                     }
-                    None => return Err(format!("{shown} needs a value")),
+                    _ => return Err(format!("{shown} needs a value")),
                 },
             };
             let entry = given.values.entry(setting.dotted()).or_insert_with(|| (Vec::new(), shown.clone()));
@@ -312,7 +316,11 @@ impl Cli<'_> {
         let describe = |s: &Setting| {
             let mut text = help.get(&s.dotted()).cloned().unwrap_or_default();
             let mut notes = Vec::new();
-            if let Shape::Enum(vs) = s.inner() {
+            let element = match s.inner() {
+                Shape::List(e) | Shape::Set(e) => &**e,
+                other => other,
+            };
+            if let Shape::Enum(vs) = element {
                 let names: Vec<&str> = vs.iter().map(|ty| program_types.types[*ty as usize].name.as_str()).collect();
                 notes.push(format!("one of {}", names.join(", ")));
             }
@@ -321,7 +329,7 @@ impl Cli<'_> {
                 Some(Literal::Float(f)) => notes.push(format!("default: {}", noodle_vm::fmt::float_repr(*f))),
                 Some(Literal::Str(t)) if !t.is_empty() => notes.push(format!("default: {t}")),
                 Some(Literal::Variant(ty)) => notes.push(format!("default: {}", program_types.types[*ty as usize].name)),
-                Some(Literal::Bool(true)) => notes.push("on by default; --no-".to_string() + &s.dotted().replace('_', "-") + " turns it off"),
+                Some(Literal::Bool(true)) => notes.push(format!("on by default; --no-{} turns it off", s.dotted().replace('_', "-"))),
                 _ => {}
             }
             let positional = self.positional.contains(&s.dotted());
@@ -348,7 +356,7 @@ impl Cli<'_> {
             }
         }
         rows.push(("options:".into(), String::new()));
-        for s in self.settings.iter().filter(|s| !self.positional.contains(&s.dotted()) && s.from_text()) {
+        for s in self.settings.iter().filter(|s| !self.positional.contains(&s.dotted()) && s.settable_by_text()) {
             let letter = self.short.iter().find(|(_, d)| **d == s.dotted()).map(|(c, _)| format!("-{c}, ")).unwrap_or_default();
             let meta = match s.inner() {
                 Shape::Bool => String::new(),
@@ -357,6 +365,7 @@ impl Cli<'_> {
                 Shape::List(e) | Shape::Set(e) => match **e {
                     Shape::Int => " INT".into(),
                     Shape::Float => " FLOAT".into(),
+                    Shape::Enum(_) => " NAME".into(),
                     _ => " TEXT".into(),
                 },
                 Shape::Enum(_) => " NAME".into(),
@@ -453,7 +462,7 @@ impl Build<'_> {
                     error(format!("{file}: `{dotted}{}`: {what}", show_path(at).trim_start_matches('$')))
                 };
                 let raw = toml_value(heap, self.program, v);
-                let mut b = Builder { heap, program: self.program, desc: self.desc, path: Vec::new(), report: &report };
+                let mut b = Builder { heap, program: self.program, desc: self.desc, path: Vec::new(), report: &report, strict: true };
                 b.build(shape, raw)?
             } else {
                 match default {
@@ -525,11 +534,12 @@ fn toml_value(heap: &mut Heap, program: &Program, v: &toml::Value) -> Value {
     }
 }
 
-/// The variant named `name`, or else the one variant whose name matches it ignoring case
-/// (`--level debug` for `Debug`).
-fn variant_loosely(heap: &mut Heap, program: &Program, variants: &[u16], name: &str) -> Option<Value> {
+/// The variant named `name`, or else the one variant whose name matches it ignoring case and
+/// with `-` for `_` (`--level debug` for `Debug`, `warn-level` for `warn_level`).
+pub(crate) fn variant_loosely(heap: &mut Heap, program: &Program, variants: &[u16], name: &str) -> Option<Value> {
     noodle_native::shape::variant_named(heap, program, variants, name).or_else(|| {
-        let found: Vec<&str> = variants.iter().map(|ty| program.types[*ty as usize].name.as_str()).filter(|n| n.eq_ignore_ascii_case(name)).collect();
+        let name = name.replace('-', "_");
+        let found: Vec<&str> = variants.iter().map(|ty| program.types[*ty as usize].name.as_str()).filter(|n| n.eq_ignore_ascii_case(&name)).collect();
         match found[..] {
             [one] => noodle_native::shape::variant_named(heap, program, variants, one),
             _ => None,
@@ -561,6 +571,10 @@ fn convert(heap: &mut Heap, program: &Program, s: &Shape, texts: &[String], orig
         Shape::Optional(x) => x,
         s => s,
     };
+    // an empty value for an optional that is not text (`APP_TIMEOUT=`) is `none`
+    if matches!(s, Shape::Optional(_)) && !matches!(inner, Shape::Str | Shape::Any) && texts.len() == 1 && texts[0].trim().is_empty() {
+        return Ok(Value::None);
+    }
     match inner {
         Shape::List(e) | Shape::Set(e) => {
             let mut vals = Vec::with_capacity(texts.len());
@@ -591,10 +605,33 @@ fn convert(heap: &mut Heap, program: &Program, s: &Shape, texts: &[String], orig
 // ---------------------------------------------------------------------------------------------
 // the three functions
 
-fn cli<'a>(settings: &'a [Setting], positional: &'a [String], short: &IndexMap<String, String>) -> Result<Cli<'a>, VmError> {
-    for name in positional {
-        if !settings.iter().any(|s| s.dotted() == *name && s.from_text()) {
+/// The command line a struct's settings make, after checking what the program asked for
+/// (these are the program's mistakes, whatever the user typed).
+fn cli<'a>(settings: &'a [Setting], positional: &'a [String], short: &IndexMap<String, String>, help: &IndexMap<String, String>) -> Result<Cli<'a>, VmError> {
+    for (i, name) in positional.iter().enumerate() {
+        let Some(s) = settings.iter().find(|s| s.dotted() == *name && s.settable_by_text()) else {
             return Err(error(format!("positional argument `{name}` is not a field of the struct that text can give")));
+        };
+        if s.is_list() && i + 1 < positional.len() {
+            return Err(error(format!("positional argument `{name}` is a list, which takes the rest of the arguments: it must come last")));
+        }
+    }
+    for s in settings {
+        let d = s.dotted();
+        if d == "help" {
+            return Err(error("a setting named `help` clashes with --help: rename the field".into()));
+        }
+        if let Some(base) = d.strip_prefix("no_") {
+            if settings.iter().any(|o| o.dotted() == base && o.is_switch()) {
+                return Err(error(format!("a setting named `{d}` clashes with --no-{} (which turns `{base}` off): rename the field", base.replace('_', "-"))));
+            }
+        }
+    }
+    for key in help.keys() {
+        if !settings.iter().any(|s| s.dotted() == *key) {
+            let near = closest(key, settings.iter().map(|s| s.path.join("."))
+                .collect::<Vec<_>>().iter().map(String::as_str)).map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
+            return Err(error(format!("help is given for `{key}`, which is not a setting{near}")));
         }
     }
     let mut letters = IndexMap::new();
@@ -650,7 +687,7 @@ fn load(ctx: &mut Ctx, args: &[Value]) -> R {
         }
     };
     let no_positional: [String; 0] = [];
-    let cli = cli(&settings, &no_positional, &IndexMap::new())?;
+    let cli = cli(&settings, &no_positional, &IndexMap::new(), &IndexMap::new())?;
     let given = cli.parse(&argv).map_err(error)?;
     if given.help {
         let text = cli.help(&program_name(ctx, None), "", &IndexMap::new(), ctx.program);
@@ -659,7 +696,7 @@ fn load(ctx: &mut Ctx, args: &[Value]) -> R {
     }
     let mut text = IndexMap::new();
     if let Some(p) = &prefix {
-        for s in settings.iter().filter(|s| s.from_text()) {
+        for s in settings.iter().filter(|s| s.settable_by_text()) {
             let name = s.env(p);
             if let Some(v) = crate::os::var(&name) {
                 let parts = if s.is_list() { v.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect() } else { vec![v] };
@@ -710,7 +747,10 @@ fn parse_args(ctx: &mut Ctx, args: &[Value]) -> R {
     let exit_on_error: bool = arg(ctx, args, 6)?;
     let desc = TypeDesc::arg(ctx.heap, ctx.program, args, 7, "config.parse_args")?;
     let (k, settings) = struct_settings(&desc, ctx.program)?;
-    let cli = cli(&settings, &call.positional, &call.short)?;
+    if let Some(s) = settings.iter().find(|s| !s.settable_by_text() && !s.has_default() && !s.under_optional) {
+        return Err(error(format!("`{}` cannot be given on the command line (a {}): give the field a default", s.dotted(), desc.show(&s.shape, ctx.program))));
+    }
+    let cli = cli(&settings, &call.positional, &call.short, &call.help)?;
     let result = cli.parse(&call.argv).map_err(error).and_then(|given| {
         if given.help {
             return Ok(None);
@@ -747,7 +787,7 @@ fn usage(ctx: &mut Ctx, args: &[Value]) -> R {
     let short: IndexMap<String, String> = arg(ctx, args, 4)?;
     let desc = TypeDesc::arg(ctx.heap, ctx.program, args, 5, "config.usage")?;
     let (_, settings) = struct_settings(&desc, ctx.program)?;
-    let cli = cli(&settings, &positional, &short)?;
+    let cli = cli(&settings, &positional, &short, &help)?;
     let text = cli.help(&program, &description, &help, ctx.program);
     Ok(ctx.heap.alloc_str(text))
 }

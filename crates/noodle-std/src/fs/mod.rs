@@ -499,11 +499,13 @@ pub struct LineReader {
     file: Option<Box<dyn std::io::BufRead>>,
     line: u64,
     format: Option<&'static str>,
+    /// The longest line read (bytes): a decompressed stream can be far larger than its file.
+    max_line: Option<u64>,
 }
 
 impl LineReader {
-    pub(crate) fn new(path: String, file: Box<dyn std::io::BufRead>, format: Option<&'static str>) -> LineReader {
-        LineReader { path, file: Some(file), line: 0, format }
+    pub(crate) fn new(path: String, file: Box<dyn std::io::BufRead>, format: Option<&'static str>, max_line: Option<u64>) -> LineReader {
+        LineReader { path, file: Some(file), line: 0, format, max_line }
     }
 }
 
@@ -523,7 +525,7 @@ fn fs_lines(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 1, "fs.lines")?;
     let path = read_path(ctx, args, 0, "fs.lines")?.to_string();
     let f = std::fs::File::open(&path).map_err(|e| io_error(&path, &e))?;
-    let r = LineReader::new(path, Box::new(std::io::BufReader::new(f)), None);
+    let r = LineReader::new(path, Box::new(std::io::BufReader::new(f)), None, None);
     Ok(ctx.heap.alloc(Obj::Native(NativeBox::new(r))))
 }
 
@@ -531,13 +533,20 @@ fn reader_next(ctx: &mut Ctx, args: &[Value]) -> R {
     let r: &mut LineReader = noodle_native::receiver_mut(ctx.heap, args, "fs.LineReader.next")?;
     let Some(f) = r.file.as_mut() else { return Ok(Value::None) };
     let mut buf = Vec::new();
-    let n = noodle_vm::input::read_until(f, b'\n', &mut buf).map_err(|e| match r.format {
+    let read = match r.max_line {
+        Some(max) => noodle_vm::input::read_until(&mut std::io::Read::take(&mut *f, max + 1), b'\n', &mut buf),
+        None => noodle_vm::input::read_until(f, b'\n', &mut buf),
+    };
+    let n = read.map_err(|e| match r.format {
         Some(format) if e.kind() != std::io::ErrorKind::OutOfMemory => VmError::new(crate::codes::N2507, format!("{}: malformed {format} data after line {}: {e}", r.path, r.line)),
         _ => io_error(&r.path, &e),
     })?;
     if n == 0 {
         r.file = None;
         return Ok(Value::None);
+    }
+    if let Some(max) = r.max_line.filter(|m| n as u64 > *m && buf.last() != Some(&b'\n')) {
+        return Err(VmError::new(crate::codes::N2507, format!("{}: line {} is longer than max_line ({max} bytes)", r.path, r.line + 1)));
     }
     r.line += 1;
     strip_line_end(&mut buf);

@@ -12,6 +12,8 @@ use noodle_native::{arity, simple, Ctx, Heap, Module, Obj, Value, VmError};
 use noodle_nbc::Program;
 use noodle_vm::value::{Dict, DictMap, Key, Text};
 
+mod stream;
+
 type R = Result<Value, VmError>;
 
 /// Arrays and objects nested deeper than this are refused (parsing and encoding alike).
@@ -25,6 +27,26 @@ pub fn module() -> Module {
         .rule("decode", DescribeTypes)
         .function("encode", simple!(json_encode))
         .function("pretty", simple!(json_pretty))
+        .function("read_array", noodle_native::blocking!(stream::read_array))
+        .function("ArrayReader.__next__", noodle_native::blocking!(stream::reader_for_next))
+        .function("ArrayReader.next", noodle_native::blocking!(stream::reader_next))
+        .function("ArrayReader.has_next", noodle_native::blocking!(stream::reader_has_next))
+        .function("ArrayReader.next_text", noodle_native::blocking!(stream::reader_next_text))
+        .function("ArrayReader.count", simple!(stream::reader_count))
+        .function("ArrayReader.close", simple!(stream::reader_close))
+        .function("ArrayReader.exit", simple!(stream::reader_close))
+}
+
+/// Parses the whole of `text` (UTF-8) as one JSON value, `at` saying where it starts.
+pub(crate) fn parse_text(heap: &mut Heap, text: &[u8], at: Origin) -> R {
+    let mut p = Parser { s: text, i: 0, heap, depth: 0, vals: Vec::new(), keys: Vec::new(), at };
+    p.skip_ws();
+    let v = p.value()?;
+    p.skip_ws();
+    if p.i < p.s.len() {
+        return Err(p.error("extra text after the JSON value"));
+    }
+    Ok(v)
 }
 
 fn json_parse(ctx: &mut Ctx, args: &[Value]) -> R {
@@ -37,7 +59,7 @@ fn json_parse(ctx: &mut Ctx, args: &[Value]) -> R {
         },
         _ => return Err(noodle_native::bad("json.parse")),
     };
-    let mut p = Parser { s: text.as_str().as_bytes(), i: 0, heap: ctx.heap, depth: 0, vals: Vec::new(), keys: Vec::new() };
+    let mut p = Parser { s: text.as_str().as_bytes(), i: 0, heap: ctx.heap, depth: 0, vals: Vec::new(), keys: Vec::new(), at: Origin::default() };
     p.skip_ws();
     let v = p.value()?;
     p.skip_ws();
@@ -57,7 +79,7 @@ fn json_decode(ctx: &mut Ctx, args: &[Value]) -> R {
     let report = |desc: &TypeDesc, program: &Program, path: &[Seg<'static>], what: String| {
         VmError::new(N2508, format!("JSON does not match `{}`: {}: {what}", desc.show(&desc.root, program), show_path(path)))
     };
-    let mut b = Builder { heap: ctx.heap, program: ctx.program, desc: &desc, path: Vec::new(), report: &report };
+    let mut b = Builder { heap: ctx.heap, program: ctx.program, desc: &desc, path: Vec::new(), report: &report, strict: false };
     b.build(&desc.root, v)
 }
 
@@ -74,6 +96,9 @@ pub(crate) struct Builder<'a> {
     pub desc: &'a TypeDesc,
     pub path: Vec<Seg<'static>>,
     pub report: Report<'a>,
+    /// Settings files (`std.config`): a member a struct does not have is an error, and an
+    /// enum's variant may be named in any case. JSON ignores extra members, and names exactly.
+    pub strict: bool,
 }
 
 impl Builder<'_> {
@@ -165,6 +190,16 @@ impl Builder<'_> {
                 let rec = &desc.records[*k];
                 let names = &self.program.types[rec.ty as usize].fields;
                 let given: Vec<Option<Value>> = names.iter().map(|n| d.get(&Key::Str(Text::from(n.as_str()))).map(|(_, v)| *v)).collect();
+                if self.strict {
+                    let extra = d.keys().find_map(|k| match k {
+                        Key::Str(t) if !names.iter().any(|n| n == t.as_str()) => Some(t.as_str().to_string()),
+                        _ => None,
+                    });
+                    if let Some(extra) = extra {
+                        let near = crate::config::closest(&extra, names.iter().map(String::as_str)).map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
+                        return Err(self.error(format!("unknown setting `{extra}` in `{}`{near}", desc.show(&Shape::Record(*k), self.program))));
+                    }
+                }
                 let mut fields = noodle_vm::value::Fields::new();
                 for (i, ((fs, default), x)) in rec.fields.iter().zip(given).enumerate() {
                     let name = &self.program.types[rec.ty as usize].fields[i];
@@ -188,7 +223,11 @@ impl Builder<'_> {
             }
             (Shape::Enum(vs), Obj::Str(t)) => {
                 let name = t.as_str().to_string();
-                noodle_native::shape::variant_named(self.heap, self.program, vs, &name).ok_or_else(|| {
+                let found = match self.strict {
+                    true => crate::config::variant_loosely(self.heap, self.program, vs, &name),
+                    false => noodle_native::shape::variant_named(self.heap, self.program, vs, &name),
+                };
+                found.ok_or_else(|| {
                     let names: Vec<&str> = vs.iter().map(|ty| self.program.types[*ty as usize].name.as_str()).collect();
                     self.error(format!("expected {} (one of {}), found {}", self.desc.show(s, self.program), names.join(", "), noodle_vm::fmt::str_repr(&name)))
                 })
@@ -269,6 +308,17 @@ struct Parser<'a> {
     vals: Vec<Value>,
     /// The keys of the objects being read, as `vals`.
     keys: Vec<Text>,
+    /// Where the text starts in a larger one (an element of a streamed array), for messages.
+    at: Origin,
+}
+
+/// Where a parsed text starts in its file: lines before it, characters before it on its first
+/// line, and the file's name (none for `parse`'s string).
+#[derive(Default, Clone)]
+pub(crate) struct Origin {
+    pub lines: usize,
+    pub columns: usize,
+    pub file: Option<String>,
 }
 
 impl Parser<'_> {
@@ -278,8 +328,15 @@ impl Parser<'_> {
         let before = &self.s[..at];
         let line = before.iter().filter(|b| **b == b'\n').count() + 1;
         let line_start = before.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
-        let col = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
-        VmError::new(N2501, format!("malformed JSON at line {line}, column {col}: {what}"))
+        let mut col = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+        if line == 1 {
+            col += self.at.columns;
+        }
+        let line = line + self.at.lines;
+        match &self.at.file {
+            Some(f) => VmError::new(N2501, format!("{f}: malformed JSON at line {line}, column {col}: {what}")),
+            None => VmError::new(N2501, format!("malformed JSON at line {line}, column {col}: {what}")),
+        }
     }
 
     /// A container made as `list[any]` or `dict[any, any]`: the program may store any value
