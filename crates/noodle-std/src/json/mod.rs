@@ -59,14 +59,7 @@ fn json_parse(ctx: &mut Ctx, args: &[Value]) -> R {
         },
         _ => return Err(noodle_native::bad("json.parse")),
     };
-    let mut p = Parser { s: text.as_str().as_bytes(), i: 0, heap: ctx.heap, depth: 0, vals: Vec::new(), keys: Vec::new(), at: Origin::default() };
-    p.skip_ws();
-    let v = p.value()?;
-    p.skip_ws();
-    if p.i < p.s.len() {
-        return Err(p.error("extra text after the JSON value"));
-    }
-    Ok(v)
+    parse_text(ctx.heap, text.as_str().as_bytes(), Origin::default())
 }
 
 /// `decode[T](text)`: the text parsed as `parse` does, then built into a `T` (its description
