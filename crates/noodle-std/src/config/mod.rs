@@ -236,7 +236,21 @@ impl Cli<'_> {
                 let inline = match tail.strip_prefix('=') {
                     Some(v) => Some(v.to_string()),
                     None if tail.is_empty() => None,
-                    None if s.is_switch() => return Err(format!("-{letter} takes no value (write each one-letter flag on its own)")),
+                    // `-vq`: one-letter switches written together, each turned on
+                    None if s.is_switch() => {
+                        let mut group = vec![s.dotted()];
+                        for c in tail.chars() {
+                            match self.short.get(&c).and_then(|d| self.find(d)) {
+                                Some(o) if o.is_switch() => group.push(o.dotted()),
+                                Some(_) => return Err(format!("-{c} in {a} takes a value: write it on its own (-{c} VALUE)")),
+                                None => return Err(self.unknown(&format!("-{c}"))),
+                            }
+                        }
+                        for d in group {
+                            given.values.insert(d, (vec!["true".into()], a.clone()));
+                        }
+                        continue;
+                    }
                     None => Some(tail),
                 };
                 (s, inline, format!("-{letter}"))
@@ -281,7 +295,8 @@ impl Cli<'_> {
 
     fn unknown(&self, flag: &str) -> String {
         let flags: Vec<String> = self.settings.iter().filter(|s| !self.positional.contains(&s.dotted())).map(Setting::flag).collect();
-        match closest(flag, flags.iter().map(String::as_str)) {
+        // (a one-letter flag is too short for a useful guess)
+        match closest(flag, flags.iter().map(String::as_str)).filter(|_| flag.starts_with("--")) {
             Some(f) => format!("unknown flag {flag} (did you mean {f}?)"),
             None => format!("unknown flag {flag}"),
         }
