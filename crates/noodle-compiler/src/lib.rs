@@ -25,4 +25,4 @@ pub mod types;
 pub use natives::{ArgShape, CallRule, NativeModule, RuleArg, RuleCall};
 pub use noodle_syntax::{Diagnostic, Span};
 pub use actor::SUPERVISOR;
-pub use compiler::{CompileOutput, Compiler, DiagRef, FsLoader, SourceLoader};
+pub use compiler::{edit_distance, CompileOutput, Compiler, DiagRef, FsLoader, SourceLoader};

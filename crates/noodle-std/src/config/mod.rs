@@ -138,27 +138,12 @@ fn record_of(s: &Shape) -> Option<usize> {
 /// The closest of `names` to `name` (for "did you mean"), when close enough.
 pub(crate) fn closest<'n>(name: &str, names: impl Iterator<Item = &'n str>) -> Option<&'n str> {
     names
-        .map(|n| (strsim_distance(name, n), n))
+        .map(|n| (noodle_compiler::edit_distance(name, n), n))
         .filter(|(d, n)| *d <= 2.max(n.len() / 3))
         .min_by_key(|(d, _)| *d)
         .map(|(_, n)| n)
 }
 
-/// Levenshtein distance over characters.
-fn strsim_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for j in 0..b.len() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != b[j])).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
 
 // ---------------------------------------------------------------------------------------------
 // command-line flags
