@@ -295,6 +295,25 @@ pub struct Compiler {
     pub fuse: bool,
     /// `with` statements compiled so far (numbers their hidden locals).
     pub(crate) with_count: u32,
+    /// While a default value is compiled at a call: the module whose names it uses, and the
+    /// defaults being compiled (by position), so that one that constructs itself again, directly
+    /// or through another struct's default, is an error rather than an endless expansion.
+    pub(crate) default_scope: Option<usize>,
+    pub(crate) defaults_open: Vec<(u32, u32)>,
+}
+
+/// A default value wrapped so that a call in any module compiles it with the names of module
+/// `mi`, which declares it.
+pub(crate) fn scoped_default(d: &Expr, mi: usize) -> Expr {
+    Expr { kind: ast::ExprKind::Default { scope: mi, expr: Box::new(d.clone()) }, span: d.span }
+}
+
+/// A default value as written (without the scope `scoped_default` gave it).
+pub(crate) fn unscoped(d: &Expr) -> &Expr {
+    match &d.kind {
+        ast::ExprKind::Default { expr, .. } => expr,
+        _ => d,
+    }
 }
 
 #[derive(Hash, PartialEq, Eq, Clone)]
@@ -400,6 +419,8 @@ impl Compiler {
             repl_expr_type: None,
             fuse,
             with_count: 0,
+            default_scope: None,
+            defaults_open: Vec::new(),
         };
         // The built-in `Error` struct is type 0 / record 0.
         // `cause` is another error this one wraps; `$value` (which no program can name) the value
@@ -534,6 +555,10 @@ impl Compiler {
 
     // ---- name resolution ----
     pub fn resolve(&mut self, name: &str) -> NameRes {
+        if let Some(m) = self.default_scope {
+            // a default sees its own module's names, never the caller's locals
+            return self.resolve_module_symbol(m, name);
+        }
         let depth = self.fns.len();
         if depth > 0 {
             if let Some(r) = self.resolve_in_fn(depth - 1, name) {
@@ -1351,7 +1376,7 @@ impl Compiler {
                         }
                         let t = self.resolve_type(&f.ty);
                         fields.push((f.name.name.clone(), t));
-                        defaults.push(f.default.as_ref().map(|d| Rc::new(self.const_default(d))));
+                        defaults.push(f.default.as_ref().map(|d| Rc::new(self.const_default(d, mi))));
                     }
                     self.structs[id as usize].fields = fields;
                     self.structs[id as usize].defaults = defaults;
@@ -1412,7 +1437,7 @@ impl Compiler {
                         let scope = self.f().type_params.len();
                         self.f().type_params.extend(own);
                         let ps: Vec<Type> = m.params.iter().map(|p| p.ty.as_ref().map(|t| self.resolve_type(t)).unwrap_or(Type::Unknown)).collect();
-                        let infos: Vec<ParamInfo> = m.params.iter().zip(&ps).map(|(p, t)| ParamInfo { name: p.name.name.clone(), ty: t.clone(), default: p.default.as_ref().map(|d| Rc::new(self.const_default(d))) }).collect();
+                        let infos: Vec<ParamInfo> = m.params.iter().zip(&ps).map(|(p, t)| ParamInfo { name: p.name.name.clone(), ty: t.clone(), default: p.default.as_ref().map(|d| Rc::new(self.const_default(d, mi))) }).collect();
                         all_params.push(Rc::new(infos));
                         let r = m.ret.as_ref().map(|t| self.resolve_type(t)).unwrap_or(Type::None);
                         self.f().type_params.truncate(scope);
@@ -1543,19 +1568,18 @@ impl Compiler {
         }
     }
 
-    /// A parameter's or field's default, as call sites compile it: the expression when it is
-    /// a literal or a constant name, else (N0216) an error placeholder. Call sites compile a
-    /// default in place, so a default that calls the constructor of its own struct (`a: P? =
-    /// P()`) would otherwise be compiled into itself until the stack ran out.
-    fn const_default(&mut self, d: &Expr) -> Expr {
-        if self.check_const_default(d) {
-            d.clone()
+    /// A parameter's or field's default, as call sites compile it: the expression, scoped to
+    /// module `mi` that declares it, when it is a literal, a constant name or a constructor call
+    /// of such values, else (N0216) an error placeholder.
+    fn const_default(&mut self, d: &Expr, mi: usize) -> Expr {
+        if self.check_const_default(d, true) {
+            scoped_default(d, mi)
         } else {
             Expr { kind: ast::ExprKind::Error, span: d.span }
         }
     }
 
-    fn check_const_default(&mut self, d: &Expr) -> bool {
+    fn check_const_default(&mut self, d: &Expr, report: bool) -> bool {
         use ast::ExprKind as K;
         let ok = match &d.kind {
             K::Int(_) | K::Float(_) | K::Bool(_) | K::Str(_) | K::None | K::Bytes(_) => true,
@@ -1563,10 +1587,15 @@ impl Compiler {
             K::List(v) | K::Tuple(v) => v.is_empty() || matches!(d.kind, K::Tuple(_)),
             K::Dict(v) => v.is_empty(),
             K::Name(_) | K::Field { .. } => true,
+            // a constructor (`Stack()`, `Point(0, 0)`, `Box[int]()`): its kind is checked where
+            // it is compiled, since the names it uses may be declared later in the module
+            K::Call { callee, args } => {
+                matches!(&callee.kind, K::Name(_) | K::Field { .. } | K::Index { .. }) && args.iter().all(|a| self.check_const_default(&a.value, false))
+            }
             _ => false,
         };
-        if !ok {
-            self.error(N0216, "a default value must be a literal or a constant name", d.span)
+        if !ok && report {
+            self.error(N0216, "a default value must be a literal, a constant name or a constructor call", d.span)
                 .hint("compute the value inside the function instead, from an optional parameter");
         }
         ok
@@ -1909,7 +1938,7 @@ impl Compiler {
                 self.error(N0101, format!("parameter `{}` is declared twice", p.name.name), p.name.span);
             }
             let ty = p.ty.as_ref().map(|t| self.resolve_type(t)).unwrap_or(Type::Unknown);
-            let default = p.default.as_ref().map(|d| Rc::new(self.const_default(d)));
+            let default = p.default.as_ref().map(|d| Rc::new(self.const_default(d, mi)));
             params.push(ParamInfo { name: p.name.name.clone(), ty, default });
         }
         let ret = f.ret.as_ref().map(|t| self.resolve_type(t)).unwrap_or(Type::None);

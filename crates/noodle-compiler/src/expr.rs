@@ -198,6 +198,7 @@ impl Compiler {
                 (d, Type::None)
             }
             ExprKind::Error => (self.dst(dst), Type::Unknown),
+            ExprKind::Default { scope, expr } => self.default_expr(*scope, expr, dst, expected),
             ExprKind::Name(n) => self.name_expr(n, e.span, dst),
             ExprKind::SelfRef => {
                 if let NameRes::None = self.resolve("self") {
@@ -2391,9 +2392,11 @@ impl Compiler {
     /// with arguments of its own.
     pub(crate) fn expr_type_args(&mut self, index: &Expr) -> Vec<Type> {
         // `f[int, str]` has two arguments, `f[(int, str)]` one (a tuple type)
-        let parenthesized = self.files.get(index.span.file as usize).is_some_and(|f| f.text.as_bytes().get(index.span.start as usize) == Some(&b'('));
+        // (a parenthesized tuple starts before its first element; in `f[(int, str), bool]` the
+        // list of arguments starts with its first, a tuple type)
+        let parenthesized = |es: &[Expr]| es.first().is_some_and(|e| e.span.start != index.span.start);
         let items: Vec<&Expr> = match &index.kind {
-            ExprKind::Tuple(es) if !parenthesized => es.iter().collect(),
+            ExprKind::Tuple(es) if !parenthesized(es) => es.iter().collect(),
             _ => vec![index],
         };
         items.into_iter().map(|e| match expr_as_type(e) {
@@ -2430,6 +2433,45 @@ impl Compiler {
         }
         let r = self.static_type_name(e)?;
         Some((r, None))
+    }
+
+    /// A default value that a call omitted, compiled with the names of `scope`, the module that
+    /// declares it. A call in it must construct a struct or an enum variant; a default that is
+    /// reached again while it is being compiled constructs itself (N0216).
+    fn default_expr(&mut self, scope: usize, d: &Expr, dst: Option<Reg>, expected: Option<&Type>) -> (Reg, Type) {
+        let key = (d.span.file, d.span.start);
+        let outer = self.default_scope.replace(scope);
+        let r = if self.defaults_open.contains(&key) {
+            self.error(crate::codes::N0216, "this default value constructs the struct it belongs to again, without end", d.span)
+                .hint("give it the default `none` instead, and make the value where it is needed");
+            (self.dst(dst), Type::Unknown)
+        } else if !self.constructor_default(d) {
+            self.error(crate::codes::N0216, "a default value may call only a struct's or an enum variant's constructor", d.span)
+                .hint("compute the value inside the function instead, from an optional parameter");
+            (self.dst(dst), Type::Unknown)
+        } else {
+            self.defaults_open.push(key);
+            let r = self.expr(d, dst, expected);
+            self.defaults_open.pop();
+            r
+        };
+        self.default_scope = outer;
+        r
+    }
+
+    /// Whether `d` is not a call, or a call of a constructor (the parts of its arguments were
+    /// checked at the declaration).
+    fn constructor_default(&mut self, d: &Expr) -> bool {
+        let ExprKind::Call { callee, args } = &d.kind else { return true };
+        let ndiag = self.diags.len();
+        let head = match &callee.kind {
+            ExprKind::Index { target, .. } => target,
+            _ => callee,
+        };
+        let ok = self.static_type_name(head).is_some()
+            || matches!(&head.kind, ExprKind::Field { target, .. } if matches!(self.static_type_name(target), Some(NameRes::Enum(_))));
+        self.diags.truncate(ndiag);
+        ok && args.iter().all(|a| self.constructor_default(&a.value))
     }
 
     fn static_type_name(&mut self, e: &Expr) -> Option<NameRes> {

@@ -346,7 +346,7 @@ impl Compiler {
                 variadic = true;
             }
             let ty = p.ty.as_ref().map(|t| self.resolve_type(t)).unwrap_or(Type::Unknown);
-            params.push(ParamInfo { name: p.name.name.clone(), ty, default: p.default.clone().map(Rc::new) });
+            params.push(ParamInfo { name: p.name.name.clone(), ty, default: p.default.as_ref().map(|d| Rc::new(crate::compiler::scoped_default(d, mi))) });
         }
         let ret = f.ret.as_ref().map(|t| self.resolve_type(t)).unwrap_or(Type::None);
         self.f().type_params = saved;

@@ -91,7 +91,7 @@ impl Describer<'_> {
                         let outer = std::mem::replace(&mut self.out, format!("{}.{}.", info.record, fields.len()));
                         for (i, ft) in fields.iter().enumerate() {
                             self.ty(ft)?;
-                            if let Some(d) = defaults.get(i).and_then(|d| d.as_deref()) {
+                            if let Some(d) = defaults.get(i).and_then(|d| d.as_deref()).map(crate::compiler::unscoped) {
                                 // an int literal for a float field is the float, as the
                                 // constructor would make it
                                 let float = matches!(self.c.subst.resolve(ft), Type::Float) || matches!(self.c.subst.resolve(ft), Type::Optional(x) if *x == Type::Float);

@@ -367,6 +367,10 @@ pub enum ExprKind {
     /// `[e for x in xs if c]`, `{e for ...}`, `{k: v for ...}`.
     Comprehension(Box<Comprehension>),
     Block(Block),
+    /// A parameter's or field's default value as a call that omits it compiles it: its names
+    /// are those of `scope`, the declaring module (a number the compiler gives), not the
+    /// caller's. The parser never makes one.
+    Default { scope: usize, expr: Box<Expr> },
     /// Placeholder after a parse error, so later passes can continue.
     Error,
 }
