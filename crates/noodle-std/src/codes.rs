@@ -7,7 +7,7 @@ noodle_codes::codes! {
     // std.json
     N2501, N2502, N2508,
     // std.process
-    N2503, N2504, N2505,
+    N2503, N2504, N2505, N2516,
     // std.encoding
     N2506,
     // std.compress
