@@ -668,8 +668,22 @@ fn struct_settings(desc: &TypeDesc, program: &Program) -> Result<(usize, Vec<Set
     Ok((k, out))
 }
 
-/// `load[T](file, env_prefix, args)`.
+/// `load[T](file, env_prefix, args, exit_on_error)`.
 fn load(ctx: &mut Ctx, args: &[Value]) -> R {
+    let exit_on_error: bool = arg(ctx, args, 3)?;
+    match load_settings(ctx, args) {
+        Err(e) if exit_on_error && e.code == N2515 => {
+            let program = program_name(ctx, None);
+            let text = format!("{program}: error: {}\n(run `{program} --help` for the options)\n", e.message);
+            ctx.out.flush().map_err(|e| crate::core::io_error("<stdout>", &e))?;
+            ctx.err.write_all(text.as_bytes()).and_then(|_| ctx.err.flush()).map_err(|e| crate::core::io_error("<stderr>", &e))?;
+            Err(VmError::exit(2))
+        }
+        r => r,
+    }
+}
+
+fn load_settings(ctx: &mut Ctx, args: &[Value]) -> R {
     let file: Option<String> = match args.first() {
         Some(Value::None) => None,
         Some(_) => Some(crate::fs::read_path(ctx, args, 0, "config.load")?.to_string()),
@@ -677,7 +691,7 @@ fn load(ctx: &mut Ctx, args: &[Value]) -> R {
     };
     let prefix: Option<String> = arg(ctx, args, 1)?;
     let argv: Vec<String> = arg(ctx, args, 2)?;
-    let desc = TypeDesc::arg(ctx.heap, ctx.program, args, 3, "config.load")?;
+    let desc = TypeDesc::arg(ctx.heap, ctx.program, args, 4, "config.load")?;
     let (k, settings) = struct_settings(&desc, ctx.program)?;
     let table = match &file {
         None => None,
