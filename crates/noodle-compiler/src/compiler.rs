@@ -302,6 +302,15 @@ pub struct Compiler {
     pub(crate) defaults_open: Vec<(u32, u32)>,
 }
 
+/// What to do instead of a default N0216 refuses, for a struct's field or a parameter.
+pub(crate) fn default_hint(field: bool) -> &'static str {
+    if field {
+        "give the field the default `none` (it becomes optional), and set it after construction"
+    } else {
+        "compute the value inside the function instead, from an optional parameter"
+    }
+}
+
 /// A default value wrapped so that a call in any module compiles it with the names of module
 /// `mi`, which declares it.
 pub(crate) fn scoped_default(d: &Expr, mi: usize) -> Expr {
@@ -532,6 +541,10 @@ impl Compiler {
         }
     }
     pub fn cur_module(&self) -> usize {
+        // a default value is compiled at the call but names what its own module names
+        if let Some(m) = self.default_scope {
+            return m;
+        }
         self.fns.last().map(|f| f.module).unwrap_or(0)
     }
 
@@ -733,13 +746,20 @@ impl Compiler {
                         }
                         _ => {}
                     }
-                    if let Some(f) = self.fns.last() {
+                    // (a default compiled at a call does not see the caller's type parameters,
+                    // nor its own type's: the call fixes them, so the default leaves them out)
+                    if let Some(f) = self.fns.last().filter(|_| self.default_scope.is_none()) {
                         if let Some((_, t)) = f.type_params.iter().rev().find(|(n, _)| n == name) {
                             return t.clone();
                         }
                     }
                     let m = self.cur_module();
                     let res = self.resolve_module_symbol(m, name);
+                    if matches!(res, NameRes::None) && self.default_scope.is_some() {
+                        self.error(N0102, format!("unknown type `{name}` in a default value"), *span)
+                            .hint("a default names the types of its own module, not type parameters: leave type arguments out (`Box()`), the field's type gives them");
+                        return Type::Unknown;
+                    }
                     return self.type_from_res(res, name, args, *span);
                 }
                 // mod.Type
@@ -1376,7 +1396,7 @@ impl Compiler {
                         }
                         let t = self.resolve_type(&f.ty);
                         fields.push((f.name.name.clone(), t));
-                        defaults.push(f.default.as_ref().map(|d| Rc::new(self.const_default(d, mi))));
+                        defaults.push(f.default.as_ref().map(|d| Rc::new(self.const_default(d, mi, true))));
                     }
                     self.structs[id as usize].fields = fields;
                     self.structs[id as usize].defaults = defaults;
@@ -1437,7 +1457,7 @@ impl Compiler {
                         let scope = self.f().type_params.len();
                         self.f().type_params.extend(own);
                         let ps: Vec<Type> = m.params.iter().map(|p| p.ty.as_ref().map(|t| self.resolve_type(t)).unwrap_or(Type::Unknown)).collect();
-                        let infos: Vec<ParamInfo> = m.params.iter().zip(&ps).map(|(p, t)| ParamInfo { name: p.name.name.clone(), ty: t.clone(), default: p.default.as_ref().map(|d| Rc::new(self.const_default(d, mi))) }).collect();
+                        let infos: Vec<ParamInfo> = m.params.iter().zip(&ps).map(|(p, t)| ParamInfo { name: p.name.name.clone(), ty: t.clone(), default: p.default.as_ref().map(|d| Rc::new(self.const_default(d, mi, false))) }).collect();
                         all_params.push(Rc::new(infos));
                         let r = m.ret.as_ref().map(|t| self.resolve_type(t)).unwrap_or(Type::None);
                         self.f().type_params.truncate(scope);
@@ -1571,15 +1591,17 @@ impl Compiler {
     /// A parameter's or field's default, as call sites compile it: the expression, scoped to
     /// module `mi` that declares it, when it is a literal, a constant name or a constructor call
     /// of such values, else (N0216) an error placeholder.
-    fn const_default(&mut self, d: &Expr, mi: usize) -> Expr {
-        if self.check_const_default(d, true) {
+    fn const_default(&mut self, d: &Expr, mi: usize, field: bool) -> Expr {
+        if self.check_const_default(d, Some(field)) {
             scoped_default(d, mi)
         } else {
             Expr { kind: ast::ExprKind::Error, span: d.span }
         }
     }
 
-    fn check_const_default(&mut self, d: &Expr, report: bool) -> bool {
+    /// Whether `d` has the form of a default; when not and `report` says whether it is a
+    /// field's (or a parameter's), N0216.
+    fn check_const_default(&mut self, d: &Expr, report: Option<bool>) -> bool {
         use ast::ExprKind as K;
         let ok = match &d.kind {
             K::Int(_) | K::Float(_) | K::Bool(_) | K::Str(_) | K::None | K::Bytes(_) => true,
@@ -1590,13 +1612,12 @@ impl Compiler {
             // a constructor (`Stack()`, `Point(0, 0)`, `Box[int]()`): its kind is checked where
             // it is compiled, since the names it uses may be declared later in the module
             K::Call { callee, args } => {
-                matches!(&callee.kind, K::Name(_) | K::Field { .. } | K::Index { .. }) && args.iter().all(|a| self.check_const_default(&a.value, false))
+                matches!(&callee.kind, K::Name(_) | K::Field { .. } | K::Index { .. }) && args.iter().all(|a| self.check_const_default(&a.value, None))
             }
             _ => false,
         };
-        if !ok && report {
-            self.error(N0216, "a default value must be a literal, a constant name or a constructor call", d.span)
-                .hint("compute the value inside the function instead, from an optional parameter");
+        if let (false, Some(field)) = (ok, report) {
+            self.error(N0216, "a default value must be a literal, a constant name or a constructor call", d.span).hint(default_hint(field));
         }
         ok
     }
@@ -1938,7 +1959,7 @@ impl Compiler {
                 self.error(N0101, format!("parameter `{}` is declared twice", p.name.name), p.name.span);
             }
             let ty = p.ty.as_ref().map(|t| self.resolve_type(t)).unwrap_or(Type::Unknown);
-            let default = p.default.as_ref().map(|d| Rc::new(self.const_default(d, mi)));
+            let default = p.default.as_ref().map(|d| Rc::new(self.const_default(d, mi, false)));
             params.push(ParamInfo { name: p.name.name.clone(), ty, default });
         }
         let ret = f.ret.as_ref().map(|t| self.resolve_type(t)).unwrap_or(Type::None);

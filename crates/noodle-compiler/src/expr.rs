@@ -419,6 +419,11 @@ impl Compiler {
                 };
                 let mut ptys = Vec::new();
                 for (i, p) in params.iter().enumerate() {
+                    if let Some(d) = &p.default {
+                        // a function value's type has no defaults for its callers to use
+                        self.error(crate::codes::N0216, format!("parameter `{}` of a closure cannot have a default", p.name.name), d.span)
+                            .hint("a closure is called through its type, which has no defaults: take the parameter as optional (`n: int?`) and write `n ?? 5` in the body, or use a `def`");
+                    }
                     let t = match (&p.ty, &want) {
                         (Some(t), _) => self.resolve_type(t),
                         (None, Some((ps, _))) => ps[i].clone(),
@@ -2443,11 +2448,11 @@ impl Compiler {
         let outer = self.default_scope.replace(scope);
         let r = if self.defaults_open.contains(&key) {
             self.error(crate::codes::N0216, "this default value constructs the struct it belongs to again, without end", d.span)
-                .hint("give it the default `none` instead, and make the value where it is needed");
+                .hint(crate::compiler::default_hint(true));
             (self.dst(dst), Type::Unknown)
-        } else if !self.constructor_default(d) {
-            self.error(crate::codes::N0216, "a default value may call only a struct's or an enum variant's constructor", d.span)
-                .hint("compute the value inside the function instead, from an optional parameter");
+        } else if let Some(call) = self.call_in_default(d) {
+            self.error(crate::codes::N0216, "a default value may call only a struct's or an enum variant's constructor", call)
+                .hint("compute the value where the default is needed instead, from an optional parameter or field");
             (self.dst(dst), Type::Unknown)
         } else {
             self.defaults_open.push(key);
@@ -2459,10 +2464,10 @@ impl Compiler {
         r
     }
 
-    /// Whether `d` is not a call, or a call of a constructor (the parts of its arguments were
+    /// The first call in default `d` that is not a constructor's, if any (the other parts were
     /// checked at the declaration).
-    fn constructor_default(&mut self, d: &Expr) -> bool {
-        let ExprKind::Call { callee, args } = &d.kind else { return true };
+    fn call_in_default(&mut self, d: &Expr) -> Option<Span> {
+        let ExprKind::Call { callee, args } = &d.kind else { return None };
         let ndiag = self.diags.len();
         let head = match &callee.kind {
             ExprKind::Index { target, .. } => target,
@@ -2471,7 +2476,10 @@ impl Compiler {
         let ok = self.static_type_name(head).is_some()
             || matches!(&head.kind, ExprKind::Field { target, .. } if matches!(self.static_type_name(target), Some(NameRes::Enum(_))));
         self.diags.truncate(ndiag);
-        ok && args.iter().all(|a| self.constructor_default(&a.value))
+        if !ok {
+            return Some(d.span);
+        }
+        args.iter().find_map(|a| self.call_in_default(&a.value))
     }
 
     fn static_type_name(&mut self, e: &Expr) -> Option<NameRes> {

@@ -97,7 +97,16 @@ impl Describer<'_> {
                                 let float = matches!(self.c.subst.resolve(ft), Type::Float) || matches!(self.c.subst.resolve(ft), Type::Optional(x) if *x == Type::Float);
                                 self.out.push('=');
                                 let variant = self.variant_default(ft, d);
-                                self.out.push_str(&variant.or_else(|| literal(d, float)).unwrap_or_else(|| "x".into()));
+                                // `Stats()` for a struct field: the struct made from its own
+                                // defaults (a call without arguments of the field's type can
+                                // only be its constructor)
+                                let is_struct = |t: Type| match t {
+                                    Type::Struct(..) => true,
+                                    Type::Optional(x) => matches!(*x, Type::Struct(..)),
+                                    _ => false,
+                                };
+                                let fresh = matches!(&d.kind, ExprKind::Call { args, .. } if args.is_empty()) && is_struct(self.c.subst.resolve(ft));
+                                self.out.push_str(&variant.or_else(|| fresh.then(|| "R".into())).or_else(|| literal(d, float)).unwrap_or_else(|| "x".into()));
                             }
                         }
                         self.table[k] = std::mem::replace(&mut self.out, outer);

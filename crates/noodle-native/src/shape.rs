@@ -56,20 +56,23 @@ pub enum Literal {
     EmptySet,
     /// An enum variant without fields (its record type), as `Level.Info`.
     Variant(u16),
+    /// The field's struct made from its own fields' defaults, as `Stats()`.
+    Fresh,
     /// A default that is not a literal (a call, a constant's name, an enum variant): the
     /// native cannot make it, and says so when the field is missing.
     NotLiteral,
 }
 
 impl Literal {
-    /// Whether the native can make this default (`value`).
+    /// Whether the native can make this default (`TypeDesc::default_value`; a `Fresh` struct
+    /// may still have a field it cannot make).
     pub fn usable(&self) -> bool {
         !matches!(self, Literal::NotLiteral)
     }
 
     /// A new value of the default (a fresh container for `[]`, `{}`, `set()`); not asked of
-    /// `NotLiteral` (see `usable`).
-    pub fn value(&self, heap: &mut Heap, shape: &Shape) -> Value {
+    /// `NotLiteral` or `Fresh` (see `TypeDesc::default_value`).
+    fn value(&self, heap: &mut Heap, shape: &Shape) -> Value {
         let v = match self {
             Literal::None => return Value::None,
             Literal::Bool(b) => return Value::Bool(*b),
@@ -80,7 +83,7 @@ impl Literal {
             Literal::EmptyDict => heap.alloc(Obj::Dict(Default::default())),
             Literal::EmptySet => heap.alloc(Obj::Set(Default::default())),
             Literal::Variant(ty) => return heap.alloc(Obj::Record { ty: *ty, fields: Default::default() }),
-            Literal::NotLiteral => return Value::None,
+            Literal::NotLiteral | Literal::Fresh => return Value::None,
         };
         if let (Value::Obj(r), true) = (v, shape.is_dynamic()) {
             heap.set_dynamic(r);
@@ -187,6 +190,7 @@ impl Reader<'_> {
             b'e' => Literal::EmptySet,
             b'v' => Literal::Variant(u16::try_from(self.num()?).ok()?),
             b'x' => Literal::NotLiteral,
+            b'R' => Literal::Fresh,
             _ => return None,
         })
     }
@@ -210,6 +214,42 @@ impl Reader<'_> {
 }
 
 impl TypeDesc {
+    /// A new value of a field's default `lit` of shape `shape`, or `None` when the native cannot
+    /// make it: not a literal, or a fresh struct with a field that has no default it can make
+    /// (an optional field without one is `none`).
+    pub fn default_value(&self, heap: &mut Heap, lit: &Literal, shape: &Shape) -> Option<Value> {
+        self.default_at(heap, lit, shape, 0)
+    }
+
+    fn default_at(&self, heap: &mut Heap, lit: &Literal, shape: &Shape, depth: usize) -> Option<Value> {
+        match lit {
+            Literal::NotLiteral => None,
+            Literal::Fresh => {
+                let k = match shape {
+                    Shape::Record(k) => *k,
+                    Shape::Optional(x) => match &**x {
+                        Shape::Record(k) => *k,
+                        _ => return None,
+                    },
+                    _ => return None,
+                };
+                // the compiler refuses defaults that construct themselves; a made-up
+                // description could still loop
+                let rec = self.records.get(k).filter(|_| depth < 64)?;
+                let mut fields = noodle_vm::value::Fields::new();
+                for (fs, d) in &rec.fields {
+                    fields.push(match d {
+                        Some(d) => self.default_at(heap, d, fs, depth + 1)?,
+                        None if matches!(fs, Shape::Optional(_) | Shape::None | Shape::Any) => Value::None,
+                        None => return None,
+                    });
+                }
+                Some(heap.alloc(Obj::Record { ty: rec.ty, fields }))
+            }
+            lit => Some(lit.value(heap, shape)),
+        }
+    }
+
     /// The description `text`, checked against `program`: every record is a struct of the
     /// program with that many fields, every enum's variants are variants without fields of
     /// one enum, every record reference is in the table (and no record is the runtime's own,
@@ -254,6 +294,8 @@ impl TypeDesc {
                             Shape::Optional(x) => matches!(&**x, Shape::Enum(vs) if vs.contains(ty)),
                             _ => false,
                         },
+                        // and a fresh struct, a struct field's
+                        Some(Literal::Fresh) => matches!(s, Shape::Record(_)) || matches!(s, Shape::Optional(x) if matches!(&**x, Shape::Record(_))),
                         _ => true,
                     })
             })

@@ -448,7 +448,12 @@ impl Build<'_> {
                     Some(_) => return Err(error(format!("{}: `{dotted}` must be a table ([{dotted}]), with the fields of `{}`", self.file(), self.desc.show(&Shape::Record(k2), self.program)))),
                 };
                 let mentioned = sub.is_some() || self.text.keys().any(|d| d.starts_with(&format!("{dotted}.")));
-                if !mentioned && matches!(shape, Shape::Optional(_)) {
+                if !mentioned && matches!(default, Some(Literal::NotLiteral)) {
+                    // `db: Db = Db(url: ...)`: its settings are not literals the layers can
+                    // start from
+                    let ty = self.desc.show(&Shape::Record(k2), self.program);
+                    return Err(error(format!("`{dotted}` defaults to `{ty}(...)` with arguments, which the settings cannot start from: give its settings (`{dotted}.FIELD`), or make the default `{ty}()`, its fields' own defaults")));
+                } else if !mentioned && matches!(shape, Shape::Optional(_)) && !matches!(default, Some(Literal::Fresh)) {
                     Value::None
                 } else {
                     self.record(heap, k2, sub, &p)?
@@ -465,10 +470,10 @@ impl Build<'_> {
                 let mut b = Builder { heap, program: self.program, desc: self.desc, path: Vec::new(), report: &report, strict: true };
                 b.build(shape, raw)?
             } else {
-                match default {
-                    Some(lit) if lit.usable() => lit.value(heap, shape),
-                    None if matches!(shape, Shape::Optional(_) | Shape::None | Shape::Any) => Value::None,
-                    _ => return Err(self.missing(&dotted, default.is_some())),
+                match default.as_ref().and_then(|lit| self.desc.default_value(heap, lit, shape)) {
+                    Some(v) => v,
+                    None if default.is_none() && matches!(shape, Shape::Optional(_) | Shape::None | Shape::Any) => Value::None,
+                    None => return Err(self.missing(&dotted, default.is_some())),
                 }
             };
             fields.push(v);
@@ -672,7 +677,8 @@ fn struct_settings(desc: &TypeDesc, program: &Program) -> Result<(usize, Vec<Set
 fn load(ctx: &mut Ctx, args: &[Value]) -> R {
     let exit_on_error: bool = arg(ctx, args, 3)?;
     match load_settings(ctx, args) {
-        Err(e) if exit_on_error && e.code == N2515 => {
+        // (N2010: the settings file could not be read, also the user's mistake)
+        Err(e) if exit_on_error && (e.code == N2515 || e.code == noodle_vm::codes::N2010) => {
             let program = program_name(ctx, None);
             let text = format!("{program}: error: {}\n(run `{program} --help` for the options)\n", e.message);
             ctx.out.flush().map_err(|e| crate::core::io_error("<stdout>", &e))?;

@@ -8,7 +8,7 @@ use crate::core::io_error;
 use crate::fs::{read_path, write_path};
 use crate::io::str_value;
 use noodle_compiler::types::Type;
-use noodle_native::shape::{Shape, TypeDesc};
+use noodle_native::shape::{Literal, Shape, TypeDesc};
 use noodle_native::{arity, as_list, as_str, blocking, simple, ArgShape, CallRule, Ctx, Module, NativeBox, NativeObject, Obj, RuleCall, Value, VmError};
 use noodle_nbc::Program;
 use std::io::Read;
@@ -171,11 +171,23 @@ pub(crate) struct Crlf<T: Read> {
     line: u64,
     record_start: bool,
     starts: std::collections::VecDeque<u64>,
+    /// The bytes that can change the state, outside and inside a quoted field: runs of other
+    /// bytes are copied through at once.
+    special_out: [bool; 256],
+    special_in: [bool; 256],
 }
 
 impl<T: Read> Crlf<T> {
     fn new(inner: T, delim: u8) -> Crlf<T> {
-        Crlf { inner, delim, at: At::FieldStart, buf: vec![0; 1 << 16], held_cr: false, done: false, line: 1, record_start: true, starts: Default::default() }
+        let mut special_out = [false; 256];
+        for b in [b'"', b'\r', b'\n', delim] {
+            special_out[b as usize] = true;
+        }
+        let mut special_in = [false; 256];
+        for b in [b'"', b'\n'] {
+            special_in[b as usize] = true;
+        }
+        Crlf { inner, delim, at: At::FieldStart, buf: vec![0; 1 << 16], held_cr: false, done: false, line: 1, record_start: true, starts: Default::default(), special_out, special_in }
     }
 
     fn step(&mut self, b: u8) {
@@ -206,8 +218,30 @@ impl<T: Read> Read for Crlf<T> {
             if got == 0 {
                 self.done = true;
             }
-            for i in 0..got {
+            let mut i = 0;
+            while i < got {
+                if !self.held_cr {
+                    // a run of bytes that change nothing but the field being unquoted: as
+                    // `step` would leave it, without looking at each
+                    let special = if self.at == At::Quoted { &self.special_in } else { &self.special_out };
+                    let start = i;
+                    while i < got && !special[self.buf[i] as usize] {
+                        i += 1;
+                    }
+                    if i > start {
+                        out[n..n + (i - start)].copy_from_slice(&self.buf[start..i]);
+                        n += i - start;
+                        if std::mem::take(&mut self.record_start) {
+                            self.starts.push_back(self.line);
+                        }
+                        if self.at != At::Quoted {
+                            self.at = At::Unquoted;
+                        }
+                        continue;
+                    }
+                }
                 let b = self.buf[i];
+                i += 1;
                 if std::mem::take(&mut self.held_cr) && b != b'\n' {
                     out[n] = b'\r';
                     n += 1;
@@ -388,7 +422,8 @@ fn typed_rows<T: Read>(ctx: &mut Ctx, desc: &TypeDesc, mut r: csv::Reader<Crlf<T
     for (name, (shape, default)) in names.iter().zip(&rec_shape.fields) {
         sources.push(match (header.iter().position(|h| h.trim() == name), default) {
             (Some(c), _) => Source::Column(c),
-            (None, Some(d)) if d.usable() => Source::Default(d.clone()),
+            // (a struct made from its defaults is no cell's value)
+            (None, Some(d)) if d.usable() && *d != Literal::Fresh => Source::Default(d.clone()),
             (None, None) if matches!(shape, Shape::Optional(_) | Shape::Any) => Source::None,
             (None, d) => {
                 let shown = desc.show(&desc.root, program);
@@ -410,7 +445,7 @@ fn typed_rows<T: Read>(ctx: &mut Ctx, desc: &TypeDesc, mut r: csv::Reader<Crlf<T
                     }
                     cell(ctx, desc, shape, &rec, field(text, &rec, *c), &header[*c], what)?
                 }
-                Source::Default(d) => d.value(ctx.heap, shape),
+                Source::Default(d) => desc.default_value(ctx.heap, d, shape).unwrap_or(Value::None),
                 Source::None => Value::None,
             });
         }

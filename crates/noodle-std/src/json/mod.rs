@@ -7,7 +7,7 @@
 //! that contains itself.
 
 use crate::codes::{N2501, N2502, N2508};
-use noodle_native::shape::{DescribeTypes, Shape, TypeDesc};
+use noodle_native::shape::{DescribeTypes, Literal, Shape, TypeDesc};
 use noodle_native::{arity, simple, Ctx, Heap, Module, Obj, Value, VmError};
 use noodle_nbc::Program;
 use noodle_vm::value::{Dict, DictMap, Key, Text};
@@ -203,12 +203,18 @@ impl Builder<'_> {
                             self.path.pop();
                             v
                         }
-                        (None, Some(lit)) if lit.usable() => lit.value(self.heap, fs),
                         (None, None) if matches!(fs, Shape::Optional(_) | Shape::None | Shape::Any) => Value::None,
-                        (None, lit) => {
-                            let why = if lit.is_some() { "; its default is not a literal, so decoding cannot use it" } else { "" };
-                            return Err(self.error(format!("missing field `{name}` (of `{}`){why}", desc.show(&Shape::Record(*k), self.program))));
-                        }
+                        (None, lit) => match lit.as_ref().and_then(|l| desc.default_value(self.heap, l, fs)) {
+                            Some(v) => v,
+                            None => {
+                                let why = match lit {
+                                    Some(Literal::Fresh) => "; its default struct has a field without a literal default, so decoding cannot make it",
+                                    Some(_) => "; its default is not a literal, so decoding cannot use it",
+                                    None => "",
+                                };
+                                return Err(self.error(format!("missing field `{name}` (of `{}`){why}", desc.show(&Shape::Record(*k), self.program))));
+                            }
+                        },
                     };
                     fields.push(v);
                 }
