@@ -190,7 +190,10 @@ fn command(ctx: &mut Ctx, argv: &[String], cwd: &Option<String>, env: &[(String,
     Ok(cmd)
 }
 
-fn spawn(cmd: &mut Command, what: &str) -> Result<std::process::Child, VmError> {
+fn spawn(cmd: &mut Command, what: &str, cwd: &Option<String>) -> Result<std::process::Child, VmError> {
+    if let Some(d) = cwd.as_deref().filter(|d| !std::path::Path::new(d).is_dir()) {
+        return Err(VmError::new(N2503, format!("cannot start `{what}`: its working folder {d} is not a folder that exists")));
+    }
     cmd.spawn().map_err(|e| VmError::new(N2503, format!("cannot start `{what}`: {}", io_text(&e))))
 }
 
@@ -217,9 +220,11 @@ fn drain(pipe: impl Read + Send + 'static, cap: u64) -> Drain {
 }
 
 impl Drain {
-    /// What was read (after the program ended), or why it could not be.
-    fn join(self, which: &str, what: &str) -> Result<Vec<u8>, VmError> {
+    /// What was read (after the program ended), or why it could not be; N2516 past the cap
+    /// (the program may have ended before the waiting loop saw the flag).
+    fn join(self, which: &str, what: &str, cap: u64) -> Result<Vec<u8>, VmError> {
         match self.handle.join() {
+            Ok((buf, None)) if buf.len() as u64 > cap => Err(too_much(what, cap, "on an output it captured")),
             Ok((buf, None)) => Ok(buf),
             Ok((_, Some(e))) => Err(VmError::new(noodle_vm::codes::N2010, format!("reading the {which} of `{what}`: {}", io_text(&e)))),
             Err(_) => Err(VmError::new(noodle_vm::codes::N2010, format!("reading the {which} of `{what}` failed"))),
@@ -231,16 +236,24 @@ fn too_much(what: &str, cap: u64, where_: &str) -> VmError {
     VmError::new(N2516, format!("`{what}` wrote more than max_output ({cap} bytes) {where_}; it was killed"))
 }
 
-/// Waits for `child` to end. Past `timeout` it is killed (N2505); when one of `drains` passes
-/// its cap, too (N2516).
+/// Waits for `child` to end and for `drains` to reach the end of its outputs (a program it
+/// started in the background may hold them open). Past `timeout` it is killed (N2505); when one
+/// of `drains` passes its cap, too (N2516).
 fn wait_child(child: &mut std::process::Child, what: &str, timeout: Option<Duration>, drains: &[&Drain], cap: u64) -> Result<ExitStatus, VmError> {
     let start = Instant::now();
     let mut pause = Duration::from_micros(100);
+    let mut ended = None;
     loop {
-        match child.try_wait() {
-            Ok(Some(s)) => return Ok(s),
-            Ok(None) => {}
-            Err(e) => return Err(VmError::new(N2503, format!("cannot wait for `{what}`: {}", io_text(&e)))),
+        if ended.is_none() {
+            match child.try_wait() {
+                Ok(s) => ended = s,
+                Err(e) => return Err(VmError::new(N2503, format!("cannot wait for `{what}`: {}", io_text(&e)))),
+            }
+        }
+        if let Some(s) = ended {
+            if drains.iter().all(|d| d.handle.is_finished()) {
+                return Ok(s);
+            }
         }
         if drains.iter().any(|d| d.over.load(Ordering::Relaxed)) {
             let _ = child.kill();
@@ -249,9 +262,13 @@ fn wait_child(child: &mut std::process::Child, what: &str, timeout: Option<Durat
         }
         if let Some(limit) = timeout {
             if start.elapsed() >= limit {
+                let secs = noodle_vm::fmt::float_repr(limit.as_secs_f64());
+                if ended.is_some() {
+                    return Err(VmError::new(N2505, format!("`{what}` ended, but a program it started still held its output open after {secs} s")));
+                }
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(VmError::new(N2505, format!("`{what}` did not finish within {} s and was killed", noodle_vm::fmt::float_repr(limit.as_secs_f64()))));
+                return Err(VmError::new(N2505, format!("`{what}` did not finish within {secs} s and was killed")));
             }
         }
         std::thread::sleep(pause);
@@ -288,7 +305,7 @@ fn execute(ctx: &mut Ctx, spec: &Spec) -> Result<Completed, VmError> {
     let (out, err) = if spec.capture { (Stdio::piped(), Stdio::piped()) } else { (Stdio::inherit(), Stdio::inherit()) };
     cmd.stdout(out).stderr(err);
     let what = shown(&spec.argv);
-    let mut child = spawn(&mut cmd, &what)?;
+    let mut child = spawn(&mut cmd, &what, &spec.cwd)?;
     // input on a thread of its own: a program may not read it all before writing its output
     let feeder = match (spec.input.clone(), child.stdin.take()) {
         (Some(text), Some(mut stdin)) => Some(std::thread::spawn(move || {
@@ -308,8 +325,8 @@ fn execute(ctx: &mut Ctx, spec: &Spec) -> Result<Completed, VmError> {
     if drains.iter().any(|d| d.over.load(Ordering::Relaxed)) {
         return Err(too_much(&what, spec.max_output, "on an output it captured"));
     }
-    let stdout = out_reader.map_or(Ok(Vec::new()), |d| d.join("output", &what))?;
-    let stderr = err_reader.map_or(Ok(Vec::new()), |d| d.join("error output", &what))?;
+    let stdout = out_reader.map_or(Ok(Vec::new()), |d| d.join("output", &what, spec.max_output))?;
+    let stderr = err_reader.map_or(Ok(Vec::new()), |d| d.join("error output", &what, spec.max_output))?;
     let code = status_code(status);
     if spec.check && code != 0 {
         return Err(failed(&what, code, &stderr));
@@ -416,7 +433,7 @@ fn process_start(ctx: &mut Ctx, args: &[Value]) -> R {
         other => return Err(VmError::arg(format!("stderr is \"inherit\", \"capture\" or \"null\", not {other:?}"))),
     });
     let what = shown(&argv);
-    let mut proc = spawn(&mut cmd, &what)?;
+    let mut proc = spawn(&mut cmd, &what, &cwd)?;
     let stderr = proc.stderr.take().map(|pipe| {
         let buf = Arc::new(Mutex::new(Vec::new()));
         keep_tail(pipe, max_output, buf.clone());
@@ -563,7 +580,7 @@ fn child_wait(ctx: &mut Ctx, args: &[Value]) -> R {
             if d.over.load(Ordering::Relaxed) {
                 return Err(too_much(&c.what, c.max_output, "after its output was last read"));
             }
-            before.extend(d.join("output", &c.what)?);
+            before.extend(d.join("output", &c.what, c.max_output)?);
             let pos = c.kept.position() as usize;
             let mut rest = c.kept.get_ref()[pos.min(c.kept.get_ref().len())..].to_vec();
             rest.extend(before);
@@ -590,9 +607,11 @@ fn child_poll(ctx: &mut Ctx, args: &[Value]) -> R {
 fn child_kill(ctx: &mut Ctx, args: &[Value]) -> R {
     let c = child(ctx, args, "process.Child.kill")?;
     if c.status.is_none() {
-        // an error here means it has already ended, which is what was asked
+        // an error here means it has already ended, which is what was asked; what it wrote
+        // and was not read is dropped (a program it started may hold the pipe open)
         let _ = c.proc.kill();
         c.stdin = None;
+        c.stdout = None;
         c.reap()?;
     }
     Ok(Value::None)
