@@ -1593,6 +1593,10 @@ impl Compiler {
                         self.emit(Op::GetField { dst: d, obj: r, idx: i as u16 });
                         ft
                     }
+                    None if info.methods.contains_key(&name.name) => {
+                        let fi = info.methods[&name.name];
+                        self.bound_method(r, &base_t, fi, name, d, span)
+                    }
                     None => {
                         let sname = info.name.clone();
                         let cands: Vec<String> = info.fields.iter().map(|f| f.0.clone()).chain(info.methods.keys().cloned()).collect();
@@ -1611,6 +1615,10 @@ impl Compiler {
                 }
             }
             Type::Unknown => Type::Unknown,
+            Type::Enum(e, _) if self.enums[*e as usize].methods.contains_key(&name.name) => {
+                let fi = self.enums[*e as usize].methods[&name.name];
+                self.bound_method(r, &base_t, fi, name, d, span)
+            }
             _ => {
                 let shown = self.show(&base_t);
                 let mut dg = Diagnostic::error(N0106, format!("`{shown}` has no field `{}`", name.name), name.span).label("unknown field");
@@ -2438,6 +2446,43 @@ impl Compiler {
         }
         let r = self.static_type_name(e)?;
         Some((r, None))
+    }
+
+    /// `recv.method` without a call: a closure that calls the method on the receiver in `recv`,
+    /// as it is now (`let add = acc.add; add(2)`), into `d`. A generic method has no one type
+    /// to give the closure, so it cannot be taken this way (N0106).
+    fn bound_method(&mut self, recv: Reg, recv_t: &Type, fi: usize, name: &noodle_syntax::ast::Ident, d: Reg, span: Span) -> Type {
+        let info = self.funcs[fi].clone();
+        let (owner, targs): (Vec<(String, Type)>, &[Type]) = match recv_t {
+            Type::Struct(s, args) => (self.structs[*s as usize].type_params.clone(), args),
+            Type::Enum(e, args) => (self.enums[*e as usize].type_params.clone(), args),
+            _ => (Vec::new(), &[]),
+        };
+        let owner_ids: Vec<u32> = owner.iter().filter_map(|(_, p)| if let Type::Param(id, _) = p { Some(*id) } else { None }).collect();
+        if info.type_params.len() > owner_ids.len() {
+            self.error(N0106, format!("`{}` is a generic method, which cannot be used as a value", name.name), name.span)
+                .hint(format!("call it, or wrap the call in a closure with the types you need: `fn (x: int) => obj.{}(x)`", name.name));
+            return Type::Unknown;
+        }
+        let binds: Vec<(u32, Type)> = owner_ids.into_iter().zip(targs.iter().cloned()).collect();
+        let params: Vec<&ParamInfo> = info.params.iter().filter(|p| p.name != "self").collect();
+        let ptys: Vec<Type> = params.iter().map(|p| instantiate(&p.ty, &binds)).collect();
+        let ret = instantiate(&info.ret, &binds);
+        // the receiver, held by a hidden local that the closure captures
+        let hidden = format!("$bound{}", self.with_count);
+        self.with_count += 1;
+        let l = self.declare_local(&hidden, recv_t.clone(), false);
+        self.emit(Op::Move { dst: l.reg, src: recv });
+        let at = |kind: ExprKind| Expr { kind, span };
+        let names: Vec<String> = (0..params.len()).map(|i| format!("$arg{i}")).collect();
+        let lparams: Vec<Param> = names.iter().map(|n| Param { name: noodle_syntax::ast::Ident { name: n.clone(), span }, ty: None, default: None, variadic: false, pattern: None }).collect();
+        let call = at(ExprKind::Call {
+            callee: Box::new(at(ExprKind::Field { target: Box::new(at(ExprKind::Name(hidden))), name: name.clone(), optional: false })),
+            args: names.iter().map(|n| Arg { name: None, value: at(ExprKind::Name(n.clone())) }).collect(),
+        });
+        let body = noodle_syntax::ast::Block { stmts: vec![Stmt::Return(Some(call), span)], span, has_closure: false };
+        let shown = self.show(recv_t);
+        self.lambda(&format!("{shown}.{}", name.name), &lparams, Some(ptys), ret, &body, d, span)
     }
 
     /// A default value that a call omitted, compiled with the names of `scope`, the module that
