@@ -198,6 +198,8 @@ pub struct LoopCtx {
     pub breaks: Vec<Label>,
     pub continues: Vec<Label>,
     pub try_depth: usize,
+    /// A comprehension's hidden loop (see `push_loop`).
+    pub comprehension: bool,
 }
 
 pub struct FnState {
@@ -300,6 +302,8 @@ pub struct Compiler {
     /// or through another struct's default, is an error rather than an endless expansion.
     pub(crate) default_scope: Option<usize>,
     pub(crate) defaults_open: Vec<(u32, u32)>,
+    /// The spans of the comprehensions being compiled: the bodies of their hidden loops.
+    pub(crate) comprehension_spans: Vec<Span>,
 }
 
 /// What to do instead of a default N0216 refuses, for a struct's field or a parameter.
@@ -430,6 +434,7 @@ impl Compiler {
             with_count: 0,
             default_scope: None,
             defaults_open: Vec::new(),
+            comprehension_spans: Vec::new(),
         };
         // The built-in `Error` struct is type 0 / record 0.
         // `cause` is another error this one wraps; `$value` (which no program can name) the value

@@ -1332,7 +1332,9 @@ impl Compiler {
         }
         self.push_scope();
         self.bind_local(ACC, Local { reg: acc, ty: ty.clone(), mutable: false, cell: false, wide: None, global: None });
+        self.comprehension_spans.push(span);
         self.stmt(&inner);
+        self.comprehension_spans.pop();
         self.pop_scope();
         let ty = self.subst.resolve(&ty);
         match &ty {

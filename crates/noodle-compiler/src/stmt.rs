@@ -389,9 +389,15 @@ impl Compiler {
             }
             Stmt::Break(span) | Stmt::Continue(span) => {
                 let is_break = matches!(s, Stmt::Break(_));
+                let w = if is_break { "break" } else { "continue" };
                 if self.f().loops.is_empty() {
-                    let w = if is_break { "break" } else { "continue" };
                     self.error(N0210, format!("`{w}` outside of a loop"), *span).label("not inside `while` or `for`");
+                    return true;
+                }
+                if self.f().loops.last().is_some_and(|l| l.comprehension) {
+                    self.error(N0210, format!("`{w}` inside a comprehension"), *span)
+                        .label("a comprehension is an expression, not a loop")
+                        .hint("filter with `if` in the comprehension, or write a `for` loop that pushes to a list");
                     return true;
                 }
                 let depth = self.f().loops.last().unwrap().try_depth;
@@ -1094,6 +1100,13 @@ impl Compiler {
         exits
     }
 
+    /// Enters a loop whose body is `body`: a comprehension's hidden loop (its body has the
+    /// comprehension's span) takes no `break` or `continue`.
+    fn push_loop(&mut self, depth: usize, body: &Block) {
+        let comprehension = self.comprehension_spans.contains(&body.span);
+        self.f().loops.push(LoopCtx { breaks: vec![], continues: vec![], try_depth: depth, comprehension });
+    }
+
     fn while_stmt(&mut self, cond: &Expr, body: &Block) -> bool {
         self.widen_assigned_in(body);
         let infinite = matches!(cond.kind, ExprKind::Bool(true));
@@ -1101,7 +1114,7 @@ impl Compiler {
         let to_cond = if infinite { None } else { Some(self.b().jump()) };
         let top = self.b().here();
         let depth = self.f().tries.len();
-        self.f().loops.push(LoopCtx { breaks: vec![], continues: vec![], try_depth: depth });
+        self.push_loop(depth, body);
         self.push_scope();
         self.apply_narrowing(&when_true);
         self.block_stmts(body);
@@ -1168,7 +1181,7 @@ impl Compiler {
                 self.b().jump_if_false(c)
             };
             let top = self.b().here();
-            self.f().loops.push(LoopCtx { breaks: vec![], continues: vec![], try_depth: depth });
+            self.push_loop(depth, body);
             self.push_scope();
             self.bind_loop_var(pat, counter, &Type::Int);
             self.block_stmts(body);
@@ -1257,7 +1270,7 @@ impl Compiler {
             let to_cond = self.b().jump();
             let top = self.b().here();
             self.emit(Op::ListGet { dst: item, list, idx });
-            self.f().loops.push(LoopCtx { breaks: vec![], continues: vec![], try_depth: depth });
+            self.push_loop(depth, body);
             self.push_scope();
             self.bind_loop_var(pat, item, &elem);
             self.block_stmts(body);
@@ -1324,7 +1337,7 @@ impl Compiler {
     /// `item` is none, else binds it (`elem`) and runs the body.
     fn loop_until_none(&mut self, item: Reg, top: usize, elem: &Type, pat: &Pattern, body: &Block, depth: usize) {
         let done = self.b().jump_if_none(item);
-        self.f().loops.push(LoopCtx { breaks: vec![], continues: vec![], try_depth: depth });
+        self.push_loop(depth, body);
         self.push_scope();
         self.bind_loop_var(pat, item, elem);
         self.block_stmts(body);
