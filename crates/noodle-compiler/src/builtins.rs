@@ -31,7 +31,7 @@ pub fn hashable(t: &Type) -> bool {
 /// The free functions that are always in scope (the first ones declared by the core module;
 /// `sum` and those after it are list methods called on their first argument).
 pub const BUILTIN_FUNCTIONS: &[&str] = &[
-    "print", "len", "range", "str", "int", "float", "bool", "abs", "min", "max", "assert", "type_of", "set", "sum", "sorted", "reversed", "zip",
+    "print", "len", "range", "str", "int", "float", "bool", "abs", "min", "max", "assert", "type_of", "list", "set", "sum", "sorted", "reversed", "zip",
     "enumerate", "any", "all",
 ];
 

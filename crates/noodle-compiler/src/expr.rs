@@ -2789,7 +2789,7 @@ impl Compiler {
         let arity = |c: &mut Compiler, lo: usize, hi: usize| -> bool {
             if args.len() < lo || args.len() > hi {
                 let expect = if lo == hi { format!("{lo}") } else { format!("{lo} to {hi}") };
-                c.error(N0201, format!("`{b}` takes {expect} argument{} but {} were given", plural(hi), args.len()), span);
+                c.error(N0201, format!("`{b}` takes {expect} argument{} but {} were given", plural(if lo == hi { hi } else { 2 }), args.len()), span);
                 false
             } else {
                 true
@@ -2830,8 +2830,28 @@ impl Compiler {
                 self.emit_to_str(d, r, &t);
                 (d, Type::Str)
             }
+            // `list(xs)`, `set(xs)`: `[x for x in xs]`, `{x for x in xs}`, so they take whatever
+            // `for` takes (a dict gives its keys, a str its characters)
+            "list" | "set" if args.len() == 1 && args[0].name.is_none() => {
+                use noodle_syntax::ast::{CompClause, CompKind, Comprehension, PatKind, Pattern};
+                let x = "$element".to_string();
+                let c = Comprehension {
+                    kind: if b == "list" { CompKind::List } else { CompKind::Set },
+                    elem: Expr { kind: ExprKind::Name(x.clone()), span },
+                    value: None,
+                    clauses: vec![CompClause::For { pat: Pattern { kind: PatKind::Bind(x), span }, iter: args[0].value.clone() }],
+                    has_closure: true,
+                };
+                self.comprehension(&c, dst, expected, span)
+            }
+            "list" => {
+                if arity(self, 0, 1) {
+                    return self.expr(&Expr { kind: ExprKind::List(vec![]), span }, dst, expected);
+                }
+                (self.dst(dst), Type::Unknown)
+            }
             "set" => {
-                arity(self, 0, 0);
+                arity(self, 0, 1);
                 let d = self.dst(dst);
                 let base = self.b().alloc(1);
                 let n = self.native("set");
