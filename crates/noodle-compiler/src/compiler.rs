@@ -1026,8 +1026,9 @@ impl Compiler {
             let want_ret = self.subst.resolve(&crate::expr::instantiate(&ret, &iinst));
             let f_has_self = f.has_self;
             // the interface's arguments may still be open (`def take[T](g: Getter[T])` given a
-            // `Box[int]`): the method's signature settles them
-            let open = want.iter().chain(std::iter::once(&want_ret)).any(|t| self.subst.has_vars(t));
+            // `Box[int]`), or the type's (`let c: Container[int] = Box()`): the method's
+            // signature settles them
+            let open = want.iter().chain(std::iter::once(&want_ret)).chain(fparams.iter()).chain(std::iter::once(&fret)).any(|t| self.subst.has_vars(t));
             let same = fparams.len() == want.len()
                 && if open {
                     fparams.iter().zip(&want).all(|(a, b)| self.subst.unify(a, b)) && self.subst.unify(&fret, &want_ret)

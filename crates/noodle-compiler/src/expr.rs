@@ -453,6 +453,10 @@ impl Compiler {
 
     fn elements(&mut self, elems: &[Expr], want: Option<Type>, what: &str) -> (Reg, Type) {
         let base = self.b().alloc(elems.len() as u32);
+        // an element type still to be inferred (a generic parameter's `list[T]`) is the join of
+        // the elements, as with no context: `[1, 2.5]` gives `T = float`
+        let open = want.clone().filter(|w| matches!(self.subst.resolve(w), Type::Var(_)));
+        let want = if open.is_some() { None } else { want };
         let mut et = want.clone().unwrap_or_else(|| self.subst.fresh());
         let mut types = Vec::new();
         for (i, el) in elems.iter().enumerate() {
@@ -461,6 +465,9 @@ impl Compiler {
             types.push(self.join_element(i, &mut et, t, want.as_ref(), el.span, &format!("{what} elements")));
         }
         self.widen_int_elements(&types, &et, |i| base + i as u16);
+        if let (Some(w), Some(first)) = (open, elems.first()) {
+            self.expect_type(&et, &w, first.span);
+        }
         (base, et)
     }
 
