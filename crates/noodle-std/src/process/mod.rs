@@ -239,7 +239,7 @@ fn too_much(what: &str, cap: u64, where_: &str) -> VmError {
 /// Waits for `child` to end and for `drains` to reach the end of its outputs (a program it
 /// started in the background may hold them open). Past `timeout` it is killed (N2505); when one
 /// of `drains` passes its cap, too (N2516).
-fn wait_child(child: &mut std::process::Child, what: &str, timeout: Option<Duration>, drains: &[&Drain], cap: u64) -> Result<ExitStatus, VmError> {
+fn wait_child(child: &mut std::process::Child, what: &str, timeout: Option<Duration>, drains: &[&Drain], tails: &[&JoinHandle<()>], cap: u64) -> Result<ExitStatus, VmError> {
     let start = Instant::now();
     let mut pause = Duration::from_micros(100);
     let mut ended = None;
@@ -251,7 +251,7 @@ fn wait_child(child: &mut std::process::Child, what: &str, timeout: Option<Durat
             }
         }
         if let Some(s) = ended {
-            if drains.iter().all(|d| d.handle.is_finished()) {
+            if drains.iter().all(|d| d.handle.is_finished()) && tails.iter().all(|t| t.is_finished()) {
                 return Ok(s);
             }
         }
@@ -317,7 +317,7 @@ fn execute(ctx: &mut Ctx, spec: &Spec) -> Result<Completed, VmError> {
     let out_reader = child.stdout.take().map(|p| drain(p, spec.max_output));
     let err_reader = child.stderr.take().map(|p| drain(p, spec.max_output));
     let drains: Vec<&Drain> = out_reader.iter().chain(err_reader.iter()).collect();
-    let status = wait_child(&mut child, &what, spec.timeout, &drains, spec.max_output)?;
+    let status = wait_child(&mut child, &what, spec.timeout, &drains, &[], spec.max_output)?;
     if let Some(f) = feeder {
         let _ = f.join();
     }
@@ -372,8 +372,10 @@ pub struct Child {
     stdout: Option<std::io::BufReader<std::process::ChildStdout>>,
     /// Standard output that `wait` read and `read_line`/`read_all` have not taken yet.
     kept: std::io::Cursor<Vec<u8>>,
-    /// Its standard error, when captured: the last `max_output` bytes, filled by a thread.
+    /// Its standard error, when captured: the last `max_output` bytes, filled by a thread
+    /// (which `wait` waits for, so that all of it is there after).
     stderr: Option<Arc<Mutex<Vec<u8>>>>,
+    stderr_reader: Option<JoinHandle<()>>,
     status: Option<i64>,
     max_output: u64,
 }
@@ -392,7 +394,7 @@ impl NativeObject for Child {
 
 /// Keeps the last `cap` bytes of a program's standard error in `into`, on a thread of its own
 /// (it never blocks the program: what is older is dropped).
-fn keep_tail(mut pipe: impl Read + Send + 'static, cap: u64, into: Arc<Mutex<Vec<u8>>>) {
+fn keep_tail(mut pipe: impl Read + Send + 'static, cap: u64, into: Arc<Mutex<Vec<u8>>>) -> JoinHandle<()> {
     std::thread::spawn(move || {
         let cap = usize::try_from(cap).unwrap_or(usize::MAX);
         let mut chunk = [0u8; 8192];
@@ -409,7 +411,7 @@ fn keep_tail(mut pipe: impl Read + Send + 'static, cap: u64, into: Arc<Mutex<Vec
                 }
             }
         }
-    });
+    })
 }
 
 fn process_start(ctx: &mut Ctx, args: &[Value]) -> R {
@@ -434,11 +436,14 @@ fn process_start(ctx: &mut Ctx, args: &[Value]) -> R {
     });
     let what = shown(&argv);
     let mut proc = spawn(&mut cmd, &what, &cwd)?;
-    let stderr = proc.stderr.take().map(|pipe| {
-        let buf = Arc::new(Mutex::new(Vec::new()));
-        keep_tail(pipe, max_output, buf.clone());
-        buf
-    });
+    let (stderr, stderr_reader) = match proc.stderr.take() {
+        Some(pipe) => {
+            let buf = Arc::new(Mutex::new(Vec::new()));
+            let reader = keep_tail(pipe, max_output, buf.clone());
+            (Some(buf), Some(reader))
+        }
+        None => (None, None),
+    };
     let child = Child {
         what,
         stdin: proc.stdin.take(),
@@ -446,6 +451,7 @@ fn process_start(ctx: &mut Ctx, args: &[Value]) -> R {
         proc,
         kept: std::io::Cursor::new(Vec::new()),
         stderr,
+        stderr_reader,
         status: None,
         max_output,
     };
@@ -574,7 +580,8 @@ fn child_wait(ctx: &mut Ctx, args: &[Value]) -> R {
             (before, drain(r.into_inner(), c.max_output))
         });
         let drains: Vec<&Drain> = reader.iter().map(|(_, d)| d).collect();
-        let status = wait_child(&mut c.proc, &c.what, timeout, &drains, c.max_output)?;
+        let tails: Vec<&JoinHandle<()>> = c.stderr_reader.iter().collect();
+        let status = wait_child(&mut c.proc, &c.what, timeout, &drains, &tails, c.max_output)?;
         c.status = Some(status_code(status));
         if let Some((mut before, d)) = reader {
             if d.over.load(Ordering::Relaxed) {
