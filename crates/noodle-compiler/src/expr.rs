@@ -2739,7 +2739,7 @@ impl Compiler {
             let shown = self.show(t);
             let mut d = Diagnostic::error(N0106, format!("`{shown}` has no method `{}`", name.name), name.span).label("unknown method");
             if matches!(name.name.as_str(), "sort" | "sorted" | "min" | "max" | "argsort") && matches!(t, Type::List(_)) {
-                d = d.hint("sorting needs elements that can be ordered (int, float, str, bytes, bool or tuples of those); use sort_by(key)");
+                d = d.hint("sorting needs elements that can be ordered (int, float, str, bytes, bool, tuples and lists of those, or a struct declared `: Ord`); or sort by a key with sort_by(key)");
             } else if name.name == "sum" && matches!(t, Type::List(_)) {
                 d = d.hint("`sum` adds a `list[int]` or a `list[float]`");
             } else if matches!(name.name.as_str(), "sum" | "sorted" | "sorted_by" | "reversed" | "zip" | "enumerate" | "min" | "max") && !matches!(t, Type::List(_)) {
