@@ -986,6 +986,21 @@ impl Compiler {
                 return self.binary_regs(op, (ra, Type::Int), (rb, tb), d, span);
             }
         }
+        // `(1, 2) in d`: a tuple or list literal looked for takes its type from the container's
+        // elements or keys (a `dict[(float, int), V]` gets `(1.0, 2)`); the container is
+        // compiled first, which a literal of constants cannot observe
+        if matches!(op, BinOp::In | BinOp::NotIn) && matches!(a.kind, ExprKind::Tuple(_) | ExprKind::List(_)) && constant_literal(a) {
+            let (rb, tb) = self.expr(b, Option::None, Option::None);
+            let tb = self.subst.resolve(&tb);
+            let want = match &tb {
+                Type::List(e) | Type::Set(e) | Type::Dict(e, _) => Some(self.subst.resolve(e)),
+                _ => Option::None,
+            };
+            let (ra, ta) = self.expr(a, Option::None, want.as_ref());
+            let ta = self.subst.resolve(&ta);
+            let d = self.dst(dst);
+            return self.binary_regs(op, (ra, ta), (rb, tb), d, span);
+        }
         let (ra, ta) = self.expr(a, Option::None, Option::None);
         let ta = self.subst.resolve(&ta);
         // `x + 1`, `x - 1`: an int literal on the right becomes an immediate
@@ -3016,6 +3031,17 @@ pub fn instantiate(t: &Type, inst: &[(u32, Type)]) -> Type {
         Type::Enum(id, args) if !args.is_empty() => Type::Enum(*id, args.iter().map(|t| instantiate(t, inst)).collect()),
         Type::Interface(id, args) if !args.is_empty() => Type::Interface(*id, args.iter().map(|t| instantiate(t, inst)).collect()),
         t => t.clone(),
+    }
+}
+
+/// Whether `e` is a literal made only of constants (numbers, strings, bools, `none`, and tuples
+/// and lists of those): its evaluation has no effects to order.
+fn constant_literal(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Str(_) | ExprKind::Bytes(_) | ExprKind::Bool(_) | ExprKind::None => true,
+        ExprKind::Unary(_, x) => constant_literal(x),
+        ExprKind::Tuple(xs) | ExprKind::List(xs) => xs.iter().all(constant_literal),
+        _ => false,
     }
 }
 
