@@ -196,6 +196,15 @@ fn doubling_a_string_until_memory_runs_out_is_catchable() {
 }
 
 #[test]
+fn growing_a_list_until_memory_runs_out_is_catchable() {
+    // push, insert and extend reserve room without aborting; near the limit they grow by an
+    // eighth, not one element at a time (which took minutes of copying)
+    let src = "var xs: list[int] = []\ntry {\n    while true { xs.push(1) }\n} catch e {\n    print(e.code, e.message, len(xs) > 1000000)\n}\nvar ys = [0]\ntry {\n    while true { ys.extend(ys) }\n} catch e {\n    print(e.code)\n}\n";
+    let out = program("grow", "run", src, Opts { mem_kib: Some(400 << 10), ..Default::default() });
+    assert_eq!((out.code, out.stdout.as_str()), (Some(0), "N2011 the list is too large: there is not enough memory for it true\nN2011\n"), "{}", out.stderr);
+}
+
+#[test]
 fn a_line_too_long_for_memory_is_an_io_error() {
     let src = "import std.io\ntry {\n    print(len(io.read_line()!))\n} catch e {\n    print(e.code, e.message)\n}\nprint(\"after\")\n";
     let line = vec![b'a'; 700 << 20];

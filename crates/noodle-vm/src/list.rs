@@ -98,6 +98,26 @@ impl List {
         self.len() == 0
     }
 
+    /// Makes room for `extra` more elements in the current storage without aborting: false
+    /// when the memory cannot be had (the caller raises a catchable error). Growth doubles,
+    /// as `push` would, or near the limit adds an eighth.
+    pub fn try_reserve(&mut self, extra: usize) -> bool {
+        fn room<T>(v: &mut Vec<T>, extra: usize) -> bool {
+            if v.capacity() - v.len() >= extra {
+                return true;
+            }
+            // doubling, or near the limit an eighth more (never one at a time, which would
+            // copy the whole list at each push)
+            v.try_reserve(extra.max(v.len())).is_ok() || v.try_reserve_exact(extra.max(v.len() / 8)).is_ok()
+        }
+        match self {
+            List::Values(v) => room(v, extra),
+            List::Bools(v) => room(v, extra),
+            List::Ints(v) => room(v, extra),
+            List::Floats(v) => room(v, extra),
+        }
+    }
+
     /// Bytes owned by the storage (for collection pacing).
     pub fn heap_bytes(&self) -> usize {
         match self {

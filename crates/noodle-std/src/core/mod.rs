@@ -737,9 +737,18 @@ fn bytes_hex(ctx: &mut Ctx, args: &[Value]) -> R {
 // ---------------------------------------------------------------------------------------------
 // list
 
+/// N2011 for a list that cannot grow: the memory for it cannot be had.
+fn list_too_large() -> VmError {
+    VmError::arg("the list is too large: there is not enough memory for it")
+}
+
 fn list_push(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 2, "list.push")?;
-    as_list_mut(ctx.heap, args[0], "list.push")?.push(args[1]);
+    let l = as_list_mut(ctx.heap, args[0], "list.push")?;
+    if !l.try_reserve(1) {
+        return Err(list_too_large());
+    }
+    l.push(args[1]);
     Ok(Value::None)
 }
 
@@ -754,6 +763,9 @@ fn list_insert(ctx: &mut Ctx, args: &[Value]) -> R {
     let l = as_list_mut(ctx.heap, args[0], "list.insert")?;
     let len = l.len() as i64;
     let at = if i < 0 { (i + len).max(0) } else { i.min(len) };
+    if !l.try_reserve(1) {
+        return Err(list_too_large());
+    }
     l.insert(at as usize, args[2]);
     Ok(Value::None)
 }
@@ -773,7 +785,11 @@ fn list_remove_at(ctx: &mut Ctx, args: &[Value]) -> R {
 fn list_extend(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 2, "list.extend")?;
     let items = as_list(ctx.heap, args[1], "list.extend")?.clone();
-    as_list_mut(ctx.heap, args[0], "list.extend")?.extend_from(&items);
+    let l = as_list_mut(ctx.heap, args[0], "list.extend")?;
+    if !l.try_reserve(items.len()) {
+        return Err(list_too_large());
+    }
+    l.extend_from(&items);
     Ok(Value::None)
 }
 
