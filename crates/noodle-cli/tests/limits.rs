@@ -205,6 +205,13 @@ fn growing_a_list_until_memory_runs_out_is_catchable() {
 }
 
 #[test]
+fn growing_a_dict_or_set_until_memory_runs_out_is_catchable() {
+    let src = "var d: dict[int, int] = {}\nvar i = 0\ntry {\n    while true { d[i] = i; i += 1 }\n} catch e {\n    print(e.code, e.message, len(d) > 100000)\n}\nvar s: set[int] = set()\ntry {\n    while true { s.add(i); i += 1 }\n} catch e {\n    print(e.code)\n}\n";
+    let out = program("growdict", "run", src, Opts { mem_kib: Some(400 << 10), ..Default::default() });
+    assert_eq!((out.code, out.stdout.as_str()), (Some(0), "N2011 the dict is too large: there is not enough memory for it true\nN2011\n"), "{}", out.stderr);
+}
+
+#[test]
 fn a_line_too_long_for_memory_is_an_io_error() {
     let src = "import std.io\ntry {\n    print(len(io.read_line()!))\n} catch e {\n    print(e.code, e.message)\n}\nprint(\"after\")\n";
     let line = vec![b'a'; 700 << 20];

@@ -152,11 +152,26 @@ impl Dict {
         }
     }
 
-    /// Adds an entry for a key it does not have.
-    pub fn add(&mut self, image: Key, stored: Value, v: Value) {
+    /// Adds an entry for a key it does not have; false (and nothing added) when the memory
+    /// to grow the dict cannot be had.
+    pub fn add(&mut self, image: Key, stored: Value, v: Value) -> bool {
+        if self.map.len() == self.map.capacity() && !grow(&mut self.map) {
+            return false;
+        }
         let (i, _) = self.map.insert_full(image, (stored, v));
         self.last.set(i);
+        true
     }
+}
+
+/// Makes room in a full dict or set without aborting (doubling, or an eighth more near the
+/// memory limit); false when it cannot.
+pub fn grow<V>(map: &mut IndexMap<Key, V, BuildHasher>) -> bool {
+    let n = map.len();
+    map.try_reserve(n.max(4)).is_ok() || map.try_reserve_exact((n / 8).max(1)).is_ok()
+}
+
+impl Dict {
 }
 
 impl From<DictMap> for Dict {

@@ -1873,7 +1873,9 @@ impl Vm {
                                 Err(e) => fail!(e),
                             };
                             let stored = ops::stored_dict_key(&image, k);
-                            d.add(image, stored, v);
+                            if !d.add(image, stored, v) {
+                                fail!(too_large("the dict"));
+                            }
                         }
                     }
                 }

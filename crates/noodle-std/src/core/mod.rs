@@ -1189,7 +1189,11 @@ fn dict_copy(ctx: &mut Ctx, args: &[Value]) -> R {
 fn set_add(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 2, "set.add")?;
     let key = noodle_vm::ops::storable_key(ctx.heap, ctx.program, args[1])?;
-    as_set_mut(ctx.heap, args[0], "set.add")?.entry(key).or_insert(args[1]);
+    let set = as_set_mut(ctx.heap, args[0], "set.add")?;
+    if set.len() == set.capacity() && !set.contains_key(&key) && !noodle_vm::value::grow(set) {
+        return Err(VmError::arg("the set is too large: there is not enough memory for it"));
+    }
+    set.entry(key).or_insert(args[1]);
     Ok(Value::None)
 }
 
