@@ -212,6 +212,16 @@ fn growing_a_dict_or_set_until_memory_runs_out_is_catchable() {
 }
 
 #[test]
+fn an_actor_busy_in_a_native_at_the_end_does_not_fill_the_memory() {
+    // with one thread, the end of the program told a busy actor to stop again at every turn of
+    // its waiting loop: 2.6 GB of queued shutdown messages in two seconds (found by the REPL
+    // fuzz target); the actor is told once
+    let src = "import std.process\nstruct Go {}\nactor Busy {\n    on go(self, m: Go) -> int {\n        process.run([\"sleep\", \"1\"])\n        return 1\n    }\n}\nlet b = spawn Busy()\ntry {\n    await b.ask(Go(), timeout: 0.2)\n} catch e {\n    print(e.code)\n}\nprint(\"main ends\")\n";
+    let out = program("busyend", "run", src, Opts { mem_kib: Some(512 << 10), env: vec![("NOODLE_THREADS", "1")], ..Default::default() });
+    assert_eq!((out.code, out.stdout.as_str()), (Some(0), "N2303\nmain ends\n"), "{}", out.stderr);
+}
+
+#[test]
 fn a_line_too_long_for_memory_is_an_io_error() {
     let src = "import std.io\ntry {\n    print(len(io.read_line()!))\n} catch e {\n    print(e.code, e.message)\n}\nprint(\"after\")\n";
     let line = vec![b'a'; 700 << 20];

@@ -189,8 +189,11 @@ pub(crate) struct Shared {
     death_lock: Mutex<()>,
     death_cv: Condvar,
     rng: Mutex<u64>,
-    /// Set once the program has used its processor time (`Config::max_cpu`).
+    /// Set once the program has used its processor time (`Config::max_cpu`), counted from
+    /// `cpu_start`, the process's processor time when this run began (an embedder's process,
+    /// or a REPL's, runs many).
     cpu_exceeded: AtomicBool,
+    cpu_start: Duration,
     /// `std.os.exit` in an actor or task: the status plus one (0: not asked). Main ends with it
     /// at its next slice.
     exit_status: AtomicU32,
@@ -406,7 +409,7 @@ impl Shared {
         if self.cpu_exceeded.load(Ordering::Relaxed) {
             return true;
         }
-        let over = process_cpu_time() > max;
+        let over = process_cpu_time().saturating_sub(self.cpu_start) > max;
         if over {
             self.cpu_exceeded.store(true, Ordering::Relaxed);
         }
@@ -692,6 +695,7 @@ pub fn run_main(mut vm: Vm, config: &Config) -> (Vm, RunState) {
         death_cv: Condvar::new(),
         rng: Mutex::new(config.seed.unwrap_or(0)),
         cpu_exceeded: AtomicBool::new(false),
+        cpu_start: if config.max_cpu.is_some() { process_cpu_time() } else { Duration::ZERO },
         exit_status: AtomicU32::new(0),
     });
     vm.replace_io(shared.output());
@@ -811,6 +815,10 @@ fn shutdown(shared: &Arc<Shared>) {
     shared.shutdown_started.store(true, Ordering::SeqCst);
     let deadline = Instant::now() + SHUTDOWN_TIMEOUT;
     let mut abandoned = false;
+    // each actor is told once (one spawned meanwhile, by an on_stop, is told when seen): an
+    // actor busy for a while (in a database query) would otherwise get a new shutdown message
+    // at every turn of this loop, until its queue filled the memory
+    let mut told: std::collections::HashSet<u64> = std::collections::HashSet::new();
     loop {
         let mut cells: Vec<Arc<Cell>> = shared.cells.lock().unwrap().cells().cloned().collect();
         if cells.is_empty() {
@@ -818,7 +826,9 @@ fn shutdown(shared: &Arc<Shared>) {
         }
         cells.sort_by_key(|c| std::cmp::Reverse(c.id));
         for c in &cells {
-            process::deliver_sys(shared, c, process::Sys::Shutdown);
+            if told.insert(c.id) {
+                process::deliver_sys(shared, c, process::Sys::Shutdown);
+            }
         }
         if shared.deterministic() {
             // run until everyone has stopped (timers fire at once: nobody waits for them now)
@@ -853,7 +863,9 @@ fn shutdown(shared: &Arc<Shared>) {
             }
             while !others && Instant::now() < deadline && run_some(shared) {}
             let g = shared.death_lock.lock().unwrap();
-            if !shared.cells.lock().unwrap().is_empty() && !has_work(shared) {
+            // with other workers doing the stopping, this thread only keeps the time: it waits
+            // for a death (or 20 ms) rather than spinning while an actor is busy
+            if !shared.cells.lock().unwrap().is_empty() && (others || !has_work(shared)) {
                 let _ = shared.death_cv.wait_timeout(g, Duration::from_millis(20)).unwrap();
             }
         }

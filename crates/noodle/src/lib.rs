@@ -148,7 +148,7 @@ impl Engine {
 
     /// An interactive session with this engine's modules.
     pub fn session(&self) -> Session {
-        Session { compiler: self.compiler(true), vm: None, natives: self.natives.clone() }
+        Session { compiler: self.compiler(true), vm: None, natives: self.natives.clone(), io: None, scheduler: SchedulerConfig::default() }
     }
 }
 
@@ -389,6 +389,10 @@ pub struct Session {
     compiler: Compiler,
     vm: Option<noodle_vm::Vm>,
     natives: Arc<noodle_vm::native::Natives>,
+    /// Where the session's programs print (standard output unless `set_output`), taken when
+    /// the first input runs.
+    io: Option<Output>,
+    scheduler: SchedulerConfig,
 }
 
 pub enum Eval {
@@ -412,6 +416,16 @@ impl Session {
         standard().session()
     }
 
+    /// Where the inputs' output goes (before the first input runs; standard output otherwise).
+    pub fn set_output(&mut self, io: Output) {
+        self.io = Some(io);
+    }
+
+    /// The scheduler and limits each input runs under (`max_cpu` counts per input).
+    pub fn set_scheduler(&mut self, config: SchedulerConfig) {
+        self.scheduler = config;
+    }
+
     pub fn eval(&mut self, text: &str) -> Eval {
         let mut r = self.compiler.compile_repl(text.to_string());
         if matches!(&r, Err(d) if d.iter().any(|d| d.code == N0219)) {
@@ -433,13 +447,13 @@ impl Session {
                         }
                         vm
                     }
-                    None => match noodle_vm::Vm::new(program, Output::stdio(), self.natives.clone()) {
+                    None => match noodle_vm::Vm::new(program, self.io.take().unwrap_or_else(Output::stdio), self.natives.clone()) {
                         Ok(vm) => self.vm.insert(vm),
                         Err(e) => return Eval::Runtime(e),
                     },
                 };
                 vm.start();
-                match run_scheduled(vm, &SchedulerConfig::default()) {
+                match run_scheduled(vm, &self.scheduler) {
                     RunState::Finished(_) => Eval::Ok(out.expr_type),
                     RunState::Error(Uncaught { exit: Some(status), .. }) => Eval::Exit(status),
                     RunState::Error(u) => Eval::Runtime(u.render()),

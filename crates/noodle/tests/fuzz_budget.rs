@@ -258,6 +258,32 @@ fn the_loader_and_vm_on_mutated_bytecode() {
     assert!(campaign("load_nbc", 2, &corpus, load_nbc) > 0);
 }
 
+/// The REPL: an interactive session given the input's paragraphs (text between blank lines) one
+/// after another, as a user types them: a paragraph that does not compile or raises leaves the
+/// session going. Each input runs on one thread with 0.2 s of processor time, so a mutant
+/// `while true {}` ends with N2313 instead of hanging the campaign.
+fn repl_eval(bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    let mut session = noodle::standard().session();
+    session.set_output(noodle::Output { out: Box::new(std::io::sink()), err: Box::new(std::io::sink()), input: Box::new(std::io::Cursor::new(b"line\n".to_vec())) });
+    let mut config = noodle::SchedulerConfig::default();
+    config.threads = 1;
+    config.max_cpu = Some(Duration::from_millis(200));
+    session.set_scheduler(config);
+    for input in text.split("\n\n").take(40) {
+        match session.eval(input) {
+            noodle::Eval::Exit(_) => break,
+            noodle::Eval::Ok(_) | noodle::Eval::Compile(_) | noodle::Eval::Runtime(_) => {}
+        }
+    }
+}
+
+#[test]
+fn the_repl_on_mutated_sessions() {
+    let corpus = source_corpus();
+    assert!(campaign("repl_eval", 4, &corpus, repl_eval) > 0);
+}
+
 thread_local! {
     /// The runtimes of the checks written in Noodle (`fuzz/*_check.noodle`), by file, each
     /// compiled and run once: the check is the function `check(text) -> str`.
