@@ -7,7 +7,18 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use noodle::{Output, Runtime};
+use noodle::{Engine, Output, Permissions};
+
+/// A sandbox denying every file, variable, program and server: a mutant may call
+/// `fs.remove_tree` or `process.run` on anything.
+fn sandboxed() -> &'static Engine {
+    static ENGINE: std::sync::OnceLock<Engine> = std::sync::OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let mut e = Engine::new();
+        e.set_permissions(Permissions::sandbox());
+        e
+    })
+}
 
 /// Total budget: `RESUMES` slices of `STEP` ticks (calls and backward jumps).
 const STEP: u64 = 1_000;
@@ -21,7 +32,7 @@ fn run(bytes: &[u8]) {
         err: Box::new(std::io::sink()),
         input: Box::new(std::io::Cursor::new(b"line one\nline two\n".to_vec())),
     };
-    let Ok(mut rt) = Runtime::new(p, io) else { return };
+    let Ok(mut rt) = sandboxed().runtime(p, io) else { return };
     let mut r = rt.start_with_budget(STEP);
     for _ in 0..RESUMES {
         match r {

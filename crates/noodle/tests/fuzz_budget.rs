@@ -187,7 +187,16 @@ fn check(name: &str, input: &[u8], target: &impl Fn(&[u8])) {
     if let Ok(dir) = std::env::var("NOODLE_FUZZ_LAST") {
         let _ = std::fs::write(Path::new(&dir).join(format!("last-{name}.bin")), input);
     }
-    if catch_unwind(AssertUnwindSafe(|| target(input))).is_err() {
+    let began = Instant::now();
+    let outcome = catch_unwind(AssertUnwindSafe(|| target(input)));
+    // `NOODLE_FUZZ_SLOW=DIR`: an input that took over a second is kept there (one that runs
+    // past the budget makes the campaign overrun it)
+    if began.elapsed() > Duration::from_secs(1) {
+        if let Ok(dir) = std::env::var("NOODLE_FUZZ_SLOW") {
+            let _ = std::fs::write(Path::new(&dir).join(format!("slow-{name}-{}ms.bin", began.elapsed().as_millis())), input);
+        }
+    }
+    if outcome.is_err() {
         let path = std::env::temp_dir().join(format!("noodle-fuzz-{name}-{}.bin", std::process::id()));
         let _ = std::fs::write(&path, input);
         panic!("{name}: a panic on the input saved in {}", path.display());
@@ -203,13 +212,25 @@ fn parse_check(bytes: &[u8]) {
     }
 }
 
+/// The engine the mutants run with: a sandbox that denies every file, variable, program and
+/// server (N2013), since a mutated program may call `fs.remove_tree` or `process.run` on
+/// anything (a first REPL run left a file named `printf` in the checkout).
+fn sandboxed() -> &'static noodle::Engine {
+    static ENGINE: std::sync::OnceLock<noodle::Engine> = std::sync::OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let mut e = noodle::Engine::new();
+        e.set_permissions(noodle::Permissions::sandbox());
+        e
+    })
+}
+
 /// `fuzz/fuzz_targets/load_nbc.rs`: the loader, the verifier and a budgeted run.
 fn load_nbc(bytes: &[u8]) {
     let run = |bytes: &[u8]| {
         let Ok(p) = noodle::load_nbc(bytes) else { return };
         let _ = noodle::disassemble(&p);
         let io = noodle::Output { out: Box::new(std::io::sink()), err: Box::new(std::io::sink()), input: Box::new(std::io::Cursor::new(b"line\n".to_vec())) };
-        let Ok(mut rt) = noodle::Runtime::new(p, io) else { return };
+        let Ok(mut rt) = sandboxed().runtime(p, io) else { return };
         let mut r = rt.start_with_budget(1_000);
         for _ in 0..20 {
             match r {
@@ -264,7 +285,7 @@ fn the_loader_and_vm_on_mutated_bytecode() {
 /// `while true {}` ends with N2313 instead of hanging the campaign.
 fn repl_eval(bytes: &[u8]) {
     let text = String::from_utf8_lossy(bytes);
-    let mut session = noodle::standard().session();
+    let mut session = sandboxed().session();
     session.set_output(noodle::Output { out: Box::new(std::io::sink()), err: Box::new(std::io::sink()), input: Box::new(std::io::Cursor::new(b"line\n".to_vec())) });
     let mut config = noodle::SchedulerConfig::default();
     config.threads = 1;
