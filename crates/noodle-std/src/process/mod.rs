@@ -404,7 +404,9 @@ fn keep_tail(mut pipe: impl Read + Send + 'static, cap: u64, into: Arc<Mutex<Vec
                 Ok(n) => {
                     let mut buf = into.lock().unwrap_or_else(|p| p.into_inner());
                     buf.extend_from_slice(&chunk[..n]);
-                    if buf.len() > cap {
+                    // trimmed once it holds twice the cap, so each byte is moved about once
+                    // (`stderr_bytes` takes the last `cap`)
+                    if buf.len() > cap.saturating_mul(2) {
                         let cut = buf.len() - cap;
                         buf.drain(..cut);
                     }
@@ -496,8 +498,16 @@ impl Child {
         Ok(c)
     }
 
+    /// The last `max_output` bytes of its standard error, when captured.
     fn stderr_bytes(&self) -> Vec<u8> {
-        self.stderr.as_ref().map(|b| b.lock().unwrap_or_else(|p| p.into_inner()).clone()).unwrap_or_default()
+        let cap = usize::try_from(self.max_output).unwrap_or(usize::MAX);
+        self.stderr
+            .as_ref()
+            .map(|b| {
+                let buf = b.lock().unwrap_or_else(|p| p.into_inner());
+                buf[buf.len().saturating_sub(cap)..].to_vec()
+            })
+            .unwrap_or_default()
     }
 }
 
