@@ -196,6 +196,15 @@ fn doubling_a_string_until_memory_runs_out_is_catchable() {
 }
 
 #[test]
+fn a_repeated_string_too_large_for_memory_is_catchable() {
+    // the repeat was built fallibly, but copying it into a string value was not (found by a
+    // fuzz campaign of load_nbc)
+    let src = "try {\n    let s = (\"x\" * 1000) * 1200000\n    print(len(s))\n} catch e {\n    print(e.code)\n}\n";
+    let out = program("repeatstr", "run", src, Opts { mem_kib: Some(2 << 20), ..Default::default() });
+    assert_eq!((out.code, out.stdout.as_str()), (Some(0), "N2011\n"), "{}", out.stderr);
+}
+
+#[test]
 fn growing_a_list_until_memory_runs_out_is_catchable() {
     // push, insert and extend reserve room without aborting; near the limit they grow by an
     // eighth, not one element at a time (which took minutes of copying)

@@ -473,7 +473,10 @@ fn repeat_str(ctx: &mut Ctx, s: Value, n: i64, name: &str) -> R {
     for _ in 0..n {
         out.push_str(text);
     }
-    Ok(ctx.heap.alloc_str(out))
+    // the string value is a copy: its memory is probed first, as `out` is still held
+    let value = Text::try_from_str(&out).ok_or_else(|| VmError::arg("repeated string is too large: there is not enough memory for it"))?;
+    drop(out);
+    Ok(ctx.heap.alloc_str(value))
 }
 
 fn str_repeat(ctx: &mut Ctx, args: &[Value]) -> R {
