@@ -83,25 +83,33 @@ struct Spec {
 
 /// Reads `run`'s and `shell`'s optional arguments, from position 1 on.
 fn options(ctx: &Ctx, args: &[Value], argv: Vec<String>, name: &str) -> Result<Spec, VmError> {
-    let opt_str = |v: Value| -> Result<Option<String>, VmError> {
-        match v {
-            Value::None => Ok(None),
-            v => Ok(Some(as_str(ctx.heap, v, name)?.to_string())),
-        }
-    };
+    let opt_str = |v: Value| opt_str_arg(ctx, v, name);
     let env = env_arg(ctx, args[3], name)?;
-    let timeout = match args[4] {
-        Value::None => None,
+    let timeout = timeout_arg(args[4], name)?;
+    let max_output = max_output_arg(args[7])?;
+    Ok(Spec { argv, input: opt_str(args[1])?, cwd: opt_str(args[2])?, env, timeout, check: matches!(args[5], Value::Bool(true)), capture: matches!(args[6], Value::Bool(true)), max_output })
+}
+
+/// An optional str argument.
+fn opt_str_arg(ctx: &Ctx, v: Value, name: &str) -> Result<Option<String>, VmError> {
+    match v {
+        Value::None => Ok(None),
+        v => Ok(Some(as_str(ctx.heap, v, name)?.to_string())),
+    }
+}
+
+/// A `timeout:` argument: `none`, or a positive number of seconds a `Duration` can hold.
+fn timeout_arg(v: Value, name: &str) -> Result<Option<Duration>, VmError> {
+    match v {
+        Value::None => Ok(None),
         v => {
             let secs = as_float(v, name)?;
             if !(secs > 0.0) {
                 return Err(VmError::arg(format!("a timeout is a positive number of seconds, not {}", noodle_vm::fmt::float_repr(secs))));
             }
-            Some(Duration::try_from_secs_f64(secs).map_err(|_| VmError::arg("the timeout is too large"))?)
+            Ok(Some(Duration::try_from_secs_f64(secs).map_err(|_| VmError::arg("the timeout is too large"))?))
         }
-    };
-    let max_output = max_output_arg(args[7])?;
-    Ok(Spec { argv, input: opt_str(args[1])?, cwd: opt_str(args[2])?, env, timeout, check: matches!(args[5], Value::Bool(true)), capture: matches!(args[6], Value::Bool(true)), max_output })
+    }
 }
 
 fn max_output_arg(v: Value) -> Result<u64, VmError> {
@@ -419,10 +427,7 @@ fn keep_tail(mut pipe: impl Read + Send + 'static, cap: u64, into: Arc<Mutex<Vec
 fn process_start(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 6, "process.start")?;
     let argv = argv_of(ctx, args[0], "process.start")?;
-    let cwd = match args[1] {
-        Value::None => None,
-        v => Some(as_str(ctx.heap, v, "process.start")?.to_string()),
-    };
+    let cwd = opt_str_arg(ctx, args[1], "process.start")?;
     let env = env_arg(ctx, args[2], "process.start")?;
     let with_stdin = matches!(args[3], Value::Bool(true));
     let stderr_mode = as_str(ctx.heap, args[4], "process.start")?.to_string();
@@ -567,16 +572,7 @@ fn child_close_input(ctx: &mut Ctx, args: &[Value]) -> R {
 
 fn child_wait(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 3, "process.Child.wait")?;
-    let timeout = match args[1] {
-        Value::None => None,
-        v => {
-            let secs = as_float(v, "process.Child.wait")?;
-            if !(secs > 0.0) {
-                return Err(VmError::arg(format!("a timeout is a positive number of seconds, not {}", noodle_vm::fmt::float_repr(secs))));
-            }
-            Some(Duration::try_from_secs_f64(secs).map_err(|_| VmError::arg("the timeout is too large"))?)
-        }
-    };
+    let timeout = timeout_arg(args[1], "process.Child.wait")?;
     let check = matches!(args[2], Value::Bool(true));
     let c = child(ctx, args, "process.Child.wait")?;
     if c.status.is_none() {
