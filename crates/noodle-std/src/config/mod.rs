@@ -681,12 +681,19 @@ fn load(ctx: &mut Ctx, args: &[Value]) -> R {
         Err(e) if exit_on_error && (e.code == N2515 || e.code == noodle_vm::codes::N2010) => {
             let program = program_name(ctx, None);
             let text = format!("{program}: error: {}\n(run `{program} --help` for the options)\n", e.message);
-            ctx.out.flush().map_err(|e| crate::core::io_error("<stdout>", &e))?;
-            ctx.err.write_all(text.as_bytes()).and_then(|_| ctx.err.flush()).map_err(|e| crate::core::io_error("<stderr>", &e))?;
-            Err(VmError::exit(2))
+            end_with(ctx, text, 2, true)
         }
         r => r,
     }
+}
+
+/// Writes `text` (on standard error when `to_err`, after what standard output holds) and ends
+/// the program with `status`: `--help` and command-line mistakes.
+fn end_with(ctx: &mut Ctx, text: String, status: u8, to_err: bool) -> R {
+    ctx.out.flush().map_err(|e| crate::core::io_error("<stdout>", &e))?;
+    let w: &mut dyn std::io::Write = if to_err { ctx.err } else { ctx.out };
+    w.write_all(text.as_bytes()).and_then(|_| w.flush()).map_err(|e| crate::core::io_error(if to_err { "<stderr>" } else { "<stdout>" }, &e))?;
+    Err(VmError::exit(status))
 }
 
 fn load_settings(ctx: &mut Ctx, args: &[Value]) -> R {
@@ -711,8 +718,7 @@ fn load_settings(ctx: &mut Ctx, args: &[Value]) -> R {
     let given = cli.parse(&argv).map_err(error)?;
     if given.help {
         let text = cli.help(&program_name(ctx, None), "", &IndexMap::new(), ctx.program);
-        ctx.out.write_all(text.as_bytes()).map_err(|e| crate::core::io_error("<stdout>", &e))?;
-        return Err(VmError::exit(0));
+        return end_with(ctx, text, 0, false);
     }
     let mut text = IndexMap::new();
     if let Some(p) = &prefix {
@@ -778,21 +784,15 @@ fn parse_args(ctx: &mut Ctx, args: &[Value]) -> R {
         let b = Build { desc: &desc, program: ctx.program, settings: &settings, text: given.values, mode: Mode::Args { positional: &call.positional } };
         b.record(ctx.heap, k, None, &[]).map(Some)
     });
-    let fail = |ctx: &mut Ctx, text: String, status: u8, to_err: bool| -> R {
-        ctx.out.flush().map_err(|e| crate::core::io_error("<stdout>", &e))?;
-        let w: &mut dyn std::io::Write = if to_err { ctx.err } else { ctx.out };
-        w.write_all(text.as_bytes()).and_then(|_| w.flush()).map_err(|e| crate::core::io_error(if to_err { "<stderr>" } else { "<stdout>" }, &e))?;
-        Err(VmError::exit(status))
-    };
     match result {
         Ok(Some(v)) => Ok(v),
         Ok(None) => {
             let text = cli.help(&call.program, &call.description, &call.help, ctx.program);
-            fail(ctx, text, 0, false)
+            end_with(ctx, text, 0, false)
         }
         Err(e) if exit_on_error => {
             let text = format!("{}\n{}: error: {}\n(run `{} --help` for the options)\n", cli.usage_line(&call.program), call.program, e.message, call.program);
-            fail(ctx, text, 2, true)
+            end_with(ctx, text, 2, true)
         }
         Err(e) => Err(e),
     }
