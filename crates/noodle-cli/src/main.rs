@@ -49,7 +49,8 @@ usage:
                              it ARGS (`os.args()`); with --sandbox or
                              --allow-read/write/net/env/run/ffi[=...], it may touch only
                              what is allowed; --max-heap=SIZE, --max-depth=N,
-                             --max-actors=N, --max-cpu=SECS limit it (docs/guide/limits.md)
+                             --max-actors=N, --max-cpu=SECS limit it, --ask-timeout=SECS
+                             bounds every ask without a timeout (docs/guide/limits.md)
   noodle build FILE [-o OUT] compile to NBC bytecode (default OUT: FILE with .nbc)
   noodle check FILE...       type-check without running
   noodle disasm FILE         show the bytecode of a .noodle or .nbc file
@@ -181,7 +182,7 @@ fn cmd_run(args: &[String]) -> ExitCode {
     let mut limits = RunLimits::default();
     let mut i = 0;
     while let Some(a) = args.get(i).filter(|a| a.starts_with("--")) {
-        let r = if a.starts_with("--max-") { limit_option(a, &mut limits) } else { sandbox_option(a, &mut permissions) };
+        let r = if a.starts_with("--max-") || a.starts_with("--ask-timeout") { limit_option(a, &mut limits) } else { sandbox_option(a, &mut permissions) };
         if let Err(msg) = r {
             return usage_error(&msg);
         }
@@ -213,6 +214,7 @@ fn cmd_run(args: &[String]) -> ExitCode {
     config.limits.max_depth = limits.depth.or(config.limits.max_depth);
     config.max_actors = limits.actors.unwrap_or(config.max_actors);
     config.max_cpu = limits.cpu.or(config.max_cpu);
+    config.ask_timeout = limits.ask.or(config.ask_timeout);
     match rt.run() {
         Ok(()) => ExitCode::SUCCESS,
         // `os.exit(status)`
@@ -231,11 +233,12 @@ struct RunLimits {
     depth: Option<usize>,
     actors: Option<usize>,
     cpu: Option<std::time::Duration>,
+    ask: Option<f64>,
 }
 
 /// One of `noodle run`'s resource limits: `--max-heap=SIZE` (bytes, or with K, M or G), for
 /// each process; `--max-depth=N` calls; `--max-actors=N` alive at once; `--max-cpu=SECS` for
-/// the whole program.
+/// the whole program; `--ask-timeout=SECS` for each ask given no timeout.
 fn limit_option(arg: &str, limits: &mut RunLimits) -> Result<(), String> {
     let Some((name, value)) = arg.split_once('=') else { return Err(format!("`{arg}` needs a value (`{arg}=...`)")) };
     let number = |v: &str| v.trim().parse::<u64>().ok().filter(|n| *n > 0);
@@ -267,7 +270,11 @@ fn limit_option(arg: &str, limits: &mut RunLimits) -> Result<(), String> {
             let secs = value.trim().parse::<f64>().ok().filter(|s| *s > 0.0 && *s <= 1e9).ok_or_else(|| format!("`--max-cpu={value}`: a number of seconds (more than 0)"))?;
             limits.cpu = Some(std::time::Duration::from_secs_f64(secs));
         }
-        _ => return Err(format!("unknown option `{arg}` for `noodle run` (limits: --max-heap, --max-depth, --max-actors, --max-cpu)")),
+        "--ask-timeout" => {
+            let secs = value.trim().parse::<f64>().ok().filter(|s| *s > 0.0 && *s <= 1e9).ok_or_else(|| format!("`--ask-timeout={value}`: a number of seconds (more than 0)"))?;
+            limits.ask = Some(secs);
+        }
+        _ => return Err(format!("unknown option `{arg}` for `noodle run` (limits: --max-heap, --max-depth, --max-actors, --max-cpu, --ask-timeout)")),
     }
     Ok(())
 }

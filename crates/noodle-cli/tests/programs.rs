@@ -1,6 +1,7 @@
 //! Data-driven end-to-end tests: every program runs through the real `noodle` binary.
 //!
 //! - `tests/run/**/NAME.noodle` + `NAME.out`: expected stdout, plus `# exit:`, `# stderr:`,
+//!   `# options:` (of `noodle run`, before the file),
 //!   `# stdin:`, `# args:` and `# env: NAME=VALUE` header lines.
 //! - `tests/compile_fail/*.noodle`: `# expect: CODE...` and a `NAME.stderr` snapshot
 //!   (regenerate with `NOODLE_BLESS=1 cargo test --test programs`).
@@ -95,7 +96,8 @@ fn run_program(path: &Path) -> Result<(), Failed> {
     let mut stderr_needles = Vec::new();
     let mut stdin = String::new();
     let mut env: Vec<(String, String)> = Vec::new();
-    let mut args: Vec<String> = vec!["run".into(), path.file_name().unwrap().to_string_lossy().into_owned()];
+    let mut options: Vec<String> = Vec::new();
+    let mut program_args: Vec<String> = Vec::new();
     for line in src.lines() {
         let Some(h) = line.strip_prefix("# ") else { break };
         if let Some(v) = h.strip_prefix("exit:") {
@@ -106,13 +108,19 @@ fn run_program(path: &Path) -> Result<(), Failed> {
             stdin.push_str(v.strip_prefix(' ').unwrap_or(v));
             stdin.push('\n');
         } else if let Some(v) = h.strip_prefix("args:") {
-            args.extend(v.split_whitespace().map(String::from));
+            program_args.extend(v.split_whitespace().map(String::from));
+        } else if let Some(v) = h.strip_prefix("options:") {
+            options.extend(v.split_whitespace().map(String::from));
         } else if let Some(v) = h.strip_prefix("env:") {
             if let Some((k, val)) = v.trim().split_once('=') {
                 env.push((k.to_string(), val.to_string()));
             }
         }
     }
+    let mut args: Vec<String> = vec!["run".into()];
+    args.extend(options);
+    args.push(path.file_name().unwrap().to_string_lossy().into_owned());
+    args.extend(program_args);
     let argv: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
     let envs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let r = noodle_env(&argv, &stdin, path.parent().unwrap(), &envs);

@@ -231,6 +231,9 @@ pub struct SpawnSpec {
     pub link: bool,
     /// The actor's heap limit in bytes (`spawn(max_heap: ...)`), over the run's own.
     pub max_heap: Option<usize>,
+    /// The processor time the actor may use (`spawn(max_cpu: ...)`), counted afresh at each
+    /// restart.
+    pub max_cpu: Option<std::time::Duration>,
 }
 
 #[derive(Clone, Debug)]
@@ -257,6 +260,7 @@ pub trait ActorHost {
     fn supervisor(&mut self, spec: SupervisorSpec) -> Result<ActorRef, VmError>;
     fn send(&mut self, to: &ActorRef, msg: Msg) -> Result<bool, VmError>;
     /// Sends a request; the reply resolves the returned task.
+    /// `timeout`: none for the run's default (`Config::ask_timeout`), infinity for none.
     fn ask(&mut self, to: &ActorRef, msg: Msg, timeout: Option<f64>) -> Result<Option<u64>, VmError>;
     /// The result of a task, or None until it is ready.
     fn wait(&mut self, task: u64) -> Result<Option<Msg>, VmError>;
@@ -443,7 +447,17 @@ fn export_globals(ctx: &mut Ctx, new: u32, receive: u32, on_stop: Option<u32>) -
 
 fn actor_spawn(ctx: &mut Ctx, a: &[Value]) -> R {
     const N: &str = "actor.spawn";
-    arity(a, 12, N)?;
+    arity(a, 13, N)?;
+    let max_cpu = match a[12] {
+        Value::None => None,
+        v => {
+            let s = seconds(v, "max_cpu")?;
+            if s == 0.0 || s > 1e9 {
+                return Err(VmError::arg(format!("max_cpu must be a number of seconds, more than 0 and at most 1e9 (got {s})")));
+            }
+            Some(std::time::Duration::from_secs_f64(s))
+        }
+    };
     let max_heap = match a[11] {
         Value::None => None,
         v => {
@@ -486,6 +500,7 @@ fn actor_spawn(ctx: &mut Ctx, a: &[Value]) -> R {
         link: matches!(a[10], Value::Bool(true)),
         globals: export_globals(ctx, new, receive, on_stop)?,
         max_heap,
+        max_cpu,
     };
     let r = host(ctx)?.spawn(spec)?;
     Ok(actor_value(ctx.heap, r))
@@ -509,8 +524,10 @@ fn actor_ask(ctx: &mut Ctx, a: &[Value]) -> Poll {
     // borrowed, not cloned (see `actor_send`)
     let to = actor_ref_in(ctx.heap, a[0], "actor.ask")?;
     let msg = export(ctx.heap, ctx.program, a[1])?;
+    // `inf` waits until answered, also under a run's `--ask-timeout`
     let timeout = match a[2] {
         Value::None => None,
+        Value::Float(f) if f == f64::INFINITY => Some(f),
         v => Some(seconds(v, "an ask timeout")?),
     };
     let Some(t) = actor_host(ctx.host.as_deref_mut())?.ask(to, msg, timeout)? else { return not_yet(actor_ask, a) };
@@ -673,6 +690,7 @@ fn task_spawn(ctx: &mut Ctx, a: &[Value]) -> R {
         globals,
         link: false,
         max_heap: None,
+        max_cpu: None,
     };
     let t = host(ctx)?.spawn_task(spec)?;
     Ok(task_value(ctx.heap, t))

@@ -59,6 +59,19 @@ pub struct Config {
     /// Processor time the whole program may use (`--max-cpu`); past it, main fails with
     /// N2313 and the program ends.
     pub max_cpu: Option<Duration>,
+    /// How long an `ask` given no `timeout:` waits for its answer (`--ask-timeout`); none:
+    /// until it is answered.
+    pub ask_timeout: Option<f64>,
+}
+
+/// Processor time used by the calling thread (for an actor's `max_cpu`).
+pub(crate) fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid timespec for the call to fill
+    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(ts.tv_sec.max(0) as u64, ts.tv_nsec.clamp(0, 999_999_999) as u32)
 }
 
 /// Processor time used by the whole process, all threads together.
@@ -85,6 +98,7 @@ impl Default for Config {
             limits: noodle_vm::Limits::default(),
             max_actors: DEFAULT_MAX_ACTORS,
             max_cpu: None,
+            ask_timeout: None,
         }
     }
 }
@@ -174,6 +188,8 @@ pub(crate) struct Shared {
     /// Every live process but main.
     cells: Mutex<process::CellTable>,
     names: Mutex<HashMap<String, ActorRef>>,
+    /// Held while a wait that closes a cycle is settled (`ProcHost::wait_on`).
+    pub(crate) deadlock_lock: Mutex<()>,
     /// Processes queued or running (for deadlock detection).
     active: AtomicUsize,
     timers: Mutex<BinaryHeap<Timer>>,
@@ -683,6 +699,7 @@ pub fn run_main(mut vm: Vm, config: &Config) -> (Vm, RunState) {
         next_id: AtomicU64::new(1),
         cells: Mutex::new(process::CellTable::default()),
         names: Mutex::new(HashMap::new()),
+        deadlock_lock: Mutex::new(()),
         active: AtomicUsize::new(0),
         timers: Mutex::new(BinaryHeap::new()),
         timer_cv: Condvar::new(),

@@ -117,6 +117,9 @@ pub(crate) struct Cell {
     /// For supervisors, what others may read of their state (boxed: most cells are actors,
     /// and an idle actor's size is what a million of them cost).
     pub(crate) sup: Mutex<Option<Box<SupView>>>,
+    /// The process this one waits for, while it is parked in an await that has no timeout or
+    /// in a send to a full mailbox (see `ProcHost::wait_on`).
+    waits_for: Mutex<Option<Arc<Cell>>>,
 }
 
 /// Every process not yet ended (for the shutdown at the end of the program): a slab, which
@@ -195,6 +198,7 @@ impl Cell {
             has_sys: AtomicBool::new(false),
             slot: AtomicU32::new(u32::MAX),
             sup: Mutex::new(None),
+            waits_for: Mutex::new(None),
         }
     }
 
@@ -342,15 +346,22 @@ pub(crate) struct Process {
     stop_requested: bool,
     /// Why the process is stopping (while `on_stop` runs).
     reason: Option<Box<Reason>>,
+    /// The actor's processor time limit and what it has used (`spawn(max_cpu: ...)`).
+    cpu: Option<Box<CpuUse>>,
+}
+
+struct CpuUse {
+    max: std::time::Duration,
+    used: std::time::Duration,
 }
 
 impl Process {
     pub(crate) fn main(cell: Arc<Cell>, vm: Vm) -> Process {
-        Process { cell, vm: Some(vm), kind: Kind::Main, phase: Phase::Handling, reply: None, stop_requested: false, reason: None }
+        Process { cell, vm: Some(vm), kind: Kind::Main, phase: Phase::Handling, reply: None, stop_requested: false, reason: None, cpu: None }
     }
 
     pub(crate) fn supervisor(cell: Arc<Cell>, sup: Sup) -> Process {
-        Process { cell, vm: None, kind: Kind::Supervisor(Box::new(sup)), phase: Phase::Idle, reply: None, stop_requested: false, reason: None }
+        Process { cell, vm: None, kind: Kind::Supervisor(Box::new(sup)), phase: Phase::Idle, reply: None, stop_requested: false, reason: None, cpu: None }
     }
 
     pub(crate) fn supervisor_mut(&mut self) -> &mut Sup {
@@ -398,7 +409,8 @@ fn prepare(shared: &Arc<Shared>, spec: &SpawnSpec, cell: Arc<Cell>, kind: Kind, 
         Err(u) => (Phase::Start, Some(Box::new(Reason::Crashed { code: u.code, message: u.message }))),
     };
     shared.cells.lock().unwrap().insert(cell.clone());
-    Box::new(Process { cell, vm: Some(vm), kind, phase, reply, stop_requested: false, reason })
+    let cpu = spec.max_cpu.map(|max| Box::new(CpuUse { max, used: std::time::Duration::ZERO }));
+    Box::new(Process { cell, vm: Some(vm), kind, phase, reply, stop_requested: false, reason, cpu })
 }
 
 pub(crate) fn new_cell(shared: &Arc<Shared>, spec: &SpawnSpec) -> Arc<Cell> {
@@ -449,6 +461,15 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
     loop {
         for s in take_sys(&p.cell) {
             apply(shared, &mut p, s);
+        }
+        if p.cpu.as_ref().is_some_and(|c| c.used > c.max) && p.reason.is_none() && p.phase != Phase::Stopping {
+            let max = p.cpu.as_ref().map_or(0.0, |c| c.max.as_secs_f64());
+            let u = Uncaught { code: N2313.into(), message: format!("the actor used the processor time it was given ({max} s, max_cpu at spawn)"), trace: vec![], value: None, exit: None };
+            match crash(shared, p, u) {
+                Some(back) => p = back,
+                None => return,
+            }
+            continue;
         }
         if p.phase == Phase::Idle && p.reason.is_some() {
             // a shutdown or crash was applied while idle: run on_stop (or die)
@@ -523,7 +544,16 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
             Phase::Starting | Phase::Handling | Phase::Stopping => {}
         }
         let budget = shared.config.budget;
-        match p.vm().run(Some(budget)) {
+        if let Some(h) = proc_host(&mut p) {
+            h.resumed();
+        }
+        let started = p.cpu.is_some().then(crate::thread_cpu_time);
+        let state = p.vm().run(Some(budget));
+        if let (Some(t0), Some(c)) = (started, p.cpu.as_mut()) {
+            // checked at the top of the loop, whatever this slice ended in
+            c.used += crate::thread_cpu_time().saturating_sub(t0);
+        }
+        match state {
             RunState::Finished(v) => match p.phase {
                 Phase::Starting if matches!(p.kind, Kind::Task) => {
                     let to = p.reply.take();
@@ -701,6 +731,7 @@ pub(crate) fn die(shared: &Arc<Shared>, mut p: Box<Process>, reason: Reason) {
     let cell = p.cell.clone();
     // tasks this process started and never saw finish end with it
     if let Some(h) = proc_host(&mut p) {
+        h.resumed();
         for t in h.table.iter().flat_map(|t| t.tasks.values()) {
             if let Task::Running(c) = t {
                 deliver_sys(shared, c, Sys::Shutdown);
@@ -783,6 +814,7 @@ pub(crate) fn run_main_slice(shared: &Arc<Shared>, mut p: Box<Process>) -> MainE
                 _ => {}
             }
         }
+        host_of(&mut p).resumed();
         match p.vm().run(budget) {
             RunState::Paused => {
                 if shared.may_go_on() {
@@ -817,7 +849,91 @@ fn deadlock_error() -> VmError {
     VmError::new(N2306, "deadlock: the main program waits for a reply, a message or room in a mailbox, and no actor is running or has a timer that could provide it")
 }
 
+/// The longest cycle of waiting processes reported as a deadlock (a longer chain is not
+/// followed to its end, so that a wait costs a bounded time).
+const MAX_WAIT_CHAIN: usize = 10_000;
+
+/// Whether the processes waiting for each other from `target` on lead back to `me`; with
+/// `collect`, the chain (`target` first) when they do.
+fn cycle_back(me: &Arc<Cell>, target: &Arc<Cell>, collect: bool) -> Option<Vec<Arc<Cell>>> {
+    let mut chain = Vec::new();
+    let mut cur = target.clone();
+    for _ in 0..MAX_WAIT_CHAIN {
+        if collect {
+            chain.push(cur.clone());
+        }
+        if Arc::ptr_eq(&cur, me) {
+            return Some(chain);
+        }
+        if cur.dead.load(Ordering::SeqCst) || cur.exiting.load(Ordering::SeqCst) {
+            return None;
+        }
+        let next = cur.waits_for.lock().unwrap().clone();
+        cur = next?;
+    }
+    None
+}
+
 impl ProcHost {
+    /// Records what this process is about to wait for without a timeout (an actor it asked,
+    /// a task it started), and fails with N2306 when that closes a cycle: each process of it
+    /// waits for the next, which handles nothing else while it waits, so none can go on. The
+    /// wait that closes the cycle fails (as a database chooses one transaction of a
+    /// deadlock); the others get the crash it causes as usual.
+    fn wait_for(&mut self, task: u64) -> Result<(), VmError> {
+        let target = match self.tasks().get(&task) {
+            Some(Task::Ask { to, timeout: None }) => to.clone(),
+            Some(Task::Running(cell)) => cell.clone(),
+            _ => return Ok(()),
+        };
+        self.wait_on(target)
+    }
+
+    /// `wait_for` a process: the one asked or started, or the one whose full mailbox (overflow
+    /// "block") a send waits on.
+    fn wait_on(&mut self, target: Arc<Cell>) -> Result<(), VmError> {
+        *self.me.waits_for.lock().unwrap() = Some(target.clone());
+        self.in_waits = true;
+        if cycle_back(&self.me, &target, false).is_none() {
+            return Ok(());
+        }
+        // Two processes closing the same cycle at once may both see it: settled under one
+        // lock, the first fails and leaves the cycle, and the second then finds none.
+        let shared = self.shared.clone();
+        let _settling = shared.deadlock_lock.lock().unwrap();
+        match cycle_back(&self.me, &target, true) {
+            Some(chain) => {
+                self.resumed();
+                Err(self.deadlock_cycle(&chain))
+            }
+            None => Ok(()),
+        }
+    }
+
+    fn deadlock_cycle(&self, chain: &[Arc<Cell>]) -> VmError {
+        let program = self.shared.template.program();
+        let mut text = format!("deadlock: {} would wait for {}", self.me.describe(program), chain[0].describe(program));
+        // a long cycle is named by its first few processes and the one closing it
+        const SHOWN: usize = 6;
+        for (i, c) in chain.iter().enumerate().skip(1) {
+            if chain.len() > SHOWN + 1 && i == SHOWN {
+                text.push_str(&format!(", which waits for {} more processes", chain.len() - SHOWN - 1));
+            }
+            if i < SHOWN || i == chain.len() - 1 {
+                text.push_str(&format!(", which waits for {}", c.describe(program)));
+            }
+        }
+        text.push_str(" (an actor takes no other message while it waits)");
+        VmError::new(N2306, text)
+    }
+
+    /// The process runs again: what it waited for is no longer a wait.
+    fn resumed(&mut self) {
+        if std::mem::take(&mut self.in_waits) {
+            *self.me.waits_for.lock().unwrap() = None;
+        }
+    }
+
     /// N2306 when the scheduler found main deadlocked (see `break_deadlock`).
     fn check_deadlock(&mut self) -> Result<(), VmError> {
         if std::mem::take(&mut self.deadlocked) {
@@ -828,7 +944,9 @@ impl ProcHost {
 }
 
 enum Task {
-    Ask,
+    /// A request to this actor, with its timeout (without one, its await may be part of a
+    /// deadlock).
+    Ask { to: Arc<Cell>, timeout: Option<f64> },
     Timer,
     /// A task process (an `async def` call or `spawn f(...)`).
     Running(Arc<Cell>),
@@ -854,6 +972,8 @@ pub(crate) struct ProcHost {
     /// The scheduler found main waiting for what nothing can give: its blocking call, asked
     /// again, fails with N2306 (which a `try` around it can catch).
     deadlocked: bool,
+    /// This process has an entry in `Shared::waits` (removed when it runs again).
+    in_waits: bool,
 }
 
 #[derive(Default)]
@@ -865,7 +985,7 @@ struct TaskTable {
 
 impl ProcHost {
     pub(crate) fn new(shared: Arc<Shared>, me: Arc<Cell>) -> ProcHost {
-        ProcHost { shared, me, table: None, next_task: 1, deadline: None, deadlocked: false }
+        ProcHost { shared, me, table: None, next_task: 1, deadline: None, deadlocked: false, in_waits: false }
     }
 
     fn tasks(&mut self) -> &mut HashMap<u64, Task> {
@@ -906,7 +1026,11 @@ impl ProcHost {
         let Some(t) = self.tasks().get_mut(&task) else { return };
         match t {
             Task::Timer => *t = Task::Done(Ok(Msg::None)),
-            Task::Ask => *t = Task::Done(Err(VmError::new(N2303, "the request timed out before the actor answered"))),
+            Task::Ask { to, timeout } => {
+                let who = to.describe(shared.template.program());
+                let secs = timeout.unwrap_or_default();
+                *t = Task::Done(Err(VmError::new(N2303, format!("the request timed out: actor {who} did not answer within {secs} s"))));
+            }
             Task::Later { to, msg, every } => {
                 // the runtime never waits for room: a full "block" mailbox takes it anyway
                 let alive = match to.cell.clone().downcast::<Cell>() {
@@ -1043,7 +1167,11 @@ impl ActorHost for ProcHost {
             // a message to an actor that has stopped is dropped, as it could have been by a
             // moment's difference in timing
             Delivery::Done | Delivery::Dead => Ok(true),
-            Delivery::Blocked => Ok(false),
+            Delivery::Blocked => {
+                let cell = cell_of(to)?;
+                self.wait_on(cell)?;
+                Ok(false)
+            }
             Delivery::Full => Err(full(cell, &self.shared)),
         }
     }
@@ -1058,10 +1186,19 @@ impl ActorHost for ProcHost {
         match deliver(&self.shared, &cell, Envelope { msg, reply: Some((self.me.clone(), task)) }, Some(&self.me)) {
             Delivery::Done => {}
             Delivery::Dead => return Err(VmError::new(N2303, format!("actor {} is not running", cell.describe(self.shared.template.program())))),
-            Delivery::Blocked => return Ok(None),
+            Delivery::Blocked => {
+                self.wait_on(cell)?;
+                return Ok(None);
+            }
             Delivery::Full => return Err(full(&cell, &self.shared)),
         }
-        let id = self.new_task(Task::Ask);
+        // none: the run's default; infinity: until answered
+        let timeout = match timeout {
+            None => self.shared.config.ask_timeout,
+            Some(s) if s == f64::INFINITY => None,
+            s => s,
+        };
+        let id = self.new_task(Task::Ask { to: cell.clone(), timeout });
         debug_assert_eq!(id, task);
         if let Some(secs) = timeout {
             let at = self.shared.now() + secs;
@@ -1073,6 +1210,7 @@ impl ActorHost for ProcHost {
     fn wait(&mut self, task: u64) -> Result<Option<Msg>, VmError> {
         if !matches!(self.tasks().get(&task), Some(Task::Done(_))) {
             self.check_deadlock()?;
+            self.wait_for(task)?;
         }
         match self.tasks().get(&task) {
             Some(Task::Done(_)) => match self.tasks().remove(&task) {
@@ -1113,7 +1251,7 @@ impl ActorHost for ProcHost {
                 }
             }
             // timed sends keep their entry: the timer re-arms through it
-            Some(Task::Running(_) | Task::Ask | Task::Timer) => {
+            Some(Task::Running(_) | Task::Ask { .. } | Task::Timer) => {
                 self.detached().insert(task);
             }
             Some(Task::Later { .. }) | None => {}
@@ -1130,7 +1268,7 @@ impl ActorHost for ProcHost {
                 *t = Task::Done(Err(cancelled()));
                 true
             }
-            Task::Ask | Task::Timer | Task::Later { .. } => {
+            Task::Ask { .. } | Task::Timer | Task::Later { .. } => {
                 *t = Task::Done(Err(cancelled()));
                 true
             }
