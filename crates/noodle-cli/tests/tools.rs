@@ -44,6 +44,41 @@ fn repl_runtime_error_keeps_session() {
     assert!(out.contains("2\n: int"), "{out}");
 }
 
+/// Issue 26: an actor spawned by one input kept running for the next ones (it was stopped
+/// when its input ended), on any number of threads and in deterministic mode; a message can
+/// carry a type declared after the actor started; the end of the session runs `on_stop`.
+#[test]
+fn repl_actors_outlive_the_input_that_spawned_them() {
+    let input = "struct Get {}\n\
+actor Counter {\n    n: int = 0\n    on get(self, m: Get) -> int {\n        self.n += 1\n        return self.n\n    }\n    def on_stop(self) { print(f\"stopping at {self.n}\") }\n}\n\
+let c = spawn Counter()\n\
+await c.ask(Get())\n\
+await c.ask(Get())\n\
+struct Wrap { v: any }\n\
+actor Echo {\n    on echo(self, m: Wrap) -> str { return f\"echo {m.v}\" }\n}\n\
+let e = spawn Echo()\n\
+struct Later { y: str }\n\
+await e.ask(Wrap(Later(\"declared after Echo started\")))\n";
+    for env in [("NOODLE_THREADS", "4"), ("NOODLE_THREADS", "1"), ("NOODLE_SEED", "7")] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_noodle"))
+            .arg("repl")
+            .env(env.0, env.1)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(0), "{env:?}: {stderr}");
+        assert!(stdout.contains("1\n: int") && stdout.contains("2\n: int"), "{env:?}: the counter kept its state: {stdout}{stderr}");
+        assert!(stdout.contains("\"echo Later(y: \\\"declared after Echo started\\\")\"\n: str"), "{env:?}: {stdout}{stderr}");
+        assert!(stdout.contains("stopping at 2"), "{env:?}: on_stop at the end of the session: {stdout}");
+        assert!(!stderr.contains("error"), "{env:?}: {stderr}");
+    }
+}
+
 #[test]
 fn test_command_runs_test_functions() {
     let (out, err, code) = noodle(&["test", "tests/tools/math_test.noodle"], "");

@@ -73,7 +73,8 @@ impl Compiler {
                 // messages are told apart by their type when the program runs, so it must be one
                 // a value can be tested for (as `is` needs)
                 let testable = match h.params[0].ty.as_ref() {
-                    Some(ast::TypeExpr::Named { args, .. }) if args.is_empty() => true,
+                    // `any` matches every value: it could not be told apart from the others
+                    Some(ast::TypeExpr::Named { path, args, .. }) if args.is_empty() => !(path.len() == 1 && path[0].name == "any"),
                     Some(ast::TypeExpr::Named { path, args, .. }) => {
                         path.len() == 1 && matches!(path[0].name.as_str(), "list" | "set" | "dict") && args.iter().all(|t| matches!(t, ast::TypeExpr::Named { path, args, .. } if args.is_empty() && path.len() == 1 && path[0].name == "any"))
                     }
@@ -81,7 +82,7 @@ impl Compiler {
                 };
                 if !testable {
                     let ty_span = h.params[0].ty.as_ref().unwrap().span();
-                    self.error(N0242, format!("handler `{}` takes a `{msg_ty}`, which messages cannot be told apart by", h.name.name), ty_span)
+                    self.error(N0242, format!("handler `{}` takes `{msg_ty}`, which messages cannot be told apart by", h.name.name), ty_span)
                         .label("not a type a message can be dispatched on")
                         .hint(format!("a handler's message is a struct, an enum, int, float, bool, str, bytes, or `list[any]`/`dict[any, any]`/`set[any]`; wrap this one in a struct: `struct {} {{ value: {msg_ty} }}`", capitalise(&h.name.name)));
                     // the actor is still declared, without this handler

@@ -154,7 +154,11 @@ enum Queue {
 /// State shared by every process and thread of one run.
 pub(crate) struct Shared {
     config: Config,
-    template: noodle_vm::Template,
+    /// The program new processes are made from: the last one main ran (a REPL's program grows
+    /// with each input; `generation` counts the changes, and an idle process moves to the new
+    /// one before its next message).
+    template: std::sync::RwLock<noodle_vm::Template>,
+    pub(crate) generation: AtomicU64,
     out: output::Sink,
     err: output::Sink,
     input: Arc<Mutex<Box<dyn std::io::BufRead + Send>>>,
@@ -164,6 +168,8 @@ pub(crate) struct Shared {
     idle_lock: Mutex<()>,
     idle_cv: Condvar,
     workers_started: AtomicBool,
+    /// Worker threads started besides the calling thread (spares not counted).
+    worker_threads: AtomicUsize,
     /// The local queues of the workers not started yet (threaded mode).
     spare_locals: Mutex<Vec<Worker<Box<Process>>>>,
     /// Workers inside a call that waits outside the runtime (a database query), and the spare
@@ -209,7 +215,7 @@ pub(crate) struct Shared {
     /// `cpu_start`, the process's processor time when this run began (an embedder's process,
     /// or a REPL's, runs many).
     cpu_exceeded: AtomicBool,
-    cpu_start: Duration,
+    cpu_start: Mutex<Duration>,
     /// `std.os.exit` in an actor or task: the status plus one (0: not asked). Main ends with it
     /// at its next slice.
     exit_status: AtomicU32,
@@ -228,6 +234,11 @@ thread_local! {
 }
 
 impl Shared {
+    /// What new processes are made from (see `template`).
+    pub(crate) fn template(&self) -> noodle_vm::Template {
+        self.template.read().unwrap().clone()
+    }
+
     fn deterministic(&self) -> bool {
         matches!(self.queue, Queue::Deterministic(_))
     }
@@ -316,6 +327,7 @@ impl Shared {
             // a worker the system will not start is one fewer: the others steal its share
             if let Ok(h) = std::thread::Builder::new().name(format!("noodle-worker-{}", i + 1)).spawn(move || worker_loop(shared, local)) {
                 handles.push(h);
+                self.worker_threads.fetch_add(1, Ordering::SeqCst);
             }
         }
         let shared = self.clone();
@@ -425,7 +437,7 @@ impl Shared {
         if self.cpu_exceeded.load(Ordering::Relaxed) {
             return true;
         }
-        let over = process_cpu_time().saturating_sub(self.cpu_start) > max;
+        let over = process_cpu_time().saturating_sub(*self.cpu_start.lock().unwrap()) > max;
         if over {
             self.cpu_exceeded.store(true, Ordering::Relaxed);
         }
@@ -665,97 +677,199 @@ fn timer_loop(shared: Arc<Shared>) {
 /// scheduler, then stops every actor still running (their `on_stop` hooks run) and returns
 /// the VM and how main ended.
 pub fn run_main(mut vm: Vm, config: &Config) -> (Vm, RunState) {
-    if config.limits != noodle_vm::Limits::default() {
-        vm.set_limits(config.limits);
-    }
-    let io = vm.replace_io(Output::silent());
-    let down_ty = vm.program().types.iter().position(|t| t.name == "Down" && t.enum_name.is_none() && t.fields.len() == 4).map(|i| i as u16);
-    let deterministic = config.seed.is_some();
-    let shared = Arc::new(Shared {
-        config: config.clone(),
-        template: vm.template(),
-        out: Arc::new(Mutex::new(io.out)),
-        err: Arc::new(Mutex::new(io.err)),
-        input: Arc::new(Mutex::new(io.input)),
-        queue: if deterministic {
-            Queue::Deterministic(Mutex::new(VecDeque::new()))
-        } else {
-            Queue::Threaded { injector: Injector::new(), stealers: std::sync::OnceLock::new() }
-        },
-        idle: AtomicUsize::new(0),
-        idle_lock: Mutex::new(()),
-        idle_cv: Condvar::new(),
-        workers_started: AtomicBool::new(false),
-        spare_locals: Mutex::new(Vec::new()),
-        main_done: Mutex::new(None),
-        spawn_globals: Mutex::new(Vec::new()),
-        blocked: AtomicUsize::new(0),
-        spares: AtomicUsize::new(0),
-        spare_lock: Mutex::new(()),
-        spare_cv: Condvar::new(),
-        workers: Mutex::new(Vec::new()),
-        shutdown: AtomicBool::new(false),
-        shutdown_started: AtomicBool::new(false),
-        next_id: AtomicU64::new(1),
-        cells: Mutex::new(process::CellTable::default()),
-        names: Mutex::new(HashMap::new()),
-        deadlock_lock: Mutex::new(()),
-        active: AtomicUsize::new(0),
-        timers: Mutex::new(BinaryHeap::new()),
-        timer_cv: Condvar::new(),
-        timer_seq: AtomicU64::new(0),
-        timer_thread: Mutex::new(None),
-        start: Instant::now(),
-        virtual_now: AtomicU64::new(0f64.to_bits()),
-        down_ty,
-        death_lock: Mutex::new(()),
-        death_cv: Condvar::new(),
-        rng: Mutex::new(config.seed.unwrap_or(0)),
-        cpu_exceeded: AtomicBool::new(false),
-        cpu_start: if config.max_cpu.is_some() { process_cpu_time() } else { Duration::ZERO },
-        exit_status: AtomicU32::new(0),
-    });
-    vm.replace_io(shared.output());
-    let main_cell = Arc::new(Cell::new(0, u16::MAX - 1, None, usize::MAX, actor::Overflow::Block, true));
-    vm.host = Some(Box::new(process::ProcHost::new(shared.clone(), main_cell.clone())));
-    let main = Box::new(Process::main(main_cell.clone(), vm));
-    let result = if deterministic { run_deterministic(&shared, &main_cell, main) } else { run_threaded(&shared, &main_cell, main) };
-    let (mut vm, state) = result;
-    shutdown(&shared);
-    vm.host = None;
+    let mut scheduler = Scheduler::new(&mut vm, config);
+    let (mut vm, state) = scheduler.run(vm);
+    let io = scheduler.shutdown();
     let state = vm.finish_output(state);
-    drop(vm.replace_io(Output::silent()));
-    // give the caller its streams back
-    let out = std::mem::replace(&mut *shared.out.lock().unwrap(), Box::new(std::io::sink()));
-    let err = std::mem::replace(&mut *shared.err.lock().unwrap(), Box::new(std::io::sink()));
-    // an abandoned actor may still be reading standard input: then the caller gets none back
-    let input = match shared.input.try_lock() {
-        Ok(mut i) => std::mem::replace(&mut *i, Box::new(std::io::empty())),
-        Err(_) => Box::new(std::io::empty()),
-    };
-    vm.replace_io(Output { out, err, input });
+    drop(vm.replace_io(io));
     (vm, state)
 }
 
-/// The calling thread is the first worker; main is one of the processes it (or any other
-/// worker) runs. Returns when main has ended.
-fn run_threaded(shared: &Arc<Shared>, main_cell: &Arc<Cell>, main: Box<Process>) -> (Vm, RunState) {
-    let n = shared.config.threads.max(1);
-    // FIFO, not LIFO: with LIFO, two processes that keep waking each other (an ask in a loop)
-    // would stay on top of the deque and starve everything beneath them
-    let mut locals: Vec<Worker<Box<Process>>> = (0..n).map(|_| Worker::new_fifo()).collect();
-    if let Queue::Threaded { stealers, .. } = &shared.queue {
-        let _ = stealers.set(locals.iter().map(|w| w.stealer()).collect());
+/// A scheduler that outlives one run of main, so that the actors one run spawns keep running
+/// into the next: a REPL runs each input as a main program of its own. `run_main` is `new`,
+/// one `run` and `shutdown`.
+pub struct Scheduler {
+    shared: Arc<Shared>,
+    /// The calling thread's queue between runs (threaded mode); other workers may still steal
+    /// from it. None before the first run.
+    local: Option<Worker<Box<Process>>>,
+    /// Between runs the calling thread counts as blocked (`keep_running_between_runs`), so
+    /// that a spare thread runs the actors while the caller does something else (waits for
+    /// the next REPL input).
+    between_runs: bool,
+    away: bool,
+    done: bool,
+}
+
+impl Scheduler {
+    /// Takes `vm`'s streams for every process the scheduler will run (`vm` gets handles to
+    /// them) and its program as the first template.
+    pub fn new(vm: &mut Vm, config: &Config) -> Scheduler {
+        let io = vm.replace_io(Output::silent());
+        let down_ty = vm.program().types.iter().position(|t| t.name == "Down" && t.enum_name.is_none() && t.fields.len() == 4).map(|i| i as u16);
+        let deterministic = config.seed.is_some();
+        let shared = Arc::new(Shared {
+            config: config.clone(),
+            template: std::sync::RwLock::new(vm.template()),
+            generation: AtomicU64::new(0),
+            out: Arc::new(Mutex::new(io.out)),
+            err: Arc::new(Mutex::new(io.err)),
+            input: Arc::new(Mutex::new(io.input)),
+            queue: if deterministic {
+                Queue::Deterministic(Mutex::new(VecDeque::new()))
+            } else {
+                Queue::Threaded { injector: Injector::new(), stealers: std::sync::OnceLock::new() }
+            },
+            idle: AtomicUsize::new(0),
+            idle_lock: Mutex::new(()),
+            idle_cv: Condvar::new(),
+            workers_started: AtomicBool::new(false),
+            worker_threads: AtomicUsize::new(0),
+            spare_locals: Mutex::new(Vec::new()),
+            main_done: Mutex::new(None),
+            spawn_globals: Mutex::new(Vec::new()),
+            blocked: AtomicUsize::new(0),
+            spares: AtomicUsize::new(0),
+            spare_lock: Mutex::new(()),
+            spare_cv: Condvar::new(),
+            workers: Mutex::new(Vec::new()),
+            shutdown: AtomicBool::new(false),
+            shutdown_started: AtomicBool::new(false),
+            next_id: AtomicU64::new(1),
+            cells: Mutex::new(process::CellTable::default()),
+            names: Mutex::new(HashMap::new()),
+            deadlock_lock: Mutex::new(()),
+            active: AtomicUsize::new(0),
+            timers: Mutex::new(BinaryHeap::new()),
+            timer_cv: Condvar::new(),
+            timer_seq: AtomicU64::new(0),
+            timer_thread: Mutex::new(None),
+            start: Instant::now(),
+            virtual_now: AtomicU64::new(0f64.to_bits()),
+            down_ty,
+            death_lock: Mutex::new(()),
+            death_cv: Condvar::new(),
+            rng: Mutex::new(config.seed.unwrap_or(0)),
+            cpu_exceeded: AtomicBool::new(false),
+            cpu_start: Mutex::new(Duration::ZERO),
+            exit_status: AtomicU32::new(0),
+        });
+        vm.replace_io(shared.output());
+        Scheduler { shared, local: None, between_runs: false, away: false, done: false }
     }
-    let mine = locals.remove(0);
-    *shared.spare_locals.lock().unwrap() = locals;
+
+    /// Actors go on running while no run is in progress (the REPL between inputs), on a spare
+    /// thread when the calling thread is the only worker. Without it they wait for the next
+    /// run.
+    pub fn keep_running_between_runs(&mut self) {
+        self.between_runs = true;
+    }
+
+    /// Runs a started main program to its end; the actors it spawned keep running (until
+    /// `shutdown`). `vm` may hold a later version of the program than the last run's (an
+    /// extension of it, as `Vm::load` makes): new processes are made from it.
+    pub fn run(&mut self, mut vm: Vm) -> (Vm, RunState) {
+        let shared = self.shared.clone();
+        let config = &shared.config;
+        if config.limits != noodle_vm::Limits::default() {
+            vm.set_limits(config.limits);
+        }
+        {
+            let t = vm.template();
+            let mut current = shared.template.write().unwrap();
+            if !current.same(&t) {
+                *current = t;
+                shared.generation.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        // the processor time of each run counts from its start
+        if config.max_cpu.is_some() {
+            *shared.cpu_start.lock().unwrap() = process_cpu_time();
+            shared.cpu_exceeded.store(false, Ordering::SeqCst);
+        }
+        if std::mem::take(&mut self.away) {
+            shared.blocking(false);
+        }
+        vm.replace_io(shared.output());
+        let main_cell = Arc::new(Cell::new(0, u16::MAX - 1, None, usize::MAX, actor::Overflow::Block, true));
+        vm.host = Some(Box::new(process::ProcHost::new(shared.clone(), main_cell.clone())));
+        let main = Box::new(Process::main(main_cell.clone(), vm));
+        let (mut vm, state) = if shared.deterministic() {
+            run_deterministic(&shared, &main_cell, main)
+        } else {
+            let local = run_threaded(&shared, &main_cell, main, self.local.take());
+            self.local = Some(local.1);
+            local.0
+        };
+        vm.host = None;
+        if self.between_runs && !shared.deterministic() && !shared.cells.lock().unwrap().is_empty() {
+            shared.blocking(true);
+            self.away = true;
+        }
+        (vm, state)
+    }
+
+    /// Stops every actor still running (newest first; their `on_stop` hooks get 5 seconds in
+    /// all) and the threads, and gives back the streams taken by `new`.
+    pub fn shutdown(mut self) -> Output {
+        self.stop();
+        let shared = &self.shared;
+        let out = std::mem::replace(&mut *shared.out.lock().unwrap(), Box::new(std::io::sink()));
+        let err = std::mem::replace(&mut *shared.err.lock().unwrap(), Box::new(std::io::sink()));
+        // an abandoned actor may still be reading standard input: then the caller gets none back
+        let input = match shared.input.try_lock() {
+            Ok(mut i) => std::mem::replace(&mut *i, Box::new(std::io::empty())),
+            Err(_) => Box::new(std::io::empty()),
+        };
+        Output { out, err, input }
+    }
+
+    fn stop(&mut self) {
+        if std::mem::replace(&mut self.done, true) {
+            return;
+        }
+        if std::mem::take(&mut self.away) {
+            self.shared.blocking(false);
+        }
+        if let Some(local) = self.local.take() {
+            LOCAL.with(|l| *l.borrow_mut() = Some(local));
+        }
+        shutdown(&self.shared);
+    }
+}
+
+impl Drop for Scheduler {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The calling thread is the first worker; main is one of the processes it (or any other
+/// worker) runs. Returns when main has ended, with the calling thread's queue (`local`, the
+/// one of an earlier run, or a new one on the first).
+fn run_threaded(shared: &Arc<Shared>, main_cell: &Arc<Cell>, main: Box<Process>, local: Option<Worker<Box<Process>>>) -> ((Vm, RunState), Worker<Box<Process>>) {
+    let mine = match local {
+        Some(w) => w,
+        None => {
+            let n = shared.config.threads.max(1);
+            // FIFO, not LIFO: with LIFO, two processes that keep waking each other (an ask in
+            // a loop) would stay on top of the deque and starve everything beneath them
+            let mut locals: Vec<Worker<Box<Process>>> = (0..n).map(|_| Worker::new_fifo()).collect();
+            if let Queue::Threaded { stealers, .. } = &shared.queue {
+                let _ = stealers.set(locals.iter().map(|w| w.stealer()).collect());
+            }
+            let mine = locals.remove(0);
+            *shared.spare_locals.lock().unwrap() = locals;
+            mine
+        }
+    };
     LOCAL.with(|l| *l.borrow_mut() = Some(mine));
     // queued by hand: `schedule` would start the other workers, and a program that never
     // spawns should start no thread
     shared.active.fetch_add(1, Ordering::SeqCst);
     LOCAL.with(|l| l.borrow().as_ref().unwrap().push(main));
     let mut quiet_checks = 0;
-    loop {
+    let done = loop {
         if let Some(done) = shared.main_done.lock().unwrap().take() {
             break done;
         }
@@ -779,7 +893,11 @@ fn run_threaded(shared: &Arc<Shared>, main_cell: &Arc<Cell>, main: Box<Process>)
             }
         }
         idle_wait(shared, Duration::from_millis(if idle { 5 } else { 20 }));
-    }
+    };
+    // what this thread woke last goes where the other threads can take it
+    flush_lifo_slot();
+    let mine = LOCAL.with(|l| l.borrow_mut().take()).expect("the calling thread's queue");
+    (done, mine)
 }
 
 /// Everything on this thread, in an order chosen by the seed, with virtual time.
@@ -864,13 +982,15 @@ fn shutdown(shared: &Arc<Shared>) {
             // time: an on_stop blocked in a native (reading input that never comes) then
             // holds a worker, not the end of the program. Alone, it runs them itself; an
             // on_stop that never returns is preempted like any code, so this loop ends.
-            let mut others = !shared.workers.lock().unwrap().is_empty();
+            // workers proper: a spare (which ends once nothing is blocked) does not count
+            let mut others = shared.worker_threads.load(Ordering::SeqCst) > 0;
             if !others && !shared.cells.lock().unwrap().is_empty() {
                 // one thread in all (NOODLE_THREADS=1): a helper stops the actors, so that
                 // this one can keep the time
                 let s = shared.clone();
                 if let Ok(h) = std::thread::Builder::new().name("noodle-stopper".into()).spawn(move || worker_loop(s, Worker::new_fifo())) {
                     shared.workers.lock().unwrap().push(h);
+                    shared.worker_threads.fetch_add(1, Ordering::SeqCst);
                     others = true;
                 }
             }

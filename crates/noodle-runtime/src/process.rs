@@ -235,7 +235,7 @@ fn is_dead(r: &ActorRef) -> bool {
 /// The `Down` message a monitor of `cell` receives, if the program has the `Down` type.
 fn down_message(shared: &Shared, cell: &Cell, reason: &str, code: &str) -> Option<Msg> {
     let ty = shared.down_ty?;
-    let who = cell.describe(shared.template.program());
+    let who = cell.describe(shared.template().program());
     Some(Msg::Record { ty, fields: vec![Msg::Int(cell.id as i64), Msg::Str(who.into()), Msg::Str(reason.into()), Msg::Str(code.into())] })
 }
 
@@ -393,7 +393,9 @@ fn start_task(shared: &Arc<Shared>, spec: &SpawnSpec, cell: Arc<Cell>, parent: A
 /// spawner allocated (with glibc's malloc, such frees take the spawner's arena lock, and cost
 /// more than the spawn itself when another thread runs the new actors).
 fn prepare(shared: &Arc<Shared>, spec: &SpawnSpec, cell: Arc<Cell>, kind: Kind, reply: Option<(Arc<Cell>, u64)>) -> Box<Process> {
-    let mut vm = shared.template.instantiate(&spec.globals, None);
+    // read first: a program changed meanwhile is adopted before the first message
+    let generation = shared.generation.load(Ordering::Acquire);
+    let mut vm = shared.template().instantiate(&spec.globals, None);
     let mut limits = shared.config.limits;
     if let Some(h) = spec.max_heap {
         limits.max_heap = Some(h);
@@ -401,8 +403,13 @@ fn prepare(shared: &Arc<Shared>, spec: &SpawnSpec, cell: Arc<Cell>, kind: Kind, 
     if limits != noodle_vm::Limits::default() {
         vm.set_limits(limits);
     }
-    vm.host = Some(Box::new(ProcHost::new(shared.clone(), cell.clone())));
-    let args: Vec<Value> = spec.args.iter().map(|m| noodle_vm::message::import(&mut vm.heap, shared.template.program(), m)).collect();
+    let mut host = ProcHost::new(shared.clone(), cell.clone());
+    host.generation = generation;
+    vm.host = Some(Box::new(host));
+    let args: Vec<Value> = {
+        let (heap, program) = vm.heap_and_program();
+        spec.args.iter().map(|m| noodle_vm::message::import(heap, program, m)).collect()
+    };
     let (phase, reason) = match vm.begin_call(spec.new, &args) {
         Ok(()) => (Phase::Starting, None),
         // only hand-made bytecode gets here: the process crashes when it first runs
@@ -449,6 +456,19 @@ fn reply(shared: &Arc<Shared>, to: Option<(Arc<Cell>, u64)>, result: Result<Msg,
 
 fn log_crash(shared: &Shared, who: &str, u: &Uncaught) {
     shared.log(&format!("error[{}] in actor {who}: {}\n{}", u.code, u.message, render_trace(&u.trace)));
+}
+
+/// Moves an idle actor to the program a later run of main loaded (a REPL's later input), so
+/// that a message can hold values of types declared since it started.
+fn follow_program(shared: &Shared, p: &mut Process) {
+    let generation = shared.generation.load(Ordering::Acquire);
+    if host_of(p).generation == generation {
+        return;
+    }
+    let template = shared.template();
+    if p.vm().adopt(&template) {
+        host_of(p).generation = generation;
+    }
 }
 
 /// Runs one slice of an actor or supervisor.
@@ -525,9 +545,11 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
                         return;
                     };
                     let Kind::Actor { receive, .. } = p.kind else { unreachable!() };
+                    follow_program(shared, &mut p);
                     let vm = p.vm();
                     let state = vm.root;
-                    let msg = noodle_vm::message::import(&mut vm.heap, shared.template.program(), &env.msg);
+                    let (heap, program) = vm.heap_and_program();
+                    let msg = noodle_vm::message::import(heap, program, &env.msg);
                     drop(env.msg);
                     if let Err(u) = vm.begin_call(receive, &[state, msg]) {
                         reply(shared, env.reply, Err(VmError::new(N2302, u.message.clone())));
@@ -557,7 +579,8 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
             RunState::Finished(v) => match p.phase {
                 Phase::Starting if matches!(p.kind, Kind::Task) => {
                     let to = p.reply.take();
-                    let r = noodle_vm::message::export(&p.vm().heap, shared.template.program(), v);
+                    let vm = p.vm();
+                    let r = noodle_vm::message::export(&vm.heap, vm.program(), v);
                     reply(shared, to, r);
                     die(shared, p, Reason::Normal);
                     return;
@@ -570,7 +593,7 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
                     let to = p.reply.take();
                     if to.is_some() {
                         let vm = p.vm();
-                        let r = noodle_vm::message::export(&vm.heap, shared.template.program(), v);
+                        let r = noodle_vm::message::export(&vm.heap, vm.program(), v);
                         reply(shared, to, r);
                     }
                     p.phase = Phase::Idle;
@@ -605,7 +628,7 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
                     return;
                 }
                 if p.phase == Phase::Stopping {
-                    let who = p.cell.describe(shared.template.program());
+                    let who = p.cell.describe(shared.template().program());
                     log_crash(shared, &format!("{who} (in on_stop)"), &u);
                     let reason = p.reason.take().map_or(Reason::Normal, |r| *r);
                     die(shared, p, reason);
@@ -630,14 +653,14 @@ fn crash(shared: &Arc<Shared>, mut p: Box<Process>, u: Uncaught) -> Option<Box<P
         let mut e = VmError::with_code(&u.code, u.message.clone());
         e.value = u.value.map(Box::new);
         let mut trace = u.trace;
-        trace.push(TraceFrame { function: p.cell.describe(shared.template.program()), file: AWAITED.into(), line: 0, col: 0 });
+        trace.push(TraceFrame { function: p.cell.describe(shared.template().program()), file: AWAITED.into(), line: 0, col: 0 });
         e.trace = Some(Box::new(trace));
         reply(shared, to, Err(e));
         p.vm().abort();
         die(shared, p, Reason::Crashed { code: u.code, message: u.message });
         return None;
     }
-    let who = p.cell.describe(shared.template.program());
+    let who = p.cell.describe(shared.template().program());
     log_crash(shared, &who, &u);
     p.cell.exiting.store(true, Ordering::SeqCst);
     let to = p.reply.take();
@@ -686,7 +709,7 @@ fn apply(shared: &Arc<Shared>, p: &mut Box<Process>, s: Sys) {
         Sys::Exit(message) => {
             let u = Uncaught { code: N2309.into(), message, trace: vec![], value: None, exit: None };
             if p.phase != Phase::Stopping {
-                log_crash(shared, &p.cell.describe(shared.template.program()), &u);
+                log_crash(shared, &p.cell.describe(shared.template().program()), &u);
             }
             interrupt(shared, p, Reason::Crashed { code: u.code, message: u.message });
         }
@@ -701,7 +724,7 @@ fn interrupt(shared: &Arc<Shared>, p: &mut Box<Process>, reason: Reason) {
     }
     p.cell.exiting.store(true, Ordering::SeqCst);
     let to = p.reply.take();
-    reply(shared, to, Err(VmError::new(N2303, format!("actor {} stopped before answering ({})", p.cell.describe(shared.template.program()), reason.text()))));
+    reply(shared, to, Err(VmError::new(N2303, format!("actor {} stopped before answering ({})", p.cell.describe(shared.template().program()), reason.text()))));
     if let Some(vm) = p.vm.as_mut() {
         vm.abort();
         host_of(p).end_deadline();
@@ -739,7 +762,7 @@ pub(crate) fn die(shared: &Arc<Shared>, mut p: Box<Process>, reason: Reason) {
         }
     }
     // described only when someone is told (an idle actor stopping tells no one)
-    let who = || cell.describe(shared.template.program());
+    let who = || cell.describe(shared.template().program());
     let (pending, watchers) = {
         let mut ib = cell.inbox.lock().unwrap();
         ib.closed = true;
@@ -911,7 +934,8 @@ impl ProcHost {
     }
 
     fn deadlock_cycle(&self, chain: &[Arc<Cell>]) -> VmError {
-        let program = self.shared.template.program();
+        let template = self.shared.template();
+        let program = template.program();
         let mut text = format!("deadlock: {} would wait for {}", self.me.describe(program), chain[0].describe(program));
         // a long cycle is named by its first few processes and the one closing it
         const SHOWN: usize = 6;
@@ -972,8 +996,10 @@ pub(crate) struct ProcHost {
     /// The scheduler found main waiting for what nothing can give: its blocking call, asked
     /// again, fails with N2306 (which a `try` around it can catch).
     deadlocked: bool,
-    /// This process has an entry in `Shared::waits` (removed when it runs again).
+    /// This process has set `Cell::waits_for` (cleared when it runs again).
     in_waits: bool,
+    /// The `Shared::generation` of this process's program.
+    generation: u64,
 }
 
 #[derive(Default)]
@@ -985,7 +1011,8 @@ struct TaskTable {
 
 impl ProcHost {
     pub(crate) fn new(shared: Arc<Shared>, me: Arc<Cell>) -> ProcHost {
-        ProcHost { shared, me, table: None, next_task: 1, deadline: None, deadlocked: false, in_waits: false }
+        let generation = shared.generation.load(Ordering::Acquire);
+        ProcHost { shared, me, table: None, next_task: 1, deadline: None, deadlocked: false, in_waits: false, generation }
     }
 
     fn tasks(&mut self) -> &mut HashMap<u64, Task> {
@@ -1006,7 +1033,7 @@ impl ProcHost {
     fn resolve(&mut self, task: u64, result: Result<Msg, VmError>) {
         if self.detached().remove(&task) {
             if let (Some(Task::Running(cell)), Err(e)) = (self.tasks().remove(&task), &result) {
-                let who = cell.describe(self.shared.template.program());
+                let who = cell.describe(self.shared.template().program());
                 let trace = e.trace.as_deref().map(|t| render_trace(&t[..t.len().saturating_sub(1)])).unwrap_or_default();
                 self.shared.log(&format!("error[{}] in {who}, which nothing awaits: {}\n{trace}", e.code, e.message));
             }
@@ -1027,7 +1054,7 @@ impl ProcHost {
         match t {
             Task::Timer => *t = Task::Done(Ok(Msg::None)),
             Task::Ask { to, timeout } => {
-                let who = to.describe(shared.template.program());
+                let who = to.describe(shared.template().program());
                 let secs = timeout.unwrap_or_default();
                 *t = Task::Done(Err(VmError::new(N2303, format!("the request timed out: actor {who} did not answer within {secs} s"))));
             }
@@ -1066,7 +1093,7 @@ impl Host for ProcHost {
     }
 
     fn describe(&self) -> String {
-        self.me.describe(self.shared.template.program())
+        self.me.describe(self.shared.template().program())
     }
 
     fn blocking(&mut self, entering: bool) {
@@ -1139,7 +1166,7 @@ impl ActorHost for ProcHost {
             return used.clone();
         }
         let roots: Vec<u32> = [Some(new), Some(receive), on_stop].into_iter().flatten().collect();
-        let mask = self.shared.template.program().globals_used(&roots);
+        let mask = self.shared.template().program().globals_used(&roots);
         let used: Arc<[u32]> = mask.iter().enumerate().filter(|(_, u)| **u).map(|(g, _)| g as u32).collect();
         cache.push(((new, receive), used.clone()));
         used
@@ -1185,7 +1212,7 @@ impl ActorHost for ProcHost {
         let task = self.next_task;
         match deliver(&self.shared, &cell, Envelope { msg, reply: Some((self.me.clone(), task)) }, Some(&self.me)) {
             Delivery::Done => {}
-            Delivery::Dead => return Err(VmError::new(N2303, format!("actor {} is not running", cell.describe(self.shared.template.program())))),
+            Delivery::Dead => return Err(VmError::new(N2303, format!("actor {} is not running", cell.describe(self.shared.template().program())))),
             Delivery::Blocked => {
                 self.wait_on(cell)?;
                 return Ok(None);
@@ -1357,7 +1384,7 @@ impl ActorHost for ProcHost {
         {
             let mut ib = cell.inbox.lock().unwrap();
             if ib.closed {
-                return Err(VmError::new(N2303, format!("actor {} is not running", cell.describe(self.shared.template.program()))));
+                return Err(VmError::new(N2303, format!("actor {} is not running", cell.describe(self.shared.template().program()))));
             }
             ib.watchers.push((self.me.clone(), Watch::Link));
         }
@@ -1368,7 +1395,7 @@ impl ActorHost for ProcHost {
     fn register(&mut self, name: &str, target: &ActorRef) -> Result<(), VmError> {
         let cell = cell_of(target)?;
         if cell.dead.load(Ordering::SeqCst) {
-            return Err(VmError::new(N2303, format!("actor {} is not running", cell.describe(self.shared.template.program()))));
+            return Err(VmError::new(N2303, format!("actor {} is not running", cell.describe(self.shared.template().program()))));
         }
         let mut names = self.shared.names.lock().unwrap();
         if let Some(old) = names.get(name) {
@@ -1396,5 +1423,5 @@ impl ActorHost for ProcHost {
 }
 
 fn full(cell: &Cell, shared: &Shared) -> VmError {
-    VmError::new(N2304, format!("the mailbox of actor {} is full ({} messages; overflow \"fail\")", cell.describe(shared.template.program()), cell.capacity))
+    VmError::new(N2304, format!("the mailbox of actor {} is full ({} messages; overflow \"fail\")", cell.describe(shared.template().program()), cell.capacity))
 }

@@ -207,7 +207,7 @@ fn child_exit(shared: &Arc<Shared>, me: &Arc<Cell>, sup: &mut Sup, id: u64, reas
         sup.recent.pop_front();
     }
     if sup.recent.len() as u64 > sup.spec.intensity as u64 {
-        let who = me.describe(shared.template.program());
+        let who = me.describe(shared.template().program());
         let message = format!("supervisor {who} gave up: more than {} restart{} in {} s (the last child ended with {})", sup.spec.intensity, if sup.spec.intensity == 1 { "" } else { "s" }, sup.spec.period, reason.text());
         shared.log(&format!("error[{N2308}] {message}\n"));
         stop_all(shared, sup, 0);

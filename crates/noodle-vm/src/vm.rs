@@ -385,6 +385,11 @@ impl Template {
         &self.program
     }
 
+    /// Whether both are the same loaded program.
+    pub fn same(&self, other: &Template) -> bool {
+        Arc::ptr_eq(&self.program, &other.program)
+    }
+
     /// A new VM for another process (an actor): the same code and natives, its own empty
     /// heap, stack and globals. Its globals start as copies of `globals` (slot, value exported
     /// from the spawning process); the other slots stay unassigned. With `io` None, the
@@ -440,6 +445,25 @@ impl Vm {
     /// What new processes of this program are made from.
     pub fn template(&self) -> Template {
         Template { program: self.program.clone(), natives: self.natives.clone() }
+    }
+
+    /// The heap, to change, and the program, to read (a message imported into this VM).
+    pub fn heap_and_program(&mut self) -> (&mut Heap, &Program) {
+        (&mut self.heap, &self.program)
+    }
+
+    /// Moves an idle process to an extension of its program that another VM has loaded (a
+    /// REPL's actor, after a later input). False while a call is in progress.
+    pub fn adopt(&mut self, template: &Template) -> bool {
+        if !self.frames.is_empty() {
+            return false;
+        }
+        self.program = template.program.clone();
+        self.natives = template.natives.clone();
+        if self.globals.len() < self.program.nglobals as usize {
+            self.globals.resize(self.program.nglobals as usize, Value::Undef);
+        }
+        true
     }
 
     /// Replaces the program with an extended version of it (the REPL), keeping globals and heap.

@@ -148,7 +148,7 @@ impl Engine {
 
     /// An interactive session with this engine's modules.
     pub fn session(&self) -> Session {
-        Session { compiler: self.compiler(true), vm: None, natives: self.natives.clone(), io: None, scheduler: SchedulerConfig::default() }
+        Session { compiler: self.compiler(true), vm: None, natives: self.natives.clone(), io: None, scheduler: SchedulerConfig::default(), running: None }
     }
 }
 
@@ -384,7 +384,9 @@ pub struct HeapStats {
 }
 
 /// An interactive session: each input is compiled against everything before it, and globals,
-/// functions and types persist.
+/// functions and types persist. So do actors: one spawned by an input keeps running, and
+/// later inputs can send to it, until the session is dropped (which stops them as the end of
+/// a program does).
 pub struct Session {
     compiler: Compiler,
     vm: Option<noodle_vm::Vm>,
@@ -393,6 +395,21 @@ pub struct Session {
     /// the first input runs.
     io: Option<Output>,
     scheduler: SchedulerConfig,
+    /// The scheduler every input runs under, made by the first.
+    running: Option<noodle_runtime::Scheduler>,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // stop the actors while the VM (and so the output it buffers) is still here
+        if let Some(s) = self.running.take() {
+            let io = s.shutdown();
+            if let Some(vm) = self.vm.as_mut() {
+                vm.replace_io(io);
+                let _ = vm.finish_output(RunState::Finished(noodle_vm::Value::None));
+            }
+        }
+    }
 }
 
 pub enum Eval {
@@ -421,7 +438,8 @@ impl Session {
         self.io = Some(io);
     }
 
-    /// The scheduler and limits each input runs under (`max_cpu` counts per input).
+    /// The scheduler and limits each input runs under (`max_cpu` counts per input); set before
+    /// the first input runs.
     pub fn set_scheduler(&mut self, config: SchedulerConfig) {
         self.scheduler = config;
     }
@@ -453,7 +471,15 @@ impl Session {
                     },
                 };
                 vm.start();
-                match run_scheduled(vm, &self.scheduler) {
+                let scheduler = self.running.get_or_insert_with(|| {
+                    let mut s = noodle_runtime::Scheduler::new(vm, &self.scheduler);
+                    s.keep_running_between_runs();
+                    s
+                });
+                let placeholder = vm.template().instantiate(&[], Some(Output::silent()));
+                let (back, state) = scheduler.run(std::mem::replace(vm, placeholder));
+                *vm = back;
+                match vm.finish_output(state) {
                     RunState::Finished(_) => Eval::Ok(out.expr_type),
                     RunState::Error(Uncaught { exit: Some(status), .. }) => Eval::Exit(status),
                     RunState::Error(u) => Eval::Runtime(u.render()),
