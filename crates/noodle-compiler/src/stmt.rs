@@ -1155,6 +1155,13 @@ impl Compiler {
         };
         let depth = self.f().tries.len();
         self.push_scope();
+        if let ExprKind::Call { callee, args } = &iter.kind {
+            if matches!(&callee.kind, ExprKind::Name(n) if n == "range") && matches!(self.resolve("range"), NameRes::Builtin(_)) && args.len() == 3 && args.iter().all(|a| a.name.is_none()) {
+                self.stepped_range_loop(&args[0].value, &args[1].value, &args[2].value, pat, body, depth);
+                self.pop_scope();
+                return;
+            }
+        }
         if let Some((start, end, inclusive)) = range {
             let counter = self.b().temp();
             match start {
@@ -1396,6 +1403,54 @@ impl Compiler {
     }
 
     /// Emits `if a < b (or <=) goto target` for a backward loop edge, fused when it fits.
+    /// `for x in range(start, stop, step)` counts without making the list (which for
+    /// `range(0, 10**9, 3)` would be gigabytes): the number of values comes first (N2011 for a
+    /// zero step, from the same native as `range`), then `x` goes from `start` by `step`. `x`
+    /// moves only while values are left, so it never passes the last one and cannot overflow.
+    fn stepped_range_loop(&mut self, start: &Expr, stop: &Expr, step: &Expr, pat: &Pattern, body: &Block, depth: usize) {
+        let base = self.b().alloc(4);
+        self.expr_coerce(start, Some(base + 1), &Type::Int);
+        self.expr_coerce(stop, Some(base + 2), &Type::Int);
+        self.expr_coerce(step, Some(base + 3), &Type::Int);
+        let value = self.b().temp();
+        let step_r = self.b().temp();
+        self.emit(Op::Move { dst: value, src: base + 1 });
+        self.emit(Op::Move { dst: step_r, src: base + 3 });
+        let n = self.native("__range_len");
+        self.emit(Op::CallNative { base, native: n, argc: 3 });
+        let count = self.b().temp();
+        self.emit(Op::Move { dst: count, src: base });
+        let idx = self.b().temp();
+        self.emit(Op::LoadInt { dst: idx, val: 0 });
+        let c = self.b().temp();
+        self.emit(Op::LtInt { dst: c, a: idx, b: count });
+        let exit = self.b().jump_if_false(c);
+        let top = self.b().here();
+        self.push_loop(depth, body);
+        self.push_scope();
+        // the body sees a copy: the counter itself is not the loop variable's register
+        let x = self.b().temp();
+        self.emit(Op::Move { dst: x, src: value });
+        self.bind_loop_var(pat, x, &Type::Int);
+        self.block_stmts(body);
+        self.pop_scope();
+        let lp = self.f().loops.pop().unwrap();
+        for c in lp.continues {
+            self.b().patch(c);
+        }
+        self.emit(Op::AddIntImm { dst: idx, a: idx, imm: 1 });
+        let c = self.b().temp();
+        self.emit(Op::LtInt { dst: c, a: idx, b: count });
+        let done = self.b().jump_if_false(c);
+        self.emit(Op::AddInt { dst: value, a: value, b: step_r });
+        self.b().jump_back(top);
+        self.b().patch(exit);
+        self.b().patch(done);
+        for b in lp.breaks {
+            self.b().patch(b);
+        }
+    }
+
     pub fn int_cmp_jump_back(&mut self, a: Reg, b: Reg, inclusive: bool, target: usize) {
         let off = target as i64 - self.b().here() as i64 - 1;
         if off >= i16::MIN as i64 && self.fuse {

@@ -42,6 +42,7 @@ pub fn module() -> Module {
         .function("assert", simple!(assert))
         .function("type_of", simple!(type_of))
         .function("range", simple!(range))
+        .function("__range_len", simple!(range_len))
         .function("set", simple!(set_new))
         .function("__list_concat", simple!(list_concat))
         .function("__list_repeat", simple!(list_repeat))
@@ -402,7 +403,8 @@ fn type_of(ctx: &mut Ctx, args: &[Value]) -> R {
     Ok(ctx.heap.alloc_str(name))
 }
 
-fn range(ctx: &mut Ctx, args: &[Value]) -> R {
+/// `range(...)`'s first value, step and number of values.
+fn range_spec(args: &[Value]) -> Result<(i128, i128, i128), VmError> {
     let n = |i: usize| as_int(args[i], "range");
     let (start, stop, step) = match args.len() {
         1 => (0, n(0)?, 1),
@@ -421,6 +423,20 @@ fn range(ctx: &mut Ctx, args: &[Value]) -> R {
     } else {
         0
     };
+    Ok((start, step, len))
+}
+
+/// `__range_len(start, stop, step)`: how many values `for x in range(start, stop, step)`
+/// counts through, without making the list (N2011 for a zero step, as `range`).
+fn range_len(_: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 3, "range")?;
+    let (_, _, len) = range_spec(args)?;
+    // at most 2^64 / 1 values, and an int holds fewer: past i64::MAX the loop is endless anyway
+    Ok(Value::Int(i64::try_from(len).unwrap_or(i64::MAX)))
+}
+
+fn range(ctx: &mut Ctx, args: &[Value]) -> R {
+    let (start, step, len) = range_spec(args)?;
     let len = usize::try_from(len).map_err(|_| VmError::arg("range is too large"))?;
     let mut items = vec_with_capacity(len, "range")?;
     let mut x = start;
