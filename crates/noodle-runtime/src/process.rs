@@ -11,7 +11,7 @@ use noodle_vm::vm::{render_trace, TraceFrame, Uncaught, AWAITED};
 use noodle_vm::{RunState, Value, Vm, VmError};
 use std::any::Any;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Messages handled before a process yields even if it has budget left.
@@ -117,9 +117,12 @@ pub(crate) struct Cell {
     /// For supervisors, what others may read of their state (boxed: most cells are actors,
     /// and an idle actor's size is what a million of them cost).
     pub(crate) sup: Mutex<Option<Box<SupView>>>,
-    /// The process this one waits for, while it is parked in an await that has no timeout or
-    /// in a send to a full mailbox (see `ProcHost::wait_on`).
-    waits_for: Mutex<Option<Arc<Cell>>>,
+    /// Odd while the process is parked waiting for another (by id and `CellTable` slot) in
+    /// an await that has no timeout or a send to a full mailbox; changed at every start and
+    /// end of such a wait (see `ProcHost::wait_on`).
+    wait_seq: AtomicU64,
+    waits_for: AtomicU64,
+    waits_for_slot: AtomicU32,
 }
 
 /// Every process not yet ended (for the shutdown at the end of the program): a slab, which
@@ -141,6 +144,11 @@ impl CellTable {
         };
         cell.slot.store(i, Ordering::Relaxed);
         self.slots[i as usize] = Some(cell);
+    }
+
+    /// The live process in `slot`, if it is still the one with `id`.
+    pub(crate) fn get(&self, slot: u32, id: u64) -> Option<Arc<Cell>> {
+        self.slots.get(slot as usize)?.as_ref().filter(|c| c.id == id).cloned()
     }
 
     pub(crate) fn remove(&mut self, cell: &Arc<Cell>) {
@@ -198,7 +206,9 @@ impl Cell {
             has_sys: AtomicBool::new(false),
             slot: AtomicU32::new(u32::MAX),
             sup: Mutex::new(None),
-            waits_for: Mutex::new(None),
+            wait_seq: AtomicU64::new(0),
+            waits_for: AtomicU64::new(0),
+            waits_for_slot: AtomicU32::new(u32::MAX),
         }
     }
 
@@ -545,7 +555,10 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
                         return;
                     };
                     let Kind::Actor { receive, .. } = p.kind else { unreachable!() };
-                    follow_program(shared, &mut p);
+                    // only a REPL's later inputs change the program
+                    if shared.generation.load(Ordering::Relaxed) != 0 {
+                        follow_program(shared, &mut p);
+                    }
                     let vm = p.vm();
                     let state = vm.root;
                     let (heap, program) = vm.heap_and_program();
@@ -566,9 +579,7 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
             Phase::Starting | Phase::Handling | Phase::Stopping => {}
         }
         let budget = shared.config.budget;
-        if let Some(h) = proc_host(&mut p) {
-            h.resumed();
-        }
+        resumed(&p.cell);
         let started = p.cpu.is_some().then(crate::thread_cpu_time);
         let state = p.vm().run(Some(budget));
         if let (Some(t0), Some(c)) = (started, p.cpu.as_mut()) {
@@ -753,8 +764,8 @@ fn host_of(p: &mut Process) -> &mut ProcHost {
 pub(crate) fn die(shared: &Arc<Shared>, mut p: Box<Process>, reason: Reason) {
     let cell = p.cell.clone();
     // tasks this process started and never saw finish end with it
+    resumed(&cell);
     if let Some(h) = proc_host(&mut p) {
-        h.resumed();
         for t in h.table.iter().flat_map(|t| t.tasks.values()) {
             if let Task::Running(c) = t {
                 deliver_sys(shared, c, Sys::Shutdown);
@@ -837,7 +848,7 @@ pub(crate) fn run_main_slice(shared: &Arc<Shared>, mut p: Box<Process>) -> MainE
                 _ => {}
             }
         }
-        host_of(&mut p).resumed();
+        resumed(&p.cell);
         match p.vm().run(budget) {
             RunState::Paused => {
                 if shared.may_go_on() {
@@ -876,25 +887,66 @@ fn deadlock_error() -> VmError {
 /// followed to its end, so that a wait costs a bounded time).
 const MAX_WAIT_CHAIN: usize = 10_000;
 
-/// Whether the processes waiting for each other from `target` on lead back to `me`; with
-/// `collect`, the chain (`target` first) when they do.
-fn cycle_back(me: &Arc<Cell>, target: &Arc<Cell>, collect: bool) -> Option<Vec<Arc<Cell>>> {
+/// The processes waiting for each other from `target` on, when they lead back to `me`: each
+/// with the `wait_seq` its edge was read at (`target` first, `me` last). Called under
+/// `Shared::deadlock_lock`; the edges are read one at a time, so see `find_cycle`.
+fn walk_back(shared: &Shared, me: &Arc<Cell>, target: &Arc<Cell>) -> Option<Vec<(Arc<Cell>, u64)>> {
+    let cells = shared.cells.lock().unwrap();
     let mut chain = Vec::new();
     let mut cur = target.clone();
     for _ in 0..MAX_WAIT_CHAIN {
-        if collect {
-            chain.push(cur.clone());
-        }
         if Arc::ptr_eq(&cur, me) {
+            chain.push((cur, 0));
             return Some(chain);
         }
         if cur.dead.load(Ordering::SeqCst) || cur.exiting.load(Ordering::SeqCst) {
             return None;
         }
-        let next = cur.waits_for.lock().unwrap().clone();
+        let seq = cur.wait_seq.load(Ordering::SeqCst);
+        if seq % 2 == 0 {
+            return None;
+        }
+        let (id, slot) = (cur.waits_for.load(Ordering::Acquire), cur.waits_for_slot.load(Ordering::Acquire));
+        if cur.wait_seq.load(Ordering::SeqCst) != seq {
+            return None;
+        }
+        let next = if id == me.id { Some(me.clone()) } else { cells.get(slot, id) };
+        chain.push((cur, seq));
         cur = next?;
     }
     None
+}
+
+/// A cycle through `me`, as `walk_back` finds it twice with every edge unchanged between:
+/// then all of them held at once (each `wait_seq` changes at every set and clear), so the
+/// cycle is real and not made of edges read at different moments.
+fn find_cycle(shared: &Shared, me: &Arc<Cell>, target: &Arc<Cell>) -> Option<Vec<Arc<Cell>>> {
+    let first = walk_back(shared, me, target)?;
+    let second = walk_back(shared, me, target)?;
+    let same = first.len() == second.len() && first.iter().zip(&second).all(|((a, s), (b, t))| Arc::ptr_eq(a, b) && s == t);
+    same.then(|| first.into_iter().map(|(c, _)| c).collect())
+}
+
+/// Publishes that `me` waits for `target`; true when `target` is waiting too, so that the
+/// two may be part of a cycle. The edge is published by id and table slot, not as an `Arc`:
+/// counting references to the target from every waiter would make its count a cache line
+/// all threads fight over (an ask in a loop cost a tenth more). Both sides of a cycle
+/// publish, then look, in one total order (`SeqCst`), so at least one sees the other.
+/// A wait already published in this slice (`gather` looks at each task) ends first, so that
+/// no reader takes the new target for the old wait.
+fn publish_wait(me: &Cell, target: &Cell) -> bool {
+    resumed(me);
+    me.waits_for.store(target.id, Ordering::Release);
+    me.waits_for_slot.store(target.slot.load(Ordering::Relaxed), Ordering::Release);
+    me.wait_seq.fetch_add(1, Ordering::SeqCst);
+    target.wait_seq.load(Ordering::SeqCst) % 2 == 1
+}
+
+/// Ends the wait `me` published, if any (only the process itself changes its `wait_seq`).
+fn resumed(me: &Cell) {
+    if me.wait_seq.load(Ordering::Relaxed) % 2 == 1 {
+        me.wait_seq.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 impl ProcHost {
@@ -904,27 +956,35 @@ impl ProcHost {
     /// wait that closes the cycle fails (as a database chooses one transaction of a
     /// deadlock); the others get the crash it causes as usual.
     fn wait_for(&mut self, task: u64) -> Result<(), VmError> {
-        let target = match self.tasks().get(&task) {
-            Some(Task::Ask { to, timeout: None }) => to.clone(),
-            Some(Task::Running(cell)) => cell.clone(),
+        // borrowed from the task table, not cloned (see `publish_wait`)
+        let target = match self.table.as_deref().and_then(|t| t.tasks.get(&task)) {
+            Some(Task::Ask { to, timeout: None }) => to,
+            Some(Task::Running(cell)) => cell,
             _ => return Ok(()),
         };
-        self.wait_on(target)
+        if !publish_wait(&self.me, target) {
+            return Ok(());
+        }
+        let target = target.clone();
+        self.settle(&target)
     }
 
     /// `wait_for` a process: the one asked or started, or the one whose full mailbox (overflow
     /// "block") a send waits on.
-    fn wait_on(&mut self, target: Arc<Cell>) -> Result<(), VmError> {
-        *self.me.waits_for.lock().unwrap() = Some(target.clone());
-        self.in_waits = true;
-        if cycle_back(&self.me, &target, false).is_none() {
+    fn wait_on(&mut self, target: &Arc<Cell>) -> Result<(), VmError> {
+        if !publish_wait(&self.me, target) {
             return Ok(());
         }
+        self.settle(target)
+    }
+
+    /// The target of a wait is waiting too: N2306 if the waits form a cycle through here.
+    fn settle(&mut self, target: &Arc<Cell>) -> Result<(), VmError> {
         // Two processes closing the same cycle at once may both see it: settled under one
         // lock, the first fails and leaves the cycle, and the second then finds none.
         let shared = self.shared.clone();
         let _settling = shared.deadlock_lock.lock().unwrap();
-        match cycle_back(&self.me, &target, true) {
+        match find_cycle(&shared, &self.me, target) {
             Some(chain) => {
                 self.resumed();
                 Err(self.deadlock_cycle(&chain))
@@ -953,9 +1013,7 @@ impl ProcHost {
 
     /// The process runs again: what it waited for is no longer a wait.
     fn resumed(&mut self) {
-        if std::mem::take(&mut self.in_waits) {
-            *self.me.waits_for.lock().unwrap() = None;
-        }
+        resumed(&self.me);
     }
 
     /// N2306 when the scheduler found main deadlocked (see `break_deadlock`).
@@ -996,30 +1054,50 @@ pub(crate) struct ProcHost {
     /// The scheduler found main waiting for what nothing can give: its blocking call, asked
     /// again, fails with N2306 (which a `try` around it can catch).
     deadlocked: bool,
-    /// This process has set `Cell::waits_for` (cleared when it runs again).
-    in_waits: bool,
     /// The `Shared::generation` of this process's program.
     generation: u64,
 }
 
+/// Hashing for task ids, which a process numbers 1, 2, 3...: one multiplication (Fibonacci
+/// hashing) instead of SipHash, which was a fifth of the instructions of an `ask` in a loop.
+/// No one else chooses these keys, so there is nothing to defend against.
+type TaskIds = std::hash::BuildHasherDefault<TaskIdHasher>;
+
+#[derive(Default)]
+struct TaskIdHasher(u64);
+
+impl std::hash::Hasher for TaskIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 #[derive(Default)]
 struct TaskTable {
-    tasks: HashMap<u64, Task>,
+    tasks: HashMap<u64, Task, TaskIds>,
     /// Tasks nobody will await (`task.detach`): dropped when they finish.
-    detached: HashSet<u64>,
+    detached: HashSet<u64, TaskIds>,
 }
 
 impl ProcHost {
     pub(crate) fn new(shared: Arc<Shared>, me: Arc<Cell>) -> ProcHost {
         let generation = shared.generation.load(Ordering::Acquire);
-        ProcHost { shared, me, table: None, next_task: 1, deadline: None, deadlocked: false, in_waits: false, generation }
+        ProcHost { shared, me, table: None, next_task: 1, deadline: None, deadlocked: false, generation }
     }
 
-    fn tasks(&mut self) -> &mut HashMap<u64, Task> {
+    fn tasks(&mut self) -> &mut HashMap<u64, Task, TaskIds> {
         &mut self.table.get_or_insert_default().tasks
     }
 
-    fn detached(&mut self) -> &mut HashSet<u64> {
+    fn detached(&mut self) -> &mut HashSet<u64, TaskIds> {
         &mut self.table.get_or_insert_default().detached
     }
 
@@ -1196,7 +1274,7 @@ impl ActorHost for ProcHost {
             Delivery::Done | Delivery::Dead => Ok(true),
             Delivery::Blocked => {
                 let cell = cell_of(to)?;
-                self.wait_on(cell)?;
+                self.wait_on(&cell)?;
                 Ok(false)
             }
             Delivery::Full => Err(full(cell, &self.shared)),
@@ -1214,7 +1292,7 @@ impl ActorHost for ProcHost {
             Delivery::Done => {}
             Delivery::Dead => return Err(VmError::new(N2303, format!("actor {} is not running", cell.describe(self.shared.template().program())))),
             Delivery::Blocked => {
-                self.wait_on(cell)?;
+                self.wait_on(&cell)?;
                 return Ok(None);
             }
             Delivery::Full => return Err(full(&cell, &self.shared)),
