@@ -698,7 +698,7 @@ impl Compiler {
         let t = self.subst.resolve(&t);
         let d = self.dst(dst);
         if op == UnOp::Neg {
-            if let Some(res) = self.operator_method(Some("neg"), r, &t, None, d, span) {
+            if let Some(res) = self.operator_method(Some("neg"), r, &t, &[], d, span) {
                 return res;
             }
         }
@@ -753,9 +753,10 @@ impl Compiler {
     }
 
     /// `a + b` on a struct or enum with a method `add(self, other: B) -> R` (and `-` `sub`, `*`
-    /// `mul`, `/` `div`, `//` `floordiv`, `%` `mod`, `**` `pow`, `@` `matmul`; `-a` `neg`): that
+    /// `mul`, `/` `div`, `//` `floordiv`, `%` `mod`, `**` `pow`, `@` `matmul`; `-a` `neg`;
+    /// `x in a` `contains`, `len(a)` `len`, `a[k]` `index`, `a[k] = v` `set_index`): that
     /// method's call, the operands already in registers. None when `a` has no such method.
-    fn operator_method(&mut self, name: Option<&str>, ra: Reg, ta: &Type, b: Option<(Reg, &Type)>, d: Reg, span: Span) -> Option<(Reg, Type)> {
+    fn operator_method(&mut self, name: Option<&str>, ra: Reg, ta: &Type, args: &[(Reg, &Type)], d: Reg, span: Span) -> Option<(Reg, Type)> {
         let name = name?;
         let fi = match ta {
             Type::Struct(s, _) => self.structs[*s as usize].methods.get(name).copied(),
@@ -763,10 +764,17 @@ impl Compiler {
             _ => None,
         }?;
         let info = self.funcs[fi].clone();
-        let want = b.is_some() as usize;
+        let want = args.len();
         if !info.has_self || info.params.len() != want || info.is_async {
             let shown = self.show(ta);
-            let sig = if want == 1 { format!("def {name}(self, other: T) -> R") } else { format!("def {name}(self) -> R") };
+            let sig = match name {
+                "contains" => "def contains(self, x: T) -> bool".to_string(),
+                "len" => "def len(self) -> int".to_string(),
+                "index" => "def index(self, key: K) -> V".to_string(),
+                "set_index" => "def set_index(self, key: K, value: V)".to_string(),
+                _ if want == 0 => format!("def {name}(self) -> R"),
+                _ => format!("def {name}(self, other: T) -> R"),
+            };
             self.diags.push(Diagnostic::error(N0203, format!("`{shown}.{name}` cannot implement an operator: it must be `{sig}`"), span).note(info.span, "the method is declared here"));
             return Some((d, Type::Unknown));
         }
@@ -777,18 +785,35 @@ impl Compiler {
         }
         let base = self.b().alloc(want as u32 + 2);
         self.emit(Op::Move { dst: base + 1, src: ra });
-        if let Some((rb, tb)) = b {
-            let pt = self.subst.resolve(&instantiate(&info.params[0].ty, &inst));
-            if pt == Type::Float && *tb == Type::Int {
-                self.emit(Op::IntToFloat { dst: base + 2, src: rb });
+        for (i, (rb, tb)) in args.iter().enumerate() {
+            let pt = self.subst.resolve(&instantiate(&info.params[i].ty, &inst));
+            let at = base + 2 + i as Reg;
+            if pt == Type::Float && **tb == Type::Int {
+                self.emit(Op::IntToFloat { dst: at, src: *rb });
             } else {
                 self.expect_type(tb, &pt, span);
-                self.emit(Op::Move { dst: base + 2, src: rb });
+                self.emit(Op::Move { dst: at, src: *rb });
             }
         }
         self.emit(Op::Call { base, func: info.func });
         self.emit(Op::Move { dst: d, src: base });
         Some((d, self.subst.resolve(&instantiate(&info.ret, &inst))))
+    }
+
+    /// `operator_method` for a statement (`a[k] = v`), whose method is known to exist.
+    pub(crate) fn operator_method_call(&mut self, name: &str, ra: Reg, ta: &Type, args: &[(Reg, &Type)], d: Reg, span: Span) {
+        let _ = self.operator_method(Some(name), ra, ta, args, d, span);
+    }
+
+    /// `operator_method` for an operator whose result the language fixes (`in` and `len`):
+    /// the method must return `want`.
+    fn operator_method_returning(&mut self, name: &str, ra: Reg, ta: &Type, args: &[(Reg, &Type)], d: Reg, want: &Type, span: Span) -> Option<(Reg, Type)> {
+        let (r, t) = self.operator_method(Some(name), ra, ta, args, d, span)?;
+        if !t.is_error() && self.subst.resolve(&t) != *want {
+            let (shown, got, w) = (self.show(ta), self.show(&t), self.show(want));
+            self.error(N0203, format!("`{shown}.{name}` cannot implement an operator: it returns `{got}`, not `{w}`"), span);
+        }
+        Some((r, want.clone()))
     }
 
     /// Extracts optional/`is` narrowings implied by a condition being true and being false.
@@ -1066,7 +1091,7 @@ impl Compiler {
         if matches!(ta, Type::Tensor(_)) || matches!(tb, Type::Tensor(_)) {
             return self.tensor_binary(op, (ra, ta), (rb, tb), d, span);
         }
-        if let Some(r) = self.operator_method(op_method(op), ra, &ta, Some((rb, &tb)), d, span) {
+        if let Some(r) = self.operator_method(op_method(op), ra, &ta, &[(rb, &tb)], d, span) {
             return r;
         }
         use Type::*;
@@ -1180,6 +1205,13 @@ impl Compiler {
                 Bool
             }
             BinOp::In | BinOp::NotIn => {
+                // `x in c` on a struct or enum with `contains(self, x) -> bool`
+                if let Some((r, _)) = self.operator_method_returning("contains", rb, &tb, &[(ra, &ta)], d, &Bool, span) {
+                    if op == BinOp::NotIn {
+                        self.emit(Op::Not { dst: r, src: r });
+                    }
+                    return (r, Bool);
+                }
                 let ok = match &tb {
                     List(e) | Set(e) => {
                         let e = (**e).clone();
@@ -1511,6 +1543,13 @@ impl Compiler {
             return (d, vt);
         }
         let d = self.dst(dst);
+        // `a[k]` on a struct or enum with `index(self, k: K) -> V`
+        if matches!(t, Type::Struct(..) | Type::Enum(..)) && self.has_method(&t, "index") {
+            let (rk, tk) = self.expr(index, None, None);
+            if let Some(res) = self.operator_method(Some("index"), r, &t, &[(rk, &tk)], d, span) {
+                return res;
+            }
+        }
         match &t {
             Type::List(e) => {
                 let i = self.expr_coerce(index, None, &Type::Int);
@@ -2833,13 +2872,17 @@ impl Compiler {
                 }
                 let (r, t) = self.expr(&args[0].value, None, None);
                 let t = self.subst.resolve(&t);
+                let d = self.dst(dst);
+                // a struct or enum with `len(self) -> int`
+                if let Some(res) = self.operator_method_returning("len", r, &t, &[], d, &Type::Int, span) {
+                    return res;
+                }
                 let native_len = matches!(t, Type::Native(id) if self.native_types[id as usize].len);
                 if !native_len && !matches!(t, Type::Str | Type::Bytes | Type::List(_) | Type::Dict(..) | Type::Set(_) | Type::Unknown | Type::Tuple(_) | Type::Tensor(_)) {
                     let shown = self.show(&t);
                     let code = if matches!(t, Type::Optional(_)) { N0204 } else { N0200 };
                     self.error(code, format!("`len` needs a str, bytes, list, dict or set, found `{shown}`"), args[0].value.span);
                 }
-                let d = self.dst(dst);
                 self.emit(Op::Len { dst: d, src: r });
                 (d, Type::Int)
             }

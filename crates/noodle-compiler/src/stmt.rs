@@ -886,9 +886,16 @@ impl Compiler {
                         self.emit(Op::IndexSet { obj: o, key, src: r });
                     }
                     Type::Unknown => {}
+                    // `a[k] = v` on a struct or enum with `set_index(self, k: K, v: V)`
+                    other @ (Type::Struct(..) | Type::Enum(..)) if self.has_method(&other, "set_index") => {
+                        let (k, tk) = self.expr(index, None, None);
+                        let d = self.b().temp();
+                        self.operator_method_call("set_index", o, &other, &[(k, &tk), (r, vt)], d, target.span);
+                    }
                     other => {
                         let shown = self.show(&other);
-                        self.error(N0207, format!("`{shown}` does not support item assignment"), obj.span).hint("only lists and dicts can be changed by index");
+                        self.error(N0207, format!("`{shown}` does not support item assignment"), obj.span)
+                            .hint("lists and dicts can be changed by index, and a struct or enum with a method `set_index(self, key: K, value: V)`");
                     }
                 }
             }
