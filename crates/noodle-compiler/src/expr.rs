@@ -1683,13 +1683,21 @@ impl Compiler {
                 self.bound_method(r, &base_t, fi, name, d, span)
             }
             _ => {
-                let shown = self.show(&base_t);
-                let mut dg = Diagnostic::error(N0106, format!("`{shown}` has no field `{}`", name.name), name.span).label("unknown field");
-                if !self.extend_methods(&base_t, &name.name).is_empty() {
-                    dg = dg.hint(format!("`{}` is a method: call it with `()`", name.name));
+                let cands = self.extend_methods(&base_t, &name.name);
+                if let [(fi, binds)] = cands.as_slice() {
+                    // a method of a built-in type (`xs.push`, `s.upper`) as a value
+                    let (fi, binds) = (*fi, binds.clone());
+                    self.bound_extend_method(r, &base_t, fi, &binds, name, d, span)
+                } else if !cands.is_empty() {
+                    let shown = self.show(&base_t);
+                    self.error(N0106, format!("`{shown}.{}` has several forms, so it cannot be used as a value", name.name), name.span)
+                        .hint(format!("call it, or wrap the call you mean in a closure: `fn (x: str) => s.{}(x)`", name.name));
+                    Type::Unknown
+                } else {
+                    let shown = self.show(&base_t);
+                    self.error(N0106, format!("`{shown}` has no field `{}`", name.name), name.span).label("unknown field");
+                    Type::Unknown
                 }
-                self.diags.push(dg);
-                Type::Unknown
             }
         };
         if let Some(j) = skip {
@@ -2531,6 +2539,32 @@ impl Compiler {
         let params: Vec<&ParamInfo> = info.params.iter().filter(|p| p.name != "self").collect();
         let ptys: Vec<Type> = params.iter().map(|p| instantiate(&p.ty, &binds)).collect();
         let ret = instantiate(&info.ret, &binds);
+        self.method_closure(recv, recv_t, name, ptys, ret, d, span)
+    }
+
+    /// `xs.push` on a built-in type: its `extend` method `fi`, with the type parameters the
+    /// receiver's type gives it (`binds`), as a closure; a method generic beyond them
+    /// (`xs.map`) cannot be one, as for `bound_method`.
+    #[allow(clippy::too_many_arguments)]
+    fn bound_extend_method(&mut self, recv: Reg, recv_t: &Type, fi: usize, binds: &[(u32, Type)], name: &noodle_syntax::ast::Ident, d: Reg, span: Span) -> Type {
+        let info = self.funcs[fi].clone();
+        let params: Vec<&ParamInfo> = info.params.iter().filter(|p| p.name != "self").collect();
+        let ptys: Vec<Type> = params.iter().map(|p| self.subst.resolve(&instantiate(&p.ty, binds))).collect();
+        let ret = self.subst.resolve(&instantiate(&info.ret, binds));
+        if ptys.iter().chain([&ret]).any(contains_param) || params.iter().any(|p| p.default.is_some()) {
+            let shown = self.show(recv_t);
+            self.error(N0106, format!("`{shown}.{}` is generic or has default arguments, so it cannot be used as a value", name.name), name.span)
+                .hint(format!("call it, or wrap the call in a closure with the types you need: `fn (x: int) => obj.{}(x)`", name.name));
+            return Type::Unknown;
+        }
+        self.method_closure(recv, recv_t, name, ptys, ret, d, span)
+    }
+
+    /// A closure that calls method `name` on the value in `recv` (held by a hidden local it
+    /// captures) with its own parameters, of types `ptys`.
+    #[allow(clippy::too_many_arguments)]
+    fn method_closure(&mut self, recv: Reg, recv_t: &Type, name: &noodle_syntax::ast::Ident, ptys: Vec<Type>, ret: Type, d: Reg, span: Span) -> Type {
+        let params = &ptys;
         // the receiver, held by a hidden local that the closure captures
         let hidden = format!("$bound{}", self.with_count);
         self.with_count += 1;
