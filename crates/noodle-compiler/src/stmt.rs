@@ -1148,6 +1148,9 @@ impl Compiler {
 
     fn for_stmt(&mut self, pat: &Pattern, iter: &Expr, body: &Block) {
         self.widen_assigned_in(body);
+        if self.lazy_zip_enumerate(pat, iter, body) {
+            return;
+        }
         // Counting loops over ranges need no iterator object.
         let range = match &iter.kind {
             ExprKind::Range { start, end, inclusive } => Some((Some(&**start), &**end, *inclusive)),
@@ -1410,6 +1413,117 @@ impl Compiler {
     }
 
     /// Emits `if a < b (or <=) goto target` for a backward loop edge, fused when it fits.
+    /// `for p in enumerate(it, start: s)` and `for p in zip(a, b)` where an argument is an
+    /// iterator (a value with `next`, or `iter`): one element at a time, so an endless or
+    /// very long iterator works, rather than collected into a list first as the functions do
+    /// elsewhere. Written as the loop a user would write, with names no program can use:
+    ///
+    /// ```text
+    /// var $n = s - 1; for $x in it { $n += 1; let p = ($n, $x); body }
+    /// let $a = a; let $b = b.iter(); var $k = 0
+    /// while true { if $k >= len($a) { break }; let $va = $a[$k]
+    ///              let $nb = $b.next(); if $nb == none { break }; let $vb = $nb
+    ///              $k += 1; let p = ($va, $vb); body }
+    /// ```
+    fn lazy_zip_enumerate(&mut self, pat: &Pattern, iter: &Expr, body: &Block) -> bool {
+        use noodle_syntax::ast::{Arg, BinOp, Ident, PatKind};
+        let ExprKind::Call { callee, args } = &iter.kind else { return false };
+        let ExprKind::Name(f) = &callee.kind else { return false };
+        if !(f == "enumerate" || f == "zip") || !matches!(self.resolve(f), NameRes::Builtin(_)) {
+            return false;
+        }
+        let positional: Vec<&Expr> = args.iter().filter(|a| a.name.is_none()).map(|a| &a.value).collect();
+        let named: Vec<&Arg> = args.iter().filter(|a| a.name.is_some()).collect();
+        let shape_ok = match f.as_str() {
+            "enumerate" => positional.len() == 1 && named.iter().all(|a| a.name.as_ref().is_some_and(|n| n.name == "start")) && named.len() <= 1,
+            _ => positional.len() == 2 && named.is_empty(),
+        };
+        if !shape_ok {
+            return false;
+        }
+        let kinds: Vec<Option<bool>> = positional
+            .iter()
+            .map(|e| {
+                let t = self.peek_type(e).1;
+                let t = self.subst.resolve(&t);
+                // Some(true): an iterator; Some(false): has `iter`; None: a collection
+                if matches!(t, Type::Struct(..) | Type::Enum(..) | Type::Interface(..)) {
+                    if self.has_method(&t, "next") {
+                        return Some(true);
+                    }
+                    if self.has_method(&t, "iter") {
+                        return Some(false);
+                    }
+                }
+                None
+            })
+            .collect();
+        if kinds.iter().all(Option::is_none) {
+            return false;
+        }
+        let sp = iter.span;
+        let at = |kind: ExprKind| Expr { kind, span: sp };
+        let name = |n: &str| Expr { kind: ExprKind::Name(n.to_string()), span: sp };
+        let bind = |n: &str| Box::new(Pattern { kind: PatKind::Bind(n.to_string()), span: sp });
+        let id = self.with_count;
+        self.with_count += 1;
+        let mut stmts: Vec<Stmt> = Vec::new();
+        let mut each: Vec<Stmt> = Vec::new();
+        let tuple_of: Vec<Expr>;
+        let lp = |body_stmts: Vec<Stmt>| Block { stmts: body_stmts, span: body.span, has_closure: body.has_closure };
+        if f == "enumerate" {
+            let (n, x) = (format!("$enum_n{id}"), format!("$enum_x{id}"));
+            let start = named.first().map_or(at(ExprKind::Int(0)), |a| a.value.clone());
+            stmts.push(Stmt::Let { mutable: true, pat: bind(&n), ty: None, value: at(ExprKind::Binary(BinOp::Sub, Box::new(start), Box::new(at(ExprKind::Int(1))))), span: sp });
+            each.push(Stmt::Assign { target: name(&n), op: Some(BinOp::Add), value: at(ExprKind::Int(1)), span: sp });
+            each.push(Stmt::Let { mutable: false, pat: Box::new(pat.clone()), ty: None, value: at(ExprKind::Tuple(vec![name(&n), name(&x)])), span: sp });
+            each.extend(body.stmts.iter().cloned());
+            stmts.push(Stmt::For { pat: bind(&x), iter: positional[0].clone(), body: lp(each), span: sp });
+        } else {
+            let k = format!("$zip_k{id}");
+            let mut values = Vec::new();
+            let mut steps = Vec::new();
+            for (i, (e, kind)) in positional.iter().zip(&kinds).enumerate() {
+                let (src, v) = (format!("$zip_{i}_{id}"), format!("$zip_v{i}_{id}"));
+                let call0 = |target: Expr, m: &str| at(ExprKind::Call { callee: Box::new(at(ExprKind::Field { target: Box::new(target), name: Ident { name: m.to_string(), span: sp }, optional: false })), args: vec![] });
+                let brk = |cond: Expr| Stmt::Expr(at(ExprKind::If { arms: vec![noodle_syntax::ast::IfArm { cond, then: Block { stmts: vec![Stmt::Break(sp)], span: sp, has_closure: false }, span: sp }], else_: None }));
+                match kind {
+                    Some(it) => {
+                        let value = if *it { (*e).clone() } else { call0((*e).clone(), "iter") };
+                        stmts.push(Stmt::Let { mutable: false, pat: bind(&src), ty: None, value, span: sp });
+                        let nx = format!("$zip_n{i}_{id}");
+                        steps.push(Stmt::Let { mutable: false, pat: bind(&nx), ty: None, value: call0(name(&src), "next"), span: sp });
+                        steps.push(brk(at(ExprKind::Binary(BinOp::Eq, Box::new(name(&nx)), Box::new(at(ExprKind::None))))));
+                        // narrowed to the element type by the `break` above
+                        steps.push(Stmt::Let { mutable: false, pat: bind(&v), ty: None, value: name(&nx), span: sp });
+                    }
+                    None => {
+                        // a collection, as a list (a list stays itself)
+                        let as_list = at(ExprKind::Call { callee: Box::new(name("list")), args: vec![Arg { name: None, value: (*e).clone() }] });
+                        stmts.push(Stmt::Let { mutable: false, pat: bind(&src), ty: None, value: as_list, span: sp });
+                        let len = at(ExprKind::Call { callee: Box::new(name("len")), args: vec![Arg { name: None, value: name(&src) }] });
+                        steps.push(brk(at(ExprKind::Binary(BinOp::Ge, Box::new(name(&k)), Box::new(len)))));
+                        steps.push(Stmt::Let { mutable: false, pat: bind(&v), ty: None, value: at(ExprKind::Index { target: Box::new(name(&src)), index: Box::new(name(&k)) }), span: sp });
+                    }
+                }
+                values.push(name(&v));
+            }
+            tuple_of = values;
+            stmts.push(Stmt::Let { mutable: true, pat: bind(&k), ty: None, value: at(ExprKind::Int(0)), span: sp });
+            each.extend(steps);
+            each.push(Stmt::Assign { target: name(&k), op: Some(BinOp::Add), value: at(ExprKind::Int(1)), span: sp });
+            each.push(Stmt::Let { mutable: false, pat: Box::new(pat.clone()), ty: None, value: at(ExprKind::Tuple(tuple_of)), span: sp });
+            each.extend(body.stmts.iter().cloned());
+            stmts.push(Stmt::While { cond: at(ExprKind::Bool(true)), body: lp(each), span: sp });
+        }
+        self.push_scope();
+        for st in &stmts {
+            self.stmt(st);
+        }
+        self.pop_scope();
+        true
+    }
+
     /// `for x in range(start, stop, step)` counts without making the list (which for
     /// `range(0, 10**9, 3)` would be gigabytes): the number of values comes first (N2011 for a
     /// zero step, from the same native as `range`), then `x` goes from `start` by `step`. `x`
