@@ -215,6 +215,11 @@ fn cmd_run(args: &[String]) -> ExitCode {
     config.max_actors = limits.actors.unwrap_or(config.max_actors);
     config.max_cpu = limits.cpu.or(config.max_cpu);
     config.ask_timeout = limits.ask.or(config.ask_timeout);
+    if let Some(n) = limits.files {
+        if let Err(msg) = limit_open_files(n) {
+            return usage_error(&msg);
+        }
+    }
     match rt.run() {
         Ok(()) => ExitCode::SUCCESS,
         // `os.exit(status)`
@@ -234,6 +239,7 @@ struct RunLimits {
     actors: Option<usize>,
     cpu: Option<std::time::Duration>,
     ask: Option<f64>,
+    files: Option<u64>,
 }
 
 /// One of `noodle run`'s resource limits: `--max-heap=SIZE` (bytes, or with K, M or G), for
@@ -270,11 +276,38 @@ fn limit_option(arg: &str, limits: &mut RunLimits) -> Result<(), String> {
             let secs = value.trim().parse::<f64>().ok().filter(|s| *s > 0.0 && *s <= 1e9).ok_or_else(|| format!("`--max-cpu={value}`: a number of seconds (more than 0)"))?;
             limits.cpu = Some(std::time::Duration::from_secs_f64(secs));
         }
+        "--max-open-files" => {
+            let n = number(value).filter(|n| *n <= 1 << 20).ok_or_else(|| format!("`--max-open-files={value}`: a number of files and sockets from 1 to 1048576"))?;
+            limits.files = Some(n);
+        }
         "--ask-timeout" => {
             let secs = value.trim().parse::<f64>().ok().filter(|s| *s > 0.0 && *s <= 1e9).ok_or_else(|| format!("`--ask-timeout={value}`: a number of seconds (more than 0)"))?;
             limits.ask = Some(secs);
         }
-        _ => return Err(format!("unknown option `{arg}` for `noodle run` (limits: --max-heap, --max-depth, --max-actors, --max-cpu, --ask-timeout)")),
+        _ => return Err(format!("unknown option `{arg}` for `noodle run` (limits: --max-heap, --max-depth, --max-actors, --max-cpu, --max-open-files, --ask-timeout)")),
+    }
+    Ok(())
+}
+
+/// `--max-open-files=N`: the program may open `n` more files, sockets and pipes than the
+/// process has open now (standard streams, the program's file). The system enforces it: an
+/// open past it fails with the system's "too many open files", a catchable N2010 (or the
+/// module's own code) naming what was being opened.
+fn limit_open_files(n: u64) -> Result<(), String> {
+    let open_now = std::fs::read_dir("/proc/self/fd").map_or(3, |d| d.count() as u64);
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: `lim` is a valid rlimit for the call to fill
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return Err(format!("`--max-open-files`: cannot read the limit ({})", std::io::Error::last_os_error()));
+    }
+    let want = n.saturating_add(open_now);
+    if want > lim.rlim_max as u64 {
+        return Err(format!("`--max-open-files={n}`: above this system's limit for the process ({} with the {open_now} open now)", lim.rlim_max));
+    }
+    lim.rlim_cur = want as libc::rlim_t;
+    // SAFETY: `lim` is a valid rlimit
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
+        return Err(format!("`--max-open-files`: cannot set the limit ({})", std::io::Error::last_os_error()));
     }
     Ok(())
 }

@@ -38,7 +38,7 @@ pub struct ActorInfo {
     pub span: Span,
 }
 
-const SPAWN_OPTIONS: &[&str] = &["name", "capacity", "overflow", "supervisor", "restart", "link", "max_heap", "max_cpu"];
+const SPAWN_OPTIONS: &[&str] = &["name", "capacity", "overflow", "supervisor", "restart", "link", "max_heap", "max_cpu", "max_depth"];
 
 impl Compiler {
     /// Replaces each `actor` item by its state struct and generated functions.
@@ -232,8 +232,8 @@ impl Compiler {
         };
         let stop_f = self.actor_fn(id, "stop").map(|(_, f)| f);
         let ty = self.state_struct(id).map_or(0, |sid| self.structs[sid as usize].record);
-        // native arguments: new, receive, stop, ty, args, name, capacity, overflow, supervisor, restart, link, max_heap, max_cpu
-        let base = self.b().alloc(14);
+        // native arguments: new, receive, stop, ty, args, name, capacity, overflow, supervisor, restart, link, max_heap, max_cpu, max_depth
+        let base = self.b().alloc(15);
         self.emit(Op::LoadFunc { dst: base + 1, func: new_f });
         self.emit(Op::LoadFunc { dst: base + 2, func: recv_f });
         match stop_f {
@@ -249,7 +249,7 @@ impl Compiler {
         self.store_args(&slots, &info.params, abase);
         self.emit(Op::NewList { dst: base + 5, base: abase, count: info.params.len() as u16 });
         // options
-        let mut given: [Option<&Expr>; 8] = [None; 8];
+        let mut given: [Option<&Expr>; 9] = [None; 9];
         for o in options {
             let n = o.name.as_ref().expect("the parser requires named spawn options");
             match SPAWN_OPTIONS.iter().position(|x| *x == n.name) {
@@ -293,7 +293,8 @@ impl Compiler {
         }
         self.opt_arg(given[6], base + 12, &Type::optional(Type::Int));
         self.opt_arg(given[7], base + 13, &Type::optional(Type::Float));
-        (self.emit_native("actor.__spawn", base, 13, dst), Type::Actor(id))
+        self.opt_arg(given[8], base + 14, &Type::optional(Type::Int));
+        (self.emit_native("actor.__spawn", base, 14, dst), Type::Actor(id))
     }
 
     /// An optional argument: compiled against `ty` into `reg`, or none when it is absent.

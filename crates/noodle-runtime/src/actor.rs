@@ -234,6 +234,8 @@ pub struct SpawnSpec {
     /// The processor time the actor may use (`spawn(max_cpu: ...)`), counted afresh at each
     /// restart.
     pub max_cpu: Option<std::time::Duration>,
+    /// The actor's call depth limit (`spawn(max_depth: ...)`), over the run's own.
+    pub max_depth: Option<usize>,
 }
 
 #[derive(Clone, Debug)]
@@ -447,7 +449,17 @@ fn export_globals(ctx: &mut Ctx, new: u32, receive: u32, on_stop: Option<u32>) -
 
 fn actor_spawn(ctx: &mut Ctx, a: &[Value]) -> R {
     const N: &str = "actor.spawn";
-    arity(a, 13, N)?;
+    arity(a, 14, N)?;
+    let max_depth = match a[13] {
+        Value::None => None,
+        v => {
+            let n = as_int(v, N)?;
+            if !(1..=10_000).contains(&n) {
+                return Err(VmError::arg(format!("max_depth must be a number of calls from 1 to 10000 (got {n})")));
+            }
+            Some(n as usize)
+        }
+    };
     let max_cpu = match a[12] {
         Value::None => None,
         v => {
@@ -501,6 +513,7 @@ fn actor_spawn(ctx: &mut Ctx, a: &[Value]) -> R {
         globals: export_globals(ctx, new, receive, on_stop)?,
         max_heap,
         max_cpu,
+        max_depth,
     };
     let r = host(ctx)?.spawn(spec)?;
     Ok(actor_value(ctx.heap, r))
@@ -691,6 +704,7 @@ fn task_spawn(ctx: &mut Ctx, a: &[Value]) -> R {
         link: false,
         max_heap: None,
         max_cpu: None,
+        max_depth: None,
     };
     let t = host(ctx)?.spawn_task(spec)?;
     Ok(task_value(ctx.heap, t))

@@ -410,6 +410,9 @@ fn prepare(shared: &Arc<Shared>, spec: &SpawnSpec, cell: Arc<Cell>, kind: Kind, 
     if let Some(h) = spec.max_heap {
         limits.max_heap = Some(h);
     }
+    if let Some(d) = spec.max_depth {
+        limits.max_depth = Some(d);
+    }
     if limits != noodle_vm::Limits::default() {
         vm.set_limits(limits);
     }
@@ -966,7 +969,17 @@ impl ProcHost {
             return Ok(());
         }
         let target = target.clone();
-        self.settle(&target)
+        let result = self.settle(&target);
+        if let (Err(e), Some(Task::Ask { .. })) = (&result, self.tasks().get(&task)) {
+            // The request is withdrawn: the actor asked is busy in the cycle and has not
+            // taken it, and handling it later would start the same cycle again. Awaiting the
+            // task again gives the same error.
+            let me = self.me.clone();
+            target.inbox.lock().unwrap().user.retain(|env| !matches!(&env.reply, Some((c, t)) if Arc::ptr_eq(c, &me) && *t == task));
+            let e = e.clone();
+            self.tasks().insert(task, Task::Done(Err(e)));
+        }
+        result
     }
 
     /// `wait_for` a process: the one asked or started, or the one whose full mailbox (overflow
