@@ -49,8 +49,9 @@ usage:
                              it ARGS (`os.args()`); with --sandbox or
                              --allow-read/write/net/env/run/ffi[=...], it may touch only
                              what is allowed; --max-heap=SIZE, --max-depth=N,
-                             --max-actors=N, --max-cpu=SECS limit it, --ask-timeout=SECS
-                             bounds every ask without a timeout (docs/guide/limits.md)
+                             --max-actors=N, --max-cpu=SECS, --max-open-files=N limit
+                             it, --ask-timeout=SECS bounds every ask without a timeout
+                             (docs/guide/limits.md)
   noodle build FILE [-o OUT] compile to NBC bytecode (default OUT: FILE with .nbc)
   noodle check FILE...       type-check without running
   noodle disasm FILE         show the bytecode of a .noodle or .nbc file

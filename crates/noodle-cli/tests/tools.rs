@@ -79,6 +79,32 @@ await e.ask(Wrap(Later(\"declared after Echo started\")))\n";
     }
 }
 
+/// Issue 26, found by a review: what main starts in one input (a task, a `send_every`) keeps
+/// going after the input ends: the task's result waits for a later `await` of it (task ids
+/// are not reused), and the timer sends while the REPL waits for the next line. An actor
+/// cannot be declared again under the same name (old references would get the new types).
+#[test]
+fn repl_tasks_and_timers_outlive_their_input() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_noodle")).arg("repl").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let first = "async def work(n: int) -> int { return n * 2 }\nlet t = work(21)\n\
+struct Tick {}\nactor Clock {\n    n: int = 0\n    on tick(self, m: Tick) { self.n += 1 }\n    on count(self, m: int) -> int { return self.n }\n}\n\
+let c = spawn Clock()\nlet ev = c.send_every(0.01, Tick())\n";
+    stdin.write_all(first.as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let second = "let u = work(1)\nawait t\nawait c.ask(0) > 10\nev.cancel()\n\
+actor Clock {\n    on count(self, m: int) -> str { return \"new\" }\n}\n";
+    stdin.write_all(second.as_bytes()).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains("42\n: int"), "the first input's task: {stdout}{stderr}");
+    assert!(stdout.contains("true\n: bool"), "the timer ticked between inputs: {stdout}{stderr}");
+    assert!(stderr.contains("error[N0101]: actor `Clock` is already declared in this session"), "{stderr}");
+}
+
 #[test]
 fn test_command_runs_test_functions() {
     let (out, err, code) = noodle(&["test", "tests/tools/math_test.noodle"], "");

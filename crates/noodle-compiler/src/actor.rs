@@ -56,6 +56,14 @@ impl Compiler {
             let text = self.files[src_file].text.clone();
             let slice = |s: Span| text.get(s.start as usize..s.end as usize).unwrap_or("").to_string();
             let name = a.name.name.clone();
+            // A session keeps its actors running with the code they were spawned with, and a
+            // reference's type names the declaration: a second `Counter` would give old
+            // references the new handlers' types.
+            if self.repl_module == Some(mi) && matches!(self.modules[mi].symbols.get(&name), Some((Symbol::Actor(_), _))) {
+                self.error(N0101, format!("actor `{name}` is already declared in this session"), a.name.span)
+                    .hint("actors spawned from it may still be running with its code; declare the new one under another name");
+                continue;
+            }
             let state = format!("{name}State");
             let mut ok = true;
             let mut handler_names = Vec::new();

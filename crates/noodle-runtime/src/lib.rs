@@ -123,6 +123,9 @@ struct Timer {
     seq: u64,
     cell: Arc<Cell>,
     task: u64,
+    /// A timed send (`send_after`, `send_every`), made when the timer fires, whether or not
+    /// the process that asked for it is running (a REPL's main between inputs).
+    send: Option<Arc<process::TimedSend>>,
 }
 
 impl PartialEq for Timer {
@@ -375,7 +378,17 @@ impl Shared {
     /// A task of `cell` that finishes at `at` seconds.
     pub(crate) fn add_timer(self: &Arc<Self>, at: f64, cell: Arc<Cell>, task: u64) {
         let seq = self.timer_seq.fetch_add(1, Ordering::Relaxed);
-        self.timers.lock().unwrap().push(Timer { at, seq, cell, task });
+        self.timers.lock().unwrap().push(Timer { at, seq, cell, task, send: None });
+        if !self.deterministic() {
+            self.start_workers();
+            self.timer_cv.notify_one();
+        }
+    }
+
+    /// A timed send of `cell`'s task `task`, first made at `at`.
+    pub(crate) fn add_send_timer(self: &Arc<Self>, at: f64, cell: Arc<Cell>, task: u64, send: Arc<process::TimedSend>) {
+        let seq = self.timer_seq.fetch_add(1, Ordering::Relaxed);
+        self.timers.lock().unwrap().push(Timer { at, seq, cell, task, send: Some(send) });
         if !self.deterministic() {
             self.start_workers();
             self.timer_cv.notify_one();
@@ -392,7 +405,21 @@ impl Shared {
             }
         }
         for t in due {
-            process::deliver_sys(self, &t.cell, process::Sys::Timer { task: t.task });
+            match t.send {
+                Some(send) => {
+                    if send.cancelled.load(Ordering::SeqCst) {
+                        continue;
+                    }
+                    // the runtime never waits for room: a full "block" mailbox takes it anyway
+                    let alive = !matches!(process::deliver(self, &send.to, process::Envelope { msg: send.msg.clone(), reply: None }, None), process::Delivery::Dead);
+                    match send.every {
+                        Some(secs) if alive => self.add_send_timer(self.now() + secs, t.cell, t.task, send),
+                        // done: the task that stands for it finishes
+                        _ => process::deliver_sys(self, &t.cell, process::Sys::Timer { task: t.task }),
+                    }
+                }
+                None => process::deliver_sys(self, &t.cell, process::Sys::Timer { task: t.task }),
+            }
         }
     }
 
@@ -699,6 +726,9 @@ pub struct Scheduler {
     between_runs: bool,
     away: bool,
     done: bool,
+    /// Main's cell and host (its tasks), kept between runs.
+    main_cell: Option<Arc<Cell>>,
+    main_host: Option<Box<dyn noodle_vm::native::Host>>,
 }
 
 impl Scheduler {
@@ -755,7 +785,7 @@ impl Scheduler {
             exit_status: AtomicU32::new(0),
         });
         vm.replace_io(shared.output());
-        Scheduler { shared, local: None, between_runs: false, away: false, done: false }
+        Scheduler { shared, local: None, between_runs: false, away: false, done: false, main_cell: None, main_host: None }
     }
 
     /// Actors go on running while no run is in progress (the REPL between inputs), on a spare
@@ -791,8 +821,10 @@ impl Scheduler {
             shared.blocking(false);
         }
         vm.replace_io(shared.output());
-        let main_cell = Arc::new(Cell::new(0, u16::MAX - 1, None, usize::MAX, actor::Overflow::Block, true));
-        vm.host = Some(Box::new(process::ProcHost::new(shared.clone(), main_cell.clone())));
+        // Main keeps one cell and one task table across runs: a task or timer an earlier run
+        // started answers there, and what arrived between runs is taken at the next one.
+        let main_cell = self.main_cell.get_or_insert_with(|| Arc::new(Cell::new(0, u16::MAX - 1, None, usize::MAX, actor::Overflow::Block, true))).clone();
+        vm.host = Some(self.main_host.take().unwrap_or_else(|| Box::new(process::ProcHost::new(shared.clone(), main_cell.clone()))));
         let main = Box::new(Process::main(main_cell.clone(), vm));
         let (mut vm, state) = if shared.deterministic() {
             run_deterministic(&shared, &main_cell, main)
@@ -801,7 +833,7 @@ impl Scheduler {
             self.local = Some(local.1);
             local.0
         };
-        vm.host = None;
+        self.main_host = vm.host.take();
         if self.between_runs && !shared.deterministic() && !shared.cells.lock().unwrap().is_empty() {
             shared.blocking(true);
             self.away = true;

@@ -770,8 +770,10 @@ pub(crate) fn die(shared: &Arc<Shared>, mut p: Box<Process>, reason: Reason) {
     resumed(&cell);
     if let Some(h) = proc_host(&mut p) {
         for t in h.table.iter().flat_map(|t| t.tasks.values()) {
-            if let Task::Running(c) = t {
-                deliver_sys(shared, c, Sys::Shutdown);
+            match t {
+                Task::Running(c) => deliver_sys(shared, c, Sys::Shutdown),
+                Task::Later(send) => send.cancelled.store(true, Ordering::SeqCst),
+                _ => {}
             }
         }
     }
@@ -1038,6 +1040,15 @@ impl ProcHost {
     }
 }
 
+/// What a timed send sends, and to whom (`Shared::fire_due_timers` makes it).
+pub(crate) struct TimedSend {
+    pub(crate) to: Arc<Cell>,
+    pub(crate) msg: Msg,
+    pub(crate) every: Option<f64>,
+    /// Set by `cancel` and when the process that asked for it ends.
+    pub(crate) cancelled: AtomicBool,
+}
+
 enum Task {
     /// A request to this actor, with its timeout (without one, its await may be part of a
     /// deadlock).
@@ -1045,8 +1056,9 @@ enum Task {
     Timer,
     /// A task process (an `async def` call or `spawn f(...)`).
     Running(Arc<Cell>),
-    /// `send_after` / `send_every`: the next send is due on this task's timer.
-    Later { to: ActorRef, msg: Msg, every: Option<f64> },
+    /// `send_after` / `send_every`: made by the timer itself (see `TimedSend`); the timer
+    /// tells this task when the sends are over.
+    Later(Arc<TimedSend>),
     Done(Result<Msg, VmError>),
 }
 
@@ -1140,7 +1152,6 @@ impl ProcHost {
 
     fn timer_fired(&mut self, task: u64) {
         let shared = self.shared.clone();
-        let me = self.me.clone();
         let Some(t) = self.tasks().get_mut(&task) else { return };
         match t {
             Task::Timer => *t = Task::Done(Ok(Msg::None)),
@@ -1149,20 +1160,8 @@ impl ProcHost {
                 let secs = timeout.unwrap_or_default();
                 *t = Task::Done(Err(VmError::new(N2303, format!("the request timed out: actor {who} did not answer within {secs} s"))));
             }
-            Task::Later { to, msg, every } => {
-                // the runtime never waits for room: a full "block" mailbox takes it anyway
-                let alive = match to.cell.clone().downcast::<Cell>() {
-                    Ok(cell) => !matches!(deliver(&shared, &cell, Envelope { msg: msg.clone(), reply: None }, None), Delivery::Dead),
-                    Err(_) => false,
-                };
-                match every {
-                    Some(secs) if alive => {
-                        let at = shared.now() + *secs;
-                        shared.add_timer(at, me, task);
-                    }
-                    _ => *t = Task::Done(Ok(Msg::None)),
-                }
-            }
+            // the timer made the sends, and they are over
+            Task::Later(_) => *t = Task::Done(Ok(Msg::None)),
             Task::Running(_) | Task::Done(_) => {}
         }
         if matches!(self.tasks().get(&task), Some(Task::Done(_))) && self.detached().remove(&task) {
@@ -1354,10 +1353,11 @@ impl ActorHost for ProcHost {
     }
 
     fn send_later(&mut self, to: &ActorRef, msg: Msg, secs: f64, repeat: bool) -> Result<u64, VmError> {
-        cell_of(to)?;
-        let id = self.new_task(Task::Later { to: to.clone(), msg, every: repeat.then_some(secs) });
+        let to = cell_of(to)?;
+        let send = Arc::new(TimedSend { to, msg, every: repeat.then_some(secs), cancelled: AtomicBool::new(false) });
+        let id = self.new_task(Task::Later(send.clone()));
         let at = self.shared.now() + secs;
-        self.shared.add_timer(at, self.me.clone(), id);
+        self.shared.add_send_timer(at, self.me.clone(), id, send);
         Ok(id)
     }
 
@@ -1368,11 +1368,10 @@ impl ActorHost for ProcHost {
                     self.shared.log(&format!("error[{}] in a task that nothing awaits: {}\n", e.code, e.message));
                 }
             }
-            // timed sends keep their entry: the timer re-arms through it
-            Some(Task::Running(_) | Task::Ask { .. } | Task::Timer) => {
+            Some(Task::Running(_) | Task::Ask { .. } | Task::Timer | Task::Later(_)) => {
                 self.detached().insert(task);
             }
-            Some(Task::Later { .. }) | None => {}
+            None => {}
         }
     }
 
@@ -1386,7 +1385,12 @@ impl ActorHost for ProcHost {
                 *t = Task::Done(Err(cancelled()));
                 true
             }
-            Task::Ask { .. } | Task::Timer | Task::Later { .. } => {
+            Task::Later(send) => {
+                send.cancelled.store(true, Ordering::SeqCst);
+                *t = Task::Done(Err(cancelled()));
+                true
+            }
+            Task::Ask { .. } | Task::Timer => {
                 *t = Task::Done(Err(cancelled()));
                 true
             }
