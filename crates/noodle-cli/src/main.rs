@@ -274,7 +274,7 @@ fn limit_option(arg: &str, limits: &mut RunLimits) -> Result<(), String> {
             limits.actors = Some(n);
         }
         "--max-cpu" => {
-            let secs = value.trim().parse::<f64>().ok().filter(|s| *s > 0.0 && *s <= 1e9).ok_or_else(|| format!("`--max-cpu={value}`: a number of seconds (more than 0)"))?;
+            let secs = value.trim().parse::<f64>().ok().filter(|s| *s > 0.0 && *s <= 1e9).ok_or_else(|| format!("`--max-cpu={value}`: a number of seconds, more than 0 and at most 1e9"))?;
             limits.cpu = Some(std::time::Duration::from_secs_f64(secs));
         }
         "--max-open-files" => {
@@ -282,7 +282,7 @@ fn limit_option(arg: &str, limits: &mut RunLimits) -> Result<(), String> {
             limits.files = Some(n);
         }
         "--ask-timeout" => {
-            let secs = value.trim().parse::<f64>().ok().filter(|s| *s > 0.0 && *s <= 1e9).ok_or_else(|| format!("`--ask-timeout={value}`: a number of seconds (more than 0)"))?;
+            let secs = value.trim().parse::<f64>().ok().filter(|s| *s > 0.0 && *s <= 1e9).ok_or_else(|| format!("`--ask-timeout={value}`: a number of seconds, more than 0 and at most 1e9 (without the option, an ask waits until answered)"))?;
             limits.ask = Some(secs);
         }
         _ => return Err(format!("unknown option `{arg}` for `noodle run` (limits: --max-heap, --max-depth, --max-actors, --max-cpu, --max-open-files, --ask-timeout)")),

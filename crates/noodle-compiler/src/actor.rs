@@ -286,6 +286,10 @@ impl Compiler {
         };
         self.opt_arg(given[0], base + 6, &Type::optional(Type::Str));
         opt(self, 1, base + 7, &Type::Int, Const::Int(1000));
+        self.check_range(given[1], 1.0, f64::INFINITY, "a mailbox capacity must be at least 1");
+        self.check_range(given[6], 1.0, f64::INFINITY, "max_heap must be a positive number of bytes");
+        self.check_range(given[7], f64::MIN_POSITIVE, 1e9, "max_cpu must be a number of seconds, more than 0 and at most 1e9");
+        self.check_range(given[8], 1.0, 10_000.0, "max_depth must be a number of calls from 1 to 10000");
         self.check_choice(given[2], &["block", "fail", "drop_oldest"], "overflow policy");
         opt(self, 2, base + 8, &Type::Str, Const::Str("block".into()));
         self.opt_arg(given[3], base + 9, &Type::optional(Type::Actor(SUPERVISOR)));
@@ -314,6 +318,25 @@ impl Compiler {
             None => {
                 self.emit(Op::LoadNone { dst: reg });
             }
+        }
+    }
+
+    /// A number option whose literal value is checked here (other values at run time, with
+    /// the same message).
+    fn check_range(&mut self, e: Option<&Expr>, lo: f64, hi: f64, what: &str) {
+        let Some(e) = e else { return };
+        let value = match &e.kind {
+            ExprKind::Int(n) => Some(*n as f64),
+            ExprKind::Float(f) => Some(*f),
+            ExprKind::Unary(noodle_syntax::ast::UnOp::Neg, x) => match &x.kind {
+                ExprKind::Int(n) => Some(-(*n as f64)),
+                ExprKind::Float(f) => Some(-*f),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(v) = value.filter(|v| !(*v >= lo && *v <= hi)) {
+            self.error(N0244, format!("{what} (got {v})"), e.span);
         }
     }
 

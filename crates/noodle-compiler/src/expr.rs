@@ -1691,7 +1691,7 @@ impl Compiler {
                 } else if !cands.is_empty() {
                     let shown = self.show(&base_t);
                     self.error(N0106, format!("`{shown}.{}` has several forms, so it cannot be used as a value", name.name), name.span)
-                        .hint(format!("call it, or wrap the call you mean in a closure: `fn (x: str) => s.{}(x)`", name.name));
+                        .hint(format!("call it, or wrap the call you mean in a closure, which has one type: `fn (...) => value.{}(...)`", name.name));
                     Type::Unknown
                 } else {
                     let shown = self.show(&base_t);
@@ -2554,7 +2554,7 @@ impl Compiler {
         if ptys.iter().chain([&ret]).any(contains_param) || params.iter().any(|p| p.default.is_some()) {
             let shown = self.show(recv_t);
             self.error(N0106, format!("`{shown}.{}` is generic or has default arguments, so it cannot be used as a value", name.name), name.span)
-                .hint(format!("call it, or wrap the call in a closure with the types you need: `fn (x: int) => obj.{}(x)`", name.name));
+                .hint(format!("call it, or wrap the call you mean in a closure, which has one type: `fn (...) => value.{}(...)`", name.name));
             return Type::Unknown;
         }
         self.method_closure(recv, recv_t, name, ptys, ret, d, span)

@@ -667,6 +667,38 @@ impl Compiler {
                 }
             }
         }
+        // `xs[f()] += 1`, `g().n += 1`: the container and the key are evaluated once, into
+        // locals no program can name, before the read and the write that use them
+        if op.is_some() {
+            let simple = |e: &Expr| matches!(e.kind, ExprKind::Name(_) | ExprKind::Int(_) | ExprKind::Str(_) | ExprKind::Bool(_));
+            let hold = |c: &mut Self, e: &Expr| -> Expr {
+                if simple(e) {
+                    return e.clone();
+                }
+                let (r, t) = c.expr(e, None, None);
+                let hidden = format!("$compound{}", c.with_count);
+                c.with_count += 1;
+                let l = c.declare_local(&hidden, c.subst.resolve(&t), false);
+                c.emit(Op::Move { dst: l.reg, src: r });
+                Expr { kind: ExprKind::Name(hidden), span: e.span }
+            };
+            let rewritten = match &target.kind {
+                ExprKind::Index { target: obj, index } if !(simple(obj) && simple(index)) => {
+                    let obj = hold(self, obj);
+                    let index = hold(self, index);
+                    Some(Expr { kind: ExprKind::Index { target: Box::new(obj), index: Box::new(index) }, span: target.span })
+                }
+                ExprKind::Field { target: obj, name, optional: false } if !simple(obj) && self.module_name(obj).is_none() => {
+                    let obj = hold(self, obj);
+                    Some(Expr { kind: ExprKind::Field { target: Box::new(obj), name: name.clone(), optional: false }, span: target.span })
+                }
+                _ => None,
+            };
+            if let Some(t) = rewritten {
+                self.assign(&t, op, value, span);
+                return;
+            }
+        }
         let synthesized;
         let value = match op {
             Some(op) => {

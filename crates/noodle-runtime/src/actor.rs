@@ -463,8 +463,8 @@ fn actor_spawn(ctx: &mut Ctx, a: &[Value]) -> R {
     let max_cpu = match a[12] {
         Value::None => None,
         v => {
-            let s = seconds(v, "max_cpu")?;
-            if s == 0.0 || s > 1e9 {
+            let s = as_float(v, N)?;
+            if !(s > 0.0 && s <= 1e9) {
                 return Err(VmError::arg(format!("max_cpu must be a number of seconds, more than 0 and at most 1e9 (got {s})")));
             }
             Some(std::time::Duration::from_secs_f64(s))
@@ -541,7 +541,13 @@ fn actor_ask(ctx: &mut Ctx, a: &[Value]) -> Poll {
     let timeout = match a[2] {
         Value::None => None,
         Value::Float(f) if f == f64::INFINITY => Some(f),
-        v => Some(seconds(v, "an ask timeout")?),
+        v => {
+            let s = as_float(v, "an ask timeout")?;
+            if !(s >= 0.0) {
+                return Err(VmError::arg(format!("an ask timeout must be a number of seconds, not negative, or `math.inf` for none (got {s})")).into());
+            }
+            Some(s)
+        }
     };
     let Some(t) = actor_host(ctx.host.as_deref_mut())?.ask(to, msg, timeout)? else { return not_yet(actor_ask, a) };
     Ok(task_value(ctx.heap, t))
