@@ -443,7 +443,21 @@ impl Compiler {
             self.expr_coerce(d, Some(base + 2), &Type::Float);
         }
         let msg_reg = if later { base + 3 } else { base + 2 };
-        let (_, mt) = self.expr(msg, Some(msg_reg), None);
+        // a container literal for a handler of `list[any]` (`dict[any, any]`, `set[any]`) is
+        // made as that type, as it would be for a parameter of it
+        let any_container = |t: &Type| match (&msg.kind, t) {
+            (ExprKind::List(_), Type::List(e)) | (ExprKind::Set(_), Type::Set(e)) => **e == Type::Any,
+            (ExprKind::Dict(_), Type::Dict(k, v)) => **k == Type::Any && **v == Type::Any,
+            _ => false,
+        };
+        let literal_for = self.handler_types(id).into_iter().map(|(_, t, _)| t).find(any_container);
+        let (_, mt) = match literal_for {
+            Some(t) => {
+                self.expr_coerce(msg, Some(msg_reg), &t);
+                (msg_reg, t)
+            }
+            None => self.expr(msg, Some(msg_reg), None),
+        };
         let mt = self.subst.resolve(&mt);
         let ret = if mt == Type::Unknown {
             Type::Unknown
