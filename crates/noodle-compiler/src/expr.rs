@@ -800,6 +800,18 @@ impl Compiler {
         Some((d, self.subst.resolve(&instantiate(&info.ret, &inst))))
     }
 
+    /// The type of the first parameter of `t`'s method `name`, when it mentions no type
+    /// parameter (a generic struct's is known only with the call's instantiation).
+    pub(crate) fn operator_param(&self, t: &Type, name: &str) -> Option<Type> {
+        let fi = match t {
+            Type::Struct(s, _) => self.structs[*s as usize].methods.get(name).copied(),
+            Type::Enum(e, _) => self.enums[*e as usize].methods.get(name).copied(),
+            _ => None,
+        }?;
+        let p = self.funcs[fi].params.first()?;
+        (!contains_param(&p.ty) && p.ty != Type::Unknown).then(|| p.ty.clone())
+    }
+
     /// `operator_method` for a statement (`a[k] = v`), whose method is known to exist.
     pub(crate) fn operator_method_call(&mut self, name: &str, ra: Reg, ta: &Type, args: &[(Reg, &Type)], d: Reg, span: Span) {
         let _ = self.operator_method(Some(name), ra, ta, args, d, span);
@@ -1226,6 +1238,12 @@ impl Compiler {
                     _ => false,
                 };
                 if !ok {
+                    if matches!(tb, Type::Interface(..)) && self.has_method(&tb, "contains") {
+                        let shown = self.show(&tb);
+                        self.error(N0203, format!("operator `in` cannot be applied to a `{shown}` value"), span)
+                            .hint("operators are for a struct's or enum's own type; on an interface value call the method: `c.contains(x)`");
+                        return (d, Bool);
+                    }
                     return self.op_error(op, &ta, &tb, span, d);
                 }
                 // an int looked for among floats is the float of the same value: dict keys and
@@ -1545,7 +1563,11 @@ impl Compiler {
         let d = self.dst(dst);
         // `a[k]` on a struct or enum with `index(self, k: K) -> V`
         if matches!(t, Type::Struct(..) | Type::Enum(..)) && self.has_method(&t, "index") {
-            let (rk, tk) = self.expr(index, None, None);
+            // a key of a plain type is checked where it is written
+            let (rk, tk) = match self.operator_param(&t, "index") {
+                Some(pt) => (self.expr_coerce(index, None, &pt), pt),
+                None => self.expr(index, None, None),
+            };
             if let Some(res) = self.operator_method(Some("index"), r, &t, &[(rk, &tk)], d, span) {
                 return res;
             }

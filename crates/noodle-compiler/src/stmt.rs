@@ -920,7 +920,10 @@ impl Compiler {
                     Type::Unknown => {}
                     // `a[k] = v` on a struct or enum with `set_index(self, k: K, v: V)`
                     other @ (Type::Struct(..) | Type::Enum(..)) if self.has_method(&other, "set_index") => {
-                        let (k, tk) = self.expr(index, None, None);
+                        let (k, tk) = match self.operator_param(&other, "set_index") {
+                            Some(pt) => (self.expr_coerce(index, None, &pt), pt),
+                            None => self.expr(index, None, None),
+                        };
                         let d = self.b().temp();
                         self.operator_method_call("set_index", o, &other, &[(k, &tk), (r, vt)], d, target.span);
                     }
