@@ -1233,15 +1233,7 @@ impl Compiler {
                 self.b().jump_if_false(c)
             };
             let top = self.b().here();
-            self.push_loop(depth, body);
-            self.push_scope();
-            self.bind_loop_var(pat, counter, &Type::Int);
-            self.block_stmts(body);
-            self.pop_scope();
-            let lp = self.f().loops.pop().unwrap();
-            for c in lp.continues {
-                self.b().patch(c);
-            }
+            let breaks = self.for_body(depth, body, pat, counter, &Type::Int);
             let mut exits = vec![exit];
             if self.fuse {
                 // one instruction: step, test, jump back
@@ -1260,7 +1252,7 @@ impl Compiler {
             for e in exits {
                 self.b().patch(e);
             }
-            for b in lp.breaks {
+            for b in breaks {
                 self.b().patch(b);
             }
         } else {
@@ -1322,20 +1314,12 @@ impl Compiler {
             let to_cond = self.b().jump();
             let top = self.b().here();
             self.emit(Op::ListGet { dst: item, list, idx });
-            self.push_loop(depth, body);
-            self.push_scope();
-            self.bind_loop_var(pat, item, &elem);
-            self.block_stmts(body);
-            self.pop_scope();
-            let lp = self.f().loops.pop().unwrap();
-            for c in lp.continues {
-                self.b().patch(c);
-            }
+            let breaks = self.for_body(depth, body, pat, item, &elem);
             self.emit(Op::AddIntImm { dst: idx, a: idx, imm: 1 });
             self.b().patch(to_cond);
             self.emit(Op::Len { dst: len, src: list });
             self.int_cmp_jump_back(idx, len, false, top);
-            for b in lp.breaks {
+            for b in breaks {
                 self.b().patch(b);
             }
         }
@@ -1582,18 +1566,7 @@ impl Compiler {
         self.emit(Op::LtInt { dst: c, a: idx, b: count });
         let exit = self.b().jump_if_false(c);
         let top = self.b().here();
-        self.push_loop(depth, body);
-        self.push_scope();
-        // the body sees a copy: the counter itself is not the loop variable's register
-        let x = self.b().temp();
-        self.emit(Op::Move { dst: x, src: value });
-        self.bind_loop_var(pat, x, &Type::Int);
-        self.block_stmts(body);
-        self.pop_scope();
-        let lp = self.f().loops.pop().unwrap();
-        for c in lp.continues {
-            self.b().patch(c);
-        }
+        let breaks = self.for_body(depth, body, pat, value, &Type::Int);
         self.emit(Op::AddIntImm { dst: idx, a: idx, imm: 1 });
         let c = self.b().temp();
         self.emit(Op::LtInt { dst: c, a: idx, b: count });
@@ -1602,9 +1575,24 @@ impl Compiler {
         self.b().jump_back(top);
         self.b().patch(exit);
         self.b().patch(done);
-        for b in lp.breaks {
+        for b in breaks {
             self.b().patch(b);
         }
+    }
+
+    /// A `for` loop's body with `pat` bound to `item` (of type `ty`), in the loop's context:
+    /// its `continue`s land just after it; gives back its `break`s to patch after the loop.
+    fn for_body(&mut self, depth: usize, body: &Block, pat: &Pattern, item: Reg, ty: &Type) -> Vec<crate::builder::Label> {
+        self.push_loop(depth, body);
+        self.push_scope();
+        self.bind_loop_var(pat, item, ty);
+        self.block_stmts(body);
+        self.pop_scope();
+        let lp = self.f().loops.pop().unwrap();
+        for c in lp.continues {
+            self.b().patch(c);
+        }
+        lp.breaks
     }
 
     pub fn int_cmp_jump_back(&mut self, a: Reg, b: Reg, inclusive: bool, target: usize) {
