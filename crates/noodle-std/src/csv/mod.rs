@@ -126,6 +126,7 @@ fn csv_reader_over<T: Read>(src: T, delim: u8) -> csv::Reader<Crlf<T>> {
 /// false at the end. `what` names the source in errors.
 fn next_record<T: Read>(r: &mut csv::Reader<Crlf<T>>, rec: &mut csv::ByteRecord, what: &str) -> Result<bool, VmError> {
     let more = r.read_byte_record(rec).map_err(|e| match e.kind() {
+        csv::ErrorKind::Io(io) if io.get_ref().is_some_and(|x| x.is::<RecordTooLarge>()) => VmError::new(N2509, format!("{what}: {io}")),
         csv::ErrorKind::Io(io) => io_error(what, io),
         _ => VmError::new(N2509, format!("{what}: malformed CSV: {e}")),
     })?;
@@ -175,7 +176,26 @@ pub(crate) struct Crlf<T: Read> {
     /// bytes are copied through at once.
     special_out: [bool; 256],
     special_in: [bool; 256],
+    /// Bytes passed since the last record started (counted by chunk: at most a chunk more),
+    /// and that record's line: a record past `MAX_RECORD` is refused before it fills memory.
+    record_bytes: usize,
+    record_line: u64,
 }
+
+/// The largest CSV record read (a quote left open makes the rest of a file one field).
+pub(crate) const MAX_RECORD: usize = 64 << 20;
+
+/// The error `Crlf` stops with when a record passes `MAX_RECORD`.
+#[derive(Debug)]
+struct RecordTooLarge(u64);
+
+impl std::fmt::Display for RecordTooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: a record is larger than {} MiB (a quote left open?)", self.0, MAX_RECORD >> 20)
+    }
+}
+
+impl std::error::Error for RecordTooLarge {}
 
 impl<T: Read> Crlf<T> {
     fn new(inner: T, delim: u8) -> Crlf<T> {
@@ -187,7 +207,7 @@ impl<T: Read> Crlf<T> {
         for b in [b'"', b'\n'] {
             special_in[b as usize] = true;
         }
-        Crlf { inner, delim, at: At::FieldStart, buf: vec![0; 1 << 16], held_cr: false, done: false, line: 1, record_start: true, starts: Default::default(), special_out, special_in }
+        Crlf { inner, delim, at: At::FieldStart, buf: vec![0; 1 << 16], held_cr: false, done: false, line: 1, record_start: true, starts: Default::default(), special_out, special_in, record_bytes: 0, record_line: 1 }
     }
 
     fn step(&mut self, b: u8) {
@@ -196,6 +216,8 @@ impl<T: Read> Crlf<T> {
             self.record_start = self.at != At::Quoted;
         } else if std::mem::take(&mut self.record_start) {
             self.starts.push_back(self.line);
+            self.record_bytes = 0;
+            self.record_line = self.line;
         }
         self.at = match (self.at, b) {
             (At::Quoted, b'"') => At::QuoteInQuoted,
@@ -233,6 +255,8 @@ impl<T: Read> Read for Crlf<T> {
                         n += i - start;
                         if std::mem::take(&mut self.record_start) {
                             self.starts.push_back(self.line);
+                            self.record_bytes = 0;
+                            self.record_line = self.line;
                         }
                         if self.at != At::Quoted {
                             self.at = At::Unquoted;
@@ -260,6 +284,10 @@ impl<T: Read> Read for Crlf<T> {
             out[n] = b'\r';
             n += 1;
             self.step(b'\r');
+        }
+        self.record_bytes += n;
+        if self.record_bytes > MAX_RECORD {
+            return Err(std::io::Error::other(RecordTooLarge(self.record_line)));
         }
         Ok(n)
     }
