@@ -43,6 +43,11 @@ pub fn module() -> Module {
         .function("absolute", simple!(fs_absolute))
         .function("relative", simple!(fs_relative))
         .function("lines", blocking!(fs_lines))
+        .function("reader", blocking!(fs_reader))
+        .function("Reader.read", blocking!(breader_read))
+        .function("Reader.read_all", blocking!(breader_read_all))
+        .function("Reader.close", simple!(breader_close))
+        .function("Reader.exit", simple!(breader_close))
         .function("writer", blocking!(fs_writer))
         .function("FileInfo.size", simple!(info_size))
         .function("FileInfo.modified", simple!(info_modified))
@@ -55,6 +60,7 @@ pub fn module() -> Module {
         .function("LineReader.exit", simple!(reader_close))
         .function("Writer.write", blocking!(writer_write))
         .function("Writer.write_line", blocking!(writer_write_line))
+        .function("Writer.write_bytes", blocking!(writer_write_bytes))
         .function("Writer.flush", blocking!(writer_flush))
         .function("Writer.close", blocking!(writer_close))
         .function("Writer.exit", blocking!(writer_close))
@@ -562,6 +568,68 @@ fn reader_close(ctx: &mut Ctx, args: &[Value]) -> R {
     Ok(Value::None)
 }
 
+/// A file read as bytes, a piece at a time (`fs.reader`); `None` once closed or at its end.
+pub struct Reader {
+    path: String,
+    file: Option<std::io::BufReader<std::fs::File>>,
+}
+
+impl NativeObject for Reader {
+    fn type_name(&self, _: &Program) -> String {
+        "fs.Reader".to_string()
+    }
+    fn kind(&self) -> &'static str {
+        "Reader"
+    }
+    fn fmt(&self, _: &Program, out: &mut String) {
+        out.push_str(&format!("<fs.Reader {}>", self.path));
+    }
+}
+
+fn fs_reader(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "fs.reader")?;
+    let path = read_path(ctx, args, 0, "fs.reader")?.to_string();
+    let f = std::fs::File::open(&path).map_err(|e| io_error(&path, &e))?;
+    let r = Reader { path, file: Some(std::io::BufReader::new(f)) };
+    Ok(ctx.heap.alloc(Obj::Native(NativeBox::new(r))))
+}
+
+/// `read(n)`: the next `n` bytes, fewer only at the end of the file (empty there and after).
+/// Room is made as bytes arrive, so a large `n` costs only what the file has (N2011 past the
+/// memory the process can get).
+fn breader_read(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "fs.Reader.read")?;
+    let n = noodle_native::as_int(args[1], "fs.Reader.read")?;
+    if n < 0 {
+        return Err(VmError::arg(format!("fs.Reader.read: a number of bytes, not negative (got {n})")));
+    }
+    let r: &mut Reader = noodle_native::receiver_mut(ctx.heap, args, "fs.Reader.read")?;
+    let mut buf = Vec::new();
+    if let Some(f) = r.file.as_mut() {
+        let got = noodle_vm::input::read_to_end(&mut std::io::Read::take(f, n as u64), &mut buf).map_err(|e| io_error(&r.path, &e))?;
+        if (got as u64) < n as u64 {
+            r.file = None;
+        }
+    }
+    Ok(ctx.heap.alloc(Obj::Bytes(buf.into())))
+}
+
+/// `read_all()`: the rest of the file.
+fn breader_read_all(ctx: &mut Ctx, args: &[Value]) -> R {
+    let r: &mut Reader = noodle_native::receiver_mut(ctx.heap, args, "fs.Reader.read_all")?;
+    let mut buf = Vec::new();
+    if let Some(mut f) = r.file.take() {
+        noodle_vm::input::read_to_end(&mut f, &mut buf).map_err(|e| io_error(&r.path, &e))?;
+    }
+    Ok(ctx.heap.alloc(Obj::Bytes(buf.into())))
+}
+
+fn breader_close(ctx: &mut Ctx, args: &[Value]) -> R {
+    let r: &mut Reader = noodle_native::receiver_mut(ctx.heap, args, "fs.Reader.close")?;
+    r.file = None;
+    Ok(Value::None)
+}
+
 /// A file being written through a buffer (and maybe a compressor: `compress.writer`); `None`
 /// once closed.
 pub struct Writer {
@@ -619,6 +687,15 @@ fn write_text(ctx: &mut Ctx, args: &[Value], newline: bool) -> R {
     let Some(f) = w.file.as_mut() else { return Err(VmError::new(noodle_vm::codes::N2010, format!("{}: the writer is closed", w.path))) };
     let r = f.write_all(text.as_bytes()).and_then(|_| if newline { f.write_all(b"\n") } else { Ok(()) });
     r.map_err(|e| io_error(&w.path, &e))?;
+    Ok(Value::None)
+}
+
+fn writer_write_bytes(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "fs.Writer.write_bytes")?;
+    let data = as_bytes(ctx.heap, args[1], "fs.Writer.write_bytes")?.to_vec();
+    let w = writer_of(ctx, args)?;
+    let Some(f) = w.file.as_mut() else { return Err(VmError::new(noodle_vm::codes::N2010, format!("{}: the writer is closed", w.path))) };
+    f.write_all(&data).map_err(|e| io_error(&w.path, &e))?;
     Ok(Value::None)
 }
 
