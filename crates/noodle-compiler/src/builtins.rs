@@ -31,8 +31,8 @@ pub fn hashable(t: &Type) -> bool {
 /// The free functions that are always in scope (the first ones declared by the core module;
 /// `sum` and those after it are list methods called on their first argument).
 pub const BUILTIN_FUNCTIONS: &[&str] = &[
-    "print", "len", "range", "str", "int", "float", "bool", "abs", "min", "max", "assert", "type_of", "list", "set", "sum", "sorted", "reversed", "zip",
-    "enumerate", "any", "all",
+    "print", "len", "range", "str", "int", "float", "bool", "abs", "min", "max", "assert", "type_of", "list", "set", "bytes", "sum", "sorted", "reversed",
+    "zip", "enumerate", "any", "all",
 ];
 
 /// The built-in function `name` (its `&'static` name), when there is one.

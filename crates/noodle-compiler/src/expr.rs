@@ -2951,6 +2951,26 @@ impl Compiler {
                 self.emit_to_str(d, r, &t);
                 (d, Type::Str)
             }
+            // `bytes([104, 105])`, `bytes("hi")`: the bytes of a list of ints (each 0 to 255,
+            // N2011 otherwise) or of a str's UTF-8
+            "bytes" => {
+                if !arity(self, 1, 1) {
+                    return (self.dst(dst), Type::Bytes);
+                }
+                let base = self.b().alloc(2);
+                let (_, t) = self.expr(&args[0].value, Some(base + 1), Some(&Type::list(Type::Int)));
+                let t = self.subst.resolve(&t);
+                let ok = match &t {
+                    Type::List(e) => matches!(self.subst.resolve(e), Type::Int | Type::Unknown),
+                    Type::Str | Type::Bytes | Type::Unknown => true,
+                    _ => false,
+                };
+                if !ok {
+                    let shown = self.show(&t);
+                    self.error(N0200, format!("`bytes` takes a `list[int]` (each 0 to 255) or a `str`, found `{shown}`"), args[0].value.span);
+                }
+                (self.emit_native("__bytes", base, 1, dst), Type::Bytes)
+            }
             // `list(xs)`, `set(xs)`: `[x for x in xs]`, `{x for x in xs}`, so they take whatever
             // `for` takes (a dict gives its keys, a str its characters)
             "list" | "set" if args.len() == 1 && args[0].name.is_none() => {

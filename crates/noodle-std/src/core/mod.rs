@@ -43,6 +43,7 @@ pub fn module() -> Module {
         .function("type_of", simple!(type_of))
         .function("range", simple!(range))
         .function("__range_len", simple!(range_len))
+        .function("__bytes", simple!(to_bytes))
         .function("set", simple!(set_new))
         .function("__list_concat", simple!(list_concat))
         .function("__list_repeat", simple!(list_repeat))
@@ -433,6 +434,27 @@ fn range_len(_: &mut Ctx, args: &[Value]) -> R {
     let (_, _, len) = range_spec(args)?;
     // at most 2^64 / 1 values, and an int holds fewer: past i64::MAX the loop is endless anyway
     Ok(Value::Int(i64::try_from(len).unwrap_or(i64::MAX)))
+}
+
+/// `bytes(x)`: a list of ints, each a byte, or a str's UTF-8 (or a copy of bytes).
+fn to_bytes(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "bytes")?;
+    let data: Vec<u8> = if let Ok(s) = as_str(ctx.heap, args[0], "bytes") {
+        s.as_bytes().to_vec()
+    } else if let Ok(b) = noodle_native::as_bytes(ctx.heap, args[0], "bytes") {
+        b.to_vec()
+    } else {
+        {
+            let items = as_list(ctx.heap, args[0], "bytes")?;
+            let mut out = vec_with_capacity(items.len(), "bytes")?;
+            for (i, v) in items.iter().enumerate() {
+                let n = as_int(v, "bytes")?;
+                out.push(u8::try_from(n).map_err(|_| VmError::arg(format!("bytes: {n} at index {i} is not a byte (0 to 255)")))?);
+            }
+            out
+        }
+    };
+    Ok(ctx.heap.alloc(Obj::Bytes(data.into())))
 }
 
 fn range(ctx: &mut Ctx, args: &[Value]) -> R {
