@@ -44,6 +44,7 @@ pub fn module() -> Module {
         .function("range", simple!(range))
         .function("__range_len", simple!(range_len))
         .function("__bytes", simple!(to_bytes))
+        .function("bytes", simple!(to_bytes))
         .function("set", simple!(set_new))
         .function("__list_concat", simple!(list_concat))
         .function("__list_repeat", simple!(list_repeat))
