@@ -290,22 +290,31 @@ fn limit_option(arg: &str, limits: &mut RunLimits) -> Result<(), String> {
     Ok(())
 }
 
-/// `--max-open-files=N`: the program may open `n` more files, sockets and pipes than the
-/// process has open now (standard streams, the program's file). The system enforces it: an
-/// open past it fails with the system's "too many open files", a catchable N2010 (or the
-/// module's own code) naming what was being opened.
+/// `--max-open-files=N`: the program may hold `n` more files, sockets and pipes open than it
+/// has at the start. The system enforces it: `RLIMIT_NOFILE` bounds the number a new
+/// descriptor may take, so the limit is set just above the `n`-th free number (inherited
+/// descriptors may sit anywhere). One more open fails with the system's "too many open
+/// files", a catchable N2010 (or the module's own code) naming what was being opened.
 fn limit_open_files(n: u64) -> Result<(), String> {
-    let open_now = std::fs::read_dir("/proc/self/fd").map_or(3, |d| d.count() as u64);
     let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: `lim` is a valid rlimit for the call to fill
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
         return Err(format!("`--max-open-files`: cannot read the limit ({})", std::io::Error::last_os_error()));
     }
-    let want = n.saturating_add(open_now);
-    if want > lim.rlim_max as u64 {
-        return Err(format!("`--max-open-files={n}`: above this system's limit for the process ({} with the {open_now} open now)", lim.rlim_max));
+    let hard = lim.rlim_max as u64;
+    // SAFETY: F_GETFD only asks whether the descriptor is open
+    let is_open = |fd: u64| i32::try_from(fd).is_ok_and(|fd| unsafe { libc::fcntl(fd, libc::F_GETFD) } != -1);
+    let (mut free, mut below) = (0u64, 0u64);
+    while free < n {
+        if below >= hard {
+            return Err(format!("`--max-open-files={n}`: above this system's limit for the process ({hard} descriptors)"));
+        }
+        if !is_open(below) {
+            free += 1;
+        }
+        below += 1;
     }
-    lim.rlim_cur = want as libc::rlim_t;
+    lim.rlim_cur = below as libc::rlim_t;
     // SAFETY: `lim` is a valid rlimit
     if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
         return Err(format!("`--max-open-files`: cannot set the limit ({})", std::io::Error::last_os_error()));

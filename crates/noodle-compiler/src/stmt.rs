@@ -75,6 +75,21 @@ fn walk_stmt(s: &Stmt, inside: bool, out: &mut HashSet<String>) {
     }
 }
 
+/// Whether evaluating `e` may run code of the program (a call, an `await`, a spawn, an
+/// operator method or a block): what could rebind a variable. Conservative for the rest.
+fn may_call(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Bool(_) | ExprKind::Str(_) | ExprKind::Bytes(_) | ExprKind::None | ExprKind::Name(_) | ExprKind::SelfRef | ExprKind::Lambda { .. } => false,
+        ExprKind::List(v) | ExprKind::Set(v) | ExprKind::Tuple(v) => v.iter().any(may_call),
+        ExprKind::Unary(_, x) | ExprKind::Unwrap(x) | ExprKind::Is(x, _) | ExprKind::As(x, _) => may_call(x),
+        ExprKind::TupleField { target, .. } | ExprKind::Field { target, .. } => may_call(target),
+        // an operator method (`a + b` on a struct) is a call too, which this does not see:
+        // a variable it rebinds is read where the target is written
+        ExprKind::Binary(_, a, b) | ExprKind::Index { target: a, index: b } => may_call(a) || may_call(b),
+        _ => true,
+    }
+}
+
 fn walk_expr(e: &Expr, inside: bool, out: &mut HashSet<String>) {
     let w = |x: &Expr, out: &mut HashSet<String>| walk_expr(x, inside, out);
     match &e.kind {
@@ -670,7 +685,18 @@ impl Compiler {
         // `xs[f()] += 1`, `g().n += 1`: the container and the key are evaluated once, into
         // locals no program can name, before the read and the write that use them
         if op.is_some() {
-            let simple = |e: &Expr| matches!(e.kind, ExprKind::Name(_) | ExprKind::Int(_) | ExprKind::Str(_) | ExprKind::Bool(_));
+            // a name is simple unless something evaluated after it may rebind it (a call in
+            // the key or the value): then it is held too, as Python evaluates it first
+            let calls = match &target.kind {
+                ExprKind::Index { index, .. } => may_call(index) || may_call(value),
+                _ => may_call(value),
+            };
+            let simple = |e: &Expr| match &e.kind {
+                // a held part (`$compound…`) is final
+                ExprKind::Name(n) => !calls || n.starts_with('$'),
+                ExprKind::Int(_) | ExprKind::Str(_) | ExprKind::Bool(_) => true,
+                _ => false,
+            };
             let hold = |c: &mut Self, e: &Expr| -> Expr {
                 if simple(e) {
                     return e.clone();

@@ -972,14 +972,13 @@ impl ProcHost {
         }
         let target = target.clone();
         let result = self.settle(&target);
-        if let (Err(e), Some(Task::Ask { .. })) = (&result, self.tasks().get(&task)) {
+        if let (Err(_), Some(Task::Ask { .. })) = (&result, self.tasks().get(&task)) {
             // The request is withdrawn: the actor asked is busy in the cycle and has not
-            // taken it, and handling it later would start the same cycle again. Awaiting the
-            // task again gives the same error.
+            // taken it, and handling it later would start the same cycle again. The task's
+            // outcome is this error, taken now (awaiting it again is N2307, as for any task).
             let me = self.me.clone();
             target.inbox.lock().unwrap().user.retain(|env| !matches!(&env.reply, Some((c, t)) if Arc::ptr_eq(c, &me) && *t == task));
-            let e = e.clone();
-            self.tasks().insert(task, Task::Done(Err(e)));
+            self.tasks().remove(&task);
         }
         result
     }
