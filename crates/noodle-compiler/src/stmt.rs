@@ -240,7 +240,8 @@ impl Compiler {
             Stmt::Expr(e) if last && self.repl_expr_type.is_some() => {
                 let (r, t) = self.expr(e, None, None);
                 let shown = self.show(&self.subst.resolve(&t));
-                self.repl_expr_type = Some(shown);
+                // a call made for its effect (`print(x)`) shows nothing, as in Python
+                self.repl_expr_type = if matches!(self.subst.resolve(&t), Type::None | Type::Never) { None } else { Some(shown) };
                 if !matches!(self.subst.resolve(&t), Type::None | Type::Never) {
                     let base = self.b().alloc(2);
                     self.emit(Op::Move { dst: base + 1, src: r });
