@@ -22,7 +22,7 @@ pub enum Tok {
     LParen, RParen, LBracket, RBracket, LBrace, RBrace, Comma, Dot, Colon, Semi, Arrow, FatArrow,
     Question, QuestionDot, QuestionQuestion, Bang, Eq, EqEq, NotEq, Lt, Le, Gt, Ge, Plus, Minus,
     Star, StarStar, Slash, SlashSlash, Percent, Amp, Pipe, Caret, Tilde, Shl, Shr, DotDot,
-    DotDotEq, At, AtEq, PlusEq, MinusEq, StarEq, SlashEq, SlashSlashEq, PercentEq,
+    DotDotEq, At, AtEq, PlusEq, MinusEq, StarEq, StarStarEq, SlashEq, SlashSlashEq, PercentEq,
     Newline,
     Eof,
 }
@@ -127,7 +127,7 @@ impl Tok {
             Tok::Star => "*", Tok::StarStar => "**", Tok::Slash => "/", Tok::SlashSlash => "//",
             Tok::Percent => "%", Tok::Amp => "&", Tok::Pipe => "|", Tok::Caret => "^",
             Tok::Tilde => "~", Tok::Shl => "<<", Tok::Shr => ">>", Tok::DotDot => "..",
-            Tok::DotDotEq => "..=", Tok::At => "@", Tok::AtEq => "@=", Tok::PlusEq => "+=", Tok::MinusEq => "-=", Tok::StarEq => "*=",
+            Tok::DotDotEq => "..=", Tok::At => "@", Tok::AtEq => "@=", Tok::PlusEq => "+=", Tok::MinusEq => "-=", Tok::StarEq => "*=", Tok::StarStarEq => "**=",
             Tok::SlashEq => "/=", Tok::SlashSlashEq => "//=", Tok::PercentEq => "%=",
             _ => "?",
         }
@@ -435,6 +435,7 @@ impl<'a> Lexer<'a> {
             (b'>', _, _) => (Tok::Gt, 1),
             (b'+', b'=', _) => (Tok::PlusEq, 2),
             (b'+', _, _) => (Tok::Plus, 1),
+            (b'*', b'*', b'=') => (Tok::StarStarEq, 3),
             (b'*', b'*', _) => (Tok::StarStar, 2),
             (b'*', b'=', _) => (Tok::StarEq, 2),
             (b'*', _, _) => (Tok::Star, 1),

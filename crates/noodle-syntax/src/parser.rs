@@ -1157,6 +1157,7 @@ impl<'a> Parser<'a> {
                         Tok::PlusEq => Some(Some(BinOp::Add)),
                         Tok::MinusEq => Some(Some(BinOp::Sub)),
                         Tok::StarEq => Some(Some(BinOp::Mul)),
+                        Tok::StarStarEq => Some(Some(BinOp::Pow)),
                         Tok::SlashEq => Some(Some(BinOp::Div)),
                         Tok::SlashSlashEq => Some(Some(BinOp::FloorDiv)),
                         Tok::PercentEq => Some(Some(BinOp::Mod)),
