@@ -2969,7 +2969,7 @@ impl Compiler {
                     let shown = self.show(&t);
                     self.error(N0200, format!("`bytes` takes a `list[int]` (each 0 to 255) or a `str`, found `{shown}`"), args[0].value.span);
                 }
-                (self.emit_native("__bytes", base, 1, dst), Type::Bytes)
+                (self.emit_native("bytes", base, 1, dst), Type::Bytes)
             }
             // `list(xs)`, `set(xs)`: `[x for x in xs]`, `{x for x in xs}`, so they take whatever
             // `for` takes (a dict gives its keys, a str its characters)

@@ -43,7 +43,6 @@ pub fn module() -> Module {
         .function("type_of", simple!(type_of))
         .function("range", simple!(range))
         .function("__range_len", simple!(range_len))
-        .function("__bytes", simple!(to_bytes))
         .function("bytes", simple!(to_bytes))
         .function("set", simple!(set_new))
         .function("__list_concat", simple!(list_concat))
