@@ -1127,6 +1127,8 @@ impl Compiler {
         let (module, diags) = noodle_syntax::parse(&text, file);
         let before = (self.funcs.len(), self.structs.len(), self.enums.len(), self.ifaces.len(), self.globals.len(), self.program.nglobals, self.program.types.len(), self.program.funcs.len());
         let saved_symbols = self.repl_module.map(|m| self.modules[m].symbols.clone());
+        // what an import in the input may add: modules and what is declared with them
+        let loaded = (self.modules.len(), self.init_order.len(), self.extends.len(), self.native_types.len(), self.actors.len(), self.aliases.len());
         self.diags.extend(diags);
         let mi = match self.repl_module {
             Some(m) => {
@@ -1164,6 +1166,22 @@ impl Compiler {
                 self.modules[mi].symbols.clear();
             }
             self.pending.clear();
+            self.native_bodies.clear();
+            // Modules the failed input imported are forgotten with the declarations above
+            // (their functions and types are gone): a later import reads them again, rather
+            // than finding a module whose symbols name what no longer exists.
+            let n = loaded.0;
+            self.modules.truncate(n.max(mi + 1));
+            self.module_by_path.retain(|_, m| *m < n || *m == mi);
+            self.native_modules.retain(|_, m| *m < n || *m == mi);
+            if self.core.is_some_and(|c| c >= n && c != mi) {
+                self.core = None;
+            }
+            self.init_order.truncate(loaded.1);
+            self.extends.truncate(loaded.2);
+            self.native_types.truncate(loaded.3);
+            self.actors.truncate(loaded.4);
+            self.aliases.truncate(loaded.5);
         }
         r
     }

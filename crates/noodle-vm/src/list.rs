@@ -101,6 +101,22 @@ impl List {
     /// Makes room for `extra` more elements in the current storage without aborting: false
     /// when the memory cannot be had (the caller raises a catchable error). Growth doubles,
     /// as `push` would, or near the limit adds an eighth.
+    /// A copy, or None when the memory for it cannot be had (where `clone` would abort).
+    pub fn try_clone(&self) -> Option<List> {
+        fn copy<T: Clone>(v: &[T]) -> Option<Vec<T>> {
+            let mut out = Vec::new();
+            out.try_reserve_exact(v.len()).ok()?;
+            out.extend_from_slice(v);
+            Some(out)
+        }
+        Some(match self {
+            List::Values(v) => List::Values(copy(v)?),
+            List::Bools(v) => List::Bools(copy(v)?),
+            List::Ints(v) => List::Ints(copy(v)?),
+            List::Floats(v) => List::Floats(copy(v)?),
+        })
+    }
+
     pub fn try_reserve(&mut self, extra: usize) -> bool {
         fn room<T>(v: &mut Vec<T>, extra: usize) -> bool {
             if v.capacity() - v.len() >= extra {

@@ -283,6 +283,19 @@ fn the_loader_and_vm_on_mutated_bytecode() {
 /// after another, as a user types them: a paragraph that does not compile or raises leaves the
 /// session going. Each input runs on one thread with 0.2 s of processor time, so a mutant
 /// `while true {}` ends with N2313 instead of hanging the campaign.
+/// The inputs that once crashed `repl_eval` (`fuzz/regressions/repl_eval/`), each run as the
+/// campaign runs it.
+#[test]
+fn the_repl_on_inputs_that_crashed_it() {
+    let mut paths = Vec::new();
+    files(&root().join("fuzz/regressions/repl_eval"), "txt", &mut paths);
+    assert!(!paths.is_empty(), "no regression inputs found");
+    for p in paths {
+        let bytes = std::fs::read(&p).unwrap();
+        check("repl_eval", &bytes, &repl_eval);
+    }
+}
+
 fn repl_eval(bytes: &[u8]) {
     let text = String::from_utf8_lossy(bytes);
     let mut session = sandboxed().session();

@@ -825,8 +825,13 @@ fn list_remove_at(ctx: &mut Ctx, args: &[Value]) -> R {
 
 fn list_extend(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 2, "list.extend")?;
-    let items = as_list(ctx.heap, args[1], "list.extend")?.clone();
+    // a copy (the source may be the list itself), made fallibly as the growth is
+    let items = as_list(ctx.heap, args[1], "list.extend")?.try_clone().ok_or_else(list_too_large)?;
     let l = as_list_mut(ctx.heap, args[0], "list.extend")?;
+    if l.is_empty() {
+        *l = items;
+        return Ok(Value::None);
+    }
     if !l.try_reserve(items.len()) {
         return Err(list_too_large());
     }
