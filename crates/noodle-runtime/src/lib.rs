@@ -706,8 +706,10 @@ fn timer_loop(shared: Arc<Shared>) {
 pub fn run_main(mut vm: Vm, config: &Config) -> (Vm, RunState) {
     let mut scheduler = Scheduler::new(&mut vm, config);
     let (mut vm, state) = scheduler.run(vm);
-    let io = scheduler.shutdown();
+    scheduler.stop();
+    // main's last output (a line not ended) goes out before the streams are taken back
     let state = vm.finish_output(state);
+    let io = scheduler.shutdown();
     drop(vm.replace_io(io));
     (vm, state)
 }
