@@ -756,7 +756,7 @@ impl Compiler {
     /// `mul`, `/` `div`, `//` `floordiv`, `%` `mod`, `**` `pow`, `@` `matmul`; `-a` `neg`;
     /// `x in a` `contains`, `len(a)` `len`, `a[k]` `index`, `a[k] = v` `set_index`): that
     /// method's call, the operands already in registers. None when `a` has no such method.
-    fn operator_method(&mut self, name: Option<&str>, ra: Reg, ta: &Type, args: &[(Reg, &Type)], d: Reg, span: Span) -> Option<(Reg, Type)> {
+    pub(crate) fn operator_method(&mut self, name: Option<&str>, ra: Reg, ta: &Type, args: &[(Reg, &Type)], d: Reg, span: Span) -> Option<(Reg, Type)> {
         let name = name?;
         let fi = match ta {
             Type::Struct(s, _) => self.structs[*s as usize].methods.get(name).copied(),
@@ -810,11 +810,6 @@ impl Compiler {
         }?;
         let p = self.funcs[fi].params.first()?;
         (!contains_param(&p.ty) && p.ty != Type::Unknown).then(|| p.ty.clone())
-    }
-
-    /// `operator_method` for a statement (`a[k] = v`), whose method is known to exist.
-    pub(crate) fn operator_method_call(&mut self, name: &str, ra: Reg, ta: &Type, args: &[(Reg, &Type)], d: Reg, span: Span) {
-        let _ = self.operator_method(Some(name), ra, ta, args, d, span);
     }
 
     /// `operator_method` for an operator whose result the language fixes (`in` and `len`):

@@ -952,7 +952,8 @@ impl Compiler {
                             None => self.expr(index, None, None),
                         };
                         let d = self.b().temp();
-                        self.operator_method_call("set_index", o, &other, &[(k, &tk), (r, vt)], d, target.span);
+                        // the method exists: its result (none) is not needed
+                        let _ = self.operator_method(Some("set_index"), o, &other, &[(k, &tk), (r, vt)], d, target.span);
                     }
                     other => {
                         let shown = self.show(&other);

@@ -728,8 +728,9 @@ pub struct Scheduler {
     between_runs: bool,
     away: bool,
     done: bool,
-    /// Main's cell and host (its tasks), kept between runs.
-    main_cell: Option<Arc<Cell>>,
+    /// Main's cell and host (its tasks), kept between runs: a task or timer an earlier run
+    /// started answers there, and what arrived between runs is taken at the next one.
+    main_cell: Arc<Cell>,
     main_host: Option<Box<dyn noodle_vm::native::Host>>,
 }
 
@@ -787,7 +788,8 @@ impl Scheduler {
             exit_status: AtomicU32::new(0),
         });
         vm.replace_io(shared.output());
-        Scheduler { shared, local: None, between_runs: false, away: false, done: false, main_cell: None, main_host: None }
+        let main_cell = Arc::new(Cell::new(0, u16::MAX - 1, None, usize::MAX, actor::Overflow::Block, true));
+        Scheduler { shared, local: None, between_runs: false, away: false, done: false, main_cell, main_host: None }
     }
 
     /// Actors go on running while no run is in progress (the REPL between inputs), on a spare
@@ -823,17 +825,15 @@ impl Scheduler {
             shared.blocking(false);
         }
         vm.replace_io(shared.output());
-        // Main keeps one cell and one task table across runs: a task or timer an earlier run
-        // started answers there, and what arrived between runs is taken at the next one.
-        let main_cell = self.main_cell.get_or_insert_with(|| Arc::new(Cell::new(0, u16::MAX - 1, None, usize::MAX, actor::Overflow::Block, true))).clone();
+        let main_cell = self.main_cell.clone();
         vm.host = Some(self.main_host.take().unwrap_or_else(|| Box::new(process::ProcHost::new(shared.clone(), main_cell.clone()))));
         let main = Box::new(Process::main(main_cell.clone(), vm));
         let (mut vm, state) = if shared.deterministic() {
             run_deterministic(&shared, &main_cell, main)
         } else {
-            let local = run_threaded(&shared, &main_cell, main, self.local.take());
-            self.local = Some(local.1);
-            local.0
+            let (result, local) = run_threaded(&shared, &main_cell, main, self.local.take());
+            self.local = Some(local);
+            result
         };
         self.main_host = vm.host.take();
         if self.between_runs && !shared.deterministic() && !shared.cells.lock().unwrap().is_empty() {

@@ -484,6 +484,16 @@ fn follow_program(shared: &Shared, p: &mut Process) {
     }
 }
 
+/// A message left the mailbox `ib` locks: one sender blocked on it (overflow "block") is
+/// woken to try again.
+fn room_for_one(shared: &Arc<Shared>, mut ib: std::sync::MutexGuard<'_, Inbox>) {
+    if let Some(i) = ib.watchers.iter().position(|(_, w)| *w == Watch::Sender) {
+        let (b, _) = ib.watchers.remove(i);
+        drop(ib);
+        deliver_sys(shared, &b, Sys::Wake);
+    }
+}
+
 /// Runs one slice of an actor or supervisor.
 pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
     if let Kind::Supervisor(_) = p.kind {
@@ -541,12 +551,8 @@ pub(crate) fn run_slice(shared: &Arc<Shared>, mut p: Box<Process>) {
                     let env = {
                         let mut ib = p.cell.inbox.lock().unwrap();
                         let env = ib.user.pop_front();
-                        let blocked = if env.is_some() { ib.watchers.iter().position(|(_, w)| *w == Watch::Sender) } else { None };
-                        if let Some(i) = blocked {
-                            // room for one blocked sender
-                            let (b, _) = ib.watchers.remove(i);
-                            drop(ib);
-                            deliver_sys(shared, &b, Sys::Wake);
+                        if env.is_some() {
+                            room_for_one(shared, ib);
                         }
                         env
                     };
@@ -977,7 +983,12 @@ impl ProcHost {
             // taken it, and handling it later would start the same cycle again. The task's
             // outcome is this error, taken now (awaiting it again is N2307, as for any task).
             let me = self.me.clone();
-            target.inbox.lock().unwrap().user.retain(|env| !matches!(&env.reply, Some((c, t)) if Arc::ptr_eq(c, &me) && *t == task));
+            let mut ib = target.inbox.lock().unwrap();
+            let before = ib.user.len();
+            ib.user.retain(|env| !matches!(&env.reply, Some((c, t)) if Arc::ptr_eq(c, &me) && *t == task));
+            if ib.user.len() < before {
+                room_for_one(&self.shared, ib);
+            }
             self.tasks().remove(&task);
         }
         result
@@ -1000,7 +1011,7 @@ impl ProcHost {
         let _settling = shared.deadlock_lock.lock().unwrap();
         match find_cycle(&shared, &self.me, target) {
             Some(chain) => {
-                self.resumed();
+                resumed(&self.me);
                 Err(self.deadlock_cycle(&chain))
             }
             None => Ok(()),
@@ -1023,11 +1034,6 @@ impl ProcHost {
         }
         text.push_str(" (an actor takes no other message while it waits)");
         VmError::new(N2306, text)
-    }
-
-    /// The process runs again: what it waited for is no longer a wait.
-    fn resumed(&mut self) {
-        resumed(&self.me);
     }
 
     /// N2306 when the scheduler found main deadlocked (see `break_deadlock`).
