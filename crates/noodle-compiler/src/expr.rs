@@ -626,6 +626,7 @@ impl Compiler {
                 Some(sid) => KIND_ACTOR + self.structs[sid as usize].record,
                 None => KIND_NONE,
             },
+            Type::Native(id) => noodle_nbc::op::handle_kind(&self.native_types[*id as usize].display),
             Type::Unknown => KIND_NONE,
             _ => {
                 let shown = self.show(ty);

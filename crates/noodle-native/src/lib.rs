@@ -17,7 +17,7 @@ pub mod shape;
 
 pub use convert::{arity, as_bytes, as_dict, as_dict_mut, as_float, as_int, as_list, as_list_mut, as_set, as_set_mut, as_str, bad, receiver, receiver_mut, vec_with_capacity};
 pub use convert::{arg, ret, Bytes, FromValue, IntoArgs, IntoValue, Object, Ref};
-pub use noodle_vm::native::{CallRequest, Continuation, Ctx, Flow, Host, NativeBox, NativeFn, NativeObject, Natives, Sendable, Wait};
+pub use noodle_vm::native::{CallRequest, Continuation, Ctx, Flow, Host, IoWait, NativeBox, NativeFn, NativeObject, Natives, Sendable, Wait};
 pub use noodle_compiler::types::{Type, TE};
 pub use noodle_compiler::{ArgShape, CallRule, RuleArg, RuleCall};
 pub use noodle_vm::{Heap, List, Obj, Value, VmError};
@@ -226,4 +226,43 @@ macro_rules! blocking {
     ($f:path) => {
         (|ctx: &mut $crate::Ctx, args: &[$crate::Value]| -> Result<$crate::Value, $crate::Flow> { ctx.blocking(|ctx| $f(ctx, args)).map_err($crate::Flow::from) }) as $crate::NativeFn
     };
+}
+
+/// "Not yet", from a native that may not finish at once (an `ask`, a socket read): the
+/// process suspends with a wait that calls `f` again, with the same `args` (at most
+/// `RETRY_ARGS`, the receiver included), each time it runs, until it returns or raises. The
+/// progress of the operation lives in the host or in the native's object, so asking again is
+/// how the native learns it can finish. (A wrapper that turned "not yet" into the suspension
+/// cost a send a tenth of its time: the result was copied through memory in pieces.)
+pub fn not_yet(f: NativeFn, args: &[Value]) -> Result<Value, Flow> {
+    debug_assert!(args.len() <= RETRY_ARGS, "a native that may wait takes at most {RETRY_ARGS} arguments");
+    let mut kept = [Value::None; RETRY_ARGS];
+    let n = args.len().min(RETRY_ARGS);
+    kept[..n].copy_from_slice(&args[..n]);
+    Err(Flow::Suspend(Box::new(Retry { f, args: kept, n: n as u8 })))
+}
+
+/// The most arguments a native that may wait takes (`UdpSocket.send_to`: the socket, the
+/// data, the host, the port); kept in the wait itself, not in an allocation of their own.
+pub const RETRY_ARGS: usize = 4;
+
+/// The wait `not_yet` makes.
+struct Retry {
+    f: NativeFn,
+    args: [Value; RETRY_ARGS],
+    n: u8,
+}
+
+impl Wait for Retry {
+    fn poll(&mut self, ctx: &mut Ctx) -> Result<Option<Value>, VmError> {
+        match (self.f)(ctx, &self.args[..self.n as usize]) {
+            Ok(v) => Ok(Some(v)),
+            Err(Flow::Suspend(_)) => Ok(None),
+            Err(Flow::Raise(e)) => Err(e),
+            Err(Flow::Call) => Err(bad("a waiting native (a call back)")),
+        }
+    }
+    fn trace(&self, found: &mut dyn FnMut(Value)) {
+        self.args[..self.n as usize].iter().for_each(|v| found(*v));
+    }
 }

@@ -334,6 +334,23 @@ pub const KIND_ACTOR: u16 = 0x3000;
 /// The `KIND_ACTOR` offset that stands for supervisors.
 pub const KIND_SUPERVISOR_OFFSET: u16 = 0xFFF;
 
+/// `IsKind`/`CastKind` codes for a native module's handle types (`net.Stream`): from
+/// `KIND_HANDLE` up to `KIND_HANDLE_END`, picked by `handle_kind` from the type's name, so the
+/// compiler and the object agree without a table.
+pub const KIND_HANDLE: u16 = 0x4000;
+pub const KIND_HANDLE_END: u16 = 0x8000;
+
+/// The kind code of the handle type named `name` (`net.Stream`): FNV-1a of the name, folded
+/// into the handle range. `crates/noodle/tests/registry.rs` checks that no two of the
+/// standard library's handle types share one.
+pub fn handle_kind(name: &str) -> u16 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in name.bytes() {
+        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    KIND_HANDLE + (h % u32::from(KIND_HANDLE_END - KIND_HANDLE)) as u16
+}
+
 impl Op {
     /// The jump offset of a jump instruction (relative to the next instruction).
     pub fn jump_offset(&self) -> Option<i64> {

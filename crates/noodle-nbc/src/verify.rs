@@ -2,7 +2,7 @@
 //! compiler or from a file. See the crate docs for the invariant it establishes.
 
 use crate::format::LoadError;
-use crate::op::{Op, Operand, KIND_ACTOR, KIND_ENUM, KIND_FUNC, KIND_RECORD, KIND_SUPERVISOR_OFFSET, OPCODES};
+use crate::op::{Op, Operand, KIND_ACTOR, KIND_ENUM, KIND_FUNC, KIND_HANDLE, KIND_HANDLE_END, KIND_RECORD, KIND_SUPERVISOR_OFFSET, OPCODES};
 use crate::program::{Const, Program};
 
 fn bad(msg: String) -> LoadError {
@@ -84,7 +84,8 @@ pub fn verify(p: &Program) -> Result<(), LoadError> {
                         k <= KIND_FUNC
                             || (k >= KIND_RECORD && k < KIND_ENUM && ((k - KIND_RECORD) as usize) < p.types.len())
                             || (k >= KIND_ENUM && k < KIND_ACTOR && ((k - KIND_ENUM) as usize) < nenums)
-                            || (k >= KIND_ACTOR && (((k - KIND_ACTOR) as usize) < p.types.len() || k - KIND_ACTOR == KIND_SUPERVISOR_OFFSET))
+                            || (k >= KIND_ACTOR && k < KIND_HANDLE && (((k - KIND_ACTOR) as usize) < p.types.len() || k - KIND_ACTOR == KIND_SUPERVISOR_OFFSET))
+                            || (KIND_HANDLE..KIND_HANDLE_END).contains(&k)
                     }
                     _ => true,
                 };

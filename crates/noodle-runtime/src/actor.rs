@@ -7,7 +7,7 @@
 //! Values cross between actors' heaps as `Msg`s (`noodle_vm::message`).
 
 use noodle_compiler::codes::{N0200, N0244};
-use noodle_native::{arity, as_float, as_int, as_list, as_str, bad, simple, CallRule, Ctx, Flow, Heap, Module, NativeBox, NativeObject, Obj, RuleCall, Sendable, Type, Value, VmError, Wait};
+use noodle_native::{arity, as_float, as_int, as_list, as_str, bad, not_yet, simple, CallRule, Ctx, Flow, Heap, Module, NativeBox, NativeObject, Obj, RuleCall, Sendable, Type, Value, VmError};
 use noodle_nbc::op::{KIND_ACTOR, KIND_SUPERVISOR_OFFSET};
 use noodle_nbc::Program;
 use crate::codes::N2305;
@@ -17,24 +17,7 @@ use std::any::Any;
 use std::sync::Arc;
 
 type R = Result<Value, VmError>;
-/// A native that may not finish at once: when it cannot yet, it returns `not_yet(itself,
-/// args)`, and the process suspends with a wait that calls it again, with the same arguments,
-/// each time it runs. (A wrapper that turned "not yet" into the suspension cost a send a
-/// tenth of its time: the result was copied through memory in pieces.)
 type Poll = Result<Value, Flow>;
-
-/// "Not yet", from the native `f` called with `args` (see `Poll`; at most `RETRY_ARGS`).
-fn not_yet(f: fn(&mut Ctx, &[Value]) -> Poll, args: &[Value]) -> Poll {
-    debug_assert!(args.len() <= RETRY_ARGS, "a native that may wait takes at most {RETRY_ARGS} arguments");
-    let mut kept = [Value::None; RETRY_ARGS];
-    let n = args.len().min(RETRY_ARGS);
-    kept[..n].copy_from_slice(&args[..n]);
-    Err(Flow::Suspend(Box::new(Retry { f, args: kept, n: n as u8 })))
-}
-
-/// The most arguments a native that may wait takes (`ask`: the actor, the message, the
-/// timeout); kept in the wait itself, not in an allocation of their own.
-const RETRY_ARGS: usize = 3;
 
 /// The `std.actor` module: its declarations and the functions behind them (and behind the
 /// language's actor syntax).
@@ -103,28 +86,6 @@ fn register_rule(call: &mut RuleCall) -> Option<Type> {
         call.error(N0200, format!("`register` takes an actor reference, found `{shown}`"), r.span);
     }
     None
-}
-
-/// The wait of a native that said "not yet" (`not_yet`): the scheduler keeps the progress, so
-/// asking again is how the native learns it can finish.
-struct Retry {
-    f: fn(&mut Ctx, &[Value]) -> Poll,
-    args: [Value; RETRY_ARGS],
-    n: u8,
-}
-
-impl Wait for Retry {
-    fn poll(&mut self, ctx: &mut Ctx) -> Result<Option<Value>, VmError> {
-        match (self.f)(ctx, &self.args[..self.n as usize]) {
-            Ok(v) => Ok(Some(v)),
-            Err(Flow::Suspend(_)) => Ok(None),
-            Err(Flow::Raise(e)) => Err(e),
-            Err(Flow::Call) => Err(bad("a waiting native (a call back)")),
-        }
-    }
-    fn trace(&self, found: &mut dyn FnMut(Value)) {
-        self.args[..self.n as usize].iter().for_each(|v| found(*v));
-    }
 }
 
 /// A reference to an actor. `id` is unique for the life of the process and is what a reference
@@ -323,7 +284,7 @@ impl NativeObject for ActorObj {
         Some(Key::Native("actor", self.0.id))
     }
     /// `x is Counter` (`KIND_ACTOR` + the state's record type) or `x is actor.Supervisor`.
-    fn is_kind(&self, kind: u16) -> bool {
+    fn is_kind(&self, _: &Program, kind: u16) -> bool {
         kind >= KIND_ACTOR && (self.0.ty == kind - KIND_ACTOR || (self.0.ty == u16::MAX && kind - KIND_ACTOR == KIND_SUPERVISOR_OFFSET))
     }
     fn send(&self, _: &Program) -> Result<Box<dyn Sendable>, VmError> {

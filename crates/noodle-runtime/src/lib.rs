@@ -24,6 +24,7 @@ pub mod actor;
 pub mod codes;
 mod output;
 mod process;
+mod reactor;
 mod supervisor;
 
 use crossbeam_deque::{Injector, Stealer, Worker};
@@ -190,7 +191,7 @@ pub(crate) struct Shared {
     /// How main ended, once it has (threaded mode: any worker may run its last slice).
     main_done: Mutex<Option<(Vm, RunState)>>,
     workers: Mutex<Vec<std::thread::JoinHandle<()>>>,
-    shutdown: AtomicBool,
+    pub(crate) shutdown: AtomicBool,
     /// The program has ended and every process is being stopped.
     pub(crate) shutdown_started: AtomicBool,
     next_id: AtomicU64,
@@ -205,6 +206,9 @@ pub(crate) struct Shared {
     timer_cv: Condvar,
     timer_seq: AtomicU64,
     timer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// The I/O reactor (made by the first wait for a socket) and its thread (threaded mode).
+    pub(crate) reactor: std::sync::OnceLock<reactor::Reactor>,
+    reactor_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     start: Instant,
     /// Virtual seconds (deterministic mode), as f64 bits.
     virtual_now: AtomicU64,
@@ -375,6 +379,30 @@ impl Shared {
         }
     }
 
+    /// The I/O reactor, made (and in threaded mode its thread started) on first use.
+    pub(crate) fn reactor(self: &Arc<Self>) -> std::io::Result<&reactor::Reactor> {
+        if let Some(r) = self.reactor.get() {
+            return Ok(r);
+        }
+        // one maker at a time: the thread is started once
+        let mut thread = self.reactor_thread.lock().unwrap();
+        if let Some(r) = self.reactor.get() {
+            return Ok(r);
+        }
+        let _ = self.reactor.set(reactor::Reactor::new()?);
+        if !self.deterministic() {
+            let shared = self.clone();
+            let h = std::thread::Builder::new().name("noodle-io".into()).spawn(move || reactor::reactor_loop(shared))?;
+            *thread = Some(h);
+        }
+        Ok(self.reactor.get().expect("the reactor was just made"))
+    }
+
+    /// Waits for a socket that have not ended.
+    fn io_pending(&self) -> bool {
+        self.reactor.get().is_some_and(|r| r.pending() > 0)
+    }
+
     /// A task of `cell` that finishes at `at` seconds.
     pub(crate) fn add_timer(self: &Arc<Self>, at: f64, cell: Arc<Cell>, task: u64) {
         let seq = self.timer_seq.fetch_add(1, Ordering::Relaxed);
@@ -432,6 +460,15 @@ impl Shared {
         }
         let i = if seeded { (self.next_random() % q.len() as u64) as usize } else { 0 };
         q.remove(i)
+    }
+
+    /// Deterministic mode: wakes the processes whose sockets are ready, waiting up to
+    /// `timeout` (None: until one is). How many it woke.
+    fn poll_io(self: &Arc<Self>, timeout: Option<Duration>) -> usize {
+        match self.reactor.get() {
+            Some(r) => r.poll_once(self, timeout),
+            None => 0,
+        }
     }
 
     /// Deterministic mode, nothing to run: moves virtual time to the next timer and fires it.
@@ -777,6 +814,8 @@ impl Scheduler {
             timer_cv: Condvar::new(),
             timer_seq: AtomicU64::new(0),
             timer_thread: Mutex::new(None),
+            reactor: std::sync::OnceLock::new(),
+            reactor_thread: Mutex::new(None),
             start: Instant::now(),
             virtual_now: AtomicU64::new(0f64.to_bits()),
             down_ty,
@@ -915,9 +954,9 @@ fn run_threaded(shared: &Arc<Shared>, main_cell: &Arc<Cell>, main: Box<Process>,
             quiet_checks = 0;
             continue;
         }
-        // Main waits, nothing is queued or running and no timer is pending: nothing can ever
-        // wake it. Checked three times in a row so a message in flight is not missed.
-        let idle = shared.active.load(Ordering::SeqCst) == 0 && shared.timers.lock().unwrap().is_empty();
+        // Main waits, nothing is queued or running and no timer or socket wait is pending:
+        // nothing can ever wake it. Checked three times in a row so a message in flight is not missed.
+        let idle = shared.active.load(Ordering::SeqCst) == 0 && shared.timers.lock().unwrap().is_empty() && !shared.io_pending();
         quiet_checks = if idle { quiet_checks + 1 } else { 0 };
         if quiet_checks >= 3 {
             if let Some(p) = main_cell.take_parked_main() {
@@ -956,12 +995,24 @@ fn run_deterministic(shared: &Arc<Shared>, main_cell: &Arc<Cell>, main: Box<Proc
                     process::run_slice(shared, p);
                 }
                 shared.fire_due_timers();
+                if shared.io_pending() {
+                    // sockets that became ready meanwhile (without waiting)
+                    shared.poll_io(Some(Duration::ZERO));
+                }
                 if shared.over_cpu() || shared.exit_requested().is_some() {
                     process::deliver_sys(shared, main_cell, process::Sys::Wake);
                 }
             }
-            // idle: jump to the next timer, or main can never be woken
+            // idle: wait for a socket, in real time, until the next timer is due; else jump to
+            // the next timer, or main can never be woken
             None => {
+                if shared.io_pending() {
+                    let next = shared.timers.lock().unwrap().peek().map(|t| t.at);
+                    let wait = next.map(|at| Duration::from_secs_f64((at - shared.now()).clamp(0.0, 1e9)));
+                    if shared.poll_io(wait) > 0 {
+                        continue;
+                    }
+                }
                 if !shared.jump_to_next_timer() {
                     match main_cell.take_parked_main() {
                         Some(p) => process::break_deadlock(shared, p),
@@ -1055,6 +1106,9 @@ fn shutdown(shared: &Arc<Shared>) {
         shared.idle_cv.notify_all();
     }
     shared.timer_cv.notify_all();
+    if let Some(r) = shared.reactor.get() {
+        r.wake();
+    }
     {
         let _g = shared.spare_lock.lock().unwrap();
         shared.spare_cv.notify_all();
@@ -1072,6 +1126,12 @@ fn shutdown(shared: &Arc<Shared>) {
     }
     if let Some(h) = shared.timer_thread.lock().unwrap().take() {
         let _ = h.join();
+    }
+    if let Some(h) = shared.reactor_thread.lock().unwrap().take() {
+        let _ = h.join();
+    }
+    if let Some(r) = shared.reactor.get() {
+        r.clear();
     }
     // drop whatever is left (timers hold cells)
     shared.timers.lock().unwrap().clear();

@@ -6,7 +6,7 @@ use crate::supervisor::{self, Sup};
 use crate::Shared;
 use crate::actor::{self, ActorHost, ActorRef, Overflow, SpawnSpec, SupervisorSpec};
 use noodle_vm::message::Msg;
-use noodle_vm::native::Host;
+use noodle_vm::native::{Host, IoWait};
 use noodle_vm::vm::{render_trace, TraceFrame, Uncaught, AWAITED};
 use noodle_vm::{RunState, Value, Vm, VmError};
 use std::any::Any;
@@ -1059,6 +1059,8 @@ enum Task {
     /// deadlock).
     Ask { to: Arc<Cell>, timeout: Option<f64> },
     Timer,
+    /// A wait for a socket (`Host::io_wait`): the reactor finishes it.
+    Io,
     /// A task process (an `async def` call or `spawn f(...)`).
     Running(Arc<Cell>),
     /// `send_after` / `send_every`: made by the timer itself (see `TimedSend`); the timer
@@ -1081,11 +1083,20 @@ pub(crate) struct ProcHost {
     next_task: u64,
     /// The timer task of the blocking call in progress (`sleep`, or `select` with a timeout).
     deadline: Option<u64>,
+    /// The wait for a socket in progress (`io_wait`).
+    io: Option<IoWaiting>,
     /// The scheduler found main waiting for what nothing can give: its blocking call, asked
     /// again, fails with N2306 (which a `try` around it can catch).
     deadlocked: bool,
     /// The `Shared::generation` of this process's program.
     generation: u64,
+}
+
+/// A wait for a socket: its I/O task, the reactor's token for it, and the timer of its timeout.
+struct IoWaiting {
+    task: u64,
+    token: usize,
+    timer: Option<u64>,
 }
 
 /// Hashing for task ids, which a process numbers 1, 2, 3...: one multiplication (Fibonacci
@@ -1120,7 +1131,7 @@ struct TaskTable {
 impl ProcHost {
     pub(crate) fn new(shared: Arc<Shared>, me: Arc<Cell>) -> ProcHost {
         let generation = shared.generation.load(Ordering::Acquire);
-        ProcHost { shared, me, table: None, next_task: 1, deadline: None, deadlocked: false, generation }
+        ProcHost { shared, me, table: None, next_task: 1, deadline: None, io: None, deadlocked: false, generation }
     }
 
     fn tasks(&mut self) -> &mut HashMap<u64, Task, TaskIds> {
@@ -1159,7 +1170,7 @@ impl ProcHost {
         let shared = self.shared.clone();
         let Some(t) = self.tasks().get_mut(&task) else { return };
         match t {
-            Task::Timer => *t = Task::Done(Ok(Msg::None)),
+            Task::Timer | Task::Io => *t = Task::Done(Ok(Msg::None)),
             Task::Ask { to, timeout } => {
                 let who = to.describe(shared.template().program());
                 let secs = timeout.unwrap_or_default();
@@ -1199,6 +1210,45 @@ impl Host for ProcHost {
         self.shared.now()
     }
 
+    fn io_waiting(&self) -> bool {
+        self.io.is_some()
+    }
+
+    fn io_wait(&mut self, fd: i32, write: bool, timeout: Option<f64>) -> Result<IoWait, VmError> {
+        if let Some(w) = self.io.take() {
+            if self.done(w.task) {
+                self.tasks().remove(&w.task);
+                if let Some(t) = w.timer {
+                    self.tasks().remove(&t);
+                }
+                return Ok(IoWait::Ready);
+            }
+            if w.timer.is_some_and(|t| self.done(t)) {
+                if let Some(r) = self.shared.reactor.get() {
+                    r.forget(w.token);
+                }
+                self.tasks().remove(&w.task);
+                self.tasks().remove(&w.timer.unwrap_or_default());
+                return Ok(IoWait::TimedOut);
+            }
+            self.io = Some(w);
+            return Ok(IoWait::Pending);
+        }
+        let shared = self.shared.clone();
+        let reactor = shared.reactor().map_err(|e| VmError::new(noodle_vm::codes::N2010, format!("cannot wait for a socket: {e}")))?;
+        let task = self.new_task(Task::Io);
+        let token = match reactor.wait(fd, write, self.me.clone(), task) {
+            Ok(t) => t,
+            Err(e) => {
+                self.tasks().remove(&task);
+                return Err(VmError::new(noodle_vm::codes::N2010, format!("cannot wait for a socket: {e}")));
+            }
+        };
+        let timer = timeout.filter(|s| s.is_finite()).map(|secs| self.timer(secs.max(0.0)));
+        self.io = Some(IoWaiting { task, token, timer });
+        Ok(IoWait::Pending)
+    }
+
     fn sleep(&mut self, secs: f64) -> Result<bool, VmError> {
         match self.deadline {
             Some(t) => {
@@ -1215,6 +1265,16 @@ impl Host for ProcHost {
                 self.deadline = Some(t);
                 Ok(false)
             }
+        }
+    }
+}
+
+impl Drop for ProcHost {
+    /// A process that stops while waiting for a socket (cancelled, crashed, shut down) takes
+    /// its wait out of the reactor, or a main program would seem to wait for it forever.
+    fn drop(&mut self) {
+        if let (Some(w), Some(r)) = (self.io.take(), self.shared.reactor.get()) {
+            r.forget(w.token);
         }
     }
 }
@@ -1373,7 +1433,7 @@ impl ActorHost for ProcHost {
                     self.shared.log(&format!("error[{}] in a task that nothing awaits: {}\n", e.code, e.message));
                 }
             }
-            Some(Task::Running(_) | Task::Ask { .. } | Task::Timer | Task::Later(_)) => {
+            Some(Task::Running(_) | Task::Ask { .. } | Task::Timer | Task::Io | Task::Later(_)) => {
                 self.detached().insert(task);
             }
             None => {}
@@ -1395,7 +1455,7 @@ impl ActorHost for ProcHost {
                 *t = Task::Done(Err(cancelled()));
                 true
             }
-            Task::Ask { .. } | Task::Timer => {
+            Task::Ask { .. } | Task::Timer | Task::Io => {
                 *t = Task::Done(Err(cancelled()));
                 true
             }

@@ -20,4 +20,6 @@ noodle_codes::codes! {
     N2512, N2513, N2514,
     // std.config
     N2515,
+    // std.net
+    N2517, N2518, N2519, N2520,
 }

@@ -203,6 +203,19 @@ pub trait Wait {
     fn trace(&self, _found: &mut dyn FnMut(Value)) {}
 }
 
+/// Where a wait for a file descriptor stands (`Host::io_wait`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IoWait {
+    /// The descriptor is ready (or was: the operation may still find it is not, and wait again).
+    Ready,
+    /// Not yet: suspend.
+    Pending,
+    /// The wait's timeout passed first.
+    TimedOut,
+    /// This host cannot wait for descriptors: block the thread instead.
+    Block,
+}
+
 /// The scheduler, as the VM and the natives of one process see it. What a module needs beyond
 /// this (the actor operations) it reaches by downcasting to the host type it knows
 /// (`(host as &mut dyn Any).downcast_mut::<T>()`).
@@ -217,6 +230,19 @@ pub trait Host: Any + Send {
     /// Starts this process's sleep of `secs`, or checks on it: true once it is over. A native
     /// told false suspends, and asks again when the process next runs.
     fn sleep(&mut self, secs: f64) -> Result<bool, VmError>;
+    /// Starts this process's wait until the Unix file descriptor `fd` is ready to read (or
+    /// to write, `write`), or checks on the one in progress: `Pending` suspends the native,
+    /// which asks again when the process next runs. `timeout` (seconds) bounds one wait. A
+    /// host that cannot wait for descriptors says `Block`: the native then waits on its own
+    /// thread (`poll(2)`), as it does outside a runtime.
+    fn io_wait(&mut self, _fd: i32, _write: bool, _timeout: Option<f64>) -> Result<IoWait, VmError> {
+        Ok(IoWait::Block)
+    }
+    /// Whether a wait started by `io_wait` is in progress (the process was woken by
+    /// something else, or is asking again).
+    fn io_waiting(&self) -> bool {
+        false
+    }
     /// Who is running, for logs: `main`, `Counter #3`, `task work #5`.
     fn describe(&self) -> String {
         "main".to_string()
@@ -269,10 +295,11 @@ pub trait NativeObject: Any {
     fn key(&self) -> Option<Key> {
         None
     }
-    /// `x is T` for the kind codes `KIND_NATIVE..` the object claims (an actor reference of
-    /// the actor type with that code).
-    fn is_kind(&self, _kind: u16) -> bool {
-        false
+    /// `x is T` for the kind codes `KIND_ACTOR..` the object claims: by default the code of
+    /// its handle type (`handle_kind` of `type_name`); an actor reference claims its actor
+    /// type's.
+    fn is_kind(&self, program: &Program, kind: u16) -> bool {
+        (noodle_nbc::op::KIND_HANDLE..noodle_nbc::op::KIND_HANDLE_END).contains(&kind) && noodle_nbc::op::handle_kind(&self.type_name(program)) == kind
     }
     /// How the object crosses to another actor: a copy or a share (`Ok`), or N2301 with the
     /// reason (the default: a handle tied to this process).

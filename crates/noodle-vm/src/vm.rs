@@ -1938,6 +1938,10 @@ impl Vm {
                     if !self.is_kind(&prog, v, kind) {
                         let want = kind_name(&prog, kind);
                         let got = ops::type_name(&self.heap, &prog, v);
+                        if kind >= noodle_nbc::op::KIND_HANDLE {
+                            // the program does not keep the names of native modules' types
+                            fail!(VmError::new(N2006, format!("cannot cast a `{got}` value to the native module type of the cast")));
+                        }
                         fail!(VmError::new(N2006, format!("cannot cast a `{got}` value to `{want}`")));
                     }
                     w!(dst, v);
@@ -2197,7 +2201,7 @@ impl Vm {
                     KIND_DICT => matches!(obj, Obj::Dict(_)),
                     KIND_SET => matches!(obj, Obj::Set(_)),
                     KIND_TUPLE => matches!(obj, Obj::Tuple(_)),
-                    k if k >= KIND_ACTOR => matches!(obj, Obj::Native(n) if n.is_kind(k)),
+                    k if k >= KIND_ACTOR => matches!(obj, Obj::Native(n) if n.is_kind(prog, k)),
                     k if k >= KIND_ENUM => matches!(obj, Obj::Record { ty, .. } if prog.types[*ty as usize].enum_id == k - KIND_ENUM),
                     k if k >= KIND_RECORD => matches!(obj, Obj::Record { ty, .. } if *ty == k - KIND_RECORD),
                     _ => false,
@@ -2481,6 +2485,7 @@ fn kind_name(prog: &Program, kind: u16) -> String {
         KIND_SET => "set".into(),
         KIND_TUPLE => "tuple".into(),
         KIND_FUNC => "function".into(),
+        k if k >= noodle_nbc::op::KIND_HANDLE => "native type".into(),
         k if k >= KIND_ACTOR && k - KIND_ACTOR == KIND_SUPERVISOR_OFFSET => "actor.Supervisor".into(),
         k if k >= KIND_ACTOR => actor_type_name(prog, k - KIND_ACTOR).to_string(),
         k if k >= KIND_ENUM => prog.types.iter().find(|t| t.enum_id == k - KIND_ENUM).and_then(|t| t.enum_name.clone()).unwrap_or_default(),

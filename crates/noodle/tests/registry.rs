@@ -41,3 +41,27 @@ fn a_module_name_is_checked() {
     r.add(noodle::Module::new("ok.name", "")).unwrap();
     assert!(r.add(noodle::Module::new("ok.name", "")).is_err());
 }
+
+/// `x is net.Stream` tests a kind code made from the type's name (`handle_kind`): two handle
+/// types of the standard library with the same code could not be told apart.
+#[test]
+fn the_standard_handle_types_have_distinct_kind_codes() {
+    let registry = noodle::standard_registry();
+    let mut seen: std::collections::HashMap<u16, String> = std::collections::HashMap::new();
+    let mut count = 0;
+    for m in registry.modules() {
+        let prefix = m.name().rsplit('.').next().unwrap();
+        for line in m.declarations().lines() {
+            let line = line.trim_start();
+            let Some(rest) = line.strip_prefix("pub type ").or_else(|| line.strip_prefix("type ")) else { continue };
+            let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            let full = format!("{prefix}.{name}");
+            let kind = noodle_nbc::op::handle_kind(&full);
+            if let Some(other) = seen.insert(kind, full.clone()) {
+                panic!("{full} and {other} share the kind code {kind:#x}");
+            }
+            count += 1;
+        }
+    }
+    assert!(count > 20, "only {count} handle types found");
+}

@@ -1,0 +1,867 @@
+//! `std.net`: TCP and UDP sockets. Every socket is non-blocking; an operation the system says
+//! would block asks the host to wait for the descriptor (`Host::io_wait`: the runtime's
+//! reactor parks only the calling process) and says `not_yet`, so the native is called again,
+//! with the same arguments, once the socket is ready. What an operation has done so far (bytes
+//! read ahead, bytes of a write already sent, the addresses a connect has still to try) lives
+//! in the socket's object, never in the VM. Outside a runtime the native waits with `poll(2)`.
+//!
+//! A socket object holds its socket behind an `Arc<Mutex<..>>` so that sending it to another
+//! actor can move the socket out of the sender's object (`NativeObject::send` has `&self`).
+
+use crate::codes::{N2517, N2518, N2519, N2520};
+use crate::core::{io_error, io_text};
+use noodle_native::{arity, as_float, as_int, as_str, not_yet, simple, Ctx, Flow, IoWait, Module, NativeBox, NativeObject, Obj, Sendable, Value, VmError};
+use noodle_nbc::Program;
+use noodle_vm::permissions::Access;
+use std::collections::VecDeque;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
+use std::os::fd::AsRawFd;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+type R = Result<Value, VmError>;
+type Poll = Result<Value, Flow>;
+
+/// How much one read asks the system for.
+const CHUNK: usize = 64 * 1024;
+
+/// The `std.net` module: its declarations and the functions behind them.
+pub fn module() -> Module {
+    Module::new("std.net", include_str!("net.noodle"))
+        .function("connect", net_connect)
+        .function("listen", simple!(net_listen))
+        .function("udp", simple!(net_udp))
+        .function("resolve", simple!(net_resolve))
+        .function("Listener.accept", listener_accept)
+        .function("Listener.port", simple!(listener_port))
+        .function("Listener.address", simple!(listener_address))
+        .function("Listener.close", simple!(close::<Listening>))
+        .function("Listener.exit", simple!(close::<Listening>))
+        .function("Stream.read", stream_read)
+        .function("Stream.read_exact", stream_read_exact)
+        .function("Stream.read_line", stream_read_line)
+        .function("Stream.read_all", stream_read_all)
+        .function("Stream.__next__", stream_next)
+        .function("Stream.write", stream_write)
+        .function("Stream.write_bytes", stream_write)
+        .function("Stream.set_timeout", simple!(stream_set_timeout))
+        .function("Stream.shutdown", simple!(stream_shutdown))
+        .function("Stream.peer", simple!(stream_peer))
+        .function("Stream.address", simple!(stream_address))
+        .function("Stream.close", simple!(close::<Conn>))
+        .function("Stream.exit", simple!(close::<Conn>))
+        .function("UdpSocket.send_to", udp_send_to)
+        .function("UdpSocket.receive", udp_receive)
+        .function("UdpSocket.port", simple!(udp_port))
+        .function("UdpSocket.address", simple!(udp_address))
+        .function("UdpSocket.set_timeout", simple!(udp_set_timeout))
+        .function("UdpSocket.close", simple!(close::<Datagrams>))
+        .function("UdpSocket.exit", simple!(close::<Datagrams>))
+}
+
+// ---------------------------------------------------------------------------------------
+// Socket objects
+
+/// What a socket object's type says about itself.
+trait Socket: Send + 'static {
+    const TYPE: &'static str;
+    const KIND: &'static str;
+    /// The address shown when it is printed.
+    fn shown(&self) -> String;
+}
+
+enum State<T> {
+    Open(T),
+    Closed,
+    /// Sent to another actor, which owns it now.
+    Moved,
+}
+
+/// A socket as a native object (`net.Stream`, `net.Listener`, `net.UdpSocket`).
+struct SocketObj<T: Socket> {
+    inner: Arc<Mutex<State<T>>>,
+}
+
+impl<T: Socket> SocketObj<T> {
+    fn new(sock: T) -> SocketObj<T> {
+        SocketObj { inner: Arc::new(Mutex::new(State::Open(sock))) }
+    }
+}
+
+impl<T: Socket> NativeObject for SocketObj<T> {
+    fn type_name(&self, _: &Program) -> String {
+        T::TYPE.to_string()
+    }
+    fn kind(&self) -> &'static str {
+        T::KIND
+    }
+    fn fmt(&self, _: &Program, out: &mut String) {
+        let shown = match &*lock(&self.inner) {
+            State::Open(s) => s.shown(),
+            State::Closed => "closed".to_string(),
+            State::Moved => "sent to another actor".to_string(),
+        };
+        out.push_str(&format!("<{} {shown}>", T::TYPE));
+    }
+    /// A socket moves: the receiver owns it, the sender's object is left closed.
+    fn send(&self, _: &Program) -> Result<Box<dyn Sendable>, VmError> {
+        let moved = std::mem::replace(&mut *lock(&self.inner), State::Moved);
+        Ok(Box::new(Moving(Arc::new(Mutex::new(moved)))))
+    }
+}
+
+/// A socket on its way to another actor. Every receipt (a supervisor's restart spawns again
+/// from the same arguments) gets the same socket.
+struct Moving<T>(Arc<Mutex<State<T>>>);
+
+impl<T: Socket> std::fmt::Debug for Moving<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<{} moving>", T::TYPE)
+    }
+}
+
+impl<T: Socket> Sendable for Moving<T> {
+    fn receive(&self) -> NativeBox {
+        NativeBox::new(SocketObj { inner: self.0.clone() })
+    }
+}
+
+/// A poisoned lock only means another native panicked holding it; the socket is still whole.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The socket behind the receiver of a method (`args[0]`).
+fn held<T: Socket>(ctx: &Ctx, args: &[Value], name: &str) -> Result<Arc<Mutex<State<T>>>, VmError> {
+    let v = args.first().copied().ok_or_else(|| noodle_native::bad(name))?;
+    Ok(ctx.object::<SocketObj<T>>(v, name)?.inner.clone())
+}
+
+/// The open socket, or N2517 saying why there is none.
+fn open<'a, T: Socket>(state: &'a mut State<T>, name: &str) -> Result<&'a mut T, VmError> {
+    match state {
+        State::Open(s) => Ok(s),
+        State::Closed => Err(VmError::new(N2517, format!("{name}: the {} is closed", T::KIND))),
+        State::Moved => Err(VmError::new(N2517, format!("{name}: the {} was sent to another actor, which owns it now", T::KIND))),
+    }
+}
+
+fn close<T: Socket>(ctx: &mut Ctx, args: &[Value]) -> R {
+    let h = held::<T>(ctx, args, T::TYPE)?;
+    let mut g = lock(&h);
+    // a moved socket stays moved (its new owner closes it)
+    if matches!(*g, State::Open(_)) {
+        *g = State::Closed;
+    }
+    Ok(Value::None)
+}
+
+// ---------------------------------------------------------------------------------------
+// Waiting
+
+/// What to do after a wait for a socket.
+enum Step {
+    /// Try the operation again.
+    Again,
+    /// The process must suspend: the native returns `not_yet`.
+    Suspend,
+    TimedOut,
+}
+
+/// Waits (or starts waiting, or checks the wait in progress) until `fd` is ready to read or
+/// write: under a runtime by suspending this process, otherwise on this thread.
+fn wait_io(ctx: &mut Ctx, fd: i32, write: bool, timeout: Option<f64>, what: &str) -> Result<Step, VmError> {
+    let state = match ctx.host.as_deref_mut() {
+        Some(h) => h.io_wait(fd, write, timeout)?,
+        None => IoWait::Block,
+    };
+    Ok(match state {
+        IoWait::Ready => Step::Again,
+        IoWait::Pending => Step::Suspend,
+        IoWait::TimedOut => Step::TimedOut,
+        IoWait::Block => match ctx.blocking(|_| poll_fd(fd, write, timeout)) {
+            Ok(true) => Step::Again,
+            Ok(false) => Step::TimedOut,
+            Err(e) => return Err(net_error(what, &e)),
+        },
+    })
+}
+
+/// Whether the process was woken in a wait this native started (it is being called again).
+fn waiting(ctx: &Ctx) -> bool {
+    ctx.host.as_deref().is_some_and(|h| h.io_waiting())
+}
+
+/// `poll(2)` on one descriptor: true when ready, false after `timeout`.
+fn poll_fd(fd: i32, write: bool, timeout: Option<f64>) -> std::io::Result<bool> {
+    let deadline = timeout.map(|t| Instant::now() + Duration::from_secs_f64(t.clamp(0.0, 1e9)));
+    loop {
+        let ms = match deadline {
+            None => -1,
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                left.as_millis().saturating_add(u128::from(left.subsec_nanos() % 1_000_000 != 0)).min(i32::MAX as u128) as libc::c_int
+            }
+        };
+        let mut p = libc::pollfd { fd, events: if write { libc::POLLOUT } else { libc::POLLIN }, revents: 0 };
+        // SAFETY: one valid pollfd, for the duration of the call
+        let r = unsafe { libc::poll(&mut p, 1, ms) };
+        if r < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        if r > 0 {
+            return Ok(true);
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(false);
+        }
+    }
+}
+
+/// Runs `attempt` until the socket does not say it would block, waiting for `fd` between
+/// tries: its value, or `None` when the process must suspend (the native then says
+/// `not_yet`). A wait this native started earlier is settled first.
+fn drive<T>(ctx: &mut Ctx, fd: i32, write: bool, timeout: Option<f64>, what: &str, mut attempt: impl FnMut(&mut Ctx) -> std::io::Result<T>) -> Result<Option<T>, VmError> {
+    if waiting(ctx) {
+        match wait_io(ctx, fd, write, timeout, what)? {
+            Step::Again => {}
+            Step::Suspend => return Ok(None),
+            Step::TimedOut => return Err(timed_out(what, timeout)),
+        }
+    }
+    loop {
+        match attempt(ctx) {
+            Ok(v) => return Ok(Some(v)),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => match wait_io(ctx, fd, write, timeout, what)? {
+                Step::Again => {}
+                Step::Suspend => return Ok(None),
+                Step::TimedOut => return Err(timed_out(what, timeout)),
+            },
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(net_error(what, &e)),
+        }
+    }
+}
+
+fn net_error(what: &str, e: &std::io::Error) -> VmError {
+    // out of descriptors is the limit every file shares (`--max-open-files`)
+    if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) {
+        return io_error(what, e);
+    }
+    VmError::new(N2517, format!("{what}: {}", io_text(e)))
+}
+
+fn timed_out(what: &str, timeout: Option<f64>) -> VmError {
+    VmError::new(N2518, format!("{what}: timed out after {} s", timeout.unwrap_or_default()))
+}
+
+// ---------------------------------------------------------------------------------------
+// Arguments
+
+fn port_arg(v: Value, name: &str) -> Result<u16, VmError> {
+    let p = as_int(v, name)?;
+    u16::try_from(p).map_err(|_| VmError::arg(format!("{name}: a port is 0 to 65535 (got {p})")))
+}
+
+fn timeout_arg(v: Value, name: &str) -> Result<Option<f64>, VmError> {
+    if matches!(v, Value::None) {
+        return Ok(None);
+    }
+    let t = as_float(v, name)?;
+    if t.is_nan() || t < 0.0 {
+        return Err(VmError::arg(format!("{name}: a timeout cannot be negative (got {t})")));
+    }
+    Ok(t.is_finite().then_some(t))
+}
+
+fn size_arg(v: Value, name: &str) -> Result<usize, VmError> {
+    let n = as_int(v, name)?;
+    usize::try_from(n).map_err(|_| VmError::arg(format!("{name}: a number of bytes, not negative (got {n})")))
+}
+
+/// `host:port`, with an IPv6 address in brackets.
+fn target(host: &str, port: u16) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// The addresses of `host` and `port`: an address literal at once, a name through the
+/// system's resolver (which may wait: the scheduler is told).
+fn addresses(ctx: &mut Ctx, host: &str, port: u16, what: &str) -> Result<Vec<SocketAddr>, VmError> {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = bare.parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    let found = ctx.blocking(|_| (bare, port).to_socket_addrs());
+    let addrs: Vec<SocketAddr> = found.map_err(|e| VmError::new(N2517, format!("{what}: cannot resolve `{host}`: {}", io_text(&e))))?.collect();
+    if addrs.is_empty() {
+        return Err(VmError::new(N2517, format!("{what}: `{host}` has no address")));
+    }
+    Ok(addrs)
+}
+
+fn obj<T: Socket>(ctx: &mut Ctx, sock: T) -> Value {
+    ctx.heap.alloc(Obj::Native(NativeBox::new(SocketObj::new(sock))))
+}
+
+fn bytes_value(ctx: &mut Ctx, data: Vec<u8>) -> Value {
+    ctx.heap.alloc(Obj::Bytes(data.into()))
+}
+
+// ---------------------------------------------------------------------------------------
+// TCP connections
+
+/// A TCP connection, or one being made.
+struct Conn {
+    /// None until connected.
+    sock: Option<TcpStream>,
+    connecting: Option<Box<Connecting>>,
+    /// Bytes read ahead of the program (by `read_line`, or more than `read(n)` asked for):
+    /// `buf[start..]` is what has not been handed out yet.
+    buf: Vec<u8>,
+    start: usize,
+    /// How far `read_line` has looked for a line end (from `start`).
+    scanned: usize,
+    /// The peer has closed its side.
+    eof: bool,
+    /// The bytes of the write in progress already sent (the write is retried until all are).
+    written: usize,
+    timeout: Option<f64>,
+    /// What it connects to (for messages).
+    peer: String,
+}
+
+/// A connect in progress: the attempt waiting to finish and the addresses left to try.
+struct Connecting {
+    attempt: Option<(socket2::Socket, SocketAddr)>,
+    rest: VecDeque<SocketAddr>,
+    last: Option<VmError>,
+}
+
+impl Socket for Conn {
+    const TYPE: &'static str = "net.Stream";
+    const KIND: &'static str = "connection";
+    fn shown(&self) -> String {
+        self.peer.clone()
+    }
+}
+
+impl Conn {
+    fn connected(sock: TcpStream, timeout: Option<f64>) -> Conn {
+        let peer = sock.peer_addr().map(|a| a.to_string()).unwrap_or_else(|_| "?".to_string());
+        Conn { sock: Some(sock), connecting: None, buf: Vec::new(), start: 0, scanned: 0, eof: false, written: 0, timeout, peer }
+    }
+
+    fn sock(&mut self, name: &str) -> Result<&mut TcpStream, VmError> {
+        self.sock.as_mut().ok_or_else(|| VmError::new(N2517, format!("{name}: the connection is not made yet")))
+    }
+
+    fn fd(&self) -> i32 {
+        self.sock.as_ref().map_or(-1, |s| s.as_raw_fd())
+    }
+
+    fn buffered(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
+    /// The first `n` buffered bytes, handed out.
+    fn take(&mut self, n: usize) -> Vec<u8> {
+        let out = self.buf[self.start..self.start + n].to_vec();
+        self.start += n;
+        self.scanned = self.scanned.saturating_sub(n);
+        if self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
+        }
+        out
+    }
+
+    /// Reads what the socket has (up to `CHUNK` bytes) onto the end of the buffer: how many
+    /// (0 at the end of the stream). Room is asked for fallibly: a peer cannot make the
+    /// process abort by sending more than memory holds.
+    fn fill(&mut self) -> std::io::Result<usize> {
+        if self.eof {
+            return Ok(0);
+        }
+        if self.start > 0 && self.start >= self.buf.len() / 2 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        let len = self.buf.len();
+        self.buf.try_reserve(CHUNK).map_err(|_| std::io::Error::new(ErrorKind::OutOfMemory, "out of memory for what the peer sent"))?;
+        self.buf.resize(len + CHUNK, 0);
+        let Some(sock) = self.sock.as_mut() else {
+            self.buf.truncate(len);
+            return Err(std::io::Error::new(ErrorKind::NotConnected, "the connection is not made yet"));
+        };
+        let r = sock.read(&mut self.buf[len..]);
+        self.buf.truncate(len + *r.as_ref().unwrap_or(&0));
+        if let Ok(0) = r {
+            self.eof = true;
+        }
+        r
+    }
+}
+
+fn net_connect(ctx: &mut Ctx, args: &[Value]) -> Poll {
+    arity(args, 3, "net.connect")?;
+    let host = as_str(ctx.heap, args[0], "net.connect")?.to_string();
+    let port = port_arg(args[1], "net.connect")?;
+    let timeout = timeout_arg(args[2], "net.connect")?;
+    ctx.permit(Access::Net(&host, Some(port)))?;
+    let peer = target(&host, port);
+    let what = format!("connecting to {peer}");
+    let rest: VecDeque<SocketAddr> = addresses(ctx, &host, port, &what)?.into();
+    let conn = Conn { sock: None, connecting: Some(Box::new(Connecting { attempt: None, rest, last: None })), buf: Vec::new(), start: 0, scanned: 0, eof: false, written: 0, timeout, peer };
+    let v = obj(ctx, conn);
+    connect_step(ctx, &[v])
+}
+
+/// Goes on with the connect of the stream `args[0]`: each address in turn until one answers.
+fn connect_step(ctx: &mut Ctx, args: &[Value]) -> Poll {
+    let h = held::<Conn>(ctx, args, "net.connect")?;
+    let mut g = lock(&h);
+    let c = open(&mut g, "net.connect")?;
+    let what = format!("connecting to {}", c.peer);
+    let Some(mut k) = c.connecting.take() else { return Ok(args[0]) };
+    loop {
+        if let Some((sock, addr)) = k.attempt.take() {
+            let step = wait_io(ctx, sock.as_raw_fd(), true, c.timeout, &what)?;
+            match step {
+                Step::Suspend => {
+                    k.attempt = Some((sock, addr));
+                    c.connecting = Some(k);
+                    return not_yet(connect_step, args);
+                }
+                Step::TimedOut => k.last = Some(timed_out(&what, c.timeout)),
+                Step::Again => match sock.take_error() {
+                    Ok(None) if sock.peer_addr().is_ok() => {
+                        let stream: TcpStream = sock.into();
+                        let _ = stream.set_nodelay(true);
+                        let timeout = c.timeout;
+                        let peer = std::mem::take(&mut c.peer);
+                        *c = Conn::connected(stream, timeout);
+                        c.peer = peer;
+                        return Ok(args[0]);
+                    }
+                    // not connected yet (woken early): wait again
+                    Ok(None) => {
+                        k.attempt = Some((sock, addr));
+                        continue;
+                    }
+                    Ok(Some(e)) | Err(e) => k.last = Some(net_error(&what, &e)),
+                },
+            }
+        }
+        let Some(addr) = k.rest.pop_front() else {
+            return Err(k.last.take().unwrap_or_else(|| VmError::new(N2517, format!("{what}: no address to try"))).into());
+        };
+        let sock = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, Some(socket2::Protocol::TCP)).and_then(|s| s.set_nonblocking(true).map(|_| s));
+        let sock = match sock {
+            Ok(s) => s,
+            Err(e) => return Err(net_error(&what, &e).into()),
+        };
+        match sock.connect(&addr.into()) {
+            Ok(()) => {
+                k.attempt = Some((sock, addr));
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) || e.kind() == ErrorKind::WouldBlock => {
+                k.attempt = Some((sock, addr));
+            }
+            Err(e) => k.last = Some(net_error(&what, &e)),
+        }
+    }
+}
+
+fn stream_read(ctx: &mut Ctx, args: &[Value]) -> Poll {
+    const NAME: &str = "net.Stream.read";
+    arity(args, 2, NAME)?;
+    let n = size_arg(args[1], NAME)?;
+    let h = held::<Conn>(ctx, args, NAME)?;
+    let mut g = lock(&h);
+    let c = open(&mut g, NAME)?;
+    let what = format!("reading from {}", c.peer);
+    let (fd, timeout) = (c.fd(), c.timeout);
+    while c.buffered() == 0 && n > 0 && !c.eof {
+        match drive(ctx, fd, false, timeout, &what, |_| c.fill())? {
+            None => return not_yet(stream_read, args),
+            Some(_) => {}
+        }
+    }
+    let got = c.take(n.min(c.buffered()));
+    Ok(bytes_value(ctx, got))
+}
+
+fn stream_read_exact(ctx: &mut Ctx, args: &[Value]) -> Poll {
+    const NAME: &str = "net.Stream.read_exact";
+    arity(args, 2, NAME)?;
+    let n = size_arg(args[1], NAME)?;
+    let h = held::<Conn>(ctx, args, NAME)?;
+    let mut g = lock(&h);
+    let c = open(&mut g, NAME)?;
+    let what = format!("reading from {}", c.peer);
+    let (fd, timeout) = (c.fd(), c.timeout);
+    while c.buffered() < n {
+        if c.eof {
+            return Err(VmError::new(N2519, format!("{what}: the connection closed after {} of the {n} bytes expected", c.buffered())).into());
+        }
+        if drive(ctx, fd, false, timeout, &what, |_| c.fill())?.is_none() {
+            return not_yet(stream_read_exact, args);
+        }
+    }
+    let got = c.take(n);
+    Ok(bytes_value(ctx, got))
+}
+
+/// The next line, or None at the end; `Err(Flow::Suspend)` through `not_yet` of `again`.
+fn next_line(ctx: &mut Ctx, args: &[Value], max: usize, name: &str, again: noodle_native::NativeFn) -> Poll {
+    let h = held::<Conn>(ctx, args, name)?;
+    let mut g = lock(&h);
+    let c = open(&mut g, name)?;
+    let what = format!("reading from {}", c.peer);
+    let (fd, timeout) = (c.fd(), c.timeout);
+    loop {
+        let pending = &c.buf[c.start..];
+        if let Some(i) = pending[c.scanned..].iter().position(|&b| b == b'\n').map(|i| i + c.scanned) {
+            if i > max {
+                return Err(too_long(&what, max).into());
+            }
+            let mut line = c.take(i + 1);
+            line.pop();
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            c.scanned = 0;
+            return line_value(ctx, line, &what);
+        }
+        c.scanned = pending.len();
+        if c.scanned > max {
+            return Err(too_long(&what, max).into());
+        }
+        if c.eof {
+            if c.buffered() == 0 {
+                return Ok(Value::None);
+            }
+            let line = c.take(c.buffered());
+            c.scanned = 0;
+            return line_value(ctx, line, &what);
+        }
+        if drive(ctx, fd, false, timeout, &what, |_| c.fill())?.is_none() {
+            return not_yet(again, args);
+        }
+    }
+}
+
+fn too_long(what: &str, max: usize) -> VmError {
+    VmError::new(N2520, format!("{what}: no line end within {max} bytes"))
+}
+
+fn line_value(ctx: &mut Ctx, line: Vec<u8>, what: &str) -> Poll {
+    match String::from_utf8(line) {
+        Ok(s) => Ok(ctx.heap.alloc_str(s)),
+        Err(_) => Err(VmError::new(noodle_vm::codes::N2010, format!("{what}: a line that is not valid UTF-8 text")).into()),
+    }
+}
+
+fn stream_read_line(ctx: &mut Ctx, args: &[Value]) -> Poll {
+    const NAME: &str = "net.Stream.read_line";
+    arity(args, 2, NAME)?;
+    let max = size_arg(args[1], NAME)?;
+    next_line(ctx, args, max, NAME, stream_read_line)
+}
+
+fn stream_next(ctx: &mut Ctx, args: &[Value]) -> Poll {
+    arity(args, 1, "net.Stream.__next__")?;
+    next_line(ctx, args, 1 << 20, "net.Stream.__next__", stream_next)
+}
+
+fn stream_read_all(ctx: &mut Ctx, args: &[Value]) -> Poll {
+    const NAME: &str = "net.Stream.read_all";
+    arity(args, 1, NAME)?;
+    let h = held::<Conn>(ctx, args, NAME)?;
+    let mut g = lock(&h);
+    let c = open(&mut g, NAME)?;
+    let what = format!("reading from {}", c.peer);
+    let (fd, timeout) = (c.fd(), c.timeout);
+    while !c.eof {
+        if drive(ctx, fd, false, timeout, &what, |_| c.fill())?.is_none() {
+            return not_yet(stream_read_all, args);
+        }
+    }
+    let got = c.take(c.buffered());
+    Ok(bytes_value(ctx, got))
+}
+
+/// `write(text)` and `write_bytes(data)`: everything is sent, the process waiting while the
+/// peer's buffers are full (backpressure: memory never grows with a slow peer).
+fn stream_write(ctx: &mut Ctx, args: &[Value]) -> Poll {
+    const NAME: &str = "net.Stream.write";
+    arity(args, 2, NAME)?;
+    let h = held::<Conn>(ctx, args, NAME)?;
+    let mut g = lock(&h);
+    let c = open(&mut g, NAME)?;
+    let what = format!("writing to {}", c.peer);
+    let (fd, timeout) = (c.fd(), c.timeout);
+    let sent = drive(ctx, fd, true, timeout, &what, |ctx| {
+        let data: &[u8] = match args[1] {
+            Value::Obj(r) => match ctx.heap.get(r) {
+                Obj::Str(s) => s.as_bytes(),
+                Obj::Bytes(b) => b,
+                _ => &[],
+            },
+            _ => &[],
+        };
+        while c.written < data.len() {
+            let sock = c.sock.as_mut().ok_or_else(|| std::io::Error::new(ErrorKind::NotConnected, "not connected"))?;
+            match sock.write(&data[c.written..]) {
+                Ok(0) => return Err(std::io::Error::new(ErrorKind::WriteZero, "the connection took no more")),
+                Ok(k) => c.written += k,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    });
+    match sent {
+        Ok(Some(())) => {
+            c.written = 0;
+            Ok(Value::None)
+        }
+        Ok(None) => not_yet(stream_write, args),
+        Err(e) => {
+            c.written = 0;
+            Err(e.into())
+        }
+    }
+}
+
+fn stream_set_timeout(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "net.Stream.set_timeout")?;
+    let t = timeout_arg(args[1], "net.Stream.set_timeout")?;
+    let h = held::<Conn>(ctx, args, "net.Stream.set_timeout")?;
+    let mut g = lock(&h);
+    open(&mut g, "net.Stream.set_timeout")?.timeout = t;
+    Ok(Value::None)
+}
+
+fn stream_shutdown(ctx: &mut Ctx, args: &[Value]) -> R {
+    const NAME: &str = "net.Stream.shutdown";
+    let h = held::<Conn>(ctx, args, NAME)?;
+    let mut g = lock(&h);
+    let c = open(&mut g, NAME)?;
+    let what = format!("shutting down the connection to {}", c.peer);
+    match c.sock(NAME)?.shutdown(Shutdown::Write) {
+        // the peer has gone already: nothing more would reach it anyway
+        Err(e) if e.kind() == ErrorKind::NotConnected => Ok(Value::None),
+        r => r.map(|_| Value::None).map_err(|e| net_error(&what, &e)),
+    }
+}
+
+fn stream_peer(ctx: &mut Ctx, args: &[Value]) -> R {
+    let h = held::<Conn>(ctx, args, "net.Stream.peer")?;
+    let mut g = lock(&h);
+    let peer = open(&mut g, "net.Stream.peer")?.peer.clone();
+    Ok(ctx.heap.alloc_str(peer))
+}
+
+fn stream_address(ctx: &mut Ctx, args: &[Value]) -> R {
+    const NAME: &str = "net.Stream.address";
+    let h = held::<Conn>(ctx, args, NAME)?;
+    let mut g = lock(&h);
+    let a = open(&mut g, NAME)?.sock(NAME)?.local_addr().map_err(|e| net_error(NAME, &e))?;
+    Ok(ctx.heap.alloc_str(a.to_string()))
+}
+
+// ---------------------------------------------------------------------------------------
+// TCP listeners
+
+struct Listening {
+    sock: TcpListener,
+    addr: SocketAddr,
+}
+
+impl Socket for Listening {
+    const TYPE: &'static str = "net.Listener";
+    const KIND: &'static str = "listener";
+    fn shown(&self) -> String {
+        self.addr.to_string()
+    }
+}
+
+fn net_listen(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 3, "net.listen")?;
+    let host = as_str(ctx.heap, args[0], "net.listen")?.to_string();
+    let port = port_arg(args[1], "net.listen")?;
+    let backlog = as_int(args[2], "net.listen")?;
+    if !(1..=65535).contains(&backlog) {
+        return Err(VmError::arg(format!("net.listen: a backlog is 1 to 65535 (got {backlog})")));
+    }
+    ctx.permit(Access::Net(&host, Some(port)))?;
+    let what = format!("listening on {}", target(&host, port));
+    let addr = addresses(ctx, &host, port, &what)?[0];
+    let made = (|| {
+        let s = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
+        // a restarted server can take its port back while old connections linger
+        s.set_reuse_address(true)?;
+        s.bind(&addr.into())?;
+        s.listen(backlog as i32)?;
+        s.set_nonblocking(true)?;
+        Ok::<_, std::io::Error>(TcpListener::from(s))
+    })();
+    let sock = made.map_err(|e| net_error(&what, &e))?;
+    let addr = sock.local_addr().map_err(|e| net_error(&what, &e))?;
+    Ok(obj(ctx, Listening { sock, addr }))
+}
+
+fn listener_accept(ctx: &mut Ctx, args: &[Value]) -> Poll {
+    const NAME: &str = "net.Listener.accept";
+    arity(args, 2, NAME)?;
+    let timeout = timeout_arg(args[1], NAME)?;
+    let h = held::<Listening>(ctx, args, NAME)?;
+    let mut g = lock(&h);
+    let l = open(&mut g, NAME)?;
+    let what = format!("accepting on {}", l.addr);
+    let fd = l.sock.as_raw_fd();
+    let accepted = drive(ctx, fd, false, timeout, &what, |_| loop {
+        match l.sock.accept() {
+            // a connection reset before it was accepted: take the next
+            Err(e) if e.kind() == ErrorKind::ConnectionAborted => continue,
+            r => return r,
+        }
+    })?;
+    let Some((sock, _)) = accepted else { return not_yet(listener_accept, args) };
+    drop(g);
+    sock.set_nonblocking(true).map_err(|e| net_error(&what, &e))?;
+    let _ = sock.set_nodelay(true);
+    Ok(obj(ctx, Conn::connected(sock, None)))
+}
+
+fn listener_port(ctx: &mut Ctx, args: &[Value]) -> R {
+    let h = held::<Listening>(ctx, args, "net.Listener.port")?;
+    let mut g = lock(&h);
+    Ok(Value::Int(i64::from(open(&mut g, "net.Listener.port")?.addr.port())))
+}
+
+fn listener_address(ctx: &mut Ctx, args: &[Value]) -> R {
+    let h = held::<Listening>(ctx, args, "net.Listener.address")?;
+    let mut g = lock(&h);
+    let a = open(&mut g, "net.Listener.address")?.addr.to_string();
+    Ok(ctx.heap.alloc_str(a))
+}
+
+// ---------------------------------------------------------------------------------------
+// UDP
+
+struct Datagrams {
+    sock: UdpSocket,
+    addr: SocketAddr,
+    timeout: Option<f64>,
+}
+
+impl Socket for Datagrams {
+    const TYPE: &'static str = "net.UdpSocket";
+    const KIND: &'static str = "socket";
+    fn shown(&self) -> String {
+        self.addr.to_string()
+    }
+}
+
+fn net_udp(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "net.udp")?;
+    let host = as_str(ctx.heap, args[0], "net.udp")?.to_string();
+    let port = port_arg(args[1], "net.udp")?;
+    ctx.permit(Access::Net(&host, Some(port)))?;
+    let what = format!("binding {}", target(&host, port));
+    let addr = addresses(ctx, &host, port, &what)?[0];
+    let sock = UdpSocket::bind(addr).and_then(|s| s.set_nonblocking(true).map(|_| s)).map_err(|e| net_error(&what, &e))?;
+    let addr = sock.local_addr().map_err(|e| net_error(&what, &e))?;
+    Ok(obj(ctx, Datagrams { sock, addr, timeout: None }))
+}
+
+fn udp_send_to(ctx: &mut Ctx, args: &[Value]) -> Poll {
+    const NAME: &str = "net.UdpSocket.send_to";
+    arity(args, 4, NAME)?;
+    let host = as_str(ctx.heap, args[2], NAME)?.to_string();
+    let port = port_arg(args[3], NAME)?;
+    ctx.permit(Access::Net(&host, Some(port)))?;
+    let what = format!("sending to {}", target(&host, port));
+    let to = addresses(ctx, &host, port, &what)?[0];
+    let h = held::<Datagrams>(ctx, args, NAME)?;
+    let mut g = lock(&h);
+    let d = open(&mut g, NAME)?;
+    let (fd, timeout) = (d.sock.as_raw_fd(), d.timeout);
+    let sent = drive(ctx, fd, true, timeout, &what, |ctx| {
+        let data = noodle_native::as_bytes(ctx.heap, args[1], NAME).map_err(|e| std::io::Error::other(e.message))?;
+        d.sock.send_to(data, to)
+    })?;
+    match sent {
+        Some(_) => Ok(Value::None),
+        None => not_yet(udp_send_to, args),
+    }
+}
+
+fn udp_receive(ctx: &mut Ctx, args: &[Value]) -> Poll {
+    const NAME: &str = "net.UdpSocket.receive";
+    arity(args, 2, NAME)?;
+    let n = size_arg(args[1], NAME)?.min(65536);
+    let h = held::<Datagrams>(ctx, args, NAME)?;
+    let mut g = lock(&h);
+    let d = open(&mut g, NAME)?;
+    let what = format!("receiving on {}", d.addr);
+    let (fd, timeout) = (d.sock.as_raw_fd(), d.timeout);
+    let mut buf = vec![0u8; n];
+    let got = drive(ctx, fd, false, timeout, &what, |_| d.sock.recv_from(&mut buf))?;
+    let Some((k, from)) = got else { return not_yet(udp_receive, args) };
+    drop(g);
+    buf.truncate(k);
+    let data = bytes_value(ctx, buf);
+    let host = ctx.heap.alloc_str(from.ip().to_string());
+    Ok(ctx.heap.alloc(Obj::Tuple([data, host, Value::Int(i64::from(from.port()))].into_iter().collect())))
+}
+
+fn udp_port(ctx: &mut Ctx, args: &[Value]) -> R {
+    let h = held::<Datagrams>(ctx, args, "net.UdpSocket.port")?;
+    let mut g = lock(&h);
+    Ok(Value::Int(i64::from(open(&mut g, "net.UdpSocket.port")?.addr.port())))
+}
+
+fn udp_address(ctx: &mut Ctx, args: &[Value]) -> R {
+    let h = held::<Datagrams>(ctx, args, "net.UdpSocket.address")?;
+    let mut g = lock(&h);
+    let a = open(&mut g, "net.UdpSocket.address")?.addr.to_string();
+    Ok(ctx.heap.alloc_str(a))
+}
+
+fn udp_set_timeout(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "net.UdpSocket.set_timeout")?;
+    let t = timeout_arg(args[1], "net.UdpSocket.set_timeout")?;
+    let h = held::<Datagrams>(ctx, args, "net.UdpSocket.set_timeout")?;
+    let mut g = lock(&h);
+    open(&mut g, "net.UdpSocket.set_timeout")?.timeout = t;
+    Ok(Value::None)
+}
+
+// ---------------------------------------------------------------------------------------
+// Names
+
+fn net_resolve(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 1, "net.resolve")?;
+    let host = as_str(ctx.heap, args[0], "net.resolve")?.to_string();
+    ctx.permit(Access::Net(&host, None))?;
+    let mut seen: Vec<String> = Vec::new();
+    for a in addresses(ctx, &host, 0, "net.resolve")? {
+        let ip = a.ip().to_string();
+        if !seen.contains(&ip) {
+            seen.push(ip);
+        }
+    }
+    let items: Vec<Value> = seen.into_iter().map(|s| ctx.heap.alloc_str(s)).collect();
+    Ok(ctx.heap.alloc(Obj::List(items.into())))
+}
