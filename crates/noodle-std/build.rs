@@ -12,7 +12,9 @@ use std::fmt::Write;
 use std::path::Path;
 
 fn main() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    // read when the script runs, not when it was compiled: a target folder shared by two
+    // checkouts may run a script compiled in the other one
+    let src = Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR")).join("src");
     println!("cargo:rerun-if-changed=src");
     let mut names: Vec<String> = std::fs::read_dir(&src)
         .expect("src/ of noodle-std")
