@@ -213,23 +213,42 @@ impl Compiler {
     /// `spawn [(options)] Actor(args)`.
     pub(crate) fn spawn(&mut self, options: &[Arg], call: &Expr, dst: Option<Reg>, span: Span) -> (Reg, Type) {
         let ExprKind::Call { callee, args } = &call.kind else { unreachable!("the parser only makes spawn of a call") };
-        let id = match &callee.kind {
-            ExprKind::Name(n) => match self.resolve(n) {
-                NameRes::Actor(id) => Some(id),
-                NameRes::Func(fi) if !self.funcs[fi].has_self => {
-                    // `spawn f(args)`: the call runs as a task
-                    if let Some(o) = options.first() {
-                        self.error(N0243, "spawn options apply to actors, not to tasks", o.value.span).hint("write `spawn f(...)` without options");
-                    }
-                    return self.call_func(fi, None, args, dst, span, None, true);
-                }
+        // `spawn f(...)`, `spawn Counter(...)`, and `spawn mod.f(...)` or `spawn mod.Counter(...)`
+        // for a public function or actor of an imported module
+        let target = match &callee.kind {
+            ExprKind::Name(n) => Some(self.resolve(n)),
+            ExprKind::Field { target: m, name, optional: false } => match &m.kind {
+                ExprKind::Name(mn) => match self.resolve(mn) {
+                    NameRes::Module(mi) => match self.modules[mi].symbols.get(&name.name).cloned() {
+                        Some((crate::compiler::Symbol::Func(fi), true)) => Some(NameRes::Func(fi)),
+                        Some((crate::compiler::Symbol::Actor(a), true)) => Some(NameRes::Actor(a)),
+                        _ => None,
+                    },
+                    _ => None,
+                },
                 _ => None,
             },
             _ => None,
         };
+        let id = match target {
+            Some(NameRes::Actor(id)) => Some(id),
+            Some(NameRes::Func(fi)) if !self.funcs[fi].has_self => {
+                // `spawn f(args)`: the call runs as a task
+                if let Some(o) = options.first() {
+                    self.error(N0243, "spawn options apply to actors, not to tasks", o.value.span).hint("write `spawn f(...)` without options");
+                }
+                return self.call_func(fi, None, args, dst, span, None, true);
+            }
+            _ => None,
+        };
         let Some(id) = id else {
-            self.error(N0243, "`spawn` starts an actor or a task: `spawn Counter(...)` where `Counter` is declared with `actor`, or `spawn f(...)` for a function `f`", callee.span)
+            let method = matches!(&callee.kind, ExprKind::Field { .. }) && target.is_none();
+            let d = self
+                .error(N0243, "`spawn` starts an actor or a task: `spawn Counter(...)` where `Counter` is declared with `actor`, or `spawn f(...)` for a function `f`", callee.span)
                 .label("not an actor or a function");
+            if method {
+                d.hint("a method call cannot run as a task: call it from a top-level function, and spawn that");
+            }
             for a in args.iter().chain(options) {
                 self.expr(&a.value, None, None);
             }

@@ -22,4 +22,6 @@ noodle_codes::codes! {
     N2515,
     // std.net
     N2517, N2518, N2519, N2520,
+    // std.http
+    N2521, N2522,
 }
