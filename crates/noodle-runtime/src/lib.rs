@@ -127,6 +127,8 @@ struct Timer {
     /// A timed send (`send_after`, `send_every`), made when the timer fires, whether or not
     /// the process that asked for it is running (a REPL's main between inputs).
     send: Option<Arc<process::TimedSend>>,
+    /// Set when the timer is called off (`cancel_timer`): it is skipped, and dropped early.
+    cancel: Option<Arc<AtomicBool>>,
 }
 
 impl PartialEq for Timer {
@@ -206,6 +208,8 @@ pub(crate) struct Shared {
     timer_cv: Condvar,
     timer_seq: AtomicU64,
     timer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Timers called off since the heap was last cleared of them (`cancel_timer`).
+    timers_cancelled: AtomicUsize,
     /// The I/O reactor (made by the first wait for a socket) and its thread (threaded mode).
     pub(crate) reactor: std::sync::OnceLock<reactor::Reactor>,
     reactor_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -406,17 +410,47 @@ impl Shared {
     /// A task of `cell` that finishes at `at` seconds.
     pub(crate) fn add_timer(self: &Arc<Self>, at: f64, cell: Arc<Cell>, task: u64) {
         let seq = self.timer_seq.fetch_add(1, Ordering::Relaxed);
-        self.timers.lock().unwrap().push(Timer { at, seq, cell, task, send: None });
+        self.timers.lock().unwrap().push(Timer { at, seq, cell, task, send: None, cancel: None });
         if !self.deterministic() {
             self.start_workers();
             self.timer_cv.notify_one();
         }
     }
 
+    /// `add_timer` for a timer that is usually called off before it fires (a socket wait's
+    /// timeout): the flag `cancel_timer` takes.
+    pub(crate) fn add_cancellable_timer(self: &Arc<Self>, at: f64, cell: Arc<Cell>, task: u64) -> Arc<AtomicBool> {
+        let seq = self.timer_seq.fetch_add(1, Ordering::Relaxed);
+        let flag = Arc::new(AtomicBool::new(false));
+        self.timers.lock().unwrap().push(Timer { at, seq, cell, task, send: None, cancel: Some(flag.clone()) });
+        if !self.deterministic() {
+            self.start_workers();
+            self.timer_cv.notify_one();
+        }
+        flag
+    }
+
+    /// Calls off a timer of `add_cancellable_timer`. A server whose every read has a 30 s
+    /// timeout would otherwise keep 30 s worth of finished reads' timers (and the cells they
+    /// hold) in the heap: once most of the heap is called off, it is rebuilt without them.
+    pub(crate) fn cancel_timer(&self, flag: &AtomicBool) {
+        if flag.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let n = self.timers_cancelled.fetch_add(1, Ordering::Relaxed) + 1;
+        if n > 1024 {
+            let mut t = self.timers.lock().unwrap();
+            if n * 2 > t.len() {
+                t.retain(|x| !x.cancel.as_ref().is_some_and(|c| c.load(Ordering::SeqCst)));
+                self.timers_cancelled.store(0, Ordering::Relaxed);
+            }
+        }
+    }
+
     /// A timed send of `cell`'s task `task`, first made at `at`.
     pub(crate) fn add_send_timer(self: &Arc<Self>, at: f64, cell: Arc<Cell>, task: u64, send: Arc<process::TimedSend>) {
         let seq = self.timer_seq.fetch_add(1, Ordering::Relaxed);
-        self.timers.lock().unwrap().push(Timer { at, seq, cell, task, send: Some(send) });
+        self.timers.lock().unwrap().push(Timer { at, seq, cell, task, send: Some(send), cancel: None });
         if !self.deterministic() {
             self.start_workers();
             self.timer_cv.notify_one();
@@ -433,6 +467,9 @@ impl Shared {
             }
         }
         for t in due {
+            if t.cancel.as_ref().is_some_and(|c| c.load(Ordering::SeqCst)) {
+                continue;
+            }
             match t.send {
                 Some(send) => {
                     if send.cancelled.load(Ordering::SeqCst) {
@@ -814,6 +851,7 @@ impl Scheduler {
             timer_cv: Condvar::new(),
             timer_seq: AtomicU64::new(0),
             timer_thread: Mutex::new(None),
+            timers_cancelled: AtomicUsize::new(0),
             reactor: std::sync::OnceLock::new(),
             reactor_thread: Mutex::new(None),
             start: Instant::now(),

@@ -1096,7 +1096,7 @@ pub(crate) struct ProcHost {
 struct IoWaiting {
     task: u64,
     token: usize,
-    timer: Option<u64>,
+    timer: Option<(u64, Arc<AtomicBool>)>,
 }
 
 /// Hashing for task ids, which a process numbers 1, 2, 3...: one multiplication (Fibonacci
@@ -1218,17 +1218,19 @@ impl Host for ProcHost {
         if let Some(w) = self.io.take() {
             if self.done(w.task) {
                 self.tasks().remove(&w.task);
-                if let Some(t) = w.timer {
+                if let Some((t, flag)) = w.timer {
                     self.tasks().remove(&t);
+                    self.shared.cancel_timer(&flag);
                 }
                 return Ok(IoWait::Ready);
             }
-            if w.timer.is_some_and(|t| self.done(t)) {
+            if let Some((t, _)) = w.timer.as_ref().filter(|(t, _)| self.done(*t)) {
+                let t = *t;
                 if let Some(r) = self.shared.reactor.get() {
                     r.forget(w.token);
                 }
                 self.tasks().remove(&w.task);
-                self.tasks().remove(&w.timer.unwrap_or_default());
+                self.tasks().remove(&t);
                 return Ok(IoWait::TimedOut);
             }
             self.io = Some(w);
@@ -1244,7 +1246,11 @@ impl Host for ProcHost {
                 return Err(VmError::new(noodle_vm::codes::N2010, format!("cannot wait for a socket: {e}")));
             }
         };
-        let timer = timeout.filter(|s| s.is_finite()).map(|secs| self.timer(secs.max(0.0)));
+        let timer = timeout.filter(|s| s.is_finite()).map(|secs| {
+            let t = self.new_task(Task::Timer);
+            let at = self.shared.now() + secs.max(0.0);
+            (t, self.shared.add_cancellable_timer(at, self.me.clone(), t))
+        });
         self.io = Some(IoWaiting { task, token, timer });
         Ok(IoWait::Pending)
     }
@@ -1273,8 +1279,13 @@ impl Drop for ProcHost {
     /// A process that stops while waiting for a socket (cancelled, crashed, shut down) takes
     /// its wait out of the reactor, or a main program would seem to wait for it forever.
     fn drop(&mut self) {
-        if let (Some(w), Some(r)) = (self.io.take(), self.shared.reactor.get()) {
-            r.forget(w.token);
+        if let Some(w) = self.io.take() {
+            if let Some(r) = self.shared.reactor.get() {
+                r.forget(w.token);
+            }
+            if let Some((_, flag)) = w.timer {
+                self.shared.cancel_timer(&flag);
+            }
         }
     }
 }
