@@ -7,7 +7,8 @@
 //!   (regenerate with `NOODLE_BLESS=1 cargo test --test programs`).
 //! - Code samples in `docs/**/*.md` and `README.md`: a ```noodle block followed by an
 //!   ```output block must print exactly that output (run with the options of a first line
-//!   `# noodle run OPTIONS sample.noodle`, when there is one).
+//!   `# noodle run OPTIONS sample.noodle`, when there is one), in a folder of their own where
+//!   `tests/` is the repository's.
 //! - `examples/NAME.noodle` + `NAME.out` (stdin from `NAME.txt`, command-line arguments from
 //!   `NAME.args`, when present).
 //! - `tests/db/NAME.noodle` + `NAME.out`: the database conformance suite, run once per backend
@@ -221,6 +222,9 @@ fn run_doc_sample(md: &Path, code: &str, expected: &str, tag: &str) -> Result<()
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("sample.noodle");
     std::fs::write(&file, code).unwrap();
+    // the repository's test data, as a sample names it (`tests/run/net/tls/ca.pem`): a link,
+    // which removing the folder removes without following
+    let _ = std::os::unix::fs::symlink(root().join("tests"), dir.join("tests"));
     // a sample whose first line is `# noodle run OPTIONS sample.noodle` runs with those options
     let args: Vec<&str> = match code.lines().next().and_then(|l| l.strip_prefix("# noodle run ")) {
         Some(rest) => std::iter::once("run").chain(rest.split_whitespace()).collect(),

@@ -1152,6 +1152,10 @@ impl Compiler {
                 self.emit(Op::AddStr { dst: d, a: ra, b: rb });
                 Str
             }
+            BinOp::Add if ta == Bytes && tb == Bytes => {
+                self.call_native2("__bytes_concat", ra, rb, d);
+                Bytes
+            }
             BinOp::Add if matches!((&ta, &tb), (List(_), List(_))) => {
                 if !self.assignable(&tb, &ta) {
                     return self.op_error(op, &ta, &tb, span, d);
@@ -1288,7 +1292,9 @@ impl Compiler {
         }
         let (x, y) = (self.show(ta), self.show(tb));
         let mut diag = Diagnostic::error(N0203, format!("operator `{}` cannot be applied to `{x}` and `{y}`", op.text()), span);
-        if (*ta == Type::Str) != (*tb == Type::Str) && op == BinOp::Add {
+        if op == BinOp::Add && matches!((ta, tb), (Type::Bytes, Type::Str) | (Type::Str, Type::Bytes)) {
+            diag = diag.hint("make the text bytes with `bytes(s)`, or the bytes text with `b.decode()`");
+        } else if (*ta == Type::Str) != (*tb == Type::Str) && op == BinOp::Add {
             diag = diag.hint("convert with str(...) or use an f-string: f\"{x}{y}\"");
         } else if matches!(ta, Type::Struct(..) | Type::Enum(..)) {
             diag = match (op_method(op), op) {

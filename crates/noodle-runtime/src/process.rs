@@ -1151,7 +1151,9 @@ impl ProcHost {
 
     fn resolve(&mut self, task: u64, result: Result<Msg, VmError>) {
         if self.detached().remove(&task) {
-            if let (Some(Task::Running(cell)), Err(e)) = (self.tasks().remove(&task), &result) {
+            // a task stopped because the program ended (a server's connection task) did not fail
+            let ending = self.shared.shutdown_started.load(Ordering::SeqCst);
+            if let (Some(Task::Running(cell)), Err(e), false) = (self.tasks().remove(&task), &result, ending) {
                 let who = cell.describe(self.shared.template().program());
                 let trace = e.trace.as_deref().map(|t| render_trace(&t[..t.len().saturating_sub(1)])).unwrap_or_default();
                 self.shared.log(&format!("error[{}] in {who}, which nothing awaits: {}\n{trace}", e.code, e.message));

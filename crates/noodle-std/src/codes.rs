@@ -21,7 +21,7 @@ noodle_codes::codes! {
     // std.config
     N2515,
     // std.net
-    N2517, N2518, N2519, N2520,
+    N2517, N2518, N2519, N2520, N2523,
     // std.http
     N2521, N2522,
 }

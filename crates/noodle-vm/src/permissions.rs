@@ -83,7 +83,7 @@ impl Permissions {
                 let with_port = port.map(|p| format!("{host}:{p}"));
                 let ok = self.net.allows(|g| g.eq_ignore_ascii_case(host) || with_port.as_deref().is_some_and(|hp| g.eq_ignore_ascii_case(hp)));
                 let target = with_port.unwrap_or_else(|| host.to_string());
-                (ok, format!("connecting to `{target}`"), format!("--allow-net={target}"))
+                (ok, format!("network access to `{target}`"), format!("--allow-net={target}"))
             }
             Access::Env(name) => (self.env.allows(|g| g == name), format!("reading the environment variable `{name}`"), format!("--allow-env={name}")),
             Access::Run(prog) => (self.run.allows(|g| g == prog), format!("running `{prog}`"), format!("--allow-run={prog}")),

@@ -46,6 +46,7 @@ pub fn module() -> Module {
         .function("bytes", simple!(to_bytes))
         .function("set", simple!(set_new))
         .function("__list_concat", simple!(list_concat))
+        .function("__bytes_concat", simple!(bytes_concat))
         .function("__list_repeat", simple!(list_repeat))
         .function("__str_repeat", simple!(str_repeat))
         .function("str.upper", simple!(str_upper))
@@ -480,6 +481,18 @@ fn list_concat(ctx: &mut Ctx, args: &[Value]) -> R {
     let b = as_list(ctx.heap, args[1], "list_concat")?;
     let items = a.concat(b).ok_or_else(|| VmError::arg("list is too large"))?;
     Ok(ctx.heap.alloc(Obj::List(items)))
+}
+
+/// `a + b` of two `bytes` (N2011 past the memory the process can get).
+fn bytes_concat(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "bytes_concat")?;
+    let a = noodle_native::as_bytes(ctx.heap, args[0], "bytes_concat")?;
+    let b = noodle_native::as_bytes(ctx.heap, args[1], "bytes_concat")?;
+    let mut out: Vec<u8> = Vec::new();
+    out.try_reserve_exact(a.len() + b.len()).map_err(|_| VmError::arg("bytes is too large"))?;
+    out.extend_from_slice(a);
+    out.extend_from_slice(b);
+    Ok(ctx.heap.alloc(Obj::Bytes(out.into())))
 }
 
 /// `(x, n)` or `(n, x)`: the repeated value and the count.

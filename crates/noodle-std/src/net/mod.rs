@@ -8,11 +8,12 @@
 //! A socket object holds its socket behind an `Arc<Mutex<..>>` so that sending it to another
 //! actor can move the socket out of the sender's object (`NativeObject::send` has `&self`).
 
-use crate::codes::{N2517, N2518, N2519, N2520};
+use crate::codes::{N2517, N2518, N2519, N2520, N2523};
 use crate::core::{io_error, io_text};
 use noodle_native::{arity, as_float, as_int, as_str, not_yet, simple, Ctx, Flow, IoWait, Module, NativeBox, NativeObject, Obj, Sendable, Value, VmError};
 use noodle_nbc::Program;
 use noodle_vm::permissions::Access;
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
@@ -31,6 +32,8 @@ pub fn module() -> Module {
     Module::new("std.net", include_str!("net.noodle"))
         .function("connect", net_connect)
         .function("listen", simple!(net_listen))
+        .function("connect_tls", net_connect_tls)
+        .function("listen_tls", simple!(net_listen_tls))
         .function("udp", simple!(net_udp))
         .function("resolve", simple!(net_resolve))
         .function("Listener.accept", listener_accept)
@@ -226,9 +229,12 @@ fn poll_fd(fd: i32, write: bool, timeout: Option<f64>) -> std::io::Result<bool> 
 /// Runs `attempt` until the socket does not say it would block, waiting for `fd` between
 /// tries: its value, or `None` when the process must suspend (the native then says
 /// `not_yet`). A wait this native started earlier is settled first.
-fn drive<T>(ctx: &mut Ctx, fd: i32, write: bool, timeout: Option<f64>, what: &str, mut attempt: impl FnMut(&mut Ctx) -> std::io::Result<T>) -> Result<Option<T>, VmError> {
+/// `write` says which way the socket must become ready when `attempt` would block: a TLS
+/// connection may have to read to write (its handshake) and to write to read, so an attempt
+/// may change it.
+fn drive<T>(ctx: &mut Ctx, fd: i32, write: &Cell<bool>, timeout: Option<f64>, what: &str, mut attempt: impl FnMut(&mut Ctx) -> std::io::Result<T>) -> Result<Option<T>, VmError> {
     if waiting(ctx) {
-        match wait_io(ctx, fd, write, timeout, what)? {
+        match wait_io(ctx, fd, write.get(), timeout, what)? {
             Step::Again => {}
             Step::Suspend => return Ok(None),
             Step::TimedOut => return Err(timed_out(what, timeout)),
@@ -237,7 +243,7 @@ fn drive<T>(ctx: &mut Ctx, fd: i32, write: bool, timeout: Option<f64>, what: &st
     loop {
         match attempt(ctx) {
             Ok(v) => return Ok(Some(v)),
-            Err(e) if e.kind() == ErrorKind::WouldBlock => match wait_io(ctx, fd, write, timeout, what)? {
+            Err(e) if e.kind() == ErrorKind::WouldBlock => match wait_io(ctx, fd, write.get(), timeout, what)? {
                 Step::Again => {}
                 Step::Suspend => return Ok(None),
                 Step::TimedOut => return Err(timed_out(what, timeout)),
@@ -249,6 +255,9 @@ fn drive<T>(ctx: &mut Ctx, fd: i32, write: bool, timeout: Option<f64>, what: &st
 }
 
 fn net_error(what: &str, e: &std::io::Error) -> VmError {
+    if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
+        return VmError::new(N2523, format!("{what}: TLS: {e}"));
+    }
     // out of descriptors is the limit every file shares (`--max-open-files`)
     if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) {
         return io_error(what, e);
@@ -319,11 +328,14 @@ fn bytes_value(ctx: &mut Ctx, data: Vec<u8>) -> Value {
 // ---------------------------------------------------------------------------------------
 // TCP connections
 
-/// A TCP connection, or one being made.
+/// A TCP connection, or one being made; with TLS over it when `tls` is set.
 struct Conn {
     /// None until connected.
     sock: Option<TcpStream>,
     connecting: Option<Box<Connecting>>,
+    /// The TLS session (client or server side); its handshake runs with the first read or
+    /// write (`connect_tls` finishes it before it returns).
+    tls: Option<Box<rustls::Connection>>,
     /// Bytes read ahead of the program (by `read_line`, or more than `read(n)` asked for):
     /// `buf[start..]` is what has not been handed out yet.
     buf: Vec<u8>,
@@ -339,11 +351,13 @@ struct Conn {
     peer: String,
 }
 
-/// A connect in progress: the attempt waiting to finish and the addresses left to try.
+/// A connect in progress: the attempt waiting to finish, the addresses left to try, and the
+/// TLS session to start once connected (`connect_tls`).
 struct Connecting {
     attempt: Option<(socket2::Socket, SocketAddr)>,
     rest: VecDeque<SocketAddr>,
     last: Option<VmError>,
+    tls: Option<rustls::ClientConnection>,
 }
 
 impl Socket for Conn {
@@ -354,10 +368,22 @@ impl Socket for Conn {
     }
 }
 
+fn would_block() -> std::io::Error {
+    std::io::Error::from(ErrorKind::WouldBlock)
+}
+
+fn tls_error(e: rustls::Error) -> std::io::Error {
+    std::io::Error::new(ErrorKind::InvalidData, e)
+}
+
 impl Conn {
+    fn new(sock: Option<TcpStream>, timeout: Option<f64>, peer: String) -> Conn {
+        Conn { sock, connecting: None, tls: None, buf: Vec::new(), start: 0, scanned: 0, eof: false, written: 0, timeout, peer }
+    }
+
     fn connected(sock: TcpStream, timeout: Option<f64>) -> Conn {
         let peer = sock.peer_addr().map(|a| a.to_string()).unwrap_or_else(|_| "?".to_string());
-        Conn { sock: Some(sock), connecting: None, buf: Vec::new(), start: 0, scanned: 0, eof: false, written: 0, timeout, peer }
+        Conn::new(Some(sock), timeout, peer)
     }
 
     fn sock(&mut self, name: &str) -> Result<&mut TcpStream, VmError> {
@@ -384,13 +410,67 @@ impl Conn {
         out
     }
 
+    /// Sends the TLS records waiting to go out; `WouldBlock` (and `write` set) when the socket
+    /// takes no more.
+    fn flush_tls(tls: &mut rustls::Connection, sock: &mut TcpStream, write: &Cell<bool>) -> std::io::Result<()> {
+        while tls.wants_write() {
+            match tls.write_tls(sock) {
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    write.set(true);
+                    return Err(e);
+                }
+                Err(e) => return Err(e),
+                Ok(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads TLS records from the socket into the session: false at the end of the TCP
+    /// stream; `WouldBlock` (and `write` cleared) when nothing has arrived.
+    fn read_records(tls: &mut rustls::Connection, sock: &mut TcpStream, write: &Cell<bool>) -> std::io::Result<bool> {
+        match tls.read_tls(sock) {
+            Ok(0) => Ok(false),
+            Ok(_) => {
+                if let Err(e) = tls.process_new_packets() {
+                    // tell the peer why (an alert), as far as the socket takes it
+                    let _ = tls.write_tls(sock);
+                    return Err(tls_error(e));
+                }
+                Ok(true)
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                write.set(false);
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Runs the TLS handshake as far as the socket allows (nothing to do without TLS or once
+    /// it is done).
+    fn handshake(&mut self, write: &Cell<bool>) -> std::io::Result<()> {
+        let (Some(tls), Some(sock)) = (self.tls.as_deref_mut(), self.sock.as_mut()) else { return Ok(()) };
+        while tls.is_handshaking() {
+            Conn::flush_tls(tls, sock, write)?;
+            if !tls.is_handshaking() {
+                break;
+            }
+            if !Conn::read_records(tls, sock, write)? {
+                return Err(std::io::Error::new(ErrorKind::UnexpectedEof, "the peer closed the connection during the TLS handshake"));
+            }
+        }
+        Conn::flush_tls(tls, sock, write)
+    }
+
     /// Reads what the socket has (up to `CHUNK` bytes) onto the end of the buffer: how many
     /// (0 at the end of the stream). Room is asked for fallibly: a peer cannot make the
     /// process abort by sending more than memory holds.
-    fn fill(&mut self) -> std::io::Result<usize> {
+    fn fill(&mut self, write: &Cell<bool>) -> std::io::Result<usize> {
         if self.eof {
             return Ok(0);
         }
+        self.handshake(write)?;
         if self.start > 0 && self.start >= self.buf.len() / 2 {
             self.buf.drain(..self.start);
             self.start = 0;
@@ -398,16 +478,85 @@ impl Conn {
         let len = self.buf.len();
         self.buf.try_reserve(CHUNK).map_err(|_| std::io::Error::new(ErrorKind::OutOfMemory, "out of memory for what the peer sent"))?;
         self.buf.resize(len + CHUNK, 0);
-        let Some(sock) = self.sock.as_mut() else {
-            self.buf.truncate(len);
-            return Err(std::io::Error::new(ErrorKind::NotConnected, "the connection is not made yet"));
+        let r = match (self.sock.as_mut(), self.tls.as_deref_mut()) {
+            (None, _) => Err(std::io::Error::new(ErrorKind::NotConnected, "the connection is not made yet")),
+            (Some(sock), None) => sock.read(&mut self.buf[len..]),
+            (Some(sock), Some(tls)) => loop {
+                match tls.reader().read(&mut self.buf[len..]) {
+                    // 0: the peer's close_notify
+                    Ok(n) => break Ok(n),
+                    // the TCP stream ended without a close_notify: taken as the end (many
+                    // servers close so)
+                    Err(e) if e.kind() == ErrorKind::UnexpectedEof => break Ok(0),
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                    Err(e) => break Err(e),
+                }
+                match Conn::read_records(tls, sock, write) {
+                    // the end: the session's reader says how it ended, next time round
+                    Ok(_) => {}
+                    Err(e) => break Err(e),
+                }
+            },
         };
-        let r = sock.read(&mut self.buf[len..]);
         self.buf.truncate(len + *r.as_ref().unwrap_or(&0));
         if let Ok(0) = r {
             self.eof = true;
         }
         r
+    }
+
+    /// Sends what is left of `data` (from `written` on), through TLS when there is a session;
+    /// `WouldBlock` when the socket takes no more for now.
+    fn send(&mut self, data: &[u8], write: &Cell<bool>) -> std::io::Result<()> {
+        self.handshake(write)?;
+        let Some(sock) = self.sock.as_mut() else { return Err(std::io::Error::new(ErrorKind::NotConnected, "the connection is not made yet")) };
+        match self.tls.as_deref_mut() {
+            None => {
+                while self.written < data.len() {
+                    match sock.write(&data[self.written..]) {
+                        Ok(0) => return Err(std::io::Error::new(ErrorKind::WriteZero, "the connection took no more")),
+                        Ok(k) => self.written += k,
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(())
+            }
+            Some(tls) => loop {
+                Conn::flush_tls(tls, sock, write)?;
+                if self.written >= data.len() {
+                    return Ok(());
+                }
+                // the session takes a bounded amount of plain text at a time
+                let k = tls.writer().write(&data[self.written..])?;
+                if k == 0 && !tls.wants_write() {
+                    return Err(would_block());
+                }
+                self.written += k;
+            },
+        }
+    }
+
+    /// Half-closes the sending side: a TLS close_notify (as far as the socket takes it), then
+    /// the TCP shutdown.
+    fn shutdown(&mut self) -> std::io::Result<()> {
+        let Some(sock) = self.sock.as_mut() else { return Ok(()) };
+        if let Some(tls) = self.tls.as_deref_mut() {
+            tls.send_close_notify();
+            let _ = Conn::flush_tls(tls, sock, &Cell::new(true));
+        }
+        sock.shutdown(Shutdown::Write)
+    }
+}
+
+impl Drop for Conn {
+    /// A TLS session says goodbye (close_notify) when the socket can take it at once.
+    fn drop(&mut self) {
+        if let (Some(tls), Some(sock)) = (self.tls.as_deref_mut(), self.sock.as_mut()) {
+            if !tls.is_handshaking() {
+                tls.send_close_notify();
+                let _ = Conn::flush_tls(tls, sock, &Cell::new(true));
+            }
+        }
     }
 }
 
@@ -416,22 +565,56 @@ fn net_connect(ctx: &mut Ctx, args: &[Value]) -> Poll {
     let host = as_str(ctx.heap, args[0], "net.connect")?.to_string();
     let port = port_arg(args[1], "net.connect")?;
     let timeout = timeout_arg(args[2], "net.connect")?;
+    start_connect(ctx, host, port, timeout, None)
+}
+
+/// `connect_tls(host, port, timeout, ca_file, server_name)`.
+fn net_connect_tls(ctx: &mut Ctx, args: &[Value]) -> Poll {
+    const NAME: &str = "net.connect_tls";
+    arity(args, 5, NAME)?;
+    let host = as_str(ctx.heap, args[0], NAME)?.to_string();
+    let port = port_arg(args[1], NAME)?;
+    let timeout = timeout_arg(args[2], NAME)?;
+    let ca_file = optional_str(ctx, args[3], NAME)?;
+    let name = optional_str(ctx, args[4], NAME)?.unwrap_or_else(|| host.trim_start_matches('[').trim_end_matches(']').to_string());
+    let config = match &ca_file {
+        None => default_client_config().map_err(|e| VmError::new(N2523, format!("{NAME}: {e}")))?,
+        Some(path) => {
+            ctx.permit(Access::Read(std::path::Path::new(path)))?;
+            client_config(Some(path)).map_err(|e| VmError::new(N2523, format!("{NAME}: {e}")))?
+        }
+    };
+    let server = rustls::pki_types::ServerName::try_from(name.clone()).map_err(|_| VmError::new(N2523, format!("{NAME}: `{name}` is not a host name or an address a certificate can name")))?;
+    let session = rustls::ClientConnection::new(config, server).map_err(|e| VmError::new(N2523, format!("{NAME}: {e}")))?;
+    start_connect(ctx, host, port, timeout, Some(session))
+}
+
+fn optional_str(ctx: &Ctx, v: Value, name: &str) -> Result<Option<String>, VmError> {
+    match v {
+        Value::None => Ok(None),
+        v => Ok(Some(as_str(ctx.heap, v, name)?.to_string())),
+    }
+}
+
+fn start_connect(ctx: &mut Ctx, host: String, port: u16, timeout: Option<f64>, tls: Option<rustls::ClientConnection>) -> Poll {
     ctx.permit(Access::Net(&host, Some(port)))?;
     let peer = target(&host, port);
     let what = format!("connecting to {peer}");
     let rest: VecDeque<SocketAddr> = addresses(ctx, &host, port, &what)?.into();
-    let conn = Conn { sock: None, connecting: Some(Box::new(Connecting { attempt: None, rest, last: None })), buf: Vec::new(), start: 0, scanned: 0, eof: false, written: 0, timeout, peer };
+    let mut conn = Conn::new(None, timeout, peer);
+    conn.connecting = Some(Box::new(Connecting { attempt: None, rest, last: None, tls }));
     let v = obj(ctx, conn);
     connect_step(ctx, &[v])
 }
 
-/// Goes on with the connect of the stream `args[0]`: each address in turn until one answers.
+/// Goes on with the connect of the stream `args[0]`: each address in turn until one answers,
+/// then the TLS handshake when there is one.
 fn connect_step(ctx: &mut Ctx, args: &[Value]) -> Poll {
     let h = held::<Conn>(ctx, args, "net.connect")?;
     let mut g = lock(&h);
     let c = open(&mut g, "net.connect")?;
     let what = format!("connecting to {}", c.peer);
-    let Some(mut k) = c.connecting.take() else { return Ok(args[0]) };
+    let Some(mut k) = c.connecting.take() else { return finish_handshake(ctx, c, args, &what) };
     loop {
         if let Some((sock, addr)) = k.attempt.take() {
             let step = wait_io(ctx, sock.as_raw_fd(), true, c.timeout, &what)?;
@@ -446,11 +629,9 @@ fn connect_step(ctx: &mut Ctx, args: &[Value]) -> Poll {
                     Ok(None) if sock.peer_addr().is_ok() => {
                         let stream: TcpStream = sock.into();
                         let _ = stream.set_nodelay(true);
-                        let timeout = c.timeout;
-                        let peer = std::mem::take(&mut c.peer);
-                        *c = Conn::connected(stream, timeout);
-                        c.peer = peer;
-                        return Ok(args[0]);
+                        c.sock = Some(stream);
+                        c.tls = k.tls.take().map(|s| Box::new(rustls::Connection::Client(s)));
+                        return finish_handshake(ctx, c, args, &what);
                     }
                     // not connected yet (woken early): wait again
                     Ok(None) => {
@@ -481,6 +662,73 @@ fn connect_step(ctx: &mut Ctx, args: &[Value]) -> Poll {
     }
 }
 
+/// The end of a connect: a TLS session's handshake (nothing to do without TLS), then the
+/// stream `args[0]`.
+fn finish_handshake(ctx: &mut Ctx, c: &mut Conn, args: &[Value], what: &str) -> Poll {
+    let (fd, timeout) = (c.fd(), c.timeout);
+    let dir = Cell::new(true);
+    match drive(ctx, fd, &dir, timeout, what, |_| c.handshake(&dir))? {
+        Some(()) => Ok(args[0]),
+        None => not_yet(connect_step, args),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// TLS configuration
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// The client configuration that trusts the Mozilla root certificates (webpki-roots), made
+/// once.
+fn default_client_config() -> Result<Arc<rustls::ClientConfig>, String> {
+    static CONFIG: std::sync::OnceLock<Result<Arc<rustls::ClientConfig>, String>> = std::sync::OnceLock::new();
+    CONFIG.get_or_init(|| client_config(None)).clone()
+}
+
+/// A client configuration trusting the Mozilla roots, or only the certificates of `ca_file`.
+fn client_config(ca_file: Option<&str>) -> Result<Arc<rustls::ClientConfig>, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    match ca_file {
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+        Some(path) => {
+            for cert in certificates(path)? {
+                roots.add(cert).map_err(|e| format!("{path}: {e}"))?;
+            }
+        }
+    }
+    let config = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+fn certificates(path: &str) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
+    use rustls::pki_types::pem::PemObject;
+    let certs: Result<Vec<_>, _> = rustls::pki_types::CertificateDer::pem_file_iter(path).map_err(|e| format!("{path}: {e}"))?.collect();
+    let certs = certs.map_err(|e| format!("{path}: {e}"))?;
+    if certs.is_empty() {
+        return Err(format!("{path}: no certificate (a PEM file with `BEGIN CERTIFICATE`)"));
+    }
+    Ok(certs)
+}
+
+fn server_config(cert_file: &str, key_file: &str) -> Result<Arc<rustls::ServerConfig>, String> {
+    use rustls::pki_types::pem::PemObject;
+    let certs = certificates(cert_file)?;
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_file(key_file).map_err(|e| format!("{key_file}: {e}"))?;
+    let config = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("{cert_file}: {e}"))?;
+    Ok(Arc::new(config))
+}
+
 fn stream_read(ctx: &mut Ctx, args: &[Value]) -> Poll {
     const NAME: &str = "net.Stream.read";
     arity(args, 2, NAME)?;
@@ -491,7 +739,8 @@ fn stream_read(ctx: &mut Ctx, args: &[Value]) -> Poll {
     let what = format!("reading from {}", c.peer);
     let (fd, timeout) = (c.fd(), c.timeout);
     while c.buffered() == 0 && n > 0 && !c.eof {
-        match drive(ctx, fd, false, timeout, &what, |_| c.fill())? {
+        let dir = Cell::new(false);
+        match drive(ctx, fd, &dir, timeout, &what, |_| c.fill(&dir))? {
             None => return not_yet(stream_read, args),
             Some(_) => {}
         }
@@ -513,7 +762,8 @@ fn stream_read_exact(ctx: &mut Ctx, args: &[Value]) -> Poll {
         if c.eof {
             return Err(VmError::new(N2519, format!("{what}: the connection closed after {} of the {n} bytes expected", c.buffered())).into());
         }
-        if drive(ctx, fd, false, timeout, &what, |_| c.fill())?.is_none() {
+        let dir = Cell::new(false);
+        if drive(ctx, fd, &dir, timeout, &what, |_| c.fill(&dir))?.is_none() {
             return not_yet(stream_read_exact, args);
         }
     }
@@ -554,7 +804,8 @@ fn next_line(ctx: &mut Ctx, args: &[Value], max: usize, name: &str, again: noodl
             c.scanned = 0;
             return line_value(ctx, line, &what);
         }
-        if drive(ctx, fd, false, timeout, &what, |_| c.fill())?.is_none() {
+        let dir = Cell::new(false);
+        if drive(ctx, fd, &dir, timeout, &what, |_| c.fill(&dir))?.is_none() {
             return not_yet(again, args);
         }
     }
@@ -592,7 +843,8 @@ fn stream_read_all(ctx: &mut Ctx, args: &[Value]) -> Poll {
     let what = format!("reading from {}", c.peer);
     let (fd, timeout) = (c.fd(), c.timeout);
     while !c.eof {
-        if drive(ctx, fd, false, timeout, &what, |_| c.fill())?.is_none() {
+        let dir = Cell::new(false);
+        if drive(ctx, fd, &dir, timeout, &what, |_| c.fill(&dir))?.is_none() {
             return not_yet(stream_read_all, args);
         }
     }
@@ -610,7 +862,8 @@ fn stream_write(ctx: &mut Ctx, args: &[Value]) -> Poll {
     let c = open(&mut g, NAME)?;
     let what = format!("writing to {}", c.peer);
     let (fd, timeout) = (c.fd(), c.timeout);
-    let sent = drive(ctx, fd, true, timeout, &what, |ctx| {
+    let dir = Cell::new(true);
+    let sent = drive(ctx, fd, &dir, timeout, &what, |ctx| {
         let data: &[u8] = match args[1] {
             Value::Obj(r) => match ctx.heap.get(r) {
                 Obj::Str(s) => s.as_bytes(),
@@ -619,15 +872,7 @@ fn stream_write(ctx: &mut Ctx, args: &[Value]) -> Poll {
             },
             _ => &[],
         };
-        while c.written < data.len() {
-            let sock = c.sock.as_mut().ok_or_else(|| std::io::Error::new(ErrorKind::NotConnected, "not connected"))?;
-            match sock.write(&data[c.written..]) {
-                Ok(0) => return Err(std::io::Error::new(ErrorKind::WriteZero, "the connection took no more")),
-                Ok(k) => c.written += k,
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
+        c.send(data, &dir)
     });
     match sent {
         Ok(Some(())) => {
@@ -635,10 +880,26 @@ fn stream_write(ctx: &mut Ctx, args: &[Value]) -> Poll {
             Ok(Value::None)
         }
         Ok(None) => not_yet(stream_write, args),
-        Err(e) => {
+        Err(mut e) => {
+            if c.written > 0 {
+                // the rest is not sent: say how much went, so the program knows where it stands
+                let total = payload_len(ctx, args[1]);
+                e.message.push_str(&format!(" (after sending {} of the {total} bytes; the rest was not sent)", c.written));
+            }
             c.written = 0;
             Err(e.into())
         }
+    }
+}
+
+fn payload_len(ctx: &Ctx, v: Value) -> usize {
+    match v {
+        Value::Obj(r) => match ctx.heap.get(r) {
+            Obj::Str(s) => s.len(),
+            Obj::Bytes(b) => b.len(),
+            _ => 0,
+        },
+        _ => 0,
     }
 }
 
@@ -657,7 +918,8 @@ fn stream_shutdown(ctx: &mut Ctx, args: &[Value]) -> R {
     let mut g = lock(&h);
     let c = open(&mut g, NAME)?;
     let what = format!("shutting down the connection to {}", c.peer);
-    match c.sock(NAME)?.shutdown(Shutdown::Write) {
+    c.sock(NAME)?;
+    match c.shutdown() {
         // the peer has gone already: nothing more would reach it anyway
         Err(e) if e.kind() == ErrorKind::NotConnected => Ok(Value::None),
         r => r.map(|_| Value::None).map_err(|e| net_error(&what, &e)),
@@ -685,6 +947,8 @@ fn stream_address(ctx: &mut Ctx, args: &[Value]) -> R {
 struct Listening {
     sock: TcpListener,
     addr: SocketAddr,
+    /// `listen_tls`: each accepted connection gets a server session of this configuration.
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Socket for Listening {
@@ -697,13 +961,30 @@ impl Socket for Listening {
 
 fn net_listen(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 3, "net.listen")?;
-    let host = as_str(ctx.heap, args[0], "net.listen")?.to_string();
-    let port = port_arg(args[1], "net.listen")?;
-    let backlog = as_int(args[2], "net.listen")?;
+    listen(ctx, args[0], args[1], args[2], None, "net.listen")
+}
+
+/// `listen_tls(host, port, cert_file, key_file, backlog)`.
+fn net_listen_tls(ctx: &mut Ctx, args: &[Value]) -> R {
+    const NAME: &str = "net.listen_tls";
+    arity(args, 5, NAME)?;
+    let cert = as_str(ctx.heap, args[2], NAME)?.to_string();
+    let key = as_str(ctx.heap, args[3], NAME)?.to_string();
+    ctx.permit(Access::Read(std::path::Path::new(&cert)))?;
+    ctx.permit(Access::Read(std::path::Path::new(&key)))?;
+    let config = server_config(&cert, &key).map_err(|e| VmError::new(N2523, format!("{NAME}: {e}")))?;
+    listen(ctx, args[0], args[1], args[4], Some(config), NAME)
+}
+
+fn listen(ctx: &mut Ctx, host: Value, port: Value, backlog: Value, tls: Option<Arc<rustls::ServerConfig>>, name: &str) -> R {
+    let host = as_str(ctx.heap, host, name)?.to_string();
+    let port = port_arg(port, name)?;
+    let backlog = as_int(backlog, name)?;
     if !(1..=65535).contains(&backlog) {
-        return Err(VmError::arg(format!("net.listen: a backlog is 1 to 65535 (got {backlog})")));
+        return Err(VmError::arg(format!("{name}: a backlog is 1 to 65535 (got {backlog})")));
     }
-    ctx.permit(Access::Net(&host, Some(port)))?;
+    // by host: the port may be 0, for the system to choose
+    ctx.permit(Access::Net(&host, None))?;
     let what = format!("listening on {}", target(&host, port));
     let addr = addresses(ctx, &host, port, &what)?[0];
     let made = (|| {
@@ -717,7 +998,7 @@ fn net_listen(ctx: &mut Ctx, args: &[Value]) -> R {
     })();
     let sock = made.map_err(|e| net_error(&what, &e))?;
     let addr = sock.local_addr().map_err(|e| net_error(&what, &e))?;
-    Ok(obj(ctx, Listening { sock, addr }))
+    Ok(obj(ctx, Listening { sock, addr, tls }))
 }
 
 fn listener_accept(ctx: &mut Ctx, args: &[Value]) -> Poll {
@@ -729,7 +1010,7 @@ fn listener_accept(ctx: &mut Ctx, args: &[Value]) -> Poll {
     let l = open(&mut g, NAME)?;
     let what = format!("accepting on {}", l.addr);
     let fd = l.sock.as_raw_fd();
-    let accepted = drive(ctx, fd, false, timeout, &what, |_| loop {
+    let accepted = drive(ctx, fd, &Cell::new(false), timeout, &what, |_| loop {
         match l.sock.accept() {
             // a connection reset before it was accepted: take the next
             Err(e) if e.kind() == ErrorKind::ConnectionAborted => continue,
@@ -737,10 +1018,18 @@ fn listener_accept(ctx: &mut Ctx, args: &[Value]) -> Poll {
         }
     })?;
     let Some((sock, _)) = accepted else { return not_yet(listener_accept, args) };
+    let config = l.tls.clone();
     drop(g);
     sock.set_nonblocking(true).map_err(|e| net_error(&what, &e))?;
     let _ = sock.set_nodelay(true);
-    Ok(obj(ctx, Conn::connected(sock, None)))
+    let mut conn = Conn::connected(sock, None);
+    if let Some(config) = config {
+        // the handshake runs with the connection's first read or write, in whoever owns it
+        // then: a slow client does not hold up the accepting loop
+        let session = rustls::ServerConnection::new(config).map_err(|e| VmError::new(N2523, format!("{what}: TLS: {e}")))?;
+        conn.tls = Some(Box::new(rustls::Connection::Server(session)));
+    }
+    Ok(obj(ctx, conn))
 }
 
 fn listener_port(ctx: &mut Ctx, args: &[Value]) -> R {
@@ -777,7 +1066,7 @@ fn net_udp(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 2, "net.udp")?;
     let host = as_str(ctx.heap, args[0], "net.udp")?.to_string();
     let port = port_arg(args[1], "net.udp")?;
-    ctx.permit(Access::Net(&host, Some(port)))?;
+    ctx.permit(Access::Net(&host, None))?;
     let what = format!("binding {}", target(&host, port));
     let addr = addresses(ctx, &host, port, &what)?[0];
     let sock = UdpSocket::bind(addr).and_then(|s| s.set_nonblocking(true).map(|_| s)).map_err(|e| net_error(&what, &e))?;
@@ -797,7 +1086,7 @@ fn udp_send_to(ctx: &mut Ctx, args: &[Value]) -> Poll {
     let mut g = lock(&h);
     let d = open(&mut g, NAME)?;
     let (fd, timeout) = (d.sock.as_raw_fd(), d.timeout);
-    let sent = drive(ctx, fd, true, timeout, &what, |ctx| {
+    let sent = drive(ctx, fd, &Cell::new(true), timeout, &what, |ctx| {
         let data = noodle_native::as_bytes(ctx.heap, args[1], NAME).map_err(|e| std::io::Error::other(e.message))?;
         d.sock.send_to(data, to)
     })?;
@@ -817,7 +1106,7 @@ fn udp_receive(ctx: &mut Ctx, args: &[Value]) -> Poll {
     let what = format!("receiving on {}", d.addr);
     let (fd, timeout) = (d.sock.as_raw_fd(), d.timeout);
     let mut buf = vec![0u8; n];
-    let got = drive(ctx, fd, false, timeout, &what, |_| d.sock.recv_from(&mut buf))?;
+    let got = drive(ctx, fd, &Cell::new(false), timeout, &what, |_| d.sock.recv_from(&mut buf))?;
     let Some((k, from)) = got else { return not_yet(udp_receive, args) };
     drop(g);
     buf.truncate(k);
