@@ -24,4 +24,6 @@ noodle_codes::codes! {
     N2517, N2518, N2519, N2520, N2523,
     // std.http
     N2521, N2522,
+    // std.retry
+    N2524,
 }
