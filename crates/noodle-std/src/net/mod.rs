@@ -17,6 +17,7 @@ use std::cell::Cell;
 use std::collections::VecDeque;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -33,6 +34,8 @@ pub fn module() -> Module {
         .function("connect", net_connect)
         .function("listen", simple!(net_listen))
         .function("connect_tls", net_connect_tls)
+        .function("connect_unix", simple!(net_connect_unix))
+        .function("listen_unix", simple!(net_listen_unix))
         .function("listen_tls", simple!(net_listen_tls))
         .function("udp", simple!(net_udp))
         .function("resolve", simple!(net_resolve))
@@ -328,10 +331,66 @@ fn bytes_value(ctx: &mut Ctx, data: Vec<u8>) -> Value {
 // ---------------------------------------------------------------------------------------
 // TCP connections
 
-/// A TCP connection, or one being made; with TLS over it when `tls` is set.
+/// The socket under a stream: TCP, or a Unix domain socket.
+enum Sock {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Read for Sock {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Sock::Tcp(s) => s.read(buf),
+            Sock::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Sock {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Sock::Tcp(s) => s.write(buf),
+            Sock::Unix(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Sock {
+    fn as_raw_fd(&self) -> i32 {
+        match self {
+            Sock::Tcp(s) => s.as_raw_fd(),
+            Sock::Unix(s) => s.as_raw_fd(),
+        }
+    }
+    fn shutdown(&self, how: Shutdown) -> std::io::Result<()> {
+        match self {
+            Sock::Tcp(s) => s.shutdown(how),
+            Sock::Unix(s) => s.shutdown(how),
+        }
+    }
+    /// This end's address: `host:port`, or a Unix socket's path.
+    fn local(&self) -> std::io::Result<String> {
+        match self {
+            Sock::Tcp(s) => s.local_addr().map(|a| a.to_string()),
+            Sock::Unix(s) => s.local_addr().map(|a| unix_name(&a)),
+        }
+    }
+}
+
+fn unix_name(a: &std::os::unix::net::SocketAddr) -> String {
+    match a.as_pathname() {
+        Some(p) => p.display().to_string(),
+        None => "(unnamed)".to_string(),
+    }
+}
+
+/// A stream connection (TCP or Unix), or one being made; with TLS over it when `tls` is set.
 struct Conn {
     /// None until connected.
-    sock: Option<TcpStream>,
+    sock: Option<Sock>,
     connecting: Option<Box<Connecting>>,
     /// The TLS session (client or server side); its handshake runs with the first read or
     /// write (`connect_tls` finishes it before it returns).
@@ -377,16 +436,16 @@ fn tls_error(e: rustls::Error) -> std::io::Error {
 }
 
 impl Conn {
-    fn new(sock: Option<TcpStream>, timeout: Option<f64>, peer: String) -> Conn {
+    fn new(sock: Option<Sock>, timeout: Option<f64>, peer: String) -> Conn {
         Conn { sock, connecting: None, tls: None, buf: Vec::new(), start: 0, scanned: 0, eof: false, written: 0, timeout, peer }
     }
 
     fn connected(sock: TcpStream, timeout: Option<f64>) -> Conn {
         let peer = sock.peer_addr().map(|a| a.to_string()).unwrap_or_else(|_| "?".to_string());
-        Conn::new(Some(sock), timeout, peer)
+        Conn::new(Some(Sock::Tcp(sock)), timeout, peer)
     }
 
-    fn sock(&mut self, name: &str) -> Result<&mut TcpStream, VmError> {
+    fn sock(&mut self, name: &str) -> Result<&mut Sock, VmError> {
         self.sock.as_mut().ok_or_else(|| VmError::new(N2517, format!("{name}: the connection is not made yet")))
     }
 
@@ -412,7 +471,7 @@ impl Conn {
 
     /// Sends the TLS records waiting to go out; `WouldBlock` (and `write` set) when the socket
     /// takes no more.
-    fn flush_tls(tls: &mut rustls::Connection, sock: &mut TcpStream, write: &Cell<bool>) -> std::io::Result<()> {
+    fn flush_tls(tls: &mut rustls::Connection, sock: &mut Sock, write: &Cell<bool>) -> std::io::Result<()> {
         while tls.wants_write() {
             match tls.write_tls(sock) {
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
@@ -428,7 +487,7 @@ impl Conn {
 
     /// Reads TLS records from the socket into the session: false at the end of the TCP
     /// stream; `WouldBlock` (and `write` cleared) when nothing has arrived.
-    fn read_records(tls: &mut rustls::Connection, sock: &mut TcpStream, write: &Cell<bool>) -> std::io::Result<bool> {
+    fn read_records(tls: &mut rustls::Connection, sock: &mut Sock, write: &Cell<bool>) -> std::io::Result<bool> {
         match tls.read_tls(sock) {
             Ok(0) => Ok(false),
             Ok(_) => {
@@ -629,7 +688,7 @@ fn connect_step(ctx: &mut Ctx, args: &[Value]) -> Poll {
                     Ok(None) if sock.peer_addr().is_ok() => {
                         let stream: TcpStream = sock.into();
                         let _ = stream.set_nodelay(true);
-                        c.sock = Some(stream);
+                        c.sock = Some(Sock::Tcp(stream));
                         c.tls = k.tls.take().map(|s| Box::new(rustls::Connection::Client(s)));
                         return finish_handshake(ctx, c, args, &what);
                     }
@@ -937,25 +996,42 @@ fn stream_address(ctx: &mut Ctx, args: &[Value]) -> R {
     const NAME: &str = "net.Stream.address";
     let h = held::<Conn>(ctx, args, NAME)?;
     let mut g = lock(&h);
-    let a = open(&mut g, NAME)?.sock(NAME)?.local_addr().map_err(|e| net_error(NAME, &e))?;
-    Ok(ctx.heap.alloc_str(a.to_string()))
+    let a = open(&mut g, NAME)?.sock(NAME)?.local().map_err(|e| net_error(NAME, &e))?;
+    Ok(ctx.heap.alloc_str(a))
 }
 
 // ---------------------------------------------------------------------------------------
 // TCP listeners
 
 struct Listening {
-    sock: TcpListener,
-    addr: SocketAddr,
+    sock: Acceptor,
+    /// `host:port`, or the path of a Unix socket.
+    addr: String,
+    /// 0 for a Unix socket.
+    port: u16,
     /// `listen_tls`: each accepted connection gets a server session of this configuration.
     tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+enum Acceptor {
+    Tcp(TcpListener),
+    /// The listener and its socket file, removed when the listener closes.
+    Unix(UnixListener, std::path::PathBuf),
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        if let Acceptor::Unix(_, path) = &self.sock {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 impl Socket for Listening {
     const TYPE: &'static str = "net.Listener";
     const KIND: &'static str = "listener";
     fn shown(&self) -> String {
-        self.addr.to_string()
+        self.addr.clone()
     }
 }
 
@@ -998,7 +1074,7 @@ fn listen(ctx: &mut Ctx, host: Value, port: Value, backlog: Value, tls: Option<A
     })();
     let sock = made.map_err(|e| net_error(&what, &e))?;
     let addr = sock.local_addr().map_err(|e| net_error(&what, &e))?;
-    Ok(obj(ctx, Listening { sock, addr, tls }))
+    Ok(obj(ctx, Listening { sock: Acceptor::Tcp(sock), addr: addr.to_string(), port: addr.port(), tls }))
 }
 
 fn listener_accept(ctx: &mut Ctx, args: &[Value]) -> Poll {
@@ -1009,20 +1085,31 @@ fn listener_accept(ctx: &mut Ctx, args: &[Value]) -> Poll {
     let mut g = lock(&h);
     let l = open(&mut g, NAME)?;
     let what = format!("accepting on {}", l.addr);
-    let fd = l.sock.as_raw_fd();
+    let fd = match &l.sock {
+        Acceptor::Tcp(s) => s.as_raw_fd(),
+        Acceptor::Unix(s, _) => s.as_raw_fd(),
+    };
     let accepted = drive(ctx, fd, &Cell::new(false), timeout, &what, |_| loop {
-        match l.sock.accept() {
+        let r = match &l.sock {
+            Acceptor::Tcp(s) => s.accept().and_then(|(c, _)| {
+                c.set_nonblocking(true)?;
+                let _ = c.set_nodelay(true);
+                Ok(Conn::connected(c, None))
+            }),
+            Acceptor::Unix(s, path) => s.accept().and_then(|(c, _)| {
+                c.set_nonblocking(true)?;
+                Ok(Conn::new(Some(Sock::Unix(c)), None, path.display().to_string()))
+            }),
+        };
+        match r {
             // a connection reset before it was accepted: take the next
             Err(e) if e.kind() == ErrorKind::ConnectionAborted => continue,
             r => return r,
         }
     })?;
-    let Some((sock, _)) = accepted else { return not_yet(listener_accept, args) };
+    let Some(mut conn) = accepted else { return not_yet(listener_accept, args) };
     let config = l.tls.clone();
     drop(g);
-    sock.set_nonblocking(true).map_err(|e| net_error(&what, &e))?;
-    let _ = sock.set_nodelay(true);
-    let mut conn = Conn::connected(sock, None);
     if let Some(config) = config {
         // the handshake runs with the connection's first read or write, in whoever owns it
         // then: a slow client does not hold up the accepting loop
@@ -1035,14 +1122,43 @@ fn listener_accept(ctx: &mut Ctx, args: &[Value]) -> Poll {
 fn listener_port(ctx: &mut Ctx, args: &[Value]) -> R {
     let h = held::<Listening>(ctx, args, "net.Listener.port")?;
     let mut g = lock(&h);
-    Ok(Value::Int(i64::from(open(&mut g, "net.Listener.port")?.addr.port())))
+    Ok(Value::Int(i64::from(open(&mut g, "net.Listener.port")?.port)))
 }
 
 fn listener_address(ctx: &mut Ctx, args: &[Value]) -> R {
     let h = held::<Listening>(ctx, args, "net.Listener.address")?;
     let mut g = lock(&h);
-    let a = open(&mut g, "net.Listener.address")?.addr.to_string();
+    let a = open(&mut g, "net.Listener.address")?.addr.clone();
     Ok(ctx.heap.alloc_str(a))
+}
+
+// ---------------------------------------------------------------------------------------
+// Unix domain sockets
+
+/// `connect_unix(path)`: a stream to the Unix socket at `path` (a local connect does not wait
+/// for a handshake: it succeeds or fails at once).
+fn net_connect_unix(ctx: &mut Ctx, args: &[Value]) -> R {
+    const NAME: &str = "net.connect_unix";
+    arity(args, 2, NAME)?;
+    let path = as_str(ctx.heap, args[0], NAME)?.to_string();
+    let timeout = timeout_arg(args[1], NAME)?;
+    ctx.permit(Access::Write(std::path::Path::new(&path)))?;
+    let what = format!("connecting to {path}");
+    let sock = UnixStream::connect(&path).and_then(|s| s.set_nonblocking(true).map(|_| s)).map_err(|e| net_error(&what, &e))?;
+    Ok(obj(ctx, Conn::new(Some(Sock::Unix(sock)), timeout, path)))
+}
+
+/// `listen_unix(path, backlog)`: a listener on a new Unix socket file at `path` (N2517 when
+/// something is there already), removed when the listener closes.
+fn net_listen_unix(ctx: &mut Ctx, args: &[Value]) -> R {
+    const NAME: &str = "net.listen_unix";
+    arity(args, 1, NAME)?;
+    let path = as_str(ctx.heap, args[0], NAME)?.to_string();
+    ctx.permit(Access::Write(std::path::Path::new(&path)))?;
+    let what = format!("listening on {path}");
+    let sock = UnixListener::bind(&path).and_then(|s| s.set_nonblocking(true).map(|_| s)).map_err(|e| net_error(&what, &e))?;
+    let file = std::path::PathBuf::from(&path);
+    Ok(obj(ctx, Listening { sock: Acceptor::Unix(sock, file), addr: path, port: 0, tls: None }))
 }
 
 // ---------------------------------------------------------------------------------------
