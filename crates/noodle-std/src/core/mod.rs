@@ -47,6 +47,7 @@ pub fn module() -> Module {
         .function("set", simple!(set_new))
         .function("__list_concat", simple!(list_concat))
         .function("__bytes_concat", simple!(bytes_concat))
+        .function("bytes.join", simple!(bytes_join))
         .function("__list_repeat", simple!(list_repeat))
         .function("__str_repeat", simple!(str_repeat))
         .function("str.upper", simple!(str_upper))
@@ -492,6 +493,27 @@ fn bytes_concat(ctx: &mut Ctx, args: &[Value]) -> R {
     out.try_reserve_exact(a.len() + b.len()).map_err(|_| VmError::arg("bytes is too large"))?;
     out.extend_from_slice(a);
     out.extend_from_slice(b);
+    Ok(ctx.heap.alloc(Obj::Bytes(out.into())))
+}
+
+/// `sep.join(parts)` for bytes: one allocation of the final size (N2011 past the memory the
+/// process can get).
+fn bytes_join(ctx: &mut Ctx, args: &[Value]) -> R {
+    arity(args, 2, "bytes.join")?;
+    let sep = noodle_native::as_bytes(ctx.heap, args[0], "bytes.join")?;
+    let parts = as_list(ctx.heap, args[1], "bytes.join")?;
+    let mut total = sep.len().saturating_mul(parts.len().saturating_sub(1));
+    for v in parts.iter() {
+        total = total.saturating_add(noodle_native::as_bytes(ctx.heap, v, "bytes.join")?.len());
+    }
+    let mut out: Vec<u8> = Vec::new();
+    out.try_reserve_exact(total).map_err(|_| VmError::arg("bytes is too large"))?;
+    for (i, v) in parts.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(sep);
+        }
+        out.extend_from_slice(noodle_native::as_bytes(ctx.heap, v, "bytes.join")?);
+    }
     Ok(ctx.heap.alloc(Obj::Bytes(out.into())))
 }
 

@@ -178,6 +178,11 @@ enum Step {
 /// Waits (or starts waiting, or checks the wait in progress) until `fd` is ready to read or
 /// write: under a runtime by suspending this process, otherwise on this thread.
 fn wait_io(ctx: &mut Ctx, fd: i32, write: bool, timeout: Option<f64>, what: &str) -> Result<Step, VmError> {
+    if !waiting(ctx) {
+        // what the program printed shows before it waits (as before a `sleep`): a server
+        // that prints its port and then waits for clients must not keep that to itself
+        let _ = ctx.out.flush();
+    }
     let state = match ctx.host.as_deref_mut() {
         Some(h) => h.io_wait(fd, write, timeout)?,
         None => IoWait::Block,
@@ -516,7 +521,8 @@ impl Conn {
                 break;
             }
             if !Conn::read_records(tls, sock, write)? {
-                return Err(std::io::Error::new(ErrorKind::UnexpectedEof, "the peer closed the connection during the TLS handshake"));
+                // a TLS failure (N2523): a peer that does not speak TLS often just closes
+                return Err(std::io::Error::new(ErrorKind::UnexpectedEof, rustls::Error::General("the peer closed the connection during the handshake".into())));
             }
         }
         Conn::flush_tls(tls, sock, write)
@@ -529,7 +535,11 @@ impl Conn {
         if self.eof {
             return Ok(0);
         }
-        self.handshake(write)?;
+        // only a handshake must write before reading: records a failed write left behind must
+        // not stop what has arrived from being read (a server answers 413 and closes)
+        if self.tls.as_deref().is_some_and(|t| t.is_handshaking()) {
+            self.handshake(write)?;
+        }
         if self.start > 0 && self.start >= self.buf.len() / 2 {
             self.buf.drain(..self.start);
             self.start = 0;
@@ -726,9 +736,16 @@ fn connect_step(ctx: &mut Ctx, args: &[Value]) -> Poll {
 fn finish_handshake(ctx: &mut Ctx, c: &mut Conn, args: &[Value], what: &str) -> Poll {
     let (fd, timeout) = (c.fd(), c.timeout);
     let dir = Cell::new(true);
-    match drive(ctx, fd, &dir, timeout, what, |_| c.handshake(&dir))? {
-        Some(()) => Ok(args[0]),
-        None => not_yet(connect_step, args),
+    match drive(ctx, fd, &dir, timeout, what, |_| c.handshake(&dir)) {
+        Ok(Some(())) => Ok(args[0]),
+        Ok(None) => not_yet(connect_step, args),
+        // the program never gets the stream: close its connection now, not when the
+        // collector frees it (the server would wait until then)
+        Err(e) => {
+            c.tls = None;
+            c.sock = None;
+            Err(e.into())
+        }
     }
 }
 
