@@ -153,6 +153,13 @@ fn open<'a, T: Socket>(state: &'a mut State<T>, name: &str) -> Result<&'a mut T,
     }
 }
 
+/// `f` of the open socket of the receiver (`args[0]`): the accessors and setters.
+fn with_open<T: Socket, V>(ctx: &Ctx, args: &[Value], name: &str, f: impl FnOnce(&mut T) -> Result<V, VmError>) -> Result<V, VmError> {
+    let h = held::<T>(ctx, args, name)?;
+    let mut g = lock(&h);
+    f(open(&mut g, name)?)
+}
+
 fn close<T: Socket>(ctx: &mut Ctx, args: &[Value]) -> R {
     let h = held::<T>(ctx, args, T::TYPE)?;
     let mut g = lock(&h);
@@ -982,10 +989,10 @@ fn payload_len(ctx: &Ctx, v: Value) -> usize {
 fn stream_set_timeout(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 2, "net.Stream.set_timeout")?;
     let t = timeout_arg(args[1], "net.Stream.set_timeout")?;
-    let h = held::<Conn>(ctx, args, "net.Stream.set_timeout")?;
-    let mut g = lock(&h);
-    open(&mut g, "net.Stream.set_timeout")?.timeout = t;
-    Ok(Value::None)
+    with_open(ctx, args, "net.Stream.set_timeout", |c: &mut Conn| {
+        c.timeout = t;
+        Ok(Value::None)
+    })
 }
 
 fn stream_shutdown(ctx: &mut Ctx, args: &[Value]) -> R {
@@ -1003,17 +1010,13 @@ fn stream_shutdown(ctx: &mut Ctx, args: &[Value]) -> R {
 }
 
 fn stream_peer(ctx: &mut Ctx, args: &[Value]) -> R {
-    let h = held::<Conn>(ctx, args, "net.Stream.peer")?;
-    let mut g = lock(&h);
-    let peer = open(&mut g, "net.Stream.peer")?.peer.clone();
+    let peer = with_open(ctx, args, "net.Stream.peer", |c: &mut Conn| Ok(c.peer.clone()))?;
     Ok(ctx.heap.alloc_str(peer))
 }
 
 fn stream_address(ctx: &mut Ctx, args: &[Value]) -> R {
     const NAME: &str = "net.Stream.address";
-    let h = held::<Conn>(ctx, args, NAME)?;
-    let mut g = lock(&h);
-    let a = open(&mut g, NAME)?.sock(NAME)?.local().map_err(|e| net_error(NAME, &e))?;
+    let a = with_open(ctx, args, NAME, |c: &mut Conn| c.sock(NAME)?.local().map_err(|e| net_error(NAME, &e)))?;
     Ok(ctx.heap.alloc_str(a))
 }
 
@@ -1137,15 +1140,11 @@ fn listener_accept(ctx: &mut Ctx, args: &[Value]) -> Poll {
 }
 
 fn listener_port(ctx: &mut Ctx, args: &[Value]) -> R {
-    let h = held::<Listening>(ctx, args, "net.Listener.port")?;
-    let mut g = lock(&h);
-    Ok(Value::Int(i64::from(open(&mut g, "net.Listener.port")?.port)))
+    with_open(ctx, args, "net.Listener.port", |l: &mut Listening| Ok(Value::Int(i64::from(l.port))))
 }
 
 fn listener_address(ctx: &mut Ctx, args: &[Value]) -> R {
-    let h = held::<Listening>(ctx, args, "net.Listener.address")?;
-    let mut g = lock(&h);
-    let a = open(&mut g, "net.Listener.address")?.addr.clone();
+    let a = with_open(ctx, args, "net.Listener.address", |l: &mut Listening| Ok(l.addr.clone()))?;
     Ok(ctx.heap.alloc_str(a))
 }
 
@@ -1249,25 +1248,21 @@ fn udp_receive(ctx: &mut Ctx, args: &[Value]) -> Poll {
 }
 
 fn udp_port(ctx: &mut Ctx, args: &[Value]) -> R {
-    let h = held::<Datagrams>(ctx, args, "net.UdpSocket.port")?;
-    let mut g = lock(&h);
-    Ok(Value::Int(i64::from(open(&mut g, "net.UdpSocket.port")?.addr.port())))
+    with_open(ctx, args, "net.UdpSocket.port", |d: &mut Datagrams| Ok(Value::Int(i64::from(d.addr.port()))))
 }
 
 fn udp_address(ctx: &mut Ctx, args: &[Value]) -> R {
-    let h = held::<Datagrams>(ctx, args, "net.UdpSocket.address")?;
-    let mut g = lock(&h);
-    let a = open(&mut g, "net.UdpSocket.address")?.addr.to_string();
+    let a = with_open(ctx, args, "net.UdpSocket.address", |d: &mut Datagrams| Ok(d.addr.to_string()))?;
     Ok(ctx.heap.alloc_str(a))
 }
 
 fn udp_set_timeout(ctx: &mut Ctx, args: &[Value]) -> R {
     arity(args, 2, "net.UdpSocket.set_timeout")?;
     let t = timeout_arg(args[1], "net.UdpSocket.set_timeout")?;
-    let h = held::<Datagrams>(ctx, args, "net.UdpSocket.set_timeout")?;
-    let mut g = lock(&h);
-    open(&mut g, "net.UdpSocket.set_timeout")?.timeout = t;
-    Ok(Value::None)
+    with_open(ctx, args, "net.UdpSocket.set_timeout", |d: &mut Datagrams| {
+        d.timeout = t;
+        Ok(Value::None)
+    })
 }
 
 // ---------------------------------------------------------------------------------------
