@@ -14,6 +14,7 @@ use noodle_native::{arity, as_float, as_int, as_str, not_yet, simple, Ctx, Flow,
 use noodle_nbc::Program;
 use noodle_vm::permissions::Access;
 use std::cell::Cell;
+use std::fmt::Display;
 use std::collections::VecDeque;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
@@ -25,8 +26,9 @@ use std::time::{Duration, Instant};
 type R = Result<Value, VmError>;
 type Poll = Result<Value, Flow>;
 
-/// How much one read asks the system for.
-const CHUNK: usize = 64 * 1024;
+/// How much room a read gives the system at least (a stream's buffer, once grown, is reused
+/// without being cleared again).
+const CHUNK: usize = 16 * 1024;
 
 /// The `std.net` module: its declarations and the functions behind them.
 pub fn module() -> Module {
@@ -173,6 +175,17 @@ fn close<T: Socket>(ctx: &mut Ctx, args: &[Value]) -> R {
 // ---------------------------------------------------------------------------------------
 // Waiting
 
+/// What an operation was doing, for its error messages (`reading from 127.0.0.1:80`), put
+/// together only if there is an error: the hot paths made the text on every call.
+#[derive(Clone, Copy)]
+struct What<'a>(&'static str, &'a str);
+
+impl Display for What<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.0, self.1)
+    }
+}
+
 /// What to do after a wait for a socket.
 enum Step {
     /// Try the operation again.
@@ -184,7 +197,7 @@ enum Step {
 
 /// Waits (or starts waiting, or checks the wait in progress) until `fd` is ready to read or
 /// write: under a runtime by suspending this process, otherwise on this thread.
-fn wait_io(ctx: &mut Ctx, fd: i32, write: bool, timeout: Option<f64>, what: &str) -> Result<Step, VmError> {
+fn wait_io(ctx: &mut Ctx, fd: i32, write: bool, timeout: Option<f64>, what: impl Display) -> Result<Step, VmError> {
     if !waiting(ctx) {
         // what the program printed shows before it waits (as before a `sleep`): a server
         // that prints its port and then waits for clients must not keep that to itself
@@ -247,7 +260,7 @@ fn poll_fd(fd: i32, write: bool, timeout: Option<f64>) -> std::io::Result<bool> 
 /// `write` says which way the socket must become ready when `attempt` would block: a TLS
 /// connection may have to read to write (its handshake) and to write to read, so an attempt
 /// may change it.
-fn drive<T>(ctx: &mut Ctx, fd: i32, write: &Cell<bool>, timeout: Option<f64>, what: &str, mut attempt: impl FnMut(&mut Ctx) -> std::io::Result<T>) -> Result<Option<T>, VmError> {
+fn drive<T>(ctx: &mut Ctx, fd: i32, write: &Cell<bool>, timeout: Option<f64>, what: impl Display + Copy, mut attempt: impl FnMut(&mut Ctx) -> std::io::Result<T>) -> Result<Option<T>, VmError> {
     if waiting(ctx) {
         match wait_io(ctx, fd, write.get(), timeout, what)? {
             Step::Again => {}
@@ -269,18 +282,18 @@ fn drive<T>(ctx: &mut Ctx, fd: i32, write: &Cell<bool>, timeout: Option<f64>, wh
     }
 }
 
-fn net_error(what: &str, e: &std::io::Error) -> VmError {
+fn net_error(what: impl Display, e: &std::io::Error) -> VmError {
     if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
         return VmError::new(N2523, format!("{what}: TLS: {e}"));
     }
     // out of descriptors is the limit every file shares (`--max-open-files`)
     if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) {
-        return io_error(what, e);
+        return io_error(&what.to_string(), e);
     }
     VmError::new(N2517, format!("{what}: {}", io_text(e)))
 }
 
-fn timed_out(what: &str, timeout: Option<f64>) -> VmError {
+fn timed_out(what: impl Display, timeout: Option<f64>) -> VmError {
     VmError::new(N2518, format!("{what}: timed out after {} s", timeout.unwrap_or_default()))
 }
 
@@ -408,9 +421,12 @@ struct Conn {
     /// write (`connect_tls` finishes it before it returns).
     tls: Option<Box<rustls::Connection>>,
     /// Bytes read ahead of the program (by `read_line`, or more than `read(n)` asked for):
-    /// `buf[start..]` is what has not been handed out yet.
+    /// `buf[start..end]` is what has not been handed out yet; `buf[end..]` is room, zeroed
+    /// once when the buffer grew (clearing 64 KiB before every read was most of the time a
+    /// request took).
     buf: Vec<u8>,
     start: usize,
+    end: usize,
     /// How far `read_line` has looked for a line end (from `start`).
     scanned: usize,
     /// The peer has closed its side.
@@ -419,7 +435,8 @@ struct Conn {
     written: usize,
     timeout: Option<f64>,
     /// What it connects to (for messages).
-    peer: String,
+    /// Shared, so that an operation can hold it for its messages while it changes the rest.
+    peer: Arc<str>,
 }
 
 /// A connect in progress: the attempt waiting to finish, the addresses left to try, and the
@@ -435,7 +452,7 @@ impl Socket for Conn {
     const TYPE: &'static str = "net.Stream";
     const KIND: &'static str = "connection";
     fn shown(&self) -> String {
-        self.peer.clone()
+        self.peer.to_string()
     }
 }
 
@@ -449,7 +466,7 @@ fn tls_error(e: rustls::Error) -> std::io::Error {
 
 impl Conn {
     fn new(sock: Option<Sock>, timeout: Option<f64>, peer: String) -> Conn {
-        Conn { sock, connecting: None, tls: None, buf: Vec::new(), start: 0, scanned: 0, eof: false, written: 0, timeout, peer }
+        Conn { sock, connecting: None, tls: None, buf: Vec::new(), start: 0, end: 0, scanned: 0, eof: false, written: 0, timeout, peer: peer.into() }
     }
 
     fn connected(sock: TcpStream, timeout: Option<f64>) -> Conn {
@@ -466,7 +483,7 @@ impl Conn {
     }
 
     fn buffered(&self) -> usize {
-        self.buf.len() - self.start
+        self.end - self.start
     }
 
     /// The first `n` buffered bytes, handed out.
@@ -474,9 +491,13 @@ impl Conn {
         let out = self.buf[self.start..self.start + n].to_vec();
         self.start += n;
         self.scanned = self.scanned.saturating_sub(n);
-        if self.start == self.buf.len() {
-            self.buf.clear();
+        if self.start == self.end {
             self.start = 0;
+            self.end = 0;
+            // an idle connection keeps a small buffer, not the largest it ever needed
+            if self.buf.len() > 4 * CHUNK {
+                self.buf = Vec::new();
+            }
         }
         out
     }
@@ -547,13 +568,19 @@ impl Conn {
         if self.tls.as_deref().is_some_and(|t| t.is_handshaking()) {
             self.handshake(write)?;
         }
-        if self.start > 0 && self.start >= self.buf.len() / 2 {
-            self.buf.drain(..self.start);
+        if self.start > 0 && self.start >= self.end / 2 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
             self.start = 0;
         }
-        let len = self.buf.len();
-        self.buf.try_reserve(CHUNK).map_err(|_| std::io::Error::new(ErrorKind::OutOfMemory, "out of memory for what the peer sent"))?;
-        self.buf.resize(len + CHUNK, 0);
+        if self.buf.len() - self.end < CHUNK {
+            let want = self.end + CHUNK;
+            self.buf.try_reserve(want - self.buf.len()).map_err(|_| std::io::Error::new(ErrorKind::OutOfMemory, "out of memory for what the peer sent"))?;
+            // room the size of what is buffered: a large read ahead grows geometrically
+            let grown = want.max(self.buf.len() * 2).min(self.buf.capacity());
+            self.buf.resize(grown.max(want), 0);
+        }
+        let len = self.end;
         let r = match (self.sock.as_mut(), self.tls.as_deref_mut()) {
             (None, _) => Err(std::io::Error::new(ErrorKind::NotConnected, "the connection is not made yet")),
             (Some(sock), None) => sock.read(&mut self.buf[len..]),
@@ -574,7 +601,7 @@ impl Conn {
                 }
             },
         };
-        self.buf.truncate(len + *r.as_ref().unwrap_or(&0));
+        self.end = len + *r.as_ref().unwrap_or(&0);
         if let Ok(0) = r {
             self.eof = true;
         }
@@ -819,7 +846,8 @@ fn stream_read(ctx: &mut Ctx, args: &[Value]) -> Poll {
     let h = held::<Conn>(ctx, args, NAME)?;
     let mut g = lock(&h);
     let c = open(&mut g, NAME)?;
-    let what = format!("reading from {}", c.peer);
+    let peer = c.peer.clone();
+    let what = What("reading from", &peer);
     let (fd, timeout) = (c.fd(), c.timeout);
     while c.buffered() == 0 && n > 0 && !c.eof {
         let dir = Cell::new(false);
@@ -839,7 +867,8 @@ fn stream_read_exact(ctx: &mut Ctx, args: &[Value]) -> Poll {
     let h = held::<Conn>(ctx, args, NAME)?;
     let mut g = lock(&h);
     let c = open(&mut g, NAME)?;
-    let what = format!("reading from {}", c.peer);
+    let peer = c.peer.clone();
+    let what = What("reading from", &peer);
     let (fd, timeout) = (c.fd(), c.timeout);
     while c.buffered() < n {
         if c.eof {
@@ -859,10 +888,11 @@ fn next_line(ctx: &mut Ctx, args: &[Value], max: usize, name: &str, again: noodl
     let h = held::<Conn>(ctx, args, name)?;
     let mut g = lock(&h);
     let c = open(&mut g, name)?;
-    let what = format!("reading from {}", c.peer);
+    let peer = c.peer.clone();
+    let what = What("reading from", &peer);
     let (fd, timeout) = (c.fd(), c.timeout);
     loop {
-        let pending = &c.buf[c.start..];
+        let pending = &c.buf[c.start..c.end];
         if let Some(i) = pending[c.scanned..].iter().position(|&b| b == b'\n').map(|i| i + c.scanned) {
             if i > max {
                 return Err(too_long(&what, max).into());
@@ -894,11 +924,11 @@ fn next_line(ctx: &mut Ctx, args: &[Value], max: usize, name: &str, again: noodl
     }
 }
 
-fn too_long(what: &str, max: usize) -> VmError {
+fn too_long(what: impl Display, max: usize) -> VmError {
     VmError::new(N2520, format!("{what}: no line end within {max} bytes"))
 }
 
-fn line_value(ctx: &mut Ctx, line: Vec<u8>, what: &str) -> Poll {
+fn line_value(ctx: &mut Ctx, line: Vec<u8>, what: impl Display) -> Poll {
     match String::from_utf8(line) {
         Ok(s) => Ok(ctx.heap.alloc_str(s)),
         Err(_) => Err(VmError::new(noodle_vm::codes::N2010, format!("{what}: a line that is not valid UTF-8 text")).into()),
@@ -923,7 +953,8 @@ fn stream_read_all(ctx: &mut Ctx, args: &[Value]) -> Poll {
     let h = held::<Conn>(ctx, args, NAME)?;
     let mut g = lock(&h);
     let c = open(&mut g, NAME)?;
-    let what = format!("reading from {}", c.peer);
+    let peer = c.peer.clone();
+    let what = What("reading from", &peer);
     let (fd, timeout) = (c.fd(), c.timeout);
     while !c.eof {
         let dir = Cell::new(false);
@@ -943,7 +974,8 @@ fn stream_write(ctx: &mut Ctx, args: &[Value]) -> Poll {
     let h = held::<Conn>(ctx, args, NAME)?;
     let mut g = lock(&h);
     let c = open(&mut g, NAME)?;
-    let what = format!("writing to {}", c.peer);
+    let peer = c.peer.clone();
+    let what = What("writing to", &peer);
     let (fd, timeout) = (c.fd(), c.timeout);
     let dir = Cell::new(true);
     let sent = drive(ctx, fd, &dir, timeout, &what, |ctx| {
@@ -1011,7 +1043,7 @@ fn stream_shutdown(ctx: &mut Ctx, args: &[Value]) -> R {
 
 fn stream_peer(ctx: &mut Ctx, args: &[Value]) -> R {
     let peer = with_open(ctx, args, "net.Stream.peer", |c: &mut Conn| Ok(c.peer.clone()))?;
-    Ok(ctx.heap.alloc_str(peer))
+    Ok(ctx.heap.alloc_str(&*peer))
 }
 
 fn stream_address(ctx: &mut Ctx, args: &[Value]) -> R {
