@@ -1142,10 +1142,26 @@ impl ProcHost {
         &mut self.table.get_or_insert_default().detached
     }
 
-    /// Forgets the blocking call's timer (it finished, or the call was abandoned).
+    /// Forgets the blocking call's timer (it finished, or the call was abandoned), and a socket
+    /// wait left behind by an abandoned call (an actor stopped in a read runs `on_stop`, whose
+    /// own socket calls must not find the old wait).
     fn end_deadline(&mut self) {
         if let Some(t) = self.deadline.take() {
             self.tasks().remove(&t);
+        }
+        self.end_io();
+    }
+
+    fn end_io(&mut self) {
+        if let Some(w) = self.io.take() {
+            if let Some(r) = self.shared.reactor.get() {
+                r.forget(w.token);
+            }
+            self.tasks().remove(&w.task);
+            if let Some((t, flag)) = w.timer {
+                self.tasks().remove(&t);
+                self.shared.cancel_timer(&flag);
+            }
         }
     }
 
@@ -1281,14 +1297,7 @@ impl Drop for ProcHost {
     /// A process that stops while waiting for a socket (cancelled, crashed, shut down) takes
     /// its wait out of the reactor, or a main program would seem to wait for it forever.
     fn drop(&mut self) {
-        if let Some(w) = self.io.take() {
-            if let Some(r) = self.shared.reactor.get() {
-                r.forget(w.token);
-            }
-            if let Some((_, flag)) = w.timer {
-                self.shared.cancel_timer(&flag);
-            }
-        }
+        self.end_io();
     }
 }
 
