@@ -402,9 +402,14 @@ impl Shared {
         Ok(self.reactor.get().expect("the reactor was just made"))
     }
 
-    /// Waits for a socket that have not ended.
+    /// Whether a process waits for a socket.
     fn io_pending(&self) -> bool {
         self.reactor.get().is_some_and(|r| r.pending() > 0)
+    }
+
+    /// Whether a timer that is not called off is pending (one that is may linger in the heap).
+    fn timers_pending(&self) -> bool {
+        self.timers.lock().unwrap().iter().any(|t| !t.cancel.as_ref().is_some_and(|c| c.load(Ordering::SeqCst)))
     }
 
     /// A task of `cell` that finishes at `at` seconds.
@@ -994,7 +999,7 @@ fn run_threaded(shared: &Arc<Shared>, main_cell: &Arc<Cell>, main: Box<Process>,
         }
         // Main waits, nothing is queued or running and no timer or socket wait is pending:
         // nothing can ever wake it. Checked three times in a row so a message in flight is not missed.
-        let idle = shared.active.load(Ordering::SeqCst) == 0 && shared.timers.lock().unwrap().is_empty() && !shared.io_pending();
+        let idle = shared.active.load(Ordering::SeqCst) == 0 && !shared.timers_pending() && !shared.io_pending();
         quiet_checks = if idle { quiet_checks + 1 } else { 0 };
         if quiet_checks >= 3 {
             if let Some(p) = main_cell.take_parked_main() {
