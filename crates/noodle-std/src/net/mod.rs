@@ -839,63 +839,66 @@ fn server_config(cert_file: &str, key_file: &str) -> Result<Arc<rustls::ServerCo
     Ok(Arc::new(config))
 }
 
+/// One more read from the socket into `c`'s buffer, waiting for the socket as `drive` does:
+/// false when the process must suspend (the native then says `not_yet`). Every reading native
+/// loops on this until its buffer holds what it wants, or the stream has ended.
+fn read_more(ctx: &mut Ctx, c: &mut Conn) -> Result<bool, VmError> {
+    let peer = c.peer.clone();
+    let (fd, timeout) = (c.fd(), c.timeout);
+    let dir = Cell::new(false);
+    Ok(drive(ctx, fd, &dir, timeout, What("reading from", &peer), |_| c.fill(&dir))?.is_some())
+}
+
+/// `f` of the receiver's open connection (`args[0]`), for the natives that read.
+fn reading(ctx: &mut Ctx, args: &[Value], name: &str, f: impl FnOnce(&mut Ctx, &mut Conn) -> Poll) -> Poll {
+    let h = held::<Conn>(ctx, args, name)?;
+    let mut g = lock(&h);
+    f(ctx, open(&mut g, name)?)
+}
+
 fn stream_read(ctx: &mut Ctx, args: &[Value]) -> Poll {
     const NAME: &str = "net.Stream.read";
     arity(args, 2, NAME)?;
     let n = size_arg(args[1], NAME)?;
-    let h = held::<Conn>(ctx, args, NAME)?;
-    let mut g = lock(&h);
-    let c = open(&mut g, NAME)?;
-    let peer = c.peer.clone();
-    let what = What("reading from", &peer);
-    let (fd, timeout) = (c.fd(), c.timeout);
-    while c.buffered() == 0 && n > 0 && !c.eof {
-        let dir = Cell::new(false);
-        match drive(ctx, fd, &dir, timeout, &what, |_| c.fill(&dir))? {
-            None => return not_yet(stream_read, args),
-            Some(_) => {}
+    reading(ctx, args, NAME, |ctx, c| {
+        while c.buffered() == 0 && n > 0 && !c.eof {
+            if !read_more(ctx, c)? {
+                return not_yet(stream_read, args);
+            }
         }
-    }
-    let got = c.take(n.min(c.buffered()));
-    Ok(bytes_value(ctx, got))
+        let got = c.take(n.min(c.buffered()));
+        Ok(bytes_value(ctx, got))
+    })
 }
 
 fn stream_read_exact(ctx: &mut Ctx, args: &[Value]) -> Poll {
     const NAME: &str = "net.Stream.read_exact";
     arity(args, 2, NAME)?;
     let n = size_arg(args[1], NAME)?;
-    let h = held::<Conn>(ctx, args, NAME)?;
-    let mut g = lock(&h);
-    let c = open(&mut g, NAME)?;
-    let peer = c.peer.clone();
-    let what = What("reading from", &peer);
-    let (fd, timeout) = (c.fd(), c.timeout);
-    while c.buffered() < n {
-        if c.eof {
-            return Err(VmError::new(N2519, format!("{what}: the connection closed after {} of the {n} bytes expected", c.buffered())).into());
+    reading(ctx, args, NAME, |ctx, c| {
+        while c.buffered() < n {
+            if c.eof {
+                let what = What("reading from", &c.peer);
+                return Err(VmError::new(N2519, format!("{what}: the connection closed after {} of the {n} bytes expected", c.buffered())).into());
+            }
+            if !read_more(ctx, c)? {
+                return not_yet(stream_read_exact, args);
+            }
         }
-        let dir = Cell::new(false);
-        if drive(ctx, fd, &dir, timeout, &what, |_| c.fill(&dir))?.is_none() {
-            return not_yet(stream_read_exact, args);
-        }
-    }
-    let got = c.take(n);
-    Ok(bytes_value(ctx, got))
+        let got = c.take(n);
+        Ok(bytes_value(ctx, got))
+    })
 }
 
 /// The next line, or None at the end; `Err(Flow::Suspend)` through `not_yet` of `again`.
 fn next_line(ctx: &mut Ctx, args: &[Value], max: usize, name: &str, again: noodle_native::NativeFn) -> Poll {
-    let h = held::<Conn>(ctx, args, name)?;
-    let mut g = lock(&h);
-    let c = open(&mut g, name)?;
-    let peer = c.peer.clone();
-    let what = What("reading from", &peer);
-    let (fd, timeout) = (c.fd(), c.timeout);
-    loop {
+    reading(ctx, args, name, |ctx, c| loop {
+        let peer = c.peer.clone();
+        let what = What("reading from", &peer);
         let pending = &c.buf[c.start..c.end];
         if let Some(i) = pending[c.scanned..].iter().position(|&b| b == b'\n').map(|i| i + c.scanned) {
             if i > max {
-                return Err(too_long(&what, max).into());
+                return Err(too_long(what, max).into());
             }
             let mut line = c.take(i + 1);
             line.pop();
@@ -903,11 +906,11 @@ fn next_line(ctx: &mut Ctx, args: &[Value], max: usize, name: &str, again: noodl
                 line.pop();
             }
             c.scanned = 0;
-            return line_value(ctx, line, &what);
+            return line_value(ctx, line, what);
         }
         c.scanned = pending.len();
         if c.scanned > max {
-            return Err(too_long(&what, max).into());
+            return Err(too_long(what, max).into());
         }
         if c.eof {
             if c.buffered() == 0 {
@@ -915,13 +918,12 @@ fn next_line(ctx: &mut Ctx, args: &[Value], max: usize, name: &str, again: noodl
             }
             let line = c.take(c.buffered());
             c.scanned = 0;
-            return line_value(ctx, line, &what);
+            return line_value(ctx, line, what);
         }
-        let dir = Cell::new(false);
-        if drive(ctx, fd, &dir, timeout, &what, |_| c.fill(&dir))?.is_none() {
+        if !read_more(ctx, c)? {
             return not_yet(again, args);
         }
-    }
+    })
 }
 
 fn too_long(what: impl Display, max: usize) -> VmError {
@@ -950,20 +952,15 @@ fn stream_next(ctx: &mut Ctx, args: &[Value]) -> Poll {
 fn stream_read_all(ctx: &mut Ctx, args: &[Value]) -> Poll {
     const NAME: &str = "net.Stream.read_all";
     arity(args, 1, NAME)?;
-    let h = held::<Conn>(ctx, args, NAME)?;
-    let mut g = lock(&h);
-    let c = open(&mut g, NAME)?;
-    let peer = c.peer.clone();
-    let what = What("reading from", &peer);
-    let (fd, timeout) = (c.fd(), c.timeout);
-    while !c.eof {
-        let dir = Cell::new(false);
-        if drive(ctx, fd, &dir, timeout, &what, |_| c.fill(&dir))?.is_none() {
-            return not_yet(stream_read_all, args);
+    reading(ctx, args, NAME, |ctx, c| {
+        while !c.eof {
+            if !read_more(ctx, c)? {
+                return not_yet(stream_read_all, args);
+            }
         }
-    }
-    let got = c.take(c.buffered());
-    Ok(bytes_value(ctx, got))
+        let got = c.take(c.buffered());
+        Ok(bytes_value(ctx, got))
+    })
 }
 
 /// `write(text)` and `write_bytes(data)`: everything is sent, the process waiting while the
