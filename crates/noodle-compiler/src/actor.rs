@@ -217,15 +217,9 @@ impl Compiler {
         // for a public function or actor of an imported module
         let target = match &callee.kind {
             ExprKind::Name(n) => Some(self.resolve(n)),
-            ExprKind::Field { target: m, name, optional: false } => match &m.kind {
-                ExprKind::Name(mn) => match self.resolve(mn) {
-                    NameRes::Module(mi) => match self.modules[mi].symbols.get(&name.name).cloned() {
-                        Some((crate::compiler::Symbol::Func(fi), true)) => Some(NameRes::Func(fi)),
-                        Some((crate::compiler::Symbol::Actor(a), true)) => Some(NameRes::Actor(a)),
-                        _ => None,
-                    },
-                    _ => None,
-                },
+            ExprKind::Field { target: m, name, optional: false } => match self.public_module_item(m, &name.name) {
+                Some(crate::compiler::Symbol::Func(fi)) => Some(NameRes::Func(fi)),
+                Some(crate::compiler::Symbol::Actor(a)) => Some(NameRes::Actor(a)),
                 _ => None,
             },
             _ => None,

@@ -2002,6 +2002,17 @@ impl Compiler {
 
     // ---- calls ----
 
+    /// The public item `name` of the module that `m` names (`json` in `json.decode`), if `m`
+    /// is a module name and it has one.
+    pub(crate) fn public_module_item(&mut self, m: &Expr, name: &str) -> Option<crate::compiler::Symbol> {
+        let ExprKind::Name(mn) = &m.kind else { return None };
+        let NameRes::Module(mi) = self.resolve(mn) else { return None };
+        match self.modules[mi].symbols.get(name).cloned() {
+            Some((sym, true)) => Some(sym),
+            _ => None,
+        }
+    }
+
     fn call(&mut self, callee: &Expr, args: &[Arg], dst: Option<Reg>, span: Span, expected: Option<&Type>) -> (Reg, Type) {
         // explicit type arguments: `parse[Config](text)`, `Pair[int, str](1, "a")`
         if let ExprKind::Index { target, index } = &callee.kind {
@@ -2010,15 +2021,9 @@ impl Compiler {
                     r @ (NameRes::Func(_) | NameRes::Struct(_)) => Some(r),
                     _ => None,
                 },
-                ExprKind::Field { target: m, name, optional: false } => match &m.kind {
-                    ExprKind::Name(mn) => match self.resolve(mn) {
-                        NameRes::Module(mi) => match self.modules[mi].symbols.get(&name.name).cloned() {
-                            Some((crate::compiler::Symbol::Func(fi), true)) => Some(NameRes::Func(fi)),
-                            Some((crate::compiler::Symbol::Struct(s), true)) => Some(NameRes::Struct(s)),
-                            _ => None,
-                        },
-                        _ => None,
-                    },
+                ExprKind::Field { target: m, name, optional: false } => match self.public_module_item(m, &name.name) {
+                    Some(crate::compiler::Symbol::Func(fi)) => Some(NameRes::Func(fi)),
+                    Some(crate::compiler::Symbol::Struct(st)) => Some(NameRes::Struct(st)),
                     _ => None,
                 },
                 _ => None,
